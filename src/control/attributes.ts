@@ -1,0 +1,36 @@
+// Span attribute and resource names, in one place for every plane.
+// (Pure constants: src/client may import them.)
+
+export const ATTR = {
+  pool: 'switchyard.pool',
+  project: 'switchyard.project',
+  workflow: 'switchyard.workflow',
+  runId: 'switchyard.run_id',
+  attempt: 'switchyard.attempt',
+  registry: 'switchyard.registry',
+  queue: 'switchyard.queue',
+  errorCode: 'switchyard.error.code',
+  promptHash: 'switchyard.prompt.hash',
+  graphNode: 'switchyard.graph.node',
+  input: 'switchyard.input',
+  output: 'switchyard.output',
+  offline: 'switchyard.model.offline',
+  costUsd: 'switchyard.model.cost_usd',
+} as const
+
+/** OpenTelemetry GenAI semantic-convention names used on model-call spans. */
+export const GENAI = {
+  system: 'gen_ai.system',
+  operation: 'gen_ai.operation.name',
+  requestModel: 'gen_ai.request.model',
+  responseModel: 'gen_ai.response.model',
+  inputTokens: 'gen_ai.usage.input_tokens',
+  outputTokens: 'gen_ai.usage.output_tokens',
+  temperature: 'gen_ai.request.temperature',
+  maxTokens: 'gen_ai.request.max_tokens',
+} as const
+
+export const SERVICE = {
+  gateway: 'switchyard-gateway',
+  pool: (pool: string) => `switchyard-pool-${pool}`,
+} as const
