@@ -1,0 +1,30 @@
+// The worker's side of a broker: it hands envelopes to the worker's handler and
+// settles each run by the outcome (ack, retry with backoff, or dead-letter).
+// Implementations: the MemoryBroker's in-process and IPC sources, BullMQ's Worker.
+import type { RunError } from './broker.js'
+
+export type Outcome =
+  | { readonly ok: true; readonly output: unknown }
+  | { readonly ok: false; readonly error: RunError }
+
+export interface Delivery {
+  /** The envelope exactly as it came off the broker: the worker verifies it. */
+  readonly raw: unknown
+  /**
+   * The attempt being made now (1-based). The envelope's own `attempt` is the one it
+   * was signed with at submission; retries happen inside the broker without re-signing.
+   */
+  readonly attempt: number
+  /** Aborts when the source is closed hard (not on drain). */
+  readonly signal: AbortSignal
+}
+
+export type RunHandler = (delivery: Delivery) => Promise<Outcome>
+
+export interface RunSource {
+  /** Begin delivering runs of one pool, at most `concurrency` at once. */
+  start(handler: RunHandler, options: { concurrency: number }): void
+  /** Take no new runs; resolve once in-flight runs have settled. */
+  drain(): Promise<void>
+  close(): Promise<void>
+}
