@@ -4,11 +4,24 @@ import { resolve } from 'node:path'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
+export interface ParsedArgs {
+  readonly values: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>
+  readonly positionals: readonly string[]
+}
+
 export const CONFIG_OPTION = { config: { type: 'string' } } as const satisfies Options
 
-/** Parse argv strictly; an unknown flag is an error naming it. */
-export function parse<const T extends Options>(args: string[], options: T, allowPositionals = false) {
-  return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true })
+const HELP = { help: { type: 'boolean', short: 'h' } } as const satisfies Options
+
+/** Parse argv strictly (an unknown flag is an error naming it); adds -h/--help. */
+export function parse(args: string[], options: Options, allowPositionals = false): ParsedArgs {
+  return parseArgs({ args, options: { ...options, ...HELP }, allowPositionals, strict: true })
+}
+
+/** A string option's value, or undefined. */
+export function str(parsed: ParsedArgs, name: string): string | undefined {
+  const value = parsed.values[name]
+  return typeof value === 'string' ? value : undefined
 }
 
 /** --config, else SWITCHYARD_CONFIG, else ./switchyard.yaml; absolute. */
