@@ -1,0 +1,71 @@
+// Cost estimates: USD per million tokens, per model. The table is a default;
+// a pool overrides it with SWITCHYARD_PRICES (JSON) or createModel's `prices`.
+import { SwitchyardError } from '../control/errors.js'
+import type { Usage } from './types.js'
+
+export interface Price {
+  /** USD per million input tokens. */
+  readonly input: number
+  /** USD per million output tokens. */
+  readonly output: number
+}
+
+export type PriceTable = Readonly<Record<string, Price>>
+
+/** List prices at the time of writing; keys are model names without the provider. */
+export const DEFAULT_PRICES: PriceTable = {
+  offline: { input: 0, output: 0 },
+  'gpt-4o': { input: 2.5, output: 10 },
+  'gpt-4o-mini': { input: 0.15, output: 0.6 },
+  'gpt-4.1': { input: 2, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
+  'gpt-5': { input: 1.25, output: 10 },
+  'gpt-5-mini': { input: 0.25, output: 2 },
+  'claude-3-5-haiku-latest': { input: 0.8, output: 4 },
+  'claude-3-5-sonnet-latest': { input: 3, output: 15 },
+  'claude-sonnet-4-0': { input: 3, output: 15 },
+  'claude-sonnet-4-5': { input: 3, output: 15 },
+  'claude-opus-4-1': { input: 15, output: 75 },
+}
+
+/** Merge the default table, SWITCHYARD_PRICES and explicit prices (later wins). */
+export function resolvePrices(env: Record<string, string | undefined>, prices?: PriceTable): PriceTable {
+  const fromEnv = env.SWITCHYARD_PRICES ? parsePriceEnv(env.SWITCHYARD_PRICES) : {}
+  return { ...DEFAULT_PRICES, ...fromEnv, ...prices }
+}
+
+/** Look a model up by its full id (`openai:gpt-4o`) first, then by its bare name. */
+export function costOf(table: PriceTable, id: string, model: string, usage: Usage): number {
+  const price = table[id] ?? table[model]
+  if (!price) return 0
+  return (usage.inputTokens * price.input + usage.outputTokens * price.output) / 1_000_000
+}
+
+function parsePriceEnv(text: string): PriceTable {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new SwitchyardError('MODEL_SPEC_INVALID', `SWITCHYARD_PRICES is not JSON: ${(error as Error).message}`)
+  }
+  const table: Record<string, Price> = {}
+  for (const [model, price] of Object.entries(isRecord(parsed) ? parsed : fail())) {
+    if (!isRecord(price) || typeof price.input !== 'number' || typeof price.output !== 'number') {
+      throw new SwitchyardError(
+        'MODEL_SPEC_INVALID',
+        `SWITCHYARD_PRICES['${model}'] must be { "input": <usd per 1M tokens>, "output": <usd per 1M tokens> }`,
+      )
+    }
+    table[model] = { input: price.input, output: price.output }
+  }
+  return table
+}
+
+function fail(): never {
+  throw new SwitchyardError('MODEL_SPEC_INVALID', 'SWITCHYARD_PRICES must be a JSON object of { model: { input, output } }')
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

@@ -1,0 +1,48 @@
+// JSON Schema validation for structured model output. Ajv loads on first use
+// (it is not light), and each schema compiles once per process.
+
+/** One reason a value does not fit its schema. */
+export interface SchemaIssue {
+  readonly path: string
+  readonly message: string
+}
+
+export type Validate = (value: unknown) => readonly SchemaIssue[]
+
+type AjvLike = { compile(schema: object): ((value: unknown) => boolean) & { errors?: AjvErrorLike[] | null } }
+type AjvErrorLike = { instancePath: string; message?: string; params?: Record<string, unknown> }
+
+let ajv: Promise<AjvLike> | undefined
+const compiled = new WeakMap<object, Validate>()
+
+/** A validator for `schema`, compiled once and cached by schema identity. */
+export async function validatorFor(schema: { readonly [key: string]: unknown }): Promise<Validate> {
+  const cached = compiled.get(schema)
+  if (cached) return cached
+  ajv ??= loadAjv()
+  const check = (await ajv).compile(schema as object)
+  const validate: Validate = (value) =>
+    check(value)
+      ? []
+      : (check.errors ?? []).map((e) => ({
+          path: e.instancePath || '/',
+          message: e.params && 'additionalProperty' in e.params ? `${e.message} '${String(e.params.additionalProperty)}'` : (e.message ?? 'is invalid'),
+        }))
+  compiled.set(schema, validate)
+  return validate
+}
+
+/** `/subject: must NOT have more than 80 characters; /: must have required property 'body'` */
+export function describeIssues(issues: readonly SchemaIssue[]): string {
+  return issues.map((i) => `${i.path}: ${i.message}`).join('; ')
+}
+
+async function loadAjv(): Promise<AjvLike> {
+  // Both are CommonJS: under NodeNext the class sits on `.default` of the default export.
+  const [ajvModule, formatsModule] = await Promise.all([import('ajv/dist/2020.js'), import('ajv-formats')])
+  const Ajv2020 = (ajvModule.default as unknown as { default?: unknown }).default ?? ajvModule.default
+  const addFormats = (formatsModule.default as unknown as { default?: unknown }).default ?? formatsModule.default
+  const instance = new (Ajv2020 as new (options: object) => unknown)({ allErrors: true, strict: false })
+  ;(addFormats as unknown as (ajv: unknown) => void)(instance)
+  return instance as unknown as AjvLike
+}
