@@ -1,5 +1,13 @@
 // The run envelope: what travels on the broker (DESIGN §2.4).
-// Helper functions (create, canonicalise, sign, verify, parse) belong here too.
+// The gateway creates and signs it after route(); the worker verifies it before
+// running anything, so a job put straight onto a queue without going through the
+// routing contract is refused. spec/envelope.schema.json and spec/vectors/ describe
+// the same rules for other languages; test/data/envelope.test.ts keeps them in step.
+import { createHmac, timingSafeEqual } from 'node:crypto'
+
+import { SwitchyardError } from '../control/errors.js'
+import type { RoutePlan } from '../control/types.js'
+import { canonicalDigest, canonicalJson } from './canonical-json.js'
 
 export interface TraceCarrier {
   readonly traceparent: string
@@ -23,4 +31,192 @@ export interface Envelope {
   readonly idempotencyKey: string | null
   /** HMAC-SHA256 (hex) over the canonical envelope without `sig`; '' when unsigned. */
   readonly sig: string
+}
+
+export interface CreateEnvelopeOptions {
+  /** Unique run id: letters, digits, `_` and `-` (BullMQ job ids may not contain `:`). */
+  readonly runId: string
+  readonly trace: TraceCarrier
+  readonly idempotencyKey: string | null
+}
+
+const FIELDS = [
+  'v', 'runId', 'workflow', 'pool', 'graph', 'input', 'registry', 'deadline',
+  'attempt', 'maxAttempts', 'trace', 'idempotencyKey', 'sig',
+] as const
+const TRACE_FIELDS = ['traceparent', 'tracestate', 'baggage'] as const
+
+const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
+const WORKFLOW = /^[a-z][a-z0-9]*([.-][a-z0-9]+)*$/
+const POOL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+const DIGEST = /^sha256:[0-9a-f]{64}$/
+const DEADLINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/
+const SIG = /^[0-9a-f]{64}$/
+
+/**
+ * Build the envelope for a routed run: attempt 1, maxAttempts from the plan's retry
+ * policy, signed with HMAC-SHA256 when a signing key is given (else `sig` is '').
+ * @example createEnvelope(route(registry, { workflow, input }), { runId, trace, idempotencyKey: null }, process.env.SWITCHYARD_SIGNING_KEY ?? null)
+ */
+export function createEnvelope(plan: RoutePlan, opts: CreateEnvelopeOptions, signingKey: string | null): Envelope {
+  const unsigned: Envelope = {
+    v: 1,
+    runId: opts.runId,
+    workflow: plan.workflow,
+    pool: plan.pool,
+    graph: plan.graph,
+    input: plan.input,
+    registry: plan.registry,
+    deadline: plan.deadline,
+    attempt: 1,
+    maxAttempts: plan.retry.maxAttempts,
+    trace: { traceparent: opts.trace.traceparent, tracestate: opts.trace.tracestate, baggage: opts.trace.baggage },
+    idempotencyKey: opts.idempotencyKey,
+    sig: '',
+  }
+  return signingKey === null ? unsigned : signEnvelope(unsigned, signingKey)
+}
+
+/** The canonical JSON of an envelope without `sig`: the exact text the signature covers. */
+export function canonicalEnvelope(envelope: Envelope): string {
+  const { sig: _sig, ...rest } = envelope
+  return canonicalJson(rest, 'envelope')
+}
+
+function hmac(envelope: Envelope, key: string): string {
+  return createHmac('sha256', key).update(canonicalEnvelope(envelope), 'utf8').digest('hex')
+}
+
+/** A copy of the envelope with `sig` set to HMAC-SHA256(key, canonicalEnvelope) in lowercase hex. */
+export function signEnvelope(envelope: Envelope, key: string): Envelope {
+  if (key === '') throw new SwitchyardError('INVALID_ENVELOPE', 'signing key is empty')
+  return { ...envelope, sig: hmac(envelope, key) }
+}
+
+function fail(message: string): never {
+  throw new SwitchyardError('INVALID_ENVELOPE', `invalid envelope: ${message}`)
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 40)}…"` : JSON.stringify(value)
+  if (typeof value === 'object') return 'an object'
+  return `${typeof value} ${String(value)}`
+}
+
+function text(record: Record<string, unknown>, field: string, pattern: RegExp, rule: string): string {
+  const value = record[field]
+  if (typeof value !== 'string' || !pattern.test(value)) fail(`${field} must be ${rule}, got ${describe(value)}`)
+  return value
+}
+
+function count(record: Record<string, unknown>, field: string): number {
+  const value = record[field]
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1000) {
+    fail(`${field} must be an integer from 1 to 1000, got ${describe(value)}`)
+  }
+  return value
+}
+
+function checkTrace(value: unknown): TraceCarrier {
+  if (!isRecord(value)) fail(`trace must be an object with traceparent, tracestate and baggage, got ${describe(value)}`)
+  for (const key of Object.keys(value)) {
+    if (!(TRACE_FIELDS as readonly string[]).includes(key)) fail(`unknown field trace.${key}`)
+  }
+  const traceparent = value.traceparent
+  if (typeof traceparent !== 'string' || (traceparent !== '' && !TRACEPARENT.test(traceparent))) {
+    fail(`trace.traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>) or '', got ${describe(traceparent)}`)
+  }
+  for (const key of ['tracestate', 'baggage'] as const) {
+    if (typeof value[key] !== 'string') fail(`trace.${key} must be a string, got ${describe(value[key])}`)
+  }
+  return value as unknown as TraceCarrier
+}
+
+/** Check the shape of an envelope (no signature check). Throws INVALID_ENVELOPE naming the first bad field. */
+function checkShape(raw: unknown): Envelope {
+  if (!isRecord(raw)) fail(`expected a JSON object, got ${describe(raw)}`)
+  for (const key of Object.keys(raw)) {
+    if (!(FIELDS as readonly string[]).includes(key)) fail(`unknown field ${key}`)
+  }
+  for (const key of FIELDS) {
+    if (!(key in raw) || raw[key] === undefined) fail(`missing field ${key}`)
+  }
+  if (raw.v !== 1) fail(`unsupported version v=${describe(raw.v)} (this worker reads v=1)`)
+  text(raw, 'runId', RUN_ID, "1-128 letters, digits, '_' or '-'")
+  text(raw, 'workflow', WORKFLOW, 'a workflow name (lowercase, dot or dash separated)')
+  text(raw, 'pool', POOL, "a pool name (letters, digits, '_', '.', '-')")
+  text(raw, 'graph', /^.{1,1024}$/s, 'a non-empty graph reference')
+  text(raw, 'registry', DIGEST, 'a registry digest sha256:<64 hex>')
+  const deadline = text(raw, 'deadline', DEADLINE, 'an ISO 8601 date-time with a time zone')
+  if (Number.isNaN(Date.parse(deadline))) fail(`deadline is not a real date, got ${describe(deadline)}`)
+  const attempt = count(raw, 'attempt')
+  const maxAttempts = count(raw, 'maxAttempts')
+  if (attempt > maxAttempts) fail(`attempt ${attempt} is greater than maxAttempts ${maxAttempts}`)
+  checkTrace(raw.trace)
+  const key = raw.idempotencyKey
+  if (key !== null && (typeof key !== 'string' || key.length < 1 || key.length > 256)) {
+    fail(`idempotencyKey must be null or a string of 1-256 characters, got ${describe(key)}`)
+  }
+  const sig = raw.sig
+  if (typeof sig !== 'string' || (sig !== '' && !SIG.test(sig))) {
+    fail(`sig must be '' or 64 lowercase hex characters, got ${describe(sig)}`)
+  }
+  return raw as unknown as Envelope
+}
+
+/**
+ * Check an envelope as it came off the broker and return it typed.
+ * With a key, the signature must be present and match (compared in constant time);
+ * without one (`null`), signatures are not checked.
+ * Throws SwitchyardError INVALID_ENVELOPE with a message naming the field or problem.
+ * Deadline-past and pool checks are the worker's: see envelopeDeadlineMs().
+ */
+export function verifyEnvelope(raw: unknown, key: string | null): Envelope {
+  const envelope = checkShape(raw)
+  if (key === null) return envelope
+  if (envelope.sig === '') fail('missing signature (sig is empty and this worker requires SWITCHYARD_SIGNING_KEY signatures)')
+  const expected = Buffer.from(hmac(envelope, key), 'hex')
+  const given = Buffer.from(envelope.sig, 'hex')
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    fail('signature does not match (the envelope was altered, or signed with another key)')
+  }
+  return envelope
+}
+
+/** Parse envelope JSON text and verify it (see verifyEnvelope). */
+export function parseEnvelope(json: string, key: string | null): Envelope {
+  let raw: unknown
+  try {
+    raw = JSON.parse(json)
+  } catch (error) {
+    throw new SwitchyardError('INVALID_ENVELOPE', `invalid envelope: not JSON (${(error as Error).message})`, {
+      cause: error,
+    })
+  }
+  return verifyEnvelope(raw, key)
+}
+
+/** The envelope's deadline, epoch milliseconds. */
+export function envelopeDeadlineMs(envelope: Envelope): number {
+  return Date.parse(envelope.deadline)
+}
+
+/** The W3C trace id carried by the envelope, or null when it has no traceparent. */
+export function envelopeTraceId(envelope: Envelope): string | null {
+  return TRACEPARENT.exec(envelope.trace.traceparent)?.[1] ?? null
+}
+
+/**
+ * What an idempotency key is bound to: the workflow and its input. The same key with
+ * the same fingerprint dedupes; with another fingerprint it is IDEMPOTENCY_CONFLICT.
+ */
+export function idempotencyFingerprint(envelope: Envelope): string {
+  return canonicalDigest({ workflow: envelope.workflow, input: envelope.input })
 }
