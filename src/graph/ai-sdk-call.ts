@@ -101,7 +101,9 @@ async function languageModel(spec: ModelSpec, env: Record<string, string | undef
     case 'openai-compatible': {
       const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible')
       const apiKey = env.SWITCHYARD_MODEL_API_KEY
-      return createOpenAICompatible({ name: 'openai-compatible', baseURL: spec.baseURL ?? '', ...(apiKey ? { apiKey } : {}) }).chatModel(spec.model)
+      // Ollama, vLLM, LM Studio and llama.cpp server all accept response_format json_schema.
+      const provider = createOpenAICompatible({ name: 'openai-compatible', baseURL: spec.baseURL ?? '', supportsStructuredOutputs: true, ...(apiKey ? { apiKey } : {}) })
+      return provider.chatModel(spec.model)
     }
     default:
       throw new SwitchyardError('MODEL_SPEC_INVALID', `${spec.id} is not served by the AI SDK`)
