@@ -16,6 +16,8 @@ export const ATTR = {
   output: 'switchyard.output',
   offline: 'switchyard.model.offline',
   costUsd: 'switchyard.model.cost_usd',
+  /** The pool's sampleRate, set by the gateway on a run's request span: the one sampling decision (DESIGN §3). */
+  sampleRate: 'switchyard.sample_rate',
 } as const
 
 /** OpenTelemetry GenAI semantic-convention names used on model-call spans. */

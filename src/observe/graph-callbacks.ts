@@ -1,0 +1,89 @@
+// LangGraph node spans: a LangChain callback handler that opens `node <name>` for
+// every graph node run and closes it when the node ends or throws. The worker
+// passes `callbacks: graphCallbacks()` into `invoke`, inside its `run <workflow>` span.
+import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api'
+import { BaseCallbackHandler } from '@langchain/core/callbacks/base'
+import type { Serialized } from '@langchain/core/load/serializable'
+import type { ChainValues } from '@langchain/core/utils/types'
+import { ATTR } from '../control/attributes.js'
+
+const TRACER = 'switchyard.graph'
+
+/**
+ * Turns each LangGraph node run into a span. LangGraph reports a node as a chain
+ * run whose run name equals `metadata.langgraph_node`; the runnables inside a node
+ * inherit that metadata under other names, so they are not nodes.
+ */
+class NodeSpanHandler extends BaseCallbackHandler {
+  name = 'switchyard-node-spans'
+  // Open the span before the node's code runs, so its duration covers the node.
+  override awaitHandlers = true
+
+  /** The span each chain run belongs to: its own (a node), or its nearest node ancestor's. */
+  private readonly owners = new Map<string, Context>()
+  private readonly spans = new Map<string, Span>()
+
+  constructor(private readonly root: Context) {
+    super()
+  }
+
+  // The declared parameter order of handleChainStart differs from the order
+  // @langchain/core 1.x calls it with (callbacks/manager.js):
+  // (chain, inputs, runId, parentRunId, tags, metadata, runType, runName). We follow the call.
+  override handleChainStart(
+    _chain: Serialized,
+    _inputs: ChainValues,
+    runId: string,
+    parentRunId?: string,
+    _tags?: string[],
+    metadata?: Record<string, unknown>,
+    _runType?: string,
+    runName?: string,
+  ): void {
+    const parent = (parentRunId === undefined ? undefined : this.owners.get(parentRunId)) ?? this.root
+    const node = metadata?.langgraph_node
+    if (typeof node !== 'string' || node !== runName || node.startsWith('__')) {
+      this.owners.set(runId, parent)
+      return
+    }
+    const span = trace.getTracer(TRACER).startSpan(`node ${node}`, { attributes: { [ATTR.graphNode]: node } }, parent)
+    const step = metadata?.langgraph_step
+    if (typeof step === 'number') span.setAttribute('switchyard.graph.step', step)
+    this.spans.set(runId, span)
+    this.owners.set(runId, trace.setSpan(parent, span))
+  }
+
+  override handleChainEnd(_outputs: ChainValues, runId: string): void {
+    this.finish(runId)
+  }
+
+  override handleChainError(error: Error, runId: string): void {
+    this.finish(runId, error)
+  }
+
+  private finish(runId: string, error?: Error): void {
+    this.owners.delete(runId)
+    const span = this.spans.get(runId)
+    if (span === undefined) return
+    this.spans.delete(runId)
+    if (error) {
+      span.recordException(error)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+      const code = (error as { code?: unknown }).code
+      if (typeof code === 'string') span.setAttribute(ATTR.errorCode, code)
+    }
+    span.end()
+  }
+}
+
+/**
+ * Callback handlers for one graph invocation: each LangGraph node becomes a span
+ * `node <name>`, child of the span active when this is called (the run span).
+ * Call it once per run, inside the run span.
+ *
+ * @example
+ * await tracer.startActiveSpan(`run ${workflow}`, (span) => graph.invoke(input, { callbacks: graphCallbacks() }))
+ */
+export function graphCallbacks(): unknown[] {
+  return [new NodeSpanHandler(context.active())]
+}

@@ -1,0 +1,162 @@
+// Tracing setup for one process (gateway or pool worker): the OpenTelemetry SDK,
+// registered globally, exporting OTLP/HTTP with settings read from the env it is
+// given — the pool's own env, never another pool's (DESIGN §3).
+import { context, propagation, trace } from '@opentelemetry/api'
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
+import { ATTR } from '../control/attributes.js'
+import type { TracingConfig } from '../control/types.js'
+import { otlpExporter } from './otlp-exporter.js'
+import { RedactingExporter } from './redacting-exporter.js'
+import { SwitchyardSampler } from './sampler.js'
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+export interface TracingOptions {
+  /** `service.name`: `switchyard-gateway` or `switchyard-pool-<pool>` (SERVICE in control/attributes). */
+  readonly service: string
+  readonly pool?: string
+  /** `switchyard.project` on the resource; the store files spans without their own project here. */
+  readonly project?: string
+  /** Where the OTEL_EXPORTER_OTLP_* (and SWITCHYARD_TRACES_URL, OTEL_SDK_DISABLED) settings come from. */
+  readonly env: Env
+  /** The pool's tracing config: with `redacted` or `none` capture, exported attributes are masked/dropped. */
+  readonly tracing?: TracingConfig
+  /** Register as the global provider, context manager and propagator. @default true */
+  readonly register?: boolean
+  /** Use this exporter instead of OTLP/HTTP (tests, benchmarks). */
+  readonly exporter?: SpanExporter
+}
+
+export interface Tracing {
+  readonly tracerProvider: NodeTracerProvider
+  /** True when spans are recorded and exported. */
+  readonly enabled: boolean
+  /** Where spans go (undefined when tracing is off or a custom exporter is used). */
+  readonly endpoint: string | undefined
+  /** Export what is buffered now. */
+  forceFlush(): Promise<void>
+  /** Flush, stop exporting, and unregister the globals this call registered. */
+  shutdown(): Promise<void>
+}
+
+export interface ExporterSettings {
+  readonly url: string
+  readonly protocol: 'http/protobuf' | 'http/json'
+  readonly headers: Record<string, string>
+  readonly timeoutMillis: number | undefined
+  readonly compression: 'gzip' | 'none'
+}
+
+/**
+ * Start tracing for this process. With `OTEL_SDK_DISABLED=true`, or no endpoint,
+ * spans are not recorded, but context and W3C propagation still work (trace ids
+ * still flow downstream, with the sampled flag off).
+ *
+ * Endpoint: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is), else
+ * OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`, else SWITCHYARD_TRACES_URL (the
+ * embedded gateway's receiver; set by `dev`/`start`).
+ *
+ * @example
+ * const tracing = initTracing({ service: SERVICE.pool('email'), pool: 'email', project: 'sales-email', env: process.env })
+ * // … at exit:
+ * await tracing.shutdown()
+ */
+export function initTracing(options: TracingOptions): Tracing {
+  const settings = exporterSettings(options.env)
+  const disabled = options.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true'
+  const base = disabled ? undefined : (options.exporter ?? (settings ? otlpExporter(settings) : undefined))
+  const exporter = base && options.tracing ? new RedactingExporter(base, options.tracing) : base
+  const spanProcessors: SpanProcessor[] = exporter ? [new BatchSpanProcessor(exporter, batchConfig(options.env))] : []
+  const tracerProvider = new NodeTracerProvider({
+    resource: resourceFromAttributes({
+      'service.name': options.service,
+      ...(options.pool === undefined ? {} : { [ATTR.pool]: options.pool }),
+      ...(options.project === undefined ? {} : { [ATTR.project]: options.project }),
+    }),
+    sampler: exporter ? new SwitchyardSampler() : new AlwaysOffSampler(),
+    spanProcessors,
+  })
+  const register = options.register ?? true
+  if (register) {
+    tracerProvider.register({
+      propagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+    })
+  }
+  return {
+    tracerProvider,
+    enabled: exporter !== undefined,
+    endpoint: exporter && !options.exporter ? settings?.url : undefined,
+    forceFlush: () => tracerProvider.forceFlush(),
+    async shutdown() {
+      try {
+        await tracerProvider.shutdown()
+      } finally {
+        if (register) {
+          trace.disable()
+          context.disable()
+          propagation.disable()
+        }
+      }
+    },
+  }
+}
+
+/** The OTLP trace exporter settings in `env`, or undefined when no endpoint is configured. */
+export function exporterSettings(env: Env): ExporterSettings | undefined {
+  const url = tracesUrl(env)
+  if (url === undefined) return undefined
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim()
+  const timeout = Number(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT)
+  const compression = (env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION ?? 'none').trim()
+  return {
+    url,
+    protocol: protocol === 'http/json' ? 'http/json' : 'http/protobuf',
+    headers: { ...parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
+    timeoutMillis: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
+    compression: compression === 'gzip' ? 'gzip' : 'none',
+  }
+}
+
+function tracesUrl(env: Env): string | undefined {
+  const specific = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()
+  if (specific) return specific
+  const generic = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()
+  if (generic) return `${generic.replace(/\/+$/, '')}/v1/traces`
+  const embedded = env.SWITCHYARD_TRACES_URL?.trim()
+  if (!embedded) return undefined
+  // Accept the gateway's base URL as well as the receiver's full URL.
+  return /\/v1\/traces\/?$/.test(embedded) ? embedded : `${embedded.replace(/\/+$/, '')}/v1/traces`
+}
+
+/** `k1=v1,k2=v2` with percent-encoded values (the OTLP exporter spec's format). */
+function parseHeaders(raw: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const pair of (raw ?? '').split(',')) {
+    const at = pair.indexOf('=')
+    if (at <= 0) continue
+    const key = pair.slice(0, at).trim()
+    try {
+      headers[key] = decodeURIComponent(pair.slice(at + 1).trim())
+    } catch {
+      headers[key] = pair.slice(at + 1).trim()
+    }
+  }
+  return headers
+}
+
+function batchConfig(env: Env) {
+  const number = (name: string) => {
+    const value = Number(env[name])
+    return Number.isFinite(value) && value > 0 ? value : undefined
+  }
+  return {
+    maxQueueSize: number('OTEL_BSP_MAX_QUEUE_SIZE'),
+    maxExportBatchSize: number('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+    // Short by default: runs are short, and `switchyard trace` right after a run should find it whole.
+    scheduledDelayMillis: number('OTEL_BSP_SCHEDULE_DELAY') ?? 500,
+    exportTimeoutMillis: number('OTEL_BSP_EXPORT_TIMEOUT'),
+  }
+}
