@@ -1,0 +1,40 @@
+// loadRegistry: the compiled form when it is fresh, a rebuild (and a new
+// compiled form on disk) when it is not. The compiler requires `yaml` and Ajv
+// only when it runs, so a fresh load never loads either.
+import { resolve } from 'node:path'
+import { RegistryError, type RegistryProblem } from './errors.js'
+import { hydrate } from './compiled-registry.js'
+import { compileRegistry } from './registry-compiler.js'
+import { readCompiled, readValidatorCode, writeCompiled } from './registry-cache.js'
+import type { Registry } from './types.js'
+
+/**
+ * Load a registry file (`switchyard.yaml` or `.json`). Synchronous and cheap:
+ * a fresh compiled form in `.switchyard/` beside the file is one JSON.parse;
+ * otherwise the file is parsed and checked (every problem reported at once, as a
+ * RegistryError) and the compiled form is written for next time. Imports no graph.
+ *
+ * @example
+ * const registry = loadRegistry('switchyard.yaml')
+ * const plan = route(registry, { workflow: 'email.compose', input })
+ */
+export function loadRegistry(path: string): Registry {
+  const source = resolve(path)
+  const cached = readCompiled(source)
+  if (cached) return hydrate(cached, (id) => readValidatorCode(source, id))
+  const { registry, problems } = rebuildRegistry(source)
+  if (!registry) throw new RegistryError(problems)
+  return registry
+}
+
+/**
+ * Parse and check the registry file now, ignoring any compiled form, and write
+ * a new compiled form when it is clean (what `switchyard check` does).
+ */
+export function rebuildRegistry(path: string): { registry: Registry | null; problems: readonly RegistryProblem[] } {
+  const source = resolve(path)
+  const { compiled, codes, problems } = compileRegistry(source)
+  if (!compiled) return { registry: null, problems }
+  writeCompiled(compiled, codes)
+  return { registry: hydrate(compiled, (id) => codes.get(id) ?? readValidatorCode(source, id)), problems: [] }
+}
