@@ -1,0 +1,393 @@
+// The production broker: BullMQ on Redis, one queue per pool, optionally one Redis
+// per pool (Pool.redis). The BullMQ job is the run record (redis-record.ts); the
+// only other keys are idempotency keys, kept under the pool's own queue prefix so a
+// pool's Redis ACL user (`~<prefix>:<queue>:*`) covers everything of its pool.
+//
+// BullMQ traps designed around:
+// - no job timeout in BullMQ: the worker owns deadlines (envelope.deadline);
+// - `waitUntilFinished` can hang and fails with "Missing key" once the job is
+//   removed: wait() listens on QueueEvents with its own bound, polls as a safety
+//   net, and falls back to the last record it read;
+// - keys evicted under memory pressure: connect() checks maxmemory-policy.
+import { Job, Queue, QueueEvents } from 'bullmq'
+
+import { SwitchyardError } from '../control/errors.js'
+import { queueName } from '../control/queue-name.js'
+import type { Pool, Registry } from '../control/types.js'
+import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions } from './broker.js'
+import { idempotencyFingerprint, type Envelope } from './envelope.js'
+import { PoolSaturatedError } from './pool-saturated.js'
+import { checkEvictionPolicy, connectionFor, redactUrl, within, type EvictionCheck } from './redis-connection.js'
+import { claimKey } from './redis-idempotency.js'
+import { recordFromJob, statusOf, type JobLike } from './redis-record.js'
+
+export interface RedisBrokerOptions {
+  /** Pools (name, maxQueued, concurrency, processes, redis URL) come from here. */
+  readonly registry: Pick<Registry, 'pools'>
+  /** Redis URL for every pool whose `redis` is null. */
+  readonly url: string
+  /** BullMQ key prefix. @default 'bull' */
+  readonly prefix?: string
+  /** First retry delay; attempt n waits backoffMs·2^(n-2) (BullMQ exponential backoff). @default 1000 */
+  readonly backoffMs?: number
+  /** How long finished runs (and their idempotency keys) stay readable. Keep it above the longest wait. @default 24 h */
+  readonly retainMs?: number
+  /** How long dead-lettered runs stay readable. @default 7 days */
+  readonly retainFailedMs?: number
+  /** Eviction policy other than noeviction: refuse to start, or only warn. @default 'refuse' */
+  readonly evictionCheck?: EvictionCheck
+  /** Where warnings go. @default process.emitWarning */
+  readonly warn?: (message: string) => void
+  /** Bound on each Redis round trip the broker makes. @default 10000 */
+  readonly commandTimeoutMs?: number
+  /** How often a waiting wait() re-reads the run, in case an event was missed. @default 2000 */
+  readonly pollMs?: number
+}
+
+interface PoolQueue {
+  readonly pool: Pool
+  readonly url: string
+  readonly queue: Queue
+  events?: QueueEvents
+  eventsReady?: Promise<QueueEvents>
+}
+
+interface Idempotent {
+  readonly runId: string
+  readonly fingerprint: string
+}
+
+const HOUR = 3_600_000
+const LOCATION_CACHE = 10_000
+const TERMINAL: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled'])
+
+function defaultWarn(message: string): void {
+  process.emitWarning(message, { code: 'SWITCHYARD_REDIS' })
+}
+
+/**
+ * The Broker on BullMQ. Create it with `RedisBroker.connect()`, which checks the
+ * server before any run is accepted.
+ *
+ * @example
+ * const broker = await RedisBroker.connect({ registry, url: 'redis://127.0.0.1:6379' })
+ * const { runId } = await broker.submit(createEnvelope(route(registry, req), { runId, trace, idempotencyKey }, key))
+ * const record = await broker.wait(runId, { until: Date.parse(envelope.deadline) })
+ */
+export class RedisBroker implements Broker {
+  readonly kind = 'redis' as const
+  readonly prefix: string
+  private readonly queues = new Map<string, PoolQueue>()
+  private readonly location = new Map<string, string>()
+  /** runId → callbacks of the wait() calls listening for it. */
+  private readonly waiters = new Map<string, Set<() => void>>()
+  private readonly backoffMs: number
+  private readonly retainMs: number
+  private readonly retainFailedMs: number
+  private readonly timeoutMs: number
+  private readonly pollMs: number
+  private readonly warn: (message: string) => void
+  private closed = false
+
+  private constructor(options: RedisBrokerOptions) {
+    this.prefix = options.prefix ?? 'bull'
+    this.backoffMs = options.backoffMs ?? 1000
+    this.retainMs = options.retainMs ?? 24 * HOUR
+    this.retainFailedMs = options.retainFailedMs ?? 7 * 24 * HOUR
+    this.timeoutMs = options.commandTimeoutMs ?? 10_000
+    this.pollMs = options.pollMs ?? 2000
+    this.warn = options.warn ?? defaultWarn
+    for (const pool of options.registry.pools.values()) {
+      const url = pool.redis ?? options.url
+      const queue = new Queue(queueName(pool.name), { connection: connectionFor(url), prefix: this.prefix })
+      queue.on('error', (error) => this.warn(`Redis queue ${queue.name}: ${error.message}`))
+      this.queues.set(pool.name, { pool, url, queue })
+    }
+  }
+
+  /** Open a queue per pool and check each distinct Redis server's eviction policy. */
+  static async connect(options: RedisBrokerOptions): Promise<RedisBroker> {
+    const broker = new RedisBroker(options)
+    try {
+      const checked = new Set<string>()
+      for (const { url, queue } of broker.queues.values()) {
+        if (checked.has(url)) continue
+        checked.add(url)
+        const client = await within(queue.client, broker.timeoutMs, `Redis at ${redactUrl(url)}`)
+        await checkEvictionPolicy(client, url, options.evictionCheck ?? 'refuse', broker.warn)
+      }
+    } catch (error) {
+      await broker.close()
+      throw SwitchyardError.from(error, 'BROKER_UNAVAILABLE')
+    }
+    return broker
+  }
+
+  private poolQueue(pool: string): PoolQueue {
+    const entry = this.queues.get(pool)
+    if (!entry) throw new SwitchyardError('POOL_UNAVAILABLE', `no pool named '${pool}' in this broker's registry`)
+    return entry
+  }
+
+  /** Run a Redis call with the broker's bound; Redis errors become BROKER_UNAVAILABLE (retryable). */
+  private async call<T>(promise: Promise<T>, what: string): Promise<T> {
+    try {
+      return await within(promise, this.timeoutMs, what)
+    } catch (error) {
+      if (error instanceof SwitchyardError) throw error
+      throw new SwitchyardError('BROKER_UNAVAILABLE', `${what} failed: ${(error as Error).message}`, {
+        cause: error,
+        retryable: true,
+      })
+    }
+  }
+
+  private idempotencyKey(entry: PoolQueue, key: string): string {
+    return `${this.prefix}:${entry.queue.name}:sy-idem:${key}`
+  }
+
+  /** The answer for a key already taken: the same run, or a conflict. */
+  private reuse(stored: string, envelope: Envelope, fingerprint: string): SubmitResult {
+    const previous = JSON.parse(stored) as Idempotent
+    if (previous.fingerprint !== fingerprint) {
+      throw new SwitchyardError(
+        'IDEMPOTENCY_CONFLICT',
+        `idempotency key '${envelope.idempotencyKey}' was already used for run ${previous.runId} with a different input`,
+      )
+    }
+    this.remember(previous.runId, envelope.pool)
+    return { runId: previous.runId, deduped: true }
+  }
+
+  private remember(runId: string, pool: string): void {
+    if (this.location.size >= LOCATION_CACHE) {
+      const oldest = this.location.keys().next()
+      if (!oldest.done) this.location.delete(oldest.value)
+    }
+    this.location.set(runId, pool)
+  }
+
+  async submit(envelope: Envelope): Promise<SubmitResult> {
+    this.assertOpen()
+    const entry = this.poolQueue(envelope.pool)
+    const { queue, pool } = entry
+    const client = await this.call(queue.client, `Redis for pool '${pool.name}'`)
+    const idemKey = envelope.idempotencyKey === null ? null : this.idempotencyKey(entry, envelope.idempotencyKey)
+    const fingerprint = idemKey === null ? '' : idempotencyFingerprint(envelope)
+
+    if (idemKey !== null) {
+      const value = JSON.stringify({ runId: envelope.runId, fingerprint } satisfies Idempotent)
+      const stored = await this.call(claimKey(client, idemKey, value, this.retainMs), 'idempotency claim')
+      if (stored !== null) return this.reuse(stored, envelope, fingerprint)
+    }
+
+    // Not atomic with add(): concurrent producers can overshoot maxQueued by their
+    // number of in-flight submits. The bound is a pressure valve, not an invariant.
+    let queued: number
+    try {
+      const counts = await this.call(queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused'), 'queue depth')
+      queued = Object.values(counts).reduce((sum, n) => sum + n, 0)
+    } catch (error) {
+      if (idemKey !== null) await client.del(idemKey).catch(() => undefined)
+      throw error
+    }
+    if (queued >= pool.maxQueued) {
+      if (idemKey !== null) await client.del(idemKey).catch(() => undefined)
+      const perSecond = Math.max(1, pool.concurrency * pool.processes)
+      throw new PoolSaturatedError(pool.name, pool.maxQueued, Math.min(60_000, Math.max(1000, Math.ceil(queued / perSecond) * 1000)))
+    }
+
+    try {
+      await this.call(
+        queue.add(envelope.workflow, envelope, {
+          jobId: envelope.runId,
+          attempts: envelope.maxAttempts,
+          backoff: { type: 'exponential', delay: this.backoffMs },
+          removeOnComplete: { age: Math.ceil(this.retainMs / 1000) },
+          removeOnFail: { age: Math.ceil(this.retainFailedMs / 1000) },
+        }),
+        `enqueue on ${queue.name}`,
+      )
+    } catch (error) {
+      // Free the key so a retry of the same request is not deduped onto a run that never existed.
+      if (idemKey !== null) await client.del(idemKey).catch(() => undefined)
+      throw error
+    }
+    this.remember(envelope.runId, pool.name)
+    return { runId: envelope.runId, deduped: false }
+  }
+
+  /** Which pool holds a run: this process's recent submissions, else one EXISTS per pool (in parallel). */
+  private async locate(runId: string): Promise<PoolQueue | null> {
+    const known = this.location.get(runId)
+    if (known !== undefined) return this.poolQueue(known)
+    const entries = [...this.queues.values()]
+    const found = await Promise.all(
+      entries.map(async (entry) => {
+        const client = await entry.queue.client
+        // A job is a hash that always has `timestamp`.
+        return (await client.hexists(`${this.prefix}:${entry.queue.name}:${runId}`, 'timestamp')) === 1
+      }),
+    )
+    const index = found.indexOf(true)
+    const entry = index < 0 ? undefined : entries[index]
+    if (!entry) return null
+    this.remember(runId, entry.pool.name)
+    return entry
+  }
+
+  async get(runId: string): Promise<RunRecord | null> {
+    this.assertOpen()
+    return this.call(this.read(runId), `reading run ${runId}`)
+  }
+
+  private async read(runId: string): Promise<RunRecord | null> {
+    const entry = await this.locate(runId)
+    if (!entry) return null
+    const [job, state] = await Promise.all([Job.fromId(entry.queue, runId), entry.queue.getJobState(runId)])
+    const status = statusOf(state)
+    if (!job || status === null) return null
+    return recordFromJob(job as JobLike, status, entry.pool.name)
+  }
+
+  async list(filter: { pool?: string; workflow?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
+    this.assertOpen()
+    const limit = filter.limit ?? 100
+    const states: Record<RunStatus, string[]> = {
+      queued: ['waiting', 'delayed', 'prioritized', 'paused'],
+      running: ['active'],
+      succeeded: ['completed'],
+      failed: ['failed'],
+      cancelled: [],
+    }
+    const wanted = filter.status ? [filter.status] : (Object.keys(states) as RunStatus[])
+    // Each BullMQ set is ordered by its own score; read a window of each and merge.
+    // A workflow filter reads a wider window, since it drops rows after reading.
+    const window = filter.workflow ? Math.max(limit * 10, 1000) : limit
+    const entries = filter.pool ? [this.poolQueue(filter.pool)] : [...this.queues.values()]
+    const reads = entries.flatMap((entry) =>
+      wanted.flatMap((status) =>
+        (states[status] ?? []).map(async (state) => {
+          const jobs = await entry.queue.getJobs([state as 'waiting'], 0, window - 1, false)
+          return jobs.filter(Boolean).map((job) => recordFromJob(job as JobLike, status, entry.pool.name))
+        }),
+      ),
+    )
+    const records = (await this.call(Promise.all(reads), 'listing runs')).flat()
+    return records
+      .filter((r) => !filter.workflow || r.workflow === filter.workflow)
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, limit)
+  }
+
+  /** QueueEvents of one pool, opened on first wait and shared by every wait on that pool. */
+  private async events(entry: PoolQueue): Promise<QueueEvents> {
+    entry.eventsReady ??= (async () => {
+      const events = new QueueEvents(entry.queue.name, { connection: connectionFor(entry.url), prefix: this.prefix })
+      entry.events = events
+      events.on('error', (error) => this.warn(`Redis queue events ${entry.queue.name}: ${error.message}`))
+      const wake = ({ jobId }: { jobId: string }) => this.waiters.get(jobId)?.forEach((notify) => notify())
+      events.on('completed', wake)
+      events.on('failed', wake)
+      events.on('removed', wake)
+      await events.waitUntilReady()
+      return events
+    })()
+    return entry.eventsReady
+  }
+
+  async wait(runId: string, options: WaitOptions): Promise<RunRecord> {
+    this.assertOpen()
+    const entry = await this.call(this.locate(runId), `locating run ${runId}`)
+    if (!entry) throw new SwitchyardError('UNKNOWN_RUN', `unknown run '${runId}'`)
+    if (Date.now() < options.until && !options.signal?.aborted) {
+      await this.call(this.events(entry), `queue events of ${entry.queue.name}`)
+    }
+    return new Promise<RunRecord>((resolve, reject) => {
+      let last: RunRecord | null = null
+      let settled = false
+      let reading = false
+      const listeners = this.waiters.get(runId) ?? new Set<() => void>()
+      this.waiters.set(runId, listeners)
+
+      const finish = (record: RunRecord | null, error?: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        clearInterval(poll)
+        options.signal?.removeEventListener('abort', onStop)
+        listeners.delete(check)
+        if (listeners.size === 0) this.waiters.delete(runId)
+        if (record) resolve(record)
+        else reject(error ?? new SwitchyardError('UNKNOWN_RUN', `run '${runId}' was removed while waiting for it`))
+      }
+      // Read the record; settle when it is final, or when told to stop.
+      const read = async (stop: boolean) => {
+        if (settled || (reading && !stop)) return
+        reading = true
+        try {
+          const record = await this.read(runId)
+          if (record) last = record
+          if (stop || (record && TERMINAL.has(record.status)) || record === null) finish(last)
+        } catch (error) {
+          if (stop) finish(last, error)
+        } finally {
+          reading = false
+        }
+      }
+      const check = () => void read(false)
+      const onStop = () => void read(true)
+      listeners.add(check)
+      const timer = setTimeout(onStop, Math.max(0, options.until - Date.now()))
+      const poll = setInterval(check, this.pollMs)
+      options.signal?.addEventListener('abort', onStop, { once: true })
+      // After subscribing, so a run finishing in between is not missed.
+      void read(Date.now() >= options.until || options.signal?.aborted === true)
+    })
+  }
+
+  async stats(): Promise<PoolStats[]> {
+    this.assertOpen()
+    return this.call(
+      Promise.all(
+        [...this.queues.values()].map(async ({ pool, queue }) => {
+          const [counts, workers] = await Promise.all([
+            queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused', 'active', 'failed'),
+            queue.getWorkersCount().catch(() => 0),
+          ])
+          const n = (key: string) => counts[key] ?? 0
+          return {
+            pool: pool.name,
+            queued: n('waiting') + n('delayed') + n('prioritized') + n('paused'),
+            running: n('active'),
+            failed: n('failed'),
+            workers,
+          }
+        }),
+      ),
+      'reading pool stats',
+    )
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.closed) return false
+    try {
+      const stats = await this.stats()
+      return stats.every((s) => s.workers > 0)
+    } catch {
+      return false
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await Promise.allSettled(
+      [...this.queues.values()].flatMap((entry) => [entry.queue.close(), entry.events?.close() ?? Promise.resolve()]),
+    )
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SwitchyardError('BROKER_UNAVAILABLE', 'the Redis broker is closed')
+  }
+}
