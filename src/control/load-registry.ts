@@ -2,10 +2,10 @@
 // compiled form on disk) when it is not. The compiler requires `yaml` and Ajv
 // only when it runs, so a fresh load never loads either.
 import { resolve } from 'node:path'
-import { RegistryError, type RegistryProblem } from './errors.js'
-import { hydrate } from './compiled-registry.js'
+import { hydrate, type SchemaTable } from './compiled-registry.js'
+import { RegistryError, SwitchyardError, type RegistryProblem } from './errors.js'
 import { compileRegistry } from './registry-compiler.js'
-import { readCompiled, readValidatorCode, writeCompiled } from './registry-cache.js'
+import { readCompiled, readSchemas, readValidatorCode, writeCompiled } from './registry-cache.js'
 import type { Registry } from './types.js'
 
 /**
@@ -21,7 +21,12 @@ import type { Registry } from './types.js'
 export function loadRegistry(path: string): Registry {
   const source = resolve(path)
   const cached = readCompiled(source)
-  if (cached) return hydrate(cached, (id) => readValidatorCode(source, id))
+  if (cached) {
+    return hydrate(cached, {
+      code: (id) => readValidatorCode(source, id),
+      schemas: () => readSchemas(source, cached.digest) ?? schemasOf(source, cached.digest),
+    })
+  }
   const { registry, problems } = rebuildRegistry(source)
   if (!registry) throw new RegistryError(problems)
   return registry
@@ -33,8 +38,15 @@ export function loadRegistry(path: string): Registry {
  */
 export function rebuildRegistry(path: string): { registry: Registry | null; problems: readonly RegistryProblem[] } {
   const source = resolve(path)
-  const { compiled, codes, problems } = compileRegistry(source)
+  const { compiled, codes, schemas, problems } = compileRegistry(source)
   if (!compiled) return { registry: null, problems }
-  writeCompiled(compiled, codes)
-  return { registry: hydrate(compiled, (id) => codes.get(id) ?? readValidatorCode(source, id)), problems: [] }
+  writeCompiled(compiled, codes, schemas)
+  return { registry: hydrate(compiled, { code: (id) => codes.get(id), schemas: () => schemas }), problems: [] }
+}
+
+/** The schemas of a loaded registry whose table was removed: rebuilt, if the files still say the same. */
+function schemasOf(source: string, digest: string): SchemaTable {
+  const { compiled, schemas } = compileRegistry(source)
+  if (compiled?.digest === digest) return schemas
+  throw new SwitchyardError('REGISTRY_INVALID', `registry ${source} changed since it was loaded (${digest}); load it again`)
 }

@@ -2,10 +2,10 @@
 // beside the registry, plus one small file per input validator. A cache entry
 // is used only when every file it was built from is unchanged (DESIGN §2.2:
 // never a stale one).
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { sha256 } from './canonical-json.js'
-import { COMPILED_FORMAT, type CompiledRegistry, type FileStamp } from './compiled-registry.js'
+import { COMPILED_FORMAT, type CompiledRegistry, type FileStamp, type SchemaTable } from './compiled-registry.js'
 
 /**
  * A file whose mtime is this close to (or after) the build may have changed
@@ -14,15 +14,29 @@ import { COMPILED_FORMAT, type CompiledRegistry, type FileStamp } from './compil
  */
 const RACY_MS = 1000
 
+/** Schema tables of older registry versions are removed once this old. */
+const SCHEMAS_KEPT_MS = 24 * 3_600_000
+
 export interface CachePaths {
   readonly dir: string
   readonly compiled: string
   readonly validators: string
+  readonly schemas: string
 }
 
 export function cachePaths(source: string): CachePaths {
   const dir = join(dirname(source), '.switchyard')
-  return { dir, compiled: join(dir, `${basename(source)}.compiled.json`), validators: join(dir, 'validators') }
+  return {
+    dir,
+    compiled: join(dir, `${basename(source)}.compiled.json`),
+    validators: join(dir, 'validators'),
+    schemas: join(dir, 'schemas'),
+  }
+}
+
+/** Schema tables are named by registry digest, so a loaded registry always finds its own. */
+function schemasFile(paths: CachePaths, digest: string): string {
+  return join(paths.schemas, `${digest.replace('sha256:', '')}.json`)
 }
 
 /** The cached compiled registry for `source`, or null when absent, foreign or stale. */
@@ -58,20 +72,29 @@ export function readCompiled(source: string): CompiledRegistry | null {
   // Unchanged bytes behind new or too-recent mtimes: restamp, so later loads
   // are back to one stat per file.
   if (hashed && files.every((f) => f.mtimeMs < checkedAt - RACY_MS)) {
-    writeCompiled({ ...compiled, builtAt: checkedAt, files }, new Map())
+    writeCompiled({ ...compiled, builtAt: checkedAt, files }, new Map(), null)
   }
   return compiled
 }
 
-/** Write the compiled registry and its validators; false when the folder is not writable. */
-export function writeCompiled(compiled: CompiledRegistry, codes: ReadonlyMap<string, string>): boolean {
+/**
+ * Write the compiled registry, its validators and (unless null) its schema
+ * table; false when the folder is not writable (loading then simply rebuilds).
+ */
+export function writeCompiled(compiled: CompiledRegistry, codes: ReadonlyMap<string, string>, schemas: SchemaTable | null): boolean {
   const paths = cachePaths(compiled.source)
   try {
     mkdirSync(paths.validators, { recursive: true })
+    mkdirSync(paths.schemas, { recursive: true })
     for (const [id, code] of codes) {
       const file = join(paths.validators, `${id}.cjs`)
       // Content-addressed: an existing file already holds this code.
       if (!existsSync(file)) writeAtomically(file, code)
+    }
+    if (schemas) {
+      const current = schemasFile(paths, compiled.digest)
+      writeAtomically(current, JSON.stringify(schemas))
+      removeOldSchemas(paths, current)
     }
     writeAtomically(paths.compiled, JSON.stringify(compiled))
     return true
@@ -80,12 +103,28 @@ export function writeCompiled(compiled: CompiledRegistry, codes: ReadonlyMap<str
   }
 }
 
+/** The schema table of the registry with this digest, or undefined when it is gone. */
+export function readSchemas(source: string, digest: string): SchemaTable | undefined {
+  try {
+    return JSON.parse(readFileSync(schemasFile(cachePaths(source), digest), 'utf8')) as SchemaTable
+  } catch {
+    return undefined
+  }
+}
+
+function removeOldSchemas(paths: CachePaths, current: string): void {
+  const cutoff = Date.now() - SCHEMAS_KEPT_MS
+  for (const name of readdirSync(paths.schemas)) {
+    const file = join(paths.schemas, name)
+    if (file !== current && statSync(file).mtimeMs < cutoff) unlinkSync(file)
+  }
+}
+
 /** Reads a validator's code by id, or undefined when the file is gone. */
 export function readValidatorCode(source: string, id: string): string | undefined {
   try {
-    const code = readFileSync(join(cachePaths(source).validators, `${id}.cjs`), 'utf8')
-    // Content-addressed: a damaged file must not become a validator.
-    return sha256(code).slice(7, 39) === id ? code : undefined
+    // Written atomically under its content hash: no partial or foreign code.
+    return readFileSync(join(cachePaths(source).validators, `${id}.cjs`), 'utf8')
   } catch {
     return undefined
   }

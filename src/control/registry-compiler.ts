@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, extname, isAbsolute, relative, resolve } from 'node:path'
 import type { Node as YamlNode, Pair } from 'yaml'
 import { canonicalJson, sha256 } from './canonical-json.js'
-import { COMPILED_FORMAT, type CompiledRegistry, type FileStamp } from './compiled-registry.js'
+import { COMPILED_FORMAT, type CompiledRegistry, type FileStamp, type SchemaTable } from './compiled-registry.js'
 import type { RegistryProblem } from './errors.js'
 import { parseDuration } from './parse-duration.js'
 import { parseSize } from './parse-size.js'
@@ -30,6 +30,7 @@ export interface Compilation {
   readonly compiled: CompiledRegistry | null
   /** Standalone validator code by id, for the ids in `compiled.validators`. */
   readonly codes: ReadonlyMap<string, string>
+  readonly schemas: SchemaTable
   readonly problems: readonly RegistryProblem[]
 }
 
@@ -83,14 +84,15 @@ export function compileRegistry(path: string): Compilation {
     files,
     digest: sha256(canonicalJson(builder.canonical())),
     pools: [...builder.pools.values()],
-    workflows: [...builder.workflows.values()],
+    workflows: [...builder.workflows.values()].map(({ input: _input, output: _output, ...spec }) => spec),
     validators: Object.fromEntries(builder.validatorIds),
   }
-  return { compiled, codes: builder.codes, problems: [] }
+  const schemas = Object.fromEntries([...builder.workflows.values()].map((wf) => [wf.name, { input: wf.input, output: wf.output }]))
+  return { compiled, codes: builder.codes, schemas, problems: [] }
 }
 
 function fail(problems: readonly RegistryProblem[]): Compilation {
-  return { compiled: null, codes: new Map(), problems }
+  return { compiled: null, codes: new Map(), schemas: {}, problems }
 }
 
 /** Walks the parsed registry once, resolving what is valid and collecting every problem. */
