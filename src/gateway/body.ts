@@ -1,0 +1,50 @@
+// Reading a JSON request body: JSON only, bounded, and every failure a 4xx.
+import type { IncomingMessage } from 'node:http'
+import { SwitchyardError } from '../control/errors.js'
+
+/** `application/json` or any `+json` media type, parameters (charset) ignored. */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (header === undefined) return false
+  const type = header.split(';')[0]?.trim().toLowerCase() ?? ''
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
+}
+
+/**
+ * Read and parse the body. Throws UNSUPPORTED_MEDIA_TYPE (415), PAYLOAD_TOO_LARGE (413)
+ * or BAD_REQUEST (400, malformed or empty JSON).
+ */
+export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  if (!isJsonContentType(req.headers['content-type'])) {
+    const got = req.headers['content-type'] ? `'${req.headers['content-type']}'` : 'no content-type'
+    throw new SwitchyardError('UNSUPPORTED_MEDIA_TYPE', `the body must be JSON (content-type: application/json); got ${got}`)
+  }
+  const declared = Number(req.headers['content-length'] ?? NaN)
+  if (declared > limitBytes) throw tooLarge(limitBytes)
+  const text = await readText(req, limitBytes)
+  if (text.trim() === '') {
+    throw new SwitchyardError('BAD_REQUEST', 'the body is empty; send the workflow input as JSON ({} when it takes none)')
+  }
+  try {
+    return JSON.parse(text) as unknown
+  } catch (error) {
+    throw new SwitchyardError('BAD_REQUEST', `the body is not valid JSON: ${(error as Error).message}`)
+  }
+}
+
+async function readText(req: IncomingMessage, limitBytes: number): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer
+    size += buffer.length
+    // Stop buffering at the limit: a chunked upload has no content-length to refuse early.
+    if (size > limitBytes) throw tooLarge(limitBytes)
+    chunks.push(buffer)
+  }
+  const text = Buffer.concat(chunks).toString('utf8')
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+}
+
+function tooLarge(limitBytes: number): SwitchyardError {
+  return new SwitchyardError('PAYLOAD_TOO_LARGE', `the body is larger than the limit of ${limitBytes} bytes`)
+}

@@ -1,0 +1,47 @@
+// What a handler gets for one request, and the small response helpers they share.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Registry } from '../control/types.js'
+import type { Broker } from '../data/broker.js'
+import type { Logger } from '../graph/types.js'
+import type { GatewayMetrics } from './gateway-metrics.js'
+import type { ProblemContext } from './problem.js'
+import type { RequestTrace } from './request-trace.js'
+import type { Params } from './router.js'
+
+/** Resolved gateway settings every handler reads. */
+export interface GatewayDeps {
+  readonly registry: Registry
+  readonly broker: Broker
+  readonly signingKey: string | null
+  readonly bodyLimitBytes: number
+  readonly metrics: GatewayMetrics
+  readonly log: Pick<Logger, 'error'>
+}
+
+export interface Exchange {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly params: Params
+  /** Present on traced routes (runs); absent on health, metrics and the OTLP receiver. */
+  readonly trace: RequestTrace | undefined
+  /** Filled in as the request learns them; every problem response carries them. */
+  readonly known: { -readonly [K in keyof ProblemContext]: ProblemContext[K] }
+}
+
+export type Handler = (exchange: Exchange) => Promise<void>
+
+/** Response headers naming the run and its trace (DESIGN §2.3). */
+export const RUN_ID_HEADER = 'x-switchyard-run-id'
+export const TRACE_ID_HEADER = 'x-switchyard-trace-id'
+
+/** Write a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body === undefined ? null : body)
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  })
+  res.end(text)
+}

@@ -1,0 +1,45 @@
+// The public shape of a run (GET /v1/runs/{id}, the 202 body): the broker's record
+// with timings as ISO strings and nothing internal.
+import type { RunError, RunRecord, RunStatus } from '../../data/broker.js'
+
+export interface RunView {
+  readonly runId: string
+  readonly workflow: string
+  readonly pool: string
+  readonly status: RunStatus
+  readonly output?: unknown
+  readonly error?: RunError
+  readonly attempts: number
+  readonly maxAttempts: number
+  readonly createdAt: string
+  readonly startedAt?: string
+  readonly finishedAt?: string
+  /** finishedAt − startedAt, when both are known. */
+  readonly durationMs?: number
+  readonly deadline: string
+  readonly traceId: string | null
+  readonly idempotencyKey: string | null
+}
+
+export function toRunView(record: RunRecord): RunView {
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
+  return {
+    runId: record.runId,
+    workflow: record.workflow,
+    pool: record.pool,
+    status: record.status,
+    ...(record.status === 'succeeded' ? { output: record.output ?? null } : {}),
+    ...(record.error ? { error: record.error } : {}),
+    attempts: record.attempts,
+    maxAttempts: record.maxAttempts,
+    createdAt: iso(record.createdAt) as string,
+    ...(record.startedAt !== undefined ? { startedAt: iso(record.startedAt) } : {}),
+    ...(record.finishedAt !== undefined ? { finishedAt: iso(record.finishedAt) } : {}),
+    ...(record.startedAt !== undefined && record.finishedAt !== undefined
+      ? { durationMs: record.finishedAt - record.startedAt }
+      : {}),
+    deadline: record.deadline,
+    traceId: record.traceId,
+    idempotencyKey: record.idempotencyKey,
+  }
+}

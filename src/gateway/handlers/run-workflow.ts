@@ -1,0 +1,173 @@
+// POST /v1/workflows/{name}/run — the request path of DESIGN §1:
+// body → route() → signed envelope → broker → wait → the flat output.
+import { randomUUID } from 'node:crypto'
+import { ATTR } from '../../control/attributes.js'
+import { SwitchyardError } from '../../control/errors.js'
+import { route } from '../../control/index.js'
+import type { RoutePlan } from '../../control/types.js'
+import type { RunRecord } from '../../data/broker.js'
+import { createEnvelope } from '../../data/envelope.js'
+import { readJsonBody } from '../body.js'
+import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type Exchange, type GatewayDeps, type Handler } from '../exchange.js'
+import { runFailureStatus, sendProblem, toProblem } from '../problem.js'
+import { fail, now } from '../request-trace.js'
+import { toRunView } from './run-view.js'
+
+/**
+ * Grace after the deadline before answering 504: the worker aborts the run at the
+ * deadline and reports DEADLINE_EXCEEDED itself, which says more than our timeout.
+ */
+const DEADLINE_GRACE_MS = 500
+
+/** Nginx's "client closed request": the caller left before the run finished. */
+const CLIENT_CLOSED = 499
+
+export function runWorkflow(deps: GatewayDeps): Handler {
+  return async (exchange) => {
+    const { req, res, params, known } = exchange
+    const trace = exchange.trace
+    if (trace === undefined) throw new Error('runWorkflow is a traced route')
+    const name = params.name ?? ''
+    known.workflow = name
+    const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key'])
+    const respondAsync = prefersAsync(req.headers.prefer)
+    const input = await readJsonBody(req, deps.bodyLimitBytes)
+
+    const plan = routeTraced(deps, exchange, name, input)
+    known.pool = plan.pool
+    const runId = randomUUID()
+    const { span: enqueue, carrier } = trace.startProducer(`enqueue ${plan.pool}`, {
+      'messaging.system': 'switchyard',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': plan.queue,
+      [ATTR.queue]: plan.queue,
+      [ATTR.pool]: plan.pool,
+      [ATTR.project]: plan.tracing.project,
+      [ATTR.workflow]: plan.workflow,
+    })
+    let submitted
+    try {
+      submitted = await deps.broker.submit(createEnvelope(plan, { runId, trace: carrier, idempotencyKey }, deps.signingKey))
+    } catch (error) {
+      const err = SwitchyardError.from(error, 'BROKER_UNAVAILABLE')
+      fail(enqueue, err)
+      enqueue.end()
+      deps.metrics.runs.inc({ workflow: plan.workflow, pool: plan.pool, outcome: err.code.toLowerCase() })
+      throw err
+    }
+    enqueue.setAttribute(ATTR.runId, submitted.runId)
+    enqueue.setAttribute('messaging.message.id', submitted.runId)
+    if (submitted.deduped) enqueue.setAttribute('switchyard.deduped', true)
+    enqueue.end()
+    known.runId = submitted.runId
+
+    if (respondAsync) {
+      const record = await deps.broker.get(submitted.runId)
+      const traceId = record?.traceId ?? trace.traceId
+      known.traceId = traceId
+      deps.metrics.runs.inc({ workflow: plan.workflow, pool: plan.pool, outcome: 'accepted' })
+      sendJson(res, 202, record ? toRunView(record) : { runId: submitted.runId, status: 'queued', traceId }, {
+        location: `/v1/runs/${encodeURIComponent(submitted.runId)}`,
+        'preference-applied': 'respond-async',
+        [RUN_ID_HEADER]: submitted.runId,
+        [TRACE_ID_HEADER]: traceId,
+      })
+      return
+    }
+
+    const disconnected = new AbortController()
+    const onClose = () => {
+      if (!res.writableFinished) disconnected.abort()
+    }
+    res.on('close', onClose)
+    let record: RunRecord
+    try {
+      record = await deps.broker.wait(submitted.runId, {
+        until: Date.parse(plan.deadline) + DEADLINE_GRACE_MS,
+        signal: disconnected.signal,
+      })
+    } finally {
+      res.off('close', onClose)
+    }
+    const traceId = record.traceId ?? trace.traceId
+    known.traceId = traceId
+    if (disconnected.signal.aborted) {
+      res.statusCode = CLIENT_CLOSED
+      return
+    }
+    respondWithRecord(exchange, deps, record, traceId)
+  }
+}
+
+function routeTraced(deps: GatewayDeps, exchange: Exchange, name: string, input: unknown): RoutePlan {
+  const trace = exchange.trace
+  if (trace === undefined) throw new Error('routeTraced needs a traced exchange')
+  const start = now()
+  let plan: RoutePlan
+  try {
+    plan = route(deps.registry, { workflow: name, input })
+  } catch (error) {
+    const err = SwitchyardError.from(error)
+    const pool = deps.registry.workflows.get(name)?.pool
+    // A rejected request still gets its span, in the pool's project when the workflow exists.
+    trace.begin(pool === undefined ? { [ATTR.workflow]: name } : poolAttributes(deps, name, pool))
+    trace.recordChild(`route ${name}`, { start, end: now() }, { [ATTR.workflow]: name }, err)
+    if (pool !== undefined) exchange.known.pool = pool
+    throw err
+  }
+  const end = now()
+  trace.begin(poolAttributes(deps, plan.workflow, plan.pool))
+  trace.recordChild(`route ${name}`, { start, end }, { [ATTR.workflow]: plan.workflow, [ATTR.pool]: plan.pool })
+  return plan
+}
+
+/** Start attributes of the SERVER span: the sampler reads the pool's rate from them. */
+function poolAttributes(deps: GatewayDeps, workflow: string, poolName: string) {
+  const pool = deps.registry.pools.get(poolName)
+  return {
+    [ATTR.workflow]: workflow,
+    [ATTR.pool]: poolName,
+    [ATTR.registry]: deps.registry.digest,
+    ...(pool ? { [ATTR.project]: pool.tracing.project, [ATTR.sampleRate]: pool.tracing.sampleRate } : {}),
+  }
+}
+
+function respondWithRecord(exchange: Exchange, deps: GatewayDeps, record: RunRecord, traceId: string): void {
+  const { res, known } = exchange
+  const headers = { [RUN_ID_HEADER]: record.runId, [TRACE_ID_HEADER]: traceId }
+  if (record.status === 'succeeded') {
+    deps.metrics.runs.inc({ workflow: record.workflow, pool: record.pool, outcome: 'succeeded' })
+    sendJson(res, 200, record.output, headers)
+    return
+  }
+  if (record.status === 'failed' || record.status === 'cancelled') {
+    const error = record.error ?? { code: record.status === 'cancelled' ? 'CANCELLED' : 'GRAPH_FAILED', message: `run ${record.status}`, retryable: false }
+    deps.metrics.runs.inc({ workflow: record.workflow, pool: record.pool, outcome: error.code.toLowerCase() })
+    const err = new SwitchyardError(error.code, error.message, { retryable: error.retryable })
+    exchange.trace?.begin().setAttribute(ATTR.errorCode, error.code)
+    sendProblem(res, toProblem(err, known, runFailureStatus(error.code)), headers)
+    return
+  }
+  deps.metrics.runs.inc({ workflow: record.workflow, pool: record.pool, outcome: 'deadline_exceeded' })
+  const err = new SwitchyardError(
+    'DEADLINE_EXCEEDED',
+    `run ${record.runId} did not finish before its deadline (${record.deadline}); it is ${record.status}. ` +
+      `GET /v1/runs/${record.runId} shows its outcome`,
+  )
+  sendProblem(res, toProblem(err, known), headers)
+}
+
+function readIdempotencyKey(header: string | string[] | undefined): string | null {
+  if (header === undefined) return null
+  const key = Array.isArray(header) ? header.join(',') : header
+  if (key.length < 1 || key.length > 256) {
+    throw new SwitchyardError('BAD_REQUEST', `Idempotency-Key must be 1 to 256 characters, got ${key.length}`)
+  }
+  return key
+}
+
+/** `Prefer: respond-async` (RFC 7240), among other preferences. */
+function prefersAsync(header: string | string[] | undefined): boolean {
+  return [header ?? ''].flat().join(',').split(',').some((pref) => pref.split(';')[0]?.trim().toLowerCase() === 'respond-async')
+}
+

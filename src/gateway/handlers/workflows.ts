@@ -1,0 +1,54 @@
+// GET /v1/workflows and /v1/workflows/{name}: the registry as callers may see it
+// (no file paths, no pool internals).
+import { SwitchyardError } from '../../control/errors.js'
+import { route } from '../../control/index.js'
+import type { JsonSchema, Registry, Workflow } from '../../control/types.js'
+import { sendJson, type GatewayDeps, type Handler } from '../exchange.js'
+
+export interface WorkflowView {
+  readonly name: string
+  readonly pool: string
+  readonly description: string
+  readonly input: JsonSchema
+  readonly output: JsonSchema | null
+  readonly timeoutMs: number
+}
+
+function view(workflow: Workflow): WorkflowView {
+  return {
+    name: workflow.name,
+    pool: workflow.pool,
+    description: workflow.description,
+    input: workflow.input,
+    output: workflow.output,
+    timeoutMs: workflow.timeoutMs,
+  }
+}
+
+export function listWorkflows(deps: GatewayDeps): Handler {
+  return async ({ res }) => {
+    const workflows = [...deps.registry.workflows.values()].map(view).sort((a, b) => a.name.localeCompare(b.name))
+    sendJson(res, 200, { registry: deps.registry.digest, workflows })
+  }
+}
+
+export function getWorkflow(deps: GatewayDeps): Handler {
+  return async ({ res, params, known }) => {
+    const name = params.name ?? ''
+    known.workflow = name
+    const workflow = deps.registry.workflows.get(name)
+    if (workflow === undefined) throw unknownWorkflow(deps.registry, name)
+    known.pool = workflow.pool
+    sendJson(res, 200, view(workflow))
+  }
+}
+
+/** route()'s own UNKNOWN_WORKFLOW error, did-you-mean included: one source of suggestions. */
+function unknownWorkflow(registry: Registry, name: string): SwitchyardError {
+  try {
+    route(registry, { workflow: name, input: {} })
+  } catch (error) {
+    return SwitchyardError.from(error)
+  }
+  return new SwitchyardError('UNKNOWN_WORKFLOW', `unknown workflow '${name}'`)
+}

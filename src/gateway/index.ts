@@ -1,0 +1,9 @@
+// switchyard gateway: the HTTP API of DESIGN §2.3 (auth → route() → signed envelope
+// → broker → the flat output), with the gateway's spans of DESIGN §3.
+export { startGateway } from './server.js'
+export type { Gateway, GatewayOptions } from './options.js'
+export { DEFAULT_PORT, DEFAULT_BODY_LIMIT } from './options.js'
+export type { Problem } from './problem.js'
+export type { RunView } from './handlers/run-view.js'
+export type { WorkflowView } from './handlers/workflows.js'
+export { parseTokens } from './auth.js'

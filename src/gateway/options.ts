@@ -1,0 +1,53 @@
+// Gateway options in, resolved options out.
+import type { Registry } from '../control/types.js'
+import type { Broker } from '../data/broker.js'
+import type { Logger } from '../graph/types.js'
+
+export interface GatewayOptions {
+  readonly registry: Registry
+  readonly broker: Broker
+  /** @default '127.0.0.1' */
+  readonly host?: string
+  /** 0 picks a free port. @default 7070 */
+  readonly port?: number
+  /** Accepted bearer tokens; `null` leaves the gateway open (no auth). */
+  readonly tokens: readonly string[] | null
+  /** HMAC key for envelopes (SWITCHYARD_SIGNING_KEY); `null` sends them unsigned. */
+  readonly signingKey: string | null
+  /** Folder of the embedded trace store; when absent the trace routes answer 404. */
+  readonly traceDir?: string
+  /** @default 1048576 (1 MiB) */
+  readonly bodyLimitBytes?: number
+  /** Where unexpected faults (500s) are reported. @default JSON lines on stderr */
+  readonly log?: Pick<Logger, 'error'>
+}
+
+export interface Gateway {
+  /** `http://host:port`, with the port actually bound. */
+  readonly url: string
+  readonly port: number
+  /** Stop accepting requests, end open connections, release the trace store. */
+  close(): Promise<void>
+}
+
+export interface ResolvedGatewayOptions {
+  readonly host: string
+  readonly port: number
+  readonly bodyLimitBytes: number
+}
+
+export const DEFAULT_PORT = 7070
+export const DEFAULT_BODY_LIMIT = 1024 * 1024
+
+export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
+  const port = options.port ?? DEFAULT_PORT
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer from 0 to 65535, got ${port}`)
+  const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT
+  if (!Number.isInteger(bodyLimitBytes) || bodyLimitBytes < 1) {
+    throw new RangeError(`bodyLimitBytes must be a positive integer, got ${bodyLimitBytes}`)
+  }
+  if (options.tokens !== null && options.tokens.filter((t) => t !== '').length === 0) {
+    throw new RangeError('tokens is an empty list: pass null to run an open gateway, or at least one token')
+  }
+  return { host: options.host ?? '127.0.0.1', port, bodyLimitBytes }
+}

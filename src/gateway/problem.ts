@@ -1,0 +1,125 @@
+// RFC 9457 problem details: the one shape every gateway error takes on the wire.
+// The status comes from the error's stable code, so a handler only throws.
+import type { ServerResponse } from 'node:http'
+import { SwitchyardError, InvalidInputError, UnknownWorkflowError, type InputIssue } from '../control/errors.js'
+
+/** The body of every gateway error (`application/problem+json`). */
+export interface Problem {
+  readonly type: string
+  readonly title: string
+  readonly status: number
+  readonly detail: string
+  readonly code: string
+  readonly runId?: string
+  readonly traceId?: string
+  readonly workflow?: string
+  readonly pool?: string
+  /** Validation problems of INVALID_INPUT: JSON pointers into the input. */
+  readonly errors?: readonly InputIssue[]
+  /** Did-you-mean names of UNKNOWN_WORKFLOW. */
+  readonly suggestions?: readonly string[]
+}
+
+/** What the gateway knows about the request when the error happened. */
+export interface ProblemContext {
+  readonly runId?: string
+  readonly traceId?: string
+  readonly workflow?: string
+  readonly pool?: string
+}
+
+const STATUS: Readonly<Record<string, number>> = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  UNKNOWN_WORKFLOW: 404,
+  UNKNOWN_RUN: 404,
+  METHOD_NOT_ALLOWED: 405,
+  IDEMPOTENCY_CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INVALID_INPUT: 422,
+  POOL_SATURATED: 429,
+  INTERNAL: 500,
+  BROKER_UNAVAILABLE: 503,
+  POOL_UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+}
+
+const TITLE: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+}
+
+/** The HTTP status of a request-level error code; unknown codes are server faults. */
+export function statusOf(code: string): number {
+  return STATUS[code] ?? 500
+}
+
+/**
+ * The status of a run that finished without output: the run's own code decides
+ * only between "the deadline passed" (504) and "the run failed" (502).
+ */
+export function runFailureStatus(code: string): number {
+  return code === 'DEADLINE_EXCEEDED' ? 504 : 502
+}
+
+/** `urn:switchyard:problem:unknown-workflow` — stable, and readable without a lookup. */
+export function problemType(code: string): string {
+  return `urn:switchyard:problem:${code.toLowerCase().replaceAll('_', '-')}`
+}
+
+/** Build the problem for anything thrown; `status` overrides the code's own (run failures). */
+export function toProblem(error: unknown, context: ProblemContext = {}, status?: number): Problem {
+  const err = SwitchyardError.from(error)
+  const resolved = status ?? statusOf(err.code)
+  // A fault of ours must not leak internals (paths, stack) to callers.
+  const detail = resolved === 500 && err.code === 'INTERNAL' ? 'internal error; see the gateway log' : err.message
+  return {
+    type: problemType(err.code),
+    title: TITLE[resolved] ?? 'Error',
+    status: resolved,
+    detail,
+    code: err.code,
+    ...defined(context),
+    ...(err instanceof InvalidInputError ? { workflow: err.workflow, errors: err.issues } : {}),
+    ...(err instanceof UnknownWorkflowError ? { workflow: err.workflow, suggestions: err.suggestions } : {}),
+  }
+}
+
+const sentCodes = new WeakMap<ServerResponse, string>()
+
+/** The code of the problem this response carried, if it carried one (for the request span). */
+export function problemCodeOf(res: ServerResponse): string | undefined {
+  return sentCodes.get(res)
+}
+
+/** Write a problem response (headers are extra ones, e.g. Retry-After, Allow). */
+export function sendProblem(res: ServerResponse, problem: Problem, headers: Record<string, string> = {}): void {
+  sentCodes.set(res, problem.code)
+  const body = JSON.stringify(problem)
+  res.writeHead(problem.status, {
+    ...headers,
+    'content-type': 'application/problem+json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  })
+  res.end(body)
+}
+
+function defined(context: ProblemContext): ProblemContext {
+  return Object.fromEntries(Object.entries(context).filter(([, value]) => value !== undefined && value !== null && value !== ''))
+}

@@ -1,0 +1,129 @@
+// The gateway's spans for one request (DESIGN §3): a SERVER span, `route <workflow>`
+// and `enqueue <pool>` (PRODUCER), whose context travels in the envelope.
+//
+// The SERVER span starts only once route() has named the pool, because the sampler
+// (src/observe/sampler.ts) decides from the pool's rate given as a start attribute:
+// that is the one sampling decision of the run. The span is back-dated to the
+// request's arrival, and the route span to when routing ran, so the tree still
+// shows true timings. Only the OpenTelemetry API is used: with no SDK registered
+// the spans are no-ops, yet the caller's context is still passed downstream.
+import { randomBytes } from 'node:crypto'
+import type { IncomingHttpHeaders } from 'node:http'
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  isSpanContextValid,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api'
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
+import { ATTR } from '../control/attributes.js'
+import type { TraceCarrier } from '../data/envelope.js'
+
+// The W3C propagators themselves, not the global one: the gateway must read and
+// write traceparent/baggage even in a host that registered no propagator.
+const propagator = new CompositePropagator({
+  propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+})
+
+const tracer = trace.getTracer('switchyard-gateway')
+
+/** Epoch milliseconds with sub-millisecond precision (span times). */
+export function now(): number {
+  return performance.timeOrigin + performance.now()
+}
+
+/** The caller's trace context (traceparent, tracestate, baggage) from request headers. */
+export function extractContext(headers: IncomingHttpHeaders): Context {
+  return propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter)
+}
+
+export interface SpanTiming {
+  readonly start: number
+  readonly end: number
+}
+
+/** The spans of one traced request. */
+export class RequestTrace {
+  private span: Span | undefined
+  private spanContext: Context | undefined
+  private readonly parent: Context
+
+  constructor(
+    headers: IncomingHttpHeaders,
+    private readonly name: string,
+    private readonly startTime: number,
+    private readonly baseAttributes: Attributes,
+  ) {
+    this.parent = extractContext(headers)
+  }
+
+  /** Start the SERVER span (once); later calls return the same span and ignore `attributes`. */
+  begin(attributes: Attributes = {}): Span {
+    if (this.span !== undefined) return this.span
+    let span = tracer.startSpan(
+      this.name,
+      { kind: SpanKind.SERVER, startTime: this.startTime, attributes: { ...this.baseAttributes, ...attributes } },
+      this.parent,
+    )
+    if (!isSpanContextValid(span.spanContext())) {
+      // No SDK and no caller trace: mint ids, so the run still has a trace id to report and carry.
+      span = trace.wrapSpanContext({ traceId: hex(16), spanId: hex(8), traceFlags: TraceFlags.NONE })
+    }
+    this.span = span
+    this.spanContext = trace.setSpan(this.parent, span)
+    return span
+  }
+
+  /** The trace id of this request (starting the SERVER span if it has not started). */
+  get traceId(): string {
+    return this.begin().spanContext().traceId
+  }
+
+  /** A finished INTERNAL child span, back-dated (`route <workflow>`). */
+  recordChild(name: string, timing: SpanTiming, attributes: Attributes, error?: { code: string; message: string }): void {
+    this.begin()
+    const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: timing.start, attributes }, this.spanContext)
+    if (error) fail(span, error)
+    span.end(timing.end)
+  }
+
+  /** Start the PRODUCER span and the carrier for the envelope (its context, injected). */
+  startProducer(name: string, attributes: Attributes): { span: Span; carrier: TraceCarrier } {
+    this.begin()
+    const span = tracer.startSpan(name, { kind: SpanKind.PRODUCER, attributes }, this.spanContext)
+    const headers: Record<string, string> = {}
+    propagator.inject(trace.setSpan(this.spanContext ?? this.parent, span), headers, defaultTextMapSetter)
+    const carrier = {
+      traceparent: headers.traceparent ?? '',
+      tracestate: headers.tracestate ?? '',
+      baggage: headers.baggage ?? '',
+    }
+    return { span, carrier }
+  }
+
+  /** End the SERVER span with the response status (5xx marks it as an error, per HTTP semconv). */
+  end(status: number, errorCode?: string): void {
+    const span = this.begin()
+    span.setAttribute('http.response.status_code', status)
+    if (errorCode !== undefined) span.setAttribute(ATTR.errorCode, errorCode)
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode })
+    span.end()
+  }
+}
+
+/** Mark a span failed with a Switchyard error code. */
+export function fail(span: Span, error: { code: string; message: string }): void {
+  span.setAttribute(ATTR.errorCode, error.code)
+  span.setStatus({ code: SpanStatusCode.ERROR, message: `${error.code}: ${error.message}` })
+}
+
+function hex(bytes: number): string {
+  return randomBytes(bytes).toString('hex')
+}

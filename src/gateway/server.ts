@@ -1,0 +1,180 @@
+// The gateway: node:http, a small router, and one error path that turns anything
+// thrown into problem+json. Handlers live in ./handlers, one resource each.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { SwitchyardError } from '../control/errors.js'
+import type { Logger } from '../graph/types.js'
+import { WWW_AUTHENTICATE, createAuthenticator, type Authenticate } from './auth.js'
+import { TRACE_ID_HEADER, RUN_ID_HEADER, type Exchange, type GatewayDeps, type Handler } from './exchange.js'
+import { createGatewayMetrics } from './gateway-metrics.js'
+import { getRun } from './handlers/get-run.js'
+import { healthz, metrics, readyz } from './handlers/health.js'
+import { runWorkflow } from './handlers/run-workflow.js'
+import { getWorkflow, listWorkflows } from './handlers/workflows.js'
+import { mountObserve } from './observe-routes.js'
+import { resolveGatewayOptions, type Gateway, type GatewayOptions } from './options.js'
+import { problemCodeOf, sendProblem, statusOf, toProblem } from './problem.js'
+import { RequestTrace, now } from './request-trace.js'
+import { Router } from './router.js'
+
+interface RouteSpec {
+  readonly handler: Handler
+  /** Requires a bearer token when the gateway has tokens. */
+  readonly auth: boolean
+  /** Gets a SERVER span (runs only: health probes and OTLP ingestion would be noise, or loops). */
+  readonly traced: boolean
+}
+
+/**
+ * Start the HTTP gateway of DESIGN §2.3 on a registry and a broker.
+ *
+ * @example
+ * const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: null })
+ * await fetch(`${gateway.url}/v1/workflows`)
+ * await gateway.close()
+ */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const resolved = resolveGatewayOptions(options)
+  const deps: GatewayDeps = {
+    registry: options.registry,
+    broker: options.broker,
+    signingKey: options.signingKey,
+    bodyLimitBytes: resolved.bodyLimitBytes,
+    metrics: createGatewayMetrics(),
+    log: options.log ?? stderrLog,
+  }
+  const router = new Router<RouteSpec>()
+  const open = (handler: Handler): RouteSpec => ({ handler, auth: false, traced: false })
+  const guarded = (handler: Handler, traced = false): RouteSpec => ({ handler, auth: true, traced })
+  router
+    .add('POST', '/v1/workflows/{name}/run', guarded(runWorkflow(deps), true))
+    .add('GET', '/v1/runs/{runId}', guarded(getRun(deps)))
+    .add('GET', '/v1/workflows', guarded(listWorkflows(deps)))
+    .add('GET', '/v1/workflows/{name}', guarded(getWorkflow(deps)))
+    .add('GET', '/healthz', open(healthz()))
+    .add('GET', '/readyz', open(readyz(deps)))
+    .add('GET', '/metrics', guarded(metrics(deps)))
+  const observe = await mountObserve(options.traceDir)
+  for (const route of observe.routes) router.add(route.method, route.pattern, guarded(route.handler))
+
+  const authenticate = createAuthenticator(options.tokens)
+  const server = createServer((req, res) => {
+    void dispatch(router, authenticate, deps, req, res)
+  })
+  server.keepAliveTimeout = 5000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(resolved.port, resolved.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const { port } = server.address() as AddressInfo
+  const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host
+  let closing: Promise<void> | undefined
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        // Waiting callers (POST …/run) hold their connections open until their run ends: end them now.
+        server.closeAllConnections()
+        await closed
+        await observe.close()
+      })()
+      return closing
+    },
+  }
+}
+
+async function dispatch(
+  router: Router<RouteSpec>,
+  authenticate: Authenticate,
+  deps: GatewayDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const started = now()
+  const method = req.method ?? 'GET'
+  let pattern = 'unmatched'
+  let exchange: Exchange | undefined
+  try {
+    const pathname = new URL(req.url ?? '/', 'http://gateway').pathname
+    let match
+    try {
+      match = router.match(method, pathname)
+    } catch {
+      throw new SwitchyardError('BAD_REQUEST', `malformed percent-encoding in the path '${pathname}'`)
+    }
+    if (match.kind === 'not-found') throw new SwitchyardError('NOT_FOUND', `no route for ${method} ${pathname}`)
+    if (match.kind === 'method-not-allowed') {
+      res.setHeader('allow', match.allow.join(', '))
+      throw new SwitchyardError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${pathname}; use ${match.allow.join(' or ')}`)
+    }
+    const { route, params } = match
+    pattern = route.pattern
+    const trace = route.handler.traced
+      ? new RequestTrace(req.headers, `${method} ${route.pattern}`, started, {
+          'http.request.method': method,
+          'http.route': route.pattern,
+          'url.path': pathname,
+          'url.scheme': 'http',
+          ...(req.headers['user-agent'] ? { 'user_agent.original': req.headers['user-agent'] } : {}),
+        })
+      : undefined
+    exchange = { req, res, params, trace, known: {} }
+    if (route.handler.auth) {
+      try {
+        authenticate(req.headers.authorization)
+      } catch (error) {
+        res.setHeader('www-authenticate', req.headers.authorization ? `${WWW_AUTHENTICATE}, error="invalid_token"` : WWW_AUTHENTICATE)
+        throw error
+      }
+    }
+    await route.handler.handler(exchange)
+  } catch (error) {
+    respondWithError(deps.log, exchange, res, error)
+  } finally {
+    exchange?.trace?.end(res.statusCode, problemCodeOf(res))
+    deps.metrics.requests.inc({ method, route: pattern, status: res.statusCode })
+    deps.metrics.duration.observe((now() - started) / 1000, { route: pattern })
+  }
+}
+
+function respondWithError(log: Pick<Logger, 'error'>, exchange: Exchange | undefined, res: ServerResponse, error: unknown): void {
+  // An unexpected fault (not a SwitchyardError) is ours: 500, its message kept out of the response.
+  const err = error instanceof SwitchyardError ? error : new SwitchyardError('INTERNAL', String(error), { cause: error })
+  if (err !== error) {
+    log.error('request failed', { method: exchange?.req.method, url: exchange?.req.url, error: (error as Error | null)?.stack ?? String(error) })
+  }
+  if (res.headersSent || res.destroyed) {
+    res.destroy()
+    return
+  }
+  const known = exchange?.known ?? {}
+  const trace = exchange?.trace
+  if (trace !== undefined) {
+    known.traceId ??= trace.traceId
+    res.setHeader(TRACE_ID_HEADER, known.traceId)
+  }
+  if (known.runId) res.setHeader(RUN_ID_HEADER, known.runId)
+  const headers: Record<string, string> = {}
+  const status = statusOf(err.code)
+  if (status === 429 || status === 503) headers['retry-after'] = String(retryAfterSeconds(error))
+  if (status === 413) headers.connection = 'close'
+  sendProblem(res, toProblem(err, known), headers)
+}
+
+/** From PoolSaturatedError.retryAfterMs (either broker), at least one second. */
+const stderrLog: Pick<Logger, 'error'> = {
+  error(msg, fields) {
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg, service: 'switchyard-gateway', ...fields })}\n`)
+  },
+}
+
+function retryAfterSeconds(error: unknown): number {
+  const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs
+  return typeof ms === 'number' && ms > 0 ? Math.ceil(ms / 1000) : 1
+}
+

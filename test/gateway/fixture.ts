@@ -1,0 +1,131 @@
+// A real gateway on port 0 over a real MemoryBroker and an in-process pool worker,
+// on a small registry written to a temp folder (loadRegistry writes its compiled
+// form beside the file, so never inside the repo). Call close() when done.
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadRegistry } from '../../src/control/index.js'
+import type { Registry } from '../../src/control/index.js'
+import { MemoryBroker } from '../../src/data/memory-broker.js'
+import { createWorker, type PoolWorker } from '../../src/data/worker.js'
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.js'
+
+const REGISTRY = `
+version: 1
+pools:
+  email:
+    concurrency: 4
+    timeout: 5s
+    retries: 0
+    tracing: { project: sales-email, sampleRate: 1.0, capture: full }
+  held:
+    concurrency: 1
+    timeout: 300ms
+    retries: 0
+    maxQueued: 1
+    tracing: { project: held, sampleRate: 1.0, capture: full }
+workflows:
+  echo.say:
+    pool: email
+    graph: graphs/echo.mjs#graph
+    description: Repeats the text back.
+    input:
+      type: object
+      required: [text]
+      additionalProperties: false
+      properties:
+        text: { type: string, minLength: 1 }
+        shout: { type: boolean, default: false }
+    output:
+      type: object
+      properties: { said: { type: string } }
+  echo.fail:
+    pool: email
+    graph: graphs/echo.mjs#failing
+    description: Always fails.
+    input: { type: object }
+  echo.slow:
+    pool: email
+    graph: graphs/echo.mjs#slow
+    timeout: 200ms
+    description: Never finishes before its deadline.
+    input: { type: object }
+  held.wait:
+    pool: held
+    graph: graphs/echo.mjs#graph
+    description: Its pool has no worker.
+    input: { type: object }
+`
+
+const GRAPHS = `
+export function graph() {
+  return (input) => ({ said: input.shout ? String(input.text).toUpperCase() : input.text })
+}
+export function failing() {
+  return () => { throw new Error('the lead has no e-mail address') }
+}
+export function slow() {
+  return (_input, run) => new Promise((resolve) => run.signal.addEventListener('abort', () => resolve(null)))
+}
+`
+
+export interface Fixture {
+  readonly url: string
+  readonly gateway: Gateway
+  readonly broker: MemoryBroker
+  readonly registry: Registry
+  readonly dir: string
+  close(): Promise<void>
+}
+
+/** Write the registry and its graphs to a fresh temp folder and load it. */
+export function writeRegistry(): { registry: Registry; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-gateway-'))
+  mkdirSync(join(dir, 'graphs'))
+  writeFileSync(join(dir, 'switchyard.yaml'), REGISTRY)
+  writeFileSync(join(dir, 'graphs', 'echo.mjs'), GRAPHS)
+  return { registry: loadRegistry(join(dir, 'switchyard.yaml')), dir }
+}
+
+/** Gateway + broker + an `email` worker (the `held` pool has none, on purpose). */
+export async function startFixture(options: Partial<GatewayOptions> = {}): Promise<Fixture> {
+  const { registry, dir } = writeRegistry()
+  const broker = new MemoryBroker({ pools: registry.pools.values() })
+  const signingKey = options.signingKey === undefined ? 'test-signing-key' : options.signingKey
+  const workers: PoolWorker[] = [createWorker({ pool: 'email', registry, source: broker.source('email'), signingKey, watchdogGraceMs: null })]
+  for (const worker of workers) await worker.start()
+  const gateway = await startGateway({ registry, broker, port: 0, tokens: null, ...options, signingKey })
+  return {
+    url: gateway.url,
+    gateway,
+    broker,
+    registry,
+    dir,
+    async close() {
+      await gateway.close()
+      for (const worker of workers) await worker.close()
+      await broker.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** POST a run with JSON and return status, headers and the parsed body. */
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  return { status: response.status, headers: response.headers, body: await parse(response) }
+}
+
+export async function get(url: string, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { headers })
+  return { status: response.status, headers: response.headers, body: await parse(response) }
+}
+
+async function parse(response: Response): Promise<unknown> {
+  const text = await response.text()
+  return /json/.test(response.headers.get('content-type') ?? '') && text !== '' ? (JSON.parse(text) as unknown) : text
+}

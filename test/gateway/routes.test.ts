@@ -1,0 +1,97 @@
+// The read side of the API: workflows, runs, probes and metrics.
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { get, post, startFixture, type Fixture } from './fixture.js'
+
+let fx: Fixture
+before(async () => {
+  fx = await startFixture()
+})
+after(() => fx.close())
+
+void test('GET /v1/workflows lists names, pools, descriptions and schemas, and no file paths', async () => {
+  const res = await get(`${fx.url}/v1/workflows`)
+  assert.equal(res.status, 200)
+  const body = res.body as { registry: string; workflows: Array<Record<string, unknown>> }
+  assert.equal(body.registry, fx.registry.digest)
+  assert.deepEqual(
+    body.workflows.map((w) => [w.name, w.pool, w.description]),
+    [
+      ['echo.fail', 'email', 'Always fails.'],
+      ['echo.say', 'email', 'Repeats the text back.'],
+      ['echo.slow', 'email', 'Never finishes before its deadline.'],
+      ['held.wait', 'held', 'Its pool has no worker.'],
+    ],
+  )
+  assert.doesNotMatch(JSON.stringify(body), new RegExp(fx.dir.replace(/[/\\]/g, '.')))
+})
+
+void test('GET /v1/workflows/{name}: one workflow; 404 with did-you-mean for an unknown one', async () => {
+  const res = await get(`${fx.url}/v1/workflows/echo.say`)
+  assert.equal(res.status, 200)
+  const body = res.body as Record<string, unknown>
+  assert.equal(body.name, 'echo.say')
+  assert.deepEqual((body.input as { required: string[] }).required, ['text'])
+  assert.deepEqual(body.output, { type: 'object', properties: { said: { type: 'string' } } })
+  assert.equal(body.timeoutMs, 5000)
+
+  const unknown = await get(`${fx.url}/v1/workflows/echo.sy`)
+  assert.equal(unknown.status, 404)
+  assert.deepEqual(unknown.body, {
+    type: 'urn:switchyard:problem:unknown-workflow',
+    title: 'Not Found',
+    status: 404,
+    detail: "unknown workflow 'echo.sy'. Did you mean 'echo.say'?",
+    code: 'UNKNOWN_WORKFLOW',
+    workflow: 'echo.sy',
+    suggestions: ['echo.say'],
+  })
+})
+
+void test('GET /v1/runs/{id}: a failed run shows its error and attempts; an unknown id is 404', async () => {
+  const failed = await post(`${fx.url}/v1/workflows/echo.fail/run`, {})
+  const runId = failed.headers.get('x-switchyard-run-id') ?? ''
+  const res = await get(`${fx.url}/v1/runs/${runId}`)
+  assert.equal(res.status, 200)
+  const body = res.body as Record<string, unknown>
+  assert.equal(body.status, 'failed')
+  assert.deepEqual(body.error, { code: 'GRAPH_FAILED', message: 'the lead has no e-mail address', retryable: true })
+  assert.equal(body.attempts, 1)
+  assert.equal(body.maxAttempts, 1)
+  assert.equal(typeof body.durationMs, 'number')
+  assert.match(String(body.createdAt), /^\d{4}-\d\d-\d\dT/)
+
+  const missing = await get(`${fx.url}/v1/runs/no-such-run`)
+  assert.equal(missing.status, 404)
+  assert.deepEqual(missing.body, {
+    type: 'urn:switchyard:problem:unknown-run',
+    title: 'Not Found',
+    status: 404,
+    detail: "no run with id 'no-such-run' (finished runs are kept for a while, not forever)",
+    code: 'UNKNOWN_RUN',
+    runId: 'no-such-run',
+  })
+})
+
+void test('/healthz is ok; /readyz is 503 while a pool has no worker', async () => {
+  const health = await get(`${fx.url}/healthz`)
+  assert.deepEqual([health.status, health.body], [200, { status: 'ok' }])
+  const ready = await get(`${fx.url}/readyz`)
+  assert.equal(ready.status, 503)
+  assert.equal(ready.headers.get('retry-after'), '1')
+  assert.equal((ready.body as { code: string }).code, 'POOL_UNAVAILABLE')
+  assert.equal((ready.body as { detail: string }).detail, "not ready: pool 'held' has no worker")
+})
+
+void test('/metrics: Prometheus text with request counts and pool gauges', async () => {
+  await post(`${fx.url}/v1/workflows/echo.say/run`, { text: 'count me' })
+  const res = await fetch(`${fx.url}/metrics`)
+  assert.equal(res.status, 200)
+  assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8')
+  const text = await res.text()
+  assert.match(text, /^switchyard_gateway_requests_total\{method="POST",route="\/v1\/workflows\/\{name\}\/run",status="200"\} \d+$/m)
+  assert.match(text, /^switchyard_gateway_runs_total\{outcome="succeeded",pool="email",workflow="echo.say"\} \d+$/m)
+  assert.match(text, /^switchyard_pool_workers\{pool="email"\} 1$/m)
+  assert.match(text, /^switchyard_pool_workers\{pool="held"\} 0$/m)
+  assert.match(text, /^switchyard_broker_up 1$/m)
+})
