@@ -1,0 +1,38 @@
+// The seam between the OTLP receiver / trace API and where spans are kept.
+// Implementation: FileTraceStore (embedded mode, on disk, per project).
+import type { StoredSpan } from './stored-span.js'
+
+export type RunOutcome = 'succeeded' | 'failed'
+
+/** One run as the trace store sees it (only runs whose trace was kept). */
+export interface RunSummary {
+  readonly traceId: string
+  readonly runId: string | null
+  readonly workflow: string
+  readonly pool: string | null
+  readonly project: string
+  readonly status: RunOutcome
+  readonly errorCode: string | null
+  /** Epoch milliseconds. */
+  readonly start: number
+  readonly durationMs: number
+}
+
+export interface RunFilter {
+  readonly pool?: string
+  readonly workflow?: string
+  readonly status?: RunOutcome
+  readonly project?: string
+  /** @default 50 */
+  readonly limit?: number
+}
+
+export interface TraceStore {
+  /** Keep spans (from one OTLP export). */
+  add(spans: readonly StoredSpan[]): Promise<void>
+  /** Every stored span of a trace, from every project, oldest first; [] when unknown. */
+  getTrace(traceId: string): Promise<StoredSpan[]>
+  /** Recent runs, newest first. */
+  listRuns(filter?: RunFilter): Promise<RunSummary[]>
+  close(): Promise<void>
+}
