@@ -1,5 +1,6 @@
-// The embedded-mode routes of DESIGN §2.3 (OTLP receiver, run tree, web UI), whose
-// handlers come from src/observe. Until a trace store is configured they answer 404.
+// The embedded-mode routes of DESIGN §2.3 (OTLP receiver, run list, run tree, web UI).
+// Their handlers and the trace store are src/observe's; the gateway only mounts them,
+// loading that code (and the trace store) only when a trace folder is configured.
 import { SwitchyardError } from '../control/errors.js'
 import type { Handler } from './exchange.js'
 
@@ -14,22 +15,29 @@ export interface MountedObserve {
   close(): Promise<void>
 }
 
+const PATTERNS: ReadonlyArray<readonly [string, string]> = [
+  ['POST', '/v1/traces'],
+  ['GET', '/v1/traces'],
+  ['GET', '/v1/traces/{traceId}'],
+  ['GET', '/'],
+]
+
 const disabled: Handler = async ({ req }) => {
   throw new SwitchyardError(
     'NOT_FOUND',
-    `${req.method ?? 'GET'} ${req.url ?? '/'}: the embedded trace store is not enabled on this gateway (start it with a trace folder)`,
+    `${req.method ?? 'GET'} ${req.url ?? '/'}: this gateway has no embedded trace store (it exports traces elsewhere)`,
   )
 }
 
-/** Mount the trace store in `traceDir` (embedded mode), or 404 routes when absent. */
+/** Open the trace store in `traceDir` and mount its routes; without a folder, the routes answer 404. */
 export async function mountObserve(traceDir: string | undefined): Promise<MountedObserve> {
-  void traceDir
+  if (traceDir === undefined) {
+    return { routes: PATTERNS.map(([method, pattern]) => ({ method, pattern, handler: disabled })), close: async () => {} }
+  }
+  const { FileTraceStore, observeRoutes } = await import('../observe/index.js')
+  const store = await FileTraceStore.open(traceDir)
   return {
-    routes: [
-      { method: 'POST', pattern: '/v1/traces', handler: disabled },
-      { method: 'GET', pattern: '/v1/traces/{traceId}', handler: disabled },
-      { method: 'GET', pattern: '/', handler: disabled },
-    ],
-    close: async () => {},
+    routes: observeRoutes(store).map((route) => ({ method: route.method, pattern: route.pattern, handler: route.handler })),
+    close: () => store.close(),
   }
 }

@@ -24,6 +24,11 @@ pools:
     retries: 0
     maxQueued: 1
     tracing: { project: held, sampleRate: 1.0, capture: full }
+  quiet:
+    concurrency: 2
+    timeout: 5s
+    retries: 0
+    tracing: { project: quiet, sampleRate: 0, capture: full }
 workflows:
   echo.say:
     pool: email
@@ -49,6 +54,11 @@ workflows:
     graph: graphs/echo.mjs#slow
     timeout: 200ms
     description: Never finishes before its deadline.
+    input: { type: object }
+  quiet.say:
+    pool: quiet
+    graph: graphs/echo.mjs#graph
+    description: Never traced.
     input: { type: object }
   held.wait:
     pool: held
@@ -87,12 +97,14 @@ export function writeRegistry(): { registry: Registry; dir: string } {
   return { registry: loadRegistry(join(dir, 'switchyard.yaml')), dir }
 }
 
-/** Gateway + broker + an `email` worker (the `held` pool has none, on purpose). */
+/** Gateway + broker + `email` and `quiet` workers (the `held` pool has none, on purpose). */
 export async function startFixture(options: Partial<GatewayOptions> = {}): Promise<Fixture> {
   const { registry, dir } = writeRegistry()
   const broker = new MemoryBroker({ pools: registry.pools.values() })
   const signingKey = options.signingKey === undefined ? 'test-signing-key' : options.signingKey
-  const workers: PoolWorker[] = [createWorker({ pool: 'email', registry, source: broker.source('email'), signingKey, watchdogGraceMs: null })]
+  const workers: PoolWorker[] = ['email', 'quiet'].map((pool) =>
+    createWorker({ pool, registry, source: broker.source(pool), signingKey, watchdogGraceMs: null }),
+  )
   for (const worker of workers) await worker.start()
   const gateway = await startGateway({ registry, broker, port: 0, tokens: null, ...options, signingKey })
   return {

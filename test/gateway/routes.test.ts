@@ -21,6 +21,7 @@ void test('GET /v1/workflows lists names, pools, descriptions and schemas, and n
       ['echo.say', 'email', 'Repeats the text back.'],
       ['echo.slow', 'email', 'Never finishes before its deadline.'],
       ['held.wait', 'held', 'Its pool has no worker.'],
+      ['quiet.say', 'quiet', 'Never traced.'],
     ],
   )
   assert.doesNotMatch(JSON.stringify(body), new RegExp(fx.dir.replace(/[/\\]/g, '.')))
