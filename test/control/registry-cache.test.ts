@@ -26,8 +26,8 @@ workflows:
     description: d
 `
 
-describe('the compiled registry is a cache that is never stale', () => {
-  it('is written beside the registry on first load and used next time', () => {
+void describe('the compiled registry is a cache that is never stale', () => {
+  void it('is written beside the registry on first load and used next time', () => {
     const f = make({ 'switchyard.yaml': YAML('{ type: object }') })
     const first = loadRegistry(f.path('switchyard.yaml'))
     assert.ok(existsSync(f.path('.switchyard/switchyard.yaml.compiled.json')))
@@ -36,7 +36,7 @@ describe('the compiled registry is a cache that is never stale', () => {
     assert.equal(second.digest, first.digest)
   })
 
-  it('sees an edit to a referenced schema file, even one of the same size within the same second', () => {
+  void it('sees an edit to a referenced schema file, even one of the same size within the same second', () => {
     const f = make({ 'wf/input.schema.json': '{ "type": "object", "required": ["aa"] }', 'switchyard.yaml': YAML('wf/input.schema.json') })
     const file = f.path('switchyard.yaml')
     const before = loadRegistry(file)
@@ -47,7 +47,7 @@ describe('the compiled registry is a cache that is never stale', () => {
     assert.throws(() => route(after, { workflow: 'email.compose', input: {} }), { message: "invalid input for 'email.compose': /bb: is required" })
   })
 
-  it('sees an edit that keeps size and mtime (bytes are hashed when the stamp is recent)', () => {
+  void it('sees an edit that keeps size and mtime (bytes are hashed when the stamp is recent)', () => {
     const f = make({ 'wf/input.schema.json': '{ "type": "object", "required": ["aa"] }', 'switchyard.yaml': YAML('wf/input.schema.json') })
     const schema = f.path('wf/input.schema.json')
     const stamp = new Date()
@@ -59,7 +59,7 @@ describe('the compiled registry is a cache that is never stale', () => {
     assert.throws(() => route(after, { workflow: 'email.compose', input: {} }), { message: "invalid input for 'email.compose': /cc: is required" })
   })
 
-  it('reports problems introduced after the cache was written, at load', () => {
+  void it('reports problems introduced after the cache was written, at load', () => {
     const f = make({ 'wf/input.schema.json': '{ "type": "object" }', 'switchyard.yaml': YAML('wf/input.schema.json') })
     loadRegistry(f.path('switchyard.yaml'))
     f.write('wf/input.schema.json', '{ "type": "objet" }')
@@ -68,7 +68,7 @@ describe('the compiled registry is a cache that is never stale', () => {
     assert.throws(() => loadRegistry(f.path('switchyard.yaml')), /input: file not found: wf\/input.schema.json/)
   })
 
-  it('recompiles a validator whose cached code was removed', () => {
+  void it('recompiles a validator whose cached code was removed', () => {
     const f = make({ 'switchyard.yaml': YAML('{ type: object, required: [x] }') })
     loadRegistry(f.path('switchyard.yaml'))
     rmSync(f.path('.switchyard/validators'), { recursive: true })
@@ -76,7 +76,7 @@ describe('the compiled registry is a cache that is never stale', () => {
     assert.throws(() => route(registry, { workflow: 'email.compose', input: {} }), InvalidInputError)
   })
 
-  it('rebuildRegistry ignores the cache and returns problems instead of throwing', () => {
+  void it('rebuildRegistry ignores the cache and returns problems instead of throwing', () => {
     const f = make({ 'switchyard.yaml': YAML('{ type: object }') })
     assert.equal(rebuildRegistry(f.path('switchyard.yaml')).problems.length, 0)
     f.write('switchyard.yaml', YAML('{ type: object }').replace('30s', 'soon'))
@@ -86,14 +86,14 @@ describe('the compiled registry is a cache that is never stale', () => {
   })
 })
 
-describe('the registry digest', () => {
+void describe('the registry digest', () => {
   const digestOf = (yaml: string) => {
     const f = make({ 'switchyard.yaml': yaml })
     return loadRegistry(f.path('switchyard.yaml')).digest
   }
   const base = digestOf(YAML('{ type: object, properties: { a: { type: string } } }'))
 
-  it('is stable across key order, whitespace, comments and YAML vs JSON', () => {
+  void it('is stable across key order, whitespace, comments and YAML vs JSON', () => {
     assert.equal(digestOf(`# comment\nworkflows:\n  email.compose: { description: d, input: { properties: { a: { type: string } }, type: object }, graph: wf/graph.ts, pool: email }\npools: { email: { timeout: 30s } }\nversion: 1\n`), base)
     const f = make({})
     f.write(
@@ -103,14 +103,14 @@ describe('the registry digest', () => {
     assert.equal(loadRegistry(f.path('switchyard.json')).digest, base)
   })
 
-  it('changes when anything that matters changes', () => {
+  void it('changes when anything that matters changes', () => {
     assert.notEqual(digestOf(YAML('{ type: object, properties: { a: { type: number } } }')), base)
     assert.notEqual(digestOf(YAML('{ type: object, properties: { a: { type: string } } }').replace('30s', '31s')), base)
   })
 })
 
-describe('a registry of 1,000 workflows', () => {
-  it('loads (fresh and cached) and routes', () => {
+void describe('a registry of 1,000 workflows', () => {
+  void it('loads (fresh and cached) and routes', () => {
     const f = make({})
     const file = generateRegistry(join(f.dir, 'big'), 1000)
     const fresh = loadRegistry(file)

@@ -18,45 +18,45 @@ const WF = `    pool: email
     description: d
 `
 
-describe('registry problems, each located where the person wrote it', () => {
-  it('a duplicate workflow name in YAML names both lines', () => {
+void describe('registry problems, each located where the person wrote it', () => {
+  void it('a duplicate workflow name in YAML names both lines', () => {
     const { file } = registry(`version: 1\n${POOLS_YAML}workflows:\n  email.compose:\n${WF}  email.compose:\n${WF}`)
     const problems = problemsOf(() => loadRegistry(file))
     assert.deepEqual(lines(problems), ["15:3 duplicate workflow 'email.compose' (first defined at line 10)"])
     assert.equal(problems[0]?.file, file)
   })
 
-  it('a duplicate workflow name in JSON (which JSON.parse would hide) names both lines', () => {
+  void it('a duplicate workflow name in JSON (which JSON.parse would hide) names both lines', () => {
     const wf = '{ "pool": "email", "graph": "wf/graph.ts", "input": {}, "description": "d" }'
     const json = `{\n  "version": 1,\n  "pools": { "email": {} },\n  "workflows": {\n    "a.b": ${wf},\n    "a.b": ${wf}\n  }\n}\n`
     const { file } = registry(json, {}, 'switchyard.json')
     assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), ["6:5 duplicate workflow 'a.b' (first defined at line 5)"])
   })
 
-  it('JSON that only YAML accepts is a JSON error', () => {
+  void it('JSON that only YAML accepts is a JSON error', () => {
     const { file } = registry('{\n  "version": 1,\n  "pools": {},\n}\n', {}, 'switchyard.json')
     const [problem] = problemsOf(() => loadRegistry(file))
     assert.match(`${problem?.line}:${problem?.column} ${problem?.message}`, /^4:1 invalid JSON: /)
   })
 
-  it('an unknown pool suggests the near one', () => {
+  void it('an unknown pool suggests the near one', () => {
     const { file } = registry(`version: 1\n${POOLS_YAML}workflows:\n  email.compose:\n    pool: emial\n    graph: wf/graph.ts\n    input: {}\n    description: d\n`)
     assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), ["11:11 workflow 'email.compose': unknown pool 'emial' (did you mean 'email'?)"])
   })
 
-  it('an invalid workflow name says what a name may be', () => {
+  void it('an invalid workflow name says what a name may be', () => {
     const { file } = registry(`version: 1\n${POOLS_YAML}workflows:\n  Email_Compose:\n${WF}`)
     assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
       "10:3 invalid workflow name 'Email_Compose': use lowercase letters and digits, words joined by '.' or '-'",
     ])
   })
 
-  it('an unknown key (a typo) is an error with a suggestion', () => {
+  void it('an unknown key (a typo) is an error with a suggestion', () => {
     const { file } = registry(`version: 1\npools:\n  email:\n    timout: 2m\nworkflows: {}\n`)
     assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), ["4:5 unknown key 'timout' in pool 'email' (did you mean 'timeout'?)"])
   })
 
-  it('a missing registry file, and missing referenced files', () => {
+  void it('a missing registry file, and missing referenced files', () => {
     const f = folder()
     made.push(f)
     const missing = f.path('nope.yaml')
@@ -72,7 +72,7 @@ describe('registry problems, each located where the person wrote it', () => {
     ])
   })
 
-  it('bad duration, size and sampleRate', () => {
+  void it('bad duration, size and sampleRate', () => {
     const { file } = registry(
       `version: 1\npools:\n  email:\n    timeout: 2 minutes\n    memory: 512\n    tracing: { sampleRate: 1.5 }\nworkflows: {}\n`,
     )
@@ -83,7 +83,7 @@ describe('registry problems, each located where the person wrote it', () => {
     ])
   })
 
-  it('an invalid JSON Schema points into the schema file', () => {
+  void it('an invalid JSON Schema points into the schema file', () => {
     const schema = '{\n  "type": "object",\n  "properties": {\n    "name": { "type": "strin" }\n  }\n}\n'
     const { f, file } = registry(
       `version: 1\npools:\n  email: {}\nworkflows:\n  a.b:\n    pool: email\n    graph: wf/graph.ts\n    input: wf/input.schema.json\n    description: d\n`,
@@ -96,7 +96,7 @@ describe('registry problems, each located where the person wrote it', () => {
     assert.equal(problems[0]?.file, f.path('wf/input.schema.json'))
   })
 
-  it('an unknown schema keyword (a typo) is located at the key', () => {
+  void it('an unknown schema keyword (a typo) is located at the key', () => {
     const { file } = registry(
       `version: 1\npools:\n  email: {}\nworkflows:\n  a.b:\n    pool: email\n    graph: wf/graph.ts\n    input:\n      type: object\n      requried: [name]\n    description: d\n`,
     )
@@ -105,7 +105,7 @@ describe('registry problems, each located where the person wrote it', () => {
     ])
   })
 
-  it('reports every problem of a file at once, in line order', () => {
+  void it('reports every problem of a file at once, in line order', () => {
     const { file } = registry(
       `version: 2\npools:\n  email:\n    concurrency: 0\n    runtime: ruby\nworkflows:\n  Bad:\n    pool: nope\n    graph: wf/graph.ts#not-a-name\n    input: 42\n    colour: blue\n`,
     )
@@ -133,7 +133,7 @@ describe('registry problems, each located where the person wrote it', () => {
     assert.equal(error.message.split('\n')[1], `  ${file}:1:10: version: must be 1, got 2`)
   })
 
-  it('a YAML syntax error is located', () => {
+  void it('a YAML syntax error is located', () => {
     const { file } = registry('version: 1\npools: [\n')
     const [problem] = problemsOf(() => loadRegistry(file))
     assert.equal(problem?.file, file)

@@ -60,8 +60,8 @@ ${POOLS_YAML}workflows:
 })
 after(() => f.remove())
 
-describe('route()', () => {
-  it('plans a run: pool, queue, graph, prompt, deadline, retry, tracing, digest', () => {
+void describe('route()', () => {
+  void it('plans a run: pool, queue, graph, prompt, deadline, retry, tracing, digest', () => {
     const now = Date.parse('2026-01-01T00:00:00.000Z')
     const plan = route(registry, { workflow: 'email.compose', input: { lead: { email: 'ada@example.com' } }, now })
     assert.deepEqual(plan, {
@@ -81,7 +81,7 @@ describe('route()', () => {
     assert.match(plan.registry, /^sha256:[0-9a-f]{64}$/)
   })
 
-  it('applies workflow overrides and pool defaults', () => {
+  void it('applies workflow overrides and pool defaults', () => {
     const followup = route(registry, { workflow: 'email.followup', input: {}, now: 0 })
     assert.equal(followup.timeoutMs, 5000)
     assert.deepEqual(followup.retry.maxAttempts, 1)
@@ -110,7 +110,7 @@ describe('route()', () => {
     assert.deepEqual(registry.workflows.get('email.followup')?.graph, { ref: 'wf/graph.ts#followup', module: f.path('wf/graph.ts'), export: 'followup' })
   })
 
-  it("never touches the caller's input", () => {
+  void it("never touches the caller's input", () => {
     const input = { lead: { email: 'ada@example.com' } }
     const frozen = structuredClone(input)
     const plan = route(registry, { workflow: 'email.compose', input })
@@ -118,7 +118,7 @@ describe('route()', () => {
     assert.notEqual(plan.input, input)
   })
 
-  it('rejects an unknown workflow with did-you-mean', () => {
+  void it('rejects an unknown workflow with did-you-mean', () => {
     assert.throws(
       () => route(registry, { workflow: 'email.compse', input: {} }),
       (error: unknown) =>
@@ -133,7 +133,7 @@ describe('route()', () => {
     assert.throws(() => route(registry, { workflow: 'zzz', input: {} }), { message: "unknown workflow 'zzz'." })
   })
 
-  it('rejects invalid input listing every violation as a JSON pointer', () => {
+  void it('rejects invalid input listing every violation as a JSON pointer', () => {
     const input = { lead: { email: 'not-an-email', name: '' }, tone: 'rude', extra: 1 }
     assert.throws(
       () => route(registry, { workflow: 'email.compose', input }),
@@ -161,7 +161,7 @@ describe('route()', () => {
     })
   })
 
-  it('exposes schemas on the workflow, and the whole workflow as JSON', () => {
+  void it('exposes schemas on the workflow, and the whole workflow as JSON', () => {
     const workflow = registry.workflows.get('email.compose')
     assert.deepEqual(workflow?.input, SCHEMA)
     assert.equal(workflow?.output, null)
@@ -170,7 +170,7 @@ describe('route()', () => {
     assert.equal(json.description, 'Personalised first-touch email for one lead.')
   })
 
-  it('gives the same plan from a cached load as from a fresh one', () => {
+  void it('gives the same plan from a cached load as from a fresh one', () => {
     const again = loadRegistry(f.path('switchyard.yaml'))
     assert.notEqual(again, registry)
     const input = { lead: { email: 'ada@example.com' } }
@@ -178,15 +178,15 @@ describe('route()', () => {
   })
 })
 
-describe('units and names', () => {
-  it('parses durations and sizes', () => {
+void describe('units and names', () => {
+  void it('parses durations and sizes', () => {
     assert.deepEqual(['250ms', '30s', '2m', '1h', '1.5s'].map(parseDuration), [250, 30_000, 120_000, 3_600_000, 1500])
     assert.deepEqual(['2 minutes', '10', '', '0s', '-1s'].map(parseDuration), [null, null, null, null, null])
     assert.deepEqual(['256mb', '1gb', '512kb'].map(parseSize), [256 * 2 ** 20, 2 ** 30, 512 * 1024])
     assert.deepEqual(['512', 'lots', '0mb'].map(parseSize), [null, null, null])
   })
 
-  it('names one queue per pool', () => {
+  void it('names one queue per pool', () => {
     assert.equal(queueName('email'), 'switchyard.email')
   })
 })
