@@ -28,7 +28,7 @@ export function summarizeRun(spans: readonly StoredSpan[]): RunSummary | undefin
     traceId: main.traceId,
     runId: runId ?? null,
     workflow: text(main.attributes[ATTR.workflow]) ?? main.name.replace(/^run /, ''),
-    pool: text(main.attributes[ATTR.pool]) ?? text(main.resource[ATTR.pool]) ?? null,
+    pool: text(main.attributes[ATTR.pool]) ?? text(main.resource[ATTR.pool]) ?? text(gateway?.attributes[ATTR.pool]) ?? null,
     project: main.project,
     status: failed ? 'failed' : 'succeeded',
     errorCode: failed ? (text(run?.attributes[ATTR.errorCode]) ?? text(gateway?.attributes[ATTR.errorCode]) ?? null) : null,

@@ -1,0 +1,33 @@
+// `switchyard trace TRACE_ID`: fetch a run's trace from the gateway's embedded
+// store (GET /v1/traces/{traceId}) and draw its run tree in the terminal.
+// Direct module imports, not the observe index: drawing a tree needs no OpenTelemetry SDK.
+import { renderRunTree } from '../observe/render-run-tree.js'
+import type { RunTree } from '../observe/run-tree.js'
+import { fetchTraceApi, traceApiOptions } from '../observe/trace-api-client.js'
+import { parse, str } from './args.js'
+
+const HELP = `usage: switchyard trace TRACE_ID [--url URL] [--token TOKEN] [--json]
+
+Draws the run tree of one trace: every span with its duration, status, tokens and cost.
+  --url     the gateway (default: SWITCHYARD_URL, else http://127.0.0.1:7070)
+  --token   bearer token (default: SWITCHYARD_TOKEN)
+  --json    print the tree as JSON instead`
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parse(args, { url: { type: 'string' },
+    token: { type: 'string' }, json: { type: 'boolean' } }, true)
+  if (parsed.values.help) {
+    console.log(HELP)
+    return 0
+  }
+  const [traceId, ...extra] = parsed.positionals
+  if (traceId === undefined || extra.length > 0) {
+    console.error(HELP)
+    return 2
+  }
+  const options = traceApiOptions(str(parsed, 'url'), str(parsed, 'token'))
+  const body = (await fetchTraceApi(options, `/v1/traces/${encodeURIComponent(traceId)}`)) as { tree: RunTree }
+  if (parsed.values.json) console.log(JSON.stringify(body.tree, null, 2))
+  else console.log(renderRunTree(body.tree, { color: process.stdout.isTTY && !process.env.NO_COLOR }))
+  return 0
+}
