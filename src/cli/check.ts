@@ -1,0 +1,79 @@
+// `switchyard check`: the registry (every problem, located), then the graph
+// modules' imports. Exit 0 when clean, 1 otherwise; --json for tools.
+// When the registry is clean its compiled form is written for the runtime.
+import { isAbsolute, relative } from 'node:path'
+import { lintGraphs, rebuildRegistry, type ImportOffence, type RegistryProblem } from '../control/index.js'
+import { CONFIG_OPTION, configPath, parse } from './args.js'
+
+const HELP = `usage: switchyard check [--config FILE] [--json]
+
+Validates the registry file (duplicate or invalid names, unknown pools and keys,
+missing files, bad durations, sizes and sample rates, invalid JSON Schemas), then
+checks that every graph module and the files under its folder import nothing at
+module level except types and 'switchyard/graph'. Writes the compiled registry
+(.switchyard/ beside the file) when the registry is clean.
+
+  --config FILE  registry file (default: SWITCHYARD_CONFIG or ./switchyard.yaml)
+  --json         print one JSON object: { ok, config, digest, pools, workflows, problems, imports }`
+
+/** Machine output of `switchyard check --json`. */
+export interface CheckReport {
+  readonly ok: boolean
+  readonly config: string
+  readonly digest: string | null
+  readonly pools: number
+  readonly workflows: number
+  readonly problems: readonly RegistryProblem[]
+  readonly imports: readonly ImportOffence[]
+}
+
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path
+}
+
+/** Run the checks without printing. */
+export function check(config: string): CheckReport {
+  const { registry, problems } = rebuildRegistry(config)
+  const imports = registry ? lintGraphs(registry).map((o) => ({ ...o, file: shown(o.file) })) : []
+  return {
+    ok: problems.length === 0 && imports.length === 0,
+    config: shown(config),
+    digest: registry?.digest ?? null,
+    pools: registry?.pools.size ?? 0,
+    workflows: registry?.workflows.size ?? 0,
+    problems,
+    imports,
+  }
+}
+
+/** The report as a person reads it: one `file:line:col: message` per problem. */
+export function formatReport(report: CheckReport): string {
+  const lines = [
+    ...report.problems.map((p) => `${p.file}${p.line ? `:${p.line}:${p.column}` : ''}: ${p.message}`),
+    ...report.imports.map((o) => `${o.file}:${o.line}:${o.column}: ${o.message}`),
+  ]
+  const count = report.problems.length + report.imports.length
+  if (report.ok) {
+    lines.push(
+      `✓ ${report.config}: ${report.workflows} workflow${report.workflows === 1 ? '' : 's'} in ${report.pools} pool${report.pools === 1 ? '' : 's'}, graphs clean, registry ${report.digest}`,
+    )
+  } else {
+    const what = report.problems.length ? 'registry' : 'graph imports'
+    lines.push(`✗ ${report.config}: ${count} problem${count === 1 ? '' : 's'} (${what})`)
+  }
+  return lines.join('\n')
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parse(args, { ...CONFIG_OPTION, json: { type: 'boolean' } })
+  if (values.help) {
+    console.log(HELP)
+    return 0
+  }
+  const report = check(configPath(typeof values.config === 'string' ? values.config : undefined))
+  if (values.json) console.log(JSON.stringify(report, null, 2))
+  else if (report.ok) console.log(formatReport(report))
+  else console.error(formatReport(report))
+  return report.ok ? 0 : 1
+}
