@@ -79,6 +79,9 @@ export function slow() {
 }
 `
 
+/** The envelope key the fixture's gateway and workers share. */
+export const SIGNING_KEY = 'test-signing-key'
+
 export interface Fixture {
   readonly url: string
   readonly gateway: Gateway
@@ -101,7 +104,7 @@ export function writeRegistry(): { registry: Registry; dir: string } {
 export async function startFixture(options: Partial<GatewayOptions> = {}): Promise<Fixture> {
   const { registry, dir } = writeRegistry()
   const broker = new MemoryBroker({ pools: registry.pools.values() })
-  const signingKey = options.signingKey === undefined ? 'test-signing-key' : options.signingKey
+  const signingKey = options.signingKey === undefined ? SIGNING_KEY : options.signingKey
   const workers: PoolWorker[] = ['email', 'quiet'].map((pool) =>
     createWorker({ pool, registry, source: broker.source(pool), signingKey, watchdogGraceMs: null }),
   )

@@ -1,0 +1,191 @@
+// createClient: one typed call, one flat result, one trace. Needs only `fetch` and
+// the OpenTelemetry API, so it runs in Node ≥20, browsers and edge runtimes.
+import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api'
+import { ATTR } from '../control/attributes.js'
+import { SwitchyardClientError, errorFromResponse } from './errors.js'
+import { backoffDelay, parseRetryAfter, sleep } from './retry.js'
+import { traceHeaders } from './trace-headers.js'
+import type {
+  AnyWorkflows,
+  CallOptions,
+  ClientOptions,
+  RunInfo,
+  RunOptions,
+  SwitchyardClient,
+  WorkflowInfo,
+  WorkflowMap,
+} from './types.js'
+
+interface Request {
+  readonly method: 'GET' | 'POST'
+  readonly path: string
+  readonly body?: unknown
+  readonly headers?: Record<string, string>
+  readonly options: CallOptions
+  /** The span the request belongs to: its context goes out in the trace headers. */
+  readonly span?: Span
+}
+
+/**
+ * A client for one gateway, typed by the `Workflows` interface `switchyard codegen` writes.
+ *
+ * @example
+ * import { createClient } from 'switchyard/client'
+ * import type { Workflows } from './switchyard.gen.js'
+ * const client = createClient<Workflows>({ url: 'http://127.0.0.1:7070', token: process.env.SWITCHYARD_TOKEN })
+ * const email = await client.run('email.compose', { lead: { name: 'Ada', email: 'ada@example.com' } })
+ */
+export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: ClientOptions): SwitchyardClient<W> {
+  const base = options.url.replace(/\/+$/, '')
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
+  const retries = options.retries ?? 3
+  const retryDelayMs = options.retryDelayMs ?? 250
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
+  const tracer = options.tracer ?? trace.getTracer('switchyard-client')
+
+  async function send(request: Request): Promise<{ response: Response; body: unknown }> {
+    const { signal, cleanup, timedOut } = deadlineSignal(request.options)
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const response = await fetchOnce(request, signal, attempt, timedOut)
+        const body = await readBody(response, signal, timedOut, request)
+        if (response.ok) return { response, body }
+        const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+        const error = errorFromResponse(response, body, retryAfter)
+        const delay = retryAfter === undefined ? backoffDelay(attempt, retryDelayMs, maxRetryDelayMs) : retryAfter * 1000
+        if (!(response.status === 429 || response.status === 503) || attempt >= retries || delay > maxRetryDelayMs) throw error
+        request.span?.addEvent('retry', { 'http.response.status_code': response.status, [ATTR.errorCode]: error.code, 'retry.delay_ms': delay })
+        await sleep(delay, signal).catch((reason: unknown) => {
+          throw timedOut() ? timeoutError(request) : reason
+        })
+      }
+    } finally {
+      cleanup()
+    }
+  }
+
+  async function fetchOnce(request: Request, signal: AbortSignal | undefined, attempt: number, timedOut: () => boolean) {
+    const parent = request.options.context ?? context.active()
+    const ctx = request.span ? trace.setSpan(parent, request.span) : parent
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/problem+json',
+      ...traceHeaders(ctx),
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...request.headers,
+    }
+    if (attempt > 0) request.span?.setAttribute('http.request.resend_count', attempt)
+    try {
+      return await fetchImpl(`${base}${request.path}`, {
+        method: request.method,
+        headers,
+        ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+        ...(signal ? { signal } : {}),
+      })
+    } catch (error) {
+      if (timedOut()) throw timeoutError(request)
+      if (signal?.aborted) throw signal.reason
+      throw new SwitchyardClientError(`NETWORK_ERROR: cannot reach the gateway at ${base}: ${(error as Error).message}`, {
+        code: 'NETWORK_ERROR',
+        status: 0,
+        cause: error,
+      })
+    }
+  }
+
+  async function readBody(response: Response, signal: AbortSignal | undefined, timedOut: () => boolean, request: Request): Promise<unknown> {
+    let text: string
+    try {
+      text = await response.text()
+    } catch (error) {
+      if (timedOut()) throw timeoutError(request)
+      if (signal?.aborted) throw signal.reason
+      throw error
+    }
+    if (text === '') return undefined
+    const type = response.headers.get('content-type') ?? ''
+    if (!/json/i.test(type)) return text
+    try {
+      return JSON.parse(text) as unknown
+    } catch {
+      return text
+    }
+  }
+
+  function timeoutError(request: Request): SwitchyardClientError {
+    return new SwitchyardClientError(
+      `CLIENT_TIMEOUT: no answer to ${request.method} ${request.path} within ${request.options.timeout} ms (a run goes on; GET /v1/runs/{id} shows it)`,
+      { code: 'CLIENT_TIMEOUT', status: 0 },
+    )
+  }
+
+  async function runWorkflow(name: string, input: unknown, runOptions: RunOptions = {}): Promise<unknown> {
+    const path = `/v1/workflows/${encodeURIComponent(name)}/run`
+    const span = tracer.startSpan(
+      `client run ${name}`,
+      { kind: SpanKind.CLIENT, attributes: { [ATTR.workflow]: name, 'http.request.method': 'POST', 'url.full': `${base}${path}` } },
+      runOptions.context ?? context.active(),
+    )
+    try {
+      const { response, body } = await send({
+        method: 'POST',
+        path,
+        body: input,
+        options: runOptions,
+        span,
+        headers: {
+          ...(runOptions.idempotencyKey !== undefined ? { 'idempotency-key': runOptions.idempotencyKey } : {}),
+          ...(runOptions.async ? { prefer: 'respond-async' } : {}),
+        },
+      })
+      span.setAttribute('http.response.status_code', response.status)
+      const runId = response.headers.get('x-switchyard-run-id')
+      if (runId) span.setAttribute(ATTR.runId, runId)
+      return body === undefined ? null : body
+    } catch (error) {
+      if (error instanceof SwitchyardClientError) {
+        if (error.status) span.setAttribute('http.response.status_code', error.status)
+        if (error.runId) span.setAttribute(ATTR.runId, error.runId)
+        span.setAttribute(ATTR.errorCode, error.code)
+      }
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
+      throw error
+    } finally {
+      span.end()
+    }
+  }
+
+  return {
+    run: runWorkflow as SwitchyardClient<W>['run'],
+    async get(runId, callOptions = {}) {
+      const { body } = await send({ method: 'GET', path: `/v1/runs/${encodeURIComponent(runId)}`, options: callOptions })
+      return body as RunInfo
+    },
+    async workflows(callOptions = {}) {
+      const { body } = await send({ method: 'GET', path: '/v1/workflows', options: callOptions })
+      return (body as { workflows: WorkflowInfo[] }).workflows
+    },
+  }
+}
+
+/** The caller's signal combined with the timeout (AbortSignal.any is too new for some runtimes). */
+function deadlineSignal(options: CallOptions): { signal: AbortSignal | undefined; cleanup(): void; timedOut(): boolean } {
+  if (options.timeout === undefined) return { signal: options.signal, cleanup: () => {}, timedOut: () => false }
+  const controller = new AbortController()
+  let expired = false
+  const timer = setTimeout(() => {
+    expired = true
+    controller.abort(new Error('timeout'))
+  }, options.timeout)
+  const onAbort = () => controller.abort(options.signal?.reason)
+  if (options.signal?.aborted) onAbort()
+  else options.signal?.addEventListener('abort', onAbort, { once: true })
+  return {
+    signal: controller.signal,
+    cleanup: () => {
+      clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
+    },
+    timedOut: () => expired,
+  }
+}

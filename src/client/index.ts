@@ -1,0 +1,21 @@
+// switchyard/client: the typed client. fetch + the OpenTelemetry API, nothing else.
+export { createClient } from './client.js'
+export { SwitchyardClientError, RunFailedError } from './errors.js'
+export type { ClientErrorFields } from './errors.js'
+export type {
+  AnyWorkflows,
+  CallOptions,
+  ClientOptions,
+  InputIssue,
+  InputOf,
+  OutputOf,
+  ProblemBody,
+  RunInfo,
+  RunOptions,
+  RunStatus,
+  SwitchyardClient,
+  WorkflowInfo,
+  WorkflowMap,
+  WorkflowName,
+  WorkflowShape,
+} from './types.js'

@@ -1,0 +1,127 @@
+// The typed client's public types. `Workflows` (written by `switchyard codegen`) maps
+// each workflow name to its input and output; the client is generic over it.
+import type { Context, Tracer } from '@opentelemetry/api'
+import type { InputIssue } from '../control/errors.js'
+
+/** One workflow's types, as codegen writes them. */
+export interface WorkflowShape {
+  readonly input: unknown
+  readonly output: unknown
+}
+
+/**
+ * What `createClient<W>` accepts: every key of W is a workflow shape. Written as a
+ * mapped type over W so that a codegen'd `interface Workflows { … }` (which has no
+ * index signature) satisfies it.
+ */
+export type WorkflowMap<W = AnyWorkflows> = { readonly [K in keyof W]: WorkflowShape }
+
+/** The untyped default: any name, unknown input and output. */
+export type AnyWorkflows = Record<string, { input: unknown; output: unknown }>
+
+export type WorkflowName<W> = keyof W & string
+export type InputOf<W, N extends keyof W> = W[N] extends { input: infer I } ? I : never
+export type OutputOf<W, N extends keyof W> = W[N] extends { output: infer O } ? O : never
+
+export interface ClientOptions {
+  /** Gateway base URL, e.g. `http://127.0.0.1:7070`. */
+  readonly url: string
+  /** Bearer token (SWITCHYARD_TOKENS on the gateway). */
+  readonly token?: string
+  /** A fetch implementation. @default globalThis.fetch */
+  readonly fetch?: typeof fetch
+  /** Extra attempts after 429 (pool saturated) or 503 (unavailable). @default 3 */
+  readonly retries?: number
+  /** First backoff delay when the gateway sends no Retry-After. @default 250 */
+  readonly retryDelayMs?: number
+  /** Longest wait between attempts; a longer Retry-After ends the retries. @default 30000 */
+  readonly maxRetryDelayMs?: number
+  /**
+   * Tracer for the `client run <workflow>` span.
+   * @default trace.getTracer('switchyard-client') — a no-op until the host registers an SDK
+   */
+  readonly tracer?: Tracer
+}
+
+export interface CallOptions {
+  readonly signal?: AbortSignal
+  /**
+   * The trace context to continue. @default context.active() — which is always empty
+   * when the host registered no context manager, so pass it explicitly there.
+   */
+  readonly context?: Context
+  /** Give up after this many milliseconds (CLIENT_TIMEOUT); the run itself goes on. */
+  readonly timeout?: number
+}
+
+export interface RunOptions extends CallOptions {
+  /** The same key with the same input returns the same run instead of starting another. */
+  readonly idempotencyKey?: string
+  /** Return at once with the queued run (`Prefer: respond-async`) instead of its output. */
+  readonly async?: boolean
+}
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+
+/** A run as the gateway shows it (`GET /v1/runs/{id}`, or `run(…, { async: true })`). */
+export interface RunInfo<O = unknown> {
+  readonly runId: string
+  readonly workflow: string
+  readonly pool: string
+  readonly status: RunStatus
+  readonly output?: O
+  readonly error?: { readonly code: string; readonly message: string; readonly retryable: boolean }
+  readonly attempts: number
+  readonly maxAttempts: number
+  readonly createdAt: string
+  readonly startedAt?: string
+  readonly finishedAt?: string
+  readonly durationMs?: number
+  readonly deadline: string
+  readonly traceId: string | null
+  readonly idempotencyKey: string | null
+}
+
+/** A workflow as callers may see it (`GET /v1/workflows`). */
+export interface WorkflowInfo {
+  readonly name: string
+  readonly pool: string
+  readonly description: string
+  readonly input: unknown
+  readonly output: unknown
+  readonly timeoutMs: number
+}
+
+/** The problem+json body of a gateway error (RFC 9457). */
+export interface ProblemBody {
+  readonly type?: string
+  readonly title?: string
+  readonly status?: number
+  readonly detail?: string
+  readonly code?: string
+  readonly runId?: string
+  readonly traceId?: string
+  readonly workflow?: string
+  readonly pool?: string
+  readonly errors?: readonly InputIssue[]
+  readonly suggestions?: readonly string[]
+}
+
+export type { InputIssue }
+
+export interface SwitchyardClient<W extends WorkflowMap<W> = AnyWorkflows> {
+  /**
+   * Run a workflow and resolve with its output (flat: the graph's result object).
+   * With `{ async: true }`, resolve at once with the queued run instead.
+   * Rejects with SwitchyardClientError (RunFailedError when the run itself failed).
+   *
+   * @example const email = await client.run('email.compose', { lead }, { idempotencyKey: lead.id })
+   */
+  // `keyof W & string` is spelled out (not WorkflowName<W>) so compile errors list the names.
+  run<N extends keyof W & string>(name: N, input: InputOf<W, N>, options: RunOptions & { readonly async: true }): Promise<RunInfo<OutputOf<W, N>>>
+  run<N extends keyof W & string>(name: N, input: InputOf<W, N>, options?: RunOptions & { readonly async?: false }): Promise<OutputOf<W, N>>
+  /** A run's status, output or error, attempts, timings and trace id. */
+  get(runId: string, options?: CallOptions): Promise<RunInfo>
+  /** The workflows the gateway serves, with their schemas. */
+  workflows(options?: CallOptions): Promise<WorkflowInfo[]>
+}

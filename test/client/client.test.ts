@@ -1,0 +1,137 @@
+// The typed client against a real gateway, broker and worker, with no OpenTelemetry
+// SDK in the process (as in a browser or a host that only uses the API).
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { ROOT_CONTEXT, TraceFlags, propagation, trace } from '@opentelemetry/api'
+import { RunFailedError, SwitchyardClientError, createClient } from '../../src/client/index.js'
+import { createWorker } from '../../src/data/worker.js'
+import { SIGNING_KEY, startFixture, type Fixture } from '../gateway/fixture.js'
+
+interface Workflows {
+  'echo.say': { input: { text: string; shout?: boolean }; output: { said: string } }
+  'echo.fail': { input: Record<string, never>; output: never }
+  'echo.slow': { input: Record<string, never>; output: null }
+  'held.wait': { input: Record<string, unknown>; output: { said?: string } }
+}
+
+let fx: Fixture
+before(async () => {
+  fx = await startFixture()
+})
+after(() => fx.close())
+
+/** fetch that remembers what went out and what came back. */
+function recordingFetch() {
+  const calls: Array<{ headers: Headers; status: number; responseHeaders: Headers }> = []
+  const fetchImpl: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init)
+    calls.push({ headers: new Headers(init?.headers), status: response.status, responseHeaders: response.headers })
+    return response
+  }
+  return { calls, fetch: fetchImpl }
+}
+
+void test('run returns the flat output; get and workflows read the gateway', async () => {
+  const client = createClient<Workflows>({ url: `${fx.url}/` })
+  const output = await client.run('echo.say', { text: 'hello', shout: true })
+  assert.deepEqual(output, { said: 'HELLO' })
+  const accepted = await client.run('echo.say', { text: 'later' }, { async: true })
+  assert.equal(accepted.workflow, 'echo.say')
+  await fx.broker.wait(accepted.runId, { until: Date.now() + 5000 })
+  const done = await client.get(accepted.runId)
+  assert.equal(done.status, 'succeeded')
+  assert.deepEqual(done.output, { said: 'later' })
+  const names = (await client.workflows()).map((w) => w.name)
+  assert.ok(names.includes('echo.say'))
+})
+
+void test('typed errors: code, status, issues, suggestions, run and trace ids', async () => {
+  const client = createClient<Workflows>({ url: fx.url })
+  const invalid = await client.run('echo.say', { text: 7 } as never).catch((e: unknown) => e)
+  assert.ok(invalid instanceof SwitchyardClientError)
+  assert.equal(invalid.code, 'INVALID_INPUT')
+  assert.equal(invalid.status, 422)
+  assert.equal(invalid.message, "INVALID_INPUT: invalid input for 'echo.say': /text: must be string")
+  assert.deepEqual(invalid.issues, [{ path: '/text', message: 'must be string' }])
+  assert.match(invalid.traceId ?? '', /^[0-9a-f]{32}$/)
+
+  const untyped = createClient({ url: fx.url })
+  const unknown = await untyped.run('echo.sai', {}).catch((e: unknown) => e)
+  assert.ok(unknown instanceof SwitchyardClientError)
+  assert.deepEqual([unknown.code, unknown.status, unknown.suggestions[0]], ['UNKNOWN_WORKFLOW', 404, 'echo.say'])
+
+  const failed = await client.run('echo.fail', {}).catch((e: unknown) => e)
+  assert.ok(failed instanceof RunFailedError)
+  assert.equal(failed.code, 'GRAPH_FAILED')
+  assert.equal(failed.status, 502)
+  assert.equal(failed.message, 'GRAPH_FAILED: the lead has no e-mail address')
+  assert.match(failed.runId ?? '', /^[0-9a-f-]{36}$/)
+  assert.equal(failed.pool, 'email')
+})
+
+void test('429: retries after Retry-After until the pool has room', async () => {
+  const recorder = recordingFetch()
+  const client = createClient<Workflows>({ url: fx.url, fetch: recorder.fetch, retries: 3 })
+  await client.run('held.wait', {}, { async: true }) // fills the `held` queue (maxQueued 1, no worker)
+  const worker = createWorker({ pool: 'held', registry: fx.registry, source: fx.broker.source('held'), signingKey: SIGNING_KEY, watchdogGraceMs: null })
+  const pending = client.run('held.wait', { n: 2 })
+  try {
+    // Start the pool's worker only once the client has been told to wait.
+    for (let i = 0; i < 200 && !recorder.calls.some((c) => c.status === 429); i++) await new Promise((r) => setTimeout(r, 10))
+    assert.equal(recorder.calls.at(-1)?.status, 429)
+    assert.equal(recorder.calls.at(-1)?.responseHeaders.get('retry-after'), '1')
+    await worker.start()
+    assert.deepEqual(await pending, {})
+    assert.deepEqual(recorder.calls.slice(1).map((c) => c.status), [429, 200])
+  } finally {
+    await worker.close()
+  }
+})
+
+void test('a Retry-After beyond maxRetryDelayMs ends the retries at once, with retryAfter set', async () => {
+  const client = createClient<Workflows>({ url: fx.url, maxRetryDelayMs: 200 })
+  await client.run('held.wait', { fill: true }, { async: true }).catch(() => undefined)
+  const error = await client.run('held.wait', { again: true }).catch((e: unknown) => e)
+  assert.ok(error instanceof SwitchyardClientError)
+  assert.deepEqual([error.code, error.status, error.retryAfter, error.pool], ['POOL_SATURATED', 429, 1, 'held'])
+})
+
+void test('timeout and signal: CLIENT_TIMEOUT, or the abort reason', async () => {
+  const client = createClient<Workflows>({ url: fx.url })
+  const timedOut = await client.run('echo.slow', {}, { timeout: 30 }).catch((e: unknown) => e)
+  assert.ok(timedOut instanceof SwitchyardClientError)
+  assert.equal(timedOut.code, 'CLIENT_TIMEOUT')
+  assert.match(timedOut.message, /^CLIENT_TIMEOUT: no answer to POST \/v1\/workflows\/echo.slow\/run within 30 ms/)
+  const controller = new AbortController()
+  const pending = client.run('echo.slow', {}, { signal: controller.signal })
+  controller.abort(new Error('user gave up'))
+  await assert.rejects(pending, /user gave up/)
+})
+
+void test('an unreachable gateway is NETWORK_ERROR', async () => {
+  const client = createClient<Workflows>({ url: 'http://127.0.0.1:1', retries: 0 })
+  const error = await client.run('echo.say', { text: 'x' }).catch((e: unknown) => e)
+  assert.ok(error instanceof SwitchyardClientError)
+  assert.equal(error.code, 'NETWORK_ERROR')
+  assert.equal(error.status, 0)
+})
+
+void test('without an SDK: no caller context → no traceparent, the trace is rooted at the gateway', async () => {
+  const recorder = recordingFetch()
+  const client = createClient<Workflows>({ url: fx.url, fetch: recorder.fetch })
+  const info = await client.run('echo.say', { text: 'x' }, { async: true })
+  assert.equal(recorder.calls[0]?.headers.get('traceparent'), null)
+  assert.match(info.traceId ?? '', /^[0-9a-f]{32}$/)
+})
+
+void test("without an SDK or context manager: the caller's context, passed explicitly, goes out and is continued", async () => {
+  const recorder = recordingFetch()
+  const client = createClient<Workflows>({ url: fx.url, fetch: recorder.fetch })
+  const callerTrace = '5bf92f3577b34da6a3ce929d0e0e4736'
+  const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId: callerTrace, spanId: '10f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED })
+  const withBaggage = propagation.setBaggage(parent, propagation.createBaggage({ 'lead.id': { value: 'L 42' } }))
+  const info = await client.run('echo.say', { text: 'x' }, { async: true, context: withBaggage })
+  assert.equal(recorder.calls[0]?.headers.get('traceparent'), `00-${callerTrace}-10f067aa0ba902b7-01`)
+  assert.equal(recorder.calls[0]?.headers.get('baggage'), 'lead.id=L%2042')
+  assert.equal(info.traceId, callerTrace)
+})
