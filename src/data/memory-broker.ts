@@ -9,8 +9,11 @@ import { PoolSaturatedError } from './pool-saturated.js'
 import type { Outcome, RunHandler, RunSource } from './run-source.js'
 
 export interface MemoryBrokerOptions {
-  /** Per-pool queue limits (from the registry's pools); unknown pools get `maxQueued`. */
-  readonly pools?: Iterable<{ readonly name: string; readonly maxQueued: number }>
+  /**
+   * Per-pool queue limits (from the registry's pools); unknown pools get `maxQueued`.
+   * Pools whose runtime is not `node` have no worker here and do not count for ready().
+   */
+  readonly pools?: Iterable<{ readonly name: string; readonly maxQueued: number; readonly runtime?: string }>
   /** Limit for pools not listed. @default Infinity */
   readonly maxQueued?: number
   /** First retry delay; attempt n waits delayMs·2^(n-1), capped at maxDelayMs. @default 500 */
@@ -42,6 +45,8 @@ interface Consumer {
 interface PoolState {
   readonly name: string
   readonly maxQueued: number
+  /** False for pools no worker of this broker serves (python): ready() skips them. */
+  readonly served: boolean
   /** Run ids ready to deliver, oldest first. */
   readonly ready: string[]
   /** Run ids waiting out a retry backoff. */
@@ -81,7 +86,7 @@ export class MemoryBroker implements Broker {
     this.retryDelayMs = options.retryDelayMs ?? 500
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
     this.keepFinished = options.keepFinished ?? 10_000
-    for (const pool of options.pools ?? []) this.pool(pool.name, pool.maxQueued)
+    for (const pool of options.pools ?? []) this.pool(pool.name, pool.maxQueued, (pool.runtime ?? 'node') === 'node')
   }
 
   async submit(envelope: Envelope): Promise<SubmitResult> {
@@ -175,9 +180,15 @@ export class MemoryBroker implements Broker {
     }))
   }
 
+  /** Runs of `pool` waiting now (ready or in retry backoff); synchronous, for the IPC adapter. */
+  depth(poolName: string): number {
+    const pool = this.pools.get(poolName)
+    return pool ? pool.ready.length + pool.delayed.size : 0
+  }
+
   async ready(): Promise<boolean> {
     if (this.closed) return false
-    return [...this.pools.values()].every((pool) => [...pool.consumers].some((c) => !c.draining))
+    return [...this.pools.values()].every((pool) => !pool.served || [...pool.consumers].some((c) => !c.draining))
   }
 
   async close(): Promise<void> {
@@ -221,12 +232,13 @@ export class MemoryBroker implements Broker {
     }
   }
 
-  private pool(name: string, maxQueued?: number): PoolState {
+  private pool(name: string, maxQueued?: number, served = true): PoolState {
     let pool = this.pools.get(name)
     if (!pool) {
       pool = {
         name,
         maxQueued: maxQueued ?? this.defaultMaxQueued,
+        served,
         ready: [],
         delayed: new Set(),
         consumers: new Set(),

@@ -1,0 +1,150 @@
+// `switchyard dev`: everything on this machine, nothing installed. The embedded
+// MemoryBroker and the gateway live in this process; each node pool's workers are
+// child processes fed over IPC, restarted with backoff when they crash. A status
+// table prints at start, when it changes, and on SIGUSR2. SIGINT/SIGTERM stop it all.
+// `switchyard start` (start.ts) is the same on Redis.
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { SERVICE } from '../control/attributes.js'
+import { loadRegistry } from '../control/index.js'
+import type { Pool, Registry } from '../control/types.js'
+import type { Broker } from '../data/broker.js'
+import { MemoryBroker } from '../data/memory-broker.js'
+import { startSupervisor, type SupervisorOptions } from '../data/supervisor.js'
+import { startGateway } from '../gateway/index.js'
+import { initTracing } from '../observe/tracing.js'
+import { CONFIG_OPTION, configPath, parse } from './args.js'
+
+export const SERVE_OPTIONS = {
+  ...CONFIG_OPTION,
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'status-interval': { type: 'string' },
+} as const
+
+const USAGE = `usage: switchyard dev [--config FILE] [--port 7070] [--host 127.0.0.1]
+
+Runs the gateway, the embedded broker and every node pool's worker processes.
+  --port N               gateway port (default PORT or 7070; 0 = any free port)
+  --host H               gateway address (default 127.0.0.1)
+  --status-interval MS   how often the status table is checked for changes (default 2000)
+Env: SWITCHYARD_SIGNING_KEY (default: a random key for this session, shared with its workers).
+SIGUSR2 prints the status table; SIGINT/SIGTERM drain the workers and stop.`
+
+export interface ServeArgs {
+  readonly help: boolean
+  readonly config: string
+  readonly port: number
+  readonly host: string
+  readonly statusIntervalMs: number
+}
+
+/** Parse the options `dev` and `start` share (plus any extra the caller declares). */
+export function serveArgs(values: Record<string, unknown>): ServeArgs {
+  const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined)
+  const port = Number(text('port') ?? process.env.PORT ?? '7070')
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got '${text('port')}'`)
+  const statusIntervalMs = Number(text('status-interval') ?? '2000')
+  if (!Number.isFinite(statusIntervalMs) || statusIntervalMs < 100) throw new Error('--status-interval must be at least 100 (ms)')
+  return { help: values.help === true, config: configPath(text('config')), port, host: text('host') ?? '127.0.0.1', statusIntervalMs }
+}
+
+/** The worker program the supervisor forks: cli/worker beside this file (.ts under tsx, .js when built). */
+export function workerProgram(): { module: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url)
+  // Graph modules are TypeScript: every worker loads tsx, resolved from this package.
+  const tsx = import.meta.resolve('tsx')
+  return { module: here.replace(/dev\.(ts|js)$/, 'worker.$1'), execArgv: ['--import', tsx] }
+}
+
+export interface ServeOptions {
+  readonly name: 'dev' | 'start'
+  readonly args: ServeArgs
+  readonly registry: Registry
+  readonly broker: Broker
+  readonly supervisorBroker: SupervisorOptions['broker']
+  /** Extra worker args per pool (`--ipc`, or `--redis URL`). */
+  readonly workerArgs: (pool: Pool) => string[]
+  readonly extraEnv?: Readonly<Record<string, string>>
+}
+
+/** Gateway + supervisor until SIGINT/SIGTERM; resolves with the exit code. */
+export async function serve(options: ServeOptions): Promise<number> {
+  const { registry, broker, args } = options
+  const signingKey = process.env.SWITCHYARD_SIGNING_KEY || randomBytes(32).toString('hex')
+  const traceDir = join(registry.root, '.switchyard', 'traces')
+  const gateway = await startGateway({ registry, broker, host: args.host, port: args.port, tokens: null, signingKey, traceDir })
+  const tracing = initTracing({ service: SERVICE.gateway, env: { ...process.env, SWITCHYARD_TRACES_URL: gateway.url } })
+  const program = workerProgram()
+  const supervisor = startSupervisor({
+    registry,
+    broker: options.supervisorBroker,
+    worker: { module: program.module, execArgv: program.execArgv, args: (pool) => ['--pool', pool.name, ...options.workerArgs(pool)] },
+    signingKey,
+    tracesUrl: gateway.url,
+    extraEnv: options.extraEnv,
+  })
+  console.log(`switchyard ${options.name}: gateway ${gateway.url} · registry ${registry.source} (${registry.digest.slice(0, 19)}…)`)
+  console.log(`switchyard ${options.name}: traces ${gateway.url}/ · workers log below as [pool pid]`)
+  for (const pool of registry.pools.values()) {
+    if (pool.runtime !== 'node') {
+      console.log(`switchyard ${options.name}: pool '${pool.name}' has runtime ${pool.runtime}: not served yet (its runs stay queued)`)
+    }
+  }
+
+  let last = ''
+  const print = async (force: boolean) => {
+    const table = await supervisor.table()
+    if (force || table !== last) console.log(`\n${table}\n`)
+    last = table
+  }
+  await print(true)
+  const ticker = setInterval(() => void print(false).catch(() => undefined), args.statusIntervalMs)
+  const onUsr2 = () => void print(true).catch(() => undefined)
+  process.on('SIGUSR2', onUsr2)
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  console.log(`switchyard ${options.name}: stopping (workers finish their runs first)…`)
+  clearInterval(ticker)
+  process.off('SIGUSR2', onUsr2)
+  await supervisor.stop()
+  await gateway.close()
+  await broker.close()
+  await tracing.shutdown()
+  console.log(`switchyard ${options.name}: stopped`)
+  return 0
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parse(argv, SERVE_OPTIONS)
+  const args = serveArgs(parsed.values)
+  if (args.help) {
+    console.log(USAGE)
+    return 0
+  }
+  const registry = loadRegistry(args.config)
+  const broker = new MemoryBroker({ pools: registry.pools.values() })
+  return serve({
+    name: 'dev',
+    args,
+    registry,
+    broker,
+    supervisorBroker: { kind: 'memory', broker },
+    workerArgs: () => ['--ipc'],
+  })
+}
+
+// Lets tests and scripts run `node --import tsx src/cli/dev.ts` without the bin.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void run(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      console.error(`switchyard dev: ${error instanceof Error ? error.message : String(error)}`)
+      process.exitCode = 1
+    },
+  )
+}

@@ -1,0 +1,50 @@
+// `switchyard start --redis URL`: `switchyard dev` on Redis. The gateway submits to
+// BullMQ; each pool's worker processes consume their own queue directly (a pool's
+// `redis` URL in the registry, with its own ACL user, wins over --redis).
+import { pathToFileURL } from 'node:url'
+import { loadRegistry } from '../control/index.js'
+import { RedisBroker } from '../data/redis-broker.js'
+import { redactUrl } from '../data/redis-connection.js'
+import { parse } from './args.js'
+import { SERVE_OPTIONS, serve, serveArgs } from './dev.js'
+
+const USAGE = `usage: switchyard start --redis URL [--config FILE] [--port 7070] [--host 127.0.0.1]
+
+Runs the gateway and every node pool's worker processes on Redis (BullMQ).
+  --redis URL   Redis for pools without their own (default SWITCHYARD_REDIS_URL)
+  --port N      gateway port (default PORT or 7070)
+  --host H      gateway address (default 127.0.0.1)
+Redis must run with maxmemory-policy noeviction.`
+
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parse(argv, { ...SERVE_OPTIONS, redis: { type: 'string' } })
+  const args = serveArgs(parsed.values)
+  if (args.help) {
+    console.log(USAGE)
+    return 0
+  }
+  const url = typeof parsed.values.redis === 'string' ? parsed.values.redis : process.env.SWITCHYARD_REDIS_URL
+  if (!url) throw new Error(`--redis URL (or SWITCHYARD_REDIS_URL) is required\n\n${USAGE}`)
+  const registry = loadRegistry(args.config)
+  const broker = await RedisBroker.connect({ registry, url })
+  console.log(`switchyard start: Redis ${redactUrl(url)}`)
+  return serve({
+    name: 'start',
+    args,
+    registry,
+    broker,
+    supervisorBroker: { kind: 'redis', broker },
+    workerArgs: () => [],
+    extraEnv: { SWITCHYARD_REDIS_URL: url },
+  })
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void run(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      console.error(`switchyard start: ${error instanceof Error ? error.message : String(error)}`)
+      process.exitCode = 1
+    },
+  )
+}

@@ -1,0 +1,127 @@
+// `switchyard worker --pool NAME`: one pool worker process. On Redis (`--redis URL`,
+// the pool's own `redis`, or SWITCHYARD_REDIS_URL) it consumes the pool's queue;
+// forked by `switchyard dev` (`--ipc`) it is fed by the embedded broker over IPC.
+// SIGTERM drains: no new runs, in-flight ones finish, then the process exits 0.
+import { pathToFileURL } from 'node:url'
+import { SERVICE } from '../control/attributes.js'
+import { loadRegistry } from '../control/index.js'
+import { createWorker } from '../data/worker.js'
+import { ipcRunSource } from '../data/ipc-source.js'
+import { redisRunSource } from '../data/redis-run-source.js'
+import { redisQueueDepth, type QueueDepth } from '../data/worker-redis-depth.js'
+import type { RunSource } from '../data/run-source.js'
+import { initTracing } from '../observe/tracing.js'
+import { graphCallbacks } from '../observe/graph-callbacks.js'
+import { CONFIG_OPTION, configPath, parse, str } from './args.js'
+
+const USAGE = `usage: switchyard worker --pool NAME [--redis URL] [--port N] [--host H] [--config FILE]
+
+Runs one worker process for one pool of the registry.
+  --pool NAME   the pool to serve (required)
+  --redis URL   Redis of the pool's queue (default: the pool's redis, else SWITCHYARD_REDIS_URL)
+  --port N      port of /healthz and /metrics (default 0: any free port, printed)
+  --host H      address of /healthz and /metrics (default 127.0.0.1)
+Env: SWITCHYARD_SIGNING_KEY (envelopes must carry its signature), SWITCHYARD_MODEL,
+OTEL_EXPORTER_OTLP_* (this pool's trace export).`
+
+const OPTIONS = {
+  ...CONFIG_OPTION,
+  pool: { type: 'string' },
+  redis: { type: 'string' },
+  ipc: { type: 'boolean' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+} as const
+
+function parsePort(text: string | undefined): number {
+  const port = Number(text ?? '0')
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got '${text}'`)
+  return port
+}
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parse(args, OPTIONS)
+  const values = {
+    help: parsed.values.help === true,
+    ipc: parsed.values.ipc === true,
+    pool: str(parsed, 'pool'),
+    redis: str(parsed, 'redis'),
+    port: str(parsed, 'port'),
+    host: str(parsed, 'host'),
+    config: str(parsed, 'config'),
+  }
+  if (values.help) {
+    console.log(USAGE)
+    return 0
+  }
+  if (!values.pool) throw new Error(`--pool NAME is required\n\n${USAGE}`)
+  const registry = loadRegistry(configPath(values.config))
+  const pool = registry.pools.get(values.pool)
+  if (!pool) throw new Error(`unknown pool '${values.pool}'; the registry has: ${[...registry.pools.keys()].join(', ')}`)
+  if (pool.runtime !== 'node') {
+    throw new Error(`pool '${pool.name}' has runtime ${pool.runtime}: it is not served by the node worker (the python worker is not available yet)`)
+  }
+  const port = parsePort(values.port)
+  const signingKey = process.env.SWITCHYARD_SIGNING_KEY || null
+  if (!signingKey) console.error('switchyard worker: SWITCHYARD_SIGNING_KEY is not set: unsigned envelopes are accepted')
+
+  let source: RunSource
+  let depth: QueueDepth | undefined
+  let queueDepth: (() => Promise<number> | number) | undefined
+  if (values.ipc) {
+    const ipc = ipcRunSource()
+    source = ipc
+    queueDepth = () => ipc.queued()
+  } else {
+    const url = values.redis ?? pool.redis ?? process.env.SWITCHYARD_REDIS_URL
+    if (!url) throw new Error("no Redis: pass --redis URL or set SWITCHYARD_REDIS_URL (or use 'switchyard dev' for the embedded broker)")
+    source = redisRunSource(pool.name, { url })
+    depth = redisQueueDepth(pool.name, url)
+    queueDepth = () => depth!.read()
+  }
+
+  const tracing = initTracing({
+    service: SERVICE.pool(pool.name),
+    pool: pool.name,
+    project: pool.tracing.project,
+    env: process.env,
+    tracing: pool.tracing,
+  })
+  const worker = createWorker({ pool: pool.name, registry, source, signingKey, port, host: values.host, queueDepth, callbacks: graphCallbacks })
+  await worker.start()
+  console.log(
+    `switchyard worker: pool ${pool.name}, pid ${process.pid}, concurrency ${pool.concurrency}; ` +
+      `${worker.url}/healthz ${worker.url}/metrics${tracing.endpoint ? `; traces → ${tracing.endpoint}` : ''}`,
+  )
+
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (how: 'drain' | 'close') => {
+      if (stopping) return
+      stopping = true
+      const done = how === 'drain' ? worker.drain() : worker.close()
+      void done
+        .catch((error: unknown) => console.error(`switchyard worker: ${(error as Error).message}`))
+        .then(() => depth?.close())
+        .then(() => tracing.shutdown())
+        .catch(() => undefined)
+        .then(resolve)
+    }
+    process.once('SIGTERM', () => stop('drain'))
+    process.once('SIGINT', () => stop('drain'))
+    // Forked by `switchyard dev`: when the parent is gone nobody can take results.
+    if (values.ipc) process.once('disconnect', () => stop('close'))
+  })
+  return 0
+}
+
+// Forked directly by the supervisor (`fork(.../cli/worker.js, args)`), not via main.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void run(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      console.error(`switchyard worker: ${error instanceof Error ? error.message : String(error)}`)
+      process.exitCode = 1
+    },
+  )
+}

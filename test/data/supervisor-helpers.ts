@@ -1,0 +1,41 @@
+// Helpers of the supervisor tests: the real worker program, events, bounded polling.
+import { fileURLToPath } from 'node:url'
+
+import type { Registry } from '../../src/control/types.js'
+import type { SupervisorEvent } from '../../src/data/supervisor.js'
+
+export const WORKER_PROGRAM = {
+  module: fileURLToPath(new URL('../../src/cli/worker.ts', import.meta.url)),
+  execArgv: ['--import', import.meta.resolve('tsx')],
+}
+
+/** Wait for `check` to return a value, polling; fail with `what` after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** The registry with only the named pools (and their workflows). */
+export function onlyPools(registry: Registry, names: readonly string[]): Registry {
+  return {
+    ...registry,
+    pools: new Map([...registry.pools].filter(([name]) => names.includes(name))),
+    workflows: new Map([...registry.workflows].filter(([, w]) => names.includes(w.pool))),
+  }
+}
+
+export class Events {
+  readonly all: SupervisorEvent[] = []
+  readonly lines: string[] = []
+  readonly push = (event: SupervisorEvent) => void this.all.push(event)
+  readonly output = (pool: string, pid: number, line: string) => void this.lines.push(`[${pool} ${pid}] ${line}`)
+
+  of<T extends SupervisorEvent['type']>(type: T, pool: string): Extract<SupervisorEvent, { type: T }>[] {
+    return this.all.filter((e): e is Extract<SupervisorEvent, { type: T }> => e.type === type && e.pool === pool)
+  }
+}
