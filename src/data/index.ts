@@ -1,0 +1,28 @@
+// The data plane (DESIGN §2.4, §4): the broker seam and its two adapters, the run
+// envelope, the pool worker and the supervisor. Public names only; the rest is internal.
+export type { Broker, PoolStats, RunError, RunRecord, RunStatus, SubmitResult, WaitOptions } from './broker.js'
+export type { Delivery, Outcome, RunHandler, RunSource } from './run-source.js'
+export {
+  canonicalEnvelope,
+  createEnvelope,
+  envelopeDeadlineMs,
+  envelopeTraceId,
+  idempotencyFingerprint,
+  parseEnvelope,
+  signEnvelope,
+  verifyEnvelope,
+  type CreateEnvelopeOptions,
+  type Envelope,
+  type TraceCarrier,
+} from './envelope.js'
+export { PoolSaturatedError } from './pool-saturated.js'
+export { MemoryBroker, type MemoryBrokerOptions } from './memory-broker.js'
+export { RedisBroker, type RedisBrokerOptions } from './redis-broker.js'
+export { redisRunSource, type RedisRunSourceOptions } from './redis-run-source.js'
+export { createWorker, type PoolWorker, type WorkerOptions } from './worker.js'
+export type { WorkerMetrics } from './worker-metrics.js'
+export { workerEnv, readEnvFile, BASE_ENV_KEYS, type WorkerEnvOptions } from './worker-env.js'
+export { ipcRunSource, type IpcRunSource } from './ipc-source.js'
+export { linkChild, type ChildLink, type ChildLinkOptions } from './ipc-parent.js'
+export { startSupervisor, type Supervisor, type SupervisorEvent, type SupervisorOptions } from './supervisor.js'
+export { renderStatus, type PoolStatus } from './supervisor-status.js'
