@@ -6,8 +6,12 @@ import { BaseCallbackHandler } from '@langchain/core/callbacks/base'
 import type { Serialized } from '@langchain/core/load/serializable'
 import type { ChainValues } from '@langchain/core/utils/types'
 import { ATTR } from '../control/attributes.js'
+import { captureValue } from './capture.js'
 
 const TRACER = 'switchyard.graph'
+// Recorded in full here; the process's exporter applies the pool's capture mode
+// (RedactingExporter: masked when `redacted`, dropped when `none`).
+const FULL = { capture: 'full', redact: [] } as const
 
 /**
  * Turns each LangGraph node run into a span. LangGraph reports a node as a chain
@@ -32,7 +36,7 @@ class NodeSpanHandler extends BaseCallbackHandler {
   // (chain, inputs, runId, parentRunId, tags, metadata, runType, runName). We follow the call.
   override handleChainStart(
     _chain: Serialized,
-    _inputs: ChainValues,
+    inputs: ChainValues,
     runId: string,
     parentRunId?: string,
     _tags?: string[],
@@ -47,13 +51,18 @@ class NodeSpanHandler extends BaseCallbackHandler {
       return
     }
     const span = trace.getTracer(TRACER).startSpan(`node ${node}`, { attributes: { [ATTR.graphNode]: node } }, parent)
+    const input = captureValue(inputs, FULL)
+    if (input !== undefined) span.setAttribute(ATTR.input, input)
     const step = metadata?.langgraph_step
     if (typeof step === 'number') span.setAttribute('switchyard.graph.step', step)
     this.spans.set(runId, span)
     this.owners.set(runId, trace.setSpan(parent, span))
   }
 
-  override handleChainEnd(_outputs: ChainValues, runId: string): void {
+  override handleChainEnd(outputs: ChainValues, runId: string): void {
+    const span = this.spans.get(runId)
+    const output = span === undefined ? undefined : captureValue(outputs, FULL)
+    if (output !== undefined) span?.setAttribute(ATTR.output, output)
     this.finish(runId)
   }
 

@@ -37,8 +37,10 @@ export class RedactingExporter implements SpanExporter {
   private clean(span: ReadableSpan): ReadableSpan {
     const attributes = this.attributes(span.attributes)
     const events = span.events.map((event) => (event.attributes ? { ...event, attributes: this.attributes(event.attributes) } : event))
+    // Error messages can quote the input (an address that failed validation, say).
+    const status = span.status.message && this.tracing.capture === 'redacted' ? { ...span.status, message: redactText(span.status.message) } : span.status
     // A view over the original: methods such as spanContext() keep their receiver.
-    return Object.create(span, { attributes: { value: attributes }, events: { value: events } }) as ReadableSpan
+    return Object.create(span, { attributes: { value: attributes }, events: { value: events }, status: { value: status } }) as ReadableSpan
   }
 
   private attributes(attributes: Attributes): Attributes {

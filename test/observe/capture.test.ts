@@ -1,6 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { captureValue, redactText } from '../../src/observe/index.js'
+import { SpanStatusCode } from '@opentelemetry/api'
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
+import { ATTR } from '../../src/control/attributes.js'
+import { captureValue, initTracing, redactText } from '../../src/observe/index.js'
 
 const lead = { name: 'Ada Lovelace', email: 'ada.lovelace@analytical.example', phone: '+1 415-555-2671', notes: 'call (415) 555-2671 or mail ada@example.org', apiKey: 'sk-123' }
 const config = (capture: 'full' | 'redacted' | 'none') => ({ capture, redact: ['apiKey'] })
@@ -23,4 +26,30 @@ void test('redacted leaves dates, ids and short numbers alone', () => {
 
 void test('none records nothing', () => {
   assert.equal(captureValue(lead, config('none')), undefined)
+})
+
+void test('the exporter applies the pool capture mode to every attribute, event and error message it ships', async () => {
+  const shipped = async (capture: 'full' | 'redacted' | 'none') => {
+    const exporter = new InMemorySpanExporter()
+    const tracing = initTracing({ service: 'switchyard-pool-email', env: {}, exporter, register: false, tracing: { project: 'p', sampleRate: 1, ...config(capture) } })
+    const span = tracing.tracerProvider.getTracer('t').startSpan('node draft', { attributes: { [ATTR.input]: JSON.stringify(lead), 'lead.email': lead.email, apiKey: 'sk-123' } })
+    span.addEvent('note', { text: 'mail ada@example.org' })
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'bounced: ada.lovelace@analytical.example' })
+    span.end()
+    await tracing.forceFlush()
+    const [out] = exporter.getFinishedSpans()
+    await tracing.shutdown()
+    return out
+  }
+  const full = await shipped('full')
+  assert.equal(full?.attributes['lead.email'], lead.email)
+  const redacted = await shipped('redacted')
+  assert.equal(redacted?.attributes['lead.email'], '[email]')
+  assert.equal(redacted?.attributes.apiKey, '[redacted]')
+  assert.equal(redacted?.events[0]?.attributes?.text, 'mail [email]')
+  assert.equal(redacted?.status.message, 'bounced: [email]')
+  assert.ok(!JSON.stringify(redacted?.attributes).includes('analytical.example'))
+  assert.match(redacted?.spanContext().traceId ?? '', /^[0-9a-f]{32}$/, 'the masked view still answers spanContext()')
+  const none = await shipped('none')
+  assert.equal(none?.attributes[ATTR.input], undefined)
 })

@@ -48,6 +48,9 @@ void test('each LangGraph node run becomes a span `node <name>` under the run sp
     assert.equal(node.spanContext().traceId, run.spanContext().traceId)
     assert.equal(node.attributes[ATTR.graphNode], node.name.slice('node '.length))
   }
+  const draft = nodes.find((s) => s.name === 'node draft')
+  assert.equal(draft?.attributes[ATTR.input], '{"text":"hi","fail":false}', 'the node input is recorded (the exporter applies the capture mode)')
+  assert.equal(draft?.attributes[ATTR.output], '{"text":"hi drafted"}')
 
   exporter.reset()
   await assert.rejects(
