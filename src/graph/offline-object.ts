@@ -61,7 +61,8 @@ function buildArray(schema: Schema, name: string, found: string | undefined, tex
     if (parts.length >= min) return parts
   }
   if (Array.isArray(schema.default)) return schema.default as unknown[]
-  return Array.from({ length: Math.max(min, Math.min(1, max)) }, () => build(items, singular(name), texts, depth + 1))
+  // Nothing in the conversation to draw on: as few items as the schema allows.
+  return Array.from({ length: min }, () => build(items, singular(name), texts, depth + 1))
 }
 
 function buildNumber(schema: Schema, found: string | undefined, integer: boolean): number {

@@ -12,8 +12,9 @@ const schema = {
     score: { type: 'number', minimum: 0, maximum: 1 },
     country: { type: ['string', 'null'], pattern: '^[A-Z]{2}$' },
     tags: { type: 'array', items: { type: 'string' }, minItems: 1 },
+    extras: { type: 'array', items: { type: 'string' } },
   },
-  required: ['subject', 'body', 'tone', 'score', 'country', 'tags'],
+  required: ['subject', 'body', 'tone', 'score', 'country', 'tags', 'extras'],
   additionalProperties: false,
 } as const
 
@@ -37,6 +38,7 @@ void describe('offline model', () => {
       score: 0.5,
       country: null,
       tags: [`${OFFLINE_LABEL} tag`],
+      extras: [],
     })
     assert.equal(result.offline, true)
     assert.equal(result.model, 'offline')
