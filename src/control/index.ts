@@ -9,6 +9,8 @@ export { parseSize } from './parse-size.js'
 export { canonicalJson } from './canonical-json.js'
 export { suggest } from './suggest.js'
 export { WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS } from './registry-compiler.js'
+export { schemaToType, type Direction } from './json-schema-to-ts.js'
+export { workflowTypes } from './workflow-types.js'
 export { lintGraphs, lintFile, graphFiles, GRAPH_HELPERS, type ImportOffence } from './graph-lint.js'
 export {
   SwitchyardError,
