@@ -23,6 +23,9 @@ const POOL_KEYS = ['runtime', 'concurrency', 'processes', 'timeout', 'retries', 
 const TRACING_KEYS = ['project', 'sampleRate', 'capture', 'redact'] as const
 const WORKFLOW_KEYS = ['pool', 'graph', 'prompt', 'input', 'output', 'description', 'timeout', 'retries'] as const
 
+/** The keys each map of the registry accepts (spec/registry.schema.json lists the same). */
+export const REGISTRY_KEYS = { top: TOP_KEYS, pool: POOL_KEYS, tracing: TRACING_KEYS, workflow: WORKFLOW_KEYS } as const
+
 /** Pool defaults (DESIGN §2.1). */
 export const POOL_DEFAULTS = { runtime: 'node', concurrency: 4, processes: 1, timeoutMs: 60_000, retries: 2, maxQueued: 1000 } as const
 
