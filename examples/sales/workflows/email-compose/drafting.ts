@@ -8,6 +8,7 @@ import type { Brief, Check, Draft } from './types.js'
 const PLACEHOLDER = /\{\{[^}]*\}\}|\[(?:[A-Z][\w ]*|\.\.\.)\]|<(?:first[_ ]?name|name|company|title|[a-z_]+_name)>|\b(?:TODO|TBD|XXX|INSERT)\b/g
 // Words that make a claim about the product which the facts must back.
 const SUPERLATIVE = /#\s?1\b|\bnumber one\b|\bbest\b|\bleading\b|\bguarantee[sd]?\b|\bonly\b|\bfastest\b|\bcheapest\b|\bworld-class\b/i
+const SIGN_OFF = /^(?:all the )?(?:best|kind|warm)?\s*(?:regards|wishes)?[,.!]?$/i
 const NUMBER = /\$?\d[\d,.]*\s?(?:%|x\b|k\b)?/g
 
 /** Run every check; `passed` on all means the draft can go out. */
@@ -40,6 +41,7 @@ function placeholders(draft: Draft): Check {
 export function unsupportedClaims(body: string, brief: Brief): string[] {
   const known = [...brief.product.facts, ...brief.hooks, brief.lead.company, brief.lead.city ?? ''].join(' ').toLowerCase()
   return sentences(body).filter((sentence) => {
+    if (SIGN_OFF.test(sentence)) return false
     // Durations in the ask ("a 20-minute call") are not claims about the product.
     const claimText = sentence.replace(/\b\d+[- ]?(?:minutes?|min|hours?|days?|weeks?)\b/gi, '')
     const numbers = [...claimText.matchAll(NUMBER)].map((m) => m[0].trim().toLowerCase()).filter((n) => /\d/.test(n))
