@@ -1,0 +1,107 @@
+// `switchyard gateway`: the HTTP gateway alone, on Redis (BullMQ), for deployments
+// where pool workers run elsewhere (`switchyard worker --pool NAME --redis URL`).
+// It refuses to start open unless told so: tokens come from SWITCHYARD_TOKENS or
+// --tokens-file; --no-auth is the explicit opt-out.
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { SERVICE } from '../control/attributes.js'
+import { loadRegistry } from '../control/index.js'
+import { parseTokens, startGateway } from '../gateway/index.js'
+import { CONFIG_OPTION, configPath, parse, str } from './args.js'
+
+const USAGE = `usage: switchyard gateway --redis URL [--config FILE] [--port 7070] [--host 127.0.0.1]
+                          [--tokens-file FILE | --no-auth] [--trace-dir DIR]
+
+Runs the HTTP gateway on Redis: auth → route() → signed envelope → the pool's queue.
+  --redis URL         Redis for pools without their own (default SWITCHYARD_REDIS_URL)
+  --broker redis      the only broker a standalone gateway can use (the memory broker lives in 'switchyard dev')
+  --port N            listen port (default PORT or 7070; 0 = any free port)
+  --host H            listen address (default 127.0.0.1)
+  --tokens-file FILE  bearer tokens, one per line (default: SWITCHYARD_TOKENS, comma-separated)
+  --no-auth           run without tokens (anyone who can reach the port can run workflows)
+  --trace-dir DIR     keep an embedded trace store here (POST /v1/traces, GET /v1/traces/{id}, web UI)
+Env: SWITCHYARD_SIGNING_KEY signs envelopes (workers verify them with the same key);
+OTEL_EXPORTER_OTLP_* choose where the gateway's own spans go.`
+
+const OPTIONS = {
+  ...CONFIG_OPTION,
+  port: { type: 'string' },
+  host: { type: 'string' },
+  broker: { type: 'string' },
+  redis: { type: 'string' },
+  'tokens-file': { type: 'string' },
+  'no-auth': { type: 'boolean' },
+  'trace-dir': { type: 'string' },
+} as const
+
+/**
+ * The accepted tokens: --tokens-file, else SWITCHYARD_TOKENS; `null` only with --no-auth.
+ * Throws with the message a person should read when neither is given.
+ */
+export function resolveTokens(options: { tokensFile?: string | undefined; noAuth: boolean; env: NodeJS.ProcessEnv }): string[] | null {
+  if (options.noAuth) {
+    if (options.tokensFile !== undefined) throw new Error('--no-auth and --tokens-file contradict each other: pick one')
+    return null
+  }
+  const source = options.tokensFile !== undefined ? `--tokens-file ${options.tokensFile}` : 'SWITCHYARD_TOKENS'
+  const text = options.tokensFile !== undefined ? readFileSync(resolve(options.tokensFile), 'utf8') : (options.env.SWITCHYARD_TOKENS ?? '')
+  const tokens = parseTokens(text)
+  if (tokens.length === 0) {
+    throw new Error(
+      options.tokensFile !== undefined || options.env.SWITCHYARD_TOKENS
+        ? `${source} holds no token`
+        : 'refusing to start without auth: set SWITCHYARD_TOKENS (comma-separated) or --tokens-file FILE, or pass --no-auth to run open',
+    )
+  }
+  return tokens
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parse(argv, OPTIONS)
+  if (parsed.values.help) {
+    console.log(USAGE)
+    return 0
+  }
+  const broker = str(parsed, 'broker') ?? 'redis'
+  if (broker !== 'redis') {
+    throw new Error(`--broker ${broker}: a standalone gateway needs Redis (the memory broker lives inside 'switchyard dev')`)
+  }
+  const url = str(parsed, 'redis') ?? process.env.SWITCHYARD_REDIS_URL
+  if (!url) throw new Error(`--redis URL (or SWITCHYARD_REDIS_URL) is required\n\n${USAGE}`)
+  const port = Number(str(parsed, 'port') ?? process.env.PORT ?? '7070')
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got '${str(parsed, 'port')}'`)
+  const tokens = resolveTokens({ tokensFile: str(parsed, 'tokens-file'), noAuth: parsed.values['no-auth'] === true, env: process.env })
+  const traceDirFlag = str(parsed, 'trace-dir')
+  const signingKey = process.env.SWITCHYARD_SIGNING_KEY || null
+
+  const registry = loadRegistry(configPath(str(parsed, 'config')))
+  // Heavy modules load only now: `switchyard gateway --help` stays instant.
+  const [{ RedisBroker }, { redactUrl }, { initTracing }] = await Promise.all([
+    import('../data/redis-broker.js'),
+    import('../data/redis-connection.js'),
+    import('../observe/tracing.js'),
+  ])
+  const redis = await RedisBroker.connect({ registry, url })
+  const traceDir = traceDirFlag === undefined ? undefined : resolve(traceDirFlag)
+  const gateway = await startGateway({ registry, broker: redis, host: str(parsed, 'host') ?? '127.0.0.1', port, tokens, signingKey, ...(traceDir ? { traceDir } : {}) })
+  const tracing = initTracing({
+    service: SERVICE.gateway,
+    // With its own store, the gateway's spans go there unless an OTLP endpoint says otherwise.
+    env: traceDir ? { SWITCHYARD_TRACES_URL: gateway.url, ...process.env } : process.env,
+  })
+  console.log(`switchyard gateway: ${gateway.url} on Redis ${redactUrl(url)}, ${registry.workflows.size} workflows`)
+  if (tokens === null) console.log('switchyard gateway: auth is OFF (--no-auth): anyone who reaches this port can run workflows')
+  else console.log(`switchyard gateway: ${tokens.length} bearer token${tokens.length === 1 ? '' : 's'} accepted`)
+  if (signingKey === null) console.log('switchyard gateway: SWITCHYARD_SIGNING_KEY is not set: envelopes go unsigned')
+  if (tracing.endpoint) console.log(`switchyard gateway: spans → ${tracing.endpoint}`)
+
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done)
+    process.once('SIGTERM', done)
+  })
+  console.log('switchyard gateway: stopping')
+  await gateway.close()
+  await redis.close()
+  await tracing.shutdown()
+  return 0
+}

@@ -1,0 +1,140 @@
+// `switchyard run WORKFLOW --input JSON|@file`: one call through the typed client,
+// the output printed as JSON. --trace then draws the run tree from the gateway's
+// trace store, with this command's own client span at its root.
+import { readFileSync } from 'node:fs'
+import { createClient, SwitchyardClientError } from '../client/index.js'
+import type { RunTree } from '../observe/run-tree.js'
+import { DEFAULT_URL, fetchTraceApi } from '../observe/trace-api-client.js'
+import { parse, str } from './args.js'
+
+const USAGE = `usage: switchyard run WORKFLOW [--input JSON|@file|@-] [--url URL] [--token T]
+                      [--idempotency-key K] [--timeout MS] [--async] [--trace]
+
+Runs one workflow through the gateway and prints its output (JSON).
+  --input            the input as JSON, @file to read it from a file, @- from stdin (default {})
+  --url              the gateway (default SWITCHYARD_URL, else ${DEFAULT_URL})
+  --token            bearer token (default SWITCHYARD_TOKEN)
+  --idempotency-key  the same key and input return the same run
+  --timeout MS       stop waiting after MS milliseconds (the run goes on)
+  --async            print the queued run (id, trace id) instead of waiting for the output
+  --trace            after the output, draw the run tree (durations, status, tokens, cost)
+Errors print the gateway's code and detail and exit 1.`
+
+const OPTIONS = {
+  input: { type: 'string' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  timeout: { type: 'string' },
+  async: { type: 'boolean' },
+  trace: { type: 'boolean' },
+} as const
+
+/** JSON text, `@path` (a file) or `@-` (stdin); absent means `{}`. */
+export function readInput(flag: string | undefined): unknown {
+  if (flag === undefined) return {}
+  const text = flag === '@-' ? readFileSync(0, 'utf8') : flag.startsWith('@') ? readFileSync(flag.slice(1), 'utf8') : flag
+  try {
+    return JSON.parse(text) as unknown
+  } catch (error) {
+    const where = flag.startsWith('@') ? flag.slice(1) === '-' ? 'stdin' : flag.slice(1) : '--input'
+    throw new Error(`${where} is not valid JSON: ${(error as Error).message}`)
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parse(argv, OPTIONS, true)
+  if (parsed.values.help) {
+    console.log(USAGE)
+    return 0
+  }
+  const [workflow, ...extra] = parsed.positionals
+  if (workflow === undefined || extra.length > 0) {
+    console.error(USAGE)
+    return 2
+  }
+  const url = (str(parsed, 'url') ?? process.env.SWITCHYARD_URL ?? DEFAULT_URL).replace(/\/+$/, '')
+  const token = str(parsed, 'token') ?? process.env.SWITCHYARD_TOKEN
+  const timeoutText = str(parsed, 'timeout')
+  const timeout = timeoutText === undefined ? undefined : Number(timeoutText)
+  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) throw new Error(`--timeout must be a positive number of milliseconds, got '${timeoutText}'`)
+  const input = readInput(str(parsed, 'input'))
+  const wantTrace = parsed.values.trace === true
+
+  // With --trace, this process traces too: its `client run` span joins the stored tree.
+  const tracing = wantTrace ? await startCliTracing(url, token) : undefined
+  let traceId: string | null = null
+  const recordingFetch: typeof fetch = async (resource, init) => {
+    const response = await fetch(resource, init)
+    traceId = response.headers.get('x-switchyard-trace-id') ?? traceId
+    return response
+  }
+  const client = createClient({ url, ...(token ? { token } : {}), fetch: recordingFetch })
+  const idempotencyKey = str(parsed, 'idempotency-key')
+  const options = { ...(idempotencyKey ? { idempotencyKey } : {}), ...(timeout ? { timeout } : {}) }
+  let code = 0
+  try {
+    const output = parsed.values.async ? await client.run(workflow, input, { ...options, async: true }) : await client.run(workflow, input, options)
+    console.log(JSON.stringify(output, null, 2))
+  } catch (error) {
+    if (!(error instanceof SwitchyardClientError)) throw error
+    console.error(describeError(error))
+    traceId = error.traceId ?? traceId
+    code = 1
+  } finally {
+    await tracing?.shutdown()
+  }
+  if (wantTrace && traceId !== null) await printTrace(url, token, traceId, workflow)
+  return code
+}
+
+/** `INVALID_INPUT (422): …` then one line per validation issue, then the ids to look up. */
+export function describeError(error: SwitchyardClientError): string {
+  const lines = [`switchyard run: ${error.message}${error.status ? ` (HTTP ${error.status})` : ''}`]
+  for (const issue of error.issues) lines.push(`  ${issue.path || '/'}: ${issue.message}`)
+  if (error.retryAfter !== undefined) lines.push(`  retry after ${error.retryAfter}s`)
+  const ids = [error.runId ? `run ${error.runId}` : '', error.traceId ? `trace ${error.traceId}` : ''].filter(Boolean)
+  if (ids.length) lines.push(`  ${ids.join(', ')}`)
+  return lines.join('\n')
+}
+
+async function startCliTracing(url: string, token: string | undefined) {
+  const { initTracing } = await import('../observe/tracing.js')
+  const auth = token ? { OTEL_EXPORTER_OTLP_TRACES_HEADERS: `authorization=${encodeURIComponent(`Bearer ${token}`)}` } : {}
+  return initTracing({ service: 'switchyard-cli', env: { SWITCHYARD_TRACES_URL: url, ...auth, ...process.env } })
+}
+
+/**
+ * Spans reach the store when each process's exporter flushes (about half a second):
+ * poll until the worker's `run` span is there and the tree stops growing, at most ~6 s.
+ */
+async function printTrace(url: string, token: string | undefined, traceId: string, workflow: string): Promise<void> {
+  const { renderRunTree } = await import('../observe/render-run-tree.js')
+  let tree: RunTree | undefined
+  let lastError: unknown
+  for (let i = 0; i < 20; i++) {
+    await new Promise((done) => setTimeout(done, 300))
+    try {
+      const next = ((await fetchTraceApi({ url, token }, `/v1/traces/${traceId}`)) as { tree: RunTree }).tree
+      const settled = tree !== undefined && next.spanCount === tree.spanCount && hasSpan(next, `run ${workflow}`)
+      tree = next
+      if (settled) break
+    } catch (error) {
+      lastError = error
+    }
+  }
+  if (tree === undefined) {
+    console.error(`switchyard run: no trace for ${traceId}: ${lastError instanceof Error ? lastError.message : String(lastError)}`)
+    return
+  }
+  console.log(renderRunTree(tree, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }))
+}
+
+function hasSpan(tree: RunTree, name: string): boolean {
+  const stack = [...tree.roots]
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (node.name === name) return true
+    stack.push(...node.children)
+  }
+  return false
+}
