@@ -1,0 +1,34 @@
+// Compiles src/control alone, with the package's build settings, into a private
+// folder inside the repo (so `ajv`, `yaml` resolve from node_modules exactly as
+// from dist/): what `switchyard/control` users get, without racing anyone's
+// `npm run build` on the shared dist/.
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import ts from 'typescript'
+
+const REPO = resolve(import.meta.dirname, '../..')
+
+export interface BuiltControl {
+  /** file:// URL of the compiled index.js. */
+  readonly url: string
+  readonly dir: string
+  remove(): void
+}
+
+export function buildControl(): BuiltControl {
+  const cache = join(REPO, 'node_modules', '.cache')
+  mkdirSync(cache, { recursive: true })
+  const outDir = mkdtempSync(join(cache, 'switchyard-control-'))
+  const config = ts.getParsedCommandLineOfConfigFile(join(REPO, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })
+  if (!config) throw new Error('cannot read tsconfig.build.json')
+  const options = { ...config.options, outDir, rootDir: join(REPO, 'src'), declaration: false, sourceMap: false, noEmit: false }
+  const program = ts.createProgram([join(REPO, 'src/control/index.ts')], options)
+  const result = program.emit()
+  const errors = ts.getPreEmitDiagnostics(program).concat(result.diagnostics).filter((d) => d.category === ts.DiagnosticCategory.Error)
+  if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => REPO, getNewLine: () => '\n' }))
+  return {
+    url: new URL(`file://${join(outDir, 'control', 'index.js')}`).href,
+    dir: outDir,
+    remove: () => rmSync(outDir, { recursive: true, force: true }),
+  }
+}
