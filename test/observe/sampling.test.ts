@@ -76,7 +76,7 @@ const traceparent = (sampled: boolean) => `00-${randomBytes(16).toString('hex')}
 
 void test(`${RUNS} runs at sampleRate ${RATE}: a binomial share is kept, every kept run whole, every dropped run absent`, async () => {
   // Half the callers send a sampled traceparent of their own, half send none (the gateway roots the trace).
-  const eligible = await runAll(Array.from({ length: RUNS }, (_, i) => (i % 2 === 0 ? { traceparent: traceparent(true) } : {})))
+  const eligible = await runAll(Array.from({ length: RUNS }, (_, i): Record<string, string> => (i % 2 === 0 ? { traceparent: traceparent(true) } : {})))
   // Callers that marked their trace unsampled are never kept, whatever the rate says.
   const unsampled = await runAll(Array.from({ length: 100 }, () => ({ traceparent: traceparent(false) })))
 
