@@ -111,10 +111,12 @@ export async function serve(options: ServeOptions): Promise<number> {
   console.log(`switchyard ${options.name}: stopping (workers finish their runs first)…`)
   clearInterval(ticker)
   process.off('SIGUSR2', onUsr2)
+  // Workers flush their spans to the gateway as they drain, so it closes last; a failed
+  // final export loses spans, never the exit code.
   await supervisor.stop()
+  await tracing.shutdown().catch((error: unknown) => console.error(`switchyard ${options.name}: trace export: ${(error as Error).message}`))
   await gateway.close()
   await broker.close()
-  await tracing.shutdown()
   console.log(`switchyard ${options.name}: stopped`)
   return 0
 }

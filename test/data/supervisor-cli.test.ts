@@ -1,0 +1,90 @@
+// `switchyard dev` and `switchyard start` as users run them: a real process with the
+// gateway, the broker and the pool workers; a run over HTTP; SIGINT stops everything.
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { test } from 'node:test'
+
+import { startRedis, redisSkip } from '../helpers/redis.js'
+import { eventually } from './supervisor-helpers.js'
+import { FIXTURE_REGISTRY } from './worker-helpers.js'
+
+const CLI = (name: string) => fileURLToPath(new URL(`../../src/cli/${name}.ts`, import.meta.url))
+
+interface Running {
+  readonly child: ChildProcess
+  readonly url: string
+  output(): string
+  stop(): Promise<number | null>
+}
+
+async function launch(command: 'dev' | 'start', args: string[]): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI(command), '--config', FIXTURE_REGISTRY, '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SWITCHYARD_SIGNING_KEY: '' },
+  })
+  let text = ''
+  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    const code = await exited
+    clearTimeout(timer)
+    return code
+  }
+  try {
+    const url = await eventually(`switchyard ${command} to print its gateway URL`, () => /gateway (http:\/\/[\d.:]+)/.exec(text)?.[1], 30_000)
+    return { child, url, output: () => text, stop }
+  } catch (error) {
+    await stop()
+    throw new Error(`${(error as Error).message}\n${text}`)
+  }
+}
+
+async function runOverHttp(url: string, workflow: string, input: unknown): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${url}/v1/workflows/${workflow}/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+    signal: AbortSignal.timeout(20_000),
+  })
+  return { status: response.status, body: await response.json() }
+}
+
+async function exercise(running: Running): Promise<void> {
+  // Workers start in the background (about a second each, here): wait until every node pool has one.
+  for (const pool of ['work', 'email', 'discovery', 'hog', 'oom']) {
+    await eventually(`a ${pool} worker`, () => running.output().includes(`switchyard worker: pool ${pool},`) || undefined, 60_000)
+  }
+  const echo = await runOverHttp(running.url, 'work.echo', { name: 'Ada' })
+  assert.equal(echo.status, 200, JSON.stringify(echo.body))
+  assert.deepEqual((echo.body as { echo: unknown }).echo, { name: 'Ada' })
+  const broken = await runOverHttp(running.url, 'work.broken', {})
+  assert.equal(broken.status, 502)
+  assert.equal((broken.body as { code: string }).code, 'GRAPH_LOAD_FAILED')
+  const secret = await runOverHttp(running.url, 'discovery.env', {})
+  assert.equal((secret.body as { EMAIL_SECRET: unknown }).EMAIL_SECRET, null)
+  assert.match(running.output(), /\npool\s+up\s+in-flight\s+queued\s+failed\s+crashes\n/)
+  assert.match(running.output(), /pool 'py' has runtime python: not served yet/)
+}
+
+void test('switchyard dev: gateway + embedded broker + worker processes; SIGINT drains and exits 0', async () => {
+  const running = await launch('dev', [])
+  await exercise(running).finally(() => running.stop())
+  assert.equal(await running.stop(), 0, running.output())
+  assert.match(running.output(), /switchyard dev: stopped\n/)
+})
+
+void test('switchyard start: the same on Redis, workers consuming their queues directly', { skip: redisSkip() }, async () => {
+  const redis = await startRedis()
+  try {
+    const running = await launch('start', ['--redis', redis.url])
+    await exercise(running).finally(() => running.stop())
+    assert.equal(await running.stop(), 0, running.output())
+    assert.match(running.output(), /switchyard start: stopped\n/)
+  } finally {
+    await redis.stop()
+  }
+})
