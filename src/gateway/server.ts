@@ -17,6 +17,9 @@ import { problemCodeOf, sendProblem, statusOf, toProblem } from './problem.js'
 import { RequestTrace, now } from './request-trace.js'
 import { Router } from './router.js'
 
+/** How long close() lets in-flight requests finish before cutting their connections. */
+const CLOSE_GRACE_MS = 5000
+
 interface RouteSpec {
   readonly handler: Handler
   /** Requires a bearer token when the gateway has tokens. */
@@ -78,9 +81,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-        // Waiting callers (POST …/run) hold their connections open until their run ends: end them now.
-        server.closeAllConnections()
+        server.closeIdleConnections()
+        // Callers still waiting for a run get a short grace to be answered; then their connections end.
+        const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS)
         await closed
+        clearTimeout(timer)
         await observe.close()
       })()
       return closing

@@ -73,7 +73,7 @@ void test('429: retries after Retry-After until the pool has room', async () => 
   const recorder = recordingFetch()
   const client = createClient<Workflows>({ url: fx.url, fetch: recorder.fetch, retries: 3 })
   await client.run('held.wait', {}, { async: true }) // fills the `held` queue (maxQueued 1, no worker)
-  const worker = createWorker({ pool: 'held', registry: fx.registry, source: fx.broker.source('held'), signingKey: SIGNING_KEY, watchdogGraceMs: null })
+  const worker = createWorker({ pool: 'held', registry: fx.registry, source: fx.source('held'), signingKey: SIGNING_KEY, watchdogGraceMs: null })
   const pending = client.run('held.wait', { n: 2 })
   try {
     // Start the pool's worker only once the client has been told to wait.

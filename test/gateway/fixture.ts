@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadRegistry } from '../../src/control/index.js'
 import type { Registry } from '../../src/control/index.js'
+import { randomUUID } from 'node:crypto'
+import type { Broker } from '../../src/data/broker.js'
 import { MemoryBroker } from '../../src/data/memory-broker.js'
+import type { RunSource } from '../../src/data/run-source.js'
 import { createWorker, type PoolWorker } from '../../src/data/worker.js'
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.js'
 
@@ -85,7 +88,9 @@ export const SIGNING_KEY = 'test-signing-key'
 export interface Fixture {
   readonly url: string
   readonly gateway: Gateway
-  readonly broker: MemoryBroker
+  readonly broker: Broker
+  /** A RunSource of the fixture's broker, for a test that starts a worker itself. */
+  readonly source: (pool: string) => RunSource
   readonly registry: Registry
   readonly dir: string
   close(): Promise<void>
@@ -100,13 +105,28 @@ export function writeRegistry(): { registry: Registry; dir: string } {
   return { registry: loadRegistry(join(dir, 'switchyard.yaml')), dir }
 }
 
-/** Gateway + broker + `email` and `quiet` workers (the `held` pool has none, on purpose). */
-export async function startFixture(options: Partial<GatewayOptions> = {}): Promise<Fixture> {
+/**
+ * Gateway + broker + `email` and `quiet` workers (the `held` pool has none, on purpose).
+ * The broker is a MemoryBroker, or a RedisBroker (unique key prefix) when `redisUrl` is given.
+ */
+export async function startFixture(options: Partial<GatewayOptions> = {}, redisUrl?: string): Promise<Fixture> {
   const { registry, dir } = writeRegistry()
-  const broker = new MemoryBroker({ pools: registry.pools.values() })
+  let broker: Broker
+  let source: (pool: string) => RunSource
+  if (redisUrl === undefined) {
+    const memory = new MemoryBroker({ pools: registry.pools.values() })
+    broker = memory
+    source = (pool) => memory.source(pool)
+  } else {
+    const { RedisBroker } = await import('../../src/data/redis-broker.js')
+    const { redisRunSource } = await import('../../src/data/redis-run-source.js')
+    const prefix = `sy-${randomUUID().slice(0, 8)}`
+    broker = await RedisBroker.connect({ registry, url: redisUrl, prefix })
+    source = (pool) => redisRunSource(pool, { url: redisUrl, prefix })
+  }
   const signingKey = options.signingKey === undefined ? SIGNING_KEY : options.signingKey
   const workers: PoolWorker[] = ['email', 'quiet'].map((pool) =>
-    createWorker({ pool, registry, source: broker.source(pool), signingKey, watchdogGraceMs: null }),
+    createWorker({ pool, registry, source: source(pool), signingKey, watchdogGraceMs: null }),
   )
   for (const worker of workers) await worker.start()
   const gateway = await startGateway({ registry, broker, port: 0, tokens: null, ...options, signingKey })
@@ -114,6 +134,7 @@ export async function startFixture(options: Partial<GatewayOptions> = {}): Promi
     url: gateway.url,
     gateway,
     broker,
+    source,
     registry,
     dir,
     async close() {

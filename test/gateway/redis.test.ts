@@ -1,0 +1,57 @@
+// The same gateway on the RedisBroker (BullMQ) with a worker on the pool's queue:
+// the request path and its error statuses do not depend on the broker.
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js'
+import { get, post, startFixture, type Fixture } from './fixture.js'
+
+const skip = redisSkip()
+let redis: RedisServer | undefined
+let fx: Fixture | undefined
+before(async () => {
+  if (skip) return
+  redis = await startRedis()
+  fx = await startFixture({}, redis.url)
+})
+after(async () => {
+  await fx?.close()
+  await redis?.stop()
+})
+
+const url = (path: string) => `${fx?.url}${path}`
+
+void test('redis: 200 flat output, 202 + GET /v1/runs/{id}, 502 with the graph code', { skip }, async () => {
+  const ok = await post(url('/v1/workflows/echo.say/run'), { text: 'on redis' })
+  assert.equal(ok.status, 200)
+  assert.deepEqual(ok.body, { said: 'on redis' })
+  assert.match(ok.headers.get('x-switchyard-trace-id') ?? '', /^[0-9a-f]{32}$/)
+
+  const accepted = await post(url('/v1/workflows/echo.say/run'), { text: 'later' }, { prefer: 'respond-async' })
+  assert.equal(accepted.status, 202)
+  const runId = accepted.headers.get('x-switchyard-run-id') ?? ''
+  await fx?.broker.wait(runId, { until: Date.now() + 10_000 })
+  const view = await get(url(`/v1/runs/${runId}`))
+  assert.equal((view.body as { status: string }).status, 'succeeded')
+  assert.deepEqual((view.body as { output: unknown }).output, { said: 'later' })
+
+  const failed = await post(url('/v1/workflows/echo.fail/run'), {})
+  assert.equal(failed.status, 502)
+  assert.equal((failed.body as { code: string }).code, 'GRAPH_FAILED')
+})
+
+void test('redis: Idempotency-Key dedupes and conflicts; a full queue is 429 with Retry-After', { skip }, async () => {
+  const first = await post(url('/v1/workflows/echo.say/run'), { text: 'once' }, { 'idempotency-key': 'r-1' })
+  const again = await post(url('/v1/workflows/echo.say/run'), { text: 'once' }, { 'idempotency-key': 'r-1' })
+  assert.equal(again.headers.get('x-switchyard-run-id'), first.headers.get('x-switchyard-run-id'))
+  const conflict = await post(url('/v1/workflows/echo.say/run'), { text: 'other' }, { 'idempotency-key': 'r-1' })
+  assert.equal(conflict.status, 409)
+  assert.equal((conflict.body as { code: string }).code, 'IDEMPOTENCY_CONFLICT')
+
+  const queued = await post(url('/v1/workflows/held.wait/run'), {}, { prefer: 'respond-async' })
+  assert.equal(queued.status, 202)
+  const saturated = await post(url('/v1/workflows/held.wait/run'), {})
+  assert.equal(saturated.status, 429)
+  assert.ok(Number(saturated.headers.get('retry-after')) >= 1)
+  assert.equal((saturated.body as { code: string }).code, 'POOL_SATURATED')
+  assert.equal((saturated.body as { pool: string }).pool, 'held')
+})
