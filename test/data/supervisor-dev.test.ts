@@ -113,8 +113,10 @@ void describe('supervisor (memory broker, worker processes)', () => {
     const exit = await eventually('the drained worker to exit', () => events.of('exit', 'work').find((e) => e.pid === pid))
     assert.equal(exit.code, 0)
     await eventually('a replacement work process', () => (supervisor.pids('work').some((p) => p !== pid) ? true : undefined))
+    // Its worker takes runs once it has started (the pool's 2 s deadline is short on a busy machine).
+    await eventually('the replacement to take runs', async () => (await broker.ready()) || undefined)
     const after = await run(envelopeFor(registry, 'work.echo', {}))
-    assert.equal(after.status, 'succeeded')
+    assert.equal(after.status, 'succeeded', JSON.stringify(after.error))
   })
 
   void test('the status table lists every pool; a python pool is reported, not served', async () => {
