@@ -1,6 +1,7 @@
 // The gateway: node:http, a small router, and one error path that turns anything
 // thrown into problem+json. Handlers live in ./handlers, one resource each.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Attributes } from '@opentelemetry/api'
 import type { AddressInfo } from 'node:net'
 import { SwitchyardError } from '../control/errors.js'
 import type { Logger } from '../graph/types.js'
@@ -15,7 +16,8 @@ import { mountObserve } from './observe-routes.js'
 import { resolveGatewayOptions, type Gateway, type GatewayOptions } from './options.js'
 import { problemCodeOf, sendProblem, statusOf, toProblem } from './problem.js'
 import { RequestTrace, now } from './request-trace.js'
-import { Router } from './router.js'
+import { Router, type Params } from './router.js'
+import { runSpanAttributes } from './span-attributes.js'
 
 /** How long close() lets in-flight requests finish before cutting their connections. */
 const CLOSE_GRACE_MS = 5000
@@ -26,6 +28,8 @@ interface RouteSpec {
   readonly auth: boolean
   /** Gets a SERVER span (runs only: health probes and OTLP ingestion would be noise, or loops). */
   readonly traced: boolean
+  /** Span start attributes known from the path (a run's pool, project and sample rate). */
+  readonly spanAttributes?: (params: Params) => Attributes
 }
 
 /**
@@ -48,9 +52,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const router = new Router<RouteSpec>()
   const open = (handler: Handler): RouteSpec => ({ handler, auth: false, traced: false })
-  const guarded = (handler: Handler, traced = false): RouteSpec => ({ handler, auth: true, traced })
+  const guarded = (handler: Handler): RouteSpec => ({ handler, auth: true, traced: false })
   router
-    .add('POST', '/v1/workflows/{name}/run', guarded(runWorkflow(deps), true))
+    .add('POST', '/v1/workflows/{name}/run', {
+      handler: runWorkflow(deps),
+      auth: true,
+      traced: true,
+      spanAttributes: (params) => runSpanAttributes(deps.registry, params.name ?? ''),
+    })
     .add('GET', '/v1/runs/{runId}', guarded(getRun(deps)))
     .add('GET', '/v1/workflows', guarded(listWorkflows(deps)))
     .add('GET', '/v1/workflows/{name}', guarded(getWorkflow(deps)))
@@ -126,6 +135,7 @@ async function dispatch(
           'url.path': pathname,
           'url.scheme': 'http',
           ...(req.headers['user-agent'] ? { 'user_agent.original': req.headers['user-agent'] } : {}),
+          ...route.handler.spanAttributes?.(params),
         })
       : undefined
     exchange = { req, res, params, trace, known: {} }

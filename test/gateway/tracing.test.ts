@@ -101,3 +101,12 @@ void test('a request refused at routing still gets its spans, marked with the er
   assert.equal(route.attributes['switchyard.error.code'], 'INVALID_INPUT')
   assert.equal(all.find((s) => s.name.startsWith('enqueue')), undefined)
 })
+
+void test("a request refused before routing (not JSON) is traced in its workflow's pool project", async () => {
+  const res = await fetch(`${fx.url}/v1/workflows/echo.say/run`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' })
+  assert.equal(res.status, 415)
+  const request = byName(await spans(), 'POST /v1/workflows/{name}/run')
+  assert.equal(request.spanContext().traceId, res.headers.get('x-switchyard-trace-id'))
+  assert.equal(request.attributes['switchyard.project'], 'sales-email')
+  assert.equal(request.attributes['switchyard.error.code'], 'UNSUPPORTED_MEDIA_TYPE')
+})

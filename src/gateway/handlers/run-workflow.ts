@@ -11,6 +11,7 @@ import { readJsonBody } from '../body.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type Exchange, type GatewayDeps, type Handler } from '../exchange.js'
 import { runFailureStatus, sendProblem, toProblem } from '../problem.js'
 import { fail, now } from '../request-trace.js'
+import { runSpanAttributes } from '../span-attributes.js'
 import { toRunView } from './run-view.js'
 
 /**
@@ -102,33 +103,21 @@ export function runWorkflow(deps: GatewayDeps): Handler {
 function routeTraced(deps: GatewayDeps, exchange: Exchange, name: string, input: unknown): RoutePlan {
   const trace = exchange.trace
   if (trace === undefined) throw new Error('routeTraced needs a traced exchange')
+  // The SERVER span starts here at the latest, with the pool's rate among its start attributes.
+  const attributes = runSpanAttributes(deps.registry, name)
+  trace.begin(attributes)
+  const { [ATTR.sampleRate]: _rate, [ATTR.registry]: _digest, ...routeAttributes } = attributes
   const start = now()
-  let plan: RoutePlan
   try {
-    plan = route(deps.registry, { workflow: name, input })
+    const plan = route(deps.registry, { workflow: name, input })
+    trace.recordChild(`route ${name}`, { start, end: now() }, routeAttributes)
+    return plan
   } catch (error) {
     const err = SwitchyardError.from(error)
-    const pool = deps.registry.workflows.get(name)?.pool
-    // A rejected request still gets its span, in the pool's project when the workflow exists.
-    trace.begin(pool === undefined ? { [ATTR.workflow]: name } : poolAttributes(deps, name, pool))
-    trace.recordChild(`route ${name}`, { start, end: now() }, { [ATTR.workflow]: name }, err)
-    if (pool !== undefined) exchange.known.pool = pool
+    trace.recordChild(`route ${name}`, { start, end: now() }, routeAttributes, err)
+    const pool = attributes[ATTR.pool]
+    if (typeof pool === 'string') exchange.known.pool = pool
     throw err
-  }
-  const end = now()
-  trace.begin(poolAttributes(deps, plan.workflow, plan.pool))
-  trace.recordChild(`route ${name}`, { start, end }, { [ATTR.workflow]: plan.workflow, [ATTR.pool]: plan.pool })
-  return plan
-}
-
-/** Start attributes of the SERVER span: the sampler reads the pool's rate from them. */
-function poolAttributes(deps: GatewayDeps, workflow: string, poolName: string) {
-  const pool = deps.registry.pools.get(poolName)
-  return {
-    [ATTR.workflow]: workflow,
-    [ATTR.pool]: poolName,
-    [ATTR.registry]: deps.registry.digest,
-    ...(pool ? { [ATTR.project]: pool.tracing.project, [ATTR.sampleRate]: pool.tracing.sampleRate } : {}),
   }
 }
 
