@@ -60,7 +60,13 @@ export function ipcRunSource(): IpcRunSource {
           .then((outcome) => {
             controllers.delete(controller)
             inFlight -= 1
-            send({ t: 'outcome', id: message.id, outcome })
+            try {
+              send({ t: 'outcome', id: message.id, outcome })
+            } catch (error) {
+              // Never leave the parent waiting: a result that cannot cross IPC is a failed run.
+              const reason = `the run's outcome cannot be sent to the broker process: ${(error as Error).message}`
+              send({ t: 'outcome', id: message.id, outcome: { ok: false, error: { code: 'INTERNAL', message: reason, retryable: false } } })
+            }
             if (inFlight === 0) onIdle?.()
           })
           .catch(() => undefined)

@@ -61,6 +61,16 @@ function refusal(code: string, message: string, retryable = false): Outcome {
   return { ok: false, error: { code, message, retryable } }
 }
 
+/** Outputs cross processes and queues as JSON: refuse one that cannot (BigInt, cycles) here, by name. */
+function jsonOutput(workflow: string, output: unknown): unknown {
+  try {
+    JSON.stringify(output)
+  } catch (error) {
+    throw new SwitchyardError('GRAPH_FAILED', `workflow '${workflow}' returned an output that is not JSON: ${(error as Error).message}`)
+  }
+  return output === undefined ? null : output
+}
+
 function findPool(registry: Registry, name: string): Pool {
   const pool = registry.pools.get(name)
   if (!pool) {
@@ -191,7 +201,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
       const untrack = watchdog?.track(deadlineMs)
       const started = performance.now()
       try {
-        const output = await execute(envelope, workflow, delivery.attempt, deadlineMs, delivery.signal, span)
+        const output = jsonOutput(workflow.name, await execute(envelope, workflow, delivery.attempt, deadlineMs, delivery.signal, span))
         metrics.succeeded.inc(runLabels)
         metrics.duration.observe((performance.now() - started) / 1000, { ...runLabels, outcome: 'succeeded' })
         span.setStatus({ code: SpanStatusCode.OK })

@@ -101,6 +101,16 @@ void describe('worker: runs', () => {
     assert.deepEqual(record.error, { code: 'MODEL_OUTPUT_INVALID', message: 'fatal: the model answered nonsense', retryable: false })
   })
 
+  void test('an output that is not JSON fails the run by name, without retry', async () => {
+    const record = await run(envelopeFor(registry, 'work.bigint', {}))
+    assert.equal(record.status, 'failed')
+    assert.deepEqual(record.error, {
+      code: 'GRAPH_FAILED',
+      message: "workflow 'work.bigint' returned an output that is not JSON: Do not know how to serialize a BigInt",
+      retryable: false,
+    })
+  })
+
   void test("the run's signal aborts at the deadline: DEADLINE_EXCEEDED, retried with a fresh budget, then dead-lettered", async () => {
     const deadline = new Date(Date.now() + 200).toISOString()
     const envelope = envelopeFor(registry, 'work.slow', { ms: 60_000 }, { change: (plan) => ({ ...plan, deadline }) })
