@@ -119,6 +119,20 @@ void describe('supervisor (memory broker, worker processes)', () => {
     assert.equal(after.status, 'succeeded', JSON.stringify(after.error))
   })
 
+  void test('kill -9 a worker mid-run: the run is retried (attempt 2) on the restarted process; nothing is lost', async () => {
+    await eventually('a work worker taking runs', async () => (await broker.ready()) || undefined)
+    const [pid] = supervisor.pids('work')
+    assert.ok(pid)
+    const envelope = envelopeFor(registry, 'work.slow', { ms: 300 })
+    await broker.submit(envelope)
+    await eventually('the slow run to start', async () => ((await broker.get(envelope.runId))?.status === 'running' ? true : undefined))
+    process.kill(pid, 'SIGKILL')
+    const record = await broker.wait(envelope.runId, { until: Date.now() + LONG })
+    assert.equal(record.status, 'succeeded', JSON.stringify(record.error))
+    assert.equal(record.attempts, 2)
+    assert.notEqual((record.output as { pid: number }).pid, pid)
+  })
+
   void test('the status table lists every pool; a python pool is reported, not served', async () => {
     const table = await supervisor.table()
     assert.match(table, /^pool\s+up\s+in-flight\s+queued\s+failed\s+crashes/)

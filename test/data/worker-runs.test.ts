@@ -160,6 +160,12 @@ void describe('worker: refusals (not run, not retried, counted)', () => {
       retryable: false,
     })
 
+    // Another registry version (a rolling deploy): a warning, and the run goes ahead.
+    const other = `sha256:${'0'.repeat(64)}`
+    const newer = await run(envelopeFor(registry, 'work.echo', {}, { change: (plan) => ({ ...plan, registry: other }) }))
+    assert.equal(newer.status, 'succeeded')
+    assert.ok(logs.some((line) => line.includes('envelope from another registry version') && line.includes(other)))
+
     const text = await (await fetch(`${worker.url}/metrics`)).text()
     assert.match(text, /switchyard_envelopes_rejected_total\{pool="work",reason="signature"\} 3\n/)
     assert.match(text, /switchyard_envelopes_rejected_total\{pool="work",reason="pool"\} 1\n/)
