@@ -72,7 +72,9 @@ export async function run(args: string[]): Promise<number> {
       '',
       'next:',
       `  switchyard check --config ${shown}`,
-      `  switchyard run ${workflow} --config ${shown} --input @${join(dirname(shown), result.folder, 'example.json')}`,
+      `  switchyard dev --config ${shown}            # restart it if it is already running`,
+      `  switchyard run ${workflow} --input @${join(dirname(shown), result.folder, 'example.json')}`,
+      `  node --import tsx --test ${join(dirname(shown), result.files.at(-1) ?? '')}`,
     ].join('\n'),
   )
   return 0

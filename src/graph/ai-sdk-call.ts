@@ -92,11 +92,12 @@ async function languageModel(spec: ModelSpec, env: Record<string, string | undef
   switch (spec.provider) {
     case 'openai': {
       const { createOpenAI } = await import('@ai-sdk/openai')
-      return createOpenAI({ apiKey: required(env, 'OPENAI_API_KEY', spec), ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}) })(spec.model)
+      // Chat completions rather than the Responses API: what OPENAI_BASE_URL proxies (Azure, LiteLLM) speak.
+      return createOpenAI({ apiKey: required(env, 'OPENAI_API_KEY', spec), ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}) }).chat(spec.model)
     }
     case 'anthropic': {
       const { createAnthropic } = await import('@ai-sdk/anthropic')
-      return createAnthropic({ apiKey: required(env, 'ANTHROPIC_API_KEY', spec) })(spec.model)
+      return createAnthropic({ apiKey: required(env, 'ANTHROPIC_API_KEY', spec), ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}) })(spec.model)
     }
     case 'openai-compatible': {
       const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible')

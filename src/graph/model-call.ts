@@ -31,8 +31,6 @@ export interface ModelCallOptions {
   readonly call: ModelProviderCall
 }
 
-const tracer = trace.getTracer('switchyard.graph')
-
 /** Wrap a provider call into a ModelClient (spans, cost, validation, one corrective retry). */
 export function modelClient(options: ModelCallOptions): ModelClient {
   const { spec } = options
@@ -40,8 +38,10 @@ export function modelClient(options: ModelCallOptions): ModelClient {
   return {
     id: spec.id,
     offline,
+    // The tracer is looked up per call (cheap): a module-level one would stay bound to
+    // whichever provider was global first, and tests install several in one process.
     generate: (request) =>
-      tracer.startActiveSpan(`chat ${request.name ?? spec.model}`, { kind: SpanKind.CLIENT, attributes: startAttributes(options, request) }, (span) =>
+      trace.getTracer('switchyard.graph').startActiveSpan(`chat ${request.name ?? spec.model}`, { kind: SpanKind.CLIENT, attributes: startAttributes(options, request) }, (span) =>
         generate(options, request, span).then(
           (result) => {
             span.end()
