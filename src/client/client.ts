@@ -53,7 +53,9 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
         const error = errorFromResponse(response, body, retryAfter)
         const delay = retryAfter === undefined ? backoffDelay(attempt, retryDelayMs, maxRetryDelayMs) : retryAfter * 1000
-        if (!(response.status === 429 || response.status === 503) || attempt >= retries || delay > maxRetryDelayMs) throw error
+        // A 503 that names a run came after the run was accepted: sending again would start a second one.
+        const retryable = (response.status === 429 || response.status === 503) && error.runId === undefined
+        if (!retryable || attempt >= retries || delay > maxRetryDelayMs) throw error
         request.span?.addEvent('retry', { 'http.response.status_code': response.status, [ATTR.errorCode]: error.code, 'retry.delay_ms': delay })
         await sleep(delay, signal).catch((reason: unknown) => {
           throw timedOut() ? timeoutError(request) : reason

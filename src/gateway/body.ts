@@ -34,12 +34,18 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
 async function readText(req: IncomingMessage, limitBytes: number): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer
-    size += buffer.length
-    // Stop buffering at the limit: a chunked upload has no content-length to refuse early.
-    if (size > limitBytes) throw tooLarge(limitBytes)
-    chunks.push(buffer)
+  try {
+    for await (const chunk of req) {
+      const buffer = chunk as Buffer
+      size += buffer.length
+      // Stop buffering at the limit: a chunked upload has no content-length to refuse early.
+      if (size > limitBytes) throw tooLarge(limitBytes)
+      chunks.push(buffer)
+    }
+  } catch (error) {
+    if (error instanceof SwitchyardError) throw error
+    // The caller hung up mid-body: nobody will read the answer, but it is their fault, not ours.
+    throw new SwitchyardError('BAD_REQUEST', `the body could not be read: ${(error as Error).message}`, { cause: error })
   }
   const text = Buffer.concat(chunks).toString('utf8')
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text

@@ -1,5 +1,6 @@
 // GET /v1/runs/{runId}: status, output or error, attempts, timings, trace id.
 import { SwitchyardError } from '../../control/errors.js'
+import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type GatewayDeps, type Handler } from '../exchange.js'
 import { toRunView } from './run-view.js'
 
@@ -7,7 +8,9 @@ export function getRun(deps: GatewayDeps): Handler {
   return async ({ res, params, known }) => {
     const runId = params.runId ?? ''
     known.runId = runId
-    const record = await deps.broker.get(runId)
+    const record = await deps.broker.get(runId).catch((error: unknown) => {
+      throw brokerError(deps.broker, error)
+    })
     if (record === null) throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}' (finished runs are kept for a while, not forever)`)
     sendJson(res, 200, toRunView(record), {
       [RUN_ID_HEADER]: record.runId,

@@ -8,6 +8,7 @@ import type { RoutePlan } from '../../control/types.js'
 import type { RunRecord } from '../../data/broker.js'
 import { createEnvelope } from '../../data/envelope.js'
 import { readJsonBody } from '../body.js'
+import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type Exchange, type GatewayDeps, type Handler } from '../exchange.js'
 import { runFailureStatus, sendProblem, toProblem } from '../problem.js'
 import { fail, now } from '../request-trace.js'
@@ -50,7 +51,7 @@ export function runWorkflow(deps: GatewayDeps): Handler {
     try {
       submitted = await deps.broker.submit(createEnvelope(plan, { runId, trace: carrier, idempotencyKey }, deps.signingKey))
     } catch (error) {
-      const err = SwitchyardError.from(error, 'BROKER_UNAVAILABLE')
+      const err = brokerError(deps.broker, error)
       fail(enqueue, err)
       enqueue.end()
       deps.metrics.runs.inc({ workflow: plan.workflow, pool: plan.pool, outcome: err.code.toLowerCase() })
@@ -63,7 +64,9 @@ export function runWorkflow(deps: GatewayDeps): Handler {
     known.runId = submitted.runId
 
     if (respondAsync) {
-      const record = await deps.broker.get(submitted.runId)
+      const record = await deps.broker.get(submitted.runId).catch((error: unknown) => {
+        throw brokerError(deps.broker, error)
+      })
       const traceId = record?.traceId ?? trace.traceId
       known.traceId = traceId
       deps.metrics.runs.inc({ workflow: plan.workflow, pool: plan.pool, outcome: 'accepted' })
@@ -81,21 +84,24 @@ export function runWorkflow(deps: GatewayDeps): Handler {
       if (!res.writableFinished) disconnected.abort()
     }
     res.on('close', onClose)
-    let record: RunRecord
+    let record: RunRecord | undefined
     try {
       record = await deps.broker.wait(submitted.runId, {
         until: Date.parse(plan.deadline) + DEADLINE_GRACE_MS,
         signal: disconnected.signal,
       })
+    } catch (error) {
+      if (!disconnected.signal.aborted) throw brokerError(deps.broker, error)
     } finally {
       res.off('close', onClose)
     }
-    const traceId = record.traceId ?? trace.traceId
-    known.traceId = traceId
-    if (disconnected.signal.aborted) {
+    if (disconnected.signal.aborted || record === undefined) {
+      // The caller left; the run goes on, and GET /v1/runs/{id} will show it.
       res.statusCode = CLIENT_CLOSED
       return
     }
+    const traceId = record.traceId ?? trace.traceId
+    known.traceId = traceId
     respondWithRecord(exchange, deps, record, traceId)
   }
 }
