@@ -2,7 +2,7 @@
 // that pool's queue, with that pool's credentials: a worker never touches another
 // pool's keys (DESIGN §4).
 import { Queue } from 'bullmq'
-import { queueName } from '../control/queue-name.js'
+import { queueName } from '../control/index.js'
 import { connectionFor } from './redis-connection.js'
 
 export interface QueueDepth {
