@@ -3,10 +3,13 @@
 // The TypeScript compiler runs in-process on a virtual file, with the repo's
 // tsconfig, and the test shows the exact messages a user would read.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
+import { loadRegistry } from '../../src/control/index.js'
+import { workflowTypes } from '../../src/control/tooling.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -51,7 +54,9 @@ export async function wrongOutput(): Promise<number> {
 }
 `
 
-function compile(source: string): Array<{ line: string; message: string }> {
+/** Compile `source` as a virtual file beside this test (plus other virtual files); its diagnostics, by line. */
+function compile(source: string, extra: Record<string, string> = {}): Array<{ line: string; message: string }> {
+  const virtual = new Map<string, string>([[virtualFile, source], ...Object.entries(extra).map(([name, text]) => [join(here, name), text] as [string, string])])
   const configFile = ts.readConfigFile(join(root, 'tsconfig.json'), (path) => ts.sys.readFile(path))
   const parsed = ts.parseJsonConfigFileContent(configFile.config, ts.sys, root)
   // No @types/node: the client must compile for browsers and edge runtimes too.
@@ -60,10 +65,12 @@ function compile(source: string): Array<{ line: string; message: string }> {
   const getSourceFile = host.getSourceFile.bind(host)
   const fileExists = host.fileExists.bind(host)
   const readFile = host.readFile.bind(host)
-  host.getSourceFile = (name, language, ...rest) =>
-    resolve(name) === virtualFile ? ts.createSourceFile(name, source, language) : getSourceFile(name, language, ...rest)
-  host.fileExists = (name) => resolve(name) === virtualFile || fileExists(name)
-  host.readFile = (name) => (resolve(name) === virtualFile ? source : readFile(name))
+  host.getSourceFile = (name, language, ...rest) => {
+    const text = virtual.get(resolve(name))
+    return text === undefined ? getSourceFile(name, language, ...rest) : ts.createSourceFile(name, text, language)
+  }
+  host.fileExists = (name) => virtual.has(resolve(name)) || fileExists(name)
+  host.readFile = (name) => virtual.get(resolve(name)) ?? readFile(name)
   const program = ts.createProgram([virtualFile], options, host)
   return ts
     .getPreEmitDiagnostics(program)
@@ -89,4 +96,22 @@ void test('createClient<Workflows>: unknown names, wrong inputs and wrong output
   assert.match(unknownName ?? '', /Argument of type '"email\.composse"' is not assignable to parameter of type '"email\.compose" \| "lead\.classify"'/)
   assert.match(wrongInput ?? '', /Property 'email' is missing in type '\{ name: string; \}' but required in type '\{ name: string; email: string; \}'/)
   assert.match(wrongOutput ?? '', /Property 'subject' does not exist on type '\{ country: string \| null; \}'/)
+})
+
+void test("with the types `switchyard codegen` writes for examples/sales, the example input type-checks and a typo does not", () => {
+  const registry = loadRegistry(join(root, 'examples/sales/switchyard.yaml'))
+  const example = readFileSync(join(root, 'examples/sales/workflows/email-compose/example.json'), 'utf8')
+  const usage = `
+import { createClient } from '../../src/client/index.js'
+import type { Workflows } from './virtual-workflows.js'
+const client = createClient<Workflows>({ url: 'http://127.0.0.1:7070' })
+export async function main() {
+  const email = await client.run('email.compose', ${example.trim()})
+  await client.run('email.composer', ${example.trim()})
+  return email
+}
+`
+  const errors = compile(usage, { 'virtual-workflows.d.ts': workflowTypes(registry, 'switchyard.yaml') })
+  assert.equal(errors.length, 1, JSON.stringify(errors, null, 2))
+  assert.match(errors[0]?.message ?? '', /^Argument of type '"email\.composer"' is not assignable to parameter of type '("[a-z.-]+" \| )*"email\.compose"( \| "[a-z.-]+")*'\.$/)
 })
