@@ -2,7 +2,7 @@
 // a pool's credentials reach `<prefix>:switchyard.<pool>:*` and nothing else, so a
 // leaked or buggy pool cannot read another pool's inputs or fake its results.
 // The gateway/producer user writes every pool's queue.
-import { queueName } from '../control/queue-name.js'
+import { queueName } from '../control/index.js'
 
 /** Escape Redis glob characters so a name matches only itself. */
 function literal(text: string): string {

@@ -12,13 +12,13 @@
 import { Job, Queue, QueueEvents } from 'bullmq'
 
 import { SwitchyardError } from '../control/errors.js'
-import { queueName } from '../control/queue-name.js'
+import { queueName } from '../control/index.js'
 import type { Pool, Registry } from '../control/types.js'
 import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions } from './broker.js'
 import { idempotencyFingerprint, type Envelope } from './envelope.js'
 import { PoolSaturatedError } from './pool-saturated.js'
 import { checkEvictionPolicy, connectionFor, redactUrl, within, type EvictionCheck } from './redis-connection.js'
-import { claimKey } from './redis-idempotency.js'
+import { claimKey, lastStreamId } from './redis-scripts.js'
 import { recordFromJob, statusOf, type JobLike } from './redis-record.js'
 
 export interface RedisBrokerOptions {
@@ -50,6 +50,15 @@ interface PoolQueue {
   readonly queue: Queue
   events?: QueueEvents
   eventsReady?: Promise<QueueEvents>
+  /** True once QueueEvents reads from a fixed stream position: every later run's final event will arrive. */
+  watching: boolean
+}
+
+/** The last depth read of a pool's queue, and what this producer added since. */
+interface Depth {
+  queued: number
+  at: number
+  addedSince: number
 }
 
 interface Idempotent {
@@ -59,7 +68,16 @@ interface Idempotent {
 
 const HOUR = 3_600_000
 const LOCATION_CACHE = 10_000
-const TERMINAL: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled'])
+const DEPTH_FRESH_MS = 1000
+
+/** Set a key in a Map used as a bounded cache: the oldest entry goes first. */
+function bounded<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= LOCATION_CACHE && !map.has(key)) {
+    const oldest = map.keys().next()
+    if (!oldest.done) map.delete(oldest.value)
+  }
+  map.set(key, value)
+}
 
 function defaultWarn(message: string): void {
   process.emitWarning(message, { code: 'SWITCHYARD_REDIS' })
@@ -80,7 +98,13 @@ export class RedisBroker implements Broker {
   private readonly queues = new Map<string, PoolQueue>()
   private readonly location = new Map<string, string>()
   /** runId → callbacks of the wait() calls listening for it. */
-  private readonly waiters = new Map<string, Set<() => void>>()
+  private readonly waiters = new Map<string, Set<(final: RunStatus | null) => void>>()
+  private readonly depths = new Map<string, Depth>()
+  /**
+   * Runs this broker submitted while its QueueEvents were reading: their final event
+   * cannot be missed, so wait() needs no read before it (null until that event).
+   */
+  private readonly watched = new Map<string, RunStatus | null>()
   private readonly backoffMs: number
   private readonly retainMs: number
   private readonly retainFailedMs: number
@@ -101,7 +125,7 @@ export class RedisBroker implements Broker {
       const url = pool.redis ?? options.url
       const queue = new Queue(queueName(pool.name), { connection: connectionFor(url), prefix: this.prefix })
       queue.on('error', (error) => this.warn(`Redis queue ${queue.name}: ${error.message}`))
-      this.queues.set(pool.name, { pool, url, queue })
+      this.queues.set(pool.name, { pool, url, queue, watching: false })
     }
   }
 
@@ -160,11 +184,7 @@ export class RedisBroker implements Broker {
   }
 
   private remember(runId: string, pool: string): void {
-    if (this.location.size >= LOCATION_CACHE) {
-      const oldest = this.location.keys().next()
-      if (!oldest.done) this.location.delete(oldest.value)
-    }
-    this.location.set(runId, pool)
+    bounded(this.location, runId, pool)
   }
 
   async submit(envelope: Envelope): Promise<SubmitResult> {
@@ -172,6 +192,8 @@ export class RedisBroker implements Broker {
     const entry = this.poolQueue(envelope.pool)
     const { queue, pool } = entry
     const client = await this.call(queue.client, `Redis for pool '${pool.name}'`)
+    // Listening before the first add lets wait() skip reading runs this broker submitted.
+    await this.call(this.events(entry), `queue events of ${queue.name}`)
     const idemKey = envelope.idempotencyKey === null ? null : this.idempotencyKey(entry, envelope.idempotencyKey)
     const fingerprint = idemKey === null ? '' : idempotencyFingerprint(envelope)
 
@@ -185,8 +207,7 @@ export class RedisBroker implements Broker {
     // number of in-flight submits. The bound is a pressure valve, not an invariant.
     let queued: number
     try {
-      const counts = await this.call(queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused'), 'queue depth')
-      queued = Object.values(counts).reduce((sum, n) => sum + n, 0)
+      queued = await this.queuedEstimate(entry)
     } catch (error) {
       if (idemKey !== null) await client.del(idemKey).catch(() => undefined)
       throw error
@@ -214,7 +235,29 @@ export class RedisBroker implements Broker {
       throw error
     }
     this.remember(envelope.runId, pool.name)
+    if (entry.watching) bounded(this.watched, envelope.runId, null)
+    const depth = this.depths.get(pool.name)
+    if (depth) depth.addedSince += 1
     return { runId: envelope.runId, deduped: false }
+  }
+
+  /**
+   * Runs waiting in a pool's queue. Far from the bound (the last read, plus what this
+   * producer added since, under half of maxQueued, read less than DEPTH_FRESH_MS ago)
+   * the last read stands in, which saves a round trip on most submits; near the
+   * bound every submit reads the queue.
+   */
+  private async queuedEstimate(entry: PoolQueue): Promise<number> {
+    const { pool, queue } = entry
+    const depth = this.depths.get(pool.name)
+    const now = Date.now()
+    if (depth && now - depth.at < DEPTH_FRESH_MS && depth.queued + depth.addedSince < pool.maxQueued / 2) {
+      return depth.queued + depth.addedSince
+    }
+    const counts = await this.call(queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused'), 'queue depth')
+    const queued = Object.values(counts).reduce((sum, n) => sum + n, 0)
+    this.depths.set(pool.name, { queued, at: now, addedSince: 0 })
+    return queued
   }
 
   /** Which pool holds a run: this process's recent submissions, else one EXISTS per pool (in parallel). */
@@ -241,13 +284,32 @@ export class RedisBroker implements Broker {
     return this.call(this.read(runId), `reading run ${runId}`)
   }
 
-  private async read(runId: string): Promise<RunRecord | null> {
+  /**
+   * Read a run's record. `final` is the status a QueueEvents event already settled
+   * (completed → succeeded, failed → failed: neither changes again), which saves
+   * asking BullMQ for the job's state.
+   */
+  private async read(runId: string, final: RunStatus | null = null): Promise<RunRecord | null> {
     const entry = await this.locate(runId)
     if (!entry) return null
-    const [job, state] = await Promise.all([Job.fromId(entry.queue, runId), entry.queue.getJobState(runId)])
-    const status = statusOf(state)
+    const [job, state] = await Promise.all([
+      Job.fromId(entry.queue, runId),
+      final === null ? entry.queue.getJobState(runId) : Promise.resolve(null),
+    ])
+    const status = final ?? statusOf(state ?? 'unknown')
     if (!job || status === null) return null
     return recordFromJob(job as JobLike, status, entry.pool.name)
+  }
+
+  /** Whether a run has finished, by the one field BullMQ sets when it does (a single HGET). */
+  private async hasFinished(runId: string): Promise<boolean | null> {
+    const entry = await this.locate(runId)
+    if (!entry) return null
+    const client = await entry.queue.client
+    const key = `${this.prefix}:${entry.queue.name}:${runId}`
+    const [finishedOn, timestamp] = await client.hmget(key, 'finishedOn', 'timestamp')
+    if (timestamp === null || timestamp === undefined) return null
+    return finishedOn !== null && finishedOn !== undefined
   }
 
   async list(filter: { pool?: string; workflow?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
@@ -283,13 +345,21 @@ export class RedisBroker implements Broker {
   /** QueueEvents of one pool, opened on first wait and shared by every wait on that pool. */
   private async events(entry: PoolQueue): Promise<QueueEvents> {
     entry.eventsReady ??= (async () => {
-      const events = new QueueEvents(entry.queue.name, { connection: connectionFor(entry.url), prefix: this.prefix })
+      // Start from the stream's newest entry as it is now (not '$' at the first XREAD,
+      // which comes a moment later): no event of a run added after this is missed.
+      const client = await entry.queue.client
+      const lastEventId = await lastStreamId(client, `${this.prefix}:${entry.queue.name}:events`)
+      const events = new QueueEvents(entry.queue.name, { connection: connectionFor(entry.url), prefix: this.prefix, lastEventId })
       entry.events = events
+      entry.watching = true
       events.on('error', (error) => this.warn(`Redis queue events ${entry.queue.name}: ${error.message}`))
-      const wake = ({ jobId }: { jobId: string }) => this.waiters.get(jobId)?.forEach((notify) => notify())
-      events.on('completed', wake)
-      events.on('failed', wake)
-      events.on('removed', wake)
+      const wake = (final: RunStatus | null) => ({ jobId }: { jobId: string }) => {
+        if (final !== null && this.watched.has(jobId)) this.watched.set(jobId, final)
+        this.waiters.get(jobId)?.forEach((notify) => notify(final))
+      }
+      events.on('completed', wake('succeeded'))
+      events.on('failed', wake('failed'))
+      events.on('removed', wake(null))
       await events.waitUntilReady()
       return events
     })()
@@ -304,10 +374,10 @@ export class RedisBroker implements Broker {
       await this.call(this.events(entry), `queue events of ${entry.queue.name}`)
     }
     return new Promise<RunRecord>((resolve, reject) => {
-      let last: RunRecord | null = null
       let settled = false
-      let reading = false
-      const listeners = this.waiters.get(runId) ?? new Set<() => void>()
+      let checking = false
+      let again = false
+      const listeners = this.waiters.get(runId) ?? new Set<(final: RunStatus | null) => void>()
       this.waiters.set(runId, listeners)
 
       const finish = (record: RunRecord | null, error?: unknown) => {
@@ -316,33 +386,52 @@ export class RedisBroker implements Broker {
         clearTimeout(timer)
         clearInterval(poll)
         options.signal?.removeEventListener('abort', onStop)
-        listeners.delete(check)
+        listeners.delete(onEvent)
         if (listeners.size === 0) this.waiters.delete(runId)
+        this.watched.delete(runId)
         if (record) resolve(record)
         else reject(error ?? new SwitchyardError('UNKNOWN_RUN', `run '${runId}' was removed while waiting for it`))
       }
-      // Read the record; settle when it is final, or when told to stop.
-      const read = async (stop: boolean) => {
-        if (settled || (reading && !stop)) return
-        reading = true
+      // Settle with the full record once the run is final (or when told to stop).
+      const settle = async (final: RunStatus | null) => {
         try {
-          const record = await this.read(runId)
-          if (record) last = record
-          if (stop || (record && TERMINAL.has(record.status)) || record === null) finish(last)
+          finish(await this.call(this.read(runId, final), `reading run ${runId}`))
         } catch (error) {
-          if (stop) finish(last, error)
-        } finally {
-          reading = false
+          finish(null, error)
         }
       }
-      const check = () => void read(false)
-      const onStop = () => void read(true)
-      listeners.add(check)
+      // Cheap check (one HGET) whether the run finished. A wake-up that arrives
+      // during a check is not dropped: it checks once more afterwards.
+      const check = async (): Promise<void> => {
+        if (settled) return
+        if (checking) {
+          again = true
+          return
+        }
+        checking = true
+        again = false
+        try {
+          const finished = await this.hasFinished(runId)
+          if (finished !== false) await settle(null)
+        } catch {
+          // Redis hiccup: the next event, poll or the deadline tries again.
+        } finally {
+          checking = false
+        }
+        if (again) await check()
+      }
+      const onEvent = (final: RunStatus | null) => void (final === null ? check() : settle(final))
+      const onStop = () => void settle(null)
+      listeners.add(onEvent)
       const timer = setTimeout(onStop, Math.max(0, options.until - Date.now()))
-      const poll = setInterval(check, this.pollMs)
+      const poll = setInterval(() => void check(), this.pollMs)
       options.signal?.addEventListener('abort', onStop, { once: true })
-      // After subscribing, so a run finishing in between is not missed.
-      void read(Date.now() >= options.until || options.signal?.aborted === true)
+      // After subscribing (in the same tick), so a run finishing in between is not missed.
+      const watched = this.watched.get(runId)
+      if (Date.now() >= options.until || options.signal?.aborted === true) onStop()
+      else if (watched) void settle(watched)
+      else if (watched === undefined) void check()
+      // else: submitted here while listening; its final event will come (the poll is the safety net).
     })
   }
 

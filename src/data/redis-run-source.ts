@@ -10,7 +10,7 @@
 // worker's stalled-job check puts it back in the queue (at-least-once).
 import { UnrecoverableError, Worker, type Job } from 'bullmq'
 
-import { queueName } from '../control/queue-name.js'
+import { queueName } from '../control/index.js'
 import type { RunError } from './broker.js'
 import { checkEvictionPolicy, connectionFor, type EvictionCheck } from './redis-connection.js'
 import { encodeRunError } from './redis-record.js'
@@ -57,13 +57,21 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
     start(handler: RunHandler, { concurrency }: { concurrency: number }): void {
       if (worker) throw new Error(`redisRunSource('${pool}') is already started`)
       const processor = async (job: Job, _token?: string, signal?: AbortSignal): Promise<unknown> => {
-        const outcome = await handler({
-          raw: job.data,
-          attempt: job.attemptsMade + 1,
-          signal: signal ? AbortSignal.any([hard.signal, signal]) : hard.signal,
-        })
-        if (outcome.ok) return outcome.output
-        throw failure(outcome.error)
+        // One signal for the run: aborted by a hard close or by BullMQ (a cancelled job).
+        // Linked by hand: AbortSignal.any() costs ~30 µs a call on Node 20 and keeps
+        // growing the long-lived source signal's listener list.
+        const run = new AbortController()
+        const abort = () => run.abort(hard.signal.reason ?? signal?.reason)
+        hard.signal.addEventListener('abort', abort, { once: true })
+        signal?.addEventListener('abort', abort, { once: true })
+        try {
+          const outcome = await handler({ raw: job.data, attempt: job.attemptsMade + 1, signal: run.signal })
+          if (outcome.ok) return outcome.output
+          throw failure(outcome.error)
+        } finally {
+          hard.signal.removeEventListener('abort', abort)
+          signal?.removeEventListener('abort', abort)
+        }
       }
       worker = new Worker(queueName(pool), processor, {
         connection: connectionFor(options.url),
