@@ -74,13 +74,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     void dispatch(router, authenticate, deps, req, res)
   })
   server.keepAliveTimeout = 5000
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(resolved.port, resolved.host, () => {
-      server.off('error', reject)
-      resolve()
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(resolved.port, resolved.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
     })
-  })
+  } catch (error) {
+    await observe.close()
+    const code = (error as { code?: string }).code
+    const where = `${resolved.host}:${resolved.port}`
+    if (code === 'EADDRINUSE') throw new Error(`cannot listen on ${where}: the port is in use (pick another with --port, or 0 for any free port)`, { cause: error })
+    if (code === 'EACCES') throw new Error(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`, { cause: error })
+    throw error
+  }
   const { port } = server.address() as AddressInfo
   const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host
   let closing: Promise<void> | undefined

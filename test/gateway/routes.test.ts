@@ -96,3 +96,11 @@ void test('/metrics: Prometheus text with request counts and pool gauges', async
   assert.match(text, /^switchyard_pool_workers\{pool="held"\} 0$/m)
   assert.match(text, /^switchyard_broker_up 1$/m)
 })
+
+void test('a port in use is a clear error at start', async () => {
+  const { startGateway } = await import('../../src/gateway/index.js')
+  const port = Number(new URL(fx.url).port)
+  await assert.rejects(startGateway({ registry: fx.registry, broker: fx.broker, port, tokens: null, signingKey: null }), {
+    message: `cannot listen on 127.0.0.1:${port}: the port is in use (pick another with --port, or 0 for any free port)`,
+  })
+})
