@@ -31,7 +31,9 @@ before(async () => {
     onEvent: events.push,
     output: events.output,
   })
-  await eventually('every node pool has a worker', async () => (await broker.ready()) || undefined)
+  await eventually('every node pool has a worker', async () => (await broker.ready()) || undefined).catch((error: Error) => {
+    throw new Error(`${error.message}; the workers said:\n${events.tail()}`)
+  })
 })
 
 after(async () => {

@@ -35,6 +35,11 @@ export class Events {
   readonly push = (event: SupervisorEvent) => void this.all.push(event)
   readonly output = (pool: string, pid: number, line: string) => void this.lines.push(`[${pool} ${pid}] ${line}`)
 
+  /** The workers' last lines, for a failure message. */
+  tail(count = 20): string {
+    return this.lines.slice(-count).join('\n')
+  }
+
   of<T extends SupervisorEvent['type']>(type: T, pool: string): Extract<SupervisorEvent, { type: T }>[] {
     return this.all.filter((e): e is Extract<SupervisorEvent, { type: T }> => e.type === type && e.pool === pool)
   }

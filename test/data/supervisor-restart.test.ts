@@ -27,7 +27,11 @@ void test('crash loop: restarts with backoff 50 → 100 → 200 → 400 → 400 
     output: events.output,
   })
   try {
-    await eventually('five discovery restarts', () => (events.of('restart', 'discovery').length >= 5 ? true : undefined))
+    await eventually('five discovery restarts', () => (events.of('restart', 'discovery').length >= 5 ? true : undefined)).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}; the workers said:\n${events.tail()}`)
+      },
+    )
     assert.deepEqual(
       events.of('restart', 'discovery').slice(0, 5).map((e) => [e.crashes, e.delayMs]),
       [[1, 50], [2, 100], [3, 200], [4, 400], [5, 400]],
