@@ -1,6 +1,8 @@
 // Writes a realistic registry of N workflows into a folder: five pools, and per
 // workflow its own folder with graph.ts, prompt.md and a distinct input schema
 // file (the worst case for the cache: one schema file to verify per workflow).
+// The 'shared' layout (for 10,000 workflows) points every workflow at one of
+// ten schema files and one graph module, so generating and compiling stay quick.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -34,8 +36,21 @@ export function inputSchema(i: number): Record<string, unknown> {
   }
 }
 
+export interface GenerateOptions {
+  readonly format?: 'yaml' | 'json'
+  readonly layout?: 'per-workflow' | 'shared'
+  /** Graph module source per workflow (default: a light factory); `.mjs` when given. */
+  readonly graph?: (i: number) => string
+}
+
 /** Generate the registry; returns the registry file's path. */
-export function generateRegistry(dir: string, count: number, format: 'yaml' | 'json' = 'yaml'): string {
+export function generateRegistry(dir: string, count: number, options: GenerateOptions = {}): string {
+  const { format = 'yaml', layout = 'per-workflow' } = options
+  if (layout === 'shared') {
+    mkdirSync(join(dir, 'shared'), { recursive: true })
+    writeFileSync(join(dir, 'shared', 'graph.ts'), "export const graph = () => (input: unknown) => input\n")
+    for (let k = 0; k < 10; k++) writeFileSync(join(dir, 'shared', `input-${k}.schema.json`), JSON.stringify(inputSchema(k), null, 2))
+  }
   mkdirSync(dir, { recursive: true })
   const pools: Record<string, unknown> = {}
   for (const pool of POOLS) {
@@ -44,14 +59,27 @@ export function generateRegistry(dir: string, count: number, format: 'yaml' | 'j
   const workflows: Record<string, unknown> = {}
   for (let i = 0; i < count; i++) {
     const name = `sales.flow-${i}`
+    if (layout === 'shared') {
+      workflows[name] = {
+        pool: POOLS[i % POOLS.length],
+        graph: 'shared/graph.ts#graph',
+        input: `shared/input-${i % 10}.schema.json`,
+        description: `Generated workflow number ${i}.`,
+      }
+      continue
+    }
     const folder = join(dir, 'workflows', `flow-${i}`)
+    const graphFile = options.graph ? 'graph.mjs' : 'graph.ts'
     mkdirSync(folder, { recursive: true })
-    writeFileSync(join(folder, 'graph.ts'), "import type { GraphFactory } from 'switchyard/graph'\n\nexport const graph: GraphFactory = () => (input) => input\n")
+    writeFileSync(
+      join(folder, graphFile),
+      options.graph?.(i) ?? "import type { GraphFactory } from 'switchyard/graph'\n\nexport const graph: GraphFactory = () => (input) => input\n",
+    )
     writeFileSync(join(folder, 'prompt.md'), `Write to {{lead.name}} (${i}).\n`)
     writeFileSync(join(folder, 'input.schema.json'), JSON.stringify(inputSchema(i), null, 2))
     workflows[name] = {
       pool: POOLS[i % POOLS.length],
-      graph: `workflows/flow-${i}/graph.ts#graph`,
+      graph: `workflows/flow-${i}/${graphFile}#graph`,
       prompt: `workflows/flow-${i}/prompt.md`,
       input: `workflows/flow-${i}/input.schema.json`,
       description: `Generated workflow number ${i}.`,

@@ -2,7 +2,8 @@
 // modules' imports. Exit 0 when clean, 1 otherwise; --json for tools.
 // When the registry is clean its compiled form is written for the runtime.
 import { isAbsolute, relative } from 'node:path'
-import { lintGraphs, rebuildRegistry, type ImportOffence, type RegistryProblem } from '../control/index.js'
+import { rebuildRegistry, type RegistryProblem } from '../control/index.js'
+import { lintGraphs, type ImportOffence } from '../control/tooling.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 
 const HELP = `usage: switchyard check [--config FILE] [--json]

@@ -2,7 +2,8 @@
 // for the typed client (`createClient<Workflows>()`).
 import { writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import { loadRegistry, workflowTypes } from '../control/index.js'
+import { loadRegistry } from '../control/index.js'
+import { workflowTypes } from '../control/tooling.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 
 const HELP = `usage: switchyard codegen [--config FILE] [--out FILE]

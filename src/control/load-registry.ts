@@ -1,12 +1,32 @@
 // loadRegistry: the compiled form when it is fresh, a rebuild (and a new
 // compiled form on disk) when it is not. The compiler requires `yaml` and Ajv
 // only when it runs, so a fresh load never loads either.
+import { createRequire } from 'node:module'
 import { resolve } from 'node:path'
-import { hydrate, type SchemaTable } from './compiled-registry.js'
+import { hydrate, readCompiled, readSchemas, readValidatorCode, writeCompiled, type SchemaTable } from './compiled-registry.js'
 import { RegistryError, SwitchyardError, type RegistryProblem } from './errors.js'
-import { compileRegistry } from './registry-compiler.js'
-import { readCompiled, readSchemas, readValidatorCode, writeCompiled } from './registry-cache.js'
 import type { Registry } from './types.js'
+import type * as Compiler from './registry-compiler.js'
+
+let compiler: typeof Compiler | undefined
+
+/**
+ * The compiler (and through it `yaml` and Ajv) is required only when a registry
+ * must be rebuilt, so a process loading a fresh compiled form never loads it.
+ * Requiring an ES module synchronously needs Node ≥ 20.19.
+ */
+function compileRegistry(source: string): ReturnType<typeof Compiler.compileRegistry> {
+  try {
+    compiler ??= createRequire(import.meta.url)('./registry-compiler.js') as typeof Compiler
+  } catch (error) {
+    throw new SwitchyardError(
+      'REGISTRY_INVALID',
+      `cannot compile ${source} in this process (${error instanceof Error ? error.message : String(error)}); run \`switchyard check\` first, or use Node ≥ 20.19`,
+      { cause: error },
+    )
+  }
+  return compiler.compileRegistry(source)
+}
 
 /**
  * Load a registry file (`switchyard.yaml` or `.json`). Synchronous and cheap:

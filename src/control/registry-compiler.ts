@@ -3,31 +3,16 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, extname, isAbsolute, relative, resolve } from 'node:path'
 import type { Node as YamlNode, Pair } from 'yaml'
-import { canonicalJson, sha256 } from './canonical-json.js'
-import { COMPILED_FORMAT, type CompiledRegistry, type FileStamp, type SchemaTable } from './compiled-registry.js'
+import { canonicalJson } from './canonical-json.js'
+import { COMPILED_FORMAT, sha256, type CompiledRegistry, type FileStamp, type SchemaTable } from './compiled-registry.js'
 import type { RegistryProblem } from './errors.js'
-import { parseDuration } from './parse-duration.js'
-import { parseSize } from './parse-size.js'
+import { parseDuration, parseSize, POOL_DEFAULTS, POOL_NAME, REGISTRY_KEYS, WORKFLOW_NAME } from './registry-rules.js'
 import { SchemaCompiler } from './schema-compiler.js'
 import { findDuplicateKeys, guards, locate, parseSource, type SourceFile } from './source-file.js'
 import { suggest } from './suggest.js'
 import type { Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from './types.js'
 
-/** Workflow names: lowercase words joined by '.' or '-'. */
-export const WORKFLOW_NAME = /^[a-z][a-z0-9]*([.-][a-z0-9]+)*$/
-/** Pool names end up in queue, service and project names: no dots. */
-export const POOL_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/
-
-const TOP_KEYS = ['$schema', 'version', 'pools', 'workflows'] as const
-const POOL_KEYS = ['runtime', 'concurrency', 'processes', 'timeout', 'retries', 'maxQueued', 'memory', 'env', 'redis', 'tracing'] as const
-const TRACING_KEYS = ['project', 'sampleRate', 'capture', 'redact'] as const
-const WORKFLOW_KEYS = ['pool', 'graph', 'prompt', 'input', 'output', 'description', 'timeout', 'retries'] as const
-
-/** The keys each map of the registry accepts (spec/registry.schema.json lists the same). */
-export const REGISTRY_KEYS = { top: TOP_KEYS, pool: POOL_KEYS, tracing: TRACING_KEYS, workflow: WORKFLOW_KEYS } as const
-
-/** Pool defaults (DESIGN §2.1). */
-export const POOL_DEFAULTS = { runtime: 'node', concurrency: 4, processes: 1, timeoutMs: 60_000, retries: 2, maxQueued: 1000 } as const
+const { top: TOP_KEYS, pool: POOL_KEYS, tracing: TRACING_KEYS, workflow: WORKFLOW_KEYS } = REGISTRY_KEYS
 
 export interface Compilation {
   readonly compiled: CompiledRegistry | null

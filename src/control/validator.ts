@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module'
 import { internalsOf } from './compiled-registry.js'
 import type { InputIssue } from './errors.js'
-import { SchemaCompiler } from './schema-compiler.js'
+import type * as SchemaCompilerModule from './schema-compiler.js'
 import type { Registry, Workflow } from './types.js'
 
 interface ValidationError {
@@ -18,11 +18,40 @@ interface ValidationError {
 /** An Ajv standalone validator: true when valid; defaults are applied in place. */
 export type Validate = ((data: unknown) => boolean) & { errors?: readonly ValidationError[] | null }
 
-const nodeRequire = createRequire(import.meta.url)
+let nodeRequire: NodeJS.Require | undefined
+
+/** Deep equality of JSON values (what `enum`, `const` and `uniqueItems` compare with). */
+function equal(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return a !== a && b !== b
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => equal(item, b[i]))
+  if (Array.isArray(b)) return false
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  return keys.every((key) => Object.hasOwn(b, key) && equal((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]))
+}
+
+/** String length in code points, as JSON Schema counts minLength/maxLength. */
+function ucs2length(text: string): number {
+  let length = 0
+  for (const _ of text) length++
+  return length
+}
+
+/** The two helpers nearly every validator names, here instead of a CommonJS load on first route(). */
+const INLINE: Readonly<Record<string, unknown>> = {
+  'ajv/dist/runtime/equal': { default: equal },
+  'ajv/dist/runtime/ucs2length': { default: ucs2length },
+}
 
 /** The only modules generated validator code may require. */
 function shimRequire(specifier: string): unknown {
-  if (specifier.startsWith('ajv/dist/runtime/') || specifier === 'ajv-formats/dist/formats') return nodeRequire(specifier)
+  const inline = INLINE[specifier]
+  if (inline) return inline
+  if (specifier.startsWith('ajv/dist/runtime/') || specifier === 'ajv-formats/dist/formats') {
+    nodeRequire ??= createRequire(import.meta.url)
+    return nodeRequire(specifier)
+  }
   throw new Error(`validator code may not require '${specifier}'`)
 }
 
@@ -34,7 +63,7 @@ function fromCode(code: string): Validate {
   return module.exports as Validate
 }
 
-let fallbackCompiler: SchemaCompiler | undefined
+let fallbackCompiler: SchemaCompilerModule.SchemaCompiler | undefined
 
 /** A new validator for `workflow` (route() keeps it, so this runs once per workflow). */
 export function validatorFor(registry: Registry, workflow: Workflow): Validate {
@@ -43,7 +72,8 @@ export function validatorFor(registry: Registry, workflow: Workflow): Validate {
   let code = id === undefined ? undefined : internals?.code(id)
   if (code === undefined) {
     // A registry built by hand, or a validator file removed since: compile now.
-    fallbackCompiler ??= new SchemaCompiler()
+    nodeRequire ??= createRequire(import.meta.url)
+    fallbackCompiler ??= new (nodeRequire('./schema-compiler.js') as typeof SchemaCompilerModule).SchemaCompiler()
     code = fallbackCompiler.compile(workflow.input, true).code
     if (code === undefined) throw new Error(`input schema of workflow '${workflow.name}' is invalid`)
   }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { after, before, describe, it, mock } from 'node:test'
 import ts from 'typescript'
 import { defaultOut, run } from '../../src/cli/codegen.js'
-import { schemaToType } from '../../src/control/index.js'
+import { schemaToType } from '../../src/control/tooling.js'
 import { folder, type Folder } from './fixture.js'
 
 const INPUT = {

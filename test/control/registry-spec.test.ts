@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { parse } from 'yaml'
 import { generateRegistry } from '../../bench/control-plane/generate-registry.js'
-import { REGISTRY_KEYS } from '../../src/control/registry-compiler.js'
+import { REGISTRY_KEYS } from '../../src/control/tooling.js'
 import { folder } from './fixture.js'
 
 const spec = JSON.parse(readFileSync('spec/registry.schema.json', 'utf8')) as {

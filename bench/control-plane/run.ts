@@ -1,0 +1,136 @@
+// Control-plane benchmark (issue: "Foundation and the control plane").
+//   npx tsx bench/control-plane/run.ts [--rounds 15] [--calls 200000]
+// Cold start: process start → registry of N workflows loaded → first route()
+// returned, for N = 10, 100, 1,000, side by side (interleaved rounds, medians)
+// with bare `node -e ""` and with an "eager" registry that imports 50 LangGraph
+// graph modules at startup. Then route() p50 at 10 vs 10,000 workflows.
+// Everything runs from src/control compiled with the package's build settings.
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { buildControl } from './build-control.js'
+import { generateRegistry, typicalInput } from './generate-registry.js'
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' }, calls: { type: 'string', default: '200000' } } })
+const ROUNDS = Number(values.rounds)
+const CALLS = Number(values.calls)
+const REPO = resolve(import.meta.dirname, '../..')
+
+const LAZY_CHILD = `const { loadRegistry, route } = await import(process.argv[2])
+const registry = loadRegistry(process.argv[3])
+route(registry, { workflow: process.argv[4], input: JSON.parse(process.argv[5]) })
+`
+const EAGER_CHILD = `import { pathToFileURL } from 'node:url'
+const { loadRegistry, route } = await import(process.argv[2])
+const registry = loadRegistry(process.argv[3])
+// What a server that compiles every graph on boot pays.
+for (const workflow of registry.workflows.values()) {
+  const module = await import(pathToFileURL(workflow.graph.module).href)
+  module[workflow.graph.export]()
+}
+route(registry, { workflow: process.argv[4], input: JSON.parse(process.argv[5]) })
+`
+const EAGER_GRAPH = (i: number) => `import { StateGraph, Annotation, START, END } from '@langchain/langgraph'
+const State = Annotation.Root({ input: Annotation(), output: Annotation() })
+export function graph() {
+  return new StateGraph(State)
+    .addNode('draft', (state) => ({ output: { text: 'draft ${i}', input: state.input } }))
+    .addNode('check', (state) => ({ output: state.output }))
+    .addEdge(START, 'draft').addEdge('draft', 'check').addEdge('check', END)
+    .compile()
+}
+`
+const ROUTE_CHILD = `const { loadRegistry, route } = await import(process.argv[2])
+const registry = loadRegistry(process.argv[3])
+const request = { workflow: process.argv[4], input: JSON.parse(process.argv[5]) }
+const calls = Number(process.argv[6]), batch = 100
+for (let i = 0; i < calls / 4; i++) route(registry, request) // warm up
+const perCall = []
+for (let b = 0; b < calls / batch; b++) {
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < batch; i++) route(registry, request)
+  perCall.push(Number(process.hrtime.bigint() - start) / batch / 1000)
+}
+perCall.sort((x, y) => x - y)
+console.log(JSON.stringify({ p50: perCall[Math.floor(perCall.length / 2)], p90: perCall[Math.floor(perCall.length * 0.9)] }))
+`
+
+/** Set every file's mtime a minute back: the state after `switchyard check` some time ago. */
+function age(dir: string): void {
+  const past = new Date(Date.now() - 60_000)
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name)
+    if (entry.isFile()) utimesSync(path, past, past)
+  }
+}
+
+function wallMs(args: string[]): number {
+  const start = process.hrtime.bigint()
+  const result = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 })
+  const ms = Number(process.hrtime.bigint() - start) / 1e6
+  if (result.status !== 0) throw new Error(`${args.join(' ')} failed: ${result.stderr}`)
+  return ms
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
+
+const built = buildControl()
+const cache = join(REPO, 'node_modules', '.cache')
+mkdirSync(cache, { recursive: true })
+// Inside the repo so the eager graphs resolve @langchain/langgraph.
+const work = mkdtempSync(join(cache, 'switchyard-bench-'))
+try {
+  writeFileSync(join(work, 'lazy.mjs'), LAZY_CHILD)
+  writeFileSync(join(work, 'eager.mjs'), EAGER_CHILD)
+  writeFileSync(join(work, 'route.mjs'), ROUTE_CHILD)
+  writeFileSync(join(work, 'empty.mjs'), '')
+  const input = JSON.stringify(typicalInput(7))
+  const registries = new Map<string, string>()
+  for (const n of [10, 100, 1000]) registries.set(`switchyard/control, N=${n}`, generateRegistry(join(work, `lazy-${n}`), n))
+  const eager = generateRegistry(join(work, 'eager-50'), 50, { graph: EAGER_GRAPH })
+  age(work)
+  // First load compiles and writes .switchyard/ (what `switchyard check` does); not timed.
+  for (const file of [...registries.values(), eager]) wallMs([join(work, 'lazy.mjs'), built.url, file, 'sales.flow-7', input])
+
+  const cases: Array<[string, string[]]> = [
+    ['bare node -e ""', ['-e', '']],
+    ['bare node empty.mjs (ESM)', [join(work, 'empty.mjs')]],
+    ...[...registries].map(([label, file]): [string, string[]] => [label, [join(work, 'lazy.mjs'), built.url, file, 'sales.flow-7', input]]),
+    ['eager: 50 LangGraph graphs at boot', [join(work, 'eager.mjs'), built.url, eager, 'sales.flow-7', input]],
+  ]
+  const samples = new Map(cases.map(([label]) => [label, [] as number[]]))
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [label, args] of cases) samples.get(label)?.push(wallMs(args))
+  }
+  const bare = median(samples.get('bare node -e ""') ?? [])
+  const eagerMs = median(samples.get('eager: 50 LangGraph graphs at boot') ?? [])
+  console.log(`\nCold start: spawn → loaded → first route() → exit (median of ${ROUNDS} interleaved rounds)`)
+  console.log(`${'case'.padEnd(38)} ${'ms'.padStart(8)} ${'- bare'.padStart(8)} ${'× bare'.padStart(8)} ${'eager ÷'.padStart(8)}`)
+  for (const [label] of cases) {
+    const ms = median(samples.get(label) ?? [])
+    console.log(`${label.padEnd(38)} ${ms.toFixed(1).padStart(8)} ${(ms - bare).toFixed(1).padStart(8)} ${(ms / bare).toFixed(2).padStart(8)} ${(eagerMs / ms).toFixed(1).padStart(8)}`)
+  }
+  const compiled = statSync(join(work, 'lazy-1000', '.switchyard', 'switchyard.yaml.compiled.json')).size
+  console.log(`(N=1,000: one schema file per workflow, 1,001 files verified by size+mtime; compiled form ${(compiled / 1024).toFixed(0)} KB)`)
+
+  const small = generateRegistry(join(work, 'route-10'), 10, { layout: 'shared' })
+  const large = generateRegistry(join(work, 'route-10000'), 10_000, { layout: 'shared' })
+  const routeStats = (file: string) => {
+    const result = spawnSync(process.execPath, [join(work, 'route.mjs'), built.url, file, 'sales.flow-7', input, String(CALLS)], { encoding: 'utf8', timeout: 300_000 })
+    if (result.status !== 0) throw new Error(result.stderr)
+    return JSON.parse(result.stdout) as { p50: number; p90: number }
+  }
+  routeStats(small) // compiles both registries' caches before anything is timed
+  routeStats(large)
+  const r10 = routeStats(small)
+  const r10k = routeStats(large)
+  console.log(`\nroute() on a typical input (${CALLS.toLocaleString('en')} calls, batches of 100; µs per call)`)
+  console.log(`${'workflows'.padEnd(12)} ${'p50'.padStart(8)} ${'p90'.padStart(8)}`)
+  console.log(`${'10'.padEnd(12)} ${r10.p50.toFixed(2).padStart(8)} ${r10.p90.toFixed(2).padStart(8)}`)
+  console.log(`${'10,000'.padEnd(12)} ${r10k.p50.toFixed(2).padStart(8)} ${r10k.p90.toFixed(2).padStart(8)}`)
+  console.log(`ratio p50 10,000 ÷ 10: ${(r10k.p50 / r10.p50).toFixed(2)}`)
+} finally {
+  rmSync(work, { recursive: true, force: true })
+  built.remove()
+}
