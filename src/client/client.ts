@@ -37,6 +37,10 @@ interface Request {
  */
 export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: ClientOptions): SwitchyardClient<W> {
   const base = options.url.replace(/\/+$/, '')
+  const server = serverAttributes(base)
+  if (options.fetch === undefined && typeof globalThis.fetch !== 'function') {
+    throw new TypeError('switchyard/client needs fetch: use Node ≥ 18, a browser or an edge runtime, or pass options.fetch')
+  }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
   const retries = options.retries ?? 3
   const retryDelayMs = options.retryDelayMs ?? 250
@@ -125,7 +129,7 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
     const path = `/v1/workflows/${encodeURIComponent(name)}/run`
     const span = tracer.startSpan(
       `client run ${name}`,
-      { kind: SpanKind.CLIENT, attributes: { [ATTR.workflow]: name, 'http.request.method': 'POST', 'url.full': `${base}${path}` } },
+      { kind: SpanKind.CLIENT, attributes: { [ATTR.workflow]: name, 'http.request.method': 'POST', 'url.full': `${base}${path}`, ...server } },
       runOptions.context ?? context.active(),
     )
     try {
@@ -167,6 +171,17 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
       const { body } = await send({ method: 'GET', path: '/v1/workflows', options: callOptions })
       return (body as { workflows: WorkflowInfo[] }).workflows
     },
+  }
+}
+
+/** `server.address` and `server.port` of the gateway URL (HTTP client semconv); none when it does not parse. */
+function serverAttributes(base: string): Record<string, string | number> {
+  try {
+    const url = new URL(base)
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
+    return { 'server.address': url.hostname, 'server.port': port }
+  } catch {
+    return {}
   }
 }
 
