@@ -12,7 +12,6 @@ export interface AiSdkOptions {
   readonly timeoutMs: number
 }
 
-
 /** A provider call for openai, anthropic and openai-compatible specs. */
 export function aiSdkCall(spec: ModelSpec, options: AiSdkOptions): ModelProviderCall {
   let model: Promise<LanguageModel> | undefined

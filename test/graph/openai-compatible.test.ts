@@ -103,6 +103,19 @@ void describe('openai-compatible provider (local chat-completions server)', () =
     })
   })
 
+  void it('turns a server that is not there into a retryable MODEL_FAILED', async () => {
+    server = await startChatServer([])
+    const { baseURL } = server
+    await server.close()
+    const model = createModel(`openai-compatible:${baseURL}#llama3.1`, { env: {}, timeoutMs: 5000 })
+    await assert.rejects(model.generate({ messages }), (error: { code: string; retryable: boolean; message: string }) => {
+      assert.equal(error.code, 'MODEL_FAILED')
+      assert.equal(error.retryable, true)
+      assert.match(error.message, /^openai-compatible:llama3\.1 failed: unreachable: Cannot connect to API/)
+      return true
+    })
+  })
+
   void it('stops when the run aborts, with the reason the run gave', async () => {
     const model = await modelWith([{ hang: true }])
     const controller = new AbortController()
