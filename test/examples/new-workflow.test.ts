@@ -3,7 +3,7 @@
 // with no other code change.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -96,6 +96,18 @@ void describe('switchyard new', () => {
     await assert.rejects(scaffold({ workflow: 'lead.score', pool: 'emial', config }), {
       code: 'BAD_REQUEST',
       message: `unknown pool 'emial'. Did you mean 'email'? Pools in ${config}: email, classify, discovery`,
+    })
+  })
+
+  void it('works on a JSON registry too', async () => {
+    const { parse } = await import('yaml')
+    const json = join(dir, 'sales', 'switchyard.json')
+    writeFileSync(json, JSON.stringify(parse(readFileSync(config, 'utf8')), null, 2))
+    await scaffold({ workflow: 'lead.enrich', pool: 'classify', config: json })
+    const registry = loadRegistry(json)
+    assert.equal(registry.workflows.get('lead.enrich')?.pool, 'classify')
+    await assert.rejects(scaffold({ workflow: 'lead.enrich', pool: 'classify', config: json }), {
+      message: `workflow 'lead.enrich' already exists in ${json}:${readFileSync(json, 'utf8').split('\n').findIndex((l) => l.includes('"lead.enrich"')) + 1}; pick another name`,
     })
   })
 

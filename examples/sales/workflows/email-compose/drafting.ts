@@ -77,8 +77,8 @@ export function sentences(text: string): string[] {
 export function outline(brief: Brief): Draft {
   const { lead, product, firstName } = brief
   const news = lead.recentNews
-  // 60, not 80: leaves room for a label such as the offline model's "[offline] ".
-  const subject = clip(news ? `${lead.company} ${news}: a thought` : `${lead.company} and ${product.name}`, 60)
+  // Short and about them; 60, not 80, leaves room for a label such as the offline model's "[offline] ".
+  const subject = clip(news ? `Quick idea for ${lead.company} after the news` : `Quick idea for ${lead.company}`, 60)
   const opener = news
     ? `I saw that ${lead.company} ${news}, congratulations.`
     : `I have been following ${lead.company}${lead.industry ? ` in ${lead.industry}` : ''}.`
