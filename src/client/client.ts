@@ -2,7 +2,7 @@
 // the OpenTelemetry API, so it runs in Node ≥20, browsers and edge runtimes.
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api'
 import { ATTR } from '../control/attributes.js'
-import { SwitchyardClientError, errorFromResponse } from './errors.js'
+import { RunFailedError, SwitchyardClientError, errorFromResponse } from './errors.js'
 import { backoffDelay, parseRetryAfter, sleep } from './retry.js'
 import { traceHeaders } from './trace-headers.js'
 import type {
@@ -167,11 +167,45 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
       const { body } = await send({ method: 'GET', path: `/v1/runs/${encodeURIComponent(runId)}`, options: callOptions })
       return body as RunInfo
     },
+    async wait(runId, waitOptions = {}) {
+      const { signal, cleanup, timedOut } = deadlineSignal(waitOptions)
+      const path = `/v1/runs/${encodeURIComponent(runId)}`
+      try {
+        for (let poll = 0; ; poll++) {
+          const { body } = await send({ method: 'GET', path, options: { ...(signal ? { signal } : {}) } })
+          const info = body as RunInfo
+          if (info.status === 'succeeded') return info.output as never
+          if (info.status === 'failed' || info.status === 'cancelled') throw runFailure(info)
+          // Start brisk (most runs are short), then back off to one poll per pollMs (default 2 s).
+          const delay = Math.min(waitOptions.pollMs ?? 2000, 100 * 2 ** poll)
+          await sleep(delay, signal).catch((reason: unknown) => {
+            throw timedOut() ? timeoutError({ method: 'GET', path, options: waitOptions }) : reason
+          })
+        }
+      } catch (error) {
+        throw timedOut() && !(error instanceof RunFailedError) ? timeoutError({ method: 'GET', path, options: waitOptions }) : error
+      } finally {
+        cleanup()
+      }
+    },
     async workflows(callOptions = {}) {
       const { body } = await send({ method: 'GET', path: '/v1/workflows', options: callOptions })
       return (body as { workflows: WorkflowInfo[] }).workflows
     },
   }
+}
+
+/** The error of a run that finished without output, as `run()` would have thrown it. */
+function runFailure(info: RunInfo): RunFailedError {
+  const code = info.error?.code ?? (info.status === 'cancelled' ? 'CANCELLED' : 'GRAPH_FAILED')
+  return new RunFailedError(`${code}: ${info.error?.message ?? `run ${info.status}`}`, {
+    code,
+    status: code === 'DEADLINE_EXCEEDED' ? 504 : 502,
+    runId: info.runId,
+    traceId: info.traceId ?? undefined,
+    workflow: info.workflow,
+    pool: info.pool,
+  })
 }
 
 /** `server.address` and `server.port` of the gateway URL (HTTP client semconv); none when it does not parse. */

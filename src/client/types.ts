@@ -122,6 +122,13 @@ export interface SwitchyardClient<W extends WorkflowMap<W> = AnyWorkflows> {
   run<N extends keyof W & string>(name: N, input: InputOf<W, N>, options?: RunOptions & { readonly async?: false }): Promise<OutputOf<W, N>>
   /** A run's status, output or error, attempts, timings and trace id. */
   get(runId: string, options?: CallOptions): Promise<RunInfo>
+  /**
+   * Poll a run (started with `{ async: true }`) until it finishes: its output, or
+   * RunFailedError with the run's code. Bound it with `timeout` or `signal`.
+   *
+   * @example const { runId } = await client.run('email.compose', input, { async: true }); const email = await client.wait(runId, { timeout: 60_000 })
+   */
+  wait<O = unknown>(runId: string, options?: CallOptions & { readonly pollMs?: number }): Promise<O>
   /** The workflows the gateway serves, with their schemas. */
   workflows(options?: CallOptions): Promise<WorkflowInfo[]>
 }

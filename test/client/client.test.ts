@@ -135,3 +135,22 @@ void test("without an SDK or context manager: the caller's context, passed expli
   assert.equal(recorder.calls[0]?.headers.get('baggage'), 'lead.id=L%2042')
   assert.equal(info.traceId, callerTrace)
 })
+
+void test('wait: the output of an async run, its failure as RunFailedError, CLIENT_TIMEOUT when bounded', async () => {
+  const client = createClient<Workflows>({ url: fx.url })
+  const { runId } = await client.run('echo.say', { text: 'polled' }, { async: true })
+  assert.deepEqual(await client.wait<Workflows['echo.say']['output']>(runId), { said: 'polled' })
+
+  const failed = await client.run('echo.fail', {}, { async: true })
+  const failure = await client.wait(failed.runId).catch((e: unknown) => e)
+  assert.ok(failure instanceof RunFailedError)
+  assert.deepEqual([failure.code, failure.status, failure.runId], ['GRAPH_FAILED', 502, failed.runId])
+
+  const slow = await client.run('echo.slow', {}, { async: true })
+  const early = await client.wait(slow.runId, { timeout: 50 }).catch((e: unknown) => e)
+  assert.ok(early instanceof SwitchyardClientError)
+  assert.equal(early.code, 'CLIENT_TIMEOUT')
+  const late = await client.wait(slow.runId).catch((e: unknown) => e)
+  assert.ok(late instanceof RunFailedError)
+  assert.deepEqual([late.code, late.status], ['DEADLINE_EXCEEDED', 504])
+})
