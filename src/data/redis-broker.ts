@@ -19,7 +19,7 @@ import { idempotencyFingerprint, type Envelope } from './envelope.js'
 import { PoolSaturatedError } from './pool-saturated.js'
 import { checkEvictionPolicy, connectionFor, redactUrl, within, type EvictionCheck } from './redis-connection.js'
 import { claimKey, lastStreamId } from './redis-scripts.js'
-import { recordFromJob, statusOf, type JobLike } from './redis-record.js'
+import { recordFromEvent, recordFromJob, statusOf, type JobLike } from './redis-record.js'
 
 export interface RedisBrokerOptions {
   /** Pools (name, maxQueued, concurrency, processes, redis URL) come from here. */
@@ -61,6 +61,16 @@ interface Depth {
   addedSince: number
 }
 
+/** A run this broker submitted while listening: its record at submission, and at the end. */
+interface Watched {
+  readonly submitted: RunRecord
+  status: RunStatus | null
+  /** Built from the final event; null until then, or when the event carried no stamp. */
+  final: RunRecord | null
+}
+
+type Wake = (final: RunStatus | null, record: RunRecord | null) => void
+
 interface Idempotent {
   readonly runId: string
   readonly fingerprint: string
@@ -98,13 +108,14 @@ export class RedisBroker implements Broker {
   private readonly queues = new Map<string, PoolQueue>()
   private readonly location = new Map<string, string>()
   /** runId → callbacks of the wait() calls listening for it. */
-  private readonly waiters = new Map<string, Set<(final: RunStatus | null) => void>>()
+  private readonly waiters = new Map<string, Set<Wake>>()
   private readonly depths = new Map<string, Depth>()
   /**
    * Runs this broker submitted while its QueueEvents were reading: their final event
-   * cannot be missed, so wait() needs no read before it (null until that event).
+   * cannot be missed, and carries the worker's stamp, so wait() settles them without
+   * reading anything from Redis.
    */
-  private readonly watched = new Map<string, RunStatus | null>()
+  private readonly watched = new Map<string, Watched>()
   private readonly backoffMs: number
   private readonly retainMs: number
   private readonly retainFailedMs: number
@@ -218,8 +229,9 @@ export class RedisBroker implements Broker {
       throw new PoolSaturatedError(pool.name, pool.maxQueued, Math.min(60_000, Math.max(1000, Math.ceil(queued / perSecond) * 1000)))
     }
 
+    let job: JobLike
     try {
-      await this.call(
+      job = await this.call(
         queue.add(envelope.workflow, envelope, {
           jobId: envelope.runId,
           attempts: envelope.maxAttempts,
@@ -235,7 +247,9 @@ export class RedisBroker implements Broker {
       throw error
     }
     this.remember(envelope.runId, pool.name)
-    if (entry.watching) bounded(this.watched, envelope.runId, null)
+    if (entry.watching) {
+      bounded(this.watched, envelope.runId, { submitted: recordFromJob(job, 'queued', pool.name), status: null, final: null })
+    }
     const depth = this.depths.get(pool.name)
     if (depth) depth.addedSince += 1
     return { runId: envelope.runId, deduped: false }
@@ -353,13 +367,22 @@ export class RedisBroker implements Broker {
       entry.events = events
       entry.watching = true
       events.on('error', (error) => this.warn(`Redis queue events ${entry.queue.name}: ${error.message}`))
-      const wake = (final: RunStatus | null) => ({ jobId }: { jobId: string }) => {
-        if (final !== null && this.watched.has(jobId)) this.watched.set(jobId, final)
-        this.waiters.get(jobId)?.forEach((notify) => notify(final))
+      const wake = (jobId: string, status: RunStatus | null, record: (submitted: RunRecord) => RunRecord | null) => {
+        const watched = this.watched.get(jobId)
+        let final: RunRecord | null = null
+        if (watched && status !== null) {
+          watched.status = status
+          watched.final = final = record(watched.submitted)
+        }
+        this.waiters.get(jobId)?.forEach((notify) => notify(status, final))
       }
-      events.on('completed', wake('succeeded'))
-      events.on('failed', wake('failed'))
-      events.on('removed', wake(null))
+      events.on('completed', ({ jobId, returnvalue }) =>
+        wake(jobId, 'succeeded', (submitted) => recordFromEvent(submitted, { status: 'succeeded', returnvalue })),
+      )
+      events.on('failed', ({ jobId, failedReason }) =>
+        wake(jobId, 'failed', (submitted) => recordFromEvent(submitted, { status: 'failed', failedReason })),
+      )
+      events.on('removed', ({ jobId }) => wake(jobId, null, () => null))
       await events.waitUntilReady()
       return events
     })()
@@ -377,7 +400,7 @@ export class RedisBroker implements Broker {
       let settled = false
       let checking = false
       let again = false
-      const listeners = this.waiters.get(runId) ?? new Set<(final: RunStatus | null) => void>()
+      const listeners = this.waiters.get(runId) ?? new Set<Wake>()
       this.waiters.set(runId, listeners)
 
       const finish = (record: RunRecord | null, error?: unknown) => {
@@ -420,7 +443,10 @@ export class RedisBroker implements Broker {
         }
         if (again) await check()
       }
-      const onEvent = (final: RunStatus | null) => void (final === null ? check() : settle(final))
+      const onEvent: Wake = (final, record) => {
+        if (record) finish(record)
+        else void (final === null ? check() : settle(final))
+      }
       const onStop = () => void settle(null)
       listeners.add(onEvent)
       const timer = setTimeout(onStop, Math.max(0, options.until - Date.now()))
@@ -429,8 +455,9 @@ export class RedisBroker implements Broker {
       // After subscribing (in the same tick), so a run finishing in between is not missed.
       const watched = this.watched.get(runId)
       if (Date.now() >= options.until || options.signal?.aborted === true) onStop()
-      else if (watched) void settle(watched)
-      else if (watched === undefined) void check()
+      else if (watched?.final) finish(watched.final)
+      else if (watched?.status) void settle(watched.status)
+      else if (!watched) void check()
       // else: submitted here while listening; its final event will come (the poll is the safety net).
     })
   }

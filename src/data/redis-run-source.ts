@@ -2,7 +2,9 @@
 // hands each job's envelope to the worker's handler and settles the job by the
 // outcome. Retry policy lives in the job (attempts, backoff, set at submit); this
 // file only says which failures may be retried:
-//   ok                         → complete with the output
+//   ok                         → complete with the output, stamped with the attempt's
+//                                timings (redis-record.ts: the producer settles wait()
+//                                from the completed event alone)
 //   retryable error            → throw: BullMQ retries with backoff while attempts remain,
 //                                then the job lands in the failed set (dead letter)
 //   non-retryable error        → throw UnrecoverableError: failed at once
@@ -13,7 +15,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq'
 import { queueName } from '../control/index.js'
 import type { RunError } from './broker.js'
 import { checkEvictionPolicy, connectionFor, type EvictionCheck } from './redis-connection.js'
-import { encodeRunError } from './redis-record.js'
+import { encodeRunError, stampResult, type RunStamp } from './redis-record.js'
 import type { RunHandler, RunSource } from './run-source.js'
 
 export interface RedisRunSourceOptions {
@@ -37,8 +39,8 @@ function defaultWarn(message: string): void {
 }
 
 /** Turn a failed outcome into the exception that tells BullMQ what to do next. */
-function failure(error: RunError): Error {
-  const message = encodeRunError(error)
+function failure(error: RunError, stamp: RunStamp): Error {
+  const message = encodeRunError(error, stamp)
   return error.retryable ? new Error(message) : new UnrecoverableError(message)
 }
 
@@ -66,8 +68,15 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
         signal?.addEventListener('abort', abort, { once: true })
         try {
           const outcome = await handler({ raw: job.data, attempt: job.attemptsMade + 1, signal: run.signal })
-          if (outcome.ok) return outcome.output
-          throw failure(outcome.error)
+          // attemptsStarted already counts this attempt (moveToActive raised it); a run
+          // retaken from a dead worker counts the lost attempt too.
+          const stamp = {
+            startedAt: job.processedOn ?? Date.now(),
+            finishedAt: Date.now(),
+            attempts: Math.max(job.attemptsStarted, job.attemptsMade + 1),
+          }
+          if (outcome.ok) return stampResult(outcome.output, stamp)
+          throw failure(outcome.error, stamp)
         } finally {
           hard.signal.removeEventListener('abort', abort)
           signal?.removeEventListener('abort', abort)
