@@ -7,6 +7,7 @@
 // Everything runs from src/control compiled with the package's build settings.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildControl } from './build-control.js'
@@ -17,9 +18,12 @@ const ROUNDS = Number(values.rounds)
 const CALLS = Number(values.calls)
 const REPO = resolve(import.meta.dirname, '../..')
 
+// Every child prints its process CPU time (all threads, since process start) last.
+const CPU = 'const cpu = process.cpuUsage(); console.log((cpu.user + cpu.system) / 1000)'
 const LAZY_CHILD = `const { loadRegistry, route } = await import(process.argv[2])
 const registry = loadRegistry(process.argv[3])
 route(registry, { workflow: process.argv[4], input: JSON.parse(process.argv[5]) })
+${CPU}
 `
 const EAGER_CHILD = `import { pathToFileURL } from 'node:url'
 const { loadRegistry, route } = await import(process.argv[2])
@@ -30,6 +34,7 @@ for (const workflow of registry.workflows.values()) {
   module[workflow.graph.export]()
 }
 route(registry, { workflow: process.argv[4], input: JSON.parse(process.argv[5]) })
+${CPU}
 `
 const EAGER_GRAPH = (i: number) => `import { StateGraph, Annotation, START, END } from '@langchain/langgraph'
 const State = Annotation.Root({ input: Annotation(), output: Annotation() })
@@ -65,12 +70,13 @@ function age(dir: string): void {
   }
 }
 
-function wallMs(args: string[]): number {
+/** Wall time of the whole child process, and the CPU time it reports. */
+function measure(args: string[]): { wall: number; cpu: number } {
   const start = process.hrtime.bigint()
   const result = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 })
-  const ms = Number(process.hrtime.bigint() - start) / 1e6
+  const wall = Number(process.hrtime.bigint() - start) / 1e6
   if (result.status !== 0) throw new Error(`${args.join(' ')} failed: ${result.stderr}`)
-  return ms
+  return { wall, cpu: Number(result.stdout.trim().split('\n').at(-1)) }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
@@ -84,35 +90,52 @@ try {
   writeFileSync(join(work, 'lazy.mjs'), LAZY_CHILD)
   writeFileSync(join(work, 'eager.mjs'), EAGER_CHILD)
   writeFileSync(join(work, 'route.mjs'), ROUTE_CHILD)
-  writeFileSync(join(work, 'empty.mjs'), '')
+  writeFileSync(join(work, 'empty.mjs'), CPU)
   const input = JSON.stringify(typicalInput(7))
   const registries = new Map<string, string>()
   for (const n of [10, 100, 1000]) registries.set(`switchyard/control, N=${n}`, generateRegistry(join(work, `lazy-${n}`), n))
+  // The same 1,000 workflows sharing ten schema files: shows what verifying 1,000 files costs.
+  registries.set('switchyard/control, N=1000, 10 schemas', generateRegistry(join(work, 'lazy-1000-shared'), 1000, { layout: 'shared' }))
   const eager = generateRegistry(join(work, 'eager-50'), 50, { graph: EAGER_GRAPH })
   age(work)
   // First load compiles and writes .switchyard/ (what `switchyard check` does); not timed.
-  for (const file of [...registries.values(), eager]) wallMs([join(work, 'lazy.mjs'), built.url, file, 'sales.flow-7', input])
+  for (const file of [...registries.values(), eager]) measure([join(work, 'lazy.mjs'), built.url, file, 'sales.flow-7', input])
 
   const cases: Array<[string, string[]]> = [
-    ['bare node -e ""', ['-e', '']],
+    ['bare node -e ""', ['-e', CPU]],
     ['bare node empty.mjs (ESM)', [join(work, 'empty.mjs')]],
     ...[...registries].map(([label, file]): [string, string[]] => [label, [join(work, 'lazy.mjs'), built.url, file, 'sales.flow-7', input]]),
     ['eager: 50 LangGraph graphs at boot', [join(work, 'eager.mjs'), built.url, eager, 'sales.flow-7', input]],
   ]
-  const samples = new Map(cases.map(([label]) => [label, [] as number[]]))
+  const wall = new Map(cases.map(([label]) => [label, [] as number[]]))
+  const cpu = new Map(cases.map(([label]) => [label, [] as number[]]))
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [label, args] of cases) samples.get(label)?.push(wallMs(args))
+    for (const [label, args] of cases) {
+      const sample = measure(args)
+      wall.get(label)?.push(sample.wall)
+      cpu.get(label)?.push(sample.cpu)
+    }
   }
-  const bare = median(samples.get('bare node -e ""') ?? [])
-  const eagerMs = median(samples.get('eager: 50 LangGraph graphs at boot') ?? [])
-  console.log(`\nCold start: spawn → loaded → first route() → exit (median of ${ROUNDS} interleaved rounds)`)
-  console.log(`${'case'.padEnd(38)} ${'ms'.padStart(8)} ${'- bare'.padStart(8)} ${'× bare'.padStart(8)} ${'eager ÷'.padStart(8)}`)
-  for (const [label] of cases) {
-    const ms = median(samples.get(label) ?? [])
-    console.log(`${label.padEnd(38)} ${ms.toFixed(1).padStart(8)} ${(ms - bare).toFixed(1).padStart(8)} ${(ms / bare).toFixed(2).padStart(8)} ${(eagerMs / ms).toFixed(1).padStart(8)}`)
+  const EAGER = 'eager: 50 LangGraph graphs at boot'
+  const table = (title: string, samples: Map<string, number[]>) => {
+    const bare = median(samples.get('bare node -e ""') ?? [])
+    const eagerMs = median(samples.get(EAGER) ?? [])
+    console.log(`\n${title} (median of ${ROUNDS} interleaved rounds)`)
+    console.log(`${'case'.padEnd(38)} ${'ms'.padStart(8)} ${'− bare'.padStart(8)} ${'× bare'.padStart(8)} ${'eager ÷'.padStart(8)} ${'eager−bare ÷'.padStart(13)}`)
+    for (const [label] of cases) {
+      const ms = median(samples.get(label) ?? [])
+      const overhead = ms - bare
+      console.log(
+        `${label.padEnd(38)} ${ms.toFixed(1).padStart(8)} ${overhead.toFixed(1).padStart(8)} ${(ms / bare).toFixed(2).padStart(8)} ${(eagerMs / ms).toFixed(1).padStart(8)} ${(overhead > 0 ? ((eagerMs - bare) / overhead).toFixed(1) : '-').padStart(13)}`,
+      )
+    }
   }
+  console.log(`load average: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`)
+  table('Cold start, wall clock: spawn → loaded → first route() → exit', wall)
+  table('Cold start, CPU time of the process (user + system, all threads)', cpu)
   const compiled = statSync(join(work, 'lazy-1000', '.switchyard', 'switchyard.yaml.compiled.json')).size
-  console.log(`(N=1,000: one schema file per workflow, 1,001 files verified by size+mtime; compiled form ${(compiled / 1024).toFixed(0)} KB)`)
+  console.log(`(N=1,000: one schema file per workflow, 1,001 files verified by size+mtime at load; compiled form ${(compiled / 1024).toFixed(0)} KB)`)
+  console.log('(eager ÷: total time ratio; eager−bare ÷: ratio of the time each adds on top of bare node)')
 
   const small = generateRegistry(join(work, 'route-10'), 10, { layout: 'shared' })
   const large = generateRegistry(join(work, 'route-10000'), 10_000, { layout: 'shared' })
