@@ -31,6 +31,22 @@ void describe('email.compose', () => {
     assert.equal(out.revisions, 0)
   })
 
+  void it('offline, trims a draft that is too long in a revision, keeping greeting, ask and sign-off', async () => {
+    const out = await compose({ ...(example as object), maxWords: 50 })
+    assert.equal(out.revisions, 1)
+    assert.ok(out.checks.every((c) => c.passed), JSON.stringify(out.checks))
+    assert.equal(
+      out.body,
+      [
+        `${OFFLINE_LABEL} Hi Ada,`,
+        'I saw that Fjordline Logistics opened a second warehouse in Gothenburg, congratulations.',
+        'Northwind Relay routes every inbound lead to the right rep automatically.',
+        'Would a 20-minute call next week be useful? If not, no worries at all.',
+        'Best,\nSam Okafor\nAccount Executive',
+      ].join('\n\n'),
+    )
+  })
+
   void it('is deterministic offline', async () => {
     assert.deepEqual(await compose(example), await compose(example))
   })

@@ -22,7 +22,7 @@ export function wordCount(text: string): number {
 
 function length(draft: Draft, brief: Brief): Check {
   const words = wordCount(draft.body)
-  const min = Math.min(40, brief.maxWords)
+  const min = Math.min(40, Math.floor(brief.maxWords / 2))
   const problems = [
     words > brief.maxWords ? `body has ${words} words, more than ${brief.maxWords}` : '',
     words < min ? `body has ${words} words, fewer than ${min}` : '',
@@ -116,15 +116,38 @@ export function repair(draft: Draft, brief: Brief): Draft {
   }
   if (failed.has('length')) {
     if (subject.length > 80) subject = clip(subject, 70)
-    while (wordCount(body) > brief.maxWords) {
-      const parts = sentences(body)
-      if (parts.length <= 3) break
-      // Keep the greeting, the first sentence, the ask and the sign-off; drop from the middle.
-      parts.splice(Math.floor(parts.length / 2), 1)
-      body = parts.join(' ')
-    }
+    body = trimTo(body, brief.maxWords)
   }
   return { subject: subject.trim(), body: body.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').replace(/ {2,}/g, ' ').trim() }
+}
+
+// Drop sentences from the middle paragraphs, longest first; keep the greeting, the ask
+// (the paragraph with a question) and the sign-off, and the paragraph breaks between them.
+function trimTo(body: string, maxWords: number): string {
+  const paragraphs = body.split(/\n{2,}/)
+  const protectedAt = (i: number) => i === 0 || i === paragraphs.length - 1 || (paragraphs[i] ?? '').includes('?')
+  const text = () => paragraphs.join('\n\n')
+  while (wordCount(text()) > maxWords) {
+    let at = -1
+    let most = 0
+    paragraphs.forEach((p, i) => {
+      const n = sentences(p).length
+      if (!protectedAt(i) && n > most) [at, most] = [i, n]
+    })
+    if (at < 0) {
+      // Last resort: the ask keeps only its question.
+      const ask = paragraphs.findIndex((p) => p.includes('?'))
+      const question = ask < 0 ? undefined : sentences(paragraphs[ask] ?? '').find((p) => p.endsWith('?'))
+      if (question === undefined || question === paragraphs[ask]) break
+      paragraphs[ask] = question
+      continue
+    }
+    const parts = sentences(paragraphs[at] ?? '')
+    parts.pop()
+    if (parts.length) paragraphs[at] = parts.join(' ')
+    else paragraphs.splice(at, 1)
+  }
+  return text()
 }
 
 function clip(text: string, max: number): string {
