@@ -10,7 +10,7 @@ import { ipcRunSource } from '../data/ipc-source.js'
 import { redisRunSource } from '../data/redis-run-source.js'
 import { redisQueueDepth, type QueueDepth } from '../data/worker-redis-depth.js'
 import type { RunSource } from '../data/run-source.js'
-import { initTracing } from '../observe/tracing.js'
+import { exporterSettings, initTracing } from '../observe/tracing.js'
 import { graphCallbacks } from '../observe/graph-callbacks.js'
 import { CONFIG_OPTION, configPath, parse, str } from './args.js'
 
@@ -80,13 +80,12 @@ export async function run(args: string[]): Promise<number> {
     queueDepth = () => depth!.read()
   }
 
-  const tracing = initTracing({
-    service: SERVICE.pool(pool.name),
-    pool: pool.name,
-    project: pool.tracing.project,
-    env: process.env,
-    tracing: pool.tracing,
-  })
+  // Without an export destination nothing would be recorded: leave the OTel API a no-op
+  // rather than pay for a context manager (AsyncLocalStorage) on every promise.
+  const exporting = exporterSettings(process.env) !== undefined && process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true'
+  const tracing = exporting
+    ? initTracing({ service: SERVICE.pool(pool.name), pool: pool.name, project: pool.tracing.project, env: process.env, tracing: pool.tracing })
+    : { endpoint: undefined, shutdown: async () => undefined }
   const worker = createWorker({ pool: pool.name, registry, source, signingKey, port, host: values.host, queueDepth, callbacks: graphCallbacks })
   await worker.start()
   console.log(

@@ -108,6 +108,17 @@ export function createWorker(options: WorkerOptions): PoolWorker {
   let http: WorkerHttp | undefined
   let watchdog: Watchdog | undefined
   const warnedDigests = new Set<string>()
+  // Label sets resolved once per workflow: the per-run cost of metrics stays a few additions.
+  const series = new Map<string, ReturnType<typeof seriesFor>>()
+  const seriesFor = (workflow: string) => {
+    const runLabels = { ...labels, workflow }
+    return {
+      started: metrics.started.labelled(runLabels),
+      succeeded: metrics.succeeded.labelled(runLabels),
+      ok: metrics.duration.labelled({ ...runLabels, outcome: 'succeeded' }),
+      failed: metrics.duration.labelled({ ...runLabels, outcome: 'failed' }),
+    }
+  }
 
   function reject(reason: string, code: string, message: string): Outcome {
     metrics.rejected.inc({ ...labels, reason })
@@ -194,16 +205,19 @@ export function createWorker(options: WorkerOptions): PoolWorker {
       [ATTR.attempt]: delivery.attempt,
       [ATTR.registry]: envelope.registry,
     }
+    let counted = series.get(workflow.name)
+    if (!counted) series.set(workflow.name, (counted = seriesFor(workflow.name)))
+    const count = counted
     return tracer.startActiveSpan(`run ${workflow.name}`, { kind: SpanKind.CONSUMER, attributes }, parent, async (span) => {
-      metrics.started.inc(runLabels)
+      count.started.inc()
       inFlight += 1
       metrics.inFlight.set(inFlight, labels)
       const untrack = watchdog?.track(deadlineMs)
       const started = performance.now()
       try {
         const output = jsonOutput(workflow.name, await execute(envelope, workflow, delivery.attempt, deadlineMs, delivery.signal, span))
-        metrics.succeeded.inc(runLabels)
-        metrics.duration.observe((performance.now() - started) / 1000, { ...runLabels, outcome: 'succeeded' })
+        count.succeeded.inc()
+        count.ok.observe((performance.now() - started) / 1000)
         span.setStatus({ code: SpanStatusCode.OK })
         return { ok: true, output } satisfies Outcome
       } catch (error) {
@@ -214,7 +228,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
             ? error
             : new SwitchyardError('GRAPH_FAILED', error instanceof Error ? error.message : String(error), { cause: error, retryable: true })
         metrics.failed.inc({ ...runLabels, code: e.code })
-        metrics.duration.observe((performance.now() - started) / 1000, { ...runLabels, outcome: 'failed' })
+        count.failed.observe((performance.now() - started) / 1000)
         span.setAttribute(ATTR.errorCode, e.code)
         span.recordException(e)
         span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.code}: ${e.message}` })

@@ -82,6 +82,17 @@ export class Counter extends Series<number> {
     return this.series.get(keyOf(labels))?.value ?? 0
   }
 
+  /** One label set, resolved once: for hot paths that count the same series again and again. */
+  labelled(labels: Labels): { inc(by?: number): void } {
+    const entry = this.entry(labels, () => 0)
+    return {
+      inc: (by = 1) => {
+        if (by < 0) throw new Error(`counter ${this.name} cannot decrease`)
+        entry.value += by
+      },
+    }
+  }
+
   protected samples(): string[] {
     return [...this.series.values()].map((s) => `${this.name}${labelText(s.labels)} ${formatNumber(s.value)}`)
   }
@@ -139,10 +150,23 @@ export class Histogram extends Series<Buckets> {
   }
 
   observe(value: number, labels: Labels = {}): void {
-    const entry = this.entry(labels, () => ({ counts: this.buckets.map(() => 0), sum: 0, count: 0 })).value
-    this.buckets.forEach((bound, i) => {
-      if (value <= bound) entry.counts[i] = (entry.counts[i] ?? 0) + 1
-    })
+    this.record(this.entry(labels, () => this.empty()).value, value)
+  }
+
+  /** One label set, resolved once (see Counter.labelled). */
+  labelled(labels: Labels): { observe(value: number): void } {
+    const entry = this.entry(labels, () => this.empty()).value
+    return { observe: (value) => this.record(entry, value) }
+  }
+
+  private empty(): Buckets {
+    return { counts: this.buckets.map(() => 0), sum: 0, count: 0 }
+  }
+
+  private record(entry: Buckets, value: number): void {
+    for (let i = 0; i < this.buckets.length; i++) {
+      if (value <= this.buckets[i]!) entry.counts[i] = (entry.counts[i] ?? 0) + 1
+    }
     entry.sum += value
     entry.count += 1
   }
