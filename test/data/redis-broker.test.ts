@@ -4,9 +4,10 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 
-import { Queue } from 'bullmq'
+import { Queue, Worker } from 'bullmq'
 
 import { RedisBroker } from '../../src/data/redis-broker.js'
+import { createEnvelope } from '../../src/data/envelope.js'
 import { redisRunSource } from '../../src/data/redis-run-source.js'
 import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js'
 import { brokerContract, contractRegistry } from './broker.contract.js'
@@ -42,6 +43,61 @@ if (skip) {
     }
   })
 }
+
+void describe('redis broker: reading runs back', { skip }, () => {
+  const registry = contractRegistry()
+  const trace = { traceparent: '', tracestate: '', baggage: '' }
+  function plan(input: unknown) {
+    const pool = registry.pools.get('work')!
+    return {
+      workflow: 'contract.echo', pool: 'work', queue: 'switchyard.work', runtime: 'node' as const,
+      graph: 'contract/graph.ts#graph', prompt: null, input, timeoutMs: 30_000,
+      deadline: new Date(Date.now() + 30_000).toISOString(),
+      retry: { maxAttempts: 2, backoff: { type: 'exponential' as const, delayMs: 10 } },
+      tracing: pool.tracing, registry: registry.digest,
+    }
+  }
+
+  void test('a run finished by another kind of worker (bare return value) still reads and waits right', async () => {
+    const { url } = server()
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const producer = await RedisBroker.connect({ registry, url, prefix })
+    // A second broker that did not submit the run: it has to find and read it.
+    const reader = await RedisBroker.connect({ registry, url, prefix })
+    const foreign = new Worker('switchyard.work', async (job) => ({ bare: (job.data as { input: unknown }).input }), {
+      connection: { url },
+      prefix,
+    })
+    try {
+      const env = createEnvelope(plan({ n: 1 }), { runId: `f-${randomUUID()}`, trace, idempotencyKey: null }, null)
+      await producer.submit(env)
+      const waited = await producer.wait(env.runId, { until: Date.now() + 20_000 })
+      assert.equal(waited.status, 'succeeded')
+      assert.deepEqual(waited.output, { bare: { n: 1 } })
+      assert.equal(waited.attempts, 1)
+      assert.ok(waited.finishedAt !== undefined && waited.startedAt !== undefined)
+      assert.deepEqual(await reader.wait(env.runId, { until: Date.now() + 20_000 }), waited)
+      assert.deepEqual(await reader.get(env.runId), waited)
+      assert.equal((await reader.list({ status: 'succeeded' }))[0]?.runId, env.runId)
+    } finally {
+      await foreign.close()
+      await Promise.all([producer.close(), reader.close()])
+    }
+  })
+
+  void test('wait() on a run nobody knows is UNKNOWN_RUN, not a hang', async () => {
+    const { url } = server()
+    const broker = await RedisBroker.connect({ registry, url, prefix: `t-${randomUUID().slice(0, 8)}` })
+    try {
+      await assert.rejects(broker.wait('no-such-run', { until: Date.now() + 60_000 }), {
+        code: 'UNKNOWN_RUN',
+        message: "unknown run 'no-such-run'",
+      })
+    } finally {
+      await broker.close()
+    }
+  })
+})
 
 void describe('redis broker: server checks', { skip }, () => {
   void test('refuses to start when Redis may evict keys, or warns when told to', async () => {
