@@ -22,11 +22,12 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-4.1-nano': { input: 0.1, output: 0.4 },
   'gpt-5': { input: 1.25, output: 10 },
   'gpt-5-mini': { input: 0.25, output: 2 },
-  'claude-3-5-haiku-latest': { input: 0.8, output: 4 },
-  'claude-3-5-sonnet-latest': { input: 3, output: 15 },
-  'claude-sonnet-4-0': { input: 3, output: 15 },
-  'claude-sonnet-4-5': { input: 3, output: 15 },
-  'claude-opus-4-1': { input: 15, output: 75 },
+  'claude-3-5-haiku': { input: 0.8, output: 4 },
+  'claude-3-5-sonnet': { input: 3, output: 15 },
+  'claude-3-7-sonnet': { input: 3, output: 15 },
+  'claude-haiku-4-5': { input: 1, output: 5 },
+  'claude-sonnet-4': { input: 3, output: 15 },
+  'claude-opus-4': { input: 15, output: 75 },
 }
 
 /** Merge the default table, SWITCHYARD_PRICES and explicit prices (later wins). */
@@ -35,9 +36,15 @@ export function resolvePrices(env: Record<string, string | undefined>, prices?: 
   return { ...DEFAULT_PRICES, ...fromEnv, ...prices }
 }
 
-/** Look a model up by its full id (`openai:gpt-4o`) first, then by its bare name. */
+/**
+ * Look a model up by its full id (`openai:gpt-4o`), then its bare name, then the longest
+ * key its name starts with (`gpt-4o-mini-2024-07-18` → `gpt-4o-mini`). Unknown: 0, not a guess.
+ */
 export function costOf(table: PriceTable, id: string, model: string, usage: Usage): number {
-  const price = table[id] ?? table[model]
+  const prefix = Object.keys(table)
+    .filter((key) => model.startsWith(key))
+    .sort((a, b) => b.length - a.length)[0]
+  const price = table[id] ?? table[model] ?? (prefix === undefined ? undefined : table[prefix])
   if (!price) return 0
   return (usage.inputTokens * price.input + usage.outputTokens * price.output) / 1_000_000
 }

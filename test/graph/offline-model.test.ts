@@ -85,6 +85,8 @@ void describe('model specs', () => {
   void it('needs a base URL and a model for openai-compatible', () => {
     assert.throws(() => createModel('openai-compatible:llama3'), { code: 'MODEL_SPEC_INVALID' })
     assert.equal(createModel('openai-compatible:http://127.0.0.1:11434/v1#llama3.1').id, 'openai-compatible:llama3.1')
+    // Ollama tags carry a colon of their own.
+    assert.equal(createModel('openai-compatible:http://127.0.0.1:11434/v1#llama3.1:8b').id, 'openai-compatible:llama3.1:8b')
   })
 
   void it('loads no provider SDK until the first call', () => {

@@ -25,6 +25,12 @@ void describe('prices', () => {
     assert.equal(costOf(explicit, 'openai:gpt-4o-mini', 'gpt-4o-mini', usage), 1)
   })
 
+  void it('a dated model name costs what its family costs', () => {
+    const usage = { inputTokens: 1_000_000, outputTokens: 0 }
+    assert.equal(costOf(resolvePrices({}), 'openai:gpt-4o-mini-2024-07-18', 'gpt-4o-mini-2024-07-18', usage), 0.15)
+    assert.equal(costOf(resolvePrices({}), 'anthropic:claude-3-5-haiku-20241022', 'claude-3-5-haiku-20241022', usage), 0.8)
+  })
+
   void it('an unknown model costs 0 rather than a guess', () => {
     assert.equal(costOf(resolvePrices({}), 'openai-compatible:llama3.1', 'llama3.1', { inputTokens: 10, outputTokens: 10 }), 0)
   })
