@@ -6,7 +6,7 @@
 // The "broker only" row is Switchyard on Redis with a verify-only worker process:
 // what the broker costs, apart from the pool worker runtime.
 //
-// Usage: node --import tsx bench/data-plane/run.ts [--runs 3000] [--concurrency 8] [--rounds 3] [--redis URL]
+// Usage: node --import tsx bench/data-plane/run.ts [--runs 3000] [--concurrency 8] [--rounds 10] [--redis URL]
 // Without --redis it starts a private redis-server on a free loopback port.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,7 +21,7 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '300' },
     redis: { type: 'string' },
   },
@@ -103,14 +103,22 @@ async function main(): Promise<void> {
     const rows = modes.map((mode) => {
       const { latencies, elapsedMs } = results.get(mode.name)!
       const sorted = latencies.slice().sort((a, b) => a - b)
-      return { name: mode.name, p50: percentile(sorted, 50), p99: percentile(sorted, 99), rps: (latencies.length / elapsedMs) * 1000 }
+      const mean = latencies.reduce((sum, x) => sum + x, 0) / latencies.length
+      return {
+        name: mode.name,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        mean,
+        max: sorted[sorted.length - 1] ?? NaN,
+        rps: (latencies.length / elapsedMs) * 1000,
+      }
     })
     const raw = rows[0]!
     console.log(`data plane, no-op workflow: ${perRound * rounds} runs per mode in ${rounds} interleaved rounds, concurrency ${concurrency}, node ${process.version}`)
-    console.log('mode                 p50 ms   p99 ms    runs/s   p50 ×raw  p99 ×raw  runs/s ×raw')
+    console.log('mode                 p50 ms   p99 ms  mean ms   max ms    runs/s   p50 ×raw  p99 ×raw  runs/s ×raw')
     for (const r of rows) {
       console.log(
-        `${r.name.padEnd(18)} ${r.p50.toFixed(3).padStart(8)} ${r.p99.toFixed(3).padStart(8)} ${r.rps.toFixed(0).padStart(9)}` +
+        `${r.name.padEnd(18)} ${r.p50.toFixed(3).padStart(8)} ${r.p99.toFixed(3).padStart(8)} ${r.mean.toFixed(3).padStart(8)} ${r.max.toFixed(1).padStart(8)} ${r.rps.toFixed(0).padStart(9)}` +
           `   ${(r.p50 / raw.p50).toFixed(2).padStart(7)}  ${(r.p99 / raw.p99).toFixed(2).padStart(8)}  ${(r.rps / raw.rps).toFixed(2).padStart(11)}`,
       )
     }
