@@ -108,8 +108,9 @@ export async function run(args: string[]): Promise<number> {
     }
     process.once('SIGTERM', () => stop('drain'))
     process.once('SIGINT', () => stop('drain'))
-    // Forked by `switchyard dev`: when the parent is gone nobody can take results.
-    if (values.ipc) process.once('disconnect', () => stop('close'))
+    // Forked by a supervisor: never outlive it. Over IPC nobody can take results any more
+    // (stop now); on Redis the results still land, so finish what is in flight.
+    if (process.send) process.once('disconnect', () => stop(values.ipc ? 'close' : 'drain'))
   })
   return 0
 }

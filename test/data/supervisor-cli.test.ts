@@ -88,3 +88,29 @@ void test('switchyard start: the same on Redis, workers consuming their queues d
     await redis.stop()
   }
 })
+
+void test('switchyard dev killed with SIGKILL: its workers notice and exit (no orphans)', async () => {
+  const running = await launch('dev', [])
+  try {
+    await eventually('a work worker', () => /\[work (\d+)\] switchyard worker: pool work,/.exec(running.output())?.[1], 60_000)
+  } catch (error) {
+    await running.stop()
+    throw error
+  }
+  const pids = [...running.output().matchAll(/\[\w+ (\d+)\] switchyard worker: pool/g)].map((m) => Number(m[1]))
+  assert.ok(pids.length >= 1)
+  running.child.kill('SIGKILL')
+  await running.stop()
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  await eventually('every worker to exit', () => (pids.every((pid) => !alive(pid)) ? true : undefined), 15_000).catch((error: Error) => {
+    for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL')
+    throw error
+  })
+})
