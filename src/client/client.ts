@@ -91,7 +91,7 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
     } catch (error) {
       if (timedOut()) throw timeoutError(request)
       if (signal?.aborted) throw signal.reason
-      throw new SwitchyardClientError(`NETWORK_ERROR: cannot reach the gateway at ${base}: ${(error as Error).message}`, {
+      throw new SwitchyardClientError(`NETWORK_ERROR: cannot reach the gateway at ${base} (${networkReason(error)})`, {
         code: 'NETWORK_ERROR',
         status: 0,
         cause: error,
@@ -193,6 +193,15 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
       return (body as { workflows: WorkflowInfo[] }).workflows
     },
   }
+}
+
+/** The most specific reason a fetch failed: undici hides the socket error (ECONNREFUSED, …) in `cause`. */
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown; errors?: Array<{ code?: unknown }> } } | null)?.cause
+  const code = cause?.code ?? cause?.errors?.[0]?.code
+  if (typeof code === 'string') return code
+  if (typeof cause?.message === 'string' && cause.message !== '') return cause.message
+  return error instanceof Error ? error.message : String(error)
 }
 
 /** The error of a run that finished without output, as `run()` would have thrown it. */

@@ -6,6 +6,7 @@ import { ROOT_CONTEXT, TraceFlags, propagation, trace } from '@opentelemetry/api
 import { RunFailedError, SwitchyardClientError, createClient } from '../../src/client/index.js'
 import { createWorker } from '../../src/data/worker.js'
 import { SIGNING_KEY, startFixture, type Fixture } from '../gateway/fixture.js'
+import { freePort } from '../helpers/redis.js'
 
 interface Workflows {
   'echo.say': { input: { text: string; shout?: boolean }; output: { said: string } }
@@ -109,11 +110,13 @@ void test('timeout and signal: CLIENT_TIMEOUT, or the abort reason', async () =>
 })
 
 void test('an unreachable gateway is NETWORK_ERROR', async () => {
-  const client = createClient<Workflows>({ url: 'http://127.0.0.1:1', retries: 0 })
+  const port = await freePort() // free now, so nothing listens there
+  const client = createClient<Workflows>({ url: `http://127.0.0.1:${port}`, retries: 0 })
   const error = await client.run('echo.say', { text: 'x' }).catch((e: unknown) => e)
   assert.ok(error instanceof SwitchyardClientError)
   assert.equal(error.code, 'NETWORK_ERROR')
   assert.equal(error.status, 0)
+  assert.equal(error.message, `NETWORK_ERROR: cannot reach the gateway at http://127.0.0.1:${port} (ECONNREFUSED)`)
 })
 
 void test('without an SDK: no caller context → no traceparent, the trace is rooted at the gateway', async () => {
