@@ -23,7 +23,7 @@ pools:
     tracing: { project: sales-email, sampleRate: 1.0, capture: full }
   held:
     concurrency: 1
-    timeout: 300ms
+    timeout: 1s
     retries: 0
     maxQueued: 1
     tracing: { project: held, sampleRate: 1.0, capture: full }
