@@ -1,23 +1,290 @@
-// loadRegistry: the compiled form when it is fresh, a rebuild (and a new
-// compiled form on disk) when it is not. The compiler requires `yaml` and Ajv
-// only when it runs, so a fresh load never loads either.
+// loadRegistry(): the registry as the runtime loads it — its generated form,
+// everything needed as plain JSON, so the runtime pays one JSON.parse instead
+// of a YAML parse and an Ajv import; rebuilt (and rewritten) when stale.
+//   .switchyard/<registry file>.compiled.json   pools, workflows, file stamps
+//   .switchyard/schemas/<digest>.json            schemas, read on first use (route() never needs them)
+//   .switchyard/validators/<hash>.cjs            one input validator each, read on first route()
+// A compiled form is used only when every file it was built from is unchanged
+// (DESIGN §2.2: never a stale one). The compiled form, its cache and the loader
+// share one module because every routing process loads them, and each ES
+// module costs about half a millisecond to load. The compiler
+// (registry-compiler.ts, with `yaml` and Ajv) is required only to rebuild.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { resolve } from 'node:path'
-import { hydrate, readCompiled, readSchemas, readValidatorCode, writeCompiled, type SchemaTable } from './compiled-registry.js'
+import type * as Crypto from 'node:crypto'
+import { basename, dirname, join, resolve } from 'node:path'
 import { RegistryError, SwitchyardError, type RegistryProblem } from './errors.js'
-import type { Registry } from './types.js'
-import type * as Compiler from './registry-compiler.js'
+import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from './types.js'
 
-let compiler: typeof Compiler | undefined
+// node:crypto costs ~5 ms to load; a fresh compiled registry never hashes.
+let crypto: typeof Crypto | undefined
+
+/** `sha256:<hex>` of the bytes. */
+export function sha256(data: string | Uint8Array): string {
+  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof Crypto
+  return `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`
+}
+
+/** Bumped whenever the shape below or the validator code generation changes. */
+export const COMPILED_FORMAT = 2
+
+/** A file the compiled registry was built from, as it was then. */
+export interface FileStamp {
+  readonly path: string
+  readonly size: number
+  readonly mtimeMs: number
+  /** `sha256:` of the bytes, checked when size and mtime cannot be trusted. */
+  readonly hash: string
+}
+
+/** A workflow without its schemas. */
+export type WorkflowSpec = Omit<Workflow, 'input' | 'output'>
+
+/** Input and output schema per workflow name. */
+export type SchemaTable = Readonly<Record<string, { readonly input: JsonSchema; readonly output: JsonSchema | null }>>
+
+export interface CompiledRegistry {
+  readonly format: typeof COMPILED_FORMAT
+  /** Absolute path of the registry file. */
+  readonly source: string
+  readonly root: string
+  /** Date.now() taken before any file was read: a file changed at or after it may differ from its stamp. */
+  readonly builtAt: number
+  /** The registry file first, then every schema file it references. */
+  readonly files: readonly FileStamp[]
+  readonly digest: string
+  readonly pools: readonly Pool[]
+  readonly workflows: readonly WorkflowSpec[]
+  /**
+   * Validator id per workflow name: the content hash of its standalone code,
+   * which lives apart (one small file per id) so loading never parses it.
+   */
+  readonly validators: Readonly<Record<string, string>>
+}
+
+/** How a loaded registry reaches what it keeps out of the compiled file. */
+export interface RegistryStore {
+  /** The code for a validator id, or undefined when it is gone. */
+  readonly code: (id: string) => string | undefined
+  /** Every workflow's schemas, read once on first use. */
+  readonly schemas: () => SchemaTable
+}
+
+interface Internals extends RegistryStore {
+  readonly validators: Readonly<Record<string, string>>
+}
+
+const internals = new WeakMap<Registry, Internals>()
+
+/** A workflow whose schemas are read when first asked for. */
+class LoadedWorkflow implements Workflow {
+  readonly name: string
+  readonly pool: string
+  readonly graph: GraphRef
+  readonly prompt: string | null
+  readonly description: string
+  readonly timeoutMs: number
+  readonly retries: number
+  readonly #schemas: () => SchemaTable
+
+  constructor(spec: WorkflowSpec, schemas: () => SchemaTable) {
+    this.name = spec.name
+    this.pool = spec.pool
+    this.graph = spec.graph
+    this.prompt = spec.prompt
+    this.description = spec.description
+    this.timeoutMs = spec.timeoutMs
+    this.retries = spec.retries
+    this.#schemas = schemas
+  }
+
+  get input(): JsonSchema {
+    return this.#schemas()[this.name]?.input ?? true
+  }
+
+  get output(): JsonSchema | null {
+    return this.#schemas()[this.name]?.output ?? null
+  }
+
+  /** Getters are not own properties: spell the whole workflow out for JSON. */
+  toJSON(): Workflow {
+    return { ...this, input: this.input, output: this.output }
+  }
+}
+
+/** The Registry the rest of Switchyard sees, from its compiled form. */
+export function hydrate(compiled: CompiledRegistry, store: RegistryStore): Registry {
+  let table: SchemaTable | undefined
+  const schemas = (): SchemaTable => (table ??= store.schemas())
+  const registry: Registry = {
+    version: 1,
+    source: compiled.source,
+    root: compiled.root,
+    digest: compiled.digest,
+    pools: new Map(compiled.pools.map((pool) => [pool.name, pool])),
+    workflows: new Map(compiled.workflows.map((spec) => [spec.name, new LoadedWorkflow(spec, schemas)])),
+  }
+  internals.set(registry, { validators: compiled.validators, code: store.code, schemas })
+  return registry
+}
+
+/** Where a registry loaded by loadRegistry keeps its validators, if it is one. */
+export function internalsOf(registry: Registry): Internals | undefined {
+  return internals.get(registry)
+}
+
+// ---- the cache on disk ----
+
+/**
+ * A file whose mtime is this close to (or after) the build may have changed
+ * after it was read, within one timestamp granule: its bytes are hashed instead
+ * of trusting size and mtime (the "racy clean" case git knows too).
+ */
+const RACY_MS = 1000
+
+/** Schema tables of older registry versions are removed once this old. */
+const SCHEMAS_KEPT_MS = 24 * 3_600_000
+
+export interface CachePaths {
+  readonly dir: string
+  readonly compiled: string
+  readonly validators: string
+  readonly schemas: string
+}
+
+export function cachePaths(source: string): CachePaths {
+  const dir = join(dirname(source), '.switchyard')
+  return {
+    dir,
+    compiled: join(dir, `${basename(source)}.compiled.json`),
+    validators: join(dir, 'validators'),
+    schemas: join(dir, 'schemas'),
+  }
+}
+
+/** Schema tables are named by registry digest, so a loaded registry always finds its own. */
+function schemasFile(paths: CachePaths, digest: string): string {
+  return join(paths.schemas, `${digest.replace('sha256:', '')}.json`)
+}
+
+/** The cached compiled registry for `source`, or null when absent, foreign or stale. */
+export function readCompiled(source: string): CompiledRegistry | null {
+  const paths = cachePaths(source)
+  let compiled: CompiledRegistry
+  try {
+    compiled = JSON.parse(readFileSync(paths.compiled, 'utf8')) as CompiledRegistry
+  } catch {
+    return null
+  }
+  if (compiled.format !== COMPILED_FORMAT || compiled.source !== source) return null
+  const checkedAt = Date.now()
+  let hashed = false
+  const files: FileStamp[] = []
+  for (const stamp of compiled.files) {
+    const stat = statSync(stamp.path, { throwIfNoEntry: false })
+    if (!stat || stat.size !== stamp.size) return null
+    if (stat.mtimeMs === stamp.mtimeMs && stat.mtimeMs < compiled.builtAt - RACY_MS) {
+      files.push(stamp)
+      continue
+    }
+    let bytes: Buffer
+    try {
+      bytes = readFileSync(stamp.path)
+    } catch {
+      return null
+    }
+    if (sha256(bytes) !== stamp.hash) return null
+    hashed = true
+    files.push({ ...stamp, size: bytes.length, mtimeMs: stat.mtimeMs })
+  }
+  // Unchanged bytes behind new or too-recent mtimes: restamp, so later loads
+  // are back to one stat per file.
+  if (hashed && files.every((f) => f.mtimeMs < checkedAt - RACY_MS)) {
+    writeCompiled({ ...compiled, builtAt: checkedAt, files }, new Map(), null)
+  }
+  return compiled
+}
+
+/**
+ * Write the compiled registry, its validators and (unless null) its schema
+ * table; false when the folder is not writable (loading then simply rebuilds).
+ */
+export function writeCompiled(compiled: CompiledRegistry, codes: ReadonlyMap<string, string>, schemas: SchemaTable | null): boolean {
+  const paths = cachePaths(compiled.source)
+  try {
+    mkdirSync(paths.validators, { recursive: true })
+    mkdirSync(paths.schemas, { recursive: true })
+    for (const [id, code] of codes) {
+      const file = join(paths.validators, `${id}.cjs`)
+      // Content-addressed: an existing file already holds this code.
+      if (!existsSync(file)) writeAtomically(file, code)
+    }
+    if (schemas) {
+      const current = schemasFile(paths, compiled.digest)
+      writeAtomically(current, JSON.stringify(schemas))
+      removeOldSchemas(paths, current)
+    }
+    writeAtomically(paths.compiled, JSON.stringify(compiled))
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The schema table of the registry with this digest, or undefined when it is gone. */
+export function readSchemas(source: string, digest: string): SchemaTable | undefined {
+  try {
+    return JSON.parse(readFileSync(schemasFile(cachePaths(source), digest), 'utf8')) as SchemaTable
+  } catch {
+    return undefined
+  }
+}
+
+function removeOldSchemas(paths: CachePaths, current: string): void {
+  const cutoff = Date.now() - SCHEMAS_KEPT_MS
+  for (const name of readdirSync(paths.schemas)) {
+    const file = join(paths.schemas, name)
+    if (file !== current && statSync(file).mtimeMs < cutoff) unlinkSync(file)
+  }
+}
+
+/** Reads a validator's code by id, or undefined when the file is gone. */
+export function readValidatorCode(source: string, id: string): string | undefined {
+  try {
+    // Written atomically under its content hash: no partial or foreign code.
+    return readFileSync(join(cachePaths(source).validators, `${id}.cjs`), 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** Readers never see half a file: write beside it, then rename over it. */
+function writeAtomically(file: string, text: string): void {
+  const temp = `${file}.${process.pid}.tmp`
+  writeFileSync(temp, text)
+  renameSync(temp, file)
+}
+
+// ---- loading ----
+/** What registry-compiler.ts returns: the compiled form, or every problem. */
+export interface Compilation {
+  readonly compiled: CompiledRegistry | null
+  /** Standalone validator code by id, for the ids in `compiled.validators`. */
+  readonly codes: ReadonlyMap<string, string>
+  readonly schemas: SchemaTable
+  readonly problems: readonly RegistryProblem[]
+}
+
+let compiler: { compileRegistry(source: string): Compilation } | undefined
 
 /**
  * The compiler (and through it `yaml` and Ajv) is required only when a registry
  * must be rebuilt, so a process loading a fresh compiled form never loads it.
  * Requiring an ES module synchronously needs Node ≥ 20.19.
  */
-function compileRegistry(source: string): ReturnType<typeof Compiler.compileRegistry> {
+function compileRegistry(source: string): Compilation {
   try {
-    compiler ??= createRequire(import.meta.url)('./registry-compiler.js') as typeof Compiler
+    compiler ??= createRequire(import.meta.url)('./registry-compiler.js') as NonNullable<typeof compiler>
   } catch (error) {
     throw new SwitchyardError(
       'REGISTRY_INVALID',

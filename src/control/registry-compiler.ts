@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, extname, isAbsolute, relative, resolve } from 'node:path'
 import type { Node as YamlNode, Pair } from 'yaml'
 import { canonicalJson } from './canonical-json.js'
-import { COMPILED_FORMAT, sha256, type CompiledRegistry, type FileStamp, type SchemaTable } from './compiled-registry.js'
+import { COMPILED_FORMAT, sha256, type Compilation, type CompiledRegistry, type FileStamp } from './load-registry.js'
 import type { RegistryProblem } from './errors.js'
 import { parseDuration, parseSize, POOL_DEFAULTS, POOL_NAME, REGISTRY_KEYS, WORKFLOW_NAME } from './registry-rules.js'
 import { SchemaCompiler } from './schema-compiler.js'
@@ -14,13 +14,6 @@ import type { Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from
 
 const { top: TOP_KEYS, pool: POOL_KEYS, tracing: TRACING_KEYS, workflow: WORKFLOW_KEYS } = REGISTRY_KEYS
 
-export interface Compilation {
-  readonly compiled: CompiledRegistry | null
-  /** Standalone validator code by id, for the ids in `compiled.validators`. */
-  readonly codes: ReadonlyMap<string, string>
-  readonly schemas: SchemaTable
-  readonly problems: readonly RegistryProblem[]
-}
 
 interface Entry {
   readonly key: string
