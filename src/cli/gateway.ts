@@ -10,7 +10,7 @@ import { parseTokens, startGateway } from '../gateway/index.js'
 import { CONFIG_OPTION, configPath, parse, str } from './args.js'
 
 const USAGE = `usage: switchyard gateway --redis URL [--config FILE] [--port 7070] [--host 127.0.0.1]
-                          [--tokens-file FILE | --no-auth] [--trace-dir DIR]
+                          [--tokens-file FILE | --no-auth] [--trace-dir DIR] [--cors-origin URL]…
 
 Runs the HTTP gateway on Redis: auth → route() → signed envelope → the pool's queue.
   --redis URL         Redis for pools without their own (default SWITCHYARD_REDIS_URL)
@@ -20,6 +20,7 @@ Runs the HTTP gateway on Redis: auth → route() → signed envelope → the poo
   --tokens-file FILE  bearer tokens, one per line (default: SWITCHYARD_TOKENS, comma-separated)
   --no-auth           run without tokens (anyone who can reach the port can run workflows)
   --trace-dir DIR     keep an embedded trace store here (POST /v1/traces, GET /v1/traces/{id}, web UI)
+  --cors-origin URL   let browser pages on this origin call the API (repeatable; '*' for any)
 Env: SWITCHYARD_SIGNING_KEY signs envelopes (workers verify them with the same key);
 OTEL_EXPORTER_OTLP_* choose where the gateway's own spans go.`
 
@@ -32,6 +33,7 @@ const OPTIONS = {
   'tokens-file': { type: 'string' },
   'no-auth': { type: 'boolean' },
   'trace-dir': { type: 'string' },
+  'cors-origin': { type: 'string', multiple: true },
 } as const
 
 /**
@@ -83,7 +85,18 @@ export async function run(argv: string[]): Promise<number> {
   ])
   const redis = await RedisBroker.connect({ registry, url })
   const traceDir = traceDirFlag === undefined ? undefined : resolve(traceDirFlag)
-  const gateway = await startGateway({ registry, broker: redis, host: str(parsed, 'host') ?? '127.0.0.1', port, tokens, signingKey, ...(traceDir ? { traceDir } : {}) })
+  const cors = parsed.values['cors-origin']
+  const corsOrigins = Array.isArray(cors) ? cors.filter((origin): origin is string => typeof origin === 'string') : []
+  const gateway = await startGateway({
+    registry,
+    broker: redis,
+    host: str(parsed, 'host') ?? '127.0.0.1',
+    port,
+    tokens,
+    signingKey,
+    corsOrigins,
+    ...(traceDir ? { traceDir } : {}),
+  })
   const tracing = initTracing({
     service: SERVICE.gateway,
     // With its own store, the gateway's spans go there unless an OTLP endpoint says otherwise.

@@ -18,6 +18,8 @@ export interface GatewayOptions {
   readonly traceDir?: string
   /** @default 1048576 (1 MiB) */
   readonly bodyLimitBytes?: number
+  /** Browser origins allowed to call the gateway (CORS); `'*'` allows any. @default none */
+  readonly corsOrigins?: readonly string[]
   /** Where unexpected faults (500s) are reported. @default JSON lines on stderr */
   readonly log?: Pick<Logger, 'error'>
 }

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { SwitchyardError } from '../control/errors.js'
 import type { Logger } from '../graph/types.js'
 import { WWW_AUTHENTICATE, createAuthenticator, type Authenticate } from './auth.js'
+import { answerPreflight, applyCors } from './cors.js'
 import { TRACE_ID_HEADER, RUN_ID_HEADER, type Exchange, type GatewayDeps, type Handler } from './exchange.js'
 import { createGatewayMetrics } from './gateway-metrics.js'
 import { getRun } from './handlers/get-run.js'
@@ -70,8 +71,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   for (const route of observe.routes) router.add(route.method, route.pattern, guarded(route.handler))
 
   const authenticate = createAuthenticator(options.tokens)
+  const corsOrigins = new Set(options.corsOrigins ?? [])
   const server = createServer((req, res) => {
-    void dispatch(router, authenticate, deps, req, res)
+    void dispatch(router, authenticate, deps, corsOrigins, req, res)
   })
   server.keepAliveTimeout = 5000
   try {
@@ -115,6 +117,7 @@ async function dispatch(
   router: Router<RouteSpec>,
   authenticate: Authenticate,
   deps: GatewayDeps,
+  corsOrigins: ReadonlySet<string>,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -123,6 +126,7 @@ async function dispatch(
   let pattern = 'unmatched'
   let exchange: Exchange | undefined
   try {
+    const corsAllowed = applyCors(req, res, corsOrigins)
     const pathname = new URL(req.url ?? '/', 'http://gateway').pathname
     let match
     try {
@@ -131,6 +135,10 @@ async function dispatch(
       throw new SwitchyardError('BAD_REQUEST', `malformed percent-encoding in the path '${pathname}'`)
     }
     if (match.kind === 'not-found') throw new SwitchyardError('NOT_FOUND', `no route for ${method} ${pathname}`)
+    if (match.kind === 'method-not-allowed' && method === 'OPTIONS') {
+      answerPreflight(res, corsAllowed, match.allow)
+      return
+    }
     if (match.kind === 'method-not-allowed') {
       res.setHeader('allow', match.allow.join(', '))
       throw new SwitchyardError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${pathname}; use ${match.allow.join(' or ')}`)
