@@ -6,10 +6,9 @@
 // BullMQ traps designed around:
 // - no job timeout in BullMQ: the worker owns deadlines (envelope.deadline);
 // - `waitUntilFinished` can hang and fails with "Missing key" once the job is
-//   removed: wait() listens on QueueEvents with its own bound, polls as a safety
-//   net, and falls back to the last record it read;
+//   removed: wait() is redis-waits.ts, bounded by `until`, reading the job itself;
 // - keys evicted under memory pressure: connect() checks maxmemory-policy.
-import { Job, Queue, QueueEvents } from 'bullmq'
+import { Job, Queue, type QueueEvents } from 'bullmq'
 
 import { SwitchyardError } from '../control/errors.js'
 import { queueName } from '../control/index.js'
@@ -19,7 +18,8 @@ import { idempotencyFingerprint, type Envelope } from './envelope.js'
 import { PoolSaturatedError } from './pool-saturated.js'
 import { checkEvictionPolicy, connectionFor, redactUrl, within, type EvictionCheck } from './redis-connection.js'
 import { claimKey, lastStreamId } from './redis-scripts.js'
-import { recordFromEvent, recordFromJob, statusOf, type JobLike } from './redis-record.js'
+import { recordFromJob, statusOf, type JobLike } from './redis-record.js'
+import { RunWaits, bounded } from './redis-waits.js'
 
 export interface RedisBrokerOptions {
   /** Pools (name, maxQueued, concurrency, processes, redis URL) come from here. */
@@ -61,33 +61,13 @@ interface Depth {
   addedSince: number
 }
 
-/** A run this broker submitted while listening: its record at submission, and at the end. */
-interface Watched {
-  readonly submitted: RunRecord
-  status: RunStatus | null
-  /** Built from the final event; null until then, or when the event carried no stamp. */
-  final: RunRecord | null
-}
-
-type Wake = (final: RunStatus | null, record: RunRecord | null) => void
-
 interface Idempotent {
   readonly runId: string
   readonly fingerprint: string
 }
 
 const HOUR = 3_600_000
-const LOCATION_CACHE = 10_000
 const DEPTH_FRESH_MS = 1000
-
-/** Set a key in a Map used as a bounded cache: the oldest entry goes first. */
-function bounded<V>(map: Map<string, V>, key: string, value: V): void {
-  if (map.size >= LOCATION_CACHE && !map.has(key)) {
-    const oldest = map.keys().next()
-    if (!oldest.done) map.delete(oldest.value)
-  }
-  map.set(key, value)
-}
 
 function defaultWarn(message: string): void {
   process.emitWarning(message, { code: 'SWITCHYARD_REDIS' })
@@ -107,20 +87,12 @@ export class RedisBroker implements Broker {
   readonly prefix: string
   private readonly queues = new Map<string, PoolQueue>()
   private readonly location = new Map<string, string>()
-  /** runId → callbacks of the wait() calls listening for it. */
-  private readonly waiters = new Map<string, Set<Wake>>()
   private readonly depths = new Map<string, Depth>()
-  /**
-   * Runs this broker submitted while its QueueEvents were reading: their final event
-   * cannot be missed, and carries the worker's stamp, so wait() settles them without
-   * reading anything from Redis.
-   */
-  private readonly watched = new Map<string, Watched>()
+  private readonly waits: RunWaits
   private readonly backoffMs: number
   private readonly retainMs: number
   private readonly retainFailedMs: number
   private readonly timeoutMs: number
-  private readonly pollMs: number
   private readonly warn: (message: string) => void
   private closed = false
 
@@ -130,8 +102,8 @@ export class RedisBroker implements Broker {
     this.retainMs = options.retainMs ?? 24 * HOUR
     this.retainFailedMs = options.retainFailedMs ?? 7 * 24 * HOUR
     this.timeoutMs = options.commandTimeoutMs ?? 10_000
-    this.pollMs = options.pollMs ?? 2000
     this.warn = options.warn ?? defaultWarn
+    this.waits = new RunWaits(options.pollMs ?? 2000, this.warn)
     for (const pool of options.registry.pools.values()) {
       const url = pool.redis ?? options.url
       const queue = new Queue(queueName(pool.name), { connection: connectionFor(url), prefix: this.prefix })
@@ -247,9 +219,7 @@ export class RedisBroker implements Broker {
       throw error
     }
     this.remember(envelope.runId, pool.name)
-    if (entry.watching) {
-      bounded(this.watched, envelope.runId, { submitted: recordFromJob(job, 'queued', pool.name), status: null, final: null })
-    }
+    if (entry.watching) this.waits.watch(envelope.runId, recordFromJob(job, 'queued', pool.name))
     const depth = this.depths.get(pool.name)
     if (depth) depth.addedSince += 1
     return { runId: envelope.runId, deduped: false }
@@ -356,33 +326,16 @@ export class RedisBroker implements Broker {
       .slice(0, limit)
   }
 
-  /** QueueEvents of one pool, opened on first wait and shared by every wait on that pool. */
+  /** QueueEvents of one pool, opened on first submit or wait and shared by every wait on that pool. */
   private async events(entry: PoolQueue): Promise<QueueEvents> {
     entry.eventsReady ??= (async () => {
       // Start from the stream's newest entry as it is now (not '$' at the first XREAD,
       // which comes a moment later): no event of a run added after this is missed.
       const client = await entry.queue.client
       const lastEventId = await lastStreamId(client, `${this.prefix}:${entry.queue.name}:events`)
-      const events = new QueueEvents(entry.queue.name, { connection: connectionFor(entry.url), prefix: this.prefix, lastEventId })
+      const events = this.waits.listen(entry.queue.name, { connection: connectionFor(entry.url), prefix: this.prefix, lastEventId })
       entry.events = events
       entry.watching = true
-      events.on('error', (error) => this.warn(`Redis queue events ${entry.queue.name}: ${error.message}`))
-      const wake = (jobId: string, status: RunStatus | null, record: (submitted: RunRecord) => RunRecord | null) => {
-        const watched = this.watched.get(jobId)
-        let final: RunRecord | null = null
-        if (watched && status !== null) {
-          watched.status = status
-          watched.final = final = record(watched.submitted)
-        }
-        this.waiters.get(jobId)?.forEach((notify) => notify(status, final))
-      }
-      events.on('completed', ({ jobId, returnvalue }) =>
-        wake(jobId, 'succeeded', (submitted) => recordFromEvent(submitted, { status: 'succeeded', returnvalue })),
-      )
-      events.on('failed', ({ jobId, failedReason }) =>
-        wake(jobId, 'failed', (submitted) => recordFromEvent(submitted, { status: 'failed', failedReason })),
-      )
-      events.on('removed', ({ jobId }) => wake(jobId, null, () => null))
       await events.waitUntilReady()
       return events
     })()
@@ -396,69 +349,9 @@ export class RedisBroker implements Broker {
     if (Date.now() < options.until && !options.signal?.aborted) {
       await this.call(this.events(entry), `queue events of ${entry.queue.name}`)
     }
-    return new Promise<RunRecord>((resolve, reject) => {
-      let settled = false
-      let checking = false
-      let again = false
-      const listeners = this.waiters.get(runId) ?? new Set<Wake>()
-      this.waiters.set(runId, listeners)
-
-      const finish = (record: RunRecord | null, error?: unknown) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        clearInterval(poll)
-        options.signal?.removeEventListener('abort', onStop)
-        listeners.delete(onEvent)
-        if (listeners.size === 0) this.waiters.delete(runId)
-        this.watched.delete(runId)
-        if (record) resolve(record)
-        else reject(error ?? new SwitchyardError('UNKNOWN_RUN', `run '${runId}' was removed while waiting for it`))
-      }
-      // Settle with the full record once the run is final (or when told to stop).
-      const settle = async (final: RunStatus | null) => {
-        try {
-          finish(await this.call(this.read(runId, final), `reading run ${runId}`))
-        } catch (error) {
-          finish(null, error)
-        }
-      }
-      // Cheap check (one HGET) whether the run finished. A wake-up that arrives
-      // during a check is not dropped: it checks once more afterwards.
-      const check = async (): Promise<void> => {
-        if (settled) return
-        if (checking) {
-          again = true
-          return
-        }
-        checking = true
-        again = false
-        try {
-          const finished = await this.hasFinished(runId)
-          if (finished !== false) await settle(null)
-        } catch {
-          // Redis hiccup: the next event, poll or the deadline tries again.
-        } finally {
-          checking = false
-        }
-        if (again) await check()
-      }
-      const onEvent: Wake = (final, record) => {
-        if (record) finish(record)
-        else void (final === null ? check() : settle(final))
-      }
-      const onStop = () => void settle(null)
-      listeners.add(onEvent)
-      const timer = setTimeout(onStop, Math.max(0, options.until - Date.now()))
-      const poll = setInterval(() => void check(), this.pollMs)
-      options.signal?.addEventListener('abort', onStop, { once: true })
-      // After subscribing (in the same tick), so a run finishing in between is not missed.
-      const watched = this.watched.get(runId)
-      if (Date.now() >= options.until || options.signal?.aborted === true) onStop()
-      else if (watched?.final) finish(watched.final)
-      else if (watched?.status) void settle(watched.status)
-      else if (!watched) void check()
-      // else: submitted here while listening; its final event will come (the poll is the safety net).
+    return this.waits.wait(runId, options, {
+      read: (id, final) => this.call(this.read(id, final), `reading run ${id}`),
+      hasFinished: (id) => this.hasFinished(id),
     })
   }
 
