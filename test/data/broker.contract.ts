@@ -344,5 +344,20 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
         },
         { worker: false },
       ))
+
+    void test('wait() ends when its signal aborts (a caller gone), with the record as it stands', () =>
+      withBroker(
+        async ({ broker, registry }) => {
+          const env = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'caller left' })
+          await broker.submit(env)
+          const caller = new AbortController()
+          const waiting = broker.wait(env.runId, { until: Date.now() + LONG_WAIT_MS, signal: caller.signal })
+          caller.abort()
+          assert.equal((await waiting).status, 'queued')
+          const already = await broker.wait(env.runId, { until: Date.now() + LONG_WAIT_MS, signal: AbortSignal.abort() })
+          assert.equal(already.status, 'queued')
+        },
+        { worker: false },
+      ))
   })
 }
