@@ -34,9 +34,14 @@ const propagator = new CompositePropagator({
 
 const tracer = trace.getTracer('switchyard-gateway')
 
+// Every gateway span gets explicit times from this one clock: the wall clock at load,
+// advanced monotonically. Mixing it with the SDK's own per-trace clock could order a
+// back-dated child after a later sibling by the few milliseconds the two drift apart.
+const anchor = Date.now() - performance.now()
+
 /** Epoch milliseconds with sub-millisecond precision (span times). */
 export function now(): number {
-  return performance.timeOrigin + performance.now()
+  return anchor + performance.now()
 }
 
 /** The caller's trace context (traceparent, tracestate, baggage) from request headers. */
@@ -97,7 +102,7 @@ export class RequestTrace {
   /** Start the PRODUCER span and the carrier for the envelope (its context, injected). */
   startProducer(name: string, attributes: Attributes): { span: Span; carrier: TraceCarrier } {
     this.begin()
-    const span = tracer.startSpan(name, { kind: SpanKind.PRODUCER, attributes }, this.spanContext)
+    const span = tracer.startSpan(name, { kind: SpanKind.PRODUCER, startTime: now(), attributes }, this.spanContext)
     const headers: Record<string, string> = {}
     propagator.inject(trace.setSpan(this.spanContext ?? this.parent, span), headers, defaultTextMapSetter)
     const carrier = {
@@ -114,7 +119,7 @@ export class RequestTrace {
     span.setAttribute('http.response.status_code', status)
     if (errorCode !== undefined) span.setAttribute(ATTR.errorCode, errorCode)
     if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode })
-    span.end()
+    span.end(now())
   }
 }
 

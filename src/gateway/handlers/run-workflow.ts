@@ -53,14 +53,14 @@ export function runWorkflow(deps: GatewayDeps): Handler {
     } catch (error) {
       const err = brokerError(deps.broker, error)
       fail(enqueue, err)
-      enqueue.end()
+      enqueue.end(now())
       deps.metrics.runs.inc({ workflow: plan.workflow, pool: plan.pool, outcome: err.code.toLowerCase() })
       throw err
     }
     enqueue.setAttribute(ATTR.runId, submitted.runId)
     enqueue.setAttribute('messaging.message.id', submitted.runId)
     if (submitted.deduped) enqueue.setAttribute('switchyard.deduped', true)
-    enqueue.end()
+    enqueue.end(now())
     known.runId = submitted.runId
 
     if (respondAsync) {
