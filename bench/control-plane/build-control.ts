@@ -2,7 +2,7 @@
 // folder inside the repo (so `ajv`, `yaml` resolve from node_modules exactly as
 // from dist/): what `switchyard/control` users get, without racing anyone's
 // `npm run build` on the shared dist/.
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import ts from 'typescript'
 
@@ -22,7 +22,9 @@ export function buildControl(): BuiltControl {
   const config = ts.getParsedCommandLineOfConfigFile(join(REPO, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })
   if (!config) throw new Error('cannot read tsconfig.build.json')
   const options = { ...config.options, outDir, rootDir: join(REPO, 'src'), declaration: false, sourceMap: false, noEmit: false }
-  const program = ts.createProgram([join(REPO, 'src/control/index.ts')], options)
+  // Every file, as `npm run build` does: the compiler is required at run time, not imported.
+  const roots = readdirSync(join(REPO, 'src/control')).filter((name) => name.endsWith('.ts')).map((name) => join(REPO, 'src/control', name))
+  const program = ts.createProgram(roots, options)
   const result = program.emit()
   const errors = ts.getPreEmitDiagnostics(program).concat(result.diagnostics).filter((d) => d.category === ts.DiagnosticCategory.Error)
   if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => REPO, getNewLine: () => '\n' }))

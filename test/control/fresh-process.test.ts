@@ -3,7 +3,7 @@
 // YAML parser, Ajv or TypeScript, which only a rebuild needs.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { pathToFileURL } from 'node:url'
@@ -66,5 +66,18 @@ void describe('a fresh process using switchyard/control', () => {
     assert.deepEqual(loaded.filter((url) => HEAVY.test(url)), [])
     assert.deepEqual(loaded.filter((url) => url.startsWith(pathToFileURL(join(f.dir, 'registry')).href)), [], 'no graph module')
     assert.deepEqual(loaded.filter((url) => COLD_PATH_ONLY.test(url)), [], 'no yaml, Ajv compiler or TypeScript')
+  })
+
+  void it('compiles a registry it finds stale, in-process, from the built package', () => {
+    const file = generateRegistry(join(f.dir, 'fresh'), 501)
+    const out = execFileSync(process.execPath, [f.path('child.mjs'), built.url, file, JSON.stringify(typicalInput(500))], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    const result = JSON.parse(out) as { workflows: number; required: string[] }
+    assert.equal(result.workflows, 501)
+    assert.ok(result.required.some((path) => path.includes('node_modules/yaml/')), 'the rebuild used the YAML parser')
+    assert.ok(existsSync(join(f.dir, 'fresh', '.switchyard', 'switchyard.yaml.compiled.json')))
   })
 })
