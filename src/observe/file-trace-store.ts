@@ -2,7 +2,7 @@
 // `<dir>/<project>/<traceId>.jsonl`. Appends are cheap, a trace is one read, the
 // oldest traces of a project are dropped past its bound, and a restart loses
 // nothing (the index is rebuilt from the folder).
-import { appendFile, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ATTR } from '../control/attributes.js'
 import { SwitchyardError } from '../control/errors.js'
@@ -19,6 +19,8 @@ export interface FileTraceStoreOptions {
 
 const DEFAULT_MAX_TRACES = 2000
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+// Runs are short: a trace is written by a few batches within seconds, so a small cache covers it.
+const OPEN_HANDLES = 256
 
 /**
  * Spans on disk, per project, with a retention bound per project.
@@ -37,6 +39,8 @@ export class FileTraceStore implements TraceStore {
   private runSpans: Map<string, StoredSpan[]> | undefined
   /** Writes and deletions run one at a time, so the index always matches the folder. */
   private queue: Promise<unknown> = Promise.resolve()
+  /** Open append handles of recently written traces: a batch costs one write per trace, not open+write+close. */
+  private readonly handles = new Map<string, FileHandle>()
   private readonly maxTraces: number
   private readonly maxBytes: number
 
@@ -104,6 +108,8 @@ export class FileTraceStore implements TraceStore {
 
   async close(): Promise<void> {
     await this.queue
+    await Promise.all([...this.handles.values()].map((handle) => handle.close().catch(() => undefined)))
+    this.handles.clear()
   }
 
   private serially<T>(task: () => Promise<T>): Promise<T> {
@@ -130,14 +136,49 @@ export class FileTraceStore implements TraceStore {
       }
     }
     const folders = new Set<string>()
-    for (const { folder, traceId, lines } of files.values()) {
-      if (!this.projects.has(folder)) await mkdir(join(this.dir, folder), { recursive: true })
-      const text = `${lines.join('\n')}\n`
-      await appendFile(this.path(folder, traceId), text)
-      this.record(folder, traceId, (this.projects.get(folder)?.get(traceId) ?? 0) + Buffer.byteLength(text))
+    for (const { folder } of files.values()) {
+      if (!this.projects.has(folder) && !folders.has(folder)) await mkdir(join(this.dir, folder), { recursive: true })
       folders.add(folder)
     }
+    // Different files: written in parallel (the thread pool does the waiting).
+    await Promise.all(
+      [...files.values()].map(async ({ folder, traceId, lines }) => {
+        const text = `${lines.join('\n')}\n`
+        await (await this.handle(folder, traceId)).write(text)
+        this.record(folder, traceId, (this.projects.get(folder)?.get(traceId) ?? 0) + Buffer.byteLength(text))
+      }),
+    )
     for (const folder of folders) await this.enforceBound(folder)
+    await this.trimHandles()
+  }
+
+  private async handle(folder: string, traceId: string): Promise<FileHandle> {
+    const path = this.path(folder, traceId)
+    let handle = this.handles.get(path)
+    if (handle === undefined) {
+      handle = await open(path, 'a')
+      this.handles.set(path, handle)
+    } else {
+      // Most recently used last, so trimming closes the least recently written.
+      this.handles.delete(path)
+      this.handles.set(path, handle)
+    }
+    return handle
+  }
+
+  private async trimHandles(): Promise<void> {
+    const excess = this.handles.size - OPEN_HANDLES
+    if (excess <= 0) return
+    const stale = [...this.handles].slice(0, excess)
+    for (const [path] of stale) this.handles.delete(path)
+    await Promise.all(stale.map(([, handle]) => handle.close().catch(() => undefined)))
+  }
+
+  private async forget(path: string): Promise<void> {
+    const handle = this.handles.get(path)
+    if (handle === undefined) return
+    this.handles.delete(path)
+    await handle.close().catch(() => undefined)
   }
 
   private record(folder: string, traceId: string, size: number): void {
@@ -162,6 +203,7 @@ export class FileTraceStore implements TraceStore {
     if (traces === undefined) return
     while (traces.size > 1 && (traces.size > this.maxTraces || (this.bytes.get(folder) ?? 0) > this.maxBytes)) {
       const oldest = traces.keys().next().value as string
+      await this.forget(this.path(folder, oldest))
       await unlink(this.path(folder, oldest)).catch(() => undefined)
       this.bytes.set(folder, (this.bytes.get(folder) ?? 0) - (traces.get(oldest) ?? 0))
       traces.delete(oldest)

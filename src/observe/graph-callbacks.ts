@@ -27,6 +27,8 @@ class NodeSpanHandler extends BaseCallbackHandler {
   private readonly owners = new Map<string, Context>()
   private readonly spans = new Map<string, Span>()
 
+  private readonly tracer = trace.getTracer(TRACER)
+
   constructor(private readonly root: Context) {
     super()
   }
@@ -50,7 +52,7 @@ class NodeSpanHandler extends BaseCallbackHandler {
       this.owners.set(runId, parent)
       return
     }
-    const span = trace.getTracer(TRACER).startSpan(`node ${node}`, { attributes: { [ATTR.graphNode]: node } }, parent)
+    const span = this.tracer.startSpan(`node ${node}`, { attributes: { [ATTR.graphNode]: node } }, parent)
     const input = captureValue(inputs, FULL)
     if (input !== undefined) span.setAttribute(ATTR.input, input)
     const step = metadata?.langgraph_step
@@ -88,11 +90,14 @@ class NodeSpanHandler extends BaseCallbackHandler {
 /**
  * Callback handlers for one graph invocation: each LangGraph node becomes a span
  * `node <name>`, child of the span active when this is called (the run span).
- * Call it once per run, inside the run span.
+ * Call it once per run, inside the run span; it returns [] when that span is not recording.
  *
  * @example
  * await tracer.startActiveSpan(`run ${workflow}`, (span) => graph.invoke(input, { callbacks: graphCallbacks() }))
  */
 export function graphCallbacks(): unknown[] {
-  return [new NodeSpanHandler(context.active())]
+  const active = context.active()
+  // An unsampled run records no node spans anyway (they follow its flag): skip the handler's work.
+  if (!trace.getSpan(active)?.isRecording()) return []
+  return [new NodeSpanHandler(active)]
 }

@@ -78,13 +78,14 @@ function id(value: unknown, bytes: number, where: string): string {
   throw new SwitchyardError('BAD_REQUEST', `OTLP/JSON ${where} must be ${bytes * 2} hex digits, got ${JSON.stringify(value)}`)
 }
 
-function int64(value: unknown): bigint {
-  if (typeof value === 'string' && /^\d+$/.test(value)) return BigInt(value)
-  if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.trunc(value))
+/** An int64 timestamp (string, number or {low, high}) as a double. */
+function int64(value: unknown): number {
+  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value)
+  if (typeof value === 'number' && Number.isFinite(value)) return value
   if (isObject(value) && typeof value.low === 'number' && typeof value.high === 'number') {
-    return (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0)
+    return (value.high >>> 0) * 4294967296 + (value.low >>> 0)
   }
-  return 0n
+  return 0
 }
 
 function enumValue(value: unknown, names: readonly string[]): number {

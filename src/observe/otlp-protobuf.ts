@@ -12,10 +12,14 @@ const FIXED32 = 5
 
 class Reader {
   pos = 0
-  constructor(
-    private readonly buf: Uint8Array,
-    private readonly view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
-  ) {}
+  private readonly view: DataView
+  private readonly text: Buffer
+
+  constructor(private readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+    // A Buffer over the same bytes: strings decode without copying.
+    this.text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  }
 
   get done(): boolean {
     return this.pos >= this.buf.length
@@ -26,8 +30,17 @@ class Reader {
     return { field: tag >>> 3, wire: tag & 7 }
   }
 
+  /** A varint read as a number: exact for tags, lengths and enums (BigInt only where int64 needs it). */
   uint32(): number {
-    return Number(BigInt.asUintN(32, this.varint()))
+    let result = 0
+    let multiplier = 1
+    for (let i = 0; i < 10; i++) {
+      const byte = this.byte()
+      result += (byte & 0x7f) * multiplier
+      if ((byte & 0x80) === 0) return result
+      multiplier *= 128
+    }
+    throw malformed('varint longer than 10 bytes')
   }
 
   varint(): bigint {
@@ -40,9 +53,10 @@ class Reader {
     throw malformed('varint longer than 10 bytes')
   }
 
-  fixed64(): bigint {
-    const value = this.view.getBigUint64(this.advance(8), true)
-    return value
+  /** A fixed64 as a double: nanosecond timestamps keep sub-microsecond precision. */
+  fixed64(): number {
+    const at = this.advance(8)
+    return this.view.getUint32(at + 4, true) * 4294967296 + this.view.getUint32(at, true)
   }
 
   double(): number {
@@ -56,20 +70,28 @@ class Reader {
   }
 
   string(): string {
-    return Buffer.from(this.bytes()).toString('utf8')
+    const length = this.uint32()
+    const start = this.advance(length)
+    return this.text.toString('utf8', start, start + length)
+  }
+
+  hex(): string {
+    const length = this.uint32()
+    const start = this.advance(length)
+    return this.text.toString('hex', start, start + length)
   }
 
   skip(wire: number): void {
-    if (wire === VARINT) this.varint()
+    if (wire === VARINT) this.uint32()
     else if (wire === FIXED64) this.advance(8)
-    else if (wire === BYTES) this.bytes()
+    else if (wire === BYTES) this.advance(this.uint32())
     else if (wire === FIXED32) this.advance(4)
     else throw malformed(`unsupported wire type ${wire}`)
   }
 
   private byte(): number {
-    const byte = this.buf[this.advance(1)]
-    return byte ?? 0
+    if (this.pos >= this.buf.length) throw malformed('message truncated')
+    return this.buf[this.pos++] as number
   }
 
   private advance(n: number): number {
@@ -124,16 +146,16 @@ function span(bytes: Uint8Array): OtlpSpan {
     parentSpanId: '',
     name: '',
     kind: 0,
-    startTimeUnixNano: 0n,
-    endTimeUnixNano: 0n,
+    startTimeUnixNano: 0,
+    endTimeUnixNano: 0,
     attributes: [] as OtlpKeyValue[],
-    events: [] as { timeUnixNano: bigint; name: string; attributes: OtlpKeyValue[] }[],
+    events: [] as { timeUnixNano: number; name: string; attributes: OtlpKeyValue[] }[],
     status: { code: 0, message: '' },
   }
   each(bytes, (r, n, w) => {
-    if (n === 1 && w === BYTES) s.traceId = hex(r.bytes())
-    else if (n === 2 && w === BYTES) s.spanId = hex(r.bytes())
-    else if (n === 4 && w === BYTES) s.parentSpanId = hex(r.bytes())
+    if (n === 1 && w === BYTES) s.traceId = r.hex()
+    else if (n === 2 && w === BYTES) s.spanId = r.hex()
+    else if (n === 4 && w === BYTES) s.parentSpanId = r.hex()
     else if (n === 5 && w === BYTES) s.name = r.string()
     else if (n === 6 && w === VARINT) s.kind = r.uint32()
     else if (n === 7 && w === FIXED64) s.startTimeUnixNano = r.fixed64()
@@ -149,7 +171,7 @@ function span(bytes: Uint8Array): OtlpSpan {
 }
 
 function event(bytes: Uint8Array) {
-  const e = { timeUnixNano: 0n, name: '', attributes: [] as OtlpKeyValue[] }
+  const e = { timeUnixNano: 0, name: '', attributes: [] as OtlpKeyValue[] }
   each(bytes, (r, n, w) => {
     if (n === 1 && w === FIXED64) e.timeUnixNano = r.fixed64()
     else if (n === 2 && w === BYTES) e.name = r.string()
@@ -187,7 +209,7 @@ function anyValue(bytes: Uint8Array): AttributeValue {
   let value: AttributeValue = null
   each(bytes, (r, n, w) => {
     if (n === 1 && w === BYTES) value = r.string()
-    else if (n === 2 && w === VARINT) value = r.varint() !== 0n
+    else if (n === 2 && w === VARINT) value = r.uint32() !== 0
     else if (n === 3 && w === VARINT) value = Number(BigInt.asIntN(64, r.varint()))
     else if (n === 4 && w === FIXED64) value = r.double()
     else if (n === 5 && w === BYTES) value = repeated(r.bytes(), anyValue)
@@ -204,8 +226,4 @@ function repeated<T>(bytes: Uint8Array, decode: (bytes: Uint8Array) => T): T[] {
   const out: T[] = []
   each(bytes, (r, n, w) => (n === 1 && w === BYTES ? (out.push(decode(r.bytes())), true) : false))
   return out
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex')
 }

@@ -17,11 +17,11 @@ export interface OtlpSpan {
   readonly name: string
   /** OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
   readonly kind: number
-  /** Epoch nanoseconds. */
-  readonly startTimeUnixNano: bigint
-  readonly endTimeUnixNano: bigint
+  /** Epoch nanoseconds, as a double (sub-microsecond precision is plenty for a run tree). */
+  readonly startTimeUnixNano: number
+  readonly endTimeUnixNano: number
   readonly attributes: readonly OtlpKeyValue[]
-  readonly events: readonly { readonly timeUnixNano: bigint; readonly name: string; readonly attributes: readonly OtlpKeyValue[] }[]
+  readonly events: readonly { readonly timeUnixNano: number; readonly name: string; readonly attributes: readonly OtlpKeyValue[] }[]
   /** OTLP StatusCode: 0 unset, 1 ok, 2 error. */
   readonly status: { readonly code: number; readonly message: string }
 }
@@ -92,6 +92,6 @@ function toAttributes(list: readonly OtlpKeyValue[]): Attributes {
 }
 
 /** Epoch nanoseconds to epoch milliseconds, keeping the sub-millisecond part. */
-export function nanosToMillis(nanos: bigint): number {
-  return Number(nanos / 1_000_000n) + Number(nanos % 1_000_000n) / 1e6
+export function nanosToMillis(nanos: number): number {
+  return nanos / 1e6
 }

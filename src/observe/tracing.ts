@@ -152,9 +152,11 @@ function batchConfig(env: Env) {
     const value = Number(env[name])
     return Number.isFinite(value) && value > 0 ? value : undefined
   }
+  // Larger than the SDK's defaults (2048 / 512): a busy pool ends thousands of spans a
+  // second, and a full queue drops spans, which would leave kept runs with holes.
   return {
-    maxQueueSize: number('OTEL_BSP_MAX_QUEUE_SIZE'),
-    maxExportBatchSize: number('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+    maxQueueSize: number('OTEL_BSP_MAX_QUEUE_SIZE') ?? 16_384,
+    maxExportBatchSize: number('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 2048,
     // Short by default: runs are short, and `switchyard trace` right after a run should find it whole.
     scheduledDelayMillis: number('OTEL_BSP_SCHEDULE_DELAY') ?? 500,
     exportTimeoutMillis: number('OTEL_BSP_EXPORT_TIMEOUT'),

@@ -1,0 +1,91 @@
+// One measurement process of bench/tracing/run.ts: gateway + MemoryBroker + worker
+// in this process, tracing `on` (100%, exported to the gateway's own store) or
+// `off`; prints one JSON line: runs/s (wall) and CPU milliseconds per run.
+// (A separate process per mode: module-level tracers bind to the first provider
+// registered, so one process cannot switch tracing on and off.)
+//
+// usage: node --import tsx bench/tracing/measure.ts on|spans|off RUNS CONCURRENCY
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { SERVICE } from '../../src/control/attributes.js'
+import { loadRegistry } from '../../src/control/index.js'
+import { MemoryBroker } from '../../src/data/memory-broker.js'
+import { createWorker } from '../../src/data/worker.js'
+import { startGateway } from '../../src/gateway/index.js'
+import { FileTraceStore, graphCallbacks, initTracing } from '../../src/observe/index.js'
+
+const [mode = 'off', runsText = '1000', concurrencyText = '16'] = process.argv.slice(2)
+const RUNS = Number(runsText)
+const CONCURRENCY = Number(concurrencyText)
+const on = mode === 'on'
+// `spans`: spans recorded, then dropped by a no-op exporter (separates recording from shipping).
+const spansOnly = mode === 'spans'
+
+const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-tracing-'))
+const graph = fileURLToPath(new URL('./graph.ts', import.meta.url))
+writeFileSync(
+  join(dir, 'switchyard.yaml'),
+  `version: 1
+pools:
+  bench:
+    concurrency: ${CONCURRENCY}
+    timeout: 30s
+    retries: 0
+    maxQueued: 100000
+    tracing: { project: bench, sampleRate: 1.0, capture: full }
+workflows:
+  bench.compose:
+    pool: bench
+    graph: "${graph}#graph"
+    input: { type: object, required: [lead] }
+    description: benchmark workflow
+`,
+)
+const registry = loadRegistry(join(dir, 'switchyard.yaml'))
+const broker = new MemoryBroker({ pools: registry.pools.values() })
+const traceDir = join(dir, 'traces')
+const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: 'bench', traceDir })
+const tracing = initTracing({
+  service: SERVICE.gateway,
+  env: on || spansOnly ? { SWITCHYARD_TRACES_URL: gateway.url } : {},
+  ...(spansOnly ? { exporter: { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} } } : {}),
+})
+const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet }
+const worker = createWorker({ pool: 'bench', registry, source: broker.source('bench'), signingKey: 'bench', callbacks: graphCallbacks, watchdogGraceMs: null, log: quiet })
+await worker.start()
+
+async function runMany(count: number): Promise<void> {
+  let next = 0
+  const lane = async () => {
+    for (let i = next++; i < count; i = next++) {
+      const response = await fetch(`${gateway.url}/v1/workflows/bench.compose/run`, {
+        method: 'POST',
+        body: JSON.stringify({ lead: { name: `Lead ${i}`, email: `lead${i}@example.org` } }),
+        headers: { 'content-type': 'application/json' },
+      })
+      if (response.status !== 200) throw new Error(`run ${i}: ${response.status} ${await response.text()}`)
+      await response.arrayBuffer()
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane))
+}
+
+await runMany(Math.min(200, RUNS)) // warm-up: graph load, JIT, sockets
+await tracing.forceFlush()
+const cpu = process.cpuUsage()
+const started = performance.now()
+await runMany(RUNS)
+// Tracing's cost includes getting every span into the store.
+await tracing.forceFlush()
+const seconds = (performance.now() - started) / 1000
+const used = process.cpuUsage(cpu)
+const stored = on ? (await (await FileTraceStore.open(traceDir)).listRuns({ limit: 1000 })).length : 0
+
+process.stdout.write(`${JSON.stringify({ mode, runs: RUNS, runsPerSecond: RUNS / seconds, cpuMsPerRun: (used.user + used.system) / 1000 / RUNS, stored })}\n`)
+await worker.close()
+await tracing.shutdown()
+await gateway.close()
+await broker.close()
+rmSync(dir, { recursive: true, force: true })
