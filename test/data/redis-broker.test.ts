@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test'
 
 import { Queue, Worker } from 'bullmq'
 
+import type { Registry } from '../../src/control/types.js'
 import { RedisBroker } from '../../src/data/redis-broker.js'
 import { createEnvelope } from '../../src/data/envelope.js'
 import { redisRunSource } from '../../src/data/redis-run-source.js'
@@ -82,6 +83,31 @@ void describe('redis broker: reading runs back', { skip }, () => {
     } finally {
       await foreign.close()
       await Promise.all([producer.close(), reader.close()])
+    }
+  })
+
+  void test("a pool with its own Redis URL keeps its runs on that server, apart from the others'", async () => {
+    const { url } = server()
+    const other = await startRedis()
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const pools = new Map([...registry.pools].map(([name, pool]) => [name, name === 'tight' ? { ...pool, redis: other.url } : pool]))
+    const split: Registry = { ...registry, pools }
+    const broker = await RedisBroker.connect({ registry: split, url, prefix })
+    const onDefault = new Queue('switchyard.tight', { connection: { url }, prefix })
+    const onOther = new Queue('switchyard.tight', { connection: { url: other.url }, prefix })
+    try {
+      const env = createEnvelope({ ...plan({ n: 2 }), workflow: 'contract.tight', pool: 'tight', queue: 'switchyard.tight' }, {
+        runId: `s-${randomUUID()}`,
+        trace,
+        idempotencyKey: null,
+      }, null)
+      await broker.submit(env)
+      assert.equal((await onOther.getJobCounts('waiting')).waiting, 1)
+      assert.equal((await onDefault.getJobCounts('waiting')).waiting, 0)
+      assert.equal((await broker.get(env.runId))?.status, 'queued')
+    } finally {
+      await Promise.all([broker.close(), onDefault.close(), onOther.close()])
+      await other.stop()
     }
   })
 
