@@ -55,3 +55,11 @@ void test('redis: Idempotency-Key dedupes and conflicts; a full queue is 429 wit
   assert.equal((saturated.body as { code: string }).code, 'POOL_SATURATED')
   assert.equal((saturated.body as { pool: string }).pool, 'held')
 })
+
+void test('redis: a run id no run can have is 404 UNKNOWN_RUN, not a broker error', { skip }, async () => {
+  for (const id of ['has:colon', 'x'.repeat(200), 'no-such-run']) {
+    const res = await get(url(`/v1/runs/${encodeURIComponent(id)}`))
+    assert.equal(res.status, 404, id)
+    assert.equal((res.body as { code: string }).code, 'UNKNOWN_RUN')
+  }
+})

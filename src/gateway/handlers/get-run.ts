@@ -4,13 +4,18 @@ import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type GatewayDeps, type Handler } from '../exchange.js'
 import { toRunView } from './run-view.js'
 
+const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
+
 export function getRun(deps: GatewayDeps): Handler {
   return async ({ res, params, known }) => {
     const runId = params.runId ?? ''
     known.runId = runId
-    const record = await deps.broker.get(runId).catch((error: unknown) => {
-      throw brokerError(deps.broker, error)
-    })
+    // An id no run can have (run ids are what envelopes allow) is unknown: the broker need not be asked.
+    const record = RUN_ID.test(runId)
+      ? await deps.broker.get(runId).catch((error: unknown) => {
+          throw brokerError(deps.broker, error)
+        })
+      : null
     if (record === null) throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}' (finished runs are kept for a while, not forever)`)
     sendJson(res, 200, toRunView(record), {
       [RUN_ID_HEADER]: record.runId,
