@@ -44,7 +44,9 @@ export function graphFiles(registry: Registry): string[] {
   }
   for (const workflow of registry.workflows.values()) {
     files.add(workflow.graph.module)
-    walk(dirname(workflow.graph.module))
+    // A graph beside the registry file has no folder of its own: walking the
+    // registry's folder would lint the whole project.
+    if (dirname(workflow.graph.module) !== registry.root) walk(dirname(workflow.graph.module))
   }
   return [...files].sort()
 }

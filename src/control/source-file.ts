@@ -47,7 +47,7 @@ export function parseSource(file: string, text: string, json: boolean): { source
   // a .json file must also be JSON.
   if (json && problems.length === 0) {
     try {
-      JSON.parse(text)
+      JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       const position = /at position (\d+)/.exec(message)
