@@ -22,8 +22,8 @@ import { recordFromJob, statusOf, type JobLike } from './redis-record.js'
 import { RunWaits, bounded } from './redis-waits.js'
 
 export interface RedisBrokerOptions {
-  /** Pools (name, maxQueued, concurrency, processes, redis URL) come from here. */
-  readonly registry: Pick<Registry, 'pools'>
+  /** Pools (name, maxQueued, concurrency, processes, redis URL) come from here; workflows' timeouts bound retention. */
+  readonly registry: Pick<Registry, 'pools'> & Partial<Pick<Registry, 'workflows'>>
   /** Redis URL for every pool whose `redis` is null. */
   readonly url: string
   /** BullMQ key prefix. @default 'bull' */
@@ -69,6 +69,19 @@ interface Idempotent {
 const HOUR = 3_600_000
 const DEPTH_FRESH_MS = 1000
 
+/**
+ * Finished runs must outlive the longest wait on them (a run's deadline), or a
+ * waiting caller finds nothing: a shorter retention is raised to twice the longest
+ * timeout, with a warning.
+ */
+function retention(registry: RedisBrokerOptions['registry'], retainMs: number, warn: (message: string) => void): number {
+  const timeouts = [...registry.pools.values(), ...(registry.workflows?.values() ?? [])].map((x) => x.timeoutMs)
+  const longest = Math.max(0, ...timeouts)
+  if (retainMs >= longest * 2) return retainMs
+  warn(`retainMs ${retainMs} is shorter than twice the longest run timeout (${longest} ms): finished runs are kept ${longest * 2} ms`)
+  return longest * 2
+}
+
 function defaultWarn(message: string): void {
   process.emitWarning(message, { code: 'SWITCHYARD_REDIS' })
 }
@@ -98,11 +111,11 @@ export class RedisBroker implements Broker {
 
   private constructor(options: RedisBrokerOptions) {
     this.prefix = options.prefix ?? 'bull'
+    this.warn = options.warn ?? defaultWarn
     this.backoffMs = options.backoffMs ?? 1000
-    this.retainMs = options.retainMs ?? 24 * HOUR
+    this.retainMs = retention(options.registry, options.retainMs ?? 24 * HOUR, this.warn)
     this.retainFailedMs = options.retainFailedMs ?? 7 * 24 * HOUR
     this.timeoutMs = options.commandTimeoutMs ?? 10_000
-    this.warn = options.warn ?? defaultWarn
     this.waits = new RunWaits(options.pollMs ?? 2000, this.warn)
     for (const pool of options.registry.pools.values()) {
       const url = pool.redis ?? options.url
