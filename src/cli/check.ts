@@ -3,19 +3,20 @@
 // When the registry is clean its compiled form is written for the runtime.
 import { isAbsolute, relative } from 'node:path'
 import { rebuildRegistry, type RegistryProblem } from '../control/index.js'
-import { lintGraphs, type ImportOffence } from '../control/tooling.js'
+import { findMissingExports, lintGraphs, type ImportOffence, type MissingExport } from '../control/tooling.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 
 const HELP = `usage: switchyard check [--config FILE] [--json]
 
 Validates the registry file (duplicate or invalid names, unknown pools and keys,
 missing files, bad durations, sizes and sample rates, invalid JSON Schemas), then
-checks that every graph module and the files under its folder import nothing at
-module level except types and 'switchyard/graph'. Writes the compiled registry
+checks that every graph module exports the name the registry gives it and that it
+and the files under its folder import nothing at module level except types and
+'switchyard/graph'. Writes the compiled registry
 (.switchyard/ beside the file) when the registry is clean.
 
   --config FILE  registry file (default: SWITCHYARD_CONFIG or ./switchyard.yaml)
-  --json         print one JSON object: { ok, config, digest, pools, workflows, problems, imports }`
+  --json         print one JSON object: { ok, config, digest, pools, workflows, problems, exports, imports }`
 
 /** Machine output of `switchyard check --json`. */
 export interface CheckReport {
@@ -25,6 +26,7 @@ export interface CheckReport {
   readonly pools: number
   readonly workflows: number
   readonly problems: readonly RegistryProblem[]
+  readonly exports: readonly MissingExport[]
   readonly imports: readonly ImportOffence[]
 }
 
@@ -36,14 +38,16 @@ function shown(path: string): string {
 /** Run the checks without printing. */
 export function check(config: string): CheckReport {
   const { registry, problems } = rebuildRegistry(config)
+  const exports = registry ? findMissingExports(registry).map((m) => ({ ...m, file: shown(m.file) })) : []
   const imports = registry ? lintGraphs(registry).map((o) => ({ ...o, file: shown(o.file) })) : []
   return {
-    ok: problems.length === 0 && imports.length === 0,
+    ok: problems.length === 0 && exports.length === 0 && imports.length === 0,
     config: shown(config),
     digest: registry?.digest ?? null,
     pools: registry?.pools.size ?? 0,
     workflows: registry?.workflows.size ?? 0,
     problems,
+    exports,
     imports,
   }
 }
@@ -52,15 +56,16 @@ export function check(config: string): CheckReport {
 export function formatReport(report: CheckReport): string {
   const lines = [
     ...report.problems.map((p) => `${p.file}${p.line ? `:${p.line}:${p.column}` : ''}: ${p.message}`),
+    ...report.exports.map((m) => `${m.file}: ${m.message}`),
     ...report.imports.map((o) => `${o.file}:${o.line}:${o.column}: ${o.message}`),
   ]
-  const count = report.problems.length + report.imports.length
+  const count = report.problems.length + report.exports.length + report.imports.length
   if (report.ok) {
     lines.push(
       `✓ ${report.config}: ${report.workflows} workflow${report.workflows === 1 ? '' : 's'} in ${report.pools} pool${report.pools === 1 ? '' : 's'}, graphs clean, registry ${report.digest}`,
     )
   } else {
-    const what = report.problems.length ? 'registry' : 'graph imports'
+    const what = report.problems.length ? 'registry' : 'graph modules'
     lines.push(`✗ ${report.config}: ${count} problem${count === 1 ? '' : 's'} (${what})`)
   }
   return lines.join('\n')

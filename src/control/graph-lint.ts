@@ -17,6 +17,14 @@ export interface ImportOffence {
   readonly message: string
 }
 
+/** A graph module that does not export the name the registry gives (`module#export`). */
+export interface MissingExport {
+  readonly file: string
+  readonly workflow: string
+  readonly export: string
+  readonly message: string
+}
+
 /** The one module graph files may import values from at module level. */
 export const GRAPH_HELPERS = 'switchyard/graph'
 
@@ -56,12 +64,70 @@ export function lintGraphs(registry: Registry): ImportOffence[] {
   return graphFiles(registry).flatMap((file) => lintFile(file, readFileSync(file, 'utf8')))
 }
 
+/**
+ * Workflows whose graph module visibly lacks the export the registry names.
+ * A module with `export * from …` is given the benefit of the doubt.
+ */
+export function findMissingExports(registry: Registry): MissingExport[] {
+  const missing: MissingExport[] = []
+  const cache = new Map<string, Set<string> | null>()
+  for (const workflow of registry.workflows.values()) {
+    const file = workflow.graph.module
+    if (!cache.has(file)) cache.set(file, exportsOf(file, readFileSync(file, 'utf8')))
+    const names = cache.get(file)
+    if (names && !names.has(workflow.graph.export)) {
+      const known = [...names].sort()
+      missing.push({
+        file,
+        workflow: workflow.name,
+        export: workflow.graph.export,
+        message: `workflow '${workflow.name}': the graph module has no export '${workflow.graph.export}' (it exports: ${known.join(', ') || 'nothing'})`,
+      })
+    }
+  }
+  return missing
+}
+
+/** The names a module exports, or null when it re-exports everything of another module. */
+export function exportsOf(file: string, text: string): Set<string> | null {
+  const t = typescript()
+  const source = t.createSourceFile(file, text, t.ScriptTarget.Latest, true, scriptKind(t, file))
+  const names = new Set<string>()
+  const exported = (node: TypeScript.Node) =>
+    t.canHaveModifiers(node) && (t.getModifiers(node) ?? []).some((m) => m.kind === t.SyntaxKind.ExportKeyword)
+  const isDefault = (node: TypeScript.Node) =>
+    t.canHaveModifiers(node) && (t.getModifiers(node) ?? []).some((m) => m.kind === t.SyntaxKind.DefaultKeyword)
+  for (const statement of source.statements) {
+    if (t.isExportDeclaration(statement)) {
+      if (!statement.exportClause) return null
+      if (t.isNamedExports(statement.exportClause)) for (const e of statement.exportClause.elements) names.add(e.name.text)
+      else names.add(statement.exportClause.name.text)
+    } else if (t.isExportAssignment(statement)) names.add('default')
+    else if (exported(statement)) {
+      if (isDefault(statement)) names.add('default')
+      else if (t.isVariableStatement(statement)) {
+        for (const d of statement.declarationList.declarations) if (t.isIdentifier(d.name)) names.add(d.name.text)
+      } else if ((t.isFunctionDeclaration(statement) || t.isClassDeclaration(statement)) && statement.name) names.add(statement.name.text)
+    }
+  }
+  // CommonJS graph modules (module.exports = …) cannot be read this way.
+  return names.size === 0 && /\b(module\.exports|exports\.)/.test(text) ? null : names
+}
+
+function typescript(): typeof TypeScript {
+  ts ??= createRequire(import.meta.url)('typescript') as typeof TypeScript
+  return ts
+}
+
+function scriptKind(t: typeof TypeScript, file: string): TypeScript.ScriptKind {
+  if (/\.[mc]?tsx?$/.test(file)) return file.endsWith('x') ? t.ScriptKind.TSX : t.ScriptKind.TS
+  return file.endsWith('x') ? t.ScriptKind.JSX : t.ScriptKind.JS
+}
+
 /** The module-level value imports of one file (`file` is used for the report and the script kind). */
 export function lintFile(file: string, text: string): ImportOffence[] {
-  ts ??= createRequire(import.meta.url)('typescript') as typeof TypeScript
-  const t = ts
-  const kind = /\.[mc]?tsx?$/.test(file) ? (file.endsWith('x') ? t.ScriptKind.TSX : t.ScriptKind.TS) : file.endsWith('x') ? t.ScriptKind.JSX : t.ScriptKind.JS
-  const source = t.createSourceFile(file, text, t.ScriptTarget.Latest, true, kind)
+  const t = typescript()
+  const source = t.createSourceFile(file, text, t.ScriptTarget.Latest, true, scriptKind(t, file))
   const offences: ImportOffence[] = []
   const report = (node: TypeScript.Node, specifier: string, what: string): void => {
     const { line, character } = source.getLineAndCharacterOfPosition(node.getStart(source))

@@ -81,13 +81,29 @@ export const graph = (setup: GraphSetup) => [StateGraph, config, setup]
       formatReport(report).split('\n')[0],
       `${f.path('wf/graph.ts')}:1:1: module-level import of '@langchain/langgraph': import it inside the graph factory (await import('@langchain/langgraph')) or use 'import type'`,
     )
-    assert.equal(formatReport(report).split('\n').at(-1), `✗ ${f.path('switchyard.yaml')}: 6 problems (graph imports)`)
+    assert.equal(formatReport(report).split('\n').at(-1), `✗ ${f.path('switchyard.yaml')}: 6 problems (graph modules)`)
     const error = mock.method(console, 'error', () => undefined)
     try {
       assert.equal(await run(['--config', f.path('switchyard.yaml')]), 1)
     } finally {
       error.mock.restore()
     }
+  })
+
+  void it('reports a graph module without the export the registry names', () => {
+    const f = make('export function grph() {}\nexport const other = 1\n')
+    const report = check(f.path('switchyard.yaml'))
+    assert.deepEqual(
+      formatReport(report).split('\n'),
+      [
+        `${f.path('wf/graph.ts')}: workflow 'email.compose': the graph module has no export 'graph' (it exports: grph, other)`,
+        `✗ ${f.path('switchyard.yaml')}: 1 problem (graph modules)`,
+      ],
+    )
+    f.write('wf/graph.ts', "export { graph } from './impl.js'\n")
+    assert.deepEqual(check(f.path('switchyard.yaml')).exports, [])
+    f.write('wf/graph.ts', 'const graph = () => 1\nexport default graph\nexport { graph }\n')
+    assert.deepEqual(check(f.path('switchyard.yaml')).exports, [])
   })
 
   void it('reports registry problems (and skips the lint) with --json for tools', async () => {
@@ -107,6 +123,7 @@ export const graph = (setup: GraphSetup) => [StateGraph, config, setup]
       pools: 0,
       workflows: 0,
       problems: [{ file: f.path('switchyard.yaml'), line: 6, column: 11, message: "workflow 'email.compose': unknown pool 'emial' (did you mean 'email'?)" }],
+      exports: [],
       imports: [],
     })
   })
