@@ -97,11 +97,9 @@ export async function run(argv: string[]): Promise<number> {
     corsOrigins,
     ...(traceDir ? { traceDir } : {}),
   })
-  const tracing = initTracing({
-    service: SERVICE.gateway,
-    // With its own store, the gateway's spans go there unless an OTLP endpoint says otherwise.
-    env: traceDir ? { SWITCHYARD_TRACES_URL: gateway.url, ...process.env } : process.env,
-  })
+  // With its own store, the gateway's spans go there (with one of its own tokens) unless an OTLP endpoint says otherwise.
+  const selfExport = { SWITCHYARD_TRACES_URL: gateway.url, ...(tokens ? { OTEL_EXPORTER_OTLP_TRACES_HEADERS: `authorization=${encodeURIComponent(`Bearer ${tokens[0]}`)}` } : {}) }
+  const tracing = initTracing({ service: SERVICE.gateway, env: traceDir ? { ...selfExport, ...process.env } : process.env })
   console.log(`switchyard gateway: ${gateway.url} on Redis ${redactUrl(url)}, ${registry.workflows.size} workflows`)
   if (tokens === null) console.log('switchyard gateway: auth is OFF (--no-auth): anyone who reaches this port can run workflows')
   else console.log(`switchyard gateway: ${tokens.length} bearer token${tokens.length === 1 ? '' : 's'} accepted`)

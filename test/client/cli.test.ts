@@ -119,14 +119,36 @@ void test('switchyard gateway refuses to start without tokens unless --no-auth',
 
 void test('switchyard gateway serves on Redis with SWITCHYARD_TOKENS, and stops on SIGTERM', { skip: redisSkip() }, async () => {
   const redis = await startRedis()
-  const gateway = spawnCli(['gateway', '--redis', redis.url, '--config', fx.registry.source, '--port', '0'], { SWITCHYARD_TOKENS: 'one,two' })
+  const traceDir = join(dir, 'gateway-traces')
+  const gateway = spawnCli(['gateway', '--redis', redis.url, '--config', fx.registry.source, '--port', '0', '--trace-dir', traceDir], {
+    SWITCHYARD_TOKENS: 'one,two',
+  })
   try {
     const [, url] = await gateway.waitFor(/switchyard gateway: (http:\/\/\S+) on Redis/)
     await gateway.waitFor(/2 bearer tokens accepted/)
     assert.equal((await fetch(`${url}/v1/workflows`)).status, 401)
-    const listed = await fetch(`${url}/v1/workflows`, { headers: { authorization: 'Bearer two' } })
+    const auth = { authorization: 'Bearer two' }
+    const listed = await fetch(`${url}/v1/workflows`, { headers: auth })
     assert.equal(listed.status, 200)
     assert.equal(((await listed.json()) as { workflows: unknown[] }).workflows.length, fx.registry.workflows.size)
+    // Its own spans reach its own store, through its own auth.
+    const accepted = await fetch(`${url}/v1/workflows/echo.say/run`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', prefer: 'respond-async' },
+      body: '{"text":"queued on redis"}',
+    })
+    assert.equal(accepted.status, 202)
+    const traceId = accepted.headers.get('x-switchyard-trace-id') ?? ''
+    let stored: Response | undefined
+    for (let i = 0; i < 50; i++) {
+      stored = await fetch(`${url}/v1/traces/${traceId}`, { headers: auth })
+      if (stored.status === 200) break
+      await stored.text()
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    assert.equal(stored?.status, 200)
+    const spans = ((await stored?.json()) as { spans: Array<{ name: string }> }).spans.map((s) => s.name).sort()
+    assert.deepEqual(spans, ['POST /v1/workflows/{name}/run', 'enqueue email', 'route echo.say'])
     const result = await gateway.stop()
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stdout, /switchyard gateway: stopping\n$/)
