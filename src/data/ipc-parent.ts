@@ -62,6 +62,13 @@ export function linkChild(child: ChildProcess, source: RunSource, options: Child
       }
       send({ t: 'run', id, raw: delivery.raw, attempt: delivery.attempt, queued: options.queued?.() ?? 0 })
     })
+  let lastDepth = -1
+  const depthTimer = setInterval(() => {
+    const queued = options.queued?.() ?? 0
+    if (queued !== lastDepth && started) send({ t: 'depth', queued })
+    lastDepth = queued
+  }, 250)
+  depthTimer.unref()
   child.on('message', (message: unknown) => {
     if (!isChildMessage(message)) return
     if (message.t === 'ready' && !started) {
@@ -81,6 +88,7 @@ export function linkChild(child: ChildProcess, source: RunSource, options: Child
   const closed = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       exited = true
+      clearInterval(depthTimer)
       for (const [id, entry] of pending) {
         pending.delete(id)
         entry.resolve(lostRun(entry.raw, code, signal))

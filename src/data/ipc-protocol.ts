@@ -7,6 +7,8 @@ export type ParentMessage =
   | { readonly t: 'run'; readonly id: number; readonly raw: unknown; readonly attempt: number; readonly queued: number }
   /** The parent stopped sending runs to this child (answer to `draining`). */
   | { readonly t: 'drain-ack' }
+  /** The pool's queue depth changed (sent at most 4 times a second; a busy child gets no runs to read it from). */
+  | { readonly t: 'depth'; readonly queued: number }
 
 export type ChildMessage =
   /** The child is ready for runs, at most `concurrency` at once. */
@@ -17,7 +19,7 @@ export type ChildMessage =
 
 export function isParentMessage(value: unknown): value is ParentMessage {
   const t = (value as { t?: unknown } | null)?.t
-  return t === 'run' || t === 'drain-ack'
+  return t === 'run' || t === 'drain-ack' || t === 'depth'
 }
 
 export function isChildMessage(value: unknown): value is ChildMessage {

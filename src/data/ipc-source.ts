@@ -49,6 +49,7 @@ export function ipcRunSource(): IpcRunSource {
         if (!isParentMessage(message)) return
         if (message.t === 'drain-ack') return acked?.()
         queued = message.queued
+        if (message.t === 'depth') return
         inFlight += 1
         const controller = new AbortController()
         controllers.add(controller)

@@ -69,6 +69,25 @@ void describe('supervisor (memory broker, worker processes)', () => {
     assert.deepEqual(d.keys, [...base, 'DISCOVERY_VAR', 'SWITCHYARD_CONFIG', 'SWITCHYARD_SIGNING_KEY'].sort())
   })
 
+  void test("a busy worker's /metrics shows its runs in flight and the pool's queue depth", async () => {
+    const [pid] = supervisor.pids('discovery')
+    const url = new RegExp(`\\[discovery ${pid}\\] switchyard worker: .*?(http://[\\d.:]+)/healthz`).exec(events.lines.join('\n'))?.[1]
+    assert.ok(url, events.tail())
+    // Concurrency 2: two run, two wait.
+    const envelopes = Array.from({ length: 4 }, () => envelopeFor(registry, 'discovery.slow', { ms: 1000 }))
+    for (const envelope of envelopes) await broker.submit(envelope)
+    const text = await eventually('metrics showing 2 in flight and 2 queued', async () => {
+      const body = await (await fetch(`${url}/metrics`)).text()
+      return /switchyard_runs_in_flight\{pool="discovery"\} 2\n/.test(body) && /switchyard_queue_depth\{pool="discovery"\} 2\n/.test(body)
+        ? body
+        : undefined
+    }, 10_000)
+    assert.match(text, /switchyard_runs_started_total\{pool="discovery",workflow="discovery.slow"\} 2\n/)
+    for (const envelope of envelopes) {
+      assert.equal((await broker.wait(envelope.runId, { until: Date.now() + LONG })).status, 'succeeded')
+    }
+  })
+
   void test('a graph that blocks the event loop past its deadline: the watchdog kills the process, the supervisor replaces it, the run is retried', async () => {
     const [hogPid] = supervisor.pids('hog')
     const [workPid] = supervisor.pids('work')
@@ -122,10 +141,11 @@ void describe('supervisor (memory broker, worker processes)', () => {
   })
 
   void test('kill -9 a worker mid-run: the run is retried (attempt 2) on the restarted process; nothing is lost', async () => {
-    await eventually('a work worker taking runs', async () => (await broker.ready()) || undefined)
-    const [pid] = supervisor.pids('work')
+    await eventually('a discovery worker taking runs', async () => (await broker.ready()) || undefined)
+    const [pid] = supervisor.pids('discovery')
     assert.ok(pid)
-    const envelope = envelopeFor(registry, 'work.slow', { ms: 300 })
+    // Long enough to be killed mid-run on a busy machine; short enough for the 5 s deadline.
+    const envelope = envelopeFor(registry, 'discovery.slow', { ms: 1500 })
     await broker.submit(envelope)
     await eventually('the slow run to start', async () => ((await broker.get(envelope.runId))?.status === 'running' ? true : undefined))
     process.kill(pid, 'SIGKILL')
