@@ -7,6 +7,7 @@ import type { Serialized } from '@langchain/core/load/serializable'
 import type { ChainValues } from '@langchain/core/utils/types'
 import { ATTR } from '../control/attributes.js'
 import { captureValue } from './capture.js'
+import { attachContext } from './context-manager.js'
 
 const TRACER = 'switchyard.graph'
 // Recorded in full here; the process's exporter applies the pool's capture mode
@@ -25,7 +26,7 @@ class NodeSpanHandler extends BaseCallbackHandler {
 
   /** The span each chain run belongs to: its own (a node), or its nearest node ancestor's. */
   private readonly owners = new Map<string, Context>()
-  private readonly spans = new Map<string, Span>()
+  private readonly spans = new Map<string, { readonly span: Span; readonly parent: Context }>()
 
   private readonly tracer = trace.getTracer(TRACER)
 
@@ -57,14 +58,18 @@ class NodeSpanHandler extends BaseCallbackHandler {
     if (input !== undefined) span.setAttribute(ATTR.input, input)
     const step = metadata?.langgraph_step
     if (typeof step === 'number') span.setAttribute('switchyard.graph.step', step)
-    this.spans.set(runId, span)
-    this.owners.set(runId, trace.setSpan(parent, span))
+    const inside = trace.setSpan(parent, span)
+    this.spans.set(runId, { span, parent })
+    this.owners.set(runId, inside)
+    // This runs just before the node's code, in the same async flow: attaching makes the
+    // node span the parent of what the node does (model calls) until the node ends.
+    attachContext(inside)
   }
 
   override handleChainEnd(outputs: ChainValues, runId: string): void {
-    const span = this.spans.get(runId)
-    const output = span === undefined ? undefined : captureValue(outputs, FULL)
-    if (output !== undefined) span?.setAttribute(ATTR.output, output)
+    const node = this.spans.get(runId)
+    const output = node === undefined ? undefined : captureValue(outputs, FULL)
+    if (output !== undefined) node?.span.setAttribute(ATTR.output, output)
     this.finish(runId)
   }
 
@@ -74,9 +79,11 @@ class NodeSpanHandler extends BaseCallbackHandler {
 
   private finish(runId: string, error?: Error): void {
     this.owners.delete(runId)
-    const span = this.spans.get(runId)
-    if (span === undefined) return
+    const node = this.spans.get(runId)
+    if (node === undefined) return
     this.spans.delete(runId)
+    attachContext(node.parent)
+    const { span } = node
     if (error) {
       span.recordException(error)
       span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })

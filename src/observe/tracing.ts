@@ -8,6 +8,7 @@ import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter, type SpanProce
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { ATTR } from '../control/attributes.js'
 import type { TracingConfig } from '../control/types.js'
+import { RunContextManager, useContextManager } from './context-manager.js'
 import { otlpExporter } from './otlp-exporter.js'
 import { RedactingExporter } from './redacting-exporter.js'
 import { SwitchyardSampler } from './sampler.js'
@@ -81,9 +82,12 @@ export function initTracing(options: TracingOptions): Tracing {
   })
   const register = options.register ?? true
   if (register) {
+    const contextManager = new RunContextManager()
     tracerProvider.register({
+      contextManager,
       propagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
     })
+    useContextManager(contextManager)
   }
   return {
     tracerProvider,
@@ -95,6 +99,7 @@ export function initTracing(options: TracingOptions): Tracing {
         await tracerProvider.shutdown()
       } finally {
         if (register) {
+          useContextManager(undefined)
           trace.disable()
           context.disable()
           propagation.disable()

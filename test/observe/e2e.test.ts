@@ -110,6 +110,7 @@ void test('one client.run → one trace: spans from the caller, the gateway and 
   assert.equal(parentOf('run email.compose'), 'enqueue email')
   assert.equal(parentOf('node research'), 'run email.compose')
   assert.equal(parentOf('node draft'), 'run email.compose')
+  assert.equal(parentOf('chat draft'), 'node draft', 'the model call is a child of the node that made it')
   assert.equal(byName('chat draft').attributes[GENAI.inputTokens] !== undefined, true, 'the model call has GenAI token counts')
 
   // The run's spans are filed under the pool's project, the caller's under its own.

@@ -5,7 +5,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph'
 import { ATTR } from '../../src/control/attributes.js'
-import { graphCallbacks } from '../../src/observe/index.js'
+import { graphCallbacks, initTracing } from '../../src/observe/index.js'
 
 void test('each LangGraph node run becomes a span `node <name>` under the run span, closed on end and on error', async (t) => {
   const exporter = new InMemorySpanExporter()
@@ -68,4 +68,46 @@ void test('each LangGraph node run becomes a span `node <name>` under the run sp
   assert.equal(failed.status.code, 2)
   assert.equal(failed.status.message, 'review refused the draft')
   assert.equal(failed.attributes[ATTR.errorCode], 'GRAPH_FAILED')
+})
+
+void test('with initTracing, what a node does (a model call) is a child of its node span', async (t) => {
+  const exporter = new InMemorySpanExporter()
+  const tracing = initTracing({ service: 'switchyard-pool-email', env: {}, exporter })
+  t.after(() => tracing.shutdown())
+  const tracer = trace.getTracer('test')
+  const State = Annotation.Root({ text: Annotation<string>() })
+  const chat = (name: string) => tracer.startActiveSpan(`chat ${name}`, async (span) => {
+    await new Promise((resolve) => setImmediate(resolve))
+    span.end()
+  })
+  const graph = new StateGraph(State)
+    .addNode('research', async (state) => {
+      await chat('research')
+      return { text: `${state.text} researched` }
+    })
+    .addNode('draft', async (state) => {
+      await chat('draft')
+      await chat('draft-again')
+      return { text: `${state.text} drafted` }
+    })
+    .addEdge(START, 'research')
+    .addEdge('research', 'draft')
+    .addEdge('draft', END)
+    .compile()
+  let after = ''
+  await tracer.startActiveSpan('run email.compose', async (span) => {
+    await graph.invoke({ text: 'hi' }, { callbacks: graphCallbacks() as never })
+    // Once the graph is done, the run span is active again.
+    after = trace.getActiveSpan() === span ? 'run span' : 'something else'
+    span.end()
+  })
+  await tracing.forceFlush()
+  const spans = exporter.getFinishedSpans()
+  const parentOf = (name: string) => spans.find((s) => s.spanContext().spanId === spans.find((x) => x.name === name)?.parentSpanContext?.spanId)?.name
+  assert.equal(parentOf('chat research'), 'node research')
+  assert.equal(parentOf('chat draft'), 'node draft')
+  assert.equal(parentOf('chat draft-again'), 'node draft')
+  assert.equal(parentOf('node research'), 'run email.compose')
+  assert.equal(parentOf('node draft'), 'run email.compose')
+  assert.equal(after, 'run span')
 })
