@@ -214,25 +214,29 @@ export class RedisBroker implements Broker {
       throw new PoolSaturatedError(pool.name, pool.maxQueued, Math.min(60_000, Math.max(1000, Math.ceil(queued / perSecond) * 1000)))
     }
 
-    let job: JobLike
+    const options = {
+      jobId: envelope.runId,
+      timestamp: Date.now(),
+      attempts: envelope.maxAttempts,
+      backoff: { type: 'exponential', delay: this.backoffMs },
+      removeOnComplete: { age: Math.ceil(this.retainMs / 1000) },
+      removeOnFail: { age: Math.ceil(this.retainFailedMs / 1000) },
+    }
+    // Watch before adding: on a busy machine the run's completed event can be read
+    // before add()'s own reply is, and must find the run watched already.
+    if (entry.watching) {
+      const job: JobLike = { id: envelope.runId, name: envelope.workflow, data: envelope, returnvalue: null, attemptsMade: 0, timestamp: options.timestamp, opts: options }
+      this.waits.watch(envelope.runId, recordFromJob(job, 'queued', pool.name))
+    }
     try {
-      job = await this.call(
-        queue.add(envelope.workflow, envelope, {
-          jobId: envelope.runId,
-          attempts: envelope.maxAttempts,
-          backoff: { type: 'exponential', delay: this.backoffMs },
-          removeOnComplete: { age: Math.ceil(this.retainMs / 1000) },
-          removeOnFail: { age: Math.ceil(this.retainFailedMs / 1000) },
-        }),
-        `enqueue on ${queue.name}`,
-      )
+      await this.call(queue.add(envelope.workflow, envelope, options), `enqueue on ${queue.name}`)
     } catch (error) {
+      this.waits.unwatch(envelope.runId)
       // Free the key so a retry of the same request is not deduped onto a run that never existed.
       if (idemKey !== null) await client.del(idemKey).catch(() => undefined)
       throw error
     }
     this.remember(envelope.runId, pool.name)
-    if (entry.watching) this.waits.watch(envelope.runId, recordFromJob(job, 'queued', pool.name))
     const depth = this.depths.get(pool.name)
     if (depth) depth.addedSince += 1
     return { runId: envelope.runId, deduped: false }

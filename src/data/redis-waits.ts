@@ -67,9 +67,13 @@ export class RunWaits {
     return events
   }
 
-  /** Remember a run submitted after its queue's listener started (see listen()). */
+  /** Remember a run about to be submitted after its queue's listener started (see listen()). */
   watch(runId: string, submitted: RunRecord): void {
     bounded(this.watched, runId, { submitted, status: null, final: null })
+  }
+
+  unwatch(runId: string): void {
+    this.watched.delete(runId)
   }
 
   private wake(jobId: string, status: RunStatus | null, record: (submitted: RunRecord) => RunRecord | null): void {
