@@ -104,3 +104,26 @@ void test('a port in use is a clear error at start', async () => {
     message: `cannot listen on 127.0.0.1:${port}: the port is in use (pick another with --port, or 0 for any free port)`,
   })
 })
+
+void test('a caller that hangs up while waiting leaves the run queued, and is counted as 499', async () => {
+  const controller = new AbortController()
+  const pending = fetch(`${fx.url}/v1/workflows/held.wait/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+    signal: controller.signal,
+  })
+  for (let i = 0; i < 500 && (await fx.broker.stats()).find((s) => s.pool === 'held')?.queued !== 1; i++) {
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  controller.abort()
+  await assert.rejects(pending, { name: 'AbortError' })
+  let text = ''
+  for (let i = 0; i < 100 && !/status="499"/.test(text); i++) {
+    await new Promise((r) => setTimeout(r, 20))
+    text = await (await fetch(`${fx.url}/metrics`)).text()
+  }
+  assert.match(text, /^switchyard_gateway_requests_total\{method="POST",route="\/v1\/workflows\/\{name\}\/run",status="499"\} 1$/m)
+  const [run] = await fx.broker.list({ pool: 'held' })
+  assert.equal(run?.status, 'queued')
+})
