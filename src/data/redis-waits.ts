@@ -139,11 +139,12 @@ export class RunWaits {
       }
       const onStop = () => void settle(null)
       listeners.add(onEvent)
-      const timer = setTimeout(onStop, Math.max(0, options.until - Date.now()))
-      const poll = setInterval(() => void check(), this.pollMs)
-      options.signal?.addEventListener('abort', onStop, { once: true })
       // In the same tick as subscribing, so a run finishing in between is not missed.
       const watched = this.watched.get(runId)
+      const timer = setTimeout(onStop, Math.max(0, options.until - Date.now()))
+      // A watched run's final event cannot be missed: its poll is only a rare safety net.
+      const poll = setInterval(() => void check(), watched ? this.pollMs * 5 : this.pollMs)
+      options.signal?.addEventListener('abort', onStop, { once: true })
       if (Date.now() >= options.until || options.signal?.aborted === true) onStop()
       else if (watched?.final) finish(watched.final)
       else if (watched?.status) void settle(watched.status)
