@@ -14,7 +14,6 @@ import type { Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from
 
 const { top: TOP_KEYS, pool: POOL_KEYS, tracing: TRACING_KEYS, workflow: WORKFLOW_KEYS } = REGISTRY_KEYS
 
-
 interface Entry {
   readonly key: string
   readonly keyNode: YamlNode | null
