@@ -266,6 +266,7 @@ function writeAtomically(file: string, text: string): void {
 }
 
 // ---- loading ----
+
 /** What registry-compiler.ts returns: the compiled form, or every problem. */
 export interface Compilation {
   readonly compiled: CompiledRegistry | null
