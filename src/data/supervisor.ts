@@ -164,6 +164,15 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     emit({ type: 'spawn', pool: pool.name, pid })
   }
 
+  /** `restarting in …` while waiting; `restarted after n crashes` until the process proves healthy. */
+  function noteOf(slot: Slot): string {
+    if (slot.timer) return slot.note
+    if (slot.consecutive > 0 && Date.now() - slot.startedAt < backoff.resetAfterMs) {
+      return `restarted after ${slot.consecutive} crash${slot.consecutive === 1 ? '' : 'es'}`
+    }
+    return ''
+  }
+
   async function stats(): Promise<Map<string, PoolStats>> {
     try {
       return new Map((await options.broker.broker.stats()).map((s) => [s.pool, s]))
@@ -187,7 +196,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
           queued: s?.queued ?? 0,
           failed: s?.failed ?? 0,
           crashes: crashes.get(pool.name) ?? 0,
-          note: skipped.get(pool.name) ?? mine.map((slot) => slot.note).find((note) => note !== '') ?? '',
+          note: skipped.get(pool.name) ?? mine.map(noteOf).find((note) => note !== '') ?? '',
         }
       })
     },
