@@ -10,7 +10,7 @@ import { ATTR } from '../control/attributes.js'
 import type { TracingConfig } from '../control/types.js'
 import { RunContextManager, useContextManager } from './context-manager.js'
 import { otlpExporter } from './otlp-exporter.js'
-import { RedactingExporter } from './redacting-exporter.js'
+import { RedactingExporter, type CapturePolicy } from './redacting-exporter.js'
 import { SwitchyardSampler } from './sampler.js'
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -23,8 +23,12 @@ export interface TracingOptions {
   readonly project?: string
   /** Where the OTEL_EXPORTER_OTLP_* (and SWITCHYARD_TRACES_URL, OTEL_SDK_DISABLED) settings come from. */
   readonly env: Env
-  /** The pool's tracing config: with `redacted` or `none` capture, exported attributes are masked/dropped. */
-  readonly tracing?: TracingConfig
+  /**
+   * What exported spans may carry: a worker passes its pool's tracing config; the
+   * gateway passes captureByPool(registry.pools.values()), resolved per span.
+   * With `redacted` or `none`, attributes, events and error messages are masked/dropped.
+   */
+  readonly tracing?: TracingConfig | CapturePolicy
   /** Register as the global provider, context manager and propagator. @default true */
   readonly register?: boolean
   /** Use this exporter instead of OTLP/HTTP (tests, benchmarks). */

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { SpanStatusCode } from '@opentelemetry/api'
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
 import { ATTR } from '../../src/control/attributes.js'
-import { captureValue, initTracing, redactText } from '../../src/observe/index.js'
+import type { Pool } from '../../src/control/types.js'
+import { captureByPool, captureValue, initTracing, redactText } from '../../src/observe/index.js'
 
 const lead = { name: 'Ada Lovelace', email: 'ada.lovelace@analytical.example', phone: '+1 415-555-2671', notes: 'call (415) 555-2671 or mail ada@example.org', apiKey: 'sk-123' }
 const config = (capture: 'full' | 'redacted' | 'none') => ({ capture, redact: ['apiKey'] })
@@ -52,4 +53,26 @@ void test('the exporter applies the pool capture mode to every attribute, event 
   assert.match(redacted?.spanContext().traceId ?? '', /^[0-9a-f]{32}$/, 'the masked view still answers spanContext()')
   const none = await shipped('none')
   assert.equal(none?.attributes[ATTR.input], undefined)
+})
+
+void test('the gateway redacts per span, by the pool the span belongs to', async () => {
+  const pool = (name: string, capture: 'full' | 'redacted') =>
+    ({ name, tracing: { project: `sales-${name}`, sampleRate: 1, capture, redact: [] } }) as unknown as Pool
+  const exporter = new InMemorySpanExporter()
+  const tracing = initTracing({ service: 'switchyard-gateway', env: {}, exporter, register: false, tracing: captureByPool([pool('classify', 'redacted'), pool('email', 'full')]) })
+  const tracer = tracing.tracerProvider.getTracer('t')
+  const note = 'lead ada@example.org'
+  tracer.startSpan('route lead.classify', { attributes: { [ATTR.pool]: 'classify', note } }).end()
+  tracer.startSpan('enqueue classify', { attributes: { [ATTR.project]: 'sales-classify', note } }).end()
+  tracer.startSpan('route email.compose', { attributes: { [ATTR.pool]: 'email', note } }).end()
+  tracer.startSpan('GET /healthz', { attributes: { note } }).end()
+  await tracing.forceFlush()
+  const notes = Object.fromEntries(exporter.getFinishedSpans().map((s) => [s.name, s.attributes.note]))
+  await tracing.shutdown()
+  assert.deepEqual(notes, {
+    'route lead.classify': 'lead [email]',
+    'enqueue classify': 'lead [email]',
+    'route email.compose': note,
+    'GET /healthz': note,
+  })
 })
