@@ -93,6 +93,10 @@ function metaIssues(errors: readonly AjvError[]): SchemaIssue[] {
   const byPointer = new Map<string, SchemaIssue>()
   for (const error of errors) {
     if (byPointer.has(error.instancePath)) continue
+    if (error.keyword === 'type' && error.instancePath === '') {
+      byPointer.set('', { pointer: '', message: 'a JSON Schema must be an object or a boolean' })
+      continue
+    }
     const allowed = error.keyword === 'enum' && Array.isArray(error.params.allowedValues)
       ? `: ${error.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
       : ''
