@@ -3,7 +3,7 @@
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
-import type { ExporterSettings } from './tracing.js'
+import type { ExporterSettings } from './exporter-settings.js'
 
 type ExporterConfig = NonNullable<ConstructorParameters<typeof JsonExporter>[0]>
 

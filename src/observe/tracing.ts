@@ -9,11 +9,14 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { ATTR } from '../control/attributes.js'
 import type { TracingConfig } from '../control/types.js'
 import { RunContextManager, useContextManager } from './context-manager.js'
+import { exporterSettings, type Env } from './exporter-settings.js'
 import { otlpExporter } from './otlp-exporter.js'
 import { RedactingExporter, type CapturePolicy } from './redacting-exporter.js'
 import { SwitchyardSampler } from './sampler.js'
 
-export type Env = Readonly<Record<string, string | undefined>>
+// Re-exported: callers that import tracing.ts directly (cli/worker) read the settings too.
+export { exporterSettings } from './exporter-settings.js'
+export type { Env, ExporterSettings } from './exporter-settings.js'
 
 export interface TracingOptions {
   /** `service.name`: `switchyard-gateway` or `switchyard-pool-<pool>` (SERVICE in control/attributes). */
@@ -47,13 +50,6 @@ export interface Tracing {
   shutdown(): Promise<void>
 }
 
-export interface ExporterSettings {
-  readonly url: string
-  readonly protocol: 'http/protobuf' | 'http/json'
-  readonly headers: Record<string, string>
-  readonly timeoutMillis: number | undefined
-  readonly compression: 'gzip' | 'none'
-}
 
 /**
  * Start tracing for this process. With `OTEL_SDK_DISABLED=true`, or no endpoint,
@@ -111,49 +107,6 @@ export function initTracing(options: TracingOptions): Tracing {
       }
     },
   }
-}
-
-/** The OTLP trace exporter settings in `env`, or undefined when no endpoint is configured. */
-export function exporterSettings(env: Env): ExporterSettings | undefined {
-  const url = tracesUrl(env)
-  if (url === undefined) return undefined
-  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim()
-  const timeout = Number(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT)
-  const compression = (env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION ?? 'none').trim()
-  return {
-    url,
-    protocol: protocol === 'http/json' ? 'http/json' : 'http/protobuf',
-    headers: { ...parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
-    timeoutMillis: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
-    compression: compression === 'gzip' ? 'gzip' : 'none',
-  }
-}
-
-function tracesUrl(env: Env): string | undefined {
-  const specific = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()
-  if (specific) return specific
-  const generic = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()
-  if (generic) return `${generic.replace(/\/+$/, '')}/v1/traces`
-  const embedded = env.SWITCHYARD_TRACES_URL?.trim()
-  if (!embedded) return undefined
-  // Accept the gateway's base URL as well as the receiver's full URL.
-  return /\/v1\/traces\/?$/.test(embedded) ? embedded : `${embedded.replace(/\/+$/, '')}/v1/traces`
-}
-
-/** `k1=v1,k2=v2` with percent-encoded values (the OTLP exporter spec's format). */
-function parseHeaders(raw: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = {}
-  for (const pair of (raw ?? '').split(',')) {
-    const at = pair.indexOf('=')
-    if (at <= 0) continue
-    const key = pair.slice(0, at).trim()
-    try {
-      headers[key] = decodeURIComponent(pair.slice(at + 1).trim())
-    } catch {
-      headers[key] = pair.slice(at + 1).trim()
-    }
-  }
-  return headers
 }
 
 function batchConfig(env: Env) {
