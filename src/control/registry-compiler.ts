@@ -28,7 +28,7 @@ function shown(path: string): string {
 
 function stamp(path: string, bytes: Buffer): FileStamp {
   const stat = statSync(path)
-  return { path, size: stat.size, mtimeMs: stat.mtimeMs, hash: sha256(bytes) }
+  return [path, stat.size, stat.mtimeMs, sha256(bytes)]
 }
 
 /** Compile the registry at `path`; never throws for problems in the files. */
@@ -64,8 +64,10 @@ export function compileRegistry(path: string): Compilation {
     files,
     digest: sha256(canonicalJson(builder.canonical())),
     pools: [...builder.pools.values()],
-    workflows: [...builder.workflows.values()].map(({ input: _input, output: _output, ...spec }) => spec),
-    validators: Object.fromEntries(builder.validatorIds),
+    workflows: [...builder.workflows.values()].map(({ input: _input, output: _output, ...spec }) => ({
+      ...spec,
+      validator: builder.validatorIds.get(spec.name) ?? '',
+    })),
   }
   const schemas = Object.fromEntries([...builder.workflows.values()].map((wf) => [wf.name, { input: wf.input, output: wf.output }]))
   return { compiled, codes: builder.codes, schemas, problems: [] }

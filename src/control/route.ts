@@ -74,8 +74,8 @@ let fallbackCompiler: SchemaCompilerModule.SchemaCompiler | undefined
 /** A new validator for `workflow` (route() keeps it, so this runs once per workflow). */
 export function validatorFor(registry: Registry, workflow: Workflow): Validate {
   const internals = internalsOf(registry)
-  const id = internals?.validators[workflow.name]
-  let code = id === undefined ? undefined : internals?.code(id)
+  const id = internals?.validators.get(workflow.name)
+  let code = id ? internals?.code(id) : undefined
   if (code === undefined) {
     // A registry built by hand, or a validator file removed since: compile now.
     nodeRequire ??= createRequire(import.meta.url)
