@@ -133,6 +133,30 @@ void describe('registry problems, each located where the person wrote it', () =>
     assert.equal(error.message.split('\n')[1], `  ${file}:1:10: version: must be 1, got 2`)
   })
 
+  void it('duplicate pools, and duplicate keys inside a schema file, name both lines', () => {
+    const { f, file } = registry(
+      `version: 1\npools:\n  email: {}\n  email: {}\nworkflows:\n  a.b: { pool: email, graph: wf/graph.ts, input: wf/in.json, description: d }\n`,
+      { 'wf/in.json': '{\n  "type": "object",\n  "type": "array"\n}\n' },
+    )
+    const problems = problemsOf(() => loadRegistry(file))
+    assert.deepEqual(
+      problems.map((p) => `${p.file === file ? 'registry' : p.file.slice(f.dir.length + 1)}:${p.line}:${p.column} ${p.message}`),
+      ["registry:4:3 duplicate pool 'email' (first defined at line 3)", "wf/in.json:3:3 duplicate key 'type' (first defined at line 2)"],
+    )
+  })
+
+  void it('checks redis URLs and tracing.redact', () => {
+    const { file } = registry(`version: 1\npools:\n  email:\n    redis: localhost:6379\n    tracing: { capture: redacted, redact: phone }\nworkflows: {}\n`)
+    assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
+      `4:12 pool 'email' redis: must be a redis:// or rediss:// URL, got "localhost:6379"`,
+      `5:43 pool 'email' tracing.redact: must be a list of key names, got "phone"`,
+    ])
+    const ok = registry(`version: 1\npools:\n  email:\n    redis: redis://127.0.0.1:6379/2\n    tracing: { capture: redacted, redact: [phone, token] }\nworkflows: {}\n`)
+    const pool = loadRegistry(ok.file).pools.get('email')
+    assert.equal(pool?.redis, 'redis://127.0.0.1:6379/2')
+    assert.deepEqual(pool?.tracing, { project: 'email', sampleRate: 1, capture: 'redacted', redact: ['phone', 'token'] })
+  })
+
   void it('a YAML syntax error is located', () => {
     const { file } = registry('version: 1\npools: [\n')
     const [problem] = problemsOf(() => loadRegistry(file))
