@@ -408,8 +408,17 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    // BullMQ's close() waits for Redis to acknowledge; with Redis gone that is forever.
+    // Past the bound, drop the connections instead.
+    const closing = [...this.queues.values()].flatMap((entry) => [entry.queue, ...(entry.events ? [entry.events] : [])])
     await Promise.allSettled(
-      [...this.queues.values()].flatMap((entry) => [entry.queue.close(), entry.events?.close() ?? Promise.resolve()]),
+      closing.map(async (closable) => {
+        try {
+          await within(closable.close(), this.timeoutMs, `closing ${closable.name}`)
+        } catch {
+          ;(await closable.client).disconnect()
+        }
+      }),
     )
   }
 

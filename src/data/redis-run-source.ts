@@ -14,7 +14,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq'
 
 import { queueName } from '../control/index.js'
 import type { RunError } from './broker.js'
-import { checkEvictionPolicy, connectionFor, type EvictionCheck } from './redis-connection.js'
+import { checkEvictionPolicy, connectionFor, within, type EvictionCheck } from './redis-connection.js'
 import { encodeRunError, stampResult, type RunStamp } from './redis-record.js'
 import type { RunHandler, RunSource } from './run-source.js'
 
@@ -32,6 +32,8 @@ export interface RedisRunSourceOptions {
   readonly evictionCheck?: EvictionCheck
   /** Where warnings go. @default process.emitWarning */
   readonly warn?: (message: string) => void
+  /** Bound on close() when Redis does not answer. @default 10000 */
+  readonly closeTimeoutMs?: number
 }
 
 function defaultWarn(message: string): void {
@@ -104,7 +106,12 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
 
     async close(): Promise<void> {
       hard.abort(new Error(`the run source for pool '${pool}' was closed`))
-      await worker?.close(true)
+      if (!worker) return
+      // With Redis gone BullMQ's close() never returns: past the bound, drop the connection.
+      const closing = worker
+      await within(closing.close(true), options.closeTimeoutMs ?? 10_000, `closing the worker of pool '${pool}'`).catch(async () => {
+        ;(await closing.client).disconnect()
+      })
     },
   }
 }

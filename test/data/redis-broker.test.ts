@@ -125,6 +125,39 @@ void describe('redis broker: reading runs back', { skip }, () => {
   })
 })
 
+void describe('redis broker: Redis goes away', { skip }, () => {
+  void test('submit, get and wait fail with BROKER_UNAVAILABLE within their bounds instead of hanging', async () => {
+    const doomed = await startRedis()
+    const registry = contractRegistry()
+    const broker = await RedisBroker.connect({ registry, url: doomed.url, commandTimeoutMs: 300, warn: () => undefined })
+    const source = redisRunSource('work', { url: doomed.url, closeTimeoutMs: 300, warn: () => undefined })
+    source.start(async () => ({ ok: true, output: null }), { concurrency: 1 })
+    const trace = { traceparent: '', tracestate: '', baggage: '' }
+    const pool = registry.pools.get('tight')!
+    const plan = {
+      workflow: 'contract.tight', pool: 'tight', queue: 'switchyard.tight', runtime: 'node' as const,
+      graph: 'contract/graph.ts#graph', prompt: null, input: {}, timeoutMs: 30_000,
+      deadline: new Date(Date.now() + 30_000).toISOString(),
+      retry: { maxAttempts: 1, backoff: { type: 'exponential' as const, delayMs: 10 } },
+      tracing: pool.tracing, registry: registry.digest,
+    }
+    try {
+      const queued = createEnvelope(plan, { runId: `q-${randomUUID()}`, trace, idempotencyKey: null }, null)
+      await broker.submit(queued)
+      await doomed.stop()
+      const unavailable = { code: 'BROKER_UNAVAILABLE', retryable: true }
+      await assert.rejects(broker.submit(createEnvelope(plan, { runId: `x-${randomUUID()}`, trace, idempotencyKey: null }, null)), unavailable)
+      await assert.rejects(broker.get(queued.runId), unavailable)
+      await assert.rejects(broker.wait(queued.runId, { until: Date.now() + 200 }), unavailable)
+      assert.equal(await broker.ready(), false)
+    } finally {
+      // Closing does not hang either: past its bound it drops the connections.
+      await Promise.all([broker.close(), source.close()])
+      await doomed.stop()
+    }
+  })
+})
+
 void describe('redis broker: server checks', { skip }, () => {
   void test('refuses to start when Redis may evict keys, or warns when told to', async () => {
     const { url } = server()
