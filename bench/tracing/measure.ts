@@ -4,7 +4,7 @@
 // (A separate process per mode: module-level tracers bind to the first provider
 // registered, so one process cannot switch tracing on and off.)
 //
-// usage: node --import tsx bench/tracing/measure.ts on|spans|off RUNS CONCURRENCY
+// usage: node --import tsx bench/tracing/measure.ts off|spans|on|direct RUNS CONCURRENCY
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,7 +14,7 @@ import { loadRegistry } from '../../src/control/index.js'
 import { MemoryBroker } from '../../src/data/memory-broker.js'
 import { createWorker } from '../../src/data/worker.js'
 import { startGateway } from '../../src/gateway/index.js'
-import { FileTraceStore, graphCallbacks, initTracing } from '../../src/observe/index.js'
+import { FileTraceStore, StoreSpanExporter, graphCallbacks, initTracing } from '../../src/observe/index.js'
 
 const [mode = 'off', runsText = '1000', concurrencyText = '16'] = process.argv.slice(2)
 const RUNS = Number(runsText)
@@ -22,6 +22,9 @@ const CONCURRENCY = Number(concurrencyText)
 const on = mode === 'on'
 // `spans`: spans recorded, then dropped by a no-op exporter (separates recording from shipping).
 const spansOnly = mode === 'spans'
+// `direct`: 100%, written straight into the trace store (StoreSpanExporter), as a process
+// hosting the store can do for its own spans, instead of OTLP to its own receiver.
+const direct = mode === 'direct'
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-tracing-'))
 const graph = fileURLToPath(new URL('./graph.ts', import.meta.url))
@@ -47,10 +50,12 @@ const registry = loadRegistry(join(dir, 'switchyard.yaml'))
 const broker = new MemoryBroker({ pools: registry.pools.values() })
 const traceDir = join(dir, 'traces')
 const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: 'bench', traceDir })
+const directStore = direct ? await FileTraceStore.open(traceDir) : undefined
 const tracing = initTracing({
   service: SERVICE.gateway,
-  env: on || spansOnly ? { SWITCHYARD_TRACES_URL: gateway.url } : {},
+  env: on || spansOnly || direct ? { SWITCHYARD_TRACES_URL: gateway.url } : {},
   ...(spansOnly ? { exporter: { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} } } : {}),
+  ...(directStore ? { exporter: new StoreSpanExporter(directStore) } : {}),
 })
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet }
 const worker = createWorker({ pool: 'bench', registry, source: broker.source('bench'), signingKey: 'bench', callbacks: graphCallbacks, watchdogGraceMs: null, log: quiet })
@@ -81,7 +86,8 @@ await runMany(RUNS)
 await tracing.forceFlush()
 const seconds = (performance.now() - started) / 1000
 const used = process.cpuUsage(cpu)
-const stored = on ? (await (await FileTraceStore.open(traceDir)).listRuns({ limit: 1000 })).length : 0
+await directStore?.close()
+const stored = on || direct ? (await (await FileTraceStore.open(traceDir)).listRuns({ limit: 1000 })).length : 0
 
 process.stdout.write(`${JSON.stringify({ mode, runs: RUNS, runsPerSecond: RUNS / seconds, cpuMsPerRun: (used.user + used.system) / 1000 / RUNS, stored })}\n`)
 await worker.close()

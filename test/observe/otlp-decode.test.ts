@@ -3,9 +3,12 @@ import assert from 'node:assert/strict'
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
-import { decodeOtlpJson, decodeOtlpProtobuf, initTracing, toStoredSpans } from '../../src/observe/index.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { FileTraceStore, StoreSpanExporter, decodeOtlpJson, decodeOtlpProtobuf, initTracing, toStoredSpans } from '../../src/observe/index.js'
 
-void test('protobuf and JSON decode to the same stored spans, every attribute type included', async () => {
+void test('protobuf and JSON decode to the same stored spans, every attribute type included', async (t) => {
   const exporter = new InMemorySpanExporter()
   const tracing = initTracing({ service: 'switchyard-pool-email', pool: 'email', project: 'sales-email', env: {}, exporter, register: false })
   const span = tracing.tracerProvider.getTracer('t').startSpan('chat gpt', {
@@ -32,4 +35,13 @@ void test('protobuf and JSON decode to the same stored spans, every attribute ty
   const original = spans[0]
   assert.equal(stored?.traceId, original?.spanContext().traceId)
   assert.ok(Math.abs((stored?.start ?? 0) - ((original?.startTime[0] ?? 0) * 1000 + (original?.startTime[1] ?? 0) / 1e6)) < 0.001, 'start time within a microsecond')
+
+  // The in-process path (no OTLP round trip) stores exactly what the receiver stores.
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-direct-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await FileTraceStore.open(dir)
+  const direct = new StoreSpanExporter(store)
+  const result = await new Promise<{ code: number }>((resolve) => direct.export(spans, resolve))
+  assert.equal(result.code, 0)
+  assert.deepEqual(await store.getTrace(stored?.traceId ?? ''), fromProtobuf)
 })
