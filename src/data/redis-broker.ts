@@ -345,7 +345,8 @@ export class RedisBroker implements Broker {
 
   /** QueueEvents of one pool, opened on first submit or wait and shared by every wait on that pool. */
   private async events(entry: PoolQueue): Promise<QueueEvents> {
-    entry.eventsReady ??= (async () => {
+    if (entry.eventsReady) return entry.eventsReady
+    const ready = (async () => {
       // Start from the stream's newest entry as it is now (not '$' at the first XREAD,
       // which comes a moment later): no event of a run added after this is missed.
       const client = await entry.queue.client
@@ -356,7 +357,16 @@ export class RedisBroker implements Broker {
       await events.waitUntilReady()
       return events
     })()
-    return entry.eventsReady
+    entry.eventsReady = ready
+    // A failed start is not kept: the next submit or wait tries again.
+    ready.catch(() => {
+      if (entry.eventsReady !== ready) return
+      entry.eventsReady = undefined
+      entry.watching = false
+      void entry.events?.close().catch(() => undefined)
+      entry.events = undefined
+    })
+    return ready
   }
 
   async wait(runId: string, options: WaitOptions): Promise<RunRecord> {
