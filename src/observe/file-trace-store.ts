@@ -1,7 +1,8 @@
-// The embedded trace store: one JSONL file per trace per project under one folder,
-// `<dir>/<project>/<traceId>.jsonl`. Appends are cheap, a trace is one read, the
-// oldest traces of a project are dropped past its bound, and a restart loses
-// nothing (the index is rebuilt from the folder).
+// The embedded trace store: per project, append-only JSONL segments under one folder,
+// `<dir>/<project>/<seq>.jsonl`, and an in-memory index of where each trace's lines
+// are. One export costs one write per project (not one file per trace); a trace is
+// a few positioned reads; a project past its bound drops its oldest segment; a
+// restart loses nothing (the index is rebuilt by scanning the segments).
 import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ATTR } from '../control/attributes.js'
@@ -19,8 +20,34 @@ export interface FileTraceStoreOptions {
 
 const DEFAULT_MAX_TRACES = 2000
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-// Runs are short: a trace is written by a few batches within seconds, so a small cache covers it.
-const OPEN_HANDLES = 256
+// Retention drops whole segments: an eighth of the bound each, so a project keeps
+// between 7/8 of its bound and all of it.
+const SEGMENTS_PER_BOUND = 8
+const MAX_SEGMENT_BYTES = 4 * 1024 * 1024
+
+/** Where some of a trace's lines are: a byte range of one segment. */
+interface Extent {
+  readonly folder: string
+  readonly segment: Segment
+  readonly start: number
+  readonly length: number
+}
+
+interface Segment {
+  readonly seq: number
+  readonly path: string
+  bytes: number
+  readonly traces: Set<string>
+}
+
+interface Project {
+  /** Oldest first; the last one is written to. */
+  readonly segments: Segment[]
+  bytes: number
+  /** Distinct traces with lines in this project. */
+  readonly traces: Set<string>
+  handle: FileHandle | undefined
+}
 
 /**
  * Spans on disk, per project, with a retention bound per project.
@@ -31,18 +58,16 @@ const OPEN_HANDLES = 256
  * const trace = await store.getTrace(traceId)
  */
 export class FileTraceStore implements TraceStore {
-  /** Per project folder: trace id → bytes on disk, oldest first (Map keeps insertion order). */
-  private readonly projects = new Map<string, Map<string, number>>()
-  private readonly traceFolders = new Map<string, Set<string>>()
-  private readonly bytes = new Map<string, number>()
+  private readonly projects = new Map<string, Project>()
+  private readonly extents = new Map<string, Extent[]>()
   /** The spans that describe each trace's run (see run-summary.ts); built on first listRuns. */
   private runSpans: Map<string, StoredSpan[]> | undefined
   /** Writes and deletions run one at a time, so the index always matches the folder. */
   private queue: Promise<unknown> = Promise.resolve()
-  /** Open append handles of recently written traces: a batch costs one write per trace, not open+write+close. */
-  private readonly handles = new Map<string, FileHandle>()
   private readonly maxTraces: number
   private readonly maxBytes: number
+  private readonly segmentTraces: number
+  private readonly segmentBytes: number
 
   private constructor(
     readonly dir: string,
@@ -50,6 +75,8 @@ export class FileTraceStore implements TraceStore {
   ) {
     this.maxTraces = positive(options.maxTracesPerProject, DEFAULT_MAX_TRACES, 'maxTracesPerProject')
     this.maxBytes = positive(options.maxBytesPerProject, DEFAULT_MAX_BYTES, 'maxBytesPerProject')
+    this.segmentTraces = Math.max(1, Math.floor(this.maxTraces / SEGMENTS_PER_BOUND))
+    this.segmentBytes = Math.max(1, Math.min(MAX_SEGMENT_BYTES, Math.floor(this.maxBytes / SEGMENTS_PER_BOUND)))
   }
 
   /** Open (creating it if needed) the store in `dir`, indexing what an earlier process left there. */
@@ -57,15 +84,7 @@ export class FileTraceStore implements TraceStore {
     const store = new FileTraceStore(dir, options)
     await mkdir(dir, { recursive: true })
     for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue
-      const folder = entry.name
-      const files = await Promise.all(
-        (await readdir(join(dir, folder)))
-          .filter((name) => name.endsWith('.jsonl') && TRACE_ID.test(name.slice(0, -6)))
-          .map(async (name) => ({ traceId: name.slice(0, -6), info: await stat(join(dir, folder, name)) })),
-      )
-      files.sort((a, b) => a.info.mtimeMs - b.info.mtimeMs)
-      for (const { traceId, info } of files) store.record(folder, traceId, info.size)
+      if (entry.isDirectory()) await store.scanProject(entry.name)
     }
     return store
   }
@@ -79,9 +98,7 @@ export class FileTraceStore implements TraceStore {
     if (!TRACE_ID.test(id)) throw new SwitchyardError('BAD_REQUEST', `'${traceId}' is not a trace id (32 hex digits)`)
     await this.queue
     const spans = new Map<string, StoredSpan>()
-    for (const folder of this.traceFolders.get(id) ?? []) {
-      for (const span of await this.readTrace(folder, id)) spans.set(span.spanId, span)
-    }
+    for (const span of await this.readExtents(this.extents.get(id) ?? [])) spans.set(span.spanId, span)
     return [...spans.values()].sort((a, b) => a.start - b.start)
   }
 
@@ -103,13 +120,15 @@ export class FileTraceStore implements TraceStore {
 
   /** Projects with stored traces: name, trace count, bytes on disk. */
   projectStats(): { project: string; traces: number; bytes: number }[] {
-    return [...this.projects].map(([folder, traces]) => ({ project: decodeProject(folder), traces: traces.size, bytes: this.bytes.get(folder) ?? 0 }))
+    return [...this.projects].map(([folder, p]) => ({ project: decodeProject(folder), traces: p.traces.size, bytes: p.bytes }))
   }
 
   async close(): Promise<void> {
     await this.queue
-    await Promise.all([...this.handles.values()].map((handle) => handle.close().catch(() => undefined)))
-    this.handles.clear()
+    for (const project of this.projects.values()) {
+      await project.handle?.close().catch(() => undefined)
+      project.handle = undefined
+    }
   }
 
   private serially<T>(task: () => Promise<T>): Promise<T> {
@@ -119,100 +138,123 @@ export class FileTraceStore implements TraceStore {
   }
 
   private async write(spans: readonly StoredSpan[]): Promise<void> {
-    const files = new Map<string, { folder: string; traceId: string; lines: string[] }>()
+    // Per project, per trace: a trace's lines of one export stay contiguous (one extent).
+    const batches = new Map<string, Map<string, string[]>>()
     for (const span of spans) {
       const folder = encodeProject(span.project)
-      const key = `${folder}/${span.traceId}`
-      let file = files.get(key)
-      if (file === undefined) {
-        file = { folder, traceId: span.traceId, lines: [] }
-        files.set(key, file)
+      let traces = batches.get(folder)
+      if (traces === undefined) {
+        traces = new Map()
+        batches.set(folder, traces)
       }
-      file.lines.push(JSON.stringify(span))
-      if (this.runSpans && (isRunSpan(span) || isGatewayRunSpan(span) || typeof span.attributes[ATTR.runId] === 'string')) {
-        const list = this.runSpans.get(span.traceId) ?? []
-        list.push(span)
-        this.runSpans.set(span.traceId, list)
+      const lines = traces.get(span.traceId) ?? []
+      lines.push(JSON.stringify(span))
+      traces.set(span.traceId, lines)
+      if (this.runSpans && isRunRelevant(span)) this.runSpans.set(span.traceId, [...(this.runSpans.get(span.traceId) ?? []), span])
+    }
+    await Promise.all([...batches].map(([folder, traces]) => this.writeProject(folder, traces)))
+  }
+
+  private async writeProject(folder: string, traces: Map<string, string[]>): Promise<void> {
+    const project = await this.project(folder)
+    let segment = project.segments.at(-1)
+    if (segment === undefined || segment.bytes >= this.segmentBytes || segment.traces.size >= this.segmentTraces) {
+      segment = await this.roll(folder, project)
+    } else if (project.handle === undefined) {
+      // Opened lazily: a store opened only to read (after a restart, say) holds no file open.
+      project.handle = await open(segment.path, 'a')
+    }
+    const chunks: Buffer[] = []
+    let offset = segment.bytes
+    for (const [traceId, lines] of traces) {
+      const chunk = Buffer.from(`${lines.join('\n')}\n`)
+      chunks.push(chunk)
+      this.addExtent(traceId, { folder, segment, start: offset, length: chunk.length }, project)
+      offset += chunk.length
+    }
+    const data = Buffer.concat(chunks)
+    await (project.handle as FileHandle).write(data)
+    segment.bytes += data.length
+    project.bytes += data.length
+    await this.enforceBound(project)
+  }
+
+  private async project(folder: string): Promise<Project> {
+    let project = this.projects.get(folder)
+    if (project === undefined) {
+      await mkdir(join(this.dir, folder), { recursive: true })
+      project = { segments: [], bytes: 0, traces: new Set(), handle: undefined }
+      this.projects.set(folder, project)
+    }
+    return project
+  }
+
+  /** Start a new segment (the first, or the next when the current is full). */
+  private async roll(folder: string, project: Project): Promise<Segment> {
+    await project.handle?.close().catch(() => undefined)
+    const seq = (project.segments.at(-1)?.seq ?? 0) + 1
+    const segment: Segment = { seq, path: join(this.dir, folder, `${String(seq).padStart(8, '0')}.jsonl`), bytes: 0, traces: new Set() }
+    project.handle = await open(segment.path, 'a')
+    project.segments.push(segment)
+    return segment
+  }
+
+  private addExtent(traceId: string, extent: Extent, project: Project): void {
+    const list = this.extents.get(traceId)
+    if (list) list.push(extent)
+    else this.extents.set(traceId, [extent])
+    extent.segment.traces.add(traceId)
+    project.traces.add(traceId)
+  }
+
+  /** Drop the project's oldest segments until it is within its bounds (always keeping the newest). */
+  private async enforceBound(project: Project): Promise<void> {
+    while (project.segments.length > 1 && (project.traces.size > this.maxTraces || project.bytes > this.maxBytes)) {
+      const oldest = project.segments.shift() as Segment
+      project.bytes -= oldest.bytes
+      // A trace with lines in the dropped segment goes as a whole: no half trees.
+      for (const traceId of oldest.traces) this.forgetTrace(traceId)
+      await unlink(oldest.path).catch(() => undefined)
+    }
+  }
+
+  private forgetTrace(traceId: string): void {
+    for (const extent of this.extents.get(traceId) ?? []) {
+      extent.segment.traces.delete(traceId)
+      this.projects.get(extent.folder)?.traces.delete(traceId)
+    }
+    this.extents.delete(traceId)
+    this.runSpans?.delete(traceId)
+  }
+
+  /** Index one project folder's segments (at open). */
+  private async scanProject(folder: string): Promise<void> {
+    const names = (await readdir(join(this.dir, folder))).filter((name) => /^\d{8}\.jsonl$/.test(name)).sort()
+    if (names.length === 0) return
+    const project = await this.project(folder)
+    for (const name of names) {
+      const path = join(this.dir, folder, name)
+      const segment: Segment = { seq: Number(name.slice(0, 8)), path, bytes: (await stat(path)).size, traces: new Set() }
+      project.segments.push(segment)
+      project.bytes += segment.bytes
+      const text = await readFile(path)
+      let start = 0
+      let run: { traceId: string; start: number } | undefined
+      // Consecutive lines of one trace form one extent, as they were written.
+      const flush = (end: number) => {
+        if (run) this.addExtent(run.traceId, { folder, segment, start: run.start, length: end - run.start }, project)
       }
-    }
-    const folders = new Set<string>()
-    for (const { folder } of files.values()) {
-      if (!this.projects.has(folder) && !folders.has(folder)) await mkdir(join(this.dir, folder), { recursive: true })
-      folders.add(folder)
-    }
-    // Different files: written in parallel (the thread pool does the waiting).
-    await Promise.all(
-      [...files.values()].map(async ({ folder, traceId, lines }) => {
-        const text = `${lines.join('\n')}\n`
-        await (await this.handle(folder, traceId)).write(text)
-        this.record(folder, traceId, (this.projects.get(folder)?.get(traceId) ?? 0) + Buffer.byteLength(text))
-      }),
-    )
-    for (const folder of folders) await this.enforceBound(folder)
-    await this.trimHandles()
-  }
-
-  private async handle(folder: string, traceId: string): Promise<FileHandle> {
-    const path = this.path(folder, traceId)
-    let handle = this.handles.get(path)
-    if (handle === undefined) {
-      handle = await open(path, 'a')
-      this.handles.set(path, handle)
-    } else {
-      // Most recently used last, so trimming closes the least recently written.
-      this.handles.delete(path)
-      this.handles.set(path, handle)
-    }
-    return handle
-  }
-
-  private async trimHandles(): Promise<void> {
-    const excess = this.handles.size - OPEN_HANDLES
-    if (excess <= 0) return
-    const stale = [...this.handles].slice(0, excess)
-    for (const [path] of stale) this.handles.delete(path)
-    await Promise.all(stale.map(([, handle]) => handle.close().catch(() => undefined)))
-  }
-
-  private async forget(path: string): Promise<void> {
-    const handle = this.handles.get(path)
-    if (handle === undefined) return
-    this.handles.delete(path)
-    await handle.close().catch(() => undefined)
-  }
-
-  private record(folder: string, traceId: string, size: number): void {
-    let traces = this.projects.get(folder)
-    if (traces === undefined) {
-      traces = new Map()
-      this.projects.set(folder, traces)
-    }
-    this.bytes.set(folder, (this.bytes.get(folder) ?? 0) - (traces.get(traceId) ?? 0) + size)
-    traces.set(traceId, size)
-    let folders = this.traceFolders.get(traceId)
-    if (folders === undefined) {
-      folders = new Set()
-      this.traceFolders.set(traceId, folders)
-    }
-    folders.add(folder)
-  }
-
-  /** Drop the project's oldest traces until it is within its bounds (always keeping the newest). */
-  private async enforceBound(folder: string): Promise<void> {
-    const traces = this.projects.get(folder)
-    if (traces === undefined) return
-    while (traces.size > 1 && (traces.size > this.maxTraces || (this.bytes.get(folder) ?? 0) > this.maxBytes)) {
-      const oldest = traces.keys().next().value as string
-      await this.forget(this.path(folder, oldest))
-      await unlink(this.path(folder, oldest)).catch(() => undefined)
-      this.bytes.set(folder, (this.bytes.get(folder) ?? 0) - (traces.get(oldest) ?? 0))
-      traces.delete(oldest)
-      const folders = this.traceFolders.get(oldest)
-      folders?.delete(folder)
-      if (folders?.size === 0) {
-        this.traceFolders.delete(oldest)
-        this.runSpans?.delete(oldest)
+      while (start < text.length) {
+        const newline = text.indexOf(10, start)
+        const end = newline === -1 ? text.length : newline + 1
+        const traceId = lineTraceId(text, start, end)
+        if (traceId !== undefined && traceId !== run?.traceId) {
+          flush(start)
+          run = { traceId, start }
+        }
+        start = end
       }
+      flush(text.length)
     }
   }
 
@@ -221,40 +263,58 @@ export class FileTraceStore implements TraceStore {
     return this.serially(async () => {
       if (this.runSpans) return this.runSpans
       const index = new Map<string, StoredSpan[]>()
-      for (const [traceId, folders] of this.traceFolders) {
-        for (const folder of folders) {
-          const spans = (await this.readTrace(folder, traceId)).filter(
-            (span) => isRunSpan(span) || isGatewayRunSpan(span) || typeof span.attributes[ATTR.runId] === 'string',
-          )
-          if (spans.length) index.set(traceId, [...(index.get(traceId) ?? []), ...spans])
-        }
+      for (const [traceId, extents] of this.extents) {
+        const spans = (await this.readExtents(extents)).filter(isRunRelevant)
+        if (spans.length) index.set(traceId, spans)
       }
       this.runSpans = index
       return index
     })
   }
 
-  private async readTrace(folder: string, traceId: string): Promise<StoredSpan[]> {
-    let text: string
-    try {
-      text = await readFile(this.path(folder, traceId), 'utf8')
-    } catch {
-      return []
-    }
+  private async readExtents(extents: readonly Extent[]): Promise<StoredSpan[]> {
     const spans: StoredSpan[] = []
-    for (const line of text.split('\n')) {
-      if (line === '') continue
+    for (const extent of extents) {
+      let file: FileHandle | undefined
       try {
-        spans.push(JSON.parse(line) as StoredSpan)
+        file = await open(extent.segment.path, 'r')
+        const buffer = Buffer.alloc(extent.length)
+        await file.read(buffer, 0, extent.length, extent.start)
+        for (const line of buffer.toString('utf8').split('\n')) {
+          if (line === '') continue
+          try {
+            spans.push(JSON.parse(line) as StoredSpan)
+          } catch {
+            // A line cut short by a crash mid-append: the rest of the trace still reads.
+          }
+        }
       } catch {
-        // A line cut short by a crash mid-append: the rest of the trace still reads.
+        // The segment was dropped by retention meanwhile: those lines are gone.
+      } finally {
+        await file?.close().catch(() => undefined)
       }
     }
     return spans
   }
+}
 
-  private path(folder: string, traceId: string): string {
-    return join(this.dir, folder, `${traceId}.jsonl`)
+function isRunRelevant(span: StoredSpan): boolean {
+  return isRunSpan(span) || isGatewayRunSpan(span) || typeof span.attributes[ATTR.runId] === 'string'
+}
+
+const PREFIX = Buffer.from('{"traceId":"')
+
+/** The trace id of the line at `start`: read from its first bytes (spans are stored traceId first), else parsed. */
+function lineTraceId(text: Buffer, start: number, end: number): string | undefined {
+  if (text.compare(PREFIX, 0, PREFIX.length, start, start + PREFIX.length) === 0) {
+    const id = text.toString('latin1', start + PREFIX.length, start + PREFIX.length + 32)
+    if (TRACE_ID.test(id)) return id
+  }
+  try {
+    const id = (JSON.parse(text.toString('utf8', start, end)) as { traceId?: unknown }).traceId
+    return typeof id === 'string' && TRACE_ID.test(id) ? id : undefined
+  } catch {
+    return undefined
   }
 }
 
