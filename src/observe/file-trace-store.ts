@@ -38,6 +38,8 @@ interface Segment {
   readonly path: string
   bytes: number
   readonly traces: Set<string>
+  /** Ends in a line cut short (a crash mid-append): never appended to again. */
+  sealed?: boolean
 }
 
 interface Project {
@@ -158,7 +160,7 @@ export class FileTraceStore implements TraceStore {
   private async writeProject(folder: string, traces: Map<string, string[]>): Promise<void> {
     const project = await this.project(folder)
     let segment = project.segments.at(-1)
-    if (segment === undefined || segment.bytes >= this.segmentBytes || segment.traces.size >= this.segmentTraces) {
+    if (segment === undefined || segment.sealed || segment.bytes >= this.segmentBytes || segment.traces.size >= this.segmentTraces) {
       segment = await this.roll(folder, project)
     } else if (project.handle === undefined) {
       // Opened lazily: a store opened only to read (after a restart, say) holds no file open.
@@ -238,6 +240,7 @@ export class FileTraceStore implements TraceStore {
       project.segments.push(segment)
       project.bytes += segment.bytes
       const text = await readFile(path)
+      if (text.length > 0 && text[text.length - 1] !== 10) segment.sealed = true
       let start = 0
       let run: { traceId: string; start: number } | undefined
       // Consecutive lines of one trace form one extent, as they were written.

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, readdirSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, rmSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -8,7 +8,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Tracer } from '@ope
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { ATTR, GENAI } from '../../src/control/attributes.js'
-import { FileTraceStore, buildRunTree, initTracing, renderRunTree } from '../../src/observe/index.js'
+import { FileTraceStore, buildRunTree, decodeOtlpProtobuf, initTracing, renderRunTree, toStoredSpans } from '../../src/observe/index.js'
 import { startObserveServer } from './observe-server.js'
 
 function tempDir(t: { after(fn: () => void): void }): string {
@@ -147,9 +147,18 @@ void test('runs are listed newest first, filtered by pool, workflow and status, 
   assert.deepEqual(await bad.json(), { code: 'BAD_REQUEST', detail: "status must be 'succeeded' or 'failed', got 'done'" })
 
   await store.close()
+  // A crash mid-append leaves half a line at the end of the newest segment.
+  const segment = join(dir, 'sales-email', '00000001.jsonl')
+  appendFileSync(segment, '{"traceId":"' + (ids[0] ?? '') + '","spanId":"ab')
   const reopened = await FileTraceStore.open(dir)
   assert.deepEqual((await reopened.listRuns()).map((r) => r.traceId), [...ids].reverse())
   assert.equal((await reopened.getTrace(ids[1] ?? '')).length, 3)
+  assert.equal((await reopened.getTrace(ids[0] ?? '')).length, 3, 'the cut line is skipped')
+  // New spans after the restart are readable too (they go to a fresh segment, not after the cut line).
+  const { traceId, body } = await serialized('protobuf')
+  await reopened.add(toStoredSpans(decodeOtlpProtobuf(body)))
+  assert.equal((await reopened.getTrace(traceId)).length, 3)
+  await reopened.close()
 })
 
 void test('each project keeps at most its bound: the oldest traces go first, other projects untouched', async (t) => {
