@@ -12,7 +12,7 @@ import type { Pool, Registry } from '../control/types.js'
 import type { Broker } from '../data/broker.js'
 import { MemoryBroker } from '../data/memory-broker.js'
 import { startSupervisor, type SupervisorOptions } from '../data/supervisor.js'
-import { startGateway } from '../gateway/index.js'
+import { parseTokens, startGateway } from '../gateway/index.js'
 import { initTracing } from '../observe/tracing.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 
@@ -26,6 +26,7 @@ export const SERVE_OPTIONS = {
 const USAGE = `usage: switchyard dev [--config FILE] [--port 7070] [--host 127.0.0.1]
 
 Runs the gateway, the embedded broker and every node pool's worker processes.
+The gateway is open (no auth) unless SWITCHYARD_TOKENS is set: keep it on loopback.
   --port N               gateway port (default PORT or 7070; 0 = any free port)
   --host H               gateway address (default 127.0.0.1)
   --status-interval MS   how often the status table is checked for changes (default 2000)
@@ -67,6 +68,8 @@ export interface ServeOptions {
   /** Extra worker args per pool (`--ipc`, or `--redis URL`). */
   readonly workerArgs: (pool: Pool) => string[]
   readonly extraEnv?: Readonly<Record<string, string>>
+  /** Bearer tokens the gateway accepts; null = open. */
+  readonly tokens: readonly string[] | null
 }
 
 /** Gateway + supervisor until SIGINT/SIGTERM; resolves with the exit code. */
@@ -74,8 +77,12 @@ export async function serve(options: ServeOptions): Promise<number> {
   const { registry, broker, args } = options
   const signingKey = process.env.SWITCHYARD_SIGNING_KEY || randomBytes(32).toString('hex')
   const traceDir = join(registry.root, '.switchyard', 'traces')
-  const gateway = await startGateway({ registry, broker, host: args.host, port: args.port, tokens: null, signingKey, traceDir })
-  const tracing = initTracing({ service: SERVICE.gateway, env: { ...process.env, SWITCHYARD_TRACES_URL: gateway.url } })
+  // With auth on, this session's processes send their spans with a token of their own.
+  const tracesToken = options.tokens ? randomBytes(24).toString('base64url') : null
+  const tokens = options.tokens && tracesToken ? [...options.tokens, tracesToken] : null
+  const gateway = await startGateway({ registry, broker, host: args.host, port: args.port, tokens, signingKey, traceDir })
+  const traceEnv = { SWITCHYARD_TRACES_URL: gateway.url, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) }
+  const tracing = initTracing({ service: SERVICE.gateway, env: { ...process.env, ...traceEnv } })
   const program = workerProgram()
   const supervisor = startSupervisor({
     registry,
@@ -83,10 +90,16 @@ export async function serve(options: ServeOptions): Promise<number> {
     worker: { module: program.module, execArgv: program.execArgv, args: (pool) => ['--pool', pool.name, ...options.workerArgs(pool)] },
     signingKey,
     tracesUrl: gateway.url,
-    extraEnv: options.extraEnv,
+    extraEnv: { ...options.extraEnv, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) },
   })
   console.log(`switchyard ${options.name}: gateway ${gateway.url} · registry ${registry.source} (${registry.digest.slice(0, 19)}…)`)
   console.log(`switchyard ${options.name}: traces ${gateway.url}/ · workers log below as [pool pid]`)
+  if (options.tokens === null) {
+    const where = isLoopback(args.host) ? 'loopback only' : `${args.host}: ANYONE WHO REACHES THIS PORT CAN RUN WORKFLOWS`
+    console.log(`switchyard ${options.name}: auth is OFF (${where}); set SWITCHYARD_TOKENS to require bearer tokens`)
+  } else {
+    console.log(`switchyard ${options.name}: ${options.tokens.length} bearer token${options.tokens.length === 1 ? '' : 's'} accepted`)
+  }
   for (const pool of registry.pools.values()) {
     if (pool.runtime !== 'node') {
       console.log(`switchyard ${options.name}: pool '${pool.name}' has runtime ${pool.runtime}: not served yet (its runs stay queued)`)
@@ -121,6 +134,10 @@ export async function serve(options: ServeOptions): Promise<number> {
   return 0
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
+}
+
 export async function run(argv: string[]): Promise<number> {
   const parsed = parse(argv, SERVE_OPTIONS)
   const args = serveArgs(parsed.values)
@@ -137,6 +154,8 @@ export async function run(argv: string[]): Promise<number> {
     broker,
     supervisorBroker: { kind: 'memory', broker },
     workerArgs: () => ['--ipc'],
+    // Open by default on loopback; SWITCHYARD_TOKENS turns auth on.
+    tokens: process.env.SWITCHYARD_TOKENS ? parseTokens(process.env.SWITCHYARD_TOKENS) : null,
   })
 }
 

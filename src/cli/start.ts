@@ -5,19 +5,23 @@ import { pathToFileURL } from 'node:url'
 import { loadRegistry } from '../control/index.js'
 import { RedisBroker } from '../data/redis-broker.js'
 import { redactUrl } from '../data/redis-connection.js'
-import { parse } from './args.js'
+import { parse, str } from './args.js'
+import { resolveTokens } from './gateway.js'
 import { SERVE_OPTIONS, serve, serveArgs } from './dev.js'
 
 const USAGE = `usage: switchyard start --redis URL [--config FILE] [--port 7070] [--host 127.0.0.1]
+                        [--tokens-file FILE | --no-auth]
 
 Runs the gateway and every node pool's worker processes on Redis (BullMQ).
   --redis URL   Redis for pools without their own (default SWITCHYARD_REDIS_URL)
   --port N      gateway port (default PORT or 7070)
   --host H      gateway address (default 127.0.0.1)
+  --tokens-file FILE  bearer tokens, one per line (default: SWITCHYARD_TOKENS, comma-separated)
+  --no-auth     run the gateway open (anyone who reaches the port can run workflows)
 Redis must run with maxmemory-policy noeviction.`
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parse(argv, { ...SERVE_OPTIONS, redis: { type: 'string' } })
+  const parsed = parse(argv, { ...SERVE_OPTIONS, redis: { type: 'string' }, 'tokens-file': { type: 'string' }, 'no-auth': { type: 'boolean' } })
   const args = serveArgs(parsed.values)
   if (args.help) {
     console.log(USAGE)
@@ -25,6 +29,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const url = typeof parsed.values.redis === 'string' ? parsed.values.redis : process.env.SWITCHYARD_REDIS_URL
   if (!url) throw new Error(`--redis URL (or SWITCHYARD_REDIS_URL) is required\n\n${USAGE}`)
+  const tokens = resolveTokens({ tokensFile: str(parsed, 'tokens-file'), noAuth: parsed.values['no-auth'] === true, env: process.env })
   const registry = loadRegistry(args.config)
   const broker = await RedisBroker.connect({ registry, url })
   console.log(`switchyard start: Redis ${redactUrl(url)}`)
@@ -36,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
     supervisorBroker: { kind: 'redis', broker },
     workerArgs: () => [],
     extraEnv: { SWITCHYARD_REDIS_URL: url },
+    tokens,
   })
 }
 

@@ -1,6 +1,7 @@
 // Where and how a process exports its spans, read from the env it is given (the
 // standard OTEL_EXPORTER_OTLP_* variables, and SWITCHYARD_TRACES_URL for the
-// embedded gateway): a pool's own env, never another pool's.
+// embedded gateway, with SWITCHYARD_TRACES_TOKEN when the gateway wants a bearer
+// token): a pool's own env, never another pool's.
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -16,16 +17,26 @@ export interface ExporterSettings {
 export function exporterSettings(env: Env): ExporterSettings | undefined {
   const url = tracesUrl(env)
   if (url === undefined) return undefined
+  // The token is for the embedded gateway only: never sent to an endpoint the pool chose itself.
+  const token = embeddedOnly(env) ? env.SWITCHYARD_TRACES_TOKEN?.trim() : undefined
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim()
   const timeout = Number(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT)
   const compression = (env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION ?? 'none').trim()
   return {
     url,
     protocol: protocol === 'http/json' ? 'http/json' : 'http/protobuf',
-    headers: { ...parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+      ...parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+    },
     timeoutMillis: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
     compression: compression === 'gzip' ? 'gzip' : 'none',
   }
+}
+
+function embeddedOnly(env: Env): boolean {
+  return !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() && !env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()
 }
 
 function tracesUrl(env: Env): string | undefined {

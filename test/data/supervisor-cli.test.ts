@@ -18,10 +18,10 @@ interface Running {
   stop(): Promise<number | null>
 }
 
-async function launch(command: 'dev' | 'start', args: string[]): Promise<Running> {
+async function launch(command: 'dev' | 'start', args: string[], env: Record<string, string> = {}): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI(command), '--config', FIXTURE_REGISTRY, '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SWITCHYARD_SIGNING_KEY: '' },
+    env: { ...process.env, SWITCHYARD_SIGNING_KEY: '', SWITCHYARD_TOKENS: '', ...env },
   })
   let text = ''
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()))
@@ -43,28 +43,28 @@ async function launch(command: 'dev' | 'start', args: string[]): Promise<Running
   }
 }
 
-async function runOverHttp(url: string, workflow: string, input: unknown): Promise<{ status: number; body: unknown }> {
+async function runOverHttp(url: string, workflow: string, input: unknown, token?: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${url}/v1/workflows/${workflow}/run`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(input),
     signal: AbortSignal.timeout(20_000),
   })
   return { status: response.status, body: await response.json() }
 }
 
-async function exercise(running: Running): Promise<void> {
+async function exercise(running: Running, token?: string): Promise<void> {
   // Workers start in the background (about a second each, here): wait until every node pool has one.
   for (const pool of ['work', 'email', 'discovery', 'hog', 'oom']) {
     await eventually(`a ${pool} worker`, () => running.output().includes(`switchyard worker: pool ${pool},`) || undefined, 60_000)
   }
-  const echo = await runOverHttp(running.url, 'work.echo', { name: 'Ada' })
+  const echo = await runOverHttp(running.url, 'work.echo', { name: 'Ada' }, token)
   assert.equal(echo.status, 200, JSON.stringify(echo.body))
   assert.deepEqual((echo.body as { echo: unknown }).echo, { name: 'Ada' })
-  const broken = await runOverHttp(running.url, 'work.broken', {})
+  const broken = await runOverHttp(running.url, 'work.broken', {}, token)
   assert.equal(broken.status, 502)
   assert.equal((broken.body as { code: string }).code, 'GRAPH_LOAD_FAILED')
-  const secret = await runOverHttp(running.url, 'discovery.env', {})
+  const secret = await runOverHttp(running.url, 'discovery.env', {}, token)
   assert.equal((secret.body as { EMAIL_SECRET: unknown }).EMAIL_SECRET, null)
   assert.match(running.output(), /\npool\s+up\s+in-flight\s+queued\s+failed\s+crashes\n/)
   assert.match(running.output(), /pool 'py' has runtime python: not served yet/)
@@ -74,19 +74,37 @@ void test('switchyard dev: gateway + embedded broker + worker processes; SIGINT 
   const running = await launch('dev', [])
   await exercise(running).finally(() => running.stop())
   assert.equal(await running.stop(), 0, running.output())
+  assert.match(running.output(), /switchyard dev: auth is OFF \(loopback only\)/)
   assert.match(running.output(), /switchyard dev: stopped\n/)
 })
 
 void test('switchyard start: the same on Redis, workers consuming their queues directly', { skip: redisSkip() }, async () => {
   const redis = await startRedis()
   try {
-    const running = await launch('start', ['--redis', redis.url])
-    await exercise(running).finally(() => running.stop())
+    const running = await launch('start', ['--redis', redis.url], { SWITCHYARD_TOKENS: 'start-token' })
+    await exercise(running, 'start-token')
+      .then(async () => {
+        const anonymous = await runOverHttp(running.url, 'work.echo', { name: 'Ada' })
+        assert.equal(anonymous.status, 401)
+      })
+      .finally(() => running.stop())
     assert.equal(await running.stop(), 0, running.output())
     assert.match(running.output(), /switchyard start: stopped\n/)
   } finally {
     await redis.stop()
   }
+})
+
+void test('switchyard start refuses to run open unless --no-auth says so', { skip: redisSkip() }, async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI('start'), '--config', FIXTURE_REGISTRY, '--port', '0', '--redis', 'redis://127.0.0.1:1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SWITCHYARD_TOKENS: '' },
+  })
+  let text = ''
+  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  assert.equal(code, 1)
+  assert.match(text, /refusing to start without auth: set SWITCHYARD_TOKENS \(comma-separated\) or --tokens-file FILE, or pass --no-auth to run open/)
 })
 
 void test('switchyard dev killed with SIGKILL: its workers notice and exit (no orphans)', async () => {

@@ -26,6 +26,18 @@ async function receiver() {
   return { url, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
 }
 
+void test("the embedded gateway's bearer token goes to the embedded gateway only", () => {
+  const embedded = exporterSettings({ SWITCHYARD_TRACES_URL: 'http://127.0.0.1:7070', SWITCHYARD_TRACES_TOKEN: 'ingest' })
+  assert.equal(embedded?.headers.authorization, 'Bearer ingest')
+  const elsewhere = exporterSettings({
+    SWITCHYARD_TRACES_URL: 'http://127.0.0.1:7070',
+    SWITCHYARD_TRACES_TOKEN: 'ingest',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+  })
+  assert.equal(elsewhere?.url, 'http://collector:4318/v1/traces')
+  assert.equal(elsewhere?.headers.authorization, undefined)
+})
+
 void test('endpoint resolution follows the given env, never the process env', () => {
   assert.equal(exporterSettings({}), undefined)
   assert.equal(exporterSettings({ SWITCHYARD_TRACES_URL: 'http://127.0.0.1:7070' })?.url, 'http://127.0.0.1:7070/v1/traces')
