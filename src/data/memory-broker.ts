@@ -131,7 +131,7 @@ export class MemoryBroker implements Broker {
 
   async wait(runId: string, options: WaitOptions): Promise<RunRecord> {
     const entry = this.runs.get(runId)
-    if (!entry) throw new SwitchyardError('NOT_FOUND', `unknown run '${runId}'`)
+    if (!entry) throw new SwitchyardError('UNKNOWN_RUN', `unknown run '${runId}'`)
     if (FINISHED.has(entry.record.status) || this.closed) return { ...entry.record }
     return new Promise<RunRecord>((resolve) => {
       const set = this.waiters.get(runId) ?? new Set()
