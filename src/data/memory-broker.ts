@@ -2,6 +2,7 @@
 // Workers consume it in-process (`source(pool)`) or from child processes through the
 // IPC adapter (ipc-parent.ts), which is itself a consumer of `source(pool)`.
 // Retries, dead letters, idempotency and backpressure live here, as they do in Redis.
+import { setMaxListeners } from 'node:events'
 import { SwitchyardError } from '../control/errors.js'
 import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions } from './broker.js'
 import { envelopeTraceId, idempotencyFingerprint, type Envelope } from './envelope.js'
@@ -213,6 +214,9 @@ export class MemoryBroker implements Broker {
       start: (handler, { concurrency }) => {
         if (consumer) throw new Error(`source for pool '${poolName}' already started`)
         consumer = { handler, concurrency: Math.max(1, concurrency), controller: new AbortController(), active: 0, draining: false }
+        // Every in-flight run listens on this one signal (and stops listening when it settles):
+        // more than 10 at once is the pool's concurrency, not a leak.
+        setMaxListeners(0, consumer.controller.signal)
         pool.consumers.add(consumer)
         this.dispatch(pool)
       },
