@@ -1,0 +1,69 @@
+"""python3 -m switchyard_worker --config switchyard.yaml --pool NAME --redis URL
+
+Serves one python pool from its BullMQ queue until SIGTERM/SIGINT, then drains:
+takes no new runs and lets in-flight ones finish. SWITCHYARD_SIGNING_KEY, when set,
+makes every envelope need its signature.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from .errors import SwitchyardError
+from .redis_source import start_worker
+from .registry import load_registry
+from .runner import PoolRunner
+from .tracing import init_tracing
+
+
+def _args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python3 -m switchyard_worker", description="Switchyard python pool worker")
+    parser.add_argument("--config", default=os.environ.get("SWITCHYARD_CONFIG", "switchyard.yaml"), help="registry file")
+    parser.add_argument("--pool", required=True, help="the python pool to serve")
+    parser.add_argument("--redis", default=os.environ.get("SWITCHYARD_REDIS_URL"), help="Redis URL (default: the pool's redis, else SWITCHYARD_REDIS_URL)")
+    parser.add_argument("--prefix", default="bull", help="BullMQ key prefix (must match the broker's)")
+    parser.add_argument("--concurrency", type=int, default=None, help="runs at once (default: the pool's concurrency)")
+    return parser.parse_args(argv)
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    registry = load_registry(args.config)
+    key = os.environ.get("SWITCHYARD_SIGNING_KEY") or None
+    runner = PoolRunner(registry, args.pool, key)
+    url = runner.pool.redis or args.redis
+    if not url:
+        raise SwitchyardError("BROKER_UNAVAILABLE", f"pool '{args.pool}' has no Redis URL: pass --redis or set SWITCHYARD_REDIS_URL")
+    provider = init_tracing(runner.pool.name, runner.pool.project)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    worker = start_worker(runner, url, prefix=args.prefix, concurrency=args.concurrency)
+    run = asyncio.ensure_future(worker.run())
+    # One line on stdout once serving, for supervisors and tests to wait on.
+    print(f"switchyard python worker: pool '{runner.pool.name}' on {worker.name} (pid {os.getpid()}, signatures {'required' if key else 'not checked'})", flush=True)
+    await asyncio.wait([run, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    await worker.close()
+    run.cancel()
+    if provider is not None:
+        provider.shutdown()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("SWITCHYARD_LOG_LEVEL", "INFO").upper(), format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    args = _args(sys.argv[1:] if argv is None else argv)
+    try:
+        return asyncio.run(_serve(args))
+    except SwitchyardError as error:
+        print(f"switchyard worker: {error.code}: {error.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""One pool's run handling, independent of the queue: verify the envelope, check it
+belongs here, load the graph lazily, run it with a deadline inside a CONSUMER span
+that continues the caller's trace, and return an Outcome.
+
+Same rules, codes and messages as src/data/worker.ts:
+  malformed / bad signature / wrong pool  → INVALID_ENVELOPE, not retryable
+  first attempt past its deadline         → DEADLINE_EXCEEDED, not retryable
+  (a retry gets a fresh budget of the workflow's timeout)
+  graph import fails                      → GRAPH_LOAD_FAILED, not retryable
+  graph raises                            → its SwitchyardError, else GRAPH_FAILED (retryable)
+  graph runs past the deadline            → DEADLINE_EXCEEDED, retryable
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from .envelope import deadline_ms, verify_envelope
+from .errors import SwitchyardError
+from .graphs import GraphCache, Prompt
+from .registry import Pool, Registry, Workflow
+
+log = logging.getLogger("switchyard_worker")
+tracer = trace.get_tracer("switchyard-worker")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    output: Any = None
+    code: str = ""
+    message: str = ""
+    retryable: bool = False
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a graph function receives as its second argument."""
+
+    run_id: str
+    workflow: str
+    pool: str
+    attempt: int
+    deadline: datetime
+    prompt: Prompt | None
+    log: logging.Logger = field(repr=False)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _refuse(code: str, message: str, retryable: bool = False) -> Outcome:
+    return Outcome(ok=False, code=code, message=message, retryable=retryable)
+
+
+class PoolRunner:
+    """Handles deliveries for one python pool. ``signing_key`` None accepts unsigned envelopes."""
+
+    def __init__(self, registry: Registry, pool: str, signing_key: str | None) -> None:
+        found = registry.pools.get(pool)
+        if found is None:
+            known = ", ".join(registry.pools) or "(none)"
+            raise SwitchyardError("POOL_UNAVAILABLE", f"unknown pool '{pool}' (the registry {registry.source} has: {known})")
+        if found.runtime != "python":
+            raise SwitchyardError("POOL_UNAVAILABLE", f"pool '{pool}' has runtime {found.runtime}: the python worker does not serve it")
+        self.registry = registry
+        self.pool: Pool = found
+        self.signing_key = signing_key
+        self.graphs = GraphCache()
+        self.refused: dict[str, int] = {}
+
+    def _reject(self, reason: str, code: str, message: str) -> Outcome:
+        self.refused[reason] = self.refused.get(reason, 0) + 1
+        log.warning("envelope refused: %s (%s) %s", reason, code, message)
+        return _refuse(code, message)
+
+    def _admit(self, raw: Any, attempt: int) -> tuple[dict[str, Any], Workflow, int] | Outcome:
+        try:
+            envelope = verify_envelope(raw, self.signing_key)
+        except SwitchyardError as error:
+            return self._reject("signature" if "signature" in error.message else "malformed", error.code, error.message)
+        pool = self.pool.name
+        workflow = self.registry.workflows.get(envelope["workflow"])
+        if envelope["pool"] != pool:
+            misplaced = f"it is for pool '{envelope['pool']}'"
+        elif workflow is None:
+            misplaced = f"workflow '{envelope['workflow']}' is not in this worker's registry"
+        elif workflow.pool != pool:
+            misplaced = f"workflow '{envelope['workflow']}' belongs to pool '{workflow.pool}'"
+        else:
+            misplaced = None
+        if misplaced is not None or workflow is None:
+            return self._reject("pool", "INVALID_ENVELOPE", f"invalid envelope: {misplaced}; this worker serves pool '{pool}'")
+        now = int(time.time() * 1000)
+        deadline = deadline_ms(envelope["deadline"]) or 0
+        if deadline <= now:
+            if attempt <= 1:
+                return self._reject(
+                    "deadline",
+                    "DEADLINE_EXCEEDED",
+                    f"run {envelope['runId']} reached the worker after its deadline {envelope['deadline']}",
+                )
+            deadline = now + workflow.timeout_ms
+        return envelope, workflow, deadline
+
+    async def _execute(self, envelope: dict[str, Any], workflow: Workflow, attempt: int, deadline: int, span: Any) -> Any:
+        loaded = self.graphs.get(workflow)
+        if loaded.prompt is not None:
+            span.set_attribute("switchyard.prompt.hash", loaded.prompt.hash)
+        run = Run(
+            run_id=envelope["runId"],
+            workflow=workflow.name,
+            pool=self.pool.name,
+            attempt=attempt,
+            deadline=datetime.fromtimestamp(deadline / 1000, tz=timezone.utc),
+            prompt=loaded.prompt,
+            log=log.getChild(workflow.name),
+        )
+        label = f"run {envelope['runId']} of '{workflow.name}'"
+        if inspect.iscoroutinefunction(loaded.function):
+            call = loaded.function(envelope["input"], run)
+        else:
+            # A sync graph runs on a thread; past the deadline the run settles, the thread
+            # is left to finish on its own (Python cannot stop a thread).
+            call = asyncio.to_thread(loaded.function, envelope["input"], run)
+        try:
+            result = await asyncio.wait_for(call, max(0.0, deadline / 1000 - time.time()))
+        except TimeoutError:
+            raise SwitchyardError(
+                "DEADLINE_EXCEEDED", f"{label} did not finish by its deadline {_iso(deadline)}", retryable=True
+            ) from None
+        if inspect.isawaitable(result):
+            result = await asyncio.wait_for(result, max(0.0, deadline / 1000 - time.time()))
+        try:
+            json.dumps(result, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise SwitchyardError("GRAPH_FAILED", f"workflow '{workflow.name}' returned an output that is not JSON: {error}") from None
+        return result
+
+    async def handle(self, raw: Any, attempt: int) -> Outcome:
+        """Run one delivery; ``attempt`` is the broker's 1-based attempt number."""
+        admitted = self._admit(raw, attempt)
+        if isinstance(admitted, Outcome):
+            return admitted
+        envelope, workflow, deadline = admitted
+        parent = propagate.extract(envelope["trace"])
+        attributes = {
+            "switchyard.pool": self.pool.name,
+            "switchyard.project": self.pool.project,
+            "switchyard.workflow": workflow.name,
+            "switchyard.run_id": envelope["runId"],
+            "switchyard.attempt": attempt,
+            "switchyard.registry": envelope["registry"],
+        }
+        with tracer.start_as_current_span(
+            f"run {workflow.name}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes,
+            record_exception=False, set_status_on_exception=False,
+        ) as span:
+            try:
+                output = await self._execute(envelope, workflow, attempt, deadline, span)
+                span.set_status(Status(StatusCode.OK))
+                return Outcome(ok=True, output=output)
+            except Exception as error:  # noqa: BLE001 - every failure becomes an outcome
+                e = error if isinstance(error, SwitchyardError) else SwitchyardError(
+                    "GRAPH_FAILED", str(error) or type(error).__name__, retryable=True
+                )
+                span.set_attribute("switchyard.error.code", e.code)
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, f"{e.code}: {e.message}"))
+                log.warning("run failed: %s %s attempt %s: %s %s", envelope["runId"], workflow.name, attempt, e.code, e.message)
+                return _refuse(e.code, e.message, e.retryable)
