@@ -64,6 +64,20 @@ def _refuse(code: str, message: str, retryable: bool = False) -> Outcome:
     return Outcome(ok=False, code=code, message=message, retryable=retryable)
 
 
+async def _invoke(runnable: Any, input: Any, run: Run) -> Any:
+    """Call a run function or a LangGraph-style runnable. Sync code runs on a thread: past
+    the deadline the run settles and the thread is left to finish (Python cannot stop it)."""
+    config = {"configurable": {"run": run}}
+    if callable(getattr(runnable, "ainvoke", None)):
+        return await runnable.ainvoke(input, config)
+    if callable(getattr(runnable, "invoke", None)):
+        return await asyncio.to_thread(runnable.invoke, input, config)
+    if inspect.iscoroutinefunction(runnable) or inspect.iscoroutinefunction(getattr(runnable, "__call__", None)):
+        return await runnable(input, run)
+    result = await asyncio.to_thread(runnable, input, run)
+    return await result if inspect.isawaitable(result) else result
+
+
 class PoolRunner:
     """Handles deliveries for one python pool. ``signing_key`` None accepts unsigned envelopes."""
 
@@ -77,7 +91,7 @@ class PoolRunner:
         self.registry = registry
         self.pool: Pool = found
         self.signing_key = signing_key
-        self.graphs = GraphCache()
+        self.graphs = GraphCache(found.name, registry.root, log)
         self.refused: dict[str, int] = {}
 
     def _reject(self, reason: str, code: str, message: str) -> Outcome:
@@ -115,7 +129,7 @@ class PoolRunner:
         return envelope, workflow, deadline
 
     async def _execute(self, envelope: dict[str, Any], workflow: Workflow, attempt: int, deadline: int, span: Any) -> Any:
-        loaded = self.graphs.get(workflow)
+        loaded = await self.graphs.get(workflow)
         if loaded.prompt is not None:
             span.set_attribute("switchyard.prompt.hash", loaded.prompt.hash)
         run = Run(
@@ -128,20 +142,14 @@ class PoolRunner:
             log=log.getChild(workflow.name),
         )
         label = f"run {envelope['runId']} of '{workflow.name}'"
-        if inspect.iscoroutinefunction(loaded.function):
-            call = loaded.function(envelope["input"], run)
-        else:
-            # A sync graph runs on a thread; past the deadline the run settles, the thread
-            # is left to finish on its own (Python cannot stop a thread).
-            call = asyncio.to_thread(loaded.function, envelope["input"], run)
         try:
-            result = await asyncio.wait_for(call, max(0.0, deadline / 1000 - time.time()))
+            result = await asyncio.wait_for(_invoke(loaded.runnable, envelope["input"], run), max(0.0, deadline / 1000 - time.time()))
         except TimeoutError:
+            if time.time() * 1000 < deadline:
+                raise  # the graph's own timeout (an HTTP call, say), not the run's deadline
             raise SwitchyardError(
                 "DEADLINE_EXCEEDED", f"{label} did not finish by its deadline {_iso(deadline)}", retryable=True
             ) from None
-        if inspect.isawaitable(result):
-            result = await asyncio.wait_for(result, max(0.0, deadline / 1000 - time.time()))
         try:
             json.dumps(result, allow_nan=False)
         except (TypeError, ValueError) as error:

@@ -1,0 +1,186 @@
+"""The pool runner without a queue: admission rules, graph loading, deadlines, the
+CONSUMER span (a real OTel SDK with an in-memory exporter)."""
+
+import asyncio
+import textwrap
+import time
+from datetime import datetime, timezone
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
+from opentelemetry.trace import SpanKind
+
+from switchyard_worker import sign_envelope
+from switchyard_worker.registry import load_registry
+from switchyard_worker.runner import PoolRunner
+
+KEY = "runner-test-key"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+exporter = InMemorySpanExporter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tracing():
+    provider = TracerProvider(resource=Resource.create({"service.name": "switchyard-pool-py"}), sampler=ParentBased(ALWAYS_ON))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    yield
+
+
+@pytest.fixture()
+def registry(tmp_path):
+    (tmp_path / "graphs.py").write_text(textwrap.dedent('''
+        import asyncio, time
+        from switchyard_worker import SwitchyardError
+
+        def echo(input, run):
+            return {"input": input, "attempt": run.attempt, "prompt": run.prompt.text if run.prompt else None}
+
+        async def slow(input, run):
+            await asyncio.sleep(5)
+
+        def fatal(input, run):
+            raise SwitchyardError("LEAD_UNKNOWN", "no such lead", retryable=False)
+
+        def boom(input, run):
+            raise ValueError("boom")
+
+        def not_json(input, run):
+            return {"when": object()}
+
+        def factory(setup):
+            greeting = "hi from " + setup.workflow
+            return lambda input, run: {"greeting": greeting}
+
+        class Graph:
+            async def ainvoke(self, input, config):
+                return {"run": config["configurable"]["run"].run_id}
+
+        def langgraph_like(setup):
+            return Graph()
+    '''))
+    (tmp_path / "broken.py").write_text("raise RuntimeError('import-time failure')\n")
+    (tmp_path / "prompt.md").write_text("Be brief.")
+    workflows = {
+        "py.echo": "graphs.py#echo", "py.slow": "graphs.py#slow", "py.fatal": "graphs.py#fatal",
+        "py.boom": "graphs.py#boom", "py.notjson": "graphs.py#not_json", "py.factory": "graphs.py#factory",
+        "py.lg": "graphs.py#langgraph_like", "py.broken": "broken.py#graph", "py.missing": "graphs.py#nope",
+    }
+    lines = ["version: 1", "pools:", "  py: { runtime: python, timeout: 2s, tracing: { project: proj-py } }",
+             "  email: { timeout: 2s }", "workflows:"]
+    for name, ref in workflows.items():
+        extra = ", prompt: prompt.md" if name == "py.echo" else ""
+        extra += ", timeout: 300ms" if name == "py.slow" else ""
+        lines.append(f"  {name}: {{ pool: py, graph: '{ref}', input: {{ type: object }}{extra} }}")
+    lines.append("  email.compose: { pool: email, graph: graphs.py#echo, input: { type: object } }")
+    (tmp_path / "switchyard.yaml").write_text("\n".join(lines) + "\n")
+    return load_registry(tmp_path / "switchyard.yaml")
+
+
+def envelope(workflow, input=None, *, pool="py", deadline_in=10.0, sampled="01", key=KEY, attempt=1):
+    deadline = datetime.fromtimestamp(time.time() + deadline_in, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    raw = {
+        "v": 1, "runId": f"r-{workflow.replace('.', '-')}", "workflow": workflow, "pool": pool,
+        "graph": "graphs.py#x", "input": input if input is not None else {"n": 1},
+        "registry": "sha256:" + "ab" * 32, "deadline": deadline, "attempt": attempt, "maxAttempts": 3,
+        "trace": {"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-{sampled}", "tracestate": "", "baggage": ""},
+        "idempotencyKey": None, "sig": "",
+    }
+    return sign_envelope(raw, key) if key else raw
+
+
+def handle(registry, raw, attempt=1, key=KEY):
+    return asyncio.run(PoolRunner(registry, "py", key).handle(raw, attempt))
+
+
+def test_a_run_returns_its_output_inside_a_consumer_span_continuing_the_callers_trace(registry):
+    exporter.clear()
+    outcome = handle(registry, envelope("py.echo"))
+    assert outcome.ok and outcome.output == {"input": {"n": 1}, "attempt": 1, "prompt": "Be brief."}
+    [span] = exporter.get_finished_spans()
+    assert span.name == "run py.echo" and span.kind == SpanKind.CONSUMER
+    assert format(span.context.trace_id, "032x") == TRACE_ID
+    assert format(span.parent.span_id, "016x") == "00f067aa0ba902b7"
+    assert span.attributes["switchyard.pool"] == "py" and span.attributes["switchyard.project"] == "proj-py"
+    assert span.attributes["switchyard.run_id"] == "r-py-echo" and span.attributes["switchyard.attempt"] == 1
+    assert span.attributes["switchyard.prompt.hash"].startswith("sha256:")
+
+
+def test_an_unsampled_run_leaves_no_span(registry):
+    exporter.clear()
+    assert handle(registry, envelope("py.echo", sampled="00")).ok
+    assert exporter.get_finished_spans() == ()
+
+
+def test_factories_and_langgraph_style_runnables(registry):
+    assert handle(registry, envelope("py.factory")).output == {"greeting": "hi from py.factory"}
+    assert handle(registry, envelope("py.lg")).output == {"run": "r-py-lg"}
+
+
+@pytest.mark.parametrize(
+    "raw, key, code, message",
+    [
+        (lambda: envelope("py.echo", key=None), KEY, "INVALID_ENVELOPE",
+         "invalid envelope: missing signature (sig is empty and this worker requires SWITCHYARD_SIGNING_KEY signatures)"),
+        (lambda: {**envelope("py.echo"), "input": {"n": 2}}, KEY, "INVALID_ENVELOPE",
+         "invalid envelope: signature does not match (the envelope was altered, or signed with another key)"),
+        (lambda: envelope("email.compose", pool="email"), KEY, "INVALID_ENVELOPE",
+         "invalid envelope: it is for pool 'email'; this worker serves pool 'py'"),
+        (lambda: envelope("email.compose"), KEY, "INVALID_ENVELOPE",
+         "invalid envelope: workflow 'email.compose' belongs to pool 'email'; this worker serves pool 'py'"),
+        (lambda: envelope("py.nowhere"), KEY, "INVALID_ENVELOPE",
+         "invalid envelope: workflow 'py.nowhere' is not in this worker's registry; this worker serves pool 'py'"),
+    ],
+    ids=["unsigned", "tampered", "other pool", "workflow of another pool", "unknown workflow"],
+)
+def test_refusals_are_not_retryable(registry, raw, key, code, message):
+    outcome = handle(registry, raw(), key=key)
+    assert (outcome.ok, outcome.code, outcome.message, outcome.retryable) == (False, code, message, False)
+
+
+def test_unsigned_envelopes_run_when_no_key_is_set(registry):
+    assert handle(registry, envelope("py.echo", key=None), key=None).ok
+
+
+def test_a_first_attempt_past_its_deadline_is_refused_a_retry_gets_a_fresh_budget(registry):
+    late = envelope("py.echo", deadline_in=-1)
+    first = handle(registry, late, attempt=1)
+    assert (first.code, first.retryable) == ("DEADLINE_EXCEEDED", False)
+    assert first.message.startswith("run r-py-echo reached the worker after its deadline ")
+    assert handle(registry, late, attempt=2).ok
+
+
+def test_failures_keep_their_code_and_retryability(registry):
+    slow = handle(registry, envelope("py.slow", deadline_in=0.3))
+    assert (slow.code, slow.retryable) == ("DEADLINE_EXCEEDED", True)
+    assert "run r-py-slow of 'py.slow' did not finish by its deadline" in slow.message
+    fatal = handle(registry, envelope("py.fatal"))
+    assert (fatal.code, fatal.message, fatal.retryable) == ("LEAD_UNKNOWN", "no such lead", False)
+    boom = handle(registry, envelope("py.boom"))
+    assert (boom.code, boom.message, boom.retryable) == ("GRAPH_FAILED", "boom", True)
+    bad = handle(registry, envelope("py.notjson"))
+    assert (bad.code, bad.retryable) == ("GRAPH_FAILED", False)
+    assert bad.message.startswith("workflow 'py.notjson' returned an output that is not JSON: ")
+
+
+def test_a_graph_that_cannot_load_fails_only_its_workflow(registry):
+    runner = PoolRunner(registry, "py", KEY)
+
+    async def three():
+        return [await runner.handle(envelope(w), 1) for w in ("py.broken", "py.missing", "py.echo")]
+
+    broken, missing, echo = asyncio.run(three())
+    assert (broken.code, broken.retryable) == ("GRAPH_LOAD_FAILED", False)
+    assert broken.message == "workflow 'py.broken': graph broken.py#graph failed to load: import-time failure"
+    assert missing.message == "workflow 'py.missing': graph graphs.py#nope failed to load: the module has no function 'nope'"
+    assert echo.ok
+
+
+def test_a_node_pool_is_not_served(registry):
+    with pytest.raises(Exception, match="pool 'email' has runtime node: the python worker does not serve it"):
+        PoolRunner(registry, "email", None)
