@@ -29,8 +29,9 @@ def traces_url(env: Mapping[str, str]) -> str | None:
     return embedded if re.search(r"/v1/traces/?$", embedded) else embedded.rstrip("/") + "/v1/traces"
 
 
-def init_tracing(pool: str, project: str, env: Mapping[str, str] | None = None):
-    """Install a TracerProvider exporting OTLP/HTTP (protobuf); returns it (call shutdown()), or None."""
+def init_tracing(pool: str, project: str, env: Mapping[str, str] | None = None, *, install: bool = True):
+    """A TracerProvider exporting OTLP/HTTP (protobuf), installed as the global one unless
+    ``install`` is False; returns it (call shutdown() to flush), or None without an endpoint."""
     env = os.environ if env is None else env
     url = traces_url(env)
     if url is None or env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
@@ -52,5 +53,6 @@ def init_tracing(pool: str, project: str, env: Mapping[str, str] | None = None):
     provider = TracerProvider(resource=resource, sampler=ParentBased(ALWAYS_ON))
     # Headers from OTEL_EXPORTER_OTLP_(TRACES_)HEADERS are read by the exporter itself.
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url, headers=headers or None)))
-    trace.set_tracer_provider(provider)
+    if install:
+        trace.set_tracer_provider(provider)
     return provider
