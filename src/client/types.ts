@@ -2,6 +2,7 @@
 // each workflow name to its input and output; the client is generic over it.
 import type { Context, Tracer } from '@opentelemetry/api'
 import type { InputIssue } from '../control/errors.js'
+import type { Problem, RunStatus, RunView, WorkflowView } from '../control/wire.js'
 
 /** One workflow's types, as codegen writes them. */
 export interface WorkflowShape {
@@ -61,51 +62,16 @@ export interface RunOptions extends CallOptions {
   readonly async?: boolean
 }
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+export type { RunStatus }
 
 /** A run as the gateway shows it (`GET /v1/runs/{id}`, or `run(…, { async: true })`). */
-export interface RunInfo<O = unknown> {
-  readonly runId: string
-  readonly workflow: string
-  readonly pool: string
-  readonly status: RunStatus
-  readonly output?: O
-  readonly error?: { readonly code: string; readonly message: string; readonly retryable: boolean }
-  readonly attempts: number
-  readonly maxAttempts: number
-  readonly createdAt: string
-  readonly startedAt?: string
-  readonly finishedAt?: string
-  readonly durationMs?: number
-  readonly deadline: string
-  readonly traceId: string | null
-  readonly idempotencyKey: string | null
-}
+export type RunInfo<O = unknown> = RunView<O>
 
 /** A workflow as callers may see it (`GET /v1/workflows`). */
-export interface WorkflowInfo {
-  readonly name: string
-  readonly pool: string
-  readonly description: string
-  readonly input: unknown
-  readonly output: unknown
-  readonly timeoutMs: number
-}
+export type WorkflowInfo = WorkflowView
 
-/** The problem+json body of a gateway error (RFC 9457). */
-export interface ProblemBody {
-  readonly type?: string
-  readonly title?: string
-  readonly status?: number
-  readonly detail?: string
-  readonly code?: string
-  readonly runId?: string
-  readonly traceId?: string
-  readonly workflow?: string
-  readonly pool?: string
-  readonly errors?: readonly InputIssue[]
-  readonly suggestions?: readonly string[]
-}
+/** The problem+json body of a gateway error (RFC 9457), read defensively: any field may be missing. */
+export type ProblemBody = Partial<Problem>
 
 export type { InputIssue }
 

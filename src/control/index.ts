@@ -31,3 +31,4 @@ export type {
   RetryPolicy,
   RoutePlan,
 } from './types.js'
+export type { Problem, RunError, RunStatus, RunView, WorkflowView } from './wire.js'

@@ -1,14 +1,9 @@
 // The seam between the gateway (producer) and the pool workers (consumers).
 // Implementations: MemoryBroker (embedded, `switchyard dev`), RedisBroker (BullMQ).
+import type { RunError, RunStatus } from '../control/wire.js'
 import type { Envelope } from './envelope.js'
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
-
-export interface RunError {
-  readonly code: string
-  readonly message: string
-  readonly retryable: boolean
-}
+export type { RunError, RunStatus }
 
 /** What `GET /v1/runs/{id}` shows; kept by the broker. */
 export interface RunRecord {

@@ -1,24 +1,10 @@
 // RFC 9457 problem details: the one shape every gateway error takes on the wire.
 // The status comes from the error's stable code, so a handler only throws.
 import type { ServerResponse } from 'node:http'
-import { SwitchyardError, InvalidInputError, UnknownWorkflowError, type InputIssue } from '../control/errors.js'
+import { SwitchyardError, InvalidInputError, UnknownWorkflowError } from '../control/errors.js'
+import type { Problem } from '../control/wire.js'
 
-/** The body of every gateway error (`application/problem+json`). */
-export interface Problem {
-  readonly type: string
-  readonly title: string
-  readonly status: number
-  readonly detail: string
-  readonly code: string
-  readonly runId?: string
-  readonly traceId?: string
-  readonly workflow?: string
-  readonly pool?: string
-  /** Validation problems of INVALID_INPUT: JSON pointers into the input. */
-  readonly errors?: readonly InputIssue[]
-  /** Did-you-mean names of UNKNOWN_WORKFLOW. */
-  readonly suggestions?: readonly string[]
-}
+export type { Problem }
 
 /** What the gateway knows about the request when the error happened. */
 export interface ProblemContext {

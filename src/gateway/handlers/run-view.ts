@@ -1,25 +1,9 @@
 // The public shape of a run (GET /v1/runs/{id}, the 202 body): the broker's record
 // with timings as ISO strings and nothing internal.
-import type { RunError, RunRecord, RunStatus } from '../../data/broker.js'
+import type { RunView } from '../../control/wire.js'
+import type { RunRecord } from '../../data/broker.js'
 
-export interface RunView {
-  readonly runId: string
-  readonly workflow: string
-  readonly pool: string
-  readonly status: RunStatus
-  readonly output?: unknown
-  readonly error?: RunError
-  readonly attempts: number
-  readonly maxAttempts: number
-  readonly createdAt: string
-  readonly startedAt?: string
-  readonly finishedAt?: string
-  /** finishedAt − startedAt, when both are known. */
-  readonly durationMs?: number
-  readonly deadline: string
-  readonly traceId: string | null
-  readonly idempotencyKey: string | null
-}
+export type { RunView }
 
 export function toRunView(record: RunRecord): RunView {
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())

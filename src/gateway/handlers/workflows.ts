@@ -2,17 +2,11 @@
 // (no file paths, no pool internals).
 import { SwitchyardError } from '../../control/errors.js'
 import { route } from '../../control/index.js'
-import type { JsonSchema, Registry, Workflow } from '../../control/types.js'
+import type { Registry, Workflow } from '../../control/types.js'
+import type { WorkflowView } from '../../control/wire.js'
 import { sendJson, type GatewayDeps, type Handler } from '../exchange.js'
 
-export interface WorkflowView {
-  readonly name: string
-  readonly pool: string
-  readonly description: string
-  readonly input: JsonSchema
-  readonly output: JsonSchema | null
-  readonly timeoutMs: number
-}
+export type { WorkflowView }
 
 function view(workflow: Workflow): WorkflowView {
   return {

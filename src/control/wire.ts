@@ -1,0 +1,60 @@
+// What crosses HTTP between the gateway and its callers (DESIGN §2.3): one definition
+// for the server that writes these bodies and the typed client that reads them.
+import type { InputIssue } from './errors.js'
+import type { JsonSchema } from './types.js'
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+
+export interface RunError {
+  readonly code: string
+  readonly message: string
+  readonly retryable: boolean
+}
+
+/** A run as the gateway shows it: `GET /v1/runs/{id}`, and the 202 body of an async run. */
+export interface RunView<O = unknown> {
+  readonly runId: string
+  readonly workflow: string
+  readonly pool: string
+  readonly status: RunStatus
+  readonly output?: O
+  readonly error?: RunError
+  readonly attempts: number
+  readonly maxAttempts: number
+  /** ISO 8601, like every timestamp here. */
+  readonly createdAt: string
+  readonly startedAt?: string
+  readonly finishedAt?: string
+  /** finishedAt − startedAt, when both are known. */
+  readonly durationMs?: number
+  readonly deadline: string
+  readonly traceId: string | null
+  readonly idempotencyKey: string | null
+}
+
+/** A workflow as callers may see it: `GET /v1/workflows[/{name}]` (no paths, no pool internals). */
+export interface WorkflowView {
+  readonly name: string
+  readonly pool: string
+  readonly description: string
+  readonly input: JsonSchema
+  readonly output: JsonSchema | null
+  readonly timeoutMs: number
+}
+
+/** The body of every gateway error: `application/problem+json` (RFC 9457). */
+export interface Problem {
+  readonly type: string
+  readonly title: string
+  readonly status: number
+  readonly detail: string
+  readonly code: string
+  readonly runId?: string
+  readonly traceId?: string
+  readonly workflow?: string
+  readonly pool?: string
+  /** Validation problems of INVALID_INPUT: JSON pointers into the input. */
+  readonly errors?: readonly InputIssue[]
+  /** Did-you-mean names of UNKNOWN_WORKFLOW. */
+  readonly suggestions?: readonly string[]
+}
