@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 
 from .errors import SwitchyardError
 from .redis_source import start_worker
@@ -28,6 +29,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--redis", default=os.environ.get("SWITCHYARD_REDIS_URL"), help="Redis URL (default: the pool's redis, else SWITCHYARD_REDIS_URL)")
     parser.add_argument("--prefix", default="bull", help="BullMQ key prefix (must match the broker's)")
     parser.add_argument("--concurrency", type=int, default=None, help="runs at once (default: the pool's concurrency)")
+    parser.add_argument("--lifeline", action="store_true", help="drain and exit when stdin closes (set by the supervisor)")
     return parser.parse_args(argv)
 
 
@@ -43,6 +45,13 @@ async def _serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if args.lifeline:
+        # Started by a supervisor: never outlive it. Its end of our stdin closes when it dies.
+        def watch() -> None:
+            sys.stdin.buffer.read()
+            loop.call_soon_threadsafe(stop.set)
+
+        threading.Thread(target=watch, name="lifeline", daemon=True).start()
     worker = start_worker(runner, url, prefix=args.prefix, concurrency=args.concurrency)
     run = asyncio.ensure_future(worker.run())
     # One line on stdout once serving, for supervisors and tests to wait on.

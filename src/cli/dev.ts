@@ -11,7 +11,7 @@ import { loadRegistry } from '../control/index.js'
 import type { Pool, Registry } from '../control/types.js'
 import type { Broker } from '../data/broker.js'
 import { MemoryBroker } from '../data/memory-broker.js'
-import { startSupervisor, type SupervisorOptions } from '../data/supervisor.js'
+import { pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor.js'
 import { parseTokens, startGateway } from '../gateway/index.js'
 import { initTracing } from '../observe/tracing.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
@@ -70,6 +70,8 @@ export interface ServeOptions {
   readonly extraEnv?: Readonly<Record<string, string>>
   /** Bearer tokens the gateway accepts; null = open. */
   readonly tokens: readonly string[] | null
+  /** Serve runtime-python pools with `python3 -m switchyard_worker` (Redis only). @default false */
+  readonly python?: boolean
 }
 
 /** Gateway + supervisor until SIGINT/SIGTERM; resolves with the exit code. */
@@ -89,6 +91,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     broker: options.supervisorBroker,
     worker: { module: program.module, execArgv: program.execArgv, args: (pool) => ['--pool', pool.name, ...options.workerArgs(pool)] },
     signingKey,
+    ...(options.python && options.supervisorBroker.kind === 'redis' ? { python: pythonProgram() } : {}),
     tracesUrl: gateway.url,
     extraEnv: { ...options.extraEnv, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) },
   })
@@ -101,8 +104,11 @@ export async function serve(options: ServeOptions): Promise<number> {
     console.log(`switchyard ${options.name}: ${options.tokens.length} bearer token${options.tokens.length === 1 ? '' : 's'} accepted`)
   }
   for (const pool of registry.pools.values()) {
-    if (pool.runtime !== 'node') {
-      console.log(`switchyard ${options.name}: pool '${pool.name}' has runtime ${pool.runtime}: not served yet (its runs stay queued)`)
+    if (pool.runtime === 'python' && options.python && options.supervisorBroker.kind === 'redis') {
+      console.log(`switchyard ${options.name}: pool '${pool.name}' has runtime python: served by python3 -m switchyard_worker`)
+    } else if (pool.runtime !== 'node') {
+      const why = pool.runtime === 'python' && options.supervisorBroker.kind === 'memory' ? ' (python workers need Redis: switchyard start)' : ''
+      console.log(`switchyard ${options.name}: pool '${pool.name}' has runtime ${pool.runtime}: not served yet (its runs stay queued)${why}`)
     }
   }
 

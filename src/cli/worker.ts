@@ -2,9 +2,12 @@
 // the pool's own `redis`, or SWITCHYARD_REDIS_URL) it consumes the pool's queue;
 // forked by `switchyard dev` (`--ipc`) it is fed by the embedded broker over IPC.
 // SIGTERM drains: no new runs, in-flight ones finish, then the process exits 0.
+import { spawn } from 'node:child_process'
+import { delimiter } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { SERVICE } from '../control/attributes.js'
 import { loadRegistry } from '../control/index.js'
+import { pythonProgram } from '../data/supervisor.js'
 import { createWorker } from '../data/worker.js'
 import { ipcRunSource } from '../data/ipc-source.js'
 import { redisRunSource } from '../data/redis-run-source.js'
@@ -16,7 +19,8 @@ import { CONFIG_OPTION, configPath, parse, str } from './args.js'
 
 const USAGE = `usage: switchyard worker --pool NAME [--redis URL] [--port N] [--host H] [--config FILE]
 
-Runs one worker process for one pool of the registry.
+Runs one worker process for one pool of the registry (a runtime-python pool:
+python3 -m switchyard_worker from the package's python/ folder, on Redis only).
   --pool NAME   the pool to serve (required)
   --redis URL   Redis of the pool's queue (default: the pool's redis, else SWITCHYARD_REDIS_URL)
   --port N      port of /healthz and /metrics (default 0: any free port, printed)
@@ -39,6 +43,26 @@ function parsePort(text: string | undefined): number {
   return port
 }
 
+/** A python pool: `python3 -m switchyard_worker` in the foreground, signals passed on; its exit code is ours. */
+async function runPython(pool: string, config: string, redis: string | undefined): Promise<number> {
+  const program = pythonProgram()
+  const args = ['-m', 'switchyard_worker', '--config', config, '--pool', pool, ...(redis ? ['--redis', redis] : [])]
+  const pythonPath = [program.path, process.env.PYTHONPATH].filter(Boolean).join(delimiter)
+  const child = spawn(program.command, args, { env: { ...process.env, PYTHONPATH: pythonPath }, stdio: 'inherit' })
+  const forward = (signal: NodeJS.Signals) => child.kill(signal)
+  process.on('SIGTERM', forward)
+  process.on('SIGINT', forward)
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', (error) => reject(new Error(`cannot start ${program.command} (set SWITCHYARD_PYTHON to another interpreter): ${error.message}`)))
+      child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
+    })
+  } finally {
+    process.off('SIGTERM', forward)
+    process.off('SIGINT', forward)
+  }
+}
+
 export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, OPTIONS)
   const values = {
@@ -58,9 +82,11 @@ export async function run(args: string[]): Promise<number> {
   const registry = loadRegistry(configPath(values.config))
   const pool = registry.pools.get(values.pool)
   if (!pool) throw new Error(`unknown pool '${values.pool}'; the registry has: ${[...registry.pools.keys()].join(', ')}`)
-  if (pool.runtime !== 'node') {
-    throw new Error(`pool '${pool.name}' has runtime ${pool.runtime}: it is not served by the node worker (the python worker is not available yet)`)
+  if (pool.runtime === 'python') {
+    if (values.ipc) throw new Error(`pool '${pool.name}' has runtime python: it cannot be fed over IPC (switchyard dev); run it on Redis`)
+    return runPython(pool.name, registry.source, values.redis)
   }
+  if (pool.runtime !== 'node') throw new Error(`pool '${pool.name}' has runtime ${pool.runtime}: the node worker does not serve it`)
   const port = parsePort(values.port)
   const signingKey = process.env.SWITCHYARD_SIGNING_KEY || null
   if (!signingKey) console.error('switchyard worker: SWITCHYARD_SIGNING_KEY is not set: unsigned envelopes are accepted')

@@ -3,8 +3,12 @@
 // exponential backoff — a pool crash-looping never stops the others — and keeps a
 // status table (pool, processes up, in-flight, queued, failures).
 // With the memory broker, workers are fed over IPC (ipc-parent.ts); with Redis they
-// consume their queue directly and the supervisor only keeps them alive.
-import { fork, type ChildProcess } from 'node:child_process'
+// consume their queue directly and the supervisor only keeps them alive. On Redis,
+// runtime-python pools get `python3 -m switchyard_worker` processes (python/), with
+// the same env rules; their stdin is a lifeline: it closes when the supervisor dies.
+import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import type { Pool, Registry } from '../control/types.js'
 import type { Broker, PoolStats } from './broker.js'
@@ -25,6 +29,8 @@ export interface SupervisorOptions {
   readonly broker: { readonly kind: 'memory'; readonly broker: MemoryBroker } | { readonly kind: 'redis'; readonly broker: Broker }
   /** The worker program: forked once per process, with `args(pool)`. */
   readonly worker: { readonly module: string; readonly args: (pool: Pool) => string[]; readonly execArgv?: readonly string[] }
+  /** The worker program of runtime-python pools (Redis only; see pythonProgram()). Absent: python pools are not served. */
+  readonly python?: PythonProgram
   readonly signingKey: string | null
   /** OTLP receiver for workers whose env file sets none (the embedded gateway's). */
   readonly tracesUrl?: string | null
@@ -62,6 +68,26 @@ interface Slot {
   note: string
 }
 
+/** How to start a Python pool worker. */
+export interface PythonProgram {
+  /** @default 'python3' */
+  readonly command: string
+  readonly args: (pool: Pool) => string[]
+  /** Directory holding the switchyard_worker package (set as PYTHONPATH). */
+  readonly path: string
+}
+
+/**
+ * The Python worker of this package: `python3 -m switchyard_worker --pool NAME --lifeline`
+ * (registry from SWITCHYARD_CONFIG, Redis from SWITCHYARD_REDIS_URL, both set by the supervisor).
+ * SWITCHYARD_PYTHON picks another interpreter (a virtualenv's, say).
+ */
+export function pythonProgram(env: Readonly<Record<string, string | undefined>> = process.env): PythonProgram {
+  // src/data/ and dist/data/ are both two levels below the package root, where python/ lives.
+  const path = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'python')
+  return { command: env.SWITCHYARD_PYTHON?.trim() || 'python3', args: (pool) => ['-m', 'switchyard_worker', '--pool', pool.name, '--lifeline'], path }
+}
+
 const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 }
 
 function heapArgs(pool: Pool): string[] {
@@ -86,8 +112,9 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
   const skipped = new Map<string, string>()
   let stopping = false
 
+  const python = options.broker.kind === 'redis' ? options.python : undefined
   for (const pool of options.registry.pools.values()) {
-    if (pool.runtime !== 'node') {
+    if (pool.runtime !== 'node' && !(pool.runtime === 'python' && python)) {
       skipped.set(pool.name, `runtime ${pool.runtime}: not served yet (no workers started)`)
       continue
     }
@@ -126,11 +153,15 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
         tracesUrl: options.tracesUrl ?? null,
         extra: options.extraEnv,
       })
-      child = fork(options.worker.module, options.worker.args(pool), {
-        env,
-        execArgv: [...(options.worker.execArgv ?? []), ...heapArgs(pool)],
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      })
+      child =
+        pool.runtime === 'python' && python
+          ? // stdin stays open and unused: the worker drains when it closes (this process died).
+            spawn(python.command, python.args(pool), { env: { ...env, PYTHONPATH: python.path }, stdio: ['pipe', 'pipe', 'pipe'] })
+          : fork(options.worker.module, options.worker.args(pool), {
+              env,
+              execArgv: [...(options.worker.execArgv ?? []), ...heapArgs(pool)],
+              stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+            })
     } catch (error) {
       crashes.set(pool.name, (crashes.get(pool.name) ?? 0) + 1)
       emit({ type: 'error', pool: pool.name, message: (error as Error).message })
@@ -148,7 +179,15 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
       const broker = options.broker.broker
       slot.link = linkChild(child, broker.source(pool.name), { queued: () => broker.depth(pool.name) })
     }
-    child.on('error', (error) => emit({ type: 'error', pool: pool.name, message: error.message }))
+    child.on('error', (error) => {
+      emit({ type: 'error', pool: pool.name, message: error.message })
+      // A program that never started (python3 missing: ENOENT) emits no 'exit': count it as a crash here.
+      if (child.pid !== undefined || slot.child !== child || stopping) return
+      slot.child = null
+      crashes.set(pool.name, (crashes.get(pool.name) ?? 0) + 1)
+      output(pool.name, 0, `cannot start a worker: ${error.message}`)
+      scheduleRestart(slot)
+    })
     child.once('exit', (code, signal) => {
       const expected = stopping
       emit({ type: 'exit', pool: pool.name, pid, code, signal, expected })

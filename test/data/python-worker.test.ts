@@ -3,6 +3,7 @@
 // `python3 -m switchyard_worker` runs the python graphs, the results come back in the
 // shape the TypeScript side reads (stamped output, attempts, structured errors), and
 // an envelope that did not come through the routing contract is refused without retry.
+// Then the ways it is started: --lifeline, `switchyard worker --pool py`, the supervisor.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -14,6 +15,7 @@ import { loadRegistry, route } from '../../src/control/index.js'
 import type { Registry } from '../../src/control/types.js'
 import { createEnvelope, type Envelope } from '../../src/data/envelope.js'
 import { RedisBroker } from '../../src/data/redis-broker.js'
+import { pythonProgram, startSupervisor } from '../../src/data/supervisor.js'
 import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -32,33 +34,36 @@ function pythonSkip(): string | false {
 
 const skip = redisSkip() || pythonSkip()
 
-interface PythonWorker {
+interface Started {
   readonly child: ChildProcess
   output(): string
-  stop(): Promise<void>
+  /** SIGTERM (SIGKILL after 10 s); resolves with the exit code. */
+  stop(): Promise<number | null>
+  exited(): Promise<number | null>
 }
 
-/** Start `python3 -m switchyard_worker` for pool py; resolves once it says it is serving. */
-async function startPythonWorker(url: string, prefix: string, env: Record<string, string>): Promise<PythonWorker> {
-  // The pool's env only: no exporter settings leak in from the test runner.
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && !k.startsWith('SWITCHYARD_')))
-  const child = spawn('python3', ['-m', 'switchyard_worker', '--config', config, '--pool', 'py', '--redis', url, '--prefix', prefix], {
-    cwd: pythonDir,
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+/** Env without the runner's exporter or Switchyard settings: each test says what the worker gets. */
+function cleanEnv(extra: Record<string, string>): Record<string, string> {
+  const base = Object.entries(process.env).filter(([k, v]) => v !== undefined && !k.startsWith('OTEL_') && !k.startsWith('SWITCHYARD_'))
+  return { ...(Object.fromEntries(base) as Record<string, string>), ...extra }
+}
+
+/** Start a process that runs the python worker; resolves once the worker says it is serving. */
+async function startProcess(command: string, args: string[], env: Record<string, string>, stdin: 'ignore' | 'pipe' = 'ignore'): Promise<Started> {
+  const child = spawn(command, args, { cwd: pythonDir, env, stdio: [stdin, 'pipe', 'pipe'] })
   let log = ''
   child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()))
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()))
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the python worker did not start:\n${log}`)), 20_000)
+    const timer = setTimeout(() => reject(new Error(`the python worker did not start:\n${log}`)), 30_000)
     child.stdout?.on('data', () => {
       if (log.includes('switchyard python worker:')) {
         clearTimeout(timer)
         resolve()
       }
     })
-    child.once('exit', (code) => {
+    void exit.then((code) => {
       clearTimeout(timer)
       reject(new Error(`the python worker exited with ${code}:\n${log}`))
     })
@@ -66,22 +71,29 @@ async function startPythonWorker(url: string, prefix: string, env: Record<string
   return {
     child,
     output: () => log,
+    exited: () => exit,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(timer)
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+        await exit
+        clearTimeout(timer)
+      }
+      return exit
     },
   }
+}
+
+function startPythonWorker(url: string, prefix: string, env: Record<string, string>, extraArgs: string[] = []): Promise<Started> {
+  const args = ['-m', 'switchyard_worker', '--config', config, '--pool', 'py', '--redis', url, '--prefix', prefix, ...extraArgs]
+  return startProcess('python3', args, cleanEnv(env), extraArgs.includes('--lifeline') ? 'pipe' : 'ignore')
 }
 
 void describe('python worker on Redis', { skip }, () => {
   let redis: RedisServer
   let registry: Registry
   let broker: RedisBroker
-  let worker: PythonWorker
+  let worker: Started
   const prefix = `py-${randomUUID().slice(0, 8)}`
   const trace = { traceparent: '', tracestate: '', baggage: '' }
 
@@ -152,5 +164,77 @@ void describe('python worker on Redis', { skip }, () => {
       'invalid envelope: missing signature (sig is empty and this worker requires SWITCHYARD_SIGNING_KEY signatures)',
     )
     assert.equal(record.attempts, 1)
+  })
+})
+
+void describe('python workers, started for you', { skip }, () => {
+  let redis: RedisServer
+  let registry: Registry
+  before(async () => {
+    redis = await startRedis()
+    registry = loadRegistry(config)
+  })
+  after(async () => {
+    await redis?.stop()
+  })
+
+  void test('with --lifeline the worker drains and exits 0 once its stdin closes (its supervisor died)', async () => {
+    const worker = await startPythonWorker(redis.url, `py-${randomUUID().slice(0, 8)}`, {}, ['--lifeline'])
+    try {
+      worker.child.stdin?.end()
+      assert.equal(await worker.exited(), 0, worker.output())
+    } finally {
+      await worker.stop()
+    }
+  })
+
+  void test('switchyard worker --pool py runs the python worker in the foreground; SIGTERM reaches it', async () => {
+    const cli = join(here, '..', '..', 'src', 'cli', 'worker.ts')
+    const args = ['--import', 'tsx', cli, '--config', config, '--pool', 'py', '--redis', redis.url]
+    const worker = await startProcess(process.execPath, args, cleanEnv({ SWITCHYARD_SIGNING_KEY: KEY }))
+    const broker = await RedisBroker.connect({ registry, url: redis.url })
+    try {
+      const env = createEnvelope(route(registry, { workflow: 'py.shout', input: { text: 'cli' } }), { runId: `cli-${randomUUID()}`, trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: null }, KEY)
+      await broker.submit(env)
+      const record = await broker.wait(env.runId, { until: Date.now() + 20_000 })
+      assert.deepEqual(record.output, { text: 'CLI', ratio: 1e-7 }, worker.output())
+    } finally {
+      await broker.close()
+    }
+    assert.equal(await worker.stop(), 0, worker.output())
+  })
+
+  void test('the supervisor on Redis runs a python pool and restarts its worker after a crash', async () => {
+    const broker = await RedisBroker.connect({ registry, url: redis.url })
+    const lines: string[] = []
+    const supervisor = startSupervisor({
+      registry,
+      broker: { kind: 'redis', broker },
+      worker: { module: 'unused: this registry has no node pool', args: () => [] },
+      python: pythonProgram(),
+      signingKey: KEY,
+      extraEnv: { SWITCHYARD_REDIS_URL: redis.url },
+      backoff: { initialMs: 50, maxMs: 50, resetAfterMs: 60_000 },
+      output: (pool, pid, line) => void lines.push(`[${pool} ${pid}] ${line}`),
+    })
+    const runOnce = async () => {
+      const env = createEnvelope(route(registry, { workflow: 'py.hello', input: { name: 'Grace' } }), { runId: `sup-${randomUUID()}`, trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: null }, KEY)
+      await broker.submit(env)
+      return broker.wait(env.runId, { until: Date.now() + 30_000 })
+    }
+    try {
+      assert.equal((await runOnce()).status, 'succeeded', lines.join('\n'))
+      const [first] = supervisor.pids('py')
+      assert.ok(first !== undefined)
+      assert.match(await supervisor.table(), /\npy\s+1\/1\s/)
+      process.kill(first, 'SIGKILL')
+      const record = await runOnce()
+      assert.equal(record.status, 'succeeded', lines.join('\n'))
+      assert.notDeepEqual(supervisor.pids('py'), [first])
+      assert.ok(lines.some((line) => line.includes('worker exited unexpectedly (signal SIGKILL)')), lines.join('\n'))
+    } finally {
+      await supervisor.stop()
+      await broker.close()
+    }
   })
 })
