@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from .errors import SwitchyardError
 from .redis_source import start_worker
@@ -41,8 +42,12 @@ async def _serve(args: argparse.Namespace) -> int:
     if not url:
         raise SwitchyardError("BROKER_UNAVAILABLE", f"pool '{args.pool}' has no Redis URL: pass --redis or set SWITCHYARD_REDIS_URL")
     provider = init_tracing(runner.pool.name, runner.pool.project)
-    stop = asyncio.Event()
+    concurrency = args.concurrency or runner.pool.concurrency
+    # Sync graphs run on threads: enough for every run at once, plus spares for threads a
+    # deadline left behind (Python cannot stop a thread; the run has settled already).
     loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=concurrency * 2 + 2, thread_name_prefix="graph"))
+    stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if args.lifeline:
@@ -52,26 +57,39 @@ async def _serve(args: argparse.Namespace) -> int:
             loop.call_soon_threadsafe(stop.set)
 
         threading.Thread(target=watch, name="lifeline", daemon=True).start()
-    worker = start_worker(runner, url, prefix=args.prefix, concurrency=args.concurrency)
+    worker = start_worker(runner, url, prefix=args.prefix, concurrency=concurrency)
     run = asyncio.ensure_future(worker.run())
     # One line on stdout once serving, for supervisors and tests to wait on.
     print(f"switchyard python worker: pool '{runner.pool.name}' on {worker.name} (pid {os.getpid()}, signatures {'required' if key else 'not checked'})", flush=True)
     await asyncio.wait([run, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    failed = run.done() and not run.cancelled() and run.exception() is not None
+    if failed:
+        print(f"switchyard worker: the queue loop stopped: {run.exception()}", file=sys.stderr)
+    # Drain: no new runs; close() waits for the ones in flight (each bounded by its deadline).
     await worker.close()
     run.cancel()
     if provider is not None:
         provider.shutdown()
-    return 0
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("SWITCHYARD_LOG_LEVEL", "INFO").upper(), format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)
     args = _args(sys.argv[1:] if argv is None else argv)
+    loop = asyncio.new_event_loop()
     try:
-        return asyncio.run(_serve(args))
+        code = loop.run_until_complete(_serve(args))
     except SwitchyardError as error:
         print(f"switchyard worker: {error.code}: {error.message}", file=sys.stderr)
         return 2
+    # A sync graph still running past its deadline would hold the process (and the
+    # executor's shutdown) forever: its run is settled already, so leave without it.
+    if any(t.name.startswith("graph") and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    loop.close()
+    return code
 
 
 if __name__ == "__main__":

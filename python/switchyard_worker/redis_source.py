@@ -10,6 +10,7 @@ producer (RedisBroker). Settling, as src/data/redis-record.ts expects:
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ from bullmq import UnrecoverableError, Worker
 from .runner import Outcome, PoolRunner
 
 RUN_ERROR_TAG = "switchyard.run-error:"
+log = logging.getLogger("switchyard_worker")
 
 
 def queue_name(pool: str) -> str:
@@ -52,7 +54,7 @@ def start_worker(runner: PoolRunner, url: str, *, prefix: str = "bull", concurre
         outcome = await runner.handle(job.data, int(job.attemptsMade or 0) + 1)
         return settle(outcome, job, started_at)
 
-    return Worker(
+    worker = Worker(
         queue_name(runner.pool.name),
         process,
         {
@@ -65,3 +67,6 @@ def start_worker(runner: PoolRunner, url: str, *, prefix: str = "bull", concurre
             "autorun": False,
         },
     )
+    # Redis hiccups are reported and retried by BullMQ: a worker keeps serving through them.
+    worker.on("error", lambda error, *_: log.warning("Redis worker for pool '%s': %s", runner.pool.name, error))
+    return worker

@@ -17,6 +17,7 @@ import { createEnvelope, type Envelope } from '../../src/data/envelope.js'
 import { RedisBroker } from '../../src/data/redis-broker.js'
 import { pythonProgram, startSupervisor } from '../../src/data/supervisor.js'
 import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js'
+import { eventually } from './supervisor-helpers.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const pythonDir = join(here, '..', '..', 'python')
@@ -168,6 +169,7 @@ void describe('python worker on Redis', { skip }, () => {
 })
 
 void describe('python workers, started for you', { skip }, () => {
+  const trace = { traceparent: '', tracestate: '', baggage: '' }
   let redis: RedisServer
   let registry: Registry
   before(async () => {
@@ -188,20 +190,24 @@ void describe('python workers, started for you', { skip }, () => {
     }
   })
 
-  void test('switchyard worker --pool py runs the python worker in the foreground; SIGTERM reaches it', async () => {
+  void test('switchyard worker --pool py runs the python worker in the foreground; SIGTERM drains the run in flight, then exits 0', async () => {
     const cli = join(here, '..', '..', 'src', 'cli', 'worker.ts')
     const args = ['--import', 'tsx', cli, '--config', config, '--pool', 'py', '--redis', redis.url]
     const worker = await startProcess(process.execPath, args, cleanEnv({ SWITCHYARD_SIGNING_KEY: KEY }))
     const broker = await RedisBroker.connect({ registry, url: redis.url })
     try {
-      const env = createEnvelope(route(registry, { workflow: 'py.shout', input: { text: 'cli' } }), { runId: `cli-${randomUUID()}`, trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: null }, KEY)
+      const env = createEnvelope(route(registry, { workflow: 'py.slow', input: { ms: 1500 } }), { runId: `cli-${randomUUID()}`, trace, idempotencyKey: null }, KEY)
       await broker.submit(env)
+      await eventually('the run to start', async () => (await broker.get(env.runId))?.status === 'running' || undefined, 20_000)
+      const stopped = worker.stop()
       const record = await broker.wait(env.runId, { until: Date.now() + 20_000 })
-      assert.deepEqual(record.output, { text: 'CLI', ratio: 1e-7 }, worker.output())
+      assert.equal(record.status, 'succeeded', worker.output())
+      assert.deepEqual(record.output, { slept: 1500 })
+      assert.equal(await stopped, 0, worker.output())
     } finally {
       await broker.close()
+      await worker.stop()
     }
-    assert.equal(await worker.stop(), 0, worker.output())
   })
 
   void test('the supervisor on Redis runs a python pool and restarts its worker after a crash', async () => {
@@ -218,7 +224,7 @@ void describe('python workers, started for you', { skip }, () => {
       output: (pool, pid, line) => void lines.push(`[${pool} ${pid}] ${line}`),
     })
     const runOnce = async () => {
-      const env = createEnvelope(route(registry, { workflow: 'py.hello', input: { name: 'Grace' } }), { runId: `sup-${randomUUID()}`, trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: null }, KEY)
+      const env = createEnvelope(route(registry, { workflow: 'py.hello', input: { name: 'Grace' } }), { runId: `sup-${randomUUID()}`, trace, idempotencyKey: null }, KEY)
       await broker.submit(env)
       return broker.wait(env.runId, { until: Date.now() + 30_000 })
     }
