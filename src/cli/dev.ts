@@ -13,7 +13,7 @@ import type { Broker } from '../data/broker.js'
 import { MemoryBroker } from '../data/memory-broker.js'
 import { pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor.js'
 import { parseTokens, startGateway } from '../gateway/index.js'
-import { initTracing } from '../observe/tracing.js'
+import { captureByPool, initTracing } from '../observe/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 
 export const SERVE_OPTIONS = {
@@ -84,7 +84,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   const tokens = options.tokens && tracesToken ? [...options.tokens, tracesToken] : null
   const gateway = await startGateway({ registry, broker, host: args.host, port: args.port, tokens, signingKey, traceDir })
   const traceEnv = { SWITCHYARD_TRACES_URL: gateway.url, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) }
-  const tracing = initTracing({ service: SERVICE.gateway, env: { ...process.env, ...traceEnv } })
+  // The gateway's spans of a run belong to that run's pool: its capture mode applies to them.
+  const tracing = initTracing({ service: SERVICE.gateway, env: { ...process.env, ...traceEnv }, tracing: captureByPool(registry.pools.values()) })
   const program = workerProgram()
   const supervisor = startSupervisor({
     registry,

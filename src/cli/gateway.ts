@@ -78,10 +78,10 @@ export async function run(argv: string[]): Promise<number> {
 
   const registry = loadRegistry(configPath(str(parsed, 'config')))
   // Heavy modules load only now: `switchyard gateway --help` stays instant.
-  const [{ RedisBroker }, { redactUrl }, { initTracing }] = await Promise.all([
+  const [{ RedisBroker }, { redactUrl }, { captureByPool, initTracing }] = await Promise.all([
     import('../data/redis-broker.js'),
     import('../data/redis-connection.js'),
-    import('../observe/tracing.js'),
+    import('../observe/index.js'),
   ])
   const redis = await RedisBroker.connect({ registry, url })
   const traceDir = traceDirFlag === undefined ? undefined : resolve(traceDirFlag)
@@ -99,7 +99,11 @@ export async function run(argv: string[]): Promise<number> {
   })
   // With its own store, the gateway's spans go there (with one of its own tokens) unless an OTLP endpoint says otherwise.
   const selfExport = { SWITCHYARD_TRACES_URL: gateway.url, ...(tokens ? { OTEL_EXPORTER_OTLP_TRACES_HEADERS: `authorization=${encodeURIComponent(`Bearer ${tokens[0]}`)}` } : {}) }
-  const tracing = initTracing({ service: SERVICE.gateway, env: traceDir ? { ...selfExport, ...process.env } : process.env })
+  const tracing = initTracing({
+    service: SERVICE.gateway,
+    env: traceDir ? { ...selfExport, ...process.env } : process.env,
+    tracing: captureByPool(registry.pools.values()),
+  })
   console.log(`switchyard gateway: ${gateway.url} on Redis ${redactUrl(url)}, ${registry.workflows.size} workflows`)
   if (tokens === null) console.log('switchyard gateway: auth is OFF (--no-auth): anyone who reaches this port can run workflows')
   else console.log(`switchyard gateway: ${tokens.length} bearer token${tokens.length === 1 ? '' : 's'} accepted`)

@@ -68,7 +68,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     .add('GET', '/readyz', open(readyz(deps)))
     .add('GET', '/metrics', guarded(metrics(deps)))
   const observe = await mountObserve(options.traceDir)
-  for (const route of observe.routes) router.add(route.method, route.pattern, guarded(route.handler))
+  // The web UI page is static (it asks for a token before it reads any data); the data routes are guarded.
+  for (const route of observe.routes) {
+    const isPage = route.method === 'GET' && route.pattern === '/'
+    router.add(route.method, route.pattern, isPage ? open(route.handler) : guarded(route.handler))
+  }
 
   const authenticate = createAuthenticator(options.tokens)
   const corsOrigins = new Set(options.corsOrigins ?? [])

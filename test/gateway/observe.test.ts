@@ -67,3 +67,18 @@ void test('without a trace folder, the trace routes answer 404 problem+json', as
     await bare.close()
   }
 })
+
+void test('with tokens, the web UI page loads without one; the trace data behind it needs a token', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-traces-'))
+  const guarded = await startFixture({ traceDir: dir, tokens: ['ui-token'] })
+  try {
+    const page = await get(`${guarded.url}/`)
+    assert.equal(page.status, 200)
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/)
+    assert.equal((await get(`${guarded.url}/v1/traces`)).status, 401)
+    assert.equal((await get(`${guarded.url}/v1/traces`, { authorization: 'Bearer ui-token' })).status, 200)
+  } finally {
+    await guarded.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
