@@ -7,15 +7,20 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
+import { SERVICE } from '../../src/control/attributes.js'
 import { loadRegistry, route } from '../../src/control/index.js'
 import type { Registry } from '../../src/control/types.js'
 import { createEnvelope, type Envelope } from '../../src/data/envelope.js'
 import { RedisBroker } from '../../src/data/redis-broker.js'
 import { pythonProgram, startSupervisor } from '../../src/data/supervisor.js'
+import { startGateway, type Gateway } from '../../src/gateway/index.js'
+import { initTracing, type StoredSpan, type Tracing } from '../../src/observe/index.js'
 import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js'
 import { eventually } from './supervisor-helpers.js'
 
@@ -242,5 +247,75 @@ void describe('python workers, started for you', { skip }, () => {
       await supervisor.stop()
       await broker.close()
     }
+  })
+})
+
+void describe('python worker behind the gateway: one trace per run', { skip }, () => {
+  let redis: RedisServer
+  let registry: Registry
+  let broker: RedisBroker
+  let gateway: Gateway
+  let tracing: Tracing
+  let worker: Started
+  let traceDir: string
+  const prefix = `py-${randomUUID().slice(0, 8)}`
+
+  before(async () => {
+    redis = await startRedis()
+    registry = loadRegistry(config)
+    traceDir = mkdtempSync(join(tmpdir(), 'switchyard-py-traces-'))
+    broker = await RedisBroker.connect({ registry, url: redis.url, prefix, pollMs: 500 })
+    gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: KEY, traceDir })
+    tracing = initTracing({ service: SERVICE.gateway, env: { SWITCHYARD_TRACES_URL: gateway.url } })
+    // As `switchyard start` sets it up: the worker exports to the gateway's receiver.
+    worker = await startPythonWorker(redis.url, prefix, { SWITCHYARD_SIGNING_KEY: KEY, SWITCHYARD_TRACES_URL: gateway.url, OTEL_BSP_SCHEDULE_DELAY: '50' })
+  })
+  after(async () => {
+    await worker?.stop()
+    await tracing?.shutdown()
+    await gateway?.close()
+    await broker?.close()
+    await redis?.stop()
+    rmSync(traceDir, { recursive: true, force: true })
+  })
+
+  async function call(traceparent: string): Promise<string> {
+    const res = await fetch(`${gateway.url}/v1/workflows/py.hello/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent },
+      body: JSON.stringify({ name: 'Ada' }),
+      signal: AbortSignal.timeout(20_000),
+    })
+    assert.equal(res.status, 200, worker.output())
+    assert.equal(((await res.json()) as { greeting: string }).greeting, 'hello Ada')
+    return res.headers.get('x-switchyard-trace-id') ?? ''
+  }
+
+  async function stored(traceId: string): Promise<{ status: number; spans: StoredSpan[] }> {
+    const res = await fetch(`${gateway.url}/v1/traces/${traceId}`, { signal: AbortSignal.timeout(5000) })
+    const body = (await res.json()) as { spans?: StoredSpan[] }
+    return { status: res.status, spans: body.spans ?? [] }
+  }
+
+  void test("the python run span joins the gateway's trace, under its enqueue span, in the pool's project", async () => {
+    const dropped = `00-${randomUUID().replaceAll('-', '')}-00f067aa0ba902b7-00`
+    const droppedId = await call(dropped)
+    const traceId = await call(`00-${randomUUID().replaceAll('-', '')}-00f067aa0ba902b7-01`)
+    await tracing.forceFlush()
+    const spans = await eventually('the python span', async () => {
+      const { spans } = await stored(traceId)
+      return spans.some((s) => s.name === 'run py.hello') ? spans : undefined
+    }, 20_000)
+    const run = spans.find((s) => s.name === 'run py.hello')!
+    const enqueue = spans.find((s) => s.name === 'enqueue py')
+    assert.ok(enqueue, spans.map((s) => s.name).join(', '))
+    assert.equal(run.parentSpanId, enqueue.spanId)
+    assert.equal(run.kind, 'consumer')
+    assert.equal(run.service, 'switchyard-pool-py')
+    assert.equal(run.project, 'test-py')
+    assert.equal(run.attributes['switchyard.workflow'], 'py.hello')
+    // The caller marked this one unsampled: the worker followed the flag and recorded nothing
+    // (its spans are exported in order, so they would have arrived before the sampled run's).
+    assert.equal((await stored(droppedId)).status, 404)
   })
 })
