@@ -17,6 +17,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from .errors import SwitchyardError
+from .http import start_http
 from .redis_source import start_worker
 from .registry import load_registry
 from .runner import PoolRunner
@@ -30,6 +31,8 @@ def _args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--redis", default=os.environ.get("SWITCHYARD_REDIS_URL"), help="Redis URL (default: the pool's redis, else SWITCHYARD_REDIS_URL)")
     parser.add_argument("--prefix", default="bull", help="BullMQ key prefix (must match the broker's)")
     parser.add_argument("--concurrency", type=int, default=None, help="runs at once (default: the pool's concurrency)")
+    parser.add_argument("--port", type=int, default=0, help="port of /healthz and /metrics (default 0: any free port, printed; -1: none)")
+    parser.add_argument("--host", default="127.0.0.1", help="address of /healthz and /metrics")
     parser.add_argument("--lifeline", action="store_true", help="drain and exit when stdin closes (set by the supervisor)")
     return parser.parse_args(argv)
 
@@ -57,17 +60,31 @@ async def _serve(args: argparse.Namespace) -> int:
             loop.call_soon_threadsafe(stop.set)
 
         threading.Thread(target=watch, name="lifeline", daemon=True).start()
+    draining = False
+    http = None
+    if args.port >= 0:
+        health = lambda: {"status": "draining" if draining else "ok", "pool": runner.pool.name, "inFlight": runner.in_flight, "pid": os.getpid()}  # noqa: E731
+        http = await start_http(args.host, args.port, health, runner.metrics.render)
+        host, port = http.sockets[0].getsockname()[:2]
     worker = start_worker(runner, url, prefix=args.prefix, concurrency=concurrency)
     run = asyncio.ensure_future(worker.run())
     # One line on stdout once serving, for supervisors and tests to wait on.
-    print(f"switchyard python worker: pool '{runner.pool.name}' on {worker.name} (pid {os.getpid()}, signatures {'required' if key else 'not checked'})", flush=True)
+    where = f"; http://{host}:{port}/healthz http://{host}:{port}/metrics" if http else ""
+    print(
+        f"switchyard python worker: pool '{runner.pool.name}' on {worker.name}, pid {os.getpid()}, concurrency {concurrency}, "
+        f"signatures {'required' if key else 'not checked'}{where}",
+        flush=True,
+    )
     await asyncio.wait([run, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
     failed = run.done() and not run.cancelled() and run.exception() is not None
     if failed:
         print(f"switchyard worker: the queue loop stopped: {run.exception()}", file=sys.stderr)
     # Drain: no new runs; close() waits for the ones in flight (each bounded by its deadline).
+    draining = True
     await worker.close()
     run.cancel()
+    if http is not None:
+        http.close()
     if provider is not None:
         provider.shutdown()
     return 1 if failed else 0

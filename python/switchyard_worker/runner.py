@@ -28,6 +28,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from .envelope import deadline_ms, verify_envelope
 from .errors import SwitchyardError
 from .graphs import GraphCache, Prompt
+from .metrics import WorkerMetrics
 from .registry import Pool, Registry, Workflow
 
 log = logging.getLogger("switchyard_worker")
@@ -92,10 +93,12 @@ class PoolRunner:
         self.pool: Pool = found
         self.signing_key = signing_key
         self.graphs = GraphCache(found.name, registry.root, log)
-        self.refused: dict[str, int] = {}
+        self.metrics = WorkerMetrics()
+        self.in_flight = 0
+        self.metrics.in_flight.set(0, pool=found.name)
 
     def _reject(self, reason: str, code: str, message: str) -> Outcome:
-        self.refused[reason] = self.refused.get(reason, 0) + 1
+        self.metrics.rejected.inc(pool=self.pool.name, reason=reason)
         log.warning("envelope refused: %s (%s) %s", reason, code, message)
         return _refuse(code, message)
 
@@ -175,16 +178,28 @@ class PoolRunner:
             f"run {workflow.name}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes,
             record_exception=False, set_status_on_exception=False,
         ) as span:
+            labels = {"pool": self.pool.name, "workflow": workflow.name}
+            self.metrics.started.inc(**labels)
+            self.in_flight += 1
+            self.metrics.in_flight.set(self.in_flight, pool=self.pool.name)
+            started = time.perf_counter()
             try:
                 output = await self._execute(envelope, workflow, attempt, deadline, span)
+                self.metrics.succeeded.inc(**labels)
+                self.metrics.duration.observe(time.perf_counter() - started, outcome="succeeded", **labels)
                 span.set_status(Status(StatusCode.OK))
                 return Outcome(ok=True, output=output)
             except Exception as error:  # noqa: BLE001 - every failure becomes an outcome
                 e = error if isinstance(error, SwitchyardError) else SwitchyardError(
                     "GRAPH_FAILED", str(error) or type(error).__name__, retryable=True
                 )
+                self.metrics.failed.inc(code=e.code, **labels)
+                self.metrics.duration.observe(time.perf_counter() - started, outcome="failed", **labels)
                 span.set_attribute("switchyard.error.code", e.code)
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, f"{e.code}: {e.message}"))
                 log.warning("run failed: %s %s attempt %s: %s %s", envelope["runId"], workflow.name, attempt, e.code, e.message)
                 return _refuse(e.code, e.message, e.retryable)
+            finally:
+                self.in_flight -= 1
+                self.metrics.in_flight.set(self.in_flight, pool=self.pool.name)

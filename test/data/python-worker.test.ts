@@ -171,6 +171,19 @@ void describe('python worker on Redis', { skip }, () => {
     )
     assert.equal(record.attempts, 1)
   })
+
+  void test('its /healthz and /metrics speak like the node worker: the same series, refusals by reason', async () => {
+    const base = /(http:\/\/127\.0\.0\.1:\d+)\/healthz/.exec(worker.output())?.[1]
+    assert.ok(base, worker.output())
+    const health = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) })
+    assert.equal(health.status, 200)
+    assert.deepEqual({ ...((await health.json()) as object), pid: 0 }, { status: 'ok', pool: 'py', inFlight: 0, pid: 0 })
+    const metrics = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
+    assert.match(metrics, /\nswitchyard_runs_succeeded_total\{pool="py",workflow="py.hello"\} 1\n/)
+    assert.match(metrics, /\nswitchyard_runs_failed_total\{code="GRAPH_FAILED",pool="py",workflow="py.flaky"\} 1\n/)
+    assert.match(metrics, /\nswitchyard_envelopes_rejected_total\{pool="py",reason="signature"\} 2\n/)
+    assert.match(metrics, /\nswitchyard_runs_in_flight\{pool="py"\} 0\n/)
+  })
 })
 
 void describe('python workers, started for you', { skip }, () => {
