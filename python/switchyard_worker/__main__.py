@@ -28,7 +28,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python3 -m switchyard_worker", description="Switchyard python pool worker")
     parser.add_argument("--config", default=os.environ.get("SWITCHYARD_CONFIG", "switchyard.yaml"), help="registry file")
     parser.add_argument("--pool", required=True, help="the python pool to serve")
-    parser.add_argument("--redis", default=os.environ.get("SWITCHYARD_REDIS_URL"), help="Redis URL (default: the pool's redis, else SWITCHYARD_REDIS_URL)")
+    parser.add_argument("--redis", default=None, help="Redis URL (default: the pool's redis, else SWITCHYARD_REDIS_URL)")
     parser.add_argument("--prefix", default="bull", help="BullMQ key prefix (must match the broker's)")
     parser.add_argument("--concurrency", type=int, default=None, help="runs at once (default: the pool's concurrency)")
     parser.add_argument("--port", type=int, default=0, help="port of /healthz and /metrics (default 0: any free port, printed; -1: none)")
@@ -41,7 +41,8 @@ async def _serve(args: argparse.Namespace) -> int:
     registry = load_registry(args.config)
     key = os.environ.get("SWITCHYARD_SIGNING_KEY") or None
     runner = PoolRunner(registry, args.pool, key)
-    url = runner.pool.redis or args.redis
+    # The same order as the node worker: the flag, the pool's own Redis, the env.
+    url = args.redis or runner.pool.redis or os.environ.get("SWITCHYARD_REDIS_URL")
     if not url:
         raise SwitchyardError("BROKER_UNAVAILABLE", f"pool '{args.pool}' has no Redis URL: pass --redis or set SWITCHYARD_REDIS_URL")
     provider = init_tracing(runner.pool.name, runner.pool.project)

@@ -17,6 +17,7 @@ import asyncio
 import inspect
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -55,6 +56,13 @@ class Run:
     deadline: datetime
     prompt: Prompt | None
     log: logging.Logger = field(repr=False)
+    #: Set when the run stops counting (its deadline passed): a sync graph on its thread
+    #: should check it between steps, since Python cannot stop the thread for it.
+    cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (0 when past)."""
+        return max(0.0, self.deadline.timestamp() - time.time())
 
 
 def _iso(ms: int) -> str:
@@ -150,9 +158,13 @@ class PoolRunner:
         except TimeoutError:
             if time.time() * 1000 < deadline:
                 raise  # the graph's own timeout (an HTTP call, say), not the run's deadline
+            run.cancelled.set()
             raise SwitchyardError(
                 "DEADLINE_EXCEEDED", f"{label} did not finish by its deadline {_iso(deadline)}", retryable=True
             ) from None
+        except asyncio.CancelledError:
+            run.cancelled.set()  # the worker is closing hard
+            raise
         try:
             json.dumps(result, allow_nan=False)
         except (TypeError, ValueError) as error:

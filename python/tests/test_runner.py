@@ -44,6 +44,11 @@ def registry(tmp_path):
         async def slow(input, run):
             await asyncio.sleep(5)
 
+        def polite(input, run):
+            while not run.cancelled.wait(0.01):
+                pass
+            open(input["marker"], "w").close()
+
         def fatal(input, run):
             raise SwitchyardError("LEAD_UNKNOWN", "no such lead", retryable=False)
 
@@ -67,7 +72,7 @@ def registry(tmp_path):
     (tmp_path / "broken.py").write_text("raise RuntimeError('import-time failure')\n")
     (tmp_path / "prompt.md").write_text("Be brief.")
     workflows = {
-        "py.echo": "graphs.py#echo", "py.slow": "graphs.py#slow", "py.fatal": "graphs.py#fatal",
+        "py.echo": "graphs.py#echo", "py.slow": "graphs.py#slow", "py.polite": "graphs.py#polite", "py.fatal": "graphs.py#fatal",
         "py.boom": "graphs.py#boom", "py.notjson": "graphs.py#not_json", "py.factory": "graphs.py#factory",
         "py.lg": "graphs.py#langgraph_like", "py.broken": "broken.py#graph", "py.missing": "graphs.py#nope",
     }
@@ -75,7 +80,7 @@ def registry(tmp_path):
              "  email: { timeout: 2s }", "workflows:"]
     for name, ref in workflows.items():
         extra = ", prompt: prompt.md" if name == "py.echo" else ""
-        extra += ", timeout: 300ms" if name == "py.slow" else ""
+        extra += ", timeout: 300ms" if name in ("py.slow", "py.polite") else ""
         lines.append(f"  {name}: {{ pool: py, graph: '{ref}', input: {{ type: object }}{extra} }}")
     lines.append("  email.compose: { pool: email, graph: graphs.py#echo, input: { type: object } }")
     (tmp_path / "switchyard.yaml").write_text("\n".join(lines) + "\n")
@@ -166,6 +171,17 @@ def test_failures_keep_their_code_and_retryability(registry):
     bad = handle(registry, envelope("py.notjson"))
     assert (bad.code, bad.retryable) == ("GRAPH_FAILED", False)
     assert bad.message.startswith("workflow 'py.notjson' returned an output that is not JSON: ")
+
+
+def test_a_sync_graph_is_told_its_run_was_cancelled_at_the_deadline(registry, tmp_path):
+    marker = tmp_path / "stopped"
+    outcome = handle(registry, envelope("py.polite", {"marker": str(marker)}, deadline_in=0.2))
+    assert (outcome.code, outcome.retryable) == ("DEADLINE_EXCEEDED", True)
+    for _ in range(200):  # the thread notices within a poll or two
+        if marker.exists():
+            break
+        time.sleep(0.01)
+    assert marker.exists()
 
 
 def test_a_graph_that_cannot_load_fails_only_its_workflow(registry):
