@@ -141,6 +141,17 @@ void describe('python worker on Redis', { skip }, () => {
     assert.deepEqual(record.output, { text: 'QUIET', ratio: 1e-7 })
   })
 
+  void test('an input full of canonical-JSON corner cases is signed in TypeScript and verified in Python', async () => {
+    const corners = {
+      '😀': 1, 'ﬀ': 2, 'é': 3, Z: [1e21, 1e-7, -0, 0.1, 123456789012345680, 5e-324],
+      s: 'quote " backslash \\ nl \n tab \t ctl \u0001 del \u007f sep \u2028 lone \ud800',
+      nested: { b: [true, false, null, {}], a: '' },
+    }
+    const record = await run(envelope('py.shout', { text: 'corners', corners }))
+    assert.equal(record.status, 'succeeded', JSON.stringify(record.error))
+    assert.deepEqual(record.output, { text: 'CORNERS', ratio: 1e-7 })
+  })
+
   void test('a graph that raises is retried with backoff (GRAPH_FAILED is retryable) and succeeds on attempt 2', async () => {
     const record = await run(envelope('py.flaky', {}))
     assert.equal(record.status, 'succeeded', worker.output())
