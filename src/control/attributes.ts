@@ -16,6 +16,8 @@ export const ATTR = {
   output: 'switchyard.output',
   offline: 'switchyard.model.offline',
   costUsd: 'switchyard.model.cost_usd',
+  /** The graph's own name for a model call (GenerateRequest.name); the span is named `chat <model>`. */
+  modelCall: 'switchyard.model.call',
   /** The pool's sampleRate, set by the gateway on a run's request span: the one sampling decision (DESIGN §3). */
   sampleRate: 'switchyard.sample_rate',
 } as const

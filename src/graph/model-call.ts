@@ -1,5 +1,6 @@
 // What every ModelClient shares, whatever the provider: one span per generate()
-// (`chat <model>`, GenAI attributes, cost), structured output validated against the
+// (`chat <model>` as the GenAI convention names it, `{operation} {request model}`;
+// the call's own name is an attribute), GenAI attributes, cost, structured output validated against the
 // request's JSON Schema with one corrective retry, errors normalised to SwitchyardError.
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
 import { ATTR, GENAI } from '../control/attributes.js'
@@ -41,7 +42,7 @@ export function modelClient(options: ModelCallOptions): ModelClient {
     // The tracer is looked up per call (cheap): a module-level one would stay bound to
     // whichever provider was global first, and tests install several in one process.
     generate: (request) =>
-      trace.getTracer('switchyard.graph').startActiveSpan(`chat ${request.name ?? spec.model}`, { kind: SpanKind.CLIENT, attributes: startAttributes(options, request) }, (span) =>
+      trace.getTracer('switchyard.graph').startActiveSpan(`chat ${spec.model}`, { kind: SpanKind.CLIENT, attributes: startAttributes(options, request) }, (span) =>
         generate(options, request, span).then(
           (result) => {
             span.end()
@@ -105,6 +106,7 @@ function startAttributes(options: ModelCallOptions, request: GenerateRequest) {
     [GENAI.system]: options.system,
     [GENAI.operation]: 'chat',
     [GENAI.requestModel]: options.spec.model,
+    ...(request.name === undefined ? {} : { [ATTR.modelCall]: request.name }),
     [ATTR.offline]: options.spec.provider === 'offline',
     ...(request.temperature === undefined ? {} : { [GENAI.temperature]: request.temperature }),
     ...(request.maxTokens === undefined ? {} : { [GENAI.maxTokens]: request.maxTokens }),

@@ -34,7 +34,7 @@ export interface GenerateRequest {
   readonly temperature?: number
   readonly maxTokens?: number
   readonly signal?: AbortSignal
-  /** Names the call on its span (`chat <name>`); defaults to the model id. */
+  /** Names the call: the `switchyard.model.call` attribute of its span (the span itself is `chat <model>`). */
   readonly name?: string
 }
 

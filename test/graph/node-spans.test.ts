@@ -50,7 +50,7 @@ void describe('runOf inside a LangGraph node', () => {
     await graph.invoke({ text: '' }, { configurable: { run }, callbacks: [new NodeSpans()] })
     const finished = spans.exporter.getFinishedSpans()
     const node = finished.find((s) => s.name === 'node draft')
-    const chat = finished.find((s) => s.name === 'chat draft')
+    const chat = finished.find((s) => s.name === 'chat offline')
     assert.ok(node && chat)
     assert.equal(chat.parentSpanContext?.spanId, node.spanContext().spanId)
   })

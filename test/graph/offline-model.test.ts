@@ -58,7 +58,9 @@ void describe('offline model', () => {
     spans.exporter.reset()
     await createModel('offline').generate({ messages, name: 'draft' })
     const [span] = spans.exporter.getFinishedSpans()
-    assert.equal(span?.name, 'chat draft')
+    // The GenAI convention's span name, `{operation} {request model}`; the call's own name is an attribute.
+    assert.equal(span?.name, 'chat offline')
+    assert.equal(span?.attributes['switchyard.model.call'], 'draft')
     assert.equal(span?.attributes['gen_ai.system'], 'offline')
     assert.equal(span?.attributes['gen_ai.request.model'], 'offline')
     assert.equal(span?.attributes['switchyard.model.offline'], true)

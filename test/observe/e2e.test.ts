@@ -88,7 +88,7 @@ async function storedWith(traceId: string, names: readonly string[]) {
 void test('one client.run → one trace: spans from the caller, the gateway and the worker, one trace id, one connected tree', async () => {
   const { traceId, output } = await runClient('email.compose', LEAD)
   assert.equal(typeof output.subject, 'string')
-  const spans = await storedWith(traceId, ['sync leads', 'client run email.compose', 'run email.compose', 'node draft', 'chat draft'])
+  const spans = await storedWith(traceId, ['sync leads', 'client run email.compose', 'run email.compose', 'node draft', 'chat offline'])
 
   assert.deepEqual(new Set(spans.map((s) => s.traceId)), new Set([traceId]))
   assert.deepEqual(new Set(spans.map((s) => s.service)), new Set(['switchyard-client', 'switchyard-gateway', 'switchyard-pool-email']))
@@ -110,8 +110,8 @@ void test('one client.run → one trace: spans from the caller, the gateway and 
   assert.equal(parentOf('run email.compose'), 'enqueue email')
   assert.equal(parentOf('node research'), 'run email.compose')
   assert.equal(parentOf('node draft'), 'run email.compose')
-  assert.equal(parentOf('chat draft'), 'node draft', 'the model call is a child of the node that made it')
-  assert.equal(byName('chat draft').attributes[GENAI.inputTokens] !== undefined, true, 'the model call has GenAI token counts')
+  assert.equal(parentOf('chat offline'), 'node draft', 'the model call is a child of the node that made it')
+  assert.equal(byName('chat offline').attributes[GENAI.inputTokens] !== undefined, true, 'the model call has GenAI token counts')
 
   // The run's spans are filed under the pool's project, the caller's under its own.
   for (const span of spans) assert.equal(span.project, span.service === 'switchyard-client' ? 'lead-sync' : 'sales-email', span.name)
@@ -125,7 +125,7 @@ void test('one client.run → one trace: spans from the caller, the gateway and 
 
 void test("redacted capture: the lead's e-mail address is absent from every stored span, while the node input is recorded masked", async () => {
   const { traceId } = await runClient('email.compose', LEAD)
-  const spans = await storedWith(traceId, ['node research', 'node draft', 'chat draft'])
+  const spans = await storedWith(traceId, ['node research', 'node draft', 'chat offline'])
   const research = spans.find((s) => s.name === 'node research')
   assert.match(String(research?.attributes[ATTR.input]), /"email":"\[email\]"/)
   // Every byte the store holds for the pool's project, not just this trace.
@@ -148,7 +148,7 @@ void test('a pool whose exporter points at a dead endpoint loses only its own sp
   const brokenTrace = broken.headers.get('x-switchyard-trace-id') ?? ''
 
   // A run whose caller sent no traceparent gets a trace rooted at the gateway.
-  const complete = await storedWith(emailTrace, ['route email.compose', 'enqueue email', 'run email.compose', 'node research', 'node draft', 'chat draft'])
+  const complete = await storedWith(emailTrace, ['route email.compose', 'enqueue email', 'run email.compose', 'node research', 'node draft', 'chat offline'])
   const { roots, orphans } = connected(complete)
   assert.deepEqual(roots.map((s) => [s.service, s.kind]), [['switchyard-gateway', 'server']])
   assert.deepEqual(orphans, [])

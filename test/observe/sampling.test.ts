@@ -10,7 +10,7 @@ import { eventually, startRig, type TracingRig } from './e2e-fixture.js'
 
 const RUNS = 1000
 const RATE = 0.1
-const WHOLE = ['route lead.classify', 'enqueue classify', 'run lead.classify', 'node research', 'node draft', 'chat draft']
+const WHOLE = ['route lead.classify', 'enqueue classify', 'run lead.classify', 'node research', 'node draft', 'chat offline']
 
 let rig: TracingRig
 let worker: PoolWorker
