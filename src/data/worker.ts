@@ -12,6 +12,7 @@ import { envelopeDeadlineMs, verifyEnvelope, type Envelope } from './envelope.js
 import type { Delivery, Outcome, RunSource } from './run-source.js'
 import { withDeadline } from './worker-deadline.js'
 import { GraphCache } from './worker-graphs.js'
+import { checkedOutput } from './worker-output.js'
 import { startWorkerHttp, type WorkerHttp } from './worker-http.js'
 import { createLogger } from './worker-log.js'
 import { createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js'
@@ -59,16 +60,6 @@ const tracer = trace.getTracer('switchyard-worker')
 
 function refusal(code: string, message: string, retryable = false): Outcome {
   return { ok: false, error: { code, message, retryable } }
-}
-
-/** Outputs cross processes and queues as JSON: refuse one that cannot (BigInt, cycles) here, by name. */
-function jsonOutput(workflow: string, output: unknown): unknown {
-  try {
-    JSON.stringify(output)
-  } catch (error) {
-    throw new SwitchyardError('GRAPH_FAILED', `workflow '${workflow}' returned an output that is not JSON: ${(error as Error).message}`)
-  }
-  return output === undefined ? null : output
 }
 
 function findPool(registry: Registry, name: string): Pool {
@@ -215,7 +206,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
       const untrack = watchdog?.track(deadlineMs)
       const started = performance.now()
       try {
-        const output = jsonOutput(workflow.name, await execute(envelope, workflow, delivery.attempt, deadlineMs, delivery.signal, span))
+        const output = await checkedOutput(workflow, await execute(envelope, workflow, delivery.attempt, deadlineMs, delivery.signal, span))
         count.succeeded.inc()
         count.ok.observe((performance.now() - started) / 1000)
         span.setStatus({ code: SpanStatusCode.OK })

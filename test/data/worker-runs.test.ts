@@ -111,6 +111,25 @@ void describe('worker: runs', () => {
     })
   })
 
+  void test("an output that matches the workflow's output schema is the run's output", async () => {
+    const record = await run(envelopeFor(registry, 'work.shaped', { name: 'Ada' }))
+    assert.equal(record.status, 'succeeded', JSON.stringify(record.error))
+    assert.deepEqual((record.output as { echo: unknown }).echo, { name: 'Ada' })
+  })
+
+  void test("an output that does not match the workflow's output schema fails the run with its paths, without retry", async () => {
+    const record = await run(envelopeFor(registry, 'work.misshaped', { name: 'Ada' }))
+    assert.equal(record.status, 'failed')
+    assert.equal(record.attempts, 1)
+    assert.deepEqual(record.error, {
+      code: 'OUTPUT_INVALID',
+      message:
+        "workflow 'work.misshaped' returned an output that does not match its output schema: " +
+        "/: must have required property 'answer'; /attempt: must be string; /echo: must NOT have additional properties 'name'",
+      retryable: false,
+    })
+  })
+
   void test("the run's signal aborts at the deadline: DEADLINE_EXCEEDED, retried with a fresh budget, then dead-lettered", async () => {
     const deadline = new Date(Date.now() + 200).toISOString()
     const envelope = envelopeFor(registry, 'work.slow', { ms: 60_000 }, { change: (plan) => ({ ...plan, deadline }) })
