@@ -16,6 +16,7 @@ export {
   type TraceCarrier,
 } from './envelope.js'
 export { PoolSaturatedError } from './pool-saturated.js'
+export { PoolUnavailableError } from './pool-unavailable.js'
 export { MemoryBroker, type MemoryBrokerOptions } from './memory-broker.js'
 export { RedisBroker, type RedisBrokerOptions } from './redis-broker.js'
 export { redisRunSource, type RedisRunSourceOptions } from './redis-run-source.js'

@@ -7,12 +7,14 @@ import { SwitchyardError } from '../control/errors.js'
 import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions } from './broker.js'
 import { envelopeTraceId, idempotencyFingerprint, type Envelope } from './envelope.js'
 import { PoolSaturatedError } from './pool-saturated.js'
+import { PoolUnavailableError } from './pool-unavailable.js'
 import type { Outcome, RunHandler, RunSource } from './run-source.js'
 
 export interface MemoryBrokerOptions {
   /**
    * Per-pool queue limits (from the registry's pools); unknown pools get `maxQueued`.
-   * Pools whose runtime is not `node` have no worker here and do not count for ready().
+   * Pools whose runtime is not `node` have no worker here: they do not count for ready(),
+   * and a run for one is refused (POOL_UNAVAILABLE) unless a consumer is connected.
    */
   readonly pools?: Iterable<{ readonly name: string; readonly maxQueued: number; readonly runtime?: string }>
   /** Limit for pools not listed. @default Infinity */
@@ -48,6 +50,7 @@ interface PoolState {
   readonly maxQueued: number
   /** False for pools no worker of this broker serves (python): ready() skips them. */
   readonly served: boolean
+  readonly runtime: string
   /** Run ids ready to deliver, oldest first. */
   readonly ready: string[]
   /** Run ids waiting out a retry backoff. */
@@ -56,6 +59,9 @@ interface PoolState {
   running: number
   failed: number
 }
+
+/** Retry-After of a run refused for an unserved pool: a worker connecting takes seconds, not milliseconds. */
+const UNSERVED_RETRY_MS = 5000
 
 const FINISHED: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled'])
 
@@ -87,7 +93,7 @@ export class MemoryBroker implements Broker {
     this.retryDelayMs = options.retryDelayMs ?? 500
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
     this.keepFinished = options.keepFinished ?? 10_000
-    for (const pool of options.pools ?? []) this.pool(pool.name, pool.maxQueued, (pool.runtime ?? 'node') === 'node')
+    for (const pool of options.pools ?? []) this.pool(pool.name, pool.maxQueued, pool.runtime ?? 'node')
   }
 
   async submit(envelope: Envelope): Promise<SubmitResult> {
@@ -109,6 +115,11 @@ export class MemoryBroker implements Broker {
       throw new SwitchyardError('BAD_REQUEST', `run ${envelope.runId} was already submitted`)
     }
     const pool = this.pool(envelope.pool)
+    if (!pool.served && ![...pool.consumers].some((c) => !c.draining)) {
+      // Nothing will start a worker for this pool here: waiting for the deadline would only turn a 503 into a 504.
+      const hint = pool.runtime === 'python' ? ' (python workers need Redis: switchyard start)' : ''
+      throw new PoolUnavailableError(pool.name, `no worker serves it in this process: runtime ${pool.runtime}${hint}`, UNSERVED_RETRY_MS)
+    }
     const queued = pool.ready.length + pool.delayed.size
     if (queued >= pool.maxQueued) throw new PoolSaturatedError(pool.name, pool.maxQueued, this.retryDelayMs)
     const record: Mutable<RunRecord> = {
@@ -236,13 +247,14 @@ export class MemoryBroker implements Broker {
     }
   }
 
-  private pool(name: string, maxQueued?: number, served = true): PoolState {
+  private pool(name: string, maxQueued?: number, runtime = 'node'): PoolState {
     let pool = this.pools.get(name)
     if (!pool) {
       pool = {
         name,
         maxQueued: maxQueued ?? this.defaultMaxQueued,
-        served,
+        served: runtime === 'node',
+        runtime,
         ready: [],
         delayed: new Set(),
         consumers: new Set(),
