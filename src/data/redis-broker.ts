@@ -17,6 +17,7 @@ import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions
 import { idempotencyFingerprint, type Envelope } from './envelope.js'
 import { PoolSaturatedError } from './pool-saturated.js'
 import { checkEvictionPolicy, connectionFor, redactUrl, within, type EvictionCheck } from './redis-connection.js'
+import { RedisErrorLog } from './redis-error-log.js'
 import { claimKey, lastStreamId } from './redis-scripts.js'
 import { recordFromJob, statusOf, type JobLike } from './redis-record.js'
 import { RunWaits, bounded } from './redis-waits.js'
@@ -107,6 +108,7 @@ export class RedisBroker implements Broker {
   private readonly retainFailedMs: number
   private readonly timeoutMs: number
   private readonly warn: (message: string) => void
+  private readonly errors: RedisErrorLog
   private closed = false
 
   private constructor(options: RedisBrokerOptions) {
@@ -117,10 +119,18 @@ export class RedisBroker implements Broker {
     this.retainFailedMs = options.retainFailedMs ?? 7 * 24 * HOUR
     this.timeoutMs = options.commandTimeoutMs ?? 10_000
     this.waits = new RunWaits(options.pollMs ?? 2000, this.warn)
+    this.errors = new RedisErrorLog(this.warn)
     for (const pool of options.registry.pools.values()) {
       const url = pool.redis ?? options.url
       const queue = new Queue(queueName(pool.name), { connection: connectionFor(url), prefix: this.prefix })
-      queue.on('error', (error) => this.warn(`Redis queue ${queue.name}: ${error.message}`))
+      queue.on('error', (error) => this.errors.report(queue.name, url, error))
+      queue
+        .waitUntilReady()
+        .then((client) => {
+          this.errors.reconnected(queue.name, url)
+          client.on('ready', () => this.errors.reconnected(queue.name, url))
+        })
+        .catch(() => undefined)
       this.queues.set(pool.name, { pool, url, queue, watching: false })
     }
   }
@@ -137,6 +147,8 @@ export class RedisBroker implements Broker {
         await checkEvictionPolicy(client, url, options.evictionCheck ?? 'refuse', broker.warn)
       }
     } catch (error) {
+      const held = broker.errors.summary()
+      if (held !== null) broker.warn(held)
       await broker.close()
       throw SwitchyardError.from(error, 'BROKER_UNAVAILABLE')
     }
