@@ -15,6 +15,7 @@ import { pythonProgram, startSupervisor, type SupervisorOptions } from '../data/
 import { parseTokens, startGateway } from '../gateway/index.js'
 import { captureByPool, initTracing } from '../observe/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
+import { tryItLines } from './dev-hints.js'
 
 export const SERVE_OPTIONS = {
   ...CONFIG_OPTION,
@@ -120,6 +121,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     last = table
   }
   await print(true)
+  for (const line of tryItLines({ registry, url: gateway.url, auth: options.tokens !== null })) console.log(line)
+  console.log('')
   const ticker = setInterval(() => void print(false).catch(() => undefined), args.statusIntervalMs)
   const onUsr2 = () => void print(true).catch(() => undefined)
   process.on('SIGUSR2', onUsr2)
