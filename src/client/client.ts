@@ -9,6 +9,7 @@ import type {
   AnyWorkflows,
   CallOptions,
   ClientOptions,
+  RunFilter,
   RunInfo,
   RunOptions,
   SwitchyardClient,
@@ -187,6 +188,13 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
       } finally {
         cleanup()
       }
+    },
+    async runs(filter: RunFilter = {}, callOptions = {}) {
+      const query = new URLSearchParams()
+      for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value))
+      const search = query.toString()
+      const { body } = await send({ method: 'GET', path: search ? `/v1/runs?${search}` : '/v1/runs', options: callOptions })
+      return [...(body as { runs: RunInfo[] }).runs]
     },
     async workflows(callOptions = {}) {
       const { body } = await send({ method: 'GET', path: '/v1/workflows', options: callOptions })

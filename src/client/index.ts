@@ -11,6 +11,7 @@ export type {
   OutputOf,
   ProblemBody,
   RunInfo,
+  RunFilter,
   RunOptions,
   RunStatus,
   SwitchyardClient,

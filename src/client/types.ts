@@ -2,7 +2,7 @@
 // each workflow name to its input and output; the client is generic over it.
 import type { Context, Tracer } from '@opentelemetry/api'
 import type { InputIssue } from '../control/errors.js'
-import type { Problem, RunStatus, RunView, WorkflowView } from '../control/wire.js'
+import type { Problem, RunFilter, RunStatus, RunView, WorkflowView } from '../control/wire.js'
 
 /** One workflow's types, as codegen writes them. */
 export interface WorkflowShape {
@@ -62,7 +62,7 @@ export interface RunOptions extends CallOptions {
   readonly async?: boolean
 }
 
-export type { RunStatus }
+export type { RunFilter, RunStatus }
 
 /** A run as the gateway shows it (`GET /v1/runs/{id}`, or `run(…, { async: true })`). */
 export type RunInfo<O = unknown> = RunView<O>
@@ -95,6 +95,13 @@ export interface SwitchyardClient<W extends WorkflowMap<W> = AnyWorkflows> {
    * @example const { runId } = await client.run('email.compose', input, { async: true }); const email = await client.wait(runId, { timeout: 60_000 })
    */
   wait<O = unknown>(runId: string, options?: CallOptions & { readonly pollMs?: number }): Promise<O>
+  /**
+   * Recent runs, newest first (`GET /v1/runs`): every run the broker still holds — queued,
+   * running, finished or dead-lettered, traced or not.
+   *
+   * @example const failed = await client.runs({ workflow: 'email.compose', status: 'failed', limit: 20 })
+   */
+  runs(filter?: RunFilter, options?: CallOptions): Promise<RunInfo[]>
   /** The workflows the gateway serves, with their schemas. */
   workflows(options?: CallOptions): Promise<WorkflowInfo[]>
 }

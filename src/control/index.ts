@@ -31,4 +31,4 @@ export type {
   RetryPolicy,
   RoutePlan,
 } from './types.js'
-export type { Problem, RunError, RunStatus, RunView, WorkflowView } from './wire.js'
+export type { Problem, RunError, RunFilter, RunList, RunStatus, RunView, WorkflowView } from './wire.js'

@@ -30,6 +30,22 @@ export interface RunView<O = unknown> {
   readonly deadline: string
   readonly traceId: string | null
   readonly idempotencyKey: string | null
+  /** True when the run failed for good (attempts used up, or not retryable): it sits in the dead-letter set. */
+  readonly deadLettered?: boolean
+}
+
+/** The query of `GET /v1/runs`: every field narrows the list; runs come newest first. */
+export interface RunFilter {
+  readonly pool?: string
+  readonly workflow?: string
+  readonly status?: RunStatus
+  /** At most this many (1…1000). @default 100 */
+  readonly limit?: number
+}
+
+/** The body of `GET /v1/runs`. */
+export interface RunList {
+  readonly runs: readonly RunView[]
 }
 
 /** A workflow as callers may see it: `GET /v1/workflows[/{name}]` (no paths, no pool internals). */

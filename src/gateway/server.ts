@@ -10,6 +10,7 @@ import { answerPreflight, applyCors } from './cors.js'
 import { TRACE_ID_HEADER, RUN_ID_HEADER, type Exchange, type GatewayDeps, type Handler } from './exchange.js'
 import { createGatewayMetrics } from './gateway-metrics.js'
 import { getRun } from './handlers/get-run.js'
+import { listRuns } from './handlers/list-runs.js'
 import { healthz, metrics, readyz } from './handlers/health.js'
 import { runWorkflow } from './handlers/run-workflow.js'
 import { getWorkflow, listWorkflows } from './handlers/workflows.js'
@@ -61,6 +62,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       traced: true,
       spanAttributes: (params) => runSpanAttributes(deps.registry, params.name ?? ''),
     })
+    .add('GET', '/v1/runs', guarded(listRuns(deps)))
     .add('GET', '/v1/runs/{runId}', guarded(getRun(deps)))
     .add('GET', '/v1/workflows', guarded(listWorkflows(deps)))
     .add('GET', '/v1/workflows/{name}', guarded(getWorkflow(deps)))

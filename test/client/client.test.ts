@@ -157,3 +157,23 @@ void test('wait: the output of an async run, its failure as RunFailedError, CLIE
   assert.ok(late instanceof RunFailedError)
   assert.deepEqual([late.code, late.status], ['DEADLINE_EXCEEDED', 504])
 })
+
+void test('runs lists recent runs with filters, newest first, dead-lettered ones marked', async () => {
+  const client = createClient<Workflows>({ url: fx.url })
+  const failed = await client.run('echo.fail', {}).catch((e: unknown) => e)
+  assert.ok(failed instanceof RunFailedError)
+  const said = await client.run('echo.say', { text: 'listed' }, { async: true })
+  await fx.broker.wait(said.runId, { until: Date.now() + 5000 })
+  const latest = await client.runs({ limit: 2 })
+  assert.deepEqual(
+    latest.map((r) => [r.runId, r.status, r.deadLettered ?? false]),
+    [
+      [said.runId, 'succeeded', false],
+      [failed.runId, 'failed', true],
+    ],
+  )
+  assert.equal((await client.runs({ workflow: 'echo.fail', status: 'failed' }))[0]?.runId, failed.runId)
+  const bad = await client.runs({ status: 'done' as never }).catch((e: unknown) => e)
+  assert.ok(bad instanceof SwitchyardClientError)
+  assert.equal(bad.message, "BAD_REQUEST: unknown status 'done': use queued, running, succeeded, failed, cancelled")
+})

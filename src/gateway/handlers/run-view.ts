@@ -25,5 +25,6 @@ export function toRunView(record: RunRecord): RunView {
     deadline: record.deadline,
     traceId: record.traceId,
     idempotencyKey: record.idempotencyKey,
+    ...(record.deadLettered ? { deadLettered: true } : {}),
   }
 }

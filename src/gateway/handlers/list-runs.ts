@@ -1,0 +1,50 @@
+// GET /v1/runs?pool=&workflow=&status=&limit=: recent runs from the broker, newest
+// first — every run, traced or not, queued or dead-lettered (the trace store's
+// GET /v1/traces lists only sampled runs whose spans were exported).
+import { SwitchyardError, UnknownWorkflowError } from '../../control/errors.js'
+import { suggest } from '../../control/suggest.js'
+import type { RunFilter, RunList, RunStatus } from '../../control/wire.js'
+import { brokerError } from '../broker-error.js'
+import { sendJson, type GatewayDeps, type Handler } from '../exchange.js'
+import { toRunView } from './run-view.js'
+
+const STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
+const MAX_LIMIT = 1000
+
+/** The filter of a query string; unknown names and bad values are the caller's mistake (400/404), said by name. */
+export function runFilter(deps: Pick<GatewayDeps, 'registry'>, query: URLSearchParams): RunFilter {
+  const pool = query.get('pool') ?? undefined
+  const workflow = query.get('workflow') ?? undefined
+  const status = query.get('status') ?? undefined
+  const limitText = query.get('limit') ?? undefined
+  if (pool !== undefined && !deps.registry.pools.has(pool)) {
+    const hint = suggest(pool, deps.registry.pools.keys())
+    throw new SwitchyardError('NOT_FOUND', `unknown pool '${pool}'.${hint.length ? ` Did you mean ${hint.map((s) => `'${s}'`).join(' or ')}?` : ''}`)
+  }
+  if (workflow !== undefined && !deps.registry.workflows.has(workflow)) {
+    throw new UnknownWorkflowError(workflow, suggest(workflow, deps.registry.workflows.keys()))
+  }
+  if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
+    throw new SwitchyardError('BAD_REQUEST', `unknown status '${status}': use ${STATUSES.join(', ')}`)
+  }
+  const limit = limitText === undefined ? undefined : Number(limitText)
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIMIT)) {
+    throw new SwitchyardError('BAD_REQUEST', `limit must be a whole number from 1 to ${MAX_LIMIT}, not '${limitText}'`)
+  }
+  return {
+    ...(pool !== undefined ? { pool } : {}),
+    ...(workflow !== undefined ? { workflow } : {}),
+    ...(status !== undefined ? { status: status as RunStatus } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+  }
+}
+
+export function listRuns(deps: GatewayDeps): Handler {
+  return async ({ req, res }) => {
+    const filter = runFilter(deps, new URL(req.url ?? '/', 'http://gateway').searchParams)
+    const records = await deps.broker.list(filter).catch((error: unknown) => {
+      throw brokerError(deps.broker, error)
+    })
+    sendJson(res, 200, { runs: records.map(toRunView) } satisfies RunList)
+  }
+}
