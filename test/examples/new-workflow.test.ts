@@ -1,8 +1,9 @@
 // `switchyard new` end to end: scaffold into a copy of the sales registry, then
-// check, codegen, run the new workflow through a pool worker, and run its own test,
+// check, codegen, run the new workflow through a pool worker — in this process, then
+// through the built CLI (switchyard dev + switchyard run) — and run its own test,
 // with no other code change.
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { execFile, spawn, spawnSync } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -79,6 +80,38 @@ void describe('switchyard new', () => {
     }
   })
 
+  void it('starts it with switchyard dev and runs it with switchyard run (the built CLI)', async () => {
+    const bin = join(REPO, 'bin', 'switchyard.js')
+    const dev = spawn(process.execPath, [bin, 'dev', '--config', config, '--port', '0'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SWITCHYARD_SIGNING_KEY: '', SWITCHYARD_TOKENS: '' },
+    })
+    let text = ''
+    dev.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
+    dev.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => dev.once('exit', (code) => resolve(code)))
+    let code: number | null
+    try {
+      const url = await waitFor(() => /gateway (http:\/\/[\d.:]+)/.exec(text)?.[1], 30_000, () => `switchyard dev printed no gateway URL:\n${text}`)
+      const example = join(dir, 'sales/workflows/lead-summary/example.json')
+      const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [bin, 'run', 'lead.summary', '--input', `@${example}`, '--url', url], { cwd: dir, timeout: 60_000 }, (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+        ),
+      )
+      assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}\n${text}`)
+      assert.deepEqual(JSON.parse(run.stdout), { answer: '[offline] answer', model: 'offline' })
+    } finally {
+      if (dev.exitCode === null && dev.signalCode === null) dev.kill('SIGINT')
+      const timer = setTimeout(() => dev.kill('SIGKILL'), 20_000)
+      code = await exited
+      clearTimeout(timer)
+    }
+    assert.equal(code, 0, `switchyard dev stopped by SIGINT exits 0:\n${text}`)
+    assert.match(text, /switchyard dev: stopped\n/)
+  })
+
   void it('ships a test that passes', () => {
     const tsx = import.meta.resolve('tsx')
     const result = spawnSync(process.execPath, ['--import', tsx, '--test', 'test/lead-summary.test.ts'], { cwd: join(dir, 'sales'), encoding: 'utf8', timeout: 60_000 })
@@ -117,3 +150,14 @@ void describe('switchyard new', () => {
     })
   })
 })
+
+/** Poll `check` every 50 ms until it returns a value; fail with `message()` after `timeoutMs`. */
+async function waitFor<T>(check: () => T | undefined, timeoutMs: number, message: () => string): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const value = check()
+    if (value !== undefined) return value
+    if (Date.now() > until) throw new Error(message())
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
