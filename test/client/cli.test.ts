@@ -108,6 +108,28 @@ void test('switchyard run: an invalid input prints the code, the paths and the i
   assert.match(bad.stderr, /^switchyard run: --input is not valid JSON: /)
 })
 
+void test('switchyard runs lists untraced and dead-lettered runs from the broker; --traced only sampled ones; a bad status is named', async () => {
+  const post = (name: string) => fetch(`${fx.url}/v1/workflows/${name}/run`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+  const untraced = (await post('quiet.say')).headers.get('x-switchyard-run-id') ?? ''
+  const failed = (await post('echo.fail')).headers.get('x-switchyard-run-id') ?? ''
+  const listed = await cli(['runs', '--url', fx.url, '--pool', 'quiet'])
+  assert.equal(listed.code, 0, listed.stderr)
+  const [header, row, ...rest] = listed.stdout.split('\n')
+  assert.match(header ?? '', /^CREATED {18}WORKFLOW +POOL +STATUS +ATTEMPTS +DURATION +RUN +TRACE$/)
+  assert.match(row ?? '', new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}  quiet\\.say +quiet +succeeded +1/1 +\\S+ ms +${untraced}  [0-9a-f]{32}$`))
+  assert.deepEqual(rest, [''])
+
+  const dead = await cli(['runs', '--url', fx.url, '--workflow', 'echo.fail', '--status', 'failed', '--limit', '1'])
+  assert.match(dead.stdout, new RegExp(`  echo\\.fail +email +failed \\(GRAPH_FAILED, dead-lettered\\) +1/1 .* ${failed}  [0-9a-f]{32}\\n$`))
+
+  const traced = await cli(['runs', '--traced', '--url', fx.url, '--pool', 'quiet'])
+  assert.equal(traced.stdout, 'no traced runs match (runs appear here once their spans are exported; unsampled runs never do)\n')
+
+  const bad = await cli(['runs', '--url', fx.url, '--status', 'done'])
+  assert.equal(bad.code, 1)
+  assert.equal(bad.stderr, "switchyard runs: 400 BAD_REQUEST: unknown status 'done': use queued, running, succeeded, failed, cancelled\n")
+})
+
 void test('switchyard gateway refuses to start without tokens unless --no-auth', async () => {
   const refused = await cli(['gateway', '--redis', 'redis://127.0.0.1:1', '--config', fx.registry.source])
   assert.equal(refused.code, 1)

@@ -58,7 +58,7 @@ void test('switchyard trace draws the stored tree; switchyard runs lists the run
     ].join('\n'),
   )
 
-  const runs = await switchyard(['runs', '--url', server.url, '--workflow', 'email.compose'])
+  const runs = await switchyard(['runs', '--traced', '--url', server.url, '--workflow', 'email.compose'])
   assert.equal(runs.code, 0, runs.stderr)
   assert.equal(
     runs.stdout,
@@ -75,7 +75,7 @@ void test('switchyard trace draws the stored tree; switchyard runs lists the run
     unknown.stderr,
     `switchyard trace: 404 NOT_FOUND: no spans stored for trace ${'f'.repeat(32)}: it was not sampled, its spans are not exported yet, or it expired\n`,
   )
-  const badStatus = await switchyard(['runs', '--url', server.url, '--status', 'done'])
+  const badStatus = await switchyard(['runs', '--traced', '--url', server.url, '--status', 'done'])
   assert.equal(badStatus.stderr, "switchyard runs: 400 BAD_REQUEST: status must be 'succeeded' or 'failed', got 'done'\n")
   const port = await freePort()
   const down = await switchyard(['runs', '--url', `http://127.0.0.1:${port}`])
