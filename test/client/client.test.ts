@@ -1,11 +1,14 @@
 // The typed client against a real gateway, broker and worker, with no OpenTelemetry
 // SDK in the process (as in a browser or a host that only uses the API).
 import assert from 'node:assert/strict'
+import { rmSync } from 'node:fs'
 import { after, before, test } from 'node:test'
 import { ROOT_CONTEXT, TraceFlags, propagation, trace } from '@opentelemetry/api'
 import { RunFailedError, SwitchyardClientError, createClient } from '../../src/client/index.js'
+import { MemoryBroker } from '../../src/data/memory-broker.js'
 import { createWorker } from '../../src/data/worker.js'
-import { SIGNING_KEY, startFixture, type Fixture } from '../gateway/fixture.js'
+import { startGateway } from '../../src/gateway/index.js'
+import { SIGNING_KEY, startFixture, writeRegistry, type Fixture } from '../gateway/fixture.js'
 import { freePort } from '../helpers/redis.js'
 
 interface Workflows {
@@ -23,10 +26,11 @@ after(() => fx.close())
 
 /** fetch that remembers what went out and what came back. */
 function recordingFetch() {
-  const calls: Array<{ headers: Headers; status: number; responseHeaders: Headers }> = []
+  const calls: Array<{ headers: Headers; status: number; responseHeaders: Headers; at: number }> = []
   const fetchImpl: typeof fetch = async (input, init) => {
+    const at = Date.now()
     const response = await fetch(input, init)
-    calls.push({ headers: new Headers(init?.headers), status: response.status, responseHeaders: response.headers })
+    calls.push({ headers: new Headers(init?.headers), status: response.status, responseHeaders: response.headers, at })
     return response
   }
   return { calls, fetch: fetchImpl }
@@ -95,6 +99,29 @@ void test('a Retry-After beyond maxRetryDelayMs ends the retries at once, with r
   const error = await client.run('held.wait', { again: true }).catch((e: unknown) => e)
   assert.ok(error instanceof SwitchyardClientError)
   assert.deepEqual([error.code, error.status, error.retryAfter, error.pool], ['POOL_SATURATED', 429, 1, 'held'])
+})
+
+void test('503 BROKER_UNAVAILABLE before any run exists: retried after Retry-After, given up after `retries`', async () => {
+  // A real gateway whose broker is down: a MemoryBroker already closed.
+  const { registry, dir } = writeRegistry()
+  const broker = new MemoryBroker({ pools: registry.pools.values() })
+  await broker.close()
+  const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: SIGNING_KEY })
+  try {
+    const recorder = recordingFetch()
+    const client = createClient<Workflows>({ url: gateway.url, fetch: recorder.fetch, retries: 2, retryDelayMs: 10 })
+    const error = await client.run('echo.say', { text: 'x' }).catch((e: unknown) => e)
+    assert.ok(error instanceof SwitchyardClientError)
+    assert.deepEqual([error.code, error.status, error.retryAfter, error.runId], ['BROKER_UNAVAILABLE', 503, 1, undefined])
+    assert.equal(error.message, 'BROKER_UNAVAILABLE: the memory broker is closed')
+    // One attempt and two retries, each after the gateway's Retry-After (1 s), not the 10 ms backoff.
+    assert.deepEqual(recorder.calls.map((c) => [c.status, c.responseHeaders.get('retry-after')]), [[503, '1'], [503, '1'], [503, '1']])
+    const gaps = recorder.calls.slice(1).map((c, i) => c.at - recorder.calls[i]!.at)
+    assert.ok(gaps.every((gap) => gap >= 950), `waited ${gaps.join(', ')} ms between attempts`)
+  } finally {
+    await gateway.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 void test('timeout and signal: CLIENT_TIMEOUT, or the abort reason', async () => {
