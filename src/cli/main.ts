@@ -30,7 +30,9 @@ function usage(): string {
     'commands:',
     ...lines,
     '',
-    'Every command takes --config FILE (or SWITCHYARD_CONFIG); the default is ./switchyard.yaml.',
+    'check, codegen, dev, start, gateway, worker and new read the registry: --config FILE (or',
+    'SWITCHYARD_CONFIG); the default is ./switchyard.yaml. run, runs and trace ask a running gateway',
+    'instead: --url URL (or SWITCHYARD_URL).',
     "Run 'switchyard <command> --help' for a command's options.",
   ].join('\n')
 }
