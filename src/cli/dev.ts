@@ -13,7 +13,7 @@ import type { Broker } from '../data/broker.js'
 import { MemoryBroker } from '../data/memory-broker.js'
 import { pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor.js'
 import { parseTokens, startGateway } from '../gateway/index.js'
-import { captureByPool, initTracing } from '../observe/index.js'
+import { captureByPool, exporterSettings, initTracing, StoreSpanExporter } from '../observe/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 import { tryItLines } from './dev-hints.js'
 
@@ -86,7 +86,11 @@ export async function serve(options: ServeOptions): Promise<number> {
   const gateway = await startGateway({ registry, broker, host: args.host, port: args.port, tokens, signingKey, traceDir })
   const traceEnv = { SWITCHYARD_TRACES_URL: gateway.url, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) }
   // The gateway's spans of a run belong to that run's pool: its capture mode applies to them.
-  const tracing = initTracing({ service: SERVICE.gateway, env: { ...process.env, ...traceEnv }, tracing: captureByPool(registry.pools.values()) })
+  const env = { ...process.env, ...traceEnv }
+  // Spans bound for this gateway's own receiver go straight into its store: no OTLP round trip to itself.
+  const store = exporterSettings(env)?.url === `${gateway.url}/v1/traces` ? gateway.traceStore : null
+  const direct = store ? { exporter: new StoreSpanExporter(store) } : {}
+  const tracing = initTracing({ service: SERVICE.gateway, env, tracing: captureByPool(registry.pools.values()), ...direct })
   const program = workerProgram()
   const supervisor = startSupervisor({
     registry,

@@ -2,6 +2,7 @@
 // Their handlers and the trace store are src/observe's; the gateway only mounts them,
 // loading that code (and the trace store) only when a trace folder is configured.
 import { SwitchyardError } from '../control/errors.js'
+import type { TraceStore } from '../observe/index.js'
 import type { Handler } from './exchange.js'
 
 export interface ObserveRoute {
@@ -12,6 +13,8 @@ export interface ObserveRoute {
 
 export interface MountedObserve {
   readonly routes: readonly ObserveRoute[]
+  /** The open store (null without a trace folder). */
+  readonly store: TraceStore | null
   close(): Promise<void>
 }
 
@@ -32,12 +35,13 @@ const disabled: Handler = async ({ req }) => {
 /** Open the trace store in `traceDir` and mount its routes; without a folder, the routes answer 404. */
 export async function mountObserve(traceDir: string | undefined): Promise<MountedObserve> {
   if (traceDir === undefined) {
-    return { routes: PATTERNS.map(([method, pattern]) => ({ method, pattern, handler: disabled })), close: async () => {} }
+    return { routes: PATTERNS.map(([method, pattern]) => ({ method, pattern, handler: disabled })), store: null, close: async () => {} }
   }
   const { FileTraceStore, observeRoutes } = await import('../observe/index.js')
   const store = await FileTraceStore.open(traceDir)
   return {
     routes: observeRoutes(store).map((route) => ({ method: route.method, pattern: route.pattern, handler: route.handler })),
+    store,
     close: () => store.close(),
   }
 }

@@ -2,6 +2,7 @@
 import type { Registry } from '../control/types.js'
 import type { Broker } from '../data/broker.js'
 import type { Logger } from '../graph/types.js'
+import type { TraceStore } from '../observe/index.js'
 
 export interface GatewayOptions {
   readonly registry: Registry
@@ -28,6 +29,11 @@ export interface Gateway {
   /** `http://host:port`, with the port actually bound. */
   readonly url: string
   readonly port: number
+  /**
+   * The embedded trace store (open while the gateway is), or null without `traceDir`. The
+   * process hosting the gateway writes its own spans here (StoreSpanExporter), not over OTLP to itself.
+   */
+  readonly traceStore: TraceStore | null
   /** Stop accepting requests, end open connections, release the trace store. */
   close(): Promise<void>
 }
