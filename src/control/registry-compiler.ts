@@ -6,7 +6,7 @@ import type { Node as YamlNode, Pair } from 'yaml'
 import { canonicalJson } from './canonical-json.js'
 import { COMPILED_FORMAT, sha256, type Compilation, type CompiledRegistry, type FileStamp } from './load-registry.js'
 import type { RegistryProblem } from './errors.js'
-import { parseDuration, parseSize, POOL_DEFAULTS, POOL_NAME, REGISTRY_KEYS, WORKFLOW_NAME } from './registry-rules.js'
+import { MIN_MEMORY_BYTES, parseDuration, parseSize, POOL_DEFAULTS, POOL_NAME, REGISTRY_KEYS, WORKFLOW_NAME } from './registry-rules.js'
 import { SchemaCompiler } from './schema-compiler.js'
 import { findDuplicateKeys, guards, locate, parseSource, type SourceFile } from './source-file.js'
 import { suggest } from './suggest.js'
@@ -220,6 +220,10 @@ class Builder {
       const raw = this.value(memory)
       memoryBytes = typeof raw === 'string' ? parseSize(raw) : null
       if (memoryBytes === null) this.problem(this.at(memory), `${label} memory: ${this.show(memory)} is not a size (use 256mb or 1gb)`)
+      else if (memoryBytes < MIN_MEMORY_BYTES) {
+        this.problem(this.at(memory), `${label} memory: ${this.show(memory)} is below the minimum of ${MIN_MEMORY_BYTES / 1024 ** 2}mb`)
+        memoryBytes = null
+      }
     }
     const redisEntry = fields.get('redis')
     const redis = this.text(redisEntry, `${label} redis`)

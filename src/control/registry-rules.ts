@@ -46,11 +46,15 @@ export function parseDuration(text: string): number | null {
 }
 
 // Binary units: 1mb = 1024 × 1024 bytes, as Node's --max-old-space-size (MiB) expects.
-const SIZE = /^(\d+(?:\.\d+)?)(b|kb|mb|gb)$/i
-const BYTES_PER_UNIT = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as const
+// No b or kb: a heap cap that small is a typo, never a setting (DESIGN: 256mb | 1gb).
+const SIZE = /^(\d+(?:\.\d+)?)(mb|gb)$/i
+const BYTES_PER_UNIT = { mb: 1024 ** 2, gb: 1024 ** 3 } as const
+
+/** The smallest `memory:` a pool may set: below it a worker cannot even load its graph. */
+export const MIN_MEMORY_BYTES = 64 * 1024 ** 2
 
 /**
- * Parse a size into whole bytes, or return null when it is not one.
+ * Parse a size (`256mb`, `1gb`) into whole bytes, or return null when it is not one.
  *
  * @example parseSize('512mb') // 536870912
  */

@@ -91,7 +91,7 @@ export function pythonProgram(env: Readonly<Record<string, string | undefined>> 
 const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 }
 
 function heapArgs(pool: Pool): string[] {
-  return pool.memoryBytes === null ? [] : [`--max-old-space-size=${Math.max(16, Math.floor(pool.memoryBytes / 1024 / 1024))}`]
+  return pool.memoryBytes === null ? [] : [`--max-old-space-size=${Math.floor(pool.memoryBytes / 1024 / 1024)}`]
 }
 
 /**

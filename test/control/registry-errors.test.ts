@@ -83,6 +83,17 @@ void describe('registry problems, each located where the person wrote it', () =>
     ])
   })
 
+  void it('memory: units below mb and caps below 64mb are refused, never raised in silence', () => {
+    const { file } = registry(
+      `version: 1\npools:\n  a:\n    memory: 512kb\n  b:\n    memory: 1048576b\n  c:\n    memory: 32mb\n  d:\n    memory: 64mb\nworkflows: {}\n`,
+    )
+    assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
+      `4:13 pool 'a' memory: "512kb" is not a size (use 256mb or 1gb)`,
+      `6:13 pool 'b' memory: "1048576b" is not a size (use 256mb or 1gb)`,
+      `8:13 pool 'c' memory: "32mb" is below the minimum of 64mb`,
+    ])
+  })
+
   void it('an invalid JSON Schema points into the schema file', () => {
     const schema = '{\n  "type": "object",\n  "properties": {\n    "name": { "type": "strin" }\n  }\n}\n'
     const { f, file } = registry(
