@@ -11,9 +11,11 @@ import argparse
 import asyncio
 import logging
 import os
+import resource
 import signal
 import sys
 import threading
+from typing import Any, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from .errors import SwitchyardError
@@ -37,6 +39,44 @@ def _args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def cap_memory(limit: int) -> None:
+    """The pool's `memory:` as RLIMIT_DATA (heap and private writable mappings, where
+    Python objects live). Past it an allocation raises MemoryError: that run fails
+    (GRAPH_FAILED, retried) and the process keeps serving. RLIMIT_AS would also count
+    the address space every thread reserves, and kill threaded workers for nothing."""
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def watch_lifeline(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:
+    """Started by a supervisor: never outlive it. Its end of our stdin closes when it dies.
+    Read on the event loop (a thread blocked in sys.stdin would abort interpreter exit)."""
+    fd = sys.stdin.fileno()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            stop()
+
+    loop.add_reader(fd, readable)
+
+
+async def drain(worker: Any) -> None:
+    """worker.close(), minus a race in bullmq 3.4: a fetch that starts just after close()
+    cancelled the idle BZPOPMIN blocks for up to drainDelay (5 s) more. While closing,
+    cancel any such wait as it appears (BullMQ expects that cancel when closing)."""
+    closing = asyncio.ensure_future(worker.close())
+    while not closing.done():
+        waiting = worker.waiting
+        if waiting is not None and not waiting.done():
+            waiting.cancel()
+        await asyncio.wait([closing], timeout=0.05)
+    closing.result()
+
+
 async def _serve(args: argparse.Namespace) -> int:
     registry = load_registry(args.config)
     key = os.environ.get("SWITCHYARD_SIGNING_KEY") or None
@@ -45,6 +85,8 @@ async def _serve(args: argparse.Namespace) -> int:
     url = args.redis or runner.pool.redis or os.environ.get("SWITCHYARD_REDIS_URL")
     if not url:
         raise SwitchyardError("BROKER_UNAVAILABLE", f"pool '{args.pool}' has no Redis URL: pass --redis or set SWITCHYARD_REDIS_URL")
+    if runner.pool.memory is not None:
+        cap_memory(runner.pool.memory)
     provider = init_tracing(runner.pool.name, runner.pool.project)
     concurrency = args.concurrency or runner.pool.concurrency
     # Sync graphs run on threads: enough for every run at once, plus spares for threads a
@@ -55,12 +97,7 @@ async def _serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if args.lifeline:
-        # Started by a supervisor: never outlive it. Its end of our stdin closes when it dies.
-        def watch() -> None:
-            sys.stdin.buffer.read()
-            loop.call_soon_threadsafe(stop.set)
-
-        threading.Thread(target=watch, name="lifeline", daemon=True).start()
+        watch_lifeline(loop, stop.set)
     draining = False
     http = None
     if args.port >= 0:
@@ -82,7 +119,7 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"switchyard worker: the queue loop stopped: {run.exception()}", file=sys.stderr)
     # Drain: no new runs; close() waits for the ones in flight (each bounded by its deadline).
     draining = True
-    await worker.close()
+    await drain(worker)
     run.cancel()
     if http is not None:
         http.close()

@@ -24,6 +24,18 @@ DEFAULT_TIMEOUT_MS = 60_000
 DEFAULT_CONCURRENCY = 4
 
 
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)(b|kb|mb|gb)", re.I)
+_BYTES_PER_UNIT = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+def parse_size(text: Any, field: str) -> int:
+    """'256mb' | '1gb' → whole bytes, binary units (as src/control/registry-rules.ts)."""
+    match = _SIZE.fullmatch(str(text).strip())
+    if not match or float(match.group(1)) <= 0:
+        raise SwitchyardError("REGISTRY_INVALID", f"{field}: not a size (256mb, 1gb): {text!r}")
+    return round(float(match.group(1)) * _BYTES_PER_UNIT[match.group(2).lower()])
+
+
 def parse_duration(text: Any, field: str) -> int:
     """'250ms' | '30s' | '2m' | '1h' → whole milliseconds (as src/control/registry-rules.ts)."""
     match = _DURATION.fullmatch(str(text).strip())
@@ -39,6 +51,8 @@ class Pool:
     concurrency: int
     timeout_ms: int
     project: str
+    #: `memory:` in bytes, or None.
+    memory: int | None
     env: Path | None
     redis: str | None
 
@@ -90,6 +104,7 @@ def load_registry(path: str | Path) -> Registry:
             concurrency=int(raw.get("concurrency", DEFAULT_CONCURRENCY)),
             timeout_ms=parse_duration(raw["timeout"], f"pool '{name}' timeout") if "timeout" in raw else DEFAULT_TIMEOUT_MS,
             project=tracing.get("project", name),
+            memory=parse_size(raw["memory"], f"pool '{name}' memory") if raw.get("memory") else None,
             env=(root / raw["env"]).resolve() if raw.get("env") else None,
             redis=raw.get("redis"),
         )

@@ -46,9 +46,10 @@ function parsePort(text: string | undefined): number {
 /** A python pool: `python3 -m switchyard_worker` in the foreground, signals passed on; its exit code is ours. */
 async function runPython(pool: string, config: string, redis: string | undefined): Promise<number> {
   const program = pythonProgram()
-  const args = ['-m', 'switchyard_worker', '--config', config, '--pool', pool, ...(redis ? ['--redis', redis] : [])]
+  const args = ['-m', 'switchyard_worker', '--config', config, '--pool', pool, '--lifeline', ...(redis ? ['--redis', redis] : [])]
   const pythonPath = [program.path, process.env.PYTHONPATH].filter(Boolean).join(delimiter)
-  const child = spawn(program.command, args, { env: { ...process.env, PYTHONPATH: pythonPath }, stdio: 'inherit' })
+  // stdin is the lifeline: if this process is killed outright, the python worker drains and exits too.
+  const child = spawn(program.command, args, { env: { ...process.env, PYTHONPATH: pythonPath }, stdio: ['pipe', 'inherit', 'inherit'] })
   const forward = (signal: NodeJS.Signals) => child.kill(signal)
   process.on('SIGTERM', forward)
   process.on('SIGINT', forward)

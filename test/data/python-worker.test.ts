@@ -183,6 +183,15 @@ void describe('python worker on Redis', { skip }, () => {
     assert.equal(record.attempts, 1)
   })
 
+  void test("a run past the pool's memory cap fails with MemoryError; the worker keeps serving", async () => {
+    const record = await run(envelope('py.grow', { mb: 1024 }))
+    assert.equal(record.status, 'failed')
+    assert.deepEqual(record.error, { code: 'GRAPH_FAILED', message: 'MemoryError', retryable: true })
+    assert.equal(record.attempts, 2)
+    const small = await run(envelope('py.grow', { mb: 8 }))
+    assert.deepEqual(small.output, { allocated: 8 })
+  })
+
   void test('its /healthz and /metrics speak like the node worker: the same series, refusals by reason', async () => {
     const base = /(http:\/\/127\.0\.0\.1:\d+)\/healthz/.exec(worker.output())?.[1]
     assert.ok(base, worker.output())
