@@ -66,6 +66,8 @@ class Workflow:
     export: str
     prompt: Path | None
     timeout_ms: int
+    #: The `output:` JSON Schema as written: inline (a mapping or boolean), a path, or None.
+    output: Any = None
 
 
 @dataclass(frozen=True)
@@ -123,5 +125,6 @@ def load_registry(path: str | Path) -> Registry:
             export=export or "graph",
             prompt=(root / raw["prompt"]).resolve() if raw.get("prompt") else None,
             timeout_ms=parse_duration(raw["timeout"], f"workflow '{name}' timeout") if "timeout" in raw else pool.timeout_ms,
+            output=(root / raw["output"]).resolve() if isinstance(raw.get("output"), str) else raw.get("output"),
         )
     return Registry(source=source, root=root, pools=pools, workflows=workflows)

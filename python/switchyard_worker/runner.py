@@ -30,6 +30,7 @@ from .envelope import deadline_ms, verify_envelope
 from .errors import SwitchyardError
 from .graphs import GraphCache, Prompt
 from .metrics import WorkerMetrics
+from .output import OutputChecks
 from .registry import Pool, Registry, Workflow
 
 log = logging.getLogger("switchyard_worker")
@@ -102,6 +103,7 @@ class PoolRunner:
         self.signing_key = signing_key
         self.graphs = GraphCache(found.name, registry.root, log)
         self.metrics = WorkerMetrics()
+        self.outputs = OutputChecks()
         self.in_flight = 0
         self.metrics.in_flight.set(0, pool=found.name)
 
@@ -165,11 +167,7 @@ class PoolRunner:
         except asyncio.CancelledError:
             run.cancelled.set()  # the worker is closing hard
             raise
-        try:
-            json.dumps(result, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise SwitchyardError("GRAPH_FAILED", f"workflow '{workflow.name}' returned an output that is not JSON: {error}") from None
-        return result
+        return self.outputs.checked(workflow, result)
 
     async def handle(self, raw: Any, attempt: int) -> Outcome:
         """Run one delivery; ``attempt`` is the broker's 1-based attempt number."""

@@ -49,6 +49,9 @@ def registry(tmp_path):
                 pass
             open(input["marker"], "w").close()
 
+        def shaped(input, run):
+            return {"answer": "yes"} if input.get("ok") else {"attempt": run.attempt, "echo": {"name": "Ada"}}
+
         def fatal(input, run):
             raise SwitchyardError("LEAD_UNKNOWN", "no such lead", retryable=False)
 
@@ -74,13 +77,16 @@ def registry(tmp_path):
     workflows = {
         "py.echo": "graphs.py#echo", "py.slow": "graphs.py#slow", "py.polite": "graphs.py#polite", "py.fatal": "graphs.py#fatal",
         "py.boom": "graphs.py#boom", "py.notjson": "graphs.py#not_json", "py.factory": "graphs.py#factory",
-        "py.lg": "graphs.py#langgraph_like", "py.broken": "broken.py#graph", "py.missing": "graphs.py#nope",
+        "py.lg": "graphs.py#langgraph_like", "py.shaped": "graphs.py#shaped", "py.broken": "broken.py#graph", "py.missing": "graphs.py#nope",
     }
     lines = ["version: 1", "pools:", "  py: { runtime: python, timeout: 2s, tracing: { project: proj-py } }",
              "  email: { timeout: 2s }", "workflows:"]
     for name, ref in workflows.items():
         extra = ", prompt: prompt.md" if name == "py.echo" else ""
         extra += ", timeout: 300ms" if name in ("py.slow", "py.polite") else ""
+        if name == "py.shaped":
+            extra += (", output: { type: object, required: [answer], additionalProperties: false,"
+                      " properties: { answer: { type: string }, attempt: { type: string } } }")
         lines.append(f"  {name}: {{ pool: py, graph: '{ref}', input: {{ type: object }}{extra} }}")
     lines.append("  email.compose: { pool: email, graph: graphs.py#echo, input: { type: object } }")
     (tmp_path / "switchyard.yaml").write_text("\n".join(lines) + "\n")
@@ -182,6 +188,18 @@ def test_a_sync_graph_is_told_its_run_was_cancelled_at_the_deadline(registry, tm
             break
         time.sleep(0.01)
     assert marker.exists()
+
+
+def test_an_output_that_does_not_match_its_schema_fails_without_retry_naming_the_paths(registry):
+    assert handle(registry, envelope("py.shaped", {"ok": True})).output == {"answer": "yes"}
+    bad = handle(registry, envelope("py.shaped", {}))
+    assert (bad.code, bad.retryable) == ("OUTPUT_INVALID", False)
+    assert bad.message == (
+        "workflow 'py.shaped' returned an output that does not match its output schema: "
+        "/: 'answer' is a required property; "
+        "/: Additional properties are not allowed ('echo' was unexpected); "
+        "/attempt: 1 is not of type 'string'"
+    )
 
 
 def test_a_graph_that_cannot_load_fails_only_its_workflow(registry):

@@ -1,0 +1,66 @@
+"""A run's output leaves the worker as JSON and, when the workflow declares an output
+schema (JSON Schema 2020-12), only if it matches — as the node worker does
+(src/data/worker-output.ts): OUTPUT_INVALID, not retryable, naming the JSON-pointer
+paths that do not fit. Each schema compiles on its workflow's first run here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import SwitchyardError
+from .registry import Workflow
+
+Check = Callable[[Any], list[str]]
+
+
+def _pointer(path: Any) -> str:
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
+    return "/" + "/".join(parts) if parts else "/"
+
+
+def _compile(workflow: Workflow) -> Check | None:
+    schema = workflow.output
+    if isinstance(schema, Path):
+        try:
+            schema = json.loads(schema.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise SwitchyardError("GRAPH_LOAD_FAILED", f"workflow '{workflow.name}': cannot read its output schema {schema}: {error}") from error
+    if schema is None or schema is True:
+        return None
+    if schema is False:
+        return lambda _: ["/: no output is allowed (the schema is false)"]
+    from jsonschema import Draft202012Validator  # only pools that declare output schemas pay for it
+
+    validator = Draft202012Validator(schema)
+
+    def check(value: Any) -> list[str]:
+        errors = sorted(validator.iter_errors(value), key=lambda e: (_pointer(e.absolute_path), e.message))
+        return [f"{_pointer(e.absolute_path)}: {e.message}" for e in errors]
+
+    return check
+
+
+class OutputChecks:
+    """One compiled output check per workflow per process."""
+
+    def __init__(self) -> None:
+        self._checks: dict[str, Check | None] = {}
+
+    def checked(self, workflow: Workflow, output: Any) -> Any:
+        """The output as it will travel (JSON round trip), or OUTPUT_INVALID / GRAPH_FAILED."""
+        try:
+            sent = json.loads(json.dumps(output, allow_nan=False))
+        except (TypeError, ValueError) as error:
+            raise SwitchyardError("GRAPH_FAILED", f"workflow '{workflow.name}' returned an output that is not JSON: {error}") from None
+        if workflow.name not in self._checks:
+            self._checks[workflow.name] = _compile(workflow)
+        check = self._checks[workflow.name]
+        issues = check(sent) if check else []
+        if issues:
+            raise SwitchyardError(
+                "OUTPUT_INVALID",
+                f"workflow '{workflow.name}' returned an output that does not match its output schema: {'; '.join(issues)}",
+            )
+        return sent
