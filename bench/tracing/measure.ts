@@ -50,7 +50,8 @@ const registry = loadRegistry(join(dir, 'switchyard.yaml'))
 const broker = new MemoryBroker({ pools: registry.pools.values() })
 const traceDir = join(dir, 'traces')
 const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: 'bench', traceDir })
-const directStore = direct ? await FileTraceStore.open(traceDir) : undefined
+// The gateway's own open store, as `switchyard dev` hands it to its tracing.
+const directStore = direct ? (gateway.traceStore ?? undefined) : undefined
 const tracing = initTracing({
   service: SERVICE.gateway,
   env: on || spansOnly || direct ? { SWITCHYARD_TRACES_URL: gateway.url } : {},
@@ -86,7 +87,6 @@ await runMany(RUNS)
 await tracing.forceFlush()
 const seconds = (performance.now() - started) / 1000
 const used = process.cpuUsage(cpu)
-await directStore?.close()
 const stored = on || direct ? (await (await FileTraceStore.open(traceDir)).listRuns({ limit: 1000 })).length : 0
 
 process.stdout.write(`${JSON.stringify({ mode, runs: RUNS, runsPerSecond: RUNS / seconds, cpuMsPerRun: (used.user + used.system) / 1000 / RUNS, stored })}\n`)

@@ -4,7 +4,7 @@
 // is printed too: on a shared machine it is the steadier of the two figures. A third
 // mode, "spans only", records every span but exports nothing: the difference to
 // "tracing 100%" is the cost of shipping and storing. "100%, direct" stores spans
-// in-process (StoreSpanExporter), as the embedded gateway can for its own spans.
+// in-process (StoreSpanExporter), as `switchyard dev`'s gateway does for its own spans.
 // Path per run: HTTP POST → gateway (route, sign, enqueue) → MemoryBroker → worker →
 // LangGraph (2 nodes, 1 offline model call) → response. "On" also pays for every span,
 // the OTLP/protobuf export to the gateway's own receiver, decoding and the disk append.
