@@ -113,24 +113,56 @@ export function toIssues(errors: readonly ValidationError[]): InputIssue[] {
 const BACKOFF_MS = 500
 
 /**
+ * How deep an input may nest arrays and objects (the top-level object is level 1).
+ * Deeper input is refused as INVALID_INPUT: copying and validating it recurses,
+ * and a stack overflow must never become a 500 (DESIGN §2.3).
+ */
+export const MAX_INPUT_DEPTH = 64
+
+/** Thrown by cloneJson past MAX_INPUT_DEPTH; route() turns it into InvalidInputError. */
+export class InputTooDeepError extends RangeError {
+  constructor() {
+    super(`input nests arrays and objects more than ${MAX_INPUT_DEPTH} levels deep`)
+    this.name = 'InputTooDeepError'
+  }
+}
+
+/**
  * A deep copy of JSON-shaped data (arrays and plain objects; anything else is
  * kept as is), so applying schema defaults never touches the caller's object.
  * Hand-written: structuredClone costs several microseconds on a small input,
  * more than the rest of route() together.
+ *
+ * @throws InputTooDeepError when arrays and objects nest deeper than MAX_INPUT_DEPTH
  */
-export function cloneJson<T>(value: T): T {
+export function cloneJson<T>(value: T, level = 1): T {
   if (value === null || typeof value !== 'object') return value
-  if (Array.isArray(value)) return value.map(cloneJson) as T
+  if (level > MAX_INPUT_DEPTH) throw new InputTooDeepError()
+  if (Array.isArray(value)) {
+    const items = value as unknown[]
+    const copy: unknown[] = new Array(items.length)
+    for (let i = 0; i < items.length; i++) copy[i] = cloneJson(items[i], level + 1)
+    return copy as T
+  }
   const proto: unknown = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) return value
   const copy: Record<string, unknown> = {}
   for (const key of Object.keys(value)) {
-    const item = cloneJson((value as Record<string, unknown>)[key])
+    const item = cloneJson((value as Record<string, unknown>)[key], level + 1)
     // A plain assignment to '__proto__' would replace the copy's prototype.
     if (key === '__proto__') Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true })
     else copy[key] = item
   }
   return copy as T
+}
+
+function copyInput(workflow: string, input: unknown): unknown {
+  try {
+    return cloneJson(input)
+  } catch (error) {
+    if (!(error instanceof InputTooDeepError)) throw error
+    throw new InvalidInputError(workflow, [{ path: '', message: `nests arrays and objects more than ${MAX_INPUT_DEPTH} levels deep` }])
+  }
 }
 
 /** What route() works out once per workflow, on its first request. */
@@ -175,13 +207,14 @@ function prepare(registry: Registry, name: string): Prepared {
  * the deadline and retry policy, the pool's tracing settings and the registry digest.
  *
  * @throws UnknownWorkflowError (UNKNOWN_WORKFLOW) with did-you-mean suggestions
- * @throws InvalidInputError (INVALID_INPUT) listing every violation as a JSON pointer and message
+ * @throws InvalidInputError (INVALID_INPUT) listing every violation as a JSON pointer and message,
+ *   or saying the input nests deeper than MAX_INPUT_DEPTH
  * @example
  * route(registry, { workflow: 'email.compose', input: { lead: { email: 'a@b.co' } } }).queue // 'switchyard.email'
  */
 export function route(registry: Registry, request: RouteRequest): RoutePlan {
   const { workflow, pool, queue, prompt, retry, validate } = prepare(registry, request.workflow)
-  const input = cloneJson(request.input)
+  const input = copyInput(workflow.name, request.input)
   if (!validate(input)) throw new InvalidInputError(workflow.name, toIssues(validate.errors ?? []))
   const now = request.now ?? Date.now()
   return {

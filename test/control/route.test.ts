@@ -161,6 +161,27 @@ void describe('route()', () => {
     })
   })
 
+  void it('refuses input nested deeper than 64 levels as INVALID_INPUT, never a stack overflow', () => {
+    const nest = (levels: number): unknown => {
+      let value: unknown = 'x'
+      for (let i = 0; i < levels; i++) value = (levels - i) % 2 ? { a: value } : [value]
+      return value
+    }
+    // 64 levels (the top-level object included) are copied and validated as usual.
+    assert.equal(route(registry, { workflow: 'email.followup', input: nest(64) }).workflow, 'email.followup')
+    for (const levels of [65, 3_000, 100_000]) {
+      assert.throws(
+        () => route(registry, { workflow: 'email.followup', input: nest(levels) }),
+        (error: unknown) => {
+          assert.ok(error instanceof InvalidInputError)
+          assert.equal(error.message, "invalid input for 'email.followup': /: nests arrays and objects more than 64 levels deep")
+          assert.deepEqual(error.issues, [{ path: '', message: 'nests arrays and objects more than 64 levels deep' }])
+          return true
+        },
+      )
+    }
+  })
+
   void it('exposes schemas on the workflow, and the whole workflow as JSON', () => {
     const workflow = registry.workflows.get('email.compose')
     assert.deepEqual(workflow?.input, SCHEMA)
