@@ -184,8 +184,10 @@ async function dispatch(
 function respondWithError(log: Pick<Logger, 'error'>, exchange: Exchange | undefined, res: ServerResponse, error: unknown): void {
   // An unexpected fault (not a SwitchyardError) is ours: 500, its message kept out of the response.
   const err = error instanceof SwitchyardError ? error : new SwitchyardError('INTERNAL', String(error), { cause: error })
-  if (err !== error) {
-    log.error('request failed', { method: exchange?.req.method, url: exchange?.req.url, error: (error as Error | null)?.stack ?? String(error) })
+  // Every 500 is logged with what caused it, also when a handler already wrapped the fault as INTERNAL.
+  if (err.code === 'INTERNAL') {
+    const cause: unknown = err === error ? (err.cause ?? err) : error
+    log.error('request failed', { method: exchange?.req.method, url: exchange?.req.url, error: (cause as Error | null)?.stack ?? String(cause) })
   }
   if (res.headersSent || res.destroyed) {
     res.destroy()
