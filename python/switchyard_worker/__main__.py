@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .errors import SwitchyardError
 from .http import start_http
+from .redis_check import wait_for_redis
 from .redis_source import start_worker
 from .registry import load_registry
 from .runner import PoolRunner
@@ -104,6 +105,13 @@ async def _serve(args: argparse.Namespace) -> int:
         health = lambda: {"status": "draining" if draining else "ok", "pool": runner.pool.name, "inFlight": runner.in_flight, "pid": os.getpid()}  # noqa: E731
         http = await start_http(args.host, args.port, health, runner.metrics.render)
         host, port = http.sockets[0].getsockname()[:2]
+    if not await wait_for_redis(url, stop):
+        # Stopped before Redis ever answered: nothing in flight.
+        if http is not None:
+            http.close()
+        if provider is not None:
+            provider.shutdown()
+        return 0
     worker = start_worker(runner, url, prefix=args.prefix, concurrency=concurrency)
     run = asyncio.ensure_future(worker.run())
     # One line on stdout once serving, for supervisors and tests to wait on.
