@@ -10,8 +10,14 @@ export function isJsonContentType(header: string | undefined): boolean {
 }
 
 /**
+ * How deep a body may nest arrays and objects (the top-level value is level 1):
+ * route() refuses deeper input too, and here the caller learns it before any work.
+ */
+export const MAX_JSON_DEPTH = 64
+
+/**
  * Read and parse the body. Throws UNSUPPORTED_MEDIA_TYPE (415), PAYLOAD_TOO_LARGE (413)
- * or BAD_REQUEST (400, malformed or empty JSON).
+ * or BAD_REQUEST (400: empty, malformed, or nested deeper than MAX_JSON_DEPTH).
  */
 export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
   if (!isJsonContentType(req.headers['content-type'])) {
@@ -23,6 +29,9 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
   const text = await readText(req, limitBytes)
   if (text.trim() === '') {
     throw new SwitchyardError('BAD_REQUEST', 'the body is empty; send the workflow input as JSON ({} when it takes none)')
+  }
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new SwitchyardError('BAD_REQUEST', `the body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep (the limit)`)
   }
   try {
     return JSON.parse(text) as unknown
@@ -49,6 +58,23 @@ async function readText(req: IncomingMessage, limitBytes: number): Promise<strin
   }
   const text = Buffer.concat(chunks).toString('utf8')
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+}
+
+/** Whether arrays and objects nest deeper than `max`, brackets inside strings not counted. */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++ // backslash: the next character is escaped
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true
+    } else if (c === 0x7d || c === 0x5d) depth--
+  }
+  return false
 }
 
 function tooLarge(limitBytes: number): SwitchyardError {

@@ -19,6 +19,8 @@ interface Case {
   readonly body?: string | Buffer
   readonly status: number
   readonly code: string
+  /** The problem's exact detail, when the case is about its wording. */
+  readonly detail?: string
 }
 
 const RUN = '/v1/workflows/echo.say/run'
@@ -29,7 +31,16 @@ const CASES: Case[] = [
   { name: 'a JSON array', headers: JSON_TYPE, body: '[1,2]', status: 422, code: 'INVALID_INPUT' },
   { name: 'a JSON string', headers: JSON_TYPE, body: '"hi"', status: 422, code: 'INVALID_INPUT' },
   { name: '__proto__ keys', headers: JSON_TYPE, body: '{"__proto__": {"text": "x"}, "text": "ok", "constructor": 1}', status: 422, code: 'INVALID_INPUT' },
-  { name: 'deep nesting', headers: JSON_TYPE, body: `${'['.repeat(400)}${']'.repeat(400)}`, status: 422, code: 'INVALID_INPUT' },
+  {
+    name: 'nesting deeper than 64 levels',
+    headers: JSON_TYPE,
+    body: `${'['.repeat(400)}${']'.repeat(400)}`,
+    status: 400,
+    code: 'BAD_REQUEST',
+    detail: 'the body nests arrays and objects more than 64 levels deep (the limit)',
+  },
+  { name: '64 levels are read, then checked against the schema', headers: JSON_TYPE, body: `${'['.repeat(64)}${']'.repeat(64)}`, status: 422, code: 'INVALID_INPUT' },
+  { name: 'brackets inside strings do not count as nesting', headers: JSON_TYPE, body: JSON.stringify({ text: `\\"${'['.repeat(300)}` }), status: 200, code: '' },
   { name: 'invalid UTF-8', headers: JSON_TYPE, body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), status: 422, code: 'INVALID_INPUT' },
   { name: 'trailing garbage', headers: JSON_TYPE, body: '{"text":"x"} x', status: 400, code: 'BAD_REQUEST' },
   { name: 'a charset parameter is fine, a wrong type is not', headers: { 'content-type': 'text/json' }, body: '{}', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
@@ -65,7 +76,9 @@ for (const c of CASES) {
     assert.equal(res.status, c.status, res.body)
     if (c.status >= 400) {
       assert.equal(res.type, 'application/problem+json')
-      assert.equal((JSON.parse(res.body) as { code: string }).code, c.code)
+      const problem = JSON.parse(res.body) as { code: string; detail: string }
+      assert.equal(problem.code, c.code)
+      if (c.detail !== undefined) assert.equal(problem.detail, c.detail)
     }
   })
 }
