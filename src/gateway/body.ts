@@ -17,7 +17,7 @@ export const MAX_JSON_DEPTH = 64
 
 /**
  * Read and parse the body. Throws UNSUPPORTED_MEDIA_TYPE (415), PAYLOAD_TOO_LARGE (413)
- * or BAD_REQUEST (400: empty, malformed, or nested deeper than MAX_JSON_DEPTH).
+ * or BAD_REQUEST (400: not UTF-8, empty, malformed, or nested deeper than MAX_JSON_DEPTH).
  */
 export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
   if (!isJsonContentType(req.headers['content-type'])) {
@@ -56,8 +56,12 @@ async function readText(req: IncomingMessage, limitBytes: number): Promise<strin
     // The caller hung up mid-body: nobody will read the answer, but it is their fault, not ours.
     throw new SwitchyardError('BAD_REQUEST', `the body could not be read: ${(error as Error).message}`, { cause: error })
   }
-  const text = Buffer.concat(chunks).toString('utf8')
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+  try {
+    // Strict: a lossy decode would hand the graph U+FFFD where the caller sent something else.
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
+  } catch {
+    throw new SwitchyardError('BAD_REQUEST', 'the body is not valid UTF-8; send JSON encoded as UTF-8')
+  }
 }
 
 /** Whether arrays and objects nest deeper than `max`, brackets inside strings not counted. */
