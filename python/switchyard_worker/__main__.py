@@ -14,16 +14,15 @@ import os
 import resource
 import signal
 import sys
-import threading
-from typing import Any, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
 
 from .errors import SwitchyardError
 from .http import start_http
 from .redis_check import wait_for_redis
 from .redis_source import start_worker
 from .registry import load_registry
-from .runner import PoolRunner
+from .runner import PoolRunner, busy_threads
 from .tracing import init_tracing
 
 
@@ -102,7 +101,10 @@ async def _serve(args: argparse.Namespace) -> int:
     draining = False
     http = None
     if args.port >= 0:
-        health = lambda: {"status": "draining" if draining else "ok", "pool": runner.pool.name, "inFlight": runner.in_flight, "pid": os.getpid()}  # noqa: E731
+
+        def health() -> dict[str, Any]:
+            return {"status": "draining" if draining else "ok", "pool": runner.pool.name, "inFlight": runner.in_flight, "pid": os.getpid()}
+
         http = await start_http(args.host, args.port, health, runner.metrics.render)
         host, port = http.sockets[0].getsockname()[:2]
     if not await wait_for_redis(url, stop):
@@ -147,10 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # A sync graph still running past its deadline would hold the process (and the
     # executor's shutdown) forever: its run is settled already, so leave without it.
-    if any(t.name.startswith("graph") and t.is_alive() for t in threading.enumerate()):
+    if busy_threads() > 0:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    loop.run_until_complete(loop.shutdown_default_executor())
     loop.close()
     return code
 

@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -74,6 +74,26 @@ def _refuse(code: str, message: str, retryable: bool = False) -> Outcome:
     return Outcome(ok=False, code=code, message=message, retryable=retryable)
 
 
+_busy = 0
+_busy_lock = threading.Lock()
+
+
+def busy_threads() -> int:
+    """Sync graph calls still running on threads, abandoned ones past their deadline included."""
+    return _busy
+
+
+def _counted(function: Callable[..., Any], *args: Any) -> Any:
+    global _busy
+    with _busy_lock:
+        _busy += 1
+    try:
+        return function(*args)
+    finally:
+        with _busy_lock:
+            _busy -= 1
+
+
 async def _invoke(runnable: Any, input: Any, run: Run) -> Any:
     """Call a run function or a LangGraph-style runnable. Sync code runs on a thread: past
     the deadline the run settles and the thread is left to finish (Python cannot stop it)."""
@@ -81,10 +101,10 @@ async def _invoke(runnable: Any, input: Any, run: Run) -> Any:
     if callable(getattr(runnable, "ainvoke", None)):
         return await runnable.ainvoke(input, config)
     if callable(getattr(runnable, "invoke", None)):
-        return await asyncio.to_thread(runnable.invoke, input, config)
+        return await asyncio.to_thread(_counted, runnable.invoke, input, config)
     if inspect.iscoroutinefunction(runnable) or inspect.iscoroutinefunction(getattr(runnable, "__call__", None)):
         return await runnable(input, run)
-    result = await asyncio.to_thread(runnable, input, run)
+    result = await asyncio.to_thread(_counted, runnable, input, run)
     return await result if inspect.isawaitable(result) else result
 
 

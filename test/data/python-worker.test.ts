@@ -218,12 +218,19 @@ void describe('python workers, started for you', { skip }, () => {
     await redis?.stop()
   })
 
-  void test('with --lifeline the worker drains and exits 0 once its stdin closes (its supervisor died)', async () => {
-    const worker = await startPythonWorker(redis.url, `py-${randomUUID().slice(0, 8)}`, {}, ['--lifeline'])
+  void test('with --lifeline the worker exits 0 once its stdin closes (its supervisor died), even with a sync graph stuck past its deadline', async () => {
+    const prefix = `py-${randomUUID().slice(0, 8)}`
+    const worker = await startPythonWorker(redis.url, prefix, {}, ['--lifeline'])
+    const broker = await RedisBroker.connect({ registry, url: redis.url, prefix, pollMs: 500 })
     try {
+      const env = createEnvelope(route(registry, { workflow: 'py.stuck', input: { s: 60 } }), { runId: `stuck-${randomUUID()}`, trace, idempotencyKey: null }, null)
+      await broker.submit(env)
+      const record = await broker.wait(env.runId, { until: Date.now() + 20_000 })
+      assert.equal(record.error?.code, 'DEADLINE_EXCEEDED', worker.output())
       worker.child.stdin?.end()
       assert.equal(await worker.exited(), 0, worker.output())
     } finally {
+      await broker.close()
       await worker.stop()
     }
   })
