@@ -42,6 +42,8 @@ export async function run(argv: string[]): Promise<number> {
     workerArgs: () => [],
     extraEnv: { SWITCHYARD_REDIS_URL: url },
     tokens,
+    // On Redis, runtime-python pools get python3 -m switchyard_worker processes.
+    python: true,
   })
 }
 

@@ -1,7 +1,7 @@
 // `switchyard dev` and `switchyard start` as users run them: a real process with the
 // gateway, the broker and the pool workers; a run over HTTP; SIGINT stops everything.
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
@@ -53,7 +53,14 @@ async function runOverHttp(url: string, workflow: string, input: unknown, token?
   return { status: response.status, body: await response.json() }
 }
 
-async function exercise(running: Running, token?: string): Promise<void> {
+/** python3 with python/requirements.txt importable (always so in CI: .ci/run installs it). */
+function pythonReady(): boolean {
+  const ok = spawnSync('python3', ['-c', 'import bullmq, yaml, opentelemetry.sdk'], { stdio: 'ignore' }).status === 0
+  if (!ok && process.env.CI) throw new Error('python3 cannot import python/requirements.txt, and CI must run the python pool')
+  return ok
+}
+
+async function exercise(command: 'dev' | 'start', running: Running, token?: string): Promise<void> {
   // Workers start in the background (about a second each, here): wait until every node pool has one.
   for (const pool of ['work', 'email', 'discovery', 'hog', 'oom']) {
     await eventually(`a ${pool} worker`, () => running.output().includes(`switchyard worker: pool ${pool},`) || undefined, 60_000)
@@ -66,13 +73,22 @@ async function exercise(running: Running, token?: string): Promise<void> {
   assert.equal((broken.body as { code: string }).code, 'GRAPH_LOAD_FAILED')
   const secret = await runOverHttp(running.url, 'discovery.env', {}, token)
   assert.equal((secret.body as { EMAIL_SECRET: unknown }).EMAIL_SECRET, null)
+  if (command === 'start' && pythonReady()) {
+    // On Redis the supervisor also runs the python pool's worker: a run goes through it.
+    const hello = await runOverHttp(running.url, 'py.hello', { name: 'Ada' }, token)
+    assert.equal(hello.status, 200, JSON.stringify(hello.body))
+    assert.deepEqual(hello.body, { name: 'Ada' })
+  }
   assert.match(running.output(), /\npool\s+up\s+in-flight\s+queued\s+failed\s+crashes\n/)
-  assert.match(running.output(), /pool 'py' has runtime python: not served yet/)
+  assert.match(
+    running.output(),
+    command === 'dev' ? /pool 'py' has runtime python: not served yet/ : /pool 'py' has runtime python: served by python3 -m switchyard_worker/,
+  )
 }
 
 void test('switchyard dev: gateway + embedded broker + worker processes; SIGINT drains and exits 0', async () => {
   const running = await launch('dev', [])
-  await exercise(running).finally(() => running.stop())
+  await exercise('dev', running).finally(() => running.stop())
   assert.equal(await running.stop(), 0, running.output())
   assert.match(running.output(), /switchyard dev: auth is OFF \(loopback only\)/)
   assert.match(running.output(), /switchyard dev: stopped\n/)
@@ -82,7 +98,7 @@ void test('switchyard start: the same on Redis, workers consuming their queues d
   const redis = await startRedis()
   try {
     const running = await launch('start', ['--redis', redis.url], { SWITCHYARD_TOKENS: 'start-token' })
-    await exercise(running, 'start-token')
+    await exercise('start', running, 'start-token')
       .then(async () => {
         const anonymous = await runOverHttp(running.url, 'work.echo', { name: 'Ada' })
         assert.equal(anonymous.status, 401)
