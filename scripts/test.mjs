@@ -1,7 +1,9 @@
-// Runs every test/**/*.test.ts under node's test runner (TypeScript through tsx).
-// Node 20's --test does not expand globs, so the file list is built here.
-// Usage: node scripts/test.mjs [filter...]   (a filter keeps files whose path contains it)
-import { spawnSync } from 'node:child_process'
+// The whole test suite: every test/**/*.test.ts under node's test runner (TypeScript
+// through tsx), then the Python worker's pytest suite, then one closing line with the
+// totals of both. Node 20's --test does not expand globs, so the file list is built here.
+// Usage: node scripts/test.mjs [filter...]   (a filter keeps test files whose path contains it;
+// with filters, pytest runs only when a filter names python/)
+import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -13,17 +15,57 @@ function find(dir) {
   })
 }
 
+/** Run a command, echoing its output as it comes; resolve with its exit code and full stdout. */
+function run(command, args) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+      process.stdout.write(chunk)
+    })
+    child.on('close', (code) => resolve({ code: code ?? 1, out }))
+  })
+}
+
+const count = (text, pattern) => Number(pattern.exec(text)?.[1] ?? 0)
+
 const filters = process.argv.slice(2)
 const files = find('test')
   .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
   .sort()
-if (files.length === 0) {
+const runPython = filters.length === 0 || filters.some((f) => f.startsWith('python'))
+if (files.length === 0 && !runPython) {
   console.error(`no test files match ${filters.join(' ')}`)
   process.exit(1)
 }
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
-  { stdio: 'inherit' },
-)
-process.exit(result.status ?? 1)
+
+let passed = 0
+let failed = 0
+let ok = true
+
+if (files.length > 0) {
+  const node = await run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files])
+  passed += count(node.out, /^# pass (\d+)/m)
+  failed += count(node.out, /^# fail (\d+)/m) + count(node.out, /^# cancelled (\d+)/m)
+  ok &&= node.code === 0
+}
+
+if (runPython) {
+  const probe = spawnSync('python3', ['-m', 'pytest', '--version'], { stdio: 'ignore' })
+  if (probe.status !== 0) {
+    if (process.env.CI) {
+      console.error('pytest is not installed, and CI must run the Python tests (python3 -m pip install -r python/requirements.txt)')
+      process.exit(1)
+    }
+    console.log('# python: pytest is not installed, Python tests skipped (python3 -m pip install -r python/requirements.txt)')
+  } else {
+    const py = await run('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'python/tests'])
+    passed += count(py.out, /(\d+) passed/)
+    failed += count(py.out, /(\d+) failed/) + count(py.out, /(\d+) errors?\b/)
+    ok &&= py.code === 0
+  }
+}
+
+console.log(`\ntests: ${passed} passed, ${failed} failed`)
+process.exit(ok && failed === 0 ? 0 : 1)
