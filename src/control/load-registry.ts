@@ -52,7 +52,10 @@ export interface CompiledRegistry {
   readonly root: string
   /** Date.now() taken before any file was read: a file changed at or after it may differ from its stamp. */
   readonly builtAt: number
-  /** The registry file first, then every schema file it references. */
+  /**
+   * The registry file first, then every schema file it references. Graph modules,
+   * prompts and env files are checked for existence only (see readCompiled).
+   */
   readonly files: readonly FileStamp[]
   readonly digest: string
   readonly pools: readonly Pool[]
@@ -197,12 +200,27 @@ export function readCompiled(source: string): CompiledRegistry | null {
     hashed = true
     files.push([path, bytes.length, stat.mtimeMs, hash])
   }
+  // Graph modules, prompts and env files are not read here, but each must still
+  // exist (DESIGN §2.1: every path resolves, checked at load); one stat each.
+  if (!referencedPathsExist(compiled)) return null
   // Unchanged bytes behind new or too-recent mtimes: restamp, so later loads
   // are back to one stat per file.
   if (hashed && files.every(([, , mtimeMs]) => mtimeMs < checkedAt - RACY_MS)) {
     writeCompiled({ ...compiled, builtAt: checkedAt, files }, new Map(), null)
   }
   return compiled
+}
+
+function referencedPathsExist(compiled: CompiledRegistry): boolean {
+  const seen = new Set<string>()
+  const exists = (path: string | null): boolean => {
+    if (path === null || seen.has(path)) return true
+    seen.add(path)
+    return existsSync(path)
+  }
+  for (const pool of compiled.pools) if (!exists(pool.env)) return false
+  for (const workflow of compiled.workflows) if (!exists(workflow.graph.module) || !exists(workflow.prompt)) return false
+  return true
 }
 
 /**

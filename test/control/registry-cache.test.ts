@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, rmSync, utimesSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { generateRegistry, typicalInput } from '../../bench/control-plane/generate-registry.js'
 import { InvalidInputError, loadRegistry, rebuildRegistry, route } from '../../src/control/index.js'
-import { folder, type Folder } from './fixture.js'
+import { folder, lines, problemsOf, type Folder } from './fixture.js'
 
 const made: Folder[] = []
 after(() => made.forEach((f) => f.remove()))
@@ -66,6 +66,37 @@ void describe('the compiled registry is a cache that is never stale', () => {
     assert.throws(() => loadRegistry(f.path('switchyard.yaml')), { code: 'REGISTRY_INVALID' })
     rmSync(f.path('wf/input.schema.json'))
     assert.throws(() => loadRegistry(f.path('switchyard.yaml')), /input: file not found: wf\/input.schema.json/)
+  })
+
+  void it('sees a graph module, prompt or env file deleted since the cache was written, at load', () => {
+    const f = make({
+      'wf/prompt.md': 'Hello\n',
+      'email.env': 'A=1\n',
+      'switchyard.yaml': `version: 1
+pools:
+  email: { env: email.env }
+workflows:
+  email.compose:
+    pool: email
+    graph: wf/graph.ts
+    prompt: wf/prompt.md
+    input: { type: object }
+    description: d
+`,
+    })
+    const file = f.path('switchyard.yaml')
+    loadRegistry(file)
+    for (const [path, problem] of [
+      ['wf/graph.ts', "7:12 workflow 'email.compose' graph: file not found: wf/graph.ts"],
+      ['wf/prompt.md', "8:13 workflow 'email.compose' prompt: file not found: wf/prompt.md"],
+      ['email.env', "3:17 pool 'email' env: file not found: email.env"],
+    ] as const) {
+      const bytes = readFileSync(f.path(path), 'utf8')
+      rmSync(f.path(path))
+      assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [problem])
+      f.write(path, bytes)
+      loadRegistry(file)
+    }
   })
 
   void it('recompiles a validator whose cached code was removed', () => {
