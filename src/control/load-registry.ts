@@ -11,8 +11,10 @@
 // (registry-compiler.ts, with `yaml` and Ajv) is required only to rebuild.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import type * as ChildProcess from 'node:child_process'
 import type * as Crypto from 'node:crypto'
-import { basename, dirname, join, resolve } from 'node:path'
+import { basename, dirname, extname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { RegistryError, SwitchyardError, type RegistryProblem } from './errors.js'
 import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from './types.js'
 
@@ -294,24 +296,66 @@ export interface Compilation {
   readonly problems: readonly RegistryProblem[]
 }
 
+/** A Compilation as compile-child.ts prints it: `codes` as [id, code] pairs. */
+export interface CompilationJson extends Omit<Compilation, 'codes'> {
+  readonly codes: readonly (readonly [string, string])[]
+}
+
 let compiler: { compileRegistry(source: string): Compilation } | undefined
 
 /**
  * The compiler (and through it `yaml` and Ajv) is required only when a registry
  * must be rebuilt, so a process loading a fresh compiled form never loads it.
- * Requiring an ES module synchronously needs Node ≥ 20.19.
+ * Requiring an ES module synchronously needs Node ≥ 20.19; before that (or with
+ * SWITCHYARD_COMPILE_IN_CHILD=1, which tests use to take this path) the
+ * compiler runs in a child process, still synchronously.
  */
 function compileRegistry(source: string): Compilation {
-  try {
-    compiler ??= createRequire(import.meta.url)('./registry-compiler.js') as NonNullable<typeof compiler>
-  } catch (error) {
-    throw new SwitchyardError(
-      'REGISTRY_INVALID',
-      `cannot compile ${source} in this process (${error instanceof Error ? error.message : String(error)}); run \`switchyard check\` first, or use Node ≥ 20.19`,
-      { cause: error },
-    )
+  if (process.env.SWITCHYARD_COMPILE_IN_CHILD === '1') return compileInChild(source)
+  if (compiler === undefined) {
+    try {
+      compiler = createRequire(import.meta.url)('./registry-compiler.js') as NonNullable<typeof compiler>
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM') return compileInChild(source)
+      throw cannotCompile(source, 'in this process', error)
+    }
   }
   return compiler.compileRegistry(source)
+}
+
+/** Node flags that load code (tsx when running from sources), which the child needs too. */
+const LOADER_FLAG = /^(--import|--require|-r|--loader|--experimental-loader)(=|$)/
+
+function compileInChild(source: string): Compilation {
+  const here = fileURLToPath(import.meta.url)
+  const script = join(dirname(here), `compile-child${extname(here)}`)
+  const flags: string[] = []
+  process.execArgv.forEach((arg, i, all) => {
+    if (!LOADER_FLAG.test(arg)) return
+    flags.push(arg)
+    const value = all[i + 1]
+    if (!arg.includes('=') && value !== undefined) flags.push(value)
+  })
+  let out: string
+  try {
+    // Required here, not imported: loading it costs every routing process time.
+    // The whole compilation comes back on stdout: validator code for every workflow.
+    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcess
+    out = execFileSync(process.execPath, [...flags, script, source], { encoding: 'utf8', maxBuffer: 1024 ** 3, stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim()
+    throw cannotCompile(source, 'in a child process', stderr ? new Error(stderr, { cause: error }) : error)
+  }
+  const json = JSON.parse(out) as CompilationJson
+  return { compiled: json.compiled, codes: new Map(json.codes), schemas: json.schemas, problems: json.problems }
+}
+
+function cannotCompile(source: string, where: string, error: unknown): SwitchyardError {
+  return new SwitchyardError(
+    'REGISTRY_INVALID',
+    `cannot compile ${source} ${where} (${error instanceof Error ? error.message : String(error)}); run \`switchyard check\` first`,
+    { cause: error },
+  )
 }
 
 /**

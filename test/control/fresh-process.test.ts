@@ -80,4 +80,23 @@ void describe('a fresh process using switchyard/control', () => {
     assert.ok(result.required.some((path) => path.includes('node_modules/yaml/')), 'the rebuild used the YAML parser')
     assert.ok(existsSync(join(f.dir, 'fresh', '.switchyard', 'switchyard.yaml.compiled.json')))
   })
+
+  void it('compiles a stale registry in a child process where Node cannot require the compiler (forced here)', () => {
+    const file = generateRegistry(join(f.dir, 'child'), 20)
+    const env = { ...process.env, NODE_OPTIONS: '', SWITCHYARD_COMPILE_IN_CHILD: '1' }
+    const run = (registry: string) =>
+      execFileSync(process.execPath, [f.path('child.mjs'), built.url, registry, JSON.stringify(typicalInput(7)), 'sales.flow-7'], { env, encoding: 'utf8', timeout: 60_000 })
+    const result = JSON.parse(run(file)) as { workflows: number; pool: string; required: string[] }
+    assert.equal(result.workflows, 20)
+    assert.equal(result.pool, 'discovery')
+    assert.deepEqual(result.required.filter((path) => COLD_PATH_ONLY.test(pathToFileURL(path).href)), [], 'the compiler ran in the child')
+    assert.ok(existsSync(join(f.dir, 'child', '.switchyard', 'switchyard.yaml.compiled.json')))
+    // Problems come back located, as from an in-process compile.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('pool: email', 'pool: emial'))
+    assert.throws(
+      () => execFileSync(process.execPath, [f.path('child.mjs'), built.url, file, '{}'], { env, encoding: 'utf8', timeout: 60_000, stdio: 'pipe' }),
+      (error: { stderr: string }) =>
+        error.stderr.includes(`RegistryError: registry is invalid (1 problem):\n  ${file}:10:11: workflow 'sales.flow-0': unknown pool 'emial' (did you mean 'email'?)\n`),
+    )
+  })
 })

@@ -99,6 +99,22 @@ workflows:
     }
   })
 
+  void it('rebuilds in a child process where the compiler cannot be required (forced), problems located as usual', () => {
+    const f = make({ 'switchyard.yaml': YAML('{ type: object, required: [x] }') })
+    const file = f.path('switchyard.yaml')
+    process.env.SWITCHYARD_COMPILE_IN_CHILD = '1'
+    try {
+      const registry = loadRegistry(file)
+      assert.throws(() => route(registry, { workflow: 'email.compose', input: {} }), { message: "invalid input for 'email.compose': /x: is required" })
+      f.write('switchyard.yaml', YAML('{ type: objet }'))
+      assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
+        `8:20 workflow 'email.compose' input schema is invalid: /type must be equal to one of the allowed values: "array", "boolean", "integer", "null", "number", "object", "string"`,
+      ])
+    } finally {
+      delete process.env.SWITCHYARD_COMPILE_IN_CHILD
+    }
+  })
+
   void it('recompiles a validator whose cached code was removed', () => {
     const f = make({ 'switchyard.yaml': YAML('{ type: object, required: [x] }') })
     loadRegistry(f.path('switchyard.yaml'))

@@ -1,0 +1,13 @@
+// `node compile-child.js <registry file>`: compiles a registry in a process of its
+// own and prints the Compilation as JSON on stdout. loadRegistry() runs it
+// synchronously where this Node cannot require the ES-module compiler in-process
+// (before 20.19), so a stale compiled form is still rebuilt at load.
+import type { CompilationJson } from './load-registry.js'
+import { compileRegistry } from './registry-compiler.js'
+
+const source = process.argv[2]
+if (source !== undefined) {
+  const { compiled, codes, schemas, problems } = compileRegistry(source)
+  const json: CompilationJson = { compiled, codes: [...codes], schemas, problems }
+  process.stdout.write(JSON.stringify(json))
+}
