@@ -22,7 +22,10 @@ const rows = readFileSync(new URL(set, folder), 'utf8')
 const model = createModel(process.env.SWITCHYARD_MODEL)
 const prompt = loadPrompt(decodeURIComponent(new URL('prompt.md', folder).pathname))
 const base = createRunContext({ workflow: 'classify.country', pool: 'classify', model, prompt })
-const classify = (await graph(setupOf(base))) as (input: unknown, run: typeof base) => Promise<{ country: string | null; method: string; confidence: number }>
+const classify = (await graph(setupOf(base))) as (
+  input: unknown,
+  run: typeof base,
+) => Promise<{ country: string | null; method: string; confidence: number }>
 
 const tally = new Map<string, { right: number; total: number }>()
 const count = (key: string, right: boolean) => {
@@ -37,12 +40,17 @@ for (const row of rows) {
   count('all', right)
   count(`method:${out.method}`, right)
   for (const tag of row.tags) count(`tag:${tag}`, right)
-  if (!right) misses.push(`${row.id}: expected ${row.country ?? 'null'}, got ${out.country ?? 'null'} (${out.method}, ${out.confidence}) ${JSON.stringify(row.lead)}`)
+  if (!right)
+    misses.push(
+      `${row.id}: expected ${row.country ?? 'null'}, got ${out.country ?? 'null'} (${out.method}, ${out.confidence}) ${JSON.stringify(row.lead)}`,
+    )
 }
 const elapsed = performance.now() - started
 
 const pct = ({ right, total }: { right: number; total: number }) => `${((100 * right) / total).toFixed(1)}% (${right}/${total})`
-const lines = [`classify.country accuracy on ${rows.length} leads of ${set}, model ${model.id}: ${pct(tally.get('all') ?? { right: 0, total: 1 })}`]
+const lines = [
+  `classify.country accuracy on ${rows.length} leads of ${set}, model ${model.id}: ${pct(tally.get('all') ?? { right: 0, total: 1 })}`,
+]
 for (const [key, value] of [...tally.entries()].filter(([k]) => k !== 'all').sort()) lines.push(`  ${key.padEnd(32)} ${pct(value)}`)
 lines.push(`  ${(elapsed / rows.length).toFixed(2)} ms per lead`)
 if (process.argv.includes('--misses')) lines.push('', 'misses:', ...misses.map((m) => `  ${m}`))

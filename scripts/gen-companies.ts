@@ -9,18 +9,54 @@ const COUNT = 520
 const DUPLICATES = 24
 
 const INDUSTRIES: Record<string, { words: string[]; products: string[] }> = {
-  fintech: { words: ['payments', 'lending', 'banking', 'invoicing'], products: ['a payments API', 'SME lending', 'a card-issuing platform', 'automated invoicing'] },
-  logistics: { words: ['freight', 'warehousing', 'last-mile', 'shipping'], products: ['freight brokerage', 'warehouse robotics', 'last-mile delivery', 'customs software'] },
-  healthtech: { words: ['clinics', 'telehealth', 'patients', 'care'], products: ['telehealth visits', 'clinic scheduling', 'remote patient monitoring', 'care coordination'] },
-  ecommerce: { words: ['retail', 'shop', 'marketplace', 'd2c'], products: ['a D2C skincare brand', 'a furniture marketplace', 'a grocery delivery app', 'a fashion resale platform'] },
-  saas: { words: ['b2b', 'workflow', 'collaboration', 'platform'], products: ['project-management software', 'a document-workflow platform', 'an internal-tools builder', 'contract-management software'] },
-  manufacturing: { words: ['factory', 'industrial', 'machinery', 'components'], products: ['precision components', 'industrial pumps', 'packaging machinery', 'electric-motor parts'] },
-  cybersecurity: { words: ['security', 'identity', 'compliance', 'threat'], products: ['identity management', 'cloud security posture', 'phishing defence', 'SOC automation'] },
-  edtech: { words: ['learning', 'students', 'courses', 'training'], products: ['online language courses', 'corporate training', 'a tutoring marketplace', 'exam preparation'] },
-  climate: { words: ['carbon', 'energy', 'solar', 'emissions'], products: ['carbon accounting', 'rooftop solar', 'battery storage', 'EV charging'] },
-  martech: { words: ['marketing', 'campaigns', 'analytics', 'crm'], products: ['email marketing', 'attribution analytics', 'a customer-data platform', 'influencer campaigns'] },
-  proptech: { words: ['real estate', 'property', 'rentals', 'buildings'], products: ['property management', 'smart-building sensors', 'rental marketplaces', 'mortgage origination'] },
-  insurtech: { words: ['insurance', 'claims', 'underwriting', 'policies'], products: ['embedded insurance', 'claims automation', 'pet insurance', 'SME cover'] },
+  fintech: {
+    words: ['payments', 'lending', 'banking', 'invoicing'],
+    products: ['a payments API', 'SME lending', 'a card-issuing platform', 'automated invoicing'],
+  },
+  logistics: {
+    words: ['freight', 'warehousing', 'last-mile', 'shipping'],
+    products: ['freight brokerage', 'warehouse robotics', 'last-mile delivery', 'customs software'],
+  },
+  healthtech: {
+    words: ['clinics', 'telehealth', 'patients', 'care'],
+    products: ['telehealth visits', 'clinic scheduling', 'remote patient monitoring', 'care coordination'],
+  },
+  ecommerce: {
+    words: ['retail', 'shop', 'marketplace', 'd2c'],
+    products: ['a D2C skincare brand', 'a furniture marketplace', 'a grocery delivery app', 'a fashion resale platform'],
+  },
+  saas: {
+    words: ['b2b', 'workflow', 'collaboration', 'platform'],
+    products: ['project-management software', 'a document-workflow platform', 'an internal-tools builder', 'contract-management software'],
+  },
+  manufacturing: {
+    words: ['factory', 'industrial', 'machinery', 'components'],
+    products: ['precision components', 'industrial pumps', 'packaging machinery', 'electric-motor parts'],
+  },
+  cybersecurity: {
+    words: ['security', 'identity', 'compliance', 'threat'],
+    products: ['identity management', 'cloud security posture', 'phishing defence', 'SOC automation'],
+  },
+  edtech: {
+    words: ['learning', 'students', 'courses', 'training'],
+    products: ['online language courses', 'corporate training', 'a tutoring marketplace', 'exam preparation'],
+  },
+  climate: {
+    words: ['carbon', 'energy', 'solar', 'emissions'],
+    products: ['carbon accounting', 'rooftop solar', 'battery storage', 'EV charging'],
+  },
+  martech: {
+    words: ['marketing', 'campaigns', 'analytics', 'crm'],
+    products: ['email marketing', 'attribution analytics', 'a customer-data platform', 'influencer campaigns'],
+  },
+  proptech: {
+    words: ['real estate', 'property', 'rentals', 'buildings'],
+    products: ['property management', 'smart-building sensors', 'rental marketplaces', 'mortgage origination'],
+  },
+  insurtech: {
+    words: ['insurance', 'claims', 'underwriting', 'policies'],
+    products: ['embedded insurance', 'claims automation', 'pet insurance', 'SME cover'],
+  },
 }
 const COUNTRIES: Record<string, string[]> = {
   US: ['Austin', 'Boston', 'Chicago', 'Denver', 'New York', 'San Francisco', 'Seattle'],
@@ -52,9 +88,58 @@ const SIGNALS = [
   'launched a partner programme',
   'new VP of Sales',
 ]
-const PREFIX = ['North', 'Blue', 'Bright', 'Iron', 'Silver', 'Nova', 'Clear', 'True', 'Swift', 'Deep', 'Open', 'Kind', 'Bold', 'Prime', 'Green', 'Red']
-const STEM = ['harbor', 'stack', 'field', 'wave', 'forge', 'path', 'leaf', 'loop', 'stone', 'bridge', 'light', 'point', 'craft', 'line', 'peak', 'grid']
-const SUFFIX: Record<string, string> = { US: 'Inc.', CA: 'Inc.', GB: 'Ltd', IE: 'Ltd', AU: 'Pty Ltd', SG: 'Pte. Ltd.', DE: 'GmbH', FR: 'SAS', NL: 'B.V.', SE: 'AB', ES: 'S.L.', NO: 'AS', DK: 'ApS', PL: 'Sp. z o.o.' }
+const PREFIX = [
+  'North',
+  'Blue',
+  'Bright',
+  'Iron',
+  'Silver',
+  'Nova',
+  'Clear',
+  'True',
+  'Swift',
+  'Deep',
+  'Open',
+  'Kind',
+  'Bold',
+  'Prime',
+  'Green',
+  'Red',
+]
+const STEM = [
+  'harbor',
+  'stack',
+  'field',
+  'wave',
+  'forge',
+  'path',
+  'leaf',
+  'loop',
+  'stone',
+  'bridge',
+  'light',
+  'point',
+  'craft',
+  'line',
+  'peak',
+  'grid',
+]
+const SUFFIX: Record<string, string> = {
+  US: 'Inc.',
+  CA: 'Inc.',
+  GB: 'Ltd',
+  IE: 'Ltd',
+  AU: 'Pty Ltd',
+  SG: 'Pte. Ltd.',
+  DE: 'GmbH',
+  FR: 'SAS',
+  NL: 'B.V.',
+  SE: 'AB',
+  ES: 'S.L.',
+  NO: 'AS',
+  DK: 'ApS',
+  PL: 'Sp. z o.o.',
+}
 
 export interface CompanyRecord {
   readonly id: string

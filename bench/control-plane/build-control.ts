@@ -19,15 +19,27 @@ export function buildControl(): BuiltControl {
   const cache = join(REPO, 'node_modules', '.cache')
   mkdirSync(cache, { recursive: true })
   const outDir = mkdtempSync(join(cache, 'switchyard-control-'))
-  const config = ts.getParsedCommandLineOfConfigFile(join(REPO, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(REPO, 'tsconfig.build.json'),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
+  )
   if (!config) throw new Error('cannot read tsconfig.build.json')
   const options = { ...config.options, outDir, rootDir: join(REPO, 'src'), declaration: false, sourceMap: false, noEmit: false }
   // Every file, as `npm run build` does: the compiler is required at run time, not imported.
-  const roots = readdirSync(join(REPO, 'src/control')).filter((name) => name.endsWith('.ts')).map((name) => join(REPO, 'src/control', name))
+  const roots = readdirSync(join(REPO, 'src/control'))
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => join(REPO, 'src/control', name))
   const program = ts.createProgram(roots, options)
   const result = program.emit()
-  const errors = ts.getPreEmitDiagnostics(program).concat(result.diagnostics).filter((d) => d.category === ts.DiagnosticCategory.Error)
-  if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => REPO, getNewLine: () => '\n' }))
+  const errors = ts
+    .getPreEmitDiagnostics(program)
+    .concat(result.diagnostics)
+    .filter((d) => d.category === ts.DiagnosticCategory.Error)
+  if (errors.length)
+    throw new Error(
+      ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => REPO, getNewLine: () => '\n' }),
+    )
   return {
     url: new URL(`file://${join(outDir, 'control', 'index.js')}`).href,
     dir: outDir,

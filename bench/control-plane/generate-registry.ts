@@ -48,7 +48,7 @@ export function generateRegistry(dir: string, count: number, options: GenerateOp
   const { format = 'yaml', layout = 'per-workflow' } = options
   if (layout === 'shared') {
     mkdirSync(join(dir, 'shared'), { recursive: true })
-    writeFileSync(join(dir, 'shared', 'graph.ts'), "export const graph = () => (input: unknown) => input\n")
+    writeFileSync(join(dir, 'shared', 'graph.ts'), 'export const graph = () => (input: unknown) => input\n')
     for (let k = 0; k < 10; k++) writeFileSync(join(dir, 'shared', `input-${k}.schema.json`), JSON.stringify(inputSchema(k), null, 2))
   }
   mkdirSync(dir, { recursive: true })
@@ -73,7 +73,8 @@ export function generateRegistry(dir: string, count: number, options: GenerateOp
     mkdirSync(folder, { recursive: true })
     writeFileSync(
       join(folder, graphFile),
-      options.graph?.(i) ?? "import type { GraphFactory } from 'switchyard/graph'\n\nexport const graph: GraphFactory = () => (input) => input\n",
+      options.graph?.(i) ??
+        "import type { GraphFactory } from 'switchyard/graph'\n\nexport const graph: GraphFactory = () => (input) => input\n",
     )
     writeFileSync(join(folder, 'prompt.md'), `Write to {{lead.name}} (${i}).\n`)
     writeFileSync(join(folder, 'input.schema.json'), JSON.stringify(inputSchema(i), null, 2))

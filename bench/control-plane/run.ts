@@ -104,7 +104,10 @@ try {
   const cases: Array<[string, string[]]> = [
     ['bare node -e ""', ['-e', CPU]],
     ['bare node empty.mjs (ESM)', [join(work, 'empty.mjs')]],
-    ...[...registries].map(([label, file]): [string, string[]] => [label, [join(work, 'lazy.mjs'), built.url, file, 'sales.flow-7', input]]),
+    ...[...registries].map(([label, file]): [string, string[]] => [
+      label,
+      [join(work, 'lazy.mjs'), built.url, file, 'sales.flow-7', input],
+    ]),
     ['eager: 50 LangGraph graphs at boot', [join(work, 'eager.mjs'), built.url, eager, 'sales.flow-7', input]],
   ]
   const wall = new Map(cases.map(([label]) => [label, [] as number[]]))
@@ -121,7 +124,9 @@ try {
     const bare = median(samples.get('bare node -e ""') ?? [])
     const eagerMs = median(samples.get(EAGER) ?? [])
     console.log(`\n${title} (median of ${ROUNDS} interleaved rounds)`)
-    console.log(`${'case'.padEnd(38)} ${'ms'.padStart(8)} ${'− bare'.padStart(8)} ${'× bare'.padStart(8)} ${'eager ÷'.padStart(8)} ${'eager−bare ÷'.padStart(13)}`)
+    console.log(
+      `${'case'.padEnd(38)} ${'ms'.padStart(8)} ${'− bare'.padStart(8)} ${'× bare'.padStart(8)} ${'eager ÷'.padStart(8)} ${'eager−bare ÷'.padStart(13)}`,
+    )
     for (const [label] of cases) {
       const ms = median(samples.get(label) ?? [])
       const overhead = ms - bare
@@ -130,17 +135,26 @@ try {
       )
     }
   }
-  console.log(`load average: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`)
+  console.log(
+    `load average: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} CPUs`,
+  )
   table('Cold start, wall clock: spawn → loaded → first route() → exit', wall)
   table('Cold start, CPU time of the process (user + system, all threads)', cpu)
   const compiled = statSync(join(work, 'lazy-1000', '.switchyard', 'switchyard.yaml.compiled.json')).size
-  console.log(`(N=1,000: one schema file per workflow, 1,001 files verified by size+mtime at load; compiled form ${(compiled / 1024).toFixed(0)} KB)`)
+  console.log(
+    `(N=1,000: one schema file per workflow, 1,001 files verified by size+mtime at load; compiled form ${(compiled / 1024).toFixed(0)} KB)`,
+  )
   console.log('(eager ÷: total time ratio; eager−bare ÷: ratio of the time each adds on top of bare node)')
 
   const small = generateRegistry(join(work, 'route-10'), 10, { layout: 'shared' })
   const large = generateRegistry(join(work, 'route-10000'), 10_000, { layout: 'shared' })
   const routeStats = (file: string) => {
-    const result = spawnSync(process.execPath, [join(work, 'route.mjs'), built.url, file, 'sales.flow-7', input, String(CALLS)], { encoding: 'utf8', timeout: 300_000 })
+    const result = spawnSync(process.execPath, [join(work, 'route.mjs'), built.url, file, 'sales.flow-7', input, String(CALLS)], {
+      encoding: 'utf8',
+      timeout: 300_000,
+    })
     if (result.status !== 0) throw new Error(result.stderr)
     return JSON.parse(result.stdout) as { p50: number; p90: number }
   }

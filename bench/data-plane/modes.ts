@@ -29,10 +29,7 @@ export const POOL = 'bench'
 export const WORKFLOW = 'bench.noop'
 
 /** A silent logger: the bench measures the data plane, not log formatting. */
-const quiet = Object.assign(
-  { debug() {}, info() {}, warn() {}, error() {} },
-  { child: () => quiet },
-)
+const quiet = Object.assign({ debug() {}, info() {}, warn() {}, error() {} }, { child: () => quiet })
 
 const RAW_WORKER = fileURLToPath(new URL('./raw-worker.ts', import.meta.url))
 const CLI_WORKER = fileURLToPath(new URL('../../src/cli/worker.ts', import.meta.url))
@@ -118,11 +115,9 @@ function producer(name: string, registry: Registry, broker: Broker, close: () =>
 /** The real `switchyard worker --pool bench --redis URL` process (verify, lazy graph, deadline, metrics). */
 export async function switchyardRedis(url: string, registry: Registry): Promise<Mode> {
   const broker = await RedisBroker.connect({ registry, url })
-  const worker = await spawnWorker(
-    [CLI_WORKER, '--pool', POOL, '--redis', url, '--config', registry.source],
-    /switchyard worker: pool/,
-    { SWITCHYARD_SIGNING_KEY: SIGNING_KEY },
-  )
+  const worker = await spawnWorker([CLI_WORKER, '--pool', POOL, '--redis', url, '--config', registry.source], /switchyard worker: pool/, {
+    SWITCHYARD_SIGNING_KEY: SIGNING_KEY,
+  })
   return producer('Switchyard redis', registry, broker, async () => {
     await stopWorker(worker)
     await broker.close()

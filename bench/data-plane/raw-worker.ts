@@ -16,10 +16,13 @@ if (!url || !prefix || !name || !concurrency) {
 let stop: () => Promise<void>
 if (kind === 'source') {
   const source = redisRunSource(name, { url, prefix })
-  source.start(async ({ raw }) => {
-    verifyEnvelope(raw, key ?? null)
-    return { ok: true, output: { ok: true } }
-  }, { concurrency: Number(concurrency) })
+  source.start(
+    async ({ raw }) => {
+      verifyEnvelope(raw, key ?? null)
+      return { ok: true, output: { ok: true } }
+    },
+    { concurrency: Number(concurrency) },
+  )
   stop = () => source.drain()
 } else {
   const worker = new Worker(name, async () => ({ ok: true }), { connection: { url }, prefix, concurrency: Number(concurrency) })

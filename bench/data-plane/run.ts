@@ -114,7 +114,9 @@ async function main(): Promise<void> {
       }
     })
     const raw = rows[0]!
-    console.log(`data plane, no-op workflow: ${perRound * rounds} runs per mode in ${rounds} interleaved rounds, concurrency ${concurrency}, node ${process.version}`)
+    console.log(
+      `data plane, no-op workflow: ${perRound * rounds} runs per mode in ${rounds} interleaved rounds, concurrency ${concurrency}, node ${process.version}`,
+    )
     console.log('mode                 p50 ms   p99 ms  mean ms   max ms    runs/s   p50 ×raw  p99 ×raw  runs/s ×raw')
     for (const r of rows) {
       console.log(

@@ -40,7 +40,14 @@ workflows:
 const registry = loadRegistry(join(dir, 'switchyard.yaml'))
 const broker = new MemoryBroker({ pools: registry.pools.values() })
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent }
-const worker = createWorker({ pool: 'bench', registry, source: broker.source('bench'), signingKey: KEY, watchdogGraceMs: null, log: silent })
+const worker = createWorker({
+  pool: 'bench',
+  registry,
+  source: broker.source('bench'),
+  signingKey: KEY,
+  watchdogGraceMs: null,
+  log: silent,
+})
 await worker.start()
 const gateway = await startGateway({ registry, broker, port: 0, tokens: [TOKEN], signingKey: KEY, log: silent })
 const client = createClient({ url: gateway.url, token: TOKEN })
@@ -48,7 +55,11 @@ const client = createClient({ url: gateway.url, token: TOKEN })
 const modes: Record<string, (n: number) => Promise<void>> = {
   async direct(n) {
     const plan = route(registry, { workflow: 'bench.noop', input: { n } })
-    const envelope = createEnvelope(plan, { runId: randomUUID(), trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: null }, KEY)
+    const envelope = createEnvelope(
+      plan,
+      { runId: randomUUID(), trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: null },
+      KEY,
+    )
     const { runId } = await broker.submit(envelope)
     const record = await broker.wait(runId, { until: Date.parse(plan.deadline) })
     if (record.status !== 'succeeded') throw new Error(`direct run ${record.status}`)

@@ -4,11 +4,18 @@ import type { GraphSetup } from '../../src/graph/types.js'
 
 export async function graph(setup: GraphSetup) {
   const { Annotation, END, START, StateGraph } = await import('@langchain/langgraph')
-  const State = Annotation.Root({ lead: Annotation<{ name: string; email: string }>(), notes: Annotation<string>(), subject: Annotation<string>() })
+  const State = Annotation.Root({
+    lead: Annotation<{ name: string; email: string }>(),
+    notes: Annotation<string>(),
+    subject: Annotation<string>(),
+  })
   return new StateGraph(State)
     .addNode('research', async (state) => ({ notes: `notes on ${state.lead.name}` }))
     .addNode('draft', async (state) => {
-      const reply = await setup.model.generate({ name: 'draft', messages: [{ role: 'user', content: `${state.lead.name}: ${state.notes}` }] })
+      const reply = await setup.model.generate({
+        name: 'draft',
+        messages: [{ role: 'user', content: `${state.lead.name}: ${state.notes}` }],
+      })
       return { subject: reply.text.slice(0, 60) }
     })
     .addEdge(START, 'research')

@@ -59,7 +59,15 @@ const tracing = initTracing({
   ...(directStore ? { exporter: new StoreSpanExporter(directStore) } : {}),
 })
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet }
-const worker = createWorker({ pool: 'bench', registry, source: broker.source('bench'), signingKey: 'bench', callbacks: graphCallbacks, watchdogGraceMs: null, log: quiet })
+const worker = createWorker({
+  pool: 'bench',
+  registry,
+  source: broker.source('bench'),
+  signingKey: 'bench',
+  callbacks: graphCallbacks,
+  watchdogGraceMs: null,
+  log: quiet,
+})
 await worker.start()
 
 async function runMany(count: number): Promise<void> {
@@ -89,7 +97,9 @@ const seconds = (performance.now() - started) / 1000
 const used = process.cpuUsage(cpu)
 const stored = on || direct ? (await (await FileTraceStore.open(traceDir)).listRuns({ limit: 1000 })).length : 0
 
-process.stdout.write(`${JSON.stringify({ mode, runs: RUNS, runsPerSecond: RUNS / seconds, cpuMsPerRun: (used.user + used.system) / 1000 / RUNS, stored })}\n`)
+process.stdout.write(
+  `${JSON.stringify({ mode, runs: RUNS, runsPerSecond: RUNS / seconds, cpuMsPerRun: (used.user + used.system) / 1000 / RUNS, stored })}\n`,
+)
 await worker.close()
 await tracing.shutdown()
 await gateway.close()

@@ -46,7 +46,9 @@ const of = (mode: Mode) => samples.filter((s) => s.mode === mode)
 const summary = (mode: Mode) => ({
   rps: median(of(mode).map((s) => s.runsPerSecond)),
   cpu: median(of(mode).map((s) => s.cpuMsPerRun)),
-  rounds: of(mode).map((s) => s.runsPerSecond.toFixed(0)).join(', '),
+  rounds: of(mode)
+    .map((s) => s.runsPerSecond.toFixed(0))
+    .join(', '),
 })
 const off = summary('off')
 const spans = summary('spans')
@@ -55,9 +57,23 @@ const direct = summary('direct')
 console.log(`tracing cost: ${RUNS} runs per sample, ${ROUNDS} rounds, concurrency ${CONCURRENCY}, node ${process.version}`)
 console.log(`mode           runs/s (median)   CPU ms/run   samples (runs/s)`)
 console.log(`tracing off    ${off.rps.toFixed(0).padStart(15)}   ${off.cpu.toFixed(2).padStart(10)}   ${off.rounds}`)
-console.log(`spans only     ${spans.rps.toFixed(0).padStart(15)}   ${spans.cpu.toFixed(2).padStart(10)}   ${spans.rounds}   (recorded, then dropped: no export)`)
+console.log(
+  `spans only     ${spans.rps.toFixed(0).padStart(15)}   ${spans.cpu.toFixed(2).padStart(10)}   ${spans.rounds}   (recorded, then dropped: no export)`,
+)
 console.log(`tracing 100%   ${on.rps.toFixed(0).padStart(15)}   ${on.cpu.toFixed(2).padStart(10)}   ${on.rounds}`)
-console.log(`100%, direct   ${direct.rps.toFixed(0).padStart(15)}   ${direct.cpu.toFixed(2).padStart(10)}   ${direct.rounds}   (StoreSpanExporter: no OTLP round trip)`)
-console.log(`throughput ratio on/off ${(on.rps / off.rps).toFixed(3)} (cost ${((1 - on.rps / off.rps) * 100).toFixed(1)}%) · CPU ratio ${(on.cpu / off.cpu).toFixed(3)} (cost ${((on.cpu / off.cpu - 1) * 100).toFixed(1)}%) · target < 10%`)
-console.log(`direct: throughput ratio ${(direct.rps / off.rps).toFixed(3)} (cost ${((1 - direct.rps / off.rps) * 100).toFixed(1)}%) · CPU ratio ${(direct.cpu / off.cpu).toFixed(3)} (cost ${((direct.cpu / off.cpu - 1) * 100).toFixed(1)}%)`)
-console.log(`traced runs found in the store per sample (listRuns, limit 1000): on ${of('on').map((s) => s.stored).join(', ')} · direct ${of('direct').map((s) => s.stored).join(', ')}`)
+console.log(
+  `100%, direct   ${direct.rps.toFixed(0).padStart(15)}   ${direct.cpu.toFixed(2).padStart(10)}   ${direct.rounds}   (StoreSpanExporter: no OTLP round trip)`,
+)
+console.log(
+  `throughput ratio on/off ${(on.rps / off.rps).toFixed(3)} (cost ${((1 - on.rps / off.rps) * 100).toFixed(1)}%) · CPU ratio ${(on.cpu / off.cpu).toFixed(3)} (cost ${((on.cpu / off.cpu - 1) * 100).toFixed(1)}%) · target < 10%`,
+)
+console.log(
+  `direct: throughput ratio ${(direct.rps / off.rps).toFixed(3)} (cost ${((1 - direct.rps / off.rps) * 100).toFixed(1)}%) · CPU ratio ${(direct.cpu / off.cpu).toFixed(3)} (cost ${((direct.cpu / off.cpu - 1) * 100).toFixed(1)}%)`,
+)
+console.log(
+  `traced runs found in the store per sample (listRuns, limit 1000): on ${of('on')
+    .map((s) => s.stored)
+    .join(', ')} · direct ${of('direct')
+    .map((s) => s.stored)
+    .join(', ')}`,
+)

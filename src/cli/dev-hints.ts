@@ -42,7 +42,16 @@ export function tryItLines(options: TryItOptions): string[] {
   const token = options.auth ? ['--token', '"$TOKEN"'] : []
   const header = options.auth ? ['-H', '"authorization: Bearer $TOKEN"'] : []
   const run = ['npx', 'switchyard', 'run', example.workflow, '--input', quote(`@${file}`), ...url, ...token, '--trace']
-  const curl = ['curl', '-s', `${base}/v1/workflows/${example.workflow}/run`, '-H', "'content-type: application/json'", ...header, '-d', quote(`@${file}`)]
+  const curl = [
+    'curl',
+    '-s',
+    `${base}/v1/workflows/${example.workflow}/run`,
+    '-H',
+    "'content-type: application/json'",
+    ...header,
+    '-d',
+    quote(`@${file}`),
+  ]
   return [
     `  try it${options.auth ? ' (with TOKEN set to one of SWITCHYARD_TOKENS)' : ''}:`,
     `  ${run.join(' ')}`,

@@ -46,7 +46,8 @@ export interface ServeArgs {
 export function serveArgs(values: Record<string, unknown>): ServeArgs {
   const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined)
   const port = Number(text('port') ?? process.env.PORT ?? '7070')
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got '${text('port')}'`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be an integer from 0 to 65535, got '${text('port')}'`)
   const statusIntervalMs = Number(text('status-interval') ?? '2000')
   if (!Number.isFinite(statusIntervalMs) || statusIntervalMs < 100) throw new Error('--status-interval must be at least 100 (ms)')
   return { help: values.help === true, config: configPath(text('config')), port, host: text('host') ?? '127.0.0.1', statusIntervalMs }
@@ -113,8 +114,11 @@ export async function serve(options: ServeOptions): Promise<number> {
     if (pool.runtime === 'python' && options.python && options.supervisorBroker.kind === 'redis') {
       console.log(`switchyard ${options.name}: pool '${pool.name}' has runtime python: served by python3 -m switchyard_worker`)
     } else if (pool.runtime !== 'node') {
-      const why = pool.runtime === 'python' && options.supervisorBroker.kind === 'memory' ? ' (python workers need Redis: switchyard start)' : ''
-      console.log(`switchyard ${options.name}: pool '${pool.name}' has runtime ${pool.runtime}: not served yet (its runs stay queued)${why}`)
+      const why =
+        pool.runtime === 'python' && options.supervisorBroker.kind === 'memory' ? ' (python workers need Redis: switchyard start)' : ''
+      console.log(
+        `switchyard ${options.name}: pool '${pool.name}' has runtime ${pool.runtime}: not served yet (its runs stay queued)${why}`,
+      )
     }
   }
 

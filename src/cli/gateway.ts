@@ -71,7 +71,8 @@ export async function run(argv: string[]): Promise<number> {
   const url = str(parsed, 'redis') ?? process.env.SWITCHYARD_REDIS_URL
   if (!url) throw new Error(`--redis URL (or SWITCHYARD_REDIS_URL) is required\n\n${USAGE}`)
   const port = Number(str(parsed, 'port') ?? process.env.PORT ?? '7070')
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got '${str(parsed, 'port')}'`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be an integer from 0 to 65535, got '${str(parsed, 'port')}'`)
   const tokens = resolveTokens({ tokensFile: str(parsed, 'tokens-file'), noAuth: parsed.values['no-auth'] === true, env: process.env })
   const traceDirFlag = str(parsed, 'trace-dir')
   const signingKey = process.env.SWITCHYARD_SIGNING_KEY || null
@@ -98,7 +99,10 @@ export async function run(argv: string[]): Promise<number> {
     ...(traceDir ? { traceDir } : {}),
   })
   // With its own store, the gateway's spans go there (with one of its own tokens) unless an OTLP endpoint says otherwise.
-  const selfExport = { SWITCHYARD_TRACES_URL: gateway.url, ...(tokens ? { OTEL_EXPORTER_OTLP_TRACES_HEADERS: `authorization=${encodeURIComponent(`Bearer ${tokens[0]}`)}` } : {}) }
+  const selfExport = {
+    SWITCHYARD_TRACES_URL: gateway.url,
+    ...(tokens ? { OTEL_EXPORTER_OTLP_TRACES_HEADERS: `authorization=${encodeURIComponent(`Bearer ${tokens[0]}`)}` } : {}),
+  }
   const tracing = initTracing({
     service: SERVICE.gateway,
     env: traceDir ? { ...selfExport, ...process.env } : process.env,

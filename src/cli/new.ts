@@ -84,7 +84,10 @@ export async function run(args: string[]): Promise<number> {
 export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult> {
   const { workflow, pool, config } = options
   if (!WORKFLOW_NAME.test(workflow)) {
-    throw new SwitchyardError('BAD_REQUEST', `invalid workflow name '${workflow}': use lowercase words joined by dots or dashes, e.g. lead.summary`)
+    throw new SwitchyardError(
+      'BAD_REQUEST',
+      `invalid workflow name '${workflow}': use lowercase words joined by dots or dashes, e.g. lead.summary`,
+    )
   }
   if (!existsSync(config)) throw new SwitchyardError('BAD_REQUEST', `no registry at ${config} (pass --config FILE)`)
   const root = dirname(config)
@@ -94,7 +97,10 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
 
   const existing = registry.workflowLine(workflow)
   if (existing !== undefined) {
-    throw new SwitchyardError('BAD_REQUEST', `workflow '${workflow}' already exists in ${config}${existing ? `:${existing}` : ''}; pick another name`)
+    throw new SwitchyardError(
+      'BAD_REQUEST',
+      `workflow '${workflow}' already exists in ${config}${existing ? `:${existing}` : ''}; pick another name`,
+    )
   }
   if (!registry.pools.includes(pool)) {
     const hint = suggest(pool, registry.pools)
@@ -107,7 +113,12 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   const dir = join(root, folder)
   if (existsSync(dir)) throw new SwitchyardError('BAD_REQUEST', `${dir} already exists; remove it or pick another name`)
 
-  const names: ScaffoldNames = { workflow, folder: folder.slice('workflows/'.length), pool, description: options.description ?? `Describe what ${workflow} does in one line.` }
+  const names: ScaffoldNames = {
+    workflow,
+    folder: folder.slice('workflows/'.length),
+    pool,
+    description: options.description ?? `Describe what ${workflow} does in one line.`,
+  }
   const testDir = options.testDir ?? 'test'
   const testFile = join(testDir, `${names.folder}.test.ts`)
   const fromTest = (path: string) => relative(join(root, testDir), join(root, path)).split('\\').join('/')
@@ -117,7 +128,16 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     [`${folder}/input.schema.json`, inputSchemaTemplate(names)],
     [`${folder}/output.schema.json`, outputSchemaTemplate(names)],
     [`${folder}/example.json`, exampleTemplate()],
-    [testFile, testTemplate(names, testFile, `${dotted(fromTest(`${folder}/graph.js`))}`, dotted(fromTest(`${folder}/prompt.md`)), dotted(fromTest(`${folder}/example.json`)))],
+    [
+      testFile,
+      testTemplate(
+        names,
+        testFile,
+        `${dotted(fromTest(`${folder}/graph.js`))}`,
+        dotted(fromTest(`${folder}/prompt.md`)),
+        dotted(fromTest(`${folder}/example.json`)),
+      ),
+    ],
   ]
   if (existsSync(join(root, testFile))) throw new SwitchyardError('BAD_REQUEST', `${join(root, testFile)} already exists`)
 

@@ -37,7 +37,7 @@ export function readInput(flag: string | undefined): unknown {
   try {
     return JSON.parse(text) as unknown
   } catch (error) {
-    const where = flag.startsWith('@') ? flag.slice(1) === '-' ? 'stdin' : flag.slice(1) : '--input'
+    const where = flag.startsWith('@') ? (flag.slice(1) === '-' ? 'stdin' : flag.slice(1)) : '--input'
     throw new Error(`${where} is not valid JSON: ${(error as Error).message}`)
   }
 }
@@ -57,7 +57,8 @@ export async function run(argv: string[]): Promise<number> {
   const token = str(parsed, 'token') ?? process.env.SWITCHYARD_TOKEN
   const timeoutText = str(parsed, 'timeout')
   const timeout = timeoutText === undefined ? undefined : Number(timeoutText)
-  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) throw new Error(`--timeout must be a positive number of milliseconds, got '${timeoutText}'`)
+  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0))
+    throw new Error(`--timeout must be a positive number of milliseconds, got '${timeoutText}'`)
   const input = readInput(str(parsed, 'input'))
   const wantTrace = parsed.values.trace === true
 
@@ -74,7 +75,9 @@ export async function run(argv: string[]): Promise<number> {
   const options = { ...(idempotencyKey ? { idempotencyKey } : {}), ...(timeout ? { timeout } : {}) }
   let code = 0
   try {
-    const output = parsed.values.async ? await client.run(workflow, input, { ...options, async: true }) : await client.run(workflow, input, options)
+    const output = parsed.values.async
+      ? await client.run(workflow, input, { ...options, async: true })
+      : await client.run(workflow, input, options)
     console.log(JSON.stringify(output, null, 2))
   } catch (error) {
     if (!(error instanceof SwitchyardClientError)) throw error

@@ -44,7 +44,8 @@ export async function run(args: string[]): Promise<number> {
   const client = createClient({ url, ...(token ? { token } : {}), retries: 0 })
   const limitText = str(parsed, 'limit') ?? '20'
   const limit = Number(limitText)
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new Error(`--limit must be a whole number from 1 to 1000, got '${limitText}'`)
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw new Error(`--limit must be a whole number from 1 to 1000, got '${limitText}'`)
   const [pool, workflow, status] = [str(parsed, 'pool'), str(parsed, 'workflow'), str(parsed, 'status')]
   // The gateway checks the names and the status, and says what it accepts.
   const filter: RunFilter = {
@@ -83,7 +84,9 @@ async function tracedRuns(parsed: ParsedArgs): Promise<number> {
     const value = str(parsed, key)
     if (value !== undefined) query.set(key, value)
   }
-  const { runs } = (await fetchTraceApi(traceApiOptions(str(parsed, 'url'), str(parsed, 'token')), `/v1/traces?${query}`)) as { runs: RunSummary[] }
+  const { runs } = (await fetchTraceApi(traceApiOptions(str(parsed, 'url'), str(parsed, 'token')), `/v1/traces?${query}`)) as {
+    runs: RunSummary[]
+  }
   if (parsed.values.json) {
     console.log(JSON.stringify(runs, null, 2))
     return 0
@@ -129,5 +132,12 @@ export function formatRuns(runs: readonly RunSummary[]): string {
 
 function table(header: readonly string[], rows: readonly string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)))
-  return [header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')
+  return [header, ...rows]
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }

@@ -21,7 +21,12 @@ Runs the gateway and every node pool's worker processes on Redis (BullMQ).
 Redis must run with maxmemory-policy noeviction.`
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parse(argv, { ...SERVE_OPTIONS, redis: { type: 'string' }, 'tokens-file': { type: 'string' }, 'no-auth': { type: 'boolean' } })
+  const parsed = parse(argv, {
+    ...SERVE_OPTIONS,
+    redis: { type: 'string' },
+    'tokens-file': { type: 'string' },
+    'no-auth': { type: 'boolean' },
+  })
   const args = serveArgs(parsed.values)
   if (args.help) {
     console.log(USAGE)

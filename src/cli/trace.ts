@@ -14,8 +14,7 @@ Draws the run tree of one trace: every span with its duration, status, tokens an
   --json    print the tree as JSON instead`
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = parse(args, { url: { type: 'string' },
-    token: { type: 'string' }, json: { type: 'boolean' } }, true)
+  const parsed = parse(args, { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } }, true)
   if (parsed.values.help) {
     console.log(HELP)
     return 0

@@ -55,7 +55,9 @@ async function runPython(pool: string, config: string, redis: string | undefined
   process.on('SIGINT', forward)
   try {
     return await new Promise<number>((resolve, reject) => {
-      child.once('error', (error) => reject(new Error(`cannot start ${program.command} (set SWITCHYARD_PYTHON to another interpreter): ${error.message}`)))
+      child.once('error', (error) =>
+        reject(new Error(`cannot start ${program.command} (set SWITCHYARD_PYTHON to another interpreter): ${error.message}`)),
+      )
       child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
     })
   } finally {
@@ -111,9 +113,24 @@ export async function run(args: string[]): Promise<number> {
   // rather than pay for a context manager (AsyncLocalStorage) on every promise.
   const exporting = exporterSettings(process.env) !== undefined && process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true'
   const tracing = exporting
-    ? initTracing({ service: SERVICE.pool(pool.name), pool: pool.name, project: pool.tracing.project, env: process.env, tracing: pool.tracing })
+    ? initTracing({
+        service: SERVICE.pool(pool.name),
+        pool: pool.name,
+        project: pool.tracing.project,
+        env: process.env,
+        tracing: pool.tracing,
+      })
     : { endpoint: undefined, shutdown: async () => undefined }
-  const worker = createWorker({ pool: pool.name, registry, source, signingKey, port, host: values.host, queueDepth, callbacks: graphCallbacks })
+  const worker = createWorker({
+    pool: pool.name,
+    registry,
+    source,
+    signingKey,
+    port,
+    host: values.host,
+    queueDepth,
+    callbacks: graphCallbacks,
+  })
   await worker.start()
   console.log(
     `switchyard worker: pool ${pool.name}, pid ${process.pid}, concurrency ${pool.concurrency}; ` +

@@ -61,7 +61,11 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
         // A 503 that names a run came after the run was accepted: sending again would start a second one.
         const retryable = (response.status === 429 || response.status === 503) && error.runId === undefined
         if (!retryable || attempt >= retries || delay > maxRetryDelayMs) throw error
-        request.span?.addEvent('retry', { 'http.response.status_code': response.status, [ATTR.errorCode]: error.code, 'retry.delay_ms': delay })
+        request.span?.addEvent('retry', {
+          'http.response.status_code': response.status,
+          [ATTR.errorCode]: error.code,
+          'retry.delay_ms': delay,
+        })
         await sleep(delay, signal).catch((reason: unknown) => {
           throw timedOut() ? timeoutError(request) : reason
         })
@@ -100,7 +104,12 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
     }
   }
 
-  async function readBody(response: Response, signal: AbortSignal | undefined, timedOut: () => boolean, request: Request): Promise<unknown> {
+  async function readBody(
+    response: Response,
+    signal: AbortSignal | undefined,
+    timedOut: () => boolean,
+    request: Request,
+  ): Promise<unknown> {
     let text: string
     try {
       text = await response.text()
@@ -130,7 +139,10 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
     const path = `/v1/workflows/${encodeURIComponent(name)}/run`
     const span = tracer.startSpan(
       `client run ${name}`,
-      { kind: SpanKind.CLIENT, attributes: { [ATTR.workflow]: name, 'http.request.method': 'POST', 'url.full': `${base}${path}`, ...server } },
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { [ATTR.workflow]: name, 'http.request.method': 'POST', 'url.full': `${base}${path}`, ...server },
+      },
       runOptions.context ?? context.active(),
     )
     try {

@@ -82,7 +82,9 @@ export function errorFromResponse(response: Response, body: unknown, retryAfter:
     problem,
   }
   const message = `${code}: ${detail}`
-  return response.status === 502 || response.status === 504 ? new RunFailedError(message, fields) : new SwitchyardClientError(message, fields)
+  return response.status === 502 || response.status === 504
+    ? new RunFailedError(message, fields)
+    : new SwitchyardClientError(message, fields)
 }
 
 function isProblem(body: unknown): body is ProblemBody {

@@ -84,7 +84,11 @@ export interface SwitchyardClient<W extends WorkflowMap<W> = AnyWorkflows> {
    * @example const email = await client.run('email.compose', { lead }, { idempotencyKey: lead.id })
    */
   // `keyof W & string` is spelled out (not WorkflowName<W>) so compile errors list the names.
-  run<N extends keyof W & string>(name: N, input: InputOf<W, N>, options: RunOptions & { readonly async: true }): Promise<RunInfo<OutputOf<W, N>>>
+  run<N extends keyof W & string>(
+    name: N,
+    input: InputOf<W, N>,
+    options: RunOptions & { readonly async: true },
+  ): Promise<RunInfo<OutputOf<W, N>>>
   run<N extends keyof W & string>(name: N, input: InputOf<W, N>, options?: RunOptions & { readonly async?: false }): Promise<OutputOf<W, N>>
   /** A run's status, output or error, attempts, timings and trace id. */
   get(runId: string, options?: CallOptions): Promise<RunInfo>

@@ -179,7 +179,9 @@ function isTypeOnlyImport(t: typeof TypeScript, node: TypeScript.ImportDeclarati
   if (clause.isTypeOnly) return true
   if (clause.name) return false
   const bindings = clause.namedBindings
-  return bindings !== undefined && t.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly)
+  return (
+    bindings !== undefined && t.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly)
+  )
 }
 
 function isTypeOnlyExport(t: typeof TypeScript, node: TypeScript.ExportDeclaration): boolean {

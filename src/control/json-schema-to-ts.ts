@@ -23,7 +23,10 @@ function key(name: string): string {
 function literal(value: unknown): string {
   if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) return JSON.stringify(value)
   if (Array.isArray(value)) return `readonly [${value.map(literal).join(', ')}]`
-  if (isSchema(value)) return `{ ${Object.entries(value).map(([k, v]) => `${key(k)}: ${literal(v)}`).join('; ')} }`
+  if (isSchema(value))
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${key(k)}: ${literal(v)}`)
+      .join('; ')} }`
   return 'unknown'
 }
 
@@ -125,7 +128,9 @@ export function schemaToType(schema: JsonSchema, direction: Direction, indent = 
       const hasDefault = isSchema(property) && 'default' in property
       const optional = !required.has(name) || (direction === 'input' && hasDefault)
       valueTypes.push(optional ? union([type, 'undefined']) : type)
-      lines.push(`${comment(isSchema(property) ? property.description : undefined, inner)}${inner}${key(name)}${optional ? '?' : ''}: ${type}`)
+      lines.push(
+        `${comment(isSchema(property) ? property.description : undefined, inner)}${inner}${key(name)}${optional ? '?' : ''}: ${type}`,
+      )
     }
     for (const name of required) {
       if (!(name in properties)) lines.push(`${inner}${key(name)}: unknown`)

@@ -341,7 +341,11 @@ function compileInChild(source: string): Compilation {
     // Required here, not imported: loading it costs every routing process time.
     // The whole compilation comes back on stdout: validator code for every workflow.
     const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcess
-    out = execFileSync(process.execPath, [...flags, script, source], { encoding: 'utf8', maxBuffer: 1024 ** 3, stdio: ['ignore', 'pipe', 'pipe'] })
+    out = execFileSync(process.execPath, [...flags, script, source], {
+      encoding: 'utf8',
+      maxBuffer: 1024 ** 3,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim()
     throw cannotCompile(source, 'in a child process', stderr ? new Error(stderr, { cause: error }) : error)

@@ -42,18 +42,25 @@ export function compileRegistry(path: string): Compilation {
     bytes = readFileSync(source)
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT'
-    return fail([{ file, line: 0, column: 0, message: missing ? 'registry file not found' : `cannot read registry file: ${String(error)}` }])
+    return fail([
+      { file, line: 0, column: 0, message: missing ? 'registry file not found' : `cannot read registry file: ${String(error)}` },
+    ])
   }
   const parsed = parseSource(file, bytes.toString('utf8'), extname(source).toLowerCase() === '.json')
   if (parsed.problems.length) return fail(parsed.problems)
   const builder = new Builder(parsed.source, root)
   builder.problems.push(
-    ...findDuplicateKeys(parsed.source, (at) => (at.length === 1 && at[0] === 'workflows' ? 'workflow' : at.length === 1 && at[0] === 'pools' ? 'pool' : 'key')),
+    ...findDuplicateKeys(parsed.source, (at) =>
+      at.length === 1 && at[0] === 'workflows' ? 'workflow' : at.length === 1 && at[0] === 'pools' ? 'pool' : 'key',
+    ),
   )
   const files = [stamp(source, bytes)]
   builder.build(files)
   const problems = [...builder.problems].sort(
-    (a, b) => (a.file === b.file ? 0 : a.file === file ? -1 : b.file === file ? 1 : a.file < b.file ? -1 : 1) || a.line - b.line || a.column - b.column,
+    (a, b) =>
+      (a.file === b.file ? 0 : a.file === file ? -1 : b.file === file ? 1 : a.file < b.file ? -1 : 1) ||
+      a.line - b.line ||
+      a.column - b.column,
   )
   if (problems.length) return fail(problems)
   const compiled: CompiledRegistry = {
@@ -141,7 +148,10 @@ class Builder {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
       if (known && !known.includes(key)) {
         const hint = suggest(key, known, 1)[0]
-        this.problem(pair.key, `unknown key '${key}' in ${what}${hint ? ` (did you mean '${hint}'?)` : ` (expected one of: ${known.join(', ')})`}`)
+        this.problem(
+          pair.key,
+          `unknown key '${key}' in ${what}${hint ? ` (did you mean '${hint}'?)` : ` (expected one of: ${known.join(', ')})`}`,
+        )
         continue
       }
       if (!result.has(key)) result.set(key, { key, keyNode: pair.key, value: pair.value })
@@ -351,7 +361,11 @@ class Builder {
     return issues.length ? undefined : schema
   }
 
-  schemaFile(entry: Entry, text: string, label: string): { schema: JsonSchema; where: { source: SourceFile; node: YamlNode | null } } | null {
+  schemaFile(
+    entry: Entry,
+    text: string,
+    label: string,
+  ): { schema: JsonSchema; where: { source: SourceFile; node: YamlNode | null } } | null {
     const path = resolve(this.root, text)
     let bytes: Buffer
     try {
@@ -378,10 +392,15 @@ class Builder {
   pointTo(node: YamlNode | null, pointer: string): YamlNode | null {
     const { isMap, isSeq, isScalar } = this.#guards
     let current = node
-    for (const token of pointer.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))) {
+    for (const token of pointer
+      .split('/')
+      .slice(1)
+      .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))) {
       let next: YamlNode | null | undefined
       if (isMap(current)) {
-        next = (current.items as Pair<YamlNode | null, YamlNode | null>[]).find((p) => isScalar(p.key) && String(p.key.value) === token)?.value
+        next = (current.items as Pair<YamlNode | null, YamlNode | null>[]).find(
+          (p) => isScalar(p.key) && String(p.key.value) === token,
+        )?.value
       } else if (isSeq(current)) next = current.items[Number(token)] as YamlNode | undefined
       if (!next) break
       current = next

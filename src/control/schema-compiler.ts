@@ -97,9 +97,10 @@ function metaIssues(errors: readonly AjvError[]): SchemaIssue[] {
       byPointer.set('', { pointer: '', message: 'a JSON Schema must be an object or a boolean' })
       continue
     }
-    const allowed = error.keyword === 'enum' && Array.isArray(error.params.allowedValues)
-      ? `: ${error.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
-      : ''
+    const allowed =
+      error.keyword === 'enum' && Array.isArray(error.params.allowedValues)
+        ? `: ${error.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+        : ''
     byPointer.set(error.instancePath, { pointer: error.instancePath, message: `${error.message ?? error.keyword}${allowed}` })
   }
   return [...byPointer.values()]

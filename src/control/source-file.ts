@@ -51,7 +51,13 @@ export function parseSource(file: string, text: string, json: boolean): { source
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       const position = /at position (\d+)/.exec(message)
-      problems.push(locate(source, position ? Number(position[1]) : text.length, `invalid JSON: ${message.replace(/ in JSON at position \d+.*$/s, '')}`))
+      problems.push(
+        locate(
+          source,
+          position ? Number(position[1]) : text.length,
+          `invalid JSON: ${message.replace(/ in JSON at position \d+.*$/s, '')}`,
+        ),
+      )
     }
   }
   return { source, problems }

@@ -41,8 +41,19 @@ export interface CreateEnvelopeOptions {
 }
 
 const FIELDS = [
-  'v', 'runId', 'workflow', 'pool', 'graph', 'input', 'registry', 'deadline',
-  'attempt', 'maxAttempts', 'trace', 'idempotencyKey', 'sig',
+  'v',
+  'runId',
+  'workflow',
+  'pool',
+  'graph',
+  'input',
+  'registry',
+  'deadline',
+  'attempt',
+  'maxAttempts',
+  'trace',
+  'idempotencyKey',
+  'sig',
 ] as const
 const TRACE_FIELDS = ['traceparent', 'tracestate', 'baggage'] as const
 

@@ -14,14 +14,31 @@ function literal(text: string): string {
 // events, INFO for the server version, CLIENT SETNAME to label its connections.
 const COMMANDS = [
   '-@all',
-  '+@read', '+@write', '+@keyspace', '+@string', '+@hash', '+@list', '+@set', '+@sortedset', '+@stream',
-  '+@transaction', '+@connection',
+  '+@read',
+  '+@write',
+  '+@keyspace',
+  '+@string',
+  '+@hash',
+  '+@list',
+  '+@set',
+  '+@sortedset',
+  '+@stream',
+  '+@transaction',
+  '+@connection',
   '-@dangerous',
   // Scripts, but not FUNCTION or SCRIPT FLUSH/KILL (another pool's scripts are shared state).
-  '+eval', '+evalsha', '+eval_ro', '+evalsha_ro', '+script|load', '+script|exists',
+  '+eval',
+  '+evalsha',
+  '+eval_ro',
+  '+evalsha_ro',
+  '+script|load',
+  '+script|exists',
   // SCAN and RANDOMKEY ignore key patterns: they would list other pools' run ids.
-  '-scan', '-randomkey',
-  '+info', '+client|setname', '+client|getname',
+  '-scan',
+  '-randomkey',
+  '+info',
+  '+client|setname',
+  '+client|getname',
 ] as const
 
 /**

@@ -237,7 +237,15 @@ export class RedisBroker implements Broker {
     // Watch before adding: on a busy machine the run's completed event can be read
     // before add()'s own reply is, and must find the run watched already.
     if (entry.watching) {
-      const job: JobLike = { id: envelope.runId, name: envelope.workflow, data: envelope, returnvalue: null, attemptsMade: 0, timestamp: options.timestamp, opts: options }
+      const job: JobLike = {
+        id: envelope.runId,
+        name: envelope.workflow,
+        data: envelope,
+        returnvalue: null,
+        attemptsMade: 0,
+        timestamp: options.timestamp,
+        opts: options,
+      }
       this.waits.watch(envelope.runId, recordFromJob(job, 'queued', pool.name))
     }
     try {

@@ -25,14 +25,18 @@ export function stampResult(output: unknown, stamp: RunStamp): StampedResult {
 
 function isStamp(value: unknown): value is RunStamp {
   const v = value as Partial<RunStamp> | null
-  return typeof v === 'object' && v !== null && typeof v.startedAt === 'number' && typeof v.finishedAt === 'number' && typeof v.attempts === 'number'
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.startedAt === 'number' &&
+    typeof v.finishedAt === 'number' &&
+    typeof v.attempts === 'number'
+  )
 }
 
 /** The stamped result in a return value, or null for a bare one (a job some other worker finished). */
 export function readResult(returnvalue: unknown): StampedResult | null {
-  return isStamp(returnvalue) && (returnvalue as Partial<StampedResult>)['switchyard.result'] === 1
-    ? (returnvalue as StampedResult)
-    : null
+  return isStamp(returnvalue) && (returnvalue as Partial<StampedResult>)['switchyard.result'] === 1 ? (returnvalue as StampedResult) : null
 }
 
 /** The fields of a BullMQ job the record is read from (Job and JobBase both have them). */
@@ -58,7 +62,10 @@ const RUN_ERROR_TAG = 'switchyard.run-error:'
  */
 export function encodeRunError(error: RunError, stamp: RunStamp): string {
   const { startedAt, finishedAt, attempts } = stamp
-  return RUN_ERROR_TAG + JSON.stringify({ code: error.code, message: error.message, retryable: error.retryable, startedAt, finishedAt, attempts })
+  return (
+    RUN_ERROR_TAG +
+    JSON.stringify({ code: error.code, message: error.message, retryable: error.retryable, startedAt, finishedAt, attempts })
+  )
 }
 
 /**

@@ -3,9 +3,7 @@
 // Implementations: the MemoryBroker's in-process and IPC sources, BullMQ's Worker.
 import type { RunError } from './broker.js'
 
-export type Outcome =
-  | { readonly ok: true; readonly output: unknown }
-  | { readonly ok: false; readonly error: RunError }
+export type Outcome = { readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: RunError }
 
 export interface Delivery {
   /** The envelope exactly as it came off the broker: the worker verifies it. */

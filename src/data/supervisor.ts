@@ -19,7 +19,14 @@ import { workerEnv } from './worker-env.js'
 
 export type SupervisorEvent =
   | { readonly type: 'spawn'; readonly pool: string; readonly pid: number }
-  | { readonly type: 'exit'; readonly pool: string; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly expected: boolean }
+  | {
+      readonly type: 'exit'
+      readonly pool: string
+      readonly pid: number
+      readonly code: number | null
+      readonly signal: string | null
+      readonly expected: boolean
+    }
   | { readonly type: 'restart'; readonly pool: string; readonly delayMs: number; readonly crashes: number }
   | { readonly type: 'error'; readonly pool: string; readonly message: string }
 
@@ -85,7 +92,11 @@ export interface PythonProgram {
 export function pythonProgram(env: Readonly<Record<string, string | undefined>> = process.env): PythonProgram {
   // src/data/ and dist/data/ are both two levels below the package root, where python/ lives.
   const path = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'python')
-  return { command: env.SWITCHYARD_PYTHON?.trim() || 'python3', args: (pool) => ['-m', 'switchyard_worker', '--pool', pool.name, '--lifeline'], path }
+  return {
+    command: env.SWITCHYARD_PYTHON?.trim() || 'python3',
+    args: (pool) => ['-m', 'switchyard_worker', '--pool', pool.name, '--lifeline'],
+    path,
+  }
 }
 
 const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 }

@@ -13,14 +13,19 @@ export async function checkedOutput(workflow: Workflow, output: unknown): Promis
   try {
     text = JSON.stringify(output)
   } catch (error) {
-    throw new SwitchyardError('GRAPH_FAILED', `workflow '${workflow.name}' returned an output that is not JSON: ${(error as Error).message}`)
+    throw new SwitchyardError(
+      'GRAPH_FAILED',
+      `workflow '${workflow.name}' returned an output that is not JSON: ${(error as Error).message}`,
+    )
   }
   if (text === undefined) return null
   if (workflow.output === null || workflow.output === true) return output
   // Validate what the caller will receive (Dates as strings, undefined fields gone), not the live object.
   const sent: unknown = JSON.parse(text)
   const issues =
-    workflow.output === false ? [{ path: '/', message: 'no output is allowed (the schema is false)' }] : (await validatorFor(workflow.output))(sent)
+    workflow.output === false
+      ? [{ path: '/', message: 'no output is allowed (the schema is false)' }]
+      : (await validatorFor(workflow.output))(sent)
   if (issues.length > 0) {
     throw new SwitchyardError(
       'OUTPUT_INVALID',

@@ -223,7 +223,13 @@ export function createWorker(options: WorkerOptions): PoolWorker {
         span.setAttribute(ATTR.errorCode, e.code)
         span.recordException(e)
         span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.code}: ${e.message}` })
-        log.warn('run failed', { runId: envelope.runId, workflow: workflow.name, attempt: delivery.attempt, code: e.code, error: e.message })
+        log.warn('run failed', {
+          runId: envelope.runId,
+          workflow: workflow.name,
+          attempt: delivery.attempt,
+          code: e.code,
+          error: e.message,
+        })
         return refusal(e.code, e.message, e.retryable)
       } finally {
         untrack?.()

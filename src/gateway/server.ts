@@ -94,8 +94,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await observe.close()
     const code = (error as { code?: string }).code
     const where = `${resolved.host}:${resolved.port}`
-    if (code === 'EADDRINUSE') throw new Error(`cannot listen on ${where}: the port is in use (pick another with --port, or 0 for any free port)`, { cause: error })
-    if (code === 'EACCES') throw new Error(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`, { cause: error })
+    if (code === 'EADDRINUSE')
+      throw new Error(`cannot listen on ${where}: the port is in use (pick another with --port, or 0 for any free port)`, { cause: error })
+    if (code === 'EACCES')
+      throw new Error(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`, { cause: error })
     throw error
   }
   const { port } = server.address() as AddressInfo
@@ -187,7 +189,11 @@ function respondWithError(log: Pick<Logger, 'error'>, exchange: Exchange | undef
   // Every 500 is logged with what caused it, also when a handler already wrapped the fault as INTERNAL.
   if (err.code === 'INTERNAL') {
     const cause: unknown = err === error ? (err.cause ?? err) : error
-    log.error('request failed', { method: exchange?.req.method, url: exchange?.req.url, error: (cause as Error | null)?.stack ?? String(cause) })
+    log.error('request failed', {
+      method: exchange?.req.method,
+      url: exchange?.req.url,
+      error: (cause as Error | null)?.stack ?? String(cause),
+    })
   }
   if (res.headersSent || res.destroyed) {
     res.destroy()
@@ -210,7 +216,9 @@ function respondWithError(log: Pick<Logger, 'error'>, exchange: Exchange | undef
 /** From PoolSaturatedError.retryAfterMs (either broker), at least one second. */
 const stderrLog: Pick<Logger, 'error'> = {
   error(msg, fields) {
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg, service: 'switchyard-gateway', ...fields })}\n`)
+    process.stderr.write(
+      `${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg, service: 'switchyard-gateway', ...fields })}\n`,
+    )
   },
 }
 
@@ -218,4 +226,3 @@ function retryAfterSeconds(error: unknown): number {
   const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs
   return typeof ms === 'number' && ms > 0 ? Math.ceil(ms / 1000) : 1
 }
-

@@ -24,7 +24,10 @@ export function aiSdkCall(spec: ModelSpec, options: AiSdkOptions): ModelProvider
     } catch (error) {
       if (signal?.aborted) throw aborted(signal)
       if (timeout.aborted) {
-        throw new SwitchyardError('MODEL_FAILED', `${spec.id} did not answer within ${options.timeoutMs}ms`, { retryable: true, cause: error })
+        throw new SwitchyardError('MODEL_FAILED', `${spec.id} did not answer within ${options.timeoutMs}ms`, {
+          retryable: true,
+          cause: error,
+        })
       }
       throw await normalise(spec, error)
     }
@@ -66,7 +69,12 @@ async function call(model: LanguageModel, request: GenerateRequest, abortSignal:
     // Text that is not JSON is an invalid answer (retried once with the reason), not a failure.
     if (NoObjectGeneratedError.isInstance(error) && error.text !== undefined) {
       const text = error.text
-      return { text, object: parseJson(text), usage: usageOf(error.usage, prompt, text), ...(error.response ? { responseModel: error.response.modelId } : {}) }
+      return {
+        text,
+        object: parseJson(text),
+        usage: usageOf(error.usage, prompt, text),
+        ...(error.response ? { responseModel: error.response.modelId } : {}),
+      }
     }
     throw error
   }
@@ -92,17 +100,28 @@ async function languageModel(spec: ModelSpec, env: Record<string, string | undef
     case 'openai': {
       const { createOpenAI } = await import('@ai-sdk/openai')
       // Chat completions rather than the Responses API: what OPENAI_BASE_URL proxies (Azure, LiteLLM) speak.
-      return createOpenAI({ apiKey: required(env, 'OPENAI_API_KEY', spec), ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}) }).chat(spec.model)
+      return createOpenAI({
+        apiKey: required(env, 'OPENAI_API_KEY', spec),
+        ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
+      }).chat(spec.model)
     }
     case 'anthropic': {
       const { createAnthropic } = await import('@ai-sdk/anthropic')
-      return createAnthropic({ apiKey: required(env, 'ANTHROPIC_API_KEY', spec), ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}) })(spec.model)
+      return createAnthropic({
+        apiKey: required(env, 'ANTHROPIC_API_KEY', spec),
+        ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}),
+      })(spec.model)
     }
     case 'openai-compatible': {
       const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible')
       const apiKey = env.SWITCHYARD_MODEL_API_KEY
       // Ollama, vLLM, LM Studio and llama.cpp server all accept response_format json_schema.
-      const provider = createOpenAICompatible({ name: 'openai-compatible', baseURL: spec.baseURL ?? '', supportsStructuredOutputs: true, ...(apiKey ? { apiKey } : {}) })
+      const provider = createOpenAICompatible({
+        name: 'openai-compatible',
+        baseURL: spec.baseURL ?? '',
+        supportsStructuredOutputs: true,
+        ...(apiKey ? { apiKey } : {}),
+      })
       return provider.chatModel(spec.model)
     }
     default:
@@ -128,6 +147,8 @@ async function normalise(spec: ModelSpec, error: unknown): Promise<SwitchyardErr
     return new SwitchyardError('MODEL_FAILED', `${spec.id} failed: ${what}: ${cause.message}`, { retryable, cause })
   }
   const message = cause instanceof Error ? cause.message : String(cause)
-  const network = /fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket/i.test(`${message} ${String((cause as { cause?: unknown })?.cause)}`)
+  const network = /fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket/i.test(
+    `${message} ${String((cause as { cause?: unknown })?.cause)}`,
+  )
   return new SwitchyardError('MODEL_FAILED', `${spec.id} failed: ${message}`, { retryable: network, cause })
 }

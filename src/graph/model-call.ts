@@ -42,22 +42,24 @@ export function modelClient(options: ModelCallOptions): ModelClient {
     // The tracer is looked up per call (cheap): a module-level one would stay bound to
     // whichever provider was global first, and tests install several in one process.
     generate: (request) =>
-      trace.getTracer('switchyard.graph').startActiveSpan(`chat ${spec.model}`, { kind: SpanKind.CLIENT, attributes: startAttributes(options, request) }, (span) =>
-        generate(options, request, span).then(
-          (result) => {
-            span.end()
-            return result
-          },
-          (error: unknown) => {
-            const failure = SwitchyardError.from(error, 'MODEL_FAILED')
-            span.recordException(failure)
-            span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message })
-            span.setAttribute(ATTR.errorCode, failure.code)
-            span.end()
-            throw failure
-          },
+      trace
+        .getTracer('switchyard.graph')
+        .startActiveSpan(`chat ${spec.model}`, { kind: SpanKind.CLIENT, attributes: startAttributes(options, request) }, (span) =>
+          generate(options, request, span).then(
+            (result) => {
+              span.end()
+              return result
+            },
+            (error: unknown) => {
+              const failure = SwitchyardError.from(error, 'MODEL_FAILED')
+              span.recordException(failure)
+              span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message })
+              span.setAttribute(ATTR.errorCode, failure.code)
+              span.end()
+              throw failure
+            },
+          ),
         ),
-      ),
   }
 }
 
@@ -97,7 +99,10 @@ function problemOf(answer: ProviderAnswer, validate: (value: unknown) => readonl
 function correction(text: string, problem: string): ChatMessage[] {
   return [
     { role: 'assistant', content: text },
-    { role: 'user', content: `That answer does not fit the required JSON Schema (${problem}). Answer again with only a JSON object that fits it.` },
+    {
+      role: 'user',
+      content: `That answer does not fit the required JSON Schema (${problem}). Answer again with only a JSON object that fits it.`,
+    },
   ]
 }
 

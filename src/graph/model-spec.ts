@@ -29,7 +29,11 @@ export function parseModelSpec(spec: string | undefined): ModelSpec {
   const provider = colon > 0 ? text.slice(0, colon) : text
   const rest = colon > 0 ? text.slice(colon + 1).trim() : ''
   if (provider === 'openai' || provider === 'anthropic') {
-    if (rest === '') throw invalid(text, `'${provider}:' needs a model name, e.g. ${provider}:${provider === 'openai' ? 'gpt-4o-mini' : 'claude-3-5-haiku-latest'}`)
+    if (rest === '')
+      throw invalid(
+        text,
+        `'${provider}:' needs a model name, e.g. ${provider}:${provider === 'openai' ? 'gpt-4o-mini' : 'claude-3-5-haiku-latest'}`,
+      )
     return { provider, model: rest, baseURL: null, id: `${provider}:${rest}` }
   }
   if (provider === 'openai-compatible') {

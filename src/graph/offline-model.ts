@@ -24,7 +24,11 @@ function offlineText(request: GenerateRequest): string {
   const suggested = /<answer>\s*([\s\S]*?)\s*<\/answer>/i.exec(last)?.[1]
   const digest = createHash('sha256').update(JSON.stringify(request.messages)).digest('hex').slice(0, 8)
   if (suggested) return `${OFFLINE_LABEL} ${suggested}`
-  const gist = last.split(/\n\s*\n/).find((p) => p.trim() !== '')?.trim() ?? ''
+  const gist =
+    last
+      .split(/\n\s*\n/)
+      .find((p) => p.trim() !== '')
+      ?.trim() ?? ''
   const short = gist.length > 280 ? `${gist.slice(0, 277)}...` : gist
   return `${OFFLINE_LABEL} (${digest}) ${short}`.trim()
 }

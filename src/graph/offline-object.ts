@@ -11,7 +11,10 @@ export const OFFLINE_LABEL = '[offline]'
 
 /** Build a value for `schema` from the conversation. */
 export function offlineObject(schema: Schema, messages: readonly ChatMessage[]): unknown {
-  const texts = messages.filter((m) => m.role !== 'assistant').map((m) => m.content).reverse()
+  const texts = messages
+    .filter((m) => m.role !== 'assistant')
+    .map((m) => m.content)
+    .reverse()
   return build(schema, 'answer', texts, 0)
 }
 
@@ -57,7 +60,10 @@ function buildArray(schema: Schema, name: string, found: string | undefined, tex
   const min = typeof schema.minItems === 'number' ? schema.minItems : 0
   const max = typeof schema.maxItems === 'number' ? schema.maxItems : Infinity
   if (found !== undefined && typesOf(items).includes('string') && !Array.isArray(items.enum)) {
-    const parts = found.split(/\s*[;\n]\s*|\s*,\s+/).filter(Boolean).slice(0, max)
+    const parts = found
+      .split(/\s*[;\n]\s*|\s*,\s+/)
+      .filter(Boolean)
+      .slice(0, max)
     if (parts.length >= min) return parts
   }
   if (Array.isArray(schema.default)) return schema.default as unknown[]
@@ -80,7 +86,11 @@ function buildNumber(schema: Schema, found: string | undefined, integer: boolean
 function buildString(schema: Schema, name: string, found: string | undefined, nullable: boolean): string | null {
   const constrained = typeof schema.pattern === 'string' || typeof schema.format === 'string'
   const pattern = typeof schema.pattern === 'string' ? new RegExp(schema.pattern, 'u') : null
-  const candidates = [found, typeof schema.default === 'string' ? schema.default : undefined, ...(Array.isArray(schema.examples) ? schema.examples : [])]
+  const candidates = [
+    found,
+    typeof schema.default === 'string' ? schema.default : undefined,
+    ...(Array.isArray(schema.examples) ? schema.examples : []),
+  ]
   for (const candidate of candidates) {
     if (typeof candidate !== 'string') continue
     if (pattern && !pattern.test(candidate)) continue

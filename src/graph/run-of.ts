@@ -33,7 +33,10 @@ export function runOf(config: unknown): RunContext {
   const parent = nodeContext(config)
   if (parent === undefined) return run as RunContext
   const { model } = run as RunContext
-  return { ...(run as RunContext), model: { id: model.id, offline: model.offline, generate: (request) => context.with(parent, () => model.generate(request)) } }
+  return {
+    ...(run as RunContext),
+    model: { id: model.id, offline: model.offline, generate: (request) => context.with(parent, () => model.generate(request)) },
+  }
 }
 
 // Inside a node, config.callbacks is a CallbackManager whose parent run is the node's own run.

@@ -26,7 +26,10 @@ export async function validatorFor(schema: { readonly [key: string]: unknown }):
       ? []
       : (check.errors ?? []).map((e) => ({
           path: e.instancePath || '/',
-          message: e.params && 'additionalProperty' in e.params ? `${e.message} '${String(e.params.additionalProperty)}'` : (e.message ?? 'is invalid'),
+          message:
+            e.params && 'additionalProperty' in e.params
+              ? `${e.message} '${String(e.params.additionalProperty)}'`
+              : (e.message ?? 'is invalid'),
         }))
   compiled.set(schema, validate)
   return validate

@@ -90,7 +90,6 @@ export interface GraphSetup {
 
 /** Anything with invoke (a compiled LangGraph graph), or a plain function. */
 export type Runnable =
-  | { invoke(input: unknown, config?: Record<string, unknown>): Promise<unknown> }
-  | ((input: unknown, run: RunContext) => unknown)
+  { invoke(input: unknown, config?: Record<string, unknown>): Promise<unknown> } | ((input: unknown, run: RunContext) => unknown)
 
 export type GraphFactory = (setup: GraphSetup) => Runnable | Promise<Runnable>

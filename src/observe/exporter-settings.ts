@@ -65,4 +65,3 @@ function parseHeaders(raw: string | undefined): Record<string, string> {
   }
   return headers
 }
-

@@ -323,7 +323,9 @@ function lineTraceId(text: Buffer, start: number, end: number): string | undefin
 
 /** A project name as a safe folder name (no separators, never `.` or `..`). */
 export function encodeProject(project: string): string {
-  return encodeURIComponent(project || '_').replace(/^\./, '%2E').replace(/\*/g, '%2A')
+  return encodeURIComponent(project || '_')
+    .replace(/^\./, '%2E')
+    .replace(/\*/g, '%2A')
 }
 
 function decodeProject(folder: string): string {

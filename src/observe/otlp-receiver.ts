@@ -17,7 +17,12 @@ const gunzipAsync = promisify(gunzip)
 const inflateAsync = promisify(inflate)
 
 /** Read, decode and store one OTLP export; throws SwitchyardError (400, 413, 415) on a bad request. */
-export async function receiveOtlp(store: TraceStore, req: IncomingMessage, res: ServerResponse, limitBytes = OTLP_BODY_LIMIT): Promise<number> {
+export async function receiveOtlp(
+  store: TraceStore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  limitBytes = OTLP_BODY_LIMIT,
+): Promise<number> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
   const json = type === 'application/json'
   if (!json && type !== 'application/x-protobuf' && type !== 'application/protobuf') {
@@ -52,7 +57,8 @@ async function decode(body: Buffer, encoding: string | undefined, limitBytes: nu
   const name = (encoding ?? 'identity').trim().toLowerCase()
   if (name === 'identity' || name === '') return body
   const inflater = name === 'gzip' || name === 'x-gzip' ? gunzipAsync : name === 'deflate' ? inflateAsync : undefined
-  if (inflater === undefined) throw new SwitchyardError('UNSUPPORTED_MEDIA_TYPE', `content-encoding '${name}' is not supported (use gzip or none)`)
+  if (inflater === undefined)
+    throw new SwitchyardError('UNSUPPORTED_MEDIA_TYPE', `content-encoding '${name}' is not supported (use gzip or none)`)
   try {
     return await inflater(body, { maxOutputLength: limitBytes })
   } catch (error) {

@@ -65,9 +65,12 @@ export class RedactingExporter implements SpanExporter {
 
   private clean(span: ReadableSpan, setting: CaptureSetting): ReadableSpan {
     const attributes = this.attributes(span.attributes, setting)
-    const events = span.events.map((event) => (event.attributes ? { ...event, attributes: this.attributes(event.attributes, setting) } : event))
+    const events = span.events.map((event) =>
+      event.attributes ? { ...event, attributes: this.attributes(event.attributes, setting) } : event,
+    )
     // Error messages can quote the input (an address that failed validation, say).
-    const status = span.status.message && setting.capture === 'redacted' ? { ...span.status, message: redactText(span.status.message) } : span.status
+    const status =
+      span.status.message && setting.capture === 'redacted' ? { ...span.status, message: redactText(span.status.message) } : span.status
     // A view over the original: methods such as spanContext() keep their receiver.
     return Object.create(span, { attributes: { value: attributes }, events: { value: events }, status: { value: status } }) as ReadableSpan
   }

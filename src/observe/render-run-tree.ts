@@ -23,7 +23,9 @@ export function renderRunTree(tree: RunTree, options: RenderOptions = {}): strin
     `${tree.spanCount} span${tree.spanCount === 1 ? '' : 's'}`,
     `${tree.services.length} service${tree.services.length === 1 ? '' : 's'}`,
     formatDuration(tree.durationMs),
-    ...(tree.totals.inputTokens || tree.totals.outputTokens ? [`tokens ${tree.totals.inputTokens} in / ${tree.totals.outputTokens} out`] : []),
+    ...(tree.totals.inputTokens || tree.totals.outputTokens
+      ? [`tokens ${tree.totals.inputTokens} in / ${tree.totals.outputTokens} out`]
+      : []),
     ...(tree.totals.costUsd ? [formatCost(tree.totals.costUsd)] : []),
     tree.status === 'error' ? paint.red('failed') : paint.green('ok'),
   ].join(' · ')

@@ -104,6 +104,10 @@ export function runFilter(query: URLSearchParams): RunFilter {
 
 function sendJson(res: ServerResponse, body: unknown): void {
   const text = JSON.stringify(body)
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  })
   res.end(text)
 }

@@ -21,8 +21,10 @@ export function summarizeRun(spans: readonly StoredSpan[]): RunSummary | undefin
   const main = run ?? gateway
   if (main === undefined) return undefined
   const outer = gateway ?? run ?? main
-  const runId = text(run?.attributes[ATTR.runId]) ?? text(spans.find((s) => typeof s.attributes[ATTR.runId] === 'string')?.attributes[ATTR.runId])
-  const failedGateway = gateway !== undefined && (gateway.status === 'error' || Number(gateway.attributes['http.response.status_code']) >= 400)
+  const runId =
+    text(run?.attributes[ATTR.runId]) ?? text(spans.find((s) => typeof s.attributes[ATTR.runId] === 'string')?.attributes[ATTR.runId])
+  const failedGateway =
+    gateway !== undefined && (gateway.status === 'error' || Number(gateway.attributes['http.response.status_code']) >= 400)
   const failed = run ? run.status === 'error' : failedGateway
   return {
     traceId: main.traceId,

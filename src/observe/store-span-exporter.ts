@@ -19,7 +19,8 @@ export class StoreSpanExporter implements SpanExporter {
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     this.store.add(toStoredSpans(toResourceSpans(spans))).then(
       () => resultCallback({ code: ExportResultCode.SUCCESS }),
-      (error: unknown) => resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) }),
+      (error: unknown) =>
+        resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) }),
     )
   }
 
@@ -48,7 +49,11 @@ function toResourceSpans(spans: readonly ReadableSpan[]): OtlpResourceSpans[] {
       startTimeUnixNano: nanos(span.startTime),
       endTimeUnixNano: nanos(span.endTime),
       attributes: keyValues(span.attributes),
-      events: span.events.map((event) => ({ timeUnixNano: nanos(event.time), name: event.name, attributes: keyValues(event.attributes ?? {}) })),
+      events: span.events.map((event) => ({
+        timeUnixNano: nanos(event.time),
+        name: event.name,
+        attributes: keyValues(event.attributes ?? {}),
+      })),
       status: { code: span.status.code, message: span.status.message ?? '' },
     })
   }

@@ -50,7 +50,6 @@ export interface Tracing {
   shutdown(): Promise<void>
 }
 
-
 /**
  * Start tracing for this process. With `OTEL_SDK_DISABLED=true`, or no endpoint,
  * spans are not recorded, but context and W3C propagation still work (trace ids

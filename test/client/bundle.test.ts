@@ -19,9 +19,14 @@ void test('the client bundles for the browser, with only the OpenTelemetry API a
   })
   const inputs = Object.keys(result.metafile.inputs)
   const ours = inputs.filter((path) => !path.includes('node_modules/'))
-  const packages = new Set(inputs.filter((path) => path.includes('node_modules/')).map((path) => /node_modules\/(@[^/]+\/[^/]+|[^/]+)/.exec(path)?.[1]))
+  const packages = new Set(
+    inputs.filter((path) => path.includes('node_modules/')).map((path) => /node_modules\/(@[^/]+\/[^/]+|[^/]+)/.exec(path)?.[1]),
+  )
   assert.deepEqual([...packages], ['@opentelemetry/api'])
-  assert.deepEqual(ours.filter((path) => !path.includes('src/client/')).map((path) => path.replace(/^.*src\//, 'src/')), ['src/control/attributes.ts'])
+  assert.deepEqual(
+    ours.filter((path) => !path.includes('src/client/')).map((path) => path.replace(/^.*src\//, 'src/')),
+    ['src/control/attributes.ts'],
+  )
   const bytes = result.outputFiles[0]?.contents.length ?? Infinity
   assert.ok(bytes < 32 * 1024, `the browser bundle is ${bytes} bytes`)
 })

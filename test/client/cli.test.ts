@@ -92,7 +92,10 @@ void test('switchyard run prints the output; @file input; --trace draws the run 
   for (const name of ['client run echo.say', 'POST /v1/workflows/{name}/run', 'route echo.say', 'enqueue email', 'run echo.say']) {
     assert.ok(drawn.includes(name), `'${name}' missing from the tree:\n${drawn}`)
   }
-  assert.ok(drawn.indexOf('client run echo.say') < drawn.indexOf('run echo.say\n') || drawn.indexOf('client run') < drawn.lastIndexOf('run echo.say'))
+  assert.ok(
+    drawn.indexOf('client run echo.say') < drawn.indexOf('run echo.say\n') ||
+      drawn.indexOf('client run') < drawn.lastIndexOf('run echo.say'),
+  )
 })
 
 void test('switchyard run: an invalid input prints the code, the paths and the ids, and exits 1', async () => {
@@ -109,18 +112,27 @@ void test('switchyard run: an invalid input prints the code, the paths and the i
 })
 
 void test('switchyard runs lists untraced and dead-lettered runs from the broker; --traced only sampled ones; a bad status is named', async () => {
-  const post = (name: string) => fetch(`${fx.url}/v1/workflows/${name}/run`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+  const post = (name: string) =>
+    fetch(`${fx.url}/v1/workflows/${name}/run`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
   const untraced = (await post('quiet.say')).headers.get('x-switchyard-run-id') ?? ''
   const failed = (await post('echo.fail')).headers.get('x-switchyard-run-id') ?? ''
   const listed = await cli(['runs', '--url', fx.url, '--pool', 'quiet'])
   assert.equal(listed.code, 0, listed.stderr)
   const [header, row, ...rest] = listed.stdout.split('\n')
   assert.match(header ?? '', /^CREATED {18}WORKFLOW +POOL +STATUS +ATTEMPTS +DURATION +RUN +TRACE$/)
-  assert.match(row ?? '', new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}  quiet\\.say +quiet +succeeded +1/1 +\\S+ ms +${untraced}  [0-9a-f]{32}$`))
+  assert.match(
+    row ?? '',
+    new RegExp(
+      `^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}  quiet\\.say +quiet +succeeded +1/1 +\\S+ ms +${untraced}  [0-9a-f]{32}$`,
+    ),
+  )
   assert.deepEqual(rest, [''])
 
   const dead = await cli(['runs', '--url', fx.url, '--workflow', 'echo.fail', '--status', 'failed', '--limit', '1'])
-  assert.match(dead.stdout, new RegExp(`  echo\\.fail +email +failed \\(GRAPH_FAILED, dead-lettered\\) +1/1 .* ${failed}  [0-9a-f]{32}\\n$`))
+  assert.match(
+    dead.stdout,
+    new RegExp(`  echo\\.fail +email +failed \\(GRAPH_FAILED, dead-lettered\\) +1/1 .* ${failed}  [0-9a-f]{32}\\n$`),
+  )
 
   const traced = await cli(['runs', '--traced', '--url', fx.url, '--pool', 'quiet'])
   assert.equal(traced.stdout, 'no traced runs match (runs appear here once their spans are exported; unsampled runs never do)\n')

@@ -78,7 +78,13 @@ void test('429: retries after Retry-After until the pool has room', async () => 
   const recorder = recordingFetch()
   const client = createClient<Workflows>({ url: fx.url, fetch: recorder.fetch, retries: 3 })
   await client.run('held.wait', {}, { async: true }) // fills the `held` queue (maxQueued 1, no worker)
-  const worker = createWorker({ pool: 'held', registry: fx.registry, source: fx.source('held'), signingKey: SIGNING_KEY, watchdogGraceMs: null })
+  const worker = createWorker({
+    pool: 'held',
+    registry: fx.registry,
+    source: fx.source('held'),
+    signingKey: SIGNING_KEY,
+    watchdogGraceMs: null,
+  })
   const pending = client.run('held.wait', { n: 2 })
   try {
     // Start the pool's worker only once the client has been told to wait.
@@ -87,7 +93,10 @@ void test('429: retries after Retry-After until the pool has room', async () => 
     assert.equal(recorder.calls.at(-1)?.responseHeaders.get('retry-after'), '1')
     await worker.start()
     assert.deepEqual(await pending, {})
-    assert.deepEqual(recorder.calls.slice(1).map((c) => c.status), [429, 200])
+    assert.deepEqual(
+      recorder.calls.slice(1).map((c) => c.status),
+      [429, 200],
+    )
   } finally {
     await worker.close()
   }
@@ -115,9 +124,19 @@ void test('503 BROKER_UNAVAILABLE before any run exists: retried after Retry-Aft
     assert.deepEqual([error.code, error.status, error.retryAfter, error.runId], ['BROKER_UNAVAILABLE', 503, 1, undefined])
     assert.equal(error.message, 'BROKER_UNAVAILABLE: the memory broker is closed')
     // One attempt and two retries, each after the gateway's Retry-After (1 s), not the 10 ms backoff.
-    assert.deepEqual(recorder.calls.map((c) => [c.status, c.responseHeaders.get('retry-after')]), [[503, '1'], [503, '1'], [503, '1']])
+    assert.deepEqual(
+      recorder.calls.map((c) => [c.status, c.responseHeaders.get('retry-after')]),
+      [
+        [503, '1'],
+        [503, '1'],
+        [503, '1'],
+      ],
+    )
     const gaps = recorder.calls.slice(1).map((c, i) => c.at - recorder.calls[i]!.at)
-    assert.ok(gaps.every((gap) => gap >= 950), `waited ${gaps.join(', ')} ms between attempts`)
+    assert.ok(
+      gaps.every((gap) => gap >= 950),
+      `waited ${gaps.join(', ')} ms between attempts`,
+    )
   } finally {
     await gateway.close()
     rmSync(dir, { recursive: true, force: true })

@@ -56,7 +56,10 @@ export async function wrongOutput(): Promise<number> {
 
 /** Compile `source` as a virtual file beside this test (plus other virtual files); its diagnostics, by line. */
 function compile(source: string, extra: Record<string, string> = {}): Array<{ line: string; message: string }> {
-  const virtual = new Map<string, string>([[virtualFile, source], ...Object.entries(extra).map(([name, text]) => [join(here, name), text] as [string, string])])
+  const virtual = new Map<string, string>([
+    [virtualFile, source],
+    ...Object.entries(extra).map(([name, text]) => [join(here, name), text] as [string, string]),
+  ])
   const configFile = ts.readConfigFile(join(root, 'tsconfig.json'), (path) => ts.sys.readFile(path))
   const parsed = ts.parseJsonConfigFileContent(configFile.config, ts.sys, root)
   // No @types/node: the client must compile for browsers and edge runtimes too.
@@ -93,12 +96,18 @@ void test('createClient<Workflows>: unknown names, wrong inputs and wrong output
     JSON.stringify(errors, null, 2),
   )
   const [unknownName, wrongInput, wrongOutput] = errors.map((e) => e.message)
-  assert.match(unknownName ?? '', /Argument of type '"email\.composse"' is not assignable to parameter of type '"email\.compose" \| "lead\.classify"'/)
-  assert.match(wrongInput ?? '', /Property 'email' is missing in type '\{ name: string; \}' but required in type '\{ name: string; email: string; \}'/)
+  assert.match(
+    unknownName ?? '',
+    /Argument of type '"email\.composse"' is not assignable to parameter of type '"email\.compose" \| "lead\.classify"'/,
+  )
+  assert.match(
+    wrongInput ?? '',
+    /Property 'email' is missing in type '\{ name: string; \}' but required in type '\{ name: string; email: string; \}'/,
+  )
   assert.match(wrongOutput ?? '', /Property 'subject' does not exist on type '\{ country: string \| null; \}'/)
 })
 
-void test("with the types `switchyard codegen` writes for examples/sales, the example input type-checks and a typo does not", () => {
+void test('with the types `switchyard codegen` writes for examples/sales, the example input type-checks and a typo does not', () => {
   const registry = loadRegistry(join(root, 'examples/sales/switchyard.yaml'))
   const example = readFileSync(join(root, 'examples/sales/workflows/email-compose/example.json'), 'utf8')
   const usage = `
@@ -113,5 +122,8 @@ export async function main() {
 `
   const errors = compile(usage, { 'virtual-workflows.d.ts': workflowTypes(registry, 'switchyard.yaml') })
   assert.equal(errors.length, 1, JSON.stringify(errors, null, 2))
-  assert.match(errors[0]?.message ?? '', /^Argument of type '"email\.composer"' is not assignable to parameter of type '("[a-z.-]+" \| )*"email\.compose"( \| "[a-z.-]+")*'\.$/)
+  assert.match(
+    errors[0]?.message ?? '',
+    /^Argument of type '"email\.composer"' is not assignable to parameter of type '("[a-z.-]+" \| )*"email\.compose"( \| "[a-z.-]+")*'\.$/,
+  )
 })

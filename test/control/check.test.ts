@@ -93,13 +93,10 @@ export const graph = (setup: GraphSetup) => [StateGraph, config, setup]
   void it('reports a graph module without the export the registry names', () => {
     const f = make('export function grph() {}\nexport const other = 1\n')
     const report = check(f.path('switchyard.yaml'))
-    assert.deepEqual(
-      formatReport(report).split('\n'),
-      [
-        `${f.path('wf/graph.ts')}: workflow 'email.compose': the graph module has no export 'graph' (it exports: grph, other)`,
-        `✗ ${f.path('switchyard.yaml')}: 1 problem (graph modules)`,
-      ],
-    )
+    assert.deepEqual(formatReport(report).split('\n'), [
+      `${f.path('wf/graph.ts')}: workflow 'email.compose': the graph module has no export 'graph' (it exports: grph, other)`,
+      `✗ ${f.path('switchyard.yaml')}: 1 problem (graph modules)`,
+    ])
     f.write('wf/graph.ts', "export { graph } from './impl.js'\n")
     assert.deepEqual(check(f.path('switchyard.yaml')).exports, [])
     f.write('wf/graph.ts', 'const graph = () => 1\nexport default graph\nexport { graph }\n')
@@ -122,7 +119,14 @@ export const graph = (setup: GraphSetup) => [StateGraph, config, setup]
       digest: null,
       pools: 0,
       workflows: 0,
-      problems: [{ file: f.path('switchyard.yaml'), line: 6, column: 11, message: "workflow 'email.compose': unknown pool 'emial' (did you mean 'email'?)" }],
+      problems: [
+        {
+          file: f.path('switchyard.yaml'),
+          line: 6,
+          column: 11,
+          message: "workflow 'email.compose': unknown pool 'emial' (did you mean 'email'?)",
+        },
+      ],
       exports: [],
       imports: [],
     })

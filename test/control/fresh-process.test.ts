@@ -52,20 +52,42 @@ void describe('a fresh process using switchyard/control', () => {
   void it('loads 1,000 workflows and routes without loading anything heavy', () => {
     const log = f.path('loaded.log')
     writeFileSync(log, '')
-    const out = execFileSync(process.execPath, ['--import', pathToFileURL(f.path('register.mjs')).href, f.path('child.mjs'), built.url, registryFile, JSON.stringify(typicalInput(500))], {
-      env: { ...process.env, LOADED_LOG: log, NODE_OPTIONS: '' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    })
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        pathToFileURL(f.path('register.mjs')).href,
+        f.path('child.mjs'),
+        built.url,
+        registryFile,
+        JSON.stringify(typicalInput(500)),
+      ],
+      {
+        env: { ...process.env, LOADED_LOG: log, NODE_OPTIONS: '' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    )
     const result = JSON.parse(out) as { workflows: number; pool: string; required: string[] }
     assert.equal(result.workflows, 1000)
     assert.equal(result.pool, 'email')
     const imported = readFileSync(log, 'utf8').split('\n').filter(Boolean)
     const loaded = [...imported, ...result.required.map((p) => pathToFileURL(p).href)]
     assert.ok(loaded.includes(built.url), 'the hook saw switchyard/control load')
-    assert.deepEqual(loaded.filter((url) => HEAVY.test(url)), [])
-    assert.deepEqual(loaded.filter((url) => url.startsWith(pathToFileURL(join(f.dir, 'registry')).href)), [], 'no graph module')
-    assert.deepEqual(loaded.filter((url) => COLD_PATH_ONLY.test(url)), [], 'no yaml, Ajv compiler or TypeScript')
+    assert.deepEqual(
+      loaded.filter((url) => HEAVY.test(url)),
+      [],
+    )
+    assert.deepEqual(
+      loaded.filter((url) => url.startsWith(pathToFileURL(join(f.dir, 'registry')).href)),
+      [],
+      'no graph module',
+    )
+    assert.deepEqual(
+      loaded.filter((url) => COLD_PATH_ONLY.test(url)),
+      [],
+      'no yaml, Ajv compiler or TypeScript',
+    )
   })
 
   void it('compiles a registry it finds stale, in-process, from the built package', () => {
@@ -77,7 +99,10 @@ void describe('a fresh process using switchyard/control', () => {
     })
     const result = JSON.parse(out) as { workflows: number; required: string[] }
     assert.equal(result.workflows, 20)
-    assert.ok(result.required.some((path) => path.includes('node_modules/yaml/')), 'the rebuild used the YAML parser')
+    assert.ok(
+      result.required.some((path) => path.includes('node_modules/yaml/')),
+      'the rebuild used the YAML parser',
+    )
     assert.ok(existsSync(join(f.dir, 'fresh', '.switchyard', 'switchyard.yaml.compiled.json')))
   })
 
@@ -85,18 +110,34 @@ void describe('a fresh process using switchyard/control', () => {
     const file = generateRegistry(join(f.dir, 'child'), 20)
     const env = { ...process.env, NODE_OPTIONS: '', SWITCHYARD_COMPILE_IN_CHILD: '1' }
     const run = (registry: string) =>
-      execFileSync(process.execPath, [f.path('child.mjs'), built.url, registry, JSON.stringify(typicalInput(7)), 'sales.flow-7'], { env, encoding: 'utf8', timeout: 60_000 })
+      execFileSync(process.execPath, [f.path('child.mjs'), built.url, registry, JSON.stringify(typicalInput(7)), 'sales.flow-7'], {
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      })
     const result = JSON.parse(run(file)) as { workflows: number; pool: string; required: string[] }
     assert.equal(result.workflows, 20)
     assert.equal(result.pool, 'discovery')
-    assert.deepEqual(result.required.filter((path) => COLD_PATH_ONLY.test(pathToFileURL(path).href)), [], 'the compiler ran in the child')
+    assert.deepEqual(
+      result.required.filter((path) => COLD_PATH_ONLY.test(pathToFileURL(path).href)),
+      [],
+      'the compiler ran in the child',
+    )
     assert.ok(existsSync(join(f.dir, 'child', '.switchyard', 'switchyard.yaml.compiled.json')))
     // Problems come back located, as from an in-process compile.
     writeFileSync(file, readFileSync(file, 'utf8').replace('pool: email', 'pool: emial'))
     assert.throws(
-      () => execFileSync(process.execPath, [f.path('child.mjs'), built.url, file, '{}'], { env, encoding: 'utf8', timeout: 60_000, stdio: 'pipe' }),
+      () =>
+        execFileSync(process.execPath, [f.path('child.mjs'), built.url, file, '{}'], {
+          env,
+          encoding: 'utf8',
+          timeout: 60_000,
+          stdio: 'pipe',
+        }),
       (error: { stderr: string }) =>
-        error.stderr.includes(`RegistryError: registry is invalid (1 problem):\n  ${file}:10:11: workflow 'sales.flow-0': unknown pool 'emial' (did you mean 'email'?)\n`),
+        error.stderr.includes(
+          `RegistryError: registry is invalid (1 problem):\n  ${file}:10:11: workflow 'sales.flow-0': unknown pool 'emial' (did you mean 'email'?)\n`,
+        ),
     )
   })
 })

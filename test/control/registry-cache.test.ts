@@ -40,11 +40,15 @@ void describe('the compiled registry is a cache that is never stale', () => {
     const f = make({ 'wf/input.schema.json': '{ "type": "object", "required": ["aa"] }', 'switchyard.yaml': YAML('wf/input.schema.json') })
     const file = f.path('switchyard.yaml')
     const before = loadRegistry(file)
-    assert.throws(() => route(before, { workflow: 'email.compose', input: {} }), { message: "invalid input for 'email.compose': /aa: is required" })
+    assert.throws(() => route(before, { workflow: 'email.compose', input: {} }), {
+      message: "invalid input for 'email.compose': /aa: is required",
+    })
     f.write('wf/input.schema.json', '{ "type": "object", "required": ["bb"] }')
     const after = loadRegistry(file)
     assert.notEqual(after.digest, before.digest)
-    assert.throws(() => route(after, { workflow: 'email.compose', input: {} }), { message: "invalid input for 'email.compose': /bb: is required" })
+    assert.throws(() => route(after, { workflow: 'email.compose', input: {} }), {
+      message: "invalid input for 'email.compose': /bb: is required",
+    })
   })
 
   void it('sees an edit that keeps size and mtime (bytes are hashed when the stamp is recent)', () => {
@@ -56,7 +60,9 @@ void describe('the compiled registry is a cache that is never stale', () => {
     f.write('wf/input.schema.json', '{ "type": "object", "required": ["cc"] }')
     utimesSync(schema, stamp, stamp)
     const after = loadRegistry(f.path('switchyard.yaml'))
-    assert.throws(() => route(after, { workflow: 'email.compose', input: {} }), { message: "invalid input for 'email.compose': /cc: is required" })
+    assert.throws(() => route(after, { workflow: 'email.compose', input: {} }), {
+      message: "invalid input for 'email.compose': /cc: is required",
+    })
   })
 
   void it('reports problems introduced after the cache was written, at load', () => {
@@ -105,7 +111,9 @@ workflows:
     process.env.SWITCHYARD_COMPILE_IN_CHILD = '1'
     try {
       const registry = loadRegistry(file)
-      assert.throws(() => route(registry, { workflow: 'email.compose', input: {} }), { message: "invalid input for 'email.compose': /x: is required" })
+      assert.throws(() => route(registry, { workflow: 'email.compose', input: {} }), {
+        message: "invalid input for 'email.compose': /x: is required",
+      })
       f.write('switchyard.yaml', YAML('{ type: objet }'))
       assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
         `8:20 workflow 'email.compose' input schema is invalid: /type must be equal to one of the allowed values: "array", "boolean", "integer", "null", "number", "object", "string"`,
@@ -129,7 +137,10 @@ workflows:
     f.write('switchyard.yaml', YAML('{ type: object }').replace('30s', 'soon'))
     const { registry, problems } = rebuildRegistry(f.path('switchyard.yaml'))
     assert.equal(registry, null)
-    assert.deepEqual(problems.map((p) => p.message), [`pool 'email' timeout: "soon" is not a duration (use 250ms, 30s, 2m or 1h)`])
+    assert.deepEqual(
+      problems.map((p) => p.message),
+      [`pool 'email' timeout: "soon" is not a duration (use 250ms, 30s, 2m or 1h)`],
+    )
   })
 })
 
@@ -141,11 +152,27 @@ void describe('the registry digest', () => {
   const base = digestOf(YAML('{ type: object, properties: { a: { type: string } } }'))
 
   void it('is stable across key order, whitespace, comments and YAML vs JSON', () => {
-    assert.equal(digestOf(`# comment\nworkflows:\n  email.compose: { description: d, input: { properties: { a: { type: string } }, type: object }, graph: wf/graph.ts, pool: email }\npools: { email: { timeout: 30s } }\nversion: 1\n`), base)
+    assert.equal(
+      digestOf(
+        `# comment\nworkflows:\n  email.compose: { description: d, input: { properties: { a: { type: string } }, type: object }, graph: wf/graph.ts, pool: email }\npools: { email: { timeout: 30s } }\nversion: 1\n`,
+      ),
+      base,
+    )
     const f = make({})
     f.write(
       'switchyard.json',
-      JSON.stringify({ version: 1, pools: { email: { timeout: '30s' } }, workflows: { 'email.compose': { pool: 'email', graph: 'wf/graph.ts', input: { type: 'object', properties: { a: { type: 'string' } } }, description: 'd' } } }),
+      JSON.stringify({
+        version: 1,
+        pools: { email: { timeout: '30s' } },
+        workflows: {
+          'email.compose': {
+            pool: 'email',
+            graph: 'wf/graph.ts',
+            input: { type: 'object', properties: { a: { type: 'string' } } },
+            description: 'd',
+          },
+        },
+      }),
     )
     assert.equal(loadRegistry(f.path('switchyard.json')).digest, base)
   })

@@ -40,8 +40,12 @@ void describe('registry problems, each located where the person wrote it', () =>
   })
 
   void it('an unknown pool suggests the near one', () => {
-    const { file } = registry(`version: 1\n${POOLS_YAML}workflows:\n  email.compose:\n    pool: emial\n    graph: wf/graph.ts\n    input: {}\n    description: d\n`)
-    assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), ["11:11 workflow 'email.compose': unknown pool 'emial' (did you mean 'email'?)"])
+    const { file } = registry(
+      `version: 1\n${POOLS_YAML}workflows:\n  email.compose:\n    pool: emial\n    graph: wf/graph.ts\n    input: {}\n    description: d\n`,
+    )
+    assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
+      "11:11 workflow 'email.compose': unknown pool 'emial' (did you mean 'email'?)",
+    ])
   })
 
   void it('an invalid workflow name says what a name may be', () => {
@@ -60,7 +64,10 @@ void describe('registry problems, each located where the person wrote it', () =>
     const f = folder()
     made.push(f)
     const missing = f.path('nope.yaml')
-    assert.deepEqual(problemsOf(() => loadRegistry(missing)), [{ file: missing, line: 0, column: 0, message: 'registry file not found' }])
+    assert.deepEqual(
+      problemsOf(() => loadRegistry(missing)),
+      [{ file: missing, line: 0, column: 0, message: 'registry file not found' }],
+    )
     const { file } = registry(
       `version: 1\npools:\n  email: { env: env/email.env }\nworkflows:\n  a.b:\n    pool: email\n    graph: wf/nope.ts#graph\n    prompt: wf/prompt.md\n    input: wf/input.schema.json\n    description: d\n`,
     )
@@ -132,7 +139,7 @@ void describe('registry problems, each located where the person wrote it', () =>
     assert.deepEqual(lines(error.problems), [
       '1:10 version: must be 1, got 2',
       "4:18 pool 'email' concurrency: must be an integer ≥ 1, got 0",
-      "5:14 pool 'email' runtime: must be one of node, python, got \"ruby\"",
+      '5:14 pool \'email\' runtime: must be one of node, python, got "ruby"',
       "7:3 invalid workflow name 'Bad': use lowercase letters and digits, words joined by '.' or '-'",
       "7:3 workflow 'Bad' is missing 'description'",
       "8:11 workflow 'Bad': unknown pool 'nope'",
@@ -157,12 +164,16 @@ void describe('registry problems, each located where the person wrote it', () =>
   })
 
   void it('checks redis URLs and tracing.redact', () => {
-    const { file } = registry(`version: 1\npools:\n  email:\n    redis: localhost:6379\n    tracing: { capture: redacted, redact: phone }\nworkflows: {}\n`)
+    const { file } = registry(
+      `version: 1\npools:\n  email:\n    redis: localhost:6379\n    tracing: { capture: redacted, redact: phone }\nworkflows: {}\n`,
+    )
     assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
       `4:12 pool 'email' redis: must be a redis:// or rediss:// URL, got "localhost:6379"`,
       `5:43 pool 'email' tracing.redact: must be a list of key names, got "phone"`,
     ])
-    const ok = registry(`version: 1\npools:\n  email:\n    redis: redis://127.0.0.1:6379/2\n    tracing: { capture: redacted, redact: [phone, token] }\nworkflows: {}\n`)
+    const ok = registry(
+      `version: 1\npools:\n  email:\n    redis: redis://127.0.0.1:6379/2\n    tracing: { capture: redacted, redact: [phone, token] }\nworkflows: {}\n`,
+    )
     const pool = loadRegistry(ok.file).pools.get('email')
     assert.equal(pool?.redis, 'redis://127.0.0.1:6379/2')
     assert.deepEqual(pool?.tracing, { project: 'email', sampleRate: 1, capture: 'redacted', redact: ['phone', 'token'] })

@@ -107,7 +107,11 @@ void describe('route()', () => {
         tracing: { project: 'classify', sampleRate: 1, capture: 'full', redact: [] },
       },
     )
-    assert.deepEqual(registry.workflows.get('email.followup')?.graph, { ref: 'wf/graph.ts#followup', module: f.path('wf/graph.ts'), export: 'followup' })
+    assert.deepEqual(registry.workflows.get('email.followup')?.graph, {
+      ref: 'wf/graph.ts#followup',
+      module: f.path('wf/graph.ts'),
+      export: 'followup',
+    })
   })
 
   void it("never touches the caller's input", () => {
@@ -195,7 +199,10 @@ void describe('route()', () => {
     const again = loadRegistry(f.path('switchyard.yaml'))
     assert.notEqual(again, registry)
     const input = { lead: { email: 'ada@example.com' } }
-    assert.deepEqual(route(again, { workflow: 'email.compose', input, now: 0 }), route(registry, { workflow: 'email.compose', input, now: 0 }))
+    assert.deepEqual(
+      route(again, { workflow: 'email.compose', input, now: 0 }),
+      route(registry, { workflow: 'email.compose', input, now: 0 }),
+    )
   })
 })
 

@@ -220,7 +220,11 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
     void test('list(): newest first, filtered by pool, workflow and status, limited', () =>
       withBroker(async ({ broker, registry }) => {
         const ids: string[] = []
-        for (const [wf, value] of [[CONTRACT.workflows.echo, 1], [CONTRACT.workflows.other, 2], [CONTRACT.workflows.echo, 3]] as const) {
+        for (const [wf, value] of [
+          [CONTRACT.workflows.echo, 1],
+          [CONTRACT.workflows.other, 2],
+          [CONTRACT.workflows.echo, 3],
+        ] as const) {
           const env = envelope(registry, wf, { mode: 'echo', value })
           await broker.submit(env)
           await finished(broker, env.runId)
@@ -233,12 +237,24 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
         await finished(broker, fail.runId)
 
         const all = await broker.list({ pool: CONTRACT.pools.work })
-        assert.deepEqual(all.map((r) => r.runId), [fail.runId, ...ids.slice().reverse()])
+        assert.deepEqual(
+          all.map((r) => r.runId),
+          [fail.runId, ...ids.slice().reverse()],
+        )
         const echo = await broker.list({ workflow: CONTRACT.workflows.echo, status: 'succeeded' })
-        assert.deepEqual(echo.map((r) => r.runId), [ids[2], ids[0]])
+        assert.deepEqual(
+          echo.map((r) => r.runId),
+          [ids[2], ids[0]],
+        )
         const limited = await broker.list({ status: 'succeeded', limit: 2 })
-        assert.deepEqual(limited.map((r) => r.runId), [ids[2], ids[1]])
-        assert.deepEqual((await broker.list({ status: 'failed' })).map((r) => r.runId), [fail.runId])
+        assert.deepEqual(
+          limited.map((r) => r.runId),
+          [ids[2], ids[1]],
+        )
+        assert.deepEqual(
+          (await broker.list({ status: 'failed' })).map((r) => r.runId),
+          [fail.runId],
+        )
         assert.deepEqual(await broker.list({ pool: CONTRACT.pools.tight }), [])
       }))
 
@@ -277,7 +293,10 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
         assert.equal(record.deadLettered, true)
         assert.deepEqual(executions.attempts.get(env.runId), [1, 2, 3])
         const dead = await broker.list({ status: 'failed' })
-        assert.deepEqual(dead.map((r) => [r.runId, r.deadLettered]), [[env.runId, true]])
+        assert.deepEqual(
+          dead.map((r) => [r.runId, r.deadLettered]),
+          [[env.runId, true]],
+        )
       }))
 
     void test('idempotency: same key and input → the same run, executed once; different input → conflict', () =>

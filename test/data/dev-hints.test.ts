@@ -79,14 +79,22 @@ void test('switchyard dev prints a curl command that, pasted into a shell, runs 
       curl,
       `curl -s http://127.0.0.1:${port}/v1/workflows/hello.echo/run -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d @workflows/hello/example.json`,
     )
-    assert.match(text, new RegExp(`\n {2}npx switchyard run hello\\.echo --input @workflows/hello/example\\.json --url http://127\\.0\\.0\\.1:${port} --token "\\$TOKEN" --trace\n`))
+    assert.match(
+      text,
+      new RegExp(
+        `\n {2}npx switchyard run hello\\.echo --input @workflows/hello/example\\.json --url http://127\\.0\\.0\\.1:${port} --token "\\$TOKEN" --trace\n`,
+      ),
+    )
     assert.match(text, /\n {2}try it \(with TOKEN set to one of SWITCHYARD_TOKENS\):\n/)
     assert.match(text, new RegExp(`\n {2}web UI \\(runs and traces\\): http://127\\.0\\.0\\.1:${port}/\n`))
 
     // As printed, plus the status code on a line of its own.
     const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
-      execFile('sh', ['-c', `${curl} -w '\\n%{http_code}'`], { cwd: dir, env: { ...process.env, TOKEN: 'hint-token' }, timeout: 60_000 }, (error, stdout) =>
-        error ? reject(new Error(`${error.message}\n${text}`)) : resolve({ stdout }),
+      execFile(
+        'sh',
+        ['-c', `${curl} -w '\\n%{http_code}'`],
+        { cwd: dir, env: { ...process.env, TOKEN: 'hint-token' }, timeout: 60_000 },
+        (error, stdout) => (error ? reject(new Error(`${error.message}\n${text}`)) : resolve({ stdout })),
       ),
     )
     const [body, status] = stdout.split('\n')

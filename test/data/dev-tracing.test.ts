@@ -34,11 +34,22 @@ workflows:
     description: Echoes its input.
 `,
   )
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), DEV, '--config', join(dir, 'switchyard.yaml'), '--port', '0'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SWITCHYARD_SIGNING_KEY: '', SWITCHYARD_TOKENS: '', OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', OTEL_BSP_SCHEDULE_DELAY: '50' },
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), DEV, '--config', join(dir, 'switchyard.yaml'), '--port', '0'],
+    {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        SWITCHYARD_SIGNING_KEY: '',
+        SWITCHYARD_TOKENS: '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: '',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+        OTEL_BSP_SCHEDULE_DELAY: '50',
+      },
+    },
+  )
   let text = ''
   child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()))
@@ -65,7 +76,12 @@ workflows:
       15_000,
     )
     const metrics = await (await fetch(`${url}/metrics`)).text()
-    const selfExports = metrics.split('\n').filter((line) => line.startsWith('switchyard_gateway_requests_total{') && line.includes('route="/v1/traces"') && line.includes('method="POST"'))
+    const selfExports = metrics
+      .split('\n')
+      .filter(
+        (line) =>
+          line.startsWith('switchyard_gateway_requests_total{') && line.includes('route="/v1/traces"') && line.includes('method="POST"'),
+      )
     assert.deepEqual(selfExports, [], `spans stored: ${names.join(', ')}`)
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT')

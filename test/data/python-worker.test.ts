@@ -55,7 +55,12 @@ function cleanEnv(extra: Record<string, string>): Record<string, string> {
 }
 
 /** Start a process that runs the python worker; resolves once the worker says it is serving. */
-async function startProcess(command: string, args: string[], env: Record<string, string>, stdin: 'ignore' | 'pipe' = 'ignore'): Promise<Started> {
+async function startProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  stdin: 'ignore' | 'pipe' = 'ignore',
+): Promise<Started> {
   const child = spawn(command, args, { cwd: pythonDir, env, stdio: [stdin, 'pipe', 'pipe'] })
   let log = ''
   child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()))
@@ -129,7 +134,11 @@ void describe('python worker on Redis', { skip }, () => {
     const record = await run(env)
     assert.equal(record.status, 'succeeded', worker.output())
     assert.deepEqual(record.output, {
-      greeting: 'hello Ada', runId: env.runId, workflow: 'py.hello', attempt: 1, prompt: 'Greet {{name}} warmly.',
+      greeting: 'hello Ada',
+      runId: env.runId,
+      workflow: 'py.hello',
+      attempt: 1,
+      prompt: 'Greet {{name}} warmly.',
     })
     assert.equal(record.attempts, 1)
     assert.ok(record.startedAt !== undefined && record.finishedAt !== undefined && record.finishedAt >= record.startedAt)
@@ -143,7 +152,10 @@ void describe('python worker on Redis', { skip }, () => {
 
   void test('an input full of canonical-JSON corner cases is signed in TypeScript and verified in Python', async () => {
     const corners = {
-      '😀': 1, 'ﬀ': 2, 'é': 3, Z: [1e21, 1e-7, -0, 0.1, 123456789012345680, 5e-324],
+      '😀': 1,
+      ﬀ: 2,
+      é: 3,
+      Z: [1e21, 1e-7, -0, 0.1, 123456789012345680, 5e-324],
       s: 'quote " backslash \\ nl \n tab \t ctl \u0001 del \u007f sep \u2028 lone \ud800',
       nested: { b: [true, false, null, {}], a: '' },
     }
@@ -223,7 +235,11 @@ void describe('python workers, started for you', { skip }, () => {
     const worker = await startPythonWorker(redis.url, prefix, {}, ['--lifeline'])
     const broker = await RedisBroker.connect({ registry, url: redis.url, prefix, pollMs: 500 })
     try {
-      const env = createEnvelope(route(registry, { workflow: 'py.stuck', input: { s: 60 } }), { runId: `stuck-${randomUUID()}`, trace, idempotencyKey: null }, null)
+      const env = createEnvelope(
+        route(registry, { workflow: 'py.stuck', input: { s: 60 } }),
+        { runId: `stuck-${randomUUID()}`, trace, idempotencyKey: null },
+        null,
+      )
       await broker.submit(env)
       const record = await broker.wait(env.runId, { until: Date.now() + 20_000 })
       assert.equal(record.error?.code, 'DEADLINE_EXCEEDED', worker.output())
@@ -241,7 +257,11 @@ void describe('python workers, started for you', { skip }, () => {
     const worker = await startProcess(process.execPath, args, cleanEnv({ SWITCHYARD_SIGNING_KEY: KEY }))
     const broker = await RedisBroker.connect({ registry, url: redis.url })
     try {
-      const env = createEnvelope(route(registry, { workflow: 'py.slow', input: { ms: 1500 } }), { runId: `cli-${randomUUID()}`, trace, idempotencyKey: null }, KEY)
+      const env = createEnvelope(
+        route(registry, { workflow: 'py.slow', input: { ms: 1500 } }),
+        { runId: `cli-${randomUUID()}`, trace, idempotencyKey: null },
+        KEY,
+      )
       await broker.submit(env)
       await eventually('the run to start', async () => (await broker.get(env.runId))?.status === 'running' || undefined, 20_000)
       const stopped = worker.stop()
@@ -269,7 +289,11 @@ void describe('python workers, started for you', { skip }, () => {
       output: (pool, pid, line) => void lines.push(`[${pool} ${pid}] ${line}`),
     })
     const runOnce = async () => {
-      const env = createEnvelope(route(registry, { workflow: 'py.hello', input: { name: 'Grace' } }), { runId: `sup-${randomUUID()}`, trace, idempotencyKey: null }, KEY)
+      const env = createEnvelope(
+        route(registry, { workflow: 'py.hello', input: { name: 'Grace' } }),
+        { runId: `sup-${randomUUID()}`, trace, idempotencyKey: null },
+        KEY,
+      )
       await broker.submit(env)
       return broker.wait(env.runId, { until: Date.now() + 30_000 })
     }
@@ -282,7 +306,10 @@ void describe('python workers, started for you', { skip }, () => {
       const record = await runOnce()
       assert.equal(record.status, 'succeeded', lines.join('\n'))
       assert.notDeepEqual(supervisor.pids('py'), [first])
-      assert.ok(lines.some((line) => line.includes('worker exited unexpectedly (signal SIGKILL)')), lines.join('\n'))
+      assert.ok(
+        lines.some((line) => line.includes('worker exited unexpectedly (signal SIGKILL)')),
+        lines.join('\n'),
+      )
     } finally {
       await supervisor.stop()
       await broker.close()
@@ -308,7 +335,11 @@ void describe('python worker behind the gateway: one trace per run', { skip }, (
     gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: KEY, traceDir })
     tracing = initTracing({ service: SERVICE.gateway, env: { SWITCHYARD_TRACES_URL: gateway.url } })
     // As `switchyard start` sets it up: the worker exports to the gateway's receiver.
-    worker = await startPythonWorker(redis.url, prefix, { SWITCHYARD_SIGNING_KEY: KEY, SWITCHYARD_TRACES_URL: gateway.url, OTEL_BSP_SCHEDULE_DELAY: '50' })
+    worker = await startPythonWorker(redis.url, prefix, {
+      SWITCHYARD_SIGNING_KEY: KEY,
+      SWITCHYARD_TRACES_URL: gateway.url,
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    })
   })
   after(async () => {
     await worker?.stop()
@@ -342,10 +373,14 @@ void describe('python worker behind the gateway: one trace per run', { skip }, (
     const droppedId = await call(dropped)
     const traceId = await call(`00-${randomUUID().replaceAll('-', '')}-00f067aa0ba902b7-01`)
     await tracing.forceFlush()
-    const spans = await eventually('the python span', async () => {
-      const { spans } = await stored(traceId)
-      return spans.some((s) => s.name === 'run py.hello') ? spans : undefined
-    }, 20_000)
+    const spans = await eventually(
+      'the python span',
+      async () => {
+        const { spans } = await stored(traceId)
+        return spans.some((s) => s.name === 'run py.hello') ? spans : undefined
+      },
+      20_000,
+    )
     const run = spans.find((s) => s.name === 'run py.hello')!
     const enqueue = spans.find((s) => s.name === 'enqueue py')
     assert.ok(enqueue, spans.map((s) => s.name).join(', '))

@@ -103,7 +103,13 @@ void test("a pool's Redis user reaches only its own queue's keys; the producer r
     // Its own keys are fine.
     assert.equal(await work.client.call('HGET', `bull:switchyard.work:${toWork.runId}`, 'name'), 'contract.echo')
     // The forged job never landed on pool tight's queue.
-    assert.deepEqual((await broker.stats()).map((s) => [s.pool, s.queued]), [['work', 0], ['tight', 0]])
+    assert.deepEqual(
+      (await broker.stats()).map((s) => [s.pool, s.queued]),
+      [
+        ['work', 0],
+        ['tight', 0],
+      ],
+    )
   } finally {
     await Promise.all([workSource.close(), tightSource.close()])
     await Promise.all([broker.close(), work.queue.close(), admin.queue.close()])

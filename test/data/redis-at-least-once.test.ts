@@ -54,7 +54,11 @@ void test('kill -9 a worker mid-run: the run completes on another worker, none l
   const survivor = redisRunSource('work', { url, prefix, lockDurationMs: 1000, stalledIntervalMs: 500 })
   try {
     // One attempt only: a retry must not be what saves the run, the stalled-job recovery must.
-    const env = createEnvelope(plan(), { runId: `alo-${randomUUID()}`, trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: null }, null)
+    const env = createEnvelope(
+      plan(),
+      { runId: `alo-${randomUUID()}`, trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: null },
+      null,
+    )
     await broker.submit(env)
 
     let stdout = ''

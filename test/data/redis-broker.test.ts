@@ -51,11 +51,18 @@ void describe('redis broker: reading runs back', { skip }, () => {
   function plan(input: unknown) {
     const pool = registry.pools.get('work')!
     return {
-      workflow: 'contract.echo', pool: 'work', queue: 'switchyard.work', runtime: 'node' as const,
-      graph: 'contract/graph.ts#graph', prompt: null, input, timeoutMs: 30_000,
+      workflow: 'contract.echo',
+      pool: 'work',
+      queue: 'switchyard.work',
+      runtime: 'node' as const,
+      graph: 'contract/graph.ts#graph',
+      prompt: null,
+      input,
+      timeoutMs: 30_000,
       deadline: new Date(Date.now() + 30_000).toISOString(),
       retry: { maxAttempts: 2, backoff: { type: 'exponential' as const, delayMs: 10 } },
-      tracing: pool.tracing, registry: registry.digest,
+      tracing: pool.tracing,
+      registry: registry.digest,
     }
   }
 
@@ -96,11 +103,15 @@ void describe('redis broker: reading runs back', { skip }, () => {
     const onDefault = new Queue('switchyard.tight', { connection: { url }, prefix })
     const onOther = new Queue('switchyard.tight', { connection: { url: other.url }, prefix })
     try {
-      const env = createEnvelope({ ...plan({ n: 2 }), workflow: 'contract.tight', pool: 'tight', queue: 'switchyard.tight' }, {
-        runId: `s-${randomUUID()}`,
-        trace,
-        idempotencyKey: null,
-      }, null)
+      const env = createEnvelope(
+        { ...plan({ n: 2 }), workflow: 'contract.tight', pool: 'tight', queue: 'switchyard.tight' },
+        {
+          runId: `s-${randomUUID()}`,
+          trace,
+          idempotencyKey: null,
+        },
+        null,
+      )
       await broker.submit(env)
       assert.equal((await onOther.getJobCounts('waiting')).waiting, 1)
       assert.equal((await onDefault.getJobCounts('waiting')).waiting, 0)
@@ -135,18 +146,28 @@ void describe('redis broker: Redis goes away', { skip }, () => {
     const trace = { traceparent: '', tracestate: '', baggage: '' }
     const pool = registry.pools.get('tight')!
     const plan = {
-      workflow: 'contract.tight', pool: 'tight', queue: 'switchyard.tight', runtime: 'node' as const,
-      graph: 'contract/graph.ts#graph', prompt: null, input: {}, timeoutMs: 30_000,
+      workflow: 'contract.tight',
+      pool: 'tight',
+      queue: 'switchyard.tight',
+      runtime: 'node' as const,
+      graph: 'contract/graph.ts#graph',
+      prompt: null,
+      input: {},
+      timeoutMs: 30_000,
       deadline: new Date(Date.now() + 30_000).toISOString(),
       retry: { maxAttempts: 1, backoff: { type: 'exponential' as const, delayMs: 10 } },
-      tracing: pool.tracing, registry: registry.digest,
+      tracing: pool.tracing,
+      registry: registry.digest,
     }
     try {
       const queued = createEnvelope(plan, { runId: `q-${randomUUID()}`, trace, idempotencyKey: null }, null)
       await broker.submit(queued)
       await doomed.stop()
       const unavailable = { code: 'BROKER_UNAVAILABLE', retryable: true }
-      await assert.rejects(broker.submit(createEnvelope(plan, { runId: `x-${randomUUID()}`, trace, idempotencyKey: null }, null)), unavailable)
+      await assert.rejects(
+        broker.submit(createEnvelope(plan, { runId: `x-${randomUUID()}`, trace, idempotencyKey: null }, null)),
+        unavailable,
+      )
       await assert.rejects(broker.get(queued.runId), unavailable)
       await assert.rejects(broker.wait(queued.runId, { until: Date.now() + 200 }), unavailable)
       assert.equal(await broker.ready(), false)

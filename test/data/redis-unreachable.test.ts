@@ -20,14 +20,16 @@ void test('Redis unreachable: one warning per queue and URL, a summary, then BRO
   const port = await closedPort()
   const url = `redis://127.0.0.1:${port}`
   const warnings: string[] = []
-  await assert.rejects(
-    RedisBroker.connect({ registry: contractRegistry(), url, commandTimeoutMs: 2500, warn: (m) => warnings.push(m) }),
-    { code: 'BROKER_UNAVAILABLE', message: `Redis at ${url} did not answer within 2500 ms` },
-  )
+  await assert.rejects(RedisBroker.connect({ registry: contractRegistry(), url, commandTimeoutMs: 2500, warn: (m) => warnings.push(m) }), {
+    code: 'BROKER_UNAVAILABLE',
+    message: `Redis at ${url} did not answer within 2500 ms`,
+  })
   const [first, second, summary, ...rest] = warnings
   assert.deepEqual(
     [first, second].sort(),
-    ['switchyard.tight', 'switchyard.work'].map((queue) => `Redis queue ${queue} at ${url}: connect ECONNREFUSED 127.0.0.1:${port} (repeats are not shown until it reconnects)`),
+    ['switchyard.tight', 'switchyard.work'].map(
+      (queue) => `Redis queue ${queue} at ${url}: connect ECONNREFUSED 127.0.0.1:${port} (repeats are not shown until it reconnects)`,
+    ),
   )
   assert.match(summary ?? '', /^Redis: \d+ more errors? from [12] queues? were not shown$/)
   // close() after giving up may see a few more errors: none of them is printed.

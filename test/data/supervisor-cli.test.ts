@@ -35,7 +35,11 @@ async function launch(command: 'dev' | 'start', args: string[], env: Record<stri
     return code
   }
   try {
-    const url = await eventually(`switchyard ${command} to print its gateway URL`, () => /gateway (http:\/\/[\d.:]+)/.exec(text)?.[1], 30_000)
+    const url = await eventually(
+      `switchyard ${command} to print its gateway URL`,
+      () => /gateway (http:\/\/[\d.:]+)/.exec(text)?.[1],
+      30_000,
+    )
     return { child, url, output: () => text, stop }
   } catch (error) {
     await stop()
@@ -82,7 +86,9 @@ async function exercise(command: 'dev' | 'start', running: Running, token?: stri
   assert.match(running.output(), /\npool\s+up\s+in-flight\s+queued\s+failed\s+crashes\n/)
   assert.match(
     running.output(),
-    command === 'dev' ? /pool 'py' has runtime python: not served yet/ : /pool 'py' has runtime python: served by python3 -m switchyard_worker/,
+    command === 'dev'
+      ? /pool 'py' has runtime python: not served yet/
+      : /pool 'py' has runtime python: served by python3 -m switchyard_worker/,
   )
 }
 
@@ -112,15 +118,22 @@ void test('switchyard start: the same on Redis, workers consuming their queues d
 })
 
 void test('switchyard start refuses to run open unless --no-auth says so', { skip: redisSkip() }, async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI('start'), '--config', FIXTURE_REGISTRY, '--port', '0', '--redis', 'redis://127.0.0.1:1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SWITCHYARD_TOKENS: '' },
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI('start'), '--config', FIXTURE_REGISTRY, '--port', '0', '--redis', 'redis://127.0.0.1:1'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SWITCHYARD_TOKENS: '' },
+    },
+  )
   let text = ''
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()))
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
   assert.equal(code, 1)
-  assert.match(text, /refusing to start without auth: set SWITCHYARD_TOKENS \(comma-separated\) or --tokens-file FILE, or pass --no-auth to run open/)
+  assert.match(
+    text,
+    /refusing to start without auth: set SWITCHYARD_TOKENS \(comma-separated\) or --tokens-file FILE, or pass --no-auth to run open/,
+  )
 })
 
 void test('switchyard dev killed with SIGKILL: its workers notice and exit (no orphans)', async () => {

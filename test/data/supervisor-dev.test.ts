@@ -76,12 +76,16 @@ void describe('supervisor (memory broker, worker processes)', () => {
     // Concurrency 2: two run, two wait.
     const envelopes = Array.from({ length: 4 }, () => envelopeFor(registry, 'discovery.slow', { ms: 1000 }))
     for (const envelope of envelopes) await broker.submit(envelope)
-    const text = await eventually('metrics showing 2 in flight and 2 queued', async () => {
-      const body = await (await fetch(`${url}/metrics`)).text()
-      return /switchyard_runs_in_flight\{pool="discovery"\} 2\n/.test(body) && /switchyard_queue_depth\{pool="discovery"\} 2\n/.test(body)
-        ? body
-        : undefined
-    }, 10_000)
+    const text = await eventually(
+      'metrics showing 2 in flight and 2 queued',
+      async () => {
+        const body = await (await fetch(`${url}/metrics`)).text()
+        return /switchyard_runs_in_flight\{pool="discovery"\} 2\n/.test(body) && /switchyard_queue_depth\{pool="discovery"\} 2\n/.test(body)
+          ? body
+          : undefined
+      },
+      10_000,
+    )
     assert.match(text, /switchyard_runs_started_total\{pool="discovery",workflow="discovery.slow"\} 2\n/)
     for (const envelope of envelopes) {
       assert.equal((await broker.wait(envelope.runId, { until: Date.now() + LONG })).status, 'succeeded')
@@ -100,7 +104,10 @@ void describe('supervisor (memory broker, worker processes)', () => {
     assert.notEqual(output.pid, hogPid)
     const exit = events.of('exit', 'hog').find((e) => e.pid === hogPid)
     assert.equal(exit?.signal, 'SIGKILL')
-    assert.ok(events.lines.some((line) => line.includes(`killing process ${hogPid} (watchdog)`)), events.lines.join('\n'))
+    assert.ok(
+      events.lines.some((line) => line.includes(`killing process ${hogPid} (watchdog)`)),
+      events.lines.join('\n'),
+    )
     // Another pool's process was not touched.
     assert.deepEqual(supervisor.pids('work'), [workPid])
   })
@@ -114,7 +121,10 @@ void describe('supervisor (memory broker, worker processes)', () => {
     assert.notEqual((record.output as { pid: number }).pid, oomPid)
     const exit = events.of('exit', 'oom').find((e) => e.pid === oomPid)
     assert.ok(exit && exit.expected === false && (exit.signal !== null || exit.code !== 0), JSON.stringify(exit))
-    assert.ok(events.lines.some((line) => line.startsWith(`[oom ${oomPid}]`) && /heap/i.test(line)), 'no heap-limit message from the oom worker')
+    assert.ok(
+      events.lines.some((line) => line.startsWith(`[oom ${oomPid}]`) && /heap/i.test(line)),
+      'no heap-limit message from the oom worker',
+    )
     assert.deepEqual(supervisor.pids('work'), [workPid])
     const status = (await supervisor.status()).find((s) => s.pool === 'oom')
     assert.equal(status?.crashes, 1)

@@ -33,11 +33,23 @@ void test('crash loop: restarts with backoff 50 → 100 → 200 → 400 → 400 
       },
     )
     assert.deepEqual(
-      events.of('restart', 'discovery').slice(0, 5).map((e) => [e.crashes, e.delayMs]),
-      [[1, 50], [2, 100], [3, 200], [4, 400], [5, 400]],
+      events
+        .of('restart', 'discovery')
+        .slice(0, 5)
+        .map((e) => [e.crashes, e.delayMs]),
+      [
+        [1, 50],
+        [2, 100],
+        [3, 200],
+        [4, 400],
+        [5, 400],
+      ],
     )
     assert.ok(events.of('exit', 'discovery').every((e) => e.code === 3 && !e.expected))
-    assert.ok(events.lines.some((line) => /^\[discovery \d+\] worker exited unexpectedly \(code 3\)$/.test(line)), events.lines.join('\n'))
+    assert.ok(
+      events.lines.some((line) => /^\[discovery \d+\] worker exited unexpectedly \(code 3\)$/.test(line)),
+      events.lines.join('\n'),
+    )
 
     // Meanwhile, the other pool serves runs, on the process it started with.
     const pids = supervisor.pids('work')

@@ -155,7 +155,10 @@ void describe('worker: refusals (not run, not retried, counted)', () => {
 
     const good = envelopeFor(registry, 'work.echo', { amount: 1 })
     const tampered = await run({ ...good, input: { amount: 1000 } })
-    assert.equal(tampered.error?.message, 'invalid envelope: signature does not match (the envelope was altered, or signed with another key)')
+    assert.equal(
+      tampered.error?.message,
+      'invalid envelope: signature does not match (the envelope was altered, or signed with another key)',
+    )
 
     const otherKey = await run(envelopeFor(registry, 'work.echo', {}, { key: 'another-key' }))
     assert.equal(otherKey.error?.code, 'INVALID_ENVELOPE')
@@ -171,7 +174,12 @@ void describe('worker: refusals (not run, not retried, counted)', () => {
     const malformed = await run({ ...good, runId: 'malformed-1', v: 2 } as unknown as Envelope)
     assert.equal(malformed.error?.message, 'invalid envelope: unsupported version v=number 2 (this worker reads v=1)')
 
-    const expired = envelopeFor(registry, 'work.echo', {}, { change: (plan) => ({ ...plan, deadline: new Date(Date.now() - 1000).toISOString() }) })
+    const expired = envelopeFor(
+      registry,
+      'work.echo',
+      {},
+      { change: (plan) => ({ ...plan, deadline: new Date(Date.now() - 1000).toISOString() }) },
+    )
     const late = await run(expired)
     assert.deepEqual(late.error, {
       code: 'DEADLINE_EXCEEDED',

@@ -73,11 +73,16 @@ void test("a run is a CONSUMER span under the envelope's traceparent, with the r
 
 void test('a failed run records its error code; each attempt is its own span', async () => {
   const spans = await spansOf(envelopeFor(registry, 'work.flaky', {}))
-  const runs = spans.filter((s) => s.name === 'run work.flaky').sort((a, b) => Number(a.attributes[ATTR.attempt]) - Number(b.attributes[ATTR.attempt]))
-  assert.deepEqual(runs.map((s) => [s.attributes[ATTR.attempt], s.status.code, s.attributes[ATTR.errorCode]]), [
-    [1, SpanStatusCode.ERROR, 'GRAPH_FAILED'],
-    [2, SpanStatusCode.OK, undefined],
-  ])
+  const runs = spans
+    .filter((s) => s.name === 'run work.flaky')
+    .sort((a, b) => Number(a.attributes[ATTR.attempt]) - Number(b.attributes[ATTR.attempt]))
+  assert.deepEqual(
+    runs.map((s) => [s.attributes[ATTR.attempt], s.status.code, s.attributes[ATTR.errorCode]]),
+    [
+      [1, SpanStatusCode.ERROR, 'GRAPH_FAILED'],
+      [2, SpanStatusCode.OK, undefined],
+    ],
+  )
   assert.equal(runs[0]?.status.message, 'GRAPH_FAILED: flaky: first attempt fails')
 })
 
@@ -86,5 +91,8 @@ void test('LangGraph nodes become child spans of the run span', async () => {
   const run = spans.find((s) => s.name === 'run work.langgraph')
   assert.ok(run)
   const children = spans.filter((s) => s.parentSpanContext?.spanId === run.spanContext().spanId).map((s) => s.name)
-  assert.ok(children.some((name) => name.includes('greet')), `node spans: ${children.join(', ')}`)
+  assert.ok(
+    children.some((name) => name.includes('greet')),
+    `node spans: ${children.join(', ')}`,
+  )
 })

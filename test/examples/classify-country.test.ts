@@ -42,7 +42,10 @@ void describe('classify.country', () => {
   void it('answers null, method none, when nothing points anywhere', async () => {
     const classify = await classifier()
     const out = await classify({ company: 'Acme', email: 'jane@gmail.com' })
-    assert.deepEqual({ country: out.country, method: out.method, confidence: out.confidence }, { country: null, method: 'none', confidence: 0 })
+    assert.deepEqual(
+      { country: out.country, method: out.method, confidence: out.confidence },
+      { country: null, method: 'none', confidence: 0 },
+    )
   })
 
   void it('uses a real provider’s answer when it breaks a tie (local chat-completions server)', async () => {

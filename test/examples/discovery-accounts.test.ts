@@ -20,9 +20,15 @@ void describe('discovery.accounts', () => {
     const out = await (await graph(setupOf(run))).invoke(example, { configurable: { run } })
     assert.deepEqual(await outputProblems(FOLDER, out), [])
     assert.equal(out.accounts.length, 10)
-    assert.deepEqual(out.accounts.map((a) => a.rank), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    assert.deepEqual(
+      out.accounts.map((a) => a.rank),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    )
     const scores = out.accounts.map((a) => a.score)
-    assert.deepEqual(scores, [...scores].sort((a, b) => b - a))
+    assert.deepEqual(
+      scores,
+      [...scores].sort((a, b) => b - a),
+    )
     assert.equal(new Set(out.accounts.map((a) => a.domain)).size, 10)
     assert.ok(out.accounts.every((a) => a.reasons.length > 0 && !example.exclude.includes(a.domain)))
     assert.ok(out.accounts.every((a) => ['SE', 'NO', 'DK', 'DE'].includes(a.country)))
@@ -35,21 +41,42 @@ void describe('discovery.accounts', () => {
 
   void it('searches through any SearchTool', async () => {
     const record = (id: string, name: string, domain: string, employees: number): CompanyRecord => ({
-      id, name, domain, country: 'SE', city: 'Stockholm', industry: 'logistics', employees, founded: 2015, description: `${name} moves freight; hiring SDRs`, signals: ['hiring SDRs'],
+      id,
+      name,
+      domain,
+      country: 'SE',
+      city: 'Stockholm',
+      industry: 'logistics',
+      employees,
+      founded: 2015,
+      description: `${name} moves freight; hiring SDRs`,
+      signals: ['hiring SDRs'],
     })
     const queries: unknown[] = []
     const tool: SearchTool = {
       name: 'crm',
       async search(query) {
         queries.push(query)
-        return [record('a', 'Alpha Freight AB', 'alpha.se', 120), record('b', 'ALPHA FREIGHT', 'www.alpha.se', 118), record('c', 'Beta Cargo AB', 'beta.se', 40)]
+        return [
+          record('a', 'Alpha Freight AB', 'alpha.se', 120),
+          record('b', 'ALPHA FREIGHT', 'www.alpha.se', 118),
+          record('c', 'Beta Cargo AB', 'beta.se', 40),
+        ]
       },
     }
     const run = runFor('discovery.accounts', 'discovery', FOLDER)
-    const out = await (await graphWith(setupOf(run), tool)).invoke({ icp: { description: 'logistics companies in Sweden with 50-500 employees hiring SDRs' } }, { configurable: { run } })
+    const out = await (
+      await graphWith(setupOf(run), tool)
+    ).invoke({ icp: { description: 'logistics companies in Sweden with 50-500 employees hiring SDRs' } }, { configurable: { run } })
     assert.equal(out.tool, 'crm')
     assert.equal(queries.length, 1)
-    assert.deepEqual(out.accounts.map((a) => [a.name, a.domain]), [['Alpha Freight AB', 'alpha.se'], ['Beta Cargo AB', 'beta.se']])
+    assert.deepEqual(
+      out.accounts.map((a) => [a.name, a.domain]),
+      [
+        ['Alpha Freight AB', 'alpha.se'],
+        ['Beta Cargo AB', 'beta.se'],
+      ],
+    )
     assert.equal(out.duplicatesRemoved, 1)
   })
 
@@ -60,7 +87,10 @@ void describe('discovery.accounts', () => {
     const b = score({ ...base, id: '2', name: 'PAY', domain: 'www.pay.de', employees: 100 }, query)
     const c = score({ ...base, id: '3', name: 'Pay', domain: 'pay-berlin.com', employees: 100 }, query)
     const { kept, removed } = dedupe([a, b, c])
-    assert.deepEqual(kept.map((k) => k.record.id), ['2'])
+    assert.deepEqual(
+      kept.map((k) => k.record.id),
+      ['2'],
+    )
     assert.equal(removed, 2)
   })
 })

@@ -26,7 +26,12 @@ void describe('email.compose', () => {
     assert.match(out.body, /Fjordline Logistics opened a second warehouse in Gothenburg/)
     assert.deepEqual(
       out.checks.map((c) => [c.name, c.passed]),
-      [['length', true], ['placeholders', true], ['claims', true], ['personalisation', true]],
+      [
+        ['length', true],
+        ['placeholders', true],
+        ['claims', true],
+        ['personalisation', true],
+      ],
     )
     assert.equal(out.revisions, 0)
   })
@@ -34,7 +39,10 @@ void describe('email.compose', () => {
   void it('offline, trims a draft that is too long in a revision, keeping greeting, ask and sign-off', async () => {
     const out = await compose({ ...(example as object), maxWords: 50 })
     assert.equal(out.revisions, 1)
-    assert.ok(out.checks.every((c) => c.passed), JSON.stringify(out.checks))
+    assert.ok(
+      out.checks.every((c) => c.passed),
+      JSON.stringify(out.checks),
+    )
     assert.equal(
       out.body,
       [
@@ -52,7 +60,10 @@ void describe('email.compose', () => {
   })
 
   void it('revises a draft that fails its checks, then stops (model on a local chat-completions server)', async () => {
-    const bad = JSON.stringify({ subject: 'Quick question', body: 'Hi [First Name],\n\nNorthwind Relay is the #1 tool and will cut your costs by 70%. Can we talk next week? It would be great to connect and show you around.\n\nBest,\nSam' })
+    const bad = JSON.stringify({
+      subject: 'Quick question',
+      body: 'Hi [First Name],\n\nNorthwind Relay is the #1 tool and will cut your costs by 70%. Can we talk next week? It would be great to connect and show you around.\n\nBest,\nSam',
+    })
     const good = JSON.stringify({
       subject: 'Gothenburg and faster lead replies',
       body: 'Hi Ada,\n\nCongratulations on the new Gothenburg warehouse at Fjordline Logistics. You mentioned inbound leads wait two days for a reply; Northwind Relay routes every inbound lead to the right rep automatically and connects to HubSpot in under an hour.\n\nWould a 20-minute call next week be useful?\n\nBest,\nSam Okafor',
@@ -61,7 +72,10 @@ void describe('email.compose', () => {
     try {
       const out = await compose(example, createModel(`openai-compatible:${server.baseURL}#local`, { env: {} }))
       assert.equal(out.revisions, 1)
-      assert.ok(out.checks.every((c) => c.passed), JSON.stringify(out.checks))
+      assert.ok(
+        out.checks.every((c) => c.passed),
+        JSON.stringify(out.checks),
+      )
       assert.equal(out.model, 'openai-compatible:local')
       const revise = (server.requests[1]?.messages as Array<{ role: string; content: string }>).at(-1)?.content ?? ''
       assert.match(revise, /- placeholders: unfilled: \[First Name\]/)
@@ -78,7 +92,10 @@ void describe('email.compose', () => {
       const out = await compose(example, createModel(`openai-compatible:${server.baseURL}#local`, { env: {} }))
       assert.equal(out.revisions, 2)
       assert.equal(server.requests.length, 3)
-      assert.deepEqual(out.checks.filter((c) => !c.passed).map((c) => c.name), ['length', 'placeholders', 'claims', 'personalisation'])
+      assert.deepEqual(
+        out.checks.filter((c) => !c.passed).map((c) => c.name),
+        ['length', 'placeholders', 'claims', 'personalisation'],
+      )
     } finally {
       await server.close()
     }
@@ -104,7 +121,11 @@ void describe('email.compose checks', () => {
     const checks = checkDraft({ subject: '', body: 'Hello there {{company}}.' }, brief)
     assert.deepEqual(
       checks.filter((c) => !c.passed).map((c) => c.detail),
-      ['body has 3 words, fewer than 40; subject is empty', 'unfilled: {{company}}', 'does not greet Ada by name; mentions nothing specific to Fjordline Logistics'],
+      [
+        'body has 3 words, fewer than 40; subject is empty',
+        'unfilled: {{company}}',
+        'does not greet Ada by name; mentions nothing specific to Fjordline Logistics',
+      ],
     )
   })
 })

@@ -20,12 +20,25 @@ export async function startPools(registry: Registry, pools: readonly string[]): 
   const broker = new MemoryBroker({ pools: registry.pools.values(), retryDelayMs: 10 })
   const log = { ...silentLogger, child: () => silentLogger }
   const workers: PoolWorker[] = pools.map((pool) =>
-    createWorker({ pool, registry, source: broker.source(pool), signingKey: null, port: null, watchdogGraceMs: null, model: createModel('offline'), log }),
+    createWorker({
+      pool,
+      registry,
+      source: broker.source(pool),
+      signingKey: null,
+      port: null,
+      watchdogGraceMs: null,
+      model: createModel('offline'),
+      log,
+    }),
   )
   await Promise.all(workers.map((w) => w.start()))
   return {
     async run(workflow, input) {
-      const envelope = createEnvelope(route(registry, { workflow, input }), { runId: `t-${randomUUID()}`, trace: TRACE, idempotencyKey: null }, null)
+      const envelope = createEnvelope(
+        route(registry, { workflow, input }),
+        { runId: `t-${randomUUID()}`, trace: TRACE, idempotencyKey: null },
+        null,
+      )
       await broker.submit(envelope)
       return broker.wait(envelope.runId, { until: Date.now() + 60_000 })
     },

@@ -33,7 +33,12 @@ void describe('switchyard new', () => {
 
   void it('scaffolds the files and appends the entry, keeping the comments', async () => {
     const before = readFileSync(config, 'utf8')
-    const result = await scaffold({ workflow: 'lead.summary', pool: 'email', config, description: 'Summarise a lead for the account executive.' })
+    const result = await scaffold({
+      workflow: 'lead.summary',
+      pool: 'email',
+      config,
+      description: 'Summarise a lead for the account executive.',
+    })
     assert.deepEqual(result.files, [
       'workflows/lead-summary/graph.ts',
       'workflows/lead-summary/prompt.md',
@@ -72,7 +77,10 @@ void describe('switchyard new', () => {
   void it('runs through the email pool with the offline model', async () => {
     const pools = await startPools(loadRegistry(config), ['email'])
     try {
-      const record = await pools.run('lead.summary', JSON.parse(readFileSync(join(dir, 'sales/workflows/lead-summary/example.json'), 'utf8')))
+      const record = await pools.run(
+        'lead.summary',
+        JSON.parse(readFileSync(join(dir, 'sales/workflows/lead-summary/example.json'), 'utf8')),
+      )
       assert.equal(record.status, 'succeeded', JSON.stringify(record.error))
       assert.deepEqual(record.output, { answer: '[offline] answer', model: 'offline' })
     } finally {
@@ -93,11 +101,18 @@ void describe('switchyard new', () => {
     const exited = new Promise<number | null>((resolve) => dev.once('exit', (code) => resolve(code)))
     let code: number | null
     try {
-      const url = await waitFor(() => /gateway (http:\/\/[\d.:]+)/.exec(text)?.[1], 30_000, () => `switchyard dev printed no gateway URL:\n${text}`)
+      const url = await waitFor(
+        () => /gateway (http:\/\/[\d.:]+)/.exec(text)?.[1],
+        30_000,
+        () => `switchyard dev printed no gateway URL:\n${text}`,
+      )
       const example = join(dir, 'sales/workflows/lead-summary/example.json')
       const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-        execFile(process.execPath, [bin, 'run', 'lead.summary', '--input', `@${example}`, '--url', url], { cwd: dir, timeout: 60_000 }, (error, stdout, stderr) =>
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [bin, 'run', 'lead.summary', '--input', `@${example}`, '--url', url],
+          { cwd: dir, timeout: 60_000 },
+          (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
         ),
       )
       assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}\n${text}`)
@@ -114,7 +129,11 @@ void describe('switchyard new', () => {
 
   void it('ships a test that passes', () => {
     const tsx = import.meta.resolve('tsx')
-    const result = spawnSync(process.execPath, ['--import', tsx, '--test', 'test/lead-summary.test.ts'], { cwd: join(dir, 'sales'), encoding: 'utf8', timeout: 60_000 })
+    const result = spawnSync(process.execPath, ['--import', tsx, '--test', 'test/lead-summary.test.ts'], {
+      cwd: join(dir, 'sales'),
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
     assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`)
   })
 
@@ -140,7 +159,11 @@ void describe('switchyard new', () => {
     const registry = loadRegistry(json)
     assert.equal(registry.workflows.get('lead.enrich')?.pool, 'classify')
     await assert.rejects(scaffold({ workflow: 'lead.enrich', pool: 'classify', config: json }), {
-      message: `workflow 'lead.enrich' already exists in ${json}:${readFileSync(json, 'utf8').split('\n').findIndex((l) => l.includes('"lead.enrich"')) + 1}; pick another name`,
+      message: `workflow 'lead.enrich' already exists in ${json}:${
+        readFileSync(json, 'utf8')
+          .split('\n')
+          .findIndex((l) => l.includes('"lead.enrich"')) + 1
+      }; pick another name`,
     })
   })
 

@@ -21,7 +21,10 @@ void test('a preflight from an allowed origin is answered without a token', asyn
   assert.equal(res.status, 204)
   assert.equal(res.headers.get('access-control-allow-origin'), APP)
   assert.equal(res.headers.get('access-control-allow-methods'), 'POST, OPTIONS')
-  assert.equal(res.headers.get('access-control-allow-headers'), 'authorization, content-type, idempotency-key, prefer, traceparent, tracestate, baggage')
+  assert.equal(
+    res.headers.get('access-control-allow-headers'),
+    'authorization, content-type, idempotency-key, prefer, traceparent, tracestate, baggage',
+  )
   assert.equal(res.headers.get('vary'), 'Origin')
 })
 

@@ -27,7 +27,10 @@ void test('an INTERNAL fault in route() answers 500 and is logged with its stack
   try {
     const res = await post(`${gateway.url}/v1/workflows/echo.say/run`, { text: 'hi' })
     assert.equal(res.status, 500)
-    assert.deepEqual([(res.body as { code: string }).code, (res.body as { detail: string }).detail], ['INTERNAL', 'internal error; see the gateway log'])
+    assert.deepEqual(
+      [(res.body as { code: string }).code, (res.body as { detail: string }).detail],
+      ['INTERNAL', 'internal error; see the gateway log'],
+    )
     assert.equal(logged.length, 1)
     assert.equal(logged[0]?.msg, 'request failed')
     assert.equal(logged[0]?.fields?.method, 'POST')

@@ -47,10 +47,22 @@ void test('GET /v1/runs lists every run newest first, untraced and queued ones t
 })
 
 void test('GET /v1/runs filters by pool, workflow, status and limit', async () => {
-  assert.deepEqual((await runs('?status=queued')).map((r) => r.runId), [ids.queued])
-  assert.deepEqual((await runs('?pool=quiet')).map((r) => r.runId), [ids.untraced])
-  assert.deepEqual((await runs('?workflow=echo.fail&status=failed')).map((r) => r.runId), [ids.failed])
-  assert.deepEqual((await runs('?pool=email&limit=1')).map((r) => r.runId), [ids.failed])
+  assert.deepEqual(
+    (await runs('?status=queued')).map((r) => r.runId),
+    [ids.queued],
+  )
+  assert.deepEqual(
+    (await runs('?pool=quiet')).map((r) => r.runId),
+    [ids.untraced],
+  )
+  assert.deepEqual(
+    (await runs('?workflow=echo.fail&status=failed')).map((r) => r.runId),
+    [ids.failed],
+  )
+  assert.deepEqual(
+    (await runs('?pool=email&limit=1')).map((r) => r.runId),
+    [ids.failed],
+  )
 })
 
 void test('GET /v1/runs: bad filters are named; no token is 401', async () => {

@@ -12,7 +12,11 @@ void test('a run for an unserved python pool answers 503 with Retry-After; once 
   const broker = new MemoryBroker({ pools: registry.pools.values() })
   const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: KEY })
   try {
-    const refused = await fetch(`${gateway.url}/v1/workflows/py.hello/run`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+    const refused = await fetch(`${gateway.url}/v1/workflows/py.hello/run`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    })
     assert.equal(refused.status, 503)
     assert.equal(refused.headers.get('retry-after'), '5')
     const problem = (await refused.json()) as Record<string, unknown>
@@ -26,7 +30,11 @@ void test('a run for an unserved python pool answers 503 with Retry-After; once 
     // A consumer connected to the pool (an adapter serving it) makes it a pool like any other.
     const source = broker.source('py')
     source.start(async () => ({ ok: true, output: { hello: 'py' } }), { concurrency: 1 })
-    const served = await fetch(`${gateway.url}/v1/workflows/py.hello/run`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+    const served = await fetch(`${gateway.url}/v1/workflows/py.hello/run`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    })
     assert.equal(served.status, 200)
     assert.deepEqual(await served.json(), { hello: 'py' })
     await source.close()

@@ -162,7 +162,10 @@ void test('504 while nobody runs it, then 429 with Retry-After once its pool que
   const waited = await post(run('held.wait'), {})
   assert.equal(waited.status, 504)
   const runId = waited.headers.get('x-switchyard-run-id')
-  assert.match((waited.body as { detail: string }).detail, new RegExp(`^run ${runId} did not finish before its deadline \\(.+\\); it is queued\\. GET /v1/runs/${runId} shows its outcome$`))
+  assert.match(
+    (waited.body as { detail: string }).detail,
+    new RegExp(`^run ${runId} did not finish before its deadline \\(.+\\); it is queued\\. GET /v1/runs/${runId} shows its outcome$`),
+  )
   const saturated = await post(run('held.wait'), {})
   assert.equal(saturated.status, 429)
   assert.equal(saturated.headers.get('retry-after'), '1')

@@ -99,7 +99,10 @@ void test('a request refused at routing still gets its spans, marked with the er
   assert.equal(request.attributes['switchyard.project'], 'sales-email')
   const route = byName(all, 'route echo.say')
   assert.equal(route.attributes['switchyard.error.code'], 'INVALID_INPUT')
-  assert.equal(all.find((s) => s.name.startsWith('enqueue')), undefined)
+  assert.equal(
+    all.find((s) => s.name.startsWith('enqueue')),
+    undefined,
+  )
 })
 
 void test("a request refused before routing (not JSON) is traced in its workflow's pool project", async () => {

@@ -32,12 +32,24 @@ export async function startChatServer(replies: Reply[], format: WireFormat = 'op
       if ('hang' in reply) return // never answers: the client's timeout must fire
       if ('status' in reply) {
         res.writeHead(reply.status, { 'content-type': 'application/json', ...(reply.status === 429 ? { 'retry-after': '1' } : {}) })
-        res.end(JSON.stringify(format === 'anthropic' ? { type: 'error', error: { type: 'rate_limit_error', message: reply.error } } : { error: { message: reply.error, type: 'rate_limit_exceeded', code: null } }))
+        res.end(
+          JSON.stringify(
+            format === 'anthropic'
+              ? { type: 'error', error: { type: 'rate_limit_error', message: reply.error } }
+              : { error: { message: reply.error, type: 'rate_limit_exceeded', code: null } },
+          ),
+        )
         return
       }
       const usage = reply.usage ?? { prompt_tokens: 120, completion_tokens: 30 }
       res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify(format === 'anthropic' ? anthropicMessage(request, reply.content, usage) : openaiCompletion(request, reply.content, usage, requests.length)))
+      res.end(
+        JSON.stringify(
+          format === 'anthropic'
+            ? anthropicMessage(request, reply.content, usage)
+            : openaiCompletion(request, reply.content, usage, requests.length),
+        ),
+      )
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -54,7 +66,12 @@ export async function startChatServer(replies: Reply[], format: WireFormat = 'op
   }
 }
 
-function openaiCompletion(request: Record<string, unknown>, content: string, usage: { prompt_tokens: number; completion_tokens: number }, n: number) {
+function openaiCompletion(
+  request: Record<string, unknown>,
+  content: string,
+  usage: { prompt_tokens: number; completion_tokens: number },
+  n: number,
+) {
   return {
     id: `chatcmpl-${n}`,
     object: 'chat.completion',

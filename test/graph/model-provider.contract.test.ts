@@ -16,9 +16,30 @@ interface Provider {
 }
 
 const PROVIDERS: Provider[] = [
-  { name: 'openai-compatible', format: 'openai', path: '/v1/chat/completions', system: 'openai_compatible', spec: (url) => `openai-compatible:${url}#m1`, env: () => ({}) },
-  { name: 'openai', format: 'openai', path: '/v1/chat/completions', system: 'openai', spec: () => 'openai:m1', env: (url) => ({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: url }) },
-  { name: 'anthropic', format: 'anthropic', path: '/v1/messages', system: 'anthropic', spec: () => 'anthropic:m1', env: (url) => ({ ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: url }) },
+  {
+    name: 'openai-compatible',
+    format: 'openai',
+    path: '/v1/chat/completions',
+    system: 'openai_compatible',
+    spec: (url) => `openai-compatible:${url}#m1`,
+    env: () => ({}),
+  },
+  {
+    name: 'openai',
+    format: 'openai',
+    path: '/v1/chat/completions',
+    system: 'openai',
+    spec: () => 'openai:m1',
+    env: (url) => ({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: url }),
+  },
+  {
+    name: 'anthropic',
+    format: 'anthropic',
+    path: '/v1/messages',
+    system: 'anthropic',
+    spec: () => 'anthropic:m1',
+    env: (url) => ({ ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: url }),
+  },
 ]
 const schema = {
   type: 'object',
@@ -42,13 +63,20 @@ for (const provider of PROVIDERS) {
     async function modelWith(replies: Reply[]) {
       server = await startChatServer(replies, provider.format)
       spans.exporter.reset()
-      return createModel(provider.spec(server.baseURL), { env: provider.env(server.baseURL), prices: { m1: { input: 2, output: 4 } }, timeoutMs: 5000 })
+      return createModel(provider.spec(server.baseURL), {
+        env: provider.env(server.baseURL),
+        prices: { m1: { input: 2, output: 4 } },
+        timeoutMs: 5000,
+      })
     }
 
     void it('answers text, with usage and cost on its span', async () => {
       const model = await modelWith([{ content: 'Germany.', usage: { prompt_tokens: 500, completion_tokens: 250 } }])
       const result = await model.generate({ messages, maxTokens: 64 })
-      assert.deepEqual([result.text, result.usage, result.costUsd, result.offline], ['Germany.', { inputTokens: 500, outputTokens: 250 }, 0.002, false])
+      assert.deepEqual(
+        [result.text, result.usage, result.costUsd, result.offline],
+        ['Germany.', { inputTokens: 500, outputTokens: 250 }, 0.002, false],
+      )
       assert.equal(server.paths[0], provider.path)
       const [span] = spans.exporter.getFinishedSpans()
       assert.equal(span?.name, 'chat m1')
@@ -58,14 +86,20 @@ for (const provider of PROVIDERS) {
     })
 
     void it('answers a schema-valid object, and retries once when the first does not fit', async () => {
-      const model = await modelWith([{ content: '{"country":"Germany","confidence":0.9}' }, { content: '{"country":"DE","confidence":0.9}' }])
+      const model = await modelWith([
+        { content: '{"country":"Germany","confidence":0.9}' },
+        { content: '{"country":"DE","confidence":0.9}' },
+      ])
       const result = await model.generate({ messages, schema })
       assert.deepEqual(result.object, { country: 'DE', confidence: 0.9 })
       assert.equal(server.requests.length, 2)
     })
 
     void it('fails MODEL_OUTPUT_INVALID after two answers that do not fit', async () => {
-      const model = await modelWith([{ content: '{"country":"Germany","confidence":0.9}' }, { content: '{"country":"Germany","confidence":0.9}' }])
+      const model = await modelWith([
+        { content: '{"country":"Germany","confidence":0.9}' },
+        { content: '{"country":"Germany","confidence":0.9}' },
+      ])
       await assert.rejects(model.generate({ messages, schema }), {
         code: 'MODEL_OUTPUT_INVALID',
         message: `${model.id} answered twice with output that does not fit the schema: /country: must match pattern "^[A-Z]{2}$"`,
@@ -74,7 +108,11 @@ for (const provider of PROVIDERS) {
 
     void it('turns 429 into a retryable MODEL_FAILED, without retrying by itself', async () => {
       const model = await modelWith([{ status: 429, error: 'slow down' }])
-      await assert.rejects(model.generate({ messages }), { code: 'MODEL_FAILED', retryable: true, message: `${model.id} failed: rate limited (HTTP 429): slow down` })
+      await assert.rejects(model.generate({ messages }), {
+        code: 'MODEL_FAILED',
+        retryable: true,
+        message: `${model.id} failed: rate limited (HTTP 429): slow down`,
+      })
       assert.equal(server.requests.length, 1)
     })
   })

@@ -12,7 +12,16 @@ class NodeSpans extends BaseCallbackHandler implements NodeContextSource {
   override awaitHandlers = true
   readonly contexts = new Map<string, Context>()
 
-  override handleChainStart(_chain: unknown, _inputs: unknown, runId: string, _parent?: string, _tags?: string[], metadata?: Record<string, unknown>, _type?: string, runName?: string): void {
+  override handleChainStart(
+    _chain: unknown,
+    _inputs: unknown,
+    runId: string,
+    _parent?: string,
+    _tags?: string[],
+    metadata?: Record<string, unknown>,
+    _type?: string,
+    runName?: string,
+  ): void {
     if (metadata?.langgraph_node !== runName || typeof runName !== 'string' || runName.startsWith('__')) return
     const span = trace.getTracer('test').startSpan(`node ${runName}`)
     this.contexts.set(runId, trace.setSpan(context.active(), span))

@@ -98,10 +98,13 @@ void describe('model specs', () => {
   })
 
   void it('says which key is missing for a hosted provider', async () => {
-    await assert.rejects(createModel('anthropic:claude-3-5-haiku-latest', { env: {} }).generate({ messages: [{ role: 'user', content: 'hi' }] }), {
-      code: 'MODEL_FAILED',
-      message: "anthropic:claude-3-5-haiku-latest needs ANTHROPIC_API_KEY in the pool's env",
-    })
+    await assert.rejects(
+      createModel('anthropic:claude-3-5-haiku-latest', { env: {} }).generate({ messages: [{ role: 'user', content: 'hi' }] }),
+      {
+        code: 'MODEL_FAILED',
+        message: "anthropic:claude-3-5-haiku-latest needs ANTHROPIC_API_KEY in the pool's env",
+      },
+    )
   })
 
   void it('reads price overrides from SWITCHYARD_PRICES and rejects malformed ones', () => {

@@ -64,7 +64,10 @@ void describe('openai-compatible provider (local chat-completions server)', () =
     assert.deepEqual(result.object, { country: 'DE', confidence: 0.9 })
     assert.equal(server.requests.length, 2)
     const retry = server.requests[1]?.messages as Array<{ role: string; content: string }>
-    assert.equal(retry.at(-1)?.content, 'That answer does not fit the required JSON Schema (/country: must match pattern "^[A-Z]{2}$"). Answer again with only a JSON object that fits it.')
+    assert.equal(
+      retry.at(-1)?.content,
+      'That answer does not fit the required JSON Schema (/country: must match pattern "^[A-Z]{2}$"). Answer again with only a JSON object that fits it.',
+    )
     assert.deepEqual(result.usage, { inputTokens: 240, outputTokens: 60 })
   })
 
@@ -72,7 +75,8 @@ void describe('openai-compatible provider (local chat-completions server)', () =
     const model = await modelWith([{ content: 'It is Germany.' }, { content: '{"country":"DE"}' }])
     await assert.rejects(model.generate({ messages, schema }), {
       code: 'MODEL_OUTPUT_INVALID',
-      message: "openai-compatible:llama3.1 answered twice with output that does not fit the schema: /: must have required property 'confidence'",
+      message:
+        "openai-compatible:llama3.1 answered twice with output that does not fit the schema: /: must have required property 'confidence'",
     })
     const [span] = spans.exporter.getFinishedSpans()
     assert.equal(span?.attributes['switchyard.error.code'], 'MODEL_OUTPUT_INVALID')

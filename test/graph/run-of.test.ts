@@ -21,7 +21,10 @@ void describe('prices', () => {
     const usage = { inputTokens: 1_000_000, outputTokens: 1_000_000 }
     const fromEnv = resolvePrices({ SWITCHYARD_PRICES: '{"gpt-4o-mini": {"input": 1, "output": 2}}' })
     assert.equal(costOf(fromEnv, 'openai:gpt-4o-mini', 'gpt-4o-mini', usage), 3)
-    const explicit = resolvePrices({ SWITCHYARD_PRICES: '{"gpt-4o-mini": {"input": 1, "output": 2}}' }, { 'openai:gpt-4o-mini': { input: 0, output: 1 } })
+    const explicit = resolvePrices(
+      { SWITCHYARD_PRICES: '{"gpt-4o-mini": {"input": 1, "output": 2}}' },
+      { 'openai:gpt-4o-mini': { input: 0, output: 1 } },
+    )
     assert.equal(costOf(explicit, 'openai:gpt-4o-mini', 'gpt-4o-mini', usage), 1)
   })
 

@@ -6,7 +6,13 @@ import { ATTR } from '../../src/control/attributes.js'
 import type { Pool } from '../../src/control/types.js'
 import { captureByPool, captureValue, initTracing, redactText } from '../../src/observe/index.js'
 
-const lead = { name: 'Ada Lovelace', email: 'ada.lovelace@analytical.example', phone: '+1 415-555-2671', notes: 'call (415) 555-2671 or mail ada@example.org', apiKey: 'sk-123' }
+const lead = {
+  name: 'Ada Lovelace',
+  email: 'ada.lovelace@analytical.example',
+  phone: '+1 415-555-2671',
+  notes: 'call (415) 555-2671 or mail ada@example.org',
+  apiKey: 'sk-123',
+}
 const config = (capture: 'full' | 'redacted' | 'none') => ({ capture, redact: ['apiKey'] })
 
 void test('full records the value as JSON', () => {
@@ -32,8 +38,16 @@ void test('none records nothing', () => {
 void test('the exporter applies the pool capture mode to every attribute, event and error message it ships', async () => {
   const shipped = async (capture: 'full' | 'redacted' | 'none') => {
     const exporter = new InMemorySpanExporter()
-    const tracing = initTracing({ service: 'switchyard-pool-email', env: {}, exporter, register: false, tracing: { project: 'p', sampleRate: 1, ...config(capture) } })
-    const span = tracing.tracerProvider.getTracer('t').startSpan('node draft', { attributes: { [ATTR.input]: JSON.stringify(lead), 'lead.email': lead.email, apiKey: 'sk-123' } })
+    const tracing = initTracing({
+      service: 'switchyard-pool-email',
+      env: {},
+      exporter,
+      register: false,
+      tracing: { project: 'p', sampleRate: 1, ...config(capture) },
+    })
+    const span = tracing.tracerProvider
+      .getTracer('t')
+      .startSpan('node draft', { attributes: { [ATTR.input]: JSON.stringify(lead), 'lead.email': lead.email, apiKey: 'sk-123' } })
     span.addEvent('note', { text: 'mail ada@example.org' })
     span.setStatus({ code: SpanStatusCode.ERROR, message: 'bounced: ada.lovelace@analytical.example' })
     span.end()
@@ -59,7 +73,13 @@ void test('the gateway redacts per span, by the pool the span belongs to', async
   const pool = (name: string, capture: 'full' | 'redacted') =>
     ({ name, tracing: { project: `sales-${name}`, sampleRate: 1, capture, redact: [] } }) as unknown as Pool
   const exporter = new InMemorySpanExporter()
-  const tracing = initTracing({ service: 'switchyard-gateway', env: {}, exporter, register: false, tracing: captureByPool([pool('classify', 'redacted'), pool('email', 'full')]) })
+  const tracing = initTracing({
+    service: 'switchyard-gateway',
+    env: {},
+    exporter,
+    register: false,
+    tracing: captureByPool([pool('classify', 'redacted'), pool('email', 'full')]),
+  })
   const tracer = tracing.tracerProvider.getTracer('t')
   const note = 'lead ada@example.org'
   tracer.startSpan('route lead.classify', { attributes: { [ATTR.pool]: 'classify', note } }).end()

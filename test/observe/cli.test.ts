@@ -29,7 +29,15 @@ async function switchyard(args: string[]): Promise<{ code: number; stdout: strin
 
 const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
 const span = (over: Partial<StoredSpan> & Pick<StoredSpan, 'spanId' | 'name' | 'start' | 'end'>): StoredSpan => ({
-  traceId, parentSpanId: null, kind: 'internal', service: 'switchyard-pool-email', project: 'sales-email', status: 'ok', attributes: {}, resource: {}, ...over,
+  traceId,
+  parentSpanId: null,
+  kind: 'internal',
+  service: 'switchyard-pool-email',
+  project: 'sales-email',
+  status: 'ok',
+  attributes: {},
+  resource: {},
+  ...over,
 })
 
 void test('switchyard trace draws the stored tree; switchyard runs lists the run; errors read plainly', async (t) => {
@@ -40,9 +48,33 @@ void test('switchyard trace draws the stored tree; switchyard runs lists the run
   t.after(server.close)
   const start = Date.parse('2026-11-24T07:00:00.000Z')
   await store.add([
-    span({ spanId: '1'.repeat(16), name: 'POST /v1/workflows/{name}/run', kind: 'server', service: 'switchyard-gateway', start, end: start + 52, attributes: { [ATTR.workflow]: 'email.compose', [ATTR.pool]: 'email', 'http.response.status_code': 200 } }),
-    span({ spanId: '2'.repeat(16), parentSpanId: '1'.repeat(16), name: 'run email.compose', kind: 'consumer', start: start + 2, end: start + 50, attributes: { [ATTR.workflow]: 'email.compose', [ATTR.runId]: 'r1' } }),
-    span({ spanId: '3'.repeat(16), parentSpanId: '2'.repeat(16), name: 'chat offline', kind: 'client', start: start + 3, end: start + 49, attributes: { [GENAI.inputTokens]: 10, [GENAI.outputTokens]: 20, [ATTR.costUsd]: 0 } }),
+    span({
+      spanId: '1'.repeat(16),
+      name: 'POST /v1/workflows/{name}/run',
+      kind: 'server',
+      service: 'switchyard-gateway',
+      start,
+      end: start + 52,
+      attributes: { [ATTR.workflow]: 'email.compose', [ATTR.pool]: 'email', 'http.response.status_code': 200 },
+    }),
+    span({
+      spanId: '2'.repeat(16),
+      parentSpanId: '1'.repeat(16),
+      name: 'run email.compose',
+      kind: 'consumer',
+      start: start + 2,
+      end: start + 50,
+      attributes: { [ATTR.workflow]: 'email.compose', [ATTR.runId]: 'r1' },
+    }),
+    span({
+      spanId: '3'.repeat(16),
+      parentSpanId: '2'.repeat(16),
+      name: 'chat offline',
+      kind: 'client',
+      start: start + 3,
+      end: start + 49,
+      attributes: { [GENAI.inputTokens]: 10, [GENAI.outputTokens]: 20, [ATTR.costUsd]: 0 },
+    }),
   ])
 
   const traced = await switchyard(['trace', traceId, '--url', server.url])
@@ -79,5 +111,8 @@ void test('switchyard trace draws the stored tree; switchyard runs lists the run
   assert.equal(badStatus.stderr, "switchyard runs: 400 BAD_REQUEST: status must be 'succeeded' or 'failed', got 'done'\n")
   const port = await freePort()
   const down = await switchyard(['runs', '--url', `http://127.0.0.1:${port}`])
-  assert.equal(down.stderr, `switchyard runs: cannot reach the gateway at http://127.0.0.1:${port} (ECONNREFUSED); start it with 'switchyard dev' or pass --url\n`)
+  assert.equal(
+    down.stderr,
+    `switchyard runs: cannot reach the gateway at http://127.0.0.1:${port} (ECONNREFUSED); start it with 'switchyard dev' or pass --url\n`,
+  )
 })

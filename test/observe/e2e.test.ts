@@ -48,7 +48,9 @@ workflows:
     description: The same graph, in a pool whose trace exporter points nowhere.
 `,
     // A wrong endpoint in this pool's own env: nothing listens there.
-    { 'broken.env': `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:${dead}/v1/traces\nOTEL_BSP_SCHEDULE_DELAY=100\nOTEL_EXPORTER_OTLP_TRACES_TIMEOUT=500\n` },
+    {
+      'broken.env': `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:${dead}/v1/traces\nOTEL_BSP_SCHEDULE_DELAY=100\nOTEL_EXPORTER_OTLP_TRACES_TIMEOUT=500\n`,
+    },
   )
   supervisor = startSupervisor({
     registry: rig.registry,
@@ -72,7 +74,9 @@ after(async () => {
 })
 
 async function runClient(workflow: string, input: unknown): Promise<{ traceId: string; output: { subject: string } }> {
-  const { stdout } = await exec(process.execPath, ['--import', 'tsx', CLIENT, rig.gateway.url, workflow, JSON.stringify(input)], { timeout: 60_000 })
+  const { stdout } = await exec(process.execPath, ['--import', 'tsx', CLIENT, rig.gateway.url, workflow, JSON.stringify(input)], {
+    timeout: 60_000,
+  })
   return JSON.parse(stdout) as { traceId: string; output: { subject: string } }
 }
 
@@ -93,7 +97,10 @@ void test('one client.run → one trace: spans from the caller, the gateway and 
   assert.deepEqual(new Set(spans.map((s) => s.traceId)), new Set([traceId]))
   assert.deepEqual(new Set(spans.map((s) => s.service)), new Set(['switchyard-client', 'switchyard-gateway', 'switchyard-pool-email']))
   const { roots, orphans } = connected(spans)
-  assert.deepEqual(roots.map((s) => s.name), ['sync leads'])
+  assert.deepEqual(
+    roots.map((s) => s.name),
+    ['sync leads'],
+  )
   assert.deepEqual(orphans, [])
 
   const byName = (name: string) => {
@@ -120,7 +127,10 @@ void test('one client.run → one trace: spans from the caller, the gateway and 
   const response = await fetch(`${rig.gateway.url}/v1/traces/${traceId}`)
   const body = (await response.json()) as { tree: { roots: { name: string }[]; spanCount: number } }
   assert.equal(body.tree.spanCount, spans.length)
-  assert.deepEqual(body.tree.roots.map((r) => r.name), ['sync leads'])
+  assert.deepEqual(
+    body.tree.roots.map((r) => r.name),
+    ['sync leads'],
+  )
 })
 
 void test("redacted capture: the lead's e-mail address is absent from every stored span, while the node input is recorded masked", async () => {
@@ -139,7 +149,11 @@ void test("redacted capture: the lead's e-mail address is absent from every stor
 
 void test('a pool whose exporter points at a dead endpoint loses only its own spans; its runs and the other pool are unaffected', async () => {
   const post = (workflow: string, headers: Record<string, string> = {}) =>
-    fetch(`${rig.gateway.url}/v1/workflows/${workflow}/run`, { method: 'POST', body: JSON.stringify(LEAD), headers: { 'content-type': 'application/json', ...headers } })
+    fetch(`${rig.gateway.url}/v1/workflows/${workflow}/run`, {
+      method: 'POST',
+      body: JSON.stringify(LEAD),
+      headers: { 'content-type': 'application/json', ...headers },
+    })
   const [broken, email] = await Promise.all([post('broken.compose'), post('email.compose')])
   assert.equal(broken.status, 200, 'the broken pool still runs')
   assert.equal(typeof ((await broken.json()) as { subject: string }).subject, 'string')
@@ -148,9 +162,19 @@ void test('a pool whose exporter points at a dead endpoint loses only its own sp
   const brokenTrace = broken.headers.get('x-switchyard-trace-id') ?? ''
 
   // A run whose caller sent no traceparent gets a trace rooted at the gateway.
-  const complete = await storedWith(emailTrace, ['route email.compose', 'enqueue email', 'run email.compose', 'node research', 'node draft', 'chat offline'])
+  const complete = await storedWith(emailTrace, [
+    'route email.compose',
+    'enqueue email',
+    'run email.compose',
+    'node research',
+    'node draft',
+    'chat offline',
+  ])
   const { roots, orphans } = connected(complete)
-  assert.deepEqual(roots.map((s) => [s.service, s.kind]), [['switchyard-gateway', 'server']])
+  assert.deepEqual(
+    roots.map((s) => [s.service, s.kind]),
+    [['switchyard-gateway', 'server']],
+  )
   assert.deepEqual(orphans, [])
 
   // The broken pool's trace has the gateway's spans only: its worker's spans went nowhere.
@@ -176,5 +200,9 @@ void test('a caller-sent traceparent is continued, not replaced', async () => {
   const spans = await storedWith(traceId, ['run email.compose', 'node draft'])
   const server = spans.find((s) => s.kind === 'server')
   assert.equal(server?.parentSpanId, parent)
-  assert.deepEqual(connected(spans).orphans.map((s) => s.name), [server?.name], 'only the gateway span points outside: at the caller')
+  assert.deepEqual(
+    connected(spans).orphans.map((s) => s.name),
+    [server?.name],
+    'only the gateway span points outside: at the caller',
+  )
 })

@@ -49,7 +49,11 @@ void test('each LangGraph node run becomes a span `node <name>` under the run sp
     assert.equal(node.attributes[ATTR.graphNode], node.name.slice('node '.length))
   }
   const draft = nodes.find((s) => s.name === 'node draft')
-  assert.equal(draft?.attributes[ATTR.input], '{"text":"hi","fail":false}', 'the node input is recorded (the exporter applies the capture mode)')
+  assert.equal(
+    draft?.attributes[ATTR.input],
+    '{"text":"hi","fail":false}',
+    'the node input is recorded (the exporter applies the capture mode)',
+  )
   assert.equal(draft?.attributes[ATTR.output], '{"text":"hi drafted"}')
 
   exporter.reset()
@@ -76,10 +80,11 @@ void test('with initTracing, what a node does (a model call) is a child of its n
   t.after(() => tracing.shutdown())
   const tracer = trace.getTracer('test')
   const State = Annotation.Root({ text: Annotation<string>() })
-  const chat = (name: string) => tracer.startActiveSpan(`chat ${name}`, async (span) => {
-    await new Promise((resolve) => setImmediate(resolve))
-    span.end()
-  })
+  const chat = (name: string) =>
+    tracer.startActiveSpan(`chat ${name}`, async (span) => {
+      await new Promise((resolve) => setImmediate(resolve))
+      span.end()
+    })
   const graph = new StateGraph(State)
     .addNode('research', async (state) => {
       await chat('research')
@@ -103,7 +108,8 @@ void test('with initTracing, what a node does (a model call) is a child of its n
   })
   await tracing.forceFlush()
   const spans = exporter.getFinishedSpans()
-  const parentOf = (name: string) => spans.find((s) => s.spanContext().spanId === spans.find((x) => x.name === name)?.parentSpanContext?.spanId)?.name
+  const parentOf = (name: string) =>
+    spans.find((s) => s.spanContext().spanId === spans.find((x) => x.name === name)?.parentSpanContext?.spanId)?.name
   assert.equal(parentOf('chat research'), 'node research')
   assert.equal(parentOf('chat draft'), 'node draft')
   assert.equal(parentOf('chat draft-again'), 'node draft')

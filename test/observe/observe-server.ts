@@ -26,12 +26,18 @@ export async function startObserveServer(store: TraceStore): Promise<ObserveServ
     }
     handle().catch((error: unknown) => {
       const err = SwitchyardError.from(error)
-      res.writeHead(STATUS[err.code] ?? 500, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ code: err.code, detail: err.message }))
+      res
+        .writeHead(STATUS[err.code] ?? 500, { 'content-type': 'application/problem+json' })
+        .end(JSON.stringify({ code: err.code, detail: err.message }))
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }

@@ -31,7 +31,13 @@ void test('a root span without a sample rate is kept; children follow their pare
   child.end()
   root.end()
   unsampledChild.end()
-  assert.deepEqual(exporter.getFinishedSpans().map((s) => s.name).sort(), ['GET /healthz', 'child'])
+  assert.deepEqual(
+    exporter
+      .getFinishedSpans()
+      .map((s) => s.name)
+      .sort(),
+    ['GET /healthz', 'child'],
+  )
 })
 
 void test('the sample rate decides from the trace id, and only when the caller did not mark the trace unsampled', () => {
@@ -40,7 +46,8 @@ void test('the sample rate decides from the trace id, and only when the caller d
   const dropped = 'ffffffff000000000000000000000000'
   assert.equal(sampledAt(kept, 0.1), true)
   assert.equal(sampledAt(dropped, 0.1), false)
-  const at = (ctx: ReturnType<typeof remote>) => tracer.startSpan('POST /v1/workflows/x/run', { attributes: { [ATTR.sampleRate]: 0.1 } }, ctx)
+  const at = (ctx: ReturnType<typeof remote>) =>
+    tracer.startSpan('POST /v1/workflows/x/run', { attributes: { [ATTR.sampleRate]: 0.1 } }, ctx)
   assert.equal(at(remote(kept, true)).isRecording(), true, 'sampled caller, rate keeps the id')
   assert.equal(at(remote(dropped, true)).isRecording(), false, 'sampled caller, rate drops the id: the run leaves no spans')
   assert.equal(at(remote(kept, false)).isRecording(), false, 'caller marked it unsampled')

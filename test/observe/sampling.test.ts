@@ -32,7 +32,15 @@ workflows:
     description: The two-node fixture graph.
 `)
   const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet }
-  worker = createWorker({ pool: 'classify', registry: rig.registry, source: rig.broker.source('classify'), signingKey: 'e2e-key', callbacks: graphCallbacks, watchdogGraceMs: null, log: quiet })
+  worker = createWorker({
+    pool: 'classify',
+    registry: rig.registry,
+    source: rig.broker.source('classify'),
+    signingKey: 'e2e-key',
+    callbacks: graphCallbacks,
+    watchdogGraceMs: null,
+    log: quiet,
+  })
   await worker.start()
 })
 
@@ -76,7 +84,9 @@ const traceparent = (sampled: boolean) => `00-${randomBytes(16).toString('hex')}
 
 void test(`${RUNS} runs at sampleRate ${RATE}: a binomial share is kept, every kept run whole, every dropped run absent`, async () => {
   // Half the callers send a sampled traceparent of their own, half send none (the gateway roots the trace).
-  const eligible = await runAll(Array.from({ length: RUNS }, (_, i): Record<string, string> => (i % 2 === 0 ? { traceparent: traceparent(true) } : {})))
+  const eligible = await runAll(
+    Array.from({ length: RUNS }, (_, i): Record<string, string> => (i % 2 === 0 ? { traceparent: traceparent(true) } : {})),
+  )
   // Callers that marked their trace unsampled are never kept, whatever the rate says.
   const unsampled = await runAll(Array.from({ length: 100 }, () => ({ traceparent: traceparent(false) })))
 
@@ -97,7 +107,10 @@ void test(`${RUNS} runs at sampleRate ${RATE}: a binomial share is kept, every k
     const spans = await store.getTrace(run.traceId)
     const names = spans.map((s) => s.name)
     for (const name of WHOLE) assert.ok(names.includes(name), `kept run ${run.traceId} lacks '${name}' (has ${names.join(', ')})`)
-    assert.ok(spans.some((s) => s.kind === 'server'), `kept run ${run.traceId} lacks the gateway span`)
+    assert.ok(
+      spans.some((s) => s.kind === 'server'),
+      `kept run ${run.traceId} lacks the gateway span`,
+    )
     const ids = new Set(spans.map((s) => s.spanId))
     const inside = spans.filter((s) => s.parentSpanId === null || !ids.has(s.parentSpanId))
     assert.equal(inside.length, 1, `kept run ${run.traceId} is one connected tree`)

@@ -19,10 +19,20 @@ function tempDir(t: { after(fn: () => void): void }): string {
 
 /** One small run: worker span → node → model call (with tokens and cost). */
 function recordRun(tracer: Tracer, workflow = 'email.compose', fail = false): string {
-  const run = tracer.startSpan(`run ${workflow}`, { kind: SpanKind.CONSUMER, attributes: { [ATTR.workflow]: workflow, [ATTR.runId]: 'run_1' } })
+  const run = tracer.startSpan(`run ${workflow}`, {
+    kind: SpanKind.CONSUMER,
+    attributes: { [ATTR.workflow]: workflow, [ATTR.runId]: 'run_1' },
+  })
   const runContext = trace.setSpan(ROOT_CONTEXT, run)
   const node = tracer.startSpan('node draft', { attributes: { [ATTR.graphNode]: 'draft' } }, runContext)
-  const chat = tracer.startSpan('chat offline', { kind: SpanKind.CLIENT, attributes: { [GENAI.requestModel]: 'offline', [GENAI.inputTokens]: 120, [GENAI.outputTokens]: 45, [ATTR.costUsd]: 0.00031 } }, trace.setSpan(runContext, node))
+  const chat = tracer.startSpan(
+    'chat offline',
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { [GENAI.requestModel]: 'offline', [GENAI.inputTokens]: 120, [GENAI.outputTokens]: 45, [ATTR.costUsd]: 0.00031 },
+    },
+    trace.setSpan(runContext, node),
+  )
   chat.end()
   node.end()
   if (fail) {
@@ -44,7 +54,11 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
         pool: 'email',
         project: 'sales-email',
         register: false,
-        env: { SWITCHYARD_TRACES_URL: server.url, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol, OTEL_EXPORTER_OTLP_COMPRESSION: compression },
+        env: {
+          SWITCHYARD_TRACES_URL: server.url,
+          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol,
+          OTEL_EXPORTER_OTLP_COMPRESSION: compression,
+        },
       })
       const traceId = recordRun(tracing.tracerProvider.getTracer('test'))
       await tracing.shutdown()
@@ -74,7 +88,14 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
 
 async function serialized(format: 'json' | 'protobuf', workflow = 'email.compose', fail = false) {
   const exporter = new InMemorySpanExporter()
-  const tracing = initTracing({ service: 'switchyard-pool-email', pool: 'email', project: 'sales-email', register: false, env: {}, exporter })
+  const tracing = initTracing({
+    service: 'switchyard-pool-email',
+    pool: 'email',
+    project: 'sales-email',
+    register: false,
+    env: {},
+    exporter,
+  })
   const traceId = recordRun(tracing.tracerProvider.getTracer('test'), workflow, fail)
   await tracing.forceFlush()
   const spans: ReadableSpan[] = exporter.getFinishedSpans()
@@ -89,7 +110,11 @@ void test('bad exports are refused with the reason, and nothing is stored', asyn
   const server = await startObserveServer(store)
   t.after(server.close)
   const post = async (body: string | Buffer, headers: Record<string, string>) => {
-    const res = await fetch(`${server.url}/v1/traces`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers })
+    const res = await fetch(`${server.url}/v1/traces`, {
+      method: 'POST',
+      body: typeof body === 'string' ? body : new Uint8Array(body),
+      headers,
+    })
     return { status: res.status, body: (await res.json()) as { code: string; detail: string } }
   }
   assert.deepEqual(await post('hello', { 'content-type': 'text/plain' }), {
@@ -120,7 +145,11 @@ void test('gzip-encoded JSON from a hand-rolled sender is accepted too', async (
   const server = await startObserveServer(store)
   t.after(server.close)
   const { traceId, body } = await serialized('json')
-  const res = await fetch(`${server.url}/v1/traces`, { method: 'POST', body: gzipSync(body), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } })
+  const res = await fetch(`${server.url}/v1/traces`, {
+    method: 'POST',
+    body: gzipSync(body),
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+  })
   assert.equal(res.status, 200)
   assert.equal((await store.getTrace(traceId)).length, 3)
 })
@@ -131,17 +160,42 @@ void test('runs are listed newest first, filtered by pool, workflow and status, 
   const server = await startObserveServer(store)
   t.after(server.close)
   const ids: string[] = []
-  for (const [workflow, fail] of [['email.compose', false], ['lead.classify', true], ['email.compose', true]] as const) {
+  for (const [workflow, fail] of [
+    ['email.compose', false],
+    ['lead.classify', true],
+    ['email.compose', true],
+  ] as const) {
     const { traceId, body } = await serialized('protobuf', workflow, fail)
     ids.push(traceId)
     await fetch(`${server.url}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } })
   }
-  const list = async (query: string) => ((await (await fetch(`${server.url}/v1/traces${query}`)).json()) as { runs: { traceId: string; workflow: string; status: string; errorCode: string | null; pool: string; runId: string }[] }).runs
+  const list = async (query: string) =>
+    (
+      (await (await fetch(`${server.url}/v1/traces${query}`)).json()) as {
+        runs: { traceId: string; workflow: string; status: string; errorCode: string | null; pool: string; runId: string }[]
+      }
+    ).runs
   const all = await list('')
-  assert.deepEqual(all.map((r) => r.traceId), [...ids].reverse())
-  assert.deepEqual(all[0], { ...all[0], workflow: 'email.compose', pool: 'email', status: 'failed', errorCode: 'GRAPH_FAILED', runId: 'run_1' })
-  assert.deepEqual((await list('?workflow=email.compose&status=failed')).map((r) => r.traceId), [ids[2]])
-  assert.deepEqual((await list('?status=succeeded')).map((r) => r.traceId), [ids[0]])
+  assert.deepEqual(
+    all.map((r) => r.traceId),
+    [...ids].reverse(),
+  )
+  assert.deepEqual(all[0], {
+    ...all[0],
+    workflow: 'email.compose',
+    pool: 'email',
+    status: 'failed',
+    errorCode: 'GRAPH_FAILED',
+    runId: 'run_1',
+  })
+  assert.deepEqual(
+    (await list('?workflow=email.compose&status=failed')).map((r) => r.traceId),
+    [ids[2]],
+  )
+  assert.deepEqual(
+    (await list('?status=succeeded')).map((r) => r.traceId),
+    [ids[0]],
+  )
   assert.deepEqual((await list('?pool=classify')).length, 0)
   const bad = await fetch(`${server.url}/v1/traces?status=done`)
   assert.deepEqual(await bad.json(), { code: 'BAD_REQUEST', detail: "status must be 'succeeded' or 'failed', got 'done'" })
@@ -151,7 +205,10 @@ void test('runs are listed newest first, filtered by pool, workflow and status, 
   const segment = join(dir, 'sales-email', '00000001.jsonl')
   appendFileSync(segment, '{"traceId":"' + (ids[0] ?? '') + '","spanId":"ab')
   const reopened = await FileTraceStore.open(dir)
-  assert.deepEqual((await reopened.listRuns()).map((r) => r.traceId), [...ids].reverse())
+  assert.deepEqual(
+    (await reopened.listRuns()).map((r) => r.traceId),
+    [...ids].reverse(),
+  )
   assert.equal((await reopened.getTrace(ids[1] ?? '')).length, 3)
   assert.equal((await reopened.getTrace(ids[0] ?? '')).length, 3, 'the cut line is skipped')
   // New spans after the restart are readable too (they go to a fresh segment, not after the cut line).
@@ -165,8 +222,18 @@ void test('each project keeps at most its bound: the oldest traces go first, oth
   const dir = tempDir(t)
   const store = await FileTraceStore.open(dir, { maxTracesPerProject: 3 })
   const span = (traceId: string, project: string) => ({
-    traceId, spanId: '1'.repeat(16), parentSpanId: null, name: 'run x', kind: 'consumer' as const, service: 's', project,
-    start: 1, end: 2, status: 'ok' as const, attributes: {}, resource: {},
+    traceId,
+    spanId: '1'.repeat(16),
+    parentSpanId: null,
+    name: 'run x',
+    kind: 'consumer' as const,
+    service: 's',
+    project,
+    start: 1,
+    end: 2,
+    status: 'ok' as const,
+    attributes: {},
+    resource: {},
   })
   const id = (i: number) => i.toString(16).padStart(32, '0')
   for (let i = 1; i <= 5; i++) await store.add([span(id(i), 'sales-email')])
@@ -177,7 +244,16 @@ void test('each project keeps at most its bound: the oldest traces go first, oth
     return found
   }
   assert.deepEqual(await kept(store, [1, 2, 3, 4, 5, 9]), [3, 4, 5, 9])
-  assert.deepEqual(store.projectStats().map((p) => [p.project, p.traces]).sort(), [['sales-classify', 1], ['sales-email', 3]])
+  assert.deepEqual(
+    store
+      .projectStats()
+      .map((p) => [p.project, p.traces])
+      .sort(),
+    [
+      ['sales-classify', 1],
+      ['sales-email', 3],
+    ],
+  )
   await store.close()
 
   // The bound holds across a restart, and a bytes bound drops the oldest too.
@@ -193,14 +269,72 @@ void test('each project keeps at most its bound: the oldest traces go first, oth
 })
 
 void test('the run tree renders with durations, status, tokens and cost', () => {
-  const base = { traceId: 'ab'.repeat(16), kind: 'internal' as const, project: 'sales-email', status: 'ok' as const, resource: {}, attributes: {} }
+  const base = {
+    traceId: 'ab'.repeat(16),
+    kind: 'internal' as const,
+    project: 'sales-email',
+    status: 'ok' as const,
+    resource: {},
+    attributes: {},
+  }
   const tree = buildRunTree([
-    { ...base, spanId: 'a'.repeat(16), parentSpanId: null, name: 'client run email.compose', service: 'switchyard-client', start: 0, end: 42.5 },
-    { ...base, spanId: 'b'.repeat(16), parentSpanId: 'a'.repeat(16), name: 'POST /v1/workflows/{name}/run', service: 'switchyard-gateway', start: 1, end: 41 },
-    { ...base, spanId: 'c'.repeat(16), parentSpanId: 'b'.repeat(16), name: 'route email.compose', service: 'switchyard-gateway', start: 1.2, end: 1.5 },
-    { ...base, spanId: 'd'.repeat(16), parentSpanId: 'b'.repeat(16), name: 'run email.compose', service: 'switchyard-pool-email', start: 3, end: 40 },
-    { ...base, spanId: 'e'.repeat(16), parentSpanId: 'd'.repeat(16), name: 'chat offline', service: 'switchyard-pool-email', start: 4, end: 39, attributes: { [GENAI.inputTokens]: 120, [GENAI.outputTokens]: 45, [ATTR.costUsd]: 0.00031 } },
-    { ...base, spanId: 'f'.repeat(16), parentSpanId: 'd'.repeat(16), name: 'node review', service: 'switchyard-pool-email', start: 39, end: 39.5, status: 'error', attributes: { [ATTR.errorCode]: 'GRAPH_FAILED' } },
+    {
+      ...base,
+      spanId: 'a'.repeat(16),
+      parentSpanId: null,
+      name: 'client run email.compose',
+      service: 'switchyard-client',
+      start: 0,
+      end: 42.5,
+    },
+    {
+      ...base,
+      spanId: 'b'.repeat(16),
+      parentSpanId: 'a'.repeat(16),
+      name: 'POST /v1/workflows/{name}/run',
+      service: 'switchyard-gateway',
+      start: 1,
+      end: 41,
+    },
+    {
+      ...base,
+      spanId: 'c'.repeat(16),
+      parentSpanId: 'b'.repeat(16),
+      name: 'route email.compose',
+      service: 'switchyard-gateway',
+      start: 1.2,
+      end: 1.5,
+    },
+    {
+      ...base,
+      spanId: 'd'.repeat(16),
+      parentSpanId: 'b'.repeat(16),
+      name: 'run email.compose',
+      service: 'switchyard-pool-email',
+      start: 3,
+      end: 40,
+    },
+    {
+      ...base,
+      spanId: 'e'.repeat(16),
+      parentSpanId: 'd'.repeat(16),
+      name: 'chat offline',
+      service: 'switchyard-pool-email',
+      start: 4,
+      end: 39,
+      attributes: { [GENAI.inputTokens]: 120, [GENAI.outputTokens]: 45, [ATTR.costUsd]: 0.00031 },
+    },
+    {
+      ...base,
+      spanId: 'f'.repeat(16),
+      parentSpanId: 'd'.repeat(16),
+      name: 'node review',
+      service: 'switchyard-pool-email',
+      start: 39,
+      end: 39.5,
+      status: 'error',
+      attributes: { [ATTR.errorCode]: 'GRAPH_FAILED' },
+    },
   ])
   assert.equal(
     renderRunTree(tree),

@@ -61,7 +61,12 @@ void test('endpoint resolution follows the given env, never the process env', ()
 void test('spans are exported as OTLP protobuf by default, with the process resource, and W3C context propagates', async (t) => {
   const collector = await receiver()
   t.after(collector.close)
-  const tracing = initTracing({ service: 'switchyard-pool-email', pool: 'email', project: 'sales-email', env: { SWITCHYARD_TRACES_URL: collector.url } })
+  const tracing = initTracing({
+    service: 'switchyard-pool-email',
+    pool: 'email',
+    project: 'sales-email',
+    env: { SWITCHYARD_TRACES_URL: collector.url },
+  })
   assert.equal(tracing.enabled, true)
   const carrier: Record<string, string> = {}
   await trace.getTracer('t').startActiveSpan('run email.compose', async (span) => {

@@ -16,7 +16,8 @@ export function getRun(deps: GatewayDeps): Handler {
           throw brokerError(deps.broker, error)
         })
       : null
-    if (record === null) throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}' (finished runs are kept for a while, not forever)`)
+    if (record === null)
+      throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}' (finished runs are kept for a while, not forever)`)
     sendJson(res, 200, toRunView(record), {
       [RUN_ID_HEADER]: record.runId,
       ...(record.traceId ? { [TRACE_ID_HEADER]: record.traceId } : {}),

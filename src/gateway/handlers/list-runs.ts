@@ -19,7 +19,10 @@ export function runFilter(deps: Pick<GatewayDeps, 'registry'>, query: URLSearchP
   const limitText = query.get('limit') ?? undefined
   if (pool !== undefined && !deps.registry.pools.has(pool)) {
     const hint = suggest(pool, deps.registry.pools.keys())
-    throw new SwitchyardError('NOT_FOUND', `unknown pool '${pool}'.${hint.length ? ` Did you mean ${hint.map((s) => `'${s}'`).join(' or ')}?` : ''}`)
+    throw new SwitchyardError(
+      'NOT_FOUND',
+      `unknown pool '${pool}'.${hint.length ? ` Did you mean ${hint.map((s) => `'${s}'`).join(' or ')}?` : ''}`,
+    )
   }
   if (workflow !== undefined && !deps.registry.workflows.has(workflow)) {
     throw new UnknownWorkflowError(workflow, suggest(workflow, deps.registry.workflows.keys()))

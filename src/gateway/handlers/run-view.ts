@@ -19,9 +19,7 @@ export function toRunView(record: RunRecord): RunView {
     createdAt: iso(record.createdAt) as string,
     ...(record.startedAt !== undefined ? { startedAt: iso(record.startedAt) } : {}),
     ...(record.finishedAt !== undefined ? { finishedAt: iso(record.finishedAt) } : {}),
-    ...(record.startedAt !== undefined && record.finishedAt !== undefined
-      ? { durationMs: record.finishedAt - record.startedAt }
-      : {}),
+    ...(record.startedAt !== undefined && record.finishedAt !== undefined ? { durationMs: record.finishedAt - record.startedAt } : {}),
     deadline: record.deadline,
     traceId: record.traceId,
     idempotencyKey: record.idempotencyKey,

@@ -136,7 +136,11 @@ function respondWithRecord(exchange: Exchange, deps: GatewayDeps, record: RunRec
     return
   }
   if (record.status === 'failed' || record.status === 'cancelled') {
-    const error = record.error ?? { code: record.status === 'cancelled' ? 'CANCELLED' : 'GRAPH_FAILED', message: `run ${record.status}`, retryable: false }
+    const error = record.error ?? {
+      code: record.status === 'cancelled' ? 'CANCELLED' : 'GRAPH_FAILED',
+      message: `run ${record.status}`,
+      retryable: false,
+    }
     deps.metrics.runs.inc({ workflow: record.workflow, pool: record.pool, outcome: error.code.toLowerCase() })
     const err = new SwitchyardError(error.code, error.message, { retryable: error.retryable })
     exchange.trace?.begin().setAttribute(ATTR.errorCode, error.code)
@@ -163,6 +167,9 @@ function readIdempotencyKey(header: string | string[] | undefined): string | nul
 
 /** `Prefer: respond-async` (RFC 7240), among other preferences. */
 function prefersAsync(header: string | string[] | undefined): boolean {
-  return [header ?? ''].flat().join(',').split(',').some((pref) => pref.split(';')[0]?.trim().toLowerCase() === 'respond-async')
+  return [header ?? '']
+    .flat()
+    .join(',')
+    .split(',')
+    .some((pref) => pref.split(';')[0]?.trim().toLowerCase() === 'respond-async')
 }
-

@@ -36,7 +36,13 @@ export async function graph(setup: GraphSetup) {
   }
 }
 
-async function askModel(run: RunContext, prompt: NonNullable<RunContext['prompt']>, lead: Lead, candidates: readonly Candidate[], evidence: readonly string[]) {
+async function askModel(
+  run: RunContext,
+  prompt: NonNullable<RunContext['prompt']>,
+  lead: Lead,
+  candidates: readonly Candidate[],
+  evidence: readonly string[],
+) {
   const [top, second] = candidates
   // The estimate is what the signals alone would say; a model may overrule it.
   const estimate = top ? Math.max(0.05, Math.min(0.95, Math.round((top.score - (second?.score ?? 0) / 2) * 100) / 100)) : 0
@@ -48,8 +54,15 @@ async function askModel(run: RunContext, prompt: NonNullable<RunContext['prompt'
         `confidence: ${estimate}`,
         `reason: ${top.country} has the strongest signals (${[...new Set(top.signals.map((s) => s.kind))].join(', ')})`,
       ].join('\n')
-    : ['No deterministic signal points to a country. Answer null unless the lead itself makes the country clear.', 'reason: no signal names a country'].join('\n')
-  const text = prompt.render({ lead: JSON.stringify(lead, null, 2), evidence: evidence.length ? evidence.map((e) => `- ${e}`).join('\n') : '- nothing', question })
+    : [
+        'No deterministic signal points to a country. Answer null unless the lead itself makes the country clear.',
+        'reason: no signal names a country',
+      ].join('\n')
+  const text = prompt.render({
+    lead: JSON.stringify(lead, null, 2),
+    evidence: evidence.length ? evidence.map((e) => `- ${e}`).join('\n') : '- nothing',
+    question,
+  })
   const schema = {
     type: 'object',
     properties: {

@@ -10,9 +10,51 @@ export interface SignalReader {
 }
 
 // Two-letter TLDs sold worldwide as generic names: they say nothing about a country.
-const GENERIC_TLDS = new Set(['io', 'co', 'ai', 'me', 'tv', 'fm', 'ly', 'gg', 'to', 'cc', 'ws', 'sh', 'so', 'vc', 'eu', 'su', 'am', 'la', 'xyz'])
+const GENERIC_TLDS = new Set([
+  'io',
+  'co',
+  'ai',
+  'me',
+  'tv',
+  'fm',
+  'ly',
+  'gg',
+  'to',
+  'cc',
+  'ws',
+  'sh',
+  'so',
+  'vc',
+  'eu',
+  'su',
+  'am',
+  'la',
+  'xyz',
+])
 const FREE_MAIL = /^(gmail|googlemail|yahoo|hotmail|outlook|live|icloud|me|aol|proton|protonmail|gmx|web|mail|yandex|zoho|qq|163)\./
-const LANGUAGES = ['en', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'sv', 'da', 'nb', 'fi', 'pl', 'cs', 'hu', 'ro', 'el', 'tr', 'ja', 'zh', 'ko', 'ru']
+const LANGUAGES = [
+  'en',
+  'de',
+  'fr',
+  'es',
+  'it',
+  'pt',
+  'nl',
+  'sv',
+  'da',
+  'nb',
+  'fi',
+  'pl',
+  'cs',
+  'hu',
+  'ro',
+  'el',
+  'tr',
+  'ja',
+  'zh',
+  'ko',
+  'ru',
+]
 const ALIASES: Record<string, string[]> = {
   US: ['USA', 'U.S.A.', 'U.S.', 'United States of America', 'Estados Unidos', 'Vereinigte Staaten'],
   GB: ['UK', 'U.K.', 'Great Britain', 'England', 'Scotland', 'Wales', 'Northern Ireland', 'Royaume-Uni', 'Großbritannien'],
@@ -25,10 +67,29 @@ const ALIASES: Record<string, string[]> = {
 // Country names that are also places elsewhere or everyday words.
 const AMBIGUOUS_NAMES = /\bnew (?:jersey|mexico)\b|\bgeorgia\b(?=[\s,]+(?:usa|us|\d{5}))|\bjordan\b|\bchad\b|\bturkey\b|\bman\b/gi
 const US_STATES =
-  'AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC'.split(' ')
+  'AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC'.split(
+    ' ',
+  )
 const CA_PROVINCES = 'AB BC MB NB NL NS NT NU ON PE QC SK YT'.split(' ')
 // "D-10115 Berlin": the old European country-prefixed postcodes.
-const PREFIXED_POSTCODE: Record<string, string> = { D: 'DE', A: 'AT', CH: 'CH', F: 'FR', I: 'IT', NL: 'NL', B: 'BE', L: 'LU', S: 'SE', DK: 'DK', N: 'NO', FIN: 'FI', PL: 'PL', CZ: 'CZ', E: 'ES', P: 'PT' }
+const PREFIXED_POSTCODE: Record<string, string> = {
+  D: 'DE',
+  A: 'AT',
+  CH: 'CH',
+  F: 'FR',
+  I: 'IT',
+  NL: 'NL',
+  B: 'BE',
+  L: 'LU',
+  S: 'SE',
+  DK: 'DK',
+  N: 'NO',
+  FIN: 'FI',
+  PL: 'PL',
+  CZ: 'CZ',
+  E: 'ES',
+  P: 'PT',
+}
 
 const WEIGHTS = {
   // Where the lead sits outweighs where its organisation registered its domain or phone:
@@ -51,7 +112,8 @@ export async function createSignals(cities: Readonly<Record<string, readonly str
   ])
   const countries = (countriesModule as unknown as { default?: typeof countriesModule }).default ?? countriesModule
   const require = createRequire(import.meta.url)
-  for (const lang of LANGUAGES) countries.registerLocale(require(`i18n-iso-countries/langs/${lang}.json`) as Parameters<typeof countries.registerLocale>[0])
+  for (const lang of LANGUAGES)
+    countries.registerLocale(require(`i18n-iso-countries/langs/${lang}.json`) as Parameters<typeof countries.registerLocale>[0])
   const valid = new Set(Object.keys(countries.getAlpha2Codes()))
 
   const names: Array<{ text: string; country: string; latin: boolean }> = []
@@ -61,12 +123,15 @@ export async function createSignals(cities: Readonly<Record<string, readonly str
     names.push({ text: latin ? fold(name) : name, country, latin })
   }
   for (const lang of LANGUAGES) {
-    for (const [code, list] of Object.entries(countries.getNames(lang, { select: 'all' }) as Record<string, string[]>)) list.forEach((n) => addName(n, code))
+    for (const [code, list] of Object.entries(countries.getNames(lang, { select: 'all' }) as Record<string, string[]>))
+      list.forEach((n) => addName(n, code))
   }
   for (const [code, list] of Object.entries(ALIASES)) list.forEach((n) => addName(n, code))
   const cityList = Object.entries(cities)
     .filter(([code]) => valid.has(code))
-    .flatMap(([country, list]) => list.map((city) => ({ text: fold(city), country, latin: /^[\p{Script=Latin}\s.,'’-]+$/u.test(city), value: city })))
+    .flatMap(([country, list]) =>
+      list.map((city) => ({ text: fold(city), country, latin: /^[\p{Script=Latin}\s.,'’-]+$/u.test(city), value: city })),
+    )
 
   function tldSignal(host: string | undefined, kind: 'website-tld' | 'email-tld'): Signal[] {
     if (!host || FREE_MAIL.test(host)) return []
@@ -78,18 +143,30 @@ export async function createSignals(cities: Readonly<Record<string, readonly str
 
   function phoneSignals(phone: string | undefined, hints: readonly string[]): Signal[] {
     if (!phone) return []
-    const text = phone.trim().replace(/^00/, '+').replace(/^\+\s*\(?0?\)?/, '+')
+    const text = phone
+      .trim()
+      .replace(/^00/, '+')
+      .replace(/^\+\s*\(?0?\)?/, '+')
     if (text.startsWith('+')) {
       const parsed = parsePhoneNumberFromString(text)
       if (parsed?.country && parsed.isPossible()) {
-        return [{ kind: 'phone', country: parsed.country, weight: parsed.isValid() ? WEIGHTS.phone : WEIGHTS.phone - 0.2, value: `+${parsed.countryCallingCode}` }]
+        return [
+          {
+            kind: 'phone',
+            country: parsed.country,
+            weight: parsed.isValid() ? WEIGHTS.phone : WEIGHTS.phone - 0.2,
+            value: `+${parsed.countryCallingCode}`,
+          },
+        ]
       }
       return []
     }
     // A national number says little alone; it supports a country other signals name when it is valid there.
     return hints.flatMap((country) => {
       const parsed = parsePhoneNumberFromString(text, country as Parameters<typeof parsePhoneNumberFromString>[1])
-      return parsed?.isValid() && parsed.country === country ? [{ kind: 'phone' as const, country, weight: WEIGHTS['phone-national'], value: `national number valid in ${country}` }] : []
+      return parsed?.isValid() && parsed.country === country
+        ? [{ kind: 'phone' as const, country, weight: WEIGHTS['phone-national'], value: `national number valid in ${country}` }]
+        : []
     })
   }
 
@@ -167,7 +244,8 @@ function regionOf(address: string): { country: string; weight: number; value: st
   if (code?.[1] && US_STATES.includes(code[1]) && !CA_PROVINCES.includes(code[1])) return { country: 'US', weight: 0.7, value: code[1] }
   if (code?.[1] && CA_PROVINCES.includes(code[1]) && !US_STATES.includes(code[1])) return { country: 'CA', weight: 0.7, value: code[1] }
   const prefixed = /\b(FIN|CH|DK|NL|PL|CZ|[DAFIBLSNEP])-(\d{4,5})\b/.exec(address)
-  if (prefixed?.[1] && PREFIXED_POSTCODE[prefixed[1]]) return { country: PREFIXED_POSTCODE[prefixed[1]] ?? '', weight: 0.7, value: prefixed[0] }
+  if (prefixed?.[1] && PREFIXED_POSTCODE[prefixed[1]])
+    return { country: PREFIXED_POSTCODE[prefixed[1]] ?? '', weight: 0.7, value: prefixed[0] }
   const gb = /\b([A-Z]{1,2}\d[A-Z\d]?)\s+(\d[A-Z]{2})\b/.exec(address)
   if (gb) return { country: 'GB', weight: 0.75, value: gb[0] }
   const jp = /〒\s?\d{3}-\d{4}|\b\d{3}-\d{4}\b.*(?:都|道|府|県)/.exec(address)

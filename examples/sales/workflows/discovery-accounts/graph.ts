@@ -4,7 +4,20 @@ import { loadPrompt, runOf } from 'switchyard/graph'
 import type { GraphSetup, Prompt, RunContext } from 'switchyard/graph'
 import type { CompanyRecord, DiscoveryInput, DiscoveryOutput, ScoredAccount, SearchQuery, SearchTool } from './types.js'
 
-const KNOWN_INDUSTRIES = ['fintech', 'logistics', 'healthtech', 'ecommerce', 'saas', 'manufacturing', 'cybersecurity', 'edtech', 'climate', 'martech', 'proptech', 'insurtech']
+const KNOWN_INDUSTRIES = [
+  'fintech',
+  'logistics',
+  'healthtech',
+  'ecommerce',
+  'saas',
+  'manufacturing',
+  'cybersecurity',
+  'edtech',
+  'climate',
+  'martech',
+  'proptech',
+  'insurtech',
+]
 const SEARCH_LIMIT = 400
 
 /** The graph factory the pool worker calls once per process: searches the shipped dataset. */
@@ -43,7 +56,9 @@ export async function graphWith(setup: GraphSetup, tool: SearchTool) {
         hints.keywords.length ? `keywords: ${hints.keywords.join(', ')}` : '',
         'Add what a good researcher would infer. Answer with a JSON object { "industries": [...], "countries": [...], "keywords": [...] }:',
         'known industries only, ISO 3166-1 alpha-2 country codes, short lowercase keywords.',
-      ].filter(Boolean).join('\n')
+      ]
+        .filter(Boolean)
+        .join('\n')
       const schema = {
         type: 'object',
         properties: {
@@ -59,9 +74,15 @@ export async function graphWith(setup: GraphSetup, tool: SearchTool) {
       const explicit = state.input.icp
       return {
         query: {
-          industries: union(answer.industries.filter((i) => KNOWN_INDUSTRIES.includes(i)), explicit.industries ?? []),
+          industries: union(
+            answer.industries.filter((i) => KNOWN_INDUSTRIES.includes(i)),
+            explicit.industries ?? [],
+          ),
           countries: union(answer.countries, explicit.countries ?? []),
-          keywords: union(answer.keywords.map((k) => k.toLowerCase()), (explicit.keywords ?? []).map((k) => k.toLowerCase())),
+          keywords: union(
+            answer.keywords.map((k) => k.toLowerCase()),
+            (explicit.keywords ?? []).map((k) => k.toLowerCase()),
+          ),
           employees: hints.employees,
         },
         model: result.model,
@@ -81,7 +102,10 @@ export async function graphWith(setup: GraphSetup, tool: SearchTool) {
     })
     .addNode('explain', async (state: S, config) => {
       const run = runOf(config)
-      const lines = state.kept.map((a, i) => `${i + 1}. ${a.record.name} (${a.record.domain}), ${a.record.industry}, ${a.record.city} ${a.record.country}, ${a.record.employees} employees: ${a.reasons.join('; ')}`)
+      const lines = state.kept.map(
+        (a, i) =>
+          `${i + 1}. ${a.record.name} (${a.record.domain}), ${a.record.industry}, ${a.record.city} ${a.record.country}, ${a.record.employees} employees: ${a.reasons.join('; ')}`,
+      )
       const top = state.kept.slice(0, 3).map((a) => a.record.name)
       const suggestion = state.kept.length
         ? `Top picks: ${top.join(', ')}. ${state.kept.length} accounts match ${state.query.industries.join('/') || 'the profile'}${state.query.countries.length ? ` in ${state.query.countries.join(', ')}` : ''}, ranked by industry, location, size and buying signals.`

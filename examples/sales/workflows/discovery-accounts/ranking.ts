@@ -40,8 +40,24 @@ const REGIONS: Record<string, readonly string[]> = {
   singapore: ['SG'],
   apac: ['AU', 'SG'],
 }
-const SIGNAL_WORDS = ['hubspot', 'salesforce', 'hiring', 'sdrs', 'series a', 'series b', 'expanding', 'new office', 'partner', 'inbound', 'vp of sales']
-const STOP = new Set('a an and or the of for to in on with who that are is be by at from our we their they them companies company teams team like need needs want'.split(' '))
+const SIGNAL_WORDS = [
+  'hubspot',
+  'salesforce',
+  'hiring',
+  'sdrs',
+  'series a',
+  'series b',
+  'expanding',
+  'new office',
+  'partner',
+  'inbound',
+  'vp of sales',
+]
+const STOP = new Set(
+  'a an and or the of for to in on with who that are is be by at from our we their they them companies company teams team like need needs want'.split(
+    ' ',
+  ),
+)
 
 /** What the description says, read deterministically: the hints the expand step starts from. */
 export function expandIcp(icp: Icp): Omit<SearchQuery, 'limit'> {
@@ -55,7 +71,12 @@ export function expandIcp(icp: Icp): Omit<SearchQuery, 'limit'> {
   const sizes = /(\d+)\s*(?:-|–|to)\s*(\d+)\s*(?:employees|people|staff)/.exec(text)
   const min = icp.employees?.min ?? (sizes?.[1] ? Number(sizes[1]) : 1)
   const max = icp.employees?.max ?? (sizes?.[2] ? Number(sizes[2]) : 100_000)
-  return { industries: [...industries], countries: [...countries], keywords: [...keywords].filter((k) => !STOP.has(k)), employees: { min, max } }
+  return {
+    industries: [...industries],
+    countries: [...countries],
+    keywords: [...keywords].filter((k) => !STOP.has(k)),
+    employees: { min, max },
+  }
 }
 
 /** The default search tool: a loose filter over the shipped dataset (scoring ranks later). */

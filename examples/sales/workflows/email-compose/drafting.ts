@@ -5,7 +5,8 @@
 // nothing at module level but switchyard/graph, so siblings cannot import each other.)
 import type { Brief, Check, Draft } from './types.js'
 
-const PLACEHOLDER = /\{\{[^}]*\}\}|\[(?:[A-Z][\w ]*|\.\.\.)\]|<(?:first[_ ]?name|name|company|title|[a-z_]+_name)>|\b(?:TODO|TBD|XXX|INSERT)\b/g
+const PLACEHOLDER =
+  /\{\{[^}]*\}\}|\[(?:[A-Z][\w ]*|\.\.\.)\]|<(?:first[_ ]?name|name|company|title|[a-z_]+_name)>|\b(?:TODO|TBD|XXX|INSERT)\b/g
 // Words that make a claim about the product which the facts must back.
 const SUPERLATIVE = /#\s?1\b|\bnumber one\b|\bbest\b|\bleading\b|\bguarantee[sd]?\b|\bonly\b|\bfastest\b|\bcheapest\b|\bworld-class\b/i
 const SIGN_OFF = /^(?:all the )?(?:best|kind|warm)?\s*(?:regards|wishes)?[,.!]?$/i
@@ -53,14 +54,21 @@ export function unsupportedClaims(body: string, brief: Brief): string[] {
 
 function claims(draft: Draft, brief: Brief): Check {
   const unsupported = unsupportedClaims(draft.body, brief)
-  return result('claims', unsupported.map((s) => `not in the product facts: "${s}"`), 'every claim is in the product facts')
+  return result(
+    'claims',
+    unsupported.map((s) => `not in the product facts: "${s}"`),
+    'every claim is in the product facts',
+  )
 }
 
 function personalisation(draft: Draft, brief: Brief): Check {
   const body = draft.body.toLowerCase()
   const named = body.includes(brief.firstName.toLowerCase())
   const specific = [brief.lead.company, ...brief.hooks].some((hook) => hook !== '' && body.includes(hook.toLowerCase()))
-  const problems = [named ? '' : `does not greet ${brief.firstName} by name`, specific ? '' : `mentions nothing specific to ${brief.lead.company}`]
+  const problems = [
+    named ? '' : `does not greet ${brief.firstName} by name`,
+    specific ? '' : `mentions nothing specific to ${brief.lead.company}`,
+  ]
   return result('personalisation', problems.filter(Boolean), `greets ${brief.firstName}, mentions ${brief.lead.company}`)
 }
 
@@ -83,17 +91,24 @@ export function outline(brief: Brief): Draft {
     ? `I saw that ${lead.company} ${news}, congratulations.`
     : `I have been following ${lead.company}${lead.industry ? ` in ${lead.industry}` : ''}.`
   const pain = lead.notes?.[0]
-  const why = pain ? `You mentioned that ${pain}; that is exactly where ${product.name} helps.` : `Teams like yours at ${lead.company} often tell us follow-up is where deals slip.`
+  const why = pain
+    ? `You mentioned that ${pain}; that is exactly where ${product.name} helps.`
+    : `Teams like yours at ${lead.company} often tell us follow-up is where deals slip.`
   const facts = product.facts.slice(0, 2).map((fact) => `${product.name} ${fact}.`)
   const greeting = brief.tone === 'formal' ? `Dear ${firstName},` : `Hi ${firstName},`
-  const ask = brief.tone === 'brief' ? 'Worth a 15-minute call next week?' : 'Would a 20-minute call next week be useful? If not, no worries at all.'
+  const ask =
+    brief.tone === 'brief' ? 'Worth a 15-minute call next week?' : 'Would a 20-minute call next week be useful? If not, no worries at all.'
   const sign = [brief.tone === 'formal' ? 'Kind regards,' : 'Best,', brief.sender.name, brief.sender.title].filter(Boolean).join('\n')
   return { subject, body: [greeting, `${opener} ${why}`, facts.join(' '), ask, sign].join('\n\n') }
 }
 
 /** Fix what the checks found, without a model: drop unbacked claims and placeholders, trim, personalise. */
 export function repair(draft: Draft, brief: Brief): Draft {
-  const failed = new Set(checkDraft(draft, brief).filter((c) => !c.passed).map((c) => c.name))
+  const failed = new Set(
+    checkDraft(draft, brief)
+      .filter((c) => !c.passed)
+      .map((c) => c.name),
+  )
   let body = draft.body
   let subject = draft.subject
   if (failed.has('claims')) {
@@ -118,7 +133,14 @@ export function repair(draft: Draft, brief: Brief): Draft {
     if (subject.length > 80) subject = clip(subject, 70)
     body = trimTo(body, brief.maxWords)
   }
-  return { subject: subject.trim(), body: body.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').replace(/ {2,}/g, ' ').trim() }
+  return {
+    subject: subject.trim(),
+    body: body
+      .replace(/[ \t]+\n/g, '\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .replace(/ {2,}/g, ' ')
+      .trim(),
+  }
 }
 
 // Drop sentences from the middle paragraphs, longest first; keep the greeting, the ask

@@ -79,17 +79,26 @@ export async function graph(setup: GraphSetup) {
         '',
         'Answer with a JSON object: { "subject": "...", "body": "..." }.',
       ].join('\n')
-      const draft = await write(run, prompt, [
-        { role: 'user', content: renderDraftPrompt(prompt, state.brief) },
-        { role: 'assistant', content: JSON.stringify(state.draft) },
-        { role: 'user', content: text },
-      ], 'revise')
+      const draft = await write(
+        run,
+        prompt,
+        [
+          { role: 'user', content: renderDraftPrompt(prompt, state.brief) },
+          { role: 'assistant', content: JSON.stringify(state.draft) },
+          { role: 'user', content: text },
+        ],
+        'revise',
+      )
       return { draft: draft.value, revisions: state.revisions + 1, model: draft.model }
     })
     .addEdge(START, 'gather')
     .addEdge('gather', 'write_draft')
     .addEdge('write_draft', 'run_checks')
-    .addConditionalEdges('run_checks', (state: S) => (state.checks.every((c) => c.passed) || state.revisions >= MAX_REVISIONS ? END : 'revise'), ['revise', END])
+    .addConditionalEdges(
+      'run_checks',
+      (state: S) => (state.checks.every((c) => c.passed) || state.revisions >= MAX_REVISIONS ? END : 'revise'),
+      ['revise', END],
+    )
     .addEdge('revise', 'run_checks')
     .compile()
 
@@ -103,7 +112,9 @@ export async function graph(setup: GraphSetup) {
 
 function gather(input: EmailInput, defaultProduct: Product): Brief {
   const { lead } = input
-  const hooks = [lead.recentNews, lead.city, lead.industry, ...(lead.notes ?? [])].filter((h): h is string => typeof h === 'string' && h.trim() !== '')
+  const hooks = [lead.recentNews, lead.city, lead.industry, ...(lead.notes ?? [])].filter(
+    (h): h is string => typeof h === 'string' && h.trim() !== '',
+  )
   return {
     lead,
     firstName: lead.name.trim().split(/\s+/)[0] ?? lead.name,
