@@ -2,7 +2,7 @@
 // gateway/producer user writes every queue. Real redis-server, real ACL users.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 
 import { Job, Queue } from 'bullmq'
 
@@ -11,17 +11,10 @@ import { createEnvelope } from '../../src/data/envelope.js'
 import { poolAclRules, producerAclRules } from '../../src/data/redis-acl.js'
 import { RedisBroker } from '../../src/data/redis-broker.js'
 import { redisRunSource } from '../../src/data/redis-run-source.js'
-import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js'
+import { redisPerFile } from '../helpers/redis-per-file.js'
 import { contractRegistry } from './broker.contract.js'
 
-const skip = redisSkip()
-let redis: RedisServer | undefined
-before(async () => {
-  if (!skip) redis = await startRedis()
-})
-after(async () => {
-  await redis?.stop()
-})
+const { skip, server } = redisPerFile()
 
 type RawClient = { call(...args: string[]): Promise<unknown> }
 
@@ -52,7 +45,7 @@ function plan(workflow: string, pool: string): RoutePlan {
 const NOPERM = /\bNOPERM /
 
 void test("a pool's Redis user reaches only its own queue's keys; the producer reaches all", { skip }, async () => {
-  assert.ok(redis)
+  const redis = server()
   const admin = await openAs(redis.url, 'admin')
   const base = `127.0.0.1:${redis.port}`
   await admin.client.call('ACL', 'SETUSER', 'gateway', 'on', '>gw-pass', ...producerAclRules())

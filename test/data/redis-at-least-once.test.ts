@@ -5,24 +5,17 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
 import type { RoutePlan } from '../../src/control/types.js'
 import { createEnvelope } from '../../src/data/envelope.js'
 import { RedisBroker } from '../../src/data/redis-broker.js'
 import { redisRunSource } from '../../src/data/redis-run-source.js'
-import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js'
+import { redisPerFile } from '../helpers/redis-per-file.js'
 import { contractRegistry } from './broker.contract.js'
 
-const skip = redisSkip()
-let redis: RedisServer | undefined
-before(async () => {
-  if (!skip) redis = await startRedis()
-})
-after(async () => {
-  await redis?.stop()
-})
+const { skip, server } = redisPerFile()
 
 const SLEEPY = fileURLToPath(new URL('./fixtures/redis-sleepy-worker.ts', import.meta.url))
 
@@ -44,8 +37,7 @@ function plan(): RoutePlan {
 }
 
 void test('kill -9 a worker mid-run: the run completes on another worker, none lost', { skip }, async () => {
-  assert.ok(redis)
-  const { url } = redis
+  const { url } = server()
   const prefix = `alo-${randomUUID().slice(0, 8)}`
   const broker = await RedisBroker.connect({ registry: contractRegistry(), url, prefix, pollMs: 250 })
   const child = spawn(process.execPath, ['--import', 'tsx', SLEEPY, url, prefix, 'work'], {

@@ -2,7 +2,7 @@
 // what only the Redis broker has: the eviction-policy check and its own traps.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 
 import { Queue, Worker } from 'bullmq'
 
@@ -10,23 +10,11 @@ import type { Registry } from '../../src/control/types.js'
 import { RedisBroker } from '../../src/data/redis-broker.js'
 import { createEnvelope } from '../../src/data/envelope.js'
 import { redisRunSource } from '../../src/data/redis-run-source.js'
-import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js'
+import { startRedis } from '../helpers/redis.js'
+import { redisPerFile } from '../helpers/redis-per-file.js'
 import { brokerContract, contractRegistry } from './broker.contract.js'
 
-const skip = redisSkip()
-let redis: RedisServer | undefined
-
-before(async () => {
-  if (!skip) redis = await startRedis()
-})
-after(async () => {
-  await redis?.stop()
-})
-
-function server(): RedisServer {
-  assert.ok(redis, 'redis-server did not start')
-  return redis
-}
+const { skip, server } = redisPerFile()
 
 if (skip) {
   void test('broker contract: redis', { skip }, () => undefined)

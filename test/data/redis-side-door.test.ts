@@ -4,30 +4,22 @@
 // RedisBroker, redisRunSource and pool worker.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 
 import { Queue } from 'bullmq'
 
 import { RedisBroker } from '../../src/data/redis-broker.js'
 import { redisRunSource } from '../../src/data/redis-run-source.js'
 import { createWorker } from '../../src/data/worker.js'
-import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js'
+import { redisPerFile } from '../helpers/redis-per-file.js'
 import { KEY, LONG, envelopeFor, fixtureRegistry } from './worker-helpers.js'
 
-const skip = redisSkip()
-let redis: RedisServer | undefined
-before(async () => {
-  if (!skip) redis = await startRedis()
-})
-after(async () => {
-  await redis?.stop()
-})
+const { skip, server } = redisPerFile()
 
 const quiet = Object.assign({ debug() {}, info() {}, warn() {}, error() {} }, { child: () => quiet })
 
 void test("a job put straight on a pool's queue without a valid signature is refused, not run, and counted", { skip }, async () => {
-  assert.ok(redis)
-  const { url } = redis
+  const { url } = server()
   const prefix = `sd-${randomUUID().slice(0, 8)}`
   const registry = fixtureRegistry()
   const broker = await RedisBroker.connect({ registry, url, prefix, backoffMs: 10 })
