@@ -4,20 +4,11 @@ import { fileURLToPath } from 'node:url'
 import type { Registry } from '../../src/control/types.js'
 import type { SupervisorEvent } from '../../src/data/supervisor.js'
 
+export { eventually } from '../helpers/eventually.js'
+
 export const WORKER_PROGRAM = {
   module: fileURLToPath(new URL('../../src/cli/worker.ts', import.meta.url)),
   execArgv: ['--import', import.meta.resolve('tsx')],
-}
-
-/** Wait for `check` to return a value, polling; fail with `what` after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 /** The registry with only the named pools (and their workflows). */

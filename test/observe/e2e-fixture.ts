@@ -11,6 +11,7 @@ import type { Registry } from '../../src/control/types.js'
 import { MemoryBroker } from '../../src/data/memory-broker.js'
 import { startGateway, type Gateway } from '../../src/gateway/index.js'
 import { FileTraceStore, initTracing, type StoredSpan, type Tracing } from '../../src/observe/index.js'
+import { eventually as pollUntil } from '../helpers/eventually.js'
 
 export const GRAPH = fileURLToPath(new URL('./fixtures/lead-graph.ts', import.meta.url))
 export const CLIENT = fileURLToPath(new URL('./fixtures/client-run.ts', import.meta.url))
@@ -58,15 +59,9 @@ export async function startRig(yaml: string, files: Readonly<Record<string, stri
   }
 }
 
-/** Poll `check` until it returns a value (not undefined/false); fail naming `what` after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+/** Poll `check` until it returns a value (not undefined/false); fail naming `what` after `timeoutMs` (20 s here). */
+export function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  return pollUntil(what, check, timeoutMs)
 }
 
 /** Every span's parent is in the trace, except one root: the tree is connected. */
