@@ -1,18 +1,16 @@
 // `switchyard dev` prints a first run to paste once the gateway is up: the printed
 // curl command, run through a shell as printed, gets the workflow's output.
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
 import { tryItLines } from '../../src/cli/dev-hints.js'
 import { loadRegistry } from '../../src/control/index.js'
+import { spawnDev } from './dev-process.js'
 import { eventually } from './supervisor-helpers.js'
-
-const DEV = fileURLToPath(new URL('../../src/cli/dev.ts', import.meta.url))
 
 /** A registry with one pool and two workflows; only the second ships an example.json. */
 function project(): string {
@@ -60,33 +58,25 @@ void test('the hints name the first workflow with an example, paths relative to 
 
 void test('switchyard dev prints a curl command that, pasted into a shell, runs the example (auth on: $TOKEN)', async () => {
   const dir = project()
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), DEV, '--config', 'switchyard.yaml', '--port', '0'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SWITCHYARD_SIGNING_KEY: '', SWITCHYARD_TOKENS: 'hint-token' },
-  })
-  let text = ''
-  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const dev = spawnDev(['--config', 'switchyard.yaml', '--port', '0'], dir, { SWITCHYARD_SIGNING_KEY: '', SWITCHYARD_TOKENS: 'hint-token' })
   try {
-    const curl = await eventually('the curl hint', () => /^ {2}(curl .*)$/m.exec(text)?.[1], 30_000).catch((error: Error) => {
-      throw new Error(`${error.message}\n${text}`)
+    const curl = await eventually('the curl hint', () => /^ {2}(curl .*)$/m.exec(dev.text)?.[1], 30_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${dev.text}`)
     })
-    const port = /gateway http:\/\/127\.0\.0\.1:(\d+)/.exec(text)?.[1]
-    assert.ok(port, text)
+    const port = /gateway http:\/\/127\.0\.0\.1:(\d+)/.exec(dev.text)?.[1]
+    assert.ok(port, dev.text)
     assert.equal(
       curl,
       `curl -s http://127.0.0.1:${port}/v1/workflows/hello.echo/run -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d @workflows/hello/example.json`,
     )
     assert.match(
-      text,
+      dev.text,
       new RegExp(
         `\n {2}npx switchyard run hello\\.echo --input @workflows/hello/example\\.json --url http://127\\.0\\.0\\.1:${port} --token "\\$TOKEN" --trace\n`,
       ),
     )
-    assert.match(text, /\n {2}try it \(with TOKEN set to one of SWITCHYARD_TOKENS\):\n/)
-    assert.match(text, new RegExp(`\n {2}web UI \\(runs and traces\\): http://127\\.0\\.0\\.1:${port}/\n`))
+    assert.match(dev.text, /\n {2}try it \(with TOKEN set to one of SWITCHYARD_TOKENS\):\n/)
+    assert.match(dev.text, new RegExp(`\n {2}web UI \\(runs and traces\\): http://127\\.0\\.0\\.1:${port}/\n`))
 
     // As printed, plus the status code on a line of its own.
     const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
@@ -94,18 +84,15 @@ void test('switchyard dev prints a curl command that, pasted into a shell, runs 
         'sh',
         ['-c', `${curl} -w '\\n%{http_code}'`],
         { cwd: dir, env: { ...process.env, TOKEN: 'hint-token' }, timeout: 60_000 },
-        (error, stdout) => (error ? reject(new Error(`${error.message}\n${text}`)) : resolve({ stdout })),
+        (error, stdout) => (error ? reject(new Error(`${error.message}\n${dev.text}`)) : resolve({ stdout })),
       ),
     )
     const [body, status] = stdout.split('\n')
-    assert.equal(status, '200', `${stdout}\n${text}`)
+    assert.equal(status, '200', `${stdout}\n${dev.text}`)
     assert.deepEqual(JSON.parse(body ?? ''), { echo: { name: 'Ada' } })
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-    const code = await exited
-    clearTimeout(timer)
+    const code = await dev.stop()
     rmSync(dir, { recursive: true, force: true })
-    assert.equal(code, 0, text)
+    assert.equal(code, 0, dev.text)
   }
 })

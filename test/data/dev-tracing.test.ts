@@ -1,16 +1,13 @@
 // `switchyard dev` stores the gateway's own spans straight into its embedded trace
 // store: no OTLP/HTTP round trip to its own receiver (the tracing-cost budget).
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
+import { spawnDev } from './dev-process.js'
 import { eventually } from './supervisor-helpers.js'
-
-const DEV = fileURLToPath(new URL('../../src/cli/dev.ts', import.meta.url))
 
 void test("switchyard dev: the gateway's spans reach the store without a POST /v1/traces to itself", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-dev-tracing-'))
@@ -34,36 +31,23 @@ workflows:
     description: Echoes its input.
 `,
   )
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), DEV, '--config', join(dir, 'switchyard.yaml'), '--port', '0'],
-    {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        SWITCHYARD_SIGNING_KEY: '',
-        SWITCHYARD_TOKENS: '',
-        OTEL_EXPORTER_OTLP_ENDPOINT: '',
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
-        OTEL_BSP_SCHEDULE_DELAY: '50',
-      },
-    },
-  )
-  let text = ''
-  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const dev = spawnDev(['--config', join(dir, 'switchyard.yaml'), '--port', '0'], dir, {
+    SWITCHYARD_SIGNING_KEY: '',
+    SWITCHYARD_TOKENS: '',
+    OTEL_EXPORTER_OTLP_ENDPOINT: '',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+    OTEL_BSP_SCHEDULE_DELAY: '50',
+  })
   let code: number | null
   try {
-    const url = await eventually('the gateway URL', () => /gateway (http:\/\/[\d.:]+)/.exec(text)?.[1], 30_000)
+    const url = await eventually('the gateway URL', () => /gateway (http:\/\/[\d.:]+)/.exec(dev.text)?.[1], 30_000)
     const response = await fetch(`${url}/v1/workflows/hello.echo/run`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'Ada' }),
       signal: AbortSignal.timeout(30_000),
     })
-    assert.equal(response.status, 200, `${await response.text()}\n${text}`)
+    assert.equal(response.status, 200, `${await response.text()}\n${dev.text}`)
     const traceId = response.headers.get('x-switchyard-trace-id') ?? ''
     const names = await eventually(
       `the gateway's spans of trace ${traceId} in the store`,
@@ -84,11 +68,8 @@ workflows:
       )
     assert.deepEqual(selfExports, [], `spans stored: ${names.join(', ')}`)
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-    code = await exited
-    clearTimeout(timer)
+    code = await dev.stop()
     rmSync(dir, { recursive: true, force: true })
   }
-  assert.equal(code, 0, text)
+  assert.equal(code, 0, dev.text)
 })
