@@ -5,7 +5,7 @@
 // `switchyard start` (start.ts) is the same on Redis.
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { SERVICE } from '../control/attributes.js'
 import { loadRegistry } from '../control/index.js'
 import type { Pool, Registry } from '../control/types.js'
@@ -16,6 +16,7 @@ import { parseTokens, startGateway } from '../gateway/index.js'
 import { captureByPool, exporterSettings, initTracing, StoreSpanExporter } from '../observe/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 import { tryItLines } from './dev-hints.js'
+import { runIfMain } from './run-if-main.js'
 
 export const SERVE_OPTIONS = {
   ...CONFIG_OPTION,
@@ -178,12 +179,4 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 // Lets tests and scripts run `node --import tsx src/cli/dev.ts` without the bin.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  void run(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (error: unknown) => {
-      console.error(`switchyard dev: ${error instanceof Error ? error.message : String(error)}`)
-      process.exitCode = 1
-    },
-  )
-}
+runIfMain(import.meta.url, run, 'dev')

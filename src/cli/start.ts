@@ -1,12 +1,12 @@
 // `switchyard start --redis URL`: `switchyard dev` on Redis. The gateway submits to
 // BullMQ; each pool's worker processes consume their own queue directly (a pool's
 // `redis` URL in the registry, with its own ACL user, wins over --redis).
-import { pathToFileURL } from 'node:url'
 import { loadRegistry } from '../control/index.js'
 import { RedisBroker } from '../data/redis-broker.js'
 import { redactUrl } from '../data/redis-connection.js'
 import { parse, str } from './args.js'
 import { resolveTokens } from './gateway.js'
+import { runIfMain } from './run-if-main.js'
 import { SERVE_OPTIONS, serve, serveArgs } from './dev.js'
 
 const USAGE = `usage: switchyard start --redis URL [--config FILE] [--port 7070] [--host 127.0.0.1]
@@ -52,12 +52,4 @@ export async function run(argv: string[]): Promise<number> {
   })
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  void run(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (error: unknown) => {
-      console.error(`switchyard start: ${error instanceof Error ? error.message : String(error)}`)
-      process.exitCode = 1
-    },
-  )
-}
+runIfMain(import.meta.url, run, 'start')

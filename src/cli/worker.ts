@@ -4,7 +4,6 @@
 // SIGTERM drains: no new runs, in-flight ones finish, then the process exits 0.
 import { spawn } from 'node:child_process'
 import { delimiter } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { SERVICE } from '../control/attributes.js'
 import { loadRegistry } from '../control/index.js'
 import { pythonProgram } from '../data/supervisor.js'
@@ -16,6 +15,7 @@ import type { RunSource } from '../data/run-source.js'
 import { exporterSettings, initTracing } from '../observe/tracing.js'
 import { graphCallbacks } from '../observe/graph-callbacks.js'
 import { CONFIG_OPTION, configPath, parse, str } from './args.js'
+import { runIfMain } from './run-if-main.js'
 
 const USAGE = `usage: switchyard worker --pool NAME [--redis URL] [--port N] [--host H] [--config FILE]
 
@@ -160,12 +160,4 @@ export async function run(args: string[]): Promise<number> {
 }
 
 // Forked directly by the supervisor (`fork(.../cli/worker.js, args)`), not via main.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  void run(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (error: unknown) => {
-      console.error(`switchyard worker: ${error instanceof Error ? error.message : String(error)}`)
-      process.exitCode = 1
-    },
-  )
-}
+runIfMain(import.meta.url, run, 'worker')
