@@ -65,16 +65,7 @@ export async function run(args: string[]): Promise<number> {
     }
     throw new Error(`${error.status} ${error.message}`)
   }
-  if (parsed.values.json) {
-    console.log(JSON.stringify(runs, null, 2))
-    return 0
-  }
-  if (runs.length === 0) {
-    console.log('no runs match (finished runs are kept for a while, not forever)')
-    return 0
-  }
-  console.log(formatBrokerRuns(runs))
-  return 0
+  return printRuns(parsed, runs, 'no runs match (finished runs are kept for a while, not forever)', formatBrokerRuns)
 }
 
 /** `switchyard runs --traced`: the trace store's listing (GET /v1/traces). */
@@ -87,15 +78,19 @@ async function tracedRuns(parsed: ParsedArgs): Promise<number> {
   const { runs } = (await fetchTraceApi(traceApiOptions(str(parsed, 'url'), str(parsed, 'token')), `/v1/traces?${query}`)) as {
     runs: RunSummary[]
   }
-  if (parsed.values.json) {
-    console.log(JSON.stringify(runs, null, 2))
-    return 0
-  }
-  if (runs.length === 0) {
-    console.log('no traced runs match (runs appear here once their spans are exported; unsampled runs never do)')
-    return 0
-  }
-  console.log(formatRuns(runs))
+  return printRuns(
+    parsed,
+    runs,
+    'no traced runs match (runs appear here once their spans are exported; unsampled runs never do)',
+    formatRuns,
+  )
+}
+
+/** Print `runs` as JSON with --json, else `empty` when there are none, else as `format`'s table; exit code 0. */
+function printRuns<T>(parsed: ParsedArgs, runs: readonly T[], empty: string, format: (runs: readonly T[]) => string): number {
+  if (parsed.values.json) console.log(JSON.stringify(runs, null, 2))
+  else if (runs.length === 0) console.log(empty)
+  else console.log(format(runs))
   return 0
 }
 
