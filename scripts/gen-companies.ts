@@ -3,6 +3,8 @@
 // (seeded), with a few duplicates (same domain, different spelling) for the dedupe step.
 // Usage: npx tsx scripts/gen-companies.ts
 import { writeFileSync } from 'node:fs'
+
+import type { CompanyRecord } from '../examples/sales/workflows/discovery-accounts/types.js'
 import { seededRandom } from './seeded-random.js'
 
 const COUNT = 520
@@ -139,19 +141,6 @@ const SUFFIX: Record<string, string> = {
   NO: 'AS',
   DK: 'ApS',
   PL: 'Sp. z o.o.',
-}
-
-export interface CompanyRecord {
-  readonly id: string
-  readonly name: string
-  readonly domain: string
-  readonly country: string
-  readonly city: string
-  readonly industry: string
-  readonly employees: number
-  readonly founded: number
-  readonly description: string
-  readonly signals: readonly string[]
 }
 
 const r = seededRandom(520_2026)
