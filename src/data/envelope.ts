@@ -89,8 +89,52 @@ export function createEnvelope(plan: RoutePlan, opts: CreateEnvelopeOptions, sig
   return signingKey === null ? unsigned : signEnvelope(unsigned, signingKey)
 }
 
+const FIELD_SET: ReadonlySet<string> = new Set(FIELDS)
+
+/**
+ * canonicalJson of a well-formed envelope without `sig`, written field by field in
+ * the canonical (sorted) order: no copy of the envelope, no key sorting, only the
+ * input goes through the generic writer. Null when the envelope is not exactly the
+ * known fields with their JSON types (then the generic path decides).
+ */
+function knownEnvelopeText(e: Envelope): string | null {
+  for (const key in e) if (!FIELD_SET.has(key)) return null
+  const t = e.trace as Partial<TraceCarrier> | null
+  if (
+    e.v !== 1 ||
+    typeof e.runId !== 'string' ||
+    typeof e.workflow !== 'string' ||
+    typeof e.pool !== 'string' ||
+    typeof e.graph !== 'string' ||
+    typeof e.registry !== 'string' ||
+    typeof e.deadline !== 'string' ||
+    !Number.isFinite(e.attempt) ||
+    !Number.isFinite(e.maxAttempts) ||
+    (e.idempotencyKey !== null && typeof e.idempotencyKey !== 'string') ||
+    e.input === undefined ||
+    typeof t !== 'object' ||
+    t === null ||
+    Object.keys(t).length !== 3 ||
+    typeof t.baggage !== 'string' ||
+    typeof t.traceparent !== 'string' ||
+    typeof t.tracestate !== 'string'
+  ) {
+    return null
+  }
+  const str = JSON.stringify
+  return (
+    `{"attempt":${str(e.attempt)},"deadline":${str(e.deadline)},"graph":${str(e.graph)},` +
+    `"idempotencyKey":${str(e.idempotencyKey)},"input":${canonicalJson(e.input, 'envelope.input')},` +
+    `"maxAttempts":${str(e.maxAttempts)},"pool":${str(e.pool)},"registry":${str(e.registry)},"runId":${str(e.runId)},` +
+    `"trace":{"baggage":${str(t.baggage)},"traceparent":${str(t.traceparent)},"tracestate":${str(t.tracestate)}},` +
+    `"v":1,"workflow":${str(e.workflow)}}`
+  )
+}
+
 /** The canonical JSON of an envelope without `sig`: the exact text the signature covers. */
 export function canonicalEnvelope(envelope: Envelope): string {
+  const known = knownEnvelopeText(envelope)
+  if (known !== null) return known
   const { sig: _sig, ...rest } = envelope
   return canonicalJson(rest, 'envelope')
 }
