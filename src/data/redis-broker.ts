@@ -51,6 +51,9 @@ interface PoolQueue {
   readonly queue: Queue
   events?: QueueEvents
   eventsReady?: Promise<QueueEvents>
+  /** Set once the queue's client and events are ready: later submits and waits skip the bounded await (a timer each). */
+  client?: Awaited<Queue['client']>
+  eventsOpen?: QueueEvents
   /** True once QueueEvents reads from a fixed stream position: every later run's final event will arrive. */
   watching: boolean
 }
@@ -199,9 +202,9 @@ export class RedisBroker implements Broker {
     this.assertOpen()
     const entry = this.poolQueue(envelope.pool)
     const { queue, pool } = entry
-    const client = await this.call(queue.client, `Redis for pool '${pool.name}'`)
+    const client = entry.client ?? (entry.client = await this.call(queue.client, `Redis for pool '${pool.name}'`))
     // Listening before the first add lets wait() skip reading runs this broker submitted.
-    await this.call(this.events(entry), `queue events of ${queue.name}`)
+    if (!entry.eventsOpen) await this.call(this.events(entry), `queue events of ${queue.name}`)
     const idemKey = envelope.idempotencyKey === null ? null : this.idempotencyKey(entry, envelope.idempotencyKey)
     const fingerprint = idemKey === null ? '' : idempotencyFingerprint(envelope)
 
@@ -375,6 +378,7 @@ export class RedisBroker implements Broker {
       entry.events = events
       entry.watching = true
       await events.waitUntilReady()
+      if (entry.events === events) entry.eventsOpen = events
       return events
     })()
     entry.eventsReady = ready
@@ -393,7 +397,7 @@ export class RedisBroker implements Broker {
     this.assertOpen()
     const entry = await this.call(this.locate(runId), `locating run ${runId}`)
     if (!entry) throw new SwitchyardError('UNKNOWN_RUN', `unknown run '${runId}'`)
-    if (Date.now() < options.until && !options.signal?.aborted) {
+    if (!entry.eventsOpen && Date.now() < options.until && !options.signal?.aborted) {
       await this.call(this.events(entry), `queue events of ${entry.queue.name}`)
     }
     return this.waits.wait(runId, options, {
