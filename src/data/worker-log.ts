@@ -19,7 +19,8 @@ function parseLevel(text: string | undefined): Level {
 
 /** A JSON-lines logger; `child` adds fields. */
 export function createLogger(options: LoggerOptions): Logger & { child(fields: Record<string, unknown>): Logger } {
-  const min = ORDER[options.level ?? parseLevel(process.env.SWITCHYARD_LOG_LEVEL)]
+  const level = options.level ?? parseLevel(process.env.SWITCHYARD_LOG_LEVEL)
+  const min = ORDER[level]
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'))
   const emit = (level: Level, message: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return
@@ -30,6 +31,7 @@ export function createLogger(options: LoggerOptions): Logger & { child(fields: R
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger({ ...options, fields: { ...options.fields, ...fields } }),
+    // The level and writer are resolved once, not re-read from the environment per child.
+    child: (fields) => createLogger({ level, write, fields: { ...options.fields, ...fields } }),
   }
 }

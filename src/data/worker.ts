@@ -160,7 +160,15 @@ export function createWorker(options: WorkerOptions): PoolWorker {
   async function execute(envelope: Envelope, workflow: Workflow, attempt: number, deadlineMs: number, source: AbortSignal, span: Span) {
     const { runnable, prompt } = await graphs.get(workflow)
     if (prompt) span.setAttribute(ATTR.promptHash, prompt.hash)
-    const runLog = log.child({ runId: envelope.runId, workflow: workflow.name, attempt })
+    // Most graphs never log: the child logger (a copy of the fields and four closures) is made on first use.
+    let child: Logger | undefined
+    const runLogger = () => (child ??= log.child({ runId: envelope.runId, workflow: workflow.name, attempt }))
+    const runLog: Logger = {
+      debug: (message, fields) => runLogger().debug(message, fields),
+      info: (message, fields) => runLogger().info(message, fields),
+      warn: (message, fields) => runLogger().warn(message, fields),
+      error: (message, fields) => runLogger().error(message, fields),
+    }
     return withDeadline(deadlineMs, source, `run ${envelope.runId} of '${workflow.name}'`, async (signal) => {
       const run: RunContext = {
         runId: envelope.runId,
@@ -186,7 +194,6 @@ export function createWorker(options: WorkerOptions): PoolWorker {
     const admitted = admit(delivery)
     if ('ok' in admitted) return admitted
     const { envelope, workflow, deadlineMs } = admitted
-    const runLabels = { ...labels, workflow: workflow.name }
     const parent = propagation.extract(ROOT_CONTEXT, envelope.trace)
     const attributes = {
       [ATTR.pool]: pool.name,
@@ -218,7 +225,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
           error instanceof SwitchyardError
             ? error
             : new SwitchyardError('GRAPH_FAILED', error instanceof Error ? error.message : String(error), { cause: error, retryable: true })
-        metrics.failed.inc({ ...runLabels, code: e.code })
+        metrics.failed.inc({ ...labels, workflow: workflow.name, code: e.code })
         count.failed.observe((performance.now() - started) / 1000)
         span.setAttribute(ATTR.errorCode, e.code)
         span.recordException(e)
