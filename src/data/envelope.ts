@@ -7,7 +7,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 
 import { SwitchyardError } from '../control/errors.js'
 import type { RoutePlan } from '../control/types.js'
-import { canonicalDigest, canonicalJson } from './canonical-json.js'
+import { canonicalDigest, canonicalJson } from '../control/canonical-json.js'
 
 export interface TraceCarrier {
   readonly traceparent: string
@@ -124,7 +124,7 @@ function knownEnvelopeText(e: Envelope): string | null {
   const str = JSON.stringify
   return (
     `{"attempt":${str(e.attempt)},"deadline":${str(e.deadline)},"graph":${str(e.graph)},` +
-    `"idempotencyKey":${str(e.idempotencyKey)},"input":${canonicalJson(e.input, 'envelope.input')},` +
+    `"idempotencyKey":${str(e.idempotencyKey)},"input":${canonicalJson(e.input, 'envelope.input', 'INVALID_ENVELOPE')},` +
     `"maxAttempts":${str(e.maxAttempts)},"pool":${str(e.pool)},"registry":${str(e.registry)},"runId":${str(e.runId)},` +
     `"trace":{"baggage":${str(t.baggage)},"traceparent":${str(t.traceparent)},"tracestate":${str(t.tracestate)}},` +
     `"v":1,"workflow":${str(e.workflow)}}`
@@ -136,7 +136,7 @@ export function canonicalEnvelope(envelope: Envelope): string {
   const known = knownEnvelopeText(envelope)
   if (known !== null) return known
   const { sig: _sig, ...rest } = envelope
-  return canonicalJson(rest, 'envelope')
+  return canonicalJson(rest, 'envelope', 'INVALID_ENVELOPE')
 }
 
 function hmac(envelope: Envelope, key: string): string {
@@ -273,5 +273,5 @@ export function envelopeTraceId(envelope: Envelope): string | null {
  * the same fingerprint dedupes; with another fingerprint it is IDEMPOTENCY_CONFLICT.
  */
 export function idempotencyFingerprint(envelope: Envelope): string {
-  return canonicalDigest({ workflow: envelope.workflow, input: envelope.input })
+  return canonicalDigest({ workflow: envelope.workflow, input: envelope.input }, 'INVALID_ENVELOPE')
 }

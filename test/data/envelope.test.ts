@@ -8,7 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 
 import { SwitchyardError } from '../../src/control/errors.js'
 import type { RoutePlan } from '../../src/control/types.js'
-import { canonicalJson } from '../../src/data/canonical-json.js'
+import { canonicalJson } from '../../src/control/canonical-json.js'
 import {
   canonicalEnvelope,
   createEnvelope,
