@@ -56,16 +56,10 @@ export interface ScoredAccount {
   readonly reasons: readonly string[]
 }
 
-export interface Account {
+/** A ranked account as the workflow returns it: the company's public facts, its rank, score and reasons. */
+export interface Account
+  extends Pick<CompanyRecord, 'name' | 'domain' | 'country' | 'city' | 'industry' | 'employees'>, Omit<ScoredAccount, 'record'> {
   readonly rank: number
-  readonly name: string
-  readonly domain: string
-  readonly country: string
-  readonly city: string
-  readonly industry: string
-  readonly employees: number
-  readonly score: number
-  readonly reasons: readonly string[]
 }
 
 export interface DiscoveryOutput {
