@@ -7,7 +7,7 @@ import { compileRegistry } from './registry-compiler.js'
 
 const source = process.argv[2]
 if (source !== undefined) {
-  const { compiled, codes, schemas, problems } = compileRegistry(source)
-  const json: CompilationJson = { compiled, codes: [...codes], schemas, problems }
+  const { codes, ...rest } = compileRegistry(source)
+  const json: CompilationJson = { ...rest, codes: [...codes] }
   process.stdout.write(JSON.stringify(json))
 }

@@ -2,6 +2,7 @@
 // everything needed as plain JSON, so the runtime pays one JSON.parse instead
 // of a YAML parse and an Ajv import; rebuilt (and rewritten) when stale.
 //   .switchyard/<registry file>.compiled.json   pools, workflows, file stamps
+//   .switchyard/hashes/<id>.json                 sha256 per stamped file, read only when a stamp cannot be trusted
 //   .switchyard/schemas/<digest>.json            schemas, read on first use (route() never needs them)
 //   .switchyard/validators/<hash>.cjs            one input validator each, read on first route()
 // A compiled form is used only when every file it was built from is unchanged
@@ -9,50 +10,82 @@
 // share one module because every routing process loads them, and each ES
 // module costs about half a millisecond to load. The compiler
 // (registry-compiler.ts, with `yaml` and Ajv) is required only to rebuild.
-import type * as Fs from 'node:fs'
 import { createRequire } from 'node:module'
 import type * as ChildProcess from 'node:child_process'
 import type * as Crypto from 'node:crypto'
-import { basename, dirname, extname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import type * as Fs from 'node:fs'
+import type * as Path from 'node:path'
+import type * as Url from 'node:url'
 import { RegistryError, SwitchyardError, type RegistryProblem } from './errors.js'
 import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from './types.js'
 
-// Required, not imported: `import … from 'node:fs'` builds the ES module
-// namespace, whose getters (ReadStream, promises, …) load ~30 of Node's stream
-// modules, about 2 ms of every cold start; require() leaves them lazy.
-const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = createRequire(
-  import.meta.url,
-)('node:fs') as typeof Fs
+/**
+ * A built-in module as require() returns it. Not `import … from 'node:fs'`: that
+ * builds the ES module namespace, whose getters (ReadStream, promises, …) load
+ * ~30 of Node's stream modules (~2 ms), and every `node:` import costs an ES
+ * module facade of its own (~0.25 ms each). process.getBuiltinModule (Node ≥ 20.16)
+ * skips the module system altogether; older Nodes use createRequire.
+ */
+export const builtin: <T>(id: string) => T =
+  typeof process.getBuiltinModule === 'function'
+    ? <T>(id: string) => process.getBuiltinModule(id) as T
+    : <T>(id: string) => createRequire(import.meta.url)(id) as T
+
+const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = builtin<typeof Fs>('node:fs')
+const { basename, dirname, extname, join, resolve } = builtin<typeof Path>('node:path')
 
 // node:crypto costs ~5 ms to load; a fresh compiled registry never hashes.
 let crypto: typeof Crypto | undefined
 
 /** `sha256:<hex>` of the bytes. */
 export function sha256(data: string | Uint8Array): string {
-  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof Crypto
+  crypto ??= builtin<typeof Crypto>('node:crypto')
   return `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`
 }
 
 /** Bumped whenever the shape below or the validator code generation changes. */
-export const COMPILED_FORMAT = 3
+export const COMPILED_FORMAT = 4
 
-/**
- * A file the compiled registry was built from, as it was then: path, size,
- * mtimeMs, and `sha256:` of the bytes (checked when size and mtime cannot be
- * trusted). A tuple, not an object: at 1,000 schema files that parses ~1 ms faster.
- */
-export type FileStamp = readonly [path: string, size: number, mtimeMs: number, hash: string]
+// ---- the compiled form ----
+// Shaped for the cost of loading it at 1,000 workflows: one JSON.parse, then one
+// syscall per file. Columns rather than an object per workflow or per file (less
+// to parse, fewer objects to allocate and collect); no file hashes (a sidecar,
+// read only when needed); nothing that derives from another field (a graph's
+// module and export derive from its ref). Paths the load checks are stored
+// absolute: relative ones are a third shorter to parse, but joining 3,000 of
+// them to the root before each syscall costs more than that saves.
 
-/**
- * A workflow without its schemas, with the id of its input validator: the
- * content hash of the validator's standalone code, which lives apart (one small
- * file per id) so loading never parses it.
- */
-export type WorkflowSpec = Omit<Workflow, 'input' | 'output'> & { readonly validator: string }
+/** The files the compiled registry was built from, as they were then: the registry file first, then every schema file. */
+export interface FileStamps {
+  /** Absolute paths. */
+  readonly path: readonly string[]
+  readonly size: readonly number[]
+  readonly mtimeMs: readonly number[]
+  /**
+   * Id of hashes/<id>.json: the `sha256:` of each file's bytes, in the same order,
+   * read only when a file's size and mtime cannot be trusted (see readCompiled).
+   * Content-addressed, so it always belongs to the stamps that name it.
+   */
+  readonly hashes: string
+}
 
-/** Input and output schema per workflow name. */
-export type SchemaTable = Readonly<Record<string, { readonly input: JsonSchema; readonly output: JsonSchema | null }>>
+/** Every workflow, one column per field, in registry order. */
+export interface WorkflowColumns {
+  readonly name: readonly string[]
+  readonly pool: readonly string[]
+  /** As written in the registry: `path#export` (GraphRef.ref). */
+  readonly graph: readonly string[]
+  /** Relative to `root` (absolute paths are in `exist`), or null. */
+  readonly prompt: readonly (string | null)[]
+  readonly description: readonly string[]
+  readonly timeoutMs: readonly number[]
+  readonly retries: readonly number[]
+  /**
+   * Id of the input validator: the content hash of its standalone code, which
+   * lives apart (one small file per id) so loading never parses it; '' for none.
+   */
+  readonly validator: readonly string[]
+}
 
 export interface CompiledRegistry {
   readonly format: typeof COMPILED_FORMAT
@@ -61,15 +94,17 @@ export interface CompiledRegistry {
   readonly root: string
   /** Date.now() taken before any file was read: a file changed at or after it may differ from its stamp. */
   readonly builtAt: number
-  /**
-   * The registry file first, then every schema file it references. Graph modules,
-   * prompts and env files are checked for existence only (see readCompiled).
-   */
-  readonly files: readonly FileStamp[]
+  /** Schema files (and the registry file) are stamped; see `exist` for the other files. */
+  readonly files: FileStamps
+  /** Graph modules, prompts and env files, absolute and each once: not read at load, but each must exist. */
+  readonly exist: readonly string[]
   readonly digest: string
   readonly pools: readonly Pool[]
-  readonly workflows: readonly WorkflowSpec[]
+  readonly workflows: WorkflowColumns
 }
+
+/** Input and output schema per workflow name. */
+export type SchemaTable = Readonly<Record<string, { readonly input: JsonSchema; readonly output: JsonSchema | null }>>
 
 /** How a loaded registry reaches what it keeps out of the compiled file. */
 export interface RegistryStore {
@@ -80,13 +115,13 @@ export interface RegistryStore {
 }
 
 interface Internals extends RegistryStore {
-  /** Validator id per workflow name. */
-  readonly validators: ReadonlyMap<string, string>
+  /** The validator id of a workflow, or undefined. */
+  readonly validator: (name: string) => string | undefined
 }
 
 const internals = new WeakMap<Registry, Internals>()
 
-/** A workflow whose schemas are read when first asked for. */
+/** A workflow of a loaded registry; built on first lookup, its schemas read when first asked for. */
 class LoadedWorkflow implements Workflow {
   readonly name: string
   readonly pool: string
@@ -97,14 +132,22 @@ class LoadedWorkflow implements Workflow {
   readonly retries: number
   readonly #schemas: () => SchemaTable
 
-  constructor(spec: WorkflowSpec, schemas: () => SchemaTable) {
-    this.name = spec.name
-    this.pool = spec.pool
-    this.graph = spec.graph
-    this.prompt = spec.prompt
-    this.description = spec.description
-    this.timeoutMs = spec.timeoutMs
-    this.retries = spec.retries
+  constructor(columns: WorkflowColumns, i: number, root: string, schemas: () => SchemaTable) {
+    const ref = columns.graph[i] ?? ''
+    const hash = ref.lastIndexOf('#')
+    this.name = columns.name[i] ?? ''
+    this.pool = columns.pool[i] ?? ''
+    // As the compiler resolved it: the module relative to the registry, export `graph` by default.
+    this.graph = {
+      ref,
+      module: resolve(root, hash === -1 ? ref : ref.slice(0, hash)),
+      export: hash === -1 ? 'graph' : ref.slice(hash + 1),
+    }
+    const prompt = columns.prompt[i] ?? null
+    this.prompt = prompt === null ? null : resolve(root, prompt)
+    this.description = columns.description[i] ?? ''
+    this.timeoutMs = columns.timeoutMs[i] ?? 0
+    this.retries = columns.retries[i] ?? 0
     this.#schemas = schemas
   }
 
@@ -122,20 +165,89 @@ class LoadedWorkflow implements Workflow {
   }
 }
 
+/**
+ * `registry.workflows` of a loaded registry. A process routes to a few of its
+ * workflows, so each Workflow object is built on its first lookup; iterating
+ * builds them all, once.
+ */
+class WorkflowTable implements ReadonlyMap<string, Workflow> {
+  readonly #columns: WorkflowColumns
+  readonly #root: string
+  readonly #schemas: () => SchemaTable
+  readonly #index = new Map<string, number>()
+  readonly #built: (Workflow | undefined)[] = []
+  #all: Map<string, Workflow> | undefined
+
+  constructor(columns: WorkflowColumns, root: string, schemas: () => SchemaTable) {
+    this.#columns = columns
+    this.#root = root
+    this.#schemas = schemas
+    columns.name.forEach((name, i) => this.#index.set(name, i))
+  }
+
+  get size(): number {
+    return this.#index.size
+  }
+
+  has(name: string): boolean {
+    return this.#index.has(name)
+  }
+
+  get(name: string): Workflow | undefined {
+    const i = this.#index.get(name)
+    return i === undefined ? undefined : this.#at(i)
+  }
+
+  /** The id of the workflow's input validator, or undefined. */
+  validator(name: string): string | undefined {
+    const i = this.#index.get(name)
+    return (i === undefined ? undefined : this.#columns.validator[i]) || undefined
+  }
+
+  keys(): MapIterator<string> {
+    return this.#index.keys()
+  }
+
+  values(): MapIterator<Workflow> {
+    return this.#map().values()
+  }
+
+  entries(): MapIterator<[string, Workflow]> {
+    return this.#map().entries()
+  }
+
+  forEach(callback: (workflow: Workflow, name: string, map: ReadonlyMap<string, Workflow>) => void, thisArg?: unknown): void {
+    this.#map().forEach((workflow, name) => callback.call(thisArg, workflow, name, this))
+  }
+
+  [Symbol.iterator](): MapIterator<[string, Workflow]> {
+    return this.entries()
+  }
+
+  #at(i: number): Workflow {
+    return (this.#built[i] ??= new LoadedWorkflow(this.#columns, i, this.#root, this.#schemas))
+  }
+
+  #map(): Map<string, Workflow> {
+    return (this.#all ??= new Map(this.#columns.name.map((name, i) => [name, this.#at(i)])))
+  }
+}
+
 /** The Registry the rest of Switchyard sees, from its compiled form. */
 export function hydrate(compiled: CompiledRegistry, store: RegistryStore): Registry {
+  const { root } = compiled
   let table: SchemaTable | undefined
   const schemas = (): SchemaTable => (table ??= store.schemas())
+  const workflows = new WorkflowTable(compiled.workflows, root, schemas)
   const registry: Registry = {
     version: 1,
     source: compiled.source,
-    root: compiled.root,
+    root,
     digest: compiled.digest,
     pools: new Map(compiled.pools.map((pool) => [pool.name, pool])),
-    workflows: new Map(compiled.workflows.map((spec) => [spec.name, new LoadedWorkflow(spec, schemas)])),
+    workflows,
   }
-  const validators = new Map(compiled.workflows.map((spec) => [spec.name, spec.validator]))
-  internals.set(registry, { validators, code: store.code, schemas })
+  internals.set(registry, { validator: (name) => workflows.validator(name), code: store.code, schemas })
   return registry
 }
 
@@ -153,14 +265,15 @@ export function internalsOf(registry: Registry): Internals | undefined {
  */
 const RACY_MS = 1000
 
-/** Schema tables of older registry versions are removed once this old. */
-const SCHEMAS_KEPT_MS = 24 * 3_600_000
+/** Schema tables and hash lists of older registry versions are removed once this old. */
+const KEPT_MS = 24 * 3_600_000
 
 export interface CachePaths {
   readonly dir: string
   readonly compiled: string
   readonly validators: string
   readonly schemas: string
+  readonly hashes: string
 }
 
 export function cachePaths(source: string): CachePaths {
@@ -170,6 +283,7 @@ export function cachePaths(source: string): CachePaths {
     compiled: join(dir, `${basename(source)}.compiled.json`),
     validators: join(dir, 'validators'),
     schemas: join(dir, 'schemas'),
+    hashes: join(dir, 'hashes'),
   }
 }
 
@@ -178,69 +292,84 @@ function schemasFile(paths: CachePaths, digest: string): string {
   return join(paths.schemas, `${digest.replace('sha256:', '')}.json`)
 }
 
+/** One options object for every stat: at a thousand files, per-call garbage adds up. */
+const IF_EXISTS = { throwIfNoEntry: false } as const
+
 /** The cached compiled registry for `source`, or null when absent, foreign or stale. */
 export function readCompiled(source: string): CompiledRegistry | null {
   const paths = cachePaths(source)
-  let compiled: CompiledRegistry
   try {
-    compiled = JSON.parse(readFileSync(paths.compiled, 'utf8')) as CompiledRegistry
+    const compiled = JSON.parse(readFileSync(paths.compiled, 'utf8')) as CompiledRegistry
+    return compiled.format === COMPILED_FORMAT && compiled.source === source && isFresh(paths, compiled) ? compiled : null
   } catch {
+    // Absent, unreadable, or not the shape its format says (edited by hand, say): rebuilt.
     return null
   }
-  if (compiled.format !== COMPILED_FORMAT || compiled.source !== source) return null
-  const checkedAt = Date.now()
-  let hashed = false
-  const files: FileStamp[] = []
-  for (const stamp of compiled.files) {
-    const [path, size, mtimeMs, hash] = stamp
-    const stat = statSync(path, { throwIfNoEntry: false })
-    if (!stat || stat.size !== size) return null
-    if (stat.mtimeMs === mtimeMs && mtimeMs < compiled.builtAt - RACY_MS) {
-      files.push(stamp)
-      continue
-    }
-    let bytes: Buffer
-    try {
-      bytes = readFileSync(path)
-    } catch {
-      return null
-    }
-    if (sha256(bytes) !== hash) return null
-    hashed = true
-    files.push([path, bytes.length, stat.mtimeMs, hash])
-  }
-  // Graph modules, prompts and env files are not read here, but each must still
-  // exist (DESIGN §2.1: every path resolves, checked at load); one stat each.
-  if (!referencedPathsExist(compiled)) return null
-  // Unchanged bytes behind new or too-recent mtimes: restamp, so later loads
-  // are back to one stat per file.
-  if (hashed && files.every(([, , mtimeMs]) => mtimeMs < checkedAt - RACY_MS)) {
-    writeCompiled({ ...compiled, builtAt: checkedAt, files }, new Map(), null)
-  }
-  return compiled
 }
 
-function referencedPathsExist(compiled: CompiledRegistry): boolean {
-  const seen = new Set<string>()
-  const exists = (path: string | null): boolean => {
-    if (path === null || seen.has(path)) return true
-    seen.add(path)
-    return existsSync(path)
+/** Whether every file the compiled registry was built from is unchanged, and every file it names exists. */
+function isFresh(paths: CachePaths, compiled: CompiledRegistry): boolean {
+  const { files, exist } = compiled
+  const checkedAt = Date.now()
+  const trustedBefore = compiled.builtAt - RACY_MS
+  // Files whose size matches but whose mtime cannot be trusted: index → mtimeMs now.
+  let racy: Map<number, number> | undefined
+  for (let i = 0; i < files.path.length; i++) {
+    const stat = statSync(files.path[i] ?? '', IF_EXISTS)
+    if (!stat || stat.size !== files.size[i]) return false
+    const mtimeMs = files.mtimeMs[i] ?? NaN
+    if (stat.mtimeMs !== mtimeMs || mtimeMs >= trustedBefore) (racy ??= new Map()).set(i, stat.mtimeMs)
   }
-  for (const pool of compiled.pools) if (!exists(pool.env)) return false
-  for (const workflow of compiled.workflows) if (!exists(workflow.graph.module) || !exists(workflow.prompt)) return false
+  if (racy && !sameBytes(paths, compiled, racy)) return false
+  // Graph modules, prompts and env files are not read here, but each must still
+  // exist (DESIGN §2.1: every path resolves, checked at load); one syscall each.
+  for (const path of exist) if (!existsSync(path)) return false
+  // Unchanged bytes behind new or too-recent mtimes: restamp, so later loads
+  // are back to one stat per file.
+  const restamped = racy
+  if (restamped && [...restamped.values()].every((mtimeMs) => mtimeMs < checkedAt - RACY_MS)) {
+    const mtimeMs = files.mtimeMs.map((stamped, i) => restamped.get(i) ?? stamped)
+    writeCompiled({ ...compiled, builtAt: checkedAt, files: { ...files, mtimeMs } }, new Map(), null, null)
+  }
+  return true
+}
+
+/** Whether each of these files still holds the bytes it was compiled from. */
+function sameBytes(paths: CachePaths, compiled: CompiledRegistry, files: ReadonlyMap<number, number>): boolean {
+  let hashes: readonly string[]
+  try {
+    hashes = JSON.parse(readFileSync(join(paths.hashes, `${compiled.files.hashes}.json`), 'utf8')) as string[]
+  } catch {
+    return false
+  }
+  for (const i of files.keys()) {
+    let bytes: Buffer
+    try {
+      bytes = readFileSync(compiled.files.path[i] ?? '')
+    } catch {
+      return false
+    }
+    if (hashes[i] === undefined || sha256(bytes) !== hashes[i]) return false
+  }
   return true
 }
 
 /**
  * Write the compiled registry, its validators and (unless null) its schema
- * table; false when the folder is not writable (loading then simply rebuilds).
+ * table and file hashes; false when the folder is not writable (loading then
+ * simply rebuilds).
  */
-export function writeCompiled(compiled: CompiledRegistry, codes: ReadonlyMap<string, string>, schemas: SchemaTable | null): boolean {
+export function writeCompiled(
+  compiled: CompiledRegistry,
+  codes: ReadonlyMap<string, string>,
+  schemas: SchemaTable | null,
+  hashes: readonly string[] | null,
+): boolean {
   const paths = cachePaths(compiled.source)
   try {
     mkdirSync(paths.validators, { recursive: true })
     mkdirSync(paths.schemas, { recursive: true })
+    mkdirSync(paths.hashes, { recursive: true })
     for (const [id, code] of codes) {
       const file = join(paths.validators, `${id}.cjs`)
       // Content-addressed: an existing file already holds this code.
@@ -249,7 +378,12 @@ export function writeCompiled(compiled: CompiledRegistry, codes: ReadonlyMap<str
     if (schemas) {
       const current = schemasFile(paths, compiled.digest)
       writeAtomically(current, JSON.stringify(schemas))
-      removeOldSchemas(paths, current)
+      removeOld(paths.schemas, current)
+    }
+    if (hashes) {
+      const current = join(paths.hashes, `${compiled.files.hashes}.json`)
+      writeAtomically(current, JSON.stringify(hashes))
+      removeOld(paths.hashes, current)
     }
     writeAtomically(paths.compiled, JSON.stringify(compiled))
     return true
@@ -267,10 +401,11 @@ export function readSchemas(source: string, digest: string): SchemaTable | undef
   }
 }
 
-function removeOldSchemas(paths: CachePaths, current: string): void {
-  const cutoff = Date.now() - SCHEMAS_KEPT_MS
-  for (const name of readdirSync(paths.schemas)) {
-    const file = join(paths.schemas, name)
+/** Removes the files of older registry versions from `dir`, once they are KEPT_MS old (a process may still be loading one). */
+function removeOld(dir: string, current: string): void {
+  const cutoff = Date.now() - KEPT_MS
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name)
     if (file !== current && statSync(file).mtimeMs < cutoff) unlinkSync(file)
   }
 }
@@ -300,6 +435,8 @@ export interface Compilation {
   /** Standalone validator code by id, for the workflows' `validator` ids. */
   readonly codes: ReadonlyMap<string, string>
   readonly schemas: SchemaTable
+  /** `sha256:` of each stamped file, in the order of `compiled.files.path`. */
+  readonly hashes: readonly string[]
   readonly problems: readonly RegistryProblem[]
 }
 
@@ -334,7 +471,7 @@ function compileRegistry(source: string): Compilation {
 const LOADER_FLAG = /^(--import|--require|-r|--loader|--experimental-loader)(=|$)/
 
 function compileInChild(source: string): Compilation {
-  const here = fileURLToPath(import.meta.url)
+  const here = builtin<typeof Url>('node:url').fileURLToPath(import.meta.url)
   const script = join(dirname(here), `compile-child${extname(here)}`)
   const flags: string[] = []
   process.execArgv.forEach((arg, i, all) => {
@@ -345,10 +482,8 @@ function compileInChild(source: string): Compilation {
   })
   let out: string
   try {
-    // Required here, not imported: loading it costs every routing process time.
     // The whole compilation comes back on stdout: validator code for every workflow.
-    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcess
-    out = execFileSync(process.execPath, [...flags, script, source], {
+    out = builtin<typeof ChildProcess>('node:child_process').execFileSync(process.execPath, [...flags, script, source], {
       encoding: 'utf8',
       maxBuffer: 1024 ** 3,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -358,7 +493,7 @@ function compileInChild(source: string): Compilation {
     throw cannotCompile(source, 'in a child process', stderr ? new Error(stderr, { cause: error }) : error)
   }
   const json = JSON.parse(out) as CompilationJson
-  return { compiled: json.compiled, codes: new Map(json.codes), schemas: json.schemas, problems: json.problems }
+  return { ...json, codes: new Map(json.codes) }
 }
 
 function cannotCompile(source: string, where: string, error: unknown): SwitchyardError {
@@ -399,9 +534,9 @@ export function loadRegistry(path: string): Registry {
  */
 export function rebuildRegistry(path: string): { registry: Registry | null; problems: readonly RegistryProblem[] } {
   const source = resolve(path)
-  const { compiled, codes, schemas, problems } = compileRegistry(source)
+  const { compiled, codes, schemas, hashes, problems } = compileRegistry(source)
   if (!compiled) return { registry: null, problems }
-  writeCompiled(compiled, codes, schemas)
+  writeCompiled(compiled, codes, schemas, hashes)
   return { registry: hydrate(compiled, { code: (id) => codes.get(id), schemas: () => schemas }), problems: [] }
 }
 

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, extname, isAbsolute, relative, resolve } from 'node:path'
 import type { Node as YamlNode, Pair } from 'yaml'
 import { canonicalJson } from './canonical-json.js'
-import { COMPILED_FORMAT, sha256, type Compilation, type CompiledRegistry, type FileStamp } from './load-registry.js'
+import { COMPILED_FORMAT, sha256, type Compilation, type CompiledRegistry, type WorkflowColumns } from './load-registry.js'
 import type { RegistryProblem } from './errors.js'
 import { MIN_MEMORY_BYTES, parseDuration, parseSize, POOL_DEFAULTS, POOL_NAME, REGISTRY_KEYS, WORKFLOW_NAME } from './registry-rules.js'
 import { SchemaCompiler } from './schema-compiler.js'
@@ -26,9 +26,50 @@ function shown(path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path
 }
 
+/** A file the registry was built from, as it was then: absolute path, size, mtimeMs and `sha256:` of the bytes. */
+type FileStamp = readonly [path: string, size: number, mtimeMs: number, hash: string]
+
 function stamp(path: string, bytes: Buffer): FileStamp {
   const stat = statSync(path)
   return [path, stat.size, stat.mtimeMs, sha256(bytes)]
+}
+
+/** The compiled form (load-registry.ts, COMPILED_FORMAT) of a clean registry, and the hashes of the files it stamps. */
+function compiledForm(
+  head: Pick<CompiledRegistry, 'source' | 'root' | 'builtAt' | 'digest'>,
+  files: readonly FileStamp[],
+  pools: readonly Pool[],
+  workflows: readonly Workflow[],
+  validatorIds: ReadonlyMap<string, string>,
+): { compiled: CompiledRegistry; hashes: string[] } {
+  const hashes = files.map(([, , , hash]) => hash)
+  const column = <T>(field: (workflow: Workflow) => T): T[] => workflows.map(field)
+  const columns: WorkflowColumns = {
+    name: column((wf) => wf.name),
+    pool: column((wf) => wf.pool),
+    graph: column((wf) => wf.graph.ref),
+    prompt: column((wf) => (wf.prompt === null ? null : relative(head.root, wf.prompt))),
+    description: column((wf) => wf.description),
+    timeoutMs: column((wf) => wf.timeoutMs),
+    retries: column((wf) => wf.retries),
+    validator: column((wf) => validatorIds.get(wf.name) ?? ''),
+  }
+  const compiled: CompiledRegistry = {
+    format: COMPILED_FORMAT,
+    ...head,
+    files: {
+      path: files.map(([path]) => path),
+      size: files.map(([, size]) => size),
+      mtimeMs: files.map(([, , mtimeMs]) => mtimeMs),
+      hashes: sha256(JSON.stringify(hashes)).slice('sha256:'.length, 'sha256:'.length + 32),
+    },
+    exist: [...new Set([...pools.map((pool) => pool.env), ...workflows.flatMap((wf) => [wf.graph.module, wf.prompt])])].filter(
+      (path) => path !== null,
+    ),
+    pools,
+    workflows: columns,
+  }
+  return { compiled, hashes }
 }
 
 /** Compile the registry at `path`; never throws for problems in the files. */
@@ -63,25 +104,20 @@ export function compileRegistry(path: string): Compilation {
       a.column - b.column,
   )
   if (problems.length) return fail(problems)
-  const compiled: CompiledRegistry = {
-    format: COMPILED_FORMAT,
-    source,
-    root,
-    builtAt,
+  const workflows = [...builder.workflows.values()]
+  const { compiled, hashes } = compiledForm(
+    { source, root, builtAt, digest: sha256(canonicalJson(builder.canonical())) },
     files,
-    digest: sha256(canonicalJson(builder.canonical())),
-    pools: [...builder.pools.values()],
-    workflows: [...builder.workflows.values()].map(({ input: _input, output: _output, ...spec }) => ({
-      ...spec,
-      validator: builder.validatorIds.get(spec.name) ?? '',
-    })),
-  }
-  const schemas = Object.fromEntries([...builder.workflows.values()].map((wf) => [wf.name, { input: wf.input, output: wf.output }]))
-  return { compiled, codes: builder.codes, schemas, problems: [] }
+    [...builder.pools.values()],
+    workflows,
+    builder.validatorIds,
+  )
+  const schemas = Object.fromEntries(workflows.map((wf) => [wf.name, { input: wf.input, output: wf.output }]))
+  return { compiled, codes: builder.codes, schemas, hashes, problems: [] }
 }
 
 function fail(problems: readonly RegistryProblem[]): Compilation {
-  return { compiled: null, codes: new Map(), schemas: {}, problems }
+  return { compiled: null, codes: new Map(), schemas: {}, hashes: [], problems }
 }
 
 /** Walks the parsed registry once, resolving what is valid and collecting every problem. */
