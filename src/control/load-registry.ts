@@ -32,7 +32,7 @@ export const builtin: <T>(id: string) => T =
     : <T>(id: string) => createRequire(import.meta.url)(id) as T
 
 const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = builtin<typeof Fs>('node:fs')
-const { basename, dirname, extname, join, resolve } = builtin<typeof Path>('node:path')
+const { basename, dirname, extname, join, resolve, sep } = builtin<typeof Path>('node:path')
 
 // node:crypto costs ~5 ms to load; a fresh compiled registry never hashes.
 let crypto: typeof Crypto | undefined
@@ -276,14 +276,17 @@ export interface CachePaths {
   readonly hashes: string
 }
 
+/** Where the cache of the registry file `source` (absolute, normalised) lives. */
 export function cachePaths(source: string): CachePaths {
-  const dir = join(dirname(source), '.switchyard')
+  // Joined by hand: `source` is already normalised, and path.join costs a routing
+  // process more (run cold, once) than the string it returns.
+  const dir = `${dirname(source)}${sep}.switchyard`
   return {
     dir,
-    compiled: join(dir, `${basename(source)}.compiled.json`),
-    validators: join(dir, 'validators'),
-    schemas: join(dir, 'schemas'),
-    hashes: join(dir, 'hashes'),
+    compiled: `${dir}${sep}${basename(source)}.compiled.json`,
+    validators: `${dir}${sep}validators`,
+    schemas: `${dir}${sep}schemas`,
+    hashes: `${dir}${sep}hashes`,
   }
 }
 
@@ -414,7 +417,7 @@ function removeOld(dir: string, current: string): void {
 export function readValidatorCode(source: string, id: string): string | undefined {
   try {
     // Written atomically under its content hash: no partial or foreign code.
-    return readFileSync(join(cachePaths(source).validators, `${id}.cjs`), 'utf8')
+    return readFileSync(`${cachePaths(source).validators}${sep}${id}.cjs`, 'utf8')
   } catch {
     return undefined
   }
@@ -518,9 +521,10 @@ export function loadRegistry(path: string): Registry {
   const source = resolve(path)
   const cached = readCompiled(source)
   if (cached) {
+    const { digest } = cached
     return hydrate(cached, {
       code: (id) => readValidatorCode(source, id),
-      schemas: () => readSchemas(source, cached.digest) ?? schemasOf(source, cached.digest),
+      schemas: () => readSchemas(source, digest) ?? schemasOf(source, digest),
     })
   }
   const { registry, problems } = rebuildRegistry(source)
