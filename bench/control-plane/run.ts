@@ -3,7 +3,8 @@
 // Cold start: process start → registry of N workflows loaded → first route()
 // returned, for N = 10, 100, 1,000, side by side (interleaved rounds, medians)
 // with bare `node -e ""` and with an "eager" registry that imports 50 LangGraph
-// graph modules at startup. Then route() p50 at 10 vs 10,000 workflows.
+// graph modules at startup; then the same cold starts split into import, load and
+// first route() inside the process. Then route() p50 at 10 vs 10,000 workflows.
 // Everything runs from src/control compiled with the package's build settings.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
@@ -45,6 +46,16 @@ export function graph() {
     .addEdge(START, 'draft').addEdge('draft', 'check').addEdge('check', END)
     .compile()
 }
+`
+// Where a cold start's time goes inside the process: import, loadRegistry, first route().
+const PHASES_CHILD = `const t0 = performance.now()
+const { loadRegistry, route } = await import(process.argv[2])
+const t1 = performance.now()
+const registry = loadRegistry(process.argv[3])
+const t2 = performance.now()
+route(registry, { workflow: process.argv[4], input: JSON.parse(process.argv[5]) })
+const t3 = performance.now()
+console.log(JSON.stringify([t1 - t0, t2 - t1, t3 - t2]))
 `
 const ROUTE_CHILD = `const { loadRegistry, route } = await import(process.argv[2])
 const registry = loadRegistry(process.argv[3])
@@ -90,6 +101,7 @@ try {
   writeFileSync(join(work, 'lazy.mjs'), LAZY_CHILD)
   writeFileSync(join(work, 'eager.mjs'), EAGER_CHILD)
   writeFileSync(join(work, 'route.mjs'), ROUTE_CHILD)
+  writeFileSync(join(work, 'phases.mjs'), PHASES_CHILD)
   writeFileSync(join(work, 'empty.mjs'), CPU)
   const input = JSON.stringify(typicalInput(7))
   const registries = new Map<string, string>()
@@ -144,9 +156,25 @@ try {
   table('Cold start, CPU time of the process (user + system, all threads)', cpu)
   const compiled = statSync(join(work, 'lazy-1000', '.switchyard', 'switchyard.yaml.compiled.json')).size
   console.log(
-    `(N=1,000: one schema file per workflow, 1,001 files verified by size+mtime at load; compiled form ${(compiled / 1024).toFixed(0)} KB)`,
+    `(N=1,000: one schema file per workflow; at load 1,001 files verified by size+mtime and 2,000 graph modules and prompts checked for existence; compiled form ${(compiled / 1024).toFixed(0)} KB)`,
   )
   console.log('(eager ÷: total time ratio; eager−bare ÷: ratio of the time each adds on top of bare node)')
+
+  console.log(`\nInside the process, ms (median of ${ROUNDS})`)
+  console.log(`${'case'.padEnd(38)} ${'import'.padStart(8)} ${'load'.padStart(8)} ${'route'.padStart(8)}`)
+  for (const [label, file] of registries) {
+    const samples: number[][] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      const result = spawnSync(process.execPath, [join(work, 'phases.mjs'), built.url, file, 'sales.flow-7', input], { encoding: 'utf8' })
+      if (result.status !== 0) throw new Error(result.stderr)
+      samples.push(JSON.parse(result.stdout) as number[])
+    }
+    const phase = (k: number) =>
+      median(samples.map((sample) => sample[k] ?? NaN))
+        .toFixed(2)
+        .padStart(8)
+    console.log(`${label.padEnd(38)} ${phase(0)} ${phase(1)} ${phase(2)}`)
+  }
 
   const small = generateRegistry(join(work, 'route-10'), 10, { layout: 'shared' })
   const large = generateRegistry(join(work, 'route-10000'), 10_000, { layout: 'shared' })
