@@ -19,6 +19,8 @@ import type * as Url from 'node:url'
 import { RegistryError, SwitchyardError, type RegistryProblem } from './errors.js'
 import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from './types.js'
 
+let fallbackRequire: NodeJS.Require | undefined
+
 /**
  * A built-in module as require() returns it. Not `import … from 'node:fs'`: that
  * builds the ES module namespace, whose getters (ReadStream, promises, …) load
@@ -31,7 +33,7 @@ import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from './types.js'
 export const builtin: <T>(id: string) => T =
   typeof process.getBuiltinModule === 'function'
     ? <T>(id: string) => process.getBuiltinModule(id) as T
-    : <T>(id: string) => createRequire(import.meta.url)(id) as T
+    : <T>(id: string) => (fallbackRequire ??= createRequire(import.meta.url))(id) as T
 
 const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = builtin<typeof Fs>('node:fs')
 const { basename, dirname, extname, join, resolve, sep } = builtin<typeof Path>('node:path')

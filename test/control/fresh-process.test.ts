@@ -140,4 +140,15 @@ void describe('a fresh process using switchyard/control', () => {
         ),
     )
   })
+
+  void it('loads and routes where Node has no process.getBuiltinModule (before 20.16)', () => {
+    const child = f.write('old-node.mjs', `delete process.getBuiltinModule\n${CHILD}`)
+    const out = execFileSync(process.execPath, [child, built.url, registryFile, JSON.stringify(typicalInput(500))], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
+    const result = JSON.parse(out) as { workflows: number; pool: string }
+    assert.deepEqual([result.workflows, result.pool], [1000, 'email'])
+  })
 })
