@@ -3,7 +3,7 @@
 // are. One export costs one write per project (not one file per trace); a trace is
 // a few positioned reads; a project past its bound drops its oldest segment; a
 // restart loses nothing (the index is rebuilt by scanning the segments).
-import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ATTR } from '../control/attributes.js'
 import { SwitchyardError } from '../control/errors.js'
@@ -236,10 +236,16 @@ export class FileTraceStore implements TraceStore {
     const project = await this.project(folder)
     for (const name of names) {
       const path = join(this.dir, folder, name)
-      const segment: Segment = { seq: Number(name.slice(0, 8)), path, bytes: (await stat(path)).size, traces: new Set() }
+      // The process writing this store may drop its oldest segment (retention)
+      // while we list: a segment gone by now is simply not indexed.
+      const text = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined
+        throw error
+      })
+      if (text === undefined) continue
+      const segment: Segment = { seq: Number(name.slice(0, 8)), path, bytes: text.length, traces: new Set() }
       project.segments.push(segment)
       project.bytes += segment.bytes
-      const text = await readFile(path)
       if (text.length > 0 && text[text.length - 1] !== 10) segment.sealed = true
       let start = 0
       let run: { traceId: string; start: number } | undefined

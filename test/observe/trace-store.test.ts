@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, mkdtempSync, rmSync, readdirSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, rmSync, readdirSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -216,6 +216,13 @@ void test('runs are listed newest first, filtered by pool, workflow and status, 
   await reopened.add(toStoredSpans(decodeOtlpProtobuf(body)))
   assert.equal((await reopened.getTrace(traceId)).length, 3)
   await reopened.close()
+
+  // Another process's retention can drop a segment between our listing and our read:
+  // a listed segment that is gone by then (here: a dangling link) is skipped, not fatal.
+  symlinkSync(join(dir, 'sales-email', 'dropped-by-retention'), join(dir, 'sales-email', '00000000.jsonl'))
+  const afterRetention = await FileTraceStore.open(dir)
+  assert.equal((await afterRetention.getTrace(ids[1] ?? '')).length, 3)
+  await afterRetention.close()
 })
 
 void test('each project keeps at most its bound: the oldest traces go first, other projects untouched', async (t) => {
