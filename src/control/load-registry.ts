@@ -19,7 +19,15 @@ import type * as Url from 'node:url'
 import { RegistryError, SwitchyardError, type RegistryProblem } from './errors.js'
 import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from './types.js'
 
-let fallbackRequire: NodeJS.Require | undefined
+let localRequire: NodeJS.Require | undefined
+
+/**
+ * require() relative to src/control, made on first use: for what a routing
+ * process rarely needs (the compiler, Ajv's runtime helpers, built-ins on old Nodes).
+ */
+export function requireHere(id: string): unknown {
+  return (localRequire ??= createRequire(import.meta.url))(id)
+}
 
 /**
  * A built-in module as require() returns it. Not `import … from 'node:fs'`: that
@@ -33,7 +41,7 @@ let fallbackRequire: NodeJS.Require | undefined
 export const builtin: <T>(id: string) => T =
   typeof process.getBuiltinModule === 'function'
     ? <T>(id: string) => process.getBuiltinModule(id) as T
-    : <T>(id: string) => (fallbackRequire ??= createRequire(import.meta.url))(id) as T
+    : <T>(id: string) => requireHere(id) as T
 
 const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = builtin<typeof Fs>('node:fs')
 const { basename, dirname, extname, join, resolve, sep } = builtin<typeof Path>('node:path')
@@ -465,7 +473,7 @@ function compileRegistry(source: string): Compilation {
   if (process.env.SWITCHYARD_COMPILE_IN_CHILD === '1') return compileInChild(source)
   if (compiler === undefined) {
     try {
-      compiler = createRequire(import.meta.url)('./registry-compiler.js') as NonNullable<typeof compiler>
+      compiler = requireHere('./registry-compiler.js') as NonNullable<typeof compiler>
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM') return compileInChild(source)
       throw cannotCompile(source, 'in this process', error)
