@@ -307,6 +307,11 @@ function schemasFile(paths: CachePaths, digest: string): string {
   return join(paths.schemas, `${digest.replace('sha256:', '')}.json`)
 }
 
+/** File hashes are named by their own content hash (FileStamps.hashes). */
+function hashesFile(paths: CachePaths, id: string): string {
+  return join(paths.hashes, `${id}.json`)
+}
+
 /** One options object for every stat: at a thousand files, per-call garbage adds up. */
 const IF_EXISTS = { throwIfNoEntry: false } as const
 
@@ -353,7 +358,7 @@ function isFresh(paths: CachePaths, compiled: CompiledRegistry): boolean {
 function sameBytes(paths: CachePaths, compiled: CompiledRegistry, files: ReadonlyMap<number, number>): boolean {
   let hashes: readonly string[]
   try {
-    hashes = JSON.parse(readFileSync(join(paths.hashes, `${compiled.files.hashes}.json`), 'utf8')) as string[]
+    hashes = JSON.parse(readFileSync(hashesFile(paths, compiled.files.hashes), 'utf8')) as string[]
   } catch {
     return false
   }
@@ -396,7 +401,7 @@ export function writeCompiled(
       removeOld(paths.schemas, current)
     }
     if (hashes) {
-      const current = join(paths.hashes, `${compiled.files.hashes}.json`)
+      const current = hashesFile(paths, compiled.files.hashes)
       writeAtomically(current, JSON.stringify(hashes))
       removeOld(paths.hashes, current)
     }
