@@ -14,7 +14,7 @@ import { loadRegistry } from '../../src/control/index.js'
 import { MemoryBroker } from '../../src/data/memory-broker.js'
 import { createWorker } from '../../src/data/worker.js'
 import { startGateway } from '../../src/gateway/index.js'
-import { FileTraceStore, StoreSpanExporter, graphCallbacks, initTracing } from '../../src/observe/index.js'
+import { FileTraceStore, StoreSpanExporter, initTracing } from '../../src/observe/index.js'
 
 const [mode = 'off', runsText = '1000', concurrencyText = '16'] = process.argv.slice(2)
 const RUNS = Number(runsText)
@@ -64,7 +64,6 @@ const worker = createWorker({
   registry,
   source: broker.source('bench'),
   signingKey: 'bench',
-  callbacks: graphCallbacks,
   watchdogGraceMs: null,
   log: quiet,
 })

@@ -13,7 +13,6 @@ import { redisRunSource } from '../data/redis-run-source.js'
 import { redisQueueDepth, type QueueDepth } from '../data/worker-redis-depth.js'
 import type { RunSource } from '../data/run-source.js'
 import { exporterSettings, initTracing } from '../observe/tracing.js'
-import { graphCallbacks } from '../observe/graph-callbacks.js'
 import { CONFIG_OPTION, configPath, parse, str } from './args.js'
 import { runIfMain } from './run-if-main.js'
 
@@ -129,7 +128,6 @@ export async function run(args: string[]): Promise<number> {
     port,
     host: values.host,
     queueDepth,
-    callbacks: graphCallbacks,
   })
   await worker.start()
   console.log(

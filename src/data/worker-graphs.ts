@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url'
 import { SwitchyardError } from '../control/errors.js'
 import type { Workflow } from '../control/types.js'
 import { loadPrompt } from '../graph/index.js'
+import { traceGraphNodes } from '../observe/node-spans.js'
 import type { GraphFactory, Logger, ModelClient, Prompt, Runnable } from '../graph/types.js'
 
 export interface LoadedGraph {
@@ -63,7 +64,8 @@ async function build(workflow: Workflow, options: GraphCacheOptions): Promise<Lo
     if (!isRunnable(runnable)) {
       throw new Error('the factory returned neither a function nor an object with invoke()')
     }
-    return { runnable, prompt }
+    // LangGraph nodes become spans `node <name>` (when the run is traced).
+    return { runnable: traceGraphNodes(runnable), prompt }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     throw new SwitchyardError('GRAPH_LOAD_FAILED', `${where} failed to load: ${message}`, { cause: error })

@@ -35,8 +35,6 @@ export interface WorkerOptions {
   readonly watchdogGraceMs?: number | null
   /** Runs waiting in the broker for this pool (read on /metrics scrape). */
   readonly queueDepth?: () => Promise<number> | number
-  /** LangGraph callbacks per run (graph nodes become spans): src/observe's graphCallbacks. */
-  readonly callbacks?: () => unknown[]
   /** The pool's model client. @default createModel(process.env.SWITCHYARD_MODEL) */
   readonly model?: ModelClient
   readonly log?: Logger & { child(fields: Record<string, unknown>): Logger }
@@ -182,11 +180,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
         log: runLog,
       }
       if (typeof runnable === 'function') return runnable(envelope.input, run)
-      return runnable.invoke(envelope.input, {
-        signal,
-        configurable: { run },
-        ...(options.callbacks ? { callbacks: options.callbacks() } : {}),
-      })
+      return runnable.invoke(envelope.input, { signal, configurable: { run } })
     })
   }
 

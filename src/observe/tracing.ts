@@ -8,7 +8,6 @@ import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter, type SpanProce
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { ATTR } from '../control/attributes.js'
 import type { TracingConfig } from '../control/types.js'
-import { RunContextManager, useContextManager } from './context-manager.js'
 import { exporterSettings, type Env } from './exporter-settings.js'
 import { otlpExporter } from './otlp-exporter.js'
 import { RedactingExporter, type CapturePolicy } from './redacting-exporter.js'
@@ -81,12 +80,10 @@ export function initTracing(options: TracingOptions): Tracing {
   })
   const register = options.register ?? true
   if (register) {
-    const contextManager = new RunContextManager()
+    // The SDK's AsyncLocalStorage context manager, and W3C trace context + baggage.
     tracerProvider.register({
-      contextManager,
       propagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
     })
-    useContextManager(contextManager)
   }
   return {
     tracerProvider,
@@ -98,7 +95,6 @@ export function initTracing(options: TracingOptions): Tracing {
         await tracerProvider.shutdown()
       } finally {
         if (register) {
-          useContextManager(undefined)
           trace.disable()
           context.disable()
           propagation.disable()

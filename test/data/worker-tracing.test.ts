@@ -12,7 +12,6 @@ import type { Registry } from '../../src/control/types.js'
 import type { Envelope } from '../../src/data/envelope.js'
 import { MemoryBroker } from '../../src/data/memory-broker.js'
 import { createWorker, type PoolWorker } from '../../src/data/worker.js'
-import { graphCallbacks } from '../../src/observe/graph-callbacks.js'
 import { initTracing, type Tracing } from '../../src/observe/tracing.js'
 import { envelopeFor, fixtureRegistry, KEY, LONG, TRACE } from './worker-helpers.js'
 
@@ -33,7 +32,6 @@ before(async () => {
     source: broker.source('work'),
     signingKey: KEY,
     watchdogGraceMs: null,
-    callbacks: graphCallbacks,
     log: { ...quiet, child: () => quiet },
   })
   await worker.start()

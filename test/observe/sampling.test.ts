@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { createWorker, type PoolWorker } from '../../src/data/worker.js'
-import { FileTraceStore, graphCallbacks, sampledAt } from '../../src/observe/index.js'
+import { FileTraceStore, sampledAt } from '../../src/observe/index.js'
 import { eventually, startRig, type TracingRig } from './e2e-fixture.js'
 
 const RUNS = 1000
@@ -37,7 +37,6 @@ workflows:
     registry: rig.registry,
     source: rig.broker.source('classify'),
     signingKey: 'e2e-key',
-    callbacks: graphCallbacks,
     watchdogGraceMs: null,
     log: quiet,
   })
