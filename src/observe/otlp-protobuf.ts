@@ -1,6 +1,9 @@
 // OTLP/protobuf decoded by hand: the trace request is a handful of small messages
 // (opentelemetry/proto/trace/v1/trace.proto), and @opentelemetry/otlp-transformer
 // no longer ships a generated decoder. Unknown fields are skipped, as protobuf requires.
+//
+// One reader walks the whole body; a nested message is the range up to its `end`, so
+// decoding allocates the decoded values and nothing else (the receiver's hot path).
 import { SwitchyardError } from '../control/errors.js'
 import type { OtlpKeyValue, OtlpResourceSpans, OtlpSpan } from './otlp-request.js'
 import type { AttributeValue } from './stored-span.js'
@@ -10,93 +13,145 @@ const FIXED64 = 1
 const BYTES = 2
 const FIXED32 = 5
 
+/** A field's tag as it is on the wire: (field number << 3) | wire type. */
+const tag = (field: number, wire: number) => (field << 3) | wire
+
+// ExportTraceServiceRequest
+const RESOURCE_SPANS = tag(1, BYTES)
+// ResourceSpans, Resource, ScopeSpans
+const RESOURCE = tag(1, BYTES)
+const SCOPE_SPANS = tag(2, BYTES)
+const RESOURCE_ATTRIBUTE = tag(1, BYTES)
+const SPAN = tag(2, BYTES)
+// Span
+const TRACE_ID = tag(1, BYTES)
+const SPAN_ID = tag(2, BYTES)
+const PARENT_SPAN_ID = tag(4, BYTES)
+const NAME = tag(5, BYTES)
+const KIND = tag(6, VARINT)
+const START = tag(7, FIXED64)
+const END = tag(8, FIXED64)
+const ATTRIBUTE = tag(9, BYTES)
+const EVENT = tag(11, BYTES)
+const STATUS = tag(15, BYTES)
+// Span.Event
+const EVENT_TIME = tag(1, FIXED64)
+const EVENT_NAME = tag(2, BYTES)
+const EVENT_ATTRIBUTE = tag(3, BYTES)
+// Status
+const STATUS_MESSAGE = tag(2, BYTES)
+const STATUS_CODE = tag(3, VARINT)
+// KeyValue; ArrayValue and KeyValueList hold field 1, repeated
+const KEY = tag(1, BYTES)
+const VALUE = tag(2, BYTES)
+const ITEM = tag(1, BYTES)
+// AnyValue
+const STRING_VALUE = tag(1, BYTES)
+const BOOL_VALUE = tag(2, VARINT)
+const INT_VALUE = tag(3, VARINT)
+const DOUBLE_VALUE = tag(4, FIXED64)
+const ARRAY_VALUE = tag(5, BYTES)
+const KVLIST_VALUE = tag(6, BYTES)
+const BYTES_VALUE = tag(7, BYTES)
+
 class Reader {
   pos = 0
-  private readonly view: DataView
-  private readonly text: Buffer
 
-  constructor(private readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-    // A Buffer over the same bytes: strings decode without copying.
-    this.text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  constructor(private readonly buf: Buffer) {}
+
+  get length(): number {
+    return this.buf.length
   }
 
-  get done(): boolean {
-    return this.pos >= this.buf.length
-  }
-
-  tag(): { field: number; wire: number } {
-    const tag = this.uint32()
-    return { field: tag >>> 3, wire: tag & 7 }
-  }
-
-  /** A varint read as a number: exact for tags, lengths and enums (BigInt only where int64 needs it). */
-  uint32(): number {
-    let result = 0
-    let multiplier = 1
-    for (let i = 0; i < 10; i++) {
-      const byte = this.byte()
+  /** A varint as a number: exact below 2^53, which covers tags, lengths, enums and booleans. */
+  varint(): number {
+    let byte = this.byte()
+    if (byte < 0x80) return byte
+    let result = byte & 0x7f
+    let multiplier = 128
+    for (let i = 1; i < 10; i++) {
+      byte = this.byte()
       result += (byte & 0x7f) * multiplier
-      if ((byte & 0x80) === 0) return result
+      if (byte < 0x80) return result
       multiplier *= 128
     }
     throw malformed('varint longer than 10 bytes')
   }
 
-  varint(): bigint {
+  /** An int64 varint (two's complement: a negative number takes 10 bytes). */
+  int64(): number {
+    const start = this.pos
+    const value = this.varint()
+    if (value <= Number.MAX_SAFE_INTEGER) return value
+    // Past 2^53, a double is not exact: decode again as a BigInt.
     let result = 0n
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      const byte = this.byte()
-      result |= BigInt(byte & 0x7f) << shift
-      if ((byte & 0x80) === 0) return result
-    }
-    throw malformed('varint longer than 10 bytes')
+    for (let i = start, shift = 0n; i < this.pos; i++, shift += 7n) result |= BigInt((this.buf[i] as number) & 0x7f) << shift
+    return Number(BigInt.asIntN(64, result))
   }
 
   /** A fixed64 as a double: nanosecond timestamps keep sub-microsecond precision. */
   fixed64(): number {
     const at = this.advance(8)
-    return this.view.getUint32(at + 4, true) * 4294967296 + this.view.getUint32(at, true)
+    return this.buf.readUInt32LE(at + 4) * 4294967296 + this.buf.readUInt32LE(at)
   }
 
   double(): number {
-    return this.view.getFloat64(this.advance(8), true)
+    return this.buf.readDoubleLE(this.advance(8))
   }
 
-  bytes(): Uint8Array {
-    const length = this.uint32()
-    const start = this.advance(length)
-    return this.buf.subarray(start, start + length)
+  /** Read a length prefix; returns where the length-delimited field ends (within `limit`). */
+  end(limit: number): number {
+    const length = this.varint()
+    const end = this.pos + length
+    if (end > limit) throw end > this.buf.length ? malformed('message truncated') : malformed('a field runs past the end of its message')
+    return end
   }
 
-  string(): string {
-    const length = this.uint32()
-    const start = this.advance(length)
-    return this.text.toString('utf8', start, start + length)
+  string(limit: number): string {
+    const end = this.end(limit)
+    const text = this.buf.toString('utf8', this.pos, end)
+    this.pos = end
+    return text
   }
 
-  hex(): string {
-    const length = this.uint32()
-    const start = this.advance(length)
-    return this.text.toString('hex', start, start + length)
+  hex(limit: number): string {
+    const end = this.end(limit)
+    const text = this.buf.toString('hex', this.pos, end)
+    this.pos = end
+    return text
   }
 
-  skip(wire: number): void {
-    if (wire === VARINT) this.uint32()
+  base64(limit: number): string {
+    const end = this.end(limit)
+    const text = this.buf.toString('base64', this.pos, end)
+    this.pos = end
+    return text
+  }
+
+  skip(wire: number, limit: number): void {
+    if (wire === VARINT) this.varint()
     else if (wire === FIXED64) this.advance(8)
-    else if (wire === BYTES) this.advance(this.uint32())
+    else if (wire === BYTES) this.pos = this.end(limit)
     else if (wire === FIXED32) this.advance(4)
     else throw malformed(`unsupported wire type ${wire}`)
   }
 
+  /** After a message's fields: they must have ended exactly at its end. */
+  close(end: number): void {
+    if (this.pos > end) throw malformed('a field runs past the end of its message')
+  }
+
   private byte(): number {
-    if (this.pos >= this.buf.length) throw malformed('message truncated')
-    return this.buf[this.pos++] as number
+    return this.buf[this.pos++] ?? this.truncated()
+  }
+
+  private truncated(): never {
+    throw malformed('message truncated')
   }
 
   private advance(n: number): number {
     const start = this.pos
-    if (start + n > this.buf.length) throw malformed('message truncated')
+    if (start + n > this.buf.length) this.truncated()
     this.pos += n
     return start
   }
@@ -106,124 +161,167 @@ function malformed(reason: string): SwitchyardError {
   return new SwitchyardError('BAD_REQUEST', `OTLP/protobuf body is malformed: ${reason}`)
 }
 
-/** Run `field` for each field of the message in `bytes`. */
-function each(bytes: Uint8Array, field: (reader: Reader, number: number, wire: number) => boolean): void {
-  const reader = new Reader(bytes)
-  while (!reader.done) {
-    const { field: number, wire } = reader.tag()
-    if (!field(reader, number, wire)) reader.skip(wire)
-  }
-}
-
 /** Decode an OTLP/protobuf ExportTraceServiceRequest. Throws BAD_REQUEST when malformed. */
 export function decodeOtlpProtobuf(body: Uint8Array): OtlpResourceSpans[] {
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  const r = new Reader(buf)
   const out: OtlpResourceSpans[] = []
-  each(body, (r, n, w) => {
-    if (n !== 1 || w !== BYTES) return false
-    out.push(resourceSpans(r.bytes()))
-    return true
-  })
+  while (r.pos < r.length) {
+    const key = r.varint()
+    if (key === RESOURCE_SPANS) out.push(resourceSpans(r, r.end(r.length)))
+    else r.skip(key & 7, r.length)
+  }
   return out
 }
 
-function resourceSpans(bytes: Uint8Array): OtlpResourceSpans {
+function resourceSpans(r: Reader, end: number): OtlpResourceSpans {
   const resource: OtlpKeyValue[] = []
   const spans: OtlpSpan[] = []
-  each(bytes, (r, n, w) => {
-    if (w !== BYTES) return false
-    if (n === 1) each(r.bytes(), (rr, nn, ww) => (nn === 1 && ww === BYTES ? (resource.push(keyValue(rr.bytes())), true) : false))
-    else if (n === 2) each(r.bytes(), (rr, nn, ww) => (nn === 2 && ww === BYTES ? (spans.push(span(rr.bytes())), true) : false))
-    else return false
-    return true
-  })
+  while (r.pos < end) {
+    const key = r.varint()
+    if (key === RESOURCE) repeated(r, r.end(end), RESOURCE_ATTRIBUTE, resource, keyValue)
+    else if (key === SCOPE_SPANS) repeated(r, r.end(end), SPAN, spans, span)
+    else r.skip(key & 7, end)
+  }
+  r.close(end)
   return { resource, spans }
 }
 
-function span(bytes: Uint8Array): OtlpSpan {
-  const s = {
-    traceId: '',
-    spanId: '',
-    parentSpanId: '',
-    name: '',
-    kind: 0,
-    startTimeUnixNano: 0,
-    endTimeUnixNano: 0,
-    attributes: [] as OtlpKeyValue[],
-    events: [] as { timeUnixNano: number; name: string; attributes: OtlpKeyValue[] }[],
-    status: { code: 0, message: '' },
+/** Decode each `field` of the message up to `end` with `decode`, into `out`; skip the rest. */
+function repeated<T>(r: Reader, end: number, field: number, out: T[], decode: (r: Reader, end: number) => T): T[] {
+  while (r.pos < end) {
+    const key = r.varint()
+    if (key === field) out.push(decode(r, r.end(end)))
+    else r.skip(key & 7, end)
   }
-  each(bytes, (r, n, w) => {
-    if (n === 1 && w === BYTES) s.traceId = r.hex()
-    else if (n === 2 && w === BYTES) s.spanId = r.hex()
-    else if (n === 4 && w === BYTES) s.parentSpanId = r.hex()
-    else if (n === 5 && w === BYTES) s.name = r.string()
-    else if (n === 6 && w === VARINT) s.kind = r.uint32()
-    else if (n === 7 && w === FIXED64) s.startTimeUnixNano = r.fixed64()
-    else if (n === 8 && w === FIXED64) s.endTimeUnixNano = r.fixed64()
-    else if (n === 9 && w === BYTES) s.attributes.push(keyValue(r.bytes()))
-    else if (n === 11 && w === BYTES) s.events.push(event(r.bytes()))
-    else if (n === 15 && w === BYTES) s.status = status(r.bytes())
-    else return false
-    return true
-  })
-  if (s.traceId.length !== 32 || s.spanId.length !== 16) throw malformed(`span '${s.name}' has no valid trace or span id`)
-  return s
+  r.close(end)
+  return out
 }
 
-function event(bytes: Uint8Array) {
-  const e = { timeUnixNano: 0, name: '', attributes: [] as OtlpKeyValue[] }
-  each(bytes, (r, n, w) => {
-    if (n === 1 && w === FIXED64) e.timeUnixNano = r.fixed64()
-    else if (n === 2 && w === BYTES) e.name = r.string()
-    else if (n === 3 && w === BYTES) e.attributes.push(keyValue(r.bytes()))
-    else return false
-    return true
-  })
-  return e
+function span(r: Reader, end: number): OtlpSpan {
+  let traceId = ''
+  let spanId = ''
+  let parentSpanId = ''
+  let name = ''
+  let kind = 0
+  let startTimeUnixNano = 0
+  let endTimeUnixNano = 0
+  const attributes: OtlpKeyValue[] = []
+  const events: OtlpSpan['events'][number][] = []
+  let status = { code: 0, message: '' }
+  while (r.pos < end) {
+    const key = r.varint()
+    switch (key) {
+      case TRACE_ID:
+        traceId = r.hex(end)
+        break
+      case SPAN_ID:
+        spanId = r.hex(end)
+        break
+      case PARENT_SPAN_ID:
+        parentSpanId = r.hex(end)
+        break
+      case NAME:
+        name = r.string(end)
+        break
+      case KIND:
+        kind = r.varint()
+        break
+      case START:
+        startTimeUnixNano = r.fixed64()
+        break
+      case END:
+        endTimeUnixNano = r.fixed64()
+        break
+      case ATTRIBUTE:
+        attributes.push(keyValue(r, r.end(end)))
+        break
+      case EVENT:
+        events.push(event(r, r.end(end)))
+        break
+      case STATUS:
+        status = spanStatus(r, r.end(end))
+        break
+      default:
+        r.skip(key & 7, end)
+    }
+  }
+  r.close(end)
+  if (traceId.length !== 32 || spanId.length !== 16) throw malformed(`span '${name}' has no valid trace or span id`)
+  return { traceId, spanId, parentSpanId, name, kind, startTimeUnixNano, endTimeUnixNano, attributes, events, status }
 }
 
-function status(bytes: Uint8Array) {
-  const s = { code: 0, message: '' }
-  each(bytes, (r, n, w) => {
-    if (n === 2 && w === BYTES) s.message = r.string()
-    else if (n === 3 && w === VARINT) s.code = r.uint32()
-    else return false
-    return true
-  })
-  return s
+function event(r: Reader, end: number): OtlpSpan['events'][number] {
+  let timeUnixNano = 0
+  let name = ''
+  const attributes: OtlpKeyValue[] = []
+  while (r.pos < end) {
+    const key = r.varint()
+    if (key === EVENT_TIME) timeUnixNano = r.fixed64()
+    else if (key === EVENT_NAME) name = r.string(end)
+    else if (key === EVENT_ATTRIBUTE) attributes.push(keyValue(r, r.end(end)))
+    else r.skip(key & 7, end)
+  }
+  r.close(end)
+  return { timeUnixNano, name, attributes }
 }
 
-function keyValue(bytes: Uint8Array): OtlpKeyValue {
+function spanStatus(r: Reader, end: number): OtlpSpan['status'] {
+  let code = 0
+  let message = ''
+  while (r.pos < end) {
+    const key = r.varint()
+    if (key === STATUS_MESSAGE) message = r.string(end)
+    else if (key === STATUS_CODE) code = r.varint()
+    else r.skip(key & 7, end)
+  }
+  r.close(end)
+  return { code, message }
+}
+
+function keyValue(r: Reader, end: number): OtlpKeyValue {
   let key = ''
   let value: AttributeValue = null
-  each(bytes, (r, n, w) => {
-    if (n === 1 && w === BYTES) key = r.string()
-    else if (n === 2 && w === BYTES) value = anyValue(r.bytes())
-    else return false
-    return true
-  })
+  while (r.pos < end) {
+    const field = r.varint()
+    if (field === KEY) key = r.string(end)
+    else if (field === VALUE) value = anyValue(r, r.end(end))
+    else r.skip(field & 7, end)
+  }
+  r.close(end)
   return { key, value }
 }
 
-function anyValue(bytes: Uint8Array): AttributeValue {
+function anyValue(r: Reader, end: number): AttributeValue {
   let value: AttributeValue = null
-  each(bytes, (r, n, w) => {
-    if (n === 1 && w === BYTES) value = r.string()
-    else if (n === 2 && w === VARINT) value = r.uint32() !== 0
-    else if (n === 3 && w === VARINT) value = Number(BigInt.asIntN(64, r.varint()))
-    else if (n === 4 && w === FIXED64) value = r.double()
-    else if (n === 5 && w === BYTES) value = repeated(r.bytes(), anyValue)
-    else if (n === 6 && w === BYTES) value = Object.fromEntries(repeated(r.bytes(), keyValue).map((kv) => [kv.key, kv.value]))
-    else if (n === 7 && w === BYTES) value = Buffer.from(r.bytes()).toString('base64')
-    else return false
-    return true
-  })
+  while (r.pos < end) {
+    const key = r.varint()
+    switch (key) {
+      case STRING_VALUE:
+        value = r.string(end)
+        break
+      case BOOL_VALUE:
+        value = r.varint() !== 0
+        break
+      case INT_VALUE:
+        value = r.int64()
+        break
+      case DOUBLE_VALUE:
+        value = r.double()
+        break
+      case ARRAY_VALUE:
+        value = repeated(r, r.end(end), ITEM, [], anyValue)
+        break
+      case KVLIST_VALUE:
+        value = Object.fromEntries(repeated(r, r.end(end), ITEM, [], keyValue).map((kv) => [kv.key, kv.value]))
+        break
+      case BYTES_VALUE:
+        value = r.base64(end)
+        break
+      default:
+        r.skip(key & 7, end)
+    }
+  }
+  r.close(end)
   return value
-}
-
-/** Field 1, repeated, of ArrayValue / KeyValueList. */
-function repeated<T>(bytes: Uint8Array, decode: (bytes: Uint8Array) => T): T[] {
-  const out: T[] = []
-  each(bytes, (r, n, w) => (n === 1 && w === BYTES ? (out.push(decode(r.bytes())), true) : false))
-  return out
 }
