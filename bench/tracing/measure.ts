@@ -4,7 +4,7 @@
 // (A separate process per mode: module-level tracers bind to the first provider
 // registered, so one process cannot switch tracing on and off.)
 //
-// usage: node --import tsx bench/tracing/measure.ts off|spans|on|direct RUNS CONCURRENCY
+// usage: node --import tsx bench/tracing/measure.ts off|spans|on|direct RUNS CONCURRENCY [WARMUP]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,9 +16,10 @@ import { createWorker } from '../../src/data/worker.js'
 import { startGateway } from '../../src/gateway/index.js'
 import { FileTraceStore, StoreSpanExporter, initTracing } from '../../src/observe/index.js'
 
-const [mode = 'off', runsText = '1000', concurrencyText = '16'] = process.argv.slice(2)
+const [mode = 'off', runsText = '1000', concurrencyText = '16', warmupText = '1000'] = process.argv.slice(2)
 const RUNS = Number(runsText)
 const CONCURRENCY = Number(concurrencyText)
+const WARMUP = Number(warmupText)
 const on = mode === 'on'
 // `spans`: spans recorded, then dropped by a no-op exporter (separates recording from shipping).
 const spansOnly = mode === 'spans'
@@ -85,7 +86,7 @@ async function runMany(count: number): Promise<void> {
   await Promise.all(Array.from({ length: CONCURRENCY }, lane))
 }
 
-await runMany(Math.min(200, RUNS)) // warm-up: graph load, JIT, sockets
+await runMany(WARMUP) // warm-up: graph load, JIT tiers, sockets — the steady state a long-lived process is in
 await tracing.forceFlush()
 const cpu = process.cpuUsage()
 const started = performance.now()

@@ -1,25 +1,46 @@
 // Tracing cost: runs/s of the same workflow with tracing at 100% and with tracing
-// off, side by side in one run. Each measurement is its own process (measure.ts);
-// rounds alternate the order so machine drift hits all modes alike. CPU ms per run
-// is printed too: on a shared machine it is the steadier of the two figures. A third
-// mode, "spans only", records every span but exports nothing: the difference to
-// "tracing 100%" is the cost of shipping and storing. "100%, direct" stores spans
-// in-process (StoreSpanExporter), as `switchyard dev`'s gateway does for its own spans.
-// Path per run: HTTP POST → gateway (route, sign, enqueue) → MemoryBroker → worker →
-// LangGraph (2 nodes, 1 offline model call) → response. "On" also pays for every span,
-// the OTLP/protobuf export to the gateway's own receiver, decoding and the disk append.
+// off, side by side in one run, two ways:
 //
-// usage: node --import tsx bench/tracing/run.ts [--runs 1000] [--rounds 3] [--concurrency 16]
+// 1. As deployed (measure-dev.ts): `switchyard dev` in child processes — the gateway
+//    with the embedded broker and trace store, and the pool's worker process over IPC —
+//    driven over HTTP. Tracing on is dev's default: the worker exports OTLP/protobuf to
+//    the gateway's receiver, the gateway writes its own spans straight into the store.
+//    CPU is that of the dev processes (gateway + worker), counted until the last runs'
+//    traces are whole in the store.
+// 2. All in one process (measure.ts): gateway, MemoryBroker, worker, receiver and store
+//    share one thread, so every cost of tracing lands on the same core as the runs.
+//    "spans only" records every span and exports nothing (the cost of recording);
+//    "100%" ships every span over OTLP to its own receiver; "100%, direct" stores them
+//    in-process (StoreSpanExporter), as the dev gateway does for its own spans.
+//
+// Each sample is its own process(es), after a warm-up that brings the JIT to the steady
+// state a long-lived worker runs in; rounds alternate the order so machine drift hits
+// every mode alike. CPU ms per run is the steadier figure on a shared machine.
+// Path per run: HTTP POST → gateway (route, sign, enqueue) → broker → worker → LangGraph
+// (2 nodes, 1 offline model call) → response; 7 spans when traced.
+//
+// usage: node --import tsx bench/tracing/run.ts [--runs 2000] [--warmup 1000] [--rounds 3] [--concurrency 16] [--only deployed|one-process]
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 
 const exec = promisify(execFile)
-const { values } = parseArgs({ options: { runs: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' } } })
-const RUNS = values.runs ?? '1000'
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string' },
+    warmup: { type: 'string' },
+    rounds: { type: 'string' },
+    concurrency: { type: 'string' },
+    only: { type: 'string' },
+  },
+})
+const RUNS = values.runs ?? '2000'
+const WARMUP = values.warmup ?? '1000'
 const ROUNDS = Number(values.rounds ?? 3)
 const CONCURRENCY = values.concurrency ?? '16'
-const MEASURE = fileURLToPath(new URL('./measure.ts', import.meta.url))
+if (values.only !== undefined && values.only !== 'deployed' && values.only !== 'one-process') {
+  throw new Error(`--only takes deployed or one-process, got '${values.only}'`)
+}
 
 type Mode = 'off' | 'spans' | 'on' | 'direct'
 
@@ -30,50 +51,66 @@ interface Sample {
   readonly stored: number
 }
 
-async function sample(mode: Mode): Promise<Sample> {
-  const { stdout } = await exec(process.execPath, ['--import', 'tsx', MEASURE, mode, RUNS, CONCURRENCY], { timeout: 600_000 })
+async function sample(script: string, mode: Mode): Promise<Sample> {
+  const program = fileURLToPath(new URL(script, import.meta.url))
+  const { stdout } = await exec(process.execPath, ['--import', 'tsx', program, mode, RUNS, CONCURRENCY, WARMUP], { timeout: 600_000 })
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Sample
 }
 
-const samples: Sample[] = []
-for (let round = 0; round < ROUNDS; round++) {
-  const order: Mode[] = ['off', 'spans', 'on', 'direct']
-  for (const mode of round % 2 === 0 ? order : [...order].reverse()) samples.push(await sample(mode))
+async function measure(script: string, modes: readonly Mode[]): Promise<Sample[]> {
+  const samples: Sample[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const mode of round % 2 === 0 ? modes : [...modes].reverse()) {
+      samples.push(await sample(script, mode))
+      process.stderr.write('.')
+    }
+  }
+  process.stderr.write('\n')
+  return samples
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
-const of = (mode: Mode) => samples.filter((s) => s.mode === mode)
-const summary = (mode: Mode) => ({
-  rps: median(of(mode).map((s) => s.runsPerSecond)),
-  cpu: median(of(mode).map((s) => s.cpuMsPerRun)),
-  rounds: of(mode)
-    .map((s) => s.runsPerSecond.toFixed(0))
-    .join(', '),
-})
-const off = summary('off')
-const spans = summary('spans')
-const on = summary('on')
-const direct = summary('direct')
-console.log(`tracing cost: ${RUNS} runs per sample, ${ROUNDS} rounds, concurrency ${CONCURRENCY}, node ${process.version}`)
-console.log(`mode           runs/s (median)   CPU ms/run   samples (runs/s)`)
-console.log(`tracing off    ${off.rps.toFixed(0).padStart(15)}   ${off.cpu.toFixed(2).padStart(10)}   ${off.rounds}`)
+
+function report(title: string, samples: readonly Sample[], labels: Partial<Record<Mode, string>>): void {
+  const of = (mode: Mode) => samples.filter((s) => s.mode === mode)
+  const summary = (mode: Mode) => ({ rps: median(of(mode).map((s) => s.runsPerSecond)), cpu: median(of(mode).map((s) => s.cpuMsPerRun)) })
+  const off = summary('off')
+  console.log(`\n${title}`)
+  console.log(`mode                 runs/s (median)   CPU ms/run   cost: runs/s   CPU    samples (runs/s)`)
+  for (const [mode, label] of Object.entries(labels) as [Mode, string][]) {
+    const s = summary(mode)
+    const cost = mode === 'off' ? '      -       -' : `${pct(1 - s.rps / off.rps).padStart(13)} ${pct(s.cpu / off.cpu - 1).padStart(7)}`
+    const rounds = of(mode)
+      .map((x) => x.runsPerSecond.toFixed(0))
+      .join(', ')
+    console.log(`${label.padEnd(20)} ${s.rps.toFixed(0).padStart(15)} ${s.cpu.toFixed(2).padStart(12)} ${cost}    ${rounds}`)
+  }
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`
+
 console.log(
-  `spans only     ${spans.rps.toFixed(0).padStart(15)}   ${spans.cpu.toFixed(2).padStart(10)}   ${spans.rounds}   (recorded, then dropped: no export)`,
+  `tracing cost: ${RUNS} runs per sample after ${WARMUP} warm-up runs, ${ROUNDS} rounds, concurrency ${CONCURRENCY}, node ${process.version} · target: cost < 10% at 100%`,
 )
-console.log(`tracing 100%   ${on.rps.toFixed(0).padStart(15)}   ${on.cpu.toFixed(2).padStart(10)}   ${on.rounds}`)
-console.log(
-  `100%, direct   ${direct.rps.toFixed(0).padStart(15)}   ${direct.cpu.toFixed(2).padStart(10)}   ${direct.rounds}   (StoreSpanExporter: no OTLP round trip)`,
-)
-console.log(
-  `throughput ratio on/off ${(on.rps / off.rps).toFixed(3)} (cost ${((1 - on.rps / off.rps) * 100).toFixed(1)}%) · CPU ratio ${(on.cpu / off.cpu).toFixed(3)} (cost ${((on.cpu / off.cpu - 1) * 100).toFixed(1)}%) · target < 10%`,
-)
-console.log(
-  `direct: throughput ratio ${(direct.rps / off.rps).toFixed(3)} (cost ${((1 - direct.rps / off.rps) * 100).toFixed(1)}%) · CPU ratio ${(direct.cpu / off.cpu).toFixed(3)} (cost ${((direct.cpu / off.cpu - 1) * 100).toFixed(1)}%)`,
-)
-console.log(
-  `traced runs found in the store per sample (listRuns, limit 1000): on ${of('on')
-    .map((s) => s.stored)
-    .join(', ')} · direct ${of('direct')
-    .map((s) => s.stored)
-    .join(', ')}`,
-)
+if (values.only !== 'one-process') {
+  const deployed = await measure('./measure-dev.ts', ['off', 'on'])
+  report('as deployed: switchyard dev (gateway process + worker process, OTLP between them)', deployed, {
+    off: 'tracing off',
+    on: 'tracing 100%',
+  })
+}
+if (values.only !== 'deployed') {
+  const one = await measure('./measure.ts', ['off', 'spans', 'on', 'direct'])
+  report('all in one process (gateway, worker, receiver and store on one thread)', one, {
+    off: 'tracing off',
+    spans: 'spans only',
+    on: 'tracing 100%',
+    direct: '100%, direct',
+  })
+  const stored = (mode: Mode) =>
+    one
+      .filter((s) => s.mode === mode)
+      .map((s) => s.stored)
+      .join(', ')
+  console.log(`runs found in the store per sample (listRuns, limit 1000): 100% ${stored('on')} · direct ${stored('direct')}`)
+}

@@ -1,0 +1,147 @@
+// One measurement of bench/tracing/run.ts as deployed: `switchyard dev` in child
+// processes (the gateway with the embedded broker and trace store, and the pool's
+// worker process fed over IPC), driven over HTTP from this process. Tracing `on` is
+// what dev does by default: the worker exports OTLP/protobuf to the gateway's
+// receiver, the gateway writes its own spans straight into its store. `off` sets
+// OTEL_SDK_DISABLED=true for all of them.
+// Prints one JSON line: runs/s (wall, first request to last response) and CPU ms per
+// run of the dev processes (gateway + worker, from /proc), counted until every span of
+// the last runs is in the store.
+//
+// usage: node --import tsx bench/tracing/measure-dev.ts off|on RUNS CONCURRENCY [WARMUP]
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { TRACE_ID_HEADER } from '../../src/gateway/exchange.js'
+
+const [mode = 'off', runsText = '1000', concurrencyText = '16', warmupText = '1000'] = process.argv.slice(2)
+const RUNS = Number(runsText)
+const CONCURRENCY = Number(concurrencyText)
+const WARMUP = Number(warmupText)
+if (mode !== 'off' && mode !== 'on') throw new Error(`mode must be off or on, got '${mode}'`)
+if (!readdirSync('/proc').length) throw new Error('measure-dev reads process CPU from /proc (Linux only)')
+
+const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-tracing-dev-'))
+const graph = fileURLToPath(new URL('./graph.ts', import.meta.url))
+writeFileSync(
+  join(dir, 'switchyard.yaml'),
+  `version: 1
+pools:
+  bench:
+    concurrency: ${CONCURRENCY}
+    processes: 1
+    timeout: 30s
+    retries: 0
+    maxQueued: 100000
+    tracing: { project: bench, sampleRate: 1.0, capture: full }
+workflows:
+  bench.compose:
+    pool: bench
+    graph: "${graph}#graph"
+    input: { type: object, required: [lead] }
+    description: benchmark workflow
+`,
+)
+
+const devProgram = fileURLToPath(new URL('../../src/cli/dev.ts', import.meta.url))
+const dev = spawn(
+  process.execPath,
+  ['--import', 'tsx', devProgram, '--config', join(dir, 'switchyard.yaml'), '--port', '0', '--status-interval', '600000'],
+  {
+    env: { ...process.env, ...(mode === 'off' ? { OTEL_SDK_DISABLED: 'true' } : {}), SWITCHYARD_TOKENS: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+)
+const url = await new Promise<string>((resolve, reject) => {
+  let out = ''
+  dev.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString()
+    const found = /gateway (http:\/\/\S+)/.exec(out)
+    if (found?.[1]) resolve(found[1])
+  })
+  dev.once('exit', (code) => reject(new Error(`switchyard dev exited (${code}) before it listened:\n${out}`)))
+})
+dev.stdout.resume()
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+for (let ready = false; !ready; await sleep(100)) ready = (await fetch(`${url}/readyz`)).status === 200
+
+/** user + system CPU milliseconds of `pid` and its descendants. */
+function treeCpuMs(pid: number): number {
+  const ticks = 100 // USER_HZ: /proc reports clock ticks of 1/100 s on Linux
+  const stats = new Map<number, { ppid: number; cpu: number }>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      stats.set(Number(entry), { ppid: Number(fields[1]), cpu: Number(fields[11]) + Number(fields[12]) })
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0
+  const walk = (id: number) => {
+    total += stats.get(id)?.cpu ?? 0
+    for (const [child, s] of stats) if (s.ppid === id) walk(child)
+  }
+  walk(pid)
+  return (total * 1000) / ticks
+}
+
+const traceIds: string[] = []
+async function runMany(count: number): Promise<void> {
+  let next = 0
+  const lane = async () => {
+    for (let i = next++; i < count; i = next++) {
+      const response = await fetch(`${url}/v1/workflows/bench.compose/run`, {
+        method: 'POST',
+        body: JSON.stringify({ lead: { name: `Lead ${i}`, email: `lead${i}@example.org` } }),
+        headers: { 'content-type': 'application/json' },
+      })
+      if (response.status !== 200) throw new Error(`run ${i}: ${response.status} ${await response.text()}`)
+      traceIds.push(response.headers.get(TRACE_ID_HEADER) ?? '')
+      await response.arrayBuffer()
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane))
+}
+
+const spansOf = async (traceId: string) => {
+  const response = await fetch(`${url}/v1/traces/${traceId}`)
+  if (response.status !== 200) return 0
+  const body = (await response.json()) as { spans?: unknown[] }
+  return body.spans?.length ?? 0
+}
+/** Wait until the last runs' traces are whole (the worker exports in batches). */
+async function settled(expected: number): Promise<void> {
+  if (mode === 'off') return
+  for (const traceId of traceIds.slice(-CONCURRENCY)) {
+    const deadline = Date.now() + 10_000
+    while ((await spansOf(traceId)) < expected) {
+      if (Date.now() > deadline) throw new Error(`trace ${traceId} did not reach ${expected} spans within 10 s`)
+      await sleep(20)
+    }
+  }
+}
+
+await runMany(WARMUP) // warm-up: graph load, JIT tiers, sockets — the steady state a long-lived process is in
+await sleep(1500)
+const expected = mode === 'on' ? await spansOf(traceIds.at(-1) ?? '') : 0
+if (mode === 'on' && expected < 7) throw new Error(`a warm-up trace has ${expected} spans, expected at least 7`)
+traceIds.length = 0
+const cpu = treeCpuMs(dev.pid ?? 0)
+const started = performance.now()
+await runMany(RUNS)
+const seconds = (performance.now() - started) / 1000
+await settled(expected)
+const used = treeCpuMs(dev.pid ?? 0) - cpu
+
+process.stdout.write(
+  `${JSON.stringify({ mode, runs: RUNS, runsPerSecond: RUNS / seconds, cpuMsPerRun: used / RUNS, stored: mode === 'on' ? expected : 0 })}\n`,
+)
+dev.kill('SIGTERM')
+await new Promise((resolve) => dev.once('exit', resolve))
+rmSync(dir, { recursive: true, force: true })
