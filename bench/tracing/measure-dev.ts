@@ -10,11 +10,11 @@
 //
 // usage: node --import tsx bench/tracing/measure-dev.ts off|on RUNS CONCURRENCY [WARMUP]
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TRACE_ID_HEADER } from '../../src/gateway/exchange.js'
+import { runMany, writeBenchRegistry } from './workload.js'
 
 const [mode = 'off', runsText = '1000', concurrencyText = '16', warmupText = '1000'] = process.argv.slice(2)
 const RUNS = Number(runsText)
@@ -23,37 +23,13 @@ const WARMUP = Number(warmupText)
 if (mode !== 'off' && mode !== 'on') throw new Error(`mode must be off or on, got '${mode}'`)
 if (!readdirSync('/proc').length) throw new Error('measure-dev reads process CPU from /proc (Linux only)')
 
-const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-tracing-dev-'))
-const graph = fileURLToPath(new URL('./graph.ts', import.meta.url))
-writeFileSync(
-  join(dir, 'switchyard.yaml'),
-  `version: 1
-pools:
-  bench:
-    concurrency: ${CONCURRENCY}
-    processes: 1
-    timeout: 30s
-    retries: 0
-    maxQueued: 100000
-    tracing: { project: bench, sampleRate: 1.0, capture: full }
-workflows:
-  bench.compose:
-    pool: bench
-    graph: "${graph}#graph"
-    input: { type: object, required: [lead] }
-    description: benchmark workflow
-`,
-)
+const file = writeBenchRegistry(CONCURRENCY)
 
 const devProgram = fileURLToPath(new URL('../../src/cli/dev.ts', import.meta.url))
-const dev = spawn(
-  process.execPath,
-  ['--import', 'tsx', devProgram, '--config', join(dir, 'switchyard.yaml'), '--port', '0', '--status-interval', '600000'],
-  {
-    env: { ...process.env, ...(mode === 'off' ? { OTEL_SDK_DISABLED: 'true' } : {}), SWITCHYARD_TOKENS: '' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  },
-)
+const dev = spawn(process.execPath, ['--import', 'tsx', devProgram, '--config', file, '--port', '0', '--status-interval', '600000'], {
+  env: { ...process.env, ...(mode === 'off' ? { OTEL_SDK_DISABLED: 'true' } : {}), SWITCHYARD_TOKENS: '' },
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
 const url = await new Promise<string>((resolve, reject) => {
   let out = ''
   dev.stdout.on('data', (chunk: Buffer) => {
@@ -92,22 +68,7 @@ function treeCpuMs(pid: number): number {
 }
 
 const traceIds: string[] = []
-async function runMany(count: number): Promise<void> {
-  let next = 0
-  const lane = async () => {
-    for (let i = next++; i < count; i = next++) {
-      const response = await fetch(`${url}/v1/workflows/bench.compose/run`, {
-        method: 'POST',
-        body: JSON.stringify({ lead: { name: `Lead ${i}`, email: `lead${i}@example.org` } }),
-        headers: { 'content-type': 'application/json' },
-      })
-      if (response.status !== 200) throw new Error(`run ${i}: ${response.status} ${await response.text()}`)
-      traceIds.push(response.headers.get(TRACE_ID_HEADER) ?? '')
-      await response.arrayBuffer()
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, lane))
-}
+const traced = (response: Response) => traceIds.push(response.headers.get(TRACE_ID_HEADER) ?? '')
 
 const spansOf = async (traceId: string) => {
   const response = await fetch(`${url}/v1/traces/${traceId}`)
@@ -127,14 +88,14 @@ async function settled(expected: number): Promise<void> {
   }
 }
 
-await runMany(WARMUP) // warm-up: graph load, JIT tiers, sockets — the steady state a long-lived process is in
+await runMany(url, WARMUP, CONCURRENCY, traced) // warm-up: graph load, JIT tiers, sockets — the steady state a long-lived process is in
 await sleep(1500)
 const expected = mode === 'on' ? await spansOf(traceIds.at(-1) ?? '') : 0
 if (mode === 'on' && expected < 7) throw new Error(`a warm-up trace has ${expected} spans, expected at least 7`)
 traceIds.length = 0
 const cpu = treeCpuMs(dev.pid ?? 0)
 const started = performance.now()
-await runMany(RUNS)
+await runMany(url, RUNS, CONCURRENCY, traced)
 const seconds = (performance.now() - started) / 1000
 await settled(expected)
 const used = treeCpuMs(dev.pid ?? 0) - cpu
@@ -144,4 +105,4 @@ process.stdout.write(
 )
 dev.kill('SIGTERM')
 await new Promise((resolve) => dev.once('exit', resolve))
-rmSync(dir, { recursive: true, force: true })
+rmSync(dirname(file), { recursive: true, force: true })

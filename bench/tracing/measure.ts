@@ -5,16 +5,15 @@
 // registered, so one process cannot switch tracing on and off.)
 //
 // usage: node --import tsx bench/tracing/measure.ts off|spans|on|direct RUNS CONCURRENCY [WARMUP]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { SERVICE } from '../../src/control/attributes.js'
 import { loadRegistry } from '../../src/control/index.js'
 import { MemoryBroker } from '../../src/data/memory-broker.js'
 import { createWorker } from '../../src/data/worker.js'
 import { startGateway } from '../../src/gateway/index.js'
 import { FileTraceStore, StoreSpanExporter, initTracing } from '../../src/observe/index.js'
+import { runMany, writeBenchRegistry } from './workload.js'
 
 const [mode = 'off', runsText = '1000', concurrencyText = '16', warmupText = '1000'] = process.argv.slice(2)
 const RUNS = Number(runsText)
@@ -27,27 +26,9 @@ const spansOnly = mode === 'spans'
 // hosting the store can do for its own spans, instead of OTLP to its own receiver.
 const direct = mode === 'direct'
 
-const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-tracing-'))
-const graph = fileURLToPath(new URL('./graph.ts', import.meta.url))
-writeFileSync(
-  join(dir, 'switchyard.yaml'),
-  `version: 1
-pools:
-  bench:
-    concurrency: ${CONCURRENCY}
-    timeout: 30s
-    retries: 0
-    maxQueued: 100000
-    tracing: { project: bench, sampleRate: 1.0, capture: full }
-workflows:
-  bench.compose:
-    pool: bench
-    graph: "${graph}#graph"
-    input: { type: object, required: [lead] }
-    description: benchmark workflow
-`,
-)
-const registry = loadRegistry(join(dir, 'switchyard.yaml'))
+const file = writeBenchRegistry(CONCURRENCY)
+const dir = dirname(file)
+const registry = loadRegistry(file)
 const broker = new MemoryBroker({ pools: registry.pools.values() })
 const traceDir = join(dir, 'traces')
 const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: 'bench', traceDir })
@@ -70,27 +51,11 @@ const worker = createWorker({
 })
 await worker.start()
 
-async function runMany(count: number): Promise<void> {
-  let next = 0
-  const lane = async () => {
-    for (let i = next++; i < count; i = next++) {
-      const response = await fetch(`${gateway.url}/v1/workflows/bench.compose/run`, {
-        method: 'POST',
-        body: JSON.stringify({ lead: { name: `Lead ${i}`, email: `lead${i}@example.org` } }),
-        headers: { 'content-type': 'application/json' },
-      })
-      if (response.status !== 200) throw new Error(`run ${i}: ${response.status} ${await response.text()}`)
-      await response.arrayBuffer()
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, lane))
-}
-
-await runMany(WARMUP) // warm-up: graph load, JIT tiers, sockets — the steady state a long-lived process is in
+await runMany(gateway.url, WARMUP, CONCURRENCY) // warm-up: graph load, JIT tiers, sockets — the steady state a long-lived process is in
 await tracing.forceFlush()
 const cpu = process.cpuUsage()
 const started = performance.now()
-await runMany(RUNS)
+await runMany(gateway.url, RUNS, CONCURRENCY)
 // Tracing's cost includes getting every span into the store.
 await tracing.forceFlush()
 const seconds = (performance.now() - started) / 1000

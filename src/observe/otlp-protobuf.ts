@@ -107,23 +107,10 @@ class Reader {
     return end
   }
 
-  string(limit: number): string {
+  /** A length-delimited field as text: `utf8` (strings), `hex` (ids) or `base64` (bytes values). */
+  text(limit: number, encoding: 'utf8' | 'hex' | 'base64'): string {
     const end = this.end(limit)
-    const text = this.buf.toString('utf8', this.pos, end)
-    this.pos = end
-    return text
-  }
-
-  hex(limit: number): string {
-    const end = this.end(limit)
-    const text = this.buf.toString('hex', this.pos, end)
-    this.pos = end
-    return text
-  }
-
-  base64(limit: number): string {
-    const end = this.end(limit)
-    const text = this.buf.toString('base64', this.pos, end)
+    const text = this.buf.toString(encoding, this.pos, end)
     this.pos = end
     return text
   }
@@ -213,16 +200,16 @@ function span(r: Reader, end: number): OtlpSpan {
     const key = r.varint()
     switch (key) {
       case TRACE_ID:
-        traceId = r.hex(end)
+        traceId = r.text(end, 'hex')
         break
       case SPAN_ID:
-        spanId = r.hex(end)
+        spanId = r.text(end, 'hex')
         break
       case PARENT_SPAN_ID:
-        parentSpanId = r.hex(end)
+        parentSpanId = r.text(end, 'hex')
         break
       case NAME:
-        name = r.string(end)
+        name = r.text(end, 'utf8')
         break
       case KIND:
         kind = r.varint()
@@ -258,7 +245,7 @@ function event(r: Reader, end: number): OtlpSpan['events'][number] {
   while (r.pos < end) {
     const key = r.varint()
     if (key === EVENT_TIME) timeUnixNano = r.fixed64()
-    else if (key === EVENT_NAME) name = r.string(end)
+    else if (key === EVENT_NAME) name = r.text(end, 'utf8')
     else if (key === EVENT_ATTRIBUTE) attributes.push(keyValue(r, r.end(end)))
     else r.skip(key & 7, end)
   }
@@ -271,7 +258,7 @@ function spanStatus(r: Reader, end: number): OtlpSpan['status'] {
   let message = ''
   while (r.pos < end) {
     const key = r.varint()
-    if (key === STATUS_MESSAGE) message = r.string(end)
+    if (key === STATUS_MESSAGE) message = r.text(end, 'utf8')
     else if (key === STATUS_CODE) code = r.varint()
     else r.skip(key & 7, end)
   }
@@ -284,7 +271,7 @@ function keyValue(r: Reader, end: number): OtlpKeyValue {
   let value: AttributeValue = null
   while (r.pos < end) {
     const field = r.varint()
-    if (field === KEY) key = r.string(end)
+    if (field === KEY) key = r.text(end, 'utf8')
     else if (field === VALUE) value = anyValue(r, r.end(end))
     else r.skip(field & 7, end)
   }
@@ -298,7 +285,7 @@ function anyValue(r: Reader, end: number): AttributeValue {
     const key = r.varint()
     switch (key) {
       case STRING_VALUE:
-        value = r.string(end)
+        value = r.text(end, 'utf8')
         break
       case BOOL_VALUE:
         value = r.varint() !== 0
@@ -316,7 +303,7 @@ function anyValue(r: Reader, end: number): AttributeValue {
         value = Object.fromEntries(repeated(r, r.end(end), ITEM, [], keyValue).map((kv) => [kv.key, kv.value]))
         break
       case BYTES_VALUE:
-        value = r.base64(end)
+        value = r.text(end, 'base64')
         break
       default:
         r.skip(key & 7, end)
