@@ -5,8 +5,8 @@
 // receiver, the gateway writes its own spans straight into its store. `off` sets
 // OTEL_SDK_DISABLED=true for all of them.
 // Prints one JSON line: runs/s (wall, first request to last response) and CPU ms per
-// run of the dev processes (gateway + worker, from /proc), counted until every span of
-// the last runs is in the store.
+// run of the dev processes (gateway + worker, and each, from /proc), counted until
+// every span of the last runs is in the store.
 //
 // usage: node --import tsx bench/tracing/measure-dev.ts off|on RUNS CONCURRENCY [WARMUP]
 import { spawn } from 'node:child_process'
@@ -44,27 +44,30 @@ dev.stdout.resume()
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 for (let ready = false; !ready; await sleep(100)) ready = (await fetch(`${url}/readyz`)).status === 200
 
-/** user + system CPU milliseconds of `pid` and its descendants. */
-function treeCpuMs(pid: number): number {
-  const ticks = 100 // USER_HZ: /proc reports clock ticks of 1/100 s on Linux
+/** user + system CPU milliseconds of `pid` (the gateway) and of its descendants (the worker), from /proc. */
+function cpuMs(pid: number): { gateway: number; workers: number } {
+  const tick = 10 // ms: /proc counts CPU in clock ticks of 1/100 s (USER_HZ) on Linux
   const stats = new Map<number, { ppid: number; cpu: number }>()
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      stats.set(Number(entry), { ppid: Number(fields[1]), cpu: Number(fields[11]) + Number(fields[12]) })
+      stats.set(Number(entry), { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) * tick })
     } catch {
       // gone meanwhile
     }
   }
-  let total = 0
+  let workers = 0
   const walk = (id: number) => {
-    total += stats.get(id)?.cpu ?? 0
-    for (const [child, s] of stats) if (s.ppid === id) walk(child)
+    for (const [child, s] of stats) {
+      if (s.ppid !== id) continue
+      workers += s.cpu
+      walk(child)
+    }
   }
   walk(pid)
-  return (total * 1000) / ticks
+  return { gateway: stats.get(pid)?.cpu ?? 0, workers }
 }
 
 const traceIds: string[] = []
@@ -93,15 +96,17 @@ await sleep(1500)
 const expected = mode === 'on' ? await spansOf(traceIds.at(-1) ?? '') : 0
 if (mode === 'on' && expected < 7) throw new Error(`a warm-up trace has ${expected} spans, expected at least 7`)
 traceIds.length = 0
-const cpu = treeCpuMs(dev.pid ?? 0)
+const before = cpuMs(dev.pid ?? 0)
 const started = performance.now()
 await runMany(url, RUNS, CONCURRENCY, traced)
 const seconds = (performance.now() - started) / 1000
 await settled(expected)
-const used = treeCpuMs(dev.pid ?? 0) - cpu
+const after = cpuMs(dev.pid ?? 0)
+const gateway = (after.gateway - before.gateway) / RUNS
+const worker = (after.workers - before.workers) / RUNS
 
 process.stdout.write(
-  `${JSON.stringify({ mode, runs: RUNS, runsPerSecond: RUNS / seconds, cpuMsPerRun: used / RUNS, stored: mode === 'on' ? expected : 0 })}\n`,
+  `${JSON.stringify({ mode, runs: RUNS, runsPerSecond: RUNS / seconds, cpuMsPerRun: gateway + worker, gateway, worker, stored: mode === 'on' ? expected : 0 })}\n`,
 )
 dev.kill('SIGTERM')
 await new Promise((resolve) => dev.once('exit', resolve))

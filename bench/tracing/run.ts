@@ -48,6 +48,9 @@ interface Sample {
   readonly mode: Mode
   readonly runsPerSecond: number
   readonly cpuMsPerRun: number
+  /** measure-dev only: the CPU of each process. */
+  readonly gateway?: number
+  readonly worker?: number
   readonly stored: number
 }
 
@@ -98,6 +101,11 @@ if (values.only !== 'one-process') {
     off: 'tracing off',
     on: 'tracing 100%',
   })
+  const split = (mode: Mode) => {
+    const of = deployed.filter((s) => s.mode === mode)
+    return `gateway ${median(of.map((s) => s.gateway ?? 0)).toFixed(2)} + worker ${median(of.map((s) => s.worker ?? 0)).toFixed(2)}`
+  }
+  console.log(`CPU ms/run by process (medians): off ${split('off')} · 100% ${split('on')}`)
 }
 if (values.only !== 'deployed') {
   const one = await measure('./measure.ts', ['off', 'spans', 'on', 'direct'])
