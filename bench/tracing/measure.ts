@@ -5,15 +5,9 @@
 // registered, so one process cannot switch tracing on and off.)
 //
 // usage: node --import tsx bench/tracing/measure.ts off|spans|on|direct RUNS CONCURRENCY [WARMUP]
-import { rmSync } from 'node:fs'
-import { dirname, join } from 'node:path'
 import { SERVICE } from '../../src/control/attributes.js'
-import { loadRegistry } from '../../src/control/index.js'
-import { MemoryBroker } from '../../src/data/memory-broker.js'
-import { createWorker } from '../../src/data/worker.js'
-import { startGateway } from '../../src/gateway/index.js'
 import { FileTraceStore, StoreSpanExporter, initTracing } from '../../src/observe/index.js'
-import { runMany, writeBenchRegistry } from './workload.js'
+import { runMany, startInProcess } from './workload.js'
 
 const [mode = 'off', runsText = '1000', concurrencyText = '16', warmupText = '1000'] = process.argv.slice(2)
 const RUNS = Number(runsText)
@@ -26,12 +20,7 @@ const spansOnly = mode === 'spans'
 // hosting the store can do for its own spans, instead of OTLP to its own receiver.
 const direct = mode === 'direct'
 
-const file = writeBenchRegistry(CONCURRENCY)
-const dir = dirname(file)
-const registry = loadRegistry(file)
-const broker = new MemoryBroker({ pools: registry.pools.values() })
-const traceDir = join(dir, 'traces')
-const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: 'bench', traceDir })
+const { gateway, traceDir, close } = await startInProcess(CONCURRENCY, { traces: true })
 // The gateway's own open store, as `switchyard dev` hands it to its tracing.
 const directStore = direct ? (gateway.traceStore ?? undefined) : undefined
 const tracing = initTracing({
@@ -40,17 +29,6 @@ const tracing = initTracing({
   ...(spansOnly ? { exporter: { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} } } : {}),
   ...(directStore ? { exporter: new StoreSpanExporter(directStore) } : {}),
 })
-const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet }
-const worker = createWorker({
-  pool: 'bench',
-  registry,
-  source: broker.source('bench'),
-  signingKey: 'bench',
-  watchdogGraceMs: null,
-  log: quiet,
-})
-await worker.start()
-
 await runMany(gateway.url, WARMUP, CONCURRENCY) // warm-up: graph load, JIT tiers, sockets — the steady state a long-lived process is in
 await tracing.forceFlush()
 const cpu = process.cpuUsage()
@@ -60,13 +38,10 @@ await runMany(gateway.url, RUNS, CONCURRENCY)
 await tracing.forceFlush()
 const seconds = (performance.now() - started) / 1000
 const used = process.cpuUsage(cpu)
-const stored = on || direct ? (await (await FileTraceStore.open(traceDir)).listRuns({ limit: 1000 })).length : 0
+const stored = (on || direct) && traceDir ? (await (await FileTraceStore.open(traceDir)).listRuns({ limit: 1000 })).length : 0
 
 process.stdout.write(
   `${JSON.stringify({ mode, runs: RUNS, runsPerSecond: RUNS / seconds, cpuMsPerRun: (used.user + used.system) / 1000 / RUNS, stored })}\n`,
 )
-await worker.close()
 await tracing.shutdown()
-await gateway.close()
-await broker.close()
-rmSync(dir, { recursive: true, force: true })
+await close()

@@ -14,41 +14,22 @@ import { parseArgs } from 'node:util'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { SERVICE } from '../../src/control/attributes.js'
-import { loadRegistry } from '../../src/control/index.js'
-import { MemoryBroker } from '../../src/data/memory-broker.js'
-import { createWorker } from '../../src/data/worker.js'
-import { startGateway } from '../../src/gateway/index.js'
 import { decodeOtlpProtobuf, FileTraceStore, initTracing, StoreSpanExporter, toStoredSpans } from '../../src/observe/index.js'
-import { runMany, writeBenchRegistry } from './workload.js'
+import { runMany, startInProcess } from './workload.js'
 
 const { values } = parseArgs({ options: { batch: { type: 'string' }, rounds: { type: 'string' } } })
 const BATCH = Number(values.batch ?? 200)
 const ROUNDS = Number(values.rounds ?? 50)
 
 // Real spans: a few runs through gateway, broker and worker, captured in memory.
-const file = writeBenchRegistry(4)
-const registry = loadRegistry(file)
-const broker = new MemoryBroker({ pools: registry.pools.values() })
-const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: 'bench' })
+const { gateway, close } = await startInProcess(4, { traces: false })
 const captured = new InMemorySpanExporter()
 const tracing = initTracing({ service: SERVICE.gateway, env: {}, exporter: captured })
-const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet }
-const worker = createWorker({
-  pool: 'bench',
-  registry,
-  source: broker.source('bench'),
-  signingKey: 'bench',
-  watchdogGraceMs: null,
-  log: quiet,
-})
-await worker.start()
 await runMany(gateway.url, BATCH, 4)
 await tracing.forceFlush()
 const spans: ReadableSpan[] = captured.getFinishedSpans()
-await worker.close()
 await tracing.shutdown()
-await gateway.close()
-await broker.close()
+await close()
 
 /** µs per run of `stage` applied to the batch, after a warm-up. */
 async function time(stage: () => unknown): Promise<number> {
@@ -76,7 +57,6 @@ const rows: [string, number][] = [
 ]
 await store.close()
 rmSync(dir, { recursive: true, force: true })
-rmSync(join(file, '..'), { recursive: true, force: true })
 
 console.log(
   `tracing export stages: batches of ${BATCH} runs, ${spans.length} spans (${body.length} bytes as OTLP/protobuf), ${ROUNDS} rounds, node ${process.version}`,

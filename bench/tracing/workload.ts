@@ -1,9 +1,14 @@
-// What both measurements of bench/tracing/run.ts drive: a registry with one pool and
-// the benchmark workflow (graph.ts), and HTTP runs of it at a fixed concurrency.
-import { mkdtempSync, writeFileSync } from 'node:fs'
+// What the tracing benchmarks drive: a registry with one pool and the benchmark
+// workflow (graph.ts), the platform serving it in this process, and HTTP runs of it
+// at a fixed concurrency.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { loadRegistry } from '../../src/control/index.js'
+import { MemoryBroker } from '../../src/data/memory-broker.js'
+import { createWorker } from '../../src/data/worker.js'
+import { startGateway, type Gateway } from '../../src/gateway/index.js'
 
 /** Write the benchmark registry into a new temporary folder; returns the registry file. */
 export function writeBenchRegistry(concurrency: number): string {
@@ -48,4 +53,45 @@ export async function runMany(url: string, count: number, concurrency: number, o
     }
   }
   await Promise.all(Array.from({ length: concurrency }, lane))
+}
+
+export interface InProcess {
+  readonly gateway: Gateway
+  /** The gateway's trace store folder, when it has one. */
+  readonly traceDir: string | undefined
+  /** Stop the worker, the gateway and the broker, and remove the registry's folder. */
+  close(): Promise<void>
+}
+
+/**
+ * Gateway, MemoryBroker and the pool's worker in this process, serving the benchmark
+ * registry. Tracing is the caller's to start (it may need the gateway's URL or store).
+ */
+export async function startInProcess(concurrency: number, options: { traces: boolean }): Promise<InProcess> {
+  const file = writeBenchRegistry(concurrency)
+  const dir = dirname(file)
+  const registry = loadRegistry(file)
+  const broker = new MemoryBroker({ pools: registry.pools.values() })
+  const traceDir = options.traces ? join(dir, 'traces') : undefined
+  const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: 'bench', ...(traceDir ? { traceDir } : {}) })
+  const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet }
+  const worker = createWorker({
+    pool: 'bench',
+    registry,
+    source: broker.source('bench'),
+    signingKey: 'bench',
+    watchdogGraceMs: null,
+    log: quiet,
+  })
+  await worker.start()
+  return {
+    gateway,
+    traceDir,
+    async close() {
+      await worker.close()
+      await gateway.close()
+      await broker.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
 }
