@@ -15,6 +15,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { SERVICE } from '../../src/control/attributes.js'
 import { decodeOtlpProtobuf, FileTraceStore, initTracing, StoreSpanExporter, toStoredSpans } from '../../src/observe/index.js'
+import { encodeOtlpProtobuf } from '../../src/observe/otlp-protobuf-writer.js'
 import { runMany, startInProcess } from './workload.js'
 
 const { values } = parseArgs({ options: { batch: { type: 'string' }, rounds: { type: 'string' } } })
@@ -40,7 +41,7 @@ async function time(stage: () => unknown): Promise<number> {
   return (used.user + used.system) / ROUNDS / BATCH
 }
 
-const body = ProtobufTraceSerializer.serializeRequest(spans) ?? new Uint8Array()
+const body = encodeOtlpProtobuf(spans)
 const decoded = decodeOtlpProtobuf(body)
 const stored = toStoredSpans(decoded)
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-stages-'))
@@ -48,7 +49,8 @@ const store = await FileTraceStore.open(dir)
 const direct = new StoreSpanExporter(store)
 
 const rows: [string, number][] = [
-  ['OTLP/protobuf encode (OpenTelemetry, in the worker)', await time(() => ProtobufTraceSerializer.serializeRequest(spans))],
+  ['OTLP/protobuf encode (OpenTelemetry serializer)', await time(() => ProtobufTraceSerializer.serializeRequest(spans))],
+  ['OTLP/protobuf encode (ours, what workers export with)', await time(() => encodeOtlpProtobuf(spans))],
   ['OTLP/protobuf decode (the receiver)', await time(() => decodeOtlpProtobuf(body))],
   ['to stored spans (project, times, kinds)', await time(() => toStoredSpans(decoded))],
   ['JSON lines (JSON.stringify per span)', await time(() => stored.map((span) => JSON.stringify(span)))],
