@@ -8,6 +8,7 @@ import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter, type SpanProce
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { ATTR } from '../control/attributes.js'
 import type { TracingConfig } from '../control/types.js'
+import { SharedContextManager } from './context-manager.js'
 import { exporterSettings, type Env } from './exporter-settings.js'
 import { otlpExporter } from './otlp-exporter.js'
 import { RedactingExporter, type CapturePolicy } from './redacting-exporter.js'
@@ -80,8 +81,9 @@ export function initTracing(options: TracingOptions): Tracing {
   })
   const register = options.register ?? true
   if (register) {
-    // The SDK's AsyncLocalStorage context manager, and W3C trace context + baggage.
+    // The context on LangChain's own AsyncLocalStorage (context-manager.ts), and W3C trace context + baggage.
     tracerProvider.register({
+      contextManager: new SharedContextManager(),
       propagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
     })
   }
