@@ -7,6 +7,8 @@ export type Env = Readonly<Record<string, string | undefined>>
 
 export interface ExporterSettings {
   readonly url: string
+  /** True when the endpoint is the embedded gateway's receiver (SWITCHYARD_TRACES_URL, no OTEL_EXPORTER_OTLP_*ENDPOINT). */
+  readonly embedded: boolean
   readonly protocol: 'http/protobuf' | 'http/json'
   readonly headers: Record<string, string>
   readonly timeoutMillis: number | undefined
@@ -18,12 +20,14 @@ export function exporterSettings(env: Env): ExporterSettings | undefined {
   const url = tracesUrl(env)
   if (url === undefined) return undefined
   // The token is for the embedded gateway only: never sent to an endpoint the pool chose itself.
-  const token = embeddedOnly(env) ? env.SWITCHYARD_TRACES_TOKEN?.trim() : undefined
+  const embedded = embeddedOnly(env)
+  const token = embedded ? env.SWITCHYARD_TRACES_TOKEN?.trim() : undefined
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim()
   const timeout = Number(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT)
   const compression = (env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION ?? 'none').trim()
   return {
     url,
+    embedded,
     protocol: protocol === 'http/json' ? 'http/json' : 'http/protobuf',
     headers: {
       ...(token ? { authorization: `Bearer ${token}` } : {}),

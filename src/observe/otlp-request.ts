@@ -31,8 +31,8 @@ export interface OtlpResourceSpans {
   readonly spans: readonly OtlpSpan[]
 }
 
-const KINDS: readonly SpanKindName[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']
-const STATUSES: readonly SpanStatusName[] = ['unset', 'ok', 'error']
+export const KINDS: readonly SpanKindName[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']
+export const STATUSES: readonly SpanStatusName[] = ['unset', 'ok', 'error']
 
 /**
  * Stored spans from decoded resource spans. The project is the span's own

@@ -1,11 +1,14 @@
 // A SpanExporter that writes straight into a trace store: for the process that
 // hosts the store (the embedded gateway), its own spans need no OTLP round trip
-// through its own HTTP receiver.
+// through its own HTTP receiver. The stored spans are what the receiver would store
+// for the same spans (toStoredSpans), built from the SDK's spans without the OTLP shape
+// in between.
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core'
-import type { HrTime, Attributes as OtelAttributes } from '@opentelemetry/api'
+import type { HrTime } from '@opentelemetry/api'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
-import { toStoredSpans, type OtlpKeyValue, type OtlpResourceSpans } from './otlp-request.js'
-import type { AttributeValue } from './stored-span.js'
+import { ATTR } from '../control/attributes.js'
+import { KINDS, nanosToMillis, STATUSES } from './otlp-request.js'
+import type { Attributes, StoredSpan } from './stored-span.js'
 import type { TraceStore } from './trace-store.js'
 
 /**
@@ -17,7 +20,7 @@ export class StoreSpanExporter implements SpanExporter {
   constructor(private readonly store: TraceStore) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    this.store.add(toStoredSpans(toResourceSpans(spans))).then(
+    this.store.add(storedSpans(spans)).then(
       () => resultCallback({ code: ExportResultCode.SUCCESS }),
       (error: unknown) =>
         resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) }),
@@ -29,45 +32,72 @@ export class StoreSpanExporter implements SpanExporter {
   async forceFlush(): Promise<void> {}
 }
 
-/** SDK spans in the decoded-OTLP shape, grouped by resource (the same conversion as the receiver's). */
-function toResourceSpans(spans: readonly ReadableSpan[]): OtlpResourceSpans[] {
-  const groups = new Map<unknown, { resource: OtlpKeyValue[]; spans: OtlpResourceSpans['spans'][number][] }>()
+type Resource = ReadableSpan['resource']
+
+/** What the spans of one resource (one process) share: its service, its project, and each trace's project among them. */
+interface Origin {
+  readonly service: string
+  readonly project: string | undefined
+  readonly resource: Attributes
+  readonly traceProjects: Map<string, string>
+}
+
+/** The SDK's spans as stored spans, filed by the rule of toStoredSpans (otlp-request.ts). */
+export function storedSpans(spans: readonly ReadableSpan[]): StoredSpan[] {
+  const origins = new Map<Resource, Origin>()
   for (const span of spans) {
-    let group = groups.get(span.resource)
-    if (group === undefined) {
-      group = { resource: keyValues(span.resource.attributes), spans: [] }
-      groups.set(span.resource, group)
+    let origin = origins.get(span.resource)
+    if (origin === undefined) {
+      const resource = span.resource.attributes as Attributes
+      const service = resource['service.name']
+      const project = resource[ATTR.project]
+      origin = {
+        service: typeof service === 'string' ? service : 'unknown_service',
+        project: typeof project === 'string' ? project : undefined,
+        resource,
+        traceProjects: new Map(),
+      }
+      origins.set(span.resource, origin)
     }
-    const context = span.spanContext()
-    group.spans.push({
-      traceId: context.traceId,
-      spanId: context.spanId,
-      parentSpanId: span.parentSpanContext?.spanId ?? '',
+    const own = span.attributes[ATTR.project]
+    const traceId = span.spanContext().traceId
+    if (typeof own === 'string' && !origin.traceProjects.has(traceId)) origin.traceProjects.set(traceId, own)
+  }
+  return spans.map((span) => {
+    const origin = origins.get(span.resource) as Origin
+    const traceId = span.spanContext().traceId
+    const own = span.attributes[ATTR.project]
+    const message = span.status.message
+    return {
+      traceId,
+      spanId: span.spanContext().spanId,
+      parentSpanId: span.parentSpanContext?.spanId || null,
       name: span.name,
       // SDK SpanKind starts at INTERNAL = 0; OTLP's at UNSPECIFIED = 0.
-      kind: span.kind + 1,
-      startTimeUnixNano: nanos(span.startTime),
-      endTimeUnixNano: nanos(span.endTime),
-      attributes: keyValues(span.attributes),
-      events: span.events.map((event) => ({
-        timeUnixNano: nanos(event.time),
-        name: event.name,
-        attributes: keyValues(event.attributes ?? {}),
-      })),
-      status: { code: span.status.code, message: span.status.message ?? '' },
-    })
-  }
-  return [...groups.values()]
+      kind: KINDS[span.kind + 1] ?? 'unspecified',
+      service: origin.service,
+      project: typeof own === 'string' ? own : (origin.project ?? origin.traceProjects.get(traceId) ?? origin.service),
+      start: millis(span.startTime),
+      end: millis(span.endTime),
+      status: STATUSES[span.status.code] ?? 'unset',
+      ...(message ? { statusMessage: message } : {}),
+      // The SDK's own objects: ended spans never change, and the store only serializes them.
+      attributes: span.attributes as Attributes,
+      resource: origin.resource,
+      ...(span.events.length
+        ? {
+            events: span.events.map((event) => ({
+              name: event.name,
+              time: millis(event.time),
+              attributes: (event.attributes ?? {}) as Attributes,
+            })),
+          }
+        : {}),
+    }
+  })
 }
 
-function keyValues(attributes: OtelAttributes): OtlpKeyValue[] {
-  const out: OtlpKeyValue[] = []
-  for (const [key, value] of Object.entries(attributes)) {
-    if (value !== undefined) out.push({ key, value: value as AttributeValue })
-  }
-  return out
-}
-
-function nanos([seconds, nanoseconds]: HrTime): number {
-  return seconds * 1e9 + nanoseconds
+/** The same arithmetic as the receiver's (epoch nanoseconds as a double, then milliseconds), so both store equal times. */
+function millis([seconds, nanos]: HrTime): number {
+  return nanosToMillis(seconds * 1e9 + nanos)
 }

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { propagation, context, trace } from '@opentelemetry/api'
 import { exporterSettings, initTracing } from '../../src/observe/index.js'
+import { batchConfig } from '../../src/observe/tracing.js'
 
 interface Received {
   readonly path: string
@@ -36,6 +37,24 @@ void test("the embedded gateway's bearer token goes to the embedded gateway only
   })
   assert.equal(elsewhere?.url, 'http://collector:4318/v1/traces')
   assert.equal(elsewhere?.headers.authorization, undefined)
+  assert.equal(embedded?.embedded, true)
+  assert.equal(elsewhere?.embedded, false)
+})
+
+void test('spans are batched for 50 ms into the embedded receiver, 500 ms elsewhere; OTEL_BSP_* wins', () => {
+  assert.equal(batchConfig({}, true).scheduledDelayMillis, 50)
+  assert.equal(batchConfig({}, false).scheduledDelayMillis, 500)
+  assert.equal(batchConfig({ OTEL_BSP_SCHEDULE_DELAY: '2000' }, true).scheduledDelayMillis, 2000)
+  assert.equal(batchConfig({ OTEL_BSP_SCHEDULE_DELAY: 'soon' }, false).scheduledDelayMillis, 500)
+  assert.deepEqual(
+    batchConfig({ OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10', OTEL_BSP_EXPORT_TIMEOUT: '3000' }, true),
+    {
+      maxQueueSize: 100,
+      maxExportBatchSize: 10,
+      scheduledDelayMillis: 50,
+      exportTimeoutMillis: 3000,
+    },
+  )
 })
 
 void test('endpoint resolution follows the given env, never the process env', () => {
@@ -51,6 +70,7 @@ void test('endpoint resolution follows the given env, never the process env', ()
   })
   assert.deepEqual(specific, {
     url: 'http://other:4318/custom',
+    embedded: false,
     protocol: 'http/json',
     headers: { 'x-api-key': 'a b', 'x-team': 'sales' },
     timeoutMillis: undefined,
