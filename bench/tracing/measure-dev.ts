@@ -10,6 +10,7 @@
 //
 // usage: node --import tsx bench/tracing/measure-dev.ts off|on RUNS CONCURRENCY [WARMUP]
 import { spawn } from 'node:child_process'
+import type { IncomingHttpHeaders } from 'node:http'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -71,7 +72,7 @@ function cpuMs(pid: number): { gateway: number; workers: number } {
 }
 
 const traceIds: string[] = []
-const traced = (response: Response) => traceIds.push(response.headers.get(TRACE_ID_HEADER) ?? '')
+const traced = (headers: IncomingHttpHeaders) => traceIds.push(String(headers[TRACE_ID_HEADER] ?? ''))
 
 const spansOf = async (traceId: string) => {
   const response = await fetch(`${url}/v1/traces/${traceId}`)
