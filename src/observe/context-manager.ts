@@ -38,8 +38,9 @@ function sharedStorage(): AsyncLocalStorage<Store> {
 
 /** The current store with `context` as our variable; everything else of it (a LangSmith run tree, say) kept. */
 function storeWith(current: Store | undefined, context: Context): Store {
-  const variables = { ...current?.[CONTEXT_VARIABLES], [OTEL_CONTEXT]: context }
-  if (current === undefined) return { [CONTEXT_VARIABLES]: variables }
+  // LangChain and LangSmith store objects; any other value is none of theirs, and is replaced.
+  if (typeof current !== 'object' || current === null) return { [CONTEXT_VARIABLES]: { [OTEL_CONTEXT]: context } }
+  const variables = { ...current[CONTEXT_VARIABLES], [OTEL_CONTEXT]: context }
   // A shallow copy of the same class: LangChain reads run trees' fields and methods, never their identity.
   const copy = Object.assign(Object.create(Object.getPrototypeOf(current) as object | null) as Store, current)
   copy[CONTEXT_VARIABLES] = variables

@@ -75,6 +75,12 @@ void test("the context rides on LangChain's storage, beside LangChain's own cont
     )
   }).invoke(null)
   assert.deepEqual(seen, { otel: 'otel', tenant: 'acme', config: 'inner', ours: ['Symbol(switchyard:otel_context)'] })
+
+  // A value in the storage that is not an object (nobody's we know) is replaced, not copied.
+  const odd = (storage as unknown as { run<T>(store: unknown, fn: () => T): T }).run('not a store', () =>
+    manager.with(ctx, () => manager.active().getValue(KEY)),
+  )
+  assert.equal(odd, 'otel')
 })
 
 void test('spans nest through LangGraph nodes and through LangSmith traceable functions they call', async (t) => {
