@@ -15,11 +15,14 @@
 //
 // Each sample is its own process(es), after a warm-up that brings the JIT to the steady
 // state a long-lived worker runs in; rounds alternate the order so machine drift hits
-// every mode alike. CPU ms per run is the steadier figure on a shared machine.
+// every mode alike. CPU ms per run is the steadier figure on a shared machine. A
+// sample's runs/s varies by a few percent from process to process (JIT, placement on
+// the 2 cores), so the default is 9 rounds, and each mode's paired cost per round is
+// printed with its 95% interval.
 // Path per run: HTTP POST → gateway (route, sign, enqueue) → broker → worker → LangGraph
 // (2 nodes, 1 offline model call) → response; 7 spans when traced.
 //
-// usage: node --import tsx bench/tracing/run.ts [--runs 2000] [--warmup 1000] [--rounds 3] [--concurrency 16] [--only deployed|one-process]
+// usage: node --import tsx bench/tracing/run.ts [--runs 2000] [--warmup 1000] [--rounds 9] [--concurrency 16] [--only deployed|one-process]
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
@@ -36,7 +39,7 @@ const { values } = parseArgs({
 })
 const RUNS = values.runs ?? '2000'
 const WARMUP = values.warmup ?? '1000'
-const ROUNDS = Number(values.rounds ?? 3)
+const ROUNDS = Number(values.rounds ?? 9)
 const CONCURRENCY = values.concurrency ?? '16'
 if (values.only !== undefined && values.only !== 'deployed' && values.only !== 'one-process') {
   throw new Error(`--only takes deployed or one-process, got '${values.only}'`)
@@ -88,6 +91,26 @@ function report(title: string, samples: readonly Sample[], labels: Partial<Recor
       .join(', ')
     console.log(`${label.padEnd(20)} ${s.rps.toFixed(0).padStart(15)} ${s.cpu.toFixed(2).padStart(12)} ${cost}    ${rounds}`)
   }
+  // Each round measured every mode back to back: its own cost is the paired figure,
+  // and their spread says how far the medians above can be trusted.
+  for (const mode of Object.keys(labels) as Mode[]) {
+    if (mode === 'off') continue
+    const costs = of(mode).map((s, round) => 1 - s.runsPerSecond / (of('off')[round]?.runsPerSecond ?? NaN))
+    const { mean, half } = interval(costs)
+    console.log(`${labels[mode]}: runs/s cost per round ${pct(mean)} ± ${pct(half)} (mean, 95% interval over ${costs.length} rounds)`)
+  }
+}
+
+/** Mean and the half-width of its 95% confidence interval (Student's t). */
+function interval(xs: readonly number[]): { mean: number; half: number } {
+  const n = xs.length
+  const mean = xs.reduce((a, b) => a + b, 0) / n
+  if (n < 2) return { mean, half: NaN }
+  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1))
+  // t(0.975, n-1) for small n; 1.96 past 30 degrees of freedom.
+  const T = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09]
+  const t = T[n - 2] ?? (n - 1 < 30 ? 2.06 : 1.96)
+  return { mean, half: (t * sd) / Math.sqrt(n) }
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`
