@@ -62,6 +62,7 @@ interface Project {
 export class FileTraceStore implements TraceStore {
   private readonly projects = new Map<string, Project>()
   private readonly extents = new Map<string, Extent[]>()
+  private readonly folders = new Map<string, string>()
   /** The spans that describe each trace's run (see run-summary.ts); built on first listRuns. */
   private runSpans: Map<string, StoredSpan[]> | undefined
   /** Writes and deletions run one at a time, so the index always matches the folder. */
@@ -143,7 +144,7 @@ export class FileTraceStore implements TraceStore {
     // Per project, per trace: a trace's lines of one export stay contiguous (one extent).
     const batches = new Map<string, Map<string, string[]>>()
     for (const span of spans) {
-      const folder = encodeProject(span.project)
+      const folder = this.folderOf(span.project)
       let traces = batches.get(folder)
       if (traces === undefined) {
         traces = new Map()
@@ -155,6 +156,16 @@ export class FileTraceStore implements TraceStore {
       if (this.runSpans && isRunRelevant(span)) this.runSpans.set(span.traceId, [...(this.runSpans.get(span.traceId) ?? []), span])
     }
     await Promise.all([...batches].map(([folder, traces]) => this.writeProject(folder, traces)))
+  }
+
+  /** encodeProject, remembered: a store sees few projects and files every span under one. */
+  private folderOf(project: string): string {
+    let folder = this.folders.get(project)
+    if (folder === undefined) {
+      folder = encodeProject(project)
+      if (this.folders.size < 1024) this.folders.set(project, folder)
+    }
+    return folder
   }
 
   private async writeProject(folder: string, traces: Map<string, string[]>): Promise<void> {
