@@ -6,7 +6,7 @@
 // callbacks are involved: giving `invoke` any callback handler, even an empty list,
 // makes @langchain/core build and copy a callback manager for every runnable of every
 // step, which costs more than the spans themselves (bench/tracing).
-import { context, SpanStatusCode, trace } from '@opentelemetry/api'
+import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
 import { ATTR } from '../control/attributes.js'
 import { captureValue } from './capture.js'
 
@@ -65,22 +65,38 @@ function wrap(bound: Traceable, name: string): void {
     if (recorded !== undefined) span.setAttribute(ATTR.input, recorded)
     const step = config?.metadata?.langgraph_step
     if (typeof step === 'number') span.setAttribute('switchyard.graph.step', step)
-    return context.with(trace.setSpan(parent, span), async () => {
+    // Promise callbacks rather than an async function: every promise of a run costs its
+    // share of the AsyncLocalStorage hooks, and a node runs often.
+    return context.with(trace.setSpan(parent, span), () => {
+      let running: Promise<unknown>
       try {
-        const output = await invoke.call(this, input, config)
-        const captured = captureValue(output, FULL)
-        if (captured !== undefined) span.setAttribute(ATTR.output, captured)
-        return output
+        running = Promise.resolve(invoke.call(this, input, config))
       } catch (error) {
-        const e = error instanceof Error ? error : new Error(String(error))
-        span.recordException(e)
-        span.setStatus({ code: SpanStatusCode.ERROR, message: e.message })
-        const code = (error as { code?: unknown } | null)?.code
-        if (typeof code === 'string') span.setAttribute(ATTR.errorCode, code)
+        failed(span, error)
         throw error
-      } finally {
-        span.end()
       }
+      return running.then(
+        (output) => {
+          const captured = captureValue(output, FULL)
+          if (captured !== undefined) span.setAttribute(ATTR.output, captured)
+          span.end()
+          return output
+        },
+        (error: unknown) => {
+          failed(span, error)
+          throw error
+        },
+      )
     })
   }
+}
+
+/** Record a node's failure on its span and end it. */
+function failed(span: Span, error: unknown): void {
+  const e = error instanceof Error ? error : new Error(String(error))
+  span.recordException(e)
+  span.setStatus({ code: SpanStatusCode.ERROR, message: e.message })
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string') span.setAttribute(ATTR.errorCode, code)
+  span.end()
 }
