@@ -239,6 +239,21 @@ function anyValue(w: Writer, value: unknown): void {
   }
 }
 
+/** An optional count: written only when it is not 0 (proto3's default). */
+function count(w: Writer, field: number, value: number | undefined): void {
+  if (!value) return
+  w.varint(tag(field, VARINT))
+  w.varint(value)
+}
+
+/** A repeated message field: one tag and message per item. */
+function each<T>(w: Writer, field: number, items: readonly T[], write: (w: Writer, item: T) => void): void {
+  for (const item of items) {
+    w.varint(tag(field, BYTES))
+    write(w, item)
+  }
+}
+
 function spanFlags(traceFlags: number, remote: boolean | undefined): number {
   return (traceFlags & 0xff) | HAS_IS_REMOTE | (remote ? IS_REMOTE : 0)
 }
@@ -250,10 +265,7 @@ function event(w: Writer, e: TimedEvent): void {
   w.varint(tag(2, BYTES))
   w.string(e.name)
   attributes(w, 3, e.attributes)
-  if (e.droppedAttributesCount) {
-    w.varint(tag(4, VARINT))
-    w.varint(e.droppedAttributesCount)
-  }
+  count(w, 4, e.droppedAttributesCount)
   w.end(at)
 }
 
@@ -269,10 +281,7 @@ function link(w: Writer, l: Link & { droppedAttributesCount?: number }): void {
     w.string(traceState)
   }
   attributes(w, 4, l.attributes)
-  if (l.droppedAttributesCount) {
-    w.varint(tag(5, VARINT))
-    w.varint(l.droppedAttributesCount)
-  }
+  count(w, 5, l.droppedAttributesCount)
   w.varint(tag(6, FIXED32))
   w.fixed32(spanFlags(l.context.traceFlags, l.context.isRemote))
   w.end(at)
@@ -305,26 +314,11 @@ function span(w: Writer, s: ReadableSpan): void {
   w.varint(tag(8, FIXED64))
   w.time(s.endTime)
   attributes(w, 9, s.attributes)
-  if (s.droppedAttributesCount) {
-    w.varint(tag(10, VARINT))
-    w.varint(s.droppedAttributesCount)
-  }
-  for (const e of s.events) {
-    w.varint(tag(11, BYTES))
-    event(w, e)
-  }
-  if (s.droppedEventsCount) {
-    w.varint(tag(12, VARINT))
-    w.varint(s.droppedEventsCount)
-  }
-  for (const l of s.links) {
-    w.varint(tag(13, BYTES))
-    link(w, l)
-  }
-  if (s.droppedLinksCount) {
-    w.varint(tag(14, VARINT))
-    w.varint(s.droppedLinksCount)
-  }
+  count(w, 10, s.droppedAttributesCount)
+  each(w, 11, s.events, event)
+  count(w, 12, s.droppedEventsCount)
+  each(w, 13, s.links, link)
+  count(w, 14, s.droppedLinksCount)
   w.varint(tag(15, BYTES))
   const status = w.begin()
   if (s.status.message) {
