@@ -1,8 +1,8 @@
 // OTLP/protobuf encoded by hand, for the exporter every worker runs on its hot path.
 // The bytes mean what @opentelemetry/otlp-transformer's ProtobufTraceSerializer
 // writes (trace.proto, the same fields and flags), in one pass instead of its two
-// (a size estimate, then a write), and strings are copied by the runtime
-// (Buffer#write) rather than a character at a time.
+// (a size estimate, then a write), and long strings are copied by the runtime
+// (Buffer#utf8Write) rather than a character at a time.
 //
 // A nested message reserves one byte for its length and moves its bytes along in the
 // rare case the length needs more (a message of 128 bytes or more).

@@ -54,7 +54,7 @@ export function toStoredSpans(batches: readonly OtlpResourceSpans[]): StoredSpan
     for (const span of batch.spans) {
       const attributes = toAttributes(span.attributes)
       const own = attributes[ATTR.project]
-      const project = typeof own === 'string' ? own : (resourceProject ?? traceProjects.get(span.traceId) ?? service)
+      const project = projectOf(own, resourceProject, traceProjects.get(span.traceId), service)
       const events: StoredEvent[] = span.events.map((event) => ({
         name: event.name,
         time: nanosToMillis(event.timeUnixNano),
@@ -79,6 +79,11 @@ export function toStoredSpans(batches: readonly OtlpResourceSpans[]): StoredSpan
     }
   }
   return out
+}
+
+/** The filing rule above, shared with StoreSpanExporter: the span's own project, else its process's, else its trace's, else the service. */
+export function projectOf(own: unknown, resourceProject: string | undefined, traceProject: string | undefined, service: string): string {
+  return typeof own === 'string' ? own : (resourceProject ?? traceProject ?? service)
 }
 
 function text(value: AttributeValue | undefined): string | undefined {

@@ -7,7 +7,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core'
 import type { HrTime } from '@opentelemetry/api'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { ATTR } from '../control/attributes.js'
-import { KINDS, nanosToMillis, STATUSES } from './otlp-request.js'
+import { KINDS, nanosToMillis, projectOf, STATUSES } from './otlp-request.js'
 import type { Attributes, StoredSpan } from './stored-span.js'
 import type { TraceStore } from './trace-store.js'
 
@@ -66,7 +66,6 @@ export function storedSpans(spans: readonly ReadableSpan[]): StoredSpan[] {
   return spans.map((span) => {
     const origin = origins.get(span.resource) as Origin
     const traceId = span.spanContext().traceId
-    const own = span.attributes[ATTR.project]
     const message = span.status.message
     return {
       traceId,
@@ -76,7 +75,7 @@ export function storedSpans(spans: readonly ReadableSpan[]): StoredSpan[] {
       // SDK SpanKind starts at INTERNAL = 0; OTLP's at UNSPECIFIED = 0.
       kind: KINDS[span.kind + 1] ?? 'unspecified',
       service: origin.service,
-      project: typeof own === 'string' ? own : (origin.project ?? origin.traceProjects.get(traceId) ?? origin.service),
+      project: projectOf(span.attributes[ATTR.project], origin.project, origin.traceProjects.get(traceId), origin.service),
       start: millis(span.startTime),
       end: millis(span.endTime),
       status: STATUSES[span.status.code] ?? 'unset',
