@@ -9,6 +9,8 @@
 //    traces are whole in the store.
 // 2. All in one process (measure.ts): gateway, MemoryBroker, worker, receiver and store
 //    share one thread, so every cost of tracing lands on the same core as the runs.
+//    A diagnostic, not the target's measure: `switchyard dev` and `start` run each pool's
+//    workers in processes of their own, so the two ends of OTLP never share a thread.
 //    "spans only" records every span and exports nothing (the cost of recording);
 //    "100%" ships every span over OTLP to its own receiver; "100%, direct" stores them
 //    in-process (StoreSpanExporter), as the dev gateway does for its own spans.
@@ -116,7 +118,7 @@ function interval(xs: readonly number[]): { mean: number; half: number } {
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`
 
 console.log(
-  `tracing cost: ${RUNS} runs per sample after ${WARMUP} warm-up runs, ${ROUNDS} rounds, concurrency ${CONCURRENCY}, node ${process.version} · target: cost < 10% at 100%`,
+  `tracing cost: ${RUNS} runs per sample after ${WARMUP} warm-up runs, ${ROUNDS} rounds, concurrency ${CONCURRENCY}, node ${process.version} · target: cost < 10% at 100%, as deployed`,
 )
 if (values.only !== 'one-process') {
   const deployed = await measure('./measure-dev.ts', ['off', 'on'])
@@ -132,7 +134,7 @@ if (values.only !== 'one-process') {
 }
 if (values.only !== 'deployed') {
   const one = await measure('./measure.ts', ['off', 'spans', 'on', 'direct'])
-  report('all in one process (gateway, worker, receiver and store on one thread)', one, {
+  report('all in one process (gateway, worker, receiver and store on one thread; a diagnostic: dev and start run workers apart)', one, {
     off: 'tracing off',
     spans: 'spans only',
     on: 'tracing 100%',
