@@ -6,7 +6,7 @@
 //
 // A nested message reserves one byte for its length and moves its bytes along in the
 // rare case the length needs more (a message of 128 bytes or more).
-import type { HrTime, Link } from '@opentelemetry/api'
+import type { HrTime, Link, SpanContext } from '@opentelemetry/api'
 import type { IExportTraceServiceResponse, ISerializer } from '@opentelemetry/otlp-transformer'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base'
@@ -254,6 +254,19 @@ function each<T>(w: Writer, field: number, items: readonly T[], write: (w: Write
   }
 }
 
+/** Fields 1–3 of a span and of a link alike: trace id, span id, and the trace state when there is one. */
+function ids(w: Writer, context: SpanContext): void {
+  w.varint(tag(1, BYTES))
+  w.hex(context.traceId)
+  w.varint(tag(2, BYTES))
+  w.hex(context.spanId)
+  const traceState = context.traceState?.serialize()
+  if (traceState) {
+    w.varint(tag(3, BYTES))
+    w.string(traceState)
+  }
+}
+
 function spanFlags(traceFlags: number, remote: boolean | undefined): number {
   return (traceFlags & 0xff) | HAS_IS_REMOTE | (remote ? IS_REMOTE : 0)
 }
@@ -271,15 +284,7 @@ function event(w: Writer, e: TimedEvent): void {
 
 function link(w: Writer, l: Link & { droppedAttributesCount?: number }): void {
   const at = w.begin()
-  w.varint(tag(1, BYTES))
-  w.hex(l.context.traceId)
-  w.varint(tag(2, BYTES))
-  w.hex(l.context.spanId)
-  const traceState = l.context.traceState?.serialize()
-  if (traceState) {
-    w.varint(tag(3, BYTES))
-    w.string(traceState)
-  }
+  ids(w, l.context)
   attributes(w, 4, l.attributes)
   count(w, 5, l.droppedAttributesCount)
   w.varint(tag(6, FIXED32))
@@ -290,15 +295,7 @@ function link(w: Writer, l: Link & { droppedAttributesCount?: number }): void {
 function span(w: Writer, s: ReadableSpan): void {
   const at = w.begin()
   const context = s.spanContext()
-  w.varint(tag(1, BYTES))
-  w.hex(context.traceId)
-  w.varint(tag(2, BYTES))
-  w.hex(context.spanId)
-  const traceState = context.traceState?.serialize()
-  if (traceState) {
-    w.varint(tag(3, BYTES))
-    w.string(traceState)
-  }
+  ids(w, context)
   const parent = s.parentSpanContext
   if (parent?.spanId) {
     w.varint(tag(4, BYTES))

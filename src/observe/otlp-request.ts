@@ -44,8 +44,7 @@ export function toStoredSpans(batches: readonly OtlpResourceSpans[]): StoredSpan
   const out: StoredSpan[] = []
   for (const batch of batches) {
     const resource = toAttributes(batch.resource)
-    const service = text(resource['service.name']) ?? 'unknown_service'
-    const resourceProject = text(resource[ATTR.project])
+    const { service, project: resourceProject } = processOf(resource)
     const traceProjects = new Map<string, string>()
     for (const span of batch.spans) {
       const own = span.attributes.find((kv) => kv.key === ATTR.project)?.value
@@ -79,6 +78,11 @@ export function toStoredSpans(batches: readonly OtlpResourceSpans[]): StoredSpan
     }
   }
   return out
+}
+
+/** A process's service name and project, from its resource attributes. */
+export function processOf(resource: Attributes): { service: string; project: string | undefined } {
+  return { service: text(resource['service.name']) ?? 'unknown_service', project: text(resource[ATTR.project]) }
 }
 
 /** The filing rule above, shared with StoreSpanExporter: the span's own project, else its process's, else its trace's, else the service. */

@@ -7,7 +7,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core'
 import type { HrTime } from '@opentelemetry/api'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { ATTR } from '../control/attributes.js'
-import { KINDS, nanosToMillis, projectOf, STATUSES } from './otlp-request.js'
+import { KINDS, nanosToMillis, processOf, projectOf, STATUSES } from './otlp-request.js'
 import type { Attributes, StoredSpan } from './stored-span.js'
 import type { TraceStore } from './trace-store.js'
 
@@ -49,14 +49,7 @@ export function storedSpans(spans: readonly ReadableSpan[]): StoredSpan[] {
     let origin = origins.get(span.resource)
     if (origin === undefined) {
       const resource = span.resource.attributes as Attributes
-      const service = resource['service.name']
-      const project = resource[ATTR.project]
-      origin = {
-        service: typeof service === 'string' ? service : 'unknown_service',
-        project: typeof project === 'string' ? project : undefined,
-        resource,
-        traceProjects: new Map(),
-      }
+      origin = { ...processOf(resource), resource, traceProjects: new Map() }
       origins.set(span.resource, origin)
     }
     const own = span.attributes[ATTR.project]
@@ -65,11 +58,11 @@ export function storedSpans(spans: readonly ReadableSpan[]): StoredSpan[] {
   }
   return spans.map((span) => {
     const origin = origins.get(span.resource) as Origin
-    const traceId = span.spanContext().traceId
+    const { traceId, spanId } = span.spanContext()
     const message = span.status.message
     return {
       traceId,
-      spanId: span.spanContext().spanId,
+      spanId,
       parentSpanId: span.parentSpanContext?.spanId || null,
       name: span.name,
       // SDK SpanKind starts at INTERNAL = 0; OTLP's at UNSPECIFIED = 0.
