@@ -7,6 +7,7 @@ import type { GatewayMetrics } from './gateway-metrics.js'
 import type { ProblemContext } from './problem.js'
 import type { RequestTrace } from './request-trace.js'
 import type { Params } from './router.js'
+import { safeHeaders } from './headers.js'
 
 /** Resolved gateway settings every handler reads. */
 export interface GatewayDeps {
@@ -38,7 +39,7 @@ export const TRACE_ID_HEADER = 'x-switchyard-trace-id'
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body === undefined ? null : body)
   res.writeHead(status, {
-    ...headers,
+    ...safeHeaders(headers),
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',

@@ -3,6 +3,7 @@
 import type { ServerResponse } from 'node:http'
 import { SwitchyardError, InvalidInputError, UnknownWorkflowError } from '../control/errors.js'
 import type { Problem } from '../control/wire.js'
+import { safeHeaders } from './headers.js'
 
 export type { Problem }
 
@@ -98,7 +99,7 @@ export function sendProblem(res: ServerResponse, problem: Problem, headers: Reco
   sentCodes.set(res, problem.code)
   const body = JSON.stringify(problem)
   res.writeHead(problem.status, {
-    ...headers,
+    ...safeHeaders(headers),
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',

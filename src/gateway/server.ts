@@ -79,7 +79,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const authenticate = createAuthenticator(options.tokens)
   const corsOrigins = new Set(options.corsOrigins ?? [])
   const server = createServer((req, res) => {
-    void dispatch(router, authenticate, deps, corsOrigins, req, res)
+    // dispatch answers every error itself; this catch is the last line, so that a fault in
+    // the error path (or a bug of ours) ends one connection, never the process.
+    dispatch(router, authenticate, deps, corsOrigins, req, res).catch((error: unknown) => {
+      deps.log.error('request failed in the error path', { method: req.method, url: req.url, error: String(error) })
+      res.destroy()
+    })
   })
   server.keepAliveTimeout = 5000
   try {
@@ -201,12 +206,13 @@ function respondWithError(log: Pick<Logger, 'error'>, exchange: Exchange | undef
   }
   const known = exchange?.known ?? {}
   const trace = exchange?.trace
+  const headers: Record<string, string> = {}
   if (trace !== undefined) {
     known.traceId ??= trace.traceId
-    res.setHeader(TRACE_ID_HEADER, known.traceId)
+    headers[TRACE_ID_HEADER] = known.traceId
   }
-  if (known.runId) res.setHeader(RUN_ID_HEADER, known.runId)
-  const headers: Record<string, string> = {}
+  // A run id may come from the URL: sendProblem drops it from the headers when it cannot be one.
+  if (known.runId) headers[RUN_ID_HEADER] = known.runId
   const status = statusOf(err.code)
   if (status === 429 || status === 503) headers['retry-after'] = String(retryAfterSeconds(error))
   if (status === 413) headers.connection = 'close'

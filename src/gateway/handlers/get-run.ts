@@ -9,9 +9,11 @@ const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
 export function getRun(deps: GatewayDeps): Handler {
   return async ({ res, params, known }) => {
     const runId = params.runId ?? ''
-    known.runId = runId
-    // An id no run can have (run ids are what envelopes allow) is unknown: the broker need not be asked.
-    const record = RUN_ID.test(runId)
+    const wellFormed = RUN_ID.test(runId)
+    // An id no run can have (run ids are what envelopes allow) is unknown: the broker need not be asked,
+    // and the problem does not echo it back as the run's id.
+    if (wellFormed) known.runId = runId
+    const record = wellFormed
       ? await deps.broker.get(runId).catch((error: unknown) => {
           throw brokerError(deps.broker, error)
         })
