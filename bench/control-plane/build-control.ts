@@ -27,7 +27,7 @@ export function buildControl(): BuiltControl {
   if (!config) throw new Error('cannot read tsconfig.build.json')
   const options = { ...config.options, outDir, rootDir: join(REPO, 'src'), declaration: false, sourceMap: false, noEmit: false }
   // Every file, as `npm run build` does: the compiler is required at run time, not imported.
-  const roots = readdirSync(join(REPO, 'src/control'))
+  const roots = readdirSync(join(REPO, 'src/control'), { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.ts'))
     .map((name) => join(REPO, 'src/control', name))
   const program = ts.createProgram(roots, options)

@@ -6,7 +6,7 @@
 import { Worker } from 'bullmq'
 
 import { verifyEnvelope } from '../../src/data/envelope.js'
-import { redisRunSource } from '../../src/data/redis-run-source.js'
+import { redisRunSource } from '../../src/data/broker/redis/redis-run-source.js'
 
 const [kind, url, prefix, name, concurrency, key] = process.argv.slice(2)
 if (!url || !prefix || !name || !concurrency) {

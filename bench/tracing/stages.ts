@@ -15,7 +15,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { SERVICE } from '../../src/control/attributes.js'
 import { decodeOtlpProtobuf, FileTraceStore, initTracing, StoreSpanExporter, toStoredSpans } from '../../src/observe/index.js'
-import { encodeOtlpProtobuf } from '../../src/observe/otlp-protobuf-writer.js'
+import { encodeOtlpProtobuf } from '../../src/observe/sdk/otlp-protobuf-writer.js'
 import { runMany, startInProcess } from './workload.js'
 
 const { values } = parseArgs({ options: { batch: { type: 'string' }, rounds: { type: 'string' } } })

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { randomUUID } from 'node:crypto'
 import { loadRegistry, route } from '../../src/control/index.js'
 import { createEnvelope } from '../../src/data/envelope.js'
-import { RedisBroker } from '../../src/data/redis-broker.js'
+import { RedisBroker } from '../../src/data/broker/redis/redis-broker.js'
 import { startRedis } from '../../test/helpers/redis.js'
 
 const KEY = 'bench'

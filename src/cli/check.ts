@@ -3,7 +3,7 @@
 // When the registry is clean its compiled form is written for the runtime.
 import { isAbsolute, relative } from 'node:path'
 import { rebuildRegistry, type RegistryProblem } from '../control/index.js'
-import { findMissingExports, lintGraphs, type ImportOffence, type MissingExport } from '../control/tooling.js'
+import { findMissingExports, lintGraphs, type ImportOffence, type MissingExport } from '../control/tooling/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 
 const HELP = `usage: switchyard check [--config FILE] [--json]

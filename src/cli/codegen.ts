@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { loadRegistry } from '../control/index.js'
-import { workflowTypes } from '../control/tooling.js'
+import { workflowTypes } from '../control/tooling/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 
 const HELP = `usage: switchyard codegen [--config FILE] [--out FILE]

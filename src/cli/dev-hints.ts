@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import type { Registry } from '../control/types.js'
-import { DEFAULT_URL } from '../observe/trace-api-client.js'
+import { DEFAULT_URL } from '../observe/view/trace-api-client.js'
 
 export interface TryItOptions {
   readonly registry: Registry

@@ -80,8 +80,8 @@ export async function run(argv: string[]): Promise<number> {
   const registry = loadRegistry(configPath(str(parsed, 'config')))
   // Heavy modules load only now: `switchyard gateway --help` stays instant.
   const [{ RedisBroker }, { redactUrl }, { captureByPool, initTracing }] = await Promise.all([
-    import('../data/redis-broker.js'),
-    import('../data/redis-connection.js'),
+    import('../data/broker/redis/redis-broker.js'),
+    import('../data/broker/redis/connection.js'),
     import('../observe/index.js'),
   ])
   const redis = await RedisBroker.connect({ registry, url })

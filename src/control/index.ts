@@ -3,9 +3,9 @@
 // Every process that routes imports this, so it holds only the runtime path:
 // `switchyard check` and `codegen` use ./tooling.ts.
 
-export { loadRegistry, rebuildRegistry } from './load-registry.js'
-export { route } from './route.js'
-export { parseDuration, parseSize, queueName, WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS } from './registry-rules.js'
+export { loadRegistry, rebuildRegistry } from './registry/load-registry.js'
+export { route } from './route/route.js'
+export { parseDuration, parseSize, queueName, WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS } from './registry/registry-rules.js'
 export { suggest } from './suggest.js'
 export {
   SwitchyardError,

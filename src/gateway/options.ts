@@ -1,6 +1,6 @@
 // Gateway options in, resolved options out.
 import type { Registry } from '../control/types.js'
-import type { Broker } from '../data/broker.js'
+import type { Broker } from '../data/broker/broker.js'
 import type { Logger } from '../graph/types.js'
 import type { TraceStore } from '../observe/index.js'
 

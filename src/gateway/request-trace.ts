@@ -2,7 +2,7 @@
 // and `enqueue <pool>` (PRODUCER), whose context travels in the envelope.
 //
 // The SERVER span starts only once route() has named the pool, because the sampler
-// (src/observe/sampler.ts) decides from the pool's rate given as a start attribute:
+// (src/observe/sdk/sampler.ts) decides from the pool's rate given as a start attribute:
 // that is the one sampling decision of the run. The span is back-dated to the
 // request's arrival, and the route span to when routing ran, so the tree still
 // shows true timings. Only the OpenTelemetry API is used: with no SDK registered

@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { loadRegistry } from '../../src/control/index.js'
-import { workflowTypes } from '../../src/control/tooling.js'
+import { workflowTypes } from '../../src/control/tooling/index.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')

@@ -3,10 +3,10 @@
 import { randomUUID } from 'node:crypto'
 import { route } from '../../src/control/index.js'
 import type { Registry } from '../../src/control/types.js'
-import type { RunRecord } from '../../src/data/broker.js'
+import type { RunRecord } from '../../src/data/broker/broker.js'
 import { createEnvelope } from '../../src/data/envelope.js'
-import { MemoryBroker } from '../../src/data/memory-broker.js'
-import { createWorker, type PoolWorker } from '../../src/data/worker.js'
+import { MemoryBroker } from '../../src/data/broker/memory/memory-broker.js'
+import { createWorker, type PoolWorker } from '../../src/data/worker/worker.js'
 import { createModel, silentLogger } from '../../src/graph/index.js'
 
 export interface InProcessPools {

@@ -7,10 +7,10 @@ import { join } from 'node:path'
 import { loadRegistry } from '../../src/control/index.js'
 import type { Registry } from '../../src/control/index.js'
 import { randomUUID } from 'node:crypto'
-import type { Broker } from '../../src/data/broker.js'
-import { MemoryBroker } from '../../src/data/memory-broker.js'
-import type { RunSource } from '../../src/data/run-source.js'
-import { createWorker, type PoolWorker } from '../../src/data/worker.js'
+import type { Broker } from '../../src/data/broker/broker.js'
+import { MemoryBroker } from '../../src/data/broker/memory/memory-broker.js'
+import type { RunSource } from '../../src/data/broker/run-source.js'
+import { createWorker, type PoolWorker } from '../../src/data/worker/worker.js'
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.js'
 
 const REGISTRY = `
@@ -118,8 +118,8 @@ export async function startFixture(options: Partial<GatewayOptions> = {}, redisU
     broker = memory
     source = (pool) => memory.source(pool)
   } else {
-    const { RedisBroker } = await import('../../src/data/redis-broker.js')
-    const { redisRunSource } = await import('../../src/data/redis-run-source.js')
+    const { RedisBroker } = await import('../../src/data/broker/redis/redis-broker.js')
+    const { redisRunSource } = await import('../../src/data/broker/redis/redis-run-source.js')
     const prefix = `sy-${randomUUID().slice(0, 8)}`
     broker = await RedisBroker.connect({ registry, url: redisUrl, prefix })
     source = (pool) => redisRunSource(pool, { url: redisUrl, prefix })

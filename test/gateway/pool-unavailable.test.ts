@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { MemoryBroker } from '../../src/data/memory-broker.js'
+import { MemoryBroker } from '../../src/data/broker/memory/memory-broker.js'
 import { startGateway } from '../../src/gateway/index.js'
-import { KEY, fixtureRegistry } from '../data/worker-helpers.js'
+import { KEY, fixtureRegistry } from '../data/worker/worker-helpers.js'
 
 void test('a run for an unserved python pool answers 503 with Retry-After; once a worker connects, the pool takes runs', async () => {
   const registry = fixtureRegistry()

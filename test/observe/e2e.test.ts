@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { ATTR, GENAI } from '../../src/control/attributes.js'
-import { startSupervisor, type Supervisor } from '../../src/data/supervisor.js'
+import { startSupervisor, type Supervisor } from '../../src/data/supervisor/supervisor.js'
 import { freePort } from '../helpers/redis.js'
 import { CLIENT, connected, eventually, startRig, type TracingRig } from './e2e-fixture.js'
 

@@ -1,0 +1,464 @@
+// Cold path: the registry file (YAML or JSON) → its compiled form, or every
+// problem in it, each located where the person wrote it (DESIGN §2.1).
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { dirname, extname, isAbsolute, relative, resolve } from 'node:path'
+import type { Node as YamlNode, Pair } from 'yaml'
+import { canonicalJson } from '../canonical-json.js'
+import { COMPILED_FORMAT, sha256, type Compilation, type CompiledRegistry, type WorkflowColumns } from './load-registry.js'
+import type { RegistryProblem } from '../errors.js'
+import { MIN_MEMORY_BYTES, parseDuration, parseSize, POOL_DEFAULTS, POOL_NAME, REGISTRY_KEYS, WORKFLOW_NAME } from './registry-rules.js'
+import { SchemaCompiler } from './schema-compiler.js'
+import { findDuplicateKeys, guards, locate, parseSource, type SourceFile } from './source-file.js'
+import { suggest } from '../suggest.js'
+import type { Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from '../types.js'
+
+const { top: TOP_KEYS, pool: POOL_KEYS, tracing: TRACING_KEYS, workflow: WORKFLOW_KEYS } = REGISTRY_KEYS
+
+interface Entry {
+  readonly key: string
+  readonly keyNode: YamlNode | null
+  readonly value: YamlNode | null
+}
+
+/** How a path is shown: relative to the working directory when inside it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path
+}
+
+/** A file the registry was built from, as it was then: absolute path, size, mtimeMs and `sha256:` of the bytes. */
+type FileStamp = readonly [path: string, size: number, mtimeMs: number, hash: string]
+
+function stamp(path: string, bytes: Buffer): FileStamp {
+  const stat = statSync(path)
+  return [path, stat.size, stat.mtimeMs, sha256(bytes)]
+}
+
+/** The compiled form (load-registry.ts, COMPILED_FORMAT) of a clean registry, and the hashes of the files it stamps. */
+function compiledForm(
+  head: Pick<CompiledRegistry, 'source' | 'root' | 'builtAt' | 'digest'>,
+  files: readonly FileStamp[],
+  pools: readonly Pool[],
+  workflows: readonly Workflow[],
+  validatorIds: ReadonlyMap<string, string>,
+): { compiled: CompiledRegistry; hashes: string[] } {
+  const hashes = files.map(([, , , hash]) => hash)
+  const column = <T>(field: (workflow: Workflow) => T): T[] => workflows.map(field)
+  const columns: WorkflowColumns = {
+    name: column((wf) => wf.name),
+    pool: column((wf) => wf.pool),
+    graph: column((wf) => wf.graph.ref),
+    prompt: column((wf) => (wf.prompt === null ? null : relative(head.root, wf.prompt))),
+    description: column((wf) => wf.description),
+    timeoutMs: column((wf) => wf.timeoutMs),
+    retries: column((wf) => wf.retries),
+    validator: column((wf) => validatorIds.get(wf.name) ?? ''),
+  }
+  const compiled: CompiledRegistry = {
+    format: COMPILED_FORMAT,
+    ...head,
+    files: {
+      path: files.map(([path]) => path),
+      size: files.map(([, size]) => size),
+      mtimeMs: files.map(([, , mtimeMs]) => mtimeMs),
+      hashes: sha256(JSON.stringify(hashes)).slice('sha256:'.length, 'sha256:'.length + 32),
+    },
+    exist: [...new Set([...pools.map((pool) => pool.env), ...workflows.flatMap((wf) => [wf.graph.module, wf.prompt])])].filter(
+      (path) => path !== null,
+    ),
+    pools,
+    workflows: columns,
+  }
+  return { compiled, hashes }
+}
+
+/** Compile the registry at `path`; never throws for problems in the files. */
+export function compileRegistry(path: string): Compilation {
+  const builtAt = Date.now()
+  const source = resolve(path)
+  const root = dirname(source)
+  const file = shown(source)
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(source)
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT'
+    return fail([
+      { file, line: 0, column: 0, message: missing ? 'registry file not found' : `cannot read registry file: ${String(error)}` },
+    ])
+  }
+  const parsed = parseSource(file, bytes.toString('utf8'), extname(source).toLowerCase() === '.json')
+  if (parsed.problems.length) return fail(parsed.problems)
+  const builder = new Builder(parsed.source, root)
+  builder.problems.push(
+    ...findDuplicateKeys(parsed.source, (at) =>
+      at.length === 1 && at[0] === 'workflows' ? 'workflow' : at.length === 1 && at[0] === 'pools' ? 'pool' : 'key',
+    ),
+  )
+  const files = [stamp(source, bytes)]
+  builder.build(files)
+  const problems = [...builder.problems].sort(
+    (a, b) =>
+      (a.file === b.file ? 0 : a.file === file ? -1 : b.file === file ? 1 : a.file < b.file ? -1 : 1) ||
+      a.line - b.line ||
+      a.column - b.column,
+  )
+  if (problems.length) return fail(problems)
+  const workflows = [...builder.workflows.values()]
+  const { compiled, hashes } = compiledForm(
+    { source, root, builtAt, digest: sha256(canonicalJson(builder.canonical())) },
+    files,
+    [...builder.pools.values()],
+    workflows,
+    builder.validatorIds,
+  )
+  const schemas = Object.fromEntries(workflows.map((wf) => [wf.name, { input: wf.input, output: wf.output }]))
+  return { compiled, codes: builder.codes, schemas, hashes, problems: [] }
+}
+
+function fail(problems: readonly RegistryProblem[]): Compilation {
+  return { compiled: null, codes: new Map(), schemas: {}, hashes: [], problems }
+}
+
+/** Walks the parsed registry once, resolving what is valid and collecting every problem. */
+class Builder {
+  readonly problems: RegistryProblem[] = []
+  readonly pools = new Map<string, Pool>()
+  readonly workflows = new Map<string, Workflow>()
+  readonly validatorIds = new Map<string, string>()
+  readonly codes = new Map<string, string>()
+  readonly #schemas = new SchemaCompiler()
+  readonly #schemaFiles = new Map<string, { schema: JsonSchema; stamp: FileStamp } | null>()
+  readonly #codeBySchema = new Map<string, string | null>()
+  readonly #guards = guards()
+
+  constructor(
+    readonly source: SourceFile,
+    readonly root: string,
+  ) {}
+
+  problem(at: YamlNode | null | undefined, message: string, source: SourceFile = this.source): void {
+    this.problems.push(locate(source, at, message))
+  }
+
+  build(files: FileStamp[]): void {
+    const top = this.entries(this.source.doc.contents as YamlNode | null, TOP_KEYS, 'the registry', true)
+    if (!top) return
+    const version = top.get('version')
+    if (!version) this.problem(this.source.doc.contents as YamlNode, "missing 'version' (use version: 1)")
+    else if (this.value(version) !== 1) this.problem(version.value ?? version.keyNode, `version: must be 1, got ${this.show(version)}`)
+    const pools = top.get('pools')
+    const workflows = top.get('workflows')
+    if (!pools) this.problem(this.source.doc.contents as YamlNode, "missing 'pools'")
+    if (!workflows) this.problem(this.source.doc.contents as YamlNode, "missing 'workflows'")
+    for (const entry of this.entries(pools?.value ?? null, null, "'pools'")?.values() ?? []) this.pool(entry)
+    for (const entry of this.entries(workflows?.value ?? null, null, "'workflows'")?.values() ?? []) this.workflow(entry)
+    for (const loaded of this.#schemaFiles.values()) if (loaded) files.push(loaded.stamp)
+  }
+
+  /** The canonical content the digest covers: resolved values, paths relative to the registry. */
+  canonical(): unknown {
+    const rel = (path: string | null) => (path === null ? null : relative(this.root, path).split('\\').join('/'))
+    return {
+      version: 1,
+      pools: Object.fromEntries([...this.pools].map(([name, pool]) => [name, { ...pool, env: rel(pool.env) }])),
+      workflows: Object.fromEntries(
+        [...this.workflows].map(([name, wf]) => [name, { ...wf, graph: wf.graph.ref, prompt: rel(wf.prompt) }]),
+      ),
+    }
+  }
+
+  /** The pairs of a map, reporting a non-map and every unknown key (duplicates are reported elsewhere). */
+  entries(node: YamlNode | null, known: readonly string[] | null, what: string, required = false): Map<string, Entry> | null {
+    const { isMap, isScalar } = this.#guards
+    if (node === null || (isScalar(node) && node.value === null)) {
+      if (required) this.problem(node, `${what} must be a map`)
+      return required ? null : new Map()
+    }
+    if (!isMap(node)) {
+      this.problem(node, `${what} must be a map, got ${this.show({ key: '', keyNode: null, value: node })}`)
+      return null
+    }
+    const result = new Map<string, Entry>()
+    for (const pair of node.items as Pair<YamlNode | null, YamlNode | null>[]) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
+      if (known && !known.includes(key)) {
+        const hint = suggest(key, known, 1)[0]
+        this.problem(
+          pair.key,
+          `unknown key '${key}' in ${what}${hint ? ` (did you mean '${hint}'?)` : ` (expected one of: ${known.join(', ')})`}`,
+        )
+        continue
+      }
+      if (!result.has(key)) result.set(key, { key, keyNode: pair.key, value: pair.value })
+    }
+    return result
+  }
+
+  value(entry: Entry): unknown {
+    const { isScalar } = this.#guards
+    if (entry.value === null) return null
+    return isScalar(entry.value) ? entry.value.value : entry.value.toJS(this.source.doc)
+  }
+
+  show(entry: Entry): string {
+    const value = this.value(entry)
+    return value === null ? 'nothing' : JSON.stringify(value)
+  }
+
+  at(entry: Entry): YamlNode | null {
+    return entry.value ?? entry.keyNode
+  }
+
+  integer(entry: Entry | undefined, label: string, min: number, fallback: number): number {
+    if (!entry) return fallback
+    const value = this.value(entry)
+    if (typeof value === 'number' && Number.isInteger(value) && value >= min) return value
+    this.problem(this.at(entry), `${label}: must be an integer ≥ ${min}, got ${this.show(entry)}`)
+    return fallback
+  }
+
+  duration(entry: Entry | undefined, label: string, fallback: number): number {
+    if (!entry) return fallback
+    const value = this.value(entry)
+    const ms = typeof value === 'string' ? parseDuration(value) : null
+    if (ms !== null) return ms
+    this.problem(this.at(entry), `${label}: ${this.show(entry)} is not a duration (use 250ms, 30s, 2m or 1h)`)
+    return fallback
+  }
+
+  oneOf<T extends string>(entry: Entry | undefined, label: string, allowed: readonly T[], fallback: T): T {
+    if (!entry) return fallback
+    const value = this.value(entry)
+    if (allowed.includes(value as T)) return value as T
+    this.problem(this.at(entry), `${label}: must be one of ${allowed.join(', ')}, got ${this.show(entry)}`)
+    return fallback
+  }
+
+  text(entry: Entry | undefined, label: string): string | null {
+    if (!entry) return null
+    const value = this.value(entry)
+    if (typeof value === 'string' && value.trim() !== '') return value
+    this.problem(this.at(entry), `${label}: must be a non-empty string, got ${this.show(entry)}`)
+    return null
+  }
+
+  /** A path relative to the registry that must exist; absolute, or null. */
+  file(entry: Entry | undefined, label: string): string | null {
+    const text = this.text(entry, label)
+    if (text === null || !entry) return null
+    const path = resolve(this.root, text)
+    if (existsSync(path)) return path
+    this.problem(this.at(entry), `${label}: file not found: ${text}`)
+    return null
+  }
+
+  pool({ key: name, keyNode, value }: Entry): void {
+    const label = `pool '${name}'`
+    if (!POOL_NAME.test(name)) {
+      this.problem(keyNode, `invalid pool name '${name}': use lowercase letters and digits, words joined by '-'`)
+    }
+    const fields = this.entries(value, POOL_KEYS, label)
+    if (!fields) return
+    const memory = fields.get('memory')
+    let memoryBytes: number | null = null
+    if (memory && this.value(memory) !== null) {
+      const raw = this.value(memory)
+      memoryBytes = typeof raw === 'string' ? parseSize(raw) : null
+      if (memoryBytes === null) this.problem(this.at(memory), `${label} memory: ${this.show(memory)} is not a size (use 256mb or 1gb)`)
+      else if (memoryBytes < MIN_MEMORY_BYTES) {
+        this.problem(this.at(memory), `${label} memory: ${this.show(memory)} is below the minimum of ${MIN_MEMORY_BYTES / 1024 ** 2}mb`)
+        memoryBytes = null
+      }
+    }
+    const redisEntry = fields.get('redis')
+    const redis = this.text(redisEntry, `${label} redis`)
+    if (redis !== null && redisEntry && !/^rediss?:\/\//.test(redis)) {
+      this.problem(this.at(redisEntry), `${label} redis: must be a redis:// or rediss:// URL, got ${this.show(redisEntry)}`)
+    }
+    this.pools.set(name, {
+      name,
+      runtime: this.oneOf<Runtime>(fields.get('runtime'), `${label} runtime`, ['node', 'python'], POOL_DEFAULTS.runtime),
+      concurrency: this.integer(fields.get('concurrency'), `${label} concurrency`, 1, POOL_DEFAULTS.concurrency),
+      processes: this.integer(fields.get('processes'), `${label} processes`, 1, POOL_DEFAULTS.processes),
+      timeoutMs: this.duration(fields.get('timeout'), `${label} timeout`, POOL_DEFAULTS.timeoutMs),
+      retries: this.integer(fields.get('retries'), `${label} retries`, 0, POOL_DEFAULTS.retries),
+      maxQueued: this.integer(fields.get('maxQueued'), `${label} maxQueued`, 1, POOL_DEFAULTS.maxQueued),
+      memoryBytes,
+      env: this.file(fields.get('env'), `${label} env`),
+      redis,
+      tracing: this.tracing(fields.get('tracing'), name, label),
+    })
+  }
+
+  tracing(entry: Entry | undefined, pool: string, label: string): TracingConfig {
+    const defaults: TracingConfig = { project: pool, sampleRate: 1, capture: 'full', redact: [] }
+    const fields = entry ? this.entries(entry.value, TRACING_KEYS, `${label} tracing`) : null
+    if (!fields) return defaults
+    const rate = fields.get('sampleRate')
+    let sampleRate = 1
+    if (rate) {
+      const value = this.value(rate)
+      if (typeof value === 'number' && value >= 0 && value <= 1) sampleRate = value
+      else this.problem(this.at(rate), `${label} tracing.sampleRate: must be a number from 0 to 1, got ${this.show(rate)}`)
+    }
+    const redactEntry = fields.get('redact')
+    let redact: string[] = []
+    if (redactEntry) {
+      const value = this.value(redactEntry)
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')) redact = value as string[]
+      else this.problem(this.at(redactEntry), `${label} tracing.redact: must be a list of key names, got ${this.show(redactEntry)}`)
+    }
+    return {
+      project: this.text(fields.get('project'), `${label} tracing.project`) ?? pool,
+      sampleRate,
+      capture: this.oneOf<Capture>(fields.get('capture'), `${label} tracing.capture`, ['full', 'redacted', 'none'], 'full'),
+      redact,
+    }
+  }
+
+  workflow({ key: name, keyNode, value }: Entry): void {
+    const label = `workflow '${name}'`
+    if (!WORKFLOW_NAME.test(name)) {
+      this.problem(keyNode, `invalid workflow name '${name}': use lowercase letters and digits, words joined by '.' or '-'`)
+    }
+    const fields = this.entries(value, WORKFLOW_KEYS, label)
+    if (!fields) return
+    for (const required of ['pool', 'graph', 'input', 'description'] as const) {
+      if (!fields.has(required)) this.problem(keyNode, `${label} is missing '${required}'`)
+    }
+    const poolEntry = fields.get('pool')
+    const poolName = this.text(poolEntry, `${label} pool`)
+    const pool = poolName === null ? undefined : this.pools.get(poolName)
+    if (poolName !== null && poolEntry && !pool) {
+      const hint = suggest(poolName, this.pools.keys(), 1)[0]
+      this.problem(this.at(poolEntry), `${label}: unknown pool '${poolName}'${hint ? ` (did you mean '${hint}'?)` : ''}`)
+    }
+    const graph = this.graph(fields.get('graph'), label)
+    const prompt = this.file(fields.get('prompt'), `${label} prompt`)
+    const input = this.schema(fields.get('input'), `${label} input`)
+    const output = this.schema(fields.get('output'), `${label} output`)
+    const description = this.text(fields.get('description'), `${label} description`)
+    const timeoutMs = this.duration(fields.get('timeout'), `${label} timeout`, pool?.timeoutMs ?? POOL_DEFAULTS.timeoutMs)
+    const retries = this.integer(fields.get('retries'), `${label} retries`, 0, pool?.retries ?? POOL_DEFAULTS.retries)
+    if (!pool || !graph || input === undefined || description === null) return
+    const code = this.#codeBySchema.get(canonicalJson(input))
+    if (code) this.validatorIds.set(name, sha256(code).slice('sha256:'.length, 'sha256:'.length + 32))
+    if (code) this.codes.set(this.validatorIds.get(name) ?? '', code)
+    this.workflows.set(name, { name, pool: pool.name, graph, prompt, input, output: output ?? null, description, timeoutMs, retries })
+  }
+
+  graph(entry: Entry | undefined, label: string): Workflow['graph'] | null {
+    const ref = this.text(entry, `${label} graph`)
+    if (ref === null || !entry) return null
+    const hash = ref.lastIndexOf('#')
+    const modulePath = hash === -1 ? ref : ref.slice(0, hash)
+    const exportName = hash === -1 ? 'graph' : ref.slice(hash + 1)
+    if (!/^[A-Za-z_$][\w$]*$/.test(exportName)) {
+      this.problem(this.at(entry), `${label} graph: '${exportName}' is not an export name (use path#export)`)
+      return null
+    }
+    const module = resolve(this.root, modulePath)
+    if (!existsSync(module)) {
+      this.problem(this.at(entry), `${label} graph: file not found: ${modulePath}`)
+      return null
+    }
+    return { ref, module, export: exportName }
+  }
+
+  /** A schema file path or an inline schema; checked (and, for inputs, compiled) with Ajv. */
+  schema(entry: Entry | undefined, label: string): JsonSchema | undefined {
+    if (!entry) return undefined
+    const { isScalar } = this.#guards
+    const raw = this.value(entry)
+    let schema: JsonSchema
+    let where: { source: SourceFile; node: YamlNode | null }
+    if (typeof raw === 'string' && isScalar(entry.value)) {
+      const loaded = this.schemaFile(entry, raw, label)
+      if (!loaded) return undefined
+      ;({ schema, where } = loaded)
+    } else if (typeof raw === 'boolean' || (typeof raw === 'object' && raw !== null && !Array.isArray(raw))) {
+      schema = raw as JsonSchema
+      where = { source: this.source, node: entry.value }
+    } else {
+      this.problem(this.at(entry), `${label}: must be a schema file path or an inline JSON Schema, got ${this.show(entry)}`)
+      return undefined
+    }
+    const key = canonicalJson(schema)
+    const withCode = label.endsWith(' input')
+    if (withCode && this.#codeBySchema.has(key)) return this.#codeBySchema.get(key) === null ? undefined : schema
+    const { issues, code } = this.#schemas.compile(schema, withCode)
+    if (withCode) this.#codeBySchema.set(key, code ?? null)
+    for (const issue of issues) {
+      const node = issue.key ? this.findKey(where.node, issue.key) : this.pointTo(where.node, issue.pointer)
+      const at = issue.pointer ? `${issue.pointer} ` : ''
+      this.problem(node ?? where.node, `${label} schema is invalid: ${at}${issue.message}`, where.source)
+    }
+    return issues.length ? undefined : schema
+  }
+
+  schemaFile(
+    entry: Entry,
+    text: string,
+    label: string,
+  ): { schema: JsonSchema; where: { source: SourceFile; node: YamlNode | null } } | null {
+    const path = resolve(this.root, text)
+    let bytes: Buffer
+    try {
+      bytes = readFileSync(path)
+    } catch {
+      this.problem(this.at(entry), `${label}: file not found: ${text}`)
+      return null
+    }
+    const parsed = parseSource(shown(path), bytes.toString('utf8'), extname(path).toLowerCase() === '.json')
+    const seen = this.#schemaFiles.get(path)
+    if (seen === undefined) {
+      this.problems.push(...parsed.problems, ...(parsed.problems.length ? [] : findDuplicateKeys(parsed.source)))
+    }
+    if (parsed.problems.length) {
+      this.#schemaFiles.set(path, null)
+      return null
+    }
+    const schema = parsed.source.doc.toJS() as JsonSchema
+    this.#schemaFiles.set(path, { schema, stamp: stamp(path, bytes) })
+    return { schema, where: { source: parsed.source, node: parsed.source.doc.contents as YamlNode | null } }
+  }
+
+  /** The deepest node a JSON pointer reaches inside `node`. */
+  pointTo(node: YamlNode | null, pointer: string): YamlNode | null {
+    const { isMap, isSeq, isScalar } = this.#guards
+    let current = node
+    for (const token of pointer
+      .split('/')
+      .slice(1)
+      .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))) {
+      let next: YamlNode | null | undefined
+      if (isMap(current)) {
+        next = (current.items as Pair<YamlNode | null, YamlNode | null>[]).find(
+          (p) => isScalar(p.key) && String(p.key.value) === token,
+        )?.value
+      } else if (isSeq(current)) next = current.items[Number(token)] as YamlNode | undefined
+      if (!next) break
+      current = next
+    }
+    return current
+  }
+
+  /** The first key named `key` anywhere inside `node`. */
+  findKey(node: YamlNode | null, key: string): YamlNode | null {
+    const { isMap, isSeq, isScalar } = this.#guards
+    if (isMap(node)) {
+      for (const pair of node.items as Pair<YamlNode | null, YamlNode | null>[]) {
+        if (isScalar(pair.key) && String(pair.key.value) === key) return pair.key
+        const found = this.findKey(pair.value, key)
+        if (found) return found
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) {
+        const found = this.findKey(item as YamlNode, key)
+        if (found) return found
+      }
+    }
+    return null
+  }
+}

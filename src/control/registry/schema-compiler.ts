@@ -1,0 +1,107 @@
+// Cold path only: checks JSON Schemas with Ajv and turns each input schema into
+// standalone validator code, stored in the compiled registry so that route()
+// never imports Ajv (about 20 ms) — see validator.ts for the other half.
+import { createRequire } from 'node:module'
+import type { JsonSchema } from '../types.js'
+
+/** One thing wrong with a schema: a JSON pointer into the schema, and why. */
+export interface SchemaIssue {
+  readonly pointer: string
+  /** A key that should be located instead of the pointer's node (unknown keywords). */
+  readonly key?: string
+  readonly message: string
+}
+
+export interface SchemaCompilation {
+  readonly issues: readonly SchemaIssue[]
+  /** CommonJS source of the validator (Ajv standalone), when asked for and valid. */
+  readonly code?: string
+}
+
+interface AjvError {
+  instancePath: string
+  keyword: string
+  message?: string
+  params: Record<string, unknown>
+}
+interface AjvInstance {
+  validateSchema(schema: unknown): boolean
+  errors?: AjvError[] | null
+  compile(schema: unknown): unknown
+  removeSchema(schema?: unknown): unknown
+}
+
+const require = createRequire(import.meta.url)
+
+/** Ajv, configured exactly like the validators route() runs. */
+function createAjv(): AjvInstance {
+  const { default: Ajv2020, _ } = require('ajv/dist/2020') as {
+    default: new (options: object) => AjvInstance
+    _: (strings: TemplateStringsArray, ...values: unknown[]) => unknown
+  }
+  const { default: addFormats } = require('ajv-formats') as { default: (ajv: AjvInstance) => void }
+  const ajv = new Ajv2020({
+    allErrors: true,
+    useDefaults: true,
+    // Unknown keywords are typos ("requried") and must fail loudly; the type and
+    // tuple checks of strict mode reject valid schemas, so they stay off.
+    strictSchema: true,
+    strictNumbers: true,
+    strictTypes: false,
+    strictTuples: false,
+    strictRequired: false,
+    allowUnionTypes: true,
+    logger: false,
+    code: { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` },
+  })
+  addFormats(ajv)
+  return ajv
+}
+
+/** Compiles schemas one by one with a single Ajv instance. */
+export class SchemaCompiler {
+  #ajv: AjvInstance | undefined
+  #standalone: ((ajv: AjvInstance, validate: unknown) => string) | undefined
+
+  compile(schema: JsonSchema, withCode: boolean): SchemaCompilation {
+    this.#ajv ??= createAjv()
+    const ajv = this.#ajv
+    if (!ajv.validateSchema(schema)) {
+      return { issues: metaIssues(ajv.errors ?? []) }
+    }
+    let validate: unknown
+    try {
+      validate = ajv.compile(schema)
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      const unknownKeyword = /unknown keyword: "([^"]+)"/.exec(message)?.[1]
+      return { issues: [{ pointer: '', key: unknownKeyword, message }] }
+    }
+    try {
+      if (!withCode) return { issues: [] }
+      this.#standalone ??= (require('ajv/dist/standalone') as { default: (ajv: AjvInstance, validate: unknown) => string }).default
+      return { issues: [], code: this.#standalone(ajv, validate) }
+    } finally {
+      // Frees the schema's $id: two files may declare the same one.
+      if (typeof schema === 'object') ajv.removeSchema(schema)
+    }
+  }
+}
+
+/** Meta-schema errors, one per location (Ajv reports each anyOf branch too). */
+function metaIssues(errors: readonly AjvError[]): SchemaIssue[] {
+  const byPointer = new Map<string, SchemaIssue>()
+  for (const error of errors) {
+    if (byPointer.has(error.instancePath)) continue
+    if (error.keyword === 'type' && error.instancePath === '') {
+      byPointer.set('', { pointer: '', message: 'a JSON Schema must be an object or a boolean' })
+      continue
+    }
+    const allowed =
+      error.keyword === 'enum' && Array.isArray(error.params.allowedValues)
+        ? `: ${error.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+        : ''
+    byPointer.set(error.instancePath, { pointer: error.instancePath, message: `${error.message ?? error.keyword}${allowed}` })
+  }
+  return [...byPointer.values()]
+}

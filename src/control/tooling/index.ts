@@ -1,0 +1,17 @@
+// The control plane's tools for `switchyard check` and `switchyard codegen`:
+// kept out of index.ts so processes that only route never load them.
+
+export {
+  lintGraphs,
+  lintFile,
+  graphFiles,
+  findMissingExports,
+  exportsOf,
+  GRAPH_HELPERS,
+  type ImportOffence,
+  type MissingExport,
+} from './graph-lint.js'
+export { schemaToType, type Direction } from './json-schema-to-ts.js'
+export { workflowTypes } from './workflow-types.js'
+export { REGISTRY_KEYS } from '../registry/registry-rules.js'
+export { canonicalJson } from '../canonical-json.js'

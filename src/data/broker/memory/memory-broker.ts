@@ -1,0 +1,359 @@
+// The embedded broker: lives inside the `switchyard dev` process. Nothing to install.
+// Workers consume it in-process (`source(pool)`) or from child processes through the
+// IPC adapter (ipc-parent.ts), which is itself a consumer of `source(pool)`.
+// Retries, dead letters, idempotency and backpressure live here, as they do in Redis.
+import { setMaxListeners } from 'node:events'
+import { SwitchyardError } from '../../../control/errors.js'
+import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions } from '../broker.js'
+import { envelopeTraceId, idempotencyFingerprint, type Envelope } from '../../envelope.js'
+import { PoolSaturatedError } from '../pool-saturated.js'
+import { PoolUnavailableError } from '../pool-unavailable.js'
+import type { Outcome, RunHandler, RunSource } from '../run-source.js'
+
+export interface MemoryBrokerOptions {
+  /**
+   * Per-pool queue limits (from the registry's pools); unknown pools get `maxQueued`.
+   * Pools whose runtime is not `node` have no worker here: they do not count for ready(),
+   * and a run for one is refused (POOL_UNAVAILABLE) unless a consumer is connected.
+   */
+  readonly pools?: Iterable<{ readonly name: string; readonly maxQueued: number; readonly runtime?: string }>
+  /** Limit for pools not listed. @default Infinity */
+  readonly maxQueued?: number
+  /** First retry delay; attempt n waits delayMs·2^(n-1), capped at maxDelayMs. @default 500 */
+  readonly retryDelayMs?: number
+  /** @default 30000 */
+  readonly maxRetryDelayMs?: number
+  /** Finished runs kept for `get`/`list` (oldest are dropped first). @default 10000 */
+  readonly keepFinished?: number
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+interface Entry {
+  readonly envelope: Envelope
+  readonly record: Mutable<RunRecord>
+  readonly inputKey: string
+  retryTimer?: NodeJS.Timeout
+}
+
+interface Consumer {
+  readonly handler: RunHandler
+  readonly concurrency: number
+  readonly controller: AbortController
+  active: number
+  draining: boolean
+  idle?: () => void
+}
+
+interface PoolState {
+  readonly name: string
+  readonly maxQueued: number
+  /** False for pools no worker of this broker serves (python): ready() skips them. */
+  readonly served: boolean
+  readonly runtime: string
+  /** Run ids ready to deliver, oldest first. */
+  readonly ready: string[]
+  /** Run ids waiting out a retry backoff. */
+  readonly delayed: Set<string>
+  readonly consumers: Set<Consumer>
+  running: number
+  failed: number
+}
+
+/** Retry-After of a run refused for an unserved pool: a worker connecting takes seconds, not milliseconds. */
+const UNSERVED_RETRY_MS = 5000
+
+const FINISHED: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled'])
+
+/**
+ * The in-memory Broker. One per `switchyard dev` process.
+ *
+ * @example
+ * const broker = new MemoryBroker({ pools: registry.pools.values() })
+ * const worker = createWorker({ pool: 'email', registry, source: broker.source('email'), signingKey })
+ * await worker.start()
+ * const { runId } = await broker.submit(signEnvelope(...))
+ * const record = await broker.wait(runId, { until: Date.now() + 5000 })
+ */
+export class MemoryBroker implements Broker {
+  readonly kind = 'memory' as const
+  private readonly runs = new Map<string, Entry>()
+  private readonly byKey = new Map<string, string>()
+  private readonly pools = new Map<string, PoolState>()
+  private readonly waiters = new Map<string, Set<(record: RunRecord) => void>>()
+  private readonly finishedOrder: string[] = []
+  private readonly defaultMaxQueued: number
+  private readonly retryDelayMs: number
+  private readonly maxRetryDelayMs: number
+  private readonly keepFinished: number
+  private closed = false
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.defaultMaxQueued = options.maxQueued ?? Infinity
+    this.retryDelayMs = options.retryDelayMs ?? 500
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
+    this.keepFinished = options.keepFinished ?? 10_000
+    for (const pool of options.pools ?? []) this.pool(pool.name, pool.maxQueued, pool.runtime ?? 'node')
+  }
+
+  async submit(envelope: Envelope): Promise<SubmitResult> {
+    if (this.closed) throw new SwitchyardError('BROKER_UNAVAILABLE', 'the memory broker is closed', { retryable: true })
+    const inputKey = idempotencyFingerprint(envelope)
+    if (envelope.idempotencyKey !== null) {
+      const existing = this.runs.get(this.byKey.get(envelope.idempotencyKey) ?? '')
+      if (existing) {
+        if (existing.inputKey !== inputKey) {
+          throw new SwitchyardError(
+            'IDEMPOTENCY_CONFLICT',
+            `idempotency key '${envelope.idempotencyKey}' was already used with a different input (run ${existing.record.runId})`,
+          )
+        }
+        return { runId: existing.record.runId, deduped: true }
+      }
+    }
+    if (this.runs.has(envelope.runId)) {
+      throw new SwitchyardError('BAD_REQUEST', `run ${envelope.runId} was already submitted`)
+    }
+    const pool = this.pool(envelope.pool)
+    if (!pool.served && ![...pool.consumers].some((c) => !c.draining)) {
+      // Nothing will start a worker for this pool here: waiting for the deadline would only turn a 503 into a 504.
+      const hint = pool.runtime === 'python' ? ' (python workers need Redis: switchyard start)' : ''
+      throw new PoolUnavailableError(pool.name, `no worker serves it in this process: runtime ${pool.runtime}${hint}`, UNSERVED_RETRY_MS)
+    }
+    const queued = pool.ready.length + pool.delayed.size
+    if (queued >= pool.maxQueued) throw new PoolSaturatedError(pool.name, pool.maxQueued, this.retryDelayMs)
+    const record: Mutable<RunRecord> = {
+      runId: envelope.runId,
+      workflow: envelope.workflow,
+      pool: envelope.pool,
+      status: 'queued',
+      attempts: 0,
+      maxAttempts: envelope.maxAttempts,
+      createdAt: Date.now(),
+      deadline: envelope.deadline,
+      traceId: envelopeTraceId(envelope),
+      idempotencyKey: envelope.idempotencyKey,
+    }
+    this.runs.set(envelope.runId, { envelope, record, inputKey })
+    if (envelope.idempotencyKey !== null) this.byKey.set(envelope.idempotencyKey, envelope.runId)
+    pool.ready.push(envelope.runId)
+    this.dispatch(pool)
+    return { runId: envelope.runId, deduped: false }
+  }
+
+  async wait(runId: string, options: WaitOptions): Promise<RunRecord> {
+    const entry = this.runs.get(runId)
+    if (!entry) throw new SwitchyardError('UNKNOWN_RUN', `unknown run '${runId}'`)
+    if (FINISHED.has(entry.record.status) || this.closed) return { ...entry.record }
+    return new Promise<RunRecord>((resolve) => {
+      const set = this.waiters.get(runId) ?? new Set()
+      this.waiters.set(runId, set)
+      const done = (record: RunRecord) => {
+        clearTimeout(timer)
+        options.signal?.removeEventListener('abort', onAbort)
+        set.delete(done)
+        if (set.size === 0) this.waiters.delete(runId)
+        resolve(record)
+      }
+      const onAbort = () => done({ ...entry.record })
+      const timer = setTimeout(onAbort, Math.max(0, options.until - Date.now()))
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      if (options.signal?.aborted) onAbort()
+      else set.add(done)
+    })
+  }
+
+  async get(runId: string): Promise<RunRecord | null> {
+    const entry = this.runs.get(runId)
+    return entry ? { ...entry.record } : null
+  }
+
+  async list(filter: { pool?: string; workflow?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
+    const limit = filter.limit ?? 100
+    const out: RunRecord[] = []
+    const all = [...this.runs.values()]
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
+      const record = all[i]!.record
+      if (filter.pool !== undefined && record.pool !== filter.pool) continue
+      if (filter.workflow !== undefined && record.workflow !== filter.workflow) continue
+      if (filter.status !== undefined && record.status !== filter.status) continue
+      out.push({ ...record })
+    }
+    return out
+  }
+
+  async stats(): Promise<PoolStats[]> {
+    return [...this.pools.values()].map((pool) => ({
+      pool: pool.name,
+      queued: pool.ready.length + pool.delayed.size,
+      running: pool.running,
+      failed: pool.failed,
+      workers: [...pool.consumers].filter((c) => !c.draining).length,
+    }))
+  }
+
+  /** Runs of `pool` waiting now (ready or in retry backoff); synchronous, for the IPC adapter. */
+  depth(poolName: string): number {
+    const pool = this.pools.get(poolName)
+    return pool ? pool.ready.length + pool.delayed.size : 0
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.closed) return false
+    return [...this.pools.values()].every((pool) => !pool.served || [...pool.consumers].some((c) => !c.draining))
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const entry of this.runs.values()) clearTimeout(entry.retryTimer)
+    for (const pool of this.pools.values()) for (const consumer of pool.consumers) consumer.controller.abort()
+    for (const [runId, set] of this.waiters) {
+      const record = this.runs.get(runId)?.record
+      if (record) for (const done of [...set]) done({ ...record })
+    }
+  }
+
+  /**
+   * The worker side for one pool, in this process. The IPC adapter uses it too,
+   * one source per child process.
+   */
+  source(poolName: string): RunSource {
+    const pool = this.pool(poolName)
+    let consumer: Consumer | undefined
+    return {
+      start: (handler, { concurrency }) => {
+        if (consumer) throw new Error(`source for pool '${poolName}' already started`)
+        consumer = { handler, concurrency: Math.max(1, concurrency), controller: new AbortController(), active: 0, draining: false }
+        // Every in-flight run listens on this one signal (and stops listening when it settles):
+        // more than 10 at once is the pool's concurrency, not a leak.
+        setMaxListeners(0, consumer.controller.signal)
+        pool.consumers.add(consumer)
+        this.dispatch(pool)
+      },
+      drain: async () => {
+        const c = consumer
+        if (!c) return
+        c.draining = true
+        if (c.active > 0) await new Promise<void>((resolve) => (c.idle = resolve))
+        pool.consumers.delete(c)
+      },
+      close: async () => {
+        if (!consumer) return
+        consumer.draining = true
+        consumer.controller.abort()
+        pool.consumers.delete(consumer)
+      },
+    }
+  }
+
+  private pool(name: string, maxQueued?: number, runtime = 'node'): PoolState {
+    let pool = this.pools.get(name)
+    if (!pool) {
+      pool = {
+        name,
+        maxQueued: maxQueued ?? this.defaultMaxQueued,
+        served: runtime === 'node',
+        runtime,
+        ready: [],
+        delayed: new Set(),
+        consumers: new Set(),
+        running: 0,
+        failed: 0,
+      }
+      this.pools.set(name, pool)
+    }
+    return pool
+  }
+
+  private pickConsumer(pool: PoolState): Consumer | undefined {
+    let best: Consumer | undefined
+    for (const c of pool.consumers) {
+      if (c.draining || c.active >= c.concurrency) continue
+      if (!best || c.active < best.active) best = c
+    }
+    return best
+  }
+
+  private dispatch(pool: PoolState): void {
+    if (this.closed) return
+    for (;;) {
+      const consumer = pool.ready.length ? this.pickConsumer(pool) : undefined
+      if (!consumer) return
+      const runId = pool.ready.shift()!
+      const entry = this.runs.get(runId)
+      if (entry) this.deliver(pool, consumer, entry)
+    }
+  }
+
+  private deliver(pool: PoolState, consumer: Consumer, entry: Entry): void {
+    const record = entry.record
+    record.attempts += 1
+    record.status = 'running'
+    record.startedAt ??= Date.now()
+    consumer.active += 1
+    pool.running += 1
+    const attempt = record.attempts
+    let settled: Promise<Outcome>
+    try {
+      settled = consumer.handler({ raw: entry.envelope, attempt, signal: consumer.controller.signal })
+    } catch (error) {
+      settled = Promise.reject(error)
+    }
+    settled
+      .catch((error: unknown): Outcome => {
+        // A handler that throws is a worker bug, not the graph's: retry it.
+        const e = SwitchyardError.from(error)
+        return { ok: false, error: { code: e.code, message: e.message, retryable: true } }
+      })
+      .then((outcome) => {
+        consumer.active -= 1
+        pool.running -= 1
+        this.settle(pool, entry, outcome)
+        if (consumer.draining && consumer.active === 0) consumer.idle?.()
+        this.dispatch(pool)
+      })
+      .catch(() => undefined)
+  }
+
+  private settle(pool: PoolState, entry: Entry, outcome: Outcome): void {
+    const record = entry.record
+    if (outcome.ok) {
+      record.status = 'succeeded'
+      record.output = outcome.output
+      delete record.error
+      this.finish(entry)
+      return
+    }
+    record.error = { code: outcome.error.code, message: outcome.error.message, retryable: outcome.error.retryable }
+    if (outcome.error.retryable && record.attempts < record.maxAttempts && !this.closed) {
+      record.status = 'queued'
+      const delay = Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** (record.attempts - 1))
+      pool.delayed.add(record.runId)
+      entry.retryTimer = setTimeout(() => {
+        pool.delayed.delete(record.runId)
+        pool.ready.push(record.runId)
+        this.dispatch(pool)
+      }, delay)
+      return
+    }
+    record.status = 'failed'
+    record.deadLettered = true
+    pool.failed += 1
+    this.finish(entry)
+  }
+
+  private finish(entry: Entry): void {
+    entry.record.finishedAt = Date.now()
+    const runId = entry.record.runId
+    for (const done of [...(this.waiters.get(runId) ?? [])]) done({ ...entry.record })
+    this.finishedOrder.push(runId)
+    while (this.finishedOrder.length > this.keepFinished) {
+      const old = this.finishedOrder.shift()!
+      const gone = this.runs.get(old)
+      this.runs.delete(old)
+      const key = gone?.envelope.idempotencyKey
+      if (key != null && this.byKey.get(key) === old) this.byKey.delete(key)
+    }
+  }
+}

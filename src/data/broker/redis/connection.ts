@@ -1,0 +1,82 @@
+// Connecting to Redis for BullMQ, and the one server setting BullMQ cannot live
+// without: `maxmemory-policy noeviction`. With any other policy Redis may evict job
+// keys under memory pressure and runs vanish without a trace.
+import { SwitchyardError } from '../../../control/errors.js'
+
+/** What to do when the server's eviction policy is not `noeviction`. */
+export type EvictionCheck = 'refuse' | 'warn'
+
+/** The URL with its password masked, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '<unparseable Redis URL>'
+  }
+}
+
+/** BullMQ connection options for a URL (each Queue/Worker/QueueEvents opens its own). */
+export function connectionFor(url: string): { url: string; maxRetriesPerRequest?: number | null } {
+  return { url }
+}
+
+/** The slice of an ioredis client this check needs (BullMQ's client proxies it through). */
+interface ConfigClient {
+  config(subcommand: 'GET', parameter: string): Promise<unknown>
+}
+
+function canConfig(client: object): client is ConfigClient {
+  return typeof (client as Partial<ConfigClient>).config === 'function'
+}
+
+/**
+ * Check `maxmemory-policy` with CONFIG GET. Refuses (BROKER_UNAVAILABLE) or warns
+ * when it is not `noeviction`. An ACL user may not be allowed CONFIG: that is a
+ * warning, never a failure, because a locked-down user is the recommended setup.
+ */
+export async function checkEvictionPolicy(
+  client: object,
+  url: string,
+  mode: EvictionCheck,
+  warn: (message: string) => void,
+): Promise<void> {
+  let reply: unknown
+  try {
+    if (!canConfig(client)) throw new Error('this Redis client cannot send CONFIG')
+    reply = await client.config('GET', 'maxmemory-policy')
+  } catch (error) {
+    warn(
+      `Switchyard could not read maxmemory-policy on ${redactUrl(url)} (${(error as Error).message}). ` +
+        'Make sure the server runs with "maxmemory-policy noeviction", or queued runs can be evicted and lost.',
+    )
+    return
+  }
+  const policy = Array.isArray(reply) ? String(reply[1]) : String(reply)
+  if (policy === 'noeviction') return
+  const message =
+    `Redis at ${redactUrl(url)} runs with maxmemory-policy=${policy}: Redis may evict queued runs under memory pressure. ` +
+    'Set "maxmemory-policy noeviction" (redis.conf, or CONFIG SET maxmemory-policy noeviction).'
+  if (mode === 'warn') {
+    warn(`WARNING: ${message}`)
+    return
+  }
+  throw new SwitchyardError('BROKER_UNAVAILABLE', `${message} (refusing to start; pass evictionCheck: 'warn' to run anyway)`)
+}
+
+/** Reject with BROKER_UNAVAILABLE when `promise` has not settled within `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new SwitchyardError('BROKER_UNAVAILABLE', `${what} did not answer within ${ms} ms`, { retryable: true })),
+      ms,
+    )
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}

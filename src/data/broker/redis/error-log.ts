@@ -1,0 +1,42 @@
+// Redis connection errors, said once per queue and URL. ioredis retries a lost
+// connection every second or so and BullMQ re-emits each failure on every queue: with
+// Redis down, `switchyard start` would print several lines a second per pool. The
+// first error of a queue is shown; repeats are counted until the queue is ready again,
+// and summary() tells how many were held back (said when the broker gives up).
+import { redactUrl } from './connection.js'
+
+export class RedisErrorLog {
+  /** Queue + URL → errors held back since the one shown. */
+  private readonly quiet = new Map<string, number>()
+
+  constructor(private readonly warn: (message: string) => void) {}
+
+  report(queue: string, url: string, error: Error): void {
+    const key = `${queue} ${url}`
+    const held = this.quiet.get(key)
+    if (held !== undefined) {
+      this.quiet.set(key, held + 1)
+      return
+    }
+    this.quiet.set(key, 0)
+    this.warn(`Redis queue ${queue} at ${redactUrl(url)}: ${error.message} (repeats are not shown until it reconnects)`)
+  }
+
+  /** The queue's connection is ready: its next error is news again. */
+  reconnected(queue: string, url: string): void {
+    this.quiet.delete(`${queue} ${url}`)
+  }
+
+  /** `Redis: 12 more errors from 3 queues were not shown`, or null when nothing was held back. */
+  summary(): string | null {
+    let errors = 0
+    let queues = 0
+    for (const held of this.quiet.values()) {
+      if (held === 0) continue
+      errors += held
+      queues += 1
+    }
+    if (errors === 0) return null
+    return `Redis: ${errors} more error${errors === 1 ? '' : 's'} from ${queues} queue${queues === 1 ? '' : 's'} were not shown`
+  }
+}

@@ -1,0 +1,462 @@
+// The production broker: BullMQ on Redis, one queue per pool, optionally one Redis
+// per pool (Pool.redis). The BullMQ job is the run record (redis-record.ts); the
+// only other keys are idempotency keys, kept under the pool's own queue prefix so a
+// pool's Redis ACL user (`~<prefix>:<queue>:*`) covers everything of its pool.
+//
+// BullMQ traps designed around:
+// - no job timeout in BullMQ: the worker owns deadlines (envelope.deadline);
+// - `waitUntilFinished` can hang and fails with "Missing key" once the job is
+//   removed: wait() is redis-waits.ts, bounded by `until`, reading the job itself;
+// - keys evicted under memory pressure: connect() checks maxmemory-policy.
+import { Job, Queue, type QueueEvents } from 'bullmq'
+
+import { SwitchyardError } from '../../../control/errors.js'
+import { queueName } from '../../../control/index.js'
+import type { Pool, Registry } from '../../../control/types.js'
+import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions } from '../broker.js'
+import { idempotencyFingerprint, type Envelope } from '../../envelope.js'
+import { PoolSaturatedError } from '../pool-saturated.js'
+import { checkEvictionPolicy, connectionFor, redactUrl, within, type EvictionCheck } from './connection.js'
+import { RedisErrorLog } from './error-log.js'
+import { claimKey, lastStreamId } from './scripts.js'
+import { recordFromJob, statusOf, type JobLike } from './record.js'
+import { RunWaits, bounded } from './waits.js'
+
+export interface RedisBrokerOptions {
+  /** Pools (name, maxQueued, concurrency, processes, redis URL) come from here; workflows' timeouts bound retention. */
+  readonly registry: Pick<Registry, 'pools'> & Partial<Pick<Registry, 'workflows'>>
+  /** Redis URL for every pool whose `redis` is null. */
+  readonly url: string
+  /** BullMQ key prefix. @default 'bull' */
+  readonly prefix?: string
+  /** First retry delay; attempt n waits backoffMs·2^(n-2) (BullMQ exponential backoff). @default 1000 */
+  readonly backoffMs?: number
+  /** How long finished runs (and their idempotency keys) stay readable. Keep it above the longest wait. @default 24 h */
+  readonly retainMs?: number
+  /** How long dead-lettered runs stay readable. @default 7 days */
+  readonly retainFailedMs?: number
+  /** Eviction policy other than noeviction: refuse to start, or only warn. @default 'refuse' */
+  readonly evictionCheck?: EvictionCheck
+  /** Where warnings go. @default process.emitWarning */
+  readonly warn?: (message: string) => void
+  /** Bound on each Redis round trip the broker makes. @default 10000 */
+  readonly commandTimeoutMs?: number
+  /** How often a waiting wait() re-reads the run, in case an event was missed. @default 2000 */
+  readonly pollMs?: number
+}
+
+interface PoolQueue {
+  readonly pool: Pool
+  readonly url: string
+  readonly queue: Queue
+  events?: QueueEvents
+  eventsReady?: Promise<QueueEvents>
+  /** Set once the queue's client and events are ready: later submits and waits skip the bounded await (a timer each). */
+  client?: Awaited<Queue['client']>
+  eventsOpen?: QueueEvents
+  /** True once QueueEvents reads from a fixed stream position: every later run's final event will arrive. */
+  watching: boolean
+}
+
+/** The last depth read of a pool's queue, and what this producer added since. */
+interface Depth {
+  queued: number
+  at: number
+  addedSince: number
+}
+
+interface Idempotent {
+  readonly runId: string
+  readonly fingerprint: string
+}
+
+const HOUR = 3_600_000
+const DEPTH_FRESH_MS = 1000
+
+/**
+ * Finished runs must outlive the longest wait on them (a run's deadline), or a
+ * waiting caller finds nothing: a shorter retention is raised to twice the longest
+ * timeout, with a warning.
+ */
+function retention(registry: RedisBrokerOptions['registry'], retainMs: number, warn: (message: string) => void): number {
+  const timeouts = [...registry.pools.values(), ...(registry.workflows?.values() ?? [])].map((x) => x.timeoutMs)
+  const longest = Math.max(0, ...timeouts)
+  if (retainMs >= longest * 2) return retainMs
+  warn(`retainMs ${retainMs} is shorter than twice the longest run timeout (${longest} ms): finished runs are kept ${longest * 2} ms`)
+  return longest * 2
+}
+
+function defaultWarn(message: string): void {
+  process.emitWarning(message, { code: 'SWITCHYARD_REDIS' })
+}
+
+/**
+ * The Broker on BullMQ. Create it with `RedisBroker.connect()`, which checks the
+ * server before any run is accepted.
+ *
+ * @example
+ * const broker = await RedisBroker.connect({ registry, url: 'redis://127.0.0.1:6379' })
+ * const { runId } = await broker.submit(createEnvelope(route(registry, req), { runId, trace, idempotencyKey }, key))
+ * const record = await broker.wait(runId, { until: Date.parse(envelope.deadline) })
+ */
+export class RedisBroker implements Broker {
+  readonly kind = 'redis' as const
+  readonly prefix: string
+  private readonly queues = new Map<string, PoolQueue>()
+  private readonly location = new Map<string, string>()
+  private readonly depths = new Map<string, Depth>()
+  private readonly waits: RunWaits
+  private readonly backoffMs: number
+  private readonly retainMs: number
+  private readonly retainFailedMs: number
+  private readonly timeoutMs: number
+  private readonly warn: (message: string) => void
+  private readonly errors: RedisErrorLog
+  private closed = false
+
+  private constructor(options: RedisBrokerOptions) {
+    this.prefix = options.prefix ?? 'bull'
+    this.warn = options.warn ?? defaultWarn
+    this.backoffMs = options.backoffMs ?? 1000
+    this.retainMs = retention(options.registry, options.retainMs ?? 24 * HOUR, this.warn)
+    this.retainFailedMs = options.retainFailedMs ?? 7 * 24 * HOUR
+    this.timeoutMs = options.commandTimeoutMs ?? 10_000
+    this.waits = new RunWaits(options.pollMs ?? 2000, this.warn)
+    this.errors = new RedisErrorLog(this.warn)
+    for (const pool of options.registry.pools.values()) {
+      const url = pool.redis ?? options.url
+      const queue = new Queue(queueName(pool.name), { connection: connectionFor(url), prefix: this.prefix })
+      queue.on('error', (error) => this.errors.report(queue.name, url, error))
+      queue
+        .waitUntilReady()
+        .then((client) => {
+          this.errors.reconnected(queue.name, url)
+          client.on('ready', () => this.errors.reconnected(queue.name, url))
+        })
+        .catch(() => undefined)
+      this.queues.set(pool.name, { pool, url, queue, watching: false })
+    }
+  }
+
+  /** Open a queue per pool and check each distinct Redis server's eviction policy. */
+  static async connect(options: RedisBrokerOptions): Promise<RedisBroker> {
+    const broker = new RedisBroker(options)
+    try {
+      const checked = new Set<string>()
+      for (const { url, queue } of broker.queues.values()) {
+        if (checked.has(url)) continue
+        checked.add(url)
+        const client = await within(queue.client, broker.timeoutMs, `Redis at ${redactUrl(url)}`)
+        await checkEvictionPolicy(client, url, options.evictionCheck ?? 'refuse', broker.warn)
+      }
+    } catch (error) {
+      const held = broker.errors.summary()
+      if (held !== null) broker.warn(held)
+      await broker.close()
+      throw SwitchyardError.from(error, 'BROKER_UNAVAILABLE')
+    }
+    return broker
+  }
+
+  private poolQueue(pool: string): PoolQueue {
+    const entry = this.queues.get(pool)
+    if (!entry) throw new SwitchyardError('POOL_UNAVAILABLE', `no pool named '${pool}' in this broker's registry`)
+    return entry
+  }
+
+  /** Run a Redis call with the broker's bound; Redis errors become BROKER_UNAVAILABLE (retryable). */
+  private async call<T>(promise: Promise<T>, what: string): Promise<T> {
+    try {
+      return await within(promise, this.timeoutMs, what)
+    } catch (error) {
+      if (error instanceof SwitchyardError) throw error
+      throw new SwitchyardError('BROKER_UNAVAILABLE', `${what} failed: ${(error as Error).message}`, {
+        cause: error,
+        retryable: true,
+      })
+    }
+  }
+
+  private idempotencyKey(entry: PoolQueue, key: string): string {
+    return `${this.prefix}:${entry.queue.name}:sy-idem:${key}`
+  }
+
+  /** The answer for a key already taken: the same run, or a conflict. */
+  private reuse(stored: string, envelope: Envelope, fingerprint: string): SubmitResult {
+    const previous = JSON.parse(stored) as Idempotent
+    if (previous.fingerprint !== fingerprint) {
+      throw new SwitchyardError(
+        'IDEMPOTENCY_CONFLICT',
+        `idempotency key '${envelope.idempotencyKey}' was already used for run ${previous.runId} with a different input`,
+      )
+    }
+    this.remember(previous.runId, envelope.pool)
+    return { runId: previous.runId, deduped: true }
+  }
+
+  private remember(runId: string, pool: string): void {
+    bounded(this.location, runId, pool)
+  }
+
+  async submit(envelope: Envelope): Promise<SubmitResult> {
+    this.assertOpen()
+    const entry = this.poolQueue(envelope.pool)
+    const { queue, pool } = entry
+    const client = entry.client ?? (entry.client = await this.call(queue.client, `Redis for pool '${pool.name}'`))
+    // Listening before the first add lets wait() skip reading runs this broker submitted.
+    if (!entry.eventsOpen) await this.call(this.events(entry), `queue events of ${queue.name}`)
+    const idemKey = envelope.idempotencyKey === null ? null : this.idempotencyKey(entry, envelope.idempotencyKey)
+    const fingerprint = idemKey === null ? '' : idempotencyFingerprint(envelope)
+
+    if (idemKey !== null) {
+      const value = JSON.stringify({ runId: envelope.runId, fingerprint } satisfies Idempotent)
+      const stored = await this.call(claimKey(client, idemKey, value, this.retainMs), 'idempotency claim')
+      if (stored !== null) return this.reuse(stored, envelope, fingerprint)
+    }
+
+    // Not atomic with add(): concurrent producers can overshoot maxQueued by their
+    // number of in-flight submits. The bound is a pressure valve, not an invariant.
+    let queued: number
+    try {
+      queued = await this.queuedEstimate(entry)
+    } catch (error) {
+      if (idemKey !== null) await client.del(idemKey).catch(() => undefined)
+      throw error
+    }
+    if (queued >= pool.maxQueued) {
+      if (idemKey !== null) await client.del(idemKey).catch(() => undefined)
+      const perSecond = Math.max(1, pool.concurrency * pool.processes)
+      throw new PoolSaturatedError(pool.name, pool.maxQueued, Math.min(60_000, Math.max(1000, Math.ceil(queued / perSecond) * 1000)))
+    }
+
+    const options = {
+      jobId: envelope.runId,
+      timestamp: Date.now(),
+      attempts: envelope.maxAttempts,
+      backoff: { type: 'exponential', delay: this.backoffMs },
+      removeOnComplete: { age: Math.ceil(this.retainMs / 1000) },
+      removeOnFail: { age: Math.ceil(this.retainFailedMs / 1000) },
+    }
+    // Watch before adding: on a busy machine the run's completed event can be read
+    // before add()'s own reply is, and must find the run watched already.
+    if (entry.watching) {
+      const job: JobLike = {
+        id: envelope.runId,
+        name: envelope.workflow,
+        data: envelope,
+        returnvalue: null,
+        attemptsMade: 0,
+        timestamp: options.timestamp,
+        opts: options,
+      }
+      this.waits.watch(envelope.runId, recordFromJob(job, 'queued', pool.name))
+    }
+    try {
+      await this.call(queue.add(envelope.workflow, envelope, options), `enqueue on ${queue.name}`)
+    } catch (error) {
+      this.waits.unwatch(envelope.runId)
+      // Free the key so a retry of the same request is not deduped onto a run that never existed.
+      if (idemKey !== null) await client.del(idemKey).catch(() => undefined)
+      throw error
+    }
+    this.remember(envelope.runId, pool.name)
+    const depth = this.depths.get(pool.name)
+    if (depth) depth.addedSince += 1
+    return { runId: envelope.runId, deduped: false }
+  }
+
+  /**
+   * Runs waiting in a pool's queue. Far from the bound (the last read, plus what this
+   * producer added since, under half of maxQueued, read less than DEPTH_FRESH_MS ago)
+   * the last read stands in, which saves a round trip on most submits; near the
+   * bound every submit reads the queue.
+   */
+  private async queuedEstimate(entry: PoolQueue): Promise<number> {
+    const { pool, queue } = entry
+    const depth = this.depths.get(pool.name)
+    const now = Date.now()
+    if (depth && now - depth.at < DEPTH_FRESH_MS && depth.queued + depth.addedSince < pool.maxQueued / 2) {
+      return depth.queued + depth.addedSince
+    }
+    const counts = await this.call(queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused'), 'queue depth')
+    const queued = Object.values(counts).reduce((sum, n) => sum + n, 0)
+    this.depths.set(pool.name, { queued, at: now, addedSince: 0 })
+    return queued
+  }
+
+  /** Which pool holds a run: this process's recent submissions, else one EXISTS per pool (in parallel). */
+  private async locate(runId: string): Promise<PoolQueue | null> {
+    const known = this.location.get(runId)
+    if (known !== undefined) return this.poolQueue(known)
+    const entries = [...this.queues.values()]
+    const found = await Promise.all(
+      entries.map(async (entry) => {
+        const client = await entry.queue.client
+        // A job is a hash that always has `timestamp`.
+        return (await client.hexists(`${this.prefix}:${entry.queue.name}:${runId}`, 'timestamp')) === 1
+      }),
+    )
+    const index = found.indexOf(true)
+    const entry = index < 0 ? undefined : entries[index]
+    if (!entry) return null
+    this.remember(runId, entry.pool.name)
+    return entry
+  }
+
+  async get(runId: string): Promise<RunRecord | null> {
+    this.assertOpen()
+    return this.call(this.read(runId), `reading run ${runId}`)
+  }
+
+  /**
+   * Read a run's record. `final` is the status a QueueEvents event already settled
+   * (completed → succeeded, failed → failed: neither changes again), which saves
+   * asking BullMQ for the job's state.
+   */
+  private async read(runId: string, final: RunStatus | null = null): Promise<RunRecord | null> {
+    const entry = await this.locate(runId)
+    if (!entry) return null
+    const [job, state] = await Promise.all([
+      Job.fromId(entry.queue, runId),
+      final === null ? entry.queue.getJobState(runId) : Promise.resolve(null),
+    ])
+    const status = final ?? statusOf(state ?? 'unknown')
+    if (!job || status === null) return null
+    return recordFromJob(job as JobLike, status, entry.pool.name)
+  }
+
+  /** Whether a run has finished, by the one field BullMQ sets when it does (a single HGET). */
+  private async hasFinished(runId: string): Promise<boolean | null> {
+    const entry = await this.locate(runId)
+    if (!entry) return null
+    const client = await entry.queue.client
+    const key = `${this.prefix}:${entry.queue.name}:${runId}`
+    const [finishedOn, timestamp] = await client.hmget(key, 'finishedOn', 'timestamp')
+    if (timestamp === null || timestamp === undefined) return null
+    return finishedOn !== null && finishedOn !== undefined
+  }
+
+  async list(filter: { pool?: string; workflow?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
+    this.assertOpen()
+    const limit = filter.limit ?? 100
+    const states: Record<RunStatus, string[]> = {
+      queued: ['waiting', 'delayed', 'prioritized', 'paused'],
+      running: ['active'],
+      succeeded: ['completed'],
+      failed: ['failed'],
+      cancelled: [],
+    }
+    const wanted = filter.status ? [filter.status] : (Object.keys(states) as RunStatus[])
+    // Each BullMQ set is ordered by its own score; read a window of each and merge.
+    // A workflow filter reads a wider window, since it drops rows after reading.
+    const window = filter.workflow ? Math.max(limit * 10, 1000) : limit
+    const entries = filter.pool ? [this.poolQueue(filter.pool)] : [...this.queues.values()]
+    const reads = entries.flatMap((entry) =>
+      wanted.flatMap((status) =>
+        (states[status] ?? []).map(async (state) => {
+          const jobs = await entry.queue.getJobs([state as 'waiting'], 0, window - 1, false)
+          return jobs.filter(Boolean).map((job) => recordFromJob(job as JobLike, status, entry.pool.name))
+        }),
+      ),
+    )
+    const records = (await this.call(Promise.all(reads), 'listing runs')).flat()
+    return records
+      .filter((r) => !filter.workflow || r.workflow === filter.workflow)
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, limit)
+  }
+
+  /** QueueEvents of one pool, opened on first submit or wait and shared by every wait on that pool. */
+  private async events(entry: PoolQueue): Promise<QueueEvents> {
+    if (entry.eventsReady) return entry.eventsReady
+    const ready = (async () => {
+      // Start from the stream's newest entry as it is now (not '$' at the first XREAD,
+      // which comes a moment later): no event of a run added after this is missed.
+      const client = await entry.queue.client
+      const lastEventId = await lastStreamId(client, `${this.prefix}:${entry.queue.name}:events`)
+      const events = this.waits.listen(entry.queue.name, { connection: connectionFor(entry.url), prefix: this.prefix, lastEventId })
+      entry.events = events
+      entry.watching = true
+      await events.waitUntilReady()
+      if (entry.events === events) entry.eventsOpen = events
+      return events
+    })()
+    entry.eventsReady = ready
+    // A failed start is not kept: the next submit or wait tries again.
+    ready.catch(() => {
+      if (entry.eventsReady !== ready) return
+      entry.eventsReady = undefined
+      entry.watching = false
+      void entry.events?.close().catch(() => undefined)
+      entry.events = undefined
+    })
+    return ready
+  }
+
+  async wait(runId: string, options: WaitOptions): Promise<RunRecord> {
+    this.assertOpen()
+    const entry = await this.call(this.locate(runId), `locating run ${runId}`)
+    if (!entry) throw new SwitchyardError('UNKNOWN_RUN', `unknown run '${runId}'`)
+    if (!entry.eventsOpen && Date.now() < options.until && !options.signal?.aborted) {
+      await this.call(this.events(entry), `queue events of ${entry.queue.name}`)
+    }
+    return this.waits.wait(runId, options, {
+      read: (id, final) => this.call(this.read(id, final), `reading run ${id}`),
+      hasFinished: (id) => this.hasFinished(id),
+    })
+  }
+
+  async stats(): Promise<PoolStats[]> {
+    this.assertOpen()
+    return this.call(
+      Promise.all(
+        [...this.queues.values()].map(async ({ pool, queue }) => {
+          const [counts, workers] = await Promise.all([
+            queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused', 'active', 'failed'),
+            queue.getWorkersCount().catch(() => 0),
+          ])
+          const n = (key: string) => counts[key] ?? 0
+          return {
+            pool: pool.name,
+            queued: n('waiting') + n('delayed') + n('prioritized') + n('paused'),
+            running: n('active'),
+            failed: n('failed'),
+            workers,
+          }
+        }),
+      ),
+      'reading pool stats',
+    )
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.closed) return false
+    try {
+      const stats = await this.stats()
+      return stats.every((s) => s.workers > 0)
+    } catch {
+      return false
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    // BullMQ's close() waits for Redis to acknowledge; with Redis gone that is forever.
+    // Past the bound, drop the connections instead.
+    const closing = [...this.queues.values()].flatMap((entry) => [entry.queue, ...(entry.events ? [entry.events] : [])])
+    await Promise.allSettled(
+      closing.map(async (closable) => {
+        try {
+          await within(closable.close(), this.timeoutMs, `closing ${closable.name}`)
+        } catch {
+          ;(await closable.client).disconnect()
+        }
+      }),
+    )
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SwitchyardError('BROKER_UNAVAILABLE', 'the Redis broker is closed')
+  }
+}

@@ -1,0 +1,155 @@
+// wait() on Redis, bounded and never hanging. BullMQ's waitUntilFinished can hang
+// and fails with "Missing key" once a finished job is removed, so instead:
+// - one QueueEvents per pool queue, started at a fixed stream position (the stream's
+//   newest id when it opens), so no final event of a later run is missed;
+// - runs this broker submitted after that are "watched": their completed/failed event
+//   carries the worker's stamp (redis-record.ts), which settles the wait with no read;
+// - any other run is checked with one HGET, then read when final;
+// - a slow poll is the safety net, and `until` (or the signal) ends every wait with
+//   the record as it stands.
+import { QueueEvents } from 'bullmq'
+
+import { SwitchyardError } from '../../../control/errors.js'
+import type { RunRecord, RunStatus, WaitOptions } from '../broker.js'
+import { recordFromEvent } from './record.js'
+
+/** How a wait reads the run when events alone do not settle it. */
+export interface RunReader {
+  /** The record; `final` is a status an event already settled (saves reading the state). */
+  read(runId: string, final: RunStatus | null): Promise<RunRecord | null>
+  /** Whether the run finished (null: no such run), by one cheap read. */
+  hasFinished(runId: string): Promise<boolean | null>
+}
+
+/** A run submitted while its queue's events were being read: its record then, and at the end. */
+interface Watched {
+  readonly submitted: RunRecord
+  status: RunStatus | null
+  /** Built from the final event; null until then, or when the event carried no stamp. */
+  final: RunRecord | null
+}
+
+type Wake = (final: RunStatus | null, record: RunRecord | null) => void
+
+const CACHE = 10_000
+
+/** Set a key in a Map used as a bounded cache: the oldest entry goes first. */
+export function bounded<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= CACHE && !map.has(key)) {
+    const oldest = map.keys().next()
+    if (!oldest.done) map.delete(oldest.value)
+  }
+  map.set(key, value)
+}
+
+/** The waits of one broker: its QueueEvents listeners, watched runs and waiters. */
+export class RunWaits {
+  private readonly watched = new Map<string, Watched>()
+  /** runId → callbacks of the wait() calls listening for it. */
+  private readonly waiters = new Map<string, Set<Wake>>()
+
+  constructor(
+    private readonly pollMs: number,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  /** QueueEvents for one queue, reading from `lastEventId` on, wired to the waits. */
+  listen(queue: string, options: { connection: { url: string }; prefix: string; lastEventId: string }): QueueEvents {
+    const events = new QueueEvents(queue, options)
+    events.on('error', (error) => this.warn(`Redis queue events ${queue}: ${error.message}`))
+    events.on('completed', ({ jobId, returnvalue }) =>
+      this.wake(jobId, 'succeeded', (submitted) => recordFromEvent(submitted, { status: 'succeeded', returnvalue })),
+    )
+    events.on('failed', ({ jobId, failedReason }) =>
+      this.wake(jobId, 'failed', (submitted) => recordFromEvent(submitted, { status: 'failed', failedReason })),
+    )
+    events.on('removed', ({ jobId }) => this.wake(jobId, null, () => null))
+    return events
+  }
+
+  /** Remember a run about to be submitted after its queue's listener started (see listen()). */
+  watch(runId: string, submitted: RunRecord): void {
+    bounded(this.watched, runId, { submitted, status: null, final: null })
+  }
+
+  unwatch(runId: string): void {
+    this.watched.delete(runId)
+  }
+
+  private wake(jobId: string, status: RunStatus | null, record: (submitted: RunRecord) => RunRecord | null): void {
+    const watched = this.watched.get(jobId)
+    let final: RunRecord | null = null
+    if (watched && status !== null) {
+      watched.status = status
+      watched.final = final = record(watched.submitted)
+    }
+    this.waiters.get(jobId)?.forEach((notify) => notify(status, final))
+  }
+
+  /** Resolve with the final record, or at `until`/abort with the record as it stands. */
+  wait(runId: string, options: WaitOptions, reader: RunReader): Promise<RunRecord> {
+    return new Promise<RunRecord>((resolve, reject) => {
+      let settled = false
+      let checking = false
+      let again = false
+      const listeners = this.waiters.get(runId) ?? new Set<Wake>()
+      this.waiters.set(runId, listeners)
+
+      const finish = (record: RunRecord | null, error?: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        clearInterval(poll)
+        options.signal?.removeEventListener('abort', onStop)
+        listeners.delete(onEvent)
+        if (listeners.size === 0) this.waiters.delete(runId)
+        this.watched.delete(runId)
+        if (record) resolve(record)
+        else reject(error ?? new SwitchyardError('UNKNOWN_RUN', `run '${runId}' was removed while waiting for it`))
+      }
+      // Settle with the full record once the run is final (or when told to stop).
+      const settle = async (final: RunStatus | null) => {
+        try {
+          finish(await reader.read(runId, final))
+        } catch (error) {
+          finish(null, error)
+        }
+      }
+      // A wake-up that arrives during a check is not dropped: it checks once more afterwards.
+      const check = async (): Promise<void> => {
+        if (settled) return
+        if (checking) {
+          again = true
+          return
+        }
+        checking = true
+        again = false
+        try {
+          if ((await reader.hasFinished(runId)) !== false) await settle(null)
+        } catch {
+          // Redis hiccup: the next event, poll or the deadline tries again.
+        } finally {
+          checking = false
+        }
+        if (again) await check()
+      }
+      const onEvent: Wake = (final, record) => {
+        if (record) finish(record)
+        else void (final === null ? check() : settle(final))
+      }
+      const onStop = () => void settle(null)
+      listeners.add(onEvent)
+      // In the same tick as subscribing, so a run finishing in between is not missed.
+      const watched = this.watched.get(runId)
+      const timer = setTimeout(onStop, Math.max(0, options.until - Date.now()))
+      // A watched run's final event cannot be missed: its poll is only a rare safety net.
+      const poll = setInterval(() => void check(), watched ? this.pollMs * 5 : this.pollMs)
+      options.signal?.addEventListener('abort', onStop, { once: true })
+      if (Date.now() >= options.until || options.signal?.aborted === true) onStop()
+      else if (watched?.final) finish(watched.final)
+      else if (watched?.status) void settle(watched.status)
+      else if (!watched) void check()
+      // else: submitted while listening; its final event will come (the poll is the safety net).
+    })
+  }
+}

@@ -1,0 +1,280 @@
+// The supervisor behind `switchyard dev` and `switchyard start`: forks each node pool's
+// `processes` worker processes (own env, own heap cap), restarts a crashed one with
+// exponential backoff — a pool crash-looping never stops the others — and keeps a
+// status table (pool, processes up, in-flight, queued, failures).
+// With the memory broker, workers are fed over IPC (ipc-parent.ts); with Redis they
+// consume their queue directly and the supervisor only keeps them alive. On Redis,
+// runtime-python pools get `python3 -m switchyard_worker` processes (python/), with
+// the same env rules; their stdin is a lifeline: it closes when the supervisor dies.
+import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+import type { Pool, Registry } from '../../control/types.js'
+import type { Broker, PoolStats } from '../broker/broker.js'
+import { linkChild, type ChildLink } from '../broker/memory/ipc-parent.js'
+import type { MemoryBroker } from '../broker/memory/memory-broker.js'
+import { renderStatus, restartDelay, type PoolStatus } from './status.js'
+import { workerEnv } from './worker-env.js'
+
+export type SupervisorEvent =
+  | { readonly type: 'spawn'; readonly pool: string; readonly pid: number }
+  | {
+      readonly type: 'exit'
+      readonly pool: string
+      readonly pid: number
+      readonly code: number | null
+      readonly signal: string | null
+      readonly expected: boolean
+    }
+  | { readonly type: 'restart'; readonly pool: string; readonly delayMs: number; readonly crashes: number }
+  | { readonly type: 'error'; readonly pool: string; readonly message: string }
+
+export interface SupervisorOptions {
+  readonly registry: Registry
+  /** `memory`: children are fed over IPC from this broker. `redis`: children consume Redis themselves. */
+  readonly broker: { readonly kind: 'memory'; readonly broker: MemoryBroker } | { readonly kind: 'redis'; readonly broker: Broker }
+  /** The worker program: forked once per process, with `args(pool)`. */
+  readonly worker: { readonly module: string; readonly args: (pool: Pool) => string[]; readonly execArgv?: readonly string[] }
+  /** The worker program of runtime-python pools (Redis only; see pythonProgram()). Absent: python pools are not served. */
+  readonly python?: PythonProgram
+  readonly signingKey: string | null
+  /** OTLP receiver for workers whose env file sets none (the embedded gateway's). */
+  readonly tracesUrl?: string | null
+  /** Variables added to every worker's env (e.g. SWITCHYARD_REDIS_URL). */
+  readonly extraEnv?: Readonly<Record<string, string>>
+  /** Parent env read for the minimal base (PATH, HOME, …). @default process.env */
+  readonly parentEnv?: Readonly<Record<string, string | undefined>>
+  /** @default { initialMs: 500, maxMs: 30000, resetAfterMs: 10000 } */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number; readonly resetAfterMs: number }
+  /** Grace for SIGTERM on stop before SIGKILL. @default 10000 */
+  readonly stopTimeoutMs?: number
+  /** Each line a worker writes. @default to stderr, prefixed with `[pool pid]` */
+  readonly output?: (pool: string, pid: number, line: string) => void
+  readonly onEvent?: (event: SupervisorEvent) => void
+}
+
+export interface Supervisor {
+  /** One row per pool, as of now. */
+  status(): Promise<PoolStatus[]>
+  /** The status table, rendered. */
+  table(): Promise<string>
+  /** Pids of the pool's live worker processes. */
+  pids(pool: string): number[]
+  /** SIGTERM every worker (they drain), SIGKILL after the timeout; no restarts. */
+  stop(): Promise<void>
+}
+
+interface Slot {
+  readonly pool: Pool
+  child: ChildProcess | null
+  link: ChildLink | null
+  startedAt: number
+  consecutive: number
+  timer: NodeJS.Timeout | null
+  note: string
+}
+
+/** How to start a Python pool worker. */
+export interface PythonProgram {
+  /** @default 'python3' */
+  readonly command: string
+  readonly args: (pool: Pool) => string[]
+  /** Directory holding the switchyard_worker package (set as PYTHONPATH). */
+  readonly path: string
+}
+
+/**
+ * The Python worker of this package: `python3 -m switchyard_worker --pool NAME --lifeline`
+ * (registry from SWITCHYARD_CONFIG, Redis from SWITCHYARD_REDIS_URL, both set by the supervisor).
+ * SWITCHYARD_PYTHON picks another interpreter (a virtualenv's, say).
+ */
+export function pythonProgram(env: Readonly<Record<string, string | undefined>> = process.env): PythonProgram {
+  // src/data/supervisor/ and dist/data/supervisor/ are both three levels below the package root, where python/ lives.
+  const path = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'python')
+  return {
+    command: env.SWITCHYARD_PYTHON?.trim() || 'python3',
+    args: (pool) => ['-m', 'switchyard_worker', '--pool', pool.name, '--lifeline'],
+    path,
+  }
+}
+
+const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 }
+
+function heapArgs(pool: Pool): string[] {
+  return pool.memoryBytes === null ? [] : [`--max-old-space-size=${Math.floor(pool.memoryBytes / 1024 / 1024)}`]
+}
+
+/**
+ * Start every node pool's worker processes.
+ *
+ * @example
+ * const supervisor = startSupervisor({ registry, broker: { kind: 'memory', broker }, signingKey,
+ *   worker: { module: '/…/cli/worker.js', args: (pool) => ['--pool', pool.name, '--ipc'] } })
+ * console.log(await supervisor.table())
+ * await supervisor.stop()
+ */
+export function startSupervisor(options: SupervisorOptions): Supervisor {
+  const backoff = options.backoff ?? DEFAULT_BACKOFF
+  const emit = options.onEvent ?? (() => undefined)
+  const output = options.output ?? ((pool, pid, line) => process.stderr.write(`[${pool} ${pid}] ${line}\n`))
+  const slots: Slot[] = []
+  const crashes = new Map<string, number>()
+  const skipped = new Map<string, string>()
+  let stopping = false
+
+  const python = options.broker.kind === 'redis' ? options.python : undefined
+  for (const pool of options.registry.pools.values()) {
+    if (pool.runtime !== 'node' && !(pool.runtime === 'python' && python)) {
+      skipped.set(pool.name, `runtime ${pool.runtime}: not served yet (no workers started)`)
+      continue
+    }
+    crashes.set(pool.name, 0)
+    for (let i = 0; i < pool.processes; i++) {
+      const slot: Slot = { pool, child: null, link: null, startedAt: 0, consecutive: 0, timer: null, note: '' }
+      slots.push(slot)
+      spawnSlot(slot)
+    }
+  }
+
+  function scheduleRestart(slot: Slot): void {
+    if (stopping) return
+    const lived = Date.now() - slot.startedAt
+    slot.consecutive = lived >= backoff.resetAfterMs ? 1 : slot.consecutive + 1
+    const delayMs = restartDelay(slot.consecutive, backoff)
+    slot.note = `restarting in ${delayMs < 1000 ? `${delayMs}ms` : `${Math.round(delayMs / 1000)}s`}`
+    emit({ type: 'restart', pool: slot.pool.name, delayMs, crashes: slot.consecutive })
+    slot.timer = setTimeout(() => {
+      slot.timer = null
+      spawnSlot(slot)
+    }, delayMs)
+  }
+
+  function spawnSlot(slot: Slot): void {
+    if (stopping) return
+    const pool = slot.pool
+    slot.startedAt = Date.now()
+    let child: ChildProcess
+    try {
+      const env = workerEnv({
+        pool,
+        parent: options.parentEnv,
+        signingKey: options.signingKey,
+        config: options.registry.source,
+        tracesUrl: options.tracesUrl ?? null,
+        extra: options.extraEnv,
+      })
+      child =
+        pool.runtime === 'python' && python
+          ? // stdin stays open and unused: the worker drains when it closes (this process died).
+            spawn(python.command, python.args(pool), { env: { ...env, PYTHONPATH: python.path }, stdio: ['pipe', 'pipe', 'pipe'] })
+          : fork(options.worker.module, options.worker.args(pool), {
+              env,
+              execArgv: [...(options.worker.execArgv ?? []), ...heapArgs(pool)],
+              stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+            })
+    } catch (error) {
+      crashes.set(pool.name, (crashes.get(pool.name) ?? 0) + 1)
+      emit({ type: 'error', pool: pool.name, message: (error as Error).message })
+      output(pool.name, 0, `cannot start a worker: ${(error as Error).message}`)
+      scheduleRestart(slot)
+      return
+    }
+    slot.child = child
+    slot.note = ''
+    const pid = child.pid ?? 0
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', (line) => output(pool.name, pid, line))
+    }
+    if (options.broker.kind === 'memory') {
+      const broker = options.broker.broker
+      slot.link = linkChild(child, broker.source(pool.name), { queued: () => broker.depth(pool.name) })
+    }
+    child.on('error', (error) => {
+      emit({ type: 'error', pool: pool.name, message: error.message })
+      // A program that never started (python3 missing: ENOENT) emits no 'exit': count it as a crash here.
+      if (child.pid !== undefined || slot.child !== child || stopping) return
+      slot.child = null
+      crashes.set(pool.name, (crashes.get(pool.name) ?? 0) + 1)
+      output(pool.name, 0, `cannot start a worker: ${error.message}`)
+      scheduleRestart(slot)
+    })
+    child.once('exit', (code, signal) => {
+      const expected = stopping
+      emit({ type: 'exit', pool: pool.name, pid, code, signal, expected })
+      if (slot.child === child) {
+        slot.child = null
+        slot.link = null
+      }
+      if (expected) return
+      crashes.set(pool.name, (crashes.get(pool.name) ?? 0) + 1)
+      output(pool.name, pid, `worker exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`})`)
+      scheduleRestart(slot)
+    })
+    emit({ type: 'spawn', pool: pool.name, pid })
+  }
+
+  /** `restarting in …` while waiting; `restarted after n crashes` until the process proves healthy. */
+  function noteOf(slot: Slot): string {
+    if (slot.timer) return slot.note
+    if (slot.consecutive > 0 && Date.now() - slot.startedAt < backoff.resetAfterMs) {
+      return `restarted after ${slot.consecutive} crash${slot.consecutive === 1 ? '' : 'es'}`
+    }
+    return ''
+  }
+
+  async function stats(): Promise<Map<string, PoolStats>> {
+    try {
+      return new Map((await options.broker.broker.stats()).map((s) => [s.pool, s]))
+    } catch {
+      return new Map()
+    }
+  }
+
+  const supervisor: Supervisor = {
+    async status() {
+      const byPool = await stats()
+      return [...options.registry.pools.values()].map((pool): PoolStatus => {
+        const mine = slots.filter((s) => s.pool.name === pool.name)
+        const s = byPool.get(pool.name)
+        const links = mine.map((slot) => slot.link?.inFlight() ?? 0).reduce((a, b) => a + b, 0)
+        return {
+          pool: pool.name,
+          up: mine.filter((slot) => slot.child !== null && slot.child.exitCode === null).length,
+          wanted: mine.length,
+          inFlight: options.broker.kind === 'memory' ? links : (s?.running ?? 0),
+          queued: s?.queued ?? 0,
+          failed: s?.failed ?? 0,
+          crashes: crashes.get(pool.name) ?? 0,
+          note: skipped.get(pool.name) ?? mine.map(noteOf).find((note) => note !== '') ?? '',
+        }
+      })
+    },
+    async table() {
+      return renderStatus(await supervisor.status())
+    },
+    pids(pool) {
+      return slots.filter((s) => s.pool.name === pool && s.child?.pid !== undefined && s.child.exitCode === null).map((s) => s.child!.pid!)
+    },
+    async stop() {
+      stopping = true
+      const timeoutMs = options.stopTimeoutMs ?? 10_000
+      await Promise.all(
+        slots.map(async (slot) => {
+          if (slot.timer) clearTimeout(slot.timer)
+          slot.timer = null
+          const child = slot.child
+          const link = slot.link
+          if (!child || child.exitCode !== null || child.signalCode !== null) return
+          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+          child.kill('SIGTERM')
+          const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+          await exited
+          clearTimeout(timer)
+          await link?.closed
+        }),
+      )
+    },
+  }
+  return supervisor
+}

@@ -1,0 +1,60 @@
+// The environment a pool's worker process gets: a minimal base plus that pool's env
+// file, and nothing else. A secret in the email pool's env file never reaches the
+// discovery pool's processes, and the supervisor's own env does not leak into any.
+import { readFileSync } from 'node:fs'
+import { parseEnv } from 'node:util'
+import { SwitchyardError } from '../../control/errors.js'
+import type { Pool } from '../../control/types.js'
+
+/** Variables copied from the parent's env when set. NODE_OPTIONS is deliberately absent. */
+export const BASE_ENV_KEYS: readonly string[] = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR']
+
+export interface WorkerEnvOptions {
+  readonly pool: Pick<Pool, 'name' | 'env'>
+  /** The parent's env, read for BASE_ENV_KEYS only. @default process.env */
+  readonly parent?: Readonly<Record<string, string | undefined>>
+  readonly signingKey: string | null
+  /** Absolute path of the registry file (SWITCHYARD_CONFIG). */
+  readonly config: string
+  /** The embedded gateway's OTLP receiver (SWITCHYARD_TRACES_URL); the pool's env file may override it. */
+  readonly tracesUrl?: string | null
+  /** Extra variables set by the supervisor (e.g. SWITCHYARD_REDIS_URL). */
+  readonly extra?: Readonly<Record<string, string>>
+}
+
+/** Parse a dotenv file; a missing or unreadable file is an error naming the pool and the path. */
+export function readEnvFile(pool: string, path: string): Record<string, string> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new SwitchyardError('REGISTRY_INVALID', `pool '${pool}': cannot read env file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+  const parsed = parseEnv(text) as Record<string, string>
+  return { ...parsed }
+}
+
+/**
+ * The complete env of one pool's worker process.
+ *
+ * @example
+ * fork(entry, args, { env: workerEnv({ pool, signingKey, config: registry.source }) })
+ */
+export function workerEnv(options: WorkerEnvOptions): Record<string, string> {
+  const parent = options.parent ?? process.env
+  const env: Record<string, string> = {}
+  for (const key of BASE_ENV_KEYS) {
+    const value = parent[key]
+    if (value !== undefined) env[key] = value
+  }
+  env.SWITCHYARD_CONFIG = options.config
+  if (options.signingKey) env.SWITCHYARD_SIGNING_KEY = options.signingKey
+  if (options.tracesUrl) env.SWITCHYARD_TRACES_URL = options.tracesUrl
+  Object.assign(env, options.extra ?? {})
+  if (options.pool.env) Object.assign(env, readEnvFile(options.pool.name, options.pool.env))
+  // The pool's file must not re-enable what the base leaves out on purpose.
+  delete env.NODE_OPTIONS
+  return env
+}

@@ -1,0 +1,57 @@
+// The worker's small HTTP server: GET /healthz (liveness, 503 while draining) and
+// GET /metrics (Prometheus text). Nothing else: runs never arrive over HTTP.
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { METRICS_CONTENT_TYPE, type MetricsRegistry } from '../../observe/metrics/metrics.js'
+
+export interface WorkerHttp {
+  readonly url: string
+  close(): Promise<void>
+}
+
+export interface WorkerHttpOptions {
+  readonly host: string
+  /** 0 = an ephemeral port. */
+  readonly port: number
+  readonly metrics: MetricsRegistry
+  /** Called before rendering /metrics, to refresh values read on scrape (queue depth). */
+  readonly beforeScrape: () => Promise<void>
+  readonly health: () => { status: 'ok' | 'draining'; [key: string]: unknown }
+}
+
+export async function startWorkerHttp(options: WorkerHttpOptions): Promise<WorkerHttp> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end()
+    } else if (path === '/healthz') {
+      const health = options.health()
+      res.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(health))
+    } else if (path === '/metrics') {
+      options
+        .beforeScrape()
+        .catch(() => undefined)
+        .then(() => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(options.metrics.render()))
+        .catch(() => res.destroy())
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n')
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}

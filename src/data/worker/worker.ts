@@ -1,0 +1,283 @@
+// The pool worker: serves exactly one pool from a RunSource (memory, IPC or BullMQ).
+// Per delivery: verify the envelope → check it belongs here → load the graph lazily →
+// run it with a deadline, inside a CONSUMER span continuing the caller's trace → an
+// Outcome the broker settles (ack, retry with backoff, dead-letter).
+import { SpanKind, SpanStatusCode, ROOT_CONTEXT, propagation, trace, type Span } from '@opentelemetry/api'
+import { ATTR } from '../../control/attributes.js'
+import { SwitchyardError } from '../../control/errors.js'
+import type { Pool, Registry, Workflow } from '../../control/types.js'
+import { createModel } from '../../graph/index.js'
+import type { Logger, ModelClient, RunContext } from '../../graph/types.js'
+import { envelopeDeadlineMs, verifyEnvelope, type Envelope } from '../envelope.js'
+import type { Delivery, Outcome, RunSource } from '../broker/run-source.js'
+import { withDeadline } from './deadline.js'
+import { GraphCache } from './graphs.js'
+import { checkedOutput } from './output.js'
+import { startWorkerHttp, type WorkerHttp } from './http.js'
+import { createLogger } from './log.js'
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.js'
+import { startWatchdog, type Watchdog } from './watchdog.js'
+
+export interface WorkerOptions {
+  /** The one pool this worker serves. */
+  readonly pool: string
+  readonly registry: Registry
+  readonly source: RunSource
+  /** SWITCHYARD_SIGNING_KEY: envelopes must carry its signature; null accepts unsigned ones. */
+  readonly signingKey: string | null
+  /** Port of /healthz and /metrics; 0 = ephemeral; null = no HTTP server. @default null */
+  readonly port?: number | null
+  /** @default '127.0.0.1' */
+  readonly host?: string
+  /** Runs at once. @default the pool's concurrency */
+  readonly concurrency?: number
+  /** Kill the process when the event loop is blocked past a run's deadline + grace. @default 2000; null = no watchdog */
+  readonly watchdogGraceMs?: number | null
+  /** Runs waiting in the broker for this pool (read on /metrics scrape). */
+  readonly queueDepth?: () => Promise<number> | number
+  /** The pool's model client. @default createModel(process.env.SWITCHYARD_MODEL) */
+  readonly model?: ModelClient
+  readonly log?: Logger & { child(fields: Record<string, unknown>): Logger }
+}
+
+export interface PoolWorker {
+  readonly pool: string
+  readonly metrics: WorkerMetrics
+  /** URL of /healthz and /metrics once started (null without HTTP). */
+  readonly url: string | null
+  /** Runs executing now. */
+  inFlight(): number
+  start(): Promise<void>
+  /** Take no new runs, finish those in flight, stop the HTTP server and the watchdog. */
+  drain(): Promise<void>
+  /** Stop at once: in-flight runs are aborted (CANCELLED, retryable). */
+  close(): Promise<void>
+}
+
+const tracer = trace.getTracer('switchyard-worker')
+
+function refusal(code: string, message: string, retryable = false): Outcome {
+  return { ok: false, error: { code, message, retryable } }
+}
+
+function findPool(registry: Registry, name: string): Pool {
+  const pool = registry.pools.get(name)
+  if (!pool) {
+    const known = [...registry.pools.keys()].join(', ') || '(none)'
+    throw new SwitchyardError('POOL_UNAVAILABLE', `unknown pool '${name}' (the registry ${registry.source} has: ${known})`)
+  }
+  if (pool.runtime !== 'node') {
+    throw new SwitchyardError('POOL_UNAVAILABLE', `pool '${name}' has runtime ${pool.runtime}: the node worker does not serve it`)
+  }
+  return pool
+}
+
+/**
+ * A worker for one pool.
+ *
+ * @example
+ * const worker = createWorker({ pool: 'email', registry, source: broker.source('email'), signingKey, port: 0 })
+ * await worker.start()            // worker.url → http://127.0.0.1:PORT (/healthz, /metrics)
+ * process.once('SIGTERM', () => void worker.drain())
+ */
+export function createWorker(options: WorkerOptions): PoolWorker {
+  const pool = findPool(options.registry, options.pool)
+  const log = options.log ?? createLogger({ fields: { pool: pool.name, pid: process.pid } })
+  const metrics = createWorkerMetrics()
+  let model = options.model
+  const graphs = new GraphCache({
+    pool: pool.name,
+    root: options.registry.root,
+    model: () => (model ??= createModel(process.env.SWITCHYARD_MODEL)),
+    log,
+  })
+  const labels = { pool: pool.name }
+  let inFlight = 0
+  let draining = false
+  let http: WorkerHttp | undefined
+  let watchdog: Watchdog | undefined
+  const warnedDigests = new Set<string>()
+  // Label sets resolved once per workflow: the per-run cost of metrics stays a few additions.
+  const series = new Map<string, ReturnType<typeof seriesFor>>()
+  const seriesFor = (workflow: string) => {
+    const runLabels = { ...labels, workflow }
+    return {
+      started: metrics.started.labelled(runLabels),
+      succeeded: metrics.succeeded.labelled(runLabels),
+      ok: metrics.duration.labelled({ ...runLabels, outcome: 'succeeded' }),
+      failed: metrics.duration.labelled({ ...runLabels, outcome: 'failed' }),
+    }
+  }
+
+  function reject(reason: string, code: string, message: string): Outcome {
+    metrics.rejected.inc({ ...labels, reason })
+    log.warn('envelope refused', { reason, code, error: message })
+    return refusal(code, message)
+  }
+
+  /** Everything that can refuse an envelope before it runs; returns the run's workflow and deadline. */
+  function admit(delivery: Delivery): { envelope: Envelope; workflow: Workflow; deadlineMs: number } | Outcome {
+    let envelope: Envelope
+    try {
+      envelope = verifyEnvelope(delivery.raw, options.signingKey)
+    } catch (error) {
+      const e = SwitchyardError.from(error, 'INVALID_ENVELOPE')
+      return reject(/signature/.test(e.message) ? 'signature' : 'malformed', 'INVALID_ENVELOPE', e.message)
+    }
+    const workflow = options.registry.workflows.get(envelope.workflow)
+    const misplaced =
+      envelope.pool !== pool.name
+        ? `it is for pool '${envelope.pool}'`
+        : !workflow
+          ? `workflow '${envelope.workflow}' is not in this worker's registry`
+          : workflow.pool !== pool.name
+            ? `workflow '${envelope.workflow}' belongs to pool '${workflow.pool}'`
+            : null
+    if (misplaced !== null || !workflow) {
+      return reject('pool', 'INVALID_ENVELOPE', `invalid envelope: ${misplaced}; this worker serves pool '${pool.name}'`)
+    }
+    if (envelope.registry !== options.registry.digest && !warnedDigests.has(envelope.registry)) {
+      // A rolling deploy has gateways and workers on different registry versions for a
+      // while: the signature already proves the envelope came through route(), so run it.
+      warnedDigests.add(envelope.registry)
+      log.warn('envelope from another registry version', { envelope: envelope.registry, worker: options.registry.digest })
+    }
+    const now = Date.now()
+    let deadlineMs = envelopeDeadlineMs(envelope)
+    if (deadlineMs <= now) {
+      // A first attempt past its deadline sat in the queue too long: nobody waits for it.
+      // A retry (after a crash or a timeout) gets a fresh budget of the workflow's timeout.
+      if (delivery.attempt <= 1) {
+        return reject('deadline', 'DEADLINE_EXCEEDED', `run ${envelope.runId} reached the worker after its deadline ${envelope.deadline}`)
+      }
+      deadlineMs = now + workflow.timeoutMs
+    }
+    return { envelope, workflow, deadlineMs }
+  }
+
+  async function execute(envelope: Envelope, workflow: Workflow, attempt: number, deadlineMs: number, source: AbortSignal, span: Span) {
+    const { runnable, prompt } = await graphs.get(workflow)
+    if (prompt) span.setAttribute(ATTR.promptHash, prompt.hash)
+    // Most graphs never log: the child logger (a copy of the fields and four closures) is made on first use.
+    let child: Logger | undefined
+    const runLogger = () => (child ??= log.child({ runId: envelope.runId, workflow: workflow.name, attempt }))
+    const runLog: Logger = {
+      debug: (message, fields) => runLogger().debug(message, fields),
+      info: (message, fields) => runLogger().info(message, fields),
+      warn: (message, fields) => runLogger().warn(message, fields),
+      error: (message, fields) => runLogger().error(message, fields),
+    }
+    return withDeadline(deadlineMs, source, `run ${envelope.runId} of '${workflow.name}'`, async (signal) => {
+      const run: RunContext = {
+        runId: envelope.runId,
+        workflow: workflow.name,
+        pool: pool.name,
+        attempt,
+        signal,
+        deadline: new Date(deadlineMs),
+        prompt,
+        model: model ?? (model = createModel(process.env.SWITCHYARD_MODEL)),
+        log: runLog,
+      }
+      if (typeof runnable === 'function') return runnable(envelope.input, run)
+      return runnable.invoke(envelope.input, { signal, configurable: { run } })
+    })
+  }
+
+  async function handle(delivery: Delivery): Promise<Outcome> {
+    const admitted = admit(delivery)
+    if ('ok' in admitted) return admitted
+    const { envelope, workflow, deadlineMs } = admitted
+    const parent = propagation.extract(ROOT_CONTEXT, envelope.trace)
+    const attributes = {
+      [ATTR.pool]: pool.name,
+      [ATTR.project]: pool.tracing.project,
+      [ATTR.workflow]: workflow.name,
+      [ATTR.runId]: envelope.runId,
+      [ATTR.attempt]: delivery.attempt,
+      [ATTR.registry]: envelope.registry,
+    }
+    let counted = series.get(workflow.name)
+    if (!counted) series.set(workflow.name, (counted = seriesFor(workflow.name)))
+    const count = counted
+    return tracer.startActiveSpan(`run ${workflow.name}`, { kind: SpanKind.CONSUMER, attributes }, parent, async (span) => {
+      count.started.inc()
+      inFlight += 1
+      metrics.inFlight.set(inFlight, labels)
+      const untrack = watchdog?.track(deadlineMs)
+      const started = performance.now()
+      try {
+        const output = await checkedOutput(workflow, await execute(envelope, workflow, delivery.attempt, deadlineMs, delivery.signal, span))
+        count.succeeded.inc()
+        count.ok.observe((performance.now() - started) / 1000)
+        span.setStatus({ code: SpanStatusCode.OK })
+        return { ok: true, output } satisfies Outcome
+      } catch (error) {
+        // SwitchyardErrors keep their code and retryability; anything else a graph throws is
+        // GRAPH_FAILED and retryable (a flaky API, a transient bug).
+        const e =
+          error instanceof SwitchyardError
+            ? error
+            : new SwitchyardError('GRAPH_FAILED', error instanceof Error ? error.message : String(error), { cause: error, retryable: true })
+        metrics.failed.inc({ ...labels, workflow: workflow.name, code: e.code })
+        count.failed.observe((performance.now() - started) / 1000)
+        span.setAttribute(ATTR.errorCode, e.code)
+        span.recordException(e)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.code}: ${e.message}` })
+        log.warn('run failed', {
+          runId: envelope.runId,
+          workflow: workflow.name,
+          attempt: delivery.attempt,
+          code: e.code,
+          error: e.message,
+        })
+        return refusal(e.code, e.message, e.retryable)
+      } finally {
+        untrack?.()
+        inFlight -= 1
+        metrics.inFlight.set(inFlight, labels)
+        span.end()
+      }
+    })
+  }
+
+  const worker: PoolWorker = {
+    pool: pool.name,
+    metrics,
+    get url() {
+      return http?.url ?? null
+    },
+    inFlight: () => inFlight,
+    async start() {
+      metrics.inFlight.set(0, labels)
+      if (options.watchdogGraceMs !== null) watchdog = startWatchdog({ graceMs: options.watchdogGraceMs ?? 2000 })
+      if (options.port !== undefined && options.port !== null) {
+        http = await startWorkerHttp({
+          host: options.host ?? '127.0.0.1',
+          port: options.port,
+          metrics: metrics.registry,
+          beforeScrape: async () => {
+            if (options.queueDepth) metrics.queueDepth.set(await options.queueDepth(), labels)
+          },
+          health: () => ({ status: draining ? 'draining' : 'ok', pool: pool.name, inFlight, pid: process.pid }),
+        })
+      }
+      options.source.start(handle, { concurrency: options.concurrency ?? pool.concurrency })
+      log.info('worker started', { concurrency: options.concurrency ?? pool.concurrency, url: http?.url ?? null })
+    },
+    async drain() {
+      draining = true
+      await options.source.drain()
+      await worker.close()
+    },
+    async close() {
+      draining = true
+      await options.source.close()
+      await http?.close()
+      await watchdog?.stop()
+      http = undefined
+      watchdog = undefined
+    },
+  }
+  return worker
+}

@@ -1,0 +1,72 @@
+// POST /v1/traces: the OTLP/HTTP trace receiver of embedded mode. Accepts what the
+// OpenTelemetry exporters send: application/x-protobuf or application/json,
+// optionally gzip- or deflate-encoded, and answers in the same encoding.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { gunzip, inflate } from 'node:zlib'
+import { promisify } from 'node:util'
+import { SwitchyardError } from '../../control/errors.js'
+import { decodeOtlpJson } from './otlp-json.js'
+import { decodeOtlpProtobuf } from './otlp-protobuf.js'
+import { toStoredSpans } from './otlp-request.js'
+import type { TraceStore } from '../store/trace-store.js'
+
+/** Largest accepted export (compressed or not). @default 33554432 (32 MiB) */
+export const OTLP_BODY_LIMIT = 32 * 1024 * 1024
+
+const gunzipAsync = promisify(gunzip)
+const inflateAsync = promisify(inflate)
+
+/** Read, decode and store one OTLP export; throws SwitchyardError (400, 413, 415) on a bad request. */
+export async function receiveOtlp(
+  store: TraceStore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  limitBytes = OTLP_BODY_LIMIT,
+): Promise<number> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  const json = type === 'application/json'
+  if (!json && type !== 'application/x-protobuf' && type !== 'application/protobuf') {
+    throw new SwitchyardError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `OTLP/HTTP takes application/x-protobuf or application/json; got ${type ? `'${type}'` : 'no content-type'}`,
+    )
+  }
+  const body = await decode(await readBody(req, limitBytes), req.headers['content-encoding'], limitBytes)
+  const spans = toStoredSpans(json ? decodeOtlpJson(body.toString('utf8')) : decodeOtlpProtobuf(body))
+  await store.add(spans)
+  // An empty ExportTraceServiceResponse: full success.
+  if (json) res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 }).end('{}')
+  else res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': 0 }).end()
+  return spans.length
+}
+
+async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN)
+  if (declared > limitBytes) throw tooLarge(limitBytes)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > limitBytes) throw tooLarge(limitBytes)
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+async function decode(body: Buffer, encoding: string | undefined, limitBytes: number): Promise<Buffer> {
+  const name = (encoding ?? 'identity').trim().toLowerCase()
+  if (name === 'identity' || name === '') return body
+  const inflater = name === 'gzip' || name === 'x-gzip' ? gunzipAsync : name === 'deflate' ? inflateAsync : undefined
+  if (inflater === undefined)
+    throw new SwitchyardError('UNSUPPORTED_MEDIA_TYPE', `content-encoding '${name}' is not supported (use gzip or none)`)
+  try {
+    return await inflater(body, { maxOutputLength: limitBytes })
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limitBytes)
+    throw new SwitchyardError('BAD_REQUEST', `the ${name} body could not be decompressed: ${(error as Error).message}`)
+  }
+}
+
+function tooLarge(limitBytes: number): SwitchyardError {
+  return new SwitchyardError('PAYLOAD_TOO_LARGE', `the OTLP export is larger than the limit of ${limitBytes} bytes`)
+}

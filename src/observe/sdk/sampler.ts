@@ -1,0 +1,56 @@
+// The one sampling rule of DESIGN §3, as an OpenTelemetry Sampler.
+// The gateway decides once per run (its request span carries the pool's
+// `switchyard.sample_rate`); every other span, in every process, follows its
+// parent's sampled flag, so a kept run is whole and a dropped run leaves nothing.
+import { ROOT_CONTEXT, TraceFlags, trace, type Attributes, type Context, type Link, type SpanKind } from '@opentelemetry/api'
+import { SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-base'
+import { ATTR } from '../../control/attributes.js'
+
+const KEEP: SamplingResult = { decision: SamplingDecision.RECORD_AND_SAMPLED }
+const DROP: SamplingResult = { decision: SamplingDecision.NOT_RECORD }
+
+/**
+ * Keep a span that carries `switchyard.sample_rate` iff its parent (if any) is
+ * sampled and the trace id falls under the rate (deterministic, the same hash as
+ * TraceIdRatioBasedSampler); any other span follows its parent; a root span
+ * without the attribute is kept.
+ *
+ * @example new BasicTracerProvider({ sampler: new SwitchyardSampler() })
+ */
+export class SwitchyardSampler implements Sampler {
+  // One ratio sampler per distinct rate: pools have few rates, and the hash is the SDK's own.
+  private readonly ratios = new Map<number, TraceIdRatioBasedSampler>()
+
+  shouldSample(context: Context, traceId: string, _name: string, _kind: SpanKind, attributes: Attributes, _links: Link[]): SamplingResult {
+    const parent = trace.getSpanContext(context)
+    const parentSampled = parent === undefined || (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED
+    const rate = attributes[ATTR.sampleRate]
+    if (typeof rate === 'number') {
+      if (!parentSampled) return DROP
+      return keepsTraceId(this.ratio(rate), context, traceId) ? KEEP : DROP
+    }
+    return parentSampled ? KEEP : DROP
+  }
+
+  toString(): string {
+    return 'SwitchyardSampler{sample_rate attribute, else ParentBased(AlwaysOn)}'
+  }
+
+  private ratio(rate: number): TraceIdRatioBasedSampler {
+    let sampler = this.ratios.get(rate)
+    if (sampler === undefined) {
+      sampler = new TraceIdRatioBasedSampler(rate)
+      this.ratios.set(rate, sampler)
+    }
+    return sampler
+  }
+}
+
+function keepsTraceId(sampler: TraceIdRatioBasedSampler, context: Context, traceId: string): boolean {
+  return sampler.shouldSample(context, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED
+}
+
+/** Whether a trace id is kept at `rate` (the same decision the sampler makes for a root span). */
+export function sampledAt(traceId: string, rate: number): boolean {
+  return keepsTraceId(new TraceIdRatioBasedSampler(rate), ROOT_CONTEXT, traceId)
+}

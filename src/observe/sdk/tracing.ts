@@ -1,0 +1,133 @@
+// Tracing setup for one process (gateway or pool worker): the OpenTelemetry SDK,
+// registered globally, exporting OTLP/HTTP with settings read from the env it is
+// given — the pool's own env, never another pool's (DESIGN §3).
+import { context, propagation, trace } from '@opentelemetry/api'
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
+import { ATTR } from '../../control/attributes.js'
+import type { TracingConfig } from '../../control/types.js'
+import { SharedContextManager } from './context-manager.js'
+import { exporterSettings, type Env } from './exporter-settings.js'
+import { otlpExporter } from './otlp-exporter.js'
+import { RedactingExporter, type CapturePolicy } from './redacting-exporter.js'
+import { SwitchyardSampler } from './sampler.js'
+
+// Re-exported: callers that import tracing.ts directly (cli/worker) read the settings too.
+export { exporterSettings } from './exporter-settings.js'
+export type { Env, ExporterSettings } from './exporter-settings.js'
+
+export interface TracingOptions {
+  /** `service.name`: `switchyard-gateway` or `switchyard-pool-<pool>` (SERVICE in control/attributes). */
+  readonly service: string
+  readonly pool?: string
+  /** `switchyard.project` on the resource; the store files spans without their own project here. */
+  readonly project?: string
+  /** Where the OTEL_EXPORTER_OTLP_* (and SWITCHYARD_TRACES_URL, OTEL_SDK_DISABLED) settings come from. */
+  readonly env: Env
+  /**
+   * What exported spans may carry: a worker passes its pool's tracing config; the
+   * gateway passes captureByPool(registry.pools.values()), resolved per span.
+   * With `redacted` or `none`, attributes, events and error messages are masked/dropped.
+   */
+  readonly tracing?: TracingConfig | CapturePolicy
+  /** Register as the global provider, context manager and propagator. @default true */
+  readonly register?: boolean
+  /** Use this exporter instead of OTLP/HTTP (tests, benchmarks). */
+  readonly exporter?: SpanExporter
+}
+
+export interface Tracing {
+  readonly tracerProvider: NodeTracerProvider
+  /** True when spans are recorded and exported. */
+  readonly enabled: boolean
+  /** Where spans go (undefined when tracing is off or a custom exporter is used). */
+  readonly endpoint: string | undefined
+  /** Export what is buffered now. */
+  forceFlush(): Promise<void>
+  /** Flush, stop exporting, and unregister the globals this call registered. */
+  shutdown(): Promise<void>
+}
+
+/**
+ * Start tracing for this process. With `OTEL_SDK_DISABLED=true`, or no endpoint,
+ * spans are not recorded, but context and W3C propagation still work (trace ids
+ * still flow downstream, with the sampled flag off).
+ *
+ * Endpoint: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is), else
+ * OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`, else SWITCHYARD_TRACES_URL (the
+ * embedded gateway's receiver; set by `dev`/`start`).
+ *
+ * @example
+ * const tracing = initTracing({ service: SERVICE.pool('email'), pool: 'email', project: 'sales-email', env: process.env })
+ * // … at exit:
+ * await tracing.shutdown()
+ */
+export function initTracing(options: TracingOptions): Tracing {
+  const settings = exporterSettings(options.env)
+  const disabled = options.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true'
+  const base = disabled ? undefined : (options.exporter ?? (settings ? otlpExporter(settings) : undefined))
+  const exporter = base && options.tracing ? new RedactingExporter(base, options.tracing) : base
+  const local = options.exporter !== undefined || settings?.embedded === true
+  const spanProcessors: SpanProcessor[] = exporter ? [new BatchSpanProcessor(exporter, batchConfig(options.env, local))] : []
+  const tracerProvider = new NodeTracerProvider({
+    resource: resourceFromAttributes({
+      'service.name': options.service,
+      ...(options.pool === undefined ? {} : { [ATTR.pool]: options.pool }),
+      ...(options.project === undefined ? {} : { [ATTR.project]: options.project }),
+    }),
+    sampler: exporter ? new SwitchyardSampler() : new AlwaysOffSampler(),
+    spanProcessors,
+  })
+  const register = options.register ?? true
+  if (register) {
+    // The context on LangChain's own AsyncLocalStorage (context-manager.ts), and W3C trace context + baggage.
+    tracerProvider.register({
+      contextManager: new SharedContextManager(),
+      propagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+    })
+  }
+  return {
+    tracerProvider,
+    enabled: exporter !== undefined,
+    endpoint: exporter && !options.exporter ? settings?.url : undefined,
+    forceFlush: () => tracerProvider.forceFlush(),
+    async shutdown() {
+      try {
+        await tracerProvider.shutdown()
+      } finally {
+        if (register) {
+          trace.disable()
+          context.disable()
+          propagation.disable()
+        }
+      }
+    },
+  }
+}
+
+/**
+ * The batch span processor's settings: OTEL_BSP_* from `env`, else ours. `local`: the
+ * spans go to this machine's embedded receiver, or straight into a store.
+ */
+export function batchConfig(env: Env, local: boolean) {
+  const number = (name: string) => {
+    const value = Number(env[name])
+    return Number.isFinite(value) && value > 0 ? value : undefined
+  }
+  return {
+    // Larger than the SDK's defaults (2048 / 512): a busy pool ends thousands of spans a
+    // second, and a full queue drops spans, which would leave kept runs with holes.
+    maxQueueSize: number('OTEL_BSP_MAX_QUEUE_SIZE') ?? 16_384,
+    maxExportBatchSize: number('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 2048,
+    // Into the embedded receiver, every 50 ms: spans exported that soon die young, and the
+    // garbage collector's cheap scavenges reclaim them; held for 500 ms they outlive
+    // those, move to the old generation and cost full collections (bench/tracing: −0.04 ms
+    // of CPU per run in the worker and again in the gateway). To another endpoint, every
+    // 500 ms: fewer requests over the network. Short either way, so that `switchyard trace`
+    // right after a run finds it whole.
+    scheduledDelayMillis: number('OTEL_BSP_SCHEDULE_DELAY') ?? (local ? 50 : 500),
+    exportTimeoutMillis: number('OTEL_BSP_EXPORT_TIMEOUT'),
+  }
+}

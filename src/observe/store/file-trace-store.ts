@@ -1,0 +1,360 @@
+// The embedded trace store: per project, append-only JSONL segments under one folder,
+// `<dir>/<project>/<seq>.jsonl`, and an in-memory index of where each trace's lines
+// are. One export costs one write per project (not one file per trace); a trace is
+// a few positioned reads; a project past its bound drops its oldest segment; a
+// restart loses nothing (the index is rebuilt by scanning the segments).
+import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ATTR } from '../../control/attributes.js'
+import { SwitchyardError } from '../../control/errors.js'
+import { isGatewayRunSpan, isRunSpan, summarizeRun } from './run-summary.js'
+import { TRACE_ID, type StoredSpan } from './stored-span.js'
+import type { RunFilter, RunSummary, TraceStore } from './trace-store.js'
+
+export interface FileTraceStoreOptions {
+  /** Traces kept per project; the oldest go first. @default 2000 */
+  readonly maxTracesPerProject?: number
+  /** Bytes kept per project; the oldest traces go first. @default 67108864 (64 MiB) */
+  readonly maxBytesPerProject?: number
+}
+
+const DEFAULT_MAX_TRACES = 2000
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+// Retention drops whole segments: an eighth of the bound each, so a project keeps
+// between 7/8 of its bound and all of it.
+const SEGMENTS_PER_BOUND = 8
+const MAX_SEGMENT_BYTES = 4 * 1024 * 1024
+
+/** Where some of a trace's lines are: a byte range of one segment. */
+interface Extent {
+  readonly folder: string
+  readonly segment: Segment
+  readonly start: number
+  readonly length: number
+}
+
+interface Segment {
+  readonly seq: number
+  readonly path: string
+  bytes: number
+  readonly traces: Set<string>
+  /** Ends in a line cut short (a crash mid-append): never appended to again. */
+  sealed?: boolean
+}
+
+interface Project {
+  /** Oldest first; the last one is written to. */
+  readonly segments: Segment[]
+  bytes: number
+  /** Distinct traces with lines in this project. */
+  readonly traces: Set<string>
+  handle: FileHandle | undefined
+}
+
+/**
+ * Spans on disk, per project, with a retention bound per project.
+ *
+ * @example
+ * const store = await FileTraceStore.open('.switchyard/traces')
+ * await store.add(spans)
+ * const trace = await store.getTrace(traceId)
+ */
+export class FileTraceStore implements TraceStore {
+  private readonly projects = new Map<string, Project>()
+  private readonly extents = new Map<string, Extent[]>()
+  private readonly folders = new Map<string, string>()
+  /** The spans that describe each trace's run (see run-summary.ts); built on first listRuns. */
+  private runSpans: Map<string, StoredSpan[]> | undefined
+  /** Writes and deletions run one at a time, so the index always matches the folder. */
+  private queue: Promise<unknown> = Promise.resolve()
+  private readonly maxTraces: number
+  private readonly maxBytes: number
+  private readonly segmentTraces: number
+  private readonly segmentBytes: number
+
+  private constructor(
+    readonly dir: string,
+    options: FileTraceStoreOptions,
+  ) {
+    this.maxTraces = positive(options.maxTracesPerProject, DEFAULT_MAX_TRACES, 'maxTracesPerProject')
+    this.maxBytes = positive(options.maxBytesPerProject, DEFAULT_MAX_BYTES, 'maxBytesPerProject')
+    this.segmentTraces = Math.max(1, Math.floor(this.maxTraces / SEGMENTS_PER_BOUND))
+    this.segmentBytes = Math.max(1, Math.min(MAX_SEGMENT_BYTES, Math.floor(this.maxBytes / SEGMENTS_PER_BOUND)))
+  }
+
+  /** Open (creating it if needed) the store in `dir`, indexing what an earlier process left there. */
+  static async open(dir: string, options: FileTraceStoreOptions = {}): Promise<FileTraceStore> {
+    const store = new FileTraceStore(dir, options)
+    await mkdir(dir, { recursive: true })
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) await store.scanProject(entry.name)
+    }
+    return store
+  }
+
+  add(spans: readonly StoredSpan[]): Promise<void> {
+    return this.serially(() => this.write(spans))
+  }
+
+  async getTrace(traceId: string): Promise<StoredSpan[]> {
+    const id = traceId.toLowerCase()
+    if (!TRACE_ID.test(id)) throw new SwitchyardError('BAD_REQUEST', `'${traceId}' is not a trace id (32 hex digits)`)
+    await this.queue
+    const spans = new Map<string, StoredSpan>()
+    for (const span of await this.readExtents(this.extents.get(id) ?? [])) spans.set(span.spanId, span)
+    return [...spans.values()].sort((a, b) => a.start - b.start)
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {
+    const index = await this.runIndex()
+    const limit = filter.limit ?? 50
+    const runs: RunSummary[] = []
+    for (const spans of index.values()) {
+      const run = summarizeRun(spans)
+      if (run === undefined) continue
+      if (filter.pool !== undefined && run.pool !== filter.pool) continue
+      if (filter.workflow !== undefined && run.workflow !== filter.workflow) continue
+      if (filter.status !== undefined && run.status !== filter.status) continue
+      if (filter.project !== undefined && run.project !== filter.project) continue
+      runs.push(run)
+    }
+    return runs.sort((a, b) => b.start - a.start).slice(0, limit)
+  }
+
+  /** Projects with stored traces: name, trace count, bytes on disk. */
+  projectStats(): { project: string; traces: number; bytes: number }[] {
+    return [...this.projects].map(([folder, p]) => ({ project: decodeProject(folder), traces: p.traces.size, bytes: p.bytes }))
+  }
+
+  async close(): Promise<void> {
+    await this.queue
+    for (const project of this.projects.values()) {
+      await project.handle?.close().catch(() => undefined)
+      project.handle = undefined
+    }
+  }
+
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task)
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  private async write(spans: readonly StoredSpan[]): Promise<void> {
+    // Per project, per trace: a trace's lines of one export stay contiguous (one extent).
+    const batches = new Map<string, Map<string, string[]>>()
+    for (const span of spans) {
+      const folder = this.folderOf(span.project)
+      let traces = batches.get(folder)
+      if (traces === undefined) {
+        traces = new Map()
+        batches.set(folder, traces)
+      }
+      const lines = traces.get(span.traceId) ?? []
+      lines.push(JSON.stringify(span))
+      traces.set(span.traceId, lines)
+      if (this.runSpans && isRunRelevant(span)) this.runSpans.set(span.traceId, [...(this.runSpans.get(span.traceId) ?? []), span])
+    }
+    await Promise.all([...batches].map(([folder, traces]) => this.writeProject(folder, traces)))
+  }
+
+  /** encodeProject, remembered: a store sees few projects and files every span under one. */
+  private folderOf(project: string): string {
+    let folder = this.folders.get(project)
+    if (folder === undefined) {
+      folder = encodeProject(project)
+      if (this.folders.size < 1024) this.folders.set(project, folder)
+    }
+    return folder
+  }
+
+  private async writeProject(folder: string, traces: Map<string, string[]>): Promise<void> {
+    const project = await this.project(folder)
+    let segment = project.segments.at(-1)
+    if (segment === undefined || segment.sealed || segment.bytes >= this.segmentBytes || segment.traces.size >= this.segmentTraces) {
+      segment = await this.roll(folder, project)
+    } else if (project.handle === undefined) {
+      // Opened lazily: a store opened only to read (after a restart, say) holds no file open.
+      project.handle = await open(segment.path, 'a')
+    }
+    const chunks: Buffer[] = []
+    let offset = segment.bytes
+    for (const [traceId, lines] of traces) {
+      const chunk = Buffer.from(`${lines.join('\n')}\n`)
+      chunks.push(chunk)
+      this.addExtent(traceId, { folder, segment, start: offset, length: chunk.length }, project)
+      offset += chunk.length
+    }
+    const data = Buffer.concat(chunks)
+    await (project.handle as FileHandle).write(data)
+    segment.bytes += data.length
+    project.bytes += data.length
+    await this.enforceBound(project)
+  }
+
+  private async project(folder: string): Promise<Project> {
+    let project = this.projects.get(folder)
+    if (project === undefined) {
+      await mkdir(join(this.dir, folder), { recursive: true })
+      project = { segments: [], bytes: 0, traces: new Set(), handle: undefined }
+      this.projects.set(folder, project)
+    }
+    return project
+  }
+
+  /** Start a new segment (the first, or the next when the current is full). */
+  private async roll(folder: string, project: Project): Promise<Segment> {
+    await project.handle?.close().catch(() => undefined)
+    const seq = (project.segments.at(-1)?.seq ?? 0) + 1
+    const segment: Segment = { seq, path: join(this.dir, folder, `${String(seq).padStart(8, '0')}.jsonl`), bytes: 0, traces: new Set() }
+    project.handle = await open(segment.path, 'a')
+    project.segments.push(segment)
+    return segment
+  }
+
+  private addExtent(traceId: string, extent: Extent, project: Project): void {
+    const list = this.extents.get(traceId)
+    if (list) list.push(extent)
+    else this.extents.set(traceId, [extent])
+    extent.segment.traces.add(traceId)
+    project.traces.add(traceId)
+  }
+
+  /** Drop the project's oldest segments until it is within its bounds (always keeping the newest). */
+  private async enforceBound(project: Project): Promise<void> {
+    while (project.segments.length > 1 && (project.traces.size > this.maxTraces || project.bytes > this.maxBytes)) {
+      const oldest = project.segments.shift() as Segment
+      project.bytes -= oldest.bytes
+      // A trace with lines in the dropped segment goes as a whole: no half trees.
+      for (const traceId of oldest.traces) this.forgetTrace(traceId)
+      await unlink(oldest.path).catch(() => undefined)
+    }
+  }
+
+  private forgetTrace(traceId: string): void {
+    for (const extent of this.extents.get(traceId) ?? []) {
+      extent.segment.traces.delete(traceId)
+      this.projects.get(extent.folder)?.traces.delete(traceId)
+    }
+    this.extents.delete(traceId)
+    this.runSpans?.delete(traceId)
+  }
+
+  /** Index one project folder's segments (at open). */
+  private async scanProject(folder: string): Promise<void> {
+    const names = (await readdir(join(this.dir, folder))).filter((name) => /^\d{8}\.jsonl$/.test(name)).sort()
+    if (names.length === 0) return
+    const project = await this.project(folder)
+    for (const name of names) {
+      const path = join(this.dir, folder, name)
+      // The process writing this store may drop its oldest segment (retention)
+      // while we list: a segment gone by now is simply not indexed.
+      const text = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined
+        throw error
+      })
+      if (text === undefined) continue
+      const segment: Segment = { seq: Number(name.slice(0, 8)), path, bytes: text.length, traces: new Set() }
+      project.segments.push(segment)
+      project.bytes += segment.bytes
+      if (text.length > 0 && text[text.length - 1] !== 10) segment.sealed = true
+      let start = 0
+      let run: { traceId: string; start: number } | undefined
+      // Consecutive lines of one trace form one extent, as they were written.
+      const flush = (end: number) => {
+        if (run) this.addExtent(run.traceId, { folder, segment, start: run.start, length: end - run.start }, project)
+      }
+      while (start < text.length) {
+        const newline = text.indexOf(10, start)
+        const end = newline === -1 ? text.length : newline + 1
+        const traceId = lineTraceId(text, start, end)
+        if (traceId !== undefined && traceId !== run?.traceId) {
+          flush(start)
+          run = { traceId, start }
+        }
+        start = end
+      }
+      flush(text.length)
+    }
+  }
+
+  private async runIndex(): Promise<Map<string, StoredSpan[]>> {
+    if (this.runSpans) return this.runSpans
+    return this.serially(async () => {
+      if (this.runSpans) return this.runSpans
+      const index = new Map<string, StoredSpan[]>()
+      for (const [traceId, extents] of this.extents) {
+        const spans = (await this.readExtents(extents)).filter(isRunRelevant)
+        if (spans.length) index.set(traceId, spans)
+      }
+      this.runSpans = index
+      return index
+    })
+  }
+
+  private async readExtents(extents: readonly Extent[]): Promise<StoredSpan[]> {
+    const spans: StoredSpan[] = []
+    for (const extent of extents) {
+      let file: FileHandle | undefined
+      try {
+        file = await open(extent.segment.path, 'r')
+        const buffer = Buffer.alloc(extent.length)
+        await file.read(buffer, 0, extent.length, extent.start)
+        for (const line of buffer.toString('utf8').split('\n')) {
+          if (line === '') continue
+          try {
+            spans.push(JSON.parse(line) as StoredSpan)
+          } catch {
+            // A line cut short by a crash mid-append: the rest of the trace still reads.
+          }
+        }
+      } catch {
+        // The segment was dropped by retention meanwhile: those lines are gone.
+      } finally {
+        await file?.close().catch(() => undefined)
+      }
+    }
+    return spans
+  }
+}
+
+function isRunRelevant(span: StoredSpan): boolean {
+  return isRunSpan(span) || isGatewayRunSpan(span) || typeof span.attributes[ATTR.runId] === 'string'
+}
+
+const PREFIX = Buffer.from('{"traceId":"')
+
+/** The trace id of the line at `start`: read from its first bytes (spans are stored traceId first), else parsed. */
+function lineTraceId(text: Buffer, start: number, end: number): string | undefined {
+  if (text.compare(PREFIX, 0, PREFIX.length, start, start + PREFIX.length) === 0) {
+    const id = text.toString('latin1', start + PREFIX.length, start + PREFIX.length + 32)
+    if (TRACE_ID.test(id)) return id
+  }
+  try {
+    const id = (JSON.parse(text.toString('utf8', start, end)) as { traceId?: unknown }).traceId
+    return typeof id === 'string' && TRACE_ID.test(id) ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A project name as a safe folder name (no separators, never `.` or `..`). */
+export function encodeProject(project: string): string {
+  return encodeURIComponent(project || '_')
+    .replace(/^\./, '%2E')
+    .replace(/\*/g, '%2A')
+}
+
+function decodeProject(folder: string): string {
+  try {
+    return decodeURIComponent(folder)
+  } catch {
+    return folder
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`)
+  return value
+}

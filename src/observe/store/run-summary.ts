@@ -1,0 +1,44 @@
+// Which spans describe a run, and what they say about it: the worker's
+// `run <workflow>` span when it is there, else the gateway's request span.
+import { ATTR } from '../../control/attributes.js'
+import type { RunSummary } from './trace-store.js'
+import type { AttributeValue, StoredSpan } from './stored-span.js'
+
+/** True for the worker's `run <workflow>` span. */
+export function isRunSpan(span: StoredSpan): boolean {
+  return span.name.startsWith('run ') && typeof span.attributes[ATTR.workflow] === 'string' && span.kind !== 'client'
+}
+
+/** True for the gateway's request span of a run. */
+export function isGatewayRunSpan(span: StoredSpan): boolean {
+  return span.kind === 'server' && typeof span.attributes[ATTR.workflow] === 'string'
+}
+
+/** The run a trace's spans describe, or undefined when they hold no run span (yet). */
+export function summarizeRun(spans: readonly StoredSpan[]): RunSummary | undefined {
+  const run = spans.find(isRunSpan)
+  const gateway = spans.find(isGatewayRunSpan)
+  const main = run ?? gateway
+  if (main === undefined) return undefined
+  const outer = gateway ?? run ?? main
+  const runId =
+    text(run?.attributes[ATTR.runId]) ?? text(spans.find((s) => typeof s.attributes[ATTR.runId] === 'string')?.attributes[ATTR.runId])
+  const failedGateway =
+    gateway !== undefined && (gateway.status === 'error' || Number(gateway.attributes['http.response.status_code']) >= 400)
+  const failed = run ? run.status === 'error' : failedGateway
+  return {
+    traceId: main.traceId,
+    runId: runId ?? null,
+    workflow: text(main.attributes[ATTR.workflow]) ?? main.name.replace(/^run /, ''),
+    pool: text(main.attributes[ATTR.pool]) ?? text(main.resource[ATTR.pool]) ?? text(gateway?.attributes[ATTR.pool]) ?? null,
+    project: main.project,
+    status: failed ? 'failed' : 'succeeded',
+    errorCode: failed ? (text(run?.attributes[ATTR.errorCode]) ?? text(gateway?.attributes[ATTR.errorCode]) ?? null) : null,
+    start: outer.start,
+    durationMs: outer.end - outer.start,
+  }
+}
+
+function text(value: AttributeValue | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}

@@ -1,0 +1,59 @@
+// What a routing process pays at cold start beyond our own code: which of
+// Node's built-in modules importing switchyard/control, loading a fresh
+// compiled registry and routing once make Node compile. Counted, not timed.
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { readdirSync, utimesSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { buildControl, type BuiltControl } from '../../../bench/control-plane/build-control.js'
+import { generateRegistry, typicalInput } from '../../../bench/control-plane/generate-registry.js'
+import { loadRegistry } from '../../../src/control/index.js'
+import { folder, type Folder } from '../fixture.js'
+
+// The built-in modules are listed before anything is printed: console.log
+// itself loads streams.
+const CHILD = `const { loadRegistry, route } = await import(process.argv[2])
+const before = new Set(process.moduleLoadList)
+const registry = loadRegistry(process.argv[3])
+const plan = route(registry, { workflow: 'sales.flow-7', input: JSON.parse(process.argv[4]) })
+const loaded = process.moduleLoadList
+console.log(JSON.stringify({ pool: plan.pool, loaded, loadedByLoad: loaded.filter((name) => !before.has(name)) }))
+`
+
+let built: BuiltControl
+let f: Folder
+let registryFile: string
+
+before(() => {
+  built = buildControl()
+  f = folder({ 'child.mjs': CHILD })
+  registryFile = generateRegistry(join(f.dir, 'registry'), 20)
+  // Edited a minute ago: old enough that size and mtime are trusted (no hashing).
+  const past = new Date(Date.now() - 60_000)
+  for (const entry of readdirSync(f.dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) utimesSync(join(entry.parentPath, entry.name), past, past)
+  }
+  loadRegistry(registryFile) // writes the compiled form, as `switchyard check` would
+})
+after(() => {
+  built.remove()
+  f.remove()
+})
+
+void describe('a routing process at cold start', () => {
+  void it("never makes Node load its stream or crypto modules (import 'node:fs' would, ~2 ms)", () => {
+    const out = execFileSync(process.execPath, [f.path('child.mjs'), built.url, registryFile, JSON.stringify(typicalInput(7))], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
+    const result = JSON.parse(out) as { pool: string; loaded: string[]; loadedByLoad: string[] }
+    assert.equal(result.pool, 'discovery')
+    assert.deepEqual(
+      result.loaded.filter((name) => /^NativeModule (stream|stream\/promises|internal\/fs\/streams|crypto)$/.test(name)),
+      [],
+    )
+    assert.deepEqual(result.loadedByLoad, [], 'loading a fresh compiled registry and routing load no further built-in module')
+  })
+})

@@ -1,0 +1,167 @@
+// The compiled form is a cache: a registry loaded from it is the registry the
+// files say, field for field, and it is trusted only as far as its stamps go.
+import assert from 'node:assert/strict'
+import { readFileSync, rmSync, utimesSync } from 'node:fs'
+import { after, describe, it } from 'node:test'
+import { loadRegistry, rebuildRegistry, route, type Registry } from '../../../src/control/index.js'
+import { folder, type Folder } from '../fixture.js'
+
+const made: Folder[] = []
+after(() => made.forEach((f) => f.remove()))
+
+const REGISTRY = `version: 1
+pools:
+  email: { env: ../shared/email.env, timeout: 30s }
+  classify: { concurrency: 2 }
+workflows:
+  email.compose:
+    pool: email
+    graph: ../wf/graph.ts#compose
+    prompt: prompts/compose.md
+    input: schemas/compose.json
+    description: Compose.
+  email.followup:
+    pool: email
+    graph: ./../wf/graph.ts
+    prompt: ../shared/followup.md
+    input: { type: object, required: [x] }
+    output: { type: object }
+    description: Follow up.
+    retries: 0
+  lead.classify:
+    pool: classify
+    graph: ../wf/graph.ts#classify
+    input: schemas/compose.json
+    description: Classify.
+    timeout: 5s
+`
+
+/** A registry in reg/ that reaches outside its folder too (../wf, ../shared). */
+function make(): { f: Folder; file: string } {
+  const f = folder({
+    'shared/email.env': 'A=1\n',
+    'shared/followup.md': 'Again\n',
+    'reg/prompts/compose.md': 'Hello\n',
+    'reg/schemas/compose.json': '{ "type": "object", "properties": { "a": { "type": "string", "default": "z" } } }',
+    'reg/switchyard.yaml': REGISTRY,
+  })
+  made.push(f)
+  return { f, file: f.path('reg/switchyard.yaml') }
+}
+
+/** Every file a minute old: size and mtime are trusted without hashing. */
+function age(f: Folder, ...names: string[]): void {
+  const past = new Date(Date.now() - 60_000)
+  for (const name of names) utimesSync(f.path(name), past, past)
+}
+
+function builtAt(f: Folder): number {
+  return (JSON.parse(readFileSync(f.path('reg/.switchyard/switchyard.yaml.compiled.json'), 'utf8')) as { builtAt: number }).builtAt
+}
+
+const plain = (registry: Registry) => ({
+  ...registry,
+  pools: [...registry.pools],
+  workflows: JSON.parse(JSON.stringify([...registry.workflows])) as unknown,
+})
+
+void describe('a registry loaded from its compiled form', () => {
+  void it('is the registry a fresh compile gives: every field, resolved paths, order', () => {
+    const { f, file } = make()
+    const fresh = rebuildRegistry(file).registry
+    assert.ok(fresh)
+    const cached = loadRegistry(file)
+    assert.notEqual(cached, fresh)
+    assert.deepEqual(plain(cached), plain(fresh))
+    assert.deepEqual(cached.workflows.get('email.followup')?.graph, {
+      ref: './../wf/graph.ts',
+      module: f.path('wf/graph.ts'),
+      export: 'graph',
+    })
+    assert.equal(cached.workflows.get('email.followup')?.prompt, f.path('shared/followup.md'))
+    assert.equal(cached.workflows.get('email.compose')?.prompt, f.path('reg/prompts/compose.md'))
+    assert.equal(cached.pools.get('email')?.env, f.path('shared/email.env'))
+    assert.deepEqual(cached.workflows.get('email.followup')?.output, { type: 'object' })
+  })
+
+  void it('behaves as a ReadonlyMap of workflows, one object per workflow', () => {
+    const { file } = make()
+    loadRegistry(file)
+    const { workflows } = loadRegistry(file)
+    assert.equal(workflows.size, 3)
+    assert.equal(workflows.has('lead.classify'), true)
+    assert.equal(workflows.has('lead.classifi'), false)
+    assert.equal(workflows.get('nope'), undefined)
+    const compose = workflows.get('email.compose')
+    assert.deepEqual([...workflows.keys()], ['email.compose', 'email.followup', 'lead.classify'])
+    assert.equal([...workflows.values()][0], compose)
+    assert.equal(new Map(workflows).get('email.compose'), compose)
+    const seen: string[] = []
+    workflows.forEach((workflow, name, map) => {
+      assert.equal(map, workflows)
+      seen.push(`${name}:${workflow.pool}:${workflow.timeoutMs}:${workflow.retries}`)
+    })
+    assert.deepEqual(seen, ['email.compose:email:30000:2', 'email.followup:email:30000:0', 'lead.classify:classify:5000:2'])
+  })
+
+  void it('routes as the fresh registry does', () => {
+    const { file } = make()
+    const fresh = rebuildRegistry(file).registry
+    assert.ok(fresh)
+    const cached = loadRegistry(file)
+    for (const workflow of ['email.compose', 'lead.classify']) {
+      assert.deepEqual(route(cached, { workflow, input: {}, now: 0 }), route(fresh, { workflow, input: {}, now: 0 }))
+    }
+    assert.equal(route(cached, { workflow: 'email.followup', input: { x: 1 } }).prompt, '../shared/followup.md')
+    assert.throws(() => route(cached, { workflow: 'email.followup', input: {} }), { code: 'INVALID_INPUT' })
+  })
+
+  void it('hashes a file whose mtime moved once, then trusts its new stamp (no rebuild, no hash list needed)', () => {
+    const { f, file } = make()
+    age(f, 'reg/switchyard.yaml', 'reg/schemas/compose.json')
+    loadRegistry(file)
+    const compiledAt = builtAt(f)
+    // Same bytes, another mtime (a checkout, a `touch`): hashed, found equal, restamped.
+    const touched = new Date(Date.now() - 30_000)
+    utimesSync(f.path('reg/schemas/compose.json'), touched, touched)
+    loadRegistry(file)
+    assert.ok(builtAt(f) > compiledAt, 'restamped')
+    const restampedAt = builtAt(f)
+    rmSync(f.path('reg/.switchyard/hashes'), { recursive: true })
+    const again = loadRegistry(file)
+    assert.equal(builtAt(f), restampedAt, 'loaded from the compiled form by size and mtime alone')
+    assert.equal(again.workflows.size, 3)
+  })
+
+  void it('rebuilds when a file must be hashed but its hash list is gone', () => {
+    const { f, file } = make()
+    age(f, 'reg/switchyard.yaml', 'reg/schemas/compose.json')
+    const before = loadRegistry(file)
+    rmSync(f.path('reg/.switchyard/hashes'), { recursive: true })
+    // Same size, new bytes, the old mtime: only a hash could tell, and there is none.
+    f.write('reg/schemas/compose.json', readFileSync(f.path('reg/schemas/compose.json'), 'utf8').replace('"z"', '"y"'))
+    const stamp = new Date(Date.now() - 30_000)
+    utimesSync(f.path('reg/schemas/compose.json'), stamp, stamp)
+    const after = loadRegistry(file)
+    assert.notEqual(after.digest, before.digest)
+    assert.deepEqual(route(after, { workflow: 'email.compose', input: {} }).input, { a: 'y' })
+  })
+
+  void it('checks every graph module, prompt and env file at load, however old the compiled form', () => {
+    const { f, file } = make()
+    age(f, 'reg/switchyard.yaml', 'reg/schemas/compose.json')
+    loadRegistry(file)
+    rmSync(f.path('shared/followup.md'))
+    assert.throws(() => loadRegistry(file), /prompt: file not found: \.\.\/shared\/followup\.md/)
+  })
+
+  void it('rebuilds a compiled form that claims the current format but has another shape', () => {
+    const { f, file } = make()
+    const digest = loadRegistry(file).digest
+    const compiled = f.path('reg/.switchyard/switchyard.yaml.compiled.json')
+    const json = JSON.parse(readFileSync(compiled, 'utf8')) as Record<string, unknown>
+    f.write('reg/.switchyard/switchyard.yaml.compiled.json', JSON.stringify({ format: json.format, source: json.source, files: {} }))
+    assert.equal(loadRegistry(file).digest, digest)
+    assert.deepEqual(Object.keys(JSON.parse(readFileSync(compiled, 'utf8')) as object), Object.keys(json))
+  })
+})

@@ -1,0 +1,73 @@
+// No side door on Redis: a job put straight onto a pool's BullMQ queue, without
+// route() and a valid signature, is refused by the pool worker: not run, not
+// retried, dead-lettered with INVALID_ENVELOPE, and counted. Real Redis, the real
+// RedisBroker, redisRunSource and pool worker.
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { test } from 'node:test'
+
+import { Queue } from 'bullmq'
+
+import { RedisBroker } from '../../../../src/data/broker/redis/redis-broker.js'
+import { redisRunSource } from '../../../../src/data/broker/redis/redis-run-source.js'
+import { createWorker } from '../../../../src/data/worker/worker.js'
+import { redisPerFile } from '../../../helpers/redis-per-file.js'
+import { KEY, LONG, envelopeFor, fixtureRegistry } from '../../worker/worker-helpers.js'
+
+const { skip, server } = redisPerFile()
+
+const quiet = Object.assign({ debug() {}, info() {}, warn() {}, error() {} }, { child: () => quiet })
+
+void test("a job put straight on a pool's queue without a valid signature is refused, not run, and counted", { skip }, async () => {
+  const { url } = server()
+  const prefix = `sd-${randomUUID().slice(0, 8)}`
+  const registry = fixtureRegistry()
+  const broker = await RedisBroker.connect({ registry, url, prefix, backoffMs: 10 })
+  const worker = createWorker({
+    pool: 'work',
+    registry,
+    source: redisRunSource('work', { url, prefix }),
+    signingKey: KEY,
+    log: quiet,
+    watchdogGraceMs: null,
+  })
+  const sideDoor = new Queue('switchyard.work', { connection: { url }, prefix })
+  await worker.start()
+  try {
+    // Through the front door: routed, signed, run.
+    const good = envelopeFor(registry, 'work.echo', { hello: 'front door' })
+    await broker.submit(good)
+    assert.equal((await broker.wait(good.runId, { until: Date.now() + LONG })).status, 'succeeded')
+
+    const unsigned = envelopeFor(registry, 'work.echo', { hello: 'side door' }, { key: null })
+    const forged = envelopeFor(registry, 'work.echo', { hello: 'side door' }, { key: 'a-guessed-key' })
+    const raised = { ...envelopeFor(registry, 'work.echo', { hello: 'side door' }), maxAttempts: 50 }
+    const garbage = { runId: `g-${randomUUID()}`, workflow: 'work.echo', input: { hello: 'no envelope at all' } }
+    const cases = [
+      { data: unsigned as object, runId: unsigned.runId, message: 'missing signature' },
+      { data: forged, runId: forged.runId, message: 'signature does not match' },
+      { data: raised, runId: raised.runId, message: 'signature does not match' },
+      { data: garbage, runId: garbage.runId, message: 'invalid envelope: missing field v' },
+    ]
+    for (const c of cases) {
+      // What someone with write access to the queue could do: BullMQ directly, retries included.
+      await sideDoor.add('work.echo', c.data, { jobId: c.runId, attempts: 3, backoff: { type: 'fixed', delay: 10 } })
+    }
+    for (const c of cases) {
+      const record = await broker.wait(c.runId, { until: Date.now() + LONG })
+      assert.equal(record.status, 'failed', c.message)
+      assert.equal(record.error?.code, 'INVALID_ENVELOPE')
+      assert.match(record.error?.message ?? '', new RegExp(c.message))
+      assert.equal(record.error?.retryable, false)
+      assert.equal(record.attempts, 1, 'a refused envelope is not retried')
+      assert.equal(record.deadLettered, true)
+    }
+    // Nothing of the side-door jobs ran: only the front-door run started a graph.
+    assert.equal(worker.metrics.started.get({ pool: 'work', workflow: 'work.echo' }), 1)
+    assert.equal(worker.metrics.rejected.get({ pool: 'work', reason: 'signature' }), 3)
+    assert.equal(worker.metrics.rejected.get({ pool: 'work', reason: 'malformed' }), 1)
+  } finally {
+    await worker.drain()
+    await Promise.all([sideDoor.close(), broker.close()])
+  }
+})

@@ -1,0 +1,146 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  FileTraceStore,
+  StoreSpanExporter,
+  decodeOtlpJson,
+  decodeOtlpProtobuf,
+  initTracing,
+  toStoredSpans,
+} from '../../../src/observe/index.js'
+
+void test('protobuf and JSON decode to the same stored spans, every attribute type included', async (t) => {
+  const exporter = new InMemorySpanExporter()
+  const tracing = initTracing({
+    service: 'switchyard-pool-email',
+    pool: 'email',
+    project: 'sales-email',
+    env: {},
+    exporter,
+    register: false,
+  })
+  const span = tracing.tracerProvider.getTracer('t').startSpan('chat gpt', {
+    kind: SpanKind.CLIENT,
+    attributes: { s: 'ünïcode ✓', i: 42, neg: -7, big: 2 ** 40, d: 0.125, b: true, f: false, arr: ['a', 'b'], nums: [1, 2.5] },
+  })
+  span.addEvent('retry', { attempt: 2 })
+  span.setStatus({ code: SpanStatusCode.ERROR, message: 'MODEL_FAILED: 429' })
+  span.end()
+  await tracing.forceFlush()
+  const spans = exporter.getFinishedSpans()
+  await tracing.shutdown()
+
+  const fromProtobuf = toStoredSpans(decodeOtlpProtobuf(ProtobufTraceSerializer.serializeRequest(spans) ?? new Uint8Array()))
+  const fromJson = toStoredSpans(decodeOtlpJson(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans))))
+  assert.deepEqual(fromProtobuf, fromJson)
+  const [stored] = fromProtobuf
+  assert.deepEqual(stored?.attributes, {
+    s: 'ünïcode ✓',
+    i: 42,
+    neg: -7,
+    big: 2 ** 40,
+    d: 0.125,
+    b: true,
+    f: false,
+    arr: ['a', 'b'],
+    nums: [1, 2.5],
+  })
+  assert.equal(stored?.kind, 'client')
+  assert.equal(stored?.status, 'error')
+  assert.equal(stored?.statusMessage, 'MODEL_FAILED: 429')
+  assert.equal(stored?.events?.[0]?.name, 'retry')
+  assert.deepEqual(stored?.events?.[0]?.attributes, { attempt: 2 })
+  const original = spans[0]
+  assert.equal(stored?.traceId, original?.spanContext().traceId)
+  assert.ok(
+    Math.abs((stored?.start ?? 0) - ((original?.startTime[0] ?? 0) * 1000 + (original?.startTime[1] ?? 0) / 1e6)) < 0.001,
+    'start time within a microsecond',
+  )
+
+  // The in-process path (no OTLP round trip) stores exactly what the receiver stores.
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-direct-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await FileTraceStore.open(dir)
+  const direct = new StoreSpanExporter(store)
+  const result = await new Promise<{ code: number }>((resolve) => direct.export(spans, resolve))
+  assert.equal(result.code, 0)
+  assert.deepEqual(await store.getTrace(stored?.traceId ?? ''), fromProtobuf)
+})
+
+// A minimal protobuf writer: enough to build requests the SDK never sends.
+const varint = (n: number | bigint): number[] => {
+  let v = BigInt.asUintN(64, BigInt(n))
+  const out: number[] = []
+  do {
+    const low = Number(v & 0x7fn)
+    v >>= 7n
+    out.push(v > 0n ? low | 0x80 : low)
+  } while (v > 0n)
+  return out
+}
+const field = (n: number, wire: number, payload: number[]) => [...varint((n << 3) | wire), ...payload]
+const bytes = (n: number, payload: number[]) => field(n, 2, [...varint(payload.length), ...payload])
+const text = (n: number, s: string) => bytes(n, [...Buffer.from(s)])
+const hex = (n: number, s: string) => bytes(n, [...Buffer.from(s, 'hex')])
+const fixed64 = (n: number, value: bigint) => {
+  const b = Buffer.alloc(8)
+  b.writeBigUInt64LE(value)
+  return field(n, 1, [...b])
+}
+const TRACE = '0af7651916cd43dd8448eb211c80319c'
+const request = (...spanFields: number[][]) => Uint8Array.from(bytes(1, bytes(2, bytes(2, spanFields.flat()))))
+const ids = [hex(1, TRACE), hex(2, 'b7ad6b7169203331')]
+
+void test('protobuf: kvlist, bytes, large and negative int64 values; unknown fields are skipped', () => {
+  const attribute = (key: string, value: number[]) => bytes(9, [...text(1, key), ...bytes(2, value)])
+  const [batch] = decodeOtlpProtobuf(
+    request(
+      ...ids,
+      text(5, 'lookup'),
+      fixed64(7, 1_700_000_000_123_456_789n),
+      attribute('kv', bytes(6, bytes(1, [...text(1, 'country'), ...bytes(2, text(1, 'DE'))]))),
+      attribute('raw', bytes(7, [0xde, 0xad])),
+      attribute('min', field(3, 0, varint(-(2n ** 63n)))),
+      attribute('huge', field(3, 0, varint(2n ** 60n))),
+      attribute('neg', field(3, 0, varint(-1))),
+      field(99, 0, varint(5)), // an unknown varint field
+      bytes(98, [1, 2, 3]), // an unknown length-delimited field
+      fixed64(97, 1n), // an unknown fixed64
+      field(96, 5, [0, 0, 0, 0]), // an unknown fixed32
+    ),
+  )
+  const [span] = batch?.spans ?? []
+  assert.equal(span?.name, 'lookup')
+  assert.equal(span?.startTimeUnixNano, Number(1_700_000_000_123_456_789n), 'nanoseconds as the nearest double')
+  assert.deepEqual(Object.fromEntries(span?.attributes.map((kv) => [kv.key, kv.value]) ?? []), {
+    kv: { country: 'DE' },
+    raw: '3q0=',
+    min: -(2 ** 63),
+    huge: 2 ** 60,
+    neg: -1,
+  })
+})
+
+void test('protobuf: a malformed body is a BAD_REQUEST that says what is wrong', () => {
+  const rejects = (body: Uint8Array, detail: string) =>
+    assert.throws(
+      () => decodeOtlpProtobuf(body),
+      (error: Error & { code?: string }) => error.code === 'BAD_REQUEST' && error.message === `OTLP/protobuf body is malformed: ${detail}`,
+    )
+  const whole = request(...ids, text(5, 'x'))
+  rejects(whole.subarray(0, whole.length - 1), 'message truncated')
+  // The span is 3 bytes long; its name claims 3 bytes from the span's second byte on.
+  rejects(
+    Uint8Array.from(bytes(1, bytes(2, [...varint((2 << 3) | 2), 3, ...varint((5 << 3) | 2), 3, 0x61, 0x61, 0x61]))),
+    'a field runs past the end of its message',
+  )
+  rejects(Uint8Array.from([(1 << 3) | 3]), 'unsupported wire type 3')
+  rejects(Uint8Array.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), 'varint longer than 10 bytes')
+  rejects(request(text(5, 'orphan')), "span 'orphan' has no valid trace or span id")
+})
