@@ -1,6 +1,28 @@
 // Arrows point toward src/control. CI fails when they do not (npm run deps).
 const HEAVY = '(bullmq|ioredis|@langchain/[^/]+|ai|@ai-sdk/[^/]+|@opentelemetry/sdk-[^/]+|@opentelemetry/exporter-[^/]+)'
 
+/**
+ * A plane, or a concept folder inside one, is entered only through its index.ts: a file
+ * may import the files of its own folder and of the folders above it in its plane;
+ * anything else goes through an index. One rule per folder depth of the importer
+ * (src/a/f.ts, src/a/b/f.ts, …), since a rule's groups cannot be repeated.
+ */
+function throughIndexRules(maxDepth) {
+  const rules = []
+  for (let depth = 1; depth <= maxDepth; depth++) {
+    const groups = Array.from({ length: depth }, (_, i) => `$${i + 1}`)
+    const ownAndAbove = groups.map((_, i) => `^src/${groups.slice(0, i + 1).join('/')}/[^/]+$`)
+    rules.push({
+      name: 'enter-folders-through-index',
+      comment: 'Import another folder through its index.ts (a plane, or a concept folder inside one).',
+      severity: 'error',
+      from: { path: `^src/${'([^/]+)/'.repeat(depth)}[^/]+$` },
+      to: { path: '^src/', pathNot: ['/index[.]ts$', ...ownAndAbove] },
+    })
+  }
+  return rules
+}
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -32,6 +54,7 @@ module.exports = {
       from: { path: '^src/(control|client)/' },
       to: { path: '^examples/', reachable: true },
     },
+    ...throughIndexRules(3),
     {
       name: 'no-circular',
       severity: 'error',

@@ -10,12 +10,12 @@ import { fileURLToPath } from 'node:url'
 import { Queue, QueueEvents } from 'bullmq'
 
 import { route } from '../../src/control/index.js'
-import type { Registry } from '../../src/control/types.js'
-import { createEnvelope } from '../../src/data/envelope.js'
-import type { Broker } from '../../src/data/broker/broker.js'
-import { MemoryBroker } from '../../src/data/broker/memory/memory-broker.js'
-import { RedisBroker } from '../../src/data/broker/redis/redis-broker.js'
-import { createWorker } from '../../src/data/worker/worker.js'
+import type { Registry } from '../../src/control/index.js'
+import { createEnvelope } from '../../src/data/index.js'
+import type { Broker } from '../../src/data/broker/index.js'
+import { MemoryBroker } from '../../src/data/broker/memory/index.js'
+import { RedisBroker } from '../../src/data/broker/redis/index.js'
+import { createWorker } from '../../src/data/worker/index.js'
 
 export interface Mode {
   readonly name: string

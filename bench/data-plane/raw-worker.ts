@@ -5,8 +5,8 @@
 // Usage: node --import tsx raw-worker.ts bullmq|source <redis-url> <prefix> <queue|pool> <concurrency> [signing-key]
 import { Worker } from 'bullmq'
 
-import { verifyEnvelope } from '../../src/data/envelope.js'
-import { redisRunSource } from '../../src/data/broker/redis/redis-run-source.js'
+import { verifyEnvelope } from '../../src/data/index.js'
+import { redisRunSource } from '../../src/data/broker/redis/index.js'
 
 const [kind, url, prefix, name, concurrency, key] = process.argv.slice(2)
 if (!url || !prefix || !name || !concurrency) {

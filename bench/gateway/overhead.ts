@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '../../src/client/index.js'
 import { loadRegistry, route } from '../../src/control/index.js'
-import { createEnvelope } from '../../src/data/envelope.js'
-import { MemoryBroker } from '../../src/data/broker/memory/memory-broker.js'
-import { createWorker } from '../../src/data/worker/worker.js'
+import { createEnvelope } from '../../src/data/index.js'
+import { MemoryBroker } from '../../src/data/broker/memory/index.js'
+import { createWorker } from '../../src/data/worker/index.js'
 import { startGateway } from '../../src/gateway/index.js'
 
 const RUNS = Number(process.argv[2] ?? 1000)

@@ -1,6 +1,6 @@
 // The benchmark workflow: two LangGraph nodes and one (offline) model call, the
 // shape of a typical sales workflow with the model's latency taken out.
-import type { GraphSetup } from '../../src/graph/types.js'
+import type { GraphSetup } from '../../src/graph/index.js'
 
 export async function graph(setup: GraphSetup) {
   const { Annotation, END, START, StateGraph } = await import('@langchain/langgraph')

@@ -5,7 +5,7 @@
 // registered, so one process cannot switch tracing on and off.)
 //
 // usage: node --import tsx bench/tracing/measure.ts off|spans|on|direct RUNS CONCURRENCY [WARMUP]
-import { SERVICE } from '../../src/control/attributes.js'
+import { SERVICE } from '../../src/control/index.js'
 import { FileTraceStore, StoreSpanExporter, initTracing } from '../../src/observe/index.js'
 import { runMany, startInProcess } from './workload.js'
 

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadRegistry } from '../../src/control/index.js'
-import { MemoryBroker } from '../../src/data/broker/memory/memory-broker.js'
-import { createWorker } from '../../src/data/worker/worker.js'
+import { MemoryBroker } from '../../src/data/broker/memory/index.js'
+import { createWorker } from '../../src/data/worker/index.js'
 import { startGateway, type Gateway } from '../../src/gateway/index.js'
 
 /** Write the benchmark registry into a new temporary folder; returns the registry file. */

@@ -3,8 +3,8 @@
 // web UI is. Paths are relative to the directory the command was started from.
 import { existsSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
-import type { Registry } from '../control/types.js'
-import { DEFAULT_URL } from '../observe/view/trace-api-client.js'
+import type { Registry } from '../control/index.js'
+import { DEFAULT_URL } from '../observe/view/index.js'
 
 export interface TryItOptions {
   readonly registry: Registry

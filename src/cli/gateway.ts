@@ -4,8 +4,7 @@
 // --tokens-file; --no-auth is the explicit opt-out.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { SERVICE } from '../control/attributes.js'
-import { loadRegistry } from '../control/index.js'
+import { SERVICE, loadRegistry } from '../control/index.js'
 import { parseTokens, startGateway } from '../gateway/index.js'
 import { CONFIG_OPTION, configPath, parse, str } from './args.js'
 
@@ -79,10 +78,9 @@ export async function run(argv: string[]): Promise<number> {
 
   const registry = loadRegistry(configPath(str(parsed, 'config')))
   // Heavy modules load only now: `switchyard gateway --help` stays instant.
-  const [{ RedisBroker }, { redactUrl }, { captureByPool, initTracing }] = await Promise.all([
-    import('../data/broker/redis/redis-broker.js'),
-    import('../data/broker/redis/connection.js'),
-    import('../observe/index.js'),
+  const [{ RedisBroker, redactUrl }, { captureByPool, initTracing }] = await Promise.all([
+    import('../data/broker/redis/index.js'),
+    import('../observe/sdk/index.js'),
   ])
   const redis = await RedisBroker.connect({ registry, url })
   const traceDir = traceDirFlag === undefined ? undefined : resolve(traceDirFlag)

@@ -3,8 +3,8 @@
 // trace store, with this command's own client span at its root.
 import { readFileSync } from 'node:fs'
 import { createClient, SwitchyardClientError } from '../client/index.js'
-import type { RunTree } from '../observe/view/run-tree.js'
-import { DEFAULT_URL, fetchTraceApi } from '../observe/view/trace-api-client.js'
+import type { RunTree } from '../observe/view/index.js'
+import { DEFAULT_URL, fetchTraceApi } from '../observe/view/index.js'
 import { parse, str } from './args.js'
 
 const USAGE = `usage: switchyard run WORKFLOW [--input JSON|@file|@-] [--url URL] [--token T]
@@ -103,7 +103,7 @@ export function describeError(error: SwitchyardClientError): string {
 }
 
 async function startCliTracing(url: string, token: string | undefined) {
-  const { initTracing } = await import('../observe/sdk/tracing.js')
+  const { initTracing } = await import('../observe/sdk/index.js')
   const auth = token ? { OTEL_EXPORTER_OTLP_TRACES_HEADERS: `authorization=${encodeURIComponent(`Bearer ${token}`)}` } : {}
   return initTracing({ service: 'switchyard-cli', env: { SWITCHYARD_TRACES_URL: url, ...auth, ...process.env } })
 }
@@ -113,7 +113,7 @@ async function startCliTracing(url: string, token: string | undefined) {
  * poll until the worker's `run` span is there and the tree stops growing, at most ~6 s.
  */
 async function printTrace(url: string, token: string | undefined, traceId: string, workflow: string): Promise<void> {
-  const { renderRunTree } = await import('../observe/view/render-run-tree.js')
+  const { renderRunTree } = await import('../observe/view/index.js')
   let tree: RunTree | undefined
   let lastError: unknown
   for (let i = 0; i < 20; i++) {

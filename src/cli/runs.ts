@@ -4,9 +4,8 @@
 // sampled runs whose spans were exported), as before.
 // Direct module imports, not the observe index: listing runs needs no OpenTelemetry SDK.
 import { createClient, SwitchyardClientError, type RunFilter, type RunInfo, type RunStatus } from '../client/index.js'
-import { formatDuration } from '../observe/view/render-run-tree.js'
-import { DEFAULT_URL, fetchTraceApi, traceApiOptions } from '../observe/view/trace-api-client.js'
-import type { RunSummary } from '../observe/store/trace-store.js'
+import { formatDuration, DEFAULT_URL, fetchTraceApi, traceApiOptions } from '../observe/view/index.js'
+import type { RunSummary } from '../observe/store/index.js'
 import { parse, str, type ParsedArgs } from './args.js'
 
 const HELP = `usage: switchyard runs [--pool NAME] [--workflow NAME] [--status STATUS] [--limit N]

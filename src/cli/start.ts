@@ -2,8 +2,7 @@
 // BullMQ; each pool's worker processes consume their own queue directly (a pool's
 // `redis` URL in the registry, with its own ACL user, wins over --redis).
 import { loadRegistry } from '../control/index.js'
-import { RedisBroker } from '../data/broker/redis/redis-broker.js'
-import { redactUrl } from '../data/broker/redis/connection.js'
+import { RedisBroker, redactUrl } from '../data/broker/redis/index.js'
 import { parse, str } from './args.js'
 import { resolveTokens } from './gateway.js'
 import { runIfMain } from './run-if-main.js'

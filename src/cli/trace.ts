@@ -1,9 +1,8 @@
 // `switchyard trace TRACE_ID`: fetch a run's trace from the gateway's embedded
 // store (GET /v1/traces/{traceId}) and draw its run tree in the terminal.
 // Direct module imports, not the observe index: drawing a tree needs no OpenTelemetry SDK.
-import { renderRunTree } from '../observe/view/render-run-tree.js'
-import type { RunTree } from '../observe/view/run-tree.js'
-import { fetchTraceApi, traceApiOptions } from '../observe/view/trace-api-client.js'
+import { renderRunTree, fetchTraceApi, traceApiOptions } from '../observe/view/index.js'
+import type { RunTree } from '../observe/view/index.js'
 import { parse, str } from './args.js'
 
 const HELP = `usage: switchyard trace TRACE_ID [--url URL] [--token TOKEN] [--json]

@@ -1,7 +1,7 @@
 // createClient: one typed call, one flat result, one trace. Needs only `fetch` and
 // the OpenTelemetry API, so it runs in Node ≥20, browsers and edge runtimes.
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api'
-import { ATTR } from '../control/attributes.js'
+import { ATTR } from '../control/contract/index.js'
 import { RunFailedError, SwitchyardClientError, errorFromResponse } from './errors.js'
 import { backoffDelay, parseRetryAfter, sleep } from './retry.js'
 import { traceHeaders } from './trace-headers.js'

@@ -1,8 +1,7 @@
 // The typed client's public types. `Workflows` (written by `switchyard codegen`) maps
 // each workflow name to its input and output; the client is generic over it.
 import type { Context, Tracer } from '@opentelemetry/api'
-import type { InputIssue } from '../control/errors.js'
-import type { Problem, RunFilter, RunStatus, RunView, WorkflowView } from '../control/wire.js'
+import type { InputIssue, Problem, RunFilter, RunStatus, RunView, WorkflowView } from '../control/contract/index.js'
 
 /** One workflow's types, as codegen writes them. */
 export interface WorkflowShape {

@@ -1,34 +1,41 @@
 // switchyard/control: the registry and the routing contract (DESIGN §2.1, §2.2).
 // Pure data and functions; imports no queue client, LLM library, OTel SDK or graph.
 // Every process that routes imports this, so it holds only the runtime path:
-// `switchyard check` and `codegen` use ./tooling.ts.
+// `switchyard check` and `codegen` use ./tooling; the shared vocabulary alone is ./contract.
 
-export { loadRegistry, rebuildRegistry } from './registry/load-registry.js'
-export { route } from './route/route.js'
-export { parseDuration, parseSize, queueName, WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS } from './registry/registry-rules.js'
+export { loadRegistry, rebuildRegistry } from './registry/index.js'
+export { route } from './route/index.js'
+export { parseDuration, parseSize, queueName, WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS } from './registry/index.js'
 export { suggest } from './suggest.js'
 export {
   SwitchyardError,
   RegistryError,
   UnknownWorkflowError,
   InvalidInputError,
+  ATTR,
+  GENAI,
+  SERVICE,
   type ErrorCode,
   type SwitchyardErrorOptions,
   type RegistryProblem,
   type InputIssue,
-} from './errors.js'
-export { ATTR, GENAI, SERVICE } from './attributes.js'
-export type {
-  Runtime,
-  Capture,
-  JsonSchema,
-  TracingConfig,
-  Pool,
-  GraphRef,
-  Workflow,
-  Registry,
-  RouteRequest,
-  RetryPolicy,
-  RoutePlan,
-} from './types.js'
-export type { Problem, RunError, RunFilter, RunList, RunStatus, RunView, WorkflowView } from './wire.js'
+  type Runtime,
+  type Capture,
+  type JsonSchema,
+  type TracingConfig,
+  type Pool,
+  type GraphRef,
+  type Workflow,
+  type Registry,
+  type RouteRequest,
+  type RetryPolicy,
+  type RoutePlan,
+  type Problem,
+  type RunError,
+  type RunFilter,
+  type RunList,
+  type RunStatus,
+  type RunView,
+  type WorkflowView,
+} from './contract/index.js'
+export { canonicalDigest, canonicalJson } from './registry/index.js'

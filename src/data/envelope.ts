@@ -5,9 +5,8 @@
 // the same rules for other languages; test/data/envelope.test.ts keeps them in step.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 
-import { SwitchyardError } from '../control/errors.js'
-import type { RoutePlan } from '../control/types.js'
-import { canonicalDigest, canonicalJson } from '../control/canonical-json.js'
+import { SwitchyardError, canonicalDigest, canonicalJson } from '../control/index.js'
+import type { RoutePlan } from '../control/index.js'
 
 export interface TraceCarrier {
   readonly traceparent: string

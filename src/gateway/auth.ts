@@ -1,7 +1,7 @@
 // Bearer-token check. Tokens are compared as SHA-256 digests with timingSafeEqual,
 // so neither a token's content nor its length shows in the response time.
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { SwitchyardError } from '../control/errors.js'
+import { SwitchyardError } from '../control/index.js'
 
 /** Throws UNAUTHORIZED for a missing or unknown token; `null` tokens mean an open gateway. */
 export type Authenticate = (authorization: string | undefined) => void

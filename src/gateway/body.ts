@@ -1,6 +1,6 @@
 // Reading a JSON request body: JSON only, bounded, and every failure a 4xx.
 import type { IncomingMessage } from 'node:http'
-import { SwitchyardError } from '../control/errors.js'
+import { SwitchyardError } from '../control/index.js'
 
 /** `application/json` or any `+json` media type, parameters (charset) ignored. */
 export function isJsonContentType(header: string | undefined): boolean {

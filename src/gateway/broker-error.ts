@@ -1,7 +1,7 @@
 // A broker call that failed without saying why in our terms (a socket error, a
 // Redis timeout) is the broker being unavailable: 503, never a bare 500.
-import { SwitchyardError } from '../control/errors.js'
-import type { Broker } from '../data/broker/broker.js'
+import { SwitchyardError } from '../control/index.js'
+import type { Broker } from '../data/broker/index.js'
 
 export function brokerError(broker: Broker, error: unknown): SwitchyardError {
   if (error instanceof SwitchyardError) return error

@@ -1,8 +1,8 @@
 // What a handler gets for one request, and the small response helpers they share.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Registry } from '../control/types.js'
-import type { Broker } from '../data/broker/broker.js'
-import type { Logger } from '../graph/types.js'
+import type { Registry } from '../control/index.js'
+import type { Broker } from '../data/broker/index.js'
+import type { Logger } from '../graph/index.js'
 import type { GatewayMetrics } from './gateway-metrics.js'
 import type { ProblemContext } from './problem.js'
 import type { RequestTrace } from './request-trace.js'

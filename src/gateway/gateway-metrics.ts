@@ -1,6 +1,6 @@
 // The gateway's Prometheus series, on the shared tiny registry (src/observe/metrics/metrics.ts).
-import type { Broker } from '../data/broker/broker.js'
-import { METRICS_CONTENT_TYPE, MetricsRegistry, type Counter, type Gauge, type Histogram } from '../observe/metrics/metrics.js'
+import type { Broker } from '../data/broker/index.js'
+import { METRICS_CONTENT_TYPE, MetricsRegistry, type Counter, type Gauge, type Histogram } from '../observe/metrics/index.js'
 
 export { METRICS_CONTENT_TYPE }
 

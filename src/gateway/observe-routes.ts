@@ -1,8 +1,8 @@
 // The embedded-mode routes of DESIGN §2.3 (OTLP receiver, run list, run tree, web UI).
 // Their handlers and the trace store are src/observe's; the gateway only mounts them,
 // loading that code (and the trace store) only when a trace folder is configured.
-import { SwitchyardError } from '../control/errors.js'
-import type { TraceStore } from '../observe/index.js'
+import { SwitchyardError } from '../control/index.js'
+import type { TraceStore } from '../observe/store/index.js'
 import type { Handler } from './exchange.js'
 
 export interface ObserveRoute {
@@ -37,7 +37,10 @@ export async function mountObserve(traceDir: string | undefined): Promise<Mounte
   if (traceDir === undefined) {
     return { routes: PATTERNS.map(([method, pattern]) => ({ method, pattern, handler: disabled })), store: null, close: async () => {} }
   }
-  const { FileTraceStore, observeRoutes } = await import('../observe/index.js')
+  const [{ FileTraceStore }, { observeRoutes }] = await Promise.all([
+    import('../observe/store/index.js'),
+    import('../observe/view/index.js'),
+  ])
   const store = await FileTraceStore.open(traceDir)
   return {
     routes: observeRoutes(store).map((route) => ({ method: route.method, pattern: route.pattern, handler: route.handler })),

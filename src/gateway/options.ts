@@ -1,8 +1,8 @@
 // Gateway options in, resolved options out.
-import type { Registry } from '../control/types.js'
-import type { Broker } from '../data/broker/broker.js'
-import type { Logger } from '../graph/types.js'
-import type { TraceStore } from '../observe/index.js'
+import type { Registry } from '../control/index.js'
+import type { Broker } from '../data/broker/index.js'
+import type { Logger } from '../graph/index.js'
+import type { TraceStore } from '../observe/store/index.js'
 
 export interface GatewayOptions {
   readonly registry: Registry

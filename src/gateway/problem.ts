@@ -1,8 +1,8 @@
 // RFC 9457 problem details: the one shape every gateway error takes on the wire.
 // The status comes from the error's stable code, so a handler only throws.
 import type { ServerResponse } from 'node:http'
-import { SwitchyardError, InvalidInputError, UnknownWorkflowError } from '../control/errors.js'
-import type { Problem } from '../control/wire.js'
+import { SwitchyardError, InvalidInputError, UnknownWorkflowError } from '../control/index.js'
+import type { Problem } from '../control/index.js'
 import { safeHeaders } from './headers.js'
 
 export type { Problem }

@@ -23,8 +23,8 @@ import {
   type Span,
 } from '@opentelemetry/api'
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
-import { ATTR } from '../control/attributes.js'
-import type { TraceCarrier } from '../data/envelope.js'
+import { ATTR } from '../control/index.js'
+import type { TraceCarrier } from '../data/index.js'
 
 // The W3C propagators themselves, not the global one: the gateway must read and
 // write traceparent/baggage even in a host that registered no propagator.

@@ -3,8 +3,8 @@
 // and its sample rate (which the sampler reads: the one sampling decision of a run).
 // Known before auth and body checks, so even a refused request lands in the right project.
 import type { Attributes } from '@opentelemetry/api'
-import { ATTR } from '../control/attributes.js'
-import type { Registry } from '../control/types.js'
+import { ATTR } from '../control/index.js'
+import type { Registry } from '../control/index.js'
 
 export function runSpanAttributes(registry: Registry, workflow: string): Attributes {
   const poolName = registry.workflows.get(workflow)?.pool

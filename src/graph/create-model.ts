@@ -1,5 +1,5 @@
 // createModel: SWITCHYARD_MODEL (from the pool's env) → a ModelClient.
-import { SwitchyardError } from '../control/errors.js'
+import { SwitchyardError } from '../control/contract/index.js'
 import { aiSdkCall } from './ai-sdk-call.js'
 import { modelClient } from './model-call.js'
 import { parseModelSpec } from './model-spec.js'

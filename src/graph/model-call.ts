@@ -3,8 +3,7 @@
 // the call's own name is an attribute), GenAI attributes, cost, structured output validated against the
 // request's JSON Schema with one corrective retry, errors normalised to SwitchyardError.
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
-import { ATTR, GENAI } from '../control/attributes.js'
-import { SwitchyardError } from '../control/errors.js'
+import { ATTR, GENAI, SwitchyardError } from '../control/contract/index.js'
 import type { ModelSpec } from './model-spec.js'
 import { costOf, type PriceTable } from './prices.js'
 import { describeIssues, validatorFor } from './schema-validator.js'

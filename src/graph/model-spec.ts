@@ -1,6 +1,6 @@
 // SWITCHYARD_MODEL, parsed once: `offline` | `openai:<model>` | `anthropic:<model>`
 // | `openai-compatible:<baseURL>#<model>`.
-import { SwitchyardError } from '../control/errors.js'
+import { SwitchyardError } from '../control/contract/index.js'
 
 export type ModelProvider = 'offline' | 'openai' | 'anthropic' | 'openai-compatible'
 

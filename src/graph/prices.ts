@@ -1,6 +1,6 @@
 // Cost estimates: USD per million tokens, per model. The table is a default;
 // a pool overrides it with SWITCHYARD_PRICES (JSON) or createModel's `prices`.
-import { SwitchyardError } from '../control/errors.js'
+import { SwitchyardError } from '../control/contract/index.js'
 import type { Usage } from './types.js'
 
 export interface Price {

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { SwitchyardError } from '../control/errors.js'
+import { SwitchyardError } from '../control/contract/index.js'
 import type { Prompt } from './types.js'
 
 const FRONT_MATTER = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/

@@ -1,6 +1,6 @@
 // How a LangGraph node finds its run: the worker passes the RunContext as
 // `configurable.run` in invoke's config, which LangGraph hands to every node.
-import { SwitchyardError } from '../control/errors.js'
+import { SwitchyardError } from '../control/contract/index.js'
 import type { RunContext } from './types.js'
 
 /**

@@ -1,30 +1,34 @@
-// The observability plane (DESIGN §3): tracing setup for every process, the
-// sampling rule, capture modes, LangGraph node spans, the embedded trace store
-// and its HTTP handlers, and the run tree.
-export { initTracing } from './sdk/tracing.js'
-export type { Tracing, TracingOptions } from './sdk/tracing.js'
-export { exporterSettings } from './sdk/exporter-settings.js'
-export type { Env, ExporterSettings } from './sdk/exporter-settings.js'
-export { SwitchyardSampler, sampledAt } from './sdk/sampler.js'
-export { captureValue, redactValue, redactText, CAPTURE_LIMIT, MASK } from './capture/capture.js'
-export { RedactingExporter, captureByPool } from './sdk/redacting-exporter.js'
-export type { CapturePolicy, CaptureSetting } from './sdk/redacting-exporter.js'
-export { traceGraphNodes } from './sdk/node-spans.js'
-export { FileTraceStore, encodeProject } from './store/file-trace-store.js'
-export type { FileTraceStoreOptions } from './store/file-trace-store.js'
-export type { RunFilter, RunOutcome, RunSummary, TraceStore } from './store/trace-store.js'
-export type { AttributeValue, Attributes, SpanKindName, SpanStatusName, StoredEvent, StoredSpan } from './store/stored-span.js'
-export { decodeOtlpJson } from './otlp/otlp-json.js'
-export { decodeOtlpProtobuf } from './otlp/otlp-protobuf.js'
-export { toStoredSpans } from './otlp/otlp-request.js'
-export { receiveOtlp, OTLP_BODY_LIMIT } from './otlp/otlp-receiver.js'
-export { observeRoutes, runFilter } from './view/routes.js'
-export type { ObserveExchange, ObserveRoute } from './view/routes.js'
-export { buildRunTree } from './view/run-tree.js'
-export type { RunNode, RunTree } from './view/run-tree.js'
-export { renderRunTree, formatDuration, formatCost } from './view/render-run-tree.js'
-export type { RenderOptions } from './view/render-run-tree.js'
-export { summarizeRun } from './store/run-summary.js'
-export { fetchTraceApi, traceApiOptions, DEFAULT_URL } from './view/trace-api-client.js'
-export type { TraceApiOptions } from './view/trace-api-client.js'
-export { StoreSpanExporter } from './sdk/store-span-exporter.js'
+// The observability plane (DESIGN §3). Each concern has its own front door, so a
+// process loads only what it uses (the CLI's `trace` must not load the SDK):
+//   ./sdk (OpenTelemetry SDK wiring) · ./otlp (receiver) · ./store (trace store)
+//   ./view (run tree, rendering, routes, UI) · ./capture · ./metrics
+// This index lists the plane's public names for readers; code imports the folders.
+export {
+  initTracing,
+  exporterSettings,
+  SwitchyardSampler,
+  sampledAt,
+  RedactingExporter,
+  captureByPool,
+  StoreSpanExporter,
+  traceGraphNodes,
+} from './sdk/index.js'
+export type { Tracing, TracingOptions, Env, ExporterSettings, CapturePolicy, CaptureSetting } from './sdk/index.js'
+export { captureValue, redactValue, redactText, CAPTURE_LIMIT, MASK } from './capture/index.js'
+export { FileTraceStore, encodeProject, summarizeRun } from './store/index.js'
+export type { FileTraceStoreOptions, RunFilter, RunOutcome, RunSummary, TraceStore } from './store/index.js'
+export type { AttributeValue, Attributes, SpanKindName, SpanStatusName, StoredEvent, StoredSpan } from './store/index.js'
+export { decodeOtlpJson, decodeOtlpProtobuf, toStoredSpans, receiveOtlp, OTLP_BODY_LIMIT } from './otlp/index.js'
+export {
+  buildRunTree,
+  renderRunTree,
+  formatDuration,
+  formatCost,
+  observeRoutes,
+  runFilter,
+  fetchTraceApi,
+  traceApiOptions,
+  DEFAULT_URL,
+} from './view/index.js'
+export type { RunNode, RunTree, RenderOptions, ObserveExchange, ObserveRoute, TraceApiOptions } from './view/index.js'
+export { MetricsRegistry, METRICS_CONTENT_TYPE } from './metrics/index.js'

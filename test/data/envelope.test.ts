@@ -6,9 +6,8 @@ import { describe, test } from 'node:test'
 
 import { Ajv2020 } from 'ajv/dist/2020.js'
 
-import { SwitchyardError } from '../../src/control/errors.js'
-import type { RoutePlan } from '../../src/control/types.js'
-import { canonicalJson } from '../../src/control/canonical-json.js'
+import { SwitchyardError, canonicalJson } from '../../src/control/index.js'
+import type { RoutePlan } from '../../src/control/index.js'
 import {
   canonicalEnvelope,
   createEnvelope,
@@ -18,7 +17,7 @@ import {
   signEnvelope,
   verifyEnvelope,
   type Envelope,
-} from '../../src/data/envelope.js'
+} from '../../src/data/index.js'
 
 const spec = new URL('../../spec/', import.meta.url)
 const read = <T>(path: string): T => JSON.parse(readFileSync(new URL(path, spec), 'utf8')) as T

@@ -2,11 +2,11 @@
 // embedded broker → the pool's worker (lazy graph load, deadline) → the run record.
 import { randomUUID } from 'node:crypto'
 import { route } from '../../src/control/index.js'
-import type { Registry } from '../../src/control/types.js'
-import type { RunRecord } from '../../src/data/broker/broker.js'
-import { createEnvelope } from '../../src/data/envelope.js'
-import { MemoryBroker } from '../../src/data/broker/memory/memory-broker.js'
-import { createWorker, type PoolWorker } from '../../src/data/worker/worker.js'
+import type { Registry } from '../../src/control/index.js'
+import type { RunRecord } from '../../src/data/broker/index.js'
+import { createEnvelope } from '../../src/data/index.js'
+import { MemoryBroker } from '../../src/data/broker/memory/index.js'
+import { createWorker, type PoolWorker } from '../../src/data/worker/index.js'
 import { createModel, silentLogger } from '../../src/graph/index.js'
 
 export interface InProcessPools {

@@ -7,10 +7,9 @@ import { join } from 'node:path'
 import { loadRegistry } from '../../src/control/index.js'
 import type { Registry } from '../../src/control/index.js'
 import { randomUUID } from 'node:crypto'
-import type { Broker } from '../../src/data/broker/broker.js'
-import { MemoryBroker } from '../../src/data/broker/memory/memory-broker.js'
-import type { RunSource } from '../../src/data/broker/run-source.js'
-import { createWorker, type PoolWorker } from '../../src/data/worker/worker.js'
+import type { Broker, RunSource } from '../../src/data/broker/index.js'
+import { MemoryBroker } from '../../src/data/broker/memory/index.js'
+import { createWorker, type PoolWorker } from '../../src/data/worker/index.js'
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.js'
 
 const REGISTRY = `

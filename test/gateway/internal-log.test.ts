@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Registry, Workflow } from '../../src/control/index.js'
-import { MemoryBroker } from '../../src/data/broker/memory/memory-broker.js'
+import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { startGateway } from '../../src/gateway/index.js'
 import { post, writeRegistry } from './fixture.js'
 import { rmSync } from 'node:fs'

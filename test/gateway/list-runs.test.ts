@@ -2,7 +2,7 @@
 // included — newest first, filtered by pool, workflow, status and limit; behind auth.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import type { RunView } from '../../src/control/wire.js'
+import type { RunView } from '../../src/control/index.js'
 import { get, post, startFixture, type Fixture } from './fixture.js'
 
 const AUTH = { authorization: 'Bearer list-token' }

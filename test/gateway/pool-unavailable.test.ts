@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { MemoryBroker } from '../../src/data/broker/memory/memory-broker.js'
+import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { startGateway } from '../../src/gateway/index.js'
 import { KEY, fixtureRegistry } from '../data/worker/worker-helpers.js'
 

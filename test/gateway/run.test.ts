@@ -2,7 +2,7 @@
 // output, and every error status of DESIGN §2.3 as the problem+json a caller sees.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { MemoryBroker } from '../../src/data/broker/memory/memory-broker.js'
+import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { startGateway } from '../../src/gateway/index.js'
 import { get, post, startFixture, writeRegistry, type Fixture } from './fixture.js'
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { trace } from '@opentelemetry/api'
 import { after, before, describe, it } from 'node:test'
 import { createRunContext, runOf } from '../../src/graph/index.js'
-import { traceGraphNodes } from '../../src/observe/sdk/node-spans.js'
+import { traceGraphNodes } from '../../src/observe/sdk/index.js'
 import { recordSpans } from './spans.js'
 
 void describe('runOf inside a LangGraph node', () => {

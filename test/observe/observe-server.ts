@@ -2,7 +2,7 @@
 // the same routes; this keeps the store tests independent of it).
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { SwitchyardError } from '../../src/control/errors.js'
+import { SwitchyardError } from '../../src/control/index.js'
 import { observeRoutes, type TraceStore } from '../../src/observe/index.js'
 
 const STATUS: Record<string, number> = { BAD_REQUEST: 400, NOT_FOUND: 404, PAYLOAD_TOO_LARGE: 413, UNSUPPORTED_MEDIA_TYPE: 415 }

@@ -16,8 +16,8 @@ import type * as Crypto from 'node:crypto'
 import type * as Fs from 'node:fs'
 import type * as Path from 'node:path'
 import type * as Url from 'node:url'
-import { RegistryError, SwitchyardError, type RegistryProblem } from '../errors.js'
-import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from '../types.js'
+import { RegistryError, SwitchyardError, type RegistryProblem } from '../contract/index.js'
+import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from '../contract/index.js'
 
 let localRequire: NodeJS.Require | undefined
 

@@ -3,14 +3,13 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, extname, isAbsolute, relative, resolve } from 'node:path'
 import type { Node as YamlNode, Pair } from 'yaml'
-import { canonicalJson } from '../canonical-json.js'
+import { canonicalJson } from './canonical-json.js'
 import { COMPILED_FORMAT, sha256, type Compilation, type CompiledRegistry, type WorkflowColumns } from './load-registry.js'
-import type { RegistryProblem } from '../errors.js'
+import type { RegistryProblem, Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from '../contract/index.js'
 import { MIN_MEMORY_BYTES, parseDuration, parseSize, POOL_DEFAULTS, POOL_NAME, REGISTRY_KEYS, WORKFLOW_NAME } from './registry-rules.js'
 import { SchemaCompiler } from './schema-compiler.js'
 import { findDuplicateKeys, guards, locate, parseSource, type SourceFile } from './source-file.js'
 import { suggest } from '../suggest.js'
-import type { Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from '../types.js'
 
 const { top: TOP_KEYS, pool: POOL_KEYS, tracing: TRACING_KEYS, workflow: WORKFLOW_KEYS } = REGISTRY_KEYS
 

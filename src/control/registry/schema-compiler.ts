@@ -2,7 +2,7 @@
 // standalone validator code, stored in the compiled registry so that route()
 // never imports Ajv (about 20 ms) — see validator.ts for the other half.
 import { createRequire } from 'node:module'
-import type { JsonSchema } from '../types.js'
+import type { JsonSchema } from '../contract/index.js'
 
 /** One thing wrong with a schema: a JSON pointer into the schema, and why. */
 export interface SchemaIssue {

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module'
 import type * as Yaml from 'yaml'
 import type { Document, LineCounter, Node as YamlNode, ParsedNode } from 'yaml'
-import type { RegistryProblem } from '../errors.js'
+import type { RegistryProblem } from '../contract/index.js'
 
 type YamlModule = typeof Yaml
 let yamlModule: YamlModule | undefined

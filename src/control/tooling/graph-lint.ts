@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, extname, join } from 'node:path'
 import type * as TypeScript from 'typescript'
-import type { Registry } from '../types.js'
+import type { Registry } from '../contract/index.js'
 
 /** One module-level value import in a graph's folder. */
 export interface ImportOffence {

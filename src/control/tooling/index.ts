@@ -13,5 +13,5 @@ export {
 } from './graph-lint.js'
 export { schemaToType, type Direction } from './json-schema-to-ts.js'
 export { workflowTypes } from './workflow-types.js'
-export { REGISTRY_KEYS } from '../registry/registry-rules.js'
-export { canonicalJson } from '../canonical-json.js'
+export { REGISTRY_KEYS } from '../registry/index.js'
+export { canonicalJson } from '../registry/index.js'

@@ -3,7 +3,7 @@
 // prefixItems), enum, const, anyOf/oneOf (union), allOf (intersection), type
 // lists, local $ref ('#/$defs/…'), and primitives. Anything else is `unknown`,
 // which is always safe.
-import type { JsonSchema } from '../types.js'
+import type { JsonSchema } from '../contract/index.js'
 
 /** Whether the type describes what a caller sends (defaults make fields optional) or what comes back. */
 export type Direction = 'input' | 'output'

@@ -1,7 +1,7 @@
 // The `.d.ts` that `switchyard codegen` writes: every workflow's input and
 // output type, keyed by name, for the typed client's `createClient<Workflows>()`.
 import { schemaToType } from './json-schema-to-ts.js'
-import type { Registry } from '../types.js'
+import type { Registry } from '../contract/index.js'
 
 /**
  * TypeScript declarations of `interface Workflows { '<name>': { input: …; output: … } }`.

@@ -1,6 +1,6 @@
 // The seam between the gateway (producer) and the pool workers (consumers).
 // Implementations: MemoryBroker (embedded, `switchyard dev`), RedisBroker (BullMQ).
-import type { RunError, RunStatus } from '../../control/wire.js'
+import type { RunError, RunStatus } from '../../control/index.js'
 import type { Envelope } from '../envelope.js'
 
 export type { RunError, RunStatus }

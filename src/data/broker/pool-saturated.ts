@@ -1,6 +1,6 @@
 // The backpressure error both brokers throw when a pool's queue is full.
 // The gateway maps it to HTTP 429 with `Retry-After` from `retryAfterMs`.
-import { SwitchyardError } from '../../control/errors.js'
+import { SwitchyardError } from '../../control/index.js'
 
 /** POOL_SATURATED: the pool already holds `maxQueued` queued runs. Retryable. */
 export class PoolSaturatedError extends SwitchyardError {

@@ -2,7 +2,7 @@
 // (no worker connected and none on its way): the caller hears 503 at once instead of
 // waiting out the run's deadline for a 504. The gateway sends `Retry-After` from
 // `retryAfterMs`.
-import { SwitchyardError } from '../../control/errors.js'
+import { SwitchyardError } from '../../control/index.js'
 
 /** POOL_UNAVAILABLE: no worker serves `pool` here. Retryable (a worker may connect later). */
 export class PoolUnavailableError extends SwitchyardError {

@@ -3,8 +3,8 @@
 // discovery pool's processes, and the supervisor's own env does not leak into any.
 import { readFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
-import { SwitchyardError } from '../../control/errors.js'
-import type { Pool } from '../../control/types.js'
+import { SwitchyardError } from '../../control/index.js'
+import type { Pool } from '../../control/index.js'
 
 /** Variables copied from the parent's env when set. NODE_OPTIONS is deliberately absent. */
 export const BASE_ENV_KEYS: readonly string[] = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR']

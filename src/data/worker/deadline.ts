@@ -1,7 +1,7 @@
 // A run's deadline: its signal aborts at the deadline, and the run settles then with
 // DEADLINE_EXCEEDED even if the graph ignores the signal (a graph that also blocks
 // the event loop is the watchdog's business: worker-watchdog.ts).
-import { SwitchyardError } from '../../control/errors.js'
+import { SwitchyardError } from '../../control/index.js'
 
 /**
  * Run `fn` with a signal that aborts at `deadlineMs` (epoch ms) or when `outer` aborts.

@@ -3,11 +3,11 @@
 // fails to import or build fails that workflow's runs only (GRAPH_LOAD_FAILED, not
 // retryable: the same code fails the same way), and the pool keeps serving the others.
 import { pathToFileURL } from 'node:url'
-import { SwitchyardError } from '../../control/errors.js'
-import type { Workflow } from '../../control/types.js'
+import { SwitchyardError } from '../../control/index.js'
+import type { Workflow } from '../../control/index.js'
 import { loadPrompt } from '../../graph/index.js'
-import { traceGraphNodes } from '../../observe/sdk/node-spans.js'
-import type { GraphFactory, Logger, ModelClient, Prompt, Runnable } from '../../graph/types.js'
+import { traceGraphNodes } from '../../observe/sdk/index.js'
+import type { GraphFactory, Logger, ModelClient, Prompt, Runnable } from '../../graph/index.js'
 
 export interface LoadedGraph {
   readonly runnable: Runnable

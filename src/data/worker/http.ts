@@ -2,7 +2,7 @@
 // GET /metrics (Prometheus text). Nothing else: runs never arrive over HTTP.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { METRICS_CONTENT_TYPE, type MetricsRegistry } from '../../observe/metrics/metrics.js'
+import { METRICS_CONTENT_TYPE, type MetricsRegistry } from '../../observe/metrics/index.js'
 
 export interface WorkerHttp {
   readonly url: string

@@ -1,6 +1,6 @@
 // The worker's logger: one JSON object per line on stderr, with the pool (and, inside a
 // run, the run id, workflow and attempt) on every line. Quiet below `level`.
-import type { Logger } from '../../graph/types.js'
+import type { Logger } from '../../graph/index.js'
 
 type Level = 'debug' | 'info' | 'warn' | 'error'
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 }

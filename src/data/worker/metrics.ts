@@ -1,5 +1,5 @@
 // The worker's Prometheus series (served on its /metrics).
-import { MetricsRegistry, type Counter, type Gauge, type Histogram } from '../../observe/metrics/metrics.js'
+import { MetricsRegistry, type Counter, type Gauge, type Histogram } from '../../observe/metrics/index.js'
 
 export interface WorkerMetrics {
   readonly registry: MetricsRegistry

@@ -3,8 +3,8 @@
 // naming the paths that do not fit (OUTPUT_INVALID, not retryable: the same graph on
 // the same input most likely returns the same shape). The schema compiles on the
 // first run of its workflow in this process (validatorFor caches it by identity).
-import { SwitchyardError } from '../../control/errors.js'
-import type { Workflow } from '../../control/types.js'
+import { SwitchyardError } from '../../control/index.js'
+import type { Workflow } from '../../control/index.js'
 import { describeIssues, validatorFor } from '../../graph/index.js'
 
 /**

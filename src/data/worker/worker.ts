@@ -3,13 +3,12 @@
 // run it with a deadline, inside a CONSUMER span continuing the caller's trace → an
 // Outcome the broker settles (ack, retry with backoff, dead-letter).
 import { SpanKind, SpanStatusCode, ROOT_CONTEXT, propagation, trace, type Span } from '@opentelemetry/api'
-import { ATTR } from '../../control/attributes.js'
-import { SwitchyardError } from '../../control/errors.js'
-import type { Pool, Registry, Workflow } from '../../control/types.js'
+import { ATTR, SwitchyardError } from '../../control/index.js'
+import type { Pool, Registry, Workflow } from '../../control/index.js'
 import { createModel } from '../../graph/index.js'
-import type { Logger, ModelClient, RunContext } from '../../graph/types.js'
+import type { Logger, ModelClient, RunContext } from '../../graph/index.js'
 import { envelopeDeadlineMs, verifyEnvelope, type Envelope } from '../envelope.js'
-import type { Delivery, Outcome, RunSource } from '../broker/run-source.js'
+import type { Delivery, Outcome, RunSource } from '../broker/index.js'
 import { withDeadline } from './deadline.js'
 import { GraphCache } from './graphs.js'
 import { checkedOutput } from './output.js'

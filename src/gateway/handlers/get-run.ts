@@ -1,5 +1,5 @@
 // GET /v1/runs/{runId}: status, output or error, attempts, timings, trace id.
-import { SwitchyardError } from '../../control/errors.js'
+import { SwitchyardError } from '../../control/index.js'
 import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type GatewayDeps, type Handler } from '../exchange.js'
 import { toRunView } from './run-view.js'

@@ -1,5 +1,5 @@
 // Liveness, readiness and Prometheus metrics.
-import { SwitchyardError } from '../../control/errors.js'
+import { SwitchyardError } from '../../control/index.js'
 import { sendJson, type GatewayDeps, type Handler } from '../exchange.js'
 import { METRICS_CONTENT_TYPE } from '../gateway-metrics.js'
 

@@ -1,9 +1,8 @@
 // GET /v1/runs?pool=&workflow=&status=&limit=: recent runs from the broker, newest
 // first — every run, traced or not, queued or dead-lettered (the trace store's
 // GET /v1/traces lists only sampled runs whose spans were exported).
-import { SwitchyardError, UnknownWorkflowError } from '../../control/errors.js'
-import { suggest } from '../../control/suggest.js'
-import type { RunFilter, RunList, RunStatus } from '../../control/wire.js'
+import { SwitchyardError, UnknownWorkflowError, suggest } from '../../control/index.js'
+import type { RunFilter, RunList, RunStatus } from '../../control/index.js'
 import { brokerError } from '../broker-error.js'
 import { sendJson, type GatewayDeps, type Handler } from '../exchange.js'
 import { toRunView } from './run-view.js'

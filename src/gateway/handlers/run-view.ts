@@ -1,7 +1,7 @@
 // The public shape of a run (GET /v1/runs/{id}, the 202 body): the broker's record
 // with timings as ISO strings and nothing internal.
-import type { RunView } from '../../control/wire.js'
-import type { RunRecord } from '../../data/broker/broker.js'
+import type { RunView } from '../../control/index.js'
+import type { RunRecord } from '../../data/broker/index.js'
 
 export type { RunView }
 

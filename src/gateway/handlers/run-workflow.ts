@@ -1,12 +1,10 @@
 // POST /v1/workflows/{name}/run — the request path of DESIGN §1:
 // body → route() → signed envelope → broker → wait → the flat output.
 import { randomUUID } from 'node:crypto'
-import { ATTR } from '../../control/attributes.js'
-import { SwitchyardError } from '../../control/errors.js'
-import { route } from '../../control/index.js'
-import type { RoutePlan } from '../../control/types.js'
-import type { RunRecord } from '../../data/broker/broker.js'
-import { createEnvelope } from '../../data/envelope.js'
+import { ATTR, SwitchyardError, route } from '../../control/index.js'
+import type { RoutePlan } from '../../control/index.js'
+import type { RunRecord } from '../../data/broker/index.js'
+import { createEnvelope } from '../../data/index.js'
 import { readJsonBody } from '../body.js'
 import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type Exchange, type GatewayDeps, type Handler } from '../exchange.js'

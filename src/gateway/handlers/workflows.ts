@@ -1,9 +1,7 @@
 // GET /v1/workflows and /v1/workflows/{name}: the registry as callers may see it
 // (no file paths, no pool internals).
-import { SwitchyardError } from '../../control/errors.js'
-import { route } from '../../control/index.js'
-import type { Registry, Workflow } from '../../control/types.js'
-import type { WorkflowView } from '../../control/wire.js'
+import { SwitchyardError, route } from '../../control/index.js'
+import type { Registry, Workflow, WorkflowView } from '../../control/index.js'
 import { sendJson, type GatewayDeps, type Handler } from '../exchange.js'
 
 export type { WorkflowView }

@@ -2,7 +2,7 @@
 // (DESIGN §3): `full` records it, `redacted` masks e-mail addresses, phone numbers
 // and the configured keys, `none` records nothing.
 import { findPhoneNumbersInText } from 'libphonenumber-js'
-import type { TracingConfig } from '../../control/types.js'
+import type { TracingConfig } from '../../control/index.js'
 
 /** Longest recorded value, in characters; longer values are cut (and say so). */
 export const CAPTURE_LIMIT = 8192

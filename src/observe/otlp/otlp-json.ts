@@ -1,9 +1,9 @@
 // OTLP/JSON (the protobuf JSON mapping, with hex trace and span ids as the OTLP
 // spec requires) decoded into resource spans. Lenient where senders differ:
 // enum names or numbers, int64 as string or number, ids in hex or base64.
-import { SwitchyardError } from '../../control/errors.js'
+import { SwitchyardError } from '../../control/index.js'
 import type { OtlpKeyValue, OtlpResourceSpans, OtlpSpan } from './otlp-request.js'
-import type { AttributeValue } from '../store/stored-span.js'
+import type { AttributeValue } from '../store/index.js'
 
 type Json = Record<string, unknown>
 

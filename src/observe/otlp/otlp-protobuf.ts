@@ -4,9 +4,9 @@
 //
 // One reader walks the whole body; a nested message is the range up to its `end`, so
 // decoding allocates the decoded values and nothing else (the receiver's hot path).
-import { SwitchyardError } from '../../control/errors.js'
+import { SwitchyardError } from '../../control/index.js'
 import type { OtlpKeyValue, OtlpResourceSpans, OtlpSpan } from './otlp-request.js'
-import type { AttributeValue } from '../store/stored-span.js'
+import type { AttributeValue } from '../store/index.js'
 
 const VARINT = 0
 const FIXED64 = 1

@@ -4,11 +4,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gunzip, inflate } from 'node:zlib'
 import { promisify } from 'node:util'
-import { SwitchyardError } from '../../control/errors.js'
+import { SwitchyardError } from '../../control/index.js'
 import { decodeOtlpJson } from './otlp-json.js'
 import { decodeOtlpProtobuf } from './otlp-protobuf.js'
 import { toStoredSpans } from './otlp-request.js'
-import type { TraceStore } from '../store/trace-store.js'
+import type { TraceStore } from '../store/index.js'
 
 /** Largest accepted export (compressed or not). @default 33554432 (32 MiB) */
 export const OTLP_BODY_LIMIT = 32 * 1024 * 1024

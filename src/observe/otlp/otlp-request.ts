@@ -1,7 +1,7 @@
 // The decoded form of an OTLP ExportTraceServiceRequest, shared by the JSON and
 // protobuf decoders, and its conversion into stored spans.
-import { ATTR } from '../../control/attributes.js'
-import type { AttributeValue, Attributes, SpanKindName, SpanStatusName, StoredEvent, StoredSpan } from '../store/stored-span.js'
+import { ATTR } from '../../control/index.js'
+import type { AttributeValue, Attributes, SpanKindName, SpanStatusName, StoredEvent, StoredSpan } from '../store/index.js'
 
 export interface OtlpKeyValue {
   readonly key: string

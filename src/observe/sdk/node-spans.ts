@@ -7,8 +7,8 @@
 // makes @langchain/core build and copy a callback manager for every runnable of every
 // step, which costs more than the spans themselves (bench/tracing).
 import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
-import { ATTR } from '../../control/attributes.js'
-import { captureValue } from '../capture/capture.js'
+import { ATTR } from '../../control/index.js'
+import { captureValue } from '../capture/index.js'
 
 const TRACER = 'switchyard.graph'
 // Recorded in full here; the process's exporter applies the pool's capture mode

@@ -5,9 +5,9 @@
 import type { ExportResult } from '@opentelemetry/core'
 import type { Attributes, AttributeValue } from '@opentelemetry/api'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
-import { ATTR } from '../../control/attributes.js'
-import type { Pool, TracingConfig } from '../../control/types.js'
-import { MASK, redactText } from '../capture/capture.js'
+import { ATTR } from '../../control/index.js'
+import type { Pool, TracingConfig } from '../../control/index.js'
+import { MASK, redactText } from '../capture/index.js'
 
 export type CaptureSetting = Pick<TracingConfig, 'capture' | 'redact'>
 /** The capture setting of one span; undefined = record as is. */

@@ -4,7 +4,7 @@
 // parent's sampled flag, so a kept run is whole and a dropped run leaves nothing.
 import { ROOT_CONTEXT, TraceFlags, trace, type Attributes, type Context, type Link, type SpanKind } from '@opentelemetry/api'
 import { SamplingDecision, TraceIdRatioBasedSampler, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-base'
-import { ATTR } from '../../control/attributes.js'
+import { ATTR } from '../../control/index.js'
 
 const KEEP: SamplingResult = { decision: SamplingDecision.RECORD_AND_SAMPLED }
 const DROP: SamplingResult = { decision: SamplingDecision.NOT_RECORD }

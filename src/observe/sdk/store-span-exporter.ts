@@ -6,10 +6,9 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core'
 import type { HrTime } from '@opentelemetry/api'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
-import { ATTR } from '../../control/attributes.js'
-import { KINDS, nanosToMillis, processOf, projectOf, STATUSES } from '../otlp/otlp-request.js'
-import type { Attributes, StoredSpan } from '../store/stored-span.js'
-import type { TraceStore } from '../store/trace-store.js'
+import { ATTR } from '../../control/index.js'
+import { KINDS, nanosToMillis, processOf, projectOf, STATUSES } from '../otlp/index.js'
+import type { Attributes, StoredSpan, TraceStore } from '../store/index.js'
 
 /**
  * @example

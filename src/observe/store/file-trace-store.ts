@@ -5,8 +5,7 @@
 // restart loses nothing (the index is rebuilt by scanning the segments).
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ATTR } from '../../control/attributes.js'
-import { SwitchyardError } from '../../control/errors.js'
+import { ATTR, SwitchyardError } from '../../control/index.js'
 import { isGatewayRunSpan, isRunSpan, summarizeRun } from './run-summary.js'
 import { TRACE_ID, type StoredSpan } from './stored-span.js'
 import type { RunFilter, RunSummary, TraceStore } from './trace-store.js'

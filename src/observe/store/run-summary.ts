@@ -1,6 +1,6 @@
 // Which spans describe a run, and what they say about it: the worker's
 // `run <workflow>` span when it is there, else the gateway's request span.
-import { ATTR } from '../../control/attributes.js'
+import { ATTR } from '../../control/index.js'
 import type { RunSummary } from './trace-store.js'
 import type { AttributeValue, StoredSpan } from './stored-span.js'
 

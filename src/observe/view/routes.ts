@@ -3,10 +3,10 @@
 // (the run tree), GET / (web UI). Handlers throw SwitchyardError; the gateway's
 // error path turns them into problem+json.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { SwitchyardError } from '../../control/errors.js'
-import { receiveOtlp } from '../otlp/otlp-receiver.js'
+import { SwitchyardError } from '../../control/index.js'
+import { receiveOtlp } from '../otlp/index.js'
 import { buildRunTree } from './run-tree.js'
-import type { RunFilter, TraceStore } from '../store/trace-store.js'
+import type { RunFilter, TraceStore } from '../store/index.js'
 import { UI_HTML } from './ui.js'
 
 export interface ObserveExchange {

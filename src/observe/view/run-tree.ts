@@ -1,7 +1,7 @@
 // A trace's spans as the tree of one run: parent links resolved, children in start
 // order, and the numbers a reader wants on each node (duration, status, tokens, cost).
-import { ATTR, GENAI } from '../../control/attributes.js'
-import type { AttributeValue, Attributes, SpanKindName, SpanStatusName, StoredSpan } from '../store/stored-span.js'
+import { ATTR, GENAI } from '../../control/index.js'
+import type { AttributeValue, Attributes, SpanKindName, SpanStatusName, StoredSpan } from '../store/index.js'
 
 export interface RunNode {
   readonly spanId: string

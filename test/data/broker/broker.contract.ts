@@ -9,11 +9,10 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
-import { SwitchyardError } from '../../../src/control/errors.js'
-import type { Pool, Registry, RoutePlan, Workflow } from '../../../src/control/types.js'
-import type { Broker, RunRecord } from '../../../src/data/broker/broker.js'
-import { createEnvelope, verifyEnvelope, type Envelope } from '../../../src/data/envelope.js'
-import type { Delivery, Outcome, RunSource } from '../../../src/data/broker/run-source.js'
+import { SwitchyardError } from '../../../src/control/index.js'
+import type { Pool, Registry, RoutePlan, Workflow } from '../../../src/control/index.js'
+import type { Broker, RunRecord, Delivery, Outcome, RunSource } from '../../../src/data/broker/index.js'
+import { createEnvelope, verifyEnvelope, type Envelope } from '../../../src/data/index.js'
 
 export interface BrokerFixture {
   readonly broker: Broker

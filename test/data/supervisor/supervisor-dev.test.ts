@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 
-import type { Registry } from '../../../src/control/types.js'
-import type { RunRecord } from '../../../src/data/broker/broker.js'
-import type { Envelope } from '../../../src/data/envelope.js'
-import { MemoryBroker } from '../../../src/data/broker/memory/memory-broker.js'
-import { startSupervisor, type Supervisor } from '../../../src/data/supervisor/supervisor.js'
+import type { Registry } from '../../../src/control/index.js'
+import type { RunRecord } from '../../../src/data/broker/index.js'
+import type { Envelope } from '../../../src/data/index.js'
+import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
+import { startSupervisor, type Supervisor } from '../../../src/data/supervisor/index.js'
 import { Events, WORKER_PROGRAM, eventually } from './supervisor-helpers.js'
 import { envelopeFor, fixtureRegistry, KEY, LONG } from '../worker/worker-helpers.js'
 

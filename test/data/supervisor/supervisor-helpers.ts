@@ -1,8 +1,8 @@
 // Helpers of the supervisor tests: the real worker program, events, bounded polling.
 import { fileURLToPath } from 'node:url'
 
-import type { Registry } from '../../../src/control/types.js'
-import type { SupervisorEvent } from '../../../src/data/supervisor/supervisor.js'
+import type { Registry } from '../../../src/control/index.js'
+import type { SupervisorEvent } from '../../../src/data/supervisor/index.js'
 
 export { eventually } from '../../helpers/eventually.js'
 

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
-import { MemoryBroker } from '../../../src/data/broker/memory/memory-broker.js'
-import { startSupervisor } from '../../../src/data/supervisor/supervisor.js'
+import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
+import { startSupervisor } from '../../../src/data/supervisor/index.js'
 import { Events, WORKER_PROGRAM, eventually, onlyPools } from './supervisor-helpers.js'
 import { envelopeFor, fixtureRegistry, KEY, LONG } from '../worker/worker-helpers.js'
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { MetricsRegistry } from '../../../src/observe/metrics/metrics.js'
+import { MetricsRegistry } from '../../../src/observe/metrics/index.js'
 
 void test('counters, gauges and histograms render in the text exposition format', () => {
   const metrics = new MetricsRegistry()

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 
-import type { Registry } from '../../../src/control/types.js'
-import type { RunRecord } from '../../../src/data/broker/broker.js'
-import type { Envelope } from '../../../src/data/envelope.js'
-import { MemoryBroker } from '../../../src/data/broker/memory/memory-broker.js'
-import { createWorker, type PoolWorker } from '../../../src/data/worker/worker.js'
+import type { Registry } from '../../../src/control/index.js'
+import type { RunRecord } from '../../../src/data/broker/index.js'
+import type { Envelope } from '../../../src/data/index.js'
+import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
+import { createWorker, type PoolWorker } from '../../../src/data/worker/index.js'
 import { envelopeFor, fixtureRegistry, KEY, LONG } from './worker-helpers.js'
 
 let registry: Registry

@@ -7,12 +7,12 @@ import { after, before, test } from 'node:test'
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 
-import { ATTR, SERVICE } from '../../../src/control/attributes.js'
-import type { Registry } from '../../../src/control/types.js'
-import type { Envelope } from '../../../src/data/envelope.js'
-import { MemoryBroker } from '../../../src/data/broker/memory/memory-broker.js'
-import { createWorker, type PoolWorker } from '../../../src/data/worker/worker.js'
-import { initTracing, type Tracing } from '../../../src/observe/sdk/tracing.js'
+import { ATTR, SERVICE } from '../../../src/control/index.js'
+import type { Registry } from '../../../src/control/index.js'
+import type { Envelope } from '../../../src/data/index.js'
+import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
+import { createWorker, type PoolWorker } from '../../../src/data/worker/index.js'
+import { initTracing, type Tracing } from '../../../src/observe/sdk/index.js'
 import { envelopeFor, fixtureRegistry, KEY, LONG, TRACE } from './worker-helpers.js'
 
 const exporter = new InMemorySpanExporter()

@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 
 import { loadRegistry, route } from '../../../src/control/index.js'
-import type { Registry, RoutePlan } from '../../../src/control/types.js'
-import { createEnvelope, type Envelope } from '../../../src/data/envelope.js'
+import type { Registry, RoutePlan } from '../../../src/control/index.js'
+import { createEnvelope, type Envelope } from '../../../src/data/index.js'
 
 export const FIXTURE_REGISTRY = fileURLToPath(new URL('../../fixtures/data/switchyard.yaml', import.meta.url))
 export const KEY = 'test-signing-key-0123456789'

@@ -2,8 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SpanStatusCode } from '@opentelemetry/api'
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
-import { ATTR } from '../../../src/control/attributes.js'
-import type { Pool } from '../../../src/control/types.js'
+import { ATTR } from '../../../src/control/index.js'
+import type { Pool } from '../../../src/control/index.js'
 import { captureByPool, captureValue, initTracing, redactText } from '../../../src/observe/index.js'
 
 const lead = {

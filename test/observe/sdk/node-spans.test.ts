@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { trace } from '@opentelemetry/api'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { Annotation, END, START, StateGraph } from '@langchain/langgraph'
-import { ATTR } from '../../../src/control/attributes.js'
+import { ATTR } from '../../../src/control/index.js'
 import { initTracing, traceGraphNodes } from '../../../src/observe/index.js'
 
 const tracer = () => trace.getTracer('test')

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { ATTR } from '../../../src/control/attributes.js'
+import { ATTR } from '../../../src/control/index.js'
 import { SwitchyardSampler, sampledAt } from '../../../src/observe/index.js'
 
 function setup() {

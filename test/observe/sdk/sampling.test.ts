@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import { createWorker, type PoolWorker } from '../../../src/data/worker/worker.js'
+import { createWorker, type PoolWorker } from '../../../src/data/worker/index.js'
 import { FileTraceStore, sampledAt } from '../../../src/observe/index.js'
 import { eventually, startRig, type TracingRig } from '../e2e-fixture.js'
 

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib'
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api'
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import { ATTR, GENAI } from '../../../src/control/attributes.js'
+import { ATTR, GENAI } from '../../../src/control/index.js'
 import { FileTraceStore, buildRunTree, decodeOtlpProtobuf, initTracing, renderRunTree, toStoredSpans } from '../../../src/observe/index.js'
 import { startObserveServer } from '../observe-server.js'
 

@@ -1,6 +1,6 @@
 // The child side of the IPC adapter: a RunSource over process.on('message'), for a
 // worker process forked by `switchyard dev` (see ipc-parent.ts for the other side).
-import { SwitchyardError } from '../../../control/errors.js'
+import { SwitchyardError } from '../../../control/index.js'
 import { isParentMessage, type ChildMessage } from './ipc-protocol.js'
 import type { Outcome, RunSource } from '../run-source.js'
 

@@ -3,7 +3,7 @@
 // IPC adapter (ipc-parent.ts), which is itself a consumer of `source(pool)`.
 // Retries, dead letters, idempotency and backpressure live here, as they do in Redis.
 import { setMaxListeners } from 'node:events'
-import { SwitchyardError } from '../../../control/errors.js'
+import { SwitchyardError } from '../../../control/index.js'
 import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions } from '../broker.js'
 import { envelopeTraceId, idempotencyFingerprint, type Envelope } from '../../envelope.js'
 import { PoolSaturatedError } from '../pool-saturated.js'

@@ -1,7 +1,7 @@
 // Connecting to Redis for BullMQ, and the one server setting BullMQ cannot live
 // without: `maxmemory-policy noeviction`. With any other policy Redis may evict job
 // keys under memory pressure and runs vanish without a trace.
-import { SwitchyardError } from '../../../control/errors.js'
+import { SwitchyardError } from '../../../control/index.js'
 
 /** What to do when the server's eviction policy is not `noeviction`. */
 export type EvictionCheck = 'refuse' | 'warn'

@@ -10,9 +10,8 @@
 // - keys evicted under memory pressure: connect() checks maxmemory-policy.
 import { Job, Queue, type QueueEvents } from 'bullmq'
 
-import { SwitchyardError } from '../../../control/errors.js'
-import { queueName } from '../../../control/index.js'
-import type { Pool, Registry } from '../../../control/types.js'
+import { SwitchyardError, queueName } from '../../../control/index.js'
+import type { Pool, Registry } from '../../../control/index.js'
 import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions } from '../broker.js'
 import { idempotencyFingerprint, type Envelope } from '../../envelope.js'
 import { PoolSaturatedError } from '../pool-saturated.js'

@@ -9,7 +9,7 @@
 //   the record as it stands.
 import { QueueEvents } from 'bullmq'
 
-import { SwitchyardError } from '../../../control/errors.js'
+import { SwitchyardError } from '../../../control/index.js'
 import type { RunRecord, RunStatus, WaitOptions } from '../broker.js'
 import { recordFromEvent } from './record.js'
 

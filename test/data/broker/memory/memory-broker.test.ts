@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { MemoryBroker } from '../../../../src/data/broker/memory/memory-broker.js'
+import { MemoryBroker } from '../../../../src/data/broker/memory/index.js'
 import { brokerContract, contractRegistry } from '../broker.contract.js'
 
 brokerContract('memory', async () => {

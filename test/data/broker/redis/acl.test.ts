@@ -6,11 +6,9 @@ import { test } from 'node:test'
 
 import { Job, Queue } from 'bullmq'
 
-import type { RoutePlan } from '../../../../src/control/types.js'
-import { createEnvelope } from '../../../../src/data/envelope.js'
-import { poolAclRules, producerAclRules } from '../../../../src/data/broker/redis/acl.js'
-import { RedisBroker } from '../../../../src/data/broker/redis/redis-broker.js'
-import { redisRunSource } from '../../../../src/data/broker/redis/redis-run-source.js'
+import type { RoutePlan } from '../../../../src/control/index.js'
+import { createEnvelope } from '../../../../src/data/index.js'
+import { poolAclRules, producerAclRules, RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
 import { contractRegistry } from '../broker.contract.js'
 

@@ -8,10 +8,9 @@ import { once } from 'node:events'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-import type { RoutePlan } from '../../../../src/control/types.js'
-import { createEnvelope } from '../../../../src/data/envelope.js'
-import { RedisBroker } from '../../../../src/data/broker/redis/redis-broker.js'
-import { redisRunSource } from '../../../../src/data/broker/redis/redis-run-source.js'
+import type { RoutePlan } from '../../../../src/control/index.js'
+import { createEnvelope } from '../../../../src/data/index.js'
+import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
 import { contractRegistry } from '../broker.contract.js'
 

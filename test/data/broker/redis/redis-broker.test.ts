@@ -6,10 +6,9 @@ import { describe, test } from 'node:test'
 
 import { Queue, Worker } from 'bullmq'
 
-import type { Registry } from '../../../../src/control/types.js'
-import { RedisBroker } from '../../../../src/data/broker/redis/redis-broker.js'
-import { createEnvelope } from '../../../../src/data/envelope.js'
-import { redisRunSource } from '../../../../src/data/broker/redis/redis-run-source.js'
+import type { Registry } from '../../../../src/control/index.js'
+import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
+import { createEnvelope } from '../../../../src/data/index.js'
 import { startRedis } from '../../../helpers/redis.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
 import { brokerContract, contractRegistry } from '../broker.contract.js'

@@ -8,9 +8,8 @@ import { test } from 'node:test'
 
 import { Queue } from 'bullmq'
 
-import { RedisBroker } from '../../../../src/data/broker/redis/redis-broker.js'
-import { redisRunSource } from '../../../../src/data/broker/redis/redis-run-source.js'
-import { createWorker } from '../../../../src/data/worker/worker.js'
+import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
+import { createWorker } from '../../../../src/data/worker/index.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
 import { KEY, LONG, envelopeFor, fixtureRegistry } from '../../worker/worker-helpers.js'
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { test } from 'node:test'
 
-import { RedisBroker } from '../../../../src/data/broker/redis/redis-broker.js'
+import { RedisBroker } from '../../../../src/data/broker/redis/index.js'
 import { contractRegistry } from '../broker.contract.js'
 
 /** A loopback port nothing listens on (taken, then released). */

@@ -7,9 +7,10 @@
 //   - no insignificant whitespace;
 //   - strings and numbers exactly as JSON.stringify prints them;
 //   - object members whose value is undefined are left out (as JSON.stringify does).
-import { createHash } from 'node:crypto'
+import type * as Crypto from 'node:crypto'
 
-import { SwitchyardError, type ErrorCode } from './errors.js'
+import { SwitchyardError, type ErrorCode } from '../contract/index.js'
+import { builtin } from './load-registry.js'
 
 /** Compare two strings by Unicode code point. */
 export function compareCodePoints(a: string, b: string): number {
@@ -93,7 +94,8 @@ export function canonicalJson(value: unknown, path = 'value', code: ErrorCode = 
 
 /** `sha256:<hex>` of a value's canonical JSON (UTF-8). */
 export function canonicalDigest(value: unknown, code: ErrorCode = 'INVALID_JSON'): string {
-  return `sha256:${createHash('sha256')
+  return `sha256:${builtin<typeof Crypto>('node:crypto')
+    .createHash('sha256')
     .update(canonicalJson(value, 'value', code), 'utf8')
     .digest('hex')}`
 }

@@ -1,0 +1,28 @@
+// The vocabulary every plane shares, and nothing else: error classes and codes, span
+// attribute names, the registry's types and what crosses HTTP. No I/O, no Node
+// built-ins, so the typed client can bundle it for browsers and edge runtimes.
+export {
+  SwitchyardError,
+  RegistryError,
+  UnknownWorkflowError,
+  InvalidInputError,
+  type ErrorCode,
+  type SwitchyardErrorOptions,
+  type RegistryProblem,
+  type InputIssue,
+} from './errors.js'
+export { ATTR, GENAI, SERVICE } from './attributes.js'
+export type {
+  Runtime,
+  Capture,
+  JsonSchema,
+  TracingConfig,
+  Pool,
+  GraphRef,
+  Workflow,
+  Registry,
+  RouteRequest,
+  RetryPolicy,
+  RoutePlan,
+} from './types.js'
+export type { Problem, RunError, RunFilter, RunList, RunStatus, RunView, WorkflowView } from './wire.js'

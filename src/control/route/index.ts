@@ -1,0 +1,2 @@
+// route(): the one way a request becomes a run.
+export { route } from './route.js'
