@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'python/**', '**/*.d.ts', 'coverage/**', '**/.switchyard/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.venv*/**', 'python/**', '**/*.d.ts', 'coverage/**', '**/.switchyard/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

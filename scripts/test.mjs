@@ -1,6 +1,7 @@
 // The whole test suite: every test/**/*.test.ts under node's test runner (TypeScript
-// through tsx), then the Python worker's pytest suite, then one closing line with the
-// totals of both. Node 20's --test does not expand globs, so the file list is built here.
+// through tsx), then the Python package's lint (ruff), types (mypy --strict) and pytest
+// suite, then one closing line with the totals. SWITCHYARD_PYTHON picks the interpreter
+// (CI's virtualenv; default python3). Node 20's --test does not expand globs, so the file list is built here.
 // Usage: node scripts/test.mjs [filter...]   (a filter keeps test files whose path contains it;
 // with filters, pytest runs only when a filter names python/)
 import { spawn, spawnSync } from 'node:child_process'
@@ -16,9 +17,9 @@ function find(dir) {
 }
 
 /** Run a command, echoing its output as it comes; resolve with its exit code and full stdout. */
-function run(command, args) {
+function run(command, args, options = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], ...options })
     let out = ''
     child.stdout.on('data', (chunk) => {
       out += chunk
@@ -52,15 +53,28 @@ if (files.length > 0) {
 }
 
 if (runPython) {
-  const probe = spawnSync('python3', ['-m', 'pytest', '--version'], { stdio: 'ignore' })
+  const python = process.env.SWITCHYARD_PYTHON?.trim() || 'python3'
+  const install = `${python} -m pip install './python[test]' (in a virtualenv; see README)`
+  const probe = spawnSync(python, ['-c', 'import pytest, ruff, mypy, langgraph, openai, anthropic'], { stdio: 'ignore' })
   if (probe.status !== 0) {
     if (process.env.CI) {
-      console.error('pytest is not installed, and CI must run the Python tests (python3 -m pip install -r python/requirements.txt)')
+      console.error(`the Python test tools are not installed, and CI must run them: ${install}`)
       process.exit(1)
     }
-    console.log('# python: pytest is not installed, Python tests skipped (python3 -m pip install -r python/requirements.txt)')
+    console.log(`# python: the test tools are not installed, Python checks and tests skipped: ${install}`)
   } else {
-    const py = await run('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'python/tests'])
+    // Lint and strict types are checks like the tests: each counts as one test, passed or failed.
+    for (const [name, args] of [
+      ['ruff', ['-m', 'ruff', 'check', '.']],
+      ['mypy --strict', ['-m', 'mypy']],
+    ]) {
+      console.log(`# python: ${name}`)
+      const tool = await run(python, args, { cwd: 'python' })
+      if (tool.code === 0) passed += 1
+      else failed += 1
+      ok &&= tool.code === 0
+    }
+    const py = await run(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'python/tests'])
     passed += count(py.out, /(\d+) passed/)
     failed += count(py.out, /(\d+) failed/) + count(py.out, /(\d+) errors?\b/)
     ok &&= py.code === 0

@@ -1,8 +1,9 @@
-"""python3 -m switchyard_worker --config switchyard.yaml --pool NAME --redis URL
+"""switchyard-worker --registry .switchyard/switchyard.yaml.resolved.json --pool NAME (--redis URL | --ipc)
 
-Serves one python pool from its BullMQ queue until SIGTERM/SIGINT, then drains:
+Serves one python pool, from its BullMQ queue on Redis or from `switchyard dev`'s
+embedded broker over file descriptor 3 (--ipc), until SIGTERM/SIGINT, then drains:
 takes no new runs and lets in-flight ones finish. SWITCHYARD_SIGNING_KEY, when set,
-makes every envelope need its signature.
+makes every envelope need its signature. `python3 -m switchyard_worker` is the same.
 """
 
 from __future__ import annotations
@@ -13,24 +14,40 @@ import logging
 import os
 import resource
 import signal
+import socket
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from .errors import SwitchyardError
 from .http import start_http
+from .ipc_source import IpcSource
 from .redis_check import wait_for_redis
 from .redis_source import start_worker
 from .registry import load_registry
 from .runner import PoolRunner, busy_threads
 from .tracing import init_tracing
 
+#: The channel `switchyard dev` opens beside stdin, stdout and stderr.
+IPC_FD = 3
+
 
 def _args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python3 -m switchyard_worker", description="Switchyard python pool worker")
-    parser.add_argument("--config", default=os.environ.get("SWITCHYARD_CONFIG", "switchyard.yaml"), help="registry file")
+    parser = argparse.ArgumentParser(prog="switchyard-worker", description="Switchyard python pool worker")
+    parser.add_argument(
+        "--registry",
+        default=os.environ.get("SWITCHYARD_REGISTRY") or None,
+        help="the resolved registry (.switchyard/<file>.resolved.json, written by `switchyard check` and the supervisor)",
+    )
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("SWITCHYARD_CONFIG", "switchyard.yaml"),
+        help="the registry file, when --registry is not given: its resolved form beside it is read",
+    )
     parser.add_argument("--pool", required=True, help="the python pool to serve")
     parser.add_argument("--redis", default=None, help="Redis URL (default: the pool's redis, else SWITCHYARD_REDIS_URL)")
+    parser.add_argument("--ipc", action="store_true", help="take runs from `switchyard dev` over file descriptor 3 (set by the supervisor)")
     parser.add_argument("--prefix", default="bull", help="BullMQ key prefix (must match the broker's)")
     parser.add_argument("--concurrency", type=int, default=None, help="runs at once (default: the pool's concurrency)")
     parser.add_argument("--port", type=int, default=0, help="port of /healthz and /metrics (default 0: any free port, printed; -1: none)")
@@ -78,13 +95,17 @@ async def drain(worker: Any) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    registry = load_registry(args.config)
+    registry = load_registry(args.registry or args.config)
     key = os.environ.get("SWITCHYARD_SIGNING_KEY") or None
     runner = PoolRunner(registry, args.pool, key)
-    # The same order as the node worker: the flag, the pool's own Redis, the env.
-    url = args.redis or runner.pool.redis or os.environ.get("SWITCHYARD_REDIS_URL")
-    if not url:
-        raise SwitchyardError("BROKER_UNAVAILABLE", f"pool '{args.pool}' has no Redis URL: pass --redis or set SWITCHYARD_REDIS_URL")
+    url: str | None = None
+    if not args.ipc:
+        # The same order as the node worker: the flag, the pool's own Redis, the env.
+        url = args.redis or runner.pool.redis or os.environ.get("SWITCHYARD_REDIS_URL")
+        if not url:
+            raise SwitchyardError(
+                "BROKER_UNAVAILABLE", f"pool '{args.pool}' has no Redis URL: pass --redis or set SWITCHYARD_REDIS_URL (or --ipc under switchyard dev)"
+            )
     if runner.pool.memory is not None:
         cap_memory(runner.pool.memory)
     provider = init_tracing(runner.pool.name, runner.pool.project)
@@ -107,35 +128,56 @@ async def _serve(args: argparse.Namespace) -> int:
 
         http = await start_http(args.host, args.port, health, runner.metrics.render)
         host, port = http.sockets[0].getsockname()[:2]
-    if not await wait_for_redis(url, stop):
-        # Stopped before Redis ever answered: nothing in flight.
+    where = f"; http://{host}:{port}/healthz http://{host}:{port}/metrics" if http else ""
+    signatures = "required" if key else "not checked"
+    try:
+        if args.ipc:
+            return await _serve_ipc(runner, concurrency, stop, where, signatures)
+        assert url is not None
+        if not await wait_for_redis(url, stop):
+            return 0  # stopped before Redis ever answered: nothing in flight
+        worker = start_worker(runner, url, prefix=args.prefix, concurrency=concurrency, name=f"{socket.gethostname()}-{os.getpid()}")
+        run = asyncio.ensure_future(worker.run())
+        # One line on stdout once serving, for supervisors and tests to wait on.
+        print(
+            f"switchyard python worker: pool '{runner.pool.name}' on {worker.name}, pid {os.getpid()}, concurrency {concurrency}, "
+            f"signatures {signatures}{where}",
+            flush=True,
+        )
+        await asyncio.wait([run, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        failed = run.done() and not run.cancelled() and run.exception() is not None
+        if failed:
+            print(f"switchyard worker: the queue loop stopped: {run.exception()}", file=sys.stderr)
+        # Drain: no new runs; close() waits for the ones in flight (each bounded by its deadline).
+        draining = True
+        await drain(worker)
+        run.cancel()
+        return 1 if failed else 0
+    finally:
         if http is not None:
             http.close()
         if provider is not None:
             provider.shutdown()
-        return 0
-    worker = start_worker(runner, url, prefix=args.prefix, concurrency=concurrency)
-    run = asyncio.ensure_future(worker.run())
-    # One line on stdout once serving, for supervisors and tests to wait on.
-    where = f"; http://{host}:{port}/healthz http://{host}:{port}/metrics" if http else ""
+
+
+async def _serve_ipc(runner: PoolRunner, concurrency: int, stop: asyncio.Event, where: str, signatures: str) -> int:
+    """Runs from `switchyard dev` over fd 3, until SIGTERM (drain) or the parent's end closes (stop)."""
+    source = IpcSource(runner, IPC_FD, concurrency)
+    await source.start()
     print(
-        f"switchyard python worker: pool '{runner.pool.name}' on {worker.name}, pid {os.getpid()}, concurrency {concurrency}, "
-        f"signatures {'required' if key else 'not checked'}{where}",
+        f"switchyard python worker: pool '{runner.pool.name}' over IPC, pid {os.getpid()}, concurrency {concurrency}, signatures {signatures}{where}",
         flush=True,
     )
-    await asyncio.wait([run, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
-    failed = run.done() and not run.cancelled() and run.exception() is not None
-    if failed:
-        print(f"switchyard worker: the queue loop stopped: {run.exception()}", file=sys.stderr)
-    # Drain: no new runs; close() waits for the ones in flight (each bounded by its deadline).
-    draining = True
-    await drain(worker)
-    run.cancel()
-    if http is not None:
-        http.close()
-    if provider is not None:
-        provider.shutdown()
-    return 1 if failed else 0
+    stopped = asyncio.ensure_future(stop.wait())
+    gone = asyncio.ensure_future(source.closed())
+    await asyncio.wait([stopped, gone], return_when=asyncio.FIRST_COMPLETED)
+    if stopped.done():
+        await source.drain()
+    else:
+        await source.close()
+    stopped.cancel()
+    gone.cancel()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,5 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The `switchyard-worker` console script."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    cli()

@@ -53,7 +53,7 @@ def js_number(value: float | int) -> str:
 def _string(value: str) -> str:
     text = json.dumps(value, ensure_ascii=False)
     # Python writes lone surrogates raw (then UTF-8 fails); JavaScript escapes them.
-    return _LONE_SURROGATE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _write(value: Any, path: str, out: list[str]) -> None:

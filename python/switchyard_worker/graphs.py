@@ -18,9 +18,10 @@ import importlib.util
 import inspect
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .errors import SwitchyardError
 from .registry import Workflow
@@ -98,7 +99,7 @@ async def _build(workflow: Workflow, pool: str, root: Path, log: logging.Logger)
             if not is_runnable(runnable):
                 raise TypeError("the factory returned neither a function nor an object with invoke()")
         return LoadedGraph(runnable, prompt)
-    except Exception as error:  # noqa: BLE001 - any failure to load is this workflow's, by design
+    except Exception as error:
         raise SwitchyardError("GRAPH_LOAD_FAILED", f"{where} failed to load: {str(error) or type(error).__name__}") from error
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .metrics import CONTENT_TYPE
 
@@ -15,7 +16,7 @@ async def start_http(host: str, port: int, health: Callable[[], dict[str, Any]],
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            method, path = (request.split(b"\r\n", 1)[0].decode("latin-1").split(" ") + ["", ""])[:2]
+            method, path = [*request.split(b"\r\n", 1)[0].decode("latin-1").split(" "), "", ""][:2]
             path = path.split("?", 1)[0]
             if method != "GET":
                 status, kind, body = "405 Method Not Allowed", "text/plain", "only GET\n"

@@ -6,8 +6,8 @@ paths that do not fit. Each schema compiles on its workflow's first run here."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import SwitchyardError
 from .registry import Workflow
@@ -22,11 +22,6 @@ def _pointer(path: Any) -> str:
 
 def _compile(workflow: Workflow) -> Check | None:
     schema = workflow.output
-    if isinstance(schema, Path):
-        try:
-            schema = json.loads(schema.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise SwitchyardError("GRAPH_LOAD_FAILED", f"workflow '{workflow.name}': cannot read its output schema {schema}: {error}") from error
     if schema is None or schema is True:
         return None
     if schema is False:

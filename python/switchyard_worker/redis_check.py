@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
@@ -63,7 +64,8 @@ async def _check_eviction(client: aioredis.Redis, url: str) -> None:
             '"maxmemory-policy noeviction", or queued runs can be evicted and lost.', redact_url(url), error,
         )
         return
-    policy = reply.get("maxmemory-policy") or reply.get(b"maxmemory-policy")
+    values: dict[Any, Any] = dict(reply)
+    policy = values.get("maxmemory-policy") or values.get(b"maxmemory-policy")
     policy = policy.decode() if isinstance(policy, bytes) else str(policy)
     if policy != "noeviction":
         log.warning(

@@ -46,8 +46,11 @@ def settle(outcome: Outcome, job: Any, started_at: int) -> dict[str, Any]:
     raise Exception(message) if outcome.retryable else UnrecoverableError(message)
 
 
-def start_worker(runner: PoolRunner, url: str, *, prefix: str = "bull", concurrency: int | None = None) -> Worker:
-    """A BullMQ Worker serving the runner's pool (close it with ``await worker.close()``)."""
+def start_worker(runner: PoolRunner, url: str, *, prefix: str = "bull", concurrency: int | None = None, name: str | None = None) -> Worker:
+    """A BullMQ Worker serving the runner's pool (close it with ``await worker.close()``).
+
+    ``name`` names its Redis connections (`<prefix>:<queue>:w:<name>`): one name per
+    process, which the TypeScript broker counts as one worker (src/data/broker/redis/worker-count.ts)."""
 
     async def process(job: Any, _token: str) -> dict[str, Any]:
         started_at = int(time.time() * 1000)
@@ -65,6 +68,7 @@ def start_worker(runner: PoolRunner, url: str, *, prefix: str = "bull", concurre
             "stalledInterval": 30_000,
             "maxStalledCount": 1,
             "autorun": False,
+            **({"name": name} if name else {}),
         },
     )
     # Redis hiccups are reported and retried by BullMQ: a worker keeps serving through them.

@@ -1,47 +1,23 @@
-"""The slice of switchyard.yaml (or .json) a Python worker needs: its pool and that pool's workflows.
+"""The registry as the TypeScript control plane resolved it, read from its resolved form.
 
-`switchyard check` (TypeScript) is the registry's validator, with file:line errors;
-this reader trusts that and only resolves what it uses: runtime, concurrency,
-timeouts, tracing project, env file, and each workflow's graph ref `path.py#function`
-relative to the registry file.
+The Python worker does not parse switchyard.yaml: `switchyard check` and the supervisor
+write `.switchyard/<registry file>.resolved.json` (spec/resolved-registry.schema.json:
+defaults applied, durations in ms, sizes in bytes, absolute paths, schemas inlined), and
+this module reads it. One set of registry rules, the TypeScript one; a format this
+reader does not know is refused, never guessed at.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import SwitchyardError
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_MS_PER_UNIT = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
-DEFAULT_TIMEOUT_MS = 60_000
-DEFAULT_CONCURRENCY = 4
-
-
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)(b|kb|mb|gb)", re.I)
-_BYTES_PER_UNIT = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
-
-
-def parse_size(text: Any, field: str) -> int:
-    """'256mb' | '1gb' → whole bytes, binary units (as src/control/registry-rules.ts)."""
-    match = _SIZE.fullmatch(str(text).strip())
-    if not match or float(match.group(1)) <= 0:
-        raise SwitchyardError("REGISTRY_INVALID", f"{field}: not a size (256mb, 1gb): {text!r}")
-    return round(float(match.group(1)) * _BYTES_PER_UNIT[match.group(2).lower()])
-
-
-def parse_duration(text: Any, field: str) -> int:
-    """'250ms' | '30s' | '2m' | '1h' → whole milliseconds (as src/control/registry-rules.ts)."""
-    match = _DURATION.fullmatch(str(text).strip())
-    if not match or float(match.group(1)) <= 0:
-        raise SwitchyardError("REGISTRY_INVALID", f"{field}: not a duration (250ms, 30s, 2m, 1h): {text!r}")
-    return round(float(match.group(1)) * _MS_PER_UNIT[match.group(2)])
+#: The resolved-registry format this reader understands (RESOLVED_FORMAT in TypeScript).
+FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -49,7 +25,10 @@ class Pool:
     name: str
     runtime: str
     concurrency: int
+    processes: int
     timeout_ms: int
+    retries: int
+    max_queued: int
     project: str
     #: `memory:` in bytes, or None.
     memory: int | None
@@ -66,7 +45,8 @@ class Workflow:
     export: str
     prompt: Path | None
     timeout_ms: int
-    #: The `output:` JSON Schema as written: inline (a mapping or boolean), a path, or None.
+    description: str = ""
+    #: The `output:` JSON Schema, inlined (a mapping or a boolean), or None.
     output: Any = None
 
 
@@ -74,57 +54,109 @@ class Workflow:
 class Registry:
     source: Path
     root: Path
+    digest: str
     pools: dict[str, Pool]
     workflows: dict[str, Workflow]
 
 
-def _read(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8-sig")
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+def _invalid(path: Path, message: str) -> SwitchyardError:
+    return SwitchyardError("REGISTRY_INVALID", f"{path}: {message}")
+
+
+def _get(raw: Any, key: str, kind: type | tuple[type, ...], where: str, path: Path) -> Any:
+    if not isinstance(raw, dict) or key not in raw:
+        raise _invalid(path, f"{where} has no '{key}' (is this a resolved registry? run `switchyard check`)")
+    value = raw[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))):
+        raise _invalid(path, f"{where}.{key} has the wrong type: {value!r}")
+    return value
+
+
+def _optional_path(value: Any) -> Path | None:
+    return Path(value) if isinstance(value, str) else None
+
+
+def parse_registry(data: Any, path: Path) -> Registry:
+    """A Registry from the parsed resolved form; REGISTRY_INVALID for a shape this reader cannot trust."""
     if not isinstance(data, dict):
-        raise SwitchyardError("REGISTRY_INVALID", f"{path}: the registry must be a mapping")
-    return data
+        raise _invalid(path, "a resolved registry is a JSON object")
+    if data.get("format") != FORMAT:
+        raise _invalid(
+            path,
+            f"resolved-registry format {data.get('format')!r} is not {FORMAT}, the one this worker reads: "
+            "install the switchyard-worker that matches your switchyard",
+        )
+    pools: dict[str, Pool] = {}
+    for name, raw in _get(data, "pools", dict, "registry", path).items():
+        where = f"pools.{name}"
+        tracing = _get(raw, "tracing", dict, where, path)
+        memory = _get(raw, "memoryBytes", (int, type(None)), where, path)
+        pools[name] = Pool(
+            name=_get(raw, "name", str, where, path),
+            runtime=_get(raw, "runtime", str, where, path),
+            concurrency=_get(raw, "concurrency", int, where, path),
+            processes=_get(raw, "processes", int, where, path),
+            timeout_ms=_get(raw, "timeoutMs", int, where, path),
+            retries=_get(raw, "retries", int, where, path),
+            max_queued=_get(raw, "maxQueued", int, where, path),
+            project=_get(tracing, "project", str, f"{where}.tracing", path),
+            memory=memory,
+            env=_optional_path(_get(raw, "env", (str, type(None)), where, path)),
+            redis=_get(raw, "redis", (str, type(None)), where, path),
+        )
+    workflows: dict[str, Workflow] = {}
+    for name, raw in _get(data, "workflows", dict, "registry", path).items():
+        where = f"workflows.{name}"
+        graph = _get(raw, "graph", dict, where, path)
+        pool = _get(raw, "pool", str, where, path)
+        if pool not in pools:
+            raise _invalid(path, f"{where}.pool names no pool: {pool!r}")
+        workflows[name] = Workflow(
+            name=_get(raw, "name", str, where, path),
+            pool=pool,
+            graph_ref=_get(graph, "ref", str, f"{where}.graph", path),
+            module=Path(_get(graph, "module", str, f"{where}.graph", path)),
+            export=_get(graph, "export", str, f"{where}.graph", path),
+            prompt=_optional_path(_get(raw, "prompt", (str, type(None)), where, path)),
+            timeout_ms=_get(raw, "timeoutMs", int, where, path),
+            description=_get(raw, "description", str, where, path),
+            output=raw.get("output"),
+        )
+    return Registry(
+        source=Path(_get(data, "source", str, "registry", path)),
+        root=Path(_get(data, "root", str, "registry", path)),
+        digest=_get(data, "digest", str, "registry", path),
+        pools=pools,
+        workflows=workflows,
+    )
+
+
+def resolved_path(config: str | Path) -> Path:
+    """Where `switchyard check` writes the resolved form of the registry file ``config``."""
+    source = Path(config).resolve()
+    return source.parent / ".switchyard" / f"{source.name}.resolved.json"
 
 
 def load_registry(path: str | Path) -> Registry:
-    """Read a registry file. Raises REGISTRY_INVALID for what this worker cannot resolve."""
-    source = Path(path).resolve()
+    """Read a resolved registry (``*.resolved.json``). Given the registry file itself
+    (switchyard.yaml), read the resolved form `switchyard check` wrote beside it."""
+    file = Path(path).resolve()
+    if not file.name.endswith(".resolved.json"):
+        file = resolved_path(file)
     try:
-        data = _read(source)
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _invalid(file, "no resolved registry here: run `switchyard check` (or start the worker with `switchyard worker`)") from None
     except OSError as error:
-        raise SwitchyardError("REGISTRY_INVALID", f"cannot read the registry {source}: {error.strerror}") from error
-    except (ValueError, yaml.YAMLError) as error:
-        raise SwitchyardError("REGISTRY_INVALID", f"{source}: {error}") from error
-    root = source.parent
-    pools: dict[str, Pool] = {}
-    for name, raw in (data.get("pools") or {}).items():
-        raw = raw or {}
-        tracing = raw.get("tracing") or {}
-        pools[name] = Pool(
-            name=name,
-            runtime=raw.get("runtime", "node"),
-            concurrency=int(raw.get("concurrency", DEFAULT_CONCURRENCY)),
-            timeout_ms=parse_duration(raw["timeout"], f"pool '{name}' timeout") if "timeout" in raw else DEFAULT_TIMEOUT_MS,
-            project=tracing.get("project", name),
-            memory=parse_size(raw["memory"], f"pool '{name}' memory") if raw.get("memory") else None,
-            env=(root / raw["env"]).resolve() if raw.get("env") else None,
-            redis=raw.get("redis"),
-        )
-    workflows: dict[str, Workflow] = {}
-    for name, raw in (data.get("workflows") or {}).items():
-        pool = pools.get(raw.get("pool"))
-        if pool is None:
-            raise SwitchyardError("REGISTRY_INVALID", f"workflow '{name}': unknown pool {raw.get('pool')!r}")
-        ref = str(raw.get("graph", ""))
-        module, _, export = ref.partition("#")
-        workflows[name] = Workflow(
-            name=name,
-            pool=pool.name,
-            graph_ref=ref,
-            module=(root / module).resolve(),
-            export=export or "graph",
-            prompt=(root / raw["prompt"]).resolve() if raw.get("prompt") else None,
-            timeout_ms=parse_duration(raw["timeout"], f"workflow '{name}' timeout") if "timeout" in raw else pool.timeout_ms,
-            output=(root / raw["output"]).resolve() if isinstance(raw.get("output"), str) else raw.get("output"),
-        )
-    return Registry(source=source, root=root, pools=pools, workflows=workflows)
+        raise _invalid(file, f"cannot read the resolved registry: {error.strerror}") from error
+    except ValueError as error:
+        raise _invalid(file, f"not JSON: {error}") from error
+    registry = parse_registry(data, file)
+    # Written by hand-run `switchyard check`: a registry file edited since is not what it describes.
+    try:
+        stale = registry.source.stat().st_mtime > file.stat().st_mtime
+    except OSError:
+        stale = False
+    if stale:
+        raise _invalid(file, f"older than {registry.source}: run `switchyard check` again")
+    return registry

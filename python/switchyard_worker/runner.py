@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -67,7 +67,7 @@ class Run:
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _refuse(code: str, message: str, retryable: bool = False) -> Outcome:
@@ -102,7 +102,7 @@ async def _invoke(runnable: Any, input: Any, run: Run) -> Any:
         return await runnable.ainvoke(input, config)
     if callable(getattr(runnable, "invoke", None)):
         return await asyncio.to_thread(_counted, runnable.invoke, input, config)
-    if inspect.iscoroutinefunction(runnable) or inspect.iscoroutinefunction(getattr(runnable, "__call__", None)):
+    if inspect.iscoroutinefunction(runnable) or inspect.iscoroutinefunction(type(runnable).__call__):
         return await runnable(input, run)
     result = await asyncio.to_thread(_counted, runnable, input, run)
     return await result if inspect.isawaitable(result) else result
@@ -170,7 +170,7 @@ class PoolRunner:
             workflow=workflow.name,
             pool=self.pool.name,
             attempt=attempt,
-            deadline=datetime.fromtimestamp(deadline / 1000, tz=timezone.utc),
+            deadline=datetime.fromtimestamp(deadline / 1000, tz=UTC),
             prompt=loaded.prompt,
             log=log.getChild(workflow.name),
         )

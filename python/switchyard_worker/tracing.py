@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 
 def traces_url(env: Mapping[str, str]) -> str | None:
@@ -29,7 +33,7 @@ def traces_url(env: Mapping[str, str]) -> str | None:
     return embedded if re.search(r"/v1/traces/?$", embedded) else embedded.rstrip("/") + "/v1/traces"
 
 
-def init_tracing(pool: str, project: str, env: Mapping[str, str] | None = None, *, install: bool = True):
+def init_tracing(pool: str, project: str, env: Mapping[str, str] | None = None, *, install: bool = True) -> TracerProvider | None:
     """A TracerProvider exporting OTLP/HTTP (protobuf), installed as the global one unless
     ``install`` is False; returns it (call shutdown() to flush), or None without an endpoint."""
     env = os.environ if env is None else env

@@ -4,7 +4,7 @@ CONSUMER span (a real OTel SDK with an in-memory exporter)."""
 import asyncio
 import textwrap
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from opentelemetry import trace
@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 from opentelemetry.trace import SpanKind
 
 from switchyard_worker import sign_envelope
-from switchyard_worker.registry import load_registry
 from switchyard_worker.runner import PoolRunner
+from tests.conftest import pool, workflow, write_resolved
 
 KEY = "runner-test-key"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -79,22 +79,24 @@ def registry(tmp_path):
         "py.boom": "graphs.py#boom", "py.notjson": "graphs.py#not_json", "py.factory": "graphs.py#factory",
         "py.lg": "graphs.py#langgraph_like", "py.shaped": "graphs.py#shaped", "py.broken": "broken.py#graph", "py.missing": "graphs.py#nope",
     }
-    lines = ["version: 1", "pools:", "  py: { runtime: python, timeout: 2s, tracing: { project: proj-py } }",
-             "  email: { timeout: 2s }", "workflows:"]
+    shaped = {"type": "object", "required": ["answer"], "additionalProperties": False,
+              "properties": {"answer": {"type": "string"}, "attempt": {"type": "string"}}}
+    flows = []
     for name, ref in workflows.items():
-        extra = ", prompt: prompt.md" if name == "py.echo" else ""
-        extra += ", timeout: 300ms" if name in ("py.slow", "py.polite") else ""
+        extra: dict[str, object] = {"timeoutMs": 300} if name in ("py.slow", "py.polite") else {"timeoutMs": 2000}
+        if name == "py.echo":
+            extra["prompt"] = str(tmp_path / "prompt.md")
         if name == "py.shaped":
-            extra += (", output: { type: object, required: [answer], additionalProperties: false,"
-                      " properties: { answer: { type: string }, attempt: { type: string } } }")
-        lines.append(f"  {name}: {{ pool: py, graph: '{ref}', input: {{ type: object }}{extra} }}")
-    lines.append("  email.compose: { pool: email, graph: graphs.py#echo, input: { type: object } }")
-    (tmp_path / "switchyard.yaml").write_text("\n".join(lines) + "\n")
-    return load_registry(tmp_path / "switchyard.yaml")
+            extra["output"] = shaped
+        flows.append(workflow(tmp_path, name, "py", ref, **extra))
+    flows.append(workflow(tmp_path, "email.compose", "email", "graphs.py#echo", timeoutMs=2000))
+    pools = [pool("py", runtime="python", timeoutMs=2000, tracing={"project": "proj-py", "sampleRate": 1, "capture": "full", "redact": []}),
+             pool("email", timeoutMs=2000)]
+    return write_resolved(tmp_path, pools, flows)
 
 
 def envelope(workflow, input=None, *, pool="py", deadline_in=10.0, sampled="01", key=KEY, attempt=1):
-    deadline = datetime.fromtimestamp(time.time() + deadline_in, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    deadline = datetime.fromtimestamp(time.time() + deadline_in, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     raw = {
         "v": 1, "runId": f"r-{workflow.replace('.', '-')}", "workflow": workflow, "pool": pool,
         "graph": "graphs.py#x", "input": input if input is not None else {"n": 1},
@@ -116,10 +118,11 @@ def test_a_run_returns_its_output_inside_a_consumer_span_continuing_the_callers_
     [span] = exporter.get_finished_spans()
     assert span.name == "run py.echo" and span.kind == SpanKind.CONSUMER
     assert format(span.context.trace_id, "032x") == TRACE_ID
-    assert format(span.parent.span_id, "016x") == "00f067aa0ba902b7"
-    assert span.attributes["switchyard.pool"] == "py" and span.attributes["switchyard.project"] == "proj-py"
-    assert span.attributes["switchyard.run_id"] == "r-py-echo" and span.attributes["switchyard.attempt"] == 1
-    assert span.attributes["switchyard.prompt.hash"].startswith("sha256:")
+    assert span.parent is not None and format(span.parent.span_id, "016x") == "00f067aa0ba902b7"
+    attributes = dict(span.attributes or {})
+    assert attributes["switchyard.pool"] == "py" and attributes["switchyard.project"] == "proj-py"
+    assert attributes["switchyard.run_id"] == "r-py-echo" and attributes["switchyard.attempt"] == 1
+    assert str(attributes["switchyard.prompt.hash"]).startswith("sha256:")
 
 
 def test_an_unsampled_run_leaves_no_span(registry):

@@ -37,6 +37,7 @@ def test_spans_reach_the_embedded_receiver_with_the_pool_resource_and_token():
     try:
         env = {"SWITCHYARD_TRACES_URL": f"http://127.0.0.1:{server.server_port}", "SWITCHYARD_TRACES_TOKEN": "tok"}
         provider = init_tracing("py", "proj-py", env, install=False)
+        assert provider is not None
         with provider.get_tracer("t").start_as_current_span("run py.echo"):
             pass
         provider.shutdown()

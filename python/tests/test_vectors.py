@@ -55,5 +55,5 @@ def test_canonical_json_matches_byte_for_byte(entry):
 
 def test_lone_surrogates_and_non_finite_numbers():
     assert canonical_json({"s": "\ud800x"}) == '{"s":"\\ud800x"}'
-    with pytest.raises(SwitchyardError, match="value.n is NaN, which JSON cannot represent"):
+    with pytest.raises(SwitchyardError, match=r"value\.n is NaN, which JSON cannot represent"):
         canonical_json({"n": float("nan")})

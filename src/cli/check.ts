@@ -3,7 +3,7 @@
 // When the registry is clean its compiled form is written for the runtime.
 import { isAbsolute, relative } from 'node:path'
 import { rebuildRegistry, type RegistryProblem } from '../control/index.js'
-import { findMissingExports, lintGraphs, type ImportOffence, type MissingExport } from '../control/tooling/index.js'
+import { findMissingExports, lintGraphs, writeResolvedRegistry, type ImportOffence, type MissingExport } from '../control/tooling/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 
 const HELP = `usage: switchyard check [--config FILE] [--json]
@@ -12,8 +12,8 @@ Validates the registry file (duplicate or invalid names, unknown pools and keys,
 missing files, bad durations, sizes and sample rates, invalid JSON Schemas), then
 checks that every graph module exports the name the registry gives it and that it
 and the files under its folder import nothing at module level except types and
-'switchyard/graph'. Writes the compiled registry
-(.switchyard/ beside the file) when the registry is clean.
+'switchyard/graph'. Writes the compiled registry and its resolved JSON form
+(.switchyard/ beside the file; Python workers read the latter) when the registry is clean.
 
   --config FILE  registry file (default: SWITCHYARD_CONFIG or ./switchyard.yaml)
   --json         print one JSON object: { ok, config, digest, pools, workflows, problems, exports, imports }`
@@ -40,6 +40,8 @@ export function check(config: string): CheckReport {
   const { registry, problems } = rebuildRegistry(config)
   const exports = registry ? findMissingExports(registry).map((m) => ({ ...m, file: shown(m.file) })) : []
   const imports = registry ? lintGraphs(registry).map((o) => ({ ...o, file: shown(o.file) })) : []
+  // Workers in other languages read this resolved form, never the YAML (spec/resolved-registry.schema.json).
+  if (registry) writeResolvedRegistry(registry)
   return {
     ok: problems.length === 0 && exports.length === 0 && imports.length === 0,
     config: shown(config),

@@ -1,6 +1,7 @@
 // `switchyard dev`: everything on this machine, nothing installed. The embedded
-// MemoryBroker and the gateway live in this process; each node pool's workers are
-// child processes fed over IPC, restarted with backoff when they crash. A status
+// MemoryBroker and the gateway live in this process; each pool's workers (node, and
+// Python through `python3 -m switchyard_worker`) are child processes fed over IPC,
+// restarted with backoff when they crash. A status
 // table prints at start, when it changes, and on SIGUSR2. SIGINT/SIGTERM stop it all.
 // `switchyard start` (start.ts) is the same on Redis.
 import { randomBytes } from 'node:crypto'
@@ -10,7 +11,7 @@ import { SERVICE, loadRegistry } from '../control/index.js'
 import type { Pool, Registry } from '../control/index.js'
 import type { Broker } from '../data/broker/index.js'
 import { MemoryBroker } from '../data/broker/memory/index.js'
-import { pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor/index.js'
+import { probePython, pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor/index.js'
 import { parseTokens, startGateway } from '../gateway/index.js'
 import { captureByPool, exporterSettings, initTracing, StoreSpanExporter } from '../observe/sdk/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
@@ -26,7 +27,8 @@ export const SERVE_OPTIONS = {
 
 const USAGE = `usage: switchyard dev [--config FILE] [--port 7070] [--host 127.0.0.1]
 
-Runs the gateway, the embedded broker and every node pool's worker processes.
+Runs the gateway, the embedded broker and every pool's worker processes (node,
+and python3 -m switchyard_worker for runtime: python pools).
 The gateway is open (no auth) unless SWITCHYARD_TOKENS is set: keep it on loopback.
   --port N               gateway port (default PORT or 7070; 0 = any free port)
   --host H               gateway address (default 127.0.0.1)
@@ -72,8 +74,11 @@ export interface ServeOptions {
   readonly extraEnv?: Readonly<Record<string, string>>
   /** Bearer tokens the gateway accepts; null = open. */
   readonly tokens: readonly string[] | null
-  /** Serve runtime-python pools with `python3 -m switchyard_worker` (Redis only). @default false */
-  readonly python?: boolean
+  /**
+   * Serve runtime-python pools with `python3 -m switchyard_worker`: true, or why it
+   * cannot (see pythonSupport()); absent when the registry has no python pool.
+   */
+  readonly python?: true | { readonly unavailable: string }
 }
 
 /** Gateway + supervisor until SIGINT/SIGTERM; resolves with the exit code. */
@@ -98,7 +103,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     broker: options.supervisorBroker,
     worker: { module: program.module, execArgv: program.execArgv, args: (pool) => ['--pool', pool.name, ...options.workerArgs(pool)] },
     signingKey,
-    ...(options.python && options.supervisorBroker.kind === 'redis' ? { python: pythonProgram() } : {}),
+    ...(options.python === true ? { python: pythonProgram() } : {}),
     tracesUrl: gateway.url,
     extraEnv: { ...options.extraEnv, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) },
   })
@@ -111,15 +116,14 @@ export async function serve(options: ServeOptions): Promise<number> {
     console.log(`switchyard ${options.name}: ${options.tokens.length} bearer token${options.tokens.length === 1 ? '' : 's'} accepted`)
   }
   for (const pool of registry.pools.values()) {
-    if (pool.runtime === 'python' && options.python && options.supervisorBroker.kind === 'redis') {
-      console.log(`switchyard ${options.name}: pool '${pool.name}' has runtime python: served by python3 -m switchyard_worker`)
-    } else if (pool.runtime !== 'node') {
-      const why =
-        pool.runtime === 'python' && options.supervisorBroker.kind === 'memory' ? ' (python workers need Redis: switchyard start)' : ''
-      console.log(
-        `switchyard ${options.name}: pool '${pool.name}' has runtime ${pool.runtime}: not served yet (its runs stay queued)${why}`,
-      )
-    }
+    if (pool.runtime !== 'python') continue
+    const how = options.supervisorBroker.kind === 'memory' ? 'over IPC' : 'on Redis'
+    const python = options.python
+    console.log(
+      python === true
+        ? `switchyard ${options.name}: pool '${pool.name}' has runtime python: served by python3 -m switchyard_worker ${how}`
+        : `switchyard ${options.name}: pool '${pool.name}' has runtime python: NOT served (its runs are refused with 503): ${python?.unavailable ?? 'no python worker'}`,
+    )
   }
 
   let last = ''
@@ -152,6 +156,13 @@ export async function serve(options: ServeOptions): Promise<number> {
   return 0
 }
 
+/** Whether this machine can serve the registry's python pools: true, why not, or undefined (no python pool). */
+export function pythonSupport(registry: Registry): ServeOptions['python'] {
+  if (![...registry.pools.values()].some((pool) => pool.runtime === 'python')) return undefined
+  const unavailable = probePython(pythonProgram())
+  return unavailable === null ? true : { unavailable }
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
@@ -164,7 +175,10 @@ export async function run(argv: string[]): Promise<number> {
     return 0
   }
   const registry = loadRegistry(args.config)
-  const broker = new MemoryBroker({ pools: registry.pools.values() })
+  const python = pythonSupport(registry)
+  // A python pool is served when its worker can start here; else its runs get 503 at once, not a 504 later.
+  const pools = [...registry.pools.values()].map((pool) => ({ ...pool, served: pool.runtime === 'node' || python === true }))
+  const broker = new MemoryBroker({ pools })
   return serve({
     name: 'dev',
     args,
@@ -172,6 +186,7 @@ export async function run(argv: string[]): Promise<number> {
     broker,
     supervisorBroker: { kind: 'memory', broker },
     workerArgs: () => ['--ipc'],
+    ...(python ? { python } : {}),
     // Open by default on loopback; SWITCHYARD_TOKENS turns auth on.
     tokens: process.env.SWITCHYARD_TOKENS ? parseTokens(process.env.SWITCHYARD_TOKENS) : null,
   })

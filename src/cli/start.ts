@@ -6,7 +6,7 @@ import { RedisBroker, redactUrl } from '../data/broker/redis/index.js'
 import { parse, str } from './args.js'
 import { resolveTokens } from './gateway.js'
 import { runIfMain } from './run-if-main.js'
-import { SERVE_OPTIONS, serve, serveArgs } from './dev.js'
+import { SERVE_OPTIONS, pythonSupport, serve, serveArgs } from './dev.js'
 
 const USAGE = `usage: switchyard start --redis URL [--config FILE] [--port 7070] [--host 127.0.0.1]
                         [--tokens-file FILE | --no-auth]
@@ -35,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!url) throw new Error(`--redis URL (or SWITCHYARD_REDIS_URL) is required\n\n${USAGE}`)
   const tokens = resolveTokens({ tokensFile: str(parsed, 'tokens-file'), noAuth: parsed.values['no-auth'] === true, env: process.env })
   const registry = loadRegistry(args.config)
+  const python = pythonSupport(registry)
   const broker = await RedisBroker.connect({ registry, url })
   console.log(`switchyard start: Redis ${redactUrl(url)}`)
   return serve({
@@ -46,8 +47,8 @@ export async function run(argv: string[]): Promise<number> {
     workerArgs: () => [],
     extraEnv: { SWITCHYARD_REDIS_URL: url },
     tokens,
-    // On Redis, runtime-python pools get python3 -m switchyard_worker processes.
-    python: true,
+    // Runtime-python pools get python3 -m switchyard_worker processes, when this machine has it.
+    ...(python ? { python } : {}),
   })
 }
 

@@ -3,9 +3,9 @@
 // forked by `switchyard dev` (`--ipc`) it is fed by the embedded broker over IPC.
 // SIGTERM drains: no new runs, in-flight ones finish, then the process exits 0.
 import { spawn } from 'node:child_process'
-import { delimiter } from 'node:path'
-import { SERVICE, loadRegistry } from '../control/index.js'
-import { pythonProgram } from '../data/supervisor/index.js'
+import { SERVICE, loadRegistry, type Registry } from '../control/index.js'
+import { writeResolvedRegistry } from '../control/tooling/index.js'
+import { pythonPath, pythonProgram } from '../data/supervisor/index.js'
 import { createWorker } from '../data/worker/index.js'
 import { ipcRunSource } from '../data/broker/memory/index.js'
 import { redisRunSource, redisQueueDepth, type QueueDepth } from '../data/broker/redis/index.js'
@@ -17,7 +17,7 @@ import { runIfMain } from './run-if-main.js'
 const USAGE = `usage: switchyard worker --pool NAME [--redis URL] [--port N] [--host H] [--config FILE]
 
 Runs one worker process for one pool of the registry (a runtime-python pool:
-python3 -m switchyard_worker from the package's python/ folder, on Redis only).
+python3 -m switchyard_worker from the package's python/ folder, on Redis).
   --pool NAME   the pool to serve (required)
   --redis URL   Redis of the pool's queue (default: the pool's redis, else SWITCHYARD_REDIS_URL)
   --port N      port of /healthz and /metrics (default 0: any free port, printed)
@@ -40,13 +40,19 @@ function parsePort(text: string | undefined): number {
   return port
 }
 
-/** A python pool: `python3 -m switchyard_worker` in the foreground, signals passed on; its exit code is ours. */
-async function runPython(pool: string, config: string, redis: string | undefined): Promise<number> {
+/**
+ * A python pool: `python3 -m switchyard_worker` in the foreground, reading the registry
+ * as resolved here (one set of registry rules), signals passed on; its exit code is ours.
+ */
+async function runPython(pool: string, registry: Registry, redis: string | undefined): Promise<number> {
   const program = pythonProgram()
-  const args = ['-m', 'switchyard_worker', '--config', config, '--pool', pool, '--lifeline', ...(redis ? ['--redis', redis] : [])]
-  const pythonPath = [program.path, process.env.PYTHONPATH].filter(Boolean).join(delimiter)
+  const resolved = writeResolvedRegistry(registry)
+  const args = ['-m', 'switchyard_worker', '--registry', resolved, '--pool', pool, '--lifeline', ...(redis ? ['--redis', redis] : [])]
   // stdin is the lifeline: if this process is killed outright, the python worker drains and exits too.
-  const child = spawn(program.command, args, { env: { ...process.env, PYTHONPATH: pythonPath }, stdio: ['pipe', 'inherit', 'inherit'] })
+  const child = spawn(program.command, args, {
+    env: { ...process.env, PYTHONPATH: pythonPath(program, process.env.PYTHONPATH) },
+    stdio: ['pipe', 'inherit', 'inherit'],
+  })
   const forward = (signal: NodeJS.Signals) => child.kill(signal)
   process.on('SIGTERM', forward)
   process.on('SIGINT', forward)
@@ -83,8 +89,8 @@ export async function run(args: string[]): Promise<number> {
   const pool = registry.pools.get(values.pool)
   if (!pool) throw new Error(`unknown pool '${values.pool}'; the registry has: ${[...registry.pools.keys()].join(', ')}`)
   if (pool.runtime === 'python') {
-    if (values.ipc) throw new Error(`pool '${pool.name}' has runtime python: it cannot be fed over IPC (switchyard dev); run it on Redis`)
-    return runPython(pool.name, registry.source, values.redis)
+    if (values.ipc) throw new Error(`pool '${pool.name}' has runtime python: switchyard dev starts its worker itself`)
+    return runPython(pool.name, registry, values.redis)
   }
   if (pool.runtime !== 'node') throw new Error(`pool '${pool.name}' has runtime ${pool.runtime}: the node worker does not serve it`)
   const port = parsePort(values.port)

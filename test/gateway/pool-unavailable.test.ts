@@ -1,5 +1,5 @@
 // A run for a pool nothing serves (a runtime: python pool on the embedded broker of
-// `switchyard dev`) is refused at once with 503 + Retry-After, not left to time out (504).
+// `switchyard dev` on a machine without the Python worker) is refused at once with 503 + Retry-After, not left to time out (504).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
@@ -23,7 +23,7 @@ void test('a run for an unserved python pool answers 503 with Retry-After; once 
     assert.equal(problem.code, 'POOL_UNAVAILABLE')
     assert.equal(
       problem.detail,
-      "pool 'py' is unavailable: no worker serves it in this process: runtime python (python workers need Redis: switchyard start); retry later",
+      "pool 'py' is unavailable: no worker serves it in this process: runtime python (python3 with switchyard_worker is not available: see the output of switchyard dev); retry later",
     )
     assert.deepEqual(await broker.list({ pool: 'py' }), [])
 

@@ -4,3 +4,11 @@ export { loadRegistry, rebuildRegistry, builtin, internalsOf, requireHere } from
 export { parseDuration, parseSize, queueName, WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS, REGISTRY_KEYS } from './registry-rules.js'
 export type { SchemaCompiler } from './schema-compiler.js'
 export { canonicalDigest, canonicalJson } from './canonical-json.js'
+export {
+  resolvedRegistry,
+  resolvedRegistryPath,
+  writeResolvedRegistry,
+  RESOLVED_FORMAT,
+  type ResolvedRegistry,
+  type ResolvedWorkflow,
+} from './resolved-registry.js'

@@ -15,3 +15,11 @@ export { schemaToType, type Direction } from './json-schema-to-ts.js'
 export { workflowTypes } from './workflow-types.js'
 export { REGISTRY_KEYS } from '../registry/index.js'
 export { canonicalJson } from '../registry/index.js'
+export {
+  resolvedRegistry,
+  resolvedRegistryPath,
+  writeResolvedRegistry,
+  RESOLVED_FORMAT,
+  type ResolvedRegistry,
+  type ResolvedWorkflow,
+} from '../registry/index.js'

@@ -3,17 +3,22 @@
 // exponential backoff — a pool crash-looping never stops the others — and keeps a
 // status table (pool, processes up, in-flight, queued, failures).
 // With the memory broker, workers are fed over IPC (ipc-parent.ts); with Redis they
-// consume their queue directly and the supervisor only keeps them alive. On Redis,
-// runtime-python pools get `python3 -m switchyard_worker` processes (python/), with
-// the same env rules; their stdin is a lifeline: it closes when the supervisor dies.
+// consume their queue directly and the supervisor only keeps them alive.
+// Runtime-python pools get `python3 -m switchyard_worker` processes (python/), with
+// the same env rules, reading the registry this process resolved (its resolved JSON
+// form: one set of registry rules). On the memory broker they speak the same IPC
+// protocol as node workers, as JSON lines on their fd 3; their stdin is a lifeline:
+// it closes when the supervisor dies.
 import { fork, spawn, type ChildProcess } from 'node:child_process'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import type { Pool, Registry } from '../../control/index.js'
 import type { Broker, PoolStats } from '../broker/index.js'
 import { linkChild, type ChildLink } from '../broker/memory/index.js'
 import type { MemoryBroker } from '../broker/memory/index.js'
+import { writeResolvedRegistry } from '../../control/tooling/index.js'
+import type { Duplex } from 'node:stream'
+import { ndjsonChannel } from '../broker/memory/index.js'
+import type { PythonProgram } from './python-program.js'
 import { renderStatus, restartDelay, type PoolStatus } from './status.js'
 import { workerEnv } from './worker-env.js'
 
@@ -36,7 +41,7 @@ export interface SupervisorOptions {
   readonly broker: { readonly kind: 'memory'; readonly broker: MemoryBroker } | { readonly kind: 'redis'; readonly broker: Broker }
   /** The worker program: forked once per process, with `args(pool)`. */
   readonly worker: { readonly module: string; readonly args: (pool: Pool) => string[]; readonly execArgv?: readonly string[] }
-  /** The worker program of runtime-python pools (Redis only; see pythonProgram()). Absent: python pools are not served. */
+  /** The worker program of runtime-python pools (see pythonProgram()). Absent: python pools are not served. */
   readonly python?: PythonProgram
   readonly signingKey: string | null
   /** OTLP receiver for workers whose env file sets none (the embedded gateway's). */
@@ -75,30 +80,6 @@ interface Slot {
   note: string
 }
 
-/** How to start a Python pool worker. */
-export interface PythonProgram {
-  /** @default 'python3' */
-  readonly command: string
-  readonly args: (pool: Pool) => string[]
-  /** Directory holding the switchyard_worker package (set as PYTHONPATH). */
-  readonly path: string
-}
-
-/**
- * The Python worker of this package: `python3 -m switchyard_worker --pool NAME --lifeline`
- * (registry from SWITCHYARD_CONFIG, Redis from SWITCHYARD_REDIS_URL, both set by the supervisor).
- * SWITCHYARD_PYTHON picks another interpreter (a virtualenv's, say).
- */
-export function pythonProgram(env: Readonly<Record<string, string | undefined>> = process.env): PythonProgram {
-  // src/data/supervisor/ and dist/data/supervisor/ are both three levels below the package root, where python/ lives.
-  const path = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'python')
-  return {
-    command: env.SWITCHYARD_PYTHON?.trim() || 'python3',
-    args: (pool) => ['-m', 'switchyard_worker', '--pool', pool.name, '--lifeline'],
-    path,
-  }
-}
-
 const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 }
 
 function heapArgs(pool: Pool): string[] {
@@ -123,7 +104,10 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
   const skipped = new Map<string, string>()
   let stopping = false
 
-  const python = options.broker.kind === 'redis' ? options.python : undefined
+  const python = options.python
+  // Python workers read the registry as this process resolved it, never the YAML.
+  const hasPython = python !== undefined && [...options.registry.pools.values()].some((pool) => pool.runtime === 'python')
+  const resolved = hasPython ? writeResolvedRegistry(options.registry) : null
   for (const pool of options.registry.pools.values()) {
     if (pool.runtime !== 'node' && !(pool.runtime === 'python' && python)) {
       skipped.set(pool.name, `runtime ${pool.runtime}: not served yet (no workers started)`)
@@ -164,10 +148,15 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
         tracesUrl: options.tracesUrl ?? null,
         extra: options.extraEnv,
       })
+      const ipc = options.broker.kind === 'memory'
       child =
         pool.runtime === 'python' && python
           ? // stdin stays open and unused: the worker drains when it closes (this process died).
-            spawn(python.command, python.args(pool), { env: { ...env, PYTHONPATH: python.path }, stdio: ['pipe', 'pipe', 'pipe'] })
+            // On the memory broker, fd 3 is its channel for runs (JSON lines, ipc-protocol.ts).
+            spawn(python.command, [...python.args(pool), ...(ipc ? ['--ipc'] : [])], {
+              env: { ...env, PYTHONPATH: python.path, ...(resolved ? { SWITCHYARD_REGISTRY: resolved } : {}) },
+              stdio: ipc ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+            })
           : fork(options.worker.module, options.worker.args(pool), {
               env,
               execArgv: [...(options.worker.execArgv ?? []), ...heapArgs(pool)],
@@ -188,7 +177,11 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     }
     if (options.broker.kind === 'memory') {
       const broker = options.broker.broker
-      slot.link = linkChild(child, broker.source(pool.name), { queued: () => broker.depth(pool.name) })
+      const channel =
+        pool.runtime === 'python'
+          ? ndjsonChannel(child.stdio[3] as Duplex, { onError: (message) => output(pool.name, pid, `IPC: ${message}`) })
+          : undefined
+      slot.link = linkChild(child, broker.source(pool.name), { queued: () => broker.depth(pool.name), ...(channel ? { channel } : {}) })
     }
     child.on('error', (error) => {
       emit({ type: 'error', pool: pool.name, message: error.message })

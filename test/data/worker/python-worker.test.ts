@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 
 import { SERVICE, loadRegistry, route } from '../../../src/control/index.js'
 import type { Registry } from '../../../src/control/index.js'
+import { writeResolvedRegistry } from '../../../src/control/tooling/index.js'
 import { createEnvelope, type Envelope } from '../../../src/data/index.js'
 import { RedisBroker } from '../../../src/data/broker/redis/index.js'
 import { pythonProgram, startSupervisor } from '../../../src/data/supervisor/index.js'
@@ -28,11 +29,11 @@ const pythonDir = join(here, '..', '..', '..', 'python')
 const config = join(here, '..', '..', 'fixtures', 'python', 'switchyard.yaml')
 const KEY = 'python-worker-test-key'
 
-/** Skip reason, or false; in CI (where .ci/run installs python/requirements.txt) a missing piece fails. */
+/** Skip reason, or false; in CI (where .ci/run installs ./python) a missing piece fails. */
 function pythonSkip(): string | false {
-  const probe = spawnSync('python3', ['-c', 'import bullmq, yaml, opentelemetry.sdk'], { encoding: 'utf8' })
+  const probe = spawnSync('python3', ['-c', 'import bullmq, opentelemetry.sdk'], { encoding: 'utf8' })
   if (probe.status === 0) return false
-  const reason = `python3 with python/requirements.txt is not importable (python3 -m pip install -r python/requirements.txt): ${(probe.stderr ?? String(probe.error)).trim().split('\n').pop()}`
+  const reason = `python3 with the worker's dependencies is not importable (python3 -m pip install ./python): ${(probe.stderr ?? String(probe.error)).trim().split('\n').pop()}`
   if (process.env.CI) throw new Error(reason)
   return reason
 }
@@ -95,7 +96,9 @@ async function startProcess(
 }
 
 function startPythonWorker(url: string, prefix: string, env: Record<string, string>, extraArgs: string[] = []): Promise<Started> {
-  const args = ['-m', 'switchyard_worker', '--config', config, '--pool', 'py', '--redis', url, '--prefix', prefix, ...extraArgs]
+  // The registry as the TypeScript side resolved it: the worker never reads the YAML.
+  const resolved = writeResolvedRegistry(loadRegistry(config))
+  const args = ['-m', 'switchyard_worker', '--registry', resolved, '--pool', 'py', '--redis', url, '--prefix', prefix, ...extraArgs]
   return startProcess('python3', args, cleanEnv(env), extraArgs.includes('--lifeline') ? 'pipe' : 'ignore')
 }
 
@@ -127,6 +130,14 @@ void describe('python worker on Redis', { skip }, () => {
     await broker.submit(env)
     return broker.wait(env.runId, { until: Date.now() + 20_000 })
   }
+
+  void test('the broker counts the python worker: /readyz-ready, one worker per process', async () => {
+    // BullMQ names its connections on the worker's first fetch, just after it says it serves.
+    await eventually('the broker to count the worker', async () => (await broker.ready()) || undefined, 20_000)
+    const [stats] = await broker.stats()
+    assert.equal(stats?.pool, 'py')
+    assert.equal(stats?.workers, 1)
+  })
 
   void test('a signed run of a sync python graph comes back as its flat output, with its prompt and run facts', async () => {
     const env = envelope('py.hello', { name: 'Ada' })

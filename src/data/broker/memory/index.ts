@@ -3,3 +3,4 @@
 export { MemoryBroker, type MemoryBrokerOptions } from './memory-broker.js'
 export { ipcRunSource, type IpcRunSource } from './ipc-source.js'
 export { linkChild, type ChildLink, type ChildLinkOptions } from './ipc-parent.js'
+export { ndjsonChannel, nodeChannel, type ChildChannel } from './ndjson-channel.js'

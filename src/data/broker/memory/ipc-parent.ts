@@ -5,6 +5,7 @@
 // dead-letters them. No run is lost with its process.
 import type { ChildProcess } from 'node:child_process'
 import { isChildMessage, type ParentMessage } from './ipc-protocol.js'
+import { nodeChannel, type ChildChannel } from './ndjson-channel.js'
 import type { Delivery, Outcome, RunSource } from '../run-source.js'
 
 export interface ChildLink {
@@ -17,6 +18,8 @@ export interface ChildLink {
 export interface ChildLinkOptions {
   /** The pool's queue depth, sent with each run (the child's /metrics shows it). */
   readonly queued?: () => number
+  /** How messages reach the child. @default its Node IPC channel (a Python worker: ndjsonChannel on its fd 3) */
+  readonly channel?: ChildChannel
 }
 
 function deadlineOf(raw: unknown): number {
@@ -48,14 +51,15 @@ export function linkChild(child: ChildProcess, source: RunSource, options: Child
   let nextId = 1
   let started = false
   let exited = false
+  const channel = options.channel ?? nodeChannel(child)
   const send = (message: ParentMessage) => {
-    if (child.connected) child.send(message)
+    if (channel.connected) channel.send(message)
   }
   const handler = (delivery: Delivery): Promise<Outcome> =>
     new Promise<Outcome>((resolve) => {
       const id = nextId++
       pending.set(id, { raw: delivery.raw, resolve })
-      if (exited || !child.connected) {
+      if (exited || !channel.connected) {
         pending.delete(id)
         resolve(lostRun(delivery.raw, child.exitCode, child.signalCode))
         return
@@ -69,7 +73,7 @@ export function linkChild(child: ChildProcess, source: RunSource, options: Child
     lastDepth = queued
   }, 250)
   depthTimer.unref()
-  child.on('message', (message: unknown) => {
+  channel.onMessage((message: unknown) => {
     if (!isChildMessage(message)) return
     if (message.t === 'ready' && !started) {
       started = true

@@ -13,10 +13,11 @@ import type { Outcome, RunHandler, RunSource } from '../run-source.js'
 export interface MemoryBrokerOptions {
   /**
    * Per-pool queue limits (from the registry's pools); unknown pools get `maxQueued`.
-   * Pools whose runtime is not `node` have no worker here: they do not count for ready(),
-   * and a run for one is refused (POOL_UNAVAILABLE) unless a consumer is connected.
+   * A pool with `served: false` (default: false for runtimes other than `node`) has no
+   * worker here: it does not count for ready(), and a run for one is refused
+   * (POOL_UNAVAILABLE) unless a consumer is connected.
    */
-  readonly pools?: Iterable<{ readonly name: string; readonly maxQueued: number; readonly runtime?: string }>
+  readonly pools?: Iterable<{ readonly name: string; readonly maxQueued: number; readonly runtime?: string; readonly served?: boolean }>
   /** Limit for pools not listed. @default Infinity */
   readonly maxQueued?: number
   /** First retry delay; attempt n waits delayMs·2^(n-1), capped at maxDelayMs. @default 500 */
@@ -93,7 +94,7 @@ export class MemoryBroker implements Broker {
     this.retryDelayMs = options.retryDelayMs ?? 500
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
     this.keepFinished = options.keepFinished ?? 10_000
-    for (const pool of options.pools ?? []) this.pool(pool.name, pool.maxQueued, pool.runtime ?? 'node')
+    for (const pool of options.pools ?? []) this.pool(pool.name, pool.maxQueued, pool.runtime ?? 'node', pool.served)
   }
 
   async submit(envelope: Envelope): Promise<SubmitResult> {
@@ -117,7 +118,7 @@ export class MemoryBroker implements Broker {
     const pool = this.pool(envelope.pool)
     if (!pool.served && ![...pool.consumers].some((c) => !c.draining)) {
       // Nothing will start a worker for this pool here: waiting for the deadline would only turn a 503 into a 504.
-      const hint = pool.runtime === 'python' ? ' (python workers need Redis: switchyard start)' : ''
+      const hint = pool.runtime === 'python' ? ' (python3 with switchyard_worker is not available: see the output of switchyard dev)' : ''
       throw new PoolUnavailableError(pool.name, `no worker serves it in this process: runtime ${pool.runtime}${hint}`, UNSERVED_RETRY_MS)
     }
     const queued = pool.ready.length + pool.delayed.size
@@ -247,13 +248,13 @@ export class MemoryBroker implements Broker {
     }
   }
 
-  private pool(name: string, maxQueued?: number, runtime = 'node'): PoolState {
+  private pool(name: string, maxQueued?: number, runtime = 'node', served = runtime === 'node'): PoolState {
     let pool = this.pools.get(name)
     if (!pool) {
       pool = {
         name,
         maxQueued: maxQueued ?? this.defaultMaxQueued,
-        served: runtime === 'node',
+        served,
         runtime,
         ready: [],
         delayed: new Set(),

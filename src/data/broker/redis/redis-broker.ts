@@ -15,6 +15,7 @@ import type { Pool, Registry } from '../../../control/index.js'
 import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions } from '../broker.js'
 import { idempotencyFingerprint, type Envelope } from '../../envelope.js'
 import { PoolSaturatedError } from '../pool-saturated.js'
+import { workerCount } from './worker-count.js'
 import { checkEvictionPolicy, connectionFor, redactUrl, within, type EvictionCheck } from './connection.js'
 import { RedisErrorLog } from './error-log.js'
 import { claimKey, lastStreamId } from './scripts.js'
@@ -412,7 +413,7 @@ export class RedisBroker implements Broker {
         [...this.queues.values()].map(async ({ pool, queue }) => {
           const [counts, workers] = await Promise.all([
             queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused', 'active', 'failed'),
-            queue.getWorkersCount().catch(() => 0),
+            workerCount(queue, this.prefix),
           ])
           const n = (key: string) => counts[key] ?? 0
           return {
