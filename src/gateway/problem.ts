@@ -1,7 +1,7 @@
 // RFC 9457 problem details: the one shape every gateway error takes on the wire.
 // The status comes from the error's stable code, so a handler only throws.
 import type { ServerResponse } from 'node:http'
-import { SwitchyardError, InvalidInputError, UnknownWorkflowError } from '../control/index.js'
+import { ERROR_CODES, SwitchyardError, InvalidInputError, UnknownWorkflowError, type ErrorCode } from '../control/index.js'
 import type { Problem } from '../control/index.js'
 import { safeHeaders } from './headers.js'
 
@@ -13,25 +13,6 @@ export interface ProblemContext {
   readonly traceId?: string
   readonly workflow?: string
   readonly pool?: string
-}
-
-const STATUS: Readonly<Record<string, number>> = {
-  BAD_REQUEST: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  UNKNOWN_WORKFLOW: 404,
-  UNKNOWN_RUN: 404,
-  METHOD_NOT_ALLOWED: 405,
-  IDEMPOTENCY_CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  INVALID_INPUT: 422,
-  POOL_SATURATED: 429,
-  INTERNAL: 500,
-  BROKER_UNAVAILABLE: 503,
-  POOL_UNAVAILABLE: 503,
-  DEADLINE_EXCEEDED: 504,
 }
 
 const TITLE: Readonly<Record<number, string>> = {
@@ -51,16 +32,16 @@ const TITLE: Readonly<Record<number, string>> = {
   504: 'Gateway Timeout',
 }
 
-/** The HTTP status of a request-level error code; unknown codes are server faults. */
-export function statusOf(code: string): number {
-  return STATUS[code] ?? 500
+/** The HTTP status of an error code (ERROR_CODES is exhaustive by type). */
+export function statusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].status
 }
 
 /**
  * The status of a run that finished without output: the run's own code decides
  * only between "the deadline passed" (504) and "the run failed" (502).
  */
-export function runFailureStatus(code: string): number {
+export function runFailureStatus(code: ErrorCode): number {
   return code === 'DEADLINE_EXCEEDED' ? 504 : 502
 }
 

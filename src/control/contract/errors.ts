@@ -1,30 +1,12 @@
-// One error base class with a stable `code`; subclasses only where callers branch.
+// One error base class with a stable `code` from the closed map in ./error-codes.ts;
+// subclasses only where callers branch.
+import { ERROR_CODES, isErrorCode, type ErrorCode } from './error-codes.js'
 
-export type ErrorCode =
-  | 'REGISTRY_INVALID'
-  | 'UNKNOWN_WORKFLOW'
-  | 'INVALID_INPUT'
-  | 'INVALID_ENVELOPE'
-  | 'DEADLINE_EXCEEDED'
-  | 'POOL_SATURATED'
-  | 'POOL_UNAVAILABLE'
-  | 'BROKER_UNAVAILABLE'
-  | 'IDEMPOTENCY_CONFLICT'
-  | 'GRAPH_LOAD_FAILED'
-  | 'GRAPH_FAILED'
-  | 'OUTPUT_INVALID'
-  | 'MODEL_OUTPUT_INVALID'
-  | 'MODEL_FAILED'
-  | 'CANCELLED'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
-  | 'BAD_REQUEST'
-  | 'INTERNAL'
-  | (string & {})
+export type { ErrorCode }
 
 export interface SwitchyardErrorOptions {
   readonly cause?: unknown
-  /** Whether a retry may succeed. Defaults to false. */
+  /** Whether a retry may succeed. Defaults to the code's own (ERROR_CODES). */
   readonly retryable?: boolean
 }
 
@@ -36,7 +18,7 @@ export class SwitchyardError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'SwitchyardError'
     this.code = code
-    this.retryable = options.retryable ?? false
+    this.retryable = options.retryable ?? ERROR_CODES[code].retryable
   }
 
   /** The plain form that crosses processes (IPC, queue, HTTP). */
@@ -44,18 +26,22 @@ export class SwitchyardError extends Error {
     return { code: this.code, message: this.message, retryable: this.retryable }
   }
 
-  /** Normalise anything thrown at a boundary into a SwitchyardError. */
+  /**
+   * Normalise anything thrown at a boundary into a SwitchyardError. An error (or a plain
+   * object that crossed a process) keeps its code when it is one of Switchyard's; any
+   * other code (ECONNREFUSED, a library's own) becomes `fallback`, its message kept.
+   */
   static from(error: unknown, fallback: ErrorCode = 'INTERNAL'): SwitchyardError {
     if (error instanceof SwitchyardError) return error
     if (error instanceof Error) {
       const code = (error as { code?: unknown }).code
-      return new SwitchyardError(typeof code === 'string' && /^[A-Z][A-Z_]+$/.test(code) ? code : fallback, error.message, {
-        cause: error,
-      })
+      return new SwitchyardError(isErrorCode(code) ? code : fallback, error.message, { cause: error })
     }
     if (typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string') {
       const plain = error as { code: string; message?: unknown; retryable?: unknown }
-      return new SwitchyardError(plain.code, String(plain.message ?? plain.code), { retryable: plain.retryable === true })
+      return new SwitchyardError(isErrorCode(plain.code) ? plain.code : fallback, String(plain.message ?? plain.code), {
+        retryable: plain.retryable === true,
+      })
     }
     return new SwitchyardError(fallback, String(error))
   }

@@ -11,6 +11,7 @@ export {
   type RegistryProblem,
   type InputIssue,
 } from './errors.js'
+export { ERROR_CODES, isErrorCode, type ErrorCodeInfo } from './error-codes.js'
 export { ATTR, GENAI, SERVICE } from './attributes.js'
 export type {
   Runtime,

@@ -86,14 +86,14 @@ function write(value: unknown, path: string, out: string[], code: ErrorCode): vo
  * Throws SwitchyardError `code` for values JSON cannot carry (NaN, bigint, functions…).
  * @example canonicalJson({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
  */
-export function canonicalJson(value: unknown, path = 'value', code: ErrorCode = 'INVALID_JSON'): string {
+export function canonicalJson(value: unknown, path = 'value', code: ErrorCode = 'REGISTRY_INVALID'): string {
   const out: string[] = []
   write(value, path, out, code)
   return out.join('')
 }
 
 /** `sha256:<hex>` of a value's canonical JSON (UTF-8). */
-export function canonicalDigest(value: unknown, code: ErrorCode = 'INVALID_JSON'): string {
+export function canonicalDigest(value: unknown, code: ErrorCode = 'REGISTRY_INVALID'): string {
   return `sha256:${builtin<typeof Crypto>('node:crypto')
     .createHash('sha256')
     .update(canonicalJson(value, 'value', code), 'utf8')

@@ -1,7 +1,7 @@
 // POST /v1/workflows/{name}/run — the request path of DESIGN §1:
 // body → route() → signed envelope → broker → wait → the flat output.
 import { randomUUID } from 'node:crypto'
-import { ATTR, SwitchyardError, route } from '../../control/index.js'
+import { ATTR, SwitchyardError, isErrorCode, route } from '../../control/index.js'
 import type { RoutePlan } from '../../control/index.js'
 import type { RunRecord } from '../../data/broker/index.js'
 import { createEnvelope } from '../../data/index.js'
@@ -140,9 +140,10 @@ function respondWithRecord(exchange: Exchange, deps: GatewayDeps, record: RunRec
       retryable: false,
     }
     deps.metrics.runs.inc({ workflow: record.workflow, pool: record.pool, outcome: error.code.toLowerCase() })
-    const err = new SwitchyardError(error.code, error.message, { retryable: error.retryable })
-    exchange.trace?.begin().setAttribute(ATTR.errorCode, error.code)
-    sendProblem(res, toProblem(err, known, runFailureStatus(error.code)), headers)
+    // A code from another version (or a graph's own) is still the run's failure: GRAPH_FAILED, its message kept.
+    const err = new SwitchyardError(isErrorCode(error.code) ? error.code : 'GRAPH_FAILED', error.message, { retryable: error.retryable })
+    exchange.trace?.begin().setAttribute(ATTR.errorCode, err.code)
+    sendProblem(res, toProblem(err, known, runFailureStatus(err.code)), headers)
     return
   }
   deps.metrics.runs.inc({ workflow: record.workflow, pool: record.pool, outcome: 'deadline_exceeded' })
