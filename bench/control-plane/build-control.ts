@@ -1,6 +1,6 @@
 // Compiles src/control alone, with the package's build settings, into a private
 // folder inside the repo (so `ajv`, `yaml` resolve from node_modules exactly as
-// from dist/): what `switchyard/control` users get, without racing anyone's
+// from dist/): what `switchyard-ai/control` users get, without racing anyone's
 // `npm run build` on the shared dist/.
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'

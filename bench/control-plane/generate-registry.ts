@@ -74,7 +74,7 @@ export function generateRegistry(dir: string, count: number, options: GenerateOp
     writeFileSync(
       join(folder, graphFile),
       options.graph?.(i) ??
-        "import type { GraphFactory } from 'switchyard/graph'\n\nexport const graph: GraphFactory = () => (input) => input\n",
+        "import type { GraphFactory } from 'switchyard-ai/graph'\n\nexport const graph: GraphFactory = () => (input) => input\n",
     )
     writeFileSync(join(folder, 'prompt.md'), `Write to {{lead.name}} (${i}).\n`)
     writeFileSync(join(folder, 'input.schema.json'), JSON.stringify(inputSchema(i), null, 2))

@@ -105,9 +105,9 @@ try {
   writeFileSync(join(work, 'empty.mjs'), CPU)
   const input = JSON.stringify(typicalInput(7))
   const registries = new Map<string, string>()
-  for (const n of [10, 100, 1000]) registries.set(`switchyard/control, N=${n}`, generateRegistry(join(work, `lazy-${n}`), n))
+  for (const n of [10, 100, 1000]) registries.set(`switchyard-ai/control, N=${n}`, generateRegistry(join(work, `lazy-${n}`), n))
   // The same 1,000 workflows sharing ten schema files: shows what verifying 1,000 files costs.
-  registries.set('switchyard/control, N=1000, 10 schemas', generateRegistry(join(work, 'lazy-1000-shared'), 1000, { layout: 'shared' }))
+  registries.set('switchyard-ai/control, N=1000, 10 schemas', generateRegistry(join(work, 'lazy-1000-shared'), 1000, { layout: 'shared' }))
   const eager = generateRegistry(join(work, 'eager-50'), 50, { graph: EAGER_GRAPH })
   age(work)
   // First load compiles and writes .switchyard/ (what `switchyard check` does); not timed.

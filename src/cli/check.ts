@@ -12,7 +12,7 @@ Validates the registry file (duplicate or invalid names, unknown pools and keys,
 missing files, bad durations, sizes and sample rates, invalid JSON Schemas), then
 checks that every graph module exports the name the registry gives it and that it
 and the files under its folder import nothing at module level except types and
-'switchyard/graph'. Writes the compiled registry and its resolved JSON form
+'switchyard-ai/graph'. Writes the compiled registry and its resolved JSON form
 (.switchyard/ beside the file; Python workers read the latter) when the registry is clean.
 
   --config FILE  registry file (default: SWITCHYARD_CONFIG or ./switchyard.yaml)

@@ -12,10 +12,10 @@ export interface ScaffoldNames {
 
 export function graphTemplate(n: ScaffoldNames): string {
   return `// ${n.workflow}: ${n.description}
-// Module level imports nothing but switchyard/graph (and types): LangGraph and anything
+// Module level imports nothing but switchyard-ai/graph (and types): LangGraph and anything
 // heavy load inside the factory, so the ${n.pool} pool pays for them only when it runs this graph.
-import { loadPrompt, runOf } from 'switchyard/graph'
-import type { GraphSetup } from 'switchyard/graph'
+import { loadPrompt, runOf } from 'switchyard-ai/graph'
+import type { GraphSetup } from 'switchyard-ai/graph'
 
 export interface Input {
   readonly text: string
@@ -130,7 +130,7 @@ export function testTemplate(n: ScaffoldNames, testFile: string, graphImport: st
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { createRunContext, loadPrompt, setupOf } from 'switchyard/graph'
+import { createRunContext, loadPrompt, setupOf } from 'switchyard-ai/graph'
 import { graph } from '${graphImport}'
 
 const here = (path: string) => decodeURIComponent(new URL(path, import.meta.url).pathname)

@@ -31,7 +31,7 @@ interface Request {
  * A client for one gateway, typed by the `Workflows` interface `switchyard codegen` writes.
  *
  * @example
- * import { createClient } from 'switchyard/client'
+ * import { createClient } from 'switchyard-ai/client'
  * import type { Workflows } from './switchyard.gen.js'
  * const client = createClient<Workflows>({ url: 'http://127.0.0.1:7070', token: process.env.SWITCHYARD_TOKEN })
  * const email = await client.run('email.compose', { lead: { name: 'Ada', email: 'ada@example.com' } })
@@ -40,7 +40,7 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
   const base = options.url.replace(/\/+$/, '')
   const server = serverAttributes(base)
   if (options.fetch === undefined && typeof globalThis.fetch !== 'function') {
-    throw new TypeError('switchyard/client needs fetch: use Node ≥ 18, a browser or an edge runtime, or pass options.fetch')
+    throw new TypeError('switchyard-ai/client needs fetch: use Node ≥ 18, a browser or an edge runtime, or pass options.fetch')
   }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
   const retries = options.retries ?? 3

@@ -1,4 +1,4 @@
-// switchyard/client: the typed client. fetch + the OpenTelemetry API, nothing else.
+// switchyard-ai/client: the typed client. fetch + the OpenTelemetry API, nothing else.
 export { createClient } from './client.js'
 export { SwitchyardClientError, RunFailedError } from './errors.js'
 export type { ClientErrorFields } from './errors.js'

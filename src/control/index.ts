@@ -1,4 +1,4 @@
-// switchyard/control: the registry and the routing contract (DESIGN §2.1, §2.2).
+// switchyard-ai/control: the registry and the routing contract (DESIGN §2.1, §2.2).
 // Pure data and functions; imports no queue client, LLM library, OTel SDK or graph.
 // Every process that routes imports this, so it holds only the runtime path:
 // `switchyard check` and `codegen` use ./tooling; the shared vocabulary alone is ./contract.

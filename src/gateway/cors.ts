@@ -1,4 +1,4 @@
-// CORS for browser callers of switchyard/client on another origin. Off unless
+// CORS for browser callers of switchyard-ai/client on another origin. Off unless
 // origins are configured: a bearer-token API is not for every page on the web.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 

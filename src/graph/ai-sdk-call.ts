@@ -1,5 +1,5 @@
 // Hosted and local models through the Vercel AI SDK (v5). The SDK and the provider
-// package load on the first call, so importing switchyard/graph stays cheap.
+// package load on the first call, so importing switchyard-ai/graph stays cheap.
 import { SwitchyardError } from '../control/contract/index.js'
 import { aborted, estimateTokens, type ModelProviderCall, type ProviderAnswer } from './model-call.js'
 import type { ModelSpec } from './model-spec.js'

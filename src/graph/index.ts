@@ -1,4 +1,4 @@
-// switchyard/graph — what graph authors import. Light by design: safe to import at
+// switchyard-ai/graph — what graph authors import. Light by design: safe to import at
 // module level in a graph file (no LangGraph, no AI SDK, no Ajv until first use).
 export type {
   ChatMessage,

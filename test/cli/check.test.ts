@@ -18,9 +18,9 @@ workflows:
     description: d
 `
 
-const CLEAN_GRAPH = `import type { GraphSetup } from 'switchyard/graph'
-import { type RunContext, type Prompt } from 'switchyard/graph'
-import { loadPrompt } from 'switchyard/graph'
+const CLEAN_GRAPH = `import type { GraphSetup } from 'switchyard-ai/graph'
+import { type RunContext, type Prompt } from 'switchyard-ai/graph'
+import { loadPrompt } from 'switchyard-ai/graph'
 export type { Brief } from './types.js'
 
 export async function graph(setup: GraphSetup) {
@@ -38,7 +38,9 @@ function make(graph: string, extra: Record<string, string> = {}): Folder {
 
 void describe('switchyard check', () => {
   void it('passes a clean registry and clean graphs, and writes the compiled registry', async () => {
-    const f = make(CLEAN_GRAPH, { 'wf/helpers.ts': "import type { Prompt } from 'switchyard/graph'\nexport const x = (p: Prompt) => p\n" })
+    const f = make(CLEAN_GRAPH, {
+      'wf/helpers.ts': "import type { Prompt } from 'switchyard-ai/graph'\nexport const x = (p: Prompt) => p\n",
+    })
     const report = check(f.path('switchyard.yaml'))
     assert.equal(report.ok, true, formatReport(report))
     assert.equal(formatReport(report), `✓ ${f.path('switchyard.yaml')}: 1 workflow in 1 pool, graphs clean, registry ${report.digest}`)
@@ -53,7 +55,7 @@ void describe('switchyard check', () => {
 
   void it('reports every module-level value import as file:line:col with its specifier', async () => {
     const graph = `import { StateGraph } from '@langchain/langgraph'
-import type { GraphSetup } from 'switchyard/graph'
+import type { GraphSetup } from 'switchyard-ai/graph'
 import './side-effect.js'
 export { helper } from './helpers.js'
 

@@ -23,9 +23,9 @@ void describe('switchyard new', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-new-'))
     cpSync(SALES, join(dir, 'sales'), { recursive: true, filter: (src) => !src.includes('.switchyard') })
-    // A project that installed switchyard: its graphs import 'switchyard/graph' and LangGraph.
+    // A project that installed switchyard-ai: its graphs import 'switchyard-ai/graph' and LangGraph.
     mkdirSync(join(dir, 'node_modules'))
-    symlinkSync(REPO, join(dir, 'node_modules', 'switchyard'))
+    symlinkSync(REPO, join(dir, 'node_modules', 'switchyard-ai'))
     symlinkSync(join(REPO, 'node_modules', '@langchain'), join(dir, 'node_modules', '@langchain'))
     config = join(dir, 'sales', 'switchyard.yaml')
   })

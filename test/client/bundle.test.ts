@@ -1,4 +1,4 @@
-// switchyard/client must run in browsers and edge runtimes and stay light: bundled
+// switchyard-ai/client must run in browsers and edge runtimes and stay light: bundled
 // for the browser it pulls no Node built-in and nothing of ours beyond control's
 // shared vocabulary (src/control/contract, entered through its index). (esbuild comes with tsx, which runs these tests.)
 import assert from 'node:assert/strict'

@@ -1,5 +1,5 @@
 // The three sales workflows through the real runtime path (registry → route → broker →
-// pool worker → graph module importing 'switchyard/graph'), offline model.
+// pool worker → graph module importing 'switchyard-ai/graph'), offline model.
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'

@@ -1,5 +1,5 @@
 // `switchyard check`'s second half: graph modules and the files under their
-// folders import nothing at module level but types and `switchyard/graph`
+// folders import nothing at module level but types and `switchyard-ai/graph`
 // (DESIGN §2.5), so a pool loads a graph's heavy dependencies only when it
 // runs that graph. Parsed with the TypeScript compiler, loaded on first use.
 import { readdirSync, readFileSync } from 'node:fs'
@@ -26,7 +26,7 @@ export interface MissingExport {
 }
 
 /** The one module graph files may import values from at module level. */
-export const GRAPH_HELPERS = 'switchyard/graph'
+export const GRAPH_HELPERS = 'switchyard-ai/graph'
 
 const SOURCE = new Set(['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.jsx'])
 const SKIPPED_DIRS = new Set(['node_modules', '.switchyard', 'dist', '.git'])

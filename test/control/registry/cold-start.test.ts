@@ -1,5 +1,5 @@
 // What a routing process pays at cold start beyond our own code: which of
-// Node's built-in modules importing switchyard/control, loading a fresh
+// Node's built-in modules importing switchyard-ai/control, loading a fresh
 // compiled registry and routing once make Node compile. Counted, not timed.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'

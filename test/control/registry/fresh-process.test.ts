@@ -1,4 +1,4 @@
-// Importing switchyard/control, loading a 1,000-workflow registry and routing
+// Importing switchyard-ai/control, loading a 1,000-workflow registry and routing
 // once loads no queue client, LLM library, OTel SDK, graph module — nor the
 // YAML parser, Ajv or TypeScript, which only a rebuild needs.
 import assert from 'node:assert/strict'
@@ -48,7 +48,7 @@ after(() => {
   f.remove()
 })
 
-void describe('a fresh process using switchyard/control', () => {
+void describe('a fresh process using switchyard-ai/control', () => {
   void it('loads 1,000 workflows and routes without loading anything heavy', () => {
     const log = f.path('loaded.log')
     writeFileSync(log, '')
@@ -73,7 +73,7 @@ void describe('a fresh process using switchyard/control', () => {
     assert.equal(result.pool, 'email')
     const imported = readFileSync(log, 'utf8').split('\n').filter(Boolean)
     const loaded = [...imported, ...result.required.map((p) => pathToFileURL(p).href)]
-    assert.ok(loaded.includes(built.url), 'the hook saw switchyard/control load')
+    assert.ok(loaded.includes(built.url), 'the hook saw switchyard-ai/control load')
     assert.deepEqual(
       loaded.filter((url) => HEAVY.test(url)),
       [],

@@ -1,7 +1,7 @@
 // classify.country: deterministic signals first (ccTLD, phone, address), the model only
-// when they disagree or are missing. Module level imports nothing but switchyard/graph.
-import { loadPrompt } from 'switchyard/graph'
-import type { GraphSetup, RunContext } from 'switchyard/graph'
+// when they disagree or are missing. Module level imports nothing but switchyard-ai/graph.
+import { loadPrompt } from 'switchyard-ai/graph'
+import type { GraphSetup, RunContext } from 'switchyard-ai/graph'
 import type { Candidate, Classification, Lead, Signal } from './types.js'
 
 /** The graph factory the pool worker calls once per process. */

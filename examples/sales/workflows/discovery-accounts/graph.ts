@@ -1,7 +1,7 @@
 // discovery.accounts: expand the ICP → search (a pluggable SearchTool) → score → dedupe → explain.
-// Module level imports nothing but switchyard/graph: LangGraph and the ranking rules load in the factory.
-import { loadPrompt, runOf } from 'switchyard/graph'
-import type { GraphSetup, Prompt, RunContext } from 'switchyard/graph'
+// Module level imports nothing but switchyard-ai/graph: LangGraph and the ranking rules load in the factory.
+import { loadPrompt, runOf } from 'switchyard-ai/graph'
+import type { GraphSetup, Prompt, RunContext } from 'switchyard-ai/graph'
 import type { CompanyRecord, DiscoveryInput, DiscoveryOutput, ScoredAccount, SearchQuery, SearchTool } from './types.js'
 
 const KNOWN_INDUSTRIES = [

@@ -2,7 +2,7 @@
 // a deterministic first draft, and deterministic repairs of a draft that failed its checks.
 // The model improves on the outline and the repairs; the offline model returns them as they
 // are, which is why the demo reads sensibly without a model. (One file: graph folders import
-// nothing at module level but switchyard/graph, so siblings cannot import each other.)
+// nothing at module level but switchyard-ai/graph, so siblings cannot import each other.)
 import type { Brief, Check, Draft } from './types.js'
 
 const PLACEHOLDER =

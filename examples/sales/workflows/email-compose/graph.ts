@@ -1,7 +1,7 @@
 // email.compose: gather lead facts → draft → check → revise (at most twice) → { subject, body, checks }.
-// Module level imports nothing but switchyard/graph: LangGraph and the draft rules load in the factory.
-import { loadPrompt, runOf } from 'switchyard/graph'
-import type { GraphSetup, Prompt, RunContext } from 'switchyard/graph'
+// Module level imports nothing but switchyard-ai/graph: LangGraph and the draft rules load in the factory.
+import { loadPrompt, runOf } from 'switchyard-ai/graph'
+import type { GraphSetup, Prompt, RunContext } from 'switchyard-ai/graph'
 import type { Brief, Check, Draft, EmailInput, Product } from './types.js'
 
 const MAX_REVISIONS = 2
