@@ -13,6 +13,7 @@ import { exporterSettings, type Env } from './exporter-settings.js'
 import { otlpExporter } from './otlp-exporter.js'
 import { RedactingExporter, type CapturePolicy } from './redacting-exporter.js'
 import { SwitchyardSampler } from './sampler.js'
+import { TrackedExporter } from './tracked-exporter.js'
 
 // Re-exported: callers that import tracing.ts directly (cli/worker) read the settings too.
 export { exporterSettings } from './exporter-settings.js'
@@ -44,7 +45,7 @@ export interface Tracing {
   readonly enabled: boolean
   /** Where spans go (undefined when tracing is off or a custom exporter is used). */
   readonly endpoint: string | undefined
-  /** Export what is buffered now. */
+  /** Export what is buffered now, and wait for exports already under way: spans ended before the call are then stored. */
   forceFlush(): Promise<void>
   /** Flush, stop exporting, and unregister the globals this call registered. */
   shutdown(): Promise<void>
@@ -68,7 +69,9 @@ export function initTracing(options: TracingOptions): Tracing {
   const settings = exporterSettings(options.env)
   const disabled = options.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true'
   const base = disabled ? undefined : (options.exporter ?? (settings ? otlpExporter(settings) : undefined))
-  const exporter = base && options.tracing ? new RedactingExporter(base, options.tracing) : base
+  const redacting = base && options.tracing ? new RedactingExporter(base, options.tracing) : base
+  // The SDK's forceFlush() skips a batch already being exported: this one waits for it too.
+  const exporter = redacting ? new TrackedExporter(redacting) : undefined
   const local = options.exporter !== undefined || settings?.embedded === true
   const spanProcessors: SpanProcessor[] = exporter ? [new BatchSpanProcessor(exporter, batchConfig(options.env, local))] : []
   const tracerProvider = new NodeTracerProvider({
@@ -92,7 +95,10 @@ export function initTracing(options: TracingOptions): Tracing {
     tracerProvider,
     enabled: exporter !== undefined,
     endpoint: exporter && !options.exporter ? settings?.url : undefined,
-    forceFlush: () => tracerProvider.forceFlush(),
+    async forceFlush() {
+      await tracerProvider.forceFlush()
+      await exporter?.forceFlush()
+    },
     async shutdown() {
       try {
         await tracerProvider.shutdown()

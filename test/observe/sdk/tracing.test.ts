@@ -114,3 +114,28 @@ void test('OTEL_SDK_DISABLED or no endpoint: nothing recorded, trace ids still f
     await tracing.shutdown()
   }
 })
+
+void test('forceFlush() waits for a batch the timer already handed to the exporter (switchyard trace right after a run finds it)', async () => {
+  // An exporter that holds every export until released: the batch timer's export is in flight.
+  const started: Array<() => void> = []
+  const exporter = {
+    export(_spans: unknown[], done: (result: { code: number }) => void) {
+      started.push(() => done({ code: 0 }))
+    },
+    shutdown: async () => {},
+  }
+  const tracing = initTracing({ service: 'switchyard-gateway', env: {}, exporter, register: false })
+  tracing.tracerProvider.getTracer('t').startSpan('POST /v1/workflows/{name}/run').end()
+  // The 50 ms timer fires and the export starts; nothing is buffered any more.
+  const until = Date.now() + 10_000
+  while (started.length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10))
+  assert.equal(started.length, 1, 'the batch timer started an export')
+  let flushed = false
+  const flushing = tracing.forceFlush().then(() => (flushed = true))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.equal(flushed, false, 'forceFlush() resolved while the export was still in flight')
+  started[0]?.()
+  await flushing
+  assert.equal(flushed, true)
+  await tracing.shutdown()
+})
