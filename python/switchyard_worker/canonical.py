@@ -98,3 +98,70 @@ def canonical_json(value: Any, path: str = "value") -> str:
     out: list[str] = []
     _write(value, path, out)
     return "".join(out)
+
+
+_INDEX_KEY = re.compile(r"0|[1-9][0-9]*")
+
+
+def _js_key_order(keys: list[str]) -> list[str]:
+    # A JavaScript object lists integer-like keys first, ascending, then the rest as inserted.
+    index = [k for k in keys if _INDEX_KEY.fullmatch(k) and int(k) < 2**32 - 1]
+    return sorted(index, key=int) + [k for k in keys if k not in set(index)]
+
+
+def _stringify(value: Any, indent: str, depth: int, out: list[str]) -> None:
+    if value is None or value is True or value is False or isinstance(value, (str, int, float)):
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            out.append("null")  # JSON.stringify(NaN) is null
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append(js_number(value))
+        elif isinstance(value, str):
+            out.append(_string(value))
+        else:
+            out.append(json.dumps(value))
+        return
+    inner = "\n" + indent * (depth + 1) if indent else ""
+    close = "\n" + indent * depth if indent else ""
+    colon = ": " if indent else ":"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        out.append("[")
+        for i, item in enumerate(value):
+            out.append(("," if i else "") + inner)
+            _stringify(item, indent, depth + 1, out)
+        out.append(close + "]")
+        return
+    if isinstance(value, dict):
+        keys = _js_key_order([str(k) for k in value])
+        if not keys:
+            out.append("{}")
+            return
+        by_text = {str(k): v for k, v in value.items()}
+        out.append("{")
+        for i, key in enumerate(keys):
+            out.append(("," if i else "") + inner + _string(key) + colon)
+            _stringify(by_text[key], indent, depth + 1, out)
+        out.append(close + "}")
+        return
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def js_stringify(value: Any, indent: int = 0) -> str:
+    """``JSON.stringify(value, null, indent)`` byte for byte: JavaScript's numbers and key
+    order (integer-like keys first), lone surrogates escaped, NaN and Infinity as null."""
+    out: list[str] = []
+    _stringify(value, " " * indent, 0, out)
+    return "".join(out)
+
+
+def js_length(text: str) -> int:
+    """``text.length`` in JavaScript: UTF-16 code units (an emoji counts 2)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def js_slice(text: str, start: int, end: int | None = None) -> str:
+    """``text.slice(start, end)`` on UTF-16 code units (may cut a surrogate pair, as JavaScript does)."""
+    units = text.encode("utf-16-le", "surrogatepass")
+    return units[start * 2 : None if end is None else end * 2].decode("utf-16-le", "surrogatepass")

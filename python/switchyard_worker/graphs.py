@@ -24,13 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SwitchyardError
+from .graph.model import ModelClient
+from .graph.prompt import Prompt, load_prompt
 from .registry import Workflow
-
-
-@dataclass(frozen=True)
-class Prompt:
-    text: str
-    hash: str
 
 
 @dataclass(frozen=True)
@@ -42,6 +38,8 @@ class Setup:
     root: Path
     prompt: Prompt | None
     log: logging.Logger = field(repr=False)
+    #: The pool's model client (SWITCHYARD_MODEL in the pool's env; offline by default).
+    model: ModelClient | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -81,19 +79,18 @@ def is_runnable(value: Any) -> bool:
     return callable(value) or callable(getattr(value, "ainvoke", None)) or callable(getattr(value, "invoke", None))
 
 
-async def _build(workflow: Workflow, pool: str, root: Path, log: logging.Logger) -> LoadedGraph:
+async def _build(workflow: Workflow, pool: str, root: Path, log: logging.Logger, model: ModelClient | None) -> LoadedGraph:
     where = f"workflow '{workflow.name}': graph {workflow.graph_ref}"
     try:
         prompt = None
         if workflow.prompt is not None:
-            text = workflow.prompt.read_text(encoding="utf-8")
-            prompt = Prompt(text, "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest())
+            prompt = load_prompt(workflow.prompt)
         export = getattr(_import(workflow), workflow.export, None)
         if not callable(export):
             raise ImportError(f"the module has no function '{workflow.export}'")
         runnable = export
         if is_factory(export):
-            runnable = export(Setup(workflow.name, pool, root, prompt, log))
+            runnable = export(Setup(workflow.name, pool, root, prompt, log, model))
             if inspect.isawaitable(runnable):
                 runnable = await runnable
             if not is_runnable(runnable):
@@ -106,14 +103,14 @@ async def _build(workflow: Workflow, pool: str, root: Path, log: logging.Logger)
 class GraphCache:
     """One loaded graph per workflow per process, built once even when runs arrive together."""
 
-    def __init__(self, pool: str, root: Path, log: logging.Logger) -> None:
-        self._pool, self._root, self._log = pool, root, log
+    def __init__(self, pool: str, root: Path, log: logging.Logger, model: ModelClient | None = None) -> None:
+        self._pool, self._root, self._log, self._model = pool, root, log, model
         self._graphs: dict[str, asyncio.Future[LoadedGraph]] = {}
 
     async def get(self, workflow: Workflow) -> LoadedGraph:
         loaded = self._graphs.get(workflow.name)
         if loaded is None:
-            loaded = asyncio.ensure_future(_build(workflow, self._pool, self._root, self._log))
+            loaded = asyncio.ensure_future(_build(workflow, self._pool, self._root, self._log, self._model))
             self._graphs[workflow.name] = loaded
         # shield: a run cancelled at its deadline must not cancel the shared build.
         return await asyncio.shield(loaded)

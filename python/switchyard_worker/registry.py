@@ -34,6 +34,9 @@ class Pool:
     memory: int | None
     env: Path | None
     redis: str | None
+    #: What spans may record of values: full | redacted | none (tracing.capture).
+    capture: str = "full"
+    redact: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ def parse_registry(data: Any, path: Path) -> Registry:
             memory=memory,
             env=_optional_path(_get(raw, "env", (str, type(None)), where, path)),
             redis=_get(raw, "redis", (str, type(None)), where, path),
+            capture=_get(tracing, "capture", str, f"{where}.tracing", path),
+            redact=tuple(str(key) for key in _get(tracing, "redact", list, f"{where}.tracing", path)),
         )
     workflows: dict[str, Workflow] = {}
     for name, raw in _get(data, "workflows", dict, "registry", path).items():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,12 +24,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from .capture import capture_value
 from .envelope import deadline_ms, verify_envelope
 from .errors import SwitchyardError
-from .graphs import GraphCache, Prompt
+from .graph.model import ModelClient, create_model
+from .graph.node_spans import node_spans
+from .graph.prompt import Prompt
+from .graphs import GraphCache
 from .metrics import WorkerMetrics
 from .output import OutputChecks
 from .registry import Pool, Registry, Workflow
@@ -57,6 +63,8 @@ class Run:
     deadline: datetime
     prompt: Prompt | None
     log: logging.Logger = field(repr=False)
+    #: The pool's model client (SWITCHYARD_MODEL in the pool's env; offline by default).
+    model: ModelClient = field(repr=False, default_factory=create_model)
     #: Set when the run stops counting (its deadline passed): a sync graph on its thread
     #: should check it between steps, since Python cannot stop the thread for it.
     cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -94,14 +102,23 @@ def _counted(function: Callable[..., Any], *args: Any) -> Any:
             _busy -= 1
 
 
-async def _invoke(runnable: Any, input: Any, run: Run) -> Any:
+async def _invoke(runnable: Any, input: Any, run: Run, pool: Pool) -> Any:
     """Call a run function or a LangGraph-style runnable. Sync code runs on a thread: past
     the deadline the run settles and the thread is left to finish (Python cannot stop it)."""
-    config = {"configurable": {"run": run}}
-    if callable(getattr(runnable, "ainvoke", None)):
-        return await runnable.ainvoke(input, config)
-    if callable(getattr(runnable, "invoke", None)):
-        return await asyncio.to_thread(_counted, runnable.invoke, input, config)
+    if callable(getattr(runnable, "ainvoke", None)) or callable(getattr(runnable, "invoke", None)):
+        config: dict[str, Any] = {"configurable": {"run": run}}
+        handler = None
+        # A traced run of a LangChain runnable (a compiled LangGraph graph): its nodes become spans.
+        if trace.get_current_span().is_recording() and "langchain_core" in sys.modules:
+            handler = node_spans(otel_context.get_current(), pool.capture, pool.redact)
+            config["callbacks"] = [handler]
+        try:
+            if callable(getattr(runnable, "ainvoke", None)):
+                return await runnable.ainvoke(input, config)
+            return await asyncio.to_thread(_counted, runnable.invoke, input, config)
+        finally:
+            if handler is not None:
+                handler.switchyard_close()
     if inspect.iscoroutinefunction(runnable) or inspect.iscoroutinefunction(type(runnable).__call__):
         return await runnable(input, run)
     result = await asyncio.to_thread(_counted, runnable, input, run)
@@ -121,7 +138,9 @@ class PoolRunner:
         self.registry = registry
         self.pool: Pool = found
         self.signing_key = signing_key
-        self.graphs = GraphCache(found.name, registry.root, log)
+        # Created once per process, from the pool's env: a bad SWITCHYARD_MODEL stops the worker at start.
+        self.model = create_model()
+        self.graphs = GraphCache(found.name, registry.root, log, self.model)
         self.metrics = WorkerMetrics()
         self.outputs = OutputChecks()
         self.in_flight = 0
@@ -173,10 +192,11 @@ class PoolRunner:
             deadline=datetime.fromtimestamp(deadline / 1000, tz=UTC),
             prompt=loaded.prompt,
             log=log.getChild(workflow.name),
+            model=self.model,
         )
         label = f"run {envelope['runId']} of '{workflow.name}'"
         try:
-            result = await asyncio.wait_for(_invoke(loaded.runnable, envelope["input"], run), max(0.0, deadline / 1000 - time.time()))
+            result = await asyncio.wait_for(_invoke(loaded.runnable, envelope["input"], run, self.pool), max(0.0, deadline / 1000 - time.time()))
         except TimeoutError:
             if time.time() * 1000 < deadline:
                 raise  # the graph's own timeout (an HTTP call, say), not the run's deadline
@@ -213,8 +233,14 @@ class PoolRunner:
             self.in_flight += 1
             self.metrics.in_flight.set(self.in_flight, pool=self.pool.name)
             started = time.perf_counter()
+            recorded = capture_value(envelope["input"], self.pool.capture, self.pool.redact) if span.is_recording() else None
+            if recorded is not None:
+                span.set_attribute("switchyard.input", recorded)
             try:
                 output = await self._execute(envelope, workflow, attempt, deadline, span)
+                recorded = capture_value(output, self.pool.capture, self.pool.redact) if span.is_recording() else None
+                if recorded is not None:
+                    span.set_attribute("switchyard.output", recorded)
                 self.metrics.succeeded.inc(**labels)
                 self.metrics.duration.observe(time.perf_counter() - started, outcome="succeeded", **labels)
                 span.set_status(Status(StatusCode.OK))

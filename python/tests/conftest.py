@@ -6,7 +6,20 @@ from typing import Any
 # Tests import the package from python/ without installing it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
+
 from switchyard_worker.registry import Registry, load_registry
+
+#: Every test's spans: OpenTelemetry's global provider can be set once per process.
+EXPORTER = InMemorySpanExporter()
+_provider = TracerProvider(resource=Resource.create({"service.name": "switchyard-pool-py"}), sampler=ParentBased(ALWAYS_ON))
+_provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
+trace.set_tracer_provider(_provider)
 
 SPEC = Path(__file__).resolve().parents[2] / "spec"
 

@@ -7,29 +7,15 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 from opentelemetry.trace import SpanKind
 
 from switchyard_worker import sign_envelope
 from switchyard_worker.runner import PoolRunner
-from tests.conftest import pool, workflow, write_resolved
+from tests.conftest import EXPORTER, pool, workflow, write_resolved
 
 KEY = "runner-test-key"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-exporter = InMemorySpanExporter()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def tracing():
-    provider = TracerProvider(resource=Resource.create({"service.name": "switchyard-pool-py"}), sampler=ParentBased(ALWAYS_ON))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    yield
+exporter = EXPORTER
 
 
 @pytest.fixture()

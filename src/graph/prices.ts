@@ -1,5 +1,7 @@
-// Cost estimates: USD per million tokens, per model. The table is a default;
-// a pool overrides it with SWITCHYARD_PRICES (JSON) or createModel's `prices`.
+// Cost estimates: USD per million tokens, per model, from spec/prices.json (shared with
+// the Python helpers). The table is a default; a pool overrides it with
+// SWITCHYARD_PRICES (JSON) or createModel's `prices`.
+import { readFileSync } from 'node:fs'
 import { SwitchyardError } from '../control/contract/index.js'
 import type { Usage } from './types.js'
 
@@ -12,22 +14,17 @@ export interface Price {
 
 export type PriceTable = Readonly<Record<string, Price>>
 
-/** List prices at the time of writing; keys are model names without the provider. */
-export const DEFAULT_PRICES: PriceTable = {
-  offline: { input: 0, output: 0 },
-  'gpt-4o': { input: 2.5, output: 10 },
-  'gpt-4o-mini': { input: 0.15, output: 0.6 },
-  'gpt-4.1': { input: 2, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
-  'gpt-5': { input: 1.25, output: 10 },
-  'gpt-5-mini': { input: 0.25, output: 2 },
-  'claude-3-5-haiku': { input: 0.8, output: 4 },
-  'claude-3-5-sonnet': { input: 3, output: 15 },
-  'claude-3-7-sonnet': { input: 3, output: 15 },
-  'claude-haiku-4-5': { input: 1, output: 5 },
-  'claude-sonnet-4': { input: 3, output: 15 },
-  'claude-opus-4': { input: 15, output: 75 },
+/**
+ * List prices, keys being model names without the provider: spec/prices.json, the one
+ * table the TypeScript and the Python model clients both read.
+ */
+export const DEFAULT_PRICES: PriceTable = loadPriceTable()
+
+function loadPriceTable(): PriceTable {
+  // src/graph/ and dist/graph/ are both two levels below the package root, where spec/ lives.
+  const file = new URL('../../spec/prices.json', import.meta.url)
+  const { prices } = JSON.parse(readFileSync(file, 'utf8')) as { prices: Record<string, Price> }
+  return Object.freeze(prices)
 }
 
 /** Merge the default table, SWITCHYARD_PRICES and explicit prices (later wins). */
