@@ -6,27 +6,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from ..errors import SwitchyardError
+from ..spec_files import spec_file
 
 PriceTable = Mapping[str, Mapping[str, float]]
-
-
-def _spec_file(name: str) -> Path:
-    """A file of spec/: beside the repository's python/ folder, or shipped inside the package."""
-    repo = Path(__file__).resolve().parents[3] / "spec" / name
-    if repo.is_file():
-        return repo
-    return Path(str(resources.files("switchyard_worker") / "spec" / name))
 
 
 @cache
 def default_prices() -> dict[str, dict[str, float]]:
     """spec/prices.json's `prices`: model name (without provider) → {input, output}."""
-    data = json.loads(_spec_file("prices.json").read_text(encoding="utf-8"))
+    data = json.loads(spec_file("prices.json").read_text(encoding="utf-8"))
     return {model: {"input": float(p["input"]), "output": float(p["output"])} for model, p in data["prices"].items()}
 
 

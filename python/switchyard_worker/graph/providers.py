@@ -152,7 +152,7 @@ def _normalise_openai(spec: ModelSpec, error: Exception, timeout: float) -> Swit
         return _classify(spec, error.status_code, error.message)
     if isinstance(error, openai.APIConnectionError):
         return _classify(spec, None, str(error))
-    return SwitchyardError("MODEL_FAILED", f"{spec.id} failed: {error}")
+    return SwitchyardError("MODEL_FAILED", f"{spec.id} failed: {error}", retryable=False)
 
 
 def _normalise_anthropic(spec: ModelSpec, error: Exception, timeout: float) -> SwitchyardError:
@@ -166,7 +166,7 @@ def _normalise_anthropic(spec: ModelSpec, error: Exception, timeout: float) -> S
         return _classify(spec, error.status_code, error.message)
     if isinstance(error, anthropic.APIConnectionError):
         return _classify(spec, None, str(error))
-    return SwitchyardError("MODEL_FAILED", f"{spec.id} failed: {error}")
+    return SwitchyardError("MODEL_FAILED", f"{spec.id} failed: {error}", retryable=False)
 
 
 def provider_call(spec: ModelSpec, env: Mapping[str, str], timeout: float) -> ProviderCall:
