@@ -144,10 +144,10 @@ class PoolRunner:
         self.metrics = WorkerMetrics()
         self.outputs = OutputChecks()
         self.in_flight = 0
-        self.metrics.in_flight.set(0, pool=found.name)
+        self.metrics.in_flight.labels(pool=found.name).set(0)
 
     def _reject(self, reason: str, code: str, message: str) -> Outcome:
-        self.metrics.rejected.inc(pool=self.pool.name, reason=reason)
+        self.metrics.rejected.labels(pool=self.pool.name, reason=reason).inc()
         log.warning("envelope refused: %s (%s) %s", reason, code, message)
         return _refuse(code, message)
 
@@ -229,9 +229,9 @@ class PoolRunner:
             record_exception=False, set_status_on_exception=False,
         ) as span:
             labels = {"pool": self.pool.name, "workflow": workflow.name}
-            self.metrics.started.inc(**labels)
+            self.metrics.started.labels(**labels).inc()
             self.in_flight += 1
-            self.metrics.in_flight.set(self.in_flight, pool=self.pool.name)
+            self.metrics.in_flight.labels(pool=self.pool.name).set(self.in_flight)
             started = time.perf_counter()
             recorded = capture_value(envelope["input"], self.pool.capture, self.pool.redact) if span.is_recording() else None
             if recorded is not None:
@@ -241,16 +241,16 @@ class PoolRunner:
                 recorded = capture_value(output, self.pool.capture, self.pool.redact) if span.is_recording() else None
                 if recorded is not None:
                     span.set_attribute("switchyard.output", recorded)
-                self.metrics.succeeded.inc(**labels)
-                self.metrics.duration.observe(time.perf_counter() - started, outcome="succeeded", **labels)
+                self.metrics.succeeded.labels(**labels).inc()
+                self.metrics.duration.labels(outcome="succeeded", **labels).observe(time.perf_counter() - started)
                 span.set_status(Status(StatusCode.OK))
                 return Outcome(ok=True, output=output)
             except Exception as error:  # noqa: BLE001 - every failure becomes an outcome
                 e = error if isinstance(error, SwitchyardError) else SwitchyardError(
                     "GRAPH_FAILED", str(error) or type(error).__name__, retryable=True
                 )
-                self.metrics.failed.inc(code=e.code, **labels)
-                self.metrics.duration.observe(time.perf_counter() - started, outcome="failed", **labels)
+                self.metrics.failed.labels(code=e.code, **labels).inc()
+                self.metrics.duration.labels(outcome="failed", **labels).observe(time.perf_counter() - started)
                 span.set_attribute("switchyard.error.code", e.code)
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, f"{e.code}: {e.message}"))
@@ -258,4 +258,4 @@ class PoolRunner:
                 return _refuse(e.code, e.message, e.retryable)
             finally:
                 self.in_flight -= 1
-                self.metrics.in_flight.set(self.in_flight, pool=self.pool.name)
+                self.metrics.in_flight.labels(pool=self.pool.name).set(self.in_flight)

@@ -180,7 +180,7 @@ async function dispatch(
   } finally {
     exchange?.trace?.end(res.statusCode, problemCodeOf(res))
     deps.metrics.requests.inc({ method, route: pattern, status: res.statusCode })
-    deps.metrics.duration.observe((now() - started) / 1000, { route: pattern })
+    deps.metrics.duration.observe({ route: pattern }, (now() - started) / 1000)
   }
 }
 

@@ -31,4 +31,5 @@ export {
   DEFAULT_URL,
 } from './view/index.js'
 export type { RunNode, RunTree, RenderOptions, ObserveExchange, ObserveRoute, TraceApiOptions } from './view/index.js'
-export { MetricsRegistry, METRICS_CONTENT_TYPE } from './metrics/index.js'
+export { MetricsRegistry, METRICS_CONTENT_TYPE, registerMetrics } from './metrics/index.js'
+export type { MetricOf } from './metrics/index.js'

@@ -31,7 +31,8 @@ export async function startWorkerHttp(options: WorkerHttpOptions): Promise<Worke
       options
         .beforeScrape()
         .catch(() => undefined)
-        .then(() => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(options.metrics.render()))
+        .then(() => options.metrics.metrics())
+        .then((text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text))
         .catch(() => res.destroy())
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n')

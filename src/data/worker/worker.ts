@@ -101,15 +101,15 @@ export function createWorker(options: WorkerOptions): PoolWorker {
   const seriesFor = (workflow: string) => {
     const runLabels = { ...labels, workflow }
     return {
-      started: metrics.started.labelled(runLabels),
-      succeeded: metrics.succeeded.labelled(runLabels),
-      ok: metrics.duration.labelled({ ...runLabels, outcome: 'succeeded' }),
-      failed: metrics.duration.labelled({ ...runLabels, outcome: 'failed' }),
+      started: metrics.runsStarted.labels(runLabels),
+      succeeded: metrics.runsSucceeded.labels(runLabels),
+      ok: metrics.runDuration.labels({ ...runLabels, outcome: 'succeeded' }),
+      failed: metrics.runDuration.labels({ ...runLabels, outcome: 'failed' }),
     }
   }
 
   function reject(reason: string, code: string, message: string): Outcome {
-    metrics.rejected.inc({ ...labels, reason })
+    metrics.envelopesRejected.inc({ ...labels, reason })
     log.warn('envelope refused', { reason, code, error: message })
     return refusal(code, message)
   }
@@ -202,7 +202,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
     return tracer.startActiveSpan(`run ${workflow.name}`, { kind: SpanKind.CONSUMER, attributes }, parent, async (span) => {
       count.started.inc()
       inFlight += 1
-      metrics.inFlight.set(inFlight, labels)
+      metrics.runsInFlight.set(labels, inFlight)
       const untrack = watchdog?.track(deadlineMs)
       const started = performance.now()
       try {
@@ -218,7 +218,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
           error instanceof SwitchyardError
             ? error
             : new SwitchyardError('GRAPH_FAILED', error instanceof Error ? error.message : String(error), { cause: error, retryable: true })
-        metrics.failed.inc({ ...labels, workflow: workflow.name, code: e.code })
+        metrics.runsFailed.inc({ ...labels, workflow: workflow.name, code: e.code })
         count.failed.observe((performance.now() - started) / 1000)
         span.setAttribute(ATTR.errorCode, e.code)
         span.recordException(e)
@@ -234,7 +234,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
       } finally {
         untrack?.()
         inFlight -= 1
-        metrics.inFlight.set(inFlight, labels)
+        metrics.runsInFlight.set(labels, inFlight)
         span.end()
       }
     })
@@ -248,7 +248,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
     },
     inFlight: () => inFlight,
     async start() {
-      metrics.inFlight.set(0, labels)
+      metrics.runsInFlight.set(labels, 0)
       if (options.watchdogGraceMs !== null) watchdog = startWatchdog({ graceMs: options.watchdogGraceMs ?? 2000 })
       if (options.port !== undefined && options.port !== null) {
         http = await startWorkerHttp({
@@ -256,7 +256,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
           port: options.port,
           metrics: metrics.registry,
           beforeScrape: async () => {
-            if (options.queueDepth) metrics.queueDepth.set(await options.queueDepth(), labels)
+            if (options.queueDepth) metrics.queueDepth.set(labels, await options.queueDepth())
           },
           health: () => ({ status: draining ? 'draining' : 'ok', pool: pool.name, inFlight, pid: process.pid }),
         })

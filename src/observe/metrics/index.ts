@@ -1,2 +1,2 @@
-// Prometheus series for the gateway and the workers.
-export { MetricsRegistry, METRICS_CONTENT_TYPE, type Counter, type Gauge, type Histogram } from './metrics.js'
+// Prometheus series for the gateway and the workers (prom-client).
+export { registerMetrics, METRICS_CONTENT_TYPE, MetricsRegistry, type MetricOf } from './prometheus.js'

@@ -11,6 +11,7 @@ import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
 import { startSupervisor, type Supervisor } from '../../../src/data/supervisor/index.js'
 import { Events, WORKER_PROGRAM, eventually } from './supervisor-helpers.js'
 import { envelopeFor, fixtureRegistry, KEY, LONG } from '../worker/worker-helpers.js'
+import { sampleValue } from '../../helpers/prometheus.js'
 
 let registry: Registry
 let broker: MemoryBroker
@@ -80,13 +81,14 @@ void describe('supervisor (memory broker, worker processes)', () => {
       'metrics showing 2 in flight and 2 queued',
       async () => {
         const body = await (await fetch(`${url}/metrics`)).text()
-        return /switchyard_runs_in_flight\{pool="discovery"\} 2\n/.test(body) && /switchyard_queue_depth\{pool="discovery"\} 2\n/.test(body)
+        return sampleValue(body, 'switchyard_runs_in_flight', { pool: 'discovery' }) === 2 &&
+          sampleValue(body, 'switchyard_queue_depth', { pool: 'discovery' }) === 2
           ? body
           : undefined
       },
       10_000,
     )
-    assert.match(text, /switchyard_runs_started_total\{pool="discovery",workflow="discovery.slow"\} 2\n/)
+    assert.equal(sampleValue(text, 'switchyard_runs_started_total', { pool: 'discovery', workflow: 'discovery.slow' }), 2)
     for (const envelope of envelopes) {
       assert.equal((await broker.wait(envelope.runId, { until: Date.now() + LONG })).status, 'succeeded')
     }

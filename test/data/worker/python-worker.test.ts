@@ -23,6 +23,7 @@ import { startGateway, type Gateway } from '../../../src/gateway/index.js'
 import { initTracing, type StoredSpan, type Tracing } from '../../../src/observe/index.js'
 import { redisSkip, startRedis, type RedisServer } from '../../helpers/redis.js'
 import { eventually } from '../supervisor/supervisor-helpers.js'
+import { sampleValue } from '../../helpers/prometheus.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const pythonDir = join(here, '..', '..', '..', 'python')
@@ -221,10 +222,10 @@ void describe('python worker on Redis', { skip }, () => {
     assert.equal(health.status, 200)
     assert.deepEqual({ ...((await health.json()) as object), pid: 0 }, { status: 'ok', pool: 'py', inFlight: 0, pid: 0 })
     const metrics = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
-    assert.match(metrics, /\nswitchyard_runs_succeeded_total\{pool="py",workflow="py.hello"\} 1\n/)
-    assert.match(metrics, /\nswitchyard_runs_failed_total\{code="GRAPH_FAILED",pool="py",workflow="py.flaky"\} 1\n/)
-    assert.match(metrics, /\nswitchyard_envelopes_rejected_total\{pool="py",reason="signature"\} 2\n/)
-    assert.match(metrics, /\nswitchyard_runs_in_flight\{pool="py"\} 0\n/)
+    assert.equal(sampleValue(metrics, 'switchyard_runs_succeeded_total', { pool: 'py', workflow: 'py.hello' }), 1)
+    assert.equal(sampleValue(metrics, 'switchyard_runs_failed_total', { code: 'GRAPH_FAILED', pool: 'py', workflow: 'py.flaky' }), 1)
+    assert.equal(sampleValue(metrics, 'switchyard_envelopes_rejected_total', { pool: 'py', reason: 'signature' }), 2)
+    assert.equal(sampleValue(metrics, 'switchyard_runs_in_flight', { pool: 'py' }), 0)
   })
 })
 

@@ -12,6 +12,7 @@ import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/i
 import { createWorker } from '../../../../src/data/worker/index.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
 import { KEY, LONG, envelopeFor, fixtureRegistry } from '../../worker/worker-helpers.js'
+import { sampleValue } from '../../../helpers/prometheus.js'
 
 const { skip, server } = redisPerFile()
 
@@ -62,9 +63,10 @@ void test("a job put straight on a pool's queue without a valid signature is ref
       assert.equal(record.deadLettered, true)
     }
     // Nothing of the side-door jobs ran: only the front-door run started a graph.
-    assert.equal(worker.metrics.started.get({ pool: 'work', workflow: 'work.echo' }), 1)
-    assert.equal(worker.metrics.rejected.get({ pool: 'work', reason: 'signature' }), 3)
-    assert.equal(worker.metrics.rejected.get({ pool: 'work', reason: 'malformed' }), 1)
+    const text = await worker.metrics.registry.metrics()
+    assert.equal(sampleValue(text, 'switchyard_runs_started_total', { pool: 'work', workflow: 'work.echo' }), 1)
+    assert.equal(sampleValue(text, 'switchyard_envelopes_rejected_total', { pool: 'work', reason: 'signature' }), 3)
+    assert.equal(sampleValue(text, 'switchyard_envelopes_rejected_total', { pool: 'work', reason: 'malformed' }), 1)
   } finally {
     await worker.drain()
     await Promise.all([sideDoor.close(), broker.close()])

@@ -1,0 +1,123 @@
+// Every Prometheus series Switchyard serves: name, type, help and label names, in one
+// table for every process and language. The gateway and the node worker register
+// from it (src/observe/metrics); the Python worker declares the same series and its
+// tests compare them with spec/metrics.json, which `npm run spec` writes from here.
+// (Pure constants: src/client may import them.)
+
+export type MetricType = 'counter' | 'gauge' | 'histogram'
+
+export interface MetricInfo {
+  readonly name: string
+  readonly type: MetricType
+  readonly help: string
+  /** Label names, in the order a process declares them. */
+  readonly labels: readonly string[]
+  /** Who serves it: the gateway's /metrics, or every worker's (node and Python). */
+  readonly served: 'gateway' | 'worker'
+}
+
+/** Histogram buckets of every duration series, in seconds (from 1 ms to 2 min). */
+export const DURATION_BUCKETS: readonly number[] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
+
+export const METRICS = {
+  gatewayRequests: {
+    name: 'switchyard_gateway_requests_total',
+    type: 'counter',
+    help: 'HTTP requests by route and status.',
+    labels: ['method', 'route', 'status'],
+    served: 'gateway',
+  },
+  gatewayRequestDuration: {
+    name: 'switchyard_gateway_request_duration_seconds',
+    type: 'histogram',
+    help: 'HTTP request duration by route.',
+    labels: ['route'],
+    served: 'gateway',
+  },
+  gatewayRuns: {
+    name: 'switchyard_gateway_runs_total',
+    type: 'counter',
+    help: 'Runs submitted through the gateway, by workflow, pool and outcome.',
+    labels: ['workflow', 'pool', 'outcome'],
+    served: 'gateway',
+  },
+  poolQueued: {
+    name: 'switchyard_pool_queued',
+    type: 'gauge',
+    help: 'Runs waiting in each pool queue.',
+    labels: ['pool'],
+    served: 'gateway',
+  },
+  poolRunning: {
+    name: 'switchyard_pool_running',
+    type: 'gauge',
+    help: 'Runs executing in each pool.',
+    labels: ['pool'],
+    served: 'gateway',
+  },
+  poolWorkers: {
+    name: 'switchyard_pool_workers',
+    type: 'gauge',
+    help: 'Workers consuming each pool.',
+    labels: ['pool'],
+    served: 'gateway',
+  },
+  brokerUp: {
+    name: 'switchyard_broker_up',
+    type: 'gauge',
+    help: '1 when the broker answered the last scrape.',
+    labels: [],
+    served: 'gateway',
+  },
+  runsStarted: {
+    name: 'switchyard_runs_started_total',
+    type: 'counter',
+    help: 'Runs started by this worker, by workflow.',
+    labels: ['pool', 'workflow'],
+    served: 'worker',
+  },
+  runsSucceeded: {
+    name: 'switchyard_runs_succeeded_total',
+    type: 'counter',
+    help: 'Runs that succeeded, by workflow.',
+    labels: ['pool', 'workflow'],
+    served: 'worker',
+  },
+  runsFailed: {
+    name: 'switchyard_runs_failed_total',
+    type: 'counter',
+    help: 'Run attempts that failed, by workflow and error code.',
+    labels: ['pool', 'workflow', 'code'],
+    served: 'worker',
+  },
+  runDuration: {
+    name: 'switchyard_run_duration_seconds',
+    type: 'histogram',
+    help: 'Run attempt duration, by workflow and outcome.',
+    labels: ['pool', 'workflow', 'outcome'],
+    served: 'worker',
+  },
+  runsInFlight: {
+    name: 'switchyard_runs_in_flight',
+    type: 'gauge',
+    help: 'Runs executing in this worker now.',
+    labels: ['pool'],
+    served: 'worker',
+  },
+  queueDepth: {
+    name: 'switchyard_queue_depth',
+    type: 'gauge',
+    help: "Runs waiting in the broker for this worker's pool.",
+    labels: ['pool'],
+    served: 'worker',
+  },
+  envelopesRejected: {
+    name: 'switchyard_envelopes_rejected_total',
+    type: 'counter',
+    help: 'Envelopes refused without running, by reason (malformed, signature, pool, deadline).',
+    labels: ['pool', 'reason'],
+    served: 'worker',
+  },
+} as const satisfies Record<string, MetricInfo>
+
+export type MetricKey = keyof typeof METRICS
