@@ -1,7 +1,7 @@
 // Cold path: the registry file (YAML or JSON) → its compiled form, or every
 // problem in it, each located where the person wrote it (DESIGN §2.1).
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { dirname, extname, isAbsolute, relative, resolve } from 'node:path'
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
+import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path'
 import type { Node as YamlNode, Pair } from 'yaml'
 import { canonicalJson } from './canonical-json.js'
 import { COMPILED_FORMAT, sha256, type Compilation, type CompiledRegistry, type WorkflowColumns } from './load-registry.js'
@@ -130,11 +130,18 @@ class Builder {
   readonly #schemaFiles = new Map<string, { schema: JsonSchema; stamp: FileStamp } | null>()
   readonly #codeBySchema = new Map<string, string | null>()
   readonly #guards = guards()
+  /**
+   * Real paths of the folders every path must resolve into, symlinks followed
+   * (DESIGN §2.1): the registry's own and each `shared:` one.
+   */
+  readonly #folders: string[]
 
   constructor(
     readonly source: SourceFile,
     readonly root: string,
-  ) {}
+  ) {
+    this.#folders = [realpathSync.native(root)]
+  }
 
   problem(at: YamlNode | null | undefined, message: string, source: SourceFile = this.source): void {
     this.problems.push(locate(source, at, message))
@@ -146,6 +153,7 @@ class Builder {
     const version = top.get('version')
     if (!version) this.problem(this.source.doc.contents as YamlNode, "missing 'version' (use version: 1)")
     else if (this.value(version) !== 1) this.problem(version.value ?? version.keyNode, `version: must be 1, got ${this.show(version)}`)
+    this.shared(top.get('shared'))
     const pools = top.get('pools')
     const workflows = top.get('workflows')
     if (!pools) this.problem(this.source.doc.contents as YamlNode, "missing 'pools'")
@@ -247,9 +255,59 @@ class Builder {
     const text = this.text(entry, label)
     if (text === null || !entry) return null
     const path = resolve(this.root, text)
-    if (existsSync(path)) return path
-    this.problem(this.at(entry), `${label}: file not found: ${text}`)
-    return null
+    if (!existsSync(path)) {
+      this.problem(this.at(entry), `${label}: file not found: ${text}`)
+      return null
+    }
+    return this.inside(entry, label, text, path) ? path : null
+  }
+
+  /**
+   * `shared:` — folders outside the registry's own that paths may resolve into,
+   * each named on purpose (a team's common prompts or schemas, say).
+   */
+  shared(entry: Entry | undefined): void {
+    if (!entry) return
+    const { isScalar, isSeq } = this.#guards
+    if (!isSeq(entry.value)) {
+      this.problem(this.at(entry), `shared: must be a list of folders, got ${this.show(entry)}`)
+      return
+    }
+    for (const item of entry.value.items as (YamlNode | null)[]) {
+      const text = isScalar(item) ? item.value : null
+      if (typeof text !== 'string' || text.trim() === '') {
+        this.problem(item ?? this.at(entry), 'shared: each entry must be a folder path')
+        continue
+      }
+      let real: string
+      try {
+        real = realpathSync.native(resolve(this.root, text))
+      } catch {
+        this.problem(item, `shared: folder not found: ${text}`)
+        continue
+      }
+      if (!statSync(real).isDirectory()) this.problem(item, `shared: ${text} is not a folder`)
+      else this.#folders.push(real)
+    }
+  }
+
+  /**
+   * Whether `path` (which exists) resolves, symlinks followed, inside the registry's
+   * folder or a shared one; a problem at `entry` when it does not. Checked before
+   * any file is read, so `/proc/self/environ` or `../other-pool/env` never is.
+   */
+  inside(entry: Entry, label: string, written: string, path: string): boolean {
+    let real: string
+    try {
+      real = realpathSync.native(path)
+    } catch {
+      return true // gone between the checks: reported as not found where it is read
+    }
+    if (this.#folders.some((dir) => real === dir || real.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`))) return true
+    const via = real === path ? '' : ` (it resolves to ${real})`
+    const where = this.#folders.length > 1 ? "the registry's folder and its shared folders" : "the registry's folder"
+    this.problem(this.at(entry), `${label}: ${written} is outside ${where}${via}; list its folder under 'shared:' to allow it`)
+    return false
   }
 
   pool({ key: name, keyNode, value }: Entry): void {
@@ -362,7 +420,7 @@ class Builder {
       this.problem(this.at(entry), `${label} graph: file not found: ${modulePath}`)
       return null
     }
-    return { ref, module, export: exportName }
+    return this.inside(entry, `${label} graph`, modulePath, module) ? { ref, module, export: exportName } : null
   }
 
   /** A schema file path or an inline schema; checked (and, for inputs, compiled) with Ajv. */
@@ -402,6 +460,7 @@ class Builder {
     label: string,
   ): { schema: JsonSchema; where: { source: SourceFile; node: YamlNode | null } } | null {
     const path = resolve(this.root, text)
+    if (existsSync(path) && !this.inside(entry, label, text, path)) return null
     let bytes: Buffer
     try {
       bytes = readFileSync(path)

@@ -20,7 +20,7 @@ export function queueName(pool: string): string {
 
 /** The keys each map of the registry accepts (spec/registry.schema.json lists the same). */
 export const REGISTRY_KEYS = {
-  top: ['$schema', 'version', 'pools', 'workflows'],
+  top: ['$schema', 'version', 'shared', 'pools', 'workflows'],
   pool: ['runtime', 'concurrency', 'processes', 'timeout', 'retries', 'maxQueued', 'memory', 'env', 'redis', 'tracing'],
   tracing: ['project', 'sampleRate', 'capture', 'redact'],
   workflow: ['pool', 'graph', 'prompt', 'input', 'output', 'description', 'timeout', 'retries'],

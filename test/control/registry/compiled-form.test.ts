@@ -10,6 +10,7 @@ const made: Folder[] = []
 after(() => made.forEach((f) => f.remove()))
 
 const REGISTRY = `version: 1
+shared: [../shared, ../wf]
 pools:
   email: { env: ../shared/email.env, timeout: 30s }
   classify: { concurrency: 2 }
@@ -36,7 +37,7 @@ workflows:
     timeout: 5s
 `
 
-/** A registry in reg/ that reaches outside its folder too (../wf, ../shared). */
+/** A registry in reg/ that reaches outside its folder too (../wf, ../shared, listed as shared). */
 function make(): { f: Folder; file: string } {
   const f = folder({
     'shared/email.env': 'A=1\n',
