@@ -3,8 +3,17 @@
 // When the registry is clean its compiled form is written for the runtime.
 import { isAbsolute, relative } from 'node:path'
 import { rebuildRegistry, type RegistryProblem } from '../control/index.js'
-import { findMissingExports, lintGraphs, writeResolvedRegistry, type ImportOffence, type MissingExport } from '../control/tooling/index.js'
+import {
+  findMissingExports,
+  graphFiles,
+  lintGraphs,
+  writeResolvedRegistry,
+  type ImportOffence,
+  type MissingExport,
+  type PythonFileLint,
+} from '../control/tooling/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
+import { pythonLint } from './python-lint.js'
 
 const HELP = `usage: switchyard check [--config FILE] [--json]
 
@@ -12,7 +21,8 @@ Validates the registry file (duplicate or invalid names, unknown pools and keys,
 missing files, bad durations, sizes and sample rates, invalid JSON Schemas), then
 checks that every graph module exports the name the registry gives it and that it
 and the files under its folder import nothing at module level except types and
-'switchyard-ai/graph'. Writes the compiled registry and its resolved JSON form
+'switchyard-ai/graph' (Python graphs: only typing, __future__ and switchyard_worker,
+read on Python's own AST by python3 -m switchyard_worker.lint). Writes the compiled registry and its resolved JSON form
 (.switchyard/ beside the file; Python workers read the latter) when the registry is clean.
 
   --config FILE  registry file (default: SWITCHYARD_CONFIG or ./switchyard.yaml)
@@ -38,8 +48,12 @@ function shown(path: string): string {
 /** Run the checks without printing. */
 export function check(config: string): CheckReport {
   const { registry, problems } = rebuildRegistry(config)
-  const exports = registry ? findMissingExports(registry).map((m) => ({ ...m, file: shown(m.file) })) : []
-  const imports = registry ? lintGraphs(registry).map((o) => ({ ...o, file: shown(o.file) })) : []
+  // Python graph files are read by Python's own AST: every one at once, with one interpreter.
+  const pythonFiles = registry ? graphFiles(registry).filter((file) => file.endsWith('.py')) : []
+  const linted: ReadonlyMap<string, PythonFileLint> = pythonFiles.length > 0 ? pythonLint()(pythonFiles) : new Map()
+  const python = { python: () => linted }
+  const exports = registry ? findMissingExports(registry, python).map((m) => ({ ...m, file: shown(m.file) })) : []
+  const imports = registry ? lintGraphs(registry, python).map((o) => ({ ...o, file: shown(o.file) })) : []
   // Workers in other languages read this resolved form, never the YAML (spec/resolved-registry.schema.json).
   if (registry) writeResolvedRegistry(registry)
   return {

@@ -13,13 +13,15 @@ import {
   testTemplate,
   type ScaffoldNames,
 } from './new-templates.js'
+import { pythonGraphTemplate, pythonTestTemplate } from './new-python-templates.js'
 
 const HELP = `usage: switchyard new WORKFLOW --pool POOL [--config FILE] [--description TEXT] [--test-dir DIR]
 
 Scaffolds workflows/<name-with-dashes>/{graph.ts,prompt.md,input.schema.json,
 output.schema.json,example.json} beside the registry file, a test in --test-dir
 (default: test/ beside the registry), and appends the workflow's entry to the
-registry (comments and layout kept). Refuses a name that exists or a pool that does not.
+registry (comments and layout kept). For a runtime: python pool: graph.py (LangGraph
+Python) and a pytest test. Refuses a name that exists or a pool that does not.
 
   --pool POOL          the pool that runs it (must exist in the registry)
   --config FILE        registry file (default: SWITCHYARD_CONFIG or ./switchyard.yaml)
@@ -74,7 +76,9 @@ export async function run(args: string[]): Promise<number> {
       `  switchyard check --config ${shown}`,
       `  switchyard dev --config ${shown}            # restart it if it is already running`,
       `  switchyard run ${workflow} --input @${join(dirname(shown), result.folder, 'example.json')}`,
-      `  node --import tsx --test ${join(dirname(shown), result.files.at(-1) ?? '')}`,
+      result.files.at(-1)?.endsWith('.py')
+        ? `  python3 -m pytest ${join(dirname(shown), result.files.at(-1) ?? '')}`
+        : `  node --import tsx --test ${join(dirname(shown), result.files.at(-1) ?? '')}`,
     ].join('\n'),
   )
   return 0
@@ -120,30 +124,40 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     description: options.description ?? `Describe what ${workflow} does in one line.`,
   }
   const testDir = options.testDir ?? 'test'
-  const testFile = join(testDir, `${names.folder}.test.ts`)
+  const python = registry.runtime(pool) === 'python'
+  const testFile = join(testDir, python ? `test_${names.folder.replace(/-/g, '_')}.py` : `${names.folder}.test.ts`)
   const fromTest = (path: string) => relative(join(root, testDir), join(root, path)).split('\\').join('/')
-  const files: Array<[string, string]> = [
-    [`${folder}/graph.ts`, graphTemplate(names)],
-    [`${folder}/prompt.md`, promptTemplate(names)],
-    [`${folder}/input.schema.json`, inputSchemaTemplate(names)],
-    [`${folder}/output.schema.json`, outputSchemaTemplate(names)],
-    [`${folder}/example.json`, exampleTemplate()],
-    [
-      testFile,
-      testTemplate(
-        names,
-        testFile,
-        `${dotted(fromTest(`${folder}/graph.js`))}`,
-        dotted(fromTest(`${folder}/prompt.md`)),
-        dotted(fromTest(`${folder}/example.json`)),
-      ),
-    ],
-  ]
+  const files: Array<[string, string]> = python
+    ? [
+        [`${folder}/graph.py`, pythonGraphTemplate(names)],
+        [`${folder}/prompt.md`, promptTemplate(names)],
+        [`${folder}/input.schema.json`, inputSchemaTemplate(names)],
+        [`${folder}/output.schema.json`, outputSchemaTemplate(names)],
+        [`${folder}/example.json`, exampleTemplate()],
+        [testFile, pythonTestTemplate(names, testFile, fromTest(folder))],
+      ]
+    : [
+        [`${folder}/graph.ts`, graphTemplate(names)],
+        [`${folder}/prompt.md`, promptTemplate(names)],
+        [`${folder}/input.schema.json`, inputSchemaTemplate(names)],
+        [`${folder}/output.schema.json`, outputSchemaTemplate(names)],
+        [`${folder}/example.json`, exampleTemplate()],
+        [
+          testFile,
+          testTemplate(
+            names,
+            testFile,
+            `${dotted(fromTest(`${folder}/graph.js`))}`,
+            dotted(fromTest(`${folder}/prompt.md`)),
+            dotted(fromTest(`${folder}/example.json`)),
+          ),
+        ],
+      ]
   if (existsSync(join(root, testFile))) throw new SwitchyardError('BAD_REQUEST', `${join(root, testFile)} already exists`)
 
   const entry = {
     pool,
-    graph: `${folder}/graph.ts#graph`,
+    graph: `${folder}/graph.${python ? 'py' : 'ts'}#graph`,
     prompt: `${folder}/prompt.md`,
     input: `${folder}/input.schema.json`,
     output: `${folder}/output.schema.json`,
@@ -160,6 +174,8 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
 
 interface EditableRegistry {
   readonly pools: string[]
+  /** A pool's runtime as written (default node). */
+  runtime(pool: string): string
   /** The line of an existing workflow entry (0 when unknown), or undefined when there is none. */
   workflowLine(name: string): number | undefined
   /** The registry text with the entry appended. */
@@ -178,6 +194,10 @@ async function yamlRegistry(source: string): Promise<EditableRegistry> {
   const keyOf = (key: unknown) => String(isScalar(key) ? key.value : key)
   return {
     pools: isMap(pools) ? pools.items.map((pair) => keyOf(pair.key)) : [],
+    runtime(pool) {
+      const runtime: unknown = doc.getIn(['pools', pool, 'runtime'])
+      return typeof runtime === 'string' ? runtime : 'node'
+    },
     workflowLine(name) {
       if (!isMap(workflows)) return undefined
       const pair = workflows.items.find((p) => keyOf(p.key) === name)
@@ -217,6 +237,10 @@ async function jsonRegistry(source: string): Promise<EditableRegistry> {
   }
   return {
     pools: Object.keys(data.pools ?? {}),
+    runtime(pool) {
+      const runtime = (data.pools?.[pool] as { runtime?: unknown } | undefined)?.runtime
+      return typeof runtime === 'string' ? runtime : 'node'
+    },
     workflowLine(name) {
       if (!data.workflows || !Object.hasOwn(data.workflows, name)) return undefined
       const at = source.indexOf(JSON.stringify(name))

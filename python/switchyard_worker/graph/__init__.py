@@ -13,6 +13,7 @@ from .offline import OFFLINE_LABEL
 from .prices import cost_of, default_prices, resolve_prices
 from .prompt import Prompt, load_prompt, parse_prompt, prompt_variables
 from .run_of import run_of
+from .testing import create_run, setup_of
 
 __all__ = [
     "OFFLINE_LABEL",
@@ -23,6 +24,7 @@ __all__ = [
     "Usage",
     "cost_of",
     "create_model",
+    "create_run",
     "default_prices",
     "load_prompt",
     "parse_model_spec",
@@ -30,4 +32,5 @@ __all__ = [
     "prompt_variables",
     "resolve_prices",
     "run_of",
+    "setup_of",
 ]

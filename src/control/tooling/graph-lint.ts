@@ -2,6 +2,8 @@
 // folders import nothing at module level but types and `switchyard-ai/graph`
 // (DESIGN §2.5), so a pool loads a graph's heavy dependencies only when it
 // runs that graph. Parsed with the TypeScript compiler, loaded on first use.
+// Python graph modules (`.py`) follow the same rule on Python's own AST: a
+// PythonLint (python3 -m switchyard_worker.lint, run by the CLI) reads them.
 import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, extname, join } from 'node:path'
@@ -29,6 +31,27 @@ export interface MissingExport {
 export const GRAPH_HELPERS = 'switchyard-ai/graph'
 
 const SOURCE = new Set(['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.jsx'])
+const PYTHON = new Set(['.py'])
+const SKIPPED_PYTHON_DIRS = new Set(['__pycache__', '.venv', 'venv', '.mypy_cache', '.pytest_cache'])
+
+/** What the Python lint says of one file. */
+export interface PythonFileLint {
+  readonly offences: readonly ImportOffence[]
+  /** Top-level functions, classes and assignments. */
+  readonly names: readonly string[]
+  /** A syntax error or an unreadable file, as `file:line:col: message`. */
+  readonly error: string | null
+}
+
+/** Lints Python files (all at once: one interpreter start). */
+export type PythonLint = (files: readonly string[]) => ReadonlyMap<string, PythonFileLint>
+
+export interface LintOptions {
+  /** How to read Python graph modules. Absent: each one is reported as not checked. */
+  readonly python?: PythonLint
+}
+
+const isPython = (file: string): boolean => PYTHON.has(extname(file))
 const SKIPPED_DIRS = new Set(['node_modules', '.switchyard', 'dist', '.git'])
 
 let ts: typeof TypeScript | undefined
@@ -36,7 +59,8 @@ let ts: typeof TypeScript | undefined
 /** Every file to lint: each graph module and every source file under its folder. */
 export function graphFiles(registry: Registry): string[] {
   const files = new Set<string>()
-  const walk = (dir: string): void => {
+  // A graph's folder is linted in its graph's language: a Python graph's .py files, a TypeScript graph's sources.
+  const walk = (dir: string, python: boolean): void => {
     let entries
     try {
       entries = readdirSync(dir, { withFileTypes: true })
@@ -46,42 +70,65 @@ export function graphFiles(registry: Registry): string[] {
     for (const entry of entries) {
       const path = join(dir, entry.name)
       if (entry.isDirectory()) {
-        if (!SKIPPED_DIRS.has(entry.name)) walk(path)
-      } else if (SOURCE.has(extname(entry.name)) && !entry.name.endsWith('.d.ts')) files.add(path)
+        if (!SKIPPED_DIRS.has(entry.name) && !SKIPPED_PYTHON_DIRS.has(entry.name)) walk(path, python)
+      } else if (python ? PYTHON.has(extname(entry.name)) : SOURCE.has(extname(entry.name)) && !entry.name.endsWith('.d.ts')) {
+        files.add(path)
+      }
     }
   }
   for (const workflow of registry.workflows.values()) {
     files.add(workflow.graph.module)
     // A graph beside the registry file has no folder of its own: walking the
     // registry's folder would lint the whole project.
-    if (dirname(workflow.graph.module) !== registry.root) walk(dirname(workflow.graph.module))
+    if (dirname(workflow.graph.module) !== registry.root) walk(dirname(workflow.graph.module), isPython(workflow.graph.module))
   }
   return [...files].sort()
 }
 
 /** Lint every graph module of the registry and the files under its folder. */
-export function lintGraphs(registry: Registry): ImportOffence[] {
-  return graphFiles(registry).flatMap((file) => lintFile(file, readFileSync(file, 'utf8')))
+export function lintGraphs(registry: Registry, options: LintOptions = {}): ImportOffence[] {
+  const files = graphFiles(registry)
+  const python = pythonLints(files.filter(isPython), options)
+  return files.flatMap((file) => {
+    if (!isPython(file)) return lintFile(file, readFileSync(file, 'utf8'))
+    const lint = python.get(file)
+    if (lint?.error) return [{ file, line: 0, column: 0, specifier: '', message: lint.error }]
+    return lint ? [...lint.offences] : []
+  })
+}
+
+function pythonLints(files: readonly string[], options: LintOptions): ReadonlyMap<string, PythonFileLint> {
+  if (files.length === 0) return new Map()
+  if (options.python) return options.python(files)
+  const error = 'Python graph module not checked: no Python lint was given'
+  return new Map(files.map((file) => [file, { offences: [], names: [], error }]))
 }
 
 /**
  * Workflows whose graph module visibly lacks the export the registry names.
  * A module with `export * from …` is given the benefit of the doubt.
  */
-export function findMissingExports(registry: Registry): MissingExport[] {
+export function findMissingExports(registry: Registry, options: LintOptions = {}): MissingExport[] {
   const missing: MissingExport[] = []
   const cache = new Map<string, Set<string> | null>()
+  const modules = [...new Set([...registry.workflows.values()].map((w) => w.graph.module))]
+  const python = pythonLints(modules.filter(isPython), options)
   for (const workflow of registry.workflows.values()) {
     const file = workflow.graph.module
-    if (!cache.has(file)) cache.set(file, exportsOf(file, readFileSync(file, 'utf8')))
+    if (!cache.has(file)) {
+      // A Python module that could not be read is reported by lintGraphs; nothing to say here.
+      const lint = python.get(file)
+      cache.set(file, isPython(file) ? (lint && !lint.error ? new Set(lint.names) : null) : exportsOf(file, readFileSync(file, 'utf8')))
+    }
     const names = cache.get(file)
     if (names && !names.has(workflow.graph.export)) {
       const known = [...names].sort()
+      const what = isPython(file) ? 'function' : 'export'
       missing.push({
         file,
         workflow: workflow.name,
         export: workflow.graph.export,
-        message: `workflow '${workflow.name}': the graph module has no export '${workflow.graph.export}' (it exports: ${known.join(', ') || 'nothing'})`,
+        message: `workflow '${workflow.name}': the graph module has no ${what} '${workflow.graph.export}' (it ${isPython(file) ? 'defines' : 'exports'}: ${known.join(', ') || 'nothing'})`,
       })
     }
   }

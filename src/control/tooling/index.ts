@@ -9,6 +9,9 @@ export {
   exportsOf,
   GRAPH_HELPERS,
   type ImportOffence,
+  type LintOptions,
+  type PythonFileLint,
+  type PythonLint,
   type MissingExport,
 } from './graph-lint.js'
 export { schemaToType, type Direction } from './json-schema-to-ts.js'
