@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .capture import capture_value
@@ -38,6 +38,7 @@ from .graphs import GraphCache
 from .metrics import WorkerMetrics
 from .output import OutputChecks
 from .registry import Pool, Registry, Workflow
+from .trace_context import PROPAGATOR
 
 log = logging.getLogger("switchyard_worker")
 tracer = trace.get_tracer("switchyard-worker")
@@ -215,7 +216,7 @@ class PoolRunner:
         if isinstance(admitted, Outcome):
             return admitted
         envelope, workflow, deadline = admitted
-        parent = propagate.extract(envelope["trace"])
+        parent = PROPAGATOR.extract(envelope["trace"])
         attributes = {
             "switchyard.pool": self.pool.name,
             "switchyard.project": self.pool.project,

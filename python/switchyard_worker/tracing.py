@@ -59,4 +59,10 @@ def init_tracing(pool: str, project: str, env: Mapping[str, str] | None = None, 
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url, headers=headers or None)))
     if install:
         trace.set_tracer_provider(provider)
+        # What a graph sends on (its own HTTP calls) follows the same Level 2 rules as what the worker reads.
+        from opentelemetry import propagate
+
+        from .trace_context import PROPAGATOR
+
+        propagate.set_global_textmap(PROPAGATOR)
     return provider

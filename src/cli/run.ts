@@ -3,6 +3,7 @@
 // trace store, with this command's own client span at its root.
 import { readFileSync } from 'node:fs'
 import { createClient, SwitchyardClientError } from '../client/index.js'
+import { TRACE_FLAG_SAMPLED, parseTraceparent } from '../control/index.js'
 import type { RunTree } from '../observe/view/index.js'
 import { DEFAULT_URL, fetchTraceApi } from '../observe/view/index.js'
 import { parse, str } from './args.js'
@@ -17,7 +18,8 @@ Runs one workflow through the gateway and prints its output (JSON).
   --idempotency-key  the same key and input return the same run
   --timeout MS       stop waiting after MS milliseconds (the run goes on)
   --async            print the queued run (id, trace id) instead of waiting for the output
-  --trace            after the output, draw the run tree (durations, status, tokens, cost)
+  --trace            keep this run's trace whatever its pool's sampleRate (when the token may
+                     force tracing), then draw the run tree (durations, status, tokens, cost)
 Errors print the gateway's code and detail and exit 1.`
 
 const OPTIONS = {
@@ -65,14 +67,20 @@ export async function run(argv: string[]): Promise<number> {
   // With --trace, this process traces too: its `client run` span joins the stored tree.
   const tracing = wantTrace ? await startCliTracing(url, token) : undefined
   let traceId: string | null = null
+  let kept: boolean | undefined
   const recordingFetch: typeof fetch = async (resource, init) => {
     const response = await fetch(resource, init)
     traceId = response.headers.get('x-switchyard-trace-id') ?? traceId
+    kept = sampledFlag(response.headers.get('server-timing')) ?? kept
     return response
   }
   const client = createClient({ url, ...(token ? { token } : {}), fetch: recordingFetch })
   const idempotencyKey = str(parsed, 'idempotency-key')
-  const options = { ...(idempotencyKey ? { idempotencyKey } : {}), ...(timeout ? { timeout } : {}) }
+  const options = {
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+    ...(timeout ? { timeout } : {}),
+    ...(wantTrace ? { forceTrace: true } : {}),
+  }
   let code = 0
   try {
     const output = parsed.values.async
@@ -87,8 +95,43 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await tracing?.shutdown()
   }
-  if (wantTrace && traceId !== null) await printTrace(url, token, traceId, workflow)
+  if (wantTrace && traceId !== null) {
+    // The gateway's answer says whether it kept the run: no point waiting for spans that will never come.
+    if (kept === false) console.error(notKept(traceId))
+    else await printTrace(url, token, traceId, workflow)
+  }
   return code
+}
+
+/**
+ * The sampled flag of the W3C `server-timing: trace;desc=<traceparent>` metric the gateway
+ * answers with; undefined when there is none (an older gateway).
+ */
+export function sampledFlag(serverTiming: string | null): boolean | undefined {
+  for (const metric of (serverTiming ?? '').split(',')) {
+    const [name, ...params] = metric.split(';').map((part) => part.trim())
+    if (name?.toLowerCase() !== 'trace') continue
+    for (const param of params) {
+      const eq = param.indexOf('=')
+      if (param.slice(0, eq).trim().toLowerCase() !== 'desc') continue
+      const parsed = parseTraceparent(
+        param
+          .slice(eq + 1)
+          .trim()
+          .replace(/^"(.*)"$/, '$1'),
+      )
+      if (parsed !== null) return (parsed.flags & TRACE_FLAG_SAMPLED) !== 0
+    }
+  }
+  return undefined
+}
+
+function notKept(traceId: string): string {
+  return [
+    `switchyard run: the gateway did not keep trace ${traceId}, so there is no run tree to draw.`,
+    '  Its pool samples only part of its runs (tracing.sampleRate), and this token may not force tracing;',
+    '  or tracing is off on the gateway (OTEL_SDK_DISABLED, no trace store).',
+  ].join('\n')
 }
 
 /** `INVALID_INPUT (422): …` then one line per validation issue, then the ids to look up. */

@@ -155,6 +155,7 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
         headers: {
           ...(runOptions.idempotencyKey !== undefined ? { 'idempotency-key': runOptions.idempotencyKey } : {}),
           ...(runOptions.async ? { prefer: 'respond-async' } : {}),
+          ...(runOptions.forceTrace ? { 'x-switchyard-force-trace': '1' } : {}),
         },
       })
       span.setAttribute('http.response.status_code', response.status)

@@ -3,14 +3,15 @@
 // propagator is a no-op, so the span context and baggage already in the caller's
 // context are written by hand: a host that only uses the API still joins the trace.
 import { isSpanContextValid, propagation, trace, type Context } from '@opentelemetry/api'
+import { formatTraceparent } from '../control/contract/index.js'
 
 export function traceHeaders(context: Context): Record<string, string> {
   const headers: Record<string, string> = {}
   propagation.inject(context, headers)
   const spanContext = trace.getSpanContext(context)
   if (headers.traceparent === undefined && spanContext !== undefined && isSpanContextValid(spanContext)) {
-    const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0')
-    headers.traceparent = `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`
+    // The caller's flags as they are (sampled, random), the undefined ones zeroed.
+    headers.traceparent = formatTraceparent(spanContext.traceId, spanContext.spanId, spanContext.traceFlags)
     const state = spanContext.traceState?.serialize()
     if (state) headers.tracestate = state
   }

@@ -59,6 +59,12 @@ export interface RunOptions extends CallOptions {
   readonly idempotencyKey?: string
   /** Return at once with the queued run (`Prefer: respond-async`) instead of its output. */
   readonly async?: boolean
+  /**
+   * Ask the gateway to keep this run's trace whatever its pool's sampleRate
+   * (`x-switchyard-force-trace: 1`); honoured only for tokens allowed to force tracing.
+   * @default false
+   */
+  readonly forceTrace?: boolean
 }
 
 export type { RunFilter, RunStatus }

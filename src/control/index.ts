@@ -45,5 +45,15 @@ export {
   type RunStatus,
   type RunView,
   type WorkflowView,
+  TRACE_FLAG_RANDOM,
+  TRACE_FLAG_SAMPLED,
+  TRACESTATE_MAX_MEMBERS,
+  formatTraceparent,
+  formatTracestate,
+  isTracestateMember,
+  parseTraceparent,
+  parseTracestate,
+  type Traceparent,
+  type TracestateMember,
 } from './contract/index.js'
 export { canonicalDigest, canonicalJson } from './registry/index.js'

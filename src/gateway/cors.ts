@@ -3,9 +3,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** Request headers the client sends (preflight answers with these). */
-const ALLOW_HEADERS = 'authorization, content-type, idempotency-key, prefer, traceparent, tracestate, baggage'
+const ALLOW_HEADERS = 'authorization, content-type, idempotency-key, prefer, traceparent, tracestate, baggage, x-switchyard-force-trace'
 /** Response headers a browser script may read. */
-const EXPOSE_HEADERS = 'x-switchyard-run-id, x-switchyard-trace-id, retry-after, location'
+const EXPOSE_HEADERS = 'x-switchyard-run-id, x-switchyard-trace-id, server-timing, retry-after, location'
 
 /** Set the CORS response headers when the request's Origin is allowed; true when it is. */
 export function applyCors(req: IncomingMessage, res: ServerResponse, origins: ReadonlySet<string>): boolean {

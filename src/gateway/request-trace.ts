@@ -22,14 +22,17 @@ import {
   type Context,
   type Span,
 } from '@opentelemetry/api'
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
-import { ATTR } from '../control/index.js'
+import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core'
+import { ATTR, TRACE_FLAG_RANDOM, TRACE_FLAG_SAMPLED, formatTraceparent } from '../control/index.js'
 import type { TraceCarrier } from '../data/index.js'
+import { W3CTraceContext, hasRandomTraceId } from '../observe/propagation/index.js'
 
 // The W3C propagators themselves, not the global one: the gateway must read and
-// write traceparent/baggage even in a host that registered no propagator.
+// write traceparent/baggage even in a host that registered no propagator. Trace
+// context is Switchyard's strict Level 2 propagator (a malformed tracestate is
+// dropped whole, the random flag is kept), not OpenTelemetry's lenient one.
 const propagator = new CompositePropagator({
-  propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  propagators: [new W3CTraceContext(), new W3CBaggagePropagator()],
 })
 
 const tracer = trace.getTracer('switchyard-gateway')
@@ -59,6 +62,7 @@ export class RequestTrace {
   private span: Span | undefined
   private spanContext: Context | undefined
   private readonly parent: Context
+  private forced = false
 
   constructor(
     headers: IncomingHttpHeaders,
@@ -69,12 +73,22 @@ export class RequestTrace {
     this.parent = extractContext(headers)
   }
 
+  /**
+   * Keep this run's trace whatever its pool's sampleRate and the caller's sampled flag
+   * (an authorised caller debugging a run). Only before the SERVER span starts: that is
+   * where the one sampling decision is made.
+   */
+  force(): void {
+    if (this.span === undefined) this.forced = true
+  }
+
   /** Start the SERVER span (once); later calls return the same span and ignore `attributes`. */
   begin(attributes: Attributes = {}): Span {
     if (this.span !== undefined) return this.span
+    const forced = this.forced ? { [ATTR.traceForced]: true } : {}
     let span = tracer.startSpan(
       this.name,
-      { kind: SpanKind.SERVER, startTime: this.startTime, attributes: { ...this.baseAttributes, ...attributes } },
+      { kind: SpanKind.SERVER, startTime: this.startTime, attributes: { ...this.baseAttributes, ...attributes, ...forced } },
       this.parent,
     )
     if (!isSpanContextValid(span.spanContext())) {
@@ -89,6 +103,22 @@ export class RequestTrace {
   /** The trace id of this request (starting the SERVER span if it has not started). */
   get traceId(): string {
     return this.begin().spanContext().traceId
+  }
+
+  /** Whether this run's spans are kept (the one sampling decision). */
+  get sampled(): boolean {
+    return (this.begin().spanContext().traceFlags & TRACE_FLAG_SAMPLED) !== 0
+  }
+
+  /**
+   * The `server-timing` metric of W3C Trace Context Level 2 (`trace;desc=<traceparent>`):
+   * it tells the caller the trace id, the gateway's span and whether the run was kept.
+   */
+  serverTiming(): string {
+    const span = this.begin()
+    const { traceId, spanId, traceFlags } = span.spanContext()
+    const random = hasRandomTraceId(trace.setSpan(this.parent, span))
+    return `trace;desc=${formatTraceparent(traceId, spanId, (traceFlags & TRACE_FLAG_SAMPLED) | (random ? TRACE_FLAG_RANDOM : 0))}`
   }
 
   /** A finished INTERNAL child span, back-dated (`route <workflow>`). */

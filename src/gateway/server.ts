@@ -8,6 +8,7 @@ import type { Logger } from '../graph/index.js'
 import { WWW_AUTHENTICATE, createAuthenticator, type Authenticate } from './auth.js'
 import { answerPreflight, applyCors } from './cors.js'
 import { TRACE_ID_HEADER, RUN_ID_HEADER, type Exchange, type GatewayDeps, type Handler } from './exchange.js'
+import { wantsForcedTrace } from './force-trace.js'
 import { createGatewayMetrics } from './gateway-metrics.js'
 import { getRun, listRuns, healthz, metrics, readyz, runWorkflow, getWorkflow, listWorkflows } from './handlers/index.js'
 import { mountObserve } from './observe-routes.js'
@@ -73,11 +74,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
 
   const authenticate = createAuthenticator(options.tokens)
+  // Who may force a run's trace: on an open gateway anyone who can run it (a developer's
+  // own machine); behind tokens, nobody until tokens carry scopes that grant it.
+  const mayForceTrace = () => options.tokens === null
   const corsOrigins = new Set(options.corsOrigins ?? [])
   const server = createServer((req, res) => {
     // dispatch answers every error itself; this catch is the last line, so that a fault in
     // the error path (or a bug of ours) ends one connection, never the process.
-    dispatch(router, authenticate, deps, corsOrigins, req, res).catch((error: unknown) => {
+    dispatch(router, authenticate, mayForceTrace, deps, corsOrigins, req, res).catch((error: unknown) => {
       deps.log.error('request failed in the error path', { method: req.method, url: req.url, error: String(error) })
       res.destroy()
     })
@@ -126,6 +130,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 async function dispatch(
   router: Router<RouteSpec>,
   authenticate: Authenticate,
+  mayForceTrace: () => boolean,
   deps: GatewayDeps,
   corsOrigins: ReadonlySet<string>,
   req: IncomingMessage,
@@ -174,6 +179,8 @@ async function dispatch(
         throw error
       }
     }
+    // Asked by a caller who may not: the run goes on, sampled as usual (server-timing says so).
+    if (trace !== undefined && wantsForcedTrace(req.headers) && mayForceTrace()) trace.force()
     await route.handler.handler(exchange)
   } catch (error) {
     respondWithError(deps.log, exchange, res, error)
@@ -206,6 +213,7 @@ function respondWithError(log: Pick<Logger, 'error'>, exchange: Exchange | undef
   if (trace !== undefined) {
     known.traceId ??= trace.traceId
     headers[TRACE_ID_HEADER] = known.traceId
+    headers['server-timing'] = trace.serverTiming()
   }
   // A run id may come from the URL: sendProblem drops it from the headers when it cannot be one.
   if (known.runId) headers[RUN_ID_HEADER] = known.runId

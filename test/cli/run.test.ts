@@ -173,15 +173,14 @@ void test('switchyard gateway serves on Redis with SWITCHYARD_TOKENS, and stops 
     })
     assert.equal(accepted.status, 202)
     const traceId = accepted.headers.get('x-switchyard-trace-id') ?? ''
-    let stored: Response | undefined
-    for (let i = 0; i < 50; i++) {
-      stored = await fetch(`${url}/v1/traces/${traceId}`, { headers: auth })
-      if (stored.status === 200) break
-      await stored.text()
-      await new Promise((r) => setTimeout(r, 200))
+    // The three spans end at different moments and may reach the store in different batches: wait for all.
+    let spans: string[] = []
+    for (let i = 0; i < 50 && spans.length < 3; i++) {
+      const stored = await fetch(`${url}/v1/traces/${traceId}`, { headers: auth })
+      if (stored.status === 200) spans = ((await stored.json()) as { spans: Array<{ name: string }> }).spans.map((s) => s.name).sort()
+      else await stored.text()
+      if (spans.length < 3) await new Promise((r) => setTimeout(r, 200))
     }
-    assert.equal(stored?.status, 200)
-    const spans = ((await stored?.json()) as { spans: Array<{ name: string }> }).spans.map((s) => s.name).sort()
     assert.deepEqual(spans, ['POST /v1/workflows/{name}/run', 'enqueue email', 'route echo.say'])
     const result = await gateway.stop()
     assert.equal(result.code, 0, result.stderr)
@@ -189,5 +188,28 @@ void test('switchyard gateway serves on Redis with SWITCHYARD_TOKENS, and stops 
   } finally {
     await gateway.stop()
     await redis.stop()
+  }
+})
+
+// After the `runs` test: these leave runs (one traced) in the quiet pool.
+void test('switchyard run --trace forces the trace of a run its pool would not sample', async () => {
+  // The quiet pool keeps no run (sampleRate 0); this gateway is open, so --trace may force.
+  const result = await cli(['run', 'quiet.say', '--url', fx.url, '--trace'])
+  assert.equal(result.code, 0, result.stderr)
+  for (const name of ['client run quiet.say', 'POST /v1/workflows/{name}/run', 'route quiet.say', 'enqueue quiet', 'run quiet.say']) {
+    assert.ok(result.stdout.includes(name), `'${name}' missing from the tree:\n${result.stdout}`)
+  }
+})
+
+void test('switchyard run --trace says at once when the gateway did not keep the run, and draws no tree', async () => {
+  const guarded = await startFixture({ tokens: ['s3cret'], traceDir: join(dir, 'guarded-traces') })
+  try {
+    const result = await cli(['run', 'quiet.say', '--url', guarded.url, '--token', 's3cret', '--trace'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(result.stdout, '{}\n')
+    assert.match(result.stderr, /^switchyard run: the gateway did not keep trace [0-9a-f]{32}, so there is no run tree to draw\./)
+    assert.match(result.stderr, /sampleRate/)
+  } finally {
+    await guarded.close()
   }
 })

@@ -23,7 +23,7 @@ void test('a preflight from an allowed origin is answered without a token', asyn
   assert.equal(res.headers.get('access-control-allow-methods'), 'POST, OPTIONS')
   assert.equal(
     res.headers.get('access-control-allow-headers'),
-    'authorization, content-type, idempotency-key, prefer, traceparent, tracestate, baggage',
+    'authorization, content-type, idempotency-key, prefer, traceparent, tracestate, baggage, x-switchyard-force-trace',
   )
   assert.equal(res.headers.get('vary'), 'Origin')
 })
@@ -32,7 +32,10 @@ void test('a call from an allowed origin may read the run and trace ids; another
   const ok = await post(RUN(), { text: 'hi' }, { origin: APP, authorization: 'Bearer t0ken' })
   assert.equal(ok.status, 200)
   assert.equal(ok.headers.get('access-control-allow-origin'), APP)
-  assert.equal(ok.headers.get('access-control-expose-headers'), 'x-switchyard-run-id, x-switchyard-trace-id, retry-after, location')
+  assert.equal(
+    ok.headers.get('access-control-expose-headers'),
+    'x-switchyard-run-id, x-switchyard-trace-id, server-timing, retry-after, location',
+  )
   const denied = await post(RUN(), { text: 'hi' }, { origin: 'https://evil.example', authorization: 'Bearer t0ken' })
   assert.equal(denied.headers.get('access-control-allow-origin'), null)
   const preflight = await fetch(RUN(), { method: 'OPTIONS', headers: { origin: 'https://evil.example' } })

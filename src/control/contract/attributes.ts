@@ -20,6 +20,8 @@ export const ATTR = {
   modelCall: 'switchyard.model.call',
   /** The pool's sampleRate, set by the gateway on a run's request span: the one sampling decision (DESIGN §3). */
   sampleRate: 'switchyard.sample_rate',
+  /** Set by the gateway when an authorised caller asked for the run to be kept whatever the sample rate (x-switchyard-force-trace). */
+  traceForced: 'switchyard.trace.forced',
 } as const
 
 /** OpenTelemetry GenAI semantic-convention names used on model-call spans. */

@@ -14,6 +14,18 @@ export {
 export { ERROR_CODES, isErrorCode, type ErrorCodeInfo } from './error-codes.js'
 export { ATTR, GENAI, SERVICE } from './attributes.js'
 export { METRICS, DURATION_BUCKETS, type MetricInfo, type MetricKey, type MetricType } from './metrics.js'
+export {
+  TRACE_FLAG_RANDOM,
+  TRACE_FLAG_SAMPLED,
+  TRACESTATE_MAX_MEMBERS,
+  formatTraceparent,
+  formatTracestate,
+  isTracestateMember,
+  parseTraceparent,
+  parseTracestate,
+  type Traceparent,
+  type TracestateMember,
+} from './trace-context.js'
 export type {
   Runtime,
   Capture,

@@ -73,6 +73,7 @@ export function runWorkflow(deps: GatewayDeps): Handler {
         'preference-applied': 'respond-async',
         [RUN_ID_HEADER]: submitted.runId,
         [TRACE_ID_HEADER]: traceId,
+        'server-timing': trace.serverTiming(),
       })
       return
     }
@@ -127,7 +128,11 @@ function routeTraced(deps: GatewayDeps, exchange: Exchange, name: string, input:
 
 function respondWithRecord(exchange: Exchange, deps: GatewayDeps, record: RunRecord, traceId: string): void {
   const { res, known } = exchange
-  const headers = { [RUN_ID_HEADER]: record.runId, [TRACE_ID_HEADER]: traceId }
+  const headers = {
+    [RUN_ID_HEADER]: record.runId,
+    [TRACE_ID_HEADER]: traceId,
+    ...(exchange.trace ? { 'server-timing': exchange.trace.serverTiming() } : {}),
+  }
   if (record.status === 'succeeded') {
     deps.metrics.runs.inc({ workflow: record.workflow, pool: record.pool, outcome: 'succeeded' })
     sendJson(res, 200, record.output, headers)

@@ -10,7 +10,8 @@ const KEEP: SamplingResult = { decision: SamplingDecision.RECORD_AND_SAMPLED }
 const DROP: SamplingResult = { decision: SamplingDecision.NOT_RECORD }
 
 /**
- * Keep a span that carries `switchyard.sample_rate` iff its parent (if any) is
+ * Keep a span that carries `switchyard.trace.forced` (the gateway's request span of a
+ * run an authorised caller asked to keep). Keep a span that carries `switchyard.sample_rate` iff its parent (if any) is
  * sampled and the trace id falls under the rate (deterministic, the same hash as
  * TraceIdRatioBasedSampler); any other span follows its parent; a root span
  * without the attribute is kept.
@@ -22,6 +23,8 @@ export class SwitchyardSampler implements Sampler {
   private readonly ratios = new Map<number, TraceIdRatioBasedSampler>()
 
   shouldSample(context: Context, traceId: string, _name: string, _kind: SpanKind, attributes: Attributes, _links: Link[]): SamplingResult {
+    // A caller the gateway let force tracing: kept whatever the rate or its own flag.
+    if (attributes[ATTR.traceForced] === true) return KEEP
     const parent = trace.getSpanContext(context)
     const parentSampled = parent === undefined || (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED
     const rate = attributes[ATTR.sampleRate]

@@ -2,11 +2,12 @@
 // registered globally, exporting OTLP/HTTP with settings read from the env it is
 // given — the pool's own env, never another pool's (DESIGN §3).
 import { context, propagation, trace } from '@opentelemetry/api'
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core'
+import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { ATTR } from '../../control/index.js'
+import { W3CTraceContext } from '../propagation/index.js'
 import type { TracingConfig } from '../../control/index.js'
 import { SharedContextManager } from './context-manager.js'
 import { exporterSettings, type Env } from './exporter-settings.js'
@@ -85,10 +86,11 @@ export function initTracing(options: TracingOptions): Tracing {
   })
   const register = options.register ?? true
   if (register) {
-    // The context on LangChain's own AsyncLocalStorage (context-manager.ts), and W3C trace context + baggage.
+    // The context on LangChain's own AsyncLocalStorage (context-manager.ts), and W3C trace
+    // context (Level 2, strict: ../propagation) + baggage.
     tracerProvider.register({
       contextManager: new SharedContextManager(),
-      propagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+      propagator: new CompositePropagator({ propagators: [new W3CTraceContext(), new W3CBaggagePropagator()] }),
     })
   }
   return {

@@ -67,3 +67,18 @@ void test('a dropped decision travels in the sampled flag: downstream spans of t
   gateway.end()
   assert.equal(exporter.getFinishedSpans().length, 0)
 })
+
+void test('a run the gateway was asked to keep (switchyard.trace.forced) is kept whatever the rate and the caller flag', () => {
+  const { tracer } = setup()
+  const dropped = 'ffffffff000000000000000000000000'
+  const forced = { [ATTR.sampleRate]: 0.1, [ATTR.traceForced]: true }
+  assert.equal(tracer.startSpan('POST run', { attributes: forced }, remote(dropped, true)).isRecording(), true, 'the rate would drop it')
+  assert.equal(
+    tracer.startSpan('POST run', { attributes: forced }, remote(dropped, false)).isRecording(),
+    true,
+    'the caller did not sample',
+  )
+  assert.equal(tracer.startSpan('POST run', { attributes: { ...forced, [ATTR.sampleRate]: 0 } }).isRecording(), true, 'rate 0')
+  // Without the attribute, the same spans are dropped.
+  assert.equal(tracer.startSpan('POST run', { attributes: { [ATTR.sampleRate]: 0.1 } }, remote(dropped, true)).isRecording(), false)
+})
