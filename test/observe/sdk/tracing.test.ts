@@ -93,7 +93,8 @@ void test('spans are exported as OTLP protobuf by default, with the process reso
     propagation.inject(context.active(), carrier)
     span.end()
   })
-  assert.match(carrier.traceparent ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+  // A trace started in this process: sampled, and its ids are random (the Level 2 random flag).
+  assert.match(carrier.traceparent ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-03$/)
   await tracing.shutdown()
   assert.equal(collector.received.length, 1)
   const [request] = collector.received
