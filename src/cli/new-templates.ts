@@ -14,7 +14,7 @@ export function graphTemplate(n: ScaffoldNames): string {
   return `// ${n.workflow}: ${n.description}
 // Module level imports nothing but switchyard-ai/graph (and types): LangGraph and anything
 // heavy load inside the factory, so the ${n.pool} pool pays for them only when it runs this graph.
-import { loadPrompt, runOf } from 'switchyard-ai/graph'
+import { defineGraph, loadPrompt, runOf } from 'switchyard-ai/graph'
 import type { GraphSetup } from 'switchyard-ai/graph'
 
 export interface Input {
@@ -62,12 +62,13 @@ export async function graph(setup: GraphSetup) {
     .addEdge('respond', END)
     .compile()
 
-  return {
-    async invoke(input: unknown, config?: Record<string, unknown>): Promise<Output> {
-      const state = await compiled.invoke({ input: input as Input }, config)
-      return { answer: state.answer, model: state.model }
-    },
-  }
+  // The compiled graph (each node a span in the run's trace), how the workflow's input
+  // becomes the graph's state, and which part of the final state is the output.
+  return defineGraph({
+    graph: compiled,
+    input: (input: Input) => ({ input }),
+    output: (state): Output => ({ answer: state.answer, model: state.model }),
+  })
 }
 `
 }
@@ -130,16 +131,15 @@ export function testTemplate(n: ScaffoldNames, testFile: string, graphImport: st
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { createRunContext, loadPrompt, setupOf } from 'switchyard-ai/graph'
-import { graph } from '${graphImport}'
+import { createRunContext, loadPrompt, runGraph, setupOf } from 'switchyard-ai/graph'
+import { graph, type Output } from '${graphImport}'
 
 const here = (path: string) => decodeURIComponent(new URL(path, import.meta.url).pathname)
 
 void test('${n.workflow} answers the example input offline', async () => {
   const run = createRunContext({ workflow: '${n.workflow}', pool: '${n.pool}', prompt: loadPrompt(here('${promptPath}')) })
-  const runnable = await graph(setupOf(run))
   const input = JSON.parse(readFileSync(here('${examplePath}'), 'utf8')) as unknown
-  const output = await runnable.invoke(input, { configurable: { run }, signal: run.signal })
+  const output = (await runGraph(await graph(setupOf(run)), input, run)) as Output
   assert.equal(output.model, 'offline')
   assert.ok(output.answer.startsWith('[offline]'))
 })

@@ -6,6 +6,7 @@ export type {
   GenerateResult,
   GraphFactory,
   GraphSetup,
+  GraphWithIO,
   Logger,
   ModelClient,
   Prompt,
@@ -19,5 +20,6 @@ export { parseModelSpec, type ModelProvider, type ModelSpec } from './model-spec
 export { DEFAULT_PRICES, resolvePrices, costOf, type Price, type PriceTable } from './prices.js'
 export { OFFLINE_LABEL } from './offline-object.js'
 export { runOf } from './run-of.js'
+export { defineGraph, isRunnable, runGraph, type GraphRunConfig, type OutputOf } from './define-graph.js'
 export { createRunContext, setupOf, silentLogger } from './run-context.js'
 export { validatorFor, describeIssues, type SchemaIssue, type Validate } from './schema-validator.js'

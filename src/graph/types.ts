@@ -88,8 +88,26 @@ export interface GraphSetup {
   readonly log: Logger
 }
 
-/** Anything with invoke (a compiled LangGraph graph), or a plain function. */
+/**
+ * A compiled LangGraph graph with how the workflow's input and output meet its state
+ * (see defineGraph). The worker invokes `graph` itself, so its nodes become spans.
+ */
+export interface GraphWithIO<State, Input = unknown, Output = State> {
+  // `never` parameters: any compiled graph's invoke fits, whatever its input and config types.
+  readonly graph: { invoke(input: never, config?: never): Promise<State> }
+  /** The graph's input state from the workflow's input. @default the input as it is */
+  readonly input?: (input: Input) => unknown
+  /** The workflow's flat output from the graph's final state. @default the whole final state */
+  readonly output?: (state: State) => Output
+}
+
+/**
+ * What a graph factory returns: a GraphWithIO (a LangGraph graph: see defineGraph),
+ * anything with invoke (its result is the output), or a plain function.
+ */
 export type Runnable =
-  { invoke(input: unknown, config?: Record<string, unknown>): Promise<unknown> } | ((input: unknown, run: RunContext) => unknown)
+  | GraphWithIO<any, any, unknown> // eslint-disable-line @typescript-eslint/no-explicit-any -- any graph's state and input
+  | { invoke(input: unknown, config?: Record<string, unknown>): Promise<unknown> }
+  | ((input: unknown, run: RunContext) => unknown)
 
 export type GraphFactory = (setup: GraphSetup) => Runnable | Promise<Runnable>

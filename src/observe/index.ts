@@ -1,7 +1,7 @@
 // The observability plane (DESIGN §3). Each concern has its own front door, so a
 // process loads only what it uses (the CLI's `trace` must not load the SDK):
 //   ./sdk (OpenTelemetry SDK wiring) · ./otlp (receiver) · ./store (trace store)
-//   ./view (run tree, rendering, routes, UI) · ./capture · ./metrics
+//   ./view (run tree, rendering, routes, UI) · ./capture · ./metrics · ./langgraph (node spans)
 // This index lists the plane's public names for readers; code imports the folders.
 export {
   initTracing,
@@ -11,7 +11,6 @@ export {
   RedactingExporter,
   captureByPool,
   StoreSpanExporter,
-  traceGraphNodes,
 } from './sdk/index.js'
 export type { Tracing, TracingOptions, Env, ExporterSettings, CapturePolicy, CaptureSetting } from './sdk/index.js'
 export { captureValue, redactValue, redactText, CAPTURE_LIMIT, MASK } from './capture/index.js'

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { graph, graphWith } from '../../examples/sales/workflows/discovery-accounts/graph.js'
 import { dedupe, score } from '../../examples/sales/workflows/discovery-accounts/ranking.js'
 import type { CompanyRecord, SearchTool } from '../../examples/sales/workflows/discovery-accounts/types.js'
-import { OFFLINE_LABEL } from '../../src/graph/index.js'
+import { OFFLINE_LABEL, runGraph } from '../../src/graph/index.js'
 import { outputProblems, readJson, runFor, setupOf } from './workflow-kit.js'
 
 const FOLDER = 'discovery-accounts'
@@ -17,7 +17,7 @@ void describe('discovery.accounts', () => {
 
   void it('returns ranked, deduplicated accounts with reasons for the example ICP (offline model)', async () => {
     const run = runFor('discovery.accounts', 'discovery', FOLDER)
-    const out = await (await graph(setupOf(run))).invoke(example, { configurable: { run } })
+    const out = await runGraph(await graph(setupOf(run)), example, run)
     assert.deepEqual(await outputProblems(FOLDER, out), [])
     assert.equal(out.accounts.length, 10)
     assert.deepEqual(
@@ -65,9 +65,11 @@ void describe('discovery.accounts', () => {
       },
     }
     const run = runFor('discovery.accounts', 'discovery', FOLDER)
-    const out = await (
-      await graphWith(setupOf(run), tool)
-    ).invoke({ icp: { description: 'logistics companies in Sweden with 50-500 employees hiring SDRs' } }, { configurable: { run } })
+    const out = await runGraph(
+      await graphWith(setupOf(run), tool),
+      { icp: { description: 'logistics companies in Sweden with 50-500 employees hiring SDRs' } },
+      run,
+    )
     assert.equal(out.tool, 'crm')
     assert.equal(queries.length, 1)
     assert.deepEqual(

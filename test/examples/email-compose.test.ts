@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { graph } from '../../examples/sales/workflows/email-compose/graph.js'
 import { checkDraft, unsupportedClaims } from '../../examples/sales/workflows/email-compose/drafting.js'
 import type { Brief } from '../../examples/sales/workflows/email-compose/types.js'
-import { createModel, OFFLINE_LABEL } from '../../src/graph/index.js'
+import { createModel, OFFLINE_LABEL, runGraph } from '../../src/graph/index.js'
 import { startChatServer } from '../graph/chat-server.js'
 import { outputProblems, readJson, runFor, setupOf } from './workflow-kit.js'
 
@@ -12,8 +12,7 @@ const example = readJson(FOLDER, 'example.json')
 
 async function compose(input: unknown, model = createModel('offline')) {
   const run = runFor('email.compose', 'email', FOLDER, model)
-  const runnable = await graph(setupOf(run))
-  return runnable.invoke(input, { configurable: { run }, signal: run.signal })
+  return runGraph(await graph(setupOf(run)), input, run)
 }
 
 void describe('email.compose', () => {

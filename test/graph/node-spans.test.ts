@@ -1,10 +1,10 @@
 // A model call made through runOf(config) inside a LangGraph node nests under that
-// node's span (src/observe's traceGraphNodes makes the node span the active one).
+// node's span (observe/langgraph's handler, given by the worker in the run config).
 import assert from 'node:assert/strict'
 import { trace } from '@opentelemetry/api'
 import { after, before, describe, it } from 'node:test'
 import { createRunContext, runOf } from '../../src/graph/index.js'
-import { traceGraphNodes } from '../../src/observe/sdk/index.js'
+import { withNodeSpans } from '../../src/observe/langgraph/index.js'
 import { recordSpans } from './spans.js'
 
 void describe('runOf inside a LangGraph node', () => {
@@ -15,19 +15,17 @@ void describe('runOf inside a LangGraph node', () => {
   void it('puts the model call under the node span', async () => {
     const { StateGraph, Annotation, START, END } = await import('@langchain/langgraph')
     const State = Annotation.Root({ text: Annotation<string> })
-    const graph = traceGraphNodes(
-      new StateGraph(State)
-        .addNode('draft', async (_state: typeof State.State, config) => {
-          const result = await runOf(config).model.generate({ name: 'draft', messages: [{ role: 'user', content: 'hello' }] })
-          return { text: result.text }
-        })
-        .addEdge(START, 'draft')
-        .addEdge('draft', END)
-        .compile(),
-    )
+    const graph = new StateGraph(State)
+      .addNode('draft', async (_state: typeof State.State, config) => {
+        const result = await runOf(config).model.generate({ name: 'draft', messages: [{ role: 'user', content: 'hello' }] })
+        return { text: result.text }
+      })
+      .addEdge(START, 'draft')
+      .addEdge('draft', END)
+      .compile()
     const run = createRunContext({ workflow: 'test.nodes' })
     await trace.getTracer('test').startActiveSpan('run test.nodes', async (span) => {
-      await graph.invoke({ text: '' }, { configurable: { run } })
+      await graph.invoke({ text: '' }, withNodeSpans({ configurable: { run } }))
       span.end()
     })
     const finished = spans.exporter.getFinishedSpans()

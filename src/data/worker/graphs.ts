@@ -1,16 +1,16 @@
 // Lazy graph loading: a workflow's module is imported, and its factory called, on the
-// first run of that workflow in this process; the Runnable is cached. A module that
+// first run of that workflow in this process; what it returns is cached. A module that
 // fails to import or build fails that workflow's runs only (GRAPH_LOAD_FAILED, not
 // retryable: the same code fails the same way), and the pool keeps serving the others.
 import { pathToFileURL } from 'node:url'
 import { SwitchyardError } from '../../control/index.js'
 import type { Workflow } from '../../control/index.js'
-import { loadPrompt } from '../../graph/index.js'
-import { traceGraphNodes } from '../../observe/sdk/index.js'
-import type { GraphFactory, Logger, ModelClient, Prompt, Runnable } from '../../graph/index.js'
+import { isRunnable, loadPrompt, runGraph } from '../../graph/index.js'
+import type { GraphFactory, GraphRunConfig, Logger, ModelClient, Prompt, RunContext } from '../../graph/index.js'
 
 export interface LoadedGraph {
-  readonly runnable: Runnable
+  /** One run of the graph: the workflow's output. */
+  run(input: unknown, run: RunContext): Promise<unknown>
   readonly prompt: Prompt | null
 }
 
@@ -36,13 +36,6 @@ function ensureTypeScript(): Promise<void> {
   return typeScriptReady
 }
 
-function isRunnable(value: unknown): value is Runnable {
-  return (
-    typeof value === 'function' ||
-    (typeof value === 'object' && value !== null && typeof (value as { invoke?: unknown }).invoke === 'function')
-  )
-}
-
 async function build(workflow: Workflow, options: GraphCacheOptions): Promise<LoadedGraph> {
   const where = `workflow '${workflow.name}': graph ${workflow.graph.ref}`
   try {
@@ -62,17 +55,21 @@ async function build(workflow: Workflow, options: GraphCacheOptions): Promise<Lo
       log: options.log,
     })
     if (!isRunnable(runnable)) {
-      throw new Error('the factory returned neither a function nor an object with invoke()')
+      throw new Error('the factory returned neither a function, nor an object with invoke(), nor { graph, input?, output? }')
     }
-    // LangGraph nodes become spans `node <name>` (when the run is traced).
-    return { runnable: traceGraphNodes(runnable), prompt }
+    if (typeof runnable === 'function') return { run: (input, run) => Promise.resolve(runnable(input, run)), prompt }
+    // A LangGraph graph: its nodes become spans `node <name>` in a traced run, through a
+    // callback handler in the run's config (loaded here: it imports @langchain/core).
+    const { withNodeSpans } = await import('../../observe/langgraph/index.js')
+    const traced = (config: GraphRunConfig) => withNodeSpans(config)
+    return { run: (input, run) => runGraph(runnable, input, run, traced), prompt }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     throw new SwitchyardError('GRAPH_LOAD_FAILED', `${where} failed to load: ${message}`, { cause: error })
   }
 }
 
-/** One Runnable per workflow per process, built on first use. */
+/** One graph per workflow per process, built on first use. */
 export class GraphCache {
   private readonly graphs = new Map<string, Promise<LoadedGraph>>()
 

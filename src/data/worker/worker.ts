@@ -155,7 +155,8 @@ export function createWorker(options: WorkerOptions): PoolWorker {
   }
 
   async function execute(envelope: Envelope, workflow: Workflow, attempt: number, deadlineMs: number, source: AbortSignal, span: Span) {
-    const { runnable, prompt } = await graphs.get(workflow)
+    const graph = await graphs.get(workflow)
+    const prompt = graph.prompt
     if (prompt) span.setAttribute(ATTR.promptHash, prompt.hash)
     // Most graphs never log: the child logger (a copy of the fields and four closures) is made on first use.
     let child: Logger | undefined
@@ -178,8 +179,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
         model: model ?? (model = createModel(process.env.SWITCHYARD_MODEL)),
         log: runLog,
       }
-      if (typeof runnable === 'function') return runnable(envelope.input, run)
-      return runnable.invoke(envelope.input, { signal, configurable: { run } })
+      return graph.run(envelope.input, run)
     })
   }
 

@@ -9,7 +9,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { ATTR } from '../../control/index.js'
 import { W3CTraceContext } from '../propagation/index.js'
 import type { TracingConfig } from '../../control/index.js'
-import { SharedContextManager } from './context-manager.js'
+import { RefinedContextManager } from './context-manager.js'
 import { exporterSettings, type Env } from './exporter-settings.js'
 import { otlpExporter } from './otlp-exporter.js'
 import { RedactingExporter, type CapturePolicy } from './redacting-exporter.js'
@@ -86,10 +86,10 @@ export function initTracing(options: TracingOptions): Tracing {
   })
   const register = options.register ?? true
   if (register) {
-    // The context on LangChain's own AsyncLocalStorage (context-manager.ts), and W3C trace
-    // context (Level 2, strict: ../propagation) + baggage.
+    // OpenTelemetry's AsyncLocalStorage context manager (refined inside LangGraph nodes:
+    // context-manager.ts), and W3C trace context (Level 2, strict: ../propagation) + baggage.
     tracerProvider.register({
-      contextManager: new SharedContextManager(),
+      contextManager: new RefinedContextManager(),
       propagator: new CompositePropagator({ propagators: [new W3CTraceContext(), new W3CBaggagePropagator()] }),
     })
   }

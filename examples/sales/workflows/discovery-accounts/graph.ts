@@ -1,6 +1,6 @@
 // discovery.accounts: expand the ICP → search (a pluggable SearchTool) → score → dedupe → explain.
 // Module level imports nothing but switchyard-ai/graph: LangGraph and the ranking rules load in the factory.
-import { loadPrompt, runOf } from 'switchyard-ai/graph'
+import { defineGraph, loadPrompt, runOf } from 'switchyard-ai/graph'
 import type { GraphSetup, Prompt, RunContext } from 'switchyard-ai/graph'
 import type { CompanyRecord, DiscoveryInput, DiscoveryOutput, ScoredAccount, SearchQuery, SearchTool } from './types.js'
 
@@ -130,30 +130,29 @@ export async function graphWith(setup: GraphSetup, tool: SearchTool) {
     .addEdge('explain', END)
     .compile()
 
-  return {
-    async invoke(input: unknown, config?: Record<string, unknown>): Promise<DiscoveryOutput> {
-      const state = await compiled.invoke({ input: input as DiscoveryInput }, config)
-      return {
-        accounts: state.kept.map((a, i) => ({
-          rank: i + 1,
-          name: a.record.name,
-          domain: a.record.domain.replace(/^www\./, ''),
-          country: a.record.country,
-          city: a.record.city,
-          industry: a.record.industry,
-          employees: a.record.employees,
-          score: a.score,
-          reasons: a.reasons,
-        })),
-        summary: state.summary,
-        query: state.query,
-        searched: state.found.length,
-        duplicatesRemoved: state.removed,
-        tool: tool.name,
-        model: state.model,
-      }
-    },
-  }
+  return defineGraph({
+    graph: compiled,
+    input: (input: DiscoveryInput) => ({ input }),
+    output: (state): DiscoveryOutput => ({
+      accounts: state.kept.map((a, i) => ({
+        rank: i + 1,
+        name: a.record.name,
+        domain: a.record.domain.replace(/^www\./, ''),
+        country: a.record.country,
+        city: a.record.city,
+        industry: a.record.industry,
+        employees: a.record.employees,
+        score: a.score,
+        reasons: a.reasons,
+      })),
+      summary: state.summary,
+      query: state.query,
+      searched: state.found.length,
+      duplicatesRemoved: state.removed,
+      tool: tool.name,
+      model: state.model,
+    }),
+  })
 }
 
 async function ask(run: RunContext, prompt: Prompt, description: string, task: string, schema: Record<string, unknown>, name: string) {

@@ -1,6 +1,6 @@
 // email.compose: gather lead facts → draft → check → revise (at most twice) → { subject, body, checks }.
 // Module level imports nothing but switchyard-ai/graph: LangGraph and the draft rules load in the factory.
-import { loadPrompt, runOf } from 'switchyard-ai/graph'
+import { defineGraph, loadPrompt, runOf } from 'switchyard-ai/graph'
 import type { GraphSetup, Prompt, RunContext } from 'switchyard-ai/graph'
 import type { Brief, Check, Draft, EmailInput, Product } from './types.js'
 
@@ -102,12 +102,19 @@ export async function graph(setup: GraphSetup) {
     .addEdge('revise', 'run_checks')
     .compile()
 
-  return {
-    async invoke(input: unknown, config?: Record<string, unknown>): Promise<EmailOutput> {
-      const state = await compiled.invoke({ input: input as EmailInput }, config)
-      return { subject: state.draft.subject, body: state.draft.body, checks: state.checks, revisions: state.revisions, model: state.model }
-    },
-  }
+  // The compiled graph itself (the worker runs it, so each node is a span), the workflow's
+  // input as the graph's `input`, and the flat output picked from the final state.
+  return defineGraph({
+    graph: compiled,
+    input: (input: EmailInput) => ({ input }),
+    output: (state): EmailOutput => ({
+      subject: state.draft.subject,
+      body: state.draft.body,
+      checks: state.checks,
+      revisions: state.revisions,
+      model: state.model,
+    }),
+  })
 }
 
 function gather(input: EmailInput, defaultProduct: Product): Brief {
