@@ -3,7 +3,7 @@
 // registered in this process as the gateway's. Everything is torn down by `close`.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SERVICE, loadRegistry } from '../../src/control/index.js'
 import type { Registry } from '../../src/control/index.js'
@@ -31,7 +31,8 @@ export interface TracingRig {
 export async function startRig(yaml: string, files: Readonly<Record<string, string>> = {}): Promise<TracingRig> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-e2e-'))
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
-  writeFileSync(join(dir, 'switchyard.yaml'), yaml.replaceAll('{graph}', GRAPH))
+  // The fixture graph lives in the repository, outside the temporary registry's folder: shared.
+  writeFileSync(join(dir, 'switchyard.yaml'), `shared: [${JSON.stringify(dirname(GRAPH))}]\n${yaml.replaceAll('{graph}', GRAPH)}`)
   const registry = loadRegistry(join(dir, 'switchyard.yaml'))
   const traceDir = join(dir, 'traces')
   const broker = new MemoryBroker({ pools: registry.pools.values() })
