@@ -59,8 +59,13 @@ def _import(workflow: Workflow) -> Any:
         if spec is None or spec.loader is None:
             raise ImportError(f"cannot import {workflow.module}")
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        # Registered before it runs, as an import does: typing resolves its annotations through sys.modules.
         sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
     return module
 
 

@@ -81,6 +81,7 @@ Run from the registry's folder: python3 -m pytest ${testFile}
 import asyncio
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,7 @@ def load_graph() -> Any:
     spec = importlib.util.spec_from_file_location("${n.folder.replace(/-/g, '_')}_graph", FOLDER / "graph.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import does: typing resolves the module's annotations through it
     spec.loader.exec_module(module)
     return module.graph
 

@@ -68,7 +68,7 @@ void describe('switchyard new', () => {
 
   void it('passes switchyard check and codegen', async () => {
     const report = check(config)
-    assert.deepEqual([report.ok, report.workflows, report.problems, report.imports], [true, 4, [], []])
+    assert.deepEqual([report.ok, report.workflows, report.problems, report.imports], [true, 5, [], []])
     const out = join(dir, 'workflows.d.ts')
     assert.equal(await codegen(['--config', config, '--out', out]), 0)
     assert.match(readFileSync(out, 'utf8'), /"lead\.summary": \{/)
@@ -138,16 +138,21 @@ void describe('switchyard new', () => {
   })
 
   void it('refuses an existing name, naming where it is', async () => {
+    const line =
+      readFileSync(config, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.trim() === 'email.compose:') + 1
+    assert.ok(line > 0)
     await assert.rejects(scaffold({ workflow: 'email.compose', pool: 'email', config }), {
       code: 'BAD_REQUEST',
-      message: `workflow 'email.compose' already exists in ${config}:44; pick another name`,
+      message: `workflow 'email.compose' already exists in ${config}:${line}; pick another name`,
     })
   })
 
   void it('refuses an unknown pool, suggesting the near one', async () => {
     await assert.rejects(scaffold({ workflow: 'lead.score', pool: 'emial', config }), {
       code: 'BAD_REQUEST',
-      message: `unknown pool 'emial'. Did you mean 'email'? Pools in ${config}: email, classify, discovery`,
+      message: `unknown pool 'emial'. Did you mean 'email'? Pools in ${config}: email, classify, discovery, research`,
     })
   })
 
