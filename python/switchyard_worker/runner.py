@@ -140,7 +140,7 @@ class PoolRunner:
         self.pool: Pool = found
         self.signing_key = signing_key
         # Created once per process, from the pool's env: a bad SWITCHYARD_MODEL stops the worker at start.
-        self.model = create_model()
+        self.model = create_model(capture=found.capture, redact=found.redact)
         self.graphs = GraphCache(found.name, registry.root, log, self.model)
         self.metrics = WorkerMetrics()
         self.outputs = OutputChecks()

@@ -85,6 +85,12 @@ def test_the_offline_model_answers_with_a_chat_span_like_typescript() -> None:
         "switchyard.model.offline": True, "switchyard.model.call": "subject", "gen_ai.request.temperature": 0.2,
         "gen_ai.response.model": "offline", "gen_ai.usage.input_tokens": result.usage.input_tokens,
         "gen_ai.usage.output_tokens": result.usage.output_tokens, "switchyard.model.cost_usd": 0.0,
+        "gen_ai.input.messages": json.dumps(
+            [{"role": m["role"], "parts": [{"type": "text", "content": m["content"]}]} for m in MESSAGES], separators=(",", ":")
+        ),
+        "gen_ai.output.messages": json.dumps(
+            [{"role": "assistant", "parts": [{"type": "text", "content": result.text}], "finish_reason": "stop"}], separators=(",", ":")
+        ),
     }
 
 

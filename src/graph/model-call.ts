@@ -4,6 +4,7 @@
 // request's JSON Schema with one corrective retry, errors normalised to SwitchyardError.
 import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
 import { ATTR, GENAI, SwitchyardError } from '../control/contract/index.js'
+import { inputMessages, outputMessages } from './gen-ai-messages.js'
 import type { ModelSpec } from './model-spec.js'
 import { costOf, type PriceTable } from './prices.js'
 import { describeIssues, validatorFor } from './schema-validator.js'
@@ -65,6 +66,9 @@ export function modelClient(options: ModelCallOptions): ModelClient {
 async function generate(options: ModelCallOptions, request: GenerateRequest, span: Span): Promise<GenerateResult> {
   const { spec } = options
   if (request.signal?.aborted) throw aborted(request.signal)
+  // Content is recorded only on a span that is kept: an unsampled run pays nothing for it.
+  const recording = span.isRecording()
+  if (recording) span.setAttribute(GENAI.inputMessages, inputMessages(request.messages))
   let answer = await options.call(request, request.signal)
   let usage = answer.usage
   let object: unknown
@@ -75,9 +79,12 @@ async function generate(options: ModelCallOptions, request: GenerateRequest, spa
       // One corrective retry: show the model its answer and exactly what was wrong with it.
       span.addEvent('gen_ai.output.invalid', { 'switchyard.validation': problem })
       const retry: GenerateRequest = { ...request, messages: [...request.messages, ...correction(answer.text, problem)] }
+      // The span records the conversation as it was sent last: with the correction.
+      if (recording) span.setAttribute(GENAI.inputMessages, inputMessages(retry.messages))
       answer = await options.call(retry, request.signal)
       usage = { inputTokens: usage.inputTokens + answer.usage.inputTokens, outputTokens: usage.outputTokens + answer.usage.outputTokens }
       problem = problemOf(answer, validate)
+      if (recording) span.setAttribute(GENAI.outputMessages, outputMessages(answer.text))
       if (problem !== null) {
         record(span, options, usage, answer.responseModel)
         throw new SwitchyardError('MODEL_OUTPUT_INVALID', `${spec.id} answered twice with output that does not fit the schema: ${problem}`)
@@ -85,6 +92,7 @@ async function generate(options: ModelCallOptions, request: GenerateRequest, spa
     }
     object = answer.object
   }
+  if (recording) span.setAttribute(GENAI.outputMessages, outputMessages(answer.text))
   const costUsd = record(span, options, usage, answer.responseModel)
   return { text: answer.text, ...(request.schema ? { object } : {}), usage, costUsd, model: spec.id, offline: spec.provider === 'offline' }
 }

@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from ..capture import redact_text
 from ..errors import SwitchyardError
 from .model_spec import ModelSpec, parse_model_spec
 from .node_spans import parent_context
@@ -94,12 +95,15 @@ async def _offline_call(request: Request) -> Answer:
 class ModelClient:
     """A pool's model: ``await model.generate(messages, schema=…)`` (``generate_sync`` off the event loop)."""
 
-    def __init__(self, spec: ModelSpec, prices: PriceTable, call: ProviderCall) -> None:
+    def __init__(self, spec: ModelSpec, prices: PriceTable, call: ProviderCall, *, capture: str = "full", redact: Sequence[str] = ()) -> None:
         self.spec = spec
         self.id = spec.id
         self.offline = spec.provider == "offline"
         self._prices = prices
         self._call = call
+        #: What the chat spans may record of messages: the pool's tracing.capture.
+        self._capture = capture
+        self._redact = tuple(redact)
 
     async def generate(
         self,
@@ -137,7 +141,14 @@ class ModelClient:
         """generate() for a sync graph (it runs on a thread of its own, outside the event loop)."""
         return asyncio.run(self.generate(messages, **options))
 
+    def _content(self, span: trace.Span, key: str, messages: Sequence[Mapping[str, str]], finish_reason: str | None = None) -> None:
+        # Content only on a kept span, and only as the pool's capture allows.
+        if self._capture == "none" or not span.is_recording():
+            return
+        span.set_attribute(key, gen_ai_messages(messages, finish_reason, redacted=self._capture == "redacted"))
+
     async def _generate(self, request: Request, span: trace.Span) -> GenerateResult:
+        self._content(span, "gen_ai.input.messages", request.messages)
         answer = await self._call(request)
         usage = answer.usage
         value: Any = None
@@ -148,15 +159,18 @@ class ModelClient:
                 # One corrective retry: show the model its answer and exactly what was wrong with it.
                 span.add_event("gen_ai.output.invalid", {"switchyard.validation": problem})
                 retry = Request([*request.messages, *_correction(answer.text, problem)], request.schema, request.temperature, request.max_tokens, request.name)
+                self._content(span, "gen_ai.input.messages", retry.messages)
                 answer = await self._call(retry)
                 usage = Usage(usage.input_tokens + answer.usage.input_tokens, usage.output_tokens + answer.usage.output_tokens)
                 problem = _problem(answer, validate)
                 if problem is not None:
+                    self._content(span, "gen_ai.output.messages", [{"role": "assistant", "content": answer.text}], "stop")
                     self._record(span, usage, answer.response_model)
                     raise SwitchyardError(
                         "MODEL_OUTPUT_INVALID", f"{self.spec.id} answered twice with output that does not fit the schema: {problem}"
                     )
             value = answer.object
+        self._content(span, "gen_ai.output.messages", [{"role": "assistant", "content": answer.text}], "stop")
         cost = self._record(span, usage, answer.response_model)
         return GenerateResult(answer.text, value, usage, cost, self.spec.id, self.offline)
 
@@ -240,7 +254,13 @@ def timeout_from_env(text: str | None) -> float:
 
 
 def create_model(
-    spec: str | None = None, *, env: Mapping[str, str] | None = None, prices: PriceTable | None = None, timeout_s: float | None = None
+    spec: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    prices: PriceTable | None = None,
+    timeout_s: float | None = None,
+    capture: str = "full",
+    redact: Sequence[str] = (),
 ) -> ModelClient:
     """The pool's model client from its spec (default: SWITCHYARD_MODEL; empty is offline). Cheap: SDKs load on first use.
 
@@ -253,8 +273,31 @@ def create_model(
     parsed = parse_model_spec(environment.get("SWITCHYARD_MODEL") if spec is None else spec)
     table = resolve_prices(environment, prices)
     if parsed.provider == "offline":
-        return ModelClient(parsed, table, _offline_call)
+        return ModelClient(parsed, table, _offline_call, capture=capture, redact=redact)
     from .providers import provider_call
 
     timeout = timeout_s if timeout_s is not None else timeout_from_env(environment.get("SWITCHYARD_MODEL_TIMEOUT"))
-    return ModelClient(parsed, table, provider_call(parsed, environment, timeout))
+    return ModelClient(parsed, table, provider_call(parsed, environment, timeout), capture=capture, redact=redact)
+
+
+#: Bounds of recorded message content, as src/graph/gen-ai-messages.ts: per part, and all parts of one call.
+MESSAGE_CONTENT_LIMIT = 8192
+MESSAGES_LIMIT = 32_768
+
+
+def gen_ai_messages(messages: Sequence[Mapping[str, str]], finish_reason: str | None = None, *, redacted: bool = False) -> str:
+    """``gen_ai.input.messages`` / ``gen_ai.output.messages`` (OpenTelemetry GenAI conventions): a JSON string of
+    ``[{role, parts: [{type: "text", content}]}]`` (with ``finish_reason`` for output), each content cut at
+    MESSAGE_CONTENT_LIMIT and all of them at MESSAGES_LIMIT characters, the JSON kept whole."""
+    budget = MESSAGES_LIMIT
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        content = message["content"]
+        keep = min(len(content), MESSAGE_CONTENT_LIMIT, budget)
+        budget -= keep
+        text = content if keep == len(content) else f"{content[:keep]}…[{len(content) - keep} more characters]"
+        entry: dict[str, Any] = {"role": message["role"], "parts": [{"type": "text", "content": redact_text(text) if redacted else text}]}
+        if finish_reason is not None:
+            entry["finish_reason"] = finish_reason
+        out.append(entry)
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))

@@ -34,6 +34,13 @@ export const GENAI = {
   outputTokens: 'gen_ai.usage.output_tokens',
   temperature: 'gen_ai.request.temperature',
   maxTokens: 'gen_ai.request.max_tokens',
+  /**
+   * The chat history sent to the model, and the model's answer: JSON strings in the
+   * GenAI conventions' message shape (`[{ role, parts: [{ type: 'text', content }] }]`,
+   * the output with a `finish_reason`), as the pool's capture allows (DESIGN §3).
+   */
+  inputMessages: 'gen_ai.input.messages',
+  outputMessages: 'gen_ai.output.messages',
 } as const
 
 export const SERVICE = {

@@ -1,7 +1,7 @@
 // What crosses HTTP between the gateway and its callers (DESIGN §2.3): one definition
 // for the server that writes these bodies and the typed client that reads them.
 import type { InputIssue } from './errors.js'
-import type { JsonSchema } from './types.js'
+import type { Capture, JsonSchema } from './types.js'
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
 
@@ -17,6 +17,14 @@ export interface RunView<O = unknown> {
   readonly workflow: string
   readonly pool: string
   readonly status: RunStatus
+  /**
+   * The input as submitted, as the pool's `tracing.capture` allows: as it was (`full`), with
+   * e-mail addresses, phone numbers and the pool's `redact` keys masked (`redacted`), or
+   * absent (`none`). Only on `GET /v1/runs/{id}`, never in lists.
+   */
+  readonly input?: unknown
+  /** The pool's capture mode, which `input` follows (so a caller can tell a masked input from a real one). */
+  readonly capture?: Capture
   readonly output?: O
   readonly error?: RunError
   readonly attempts: number

@@ -11,6 +11,8 @@ export interface RunRecord {
   readonly workflow: string
   readonly pool: string
   readonly status: RunStatus
+  /** The input as submitted (the envelope's). GET /v1/runs/{id} shows it as the pool's capture allows. */
+  readonly input?: unknown
   readonly output?: unknown
   readonly error?: RunError
   /** Attempts started so far. */

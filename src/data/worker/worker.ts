@@ -6,6 +6,7 @@ import { SpanKind, SpanStatusCode, ROOT_CONTEXT, propagation, trace, type Span }
 import { ATTR, SwitchyardError } from '../../control/index.js'
 import type { Pool, Registry, Workflow } from '../../control/index.js'
 import { createModel } from '../../graph/index.js'
+import { captureValue } from '../../observe/capture/index.js'
 import type { Logger, ModelClient, RunContext } from '../../graph/index.js'
 import { envelopeDeadlineMs, verifyEnvelope, type Envelope } from '../envelope.js'
 import type { Delivery, Outcome, RunSource } from '../broker/index.js'
@@ -57,6 +58,11 @@ const tracer = trace.getTracer('switchyard-worker')
 
 function refusal(code: string, message: string, retryable = false): Outcome {
   return { ok: false, error: { code, message, retryable } }
+}
+
+function setCaptured(span: Span, key: string, value: unknown, pool: Pool): void {
+  const recorded = captureValue(value, pool.tracing)
+  if (recorded !== undefined) span.setAttribute(key, recorded)
 }
 
 function findPool(registry: Registry, name: string): Pool {
@@ -200,6 +206,10 @@ export function createWorker(options: WorkerOptions): PoolWorker {
     if (!counted) series.set(workflow.name, (counted = seriesFor(workflow.name)))
     const count = counted
     return tracer.startActiveSpan(`run ${workflow.name}`, { kind: SpanKind.CONSUMER, attributes }, parent, async (span) => {
+      // The run's input and output, as its pool's capture allows (masked at the source when
+      // `redacted`, keys at any depth; nothing when `none`), and only on a kept span.
+      const recording = span.isRecording()
+      if (recording) setCaptured(span, ATTR.input, envelope.input, pool)
       count.started.inc()
       inFlight += 1
       metrics.runsInFlight.set(labels, inFlight)
@@ -207,6 +217,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
       const started = performance.now()
       try {
         const output = await checkedOutput(workflow, await execute(envelope, workflow, delivery.attempt, deadlineMs, delivery.signal, span))
+        if (recording) setCaptured(span, ATTR.output, output, pool)
         count.succeeded.inc()
         count.ok.observe((performance.now() - started) / 1000)
         span.setStatus({ code: SpanStatusCode.OK })

@@ -1,5 +1,9 @@
-// GET /v1/runs/{runId}: status, output or error, attempts, timings, trace id.
+// GET /v1/runs/{runId}: status, input (as the pool's capture allows), output or error,
+// attempts, timings, trace id.
 import { SwitchyardError } from '../../control/index.js'
+import type { RunView } from '../../control/index.js'
+import type { RunRecord } from '../../data/broker/index.js'
+import { redactValue } from '../../observe/capture/index.js'
 import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type GatewayDeps, type Handler } from '../exchange.js'
 import { toRunView } from './run-view.js'
@@ -20,9 +24,26 @@ export function getRun(deps: GatewayDeps): Handler {
       : null
     if (record === null)
       throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}' (finished runs are kept for a while, not forever)`)
-    sendJson(res, 200, toRunView(record), {
-      [RUN_ID_HEADER]: record.runId,
-      ...(record.traceId ? { [TRACE_ID_HEADER]: record.traceId } : {}),
-    })
+    sendJson(
+      res,
+      200,
+      { ...toRunView(record), ...inputView(deps, record) },
+      {
+        [RUN_ID_HEADER]: record.runId,
+        ...(record.traceId ? { [TRACE_ID_HEADER]: record.traceId } : {}),
+      },
+    )
   }
+}
+
+/**
+ * The run's input as its pool's `capture` lets anyone read it back: the same rule as its
+ * spans (a `redacted` pool's input is masked here as in its traces; `none` shows nothing).
+ */
+function inputView(deps: GatewayDeps, record: RunRecord): Pick<RunView, 'input' | 'capture'> {
+  const tracing = deps.registry.pools.get(record.pool)?.tracing
+  // A run of a pool this registry no longer has: nothing says its input may be shown.
+  const capture = tracing?.capture ?? 'none'
+  if (tracing === undefined || capture === 'none' || record.input === undefined) return { capture }
+  return { capture, input: capture === 'full' ? record.input : redactValue(record.input, tracing.redact) }
 }

@@ -5,7 +5,7 @@
 import type { ExportResult } from '@opentelemetry/core'
 import type { Attributes, AttributeValue } from '@opentelemetry/api'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
-import { ATTR } from '../../control/index.js'
+import { ATTR, GENAI } from '../../control/index.js'
 import type { Pool, TracingConfig } from '../../control/index.js'
 import { MASK, redactText } from '../capture/index.js'
 
@@ -13,7 +13,8 @@ export type CaptureSetting = Pick<TracingConfig, 'capture' | 'redact'>
 /** The capture setting of one span; undefined = record as is. */
 export type CapturePolicy = CaptureSetting | ((span: ReadableSpan) => CaptureSetting | undefined)
 
-const PAYLOAD_KEYS: ReadonlySet<string> = new Set([ATTR.input, ATTR.output])
+// What a run carries in: its input and output, and what its model calls sent and got back.
+const PAYLOAD_KEYS: ReadonlySet<string> = new Set([ATTR.input, ATTR.output, GENAI.inputMessages, GENAI.outputMessages])
 
 /**
  * The capture setting of each span from the pool it names (`switchyard.pool`, else

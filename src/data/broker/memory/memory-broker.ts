@@ -128,6 +128,7 @@ export class MemoryBroker implements Broker {
       workflow: envelope.workflow,
       pool: envelope.pool,
       status: 'queued',
+      input: envelope.input,
       attempts: 0,
       maxAttempts: envelope.maxAttempts,
       createdAt: Date.now(),

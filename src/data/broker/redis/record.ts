@@ -138,6 +138,8 @@ export function recordFromJob(job: JobLike, status: RunStatus, pool: string): Ru
     traceId: typeof traceparent === 'string' ? (TRACEPARENT.exec(traceparent)?.[1] ?? null) : null,
     idempotencyKey: typeof key === 'string' ? key : null,
   }
+  const input = field(data, 'input')
+  if (input !== undefined) record.input = input
   if (job.processedOn) record.startedAt = job.processedOn
   if (status === 'succeeded') {
     const result = readResult(job.returnvalue)
