@@ -1,6 +1,6 @@
 // What `switchyard dev` prints once the gateway is up: a first run to paste, as the
 // CLI and as curl, for the first workflow that ships an example input, and where the
-// web UI is. Paths are relative to the directory the command was started from.
+// console is. Paths are relative to the directory the command was started from.
 import { existsSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import type { Registry } from '../control/index.js'
@@ -26,14 +26,14 @@ export function firstExample(registry: Registry): { readonly workflow: string; r
 }
 
 /**
- * Lines to print: a ready-to-paste `switchyard run … --trace` and the same run with curl, plus the web UI.
+ * Lines to print: a ready-to-paste `switchyard run … --trace` and the same run with curl, plus the console.
  *
  * @example
  * for (const line of tryItLines({ registry, url: gateway.url, auth: false })) console.log(line)
  */
 export function tryItLines(options: TryItOptions): string[] {
   const base = options.url.replace(/\/+$/, '')
-  const lines = [`  web UI (runs and traces): ${base}/`]
+  const lines = [`  console (runs, traces, pools, workflows): ${base}/`]
   const example = firstExample(options.registry)
   if (example === null) return lines
   const file = relative(options.cwd ?? process.cwd(), example.file) || example.file

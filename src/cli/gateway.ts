@@ -18,7 +18,7 @@ Runs the HTTP gateway on Redis: auth → route() → signed envelope → the poo
   --host H            listen address (default 127.0.0.1)
   --tokens-file FILE  bearer tokens, one per line (default: SWITCHYARD_TOKENS, comma-separated)
   --no-auth           run without tokens (anyone who can reach the port can run workflows)
-  --trace-dir DIR     keep an embedded trace store here (POST /v1/traces, GET /v1/traces/{id}, web UI)
+  --trace-dir DIR     keep an embedded trace store here (POST /v1/traces, GET /v1/traces/{id}; the console at / either way)
   --cors-origin URL   let browser pages on this origin call the API (repeatable; '*' for any)
 Env: SWITCHYARD_SIGNING_KEY signs envelopes (workers verify them with the same key);
 OTEL_EXPORTER_OTLP_* choose where the gateway's own spans go.`

@@ -1,6 +1,7 @@
-// The embedded-mode routes of DESIGN §2.3 (OTLP receiver, run list, run tree, web UI).
-// Their handlers and the trace store are src/observe's; the gateway only mounts them,
-// loading that code (and the trace store) only when a trace folder is configured.
+// The embedded-mode routes of DESIGN §2.3 (OTLP receiver, run list, run tree) and the
+// console (GET /, always: it reads runs, pools and workflows, and traces when there is a
+// store). Their handlers and the trace store are src/observe's; the gateway only mounts
+// them, opening the trace store only when a trace folder is configured.
 import { SwitchyardError } from '../control/index.js'
 import type { TraceStore } from '../observe/store/index.js'
 import type { Handler } from './exchange.js'
@@ -9,6 +10,8 @@ export interface ObserveRoute {
   readonly method: string
   readonly pattern: string
   readonly handler: Handler
+  /** Served without a token: the console's page and assets (they hold no data). */
+  readonly public?: boolean
 }
 
 export interface MountedObserve {
@@ -22,7 +25,6 @@ const PATTERNS: ReadonlyArray<readonly [string, string]> = [
   ['POST', '/v1/traces'],
   ['GET', '/v1/traces'],
   ['GET', '/v1/traces/{traceId}'],
-  ['GET', '/'],
 ]
 
 const disabled: Handler = async ({ req }) => {
@@ -32,18 +34,23 @@ const disabled: Handler = async ({ req }) => {
   )
 }
 
-/** Open the trace store in `traceDir` and mount its routes; without a folder, the routes answer 404. */
+/** The console, and the trace store in `traceDir` with its routes; without a folder, the trace routes answer 404. */
 export async function mountObserve(traceDir: string | undefined): Promise<MountedObserve> {
+  const view = await import('../observe/view/index.js')
+  const pages = view
+    .consoleRoutes()
+    .map((route) => ({ method: route.method, pattern: route.pattern, handler: route.handler, public: true }))
   if (traceDir === undefined) {
-    return { routes: PATTERNS.map(([method, pattern]) => ({ method, pattern, handler: disabled })), store: null, close: async () => {} }
+    const routes = PATTERNS.map(([method, pattern]) => ({ method, pattern, handler: disabled }))
+    return { routes: [...routes, ...pages], store: null, close: async () => {} }
   }
-  const [{ FileTraceStore }, { observeRoutes }] = await Promise.all([
-    import('../observe/store/index.js'),
-    import('../observe/view/index.js'),
-  ])
+  const { FileTraceStore } = await import('../observe/store/index.js')
   const store = await FileTraceStore.open(traceDir)
   return {
-    routes: observeRoutes(store).map((route) => ({ method: route.method, pattern: route.pattern, handler: route.handler })),
+    routes: [
+      ...view.observeRoutes(store).map((route) => ({ method: route.method, pattern: route.pattern, handler: route.handler })),
+      ...pages,
+    ],
     store,
     close: () => store.close(),
   }

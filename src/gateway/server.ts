@@ -10,7 +10,7 @@ import { answerPreflight, applyCors } from './cors.js'
 import { TRACE_ID_HEADER, RUN_ID_HEADER, type Exchange, type GatewayDeps, type Handler } from './exchange.js'
 import { wantsForcedTrace } from './force-trace.js'
 import { createGatewayMetrics } from './gateway-metrics.js'
-import { getRun, listRuns, healthz, metrics, readyz, runWorkflow, getWorkflow, listWorkflows } from './handlers/index.js'
+import { getRun, listPools, listRuns, healthz, metrics, readyz, runWorkflow, getWorkflow, listWorkflows } from './handlers/index.js'
 import { mountObserve } from './observe-routes.js'
 import { resolveGatewayOptions, type Gateway, type GatewayOptions } from './options.js'
 import { problemCodeOf, sendProblem, statusOf, toProblem } from './problem.js'
@@ -61,17 +61,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     })
     .add('GET', '/v1/runs', guarded(listRuns(deps)))
     .add('GET', '/v1/runs/{runId}', guarded(getRun(deps)))
+    .add('GET', '/v1/pools', guarded(listPools(deps)))
     .add('GET', '/v1/workflows', guarded(listWorkflows(deps)))
     .add('GET', '/v1/workflows/{name}', guarded(getWorkflow(deps)))
     .add('GET', '/healthz', open(healthz()))
     .add('GET', '/readyz', open(readyz(deps)))
     .add('GET', '/metrics', guarded(metrics(deps)))
   const observe = await mountObserve(options.traceDir)
-  // The web UI page is static (it asks for a token before it reads any data); the data routes are guarded.
-  for (const route of observe.routes) {
-    const isPage = route.method === 'GET' && route.pattern === '/'
-    router.add(route.method, route.pattern, isPage ? open(route.handler) : guarded(route.handler))
-  }
+  // The console's page and assets are static (the page asks for a token before it reads any data); the data routes are guarded.
+  for (const route of observe.routes) router.add(route.method, route.pattern, route.public ? open(route.handler) : guarded(route.handler))
 
   const authenticate = createAuthenticator(options.tokens)
   // Who may force a run's trace: on an open gateway anyone who can run it (a developer's

@@ -49,7 +49,7 @@ void test('the hints name the first workflow with an example, paths relative to 
       '  try it:',
       '  npx switchyard run hello.echo --input @workflows/hello/example.json --trace',
       "  curl -s http://127.0.0.1:7070/v1/workflows/hello.echo/run -H 'content-type: application/json' -d @workflows/hello/example.json",
-      '  web UI (runs and traces): http://127.0.0.1:7070/',
+      '  console (runs, traces, pools, workflows): http://127.0.0.1:7070/',
     ])
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -76,7 +76,7 @@ void test('switchyard dev prints a curl command that, pasted into a shell, runs 
       ),
     )
     assert.match(dev.text, /\n {2}try it \(with TOKEN set to one of SWITCHYARD_TOKENS\):\n/)
-    assert.match(dev.text, new RegExp(`\n {2}web UI \\(runs and traces\\): http://127\\.0\\.0\\.1:${port}/\n`))
+    assert.match(dev.text, new RegExp(`\n {2}console \\(runs, traces, pools, workflows\\): http://127\\.0\\.0\\.1:${port}/\n`))
 
     // As printed, plus the status code on a line of its own.
     const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>

@@ -44,7 +44,7 @@ void test('GET /v1/traces/{id} returns the run tree the gateway received on POST
   assert.equal(tree.spanCount, 4)
 })
 
-void test('the web UI is served at /; an unknown trace is a 404 problem', async () => {
+void test('the console is served at /; an unknown trace is a 404 problem', async () => {
   const ui = await fetch(`${fx.url}/`)
   assert.equal(ui.status, 200)
   assert.match(ui.headers.get('content-type') ?? '', /^text\/html/)
@@ -68,7 +68,7 @@ void test('without a trace folder, the trace routes answer 404 problem+json', as
   }
 })
 
-void test('with tokens, the web UI page loads without one; the trace data behind it needs a token', async () => {
+void test('with tokens, the console page loads without one; the trace data behind it needs a token', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-traces-'))
   const guarded = await startFixture({ traceDir: dir, tokens: ['ui-token'] })
   try {

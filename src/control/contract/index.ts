@@ -39,4 +39,4 @@ export type {
   RetryPolicy,
   RoutePlan,
 } from './types.js'
-export type { Problem, RunError, RunFilter, RunList, RunStatus, RunView, WorkflowView } from './wire.js'
+export type { PoolList, PoolRecent, PoolView, Problem, RunError, RunFilter, RunList, RunStatus, RunView, WorkflowView } from './wire.js'

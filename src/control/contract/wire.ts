@@ -1,7 +1,7 @@
 // What crosses HTTP between the gateway and its callers (DESIGN §2.3): one definition
 // for the server that writes these bodies and the typed client that reads them.
 import type { InputIssue } from './errors.js'
-import type { Capture, JsonSchema } from './types.js'
+import type { Capture, JsonSchema, Runtime } from './types.js'
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
 
@@ -38,6 +38,8 @@ export interface RunView<O = unknown> {
   readonly deadline: string
   readonly traceId: string | null
   readonly idempotencyKey: string | null
+  /** The digest (`sha256:…`) of the registry that routed the run. */
+  readonly registry?: string
   /** True when the run failed for good (attempts used up, or not retryable): it sits in the dead-letter set. */
   readonly deadLettered?: boolean
 }
@@ -64,6 +66,49 @@ export interface WorkflowView {
   readonly input: JsonSchema
   readonly output: JsonSchema | null
   readonly timeoutMs: number
+}
+
+/** How a pool's recent runs went: runs that finished within the window, newest first. */
+export interface PoolRecent {
+  /** Runs that finished in the window (succeeded + failed + cancelled). */
+  readonly finished: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly cancelled: number
+  /** succeeded / finished, 0…1; null when nothing finished. */
+  readonly successRate: number | null
+  /** failed / finished, 0…1; null when nothing finished. */
+  readonly failureRate: number | null
+  /** Run duration (started → finished) percentiles, milliseconds; null when nothing finished. */
+  readonly p50Ms: number | null
+  readonly p95Ms: number | null
+}
+
+/** A pool as `GET /v1/pools` shows it: its settings, what its workers do now, and its recent runs. */
+export interface PoolView {
+  readonly name: string
+  readonly runtime: Runtime
+  readonly project: string
+  readonly sampleRate: number
+  readonly capture: Capture
+  readonly concurrency: number
+  readonly maxQueued: number
+  /** Workers consuming the pool now. */
+  readonly workers: number
+  /** Runs executing now. */
+  readonly inFlight: number
+  /** Runs waiting (ready or in a retry backoff). */
+  readonly queued: number
+  readonly recent: PoolRecent
+}
+
+/** The body of `GET /v1/pools`. */
+export interface PoolList {
+  /** The registry digest the gateway serves. */
+  readonly registry: string
+  /** How far back `recent` looks, in minutes. */
+  readonly windowMinutes: number
+  readonly pools: readonly PoolView[]
 }
 
 /** The body of every gateway error: `application/problem+json` (RFC 9457). */

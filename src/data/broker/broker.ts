@@ -13,6 +13,8 @@ export interface RunRecord {
   readonly status: RunStatus
   /** The input as submitted (the envelope's). GET /v1/runs/{id} shows it as the pool's capture allows. */
   readonly input?: unknown
+  /** The digest of the registry that routed the run (the envelope's). */
+  readonly registry?: string
   readonly output?: unknown
   readonly error?: RunError
   /** Attempts started so far. */

@@ -23,6 +23,7 @@ export function toRunView(record: RunRecord): RunView {
     deadline: record.deadline,
     traceId: record.traceId,
     idempotencyKey: record.idempotencyKey,
+    ...(record.registry !== undefined ? { registry: record.registry } : {}),
     ...(record.deadLettered ? { deadLettered: true } : {}),
   }
 }

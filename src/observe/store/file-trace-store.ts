@@ -5,8 +5,8 @@
 // restart loses nothing (the index is rebuilt by scanning the segments).
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ATTR, SwitchyardError } from '../../control/index.js'
-import { isGatewayRunSpan, isRunSpan, summarizeRun } from './run-summary.js'
+import { SwitchyardError } from '../../control/index.js'
+import { summarizeRun, summarySpan } from './run-summary.js'
 import { TRACE_ID, type StoredSpan } from './stored-span.js'
 import type { RunFilter, RunSummary, TraceStore } from './trace-store.js'
 
@@ -152,7 +152,8 @@ export class FileTraceStore implements TraceStore {
       const lines = traces.get(span.traceId) ?? []
       lines.push(JSON.stringify(span))
       traces.set(span.traceId, lines)
-      if (this.runSpans && isRunRelevant(span)) this.runSpans.set(span.traceId, [...(this.runSpans.get(span.traceId) ?? []), span])
+      const summary = this.runSpans ? summarySpan(span) : undefined
+      if (this.runSpans && summary) this.runSpans.set(span.traceId, [...(this.runSpans.get(span.traceId) ?? []), summary])
     }
     await Promise.all([...batches].map(([folder, traces]) => this.writeProject(folder, traces)))
   }
@@ -283,7 +284,7 @@ export class FileTraceStore implements TraceStore {
       if (this.runSpans) return this.runSpans
       const index = new Map<string, StoredSpan[]>()
       for (const [traceId, extents] of this.extents) {
-        const spans = (await this.readExtents(extents)).filter(isRunRelevant)
+        const spans = (await this.readExtents(extents)).map(summarySpan).filter((span) => span !== undefined)
         if (spans.length) index.set(traceId, spans)
       }
       this.runSpans = index
@@ -315,10 +316,6 @@ export class FileTraceStore implements TraceStore {
     }
     return spans
   }
-}
-
-function isRunRelevant(span: StoredSpan): boolean {
-  return isRunSpan(span) || isGatewayRunSpan(span) || typeof span.attributes[ATTR.runId] === 'string'
 }
 
 const PREFIX = Buffer.from('{"traceId":"')

@@ -1,6 +1,6 @@
 // Which spans describe a run, and what they say about it: the worker's
 // `run <workflow>` span when it is there, else the gateway's request span.
-import { ATTR } from '../../control/index.js'
+import { ATTR, GENAI } from '../../control/index.js'
 import type { RunSummary } from './trace-store.js'
 import type { AttributeValue, StoredSpan } from './stored-span.js'
 
@@ -12,6 +12,40 @@ export function isRunSpan(span: StoredSpan): boolean {
 /** True for the gateway's request span of a run. */
 export function isGatewayRunSpan(span: StoredSpan): boolean {
   return span.kind === 'server' && typeof span.attributes[ATTR.workflow] === 'string'
+}
+
+/** The attributes a run summary reads. */
+const SUMMARY_KEYS = [
+  ATTR.workflow,
+  ATTR.pool,
+  ATTR.runId,
+  ATTR.errorCode,
+  'http.response.status_code',
+  GENAI.inputTokens,
+  GENAI.outputTokens,
+  ATTR.costUsd,
+]
+
+/**
+ * What the run index keeps of a span: the run's own spans and its model calls (their
+ * usage), each cut down to what summarizeRun reads — not the captured input, output or
+ * messages, which would make the index as large as the store. Undefined for other spans.
+ */
+export function summarySpan(span: StoredSpan): StoredSpan | undefined {
+  const relevant =
+    isRunSpan(span) ||
+    isGatewayRunSpan(span) ||
+    typeof span.attributes[ATTR.runId] === 'string' ||
+    typeof span.attributes[GENAI.inputTokens] === 'number' ||
+    typeof span.attributes[ATTR.costUsd] === 'number'
+  if (!relevant) return undefined
+  const attributes: Record<string, AttributeValue> = {}
+  for (const key of SUMMARY_KEYS) {
+    const value = span.attributes[key]
+    if (value !== undefined) attributes[key] = value
+  }
+  const { events: _events, ...rest } = span
+  return { ...rest, attributes }
 }
 
 /** The run a trace's spans describe, or undefined when they hold no run span (yet). */
@@ -36,7 +70,18 @@ export function summarizeRun(spans: readonly StoredSpan[]): RunSummary | undefin
     errorCode: failed ? (text(run?.attributes[ATTR.errorCode]) ?? text(gateway?.attributes[ATTR.errorCode]) ?? null) : null,
     start: outer.start,
     durationMs: outer.end - outer.start,
+    tokens: { input: sum(spans, GENAI.inputTokens), output: sum(spans, GENAI.outputTokens) },
+    costUsd: sum(spans, ATTR.costUsd),
   }
+}
+
+function sum(spans: readonly StoredSpan[], key: string): number {
+  let total = 0
+  for (const span of spans) {
+    const value = span.attributes[key]
+    if (typeof value === 'number' && Number.isFinite(value)) total += value
+  }
+  return total
 }
 
 function text(value: AttributeValue | undefined): string | undefined {

@@ -16,6 +16,10 @@ export interface RunSummary {
   /** Epoch milliseconds. */
   readonly start: number
   readonly durationMs: number
+  /** Model tokens of the run's model calls (GenAI usage attributes), summed. */
+  readonly tokens: { readonly input: number; readonly output: number }
+  /** Estimated model cost in US dollars, summed. */
+  readonly costUsd: number
 }
 
 export interface RunFilter {

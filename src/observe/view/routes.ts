@@ -1,13 +1,12 @@
 // The embedded-mode HTTP routes of DESIGN §2.3, for the gateway to mount:
 // POST /v1/traces (OTLP receiver), GET /v1/traces (recent runs), GET /v1/traces/{traceId}
-// (the run tree), GET / (web UI). Handlers throw SwitchyardError; the gateway's
-// error path turns them into problem+json.
+// (the run tree). The console (GET /) is console-routes.ts. Handlers throw
+// SwitchyardError; the gateway's error path turns them into problem+json.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { SwitchyardError } from '../../control/index.js'
 import { receiveOtlp } from '../otlp/index.js'
 import { buildRunTree } from './run-tree.js'
 import type { RunFilter, TraceStore } from '../store/index.js'
-import { UI_HTML } from './ui.js'
 
 export interface ObserveExchange {
   readonly req: IncomingMessage
@@ -58,20 +57,6 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
           )
         }
         sendJson(res, { traceId: traceId.toLowerCase(), tree: buildRunTree(spans), spans })
-      },
-    },
-    {
-      method: 'GET',
-      pattern: '/',
-      handler: async ({ res }) => {
-        res.writeHead(200, {
-          'content-type': 'text/html; charset=utf-8',
-          'content-length': Buffer.byteLength(UI_HTML),
-          'cache-control': 'no-store',
-          // The page is self-contained: no script or style from anywhere else.
-          'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
-        })
-        res.end(UI_HTML)
       },
     },
   ]

@@ -129,6 +129,7 @@ export class MemoryBroker implements Broker {
       pool: envelope.pool,
       status: 'queued',
       input: envelope.input,
+      registry: envelope.registry,
       attempts: 0,
       maxAttempts: envelope.maxAttempts,
       createdAt: Date.now(),

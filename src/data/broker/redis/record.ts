@@ -140,6 +140,8 @@ export function recordFromJob(job: JobLike, status: RunStatus, pool: string): Ru
   }
   const input = field(data, 'input')
   if (input !== undefined) record.input = input
+  const registry = field(data, 'registry')
+  if (typeof registry === 'string') record.registry = registry
   if (job.processedOn) record.startedAt = job.processedOn
   if (status === 'succeeded') {
     const result = readResult(job.returnvalue)

@@ -1,0 +1,258 @@
+// The console in a real browser (Debian's Chromium, driven by playwright-core) against a
+// live `switchyard dev` behind tokens, on the sales example copied into a project of its
+// own (plus a `lab` pool whose workflow always fails, for a dead-lettered run). Every page
+// loads; the page asks for a token and then shows data; a run submitted from the form
+// generated from email.compose's input schema opens with a waterfall holding gateway and
+// worker spans and an attributes panel; Retry starts a new run; a long status does not
+// push the table's columns. Screenshots go to SWITCHYARD_SCREENSHOTS (default: a folder
+// under the system temp dir, printed by the test), never into the repository.
+import assert from 'node:assert/strict'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { spawnDev, type DevProcess } from '../cli/dev-process.js'
+import { eventually } from '../helpers/eventually.js'
+
+const REPO = join(import.meta.dirname, '../..')
+const CHROMIUM = process.env.SWITCHYARD_CHROMIUM ?? '/usr/bin/chromium'
+const TOKEN = 'console-test-token'
+const SHOTS = process.env.SWITCHYARD_SCREENSHOTS ?? join(tmpdir(), 'switchyard-console-screenshots')
+
+function skipReason(): string | false {
+  if (existsSync(CHROMIUM)) return false
+  if (process.env.CI) throw new Error(`${CHROMIUM} is missing, and CI must run the browser tests (apt-get install -y chromium)`)
+  return `${CHROMIUM} is not installed (apt-get install -y chromium)`
+}
+const skip = skipReason()
+
+void describe('the console, in Chromium, against switchyard dev', { skip }, () => {
+  let dir: string
+  let dev: DevProcess
+  let url: string
+  let browser: Browser
+  let page: Page
+  const errors: string[] = []
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'switchyard-console-'))
+    cpSync(join(REPO, 'examples/sales'), dir, { recursive: true, filter: (src) => !src.includes('.switchyard') })
+    mkdirSync(join(dir, 'node_modules'))
+    symlinkSync(REPO, join(dir, 'node_modules', 'switchyard-ai'))
+    symlinkSync(join(REPO, 'node_modules', '@langchain'), join(dir, 'node_modules', '@langchain'))
+    mkdirSync(join(dir, 'workflows', 'lab-fail'))
+    writeFileSync(
+      join(dir, 'workflows', 'lab-fail', 'graph.ts'),
+      "export function graph() {\n  return () => {\n    throw new Error('the CRM answered 503 Service Unavailable for this lead three times in a row')\n  }\n}\n",
+    )
+    appendFileSync(
+      join(dir, 'switchyard.yaml'),
+      [
+        '',
+        '  lab.fail:',
+        '    pool: lab',
+        '    graph: workflows/lab-fail/graph.ts#graph',
+        '    input: { type: object }',
+        '    description: Always fails (a dead-lettered run for the console test).',
+        '',
+      ].join('\n'),
+    )
+    // The pools section is first in the file: a new pool goes in before `workflows:`.
+    const yaml = (await import('node:fs')).readFileSync(join(dir, 'switchyard.yaml'), 'utf8')
+    writeFileSync(
+      join(dir, 'switchyard.yaml'),
+      yaml.replace(
+        '\nworkflows:\n',
+        '\n  lab:\n    retries: 0\n    tracing: { project: lab, sampleRate: 1.0, capture: full }\n\nworkflows:\n',
+      ),
+    )
+    dev = spawnDev(['--config', join(dir, 'switchyard.yaml'), '--port', '0'], dir, {
+      SWITCHYARD_TOKENS: TOKEN,
+      SWITCHYARD_SIGNING_KEY: '',
+      OTEL_EXPORTER_OTLP_ENDPOINT: '',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+    })
+    url = await eventually('the gateway URL', () => /gateway (http:\/\/[\d.:]+)/.exec(dev.text)?.[1], 60_000)
+    await eventually(
+      'every node pool ready',
+      async () => (await fetch(`${url}/readyz`)).status === 200 || /Python|python/.test(dev.text) || undefined,
+      60_000,
+    )
+    mkdirSync(SHOTS, { recursive: true })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    })
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+    page.on('pageerror', (error) => errors.push(`page error: ${error.message}`))
+    // Nothing may load from anywhere but the gateway.
+    page.on('request', (request) => {
+      if (!request.url().startsWith(url) && !request.url().startsWith('data:')) errors.push(`request off the gateway: ${request.url()}`)
+    })
+    console.log(`# screenshots: ${SHOTS}`)
+  })
+
+  after(async () => {
+    await browser?.close()
+    const code = await dev?.stop()
+    rmSync(dir, { recursive: true, force: true })
+    assert.equal(code, 0, dev?.text)
+  })
+
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
+  const runVia = (workflow: string, body: unknown) =>
+    fetch(`${url}/v1/workflows/${workflow}/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+
+  void test('the page loads without a token, asks for one, and every data call then carries it', async () => {
+    const response = await page.goto(`${url}/`)
+    assert.equal(response?.status(), 200)
+    assert.match(response?.headers()['content-security-policy'] ?? '', /script-src 'self'/)
+    await page.waitForSelector('#token-dialog[open]')
+    assert.match((await page.textContent('#banner')) ?? '', /needs a bearer token/)
+    await shot('01-token-asked')
+    await page.fill('#token-input', TOKEN)
+    await page.click('#token-save')
+    await page.waitForSelector('#runs-body td.empty')
+    assert.equal(await page.isVisible('#banner'), false)
+    await shot('02-runs-empty')
+  })
+
+  void test('a run submitted from the generated form opens with a waterfall of gateway and worker spans', async () => {
+    await page.goto(`${url}/#/workflows/email.compose`)
+    await page.waitForSelector('#run-form')
+    // The form follows the input schema: nested lead fields, required marks, the enum as a select.
+    assert.equal(await page.locator('[data-pointer="/lead/name"] .required').count(), 1)
+    assert.equal(await page.locator('[data-pointer="/tone"] select').count(), 1)
+    await page.fill('[data-pointer="/lead/name"] input', 'Ada Lindqvist')
+    await page.fill('[data-pointer="/lead/company"] input', 'Fjordline Logistics')
+    await page.fill('[data-pointer="/lead/email"] input', 'ada.lindqvist@fjordline.no')
+    await page.fill('[data-pointer="/lead/recentNews"] input', 'opened a second warehouse in Gothenburg')
+    await page.fill('[data-pointer="/lead/notes"] textarea', 'inbound leads wait two days for a first reply\nuses HubSpot')
+    await shot('03-workflow-form')
+    await page.click('#run-submit')
+    await page.waitForURL(/#\/runs\/[\w-]+$/)
+    await page.waitForSelector('.badge.succeeded', { timeout: 60_000 })
+    await page.waitForSelector('.wf-row[data-name="run email.compose"]', { timeout: 30_000 })
+    await page.waitForSelector('.wf-row[data-name^="node "]', { timeout: 30_000 })
+    const rows = await page.$$eval('.wf-row', (els) =>
+      els.map((el) => `${(el as HTMLElement).dataset.service} ${(el as HTMLElement).dataset.name}`),
+    )
+    assert.ok(rows.includes('switchyard-gateway POST /v1/workflows/{name}/run'), rows.join('\n'))
+    assert.ok(rows.includes('switchyard-gateway enqueue email'), rows.join('\n'))
+    assert.ok(rows.includes('switchyard-pool-email run email.compose'), rows.join('\n'))
+    assert.ok(
+      rows.some((r) => r.startsWith('switchyard-pool-email chat ')),
+      rows.join('\n'),
+    )
+    // Bars sit on one time axis: the worker's run starts once it was enqueued, its nodes within it.
+    const bar = (name: string) => page.locator(`.wf-row[data-name="${name}"] .wf-bar`).first().boundingBox()
+    const [enqueue, run, node] = await Promise.all([bar('enqueue email'), bar('run email.compose'), bar('node gather')])
+    assert.ok(enqueue && run && node, 'bars drawn')
+    assert.ok(run.x >= enqueue.x, `run at ${run.x}, enqueued at ${enqueue.x}`)
+    assert.ok(node.x >= run.x && node.x + node.width <= run.x + run.width + 1, 'a node within its run')
+    // Input, output, prompt hash and registry digest are on the page.
+    assert.match((await page.textContent('#input')) ?? '', /Fjordline Logistics/)
+    assert.match((await page.textContent('#output')) ?? '', /"subject"/)
+    assert.match((await page.textContent('#prompt-hash')) ?? '', /^sha256:[0-9a-f]{12}…$/)
+    assert.match((await page.textContent('#registry-digest')) ?? '', /^sha256:[0-9a-f]{12}…$/)
+    assert.match(
+      await page.inputValue('#run-command'),
+      /^npx switchyard run email\.compose --input '\{"lead":.*' --url http:\/\/127\.0\.0\.1:\d+ --trace$/,
+    )
+    // The attributes panel (not a tooltip) shows the selected span: the model call's messages.
+    await page.click('.wf-row[data-name^="chat "]')
+    await page.waitForSelector('#span-panel tr[data-key="gen_ai.input.messages"]')
+    assert.match((await page.textContent('#span-panel tr[data-key="gen_ai.input.messages"]')) ?? '', /"role": "user"/)
+    assert.match((await page.textContent('#span-panel')) ?? '', /switchyard-pool-email/)
+    await shot('04-run-waterfall')
+  })
+
+  void test('Retry resubmits the same input as a new run; the runs list shows both, and a dead-lettered one', async () => {
+    const first = page.url()
+    await page.click('#retry')
+    await page.waitForURL((u) => /#\/runs\/[\w-]+$/.test(u.toString()) && u.toString() !== first)
+    await page.waitForSelector('.badge.succeeded', { timeout: 60_000 })
+    assert.match((await page.textContent('#input')) ?? '', /Ada Lindqvist/)
+    const failed = await runVia('lab.fail', {})
+    assert.equal(failed.status, 502)
+    await page.goto(`${url}/#/runs`)
+    await page.waitForSelector('#runs-body tr[data-run-id]')
+    await eventually('three runs listed', async () => ((await page.locator('#runs-body tr[data-run-id]').count()) >= 3 ? true : undefined))
+    assert.match((await page.textContent('#runs-body')) ?? '', /dead-lettered/)
+    assert.match((await page.textContent('#runs-body')) ?? '', /→/, 'tokens of the traced runs')
+    await shot('05-runs')
+  })
+
+  void test('no layout bug: at a narrow width a long status is cut, and every cell stays under its column', async () => {
+    await page.setViewportSize({ width: 1100, height: 800 })
+    await page.waitForSelector('#runs-body tr[data-run-id]')
+    const geometry = await page.evaluate(() => {
+      const table = document.getElementById('runs-table') as HTMLTableElement
+      const heads = Array.from(table.tHead!.rows[0]!.cells).map((c) => c.getBoundingClientRect())
+      const bad: string[] = []
+      for (const row of Array.from(table.tBodies[0]!.rows)) {
+        Array.from(row.cells).forEach((cell, i) => {
+          const box = cell.getBoundingClientRect()
+          const head = heads[i]!
+          if (Math.abs(box.left - head.left) > 1 || Math.abs(box.right - head.right) > 1) bad.push(`row ${row.dataset.runId} column ${i}`)
+          if (cell.scrollHeight > cell.clientHeight + 2) bad.push(`row ${row.dataset.runId} column ${i} wraps`)
+        })
+      }
+      const statusCells = Array.from(table.querySelectorAll<HTMLElement>('td.status-cell'))
+      return {
+        bad,
+        cut: statusCells.some(
+          (c) =>
+            c.scrollWidth > c.clientWidth ||
+            (c.firstElementChild as HTMLElement).scrollWidth > (c.firstElementChild as HTMLElement).clientWidth,
+        ),
+      }
+    })
+    assert.deepEqual(geometry.bad, [])
+    await shot('06-runs-narrow')
+    await page.setViewportSize({ width: 1400, height: 900 })
+  })
+
+  void test('Pools shows workers, in-flight and queued runs, rates, p50/p95, sampling and project', async () => {
+    await page.goto(`${url}/#/pools`)
+    await page.waitForSelector('#pools-body tr[data-pool="email"]')
+    const email = (await page.textContent('#pools-body tr[data-pool="email"]')) ?? ''
+    assert.match(email, /sales-email/)
+    assert.match(email, /100%/)
+    const cells = await page.$$eval('#pools-body tr[data-pool="email"] td', (tds) => tds.map((td) => td.textContent ?? ''))
+    assert.equal(cells[2], '1', 'one worker')
+    assert.match(cells[5] ?? '', /^100% \(2\)$/, 'two succeeded')
+    assert.match(cells[7] ?? '', /(ms|s)$/, 'p50')
+    const lab = await page.$$eval('#pools-body tr[data-pool="lab"] td', (tds) => tds.map((td) => td.textContent ?? ''))
+    assert.match(lab[6] ?? '', /^100% \(1\)$/, 'the lab pool failed its one run')
+    assert.match((await page.textContent('#pools-body tr[data-pool="classify"]')) ?? '', /10\.0%.*redacted.*sales-classify/)
+    await shot('07-pools')
+  })
+
+  void test('Workflows lists the registry with its schemas', async () => {
+    await page.goto(`${url}/#/workflows`)
+    await page.waitForSelector('#workflow-list a[data-workflow="classify.country"]')
+    await page.click('#workflow-list a[data-workflow="classify.country"]')
+    await page.waitForSelector('#run-form')
+    await page.click('#input-schema summary')
+    assert.match((await page.textContent('#input-schema')) ?? '', /"properties"/)
+    await shot('08-workflows')
+  })
+
+  void test('no page error and no request off the gateway on any page', () => {
+    assert.deepEqual(errors, [])
+  })
+})
