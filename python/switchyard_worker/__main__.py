@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .errors import SwitchyardError
+from .heartbeat import Heartbeat
 from .http import start_http
 from .ipc_source import IpcSource
 from .redis_check import wait_for_redis
@@ -136,6 +137,9 @@ async def _serve(args: argparse.Namespace) -> int:
         assert url is not None
         if not await wait_for_redis(url, stop):
             return 0  # stopped before Redis ever answered: nothing in flight
+        # Visible as alive before taking a run (the gateway refuses waiting callers of a pool without heartbeats).
+        heartbeat = Heartbeat(url, args.prefix, runner.pool.name)
+        await asyncio.get_running_loop().run_in_executor(None, heartbeat.beating.wait, 10)
         worker = start_worker(runner, url, prefix=args.prefix, concurrency=concurrency, name=f"{socket.gethostname()}-{os.getpid()}")
         run = asyncio.ensure_future(worker.run())
         # One line on stdout once serving, for supervisors and tests to wait on.
@@ -152,6 +156,7 @@ async def _serve(args: argparse.Namespace) -> int:
         draining = True
         await drain(worker)
         run.cancel()
+        heartbeat.stop()
         return 1 if failed else 0
     finally:
         if http is not None:

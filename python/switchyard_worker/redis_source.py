@@ -49,8 +49,8 @@ def settle(outcome: Outcome, job: Any, started_at: int) -> dict[str, Any]:
 def start_worker(runner: PoolRunner, url: str, *, prefix: str = "bull", concurrency: int | None = None, name: str | None = None) -> Worker:
     """A BullMQ Worker serving the runner's pool (close it with ``await worker.close()``).
 
-    ``name`` names its Redis connections (`<prefix>:<queue>:w:<name>`): one name per
-    process, which the TypeScript broker counts as one worker (src/data/broker/redis/worker-count.ts)."""
+    ``name`` names its Redis connections (`<prefix>:<queue>:w:<name>`), one name per process.
+    The broker counts workers by their heartbeats (heartbeat.py), not by connections."""
 
     async def process(job: Any, _token: str) -> dict[str, Any]:
         started_at = int(time.time() * 1000)

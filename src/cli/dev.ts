@@ -133,6 +133,12 @@ export async function serve(options: ServeOptions): Promise<number> {
     last = table
   }
   await print(true)
+  // A run for a pool whose worker is still starting is refused (503): the commands to paste come once they can work.
+  if (!(await readyWithin(broker, READY_WAIT_MS))) {
+    console.log(
+      `switchyard ${options.name}: not every pool has a live worker after ${READY_WAIT_MS / 1000} s; runs for those get 503 until one is up`,
+    )
+  }
   for (const line of tryItLines({ registry, url: gateway.url, auth: options.tokens !== null })) console.log(line)
   console.log('')
   const ticker = setInterval(() => void print(false).catch(() => undefined), args.statusIntervalMs)
@@ -154,6 +160,18 @@ export async function serve(options: ServeOptions): Promise<number> {
   await broker.close()
   console.log(`switchyard ${options.name}: stopped`)
   return 0
+}
+
+/** How long dev/start wait for every pool's first worker before printing the commands to try. */
+const READY_WAIT_MS = 30_000
+
+async function readyWithin(broker: Broker, ms: number): Promise<boolean> {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    if (await broker.ready().catch(() => false)) return true
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return false
 }
 
 /** Whether this machine can serve the registry's python pools: true, why not, or undefined (no python pool). */

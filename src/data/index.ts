@@ -13,6 +13,7 @@ export type {
   RunRecord,
   RunSource,
   RunStatus,
+  SubmitOptions,
   SubmitResult,
   WaitOptions,
 } from './broker/index.js'

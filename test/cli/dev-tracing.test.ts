@@ -41,6 +41,8 @@ workflows:
   let code: number | null
   try {
     const url = await eventually('the gateway URL', () => /gateway (http:\/\/[\d.:]+)/.exec(dev.text)?.[1], 30_000)
+    // A run for a pool whose worker is still starting is refused at once (503): wait for it, as dev's own hints do.
+    await eventually('a live worker of every pool', async () => (await fetch(`${url}/readyz`)).status === 200, 30_000)
     const response = await fetch(`${url}/v1/workflows/hello.echo/run`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

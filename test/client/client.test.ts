@@ -85,17 +85,19 @@ void test('429: retries after Retry-After until the pool has room', async () => 
     signingKey: SIGNING_KEY,
     watchdogGraceMs: null,
   })
-  const pending = client.run('held.wait', { n: 2 })
+  // Async: a caller who waits would hear 503 at once (no worker of the pool is alive yet).
+  const pending = client.run('held.wait', { n: 2 }, { async: true })
   try {
     // Start the pool's worker only once the client has been told to wait.
     for (let i = 0; i < 1000 && !recorder.calls.some((c) => c.status === 429); i++) await new Promise((r) => setTimeout(r, 10))
     assert.equal(recorder.calls.at(-1)?.status, 429)
     assert.equal(recorder.calls.at(-1)?.responseHeaders.get('retry-after'), '1')
     await worker.start()
-    assert.deepEqual(await pending, {})
+    const queued = await pending
+    assert.deepEqual(await client.wait(queued.runId, { timeout: 10_000 }), {})
     assert.deepEqual(
-      recorder.calls.slice(1).map((c) => c.status),
-      [429, 200],
+      recorder.calls.slice(1, 3).map((c) => c.status),
+      [429, 202],
     )
   } finally {
     await worker.close()
@@ -105,7 +107,7 @@ void test('429: retries after Retry-After until the pool has room', async () => 
 void test('a Retry-After beyond maxRetryDelayMs ends the retries at once, with retryAfter set', async () => {
   const client = createClient<Workflows>({ url: fx.url, maxRetryDelayMs: 200 })
   await client.run('held.wait', { fill: true }, { async: true }).catch(() => undefined)
-  const error = await client.run('held.wait', { again: true }).catch((e: unknown) => e)
+  const error = await client.run('held.wait', { again: true }, { async: true }).catch((e: unknown) => e)
   assert.ok(error instanceof SwitchyardClientError)
   assert.deepEqual([error.code, error.status, error.retryAfter, error.pool], ['POOL_SATURATED', 429, 1, 'held'])
 })

@@ -24,10 +24,11 @@ before(async () => {
   memory = new MemoryBroker({ pools: registry.pools.values() })
   const broker: Broker = {
     kind: memory.kind,
-    submit: (envelope) => {
+    submit: (envelope, options) => {
       submitted.push(envelope)
-      return memory.submit(envelope)
+      return memory.submit(envelope, options)
     },
+    cancel: (runId) => memory.cancel(runId),
     wait: (runId, options) => memory.wait(runId, options),
     get: (runId) => memory.get(runId),
     list: (filter) => memory.list(filter),

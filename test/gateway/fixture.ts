@@ -11,6 +11,7 @@ import type { Broker, RunSource } from '../../src/data/broker/index.js'
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { createWorker, type PoolWorker } from '../../src/data/worker/index.js'
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.js'
+import { poolLive } from '../helpers/pool-live.js'
 
 const REGISTRY = `
 version: 1
@@ -128,6 +129,8 @@ export async function startFixture(options: Partial<GatewayOptions> = {}, redisU
     createWorker({ pool, registry, source: source(pool), signingKey, watchdogGraceMs: null }),
   )
   for (const worker of workers) await worker.start()
+  // On Redis a worker counts once its first heartbeat is in: a run for a pool without one is refused.
+  for (const pool of ['email', 'quiet']) await poolLive(broker, pool)
   const gateway = await startGateway({ registry, broker, port: 0, tokens: null, ...options, signingKey })
   return {
     url: gateway.url,

@@ -49,11 +49,21 @@ void test('redis: Idempotency-Key dedupes and conflicts; a full queue is 429 wit
 
   const queued = await post(url('/v1/workflows/held.wait/run'), {}, { prefer: 'respond-async' })
   assert.equal(queued.status, 202)
-  const saturated = await post(url('/v1/workflows/held.wait/run'), {})
+  const saturated = await post(url('/v1/workflows/held.wait/run'), {}, { prefer: 'respond-async' })
   assert.equal(saturated.status, 429)
   assert.ok(Number(saturated.headers.get('retry-after')) >= 1)
   assert.equal((saturated.body as { code: string }).code, 'POOL_SATURATED')
   assert.equal((saturated.body as { pool: string }).pool, 'held')
+})
+
+void test('redis: a run for a pool with no live worker is 503 POOL_UNAVAILABLE at once, not a 504 at its deadline', { skip }, async () => {
+  const started = Date.now()
+  const refused = await post(url('/v1/workflows/held.wait/run'), { prompt: 1 })
+  assert.equal(refused.status, 503)
+  assert.equal((refused.body as { code: string }).code, 'POOL_UNAVAILABLE')
+  assert.equal(refused.headers.get('retry-after'), '1')
+  // The pool's timeout is 1 s: an answer well before it is not the deadline's.
+  assert.ok(Date.now() - started < 900, `answered after ${Date.now() - started} ms`)
 })
 
 void test('redis: a run id no run can have is 404 UNKNOWN_RUN, not a broker error', { skip }, async () => {

@@ -134,7 +134,7 @@ void test('409: the same Idempotency-Key with another input; the same input retu
   assert.equal(body.code, 'IDEMPOTENCY_CONFLICT')
   assert.equal(
     body.detail,
-    `idempotency key 'lead-42' was already used with a different input (run ${first.headers.get('x-switchyard-run-id')})`,
+    `idempotency key 'lead-42' was already used for workflow 'echo.say' with a different input (run ${first.headers.get('x-switchyard-run-id')})`,
   )
 })
 
@@ -158,15 +158,23 @@ void test('504: the worker stopped the run at its deadline', async () => {
   assert.equal(body.runId, res.headers.get('x-switchyard-run-id'))
 })
 
-void test('504 while nobody runs it, then 429 with Retry-After once its pool queue is full', async () => {
-  const waited = await post(run('held.wait'), {})
-  assert.equal(waited.status, 504)
-  const runId = waited.headers.get('x-switchyard-run-id')
-  assert.match(
-    (waited.body as { detail: string }).detail,
-    new RegExp(`^run ${runId} did not finish before its deadline \\(.+\\); it is queued\\. GET /v1/runs/${runId} shows its outcome$`),
+void test('503 at once while no worker of its pool is alive; an async run is queued (202); 429 once its queue is full', async () => {
+  const refused = await post(run('held.wait'), {})
+  assert.equal(refused.status, 503)
+  assert.equal(refused.headers.get('retry-after'), '1')
+  const problem = refused.body as Record<string, unknown>
+  assert.equal(problem.code, 'POOL_UNAVAILABLE')
+  assert.equal(problem.pool, 'held')
+  assert.equal(
+    problem.detail,
+    "pool 'held' is unavailable: no worker of the pool is alive (ask with Prefer: respond-async to queue the run anyway); retry later",
   )
-  const saturated = await post(run('held.wait'), {})
+  const queued = await post(run('held.wait'), {}, { prefer: 'respond-async' })
+  assert.equal(queued.status, 202)
+  const runId = queued.headers.get('x-switchyard-run-id')
+  assert.equal((queued.body as { status: string; runId: string }).status, 'queued')
+  assert.equal((queued.body as { runId: string }).runId, runId)
+  const saturated = await post(run('held.wait'), {}, { prefer: 'respond-async' })
   assert.equal(saturated.status, 429)
   assert.equal(saturated.headers.get('retry-after'), '1')
   const body = saturated.body as Record<string, unknown>

@@ -37,6 +37,15 @@ export interface SubmitResult {
   readonly deduped: boolean
 }
 
+export interface SubmitOptions {
+  /**
+   * The caller will not wait for the run (`Prefer: respond-async`): queue it even when
+   * no worker of its pool is alive now. A caller that waits is refused at once instead
+   * (POOL_UNAVAILABLE), rather than left to time out. @default false
+   */
+  readonly async?: boolean
+}
+
 export interface PoolStats {
   readonly pool: string
   readonly queued: number
@@ -54,10 +63,26 @@ export interface WaitOptions {
 export interface Broker {
   readonly kind: 'memory' | 'redis'
   /**
-   * Enqueue a signed envelope. Throws SwitchyardError POOL_SATURATED (maxQueued reached),
-   * IDEMPOTENCY_CONFLICT (same key, different input), BROKER_UNAVAILABLE.
+   * Enqueue a signed envelope. An idempotency key is scoped to the envelope's workflow:
+   * the same key and input in the same workflow return the first run (also once it has
+   * finished, while it is kept), with another input IDEMPOTENCY_CONFLICT; the same key in
+   * another workflow is another run. The check and the enqueue are one step: no two runs
+   * for one key, and no key held by a run that was never queued.
+   *
+   * Admission is exact: a run is accepted only while fewer than the pool's `maxQueued`
+   * runs are queued (waiting, or waiting out a retry backoff; running runs do not count).
+   * Runs already accepted are never refused, so a retry can lift the count past the bound
+   * for a moment. Throws SwitchyardError POOL_SATURATED, POOL_UNAVAILABLE (no live worker
+   * and not `async`), IDEMPOTENCY_CONFLICT, BROKER_UNAVAILABLE (nothing was queued).
    */
-  submit(envelope: Envelope): Promise<SubmitResult>
+  submit(envelope: Envelope, options?: SubmitOptions): Promise<SubmitResult>
+  /**
+   * Cancel a run: a queued run ends `cancelled` at once; a running run's graph sees its
+   * abort signal, and the run ends `cancelled` when its worker has stopped it (the record
+   * returned may still say `running`). Cancelling a cancelled run returns it again.
+   * Throws UNKNOWN_RUN, RUN_FINISHED (it already succeeded or failed), BROKER_UNAVAILABLE.
+   */
+  cancel(runId: string): Promise<RunRecord>
   /** Resolve when the run has finished, or at `until` with its record as it stands. */
   wait(runId: string, options: WaitOptions): Promise<RunRecord>
   get(runId: string): Promise<RunRecord | null>

@@ -3,7 +3,14 @@
 // Implementations: the MemoryBroker's in-process and IPC sources, BullMQ's Worker.
 import type { RunError } from './broker.js'
 
-export type Outcome = { readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: RunError }
+export type Outcome =
+  | { readonly ok: true; readonly output: unknown }
+  | {
+      readonly ok: false
+      readonly error: RunError
+      /** The worker process died under the run (not the graph's failure): the broker counts a crash, not an attempt. */
+      readonly lost?: true
+    }
 
 export interface Delivery {
   /** The envelope exactly as it came off the broker: the worker verifies it. */
@@ -13,7 +20,12 @@ export interface Delivery {
    * was signed with at submission; retries happen inside the broker without re-signing.
    */
   readonly attempt: number
-  /** Aborts when the source is closed hard (not on drain). */
+  /** Earlier attempts of this run whose worker died under them (crashed, killed, or stopped beating). */
+  readonly lostAttempts: number
+  /**
+   * Aborts when the source is closed hard (not on drain), or when the run is cancelled:
+   * then its reason is a SwitchyardError CANCELLED that is not retryable.
+   */
   readonly signal: AbortSignal
 }
 

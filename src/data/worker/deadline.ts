@@ -5,7 +5,8 @@ import { SwitchyardError } from '../../control/index.js'
 
 /**
  * Run `fn` with a signal that aborts at `deadlineMs` (epoch ms) or when `outer` aborts.
- * Rejects with DEADLINE_EXCEEDED (retryable) at the deadline, CANCELLED (retryable) on `outer`.
+ * Rejects with DEADLINE_EXCEEDED (retryable) at the deadline; on `outer`, with its reason when that is
+ * a SwitchyardError (a cancelled run), else CANCELLED (retryable: the worker is shutting down).
  */
 export async function withDeadline<T>(
   deadlineMs: number,
@@ -20,8 +21,13 @@ export async function withDeadline<T>(
         retryable: true,
       }),
     )
+  // A cancelled run's signal carries its own CANCELLED error; any other abort is the worker shutting down.
   const cancel = () =>
-    controller.abort(new SwitchyardError('CANCELLED', `${label} was cancelled: the worker is shutting down`, { retryable: true }))
+    controller.abort(
+      outer.reason instanceof SwitchyardError
+        ? outer.reason
+        : new SwitchyardError('CANCELLED', `${label} was cancelled: the worker is shutting down`, { retryable: true }),
+    )
   const timer = setTimeout(expire, Math.max(0, deadlineMs - Date.now()))
   outer.addEventListener('abort', cancel, { once: true })
   if (outer.aborted) cancel()

@@ -9,7 +9,7 @@ import { createModel } from '../../graph/index.js'
 import { captureValue } from '../../observe/capture/index.js'
 import type { Logger, ModelClient, RunContext } from '../../graph/index.js'
 import { envelopeDeadlineMs, verifyEnvelope, type Envelope } from '../envelope.js'
-import type { Delivery, Outcome, RunSource } from '../broker/index.js'
+import { lostError, type Delivery, type Outcome, type RunSource } from '../broker/index.js'
 import { withDeadline } from './deadline.js'
 import { GraphCache } from './graphs.js'
 import { checkedOutput } from './output.js'
@@ -147,15 +147,17 @@ export function createWorker(options: WorkerOptions): PoolWorker {
       warnedDigests.add(envelope.registry)
       log.warn('envelope from another registry version', { envelope: envelope.registry, worker: options.registry.digest })
     }
-    const now = Date.now()
-    let deadlineMs = envelopeDeadlineMs(envelope)
-    if (deadlineMs <= now) {
-      // A first attempt past its deadline sat in the queue too long: nobody waits for it.
-      // A retry (after a crash or a timeout) gets a fresh budget of the workflow's timeout.
-      if (delivery.attempt <= 1) {
-        return reject('deadline', 'DEADLINE_EXCEEDED', `run ${envelope.runId} reached the worker after its deadline ${envelope.deadline}`)
+    // The signed deadline holds for every attempt: a run is never executed past it, so a
+    // run that blocks its worker cannot come back for more after the caller gave up.
+    const deadlineMs = envelopeDeadlineMs(envelope)
+    if (deadlineMs <= Date.now()) {
+      if (delivery.lostAttempts > 0) {
+        const lost = lostError(envelope.runId, envelope.deadline, `${delivery.lostAttempts} earlier attempt(s) died with their worker`)
+        metrics.envelopesRejected.inc({ ...labels, reason: 'deadline' })
+        return refusal(lost.code, lost.message, lost.retryable)
       }
-      deadlineMs = now + workflow.timeoutMs
+      const which = delivery.attempt <= 1 ? `run ${envelope.runId}` : `attempt ${delivery.attempt} of run ${envelope.runId} (a retry)`
+      return reject('deadline', 'DEADLINE_EXCEEDED', `${which} reached the worker after its deadline ${envelope.deadline}`)
     }
     return { envelope, workflow, deadlineMs }
   }
@@ -193,13 +195,15 @@ export function createWorker(options: WorkerOptions): PoolWorker {
     const admitted = admit(delivery)
     if ('ok' in admitted) return admitted
     const { envelope, workflow, deadlineMs } = admitted
+    // For the graph, an attempt is each time the run starts: one whose worker died under it counts too.
+    const attempt = delivery.attempt + delivery.lostAttempts
     const parent = propagation.extract(ROOT_CONTEXT, envelope.trace)
     const attributes = {
       [ATTR.pool]: pool.name,
       [ATTR.project]: pool.tracing.project,
       [ATTR.workflow]: workflow.name,
       [ATTR.runId]: envelope.runId,
-      [ATTR.attempt]: delivery.attempt,
+      [ATTR.attempt]: attempt,
       [ATTR.registry]: envelope.registry,
     }
     let counted = series.get(workflow.name)
@@ -216,7 +220,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
       const untrack = watchdog?.track(deadlineMs)
       const started = performance.now()
       try {
-        const output = await checkedOutput(workflow, await execute(envelope, workflow, delivery.attempt, deadlineMs, delivery.signal, span))
+        const output = await checkedOutput(workflow, await execute(envelope, workflow, attempt, deadlineMs, delivery.signal, span))
         if (recording) setCaptured(span, ATTR.output, output, pool)
         count.succeeded.inc()
         count.ok.observe((performance.now() - started) / 1000)
@@ -237,7 +241,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
         log.warn('run failed', {
           runId: envelope.runId,
           workflow: workflow.name,
-          attempt: delivery.attempt,
+          attempt,
           code: e.code,
           error: e.message,
         })

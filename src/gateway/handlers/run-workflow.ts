@@ -47,7 +47,9 @@ export function runWorkflow(deps: GatewayDeps): Handler {
     })
     let submitted
     try {
-      submitted = await deps.broker.submit(createEnvelope(plan, { runId, trace: carrier, idempotencyKey }, deps.signingKey))
+      submitted = await deps.broker.submit(createEnvelope(plan, { runId, trace: carrier, idempotencyKey }, deps.signingKey), {
+        async: respondAsync,
+      })
     } catch (error) {
       const err = brokerError(deps.broker, error)
       fail(enqueue, err)
@@ -62,9 +64,8 @@ export function runWorkflow(deps: GatewayDeps): Handler {
     known.runId = submitted.runId
 
     if (respondAsync) {
-      const record = await deps.broker.get(submitted.runId).catch((error: unknown) => {
-        throw brokerError(deps.broker, error)
-      })
+      // The run is queued: a broker that cannot be read back now must not turn that into a 503 (a retry would run it twice).
+      const record = await deps.broker.get(submitted.runId).catch(() => null)
       const traceId = record?.traceId ?? trace.traceId
       known.traceId = traceId
       deps.metrics.runs.inc({ workflow: plan.workflow, pool: plan.pool, outcome: 'accepted' })

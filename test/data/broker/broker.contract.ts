@@ -4,28 +4,41 @@
 //
 // setup() must build a fresh, empty broker on contractRegistry() (or a registry with
 // the same pools and workflows), with a retry backoff of at most ~50 ms, and return a
-// way to make a RunSource for one pool. Every test calls setup() once and close() at
-// the end; the suite closes the sources it starts itself.
+// way to make a RunSource for one pool, in this process or in a child process of its
+// own (fixtures/consumer.ts) that a test can kill -9. Every test calls setup() once and
+// close() at the end; the suite closes the sources and kills the children it starts.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
 import { SwitchyardError } from '../../../src/control/index.js'
+import { poolLive } from '../../helpers/pool-live.js'
 import type { Pool, Registry, RoutePlan, Workflow } from '../../../src/control/index.js'
 import type { Broker, RunRecord, Delivery, Outcome, RunSource } from '../../../src/data/broker/index.js'
 import { createEnvelope, verifyEnvelope, type Envelope } from '../../../src/data/index.js'
 
+/** A consumer in a process of its own (fixtures/consumer.ts). */
+export interface ChildConsumer {
+  /** Resolves once the child has taken run `runId` (with its attempt and lost attempts). */
+  started(runId: string): Promise<{ attempt: number; lost: number }>
+  /** SIGKILL, and wait until the broker side has seen the process go. */
+  kill(): Promise<void>
+}
+
 export interface BrokerFixture {
   readonly broker: Broker
   source(pool: string): RunSource
+  /** A consumer of `pool` in a child process (concurrency 4): it echoes, or hangs on `{ mode: 'hang' }`. */
+  spawnConsumer(pool: string): Promise<ChildConsumer>
   readonly registry: Registry
   close(): Promise<void>
 }
 
-/** Pool `work` runs everything; pool `tight` (maxQueued 2) never gets a worker in the suite. */
+/** Pool `work` runs everything; pools `tight` (maxQueued 2) and `burst` (maxQueued 50) never get a worker in the suite. */
 export const CONTRACT = {
-  pools: { work: 'work', tight: 'tight' },
-  workflows: { echo: 'contract.echo', other: 'contract.other', tight: 'contract.tight' },
+  pools: { work: 'work', tight: 'tight', burst: 'burst' },
+  workflows: { echo: 'contract.echo', other: 'contract.other', tight: 'contract.tight', burst: 'contract.burst' },
   maxQueuedTight: 2,
+  maxQueuedBurst: 50,
   maxAttempts: 3,
 } as const
 
@@ -61,11 +74,16 @@ function workflow(name: string, poolName: string): Workflow {
 
 /** The registry every broker under the contract is built on. */
 export function contractRegistry(): Registry {
-  const pools = [pool(CONTRACT.pools.work, 1000), pool(CONTRACT.pools.tight, CONTRACT.maxQueuedTight)]
+  const pools = [
+    pool(CONTRACT.pools.work, 1000),
+    pool(CONTRACT.pools.tight, CONTRACT.maxQueuedTight),
+    pool(CONTRACT.pools.burst, CONTRACT.maxQueuedBurst),
+  ]
   const workflows = [
     workflow(CONTRACT.workflows.echo, CONTRACT.pools.work),
     workflow(CONTRACT.workflows.other, CONTRACT.pools.work),
     workflow(CONTRACT.workflows.tight, CONTRACT.pools.tight),
+    workflow(CONTRACT.workflows.burst, CONTRACT.pools.burst),
   ]
   return {
     version: 1,
@@ -83,11 +101,17 @@ type Behaviour =
   | { readonly mode: 'fatal' }
   | { readonly mode: 'retryable' }
   | { readonly mode: 'flaky'; readonly failures: number }
+  /** Fails (retryable) just before its deadline: a retry could only start after it. */
+  | { readonly mode: 'late' }
+  /** Runs until its signal aborts, then fails with the abort's reason (as the worker does). */
+  | { readonly mode: 'abortable' }
+  /** Never ends (fixtures/consumer.ts); the suite's own handler treats it as abortable. */
+  | { readonly mode: 'hang' }
 
 let sequence = 0
 
 /** A RoutePlan built by hand: the broker does not care how the plan was made. */
-function plan(registry: Registry, workflowName: string, input: Behaviour): RoutePlan {
+function plan(registry: Registry, workflowName: string, input: Behaviour, timeoutMs?: number): RoutePlan {
   const w = registry.workflows.get(workflowName)
   assert.ok(w, `contract registry lacks ${workflowName}`)
   const p = registry.pools.get(w.pool)
@@ -100,8 +124,8 @@ function plan(registry: Registry, workflowName: string, input: Behaviour): Route
     graph: w.graph.ref,
     prompt: null,
     input,
-    timeoutMs: w.timeoutMs,
-    deadline: new Date(Date.now() + w.timeoutMs).toISOString(),
+    timeoutMs: timeoutMs ?? w.timeoutMs,
+    deadline: new Date(Date.now() + (timeoutMs ?? w.timeoutMs)).toISOString(),
     retry: { maxAttempts: w.retries + 1, backoff: { type: 'exponential', delayMs: 10 } },
     tracing: p.tracing,
     registry: registry.digest,
@@ -110,24 +134,58 @@ function plan(registry: Registry, workflowName: string, input: Behaviour): Route
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
 
-function envelope(registry: Registry, workflowName: string, input: Behaviour, idempotencyKey: string | null = null): Envelope {
+function envelope(
+  registry: Registry,
+  workflowName: string,
+  input: Behaviour,
+  idempotencyKey: string | null = null,
+  timeoutMs?: number,
+): Envelope {
   sequence += 1
   const runId = `c${process.pid}-${Date.now().toString(36)}-${sequence}`
   const trace = { traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01`, tracestate: '', baggage: '' }
-  return createEnvelope(plan(registry, workflowName, input), { runId, trace, idempotencyKey }, null)
+  return createEnvelope(plan(registry, workflowName, input, timeoutMs), { runId, trace, idempotencyKey }, null)
 }
+
+/** Queue it even though no worker of its pool is alive. */
+const ASYNC = { async: true } as const
 
 /** Runs the handler saw, per run id: how many times, and with which attempt numbers. */
 class Executions {
   readonly attempts = new Map<string, number[]>()
+  readonly lost = new Map<string, number[]>()
+  /** The reason each abortable run's signal aborted with. */
+  readonly aborted = new Map<string, unknown>()
+  private readonly startedWaiters = new Map<string, () => void>()
+
+  /** Resolves once run `runId` has started here. */
+  started(runId: string): Promise<void> {
+    if (this.attempts.has(runId)) return Promise.resolve()
+    return new Promise((resolve) => this.startedWaiters.set(runId, resolve))
+  }
 
   handler = async (delivery: Delivery): Promise<Outcome> => {
     const env = verifyEnvelope(delivery.raw, null)
     const seen = this.attempts.get(env.runId) ?? []
     seen.push(delivery.attempt)
     this.attempts.set(env.runId, seen)
+    this.lost.set(env.runId, [...(this.lost.get(env.runId) ?? []), delivery.lostAttempts])
+    this.startedWaiters.get(env.runId)?.()
     const behaviour = env.input as Behaviour
     switch (behaviour.mode) {
+      case 'late':
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(env.deadline) - Date.now() - 2)))
+        return { ok: false, error: { code: 'MODEL_FAILED', message: 'model timed out late', retryable: true } }
+      case 'abortable':
+      case 'hang': {
+        const reason = await new Promise<unknown>((resolve) => {
+          if (delivery.signal.aborted) resolve(delivery.signal.reason)
+          delivery.signal.addEventListener('abort', () => resolve(delivery.signal.reason), { once: true })
+        })
+        this.aborted.set(env.runId, reason)
+        const e = SwitchyardError.from(reason)
+        return { ok: false, error: { code: e.code, message: e.message, retryable: e.retryable } }
+      }
       case 'echo':
         return { ok: true, output: { echo: behaviour.value, attempt: delivery.attempt } }
       case 'fatal':
@@ -178,9 +236,22 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
     const executions = new Executions()
     const source = options.worker ? fixture.source(CONTRACT.pools.work) : null
     source?.start(executions.handler, { concurrency: 4 })
+    const children: ChildConsumer[] = []
+    const tracked: BrokerFixture = {
+      ...fixture,
+      broker: fixture.broker,
+      async spawnConsumer(pool) {
+        const child = await fixture.spawnConsumer(pool)
+        children.push(child)
+        return child
+      },
+    }
     try {
-      await body(fixture, executions)
+      // A worker counts once the broker can see it (on Redis: its first heartbeat).
+      if (source) await poolLive(fixture.broker, CONTRACT.pools.work)
+      await body(tracked, executions)
     } finally {
+      await Promise.all(children.map((child) => child.kill()))
       await source?.close()
       await fixture.close()
     }
@@ -322,16 +393,48 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
         assert.equal(await broker.get(other.runId), null)
       }))
 
+    void test('idempotency keys are scoped per workflow: the same key in another workflow is another run', () =>
+      withBroker(async ({ broker, registry }, executions) => {
+        const echo = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'same' }, 'order-7')
+        const other = envelope(registry, CONTRACT.workflows.other, { mode: 'echo', value: 'same' }, 'order-7')
+        assert.deepEqual(await broker.submit(echo), { runId: echo.runId, deduped: false })
+        assert.deepEqual(await broker.submit(other), { runId: other.runId, deduped: false })
+        // Even with another input: the key of one workflow says nothing about another's.
+        const different = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'else' }, 'order-7')
+        assert.deepEqual(await broker.submit(different, ASYNC), { runId: different.runId, deduped: false })
+        assert.equal((await finished(broker, echo.runId)).status, 'succeeded')
+        assert.equal((await finished(broker, other.runId)).status, 'succeeded')
+        assert.equal(executions.count(echo.runId), 1)
+        assert.equal(executions.count(other.runId), 1)
+        // Within one workflow the key still dedupes.
+        const again = envelope(registry, CONTRACT.workflows.other, { mode: 'echo', value: 'same' }, 'order-7')
+        assert.deepEqual(await broker.submit(again), { runId: other.runId, deduped: true })
+      }))
+
+    void test('idempotency under a burst: 50 concurrent submits of one key and input make one run, executed once', () =>
+      withBroker(async ({ broker, registry }, executions) => {
+        const envelopes = Array.from({ length: 50 }, () =>
+          envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'burst' }, 'once'),
+        )
+        const results = await Promise.all(envelopes.map((env) => broker.submit(env)))
+        const runIds = new Set(results.map((r) => r.runId))
+        assert.equal(runIds.size, 1)
+        assert.equal(results.filter((r) => !r.deduped).length, 1)
+        const [runId] = [...runIds] as [string]
+        assert.equal((await finished(broker, runId)).status, 'succeeded')
+        assert.equal(executions.count(runId), 1)
+      }))
+
     void test('backpressure: a pool with maxQueued queued runs refuses the next with POOL_SATURATED', () =>
       withBroker(async ({ broker, registry }) => {
         const queued: string[] = []
         for (let i = 0; i < CONTRACT.maxQueuedTight; i++) {
           const env = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: i })
-          await broker.submit(env)
+          await broker.submit(env, ASYNC)
           queued.push(env.runId)
         }
         const refused = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'over' })
-        const error = await rejection(broker.submit(refused))
+        const error = await rejection(broker.submit(refused, ASYNC))
         assert.equal(error.code, 'POOL_SATURATED')
         assert.equal(error.retryable, true)
         assert.match(error.message, /tight/)
@@ -352,7 +455,7 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
       withBroker(
         async ({ broker, registry }) => {
           const env = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'never run' })
-          await broker.submit(env)
+          await broker.submit(env, ASYNC)
           const record = await broker.wait(env.runId, { until: Date.now() + 150 })
           assert.equal(record.status, 'queued')
           assert.equal(record.attempts, 0)
@@ -367,13 +470,211 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
       withBroker(
         async ({ broker, registry }) => {
           const env = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'caller left' })
-          await broker.submit(env)
+          await broker.submit(env, ASYNC)
           const caller = new AbortController()
           const waiting = broker.wait(env.runId, { until: Date.now() + LONG_WAIT_MS, signal: caller.signal })
           caller.abort()
           assert.equal((await waiting).status, 'queued')
           const already = await broker.wait(env.runId, { until: Date.now() + LONG_WAIT_MS, signal: AbortSignal.abort() })
           assert.equal(already.status, 'queued')
+        },
+        { worker: false },
+      ))
+
+    void test('maxQueued is exact: of 500 concurrent submits to a pool with maxQueued 50, exactly 50 are queued', () =>
+      withBroker(
+        async ({ broker, registry }) => {
+          const envelopes = Array.from({ length: 500 }, (_, i) => envelope(registry, CONTRACT.workflows.burst, { mode: 'echo', value: i }))
+          const results = await Promise.allSettled(envelopes.map((env) => broker.submit(env, ASYNC)))
+          const accepted = results.filter((r) => r.status === 'fulfilled')
+          const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+          assert.equal(accepted.length, CONTRACT.maxQueuedBurst)
+          assert.deepEqual([...new Set(refused.map((r) => (r.reason as SwitchyardError).code))], ['POOL_SATURATED'])
+          assert.equal((await broker.stats()).find((s) => s.pool === CONTRACT.pools.burst)?.queued, CONTRACT.maxQueuedBurst)
+          assert.equal((await broker.list({ pool: CONTRACT.pools.burst, limit: 1000 })).length, CONTRACT.maxQueuedBurst)
+        },
+        { worker: false },
+      ))
+
+    void test('a pool with no live worker: a caller who waits is refused at once (POOL_UNAVAILABLE); an async run is queued', () =>
+      withBroker(async ({ broker, registry }) => {
+        const waiting = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'now' })
+        const error = await rejection(broker.submit(waiting))
+        assert.equal(error.code, 'POOL_UNAVAILABLE')
+        assert.equal(error.retryable, true)
+        assert.match(error.message, /tight/)
+        const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs
+        assert.ok(typeof retryAfterMs === 'number' && retryAfterMs > 0)
+        assert.equal(await broker.get(waiting.runId), null)
+        const later = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'later' })
+        assert.deepEqual(await broker.submit(later, ASYNC), { runId: later.runId, deduped: false })
+        assert.equal((await broker.get(later.runId))?.status, 'queued')
+        // A retry of an accepted submission (same key) gets its run, worker or not.
+        const keyed = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'k' }, 'queued-key')
+        await broker.submit(keyed, ASYNC)
+        const retry = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'k' }, 'queued-key')
+        assert.deepEqual(await broker.submit(retry), { runId: keyed.runId, deduped: true })
+      }))
+
+    void test('a retryable failure is never retried past the deadline: the run fails with its own error', () =>
+      withBroker(async ({ broker, registry }, executions) => {
+        const env = envelope(registry, CONTRACT.workflows.echo, { mode: 'late' }, null, 600)
+        await broker.submit(env)
+        const record = await finished(broker, env.runId)
+        assert.equal(record.status, 'failed')
+        assert.deepEqual(record.error, { code: 'MODEL_FAILED', message: 'model timed out late', retryable: true })
+        assert.equal(record.attempts, 1)
+        assert.equal(record.deadLettered, true)
+        assert.deepEqual(executions.attempts.get(env.runId), [1])
+      }))
+
+    void test('cancel a queued run: it ends cancelled at once, never runs, and cancel is idempotent', () =>
+      withBroker(
+        async ({ broker, registry, source }, executions) => {
+          const env = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'x' }, 'cancel-me')
+          await broker.submit(env, ASYNC)
+          const waiting = broker.wait(env.runId, { until: Date.now() + LONG_WAIT_MS })
+          const cancelled = await broker.cancel(env.runId)
+          assert.equal(cancelled.status, 'cancelled')
+          assert.equal(cancelled.error?.code, 'CANCELLED')
+          assert.equal(cancelled.error?.retryable, false)
+          assert.match(cancelled.error?.message ?? '', /cancelled while queued/)
+          assert.ok(cancelled.finishedAt !== undefined)
+          assert.equal((await waiting).status, 'cancelled')
+          assert.equal((await broker.get(env.runId))?.status, 'cancelled')
+          assert.equal((await broker.cancel(env.runId)).status, 'cancelled')
+          assert.deepEqual(
+            (await broker.list({ status: 'cancelled' })).map((r) => r.runId),
+            [env.runId],
+          )
+          assert.equal((await broker.stats()).find((s) => s.pool === CONTRACT.pools.tight)?.queued, 0)
+          // Its key still names it.
+          const again = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'x' }, 'cancel-me')
+          assert.deepEqual(await broker.submit(again, ASYNC), { runId: env.runId, deduped: true })
+          // A worker that comes now runs what is queued, and never the cancelled run.
+          const next = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'next' })
+          await broker.submit(next, ASYNC)
+          const worker = source(CONTRACT.pools.tight)
+          worker.start(executions.handler, { concurrency: 1 })
+          try {
+            assert.equal((await finished(broker, next.runId)).status, 'succeeded')
+            assert.equal(executions.count(env.runId), 0)
+            assert.equal((await broker.get(env.runId))?.status, 'cancelled')
+          } finally {
+            await worker.close()
+          }
+        },
+        { worker: false },
+      ))
+
+    void test('cancel a running run: its signal aborts with CANCELLED, and the run ends cancelled', () =>
+      withBroker(async ({ broker, registry }, executions) => {
+        const env = envelope(registry, CONTRACT.workflows.echo, { mode: 'abortable' })
+        await broker.submit(env)
+        await executions.started(env.runId)
+        await broker.cancel(env.runId)
+        const record = await finished(broker, env.runId)
+        assert.equal(record.status, 'cancelled')
+        assert.equal(record.error?.code, 'CANCELLED')
+        assert.match(record.error?.message ?? '', /cancelled while running/)
+        const reason = executions.aborted.get(env.runId)
+        assert.ok(reason instanceof SwitchyardError, `the graph's signal aborted with ${String(reason)}`)
+        assert.equal(reason.code, 'CANCELLED')
+        assert.equal(reason.retryable, false)
+        assert.equal((await broker.cancel(env.runId)).status, 'cancelled')
+        assert.equal(executions.count(env.runId), 1)
+        assert.deepEqual(
+          (await broker.list({ status: 'cancelled' })).map((r) => r.runId),
+          [env.runId],
+        )
+        assert.deepEqual(await broker.list({ status: 'failed' }), [])
+      }))
+
+    void test('cancel: an unknown run is UNKNOWN_RUN; a finished one is RUN_FINISHED', () =>
+      withBroker(async ({ broker, registry }) => {
+        assert.equal((await rejection(broker.cancel('no-such-run'))).code, 'UNKNOWN_RUN')
+        const env = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'done' })
+        await broker.submit(env)
+        await finished(broker, env.runId)
+        const error = await rejection(broker.cancel(env.runId))
+        assert.equal(error.code, 'RUN_FINISHED')
+        assert.equal(error.retryable, false)
+        assert.equal((await broker.get(env.runId))?.status, 'succeeded')
+      }))
+
+    void test('kill -9 the worker process of a running run: another worker runs it, within its deadline', () =>
+      withBroker(
+        async ({ broker, registry, spawnConsumer, source }) => {
+          const doomed = await spawnConsumer(CONTRACT.pools.work)
+          const env = envelope(registry, CONTRACT.workflows.echo, { mode: 'hang' }, null, 30_000)
+          await broker.submit(env, ASYNC)
+          assert.deepEqual(await doomed.started(env.runId), { attempt: 1, lost: 0 })
+          await doomed.kill()
+          // The survivor finishes what the dead one hung on.
+          const seen: Array<[number, number]> = []
+          const replacement = source(CONTRACT.pools.work)
+          replacement.start(
+            async (delivery) => {
+              seen.push([delivery.attempt, delivery.lostAttempts])
+              return { ok: true, output: { by: 'survivor' } }
+            },
+            { concurrency: 1 },
+          )
+          try {
+            const record = await finished(broker, env.runId)
+            assert.equal(record.status, 'succeeded')
+            assert.deepEqual(record.output, { by: 'survivor' })
+            // The lost attempt counts as started; it is not charged as a failed one.
+            assert.equal(record.attempts, 2)
+            assert.deepEqual(seen, [[1, 1]])
+            assert.ok(Date.now() < Date.parse(env.deadline))
+          } finally {
+            await replacement.close()
+          }
+        },
+        { worker: false },
+      ))
+
+    void test('a run that keeps killing its worker is dead-lettered WORKER_CRASHED after 2 crashes', () =>
+      withBroker(
+        async ({ broker, registry, spawnConsumer }) => {
+          const first = await spawnConsumer(CONTRACT.pools.work)
+          const env = envelope(registry, CONTRACT.workflows.echo, { mode: 'hang' }, null, 60_000)
+          await broker.submit(env, ASYNC)
+          await first.started(env.runId)
+          const second = await spawnConsumer(CONTRACT.pools.work)
+          await first.kill()
+          assert.deepEqual(await second.started(env.runId), { attempt: 1, lost: 1 })
+          const third = await spawnConsumer(CONTRACT.pools.work)
+          await second.kill()
+          const record = await finished(broker, env.runId)
+          assert.equal(record.status, 'failed')
+          assert.equal(record.error?.code, 'WORKER_CRASHED')
+          assert.equal(record.error?.retryable, false)
+          assert.match(record.error?.message ?? '', /dead-lettered after its worker died under it 2 times/)
+          assert.equal(record.deadLettered, true)
+          assert.equal(record.attempts, 2)
+          void third
+        },
+        { worker: false },
+      ))
+
+    void test('a run whose worker dies after its deadline ends WORKER_LOST, and is not run again', () =>
+      withBroker(
+        async ({ broker, registry, spawnConsumer }) => {
+          const doomed = await spawnConsumer(CONTRACT.pools.work)
+          const env = envelope(registry, CONTRACT.workflows.echo, { mode: 'hang' }, null, 1500)
+          await broker.submit(env, ASYNC)
+          await doomed.started(env.runId)
+          const other = await spawnConsumer(CONTRACT.pools.work)
+          await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(env.deadline) - Date.now() + 100)))
+          await doomed.kill()
+          const record = await finished(broker, env.runId)
+          assert.equal(record.status, 'failed')
+          assert.equal(record.error?.code, 'WORKER_LOST')
+          assert.match(record.error?.message ?? '', /its deadline .* passed before another worker could run it/)
+          assert.equal(record.deadLettered, true)
+          void other
         },
         { worker: false },
       ))

@@ -94,24 +94,29 @@ void describe('supervisor (memory broker, worker processes)', () => {
     }
   })
 
-  void test('a graph that blocks the event loop past its deadline: the watchdog kills the process, the supervisor replaces it, the run is retried', async () => {
+  void test('a graph that blocks the event loop past its deadline: the watchdog kills the process, the supervisor replaces it, the run ends WORKER_LOST (never retried past its deadline)', async () => {
     const [hogPid] = supervisor.pids('hog')
     const [workPid] = supervisor.pids('work')
     assert.ok(hogPid && workPid)
-    const record = await run(envelopeFor(registry, 'hog.spin', {}))
-    assert.equal(record.status, 'succeeded', JSON.stringify(record.error))
-    assert.equal(record.attempts, 2)
-    const output = record.output as { attempt: number; pid: number }
-    assert.equal(output.attempt, 2)
-    assert.notEqual(output.pid, hogPid)
+    const envelope = envelopeFor(registry, 'hog.spin', {})
+    const record = await run(envelope)
+    assert.equal(record.status, 'failed', JSON.stringify(record))
+    assert.equal(record.error?.code, 'WORKER_LOST')
+    assert.match(
+      record.error?.message ?? '',
+      /the worker process was killed by SIGKILL\) and its deadline .* passed before another worker could run it/,
+    )
+    assert.equal(record.attempts, 1)
+    assert.equal(record.deadLettered, true)
     const exit = events.of('exit', 'hog').find((e) => e.pid === hogPid)
     assert.equal(exit?.signal, 'SIGKILL')
     assert.ok(
       events.lines.some((line) => line.includes(`killing process ${hogPid} (watchdog)`)),
       events.lines.join('\n'),
     )
-    // Another pool's process was not touched.
+    // Another pool's process was not touched, and the hog pool serves again.
     assert.deepEqual(supervisor.pids('work'), [workPid])
+    await eventually('a replacement hog process', () => (supervisor.pids('hog').some((p) => p !== hogPid) ? true : undefined))
   })
 
   void test('an out-of-memory crash (heap capped by the pool’s memory) restarts only that process; the run is retried', async () => {

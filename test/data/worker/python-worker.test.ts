@@ -305,7 +305,8 @@ void describe('python workers, started for you', { skip }, () => {
         { runId: `sup-${randomUUID()}`, trace, idempotencyKey: null },
         KEY,
       )
-      await broker.submit(env)
+      // Queued even while the pool's worker is starting or being replaced (a caller who waited would hear 503).
+      await broker.submit(env, { async: true })
       return broker.wait(env.runId, { until: Date.now() + 30_000 })
     }
     try {

@@ -131,12 +131,12 @@ void describe('worker: runs', () => {
     })
   })
 
-  void test("the run's signal aborts at the deadline: DEADLINE_EXCEEDED, retried with a fresh budget, then dead-lettered", async () => {
+  void test("the run's signal aborts at the deadline: DEADLINE_EXCEEDED, dead-lettered, never retried past its deadline", async () => {
     const deadline = new Date(Date.now() + 200).toISOString()
     const envelope = envelopeFor(registry, 'work.slow', { ms: 60_000 }, { change: (plan) => ({ ...plan, deadline }) })
     const record = await run(envelope)
     assert.equal(record.status, 'failed')
-    assert.equal(record.attempts, 2)
+    assert.equal(record.attempts, 1)
     assert.equal(record.deadLettered, true)
     assert.equal(record.error?.code, 'DEADLINE_EXCEEDED')
     assert.equal(record.error?.retryable, true)

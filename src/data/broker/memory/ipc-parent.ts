@@ -1,9 +1,11 @@
 // The parent side of the IPC adapter: consumes a RunSource (the MemoryBroker's, in the
 // `switchyard dev` process) on behalf of one child process, forwarding each delivery
 // with child.send and settling it with the child's answer. When the child dies, the
-// runs it held are settled as failed and retryable: the broker retries (attempt+1) or
-// dead-letters them. No run is lost with its process.
+// runs it held are settled as lost: the broker retries them on another process, or ends
+// them WORKER_LOST (deadline passed) or WORKER_CRASHED (too many crashes). No run is lost
+// with its process.
 import type { ChildProcess } from 'node:child_process'
+import { SwitchyardError } from '../../../control/index.js'
 import { isChildMessage, type ParentMessage } from './ipc-protocol.js'
 import { nodeChannel, type ChildChannel } from './ndjson-channel.js'
 import type { Delivery, Outcome, RunSource } from '../run-source.js'
@@ -22,21 +24,10 @@ export interface ChildLinkOptions {
   readonly channel?: ChildChannel
 }
 
-function deadlineOf(raw: unknown): number {
-  const deadline = (raw as { deadline?: unknown } | null)?.deadline
-  return typeof deadline === 'string' ? Date.parse(deadline) : NaN
-}
-
-/** Why a run failed when its process died under it. */
-function lostRun(raw: unknown, code: number | null, signal: NodeJS.Signals | null): Outcome {
-  const how = signal ? `was killed by ${signal}` : `exited with code ${code}`
-  if (Date.now() >= deadlineOf(raw)) {
-    return {
-      ok: false,
-      error: { code: 'DEADLINE_EXCEEDED', message: `the worker process ${how} after the run's deadline passed`, retryable: true },
-    }
-  }
-  return { ok: false, error: { code: 'WORKER_CRASHED', message: `the worker process ${how} during the run`, retryable: true } }
+/** The outcome of a run whose process died under it: the broker counts a crash and decides (retry, WORKER_LOST, WORKER_CRASHED). */
+function lostRun(code: number | null, signal: NodeJS.Signals | null): Outcome {
+  const how = signal ? `the worker process was killed by ${signal}` : `the worker process exited with code ${code}`
+  return { ok: false, error: { code: 'WORKER_LOST', message: how, retryable: true }, lost: true }
 }
 
 /**
@@ -47,7 +38,7 @@ function lostRun(raw: unknown, code: number | null, signal: NodeJS.Signals | nul
  * const link = linkChild(child, broker.source('email'))
  */
 export function linkChild(child: ChildProcess, source: RunSource, options: ChildLinkOptions = {}): ChildLink {
-  const pending = new Map<number, { raw: unknown; resolve: (outcome: Outcome) => void }>()
+  const pending = new Map<number, { resolve: (outcome: Outcome) => void }>()
   let nextId = 1
   let started = false
   let exited = false
@@ -58,13 +49,24 @@ export function linkChild(child: ChildProcess, source: RunSource, options: Child
   const handler = (delivery: Delivery): Promise<Outcome> =>
     new Promise<Outcome>((resolve) => {
       const id = nextId++
-      pending.set(id, { raw: delivery.raw, resolve })
       if (exited || !channel.connected) {
-        pending.delete(id)
-        resolve(lostRun(delivery.raw, child.exitCode, child.signalCode))
+        resolve(lostRun(child.exitCode, child.signalCode))
         return
       }
-      send({ t: 'run', id, raw: delivery.raw, attempt: delivery.attempt, queued: options.queued?.() ?? 0 })
+      // A cancel reaches the child as a message; a hard close of the source is the child's exit, not a message.
+      const onAbort = () => {
+        const reason: unknown = delivery.signal.reason
+        if (reason instanceof SwitchyardError && reason.code === 'CANCELLED' && !reason.retryable)
+          send({ t: 'cancel', id, message: reason.message })
+      }
+      delivery.signal.addEventListener('abort', onAbort, { once: true })
+      pending.set(id, {
+        resolve: (outcome) => {
+          delivery.signal.removeEventListener('abort', onAbort)
+          resolve(outcome)
+        },
+      })
+      send({ t: 'run', id, raw: delivery.raw, attempt: delivery.attempt, lost: delivery.lostAttempts, queued: options.queued?.() ?? 0 })
     })
   let lastDepth = -1
   const depthTimer = setInterval(() => {
@@ -95,7 +97,7 @@ export function linkChild(child: ChildProcess, source: RunSource, options: Child
       clearInterval(depthTimer)
       for (const [id, entry] of pending) {
         pending.delete(id)
-        entry.resolve(lostRun(entry.raw, code, signal))
+        entry.resolve(lostRun(code, signal))
       }
       source.close().then(resolve, resolve)
     })

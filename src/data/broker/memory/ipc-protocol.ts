@@ -3,8 +3,17 @@
 import type { Outcome } from '../run-source.js'
 
 export type ParentMessage =
-  /** Run this envelope (attempt n); `queued` is the pool's queue depth now. */
-  | { readonly t: 'run'; readonly id: number; readonly raw: unknown; readonly attempt: number; readonly queued: number }
+  /** Run this envelope (attempt n; `lost` earlier attempts died with their process); `queued` is the pool's queue depth now. */
+  | {
+      readonly t: 'run'
+      readonly id: number
+      readonly raw: unknown
+      readonly attempt: number
+      readonly lost?: number
+      readonly queued: number
+    }
+  /** A caller cancelled run `id`: abort its signal (CANCELLED, not retryable, with this message). */
+  | { readonly t: 'cancel'; readonly id: number; readonly message: string }
   /** The parent stopped sending runs to this child (answer to `draining`). */
   | { readonly t: 'drain-ack' }
   /** The pool's queue depth changed (sent at most 4 times a second; a busy child gets no runs to read it from). */
@@ -19,7 +28,7 @@ export type ChildMessage =
 
 export function isParentMessage(value: unknown): value is ParentMessage {
   const t = (value as { t?: unknown } | null)?.t
-  return t === 'run' || t === 'drain-ack' || t === 'depth'
+  return t === 'run' || t === 'drain-ack' || t === 'depth' || t === 'cancel'
 }
 
 export function isChildMessage(value: unknown): value is ChildMessage {

@@ -27,7 +27,7 @@ export function ipcRunSource(): IpcRunSource {
       if (sending === 0) onSent?.()
     })
   }
-  const controllers = new Set<AbortController>()
+  const controllers = new Map<number, AbortController>()
   let queued = 0
   let inFlight = 0
   let onIdle: (() => void) | undefined
@@ -48,18 +48,22 @@ export function ipcRunSource(): IpcRunSource {
       listener = (message: unknown) => {
         if (!isParentMessage(message)) return
         if (message.t === 'drain-ack') return acked?.()
+        if (message.t === 'cancel') {
+          controllers.get(message.id)?.abort(new SwitchyardError('CANCELLED', message.message, { retryable: false }))
+          return
+        }
         queued = message.queued
         if (message.t === 'depth') return
         inFlight += 1
         const controller = new AbortController()
-        controllers.add(controller)
-        handler({ raw: message.raw, attempt: message.attempt, signal: controller.signal })
+        controllers.set(message.id, controller)
+        handler({ raw: message.raw, attempt: message.attempt, lostAttempts: message.lost ?? 0, signal: controller.signal })
           .catch((error: unknown): Outcome => {
             const e = SwitchyardError.from(error)
             return { ok: false, error: { code: e.code, message: e.message, retryable: true } }
           })
           .then((outcome) => {
-            controllers.delete(controller)
+            controllers.delete(message.id)
             inFlight -= 1
             try {
               send({ t: 'outcome', id: message.id, outcome })
@@ -88,7 +92,7 @@ export function ipcRunSource(): IpcRunSource {
       await stop()
     },
     async close() {
-      for (const controller of controllers) controller.abort()
+      for (const controller of controllers.values()) controller.abort()
       await stop()
     },
   }

@@ -4,11 +4,12 @@
 // Retries, dead letters, idempotency and backpressure live here, as they do in Redis.
 import { setMaxListeners } from 'node:events'
 import { SwitchyardError } from '../../../control/index.js'
-import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions } from '../broker.js'
+import type { Broker, PoolStats, RunError, RunRecord, RunStatus, SubmitOptions, SubmitResult, WaitOptions } from '../broker.js'
 import { envelopeTraceId, idempotencyFingerprint, type Envelope } from '../../envelope.js'
 import { PoolSaturatedError } from '../pool-saturated.js'
 import { PoolUnavailableError } from '../pool-unavailable.js'
 import type { Outcome, RunHandler, RunSource } from '../run-source.js'
+import { cancelledError, crashedError, lostError } from '../run-errors.js'
 
 export interface MemoryBrokerOptions {
   /**
@@ -26,6 +27,8 @@ export interface MemoryBrokerOptions {
   readonly maxRetryDelayMs?: number
   /** Finished runs kept for `get`/`list` (oldest are dropped first). @default 10000 */
   readonly keepFinished?: number
+  /** A run whose worker process died under it this many times is dead-lettered (WORKER_CRASHED). @default 2 */
+  readonly maxCrashes?: number
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -35,6 +38,13 @@ interface Entry {
   readonly record: Mutable<RunRecord>
   readonly inputKey: string
   retryTimer?: NodeJS.Timeout
+  /** Attempts that failed (the next one is failures + 1); a crash is not a failure of the run. */
+  failures: number
+  /** Attempts whose worker process died under them. */
+  crashes: number
+  /** Aborts the attempt in flight (cancel). */
+  attempt?: AbortController
+  cancelRequested: boolean
 }
 
 interface Consumer {
@@ -63,6 +73,8 @@ interface PoolState {
 
 /** Retry-After of a run refused for an unserved pool: a worker connecting takes seconds, not milliseconds. */
 const UNSERVED_RETRY_MS = 5000
+/** Retry-After of a run refused while a served pool has no worker (the supervisor is starting or replacing one). */
+const RESTARTING_RETRY_MS = 1000
 
 const FINISHED: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled'])
 
@@ -87,6 +99,7 @@ export class MemoryBroker implements Broker {
   private readonly retryDelayMs: number
   private readonly maxRetryDelayMs: number
   private readonly keepFinished: number
+  private readonly maxCrashes: number
   private closed = false
 
   constructor(options: MemoryBrokerOptions = {}) {
@@ -94,19 +107,22 @@ export class MemoryBroker implements Broker {
     this.retryDelayMs = options.retryDelayMs ?? 500
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
     this.keepFinished = options.keepFinished ?? 10_000
+    this.maxCrashes = options.maxCrashes ?? 2
     for (const pool of options.pools ?? []) this.pool(pool.name, pool.maxQueued, pool.runtime ?? 'node', pool.served)
   }
 
-  async submit(envelope: Envelope): Promise<SubmitResult> {
+  async submit(envelope: Envelope, options: SubmitOptions = {}): Promise<SubmitResult> {
     if (this.closed) throw new SwitchyardError('BROKER_UNAVAILABLE', 'the memory broker is closed', { retryable: true })
     const inputKey = idempotencyFingerprint(envelope)
-    if (envelope.idempotencyKey !== null) {
-      const existing = this.runs.get(this.byKey.get(envelope.idempotencyKey) ?? '')
+    // Keys are scoped to their workflow: the same key in two workflows names two runs.
+    const scopedKey = envelope.idempotencyKey === null ? null : `${envelope.workflow}\n${envelope.idempotencyKey}`
+    if (scopedKey !== null) {
+      const existing = this.runs.get(this.byKey.get(scopedKey) ?? '')
       if (existing) {
         if (existing.inputKey !== inputKey) {
           throw new SwitchyardError(
             'IDEMPOTENCY_CONFLICT',
-            `idempotency key '${envelope.idempotencyKey}' was already used with a different input (run ${existing.record.runId})`,
+            `idempotency key '${envelope.idempotencyKey}' was already used for workflow '${envelope.workflow}' with a different input (run ${existing.record.runId})`,
           )
         }
         return { runId: existing.record.runId, deduped: true }
@@ -116,10 +132,18 @@ export class MemoryBroker implements Broker {
       throw new SwitchyardError('BAD_REQUEST', `run ${envelope.runId} was already submitted`)
     }
     const pool = this.pool(envelope.pool)
-    if (!pool.served && ![...pool.consumers].some((c) => !c.draining)) {
+    const live = [...pool.consumers].some((c) => !c.draining)
+    if (!pool.served && !live) {
       // Nothing will start a worker for this pool here: waiting for the deadline would only turn a 503 into a 504.
       const hint = pool.runtime === 'python' ? ' (python3 with switchyard_worker is not available: see the output of switchyard dev)' : ''
       throw new PoolUnavailableError(pool.name, `no worker serves it in this process: runtime ${pool.runtime}${hint}`, UNSERVED_RETRY_MS)
+    }
+    if (!live && options.async !== true) {
+      throw new PoolUnavailableError(
+        pool.name,
+        'no worker of the pool is alive (ask with Prefer: respond-async to queue the run anyway)',
+        RESTARTING_RETRY_MS,
+      )
     }
     const queued = pool.ready.length + pool.delayed.size
     if (queued >= pool.maxQueued) throw new PoolSaturatedError(pool.name, pool.maxQueued, this.retryDelayMs)
@@ -137,11 +161,34 @@ export class MemoryBroker implements Broker {
       traceId: envelopeTraceId(envelope),
       idempotencyKey: envelope.idempotencyKey,
     }
-    this.runs.set(envelope.runId, { envelope, record, inputKey })
-    if (envelope.idempotencyKey !== null) this.byKey.set(envelope.idempotencyKey, envelope.runId)
+    this.runs.set(envelope.runId, { envelope, record, inputKey, failures: 0, crashes: 0, cancelRequested: false })
+    if (scopedKey !== null) this.byKey.set(scopedKey, envelope.runId)
     pool.ready.push(envelope.runId)
     this.dispatch(pool)
     return { runId: envelope.runId, deduped: false }
+  }
+
+  async cancel(runId: string): Promise<RunRecord> {
+    const entry = this.runs.get(runId)
+    if (!entry) throw new SwitchyardError('UNKNOWN_RUN', `unknown run '${runId}'`)
+    const record = entry.record
+    if (record.status === 'cancelled') return { ...record }
+    if (record.status === 'succeeded' || record.status === 'failed') {
+      throw new SwitchyardError('RUN_FINISHED', `run ${runId} already ${record.status}: there is nothing to cancel`)
+    }
+    const pool = this.pool(record.pool)
+    if (record.status === 'queued') {
+      clearTimeout(entry.retryTimer)
+      pool.delayed.delete(runId)
+      const at = pool.ready.indexOf(runId)
+      if (at >= 0) pool.ready.splice(at, 1)
+      this.end(entry, 'cancelled', cancelledError(runId, 'while queued'))
+      return { ...record }
+    }
+    // Running: the worker aborts the graph's signal and settles the run CANCELLED.
+    entry.cancelRequested = true
+    entry.attempt?.abort(cancelledError(runId, 'while running', true))
+    return { ...record }
   }
 
   async wait(runId: string, options: WaitOptions): Promise<RunRecord> {
@@ -296,10 +343,15 @@ export class MemoryBroker implements Broker {
     record.startedAt ??= Date.now()
     consumer.active += 1
     pool.running += 1
-    const attempt = record.attempts
+    // One signal per attempt: the consumer's (a hard close) or this run's (cancel) aborts it.
+    // Linked by hand: AbortSignal.any() keeps growing the long-lived consumer signal's listeners.
+    const attempt = new AbortController()
+    entry.attempt = attempt
+    const closeAttempt = () => attempt.abort(consumer.controller.signal.reason)
+    consumer.controller.signal.addEventListener('abort', closeAttempt, { once: true })
     let settled: Promise<Outcome>
     try {
-      settled = consumer.handler({ raw: entry.envelope, attempt, signal: consumer.controller.signal })
+      settled = consumer.handler({ raw: entry.envelope, attempt: entry.failures + 1, lostAttempts: entry.crashes, signal: attempt.signal })
     } catch (error) {
       settled = Promise.reject(error)
     }
@@ -310,6 +362,8 @@ export class MemoryBroker implements Broker {
         return { ok: false, error: { code: e.code, message: e.message, retryable: true } }
       })
       .then((outcome) => {
+        consumer.controller.signal.removeEventListener('abort', closeAttempt)
+        entry.attempt = undefined
         consumer.active -= 1
         pool.running -= 1
         this.settle(pool, entry, outcome)
@@ -321,17 +375,38 @@ export class MemoryBroker implements Broker {
 
   private settle(pool: PoolState, entry: Entry, outcome: Outcome): void {
     const record = entry.record
+    if (record.status !== 'running') return // cancelled, or the broker closed, while the attempt ran
     if (outcome.ok) {
-      record.status = 'succeeded'
       record.output = outcome.output
-      delete record.error
-      this.finish(entry)
+      this.end(entry, 'succeeded')
       return
     }
-    record.error = { code: outcome.error.code, message: outcome.error.message, retryable: outcome.error.retryable }
-    if (outcome.error.retryable && record.attempts < record.maxAttempts && !this.closed) {
+    if (entry.cancelRequested) {
+      this.end(entry, 'cancelled', outcome.error.code === 'CANCELLED' ? outcome.error : cancelledError(record.runId, 'while running'))
+      return
+    }
+    const now = Date.now()
+    const deadline = Date.parse(record.deadline)
+    if (outcome.lost === true) {
+      // The process died under the run: retried at once, within the deadline, unless it keeps taking its workers down.
+      entry.crashes += 1
+      if (entry.crashes >= this.maxCrashes) {
+        this.deadLetter(pool, entry, crashedError(record.runId, entry.crashes, pool.name, outcome.error.message))
+      } else if (now >= deadline) {
+        this.deadLetter(pool, entry, lostError(record.runId, record.deadline, outcome.error.message))
+      } else if (!this.closed) {
+        record.status = 'queued'
+        pool.ready.unshift(record.runId)
+      }
+      return
+    }
+    const error = { code: outcome.error.code, message: outcome.error.message, retryable: outcome.error.retryable }
+    entry.failures += 1
+    const delay = Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** (entry.failures - 1))
+    // Never retried past the deadline: nobody waits for that attempt, and its error would hide this one.
+    if (error.retryable && entry.failures < record.maxAttempts && now + delay < deadline && !this.closed) {
+      record.error = error
       record.status = 'queued'
-      const delay = Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** (record.attempts - 1))
       pool.delayed.add(record.runId)
       entry.retryTimer = setTimeout(() => {
         pool.delayed.delete(record.runId)
@@ -340,9 +415,21 @@ export class MemoryBroker implements Broker {
       }, delay)
       return
     }
-    record.status = 'failed'
-    record.deadLettered = true
+    this.deadLetter(pool, entry, error)
+  }
+
+  private deadLetter(pool: PoolState, entry: Entry, error: RunError): void {
+    entry.record.deadLettered = true
     pool.failed += 1
+    this.end(entry, 'failed', error)
+  }
+
+  /** Settle a run for good: its status, its error (or none), its waiters. */
+  private end(entry: Entry, status: 'succeeded' | 'failed' | 'cancelled', error?: RunError): void {
+    const record = entry.record
+    record.status = status
+    if (error) record.error = { code: error.code, message: error.message, retryable: error.retryable }
+    else delete record.error
     this.finish(entry)
   }
 
@@ -356,7 +443,8 @@ export class MemoryBroker implements Broker {
       const gone = this.runs.get(old)
       this.runs.delete(old)
       const key = gone?.envelope.idempotencyKey
-      if (key != null && this.byKey.get(key) === old) this.byKey.delete(key)
+      const scoped = key == null ? null : `${gone?.envelope.workflow ?? ''}\n${key}`
+      if (scoped !== null && this.byKey.get(scoped) === old) this.byKey.delete(scoped)
     }
   }
 }

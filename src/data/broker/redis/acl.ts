@@ -37,6 +37,8 @@ const COMMANDS = [
   '-scan',
   '-randomkey',
   '+info',
+  // Our scripts read Redis's clock (heartbeats, claims: scripts.ts), never a machine's.
+  '+time',
   '+client|setname',
   '+client|getname',
 ] as const

@@ -17,9 +17,20 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** BullMQ connection options for a URL (each Queue/Worker/QueueEvents opens its own). */
-export function connectionFor(url: string): { url: string; maxRetriesPerRequest?: number | null } {
-  return { url }
+export interface RedisConnectionOptions {
+  readonly url: string
+  readonly enableOfflineQueue?: boolean
+  readonly autoResendUnfulfilledCommands?: boolean
+}
+
+/**
+ * BullMQ connection options for a URL (each Queue/Worker/QueueEvents opens its own).
+ * `failFast` (the producer): a command fails at once while Redis is unreachable, and a
+ * command in flight when the connection broke is never sent again after reconnecting,
+ * so a submit the gateway gave up on (and answered 503 for) cannot land later.
+ */
+export function connectionFor(url: string, options: { failFast?: boolean } = {}): RedisConnectionOptions {
+  return options.failFast ? { url, enableOfflineQueue: false, autoResendUnfulfilledCommands: false } : { url }
 }
 
 /** The slice of an ioredis client this check needs (BullMQ's client proxies it through). */

@@ -69,8 +69,8 @@ export function encodeRunError(error: RunError, stamp: RunStamp): string {
 }
 
 /**
- * The RunError (and stamp) behind a failedReason; BullMQ's own reasons (a job
- * stalled too often, say) become WORKER_LOST, without a stamp.
+ * The RunError (and stamp) behind a failedReason; BullMQ's own reasons become
+ * WORKER_CRASHED (a job stalled too often) or WORKER_LOST, without a stamp.
  */
 export function decodeRunError(reason: string | undefined): { error: RunError; stamp: RunStamp | null } {
   if (reason?.startsWith(RUN_ERROR_TAG)) {
@@ -84,6 +84,17 @@ export function decodeRunError(reason: string | undefined): { error: RunError; s
       }
     } catch {
       // Not ours after all: fall through to the plain reason.
+    }
+  }
+  // BullMQ's own reason when a run's lock expired more often than maxStalledCount allows (the backstop of reaper.ts).
+  if (reason === 'job stalled more than allowable limit') {
+    return {
+      error: {
+        code: 'WORKER_CRASHED',
+        message: `the run's worker died under it too many times (${reason}): dead-lettered`,
+        retryable: false,
+      },
+      stamp: null,
     }
   }
   return { error: { code: 'WORKER_LOST', message: reason || 'the run failed without a reason', retryable: true }, stamp: null }
@@ -177,8 +188,10 @@ function settled(
     const decoded = decodeRunError(typeof outcome === 'string' ? outcome : undefined)
     stamp = decoded.stamp
     record.error = decoded.error
-    // Every run that ends failed stays in BullMQ's failed set: that set is the dead-letter queue.
-    record.deadLettered = true
+    // A run cancelled while running is a failed job too, with its CANCELLED error: cancelled, not dead.
+    if (decoded.error.code === 'CANCELLED' && !decoded.error.retryable) record.status = 'cancelled'
+    // Every other run that ends failed stays in BullMQ's failed set: that set is the dead-letter queue.
+    else record.deadLettered = true
   }
   if (stamp) {
     record.startedAt = stamp.startedAt

@@ -1,7 +1,13 @@
 // The production broker: BullMQ on Redis, one queue per pool, optionally one Redis
-// per pool (Pool.redis). The BullMQ job is the run record (redis-record.ts); the
-// only other keys are idempotency keys, kept under the pool's own queue prefix so a
-// pool's Redis ACL user (`~<prefix>:<queue>:*`) covers everything of its pool.
+// per pool (Pool.redis). The BullMQ job is the run record (redis-record.ts); our other
+// keys (keys.ts: idempotency claims, admissions, heartbeats, cancels) live under the
+// pool's own queue prefix so a pool's Redis ACL user (`~<prefix>:<queue>:*`) covers
+// everything of its pool.
+//
+// A submit is one admission script (scripts.ts ADMIT: key claim, liveness, exact
+// maxQueued) and then BullMQ's add(), on a connection that fails fast while Redis is
+// unreachable: a run is answered "accepted" only once its job exists, and a claim
+// whose job never came goes stale instead of pointing at nothing.
 //
 // BullMQ traps designed around:
 // - no job timeout in BullMQ: the worker owns deadlines (envelope.deadline);
@@ -12,13 +18,17 @@ import { Job, Queue, type QueueEvents } from 'bullmq'
 
 import { SwitchyardError, queueName } from '../../../control/index.js'
 import type { Pool, Registry } from '../../../control/index.js'
-import type { Broker, PoolStats, RunRecord, RunStatus, SubmitResult, WaitOptions } from '../broker.js'
+import type { Broker, PoolStats, RunRecord, RunStatus, SubmitOptions, SubmitResult, WaitOptions } from '../broker.js'
 import { idempotencyFingerprint, type Envelope } from '../../envelope.js'
 import { PoolSaturatedError } from '../pool-saturated.js'
-import { workerCount } from './worker-count.js'
+import { PoolUnavailableError } from '../pool-unavailable.js'
+import { cancelledError } from '../run-errors.js'
 import { checkEvictionPolicy, connectionFor, redactUrl, within, type EvictionCheck } from './connection.js'
 import { RedisErrorLog } from './error-log.js'
-import { claimKey, lastStreamId } from './scripts.js'
+import { commands } from './commands.js'
+import { HEARTBEAT } from './heartbeat.js'
+import { poolKeys, type PoolKeys } from './keys.js'
+import { admit, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
 import { recordFromJob, statusOf, type JobLike } from './record.js'
 import { RunWaits, bounded } from './waits.js'
 
@@ -49,6 +59,7 @@ interface PoolQueue {
   readonly pool: Pool
   readonly url: string
   readonly queue: Queue
+  readonly keys: PoolKeys
   events?: QueueEvents
   eventsReady?: Promise<QueueEvents>
   /** Set once the queue's client and events are ready: later submits and waits skip the bounded await (a timer each). */
@@ -58,20 +69,9 @@ interface PoolQueue {
   watching: boolean
 }
 
-/** The last depth read of a pool's queue, and what this producer added since. */
-interface Depth {
-  queued: number
-  at: number
-  addedSince: number
-}
-
-interface Idempotent {
-  readonly runId: string
-  readonly fingerprint: string
-}
-
 const HOUR = 3_600_000
-const DEPTH_FRESH_MS = 1000
+/** How long a submit waits for another submit of the same idempotency key to finish queueing its run. */
+const PENDING_WAIT_MS = 2000
 
 /**
  * Finished runs must outlive the longest wait on them (a run's deadline), or a
@@ -104,7 +104,6 @@ export class RedisBroker implements Broker {
   readonly prefix: string
   private readonly queues = new Map<string, PoolQueue>()
   private readonly location = new Map<string, string>()
-  private readonly depths = new Map<string, Depth>()
   private readonly waits: RunWaits
   private readonly backoffMs: number
   private readonly retainMs: number
@@ -125,7 +124,7 @@ export class RedisBroker implements Broker {
     this.errors = new RedisErrorLog(this.warn)
     for (const pool of options.registry.pools.values()) {
       const url = pool.redis ?? options.url
-      const queue = new Queue(queueName(pool.name), { connection: connectionFor(url), prefix: this.prefix })
+      const queue = new Queue(queueName(pool.name), { connection: connectionFor(url, { failFast: true }), prefix: this.prefix })
       queue.on('error', (error) => this.errors.report(queue.name, url, error))
       queue
         .waitUntilReady()
@@ -134,7 +133,7 @@ export class RedisBroker implements Broker {
           client.on('ready', () => this.errors.reconnected(queue.name, url))
         })
         .catch(() => undefined)
-      this.queues.set(pool.name, { pool, url, queue, watching: false })
+      this.queues.set(pool.name, { pool, url, queue, keys: poolKeys(this.prefix, queue.name), watching: false })
     }
   }
 
@@ -177,59 +176,54 @@ export class RedisBroker implements Broker {
     }
   }
 
-  private idempotencyKey(entry: PoolQueue, key: string): string {
-    return `${this.prefix}:${entry.queue.name}:sy-idem:${key}`
-  }
-
-  /** The answer for a key already taken: the same run, or a conflict. */
-  private reuse(stored: string, envelope: Envelope, fingerprint: string): SubmitResult {
-    const previous = JSON.parse(stored) as Idempotent
-    if (previous.fingerprint !== fingerprint) {
-      throw new SwitchyardError(
-        'IDEMPOTENCY_CONFLICT',
-        `idempotency key '${envelope.idempotencyKey}' was already used for run ${previous.runId} with a different input`,
-      )
-    }
-    this.remember(previous.runId, envelope.pool)
-    return { runId: previous.runId, deduped: true }
-  }
-
   private remember(runId: string, pool: string): void {
     bounded(this.location, runId, pool)
   }
 
-  async submit(envelope: Envelope): Promise<SubmitResult> {
+  async submit(envelope: Envelope, options: SubmitOptions = {}): Promise<SubmitResult> {
     this.assertOpen()
     const entry = this.poolQueue(envelope.pool)
-    const { queue, pool } = entry
+    const { queue, pool, keys } = entry
     const client = entry.client ?? (entry.client = await this.call(queue.client, `Redis for pool '${pool.name}'`))
     // Listening before the first add lets wait() skip reading runs this broker submitted.
     if (!entry.eventsOpen) await this.call(this.events(entry), `queue events of ${queue.name}`)
-    const idemKey = envelope.idempotencyKey === null ? null : this.idempotencyKey(entry, envelope.idempotencyKey)
-    const fingerprint = idemKey === null ? '' : idempotencyFingerprint(envelope)
+    const idempotency =
+      envelope.idempotencyKey === null
+        ? null
+        : { key: keys.idempotency(envelope.workflow, envelope.idempotencyKey), fingerprint: idempotencyFingerprint(envelope) }
 
-    if (idemKey !== null) {
-      const value = JSON.stringify({ runId: envelope.runId, fingerprint } satisfies Idempotent)
-      const stored = await this.call(claimKey(client, idemKey, value, this.retainMs), 'idempotency claim')
-      if (stored !== null) return this.reuse(stored, envelope, fingerprint)
+    const admission = await this.admission(client, entry, envelope, idempotency, options.async !== true)
+    switch (admission.kind) {
+      case 'dup':
+        this.remember(admission.runId, pool.name)
+        return { runId: admission.runId, deduped: true }
+      case 'conflict':
+        throw new SwitchyardError(
+          'IDEMPOTENCY_CONFLICT',
+          `idempotency key '${envelope.idempotencyKey}' was already used for workflow '${envelope.workflow}' with a different input (run ${admission.runId})`,
+        )
+      case 'pending':
+        throw new SwitchyardError(
+          'BROKER_UNAVAILABLE',
+          `another submission with idempotency key '${envelope.idempotencyKey}' is still queueing run ${admission.runId}; retry in a moment`,
+          { retryable: true },
+        )
+      case 'unavailable':
+        throw new PoolUnavailableError(
+          pool.name,
+          `no worker of the pool is alive (none beat in the last ${HEARTBEAT.ttlMs} ms); ask with Prefer: respond-async to queue the run anyway`,
+          1000,
+        )
+      case 'full': {
+        const perSecond = Math.max(1, pool.concurrency * pool.processes)
+        const seconds = Math.ceil(admission.queued / perSecond)
+        throw new PoolSaturatedError(pool.name, pool.maxQueued, Math.min(60_000, Math.max(1000, seconds * 1000)))
+      }
+      case 'ok':
+        break
     }
 
-    // Not atomic with add(): concurrent producers can overshoot maxQueued by their
-    // number of in-flight submits. The bound is a pressure valve, not an invariant.
-    let queued: number
-    try {
-      queued = await this.queuedEstimate(entry)
-    } catch (error) {
-      if (idemKey !== null) await client.del(idemKey).catch(() => undefined)
-      throw error
-    }
-    if (queued >= pool.maxQueued) {
-      if (idemKey !== null) await client.del(idemKey).catch(() => undefined)
-      const perSecond = Math.max(1, pool.concurrency * pool.processes)
-      throw new PoolSaturatedError(pool.name, pool.maxQueued, Math.min(60_000, Math.max(1000, Math.ceil(queued / perSecond) * 1000)))
-    }
-
-    const options = {
+    const options_ = {
       jobId: envelope.runId,
       timestamp: Date.now(),
       attempts: envelope.maxAttempts,
@@ -246,42 +240,88 @@ export class RedisBroker implements Broker {
         data: envelope,
         returnvalue: null,
         attemptsMade: 0,
-        timestamp: options.timestamp,
-        opts: options,
+        timestamp: options_.timestamp,
+        opts: options_,
       }
       this.waits.watch(envelope.runId, recordFromJob(job, 'queued', pool.name))
     }
     try {
-      await this.call(queue.add(envelope.workflow, envelope, options), `enqueue on ${queue.name}`)
+      await this.call(queue.add(envelope.workflow, envelope, options_), `enqueue on ${queue.name}`)
     } catch (error) {
-      this.waits.unwatch(envelope.runId)
-      // Free the key so a retry of the same request is not deduped onto a run that never existed.
-      if (idemKey !== null) await client.del(idemKey).catch(() => undefined)
-      throw error
+      // The reply may be what was lost: ask (on the same connection, so after the add) whether the job exists.
+      const landed = await release(client, keys, envelope.runId, idempotency?.key ?? null).catch(() => false)
+      if (!landed) {
+        this.waits.unwatch(envelope.runId)
+        throw error
+      }
     }
+    void commands(client)
+      .zrem(keys.admitting, envelope.runId)
+      .catch(() => undefined)
     this.remember(envelope.runId, pool.name)
-    const depth = this.depths.get(pool.name)
-    if (depth) depth.addedSince += 1
     return { runId: envelope.runId, deduped: false }
   }
 
-  /**
-   * Runs waiting in a pool's queue. Far from the bound (the last read, plus what this
-   * producer added since, under half of maxQueued, read less than DEPTH_FRESH_MS ago)
-   * the last read stands in, which saves a round trip on most submits; near the
-   * bound every submit reads the queue.
-   */
-  private async queuedEstimate(entry: PoolQueue): Promise<number> {
-    const { pool, queue } = entry
-    const depth = this.depths.get(pool.name)
-    const now = Date.now()
-    if (depth && now - depth.at < DEPTH_FRESH_MS && depth.queued + depth.addedSince < pool.maxQueued / 2) {
-      return depth.queued + depth.addedSince
+  /** The admission script, waiting out (briefly) another submit of the same key that is still queueing its run. */
+  private async admission(
+    client: Awaited<Queue['client']>,
+    entry: PoolQueue,
+    envelope: Envelope,
+    idempotency: { key: string; fingerprint: string } | null,
+    needWorker: boolean,
+  ): Promise<Admission> {
+    const request = {
+      keys: entry.keys,
+      runId: envelope.runId,
+      maxQueued: entry.pool.maxQueued,
+      needWorker,
+      idempotency,
+      claimTtlMs: this.retainMs,
+      // A claim whose add has not landed after the longest an add may take was abandoned (its gateway died).
+      pendingMs: this.timeoutMs + 5000,
+      admitTtlMs: this.timeoutMs + 5000,
     }
-    const counts = await this.call(queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused'), 'queue depth')
-    const queued = Object.values(counts).reduce((sum, n) => sum + n, 0)
-    this.depths.set(pool.name, { queued, at: now, addedSince: 0 })
-    return queued
+    const until = Date.now() + PENDING_WAIT_MS
+    for (;;) {
+      const admission = await this.call(admit(client, request), `admission on ${entry.queue.name}`)
+      if (admission.kind !== 'pending' || Date.now() >= until) return admission
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+
+  async cancel(runId: string): Promise<RunRecord> {
+    this.assertOpen()
+    return this.call(this.cancelRun(runId), `cancelling run ${runId}`)
+  }
+
+  private async cancelRun(runId: string): Promise<RunRecord> {
+    const entry = await this.locate(runId)
+    const record = entry ? await this.read(runId) : null
+    if (!entry || !record) throw new SwitchyardError('UNKNOWN_RUN', `unknown run '${runId}'`)
+    if (record.status === 'cancelled') return record
+    if (record.status === 'succeeded' || record.status === 'failed') {
+      throw new SwitchyardError('RUN_FINISHED', `run ${runId} already ${record.status}: there is nothing to cancel`)
+    }
+    const client = commands(await entry.queue.client)
+    const { keys } = entry
+    const now = Date.now()
+    // On record first: whoever takes the run next (a worker, a reaper) ends it instead of running it.
+    await client.zadd(keys.cancels, now, runId)
+    void client.zremrangebyscore(keys.cancels, '-inf', now - this.retainFailedMs).catch(() => undefined)
+    if (record.status === 'queued') {
+      const cancelled: RunRecord = { ...record, status: 'cancelled', error: cancelledError(runId, 'while queued'), finishedAt: now }
+      await client.set(keys.cancelled(runId), JSON.stringify(cancelled), 'PX', this.retainFailedMs)
+      // BullMQ removes a job only while no worker holds it: 1 means it never started.
+      if ((await entry.queue.remove(runId)) === 1) {
+        await client.zadd(keys.cancelledIndex, now, runId)
+        void client.zremrangebyscore(keys.cancelledIndex, '-inf', now - this.retainFailedMs).catch(() => undefined)
+        return cancelled
+      }
+      await client.del(keys.cancelled(runId))
+    }
+    // Running: every worker of the pool hears it; the one running it aborts the graph's signal.
+    await client.publish(keys.cancelChannel, runId)
+    return (await this.read(runId)) ?? record
   }
 
   /** Which pool holds a run: this process's recent submissions, else one EXISTS per pool (in parallel). */
@@ -292,8 +332,12 @@ export class RedisBroker implements Broker {
     const found = await Promise.all(
       entries.map(async (entry) => {
         const client = await entry.queue.client
-        // A job is a hash that always has `timestamp`.
-        return (await client.hexists(`${this.prefix}:${entry.queue.name}:${runId}`, 'timestamp')) === 1
+        // A job is a hash that always has `timestamp`; a run cancelled while queued left a record instead.
+        const [job, cancelled] = await Promise.all([
+          client.hexists(entry.keys.job(runId), 'timestamp'),
+          commands(client).exists(entry.keys.cancelled(runId)),
+        ])
+        return job === 1 || cancelled === 1
       }),
     )
     const index = found.indexOf(true)
@@ -321,8 +365,15 @@ export class RedisBroker implements Broker {
       final === null ? entry.queue.getJobState(runId) : Promise.resolve(null),
     ])
     const status = final ?? statusOf(state ?? 'unknown')
-    if (!job || status === null) return null
+    if (!job || status === null) return this.readCancelled(entry, runId)
     return recordFromJob(job as JobLike, status, entry.pool.name)
+  }
+
+  /** The record of a run cancelled while queued (its job was removed), or null. */
+  private async readCancelled(entry: PoolQueue, runId: string): Promise<RunRecord | null> {
+    const client = await entry.queue.client
+    const stored = await client.get(entry.keys.cancelled(runId))
+    return stored === null ? null : (JSON.parse(stored) as RunRecord)
   }
 
   /** Whether a run has finished, by the one field BullMQ sets when it does (a single HGET). */
@@ -330,40 +381,51 @@ export class RedisBroker implements Broker {
     const entry = await this.locate(runId)
     if (!entry) return null
     const client = await entry.queue.client
-    const key = `${this.prefix}:${entry.queue.name}:${runId}`
-    const [finishedOn, timestamp] = await client.hmget(key, 'finishedOn', 'timestamp')
-    if (timestamp === null || timestamp === undefined) return null
+    const [finishedOn, timestamp] = await client.hmget(entry.keys.job(runId), 'finishedOn', 'timestamp')
+    if (timestamp === null || timestamp === undefined)
+      return (await commands(client).exists(entry.keys.cancelled(runId))) === 1 ? true : null
     return finishedOn !== null && finishedOn !== undefined
   }
 
   async list(filter: { pool?: string; workflow?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
     this.assertOpen()
     const limit = filter.limit ?? 100
+    // A run cancelled while running is a failed job whose error is CANCELLED: the failed set holds both.
     const states: Record<RunStatus, string[]> = {
       queued: ['waiting', 'delayed', 'prioritized', 'paused'],
       running: ['active'],
       succeeded: ['completed'],
       failed: ['failed'],
-      cancelled: [],
+      cancelled: ['failed'],
     }
     const wanted = filter.status ? [filter.status] : (Object.keys(states) as RunStatus[])
+    const sets = [...new Set(wanted.flatMap((status) => states[status]))]
     // Each BullMQ set is ordered by its own score; read a window of each and merge.
     // A workflow filter reads a wider window, since it drops rows after reading.
     const window = filter.workflow ? Math.max(limit * 10, 1000) : limit
     const entries = filter.pool ? [this.poolQueue(filter.pool)] : [...this.queues.values()]
-    const reads = entries.flatMap((entry) =>
-      wanted.flatMap((status) =>
-        (states[status] ?? []).map(async (state) => {
-          const jobs = await entry.queue.getJobs([state as 'waiting'], 0, window - 1, false)
-          return jobs.filter(Boolean).map((job) => recordFromJob(job as JobLike, status, entry.pool.name))
-        }),
-      ),
-    )
+    const reads = entries.flatMap((entry) => [
+      ...sets.map(async (state) => {
+        const jobs = await entry.queue.getJobs([state as 'waiting'], 0, window - 1, false)
+        const status = statusOf(state === 'waiting' ? 'wait' : state) ?? 'queued'
+        return jobs.filter(Boolean).map((job) => recordFromJob(job as JobLike, status, entry.pool.name))
+      }),
+      ...(wanted.includes('cancelled') ? [this.listCancelled(entry, window)] : []),
+    ])
     const records = (await this.call(Promise.all(reads), 'listing runs')).flat()
     return records
-      .filter((r) => !filter.workflow || r.workflow === filter.workflow)
+      .filter((r) => (!filter.workflow || r.workflow === filter.workflow) && (!filter.status || r.status === filter.status))
       .sort((a, b) => b.createdAt - a.createdAt)
       .slice(0, limit)
+  }
+
+  /** Runs cancelled while queued, newest first (their records; expired ones are skipped). */
+  private async listCancelled(entry: PoolQueue, window: number): Promise<RunRecord[]> {
+    const client = await entry.queue.client
+    const ids = await client.zrevrange(entry.keys.cancelledIndex, 0, window - 1)
+    if (ids.length === 0) return []
+    const stored = await commands(client).mget(...ids.map((id) => entry.keys.cancelled(id)))
+    return stored.filter((text): text is string => typeof text === 'string').map((text) => JSON.parse(text) as RunRecord)
   }
 
   /** QueueEvents of one pool, opened on first submit or wait and shared by every wait on that pool. */
@@ -411,9 +473,11 @@ export class RedisBroker implements Broker {
     return this.call(
       Promise.all(
         [...this.queues.values()].map(async ({ pool, queue }) => {
+          const client = await queue.client
+          // A worker counts while its heartbeat is current (heartbeat.ts): as the admission script counts it.
           const [counts, workers] = await Promise.all([
             queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused', 'active', 'failed'),
-            workerCount(queue, this.prefix),
+            liveWorkers(client, poolKeys(this.prefix, queue.name)),
           ])
           const n = (key: string) => counts[key] ?? 0
           return {

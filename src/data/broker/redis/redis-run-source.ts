@@ -5,29 +5,46 @@
 //   ok                         → complete with the output, stamped with the attempt's
 //                                timings (redis-record.ts: the producer settles wait()
 //                                from the completed event alone)
-//   retryable error            → throw: BullMQ retries with backoff while attempts remain,
-//                                then the job lands in the failed set (dead letter)
+//   retryable error            → throw: BullMQ retries with backoff while attempts remain
+//                                and the retry would start before the deadline, then
+//                                the job lands in the failed set (dead letter)
 //   non-retryable error        → throw UnrecoverableError: failed at once
-// A worker killed mid-run leaves its job locked; once the lock expires another
-// worker's stalled-job check puts it back in the queue (at-least-once).
-import { UnrecoverableError, Worker, type Job } from 'bullmq'
+// Beside the BullMQ Worker, each process beats (heartbeat.ts), writes a lease per run
+// it holds, reaps the runs of dead workers of its pool (reaper.ts), and listens for
+// cancels: a run is aborted wherever it runs (`sy-cancel` channel), and a cancel that
+// arrives while the process is disconnected is read back from `sy-cancels`.
+import { Queue, UnrecoverableError, Worker, type Job, type RedisClient } from 'bullmq'
 
 import { queueName } from '../../../control/index.js'
 import type { RunError } from '../broker.js'
+import { cancelledError } from '../run-errors.js'
 import { checkEvictionPolicy, connectionFor, within, type EvictionCheck } from './connection.js'
+import { commands } from './commands.js'
+import { startHeartbeat, newWorkerId, type Heartbeat } from './heartbeat.js'
+import { poolKeys } from './keys.js'
+import { startReaper, type Reaper } from './reaper.js'
 import { encodeRunError, stampResult, type RunStamp } from './record.js'
 import type { RunHandler, RunSource } from '../run-source.js'
+
+/**
+ * BullMQ's lock on a running job: the backstop behind heartbeats (see reaper.ts). Long
+ * enough that runs survive a Redis outage of up to lockMs − renewMs and still complete
+ * on reconnect, rather than being taken by a second worker while the first finishes.
+ */
+export const LOCK = { lockMs: 60_000, renewMs: 15_000, stalledIntervalMs: 30_000 } as const
 
 export interface RedisRunSourceOptions {
   readonly url: string
   /** BullMQ key prefix; must match the broker's. @default 'bull' */
   readonly prefix?: string
-  /** How long a run's lock lasts without renewal; a dead worker's runs are retaken after it. @default 30000 */
+  /** How long a run's lock lasts without renewal (the backstop for a dead worker's runs). @default LOCK.lockMs */
   readonly lockDurationMs?: number
-  /** How often this worker looks for runs whose worker died. @default 30000 */
+  /** How often BullMQ looks for runs whose lock expired. @default LOCK.stalledIntervalMs */
   readonly stalledIntervalMs?: number
-  /** Times a run may be retaken from a dead worker before it fails. @default 1 */
-  readonly maxStalledCount?: number
+  /** A run whose worker died under it this many times is dead-lettered (WORKER_CRASHED). @default 2 */
+  readonly maxCrashes?: number
+  /** Beat, write leases and reap dead workers (heartbeat.ts, reaper.ts). @default true */
+  readonly heartbeat?: boolean
   /** @default 'warn' (a worker should keep serving; the broker refuses at start) */
   readonly evictionCheck?: EvictionCheck
   /** Where warnings go. @default process.emitWarning */
@@ -40,11 +57,34 @@ function defaultWarn(message: string): void {
   process.emitWarning(message, { code: 'SWITCHYARD_REDIS' })
 }
 
-/** Turn a failed outcome into the exception that tells BullMQ what to do next. */
-function failure(error: RunError, stamp: RunStamp): Error {
-  const message = encodeRunError(error, stamp)
-  return error.retryable ? new Error(message) : new UnrecoverableError(message)
+/** The delay BullMQ would wait before the next attempt (its exponential and fixed backoffs). */
+function nextRetryDelay(job: Job): number {
+  const backoff = job.opts.backoff
+  if (typeof backoff === 'number') return backoff
+  if (!backoff) return 0
+  const delay = backoff.delay ?? 0
+  return backoff.type === 'exponential' ? Math.round(2 ** job.attemptsMade * delay) : delay
 }
+
+/** Turn a failed outcome into the exception that tells BullMQ what to do next. */
+function failure(job: Job, error: RunError, stamp: RunStamp): Error {
+  const message = encodeRunError(error, stamp)
+  // Never retried past the deadline: nobody waits for that attempt, and its error would hide this one.
+  const deadline = Date.parse(String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
+  const inTime = Date.now() + nextRetryDelay(job) < deadline
+  return error.retryable && inTime ? new Error(message) : new UnrecoverableError(message)
+}
+
+/** The slice of ioredis a cancel listener needs (BullMQ's client proxies it). */
+interface Subscriber {
+  subscribe(channel: string): Promise<unknown>
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown
+  on(event: 'ready', listener: () => void): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+  disconnect(): void
+}
+
+const RECENT_CANCELS = 1000
 
 /**
  * A RunSource on a BullMQ Worker for one pool.
@@ -54,22 +94,79 @@ function failure(error: RunError, stamp: RunStamp): Error {
  */
 export function redisRunSource(pool: string, options: RedisRunSourceOptions): RunSource {
   const warn = options.warn ?? defaultWarn
+  const prefix = options.prefix ?? 'bull'
+  const queueNameOfPool = queueName(pool)
+  const keys = poolKeys(prefix, queueNameOfPool)
   const hard = new AbortController()
+  const workerId = newWorkerId()
+  /** Runs this process is executing: run id → the controller of its signal. */
+  const running = new Map<string, AbortController>()
+  /** Cancels heard for runs not (yet) running here, in case one starts here next. */
+  const recentCancels = new Set<string>()
   let worker: Worker | null = null
+  let queue: Queue | null = null
+  let heartbeat: Heartbeat | null = null
+  let reaper: Reaper | null = null
+  let subscriber: Subscriber | null = null
+
+  const cancelHere = (runId: string) => {
+    const controller = running.get(runId)
+    if (controller) {
+      controller.abort(cancelledError(runId, 'while running', true))
+      return
+    }
+    recentCancels.add(runId)
+    if (recentCancels.size > RECENT_CANCELS) recentCancels.delete(recentCancels.values().next().value as string)
+  }
+
+  /** Cancels requested while this process could not hear them. */
+  const catchUpCancels = async (client: RedisClient) => {
+    const ids = [...running.keys()]
+    if (ids.length === 0) return
+    const scores = await commands(client).zmscore(keys.cancels, ...ids)
+    ids.forEach((runId, i) => {
+      if (scores[i] !== null && scores[i] !== undefined) cancelHere(runId)
+    })
+  }
+
+  const listenForCancels = async () => {
+    if (!queue) return
+    const client = await queue.client
+    const sub = client.duplicate() as unknown as Subscriber
+    subscriber = sub
+    sub.on('error', () => undefined)
+    sub.on('message', (_channel, runId) => cancelHere(runId))
+    sub.on('ready', () => void catchUpCancels(client).catch(() => undefined))
+    await sub.subscribe(keys.cancelChannel)
+  }
 
   return {
     start(handler: RunHandler, { concurrency }: { concurrency: number }): void {
       if (worker) throw new Error(`redisRunSource('${pool}') is already started`)
-      const processor = async (job: Job, _token?: string, signal?: AbortSignal): Promise<unknown> => {
-        // One signal for the run: aborted by a hard close or by BullMQ (a cancelled job).
+      const beating = options.heartbeat ?? true
+      const processor = async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
+        const runId = job.id ?? ''
+        // One signal for the run: aborted by a hard close, by BullMQ, or by a cancel.
         // Linked by hand: AbortSignal.any() costs ~30 µs a call on Node 20 and keeps
         // growing the long-lived source signal's listener list.
         const run = new AbortController()
         const abort = () => run.abort(hard.signal.reason ?? signal?.reason)
         hard.signal.addEventListener('abort', abort, { once: true })
         signal?.addEventListener('abort', abort, { once: true })
+        running.set(runId, run)
+        const lostAttempts = Math.max(0, (job.attemptsStarted ?? 0) - job.attemptsMade - 1)
+        let leased = false
         try {
-          const outcome = await handler({ raw: job.data, attempt: job.attemptsMade + 1, signal: run.signal })
+          // The lease is in Redis before the graph starts: a crash from here on is found by a reaper in seconds.
+          if (beating && token && queue) {
+            await (await queue.client).hset(keys.leases(workerId), { [runId]: token })
+            leased = true
+          }
+          if (recentCancels.delete(runId)) run.abort(cancelledError(runId, 'while running', true))
+          else if (lostAttempts > 0 && queue && (await (await queue.client).zscore(keys.cancels, runId)) !== null) {
+            run.abort(cancelledError(runId, 'while running', true))
+          }
+          const outcome = await handler({ raw: job.data, attempt: job.attemptsMade + 1, lostAttempts, signal: run.signal })
           // attemptsStarted already counts this attempt (moveToActive raised it); a run
           // retaken from a dead worker counts the lost attempt too.
           const stamp = {
@@ -78,21 +175,40 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
             attempts: Math.max(job.attemptsStarted, job.attemptsMade + 1),
           }
           if (outcome.ok) return stampResult(outcome.output, stamp)
-          throw failure(outcome.error, stamp)
+          throw failure(job, outcome.error, stamp)
         } finally {
+          running.delete(runId)
           hard.signal.removeEventListener('abort', abort)
           signal?.removeEventListener('abort', abort)
+          if (leased) void queue?.client.then((c) => c.hdel(keys.leases(workerId), runId)).catch(() => undefined)
         }
       }
-      worker = new Worker(queueName(pool), processor, {
-        connection: connectionFor(options.url),
-        prefix: options.prefix ?? 'bull',
+      const connection = connectionFor(options.url)
+      worker = new Worker(queueNameOfPool, processor, {
+        connection,
+        prefix,
         concurrency,
-        lockDuration: options.lockDurationMs ?? 30_000,
-        stalledInterval: options.stalledIntervalMs ?? 30_000,
-        maxStalledCount: options.maxStalledCount ?? 1,
+        lockDuration: options.lockDurationMs ?? LOCK.lockMs,
+        lockRenewTime: Math.min(LOCK.renewMs, (options.lockDurationMs ?? LOCK.lockMs) / 2),
+        stalledInterval: options.stalledIntervalMs ?? LOCK.stalledIntervalMs,
+        // The backstop's crash count: a run whose lock expired twice fails ("stalled more than allowable limit").
+        maxStalledCount: Math.max(0, (options.maxCrashes ?? 2) - 1),
+        // Runs are taken only once this process's heartbeat is in Redis: a crash before it could not be noticed.
+        autorun: !beating,
       })
       worker.on('error', (error) => warn(`Redis worker for pool '${pool}': ${error.message}`))
+      queue = new Queue(queueNameOfPool, { connection, prefix })
+      queue.on('error', () => undefined)
+      if (beating) {
+        heartbeat = startHeartbeat({ url: options.url, workersKey: keys.workers, workerId, name: `${prefix}:${queueNameOfPool}:heartbeat` })
+        reaper = startReaper({ queue, keys, pool, self: workerId, maxCrashes: options.maxCrashes ?? 2, warn })
+        const consuming = worker
+        void heartbeat.beating.then(() => {
+          if (!hard.signal.aborted && !consuming.closing)
+            void consuming.run().catch((error: unknown) => warn(`Redis worker for pool '${pool}': ${(error as Error).message}`))
+        })
+      }
+      void listenForCancels().catch((error: unknown) => warn(`pool '${pool}': cannot listen for cancels: ${(error as Error).message}`))
       const current = worker
       void current.client
         .then((client) => checkEvictionPolicy(client, options.url, options.evictionCheck ?? 'warn', warn))
@@ -102,6 +218,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
     async drain(): Promise<void> {
       // Worker.close() without force stops fetching and waits for active jobs.
       await worker?.close()
+      await stopExtras()
     },
 
     async close(): Promise<void> {
@@ -112,6 +229,27 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       await within(closing.close(true), options.closeTimeoutMs ?? 10_000, `closing the worker of pool '${pool}'`).catch(async () => {
         ;(await closing.client).disconnect()
       })
+      await stopExtras()
     },
+  }
+
+  async function stopExtras(): Promise<void> {
+    reaper?.stop()
+    subscriber?.disconnect()
+    await heartbeat?.stop()
+    // Leaving cleanly: no lease of ours is left for a reaper to find.
+    if (heartbeat && queue)
+      await within(
+        queue.client.then((c) => c.del(keys.leases(workerId))),
+        2000,
+        'leases',
+      ).catch(() => undefined)
+    const closing = queue
+    queue = null
+    if (closing) {
+      await within(closing.close(), options.closeTimeoutMs ?? 10_000, `closing the queue of pool '${pool}'`).catch(async () => {
+        ;(await closing.client).disconnect()
+      })
+    }
   }
 }

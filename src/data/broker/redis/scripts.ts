@@ -2,23 +2,110 @@
 // client (defineCommand/runCommand), so they run under the same connection and ACL.
 import type { RedisClient } from 'bullmq'
 
+import type { PoolKeys } from './keys.js'
+
 interface Script {
   readonly name: string
   readonly keys: number
   readonly lua: string
 }
 
-// Claim an idempotency key or return who holds it, atomically, so two gateways racing
-// on one Idempotency-Key agree on one run.
-// KEYS[1] the key; ARGV[1] the value to store; ARGV[2] its lifetime in ms.
-const CLAIM: Script = {
-  name: 'switchyardClaimIdempotencyKey',
-  keys: 1,
+// Every time our scripts read is Redis's own (TIME): gateways and workers on machines
+// whose clocks disagree still agree on which heartbeat expired and which claim is stale.
+const NOW = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+`
+
+// Admission of one run, atomic: the idempotency claim, the pool's liveness and its
+// capacity are checked, and the run's place and claim taken, in one step. The job is
+// added by BullMQ's own add() right after; `admitting` holds the runs between the two,
+// so concurrent submits count each other (exact maxQueued), and our claim on a key is
+// honoured only once its job exists (a claim whose add never happened goes stale).
+// KEYS: wait, paused, delayed, prioritized, admitting, workers, idempotency key (or admitting again)
+// ARGV: runId, maxQueued, needWorker '1'|'0', job key prefix, fingerprint ('' = no key),
+//       claim lifetime ms, pending window ms, admission lifetime ms, cancelled-record prefix
+// → {'ok'} | {'dup', runId} | {'conflict', runId} | {'pending', runId} | {'full', n} | {'unavailable'}
+const ADMIT: Script = {
+  name: 'switchyardAdmit',
+  keys: 7,
+  lua: `${NOW}
+local runId = ARGV[1]
+local keyed = ARGV[5] ~= ''
+if keyed then
+  local held = redis.call('GET', KEYS[7])
+  if held then
+    local claim = cjson.decode(held)
+    if redis.call('EXISTS', ARGV[4] .. claim.runId) == 1 or redis.call('EXISTS', ARGV[9] .. claim.runId) == 1 then
+      if claim.fingerprint ~= ARGV[5] then return {'conflict', claim.runId} end
+      return {'dup', claim.runId}
+    end
+    if now - tonumber(claim.at) < tonumber(ARGV[7]) then return {'pending', claim.runId} end
+  end
+end
+if ARGV[3] == '1' and redis.call('ZCOUNT', KEYS[6], '(' .. now, '+inf') == 0 then return {'unavailable'} end
+local admitting = redis.call('ZRANGE', KEYS[5], 0, -1, 'WITHSCORES')
+local inflight = 0
+for i = 1, #admitting, 2 do
+  local id = admitting[i]
+  if now - tonumber(admitting[i + 1]) > tonumber(ARGV[8]) or redis.call('EXISTS', ARGV[4] .. id) == 1 then
+    redis.call('ZREM', KEYS[5], id)
+  else
+    inflight = inflight + 1
+  end
+end
+local queued = redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4]) + inflight
+if queued >= tonumber(ARGV[2]) then return {'full', tostring(queued)} end
+redis.call('ZADD', KEYS[5], now, runId)
+if keyed then
+  redis.call('SET', KEYS[7], cjson.encode({runId = runId, fingerprint = ARGV[5], at = now}), 'PX', ARGV[6])
+end
+return {'ok'}
+`,
+}
+
+// After add() failed: drop the run's admission and our claim on its key, unless the add
+// landed after all (its reply was lost): then the run is queued, and the answer says so.
+// Sent on the connection the add went out on, so it runs after the add if the add ran at all.
+// KEYS: admitting, idempotency key (or admitting again); ARGV: runId, job key, keyed '1'|'0' → 1 queued | 0 not
+const RELEASE: Script = {
+  name: 'switchyardRelease',
+  keys: 2,
   lua: `
-local held = redis.call('GET', KEYS[1])
-if held then return held end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return false
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('EXISTS', ARGV[2]) == 1 then return 1 end
+if ARGV[3] == '1' then
+  local held = redis.call('GET', KEYS[2])
+  if held and cjson.decode(held).runId == ARGV[1] then redis.call('DEL', KEYS[2]) end
+end
+return 0
+`,
+}
+
+/**
+ * A worker's heartbeat, for any language: `EVAL <this> 1 <workers key> <ttl ms> <worker id>`
+ * every HEARTBEAT.beatMs. The score is the server time the heartbeat expires.
+ */
+export const BEAT_LUA = `${NOW}
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
+return now
+`
+
+// Workers whose heartbeat expired (the reaper's list). KEYS: workers; ARGV: limit
+const EXPIRED: Script = {
+  name: 'switchyardExpiredWorkers',
+  keys: 1,
+  lua: `${NOW}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+`,
+}
+
+// Workers alive now. KEYS: workers
+const LIVE: Script = {
+  name: 'switchyardLiveWorkers',
+  keys: 1,
+  lua: `${NOW}
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 `,
 }
 
@@ -46,10 +133,82 @@ async function run(client: RedisClient, script: Script, args: string[]): Promise
   return client.runCommand(script.name, args)
 }
 
-/** Store `value` under `key` unless the key is held; resolve with the holder's value, or null when ours was stored. */
-export async function claimKey(client: RedisClient, key: string, value: string, ttlMs: number): Promise<string | null> {
-  const held = await run(client, CLAIM, [key, value, String(Math.ceil(ttlMs))])
-  return typeof held === 'string' ? held : null
+export type Admission =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'dup' | 'conflict' | 'pending'; readonly runId: string }
+  | { readonly kind: 'full'; readonly queued: number }
+  | { readonly kind: 'unavailable' }
+
+export interface AdmitRequest {
+  readonly keys: PoolKeys
+  readonly runId: string
+  readonly maxQueued: number
+  readonly needWorker: boolean
+  /** The scoped idempotency key and the run's fingerprint, or null. */
+  readonly idempotency: { readonly key: string; readonly fingerprint: string } | null
+  readonly claimTtlMs: number
+  readonly pendingMs: number
+  readonly admitTtlMs: number
+}
+
+/** Admit a run (see ADMIT). */
+export async function admit(client: RedisClient, request: AdmitRequest): Promise<Admission> {
+  const { keys, idempotency } = request
+  const reply = (await run(client, ADMIT, [
+    keys.wait,
+    keys.paused,
+    keys.delayed,
+    keys.prioritized,
+    keys.admitting,
+    keys.workers,
+    idempotency?.key ?? keys.admitting,
+    request.runId,
+    String(request.maxQueued),
+    request.needWorker ? '1' : '0',
+    keys.base,
+    idempotency?.fingerprint ?? '',
+    String(Math.ceil(request.claimTtlMs)),
+    String(Math.ceil(request.pendingMs)),
+    String(Math.ceil(request.admitTtlMs)),
+    keys.cancelled(''),
+  ])) as unknown[]
+  const [kind, value] = reply.map(String)
+  switch (kind) {
+    case 'ok':
+    case 'unavailable':
+      return { kind }
+    case 'full':
+      return { kind, queued: Number(value) }
+    case 'dup':
+    case 'conflict':
+    case 'pending':
+      return { kind, runId: value ?? '' }
+    default:
+      throw new Error(`unexpected admission reply ${JSON.stringify(reply)}`)
+  }
+}
+
+/** Undo an admission whose add() failed; true when the add landed after all (the run is queued). */
+export async function release(client: RedisClient, keys: PoolKeys, runId: string, idempotencyKey: string | null): Promise<boolean> {
+  const reply = await run(client, RELEASE, [
+    keys.admitting,
+    idempotencyKey ?? keys.admitting,
+    runId,
+    keys.job(runId),
+    idempotencyKey === null ? '0' : '1',
+  ])
+  return Number(reply) === 1
+}
+
+/** Workers whose heartbeat has expired, at most `limit`. */
+export async function expiredWorkers(client: RedisClient, keys: PoolKeys, limit: number): Promise<string[]> {
+  const reply = await run(client, EXPIRED, [keys.workers, String(limit)])
+  return Array.isArray(reply) ? reply.map(String) : []
+}
+
+/** Worker processes of the pool whose heartbeat is current. */
+export async function liveWorkers(client: RedisClient, keys: PoolKeys): Promise<number> {
+  return Number(await run(client, LIVE, [keys.workers]))
 }
 
 /** The newest entry id of a stream, or '0-0'. */

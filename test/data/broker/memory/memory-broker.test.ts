@@ -2,13 +2,20 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { MemoryBroker } from '../../../../src/data/broker/memory/index.js'
+import { MemoryBroker, linkChild } from '../../../../src/data/broker/memory/index.js'
 import { brokerContract, contractRegistry } from '../broker.contract.js'
+import { forkIpcConsumer } from '../fixtures/child-consumer.js'
 
 brokerContract('memory', async () => {
   const registry = contractRegistry()
   const broker = new MemoryBroker({ pools: registry.pools.values(), retryDelayMs: 10 })
-  return { broker, registry, source: (pool) => broker.source(pool), close: () => broker.close() }
+  return {
+    broker,
+    registry,
+    source: (pool) => broker.source(pool),
+    spawnConsumer: (pool) => forkIpcConsumer(pool, (child) => linkChild(child, broker.source(pool)).closed),
+    close: () => broker.close(),
+  }
 })
 
 void test('memory: ready() once every pool has a worker; stats() counts workers', async () => {

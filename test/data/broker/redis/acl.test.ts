@@ -68,8 +68,9 @@ void test("a pool's Redis user reaches only its own queue's keys; the producer r
     const trace = { traceparent: '', tracestate: '', baggage: '' }
     const toWork = createEnvelope(plan('contract.echo', 'work'), { runId: `w-${randomUUID()}`, trace, idempotencyKey: 'k-work' }, null)
     const toTight = createEnvelope(plan('contract.tight', 'tight'), { runId: `t-${randomUUID()}`, trace, idempotencyKey: 'k-tight' }, null)
-    await broker.submit(toWork)
-    await broker.submit(toTight)
+    // Queued before any worker is up (async); each worker's heartbeat, lease and cancel listening run as its pool's user.
+    await broker.submit(toWork, { async: true })
+    await broker.submit(toTight, { async: true })
 
     // Each pool's worker runs its own pool's run with its own user.
     const handler = (pool: string) => async () => ({ ok: true as const, output: { ranBy: pool } })
@@ -99,6 +100,7 @@ void test("a pool's Redis user reaches only its own queue's keys; the producer r
       [
         ['work', 0],
         ['tight', 0],
+        ['burst', 0],
       ],
     )
   } finally {

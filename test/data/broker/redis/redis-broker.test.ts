@@ -12,6 +12,7 @@ import { createEnvelope } from '../../../../src/data/index.js'
 import { startRedis } from '../../../helpers/redis.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
 import { brokerContract, contractRegistry } from '../broker.contract.js'
+import { spawnRedisConsumer } from '../fixtures/child-consumer.js'
 
 const { skip, server } = redisPerFile()
 
@@ -27,6 +28,7 @@ if (skip) {
       broker,
       registry,
       source: (pool: string) => redisRunSource(pool, { url, prefix }),
+      spawnConsumer: (pool: string) => spawnRedisConsumer(url, prefix, pool),
       close: () => broker.close(),
     }
   })
@@ -65,7 +67,7 @@ void describe('redis broker: reading runs back', { skip }, () => {
     })
     try {
       const env = createEnvelope(plan({ n: 1 }), { runId: `f-${randomUUID()}`, trace, idempotencyKey: null }, null)
-      await producer.submit(env)
+      await producer.submit(env, { async: true })
       const waited = await producer.wait(env.runId, { until: Date.now() + 20_000 })
       assert.equal(waited.status, 'succeeded')
       assert.deepEqual(waited.output, { bare: { n: 1 } })
@@ -99,7 +101,7 @@ void describe('redis broker: reading runs back', { skip }, () => {
         },
         null,
       )
-      await broker.submit(env)
+      await broker.submit(env, { async: true })
       assert.equal((await onOther.getJobCounts('waiting')).waiting, 1)
       assert.equal((await onDefault.getJobCounts('waiting')).waiting, 0)
       assert.equal((await broker.get(env.runId))?.status, 'queued')
@@ -148,11 +150,11 @@ void describe('redis broker: Redis goes away', { skip }, () => {
     }
     try {
       const queued = createEnvelope(plan, { runId: `q-${randomUUID()}`, trace, idempotencyKey: null }, null)
-      await broker.submit(queued)
+      await broker.submit(queued, { async: true })
       await doomed.stop()
       const unavailable = { code: 'BROKER_UNAVAILABLE', retryable: true }
       await assert.rejects(
-        broker.submit(createEnvelope(plan, { runId: `x-${randomUUID()}`, trace, idempotencyKey: null }, null)),
+        broker.submit(createEnvelope(plan, { runId: `x-${randomUUID()}`, trace, idempotencyKey: null }, null), { async: true }),
         unavailable,
       )
       await assert.rejects(broker.get(queued.runId), unavailable)

@@ -10,6 +10,7 @@ import { Queue } from 'bullmq'
 
 import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { createWorker } from '../../../../src/data/worker/index.js'
+import { poolLive } from '../../../helpers/pool-live.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
 import { KEY, LONG, envelopeFor, fixtureRegistry } from '../../worker/worker-helpers.js'
 import { sampleValue } from '../../../helpers/prometheus.js'
@@ -33,6 +34,7 @@ void test("a job put straight on a pool's queue without a valid signature is ref
   })
   const sideDoor = new Queue('switchyard.work', { connection: { url }, prefix })
   await worker.start()
+  await poolLive(broker, 'work')
   try {
     // Through the front door: routed, signed, run.
     const good = envelopeFor(registry, 'work.echo', { hello: 'front door' })

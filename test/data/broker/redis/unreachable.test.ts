@@ -24,14 +24,16 @@ void test('Redis unreachable: one warning per queue and URL, a summary, then BRO
     code: 'BROKER_UNAVAILABLE',
     message: `Redis at ${url} did not answer within 2500 ms`,
   })
-  const [first, second, summary, ...rest] = warnings
+  const queues = [...contractRegistry().pools.keys()].map((pool) => `switchyard.${pool}`).sort()
+  const firsts = warnings.slice(0, queues.length)
+  const [summary, ...rest] = warnings.slice(queues.length)
   assert.deepEqual(
-    [first, second].sort(),
-    ['switchyard.tight', 'switchyard.work'].map(
+    firsts.sort(),
+    queues.map(
       (queue) => `Redis queue ${queue} at ${url}: connect ECONNREFUSED 127.0.0.1:${port} (repeats are not shown until it reconnects)`,
     ),
   )
-  assert.match(summary ?? '', /^Redis: \d+ more errors? from [12] queues? were not shown$/)
+  assert.match(summary ?? '', /^Redis: \d+ more errors? from [1-3] queues? were not shown$/)
   // close() after giving up may see a few more errors: none of them is printed.
   assert.deepEqual(rest, [])
 })

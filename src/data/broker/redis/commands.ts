@@ -1,0 +1,21 @@
+// The plain Redis commands our code sends beside BullMQ's. BullMQ's client type lists
+// only what BullMQ itself needs; the client is ioredis underneath (BullMQ builds one
+// from the connection options we give it: connection.ts), which has them all.
+import type { RedisClient } from 'bullmq'
+
+export interface RedisCommands {
+  exists(...keys: string[]): Promise<number>
+  del(...keys: string[]): Promise<number>
+  set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>
+  mget(...keys: string[]): Promise<Array<string | null>>
+  zadd(key: string, score: number, member: string): Promise<number>
+  zrem(key: string, ...members: string[]): Promise<number>
+  zremrangebyscore(key: string, min: number | string, max: number | string): Promise<number>
+  zmscore(key: string, ...members: string[]): Promise<Array<string | null>>
+  publish(channel: string, message: string): Promise<number>
+}
+
+/** The same client, typed for the commands above. */
+export function commands(client: RedisClient): RedisCommands {
+  return client as unknown as RedisCommands
+}

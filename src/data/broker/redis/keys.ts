@@ -1,0 +1,53 @@
+// The Redis keys of one pool's queue. BullMQ's own (the job hash, the wait list and
+// the sets a queued job sits in) are read only by our scripts that must be atomic with
+// them (admission, scripts.ts), under BullMQ's documented layout `<prefix>:<queue>:<name>`;
+// ours are prefixed `sy-`. Every key starts with `<prefix>:<queue>:`, so a pool's Redis
+// ACL user (`~<prefix>:<queue>:*`, acl.ts) reaches all of its pool's keys and no other's.
+
+export interface PoolKeys {
+  /** `<prefix>:<queue>:`: a job's hash is this plus its id. */
+  readonly base: string
+  job(runId: string): string
+  // BullMQ's: where a queued run waits (list, list, sorted set, sorted set).
+  readonly wait: string
+  readonly paused: string
+  readonly delayed: string
+  readonly prioritized: string
+  /** Sorted set: runs admitted and being added now (member run id, score admission time). */
+  readonly admitting: string
+  /** Sorted set: live worker processes (member worker id, score the server time its heartbeat expires). */
+  readonly workers: string
+  /** Hash of one worker process: run id → BullMQ lock token of each run it holds. */
+  leases(workerId: string): string
+  /** One idempotency key, scoped to its workflow. */
+  idempotency(workflow: string, key: string): string
+  /** Sorted set: cancel requests (member run id, score request time), read by workers and reapers. */
+  readonly cancels: string
+  /** Pub/sub channel: a run id to cancel now. */
+  readonly cancelChannel: string
+  /** The record of a run cancelled while queued (its job was removed). */
+  cancelled(runId: string): string
+  /** Sorted set: runs cancelled while queued (member run id, score when). */
+  readonly cancelledIndex: string
+}
+
+export function poolKeys(prefix: string, queue: string): PoolKeys {
+  const base = `${prefix}:${queue}:`
+  return {
+    base,
+    job: (runId) => base + runId,
+    wait: `${base}wait`,
+    paused: `${base}paused`,
+    delayed: `${base}delayed`,
+    prioritized: `${base}prioritized`,
+    admitting: `${base}sy-admitting`,
+    workers: `${base}sy-workers`,
+    leases: (workerId) => `${base}sy-leases:${workerId}`,
+    // A workflow name has no ':' (registry rules), so `<workflow>:<key>` cannot collide across workflows.
+    idempotency: (workflow, key) => `${base}sy-idem:${workflow}:${key}`,
+    cancels: `${base}sy-cancels`,
+    cancelChannel: `${base}sy-cancel`,
+    cancelled: (runId) => `${base}sy-cancelled:${runId}`,
+    cancelledIndex: `${base}sy-cancelled`,
+  }
+}
