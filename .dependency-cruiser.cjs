@@ -17,7 +17,8 @@ function throughIndexRules(maxDepth) {
       comment: 'Import another folder through its index.ts (a plane, or a concept folder inside one).',
       severity: 'error',
       from: { path: `^src/${'([^/]+)/'.repeat(depth)}[^/]+$` },
-      to: { path: '^src/', pathNot: ['/index[.]ts$', ...ownAndAbove] },
+      // Generated code (src/observe/otlp/generated: protoc's file tree) is a leaf its own folder's code reads directly.
+      to: { path: '^src/', pathNot: ['/index[.]ts$', '^src/[^/]+/[^/]+/generated/', ...ownAndAbove] },
     })
   }
   return rules
@@ -55,6 +56,13 @@ module.exports = {
       to: { path: '^examples/', reachable: true },
     },
     ...throughIndexRules(3),
+    {
+      name: 'generated-code-is-read-by-its-folder',
+      comment: "A generated/ folder (protoc's output) is read only by the folder that holds it.",
+      severity: 'error',
+      from: { path: '^(src/.+)/[^/]+$', pathNot: '/generated/' },
+      to: { path: '^src/.+/generated/', pathNot: '^$1/generated/' },
+    },
     {
       name: 'no-circular',
       severity: 'error',

@@ -15,7 +15,6 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { SERVICE } from '../../src/control/index.js'
 import { decodeOtlpProtobuf, FileTraceStore, initTracing, StoreSpanExporter, toStoredSpans } from '../../src/observe/index.js'
-import { encodeOtlpProtobuf } from '../../src/observe/sdk/otlp-protobuf-writer.js'
 import { runMany, startInProcess } from './workload.js'
 
 const { values } = parseArgs({ options: { batch: { type: 'string' }, rounds: { type: 'string' } } })
@@ -41,7 +40,7 @@ async function time(stage: () => unknown): Promise<number> {
   return (used.user + used.system) / ROUNDS / BATCH
 }
 
-const body = encodeOtlpProtobuf(spans)
+const body = ProtobufTraceSerializer.serializeRequest(spans) ?? new Uint8Array()
 const decoded = decodeOtlpProtobuf(body)
 const stored = toStoredSpans(decoded)
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-stages-'))
@@ -49,8 +48,7 @@ const store = await FileTraceStore.open(dir)
 const direct = new StoreSpanExporter(store)
 
 const rows: [string, number][] = [
-  ['OTLP/protobuf encode (OpenTelemetry serializer)', await time(() => ProtobufTraceSerializer.serializeRequest(spans))],
-  ['OTLP/protobuf encode (ours, what workers export with)', await time(() => encodeOtlpProtobuf(spans))],
+  ['OTLP/protobuf encode (OpenTelemetry serializer, the exporter)', await time(() => ProtobufTraceSerializer.serializeRequest(spans))],
   ['OTLP/protobuf decode (the receiver)', await time(() => decodeOtlpProtobuf(body))],
   ['to stored spans (project, times, kinds)', await time(() => toStoredSpans(decoded))],
   ['JSON lines (JSON.stringify per span)', await time(() => stored.map((span) => JSON.stringify(span)))],

@@ -127,7 +127,7 @@ void test('bad exports are refused with the reason, and nothing is stored', asyn
   })
   assert.deepEqual(await post(Buffer.from([0x0a, 0x05, 0x01]), { 'content-type': 'application/x-protobuf' }), {
     status: 400,
-    body: { code: 'BAD_REQUEST', detail: 'OTLP/protobuf body is malformed: message truncated' },
+    body: { code: 'BAD_REQUEST', detail: 'OTLP/protobuf body is malformed: premature EOF' },
   })
   assert.deepEqual(await post(Buffer.from('not gzip'), { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }), {
     status: 400,
