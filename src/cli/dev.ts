@@ -16,6 +16,7 @@ import { parseTokens, startGateway } from '../gateway/index.js'
 import { captureByPool, exporterSettings, initTracing, StoreSpanExporter } from '../observe/sdk/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 import { tryItLines } from './dev-hints.js'
+import { registryChanges, registryHint, watchFolder } from './dev-watch.js'
 import { runIfMain } from './run-if-main.js'
 
 export const SERVE_OPTIONS = {
@@ -25,7 +26,9 @@ export const SERVE_OPTIONS = {
   'status-interval': { type: 'string' },
 } as const
 
-const USAGE = `usage: switchyard dev [--config FILE] [--port 7070] [--host 127.0.0.1]
+const DEV_OPTIONS = { ...SERVE_OPTIONS, watch: { type: 'boolean' } } as const
+
+const USAGE = `usage: switchyard dev [--config FILE] [--port 7070] [--host 127.0.0.1] [--watch]
 
 Runs the gateway, the embedded broker and every pool's worker processes (node,
 and python3 -m switchyard_worker for runtime: python pools).
@@ -33,6 +36,8 @@ The gateway is open (no auth) unless SWITCHYARD_TOKENS is set: keep it on loopba
   --port N               gateway port (default PORT or 7070; 0 = any free port)
   --host H               gateway address (default 127.0.0.1)
   --status-interval MS   how often the status table is checked for changes (default 2000)
+  --watch                reload the registry and the graph modules when a file under the
+                         registry's folder changes: pools restart, in-flight runs finish first
 Env: SWITCHYARD_SIGNING_KEY (default: a random key for this session, shared with its workers).
 SIGUSR2 prints the status table; SIGINT/SIGTERM drain the workers and stop.`
 
@@ -79,34 +84,54 @@ export interface ServeOptions {
    * cannot (see pythonSupport()); absent when the registry has no python pool.
    */
   readonly python?: true | { readonly unavailable: string }
+  /**
+   * Reload on every change under the registry's folder (`dev --watch`, memory broker only):
+   * `configure` hands the reloaded registry's pools to the broker.
+   */
+  readonly watch?: { readonly configure: (registry: Registry) => void }
 }
 
 /** Gateway + supervisor until SIGINT/SIGTERM; resolves with the exit code. */
 export async function serve(options: ServeOptions): Promise<number> {
-  const { registry, broker, args } = options
+  const { broker, args } = options
+  let registry = options.registry
   const signingKey = process.env.SWITCHYARD_SIGNING_KEY || randomBytes(32).toString('hex')
   const traceDir = join(registry.root, '.switchyard', 'traces')
   // With auth on, this session's processes send their spans with a token of their own.
   const tracesToken = options.tokens ? randomBytes(24).toString('base64url') : null
   const tokens = options.tokens && tracesToken ? [...options.tokens, tracesToken] : null
-  const gateway = await startGateway({ registry, broker, host: args.host, port: args.port, tokens, signingKey, traceDir })
+  const gateway = await startGateway({
+    registry,
+    broker,
+    host: args.host,
+    port: args.port,
+    tokens,
+    signingKey,
+    traceDir,
+    // Without --watch, a workflow added to the file since the start gets told to restart.
+    ...(options.watch ? {} : { unknownWorkflowHint: registryHint(args.config, registry) }),
+  })
   const traceEnv = { SWITCHYARD_TRACES_URL: gateway.url, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) }
   // The gateway's spans of a run belong to that run's pool: its capture mode applies to them.
   const env = { ...process.env, ...traceEnv }
   // Spans bound for this gateway's own receiver go straight into its store: no OTLP round trip to itself.
   const store = exporterSettings(env)?.url === `${gateway.url}/v1/traces` ? gateway.traceStore : null
   const direct = store ? { exporter: new StoreSpanExporter(store) } : {}
-  const tracing = initTracing({ service: SERVICE.gateway, env, tracing: captureByPool(registry.pools.values()), ...direct })
+  // Resolved per span from the current registry: a reload brings new pools' capture modes.
+  let capture = captureByPool(registry.pools.values())
+  const tracing = initTracing({ service: SERVICE.gateway, env, tracing: (span) => capture(span), ...direct })
   const program = workerProgram()
-  const supervisor = startSupervisor({
-    registry,
-    broker: options.supervisorBroker,
-    worker: { module: program.module, execArgv: program.execArgv, args: (pool) => ['--pool', pool.name, ...options.workerArgs(pool)] },
-    signingKey,
-    ...(options.python === true ? { python: pythonProgram() } : {}),
-    tracesUrl: gateway.url,
-    extraEnv: { ...options.extraEnv, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) },
-  })
+  const supervise = (current: Registry) =>
+    startSupervisor({
+      registry: current,
+      broker: options.supervisorBroker,
+      worker: { module: program.module, execArgv: program.execArgv, args: (pool) => ['--pool', pool.name, ...options.workerArgs(pool)] },
+      signingKey,
+      ...(options.python === true ? { python: pythonProgram() } : {}),
+      tracesUrl: gateway.url,
+      extraEnv: { ...options.extraEnv, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) },
+    })
+  let supervisor = supervise(registry)
   console.log(`switchyard ${options.name}: gateway ${gateway.url} · registry ${registry.source} (${registry.digest.slice(0, 19)}…)`)
   console.log(`switchyard ${options.name}: traces ${gateway.url}/ · workers log below as [pool pid]`)
   if (options.tokens === null) {
@@ -145,11 +170,45 @@ export async function serve(options: ServeOptions): Promise<number> {
   const onUsr2 = () => void print(true).catch(() => undefined)
   process.on('SIGUSR2', onUsr2)
 
+  // --watch: one reload at a time; the new workers start before the old ones drain, so runs
+  // keep flowing, and a run in flight finishes on the code it started with.
+  let reloading: Promise<void> = Promise.resolve()
+  let stopped = false
+  const reload = async (files: string[]) => {
+    if (stopped || options.watch === undefined) return
+    const what = files.length === 1 ? files[0] : `${files.length} files`
+    let next: Registry
+    try {
+      next = loadRegistry(args.config)
+    } catch (error) {
+      console.error(
+        `switchyard ${options.name}: ${what} changed; the registry does not load, so the pools keep the last one:\n${(error as Error).message}`,
+      )
+      return
+    }
+    const before = registry
+    const old = supervisor
+    options.watch.configure(next)
+    gateway.reload(next)
+    capture = captureByPool(next.pools.values())
+    registry = next
+    supervisor = supervise(next)
+    const pools = [...next.pools.keys()].join(', ')
+    console.log(
+      `switchyard ${options.name}: reloaded after ${what} changed (${registryChanges(before, next)}): pools ${pools} restarted; runs in flight finish on the old workers`,
+    )
+    await old.stop()
+  }
+  const watcher = options.watch ? watchFolder(registry.root, (files) => (reloading = reloading.then(() => reload(files)))) : undefined
+
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
   })
   console.log(`switchyard ${options.name}: stopping (workers finish their runs first)…`)
+  stopped = true
+  watcher?.close()
+  await reloading
   clearInterval(ticker)
   process.off('SIGUSR2', onUsr2)
   // Workers flush their spans to the gateway as they drain, so it closes last; a failed
@@ -186,7 +245,7 @@ function isLoopback(host: string): boolean {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parse(argv, SERVE_OPTIONS)
+  const parsed = parse(argv, DEV_OPTIONS)
   const args = serveArgs(parsed.values)
   if (args.help) {
     console.log(USAGE)
@@ -195,8 +254,9 @@ export async function run(argv: string[]): Promise<number> {
   const registry = loadRegistry(args.config)
   const python = pythonSupport(registry)
   // A python pool is served when its worker can start here; else its runs get 503 at once, not a 504 later.
-  const pools = [...registry.pools.values()].map((pool) => ({ ...pool, served: pool.runtime === 'node' || python === true }))
-  const broker = new MemoryBroker({ pools })
+  const served = (current: Registry) =>
+    [...current.pools.values()].map((pool) => ({ ...pool, served: pool.runtime === 'node' || python === true }))
+  const broker = new MemoryBroker({ pools: served(registry) })
   return serve({
     name: 'dev',
     args,
@@ -205,6 +265,7 @@ export async function run(argv: string[]): Promise<number> {
     supervisorBroker: { kind: 'memory', broker },
     workerArgs: () => ['--ipc'],
     ...(python ? { python } : {}),
+    ...(parsed.values.watch === true ? { watch: { configure: (next: Registry) => broker.configure(served(next)) } } : {}),
     // Open by default on loopback; SWITCHYARD_TOKENS turns auth on.
     tokens: process.env.SWITCHYARD_TOKENS ? parseTokens(process.env.SWITCHYARD_TOKENS) : null,
   })

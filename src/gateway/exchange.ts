@@ -17,6 +17,7 @@ export interface GatewayDeps {
   readonly bodyLimitBytes: number
   readonly metrics: GatewayMetrics
   readonly log: Pick<Logger, 'error'>
+  readonly unknownWorkflowHint?: (workflow: string) => string | undefined
 }
 
 export interface Exchange {

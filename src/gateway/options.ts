@@ -23,6 +23,11 @@ export interface GatewayOptions {
   readonly corsOrigins?: readonly string[]
   /** Where unexpected faults (500s) are reported. @default JSON lines on stderr */
   readonly log?: Pick<Logger, 'error'>
+  /**
+   * More to say when a workflow is unknown (`switchyard dev`: it is in the registry file on
+   * disk, added after the gateway loaded it — restart, or use --watch). Undefined: nothing.
+   */
+  readonly unknownWorkflowHint?: (workflow: string) => string | undefined
 }
 
 export interface Gateway {
@@ -34,6 +39,12 @@ export interface Gateway {
    * process hosting the gateway writes its own spans here (StoreSpanExporter), not over OTLP to itself.
    */
   readonly traceStore: TraceStore | null
+  /**
+   * Serve `registry` from now on (`switchyard dev --watch`): routing, schemas, pools and
+   * span attributes of every request that starts after this call. In-flight requests finish
+   * with the registry they started with.
+   */
+  reload(registry: Registry): void
   /** Stop accepting requests, end open connections, release the trace store. */
   close(): Promise<void>
 }

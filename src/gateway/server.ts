@@ -41,13 +41,15 @@ interface RouteSpec {
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const resolved = resolveGatewayOptions(options)
-  const deps: GatewayDeps = {
+  // Handlers read deps.registry per request, so reload() swaps it for every request after.
+  const deps: { -readonly [K in keyof GatewayDeps]: GatewayDeps[K] } = {
     registry: options.registry,
     broker: options.broker,
     signingKey: options.signingKey,
     bodyLimitBytes: resolved.bodyLimitBytes,
     metrics: createGatewayMetrics(),
     log: options.log ?? stderrLog,
+    ...(options.unknownWorkflowHint ? { unknownWorkflowHint: options.unknownWorkflowHint } : {}),
   }
   const router = new Router<RouteSpec>()
   const open = (handler: Handler): RouteSpec => ({ handler, auth: false, traced: false })
@@ -110,6 +112,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     url: `http://${host}:${port}`,
     port,
     traceStore: observe.store,
+    reload(registry) {
+      deps.registry = registry
+    },
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
@@ -181,7 +186,7 @@ async function dispatch(
     if (trace !== undefined && wantsForcedTrace(req.headers) && mayForceTrace()) trace.force()
     await route.handler.handler(exchange)
   } catch (error) {
-    respondWithError(deps.log, exchange, res, error)
+    respondWithError(deps, exchange, res, error)
   } finally {
     exchange?.trace?.end(res.statusCode, problemCodeOf(res))
     deps.metrics.requests.inc({ method, route: pattern, status: res.statusCode })
@@ -189,7 +194,8 @@ async function dispatch(
   }
 }
 
-function respondWithError(log: Pick<Logger, 'error'>, exchange: Exchange | undefined, res: ServerResponse, error: unknown): void {
+function respondWithError(deps: GatewayDeps, exchange: Exchange | undefined, res: ServerResponse, error: unknown): void {
+  const log = deps.log
   // An unexpected fault (not a SwitchyardError) is ours: 500, its message kept out of the response.
   const err = error instanceof SwitchyardError ? error : new SwitchyardError('INTERNAL', String(error), { cause: error })
   // Every 500 is logged with what caused it, also when a handler already wrapped the fault as INTERNAL.
@@ -218,7 +224,9 @@ function respondWithError(log: Pick<Logger, 'error'>, exchange: Exchange | undef
   const status = statusOf(err.code)
   if (status === 429 || status === 503) headers['retry-after'] = String(retryAfterSeconds(error))
   if (status === 413) headers.connection = 'close'
-  sendProblem(res, toProblem(err, known), headers)
+  const problem = toProblem(err, known)
+  const hint = err.code === 'UNKNOWN_WORKFLOW' && known.workflow ? deps.unknownWorkflowHint?.(known.workflow) : undefined
+  sendProblem(res, hint ? { ...problem, detail: `${problem.detail} ${hint}` } : problem, headers)
 }
 
 /** From PoolSaturatedError.retryAfterMs (either broker), at least one second. */

@@ -58,10 +58,10 @@ interface Consumer {
 
 interface PoolState {
   readonly name: string
-  readonly maxQueued: number
+  maxQueued: number
   /** False for pools no worker of this broker serves (python): ready() skips them. */
-  readonly served: boolean
-  readonly runtime: string
+  served: boolean
+  runtime: string
   /** Run ids ready to deliver, oldest first. */
   readonly ready: string[]
   /** Run ids waiting out a retry backoff. */
@@ -109,6 +109,19 @@ export class MemoryBroker implements Broker {
     this.keepFinished = options.keepFinished ?? 10_000
     this.maxCrashes = options.maxCrashes ?? 2
     for (const pool of options.pools ?? []) this.pool(pool.name, pool.maxQueued, pool.runtime ?? 'node', pool.served)
+  }
+
+  /**
+   * Take a reloaded registry's pools (`switchyard dev --watch`): new pools appear, known
+   * ones take their new limits; a pool no longer listed keeps its queued runs.
+   */
+  configure(pools: MemoryBrokerOptions['pools']): void {
+    for (const next of pools ?? []) {
+      const pool = this.pool(next.name, next.maxQueued, next.runtime ?? 'node', next.served)
+      pool.maxQueued = next.maxQueued
+      pool.runtime = next.runtime ?? 'node'
+      pool.served = next.served ?? pool.runtime === 'node'
+    }
   }
 
   async submit(envelope: Envelope, options: SubmitOptions = {}): Promise<SubmitResult> {
