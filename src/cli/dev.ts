@@ -95,6 +95,11 @@ export interface ServeOptions {
 export async function serve(options: ServeOptions): Promise<number> {
   const { broker, args } = options
   let registry = options.registry
+  // Listened for before anything starts: a Ctrl-C during start-up stops it cleanly too.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
   const signingKey = process.env.SWITCHYARD_SIGNING_KEY || randomBytes(32).toString('hex')
   const traceDir = join(registry.root, '.switchyard', 'traces')
   // With auth on, this session's processes send their spans with a token of their own.
@@ -201,10 +206,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   }
   const watcher = options.watch ? watchFolder(registry.root, (files) => (reloading = reloading.then(() => reload(files)))) : undefined
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await stopRequested
   console.log(`switchyard ${options.name}: stopping (workers finish their runs first)…`)
   stopped = true
   watcher?.close()
