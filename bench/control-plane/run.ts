@@ -195,6 +195,38 @@ try {
   console.log(`${'10'.padEnd(12)} ${r10.p50.toFixed(2).padStart(8)} ${r10.p90.toFixed(2).padStart(8)}`)
   console.log(`${'10,000'.padEnd(12)} ${r10k.p50.toFixed(2).padStart(8)} ${r10k.p90.toFixed(2).padStart(8)}`)
   console.log(`ratio p50 10,000 ÷ 10: ${(r10k.p50 / r10.p50).toFixed(2)}`)
+
+  // Two choices route() and loadRegistry make, each with what the stock way costs.
+  const cloneChild = `const input = JSON.parse(process.argv[2])
+const cloneJson = (v) => v === null || typeof v !== 'object' ? v : Array.isArray(v) ? v.map(cloneJson) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cloneJson(x)]))
+const time = (fn) => { for (let i = 0; i < 200000; i++) fn(); const t = process.hrtime.bigint(); for (let i = 0; i < 1000000; i++) fn(); return Number(process.hrtime.bigint() - t) / 1e9 }
+console.log(JSON.stringify({ walk: time(() => cloneJson(input)), structuredClone: time(() => structuredClone(input)) }))`
+  const clone = JSON.parse(spawnSync(process.execPath, ['--input-type=module', '-e', cloneChild, input], { encoding: 'utf8' }).stdout) as {
+    walk: number
+    structuredClone: number
+  }
+  console.log(
+    `\ncopying the typical input (µs per call): a JSON walk (route's cloneJson) ${clone.walk.toFixed(2)} · structuredClone ${clone.structuredClone.toFixed(2)}`,
+  )
+  const importCost = (code: string) =>
+    median(
+      Array.from({ length: ROUNDS }, () => {
+        const out = spawnSync(
+          process.execPath,
+          ['--input-type=module', '-e', `const t = performance.now(); ${code}; console.log(performance.now() - t)`],
+          {
+            encoding: 'utf8',
+          },
+        )
+        return Number(out.stdout)
+      }),
+    )
+  const viaImport = importCost("await import('node:fs')")
+  const viaBuiltin = importCost("process.getBuiltinModule('node:fs')")
+  const pathImport = importCost("await import('node:path')")
+  console.log(
+    `node:fs in a fresh process (ms, median of ${ROUNDS}): import ${viaImport.toFixed(2)} · process.getBuiltinModule ${viaBuiltin.toFixed(2)} (loadRegistry's way) · node:path import ${pathImport.toFixed(2)}`,
+  )
 } finally {
   rmSync(work, { recursive: true, force: true })
   built.remove()

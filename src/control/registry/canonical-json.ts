@@ -10,7 +10,7 @@
 import type * as Crypto from 'node:crypto'
 
 import { SwitchyardError, type ErrorCode } from '../contract/index.js'
-import { builtin } from './load-registry.js'
+import { builtin } from './node-builtins.js'
 
 /** Compare two strings by Unicode code point. */
 export function compareCodePoints(a: string, b: string): number {

@@ -2,7 +2,7 @@
 // own and prints the Compilation as JSON on stdout. loadRegistry() runs it
 // synchronously where this Node cannot require the ES-module compiler in-process
 // (before 20.19), so a stale compiled form is still rebuilt at load.
-import type { CompilationJson } from './load-registry.js'
+import type { CompilationJson } from './compiled-registry.js'
 import { compileRegistry } from './registry-compiler.js'
 
 const source = process.argv[2]

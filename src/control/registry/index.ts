@@ -1,6 +1,8 @@
 // The registry: the data file parsed once into a compiled form (cached beside it,
 // keyed by content), loaded cheaply by every process that routes.
-export { loadRegistry, rebuildRegistry, builtin, internalsOf, requireHere } from './load-registry.js'
+export { loadRegistry, rebuildRegistry } from './load-registry.js'
+export { internalsOf } from './compiled-registry.js'
+export { builtin, requireHere } from './node-builtins.js'
 export { parseDuration, parseSize, queueName, WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS, REGISTRY_KEYS } from './registry-rules.js'
 export type { SchemaCompiler } from './schema-compiler.js'
 export { canonicalDigest, canonicalJson } from './canonical-json.js'

@@ -4,7 +4,8 @@
 // instead of re-parsing switchyard.yaml with rules of their own: one set of rules.
 import type * as Fs from 'node:fs'
 import type { JsonSchema, Pool, Registry } from '../contract/index.js'
-import { builtin, cachePaths } from './load-registry.js'
+import { builtin } from './node-builtins.js'
+import { cachePaths } from './registry-cache.js'
 
 /** Bumped on any change a reader of the previous format would misread. */
 export const RESOLVED_FORMAT = 1

@@ -1,0 +1,234 @@
+// The compiled registry: what `switchyard check` (or the first load) writes beside the
+// registry file, shaped to load fast at 1,000 workflows, and the Registry the rest of
+// Switchyard sees, hydrated from it (workflows built on first lookup).
+import { resolve } from 'node:path'
+import type { RegistryProblem } from '../contract/index.js'
+import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from '../contract/index.js'
+
+/** Bumped whenever the shape below or the validator code generation changes. */
+export const COMPILED_FORMAT = 4
+
+// Shaped for the cost of loading it at 1,000 workflows: one JSON.parse, then one
+// syscall per file. Columns rather than an object per workflow or per file (less
+// to parse, fewer objects to allocate and collect); no file hashes (a sidecar,
+// read only when needed); nothing that derives from another field (a graph's
+// module and export derive from its ref). Paths the load checks are stored
+// absolute: relative ones parse faster, but joining each to the root before its
+// syscall costs as much again (measured at 1,000 workflows).
+
+/** The files the compiled registry was built from, as they were then: the registry file first, then every schema file. */
+export interface FileStamps {
+  /** Absolute paths. */
+  readonly path: readonly string[]
+  readonly size: readonly number[]
+  readonly mtimeMs: readonly number[]
+  /**
+   * Id of hashes/<id>.json: the `sha256:` of each file's bytes, in the same order,
+   * read only when a file's size and mtime cannot be trusted (see isFresh).
+   * Content-addressed, so it always belongs to the stamps that name it.
+   */
+  readonly hashes: string
+}
+
+/** Every workflow, one column per field, in registry order. */
+export interface WorkflowColumns {
+  readonly name: readonly string[]
+  readonly pool: readonly string[]
+  /** As written in the registry: `path#export` (GraphRef.ref). */
+  readonly graph: readonly string[]
+  /** Relative to `root` (absolute paths are in `exist`), or null. */
+  readonly prompt: readonly (string | null)[]
+  readonly description: readonly string[]
+  readonly timeoutMs: readonly number[]
+  readonly retries: readonly number[]
+  /**
+   * Id of the input validator: the content hash of its standalone code, which
+   * lives apart (one small file per id) so loading never parses it; '' for none.
+   */
+  readonly validator: readonly string[]
+}
+
+export interface CompiledRegistry {
+  readonly format: typeof COMPILED_FORMAT
+  /** Absolute path of the registry file. */
+  readonly source: string
+  readonly root: string
+  /** Date.now() taken before any file was read: a file changed at or after it may differ from its stamp. */
+  readonly builtAt: number
+  /** Schema files (and the registry file) are stamped; see `exist` for the other files. */
+  readonly files: FileStamps
+  /** Graph modules, prompts and env files, absolute and each once: not read at load, but each must exist. */
+  readonly exist: readonly string[]
+  readonly digest: string
+  readonly pools: readonly Pool[]
+  readonly workflows: WorkflowColumns
+}
+
+/** Input and output schema per workflow name. */
+export type SchemaTable = Readonly<Record<string, { readonly input: JsonSchema; readonly output: JsonSchema | null }>>
+
+/** How a loaded registry reaches what it keeps out of the compiled file. */
+export interface RegistryStore {
+  /** The code for a validator id, or undefined when it is gone. */
+  readonly code: (id: string) => string | undefined
+  /** Every workflow's schemas, read once on first use. */
+  readonly schemas: () => SchemaTable
+}
+
+interface Internals extends RegistryStore {
+  /** The validator id of a workflow, or undefined. */
+  readonly validator: (name: string) => string | undefined
+}
+
+const internals = new WeakMap<Registry, Internals>()
+
+/** A workflow of a loaded registry; built on first lookup, its schemas read when first asked for. */
+class LoadedWorkflow implements Workflow {
+  readonly name: string
+  readonly pool: string
+  readonly graph: GraphRef
+  readonly prompt: string | null
+  readonly description: string
+  readonly timeoutMs: number
+  readonly retries: number
+  readonly #schemas: () => SchemaTable
+
+  constructor(columns: WorkflowColumns, i: number, root: string, schemas: () => SchemaTable) {
+    const ref = columns.graph[i] ?? ''
+    const hash = ref.lastIndexOf('#')
+    this.name = columns.name[i] ?? ''
+    this.pool = columns.pool[i] ?? ''
+    // As the compiler resolved it: the module relative to the registry, export `graph` by default.
+    this.graph = {
+      ref,
+      module: resolve(root, hash === -1 ? ref : ref.slice(0, hash)),
+      export: hash === -1 ? 'graph' : ref.slice(hash + 1),
+    }
+    const prompt = columns.prompt[i] ?? null
+    this.prompt = prompt === null ? null : resolve(root, prompt)
+    this.description = columns.description[i] ?? ''
+    this.timeoutMs = columns.timeoutMs[i] ?? 0
+    this.retries = columns.retries[i] ?? 0
+    this.#schemas = schemas
+  }
+
+  get input(): JsonSchema {
+    return this.#schemas()[this.name]?.input ?? true
+  }
+
+  get output(): JsonSchema | null {
+    return this.#schemas()[this.name]?.output ?? null
+  }
+
+  /** Getters are not own properties: spell the whole workflow out for JSON. */
+  toJSON(): Workflow {
+    return { ...this, input: this.input, output: this.output }
+  }
+}
+
+/**
+ * `registry.workflows` of a loaded registry. A process routes to a few of its
+ * workflows, so each Workflow object is built on its first lookup; iterating
+ * builds them all, once.
+ */
+class WorkflowTable implements ReadonlyMap<string, Workflow> {
+  readonly #columns: WorkflowColumns
+  readonly #root: string
+  readonly #schemas: () => SchemaTable
+  readonly #index = new Map<string, number>()
+  readonly #built: (Workflow | undefined)[] = []
+  #all: Map<string, Workflow> | undefined
+
+  constructor(columns: WorkflowColumns, root: string, schemas: () => SchemaTable) {
+    this.#columns = columns
+    this.#root = root
+    this.#schemas = schemas
+    columns.name.forEach((name, i) => this.#index.set(name, i))
+  }
+
+  get size(): number {
+    return this.#index.size
+  }
+
+  has(name: string): boolean {
+    return this.#index.has(name)
+  }
+
+  get(name: string): Workflow | undefined {
+    const i = this.#index.get(name)
+    return i === undefined ? undefined : this.#at(i)
+  }
+
+  /** The id of the workflow's input validator, or undefined. */
+  validator(name: string): string | undefined {
+    const i = this.#index.get(name)
+    return (i === undefined ? undefined : this.#columns.validator[i]) || undefined
+  }
+
+  keys(): MapIterator<string> {
+    return this.#index.keys()
+  }
+
+  values(): MapIterator<Workflow> {
+    return this.#map().values()
+  }
+
+  entries(): MapIterator<[string, Workflow]> {
+    return this.#map().entries()
+  }
+
+  forEach(callback: (workflow: Workflow, name: string, map: ReadonlyMap<string, Workflow>) => void, thisArg?: unknown): void {
+    this.#map().forEach((workflow, name) => callback.call(thisArg, workflow, name, this))
+  }
+
+  [Symbol.iterator](): MapIterator<[string, Workflow]> {
+    return this.entries()
+  }
+
+  #at(i: number): Workflow {
+    return (this.#built[i] ??= new LoadedWorkflow(this.#columns, i, this.#root, this.#schemas))
+  }
+
+  #map(): Map<string, Workflow> {
+    return (this.#all ??= new Map(this.#columns.name.map((name, i) => [name, this.#at(i)])))
+  }
+}
+
+/** The Registry the rest of Switchyard sees, from its compiled form. */
+export function hydrate(compiled: CompiledRegistry, store: RegistryStore): Registry {
+  const { root } = compiled
+  let table: SchemaTable | undefined
+  const schemas = (): SchemaTable => (table ??= store.schemas())
+  const workflows = new WorkflowTable(compiled.workflows, root, schemas)
+  const registry: Registry = {
+    version: 1,
+    source: compiled.source,
+    root,
+    digest: compiled.digest,
+    pools: new Map(compiled.pools.map((pool) => [pool.name, pool])),
+    workflows,
+  }
+  internals.set(registry, { validator: (name) => workflows.validator(name), code: store.code, schemas })
+  return registry
+}
+
+/** Where a registry loaded by loadRegistry keeps its validators, if it is one. */
+export function internalsOf(registry: Registry): Internals | undefined {
+  return internals.get(registry)
+}
+
+/** What registry-compiler.ts returns: the compiled form, or every problem. */
+export interface Compilation {
+  readonly compiled: CompiledRegistry | null
+  /** Standalone validator code by id, for the workflows' `validator` ids. */
+  readonly codes: ReadonlyMap<string, string>
+  readonly schemas: SchemaTable
+  /** `sha256:` of each stamped file, in the order of `compiled.files.path`. */
+  readonly hashes: readonly string[]
+  readonly problems: readonly RegistryProblem[]
+}
+
+/** A Compilation as compile-child.ts prints it: `codes` as [id, code] pairs. */
+export interface CompilationJson extends Omit<Compilation, 'codes'> {
+  readonly codes: readonly (readonly [string, string])[]
+}

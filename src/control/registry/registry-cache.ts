@@ -1,0 +1,190 @@
+// The compiled registry's cache on disk, in `.switchyard/` beside the registry file:
+//   .switchyard/<registry file>.compiled.json   pools, workflows, file stamps
+//   .switchyard/hashes/<id>.json                 sha256 per stamped file, read only when a stamp cannot be trusted
+//   .switchyard/schemas/<digest>.json            schemas, read on first use (route() never needs them)
+//   .switchyard/validators/<hash>.cjs            one input validator each, read on first route()
+// A compiled form is used only when every file it was built from is unchanged
+// (DESIGN §2.2: never a stale one).
+import { basename, dirname, join, sep } from 'node:path'
+import type * as Fs from 'node:fs'
+import { COMPILED_FORMAT, type CompiledRegistry, type SchemaTable } from './compiled-registry.js'
+import { builtin, sha256 } from './node-builtins.js'
+
+const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = builtin<typeof Fs>('node:fs')
+
+/**
+ * A file whose mtime is this close to (or after) the build may have changed
+ * after it was read, within one timestamp granule: its bytes are hashed instead
+ * of trusting size and mtime (the "racy clean" case git knows too).
+ */
+const RACY_MS = 1000
+
+/** Schema tables and hash lists of older registry versions are removed once this old. */
+const KEPT_MS = 24 * 3_600_000
+
+export interface CachePaths {
+  readonly dir: string
+  readonly compiled: string
+  readonly validators: string
+  readonly schemas: string
+  readonly hashes: string
+}
+
+/** Where the cache of the registry file `source` (absolute, normalised) lives. */
+export function cachePaths(source: string): CachePaths {
+  // Joined by hand: `source` is already normalised, and path.join costs a routing
+  // process more (run cold, once) than the string it returns.
+  const dir = `${dirname(source)}${sep}.switchyard`
+  return {
+    dir,
+    compiled: `${dir}${sep}${basename(source)}.compiled.json`,
+    validators: `${dir}${sep}validators`,
+    schemas: `${dir}${sep}schemas`,
+    hashes: `${dir}${sep}hashes`,
+  }
+}
+
+/** Schema tables are named by registry digest, so a loaded registry always finds its own. */
+function schemasFile(paths: CachePaths, digest: string): string {
+  return join(paths.schemas, `${digest.replace('sha256:', '')}.json`)
+}
+
+/** File hashes are named by their own content hash (FileStamps.hashes). */
+function hashesFile(paths: CachePaths, id: string): string {
+  return join(paths.hashes, `${id}.json`)
+}
+
+/** One options object for every stat: at a thousand files, per-call garbage adds up. */
+const IF_EXISTS = { throwIfNoEntry: false } as const
+
+/** The cached compiled registry for `source`, or null when absent, foreign or stale. */
+export function readCompiled(source: string): CompiledRegistry | null {
+  const paths = cachePaths(source)
+  try {
+    const compiled = JSON.parse(readFileSync(paths.compiled, 'utf8')) as CompiledRegistry
+    return compiled.format === COMPILED_FORMAT && compiled.source === source && isFresh(paths, compiled) ? compiled : null
+  } catch {
+    // Absent, unreadable, or not the shape its format says (edited by hand, say): rebuilt.
+    return null
+  }
+}
+
+/** Whether every file the compiled registry was built from is unchanged, and every file it names exists. */
+function isFresh(paths: CachePaths, compiled: CompiledRegistry): boolean {
+  const { files, exist } = compiled
+  const checkedAt = Date.now()
+  const trustedBefore = compiled.builtAt - RACY_MS
+  // Files whose size matches but whose mtime cannot be trusted: index → mtimeMs now.
+  let racy: Map<number, number> | undefined
+  for (let i = 0; i < files.path.length; i++) {
+    const stat = statSync(files.path[i] ?? '', IF_EXISTS)
+    if (!stat || stat.size !== files.size[i]) return false
+    const mtimeMs = files.mtimeMs[i] ?? NaN
+    if (stat.mtimeMs !== mtimeMs || mtimeMs >= trustedBefore) (racy ??= new Map()).set(i, stat.mtimeMs)
+  }
+  if (racy && !sameBytes(paths, compiled, racy)) return false
+  // Graph modules, prompts and env files are not read here, but each must still
+  // exist (DESIGN §2.1: every path resolves, checked at load); one syscall each.
+  for (const path of exist) if (!existsSync(path)) return false
+  // Unchanged bytes behind new or too-recent mtimes: restamp, so later loads
+  // are back to one stat per file.
+  const restamped = racy
+  if (restamped && [...restamped.values()].every((mtimeMs) => mtimeMs < checkedAt - RACY_MS)) {
+    const mtimeMs = files.mtimeMs.map((stamped, i) => restamped.get(i) ?? stamped)
+    writeCompiled({ ...compiled, builtAt: checkedAt, files: { ...files, mtimeMs } }, new Map(), null, null)
+  }
+  return true
+}
+
+/** Whether each of these files still holds the bytes it was compiled from. */
+function sameBytes(paths: CachePaths, compiled: CompiledRegistry, files: ReadonlyMap<number, number>): boolean {
+  let hashes: readonly string[]
+  try {
+    hashes = JSON.parse(readFileSync(hashesFile(paths, compiled.files.hashes), 'utf8')) as string[]
+  } catch {
+    return false
+  }
+  for (const i of files.keys()) {
+    let bytes: Buffer
+    try {
+      bytes = readFileSync(compiled.files.path[i] ?? '')
+    } catch {
+      return false
+    }
+    if (hashes[i] === undefined || sha256(bytes) !== hashes[i]) return false
+  }
+  return true
+}
+
+/**
+ * Write the compiled registry, its validators and (unless null) its schema
+ * table and file hashes; false when the folder is not writable (loading then
+ * simply rebuilds).
+ */
+export function writeCompiled(
+  compiled: CompiledRegistry,
+  codes: ReadonlyMap<string, string>,
+  schemas: SchemaTable | null,
+  hashes: readonly string[] | null,
+): boolean {
+  const paths = cachePaths(compiled.source)
+  try {
+    mkdirSync(paths.validators, { recursive: true })
+    mkdirSync(paths.schemas, { recursive: true })
+    mkdirSync(paths.hashes, { recursive: true })
+    for (const [id, code] of codes) {
+      const file = join(paths.validators, `${id}.cjs`)
+      // Content-addressed: an existing file already holds this code.
+      if (!existsSync(file)) writeAtomically(file, code)
+    }
+    if (schemas) {
+      const current = schemasFile(paths, compiled.digest)
+      writeAtomically(current, JSON.stringify(schemas))
+      removeOld(paths.schemas, current)
+    }
+    if (hashes) {
+      const current = hashesFile(paths, compiled.files.hashes)
+      writeAtomically(current, JSON.stringify(hashes))
+      removeOld(paths.hashes, current)
+    }
+    writeAtomically(paths.compiled, JSON.stringify(compiled))
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The schema table of the registry with this digest, or undefined when it is gone. */
+export function readSchemas(source: string, digest: string): SchemaTable | undefined {
+  try {
+    return JSON.parse(readFileSync(schemasFile(cachePaths(source), digest), 'utf8')) as SchemaTable
+  } catch {
+    return undefined
+  }
+}
+
+/** Removes the files of older registry versions from `dir`, once they are KEPT_MS old (a process may still be loading one). */
+function removeOld(dir: string, current: string): void {
+  const cutoff = Date.now() - KEPT_MS
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name)
+    if (file !== current && statSync(file).mtimeMs < cutoff) unlinkSync(file)
+  }
+}
+
+/** Reads a validator's code by id, or undefined when the file is gone. */
+export function readValidatorCode(source: string, id: string): string | undefined {
+  try {
+    // Written atomically under its content hash: no partial or foreign code.
+    return readFileSync(`${cachePaths(source).validators}${sep}${id}.cjs`, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** Readers never see half a file: write beside it, then rename over it. */
+function writeAtomically(file: string, text: string): void {
+  const temp = `${file}.${process.pid}.tmp`
+  writeFileSync(temp, text)
+  renameSync(temp, file)
+}
