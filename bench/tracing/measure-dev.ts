@@ -8,7 +8,7 @@
 // run of the dev processes (gateway + worker, and each, from /proc), counted until
 // every span of the last runs is in the store.
 //
-// usage: node --import tsx bench/tracing/measure-dev.ts off|on RUNS CONCURRENCY [WARMUP]
+// usage: node --import tsx bench/tracing/measure-dev.ts off|on RUNS CONCURRENCY [WARMUP] [MODEL_DELAY_MS]
 import { spawn } from 'node:child_process'
 import type { IncomingHttpHeaders } from 'node:http'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -17,14 +17,14 @@ import { fileURLToPath } from 'node:url'
 import { TRACE_ID_HEADER } from '../../src/gateway/exchange.js'
 import { runMany, writeBenchRegistry } from './workload.js'
 
-const [mode = 'off', runsText = '1000', concurrencyText = '16', warmupText = '1000'] = process.argv.slice(2)
+const [mode = 'off', runsText = '1000', concurrencyText = '16', warmupText = '1000', delayText = '0'] = process.argv.slice(2)
 const RUNS = Number(runsText)
 const CONCURRENCY = Number(concurrencyText)
 const WARMUP = Number(warmupText)
 if (mode !== 'off' && mode !== 'on') throw new Error(`mode must be off or on, got '${mode}'`)
 if (!readdirSync('/proc').length) throw new Error('measure-dev reads process CPU from /proc (Linux only)')
 
-const file = writeBenchRegistry(CONCURRENCY)
+const file = writeBenchRegistry(CONCURRENCY, Number(delayText))
 
 const devProgram = fileURLToPath(new URL('../../src/cli/dev.ts', import.meta.url))
 const dev = spawn(process.execPath, ['--import', 'tsx', devProgram, '--config', file, '--port', '0', '--status-interval', '600000'], {

@@ -11,14 +11,20 @@ import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { createWorker } from '../../src/data/worker/index.js'
 import { startGateway, type Gateway } from '../../src/gateway/index.js'
 
-/** Write the benchmark registry into a new temporary folder; returns the registry file. */
-export function writeBenchRegistry(concurrency: number): string {
+/**
+ * Write the benchmark registry into a new temporary folder; returns the registry file.
+ * `modelDelayMs`: how long the graph's model call waits (the pool's BENCH_MODEL_DELAY_MS).
+ */
+export function writeBenchRegistry(concurrency: number, modelDelayMs = 0): string {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-tracing-'))
   const graph = fileURLToPath(new URL('./graph.ts', import.meta.url))
   const file = join(dir, 'switchyard.yaml')
+  writeFileSync(join(dir, 'bench.env'), `BENCH_MODEL_DELAY_MS=${modelDelayMs}\n`)
   writeFileSync(
     file,
+    // The graph module lives in the repository, outside this temporary folder: shared.
     `version: 1
+shared: [${JSON.stringify(dirname(graph))}]
 pools:
   bench:
     concurrency: ${concurrency}
@@ -26,6 +32,7 @@ pools:
     timeout: 30s
     retries: 0
     maxQueued: 100000
+    env: bench.env
     tracing: { project: bench, sampleRate: 1.0, capture: full }
 workflows:
   bench.compose:
