@@ -6,7 +6,7 @@ import { SwitchyardError } from '../control/index.js'
 import type { TraceStore } from '../observe/store/index.js'
 import type { Handler } from './exchange.js'
 
-export interface ObserveRoute {
+export interface MountedRoute {
   readonly method: string
   readonly pattern: string
   readonly handler: Handler
@@ -15,7 +15,7 @@ export interface ObserveRoute {
 }
 
 export interface MountedObserve {
-  readonly routes: readonly ObserveRoute[]
+  readonly routes: readonly MountedRoute[]
   /** The open store (null without a trace folder). */
   readonly store: TraceStore | null
   close(): Promise<void>

@@ -33,7 +33,7 @@ const TITLE: Readonly<Record<number, string>> = {
 }
 
 /** The HTTP status of an error code (ERROR_CODES is exhaustive by type). */
-export function statusOf(code: ErrorCode): number {
+export function httpStatusOf(code: ErrorCode): number {
   return ERROR_CODES[code].status
 }
 
@@ -53,7 +53,7 @@ export function problemType(code: string): string {
 /** Build the problem for anything thrown; `status` overrides the code's own (run failures). */
 export function toProblem(error: unknown, context: ProblemContext = {}, status?: number): Problem {
   const err = SwitchyardError.from(error)
-  const resolved = status ?? statusOf(err.code)
+  const resolved = status ?? httpStatusOf(err.code)
   // A fault of ours must not leak internals (paths, stack) to callers.
   const detail = resolved === 500 && err.code === 'INTERNAL' ? 'internal error; see the gateway log' : err.message
   return {

@@ -13,7 +13,7 @@ import { createGatewayMetrics } from './gateway-metrics.js'
 import { getRun, listPools, listRuns, healthz, metrics, readyz, runWorkflow, getWorkflow, listWorkflows } from './handlers/index.js'
 import { mountObserve } from './observe-routes.js'
 import { resolveGatewayOptions, type Gateway, type GatewayOptions } from './options.js'
-import { problemCodeOf, sendProblem, statusOf, toProblem } from './problem.js'
+import { problemCodeOf, sendProblem, httpStatusOf, toProblem } from './problem.js'
 import { RequestTrace, now } from './request-trace.js'
 import { Router, type Params } from './router.js'
 import { runSpanAttributes } from './span-attributes.js'
@@ -221,7 +221,7 @@ function respondWithError(deps: GatewayDeps, exchange: Exchange | undefined, res
   }
   // A run id may come from the URL: sendProblem drops it from the headers when it cannot be one.
   if (known.runId) headers[RUN_ID_HEADER] = known.runId
-  const status = statusOf(err.code)
+  const status = httpStatusOf(err.code)
   if (status === 429 || status === 503) headers['retry-after'] = String(retryAfterSeconds(error))
   if (status === 413) headers.connection = 'close'
   const problem = toProblem(err, known)

@@ -7,7 +7,7 @@ import { ATTR, GENAI, SwitchyardError } from '../control/contract/index.js'
 import { inputMessages, outputMessages } from './gen-ai-messages.js'
 import type { ModelSpec } from './model-spec.js'
 import { costOf, type PriceTable } from './prices.js'
-import { describeIssues, validatorFor } from './schema-validator.js'
+import { describeIssues, schemaCheckFor } from './schema-validator.js'
 import type { ChatMessage, GenerateRequest, GenerateResult, ModelClient, Usage } from './types.js'
 
 /** One raw answer from a provider, before validation. */
@@ -73,7 +73,7 @@ async function generate(options: ModelCallOptions, request: GenerateRequest, spa
   let usage = answer.usage
   let object: unknown
   if (request.schema) {
-    const validate = await validatorFor(request.schema)
+    const validate = await schemaCheckFor(request.schema)
     let problem = problemOf(answer, validate)
     if (problem !== null) {
       // One corrective retry: show the model its answer and exactly what was wrong with it.

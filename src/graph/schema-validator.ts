@@ -2,26 +2,26 @@
 // (it is not light), and each schema compiles once per process.
 
 /** One reason a value does not fit its schema. */
-export interface SchemaIssue {
+export interface SchemaViolation {
   readonly path: string
   readonly message: string
 }
 
-export type Validate = (value: unknown) => readonly SchemaIssue[]
+export type SchemaCheck = (value: unknown) => readonly SchemaViolation[]
 
 type AjvLike = { compile(schema: object): ((value: unknown) => boolean) & { errors?: AjvErrorLike[] | null } }
 type AjvErrorLike = { instancePath: string; message?: string; params?: Record<string, unknown> }
 
 let ajv: Promise<AjvLike> | undefined
-const compiled = new WeakMap<object, Validate>()
+const compiled = new WeakMap<object, SchemaCheck>()
 
 /** A validator for `schema`, compiled once and cached by schema identity. */
-export async function validatorFor(schema: { readonly [key: string]: unknown }): Promise<Validate> {
+export async function schemaCheckFor(schema: { readonly [key: string]: unknown }): Promise<SchemaCheck> {
   const cached = compiled.get(schema)
   if (cached) return cached
   ajv ??= loadAjv()
   const check = (await ajv).compile(schema as object)
-  const validate: Validate = (value) =>
+  const validate: SchemaCheck = (value) =>
     check(value)
       ? []
       : (check.errors ?? []).map((e) => ({
@@ -36,7 +36,7 @@ export async function validatorFor(schema: { readonly [key: string]: unknown }):
 }
 
 /** `/subject: must NOT have more than 80 characters; /: must have required property 'body'` */
-export function describeIssues(issues: readonly SchemaIssue[]): string {
+export function describeIssues(issues: readonly SchemaViolation[]): string {
   return issues.map((i) => `${i.path}: ${i.message}`).join('; ')
 }
 

@@ -15,7 +15,7 @@ export {
 export type { Tracing, TracingOptions, Env, ExporterSettings, CapturePolicy, CaptureSetting } from './sdk/index.js'
 export { captureValue, redactValue, redactText, CAPTURE_LIMIT, MASK } from './capture/index.js'
 export { FileTraceStore, encodeProject, summarizeRun } from './store/index.js'
-export type { FileTraceStoreOptions, RunFilter, RunOutcome, RunSummary, TraceStore } from './store/index.js'
+export type { FileTraceStoreOptions, TracedRunFilter, RunOutcome, RunSummary, TraceStore } from './store/index.js'
 export type { AttributeValue, Attributes, SpanKindName, SpanStatusName, StoredEvent, StoredSpan } from './store/index.js'
 export { decodeOtlpJson, decodeOtlpProtobuf, toStoredSpans, receiveOtlp, OTLP_BODY_LIMIT } from './otlp/index.js'
 export {
@@ -24,7 +24,7 @@ export {
   formatDuration,
   formatCost,
   observeRoutes,
-  runFilter,
+  tracedRunFilterFromQuery,
   fetchTraceApi,
   traceApiOptions,
   DEFAULT_URL,

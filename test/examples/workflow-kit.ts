@@ -2,7 +2,7 @@
 // files, and its output schema as a validator.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createModel, createRunContext, loadPrompt, setupOf, validatorFor } from '../../src/graph/index.js'
+import { createModel, createRunContext, loadPrompt, setupOf, schemaCheckFor } from '../../src/graph/index.js'
 import type { ModelClient, RunContext } from '../../src/graph/index.js'
 
 export const SALES = join(import.meta.dirname, '../../examples/sales')
@@ -23,6 +23,6 @@ export { setupOf }
 
 /** Problems of `value` against the workflow's output schema ([] when it fits). */
 export async function outputProblems(folder: string, value: unknown) {
-  const validate = await validatorFor(readJson<Record<string, unknown>>(folder, 'output.schema.json'))
+  const validate = await schemaCheckFor(readJson<Record<string, unknown>>(folder, 'output.schema.json'))
   return validate(value)
 }

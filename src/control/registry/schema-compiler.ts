@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import type { JsonSchema } from '../contract/index.js'
 
 /** One thing wrong with a schema: a JSON pointer into the schema, and why. */
-export interface SchemaIssue {
+export interface SchemaProblem {
   readonly pointer: string
   /** A key that should be located instead of the pointer's node (unknown keywords). */
   readonly key?: string
@@ -13,7 +13,7 @@ export interface SchemaIssue {
 }
 
 export interface SchemaCompilation {
-  readonly issues: readonly SchemaIssue[]
+  readonly issues: readonly SchemaProblem[]
   /** CommonJS source of the validator (Ajv standalone), when asked for and valid. */
   readonly code?: string
 }
@@ -89,8 +89,8 @@ export class SchemaCompiler {
 }
 
 /** Meta-schema errors, one per location (Ajv reports each anyOf branch too). */
-function metaIssues(errors: readonly AjvError[]): SchemaIssue[] {
-  const byPointer = new Map<string, SchemaIssue>()
+function metaIssues(errors: readonly AjvError[]): SchemaProblem[] {
+  const byPointer = new Map<string, SchemaProblem>()
   for (const error of errors) {
     if (byPointer.has(error.instancePath)) continue
     if (error.keyword === 'type' && error.instancePath === '') {

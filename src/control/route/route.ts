@@ -19,7 +19,7 @@ interface ValidationError {
 }
 
 /** An Ajv standalone validator: true when valid; defaults are applied in place. */
-export type Validate = ((data: unknown) => boolean) & { errors?: readonly ValidationError[] | null }
+export type InputValidator = ((data: unknown) => boolean) & { errors?: readonly ValidationError[] | null }
 
 /** The only modules generated validator code may require: Ajv's runtime helpers and ajv-formats. */
 function shimRequire(specifier: string): unknown {
@@ -27,18 +27,18 @@ function shimRequire(specifier: string): unknown {
   throw new Error(`validator code may not require '${specifier}'`)
 }
 
-function fromCode(code: string): Validate {
+function fromCode(code: string): InputValidator {
   const module = { exports: {} as unknown }
   // The code is our own Ajv output, read from the content-addressed cache.
   const factory = new Function('require', 'module', 'exports', code) as (r: typeof shimRequire, m: typeof module, e: unknown) => void
   factory(shimRequire, module, module.exports)
-  return module.exports as Validate
+  return module.exports as InputValidator
 }
 
 let fallbackCompiler: SchemaCompiler | undefined
 
 /** A new validator for `workflow` (route() keeps it, so this runs once per workflow). */
-export function validatorFor(registry: Registry, workflow: Workflow): Validate {
+export function inputValidatorFor(registry: Registry, workflow: Workflow): InputValidator {
   const internals = internalsOf(registry)
   const id = internals?.validator(workflow.name)
   let code = id ? internals?.code(id) : undefined
@@ -137,7 +137,7 @@ interface Prepared {
   readonly queue: string
   readonly prompt: string | null
   readonly retry: RetryPolicy
-  readonly validate: Validate
+  readonly validate: InputValidator
 }
 
 /** The prompt's path relative to the registry root, with '/' (RoutePlan.prompt). */
@@ -166,7 +166,7 @@ function prepare(registry: Registry, name: string): Prepared {
     queue: queueName(pool.name),
     prompt: workflow.prompt === null ? null : promptRef(registry.root, workflow.prompt),
     retry: { maxAttempts: workflow.retries + 1, backoff: { type: 'exponential', delayMs: BACKOFF_MS } },
-    validate: validatorFor(registry, workflow),
+    validate: inputValidatorFor(registry, workflow),
   }
   byName.set(name, prepared)
   return prepared

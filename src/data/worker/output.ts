@@ -2,10 +2,10 @@
 // schema, only if it matches: callers get what the registry promises, or a run error
 // naming the paths that do not fit (OUTPUT_INVALID, not retryable: the same graph on
 // the same input most likely returns the same shape). The schema compiles on the
-// first run of its workflow in this process (validatorFor caches it by identity).
+// first run of its workflow in this process (schemaCheckFor caches it by identity).
 import { SwitchyardError } from '../../control/index.js'
 import type { Workflow } from '../../control/index.js'
-import { describeIssues, validatorFor } from '../../graph/index.js'
+import { describeIssues, schemaCheckFor } from '../../graph/index.js'
 
 /**
  * True when JSON.parse(JSON.stringify(value)) would give back an equal value: strings,
@@ -54,7 +54,7 @@ export async function checkedOutput(workflow: Workflow, output: unknown): Promis
   }
   if (text === undefined) return null
   if (workflow.output === null || workflow.output === true) return output
-  // Validate what the caller will receive (Dates as strings, undefined fields gone), not the live object.
+  // Check what the caller will receive (Dates as strings, undefined fields gone), not the live object.
   return validated(workflow, JSON.parse(text))
 }
 
@@ -64,7 +64,7 @@ async function validated(workflow: Workflow, sent: unknown): Promise<unknown> {
   const issues =
     workflow.output === false
       ? [{ path: '/', message: 'no output is allowed (the schema is false)' }]
-      : (await validatorFor(workflow.output))(sent)
+      : (await schemaCheckFor(workflow.output))(sent)
   if (issues.length > 0) {
     throw new SwitchyardError(
       'OUTPUT_INVALID',

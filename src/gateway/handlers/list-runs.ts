@@ -11,7 +11,7 @@ const STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'faile
 const MAX_LIMIT = 1000
 
 /** The filter of a query string; unknown names and bad values are the caller's mistake (400/404), said by name. */
-export function runFilter(deps: Pick<GatewayDeps, 'registry'>, query: URLSearchParams): RunFilter {
+export function runFilterFromQuery(deps: Pick<GatewayDeps, 'registry'>, query: URLSearchParams): RunFilter {
   const pool = query.get('pool') ?? undefined
   const workflow = query.get('workflow') ?? undefined
   const status = query.get('status') ?? undefined
@@ -43,7 +43,7 @@ export function runFilter(deps: Pick<GatewayDeps, 'registry'>, query: URLSearchP
 
 export function listRuns(deps: GatewayDeps): Handler {
   return async ({ req, res }) => {
-    const filter = runFilter(deps, new URL(req.url ?? '/', 'http://gateway').searchParams)
+    const filter = runFilterFromQuery(deps, new URL(req.url ?? '/', 'http://gateway').searchParams)
     const records = await deps.broker.list(filter).catch((error: unknown) => {
       throw brokerError(deps.broker, error)
     })

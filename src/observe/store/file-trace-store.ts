@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { SwitchyardError } from '../../control/index.js'
 import { summarizeRun, summarySpan } from './run-summary.js'
 import { TRACE_ID, type StoredSpan } from './stored-span.js'
-import type { RunFilter, RunSummary, TraceStore } from './trace-store.js'
+import type { TracedRunFilter, RunSummary, TraceStore } from './trace-store.js'
 
 export interface FileTraceStoreOptions {
   /** Traces kept per project; the oldest go first. @default 2000 */
@@ -104,7 +104,7 @@ export class FileTraceStore implements TraceStore {
     return [...spans.values()].sort((a, b) => a.start - b.start)
   }
 
-  async listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {
+  async listRuns(filter: TracedRunFilter = {}): Promise<RunSummary[]> {
     const index = await this.runIndex()
     const limit = filter.limit ?? 50
     const runs: RunSummary[] = []

@@ -22,7 +22,7 @@ export interface RunSummary {
   readonly costUsd: number
 }
 
-export interface RunFilter {
+export interface TracedRunFilter {
   readonly pool?: string
   readonly workflow?: string
   readonly status?: RunOutcome
@@ -37,6 +37,6 @@ export interface TraceStore {
   /** Every stored span of a trace, from every project, oldest first; [] when unknown. */
   getTrace(traceId: string): Promise<StoredSpan[]>
   /** Recent runs, newest first. */
-  listRuns(filter?: RunFilter): Promise<RunSummary[]>
+  listRuns(filter?: TracedRunFilter): Promise<RunSummary[]>
   close(): Promise<void>
 }

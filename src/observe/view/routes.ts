@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { SwitchyardError } from '../../control/index.js'
 import { receiveOtlp } from '../otlp/index.js'
 import { buildRunTree } from './run-tree.js'
-import type { RunFilter, TraceStore } from '../store/index.js'
+import type { TracedRunFilter, TraceStore } from '../store/index.js'
 
 export interface ObserveExchange {
   readonly req: IncomingMessage
@@ -40,7 +40,7 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
       method: 'GET',
       pattern: '/v1/traces',
       handler: async ({ req, res }) => {
-        const runs = await store.listRuns(runFilter(new URL(req.url ?? '/', 'http://gateway').searchParams))
+        const runs = await store.listRuns(tracedRunFilterFromQuery(new URL(req.url ?? '/', 'http://gateway').searchParams))
         sendJson(res, { runs })
       },
     },
@@ -62,8 +62,8 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
   ]
 }
 
-/** `?pool=&workflow=&status=&project=&limit=` → RunFilter; nonsense is a 400 naming the parameter. */
-export function runFilter(query: URLSearchParams): RunFilter {
+/** `?pool=&workflow=&status=&project=&limit=` → TracedRunFilter; nonsense is a 400 naming the parameter. */
+export function tracedRunFilterFromQuery(query: URLSearchParams): TracedRunFilter {
   const known = new Set(['pool', 'workflow', 'status', 'project', 'limit'])
   for (const key of query.keys()) {
     if (!known.has(key)) throw new SwitchyardError('BAD_REQUEST', `unknown query parameter '${key}' (use ${[...known].join(', ')})`)

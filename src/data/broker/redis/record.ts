@@ -101,7 +101,7 @@ export function decodeRunError(reason: string | undefined): { error: RunError; s
 }
 
 /** BullMQ job state → run status; null for a job BullMQ does not know. */
-export function statusOf(state: string): RunStatus | null {
+export function runStatusOfJobState(state: string): RunStatus | null {
   switch (state) {
     case 'completed':
       return 'succeeded'

@@ -29,7 +29,7 @@ import { commands } from './commands.js'
 import { HEARTBEAT } from './heartbeat.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import { admit, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
-import { recordFromJob, statusOf, type JobLike } from './record.js'
+import { recordFromJob, runStatusOfJobState, type JobLike } from './record.js'
 import { RunWaits, bounded } from './waits.js'
 
 export interface RedisBrokerOptions {
@@ -364,7 +364,7 @@ export class RedisBroker implements Broker {
       Job.fromId(entry.queue, runId),
       final === null ? entry.queue.getJobState(runId) : Promise.resolve(null),
     ])
-    const status = final ?? statusOf(state ?? 'unknown')
+    const status = final ?? runStatusOfJobState(state ?? 'unknown')
     if (!job || status === null) return this.readCancelled(entry, runId)
     return recordFromJob(job as JobLike, status, entry.pool.name)
   }
@@ -407,7 +407,7 @@ export class RedisBroker implements Broker {
     const reads = entries.flatMap((entry) => [
       ...sets.map(async (state) => {
         const jobs = await entry.queue.getJobs([state as 'waiting'], 0, window - 1, false)
-        const status = statusOf(state === 'waiting' ? 'wait' : state) ?? 'queued'
+        const status = runStatusOfJobState(state === 'waiting' ? 'wait' : state) ?? 'queued'
         return jobs.filter(Boolean).map((job) => recordFromJob(job as JobLike, status, entry.pool.name))
       }),
       ...(wanted.includes('cancelled') ? [this.listCancelled(entry, window)] : []),
