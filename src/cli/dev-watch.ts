@@ -1,10 +1,17 @@
 // `switchyard dev --watch`: the registry's folder is watched (registry file, graph modules,
 // prompts, schemas, env files); a change, once the editor is done writing (debounced),
 // reloads the registry and restarts the pools, and one line says what happened.
+// Change notification is not something every machine has: some container filesystems
+// deliver no inotify events, and on Node 20 Linux a recursive fs.watch is a JS layer over
+// per-file inotify watches. So the one source of truth is a bounded stat scan of the
+// folder, compared with what was last reported; fs.watch only makes the scan run sooner,
+// and an interval runs it anyway. One save is one report whichever path saw it first.
+// (chokidar 6 needs Node 22; chokidar 4 is either fs.watch or fs.watchFile per file, with
+// no way to notice that fs.watch delivers nothing, which is the failure this guards against.)
 // Without --watch, a workflow that is in the registry file on disk but not in the loaded
 // registry gets a hint to restart (registryHint).
-import { statSync, watch, type FSWatcher } from 'node:fs'
-import { relative, sep } from 'node:path'
+import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs'
+import { join, relative, sep } from 'node:path'
 import { loadRegistry } from '../control/index.js'
 import type { Registry } from '../control/index.js'
 
@@ -21,39 +28,127 @@ const IGNORED = new Set([
   '.ruff_cache',
 ])
 
+/** Editors' lock, swap, backup and temp files (and vim's numbered write probe): never an edit. */
+function isEditorTemp(base: string): boolean {
+  return base.startsWith('.#') || base.endsWith('~') || /\.(swp|swx|tmp)$/.test(base) || /^\d+$/.test(base)
+}
+
 export interface RegistryWatcher {
   close(): void
 }
 
+export interface WatchFolderOptions {
+  /** Quiet time after the last change before it is reported. @default 250 */
+  debounceMs?: number
+  /** How often the folder is scanned whether or not fs.watch said anything. @default 1000 */
+  intervalMs?: number
+  /** Use fs.watch to scan sooner; false reproduces a machine whose filesystem sends no events. @default true */
+  fsWatch?: boolean
+  /** Files scanned at most (a registry folder is small; this bounds a mistaken root such as $HOME). @default 5000 */
+  maxFiles?: number
+}
+
+/** What a file looks like to stat: a save changes mtime/ctime/size, an atomic rename the inode. */
+type Snapshot = Map<string, string>
+
+/** The files under `root` (relative paths, sorted walk so the bound always keeps the same ones) and their signatures. */
+function scan(root: string, maxFiles: number): Snapshot {
+  const files: Snapshot = new Map()
+  const walk = (dir: string): void => {
+    let entries
+    try {
+      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))
+    } catch {
+      return // removed while we looked, or unreadable: its files count as gone
+    }
+    for (const entry of entries) {
+      if (files.size >= maxFiles) return
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) {
+        if (!IGNORED.has(entry.name)) walk(path) // a symlinked folder is not followed: no loops
+      } else if (!isEditorTemp(entry.name)) {
+        try {
+          const s = statSync(path)
+          files.set(relative(root, path), `${s.mtimeMs}:${s.ctimeMs}:${s.size}:${s.ino}`)
+        } catch {
+          // gone between readdir and stat: the next scan reports it removed
+        }
+      }
+    }
+  }
+  walk(root)
+  return files
+}
+
+/** Files added, removed or changed between two snapshots, sorted. */
+function changedFiles(before: Snapshot, after: Snapshot): string[] {
+  const changed = [...after].filter(([file, signature]) => before.get(file) !== signature).map(([file]) => file)
+  const removed = [...before.keys()].filter((file) => !after.has(file))
+  return [...changed, ...removed].sort()
+}
+
+function sameSnapshot(a: Snapshot, b: Snapshot): boolean {
+  return a.size === b.size && [...a].every(([file, signature]) => b.get(file) === signature)
+}
+
 /**
- * Call `onChange` with the files changed under `root` (relative paths), at most once per
- * `debounceMs` of quiet; editors' swap and backup files are not changes.
+ * Call `onChange` with the files changed under `root` (relative paths) since the last call,
+ * once they have been quiet for `debounceMs`; editors' swap and backup files and the
+ * IGNORED folders are not changes.
  *
  * @example const watcher = watchFolder(registry.root, (files) => void reload(files))
  */
-export function watchFolder(root: string, onChange: (files: string[]) => void, debounceMs = 250): RegistryWatcher {
-  const pending = new Set<string>()
-  let timer: NodeJS.Timeout | undefined
-  const watcher: FSWatcher = watch(root, { recursive: true }, (_event, name) => {
-    if (name === null) return
-    const file = name.toString()
-    const parts = file.split(sep)
-    if (parts.some((part) => IGNORED.has(part))) return
-    const base = parts[parts.length - 1] ?? ''
-    if (base.startsWith('.#') || base.endsWith('~') || /\.(swp|swx|tmp)$/.test(base) || /^\d+$/.test(base)) return
-    pending.add(file)
-    clearTimeout(timer)
-    timer = setTimeout(() => {
-      const files = [...pending].sort()
-      pending.clear()
+export function watchFolder(root: string, onChange: (files: string[]) => void, options: WatchFolderOptions = {}): RegistryWatcher {
+  const { debounceMs = 250, intervalMs = 1000, fsWatch = true, maxFiles = 5000 } = options
+  let reported = scan(root, maxFiles)
+  let seen = reported
+  let seenAt = Date.now()
+  let settle: NodeJS.Timeout | undefined
+  let closed = false
+
+  // Report only once a scan finds what a scan at least debounceMs earlier found (the editor
+  // is done writing); the report is the difference from the last report, so whichever path
+  // ran the scan, one save is reported once.
+  const check = (): void => {
+    if (closed) return
+    const now = scan(root, maxFiles)
+    const files = changedFiles(reported, now)
+    if (files.length > 0 && sameSnapshot(seen, now) && Date.now() - seenAt >= debounceMs) {
+      reported = now
       onChange(files)
-    }, debounceMs)
-  })
-  watcher.on('error', () => undefined)
+      return
+    }
+    if (!sameSnapshot(seen, now)) {
+      seen = now
+      seenAt = Date.now()
+    }
+    if (files.length > 0) soon()
+  }
+  const soon = (): void => {
+    clearTimeout(settle)
+    settle = setTimeout(check, debounceMs).unref()
+  }
+
+  const interval = setInterval(check, intervalMs).unref()
+  let watcher: FSWatcher | undefined
+  if (fsWatch) {
+    try {
+      watcher = watch(root, { recursive: true }, (_event, name) => {
+        const parts = name === null ? [] : name.toString().split(sep)
+        if (parts.some((part) => IGNORED.has(part)) || isEditorTemp(parts[parts.length - 1] ?? '')) return
+        soon()
+      })
+      watcher.on('error', () => undefined) // the interval's scan carries on
+    } catch {
+      watcher = undefined // no watch on this filesystem (ENOSPC on inotify watches, ENOSYS): the interval suffices
+    }
+  }
   return {
     close() {
-      clearTimeout(timer)
-      watcher.close()
+      closed = true
+      clearTimeout(settle)
+      clearInterval(interval)
+      watcher?.close()
     },
   }
 }
