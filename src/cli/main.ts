@@ -10,6 +10,7 @@ const COMMANDS = {
   worker: 'run one pool worker (--pool NAME)',
   run: 'run a workflow: run WORKFLOW --input JSON|@file',
   runs: 'list recent runs',
+  cancel: 'cancel a queued or running run: cancel RUN_ID',
   trace: 'draw a run tree: trace TRACE_ID',
   new: 'scaffold a workflow: new WORKFLOW --pool POOL',
 } as const
@@ -31,8 +32,8 @@ function usage(): string {
     ...lines,
     '',
     'check, codegen, dev, start, gateway, worker and new read the registry: --config FILE (or',
-    'SWITCHYARD_CONFIG); the default is ./switchyard.yaml. run, runs and trace ask a running gateway',
-    'instead: --url URL (or SWITCHYARD_URL).',
+    'SWITCHYARD_CONFIG); the default is ./switchyard.yaml. run, runs, cancel and trace ask a running',
+    'gateway instead: --url URL (or SWITCHYARD_URL).',
     "Run 'switchyard <command> --help' for a command's options.",
   ].join('\n')
 }

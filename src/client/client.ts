@@ -181,6 +181,10 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
       const { body } = await send({ method: 'GET', path: `/v1/runs/${encodeURIComponent(runId)}`, options: callOptions })
       return body as RunInfo
     },
+    async cancel(runId, callOptions = {}) {
+      const { body } = await send({ method: 'POST', path: `/v1/runs/${encodeURIComponent(runId)}/cancel`, options: callOptions })
+      return body as RunInfo
+    },
     async wait(runId, waitOptions = {}) {
       const { signal, cleanup, timedOut } = deadlineSignal(waitOptions)
       const path = `/v1/runs/${encodeURIComponent(runId)}`

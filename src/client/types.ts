@@ -98,6 +98,15 @@ export interface SwitchyardClient<W extends WorkflowMap<W> = AnyWorkflows> {
   /** A run's status, output or error, attempts, timings and trace id. */
   get(runId: string, options?: CallOptions): Promise<RunInfo>
   /**
+   * Cancel a queued or running run (`POST /v1/runs/{id}/cancel`): resolves with the run,
+   * `cancelled` once its worker stopped it (a running graph sees its abort signal), or
+   * still `running` when that takes longer. Cancelling a cancelled run is fine; a run that
+   * already succeeded or failed rejects with RUN_FINISHED (409), an unknown one UNKNOWN_RUN (404).
+   *
+   * @example const run = await client.cancel(runId) // run.status: 'cancelled'
+   */
+  cancel(runId: string, options?: CallOptions): Promise<RunInfo>
+  /**
    * Poll a run (started with `{ async: true }`) until it finishes: its output, or
    * RunFailedError with the run's code. Bound it with `timeout` or `signal`.
    *

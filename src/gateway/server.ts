@@ -10,7 +10,18 @@ import { answerPreflight, applyCors } from './cors.js'
 import { TRACE_ID_HEADER, RUN_ID_HEADER, type Exchange, type GatewayDeps, type Handler } from './exchange.js'
 import { wantsForcedTrace } from './force-trace.js'
 import { createGatewayMetrics } from './gateway-metrics.js'
-import { getRun, listPools, listRuns, healthz, metrics, readyz, runWorkflow, getWorkflow, listWorkflows } from './handlers/index.js'
+import {
+  cancelRun,
+  getRun,
+  listPools,
+  listRuns,
+  healthz,
+  metrics,
+  readyz,
+  runWorkflow,
+  getWorkflow,
+  listWorkflows,
+} from './handlers/index.js'
 import { mountObserve } from './observe-routes.js'
 import { resolveGatewayOptions, type Gateway, type GatewayOptions } from './options.js'
 import { problemCodeOf, sendProblem, httpStatusOf, toProblem } from './problem.js'
@@ -63,6 +74,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     })
     .add('GET', '/v1/runs', guarded(listRuns(deps)))
     .add('GET', '/v1/runs/{runId}', guarded(getRun(deps)))
+    // Behind the gateway's auth like every run route (a cancel needs the `run` role once tokens carry scopes).
+    .add('POST', '/v1/runs/{runId}/cancel', guarded(cancelRun(deps)))
     .add('GET', '/v1/pools', guarded(listPools(deps)))
     .add('GET', '/v1/workflows', guarded(listWorkflows(deps)))
     .add('GET', '/v1/workflows/{name}', guarded(getWorkflow(deps)))

@@ -21,12 +21,12 @@ void test('the top-level help names exactly the commands that take --config', ()
   const help = cli(['--help'])
   assert.equal(help.code, 0)
   assert.match(help.out, /check, codegen, dev, start, gateway, worker and new read the registry: --config FILE \(or\n/)
-  assert.match(help.out, /run, runs and trace ask a running gateway\ninstead: --url URL \(or SWITCHYARD_URL\)\./)
+  assert.match(help.out, /run, runs, cancel and trace ask a running\ngateway instead: --url URL \(or SWITCHYARD_URL\)\./)
   assert.doesNotMatch(help.out, /Every command takes --config/)
   for (const name of ['check', 'codegen', 'dev', 'start', 'gateway', 'worker', 'new']) {
     assert.match(cli([name, '--help']).out, /--config/, `${name} --help`)
   }
-  for (const [name, ...args] of [['run', 'x'], ['runs'], ['trace', 'x']] as const) {
+  for (const [name, ...args] of [['run', 'x'], ['runs'], ['trace', 'x'], ['cancel', 'x']] as const) {
     const refused = cli([name, ...args, '--config', 'switchyard.yaml'])
     assert.equal(refused.code, 1, `${name} --config`)
     assert.match(refused.out, /--config/, `${name} names the option it refuses`)

@@ -106,6 +106,12 @@ void describe('switchyard new', () => {
         30_000,
         () => `switchyard dev printed no gateway URL:\n${text}`,
       )
+      // A run for a pool whose worker is still starting is refused at once (503): wait for them, as dev's own hints do.
+      await waitFor(
+        async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined),
+        60_000,
+        () => `switchyard dev never had a worker for every pool:\n${text}`,
+      )
       const example = join(dir, 'sales/workflows/lead-summary/example.json')
       const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
         execFile(
@@ -180,10 +186,10 @@ void describe('switchyard new', () => {
 })
 
 /** Poll `check` every 50 ms until it returns a value; fail with `message()` after `timeoutMs`. */
-async function waitFor<T>(check: () => T | undefined, timeoutMs: number, message: () => string): Promise<T> {
+async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number, message: () => string): Promise<T> {
   const until = Date.now() + timeoutMs
   for (;;) {
-    const value = check()
+    const value = await check()
     if (value !== undefined) return value
     if (Date.now() > until) throw new Error(message())
     await new Promise((resolve) => setTimeout(resolve, 50))

@@ -225,3 +225,27 @@ void test('runs lists recent runs with filters, newest first, dead-lettered ones
   assert.ok(bad instanceof SwitchyardClientError)
   assert.equal(bad.message, "BAD_REQUEST: unknown status 'done': use queued, running, succeeded, failed, cancelled")
 })
+
+void test('cancel(): a queued run comes back cancelled (and again); a finished run rejects RUN_FINISHED, an unknown one UNKNOWN_RUN', async () => {
+  const client = createClient<Workflows>({ url: fx.url })
+  // The `held` queue (maxQueued 1, no worker) may be full from an earlier test: cancelling frees its place.
+  for (const run of await client.runs({ pool: 'held', status: 'queued' }))
+    assert.equal((await client.cancel(run.runId)).status, 'cancelled')
+  const queued = await client.run('held.wait', { cancel: 'me' }, { async: true })
+  const cancelled = await client.cancel(queued.runId)
+  assert.equal(cancelled.status, 'cancelled')
+  assert.equal(cancelled.error?.code, 'CANCELLED')
+  assert.equal((await client.cancel(queued.runId)).status, 'cancelled')
+  const failed = await client.wait(queued.runId).catch((e: unknown) => e)
+  assert.ok(failed instanceof RunFailedError)
+  assert.equal(failed.code, 'CANCELLED')
+
+  const done = await client.run('echo.say', { text: 'done' }, { async: true })
+  await client.wait(done.runId, { timeout: 10_000 })
+  const finished = await client.cancel(done.runId).catch((e: unknown) => e)
+  assert.ok(finished instanceof SwitchyardClientError)
+  assert.deepEqual([finished.code, finished.status, finished.runId], ['RUN_FINISHED', 409, done.runId])
+  const unknown = await client.cancel('no-such-run').catch((e: unknown) => e)
+  assert.ok(unknown instanceof SwitchyardClientError)
+  assert.deepEqual([unknown.code, unknown.status], ['UNKNOWN_RUN', 404])
+})

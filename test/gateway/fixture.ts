@@ -58,6 +58,11 @@ workflows:
     timeout: 200ms
     description: Never finishes before its deadline.
     input: { type: object }
+  echo.watch:
+    pool: email
+    graph: graphs/echo.mjs#watch
+    description: Runs until its signal aborts, then writes the abort's reason to input.file.
+    input: { type: object, required: [file], properties: { file: { type: string } } }
   quiet.say:
     pool: quiet
     graph: graphs/echo.mjs#graph
@@ -79,6 +84,18 @@ export function failing() {
 }
 export function slow() {
   return (_input, run) => new Promise((resolve) => run.signal.addEventListener('abort', () => resolve(null)))
+}
+export async function watch() {
+  const { writeFileSync } = await import('node:fs')
+  return (input, run) =>
+    new Promise((resolve) => {
+      writeFileSync(input.file + '.started', '')
+      run.signal.addEventListener('abort', () => {
+        const reason = run.signal.reason
+        writeFileSync(input.file, JSON.stringify({ code: reason?.code, retryable: reason?.retryable, message: reason?.message }))
+        resolve(null)
+      })
+    })
 }
 `
 

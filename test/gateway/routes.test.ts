@@ -21,6 +21,7 @@ void test('GET /v1/workflows lists names, pools, descriptions and schemas, and n
       ['echo.fail', 'email', 'Always fails.'],
       ['echo.say', 'email', 'Repeats the text back.'],
       ['echo.slow', 'email', 'Never finishes before its deadline.'],
+      ['echo.watch', 'email', "Runs until its signal aborts, then writes the abort's reason to input.file."],
       ['held.wait', 'held', 'Its pool has no worker.'],
       ['quiet.say', 'quiet', 'Never traced.'],
     ],

@@ -34,6 +34,11 @@ export type RunHandler = (delivery: Delivery) => Promise<Outcome>
 export interface RunSource {
   /** Begin delivering runs of one pool, at most `concurrency` at once. */
   start(handler: RunHandler, options: { concurrency: number }): void
+  /**
+   * Resolves once the broker counts this consumer as a live worker of its pool (on Redis:
+   * its first heartbeat is in). Absent: at once.
+   */
+  visible?(): Promise<void>
   /** Take no new runs; resolve once in-flight runs have settled. */
   drain(): Promise<void>
   close(): Promise<void>

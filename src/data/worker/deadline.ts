@@ -37,6 +37,8 @@ export async function withDeadline<T>(
     controller.signal.addEventListener('abort', onAbort, { once: true })
   })
   try {
+    // A run cancelled (or past its deadline) before its graph started never starts it.
+    if (controller.signal.aborted) throw controller.signal.reason
     return await Promise.race([Promise.resolve().then(() => fn(controller.signal)), aborted])
   } catch (error) {
     // A graph that stops on the signal throws its own AbortError: report why it stopped.

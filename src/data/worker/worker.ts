@@ -56,6 +56,9 @@ export interface PoolWorker {
 
 const tracer = trace.getTracer('switchyard-worker')
 
+/** How long start() waits for the broker to count this worker before it says so and goes on. */
+const VISIBLE_WAIT_MS = 10_000
+
 function refusal(code: string, message: string, retryable = false): Outcome {
   return { ok: false, error: { code, message, retryable } }
 }
@@ -277,6 +280,12 @@ export function createWorker(options: WorkerOptions): PoolWorker {
         })
       }
       options.source.start(handle, { concurrency: options.concurrency ?? pool.concurrency })
+      // "Started" means the gateway can see it (on Redis, its first heartbeat is in); a broker still out of reach is said, not waited out.
+      const visible = await Promise.race([
+        options.source.visible?.().then(() => true) ?? Promise.resolve(true),
+        new Promise<false>((resolve) => setTimeout(resolve, VISIBLE_WAIT_MS, false).unref()),
+      ])
+      if (!visible) log.warn('the broker does not count this worker yet (is it reachable?); runs are taken once it does', {})
       log.info('worker started', { concurrency: options.concurrency ?? pool.concurrency, url: http?.url ?? null })
     },
     async drain() {

@@ -215,6 +215,10 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
         .catch((error: unknown) => warn(String((error as Error).message ?? error)))
     },
 
+    visible(): Promise<void> {
+      return heartbeat?.beating ?? Promise.resolve()
+    },
+
     async drain(): Promise<void> {
       // Worker.close() without force stops fetching and waits for active jobs.
       await worker?.close()

@@ -1,0 +1,39 @@
+// POST /v1/runs/{runId}/cancel: a queued run ends cancelled at once; a running run's
+// graph sees its abort signal and the run ends cancelled when its worker has stopped
+// it. Idempotent: cancelling a cancelled run answers it again. 200 with the run once it
+// is cancelled (or, if it finished first, as it finished); 202 with the run as it stands
+// when its worker has not stopped it yet (GET Location shows the end). 404 UNKNOWN_RUN,
+// 409 RUN_FINISHED for a run that had already succeeded or failed.
+import { SwitchyardError } from '../../control/index.js'
+import type { RunRecord } from '../../data/broker/index.js'
+import { brokerError } from '../broker-error.js'
+import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type GatewayDeps, type Handler } from '../exchange.js'
+import { toRunView } from './run-view.js'
+
+const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
+
+/** How long the answer waits for the worker to stop a running run: it usually takes milliseconds. */
+const SETTLE_MS = 2000
+
+export function cancelRun(deps: GatewayDeps): Handler {
+  return async ({ res, params, known }) => {
+    const runId = params.runId ?? ''
+    if (!RUN_ID.test(runId)) throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}'`)
+    known.runId = runId
+    let record: RunRecord = await deps.broker.cancel(runId).catch((error: unknown) => {
+      throw brokerError(deps.broker, error)
+    })
+    known.workflow = record.workflow
+    known.pool = record.pool
+    if (record.status === 'running' || record.status === 'queued') {
+      // The broker asked the worker to stop it; a wait that fails leaves the answer at 202.
+      record = await deps.broker.wait(runId, { until: Date.now() + SETTLE_MS }).catch(() => record)
+    }
+    const settled = record.status !== 'running' && record.status !== 'queued'
+    sendJson(res, settled ? 200 : 202, toRunView(record), {
+      [RUN_ID_HEADER]: record.runId,
+      ...(record.traceId ? { [TRACE_ID_HEADER]: record.traceId } : {}),
+      ...(settled ? {} : { location: `/v1/runs/${encodeURIComponent(runId)}` }),
+    })
+  }
+}
