@@ -1,7 +1,10 @@
-"""A run's output leaves the worker as JSON and, when the workflow declares an output
-schema (JSON Schema 2020-12), only if it matches — as the node worker does
-(src/data/worker-output.ts): OUTPUT_INVALID, not retryable, naming the JSON-pointer
-paths that do not fit. Each schema compiles on its workflow's first run here."""
+"""A run's output leaves the worker as JSON, no larger than its pool's maxOutput
+(OUTPUT_TOO_LARGE), and, when the workflow declares an output schema (JSON Schema
+2020-12), only if it matches — as the node worker does (src/data/worker/output.ts):
+OUTPUT_INVALID, not retryable, naming the JSON-pointer paths that do not fit. Size is
+counted as the TypeScript side counts it: compact JSON in UTF-8. A graph that returns
+None sends null, checked like any other output. Each schema compiles on its
+workflow's first run here."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import SwitchyardError
-from .registry import Workflow
+from .registry import Pool, Workflow
 
 Check = Callable[[Any], list[str]]
 
@@ -43,12 +46,19 @@ class OutputChecks:
     def __init__(self) -> None:
         self._checks: dict[str, Check | None] = {}
 
-    def checked(self, workflow: Workflow, output: Any) -> Any:
-        """The output as it will travel (JSON round trip), or OUTPUT_INVALID / GRAPH_FAILED."""
+    def checked(self, workflow: Workflow, output: Any, pool: Pool) -> Any:
+        """The output as it will travel (JSON round trip), or OUTPUT_TOO_LARGE / OUTPUT_INVALID / GRAPH_FAILED."""
         try:
-            sent = json.loads(json.dumps(output, allow_nan=False))
+            text = json.dumps(output, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
         except (TypeError, ValueError) as error:
             raise SwitchyardError("GRAPH_FAILED", f"workflow '{workflow.name}' returned an output that is not JSON: {error}") from None
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > pool.max_output:
+            raise SwitchyardError(
+                "OUTPUT_TOO_LARGE",
+                f"workflow '{workflow.name}' returned {size} bytes of JSON; pool '{pool.name}' allows at most {pool.max_output} (maxOutput)",
+            )
+        sent = json.loads(text)
         if workflow.name not in self._checks:
             self._checks[workflow.name] = _compile(workflow)
         check = self._checks[workflow.name]

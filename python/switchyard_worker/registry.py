@@ -34,6 +34,8 @@ class Pool:
     memory: int | None
     env: Path | None
     redis: str | None
+    #: `maxOutput:` in bytes: the largest output (its JSON, UTF-8) a run may return.
+    max_output: int = 1024**2
     #: What spans may record of values: full | redacted | none (tracing.capture).
     capture: str = "full"
     redact: tuple[str, ...] = ()
@@ -106,6 +108,7 @@ def parse_registry(data: Any, path: Path) -> Registry:
             memory=memory,
             env=_optional_path(_get(raw, "env", (str, type(None)), where, path)),
             redis=_get(raw, "redis", (str, type(None)), where, path),
+            max_output=_get(raw, "maxOutputBytes", int, where, path),
             capture=_get(tracing, "capture", str, f"{where}.tracing", path),
             redact=tuple(str(key) for key in _get(tracing, "redact", list, f"{where}.tracing", path)),
         )

@@ -208,7 +208,7 @@ class PoolRunner:
         except asyncio.CancelledError:
             run.cancelled.set()  # the worker is closing hard
             raise
-        return self.outputs.checked(workflow, result)
+        return self.outputs.checked(workflow, result, self.pool)
 
     async def handle(self, raw: Any, attempt: int) -> Outcome:
         """Run one delivery; ``attempt`` is the broker's 1-based attempt number."""

@@ -47,6 +47,12 @@ def registry(tmp_path):
         def not_json(input, run):
             return {"when": object()}
 
+        def sized(input, run):
+            return {"text": input.get("char", "x") * input["n"]}
+
+        def nothing(input, run):
+            return None
+
         def factory(setup):
             greeting = "hi from " + setup.workflow
             return lambda input, run: {"greeting": greeting}
@@ -64,6 +70,7 @@ def registry(tmp_path):
         "py.echo": "graphs.py#echo", "py.slow": "graphs.py#slow", "py.polite": "graphs.py#polite", "py.fatal": "graphs.py#fatal",
         "py.boom": "graphs.py#boom", "py.notjson": "graphs.py#not_json", "py.factory": "graphs.py#factory",
         "py.lg": "graphs.py#langgraph_like", "py.shaped": "graphs.py#shaped", "py.broken": "broken.py#graph", "py.missing": "graphs.py#nope",
+        "py.sized": "graphs.py#sized", "py.nothing": "graphs.py#nothing",
     }
     shaped = {"type": "object", "required": ["answer"], "additionalProperties": False,
               "properties": {"answer": {"type": "string"}, "attempt": {"type": "string"}}}
@@ -74,9 +81,12 @@ def registry(tmp_path):
             extra["prompt"] = str(tmp_path / "prompt.md")
         if name == "py.shaped":
             extra["output"] = shaped
+        if name == "py.nothing":
+            extra["output"] = {"type": "object"}
         flows.append(workflow(tmp_path, name, "py", ref, **extra))
     flows.append(workflow(tmp_path, "email.compose", "email", "graphs.py#echo", timeoutMs=2000))
-    pools = [pool("py", runtime="python", timeoutMs=2000, tracing={"project": "proj-py", "sampleRate": 1, "capture": "full", "redact": []}),
+    pools = [pool("py", runtime="python", timeoutMs=2000, maxOutputBytes=64 * 1024,
+                  tracing={"project": "proj-py", "sampleRate": 1, "capture": "full", "redact": []}),
              pool("email", timeoutMs=2000)]
     return write_resolved(tmp_path, pools, flows)
 
@@ -189,6 +199,21 @@ def test_an_output_that_does_not_match_its_schema_fails_without_retry_naming_the
         "/: Additional properties are not allowed ('echo' was unexpected); "
         "/attempt: 1 is not of type 'string'"
     )
+
+
+def test_an_output_past_the_pools_max_output_fails_as_output_too_large_counting_utf8_bytes(registry):
+    fits = handle(registry, envelope("py.sized", {"n": 64 * 1024 - 20}))
+    assert fits.ok, fits.message
+    for input, size in [({"n": 5 * 1024 * 1024}, 5 * 1024 * 1024 + 11), ({"n": 40_000, "char": "ü"}, 80_011)]:
+        big = handle(registry, envelope("py.sized", input))
+        assert (big.ok, big.code, big.retryable) == (False, "OUTPUT_TOO_LARGE", False)
+        assert big.message == f"workflow 'py.sized' returned {size} bytes of JSON; pool 'py' allows at most 65536 (maxOutput)"
+
+
+def test_none_where_the_output_schema_requires_an_object_is_output_invalid(registry):
+    nothing = handle(registry, envelope("py.nothing"))
+    assert (nothing.code, nothing.retryable) == ("OUTPUT_INVALID", False)
+    assert nothing.message.endswith("/: None is not of type 'object'")
 
 
 def test_a_graph_that_cannot_load_fails_only_its_workflow(registry):

@@ -33,6 +33,8 @@ export interface Pool {
   readonly maxQueued: number
   /** Heap cap per worker process, bytes; null = Node's default. */
   readonly memoryBytes: number | null
+  /** Largest output a run may return, bytes of its JSON (UTF-8): larger is OUTPUT_TOO_LARGE. */
+  readonly maxOutputBytes: number
   /** Env file loaded into this pool's workers only: absolute path, or null. */
   readonly env: string | null
   /** Redis URL for this pool's queue, or null to use the broker default. */

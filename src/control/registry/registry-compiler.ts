@@ -7,7 +7,16 @@ import { canonicalJson } from './canonical-json.js'
 import { COMPILED_FORMAT, type Compilation, type CompiledRegistry, type WorkflowColumns } from './compiled-registry.js'
 import { sha256 } from './node-builtins.js'
 import type { RegistryProblem, Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from '../contract/index.js'
-import { MIN_MEMORY_BYTES, parseDuration, parseSize, POOL_DEFAULTS, POOL_NAME, REGISTRY_KEYS, WORKFLOW_NAME } from './registry-rules.js'
+import {
+  MIN_MEMORY_BYTES,
+  OUTPUT_BYTES,
+  parseDuration,
+  parseSize,
+  POOL_DEFAULTS,
+  POOL_NAME,
+  REGISTRY_KEYS,
+  WORKFLOW_NAME,
+} from './registry-rules.js'
 import { SchemaCompiler } from './schema-compiler.js'
 import { findDuplicateKeys, guards, locate, parseSource, type SourceFile } from './source-file.js'
 import { suggest } from '../suggest.js'
@@ -329,6 +338,7 @@ class Builder {
         memoryBytes = null
       }
     }
+    const maxOutputBytes = this.maxOutput(fields.get('maxOutput'), label)
     const redisEntry = fields.get('redis')
     const redis = this.text(redisEntry, `${label} redis`)
     if (redis !== null && redisEntry && !/^rediss?:\/\//.test(redis)) {
@@ -343,10 +353,27 @@ class Builder {
       retries: this.integer(fields.get('retries'), `${label} retries`, 0, POOL_DEFAULTS.retries),
       maxQueued: this.integer(fields.get('maxQueued'), `${label} maxQueued`, 1, POOL_DEFAULTS.maxQueued),
       memoryBytes,
+      maxOutputBytes,
       env: this.file(fields.get('env'), `${label} env`),
       redis,
       tracing: this.tracing(fields.get('tracing'), name, label),
     })
+  }
+
+  maxOutput(entry: Entry | undefined, label: string): number {
+    if (!entry) return POOL_DEFAULTS.maxOutputBytes
+    const raw = this.value(entry)
+    const bytes = typeof raw === 'string' ? parseSize(raw) : null
+    const size = (n: number) => (n >= 1024 ** 2 ? `${n / 1024 ** 2}mb` : `${n / 1024}kb`)
+    if (bytes === null) this.problem(this.at(entry), `${label} maxOutput: ${this.show(entry)} is not a size (use 256kb, 1mb or 8mb)`)
+    else if (bytes < OUTPUT_BYTES.min || bytes > OUTPUT_BYTES.max) {
+      this.problem(
+        this.at(entry),
+        `${label} maxOutput: ${this.show(entry)} is outside ${size(OUTPUT_BYTES.min)} to ${size(OUTPUT_BYTES.max)} ` +
+          '(a larger result belongs in object storage, with its link in the output)',
+      )
+    } else return bytes
+    return POOL_DEFAULTS.maxOutputBytes
   }
 
   tracing(entry: Entry | undefined, pool: string, label: string): TracingConfig {

@@ -21,13 +21,21 @@ export function queueName(pool: string): string {
 /** The keys each map of the registry accepts (spec/registry.schema.json lists the same). */
 export const REGISTRY_KEYS = {
   top: ['$schema', 'version', 'shared', 'pools', 'workflows'],
-  pool: ['runtime', 'concurrency', 'processes', 'timeout', 'retries', 'maxQueued', 'memory', 'env', 'redis', 'tracing'],
+  pool: ['runtime', 'concurrency', 'processes', 'timeout', 'retries', 'maxQueued', 'memory', 'maxOutput', 'env', 'redis', 'tracing'],
   tracing: ['project', 'sampleRate', 'capture', 'redact'],
   workflow: ['pool', 'graph', 'prompt', 'input', 'output', 'description', 'timeout', 'retries'],
 } as const
 
 /** Pool defaults (DESIGN §2.1); tracing defaults to { project: <pool name>, sampleRate: 1, capture: 'full', redact: [] }. */
-export const POOL_DEFAULTS = { runtime: 'node', concurrency: 4, processes: 1, timeoutMs: 60_000, retries: 2, maxQueued: 1000 } as const
+export const POOL_DEFAULTS = {
+  runtime: 'node',
+  concurrency: 4,
+  processes: 1,
+  timeoutMs: 60_000,
+  retries: 2,
+  maxQueued: 1000,
+  maxOutputBytes: 1024 ** 2,
+} as const
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/
 const MS_PER_UNIT = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
@@ -46,15 +54,22 @@ export function parseDuration(text: string): number | null {
 }
 
 // Binary units: 1mb = 1024 × 1024 bytes, as Node's --max-old-space-size (MiB) expects.
-// No b or kb: a heap cap that small is a typo, never a setting (DESIGN: 256mb | 1gb).
-const SIZE = /^(\d+(?:\.\d+)?)(mb|gb)$/i
-const BYTES_PER_UNIT = { mb: 1024 ** 2, gb: 1024 ** 3 } as const
+// kb is for maxOutput; a heap cap in kb is below MIN_MEMORY_BYTES, refused by name.
+const SIZE = /^(\d+(?:\.\d+)?)(kb|mb|gb)$/i
+const BYTES_PER_UNIT = { kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as const
 
 /** The smallest `memory:` a pool may set: below it a worker cannot even load its graph. */
 export const MIN_MEMORY_BYTES = 64 * 1024 ** 2
 
 /**
- * Parse a size (`256mb`, `1gb`) into whole bytes, or return null when it is not one.
+ * The range of `maxOutput:`. An output travels whole through the broker and the
+ * gateway's memory, once per waiting caller: past tens of megabytes a result belongs
+ * in object storage, with its link in the output.
+ */
+export const OUTPUT_BYTES = { min: 1024, max: 64 * 1024 ** 2 } as const
+
+/**
+ * Parse a size (`64kb`, `256mb`, `1gb`) into whole bytes, or return null when it is not one.
  *
  * @example parseSize('512mb') // 536870912
  */

@@ -48,6 +48,7 @@ export function resolvedRegistry(registry: Registry): ResolvedRegistry {
       retries: pool.retries,
       maxQueued: pool.maxQueued,
       memoryBytes: pool.memoryBytes,
+      maxOutputBytes: pool.maxOutputBytes,
       env: pool.env,
       redis: pool.redis,
       tracing: { ...pool.tracing, redact: [...pool.tracing.redact] },

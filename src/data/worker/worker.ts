@@ -223,7 +223,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
       const untrack = watchdog?.track(deadlineMs)
       const started = performance.now()
       try {
-        const output = await checkedOutput(workflow, await execute(envelope, workflow, attempt, deadlineMs, delivery.signal, span))
+        const output = await checkedOutput(workflow, pool, await execute(envelope, workflow, attempt, deadlineMs, delivery.signal, span))
         if (recording) setCaptured(span, ATTR.output, output, pool)
         count.succeeded.inc()
         count.ok.observe((performance.now() - started) / 1000)

@@ -95,10 +95,23 @@ void describe('registry problems, each located where the person wrote it', () =>
       `version: 1\npools:\n  a:\n    memory: 512kb\n  b:\n    memory: 1048576b\n  c:\n    memory: 32mb\n  d:\n    memory: 64mb\nworkflows: {}\n`,
     )
     assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
-      `4:13 pool 'a' memory: "512kb" is not a size (use 256mb or 1gb)`,
+      `4:13 pool 'a' memory: "512kb" is below the minimum of 64mb`,
       `6:13 pool 'b' memory: "1048576b" is not a size (use 256mb or 1gb)`,
       `8:13 pool 'c' memory: "32mb" is below the minimum of 64mb`,
     ])
+  })
+
+  void it('maxOutput: a size from 1kb to 64mb, 1mb by default', () => {
+    const { file } = registry(
+      `version: 1\npools:\n  a:\n    maxOutput: 512b\n  b:\n    maxOutput: 1gb\n  c:\n    maxOutput: 256kb\n  d: {}\nworkflows: {}\n`,
+    )
+    assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
+      `4:16 pool 'a' maxOutput: "512b" is not a size (use 256kb, 1mb or 8mb)`,
+      `6:16 pool 'b' maxOutput: "1gb" is outside 1kb to 64mb (a larger result belongs in object storage, with its link in the output)`,
+    ])
+    const { file: good } = registry(`version: 1\npools:\n  c:\n    maxOutput: 256kb\n  d: {}\nworkflows: {}\n`)
+    const pools = loadRegistry(good).pools
+    assert.deepEqual([pools.get('c')?.maxOutputBytes, pools.get('d')?.maxOutputBytes], [256 * 1024, 1024 ** 2])
   })
 
   void it('an invalid JSON Schema points into the schema file', () => {

@@ -102,6 +102,7 @@ void describe('route()', () => {
         retries: 2,
         maxQueued: 1000,
         memoryBytes: null,
+        maxOutputBytes: 1024 ** 2,
         env: null,
         redis: null,
         tracing: { project: 'classify', sampleRate: 1, capture: 'full', redact: [] },
@@ -210,8 +211,8 @@ void describe('units and names', () => {
   void it('parses durations and sizes', () => {
     assert.deepEqual(['250ms', '30s', '2m', '1h', '1.5s'].map(parseDuration), [250, 30_000, 120_000, 3_600_000, 1500])
     assert.deepEqual(['2 minutes', '10', '', '0s', '-1s'].map(parseDuration), [null, null, null, null, null])
-    assert.deepEqual(['256mb', '1gb', '1.5GB'].map(parseSize), [256 * 2 ** 20, 2 ** 30, 1.5 * 2 ** 30])
-    assert.deepEqual(['512', 'lots', '0mb', '512kb', '1048576b'].map(parseSize), [null, null, null, null, null])
+    assert.deepEqual(['256mb', '1gb', '1.5GB', '512kb'].map(parseSize), [256 * 2 ** 20, 2 ** 30, 1.5 * 2 ** 30, 512 * 1024])
+    assert.deepEqual(['512', 'lots', '0mb', '1048576b'].map(parseSize), [null, null, null, null])
   })
 
   void it('names one queue per pool', () => {

@@ -52,6 +52,7 @@ function pool(name: string, maxQueued: number): Pool {
     retries: CONTRACT.maxAttempts - 1,
     maxQueued,
     memoryBytes: null,
+    maxOutputBytes: 1024 ** 2,
     env: null,
     redis: null,
     tracing: { project: `contract-${name}`, sampleRate: 1, capture: 'full', redact: [] },

@@ -131,6 +131,46 @@ void describe('worker: runs', () => {
     })
   })
 
+  void test("an output larger than the pool's maxOutput fails the run as OUTPUT_TOO_LARGE, without retry; one just under it travels", async () => {
+    const MB = 1024 ** 2
+    const fits = await run(envelopeFor(registry, 'work.sized', { bytes: MB - 100 }))
+    assert.equal(fits.status, 'succeeded', JSON.stringify(fits.error))
+    assert.equal(Buffer.byteLength(JSON.stringify(fits.output)) <= MB, true)
+    for (const input of [
+      { bytes: 5 * MB },
+      // Bytes of UTF-8, not characters: 700,000 'ü' are 1.4 MB.
+      { bytes: Math.round(1.4 * MB), char: 'ü' },
+      // An output that is not plain JSON (a Date) is measured as it will travel.
+      { bytes: 2 * MB, date: true },
+    ]) {
+      const record = await run(envelopeFor(registry, 'work.sized', input))
+      assert.equal(record.status, 'failed', JSON.stringify(input))
+      assert.equal(record.attempts, 1)
+      assert.equal(record.output, undefined)
+      assert.equal(record.error?.code, 'OUTPUT_TOO_LARGE')
+      assert.equal(record.error?.retryable, false)
+      assert.match(
+        record.error?.message ?? '',
+        /^workflow 'work\.sized' returned \d+ bytes of JSON; pool 'work' allows at most 1048576 \(maxOutput\)$/,
+      )
+    }
+  })
+
+  void test('a graph that returns undefined where its output schema requires an object fails as OUTPUT_INVALID, not null', async () => {
+    const record = await run(envelopeFor(registry, 'work.nothing', {}))
+    assert.equal(record.status, 'failed')
+    assert.deepEqual(record.error, {
+      code: 'OUTPUT_INVALID',
+      message:
+        "workflow 'work.nothing' returned an output that does not match its output schema (it returned nothing: undefined): /: must be object",
+      retryable: false,
+    })
+    // Without an output schema, nothing travels as null.
+    const allowed = await run(envelopeFor(registry, 'work.nothing-allowed', {}))
+    assert.equal(allowed.status, 'succeeded')
+    assert.equal(allowed.output, null)
+  })
+
   void test("the run's signal aborts at the deadline: DEADLINE_EXCEEDED, dead-lettered, never retried past its deadline", async () => {
     const deadline = new Date(Date.now() + 200).toISOString()
     const envelope = envelopeFor(registry, 'work.slow', { ms: 60_000 }, { change: (plan) => ({ ...plan, deadline }) })
