@@ -17,7 +17,7 @@ from typing import Any
 from .errors import SwitchyardError
 
 #: The resolved-registry format this reader understands (RESOLVED_FORMAT in TypeScript).
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def write_resolved(root: Path, pools: list[dict[str, Any]], workflows: list[dict
     """Write a resolved registry as `switchyard check` does (beside switchyard.yaml) and load it."""
     (root / "switchyard.yaml").write_text("# resolved in .switchyard/\n")
     data = {
-        "format": 1, "source": str(root / "switchyard.yaml"), "root": str(root), "digest": "sha256:" + "ab" * 32,
+        "format": 2, "source": str(root / "switchyard.yaml"), "root": str(root), "digest": "sha256:" + "ab" * 32,
         "pools": {p["name"]: p for p in pools}, "workflows": {w["name"]: w for w in workflows},
     }
     (root / ".switchyard").mkdir(exist_ok=True)

@@ -38,15 +38,25 @@ def test_an_unknown_format_is_refused_not_guessed(tmp_path: Path) -> None:
     write_resolved(tmp_path, [pool("py")], [])
     file = resolved_path(tmp_path / "switchyard.yaml")
     data = json.loads(file.read_text())
-    file.write_text(json.dumps({**data, "format": 2}))
-    with pytest.raises(SwitchyardError, match="format 2 is not 1") as caught:
+    # Format 1 (before maxOutputBytes) from an older writer, and a future one.
+    for other in (1, 3):
+        file.write_text(json.dumps({**data, "format": other}))
+        with pytest.raises(SwitchyardError, match=f"format {other} is not 2"):
+            load_registry(file)
+    file.write_text(json.dumps({**data, "format": 3}))
+    with pytest.raises(SwitchyardError, match="format 3 is not 2") as caught:
         load_registry(file)
     assert caught.value.code == "REGISTRY_INVALID"
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("memoryBytes", "1kb", "memoryBytes has the wrong type"), ("timeoutMs", "2m", "timeoutMs has the wrong type"), ("concurrency", True, "concurrency")],
+    [
+        ("memoryBytes", "1kb", "memoryBytes has the wrong type"),
+        ("maxOutputBytes", "1mb", "maxOutputBytes has the wrong type"),
+        ("timeoutMs", "2m", "timeoutMs has the wrong type"),
+        ("concurrency", True, "concurrency"),
+    ],
 )
 def test_unresolved_values_are_refused(tmp_path: Path, field: str, value: object, message: str) -> None:
     with pytest.raises(SwitchyardError, match=message):

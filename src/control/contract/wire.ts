@@ -25,6 +25,7 @@ export interface RunView<O = unknown> {
   readonly input?: unknown
   /** The pool's capture mode, which `input` follows (so a caller can tell a masked input from a real one). */
   readonly capture?: Capture
+  /** A succeeded run's output. Only on `GET /v1/runs/{id}` and a run's own response, never in lists. */
   readonly output?: O
   readonly error?: RunError
   readonly attempts: number

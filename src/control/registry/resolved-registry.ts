@@ -8,7 +8,7 @@ import { builtin } from './node-builtins.js'
 import { cachePaths } from './registry-cache.js'
 
 /** Bumped on any change a reader of the previous format would misread. */
-export const RESOLVED_FORMAT = 1
+export const RESOLVED_FORMAT = 2
 
 export interface ResolvedWorkflow {
   readonly name: string

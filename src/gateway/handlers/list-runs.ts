@@ -1,6 +1,8 @@
 // GET /v1/runs?pool=&workflow=&status=&limit=: recent runs from the broker, newest
 // first — every run, traced or not, queued or dead-lettered (the trace store's
-// GET /v1/traces lists only sampled runs whose spans were exported).
+// GET /v1/traces lists only sampled runs whose spans were exported). Without inputs
+// or outputs: a page of 1,000 runs with outputs of up to their pool's maxOutput each
+// would be gigabytes in the gateway's memory; GET /v1/runs/{id} has both.
 import { SwitchyardError, UnknownWorkflowError, suggest } from '../../control/index.js'
 import type { RunFilter, RunList, RunStatus } from '../../control/index.js'
 import { brokerError } from '../broker-error.js'
@@ -47,6 +49,6 @@ export function listRuns(deps: GatewayDeps): Handler {
     const records = await deps.broker.list(filter).catch((error: unknown) => {
       throw brokerError(deps.broker, error)
     })
-    sendJson(res, 200, { runs: records.map(toRunView) } satisfies RunList)
+    sendJson(res, 200, { runs: records.map((record) => toRunView(record, { output: false })) } satisfies RunList)
   }
 }

@@ -5,14 +5,15 @@ import type { RunRecord } from '../../data/broker/index.js'
 
 export type { RunView }
 
-export function toRunView(record: RunRecord): RunView {
+/** `output: false` leaves the output out (lists: one page must not carry every run's output). */
+export function toRunView(record: RunRecord, include: { readonly output: boolean } = { output: true }): RunView {
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
   return {
     runId: record.runId,
     workflow: record.workflow,
     pool: record.pool,
     status: record.status,
-    ...(record.status === 'succeeded' ? { output: record.output ?? null } : {}),
+    ...(record.status === 'succeeded' && include.output ? { output: record.output ?? null } : {}),
     ...(record.error ? { error: record.error } : {}),
     attempts: record.attempts,
     maxAttempts: record.maxAttempts,

@@ -18,7 +18,7 @@ const f = folder({
   'switchyard.yaml': [
     'version: 1',
     'pools:',
-    '  py: { runtime: python, memory: 1.5gb, timeout: 90s, retries: 0, tracing: { capture: redacted, redact: [email] } }',
+    '  py: { runtime: python, memory: 1.5gb, maxOutput: 256kb, timeout: 90s, retries: 0, tracing: { capture: redacted, redact: [email] } }',
     '  web: { concurrency: 9 }',
     'workflows:',
     '  py.hello: { pool: py, graph: graphs/hello.py#hello, input: { type: object }, output: { type: object, required: [a] }, description: d, timeout: 250ms }',
@@ -44,6 +44,7 @@ void describe('the resolved registry', () => {
       retries: 0,
       maxQueued: 1000,
       memoryBytes: 1.5 * 1024 ** 3,
+      maxOutputBytes: 256 * 1024,
       env: null,
       redis: null,
       tracing: { project: 'py', sampleRate: 1, capture: 'redacted', redact: ['email'] },
@@ -60,6 +61,7 @@ void describe('the resolved registry', () => {
       retries: 0,
     })
     assert.equal(resolved.workflows['web.echo']?.graph.export, 'graph')
+    assert.equal(resolved.pools.web?.maxOutputBytes, 1024 ** 2)
     assert.ok(validate(resolvedRegistry(loadRegistry('examples/sales/switchyard.yaml'))), JSON.stringify(validate.errors))
   })
 
@@ -73,7 +75,7 @@ void describe('the resolved registry', () => {
       'from switchyard_worker.registry import load_registry',
       'r = load_registry(sys.argv[1])',
       'p, w = r.pools["py"], r.workflows["py.hello"]',
-      'print(json.dumps([r.digest, p.memory, p.timeout_ms, p.capture, list(p.redact), w.timeout_ms, str(w.module), w.export, w.output]))',
+      'print(json.dumps([r.digest, p.memory, p.max_output, p.timeout_ms, p.capture, list(p.redact), w.timeout_ms, str(w.module), w.export, w.output]))',
     ].join('\n')
     const python = spawnSync('python3', ['-c', script, file], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: 'python' } })
     if (python.error || (python.status !== 0 && /No module named/.test(python.stderr) && !process.env.CI)) {
@@ -84,6 +86,7 @@ void describe('the resolved registry', () => {
     assert.deepEqual(JSON.parse(python.stdout), [
       registry.digest,
       1.5 * 1024 ** 3,
+      256 * 1024,
       90_000,
       'redacted',
       ['email'],

@@ -97,7 +97,7 @@ export function contractRegistry(): Registry {
 }
 
 /** What the suite's handler does with a run, chosen by its input. */
-type Behaviour =
+export type Behaviour =
   | { readonly mode: 'echo'; readonly value: unknown }
   | { readonly mode: 'fatal' }
   | { readonly mode: 'retryable' }
@@ -135,7 +135,8 @@ function plan(registry: Registry, workflowName: string, input: Behaviour, timeou
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
 
-function envelope(
+/** An unsigned envelope for a workflow of the contract registry, with the handler's behaviour as input. */
+export function envelope(
   registry: Registry,
   workflowName: string,
   input: Behaviour,

@@ -27,6 +27,14 @@ export interface MemoryBrokerOptions {
   readonly maxRetryDelayMs?: number
   /** Finished runs kept for `get`/`list` (oldest are dropped first). @default 10000 */
   readonly keepFinished?: number
+  /**
+   * Bytes of input and output (as JSON) the finished runs kept may hold together; beyond
+   * it the oldest are dropped first, as beyond `keepFinished`. This broker lives in the
+   * gateway's process: 10,000 runs of 5 MB outputs must not cost it its heap. The newest
+   * finished run is always kept (its output is bounded by its pool's maxOutput).
+   * @default 64 MiB
+   */
+  readonly keepFinishedBytes?: number
   /** A run whose worker process died under it this many times is dead-lettered (WORKER_CRASHED). @default 2 */
   readonly maxCrashes?: number
 }
@@ -94,11 +102,14 @@ export class MemoryBroker implements Broker {
   private readonly byKey = new Map<string, string>()
   private readonly pools = new Map<string, PoolState>()
   private readonly waiters = new Map<string, Set<(record: RunRecord) => void>>()
-  private readonly finishedOrder: string[] = []
+  /** Finished run ids, oldest first, with the bytes each holds. */
+  private readonly finishedOrder: { readonly runId: string; readonly bytes: number }[] = []
+  private finishedBytes = 0
   private readonly defaultMaxQueued: number
   private readonly retryDelayMs: number
   private readonly maxRetryDelayMs: number
   private readonly keepFinished: number
+  private readonly keepFinishedBytes: number
   private readonly maxCrashes: number
   private closed = false
 
@@ -107,6 +118,7 @@ export class MemoryBroker implements Broker {
     this.retryDelayMs = options.retryDelayMs ?? 500
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
     this.keepFinished = options.keepFinished ?? 10_000
+    this.keepFinishedBytes = options.keepFinishedBytes ?? 64 * 1024 ** 2
     this.maxCrashes = options.maxCrashes ?? 2
     for (const pool of options.pools ?? []) this.pool(pool.name, pool.maxQueued, pool.runtime ?? 'node', pool.served)
   }
@@ -450,14 +462,30 @@ export class MemoryBroker implements Broker {
     entry.record.finishedAt = Date.now()
     const runId = entry.record.runId
     for (const done of [...(this.waiters.get(runId) ?? [])]) done({ ...entry.record })
-    this.finishedOrder.push(runId)
-    while (this.finishedOrder.length > this.keepFinished) {
-      const old = this.finishedOrder.shift()!
+    const bytes = jsonBytes(entry.record.input) + jsonBytes(entry.record.output)
+    this.finishedOrder.push({ runId, bytes })
+    this.finishedBytes += bytes
+    while (
+      this.finishedOrder.length > this.keepFinished ||
+      (this.finishedBytes > this.keepFinishedBytes && this.finishedOrder.length > 1)
+    ) {
+      const { runId: old, bytes: freed } = this.finishedOrder.shift()!
+      this.finishedBytes -= freed
       const gone = this.runs.get(old)
       this.runs.delete(old)
       const key = gone?.envelope.idempotencyKey
       const scoped = key == null ? null : `${gone?.envelope.workflow ?? ''}\n${key}`
       if (scoped !== null && this.byKey.get(scoped) === old) this.byKey.delete(scoped)
     }
+  }
+}
+
+/** Bytes of a value as JSON (UTF-8); 0 for none. Once per finished run: cheap next to the run itself. */
+function jsonBytes(value: unknown): number {
+  if (value === undefined) return 0
+  try {
+    return Buffer.byteLength(JSON.stringify(value) ?? '')
+  } catch {
+    return 0
   }
 }

@@ -45,6 +45,12 @@ export interface RedisBrokerOptions {
   readonly retainMs?: number
   /** How long dead-lettered runs stay readable. @default 7 days */
   readonly retainFailedMs?: number
+  /**
+   * At most this many succeeded runs per pool stay readable (BullMQ drops the oldest
+   * first), whatever retainMs says: each holds its output, up to the pool's maxOutput,
+   * in Redis's memory. @default 10000
+   */
+  readonly retainCount?: number
   /** Eviction policy other than noeviction: refuse to start, or only warn. @default 'refuse' */
   readonly evictionCheck?: EvictionCheck
   /** Where warnings go. @default process.emitWarning */
@@ -108,6 +114,7 @@ export class RedisBroker implements Broker {
   private readonly backoffMs: number
   private readonly retainMs: number
   private readonly retainFailedMs: number
+  private readonly retainCount: number
   private readonly timeoutMs: number
   private readonly warn: (message: string) => void
   private readonly errors: RedisErrorLog
@@ -119,6 +126,7 @@ export class RedisBroker implements Broker {
     this.backoffMs = options.backoffMs ?? 1000
     this.retainMs = retention(options.registry, options.retainMs ?? 24 * HOUR, this.warn)
     this.retainFailedMs = options.retainFailedMs ?? 7 * 24 * HOUR
+    this.retainCount = options.retainCount ?? 10_000
     this.timeoutMs = options.commandTimeoutMs ?? 10_000
     this.waits = new RunWaits(options.pollMs ?? 2000, this.warn)
     this.errors = new RedisErrorLog(this.warn)
@@ -228,7 +236,7 @@ export class RedisBroker implements Broker {
       timestamp: Date.now(),
       attempts: envelope.maxAttempts,
       backoff: { type: 'exponential', delay: this.backoffMs },
-      removeOnComplete: { age: Math.ceil(this.retainMs / 1000) },
+      removeOnComplete: { age: Math.ceil(this.retainMs / 1000), count: this.retainCount },
       removeOnFail: { age: Math.ceil(this.retainFailedMs / 1000) },
     }
     // Watch before adding: on a busy machine the run's completed event can be read

@@ -21,12 +21,10 @@ export interface RunReader {
   hasFinished(runId: string): Promise<boolean | null>
 }
 
-/** A run submitted while its queue's events were being read: its record then, and at the end. */
+/** A run submitted while its queue's events were being read: its record then, and its final status once known. */
 interface Watched {
   readonly submitted: RunRecord
   status: RunStatus | null
-  /** Built from the final event; null until then, or when the event carried no stamp. */
-  final: RunRecord | null
 }
 
 type Wake = (final: RunStatus | null, record: RunRecord | null) => void
@@ -69,7 +67,7 @@ export class RunWaits {
 
   /** Remember a run about to be submitted after its queue's listener started (see listen()). */
   watch(runId: string, submitted: RunRecord): void {
-    bounded(this.watched, runId, { submitted, status: null, final: null })
+    bounded(this.watched, runId, { submitted, status: null })
   }
 
   unwatch(runId: string): void {
@@ -78,12 +76,16 @@ export class RunWaits {
 
   private wake(jobId: string, status: RunStatus | null, record: (submitted: RunRecord) => RunRecord | null): void {
     const watched = this.watched.get(jobId)
+    const waiting = this.waiters.get(jobId)
     let final: RunRecord | null = null
     if (watched && status !== null) {
       watched.status = status
-      watched.final = final = record(watched.submitted)
+      // The record (with its output) is built only for a wait listening now: a run nobody
+      // waits for (respond-async) keeps its status here, not its output, so this cache of
+      // 10,000 runs never holds 10,000 outputs; a later wait reads the one it needs.
+      if (waiting) final = record(watched.submitted)
     }
-    this.waiters.get(jobId)?.forEach((notify) => notify(status, final))
+    waiting?.forEach((notify) => notify(status, final))
   }
 
   /** Resolve with the final record, or at `until`/abort with the record as it stands. */
@@ -146,7 +148,6 @@ export class RunWaits {
       const poll = setInterval(() => void check(), watched ? this.pollMs * 5 : this.pollMs)
       options.signal?.addEventListener('abort', onStop, { once: true })
       if (Date.now() >= options.until || options.signal?.aborted === true) onStop()
-      else if (watched?.final) finish(watched.final)
       else if (watched?.status) void settle(watched.status)
       else if (!watched) void check()
       // else: submitted while listening; its final event will come (the poll is the safety net).

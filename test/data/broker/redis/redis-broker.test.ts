@@ -9,6 +9,7 @@ import { Queue, Worker } from 'bullmq'
 import type { Registry } from '../../../../src/control/index.js'
 import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { createEnvelope } from '../../../../src/data/index.js'
+import { poolLive } from '../../../helpers/pool-live.js'
 import { startRedis } from '../../../helpers/redis.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
 import { brokerContract, contractRegistry } from '../broker.contract.js'
@@ -108,6 +109,33 @@ void describe('redis broker: reading runs back', { skip }, () => {
     } finally {
       await Promise.all([broker.close(), onDefault.close(), onOther.close()])
       await other.stop()
+    }
+  })
+
+  void test('at most retainCount succeeded runs per pool stay in Redis with their outputs, oldest dropped first', async () => {
+    const { url } = server()
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const broker = await RedisBroker.connect({ registry, url, prefix, retainCount: 2 })
+    const source = redisRunSource('work', { url, prefix })
+    source.start(async (delivery) => ({ ok: true, output: { echoed: (delivery.raw as { input: unknown }).input } }), { concurrency: 1 })
+    try {
+      await poolLive(broker, 'work')
+      const ids: string[] = []
+      for (let n = 0; n < 4; n++) {
+        const env = createEnvelope(plan({ n }), { runId: `k-${randomUUID()}`, trace, idempotencyKey: null }, null)
+        await broker.submit(env)
+        assert.equal((await broker.wait(env.runId, { until: Date.now() + 20_000 })).status, 'succeeded')
+        ids.push(env.runId)
+      }
+      const kept = await Promise.all(ids.map((id) => broker.get(id)))
+      assert.deepEqual(
+        kept.map((r) => r?.output ?? null),
+        [null, null, { echoed: { n: 2 } }, { echoed: { n: 3 } }],
+      )
+      assert.equal((await broker.list({ status: 'succeeded' })).length, 2)
+    } finally {
+      await source.close()
+      await broker.close()
     }
   })
 
