@@ -181,7 +181,7 @@ export function registryHint(path: string, loaded: Registry): (workflow: string)
     }
     if (onDisk === null || onDisk === loaded || !onDisk.workflows.has(workflow)) return undefined
     const file = relative(process.cwd(), path) || path
-    return `It is in ${file} on disk, but this switchyard dev loaded the registry before it was added: restart it, or run switchyard dev --watch to reload on every change.`
+    return `It is in ${file} on disk, but this switchyard dev loaded the registry before it was added: restart it, or run npx switchyard dev --watch to reload on every change.`
   }
 }
 

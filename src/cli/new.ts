@@ -2,7 +2,7 @@
 // example input, test) and append its registry entry, keeping the file's comments.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
-import { SwitchyardError, WORKFLOW_NAME, suggest } from '../control/index.js'
+import { POOL_NAME, SwitchyardError, WORKFLOW_NAME, suggest } from '../control/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 import {
   exampleTemplate,
@@ -40,6 +40,8 @@ export interface ScaffoldOptions {
 export interface ScaffoldResult {
   readonly folder: string
   readonly files: readonly string[]
+  /** True when there was no registry and this one started it (with the pool). */
+  readonly createdRegistry: boolean
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -66,16 +68,18 @@ export async function run(args: string[]): Promise<number> {
     ...(typeof values['test-dir'] === 'string' ? { testDir: values['test-dir'] } : {}),
   })
   const shown = relative(process.cwd(), config) || config
+  // The default registry needs no --config: the commands are shown the way they run.
+  const configFlag = config === configPath(undefined) ? '' : ` --config ${shown}`
   console.log(
     [
       `created ${workflow} in pool ${values.pool}:`,
       ...result.files.map((f) => `  ${f}`),
-      `  ${relative(process.cwd(), config) || config} (registry entry appended)`,
+      result.createdRegistry ? `  ${shown} (a new registry, with pool ${values.pool})` : `  ${shown} (registry entry appended)`,
       '',
       'next:',
-      `  switchyard check --config ${shown}`,
-      `  switchyard dev --config ${shown}            # restart it if it is already running`,
-      `  switchyard run ${workflow} --input @${join(dirname(shown), result.folder, 'example.json')}`,
+      `  npx switchyard check${configFlag}`,
+      `  npx switchyard dev${configFlag}            # restart it if it is already running, or use --watch`,
+      `  npx switchyard run ${workflow} --input @${join(dirname(shown), result.folder, 'example.json')}`,
       result.files.at(-1)?.endsWith('.py')
         ? `  python3 -m pytest ${join(dirname(shown), result.files.at(-1) ?? '')}`
         : `  node --import tsx --test ${join(dirname(shown), result.files.at(-1) ?? '')}`,
@@ -93,7 +97,15 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
       `invalid workflow name '${workflow}': use lowercase words joined by dots or dashes, e.g. lead.summary`,
     )
   }
-  if (!existsSync(config)) throw new SwitchyardError('BAD_REQUEST', `no registry at ${config} (pass --config FILE)`)
+  // A project's first workflow: its registry starts here, with the pool named.
+  const createdRegistry = !existsSync(config)
+  if (createdRegistry) {
+    if (!/\.ya?ml$/.test(config)) throw new SwitchyardError('BAD_REQUEST', `no registry at ${config} (pass --config FILE)`)
+    if (!POOL_NAME.test(pool))
+      throw new SwitchyardError('BAD_REQUEST', `invalid pool name '${pool}': use lowercase words joined by '-', e.g. email`)
+    mkdirSync(dirname(config), { recursive: true })
+    writeFileSync(config, starterRegistry(pool), { flag: 'wx' })
+  }
   const root = dirname(config)
   const source = readFileSync(config, 'utf8')
   const isJson = config.endsWith('.json')
@@ -169,7 +181,25 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     writeFileSync(join(root, path), text, { flag: 'wx' })
   }
   writeFileSync(config, updated)
-  return { folder, files: files.map(([path]) => path) }
+  return { folder, files: files.map(([path]) => path), createdRegistry }
+}
+
+/** The registry of a new project: one node pool, traced in full. */
+function starterRegistry(pool: string): string {
+  return [
+    '# The Switchyard registry: pools (isolated worker processes) and the workflows they run.',
+    "# Every key is in switchyard-ai's README and spec/registry.schema.json (editors validate against it).",
+    'version: 1',
+    '',
+    'pools:',
+    `  ${pool}:`,
+    '    runtime: node',
+    '    timeout: 60s',
+    `    tracing: { project: ${pool}, sampleRate: 1.0, capture: full }`,
+    '',
+    'workflows:',
+    '',
+  ].join('\n')
 }
 
 interface EditableRegistry {

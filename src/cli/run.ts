@@ -141,7 +141,7 @@ export function describeError(error: SwitchyardClientError): string {
   if (error.retryAfter !== undefined) lines.push(`  retry after ${error.retryAfter}s`)
   const ids = [error.runId ? `run ${error.runId}` : '', error.traceId ? `trace ${error.traceId}` : ''].filter(Boolean)
   if (ids.length) lines.push(`  ${ids.join(', ')}`)
-  if (error.code === 'NETWORK_ERROR') lines.push("  start one with 'switchyard dev', or point --url (SWITCHYARD_URL) at yours")
+  if (error.code === 'NETWORK_ERROR') lines.push("  start one with 'npx switchyard dev', or point --url (SWITCHYARD_URL) at yours")
   return lines.join('\n')
 }
 

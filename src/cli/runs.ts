@@ -60,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
     if (!(error instanceof SwitchyardClientError)) throw error
     if (error.code === 'NETWORK_ERROR') {
       const reason = /\(([^)]*)\)$/.exec(error.message)?.[1] ?? error.message
-      throw new Error(`cannot reach the gateway at ${url} (${reason}); start it with 'switchyard dev' or pass --url`)
+      throw new Error(`cannot reach the gateway at ${url} (${reason}); start it with 'npx switchyard dev' or pass --url`)
     }
     throw new Error(`${error.status} ${error.message}`)
   }

@@ -106,7 +106,8 @@ export async function run(args: string[]): Promise<number> {
     queueDepth = () => ipc.queued()
   } else {
     const url = values.redis ?? pool.redis ?? process.env.SWITCHYARD_REDIS_URL
-    if (!url) throw new Error("no Redis: pass --redis URL or set SWITCHYARD_REDIS_URL (or use 'switchyard dev' for the embedded broker)")
+    if (!url)
+      throw new Error("no Redis: pass --redis URL or set SWITCHYARD_REDIS_URL (or use 'npx switchyard dev' for the embedded broker)")
     source = redisRunSource(pool.name, { url })
     depth = redisQueueDepth(pool.name, url)
     queueDepth = () => depth!.read()

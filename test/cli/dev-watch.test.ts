@@ -144,7 +144,7 @@ void test('without --watch, a workflow added to the file since the start gets a 
     assert.equal(after.body.code, 'UNKNOWN_WORKFLOW')
     assert.match(
       String(after.body.detail),
-      /^unknown workflow 'hello\.later'\..* It is in switchyard\.yaml on disk, but this switchyard dev loaded the registry before it was added: restart it, or run switchyard dev --watch to reload on every change\.$/,
+      /^unknown workflow 'hello\.later'\..* It is in switchyard\.yaml on disk, but this switchyard dev loaded the registry before it was added: restart it, or run npx switchyard dev --watch to reload on every change\.$/,
     )
     assert.doesNotMatch(dev.text, /reloaded after/)
   } finally {

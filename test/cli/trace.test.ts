@@ -113,6 +113,6 @@ void test('switchyard trace draws the stored tree; switchyard runs lists the run
   const down = await switchyard(['runs', '--url', `http://127.0.0.1:${port}`])
   assert.equal(
     down.stderr,
-    `switchyard runs: cannot reach the gateway at http://127.0.0.1:${port} (ECONNREFUSED); start it with 'switchyard dev' or pass --url\n`,
+    `switchyard runs: cannot reach the gateway at http://127.0.0.1:${port} (ECONNREFUSED); start it with 'npx switchyard dev' or pass --url\n`,
   )
 })

@@ -66,7 +66,7 @@ function compileInChild(source: string): Compilation {
 function cannotCompile(source: string, where: string, error: unknown): SwitchyardError {
   return new SwitchyardError(
     'REGISTRY_INVALID',
-    `cannot compile ${source} ${where} (${error instanceof Error ? error.message : String(error)}); run \`switchyard check\` first`,
+    `cannot compile ${source} ${where} (${error instanceof Error ? error.message : String(error)}); run \`npx switchyard check\` first`,
     { cause: error },
   )
 }

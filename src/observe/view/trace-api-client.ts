@@ -24,7 +24,7 @@ export async function fetchTraceApi(options: TraceApiOptions, path: string): Pro
     // undici wraps the socket error; with several addresses tried it is an AggregateError.
     const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause
     const reason = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message
-    throw new Error(`cannot reach the gateway at ${options.url} (${reason}); start it with 'switchyard dev' or pass --url`)
+    throw new Error(`cannot reach the gateway at ${options.url} (${reason}); start it with 'npx switchyard dev' or pass --url`)
   }
   const text = await response.text()
   let body: unknown
