@@ -1,9 +1,12 @@
 // Installable in a user's own project, exactly as the README's "Use it in your project"
-// says: `npm pack` this repository, install the tarball into a fresh folder outside it,
-// then `npx switchyard new`, `check`, `dev` and `run --trace` there. The graph module
-// `new` writes imports `switchyard-ai/graph` and LangGraph: they resolve from the user's
-// own node_modules, not from this repository. (npm's cache makes the install quick: CI
-// runs `npm ci` first; --prefer-offline uses what it holds.)
+// says: `npm pack` this repository, `npm init -y` a fresh folder outside it, install the
+// tarball there, then `npx switchyard new`, `check`, `dev`, `run --trace` and the test
+// `new` wrote. The graph module `new` writes imports `switchyard-ai/graph` and LangGraph:
+// they resolve from the user's own node_modules, not from this repository.
+// The install is pinned and offline-safe: the folder gets a lockfile naming the tarball
+// and, for its dependencies, the versions this repository's lockfile holds (the ones CI's
+// `npm ci` has just put in npm's cache), so with --prefer-offline it needs no registry,
+// and a release upstream cannot break it between two CI runs.
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
@@ -20,8 +23,11 @@ const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx'
 
 let work: string
 let project: string
-// A clean environment: nothing of this repository's (or the CI's) switchyard settings leaks in.
-const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('SWITCHYARD_') && !key.startsWith('OTEL_')))
+// A clean environment: nothing of this repository's (or the CI's) switchyard settings, nor this
+// test runner's context (the project's own node --test would report to it), leaks in.
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !key.startsWith('SWITCHYARD_') && !key.startsWith('OTEL_') && !key.startsWith('NODE_TEST')),
+)
 
 before(async () => {
   assert.ok(existsSync(join(REPO, 'dist', 'cli', 'main.js')), 'dist/ is missing: run npm run build first')
@@ -29,17 +35,48 @@ before(async () => {
   project = join(work, 'my-assistants')
   // The tarball as `npm publish` would send it (dist is fresh: npm test builds first).
   const { stdout } = await run(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: REPO, env })
-  const [packed] = JSON.parse(stdout) as Array<{ filename: string; name: string }>
+  const [packed] = JSON.parse(stdout) as Array<{ filename: string; name: string; integrity: string }>
   assert.equal(packed?.name, 'switchyard-ai')
   mkdirSync(project)
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-assistants', private: true, type: 'module' }, null, 2))
-  await run(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, packed!.filename)], {
-    cwd: project,
-    env,
-    timeout: 240_000,
-  })
+  await run(NPM, ['init', '-y'], { cwd: project, env })
+  pinDependencies(packed!.filename, packed!.integrity)
+  await run(NPM, ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: project, env, timeout: 240_000 })
 })
 after(() => rmSync(work, { recursive: true, force: true }))
+
+interface LockEntry {
+  dev?: boolean
+}
+
+/**
+ * What `npm install ../switchyard-ai-0.1.0.tgz` records, with the tarball's dependencies at
+ * this repository's locked versions: the project's package.json names the tarball, its
+ * lockfile holds the tarball (by integrity) and every non-dev package of ours.
+ */
+function pinDependencies(tarball: string, integrity: string): void {
+  const spec = `file:../${tarball}`
+  const ours = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as Record<string, unknown>
+  const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> }
+  const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as Record<string, unknown>
+  manifest.dependencies = { 'switchyard-ai': spec }
+  writeFileSync(join(project, 'package.json'), JSON.stringify(manifest, null, 2))
+  const packages: Record<string, unknown> = {
+    '': { name: manifest.name, version: manifest.version, license: manifest.license, dependencies: manifest.dependencies },
+    'node_modules/switchyard-ai': {
+      version: ours.version,
+      resolved: spec,
+      integrity,
+      license: ours.license,
+      dependencies: ours.dependencies,
+      bin: ours.bin,
+      engines: ours.engines,
+    },
+  }
+  for (const [path, entry] of Object.entries(lock.packages))
+    if (path.startsWith('node_modules/') && entry.dev !== true) packages[path] = entry
+  const lockfile = { name: manifest.name, version: manifest.version, lockfileVersion: 3, requires: true, packages }
+  writeFileSync(join(project, 'package-lock.json'), JSON.stringify(lockfile, null, 2))
+}
 
 const npx = (args: string[]) => run(NPX, ['--no-install', 'switchyard', ...args], { cwd: project, env, timeout: 60_000 })
 
@@ -52,6 +89,16 @@ void test('npx switchyard new starts a registry and a workflow; check passes', a
   assert.match(graph, /from 'switchyard-ai\/graph'/)
   const checked = await npx(['check'])
   assert.match(checked.stdout, /✓ switchyard\.yaml: 1 workflow in 1 pool, graphs clean/)
+})
+
+void test('the test `new` wrote passes in the project', async () => {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--test', join('test', 'lead-summary.test.ts')], {
+    cwd: project,
+    env,
+    timeout: 60_000,
+  })
+  assert.match(stdout, /^# pass 1$/m)
+  assert.match(stdout, /^# fail 0$/m)
 })
 
 void test("the graph helpers resolve from the user's project, not from this repository", async () => {
