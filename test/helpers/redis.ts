@@ -9,7 +9,18 @@ import { join } from 'node:path'
 export interface RedisServer {
   readonly url: string
   readonly port: number
+  /** The server's folder (its AOF and RDB files). */
+  readonly dir: string
+  /** SIGKILL, as a crash would: the folder stays, so startRedis(args, { dir, port }) restarts it on its own data. */
+  kill(): Promise<void>
   stop(): Promise<void>
+}
+
+export interface RedisPlace {
+  /** Reuse this folder (a restart after kill()); it is not removed by stop(). */
+  readonly dir?: string
+  /** Listen on this port (a restart on the port its clients know). */
+  readonly port?: number
 }
 
 export function redisAvailable(): boolean {
@@ -38,9 +49,9 @@ export async function freePort(): Promise<number> {
   })
 }
 
-export async function startRedis(extraArgs: string[] = []): Promise<RedisServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'switchyard-redis-'))
-  const port = await freePort()
+export async function startRedis(extraArgs: string[] = [], place: RedisPlace = {}): Promise<RedisServer> {
+  const dir = place.dir ?? mkdtempSync(join(tmpdir(), 'switchyard-redis-'))
+  const port = place.port ?? (await freePort())
   const child: ChildProcess = spawn(
     'redis-server',
     [
@@ -77,16 +88,21 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
       reject(new Error(`redis-server exited with ${code}:\n${log}`))
     })
   })
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill(signal)
+      await exited
+    }
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    dir,
+    kill: () => end('SIGKILL'),
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGTERM')
-        await exited
-      }
-      rmSync(dir, { recursive: true, force: true })
+      await end('SIGTERM')
+      if (place.dir === undefined) rmSync(dir, { recursive: true, force: true })
     },
   }
 }

@@ -1,0 +1,160 @@
+// Callers as real clients behave, over plain HTTP against the rig's gateway.
+// With an Idempotency-Key a client retries whatever went wrong (a network error, a 5xx,
+// a 429) with the same key until it has an answer, honouring Retry-After: the key makes
+// the retry safe. Without a key it retries only what says nothing was queued (429 and
+// 503, the gateway's promise) and gives up on a network error or a timeout, which could
+// have queued the run: it cannot know, so it does not risk a second run.
+
+export interface Submission {
+  /** The run id of a 2xx answer: the run was accepted. */
+  readonly runId: string | null
+  readonly key: string | null
+  /** The final HTTP status (0: network error or timeout). */
+  readonly status: number
+  /** 202 answers whose run id differed from an earlier answer for the same key. */
+  readonly conflictingRunIds: string[]
+  readonly attempts: number
+}
+
+export interface SubmitOptions {
+  readonly key: string | null
+  readonly async: boolean
+  /** Give up retrying after this long. */
+  readonly budgetMs: number
+  /** Per request. */
+  readonly timeoutMs?: number
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function retryAfterMs(res: Response): number {
+  const seconds = Number(res.headers.get('retry-after'))
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 5) * 1000 : 500
+}
+
+/** Submit one run as a real client would; resolves with what it finally got. */
+export async function submit(url: string, workflow: string, input: unknown, options: SubmitOptions): Promise<Submission> {
+  const until = Date.now() + options.budgetMs
+  const runIds = new Set<string>()
+  let attempts = 0
+  let status = 0
+  let runId: string | null = null
+  for (;;) {
+    attempts += 1
+    let wait = 250
+    try {
+      const res = await fetch(`${url}/v1/workflows/${workflow}/run`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(options.async ? { prefer: 'respond-async' } : {}),
+          ...(options.key ? { 'idempotency-key': options.key } : {}),
+        },
+        body: JSON.stringify(input),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+      })
+      status = res.status
+      const id = res.headers.get('x-switchyard-run-id')
+      await res.arrayBuffer()
+      // A run id on a 2xx, or on the run's own failure (502) or deadline (504), means the run was accepted.
+      if (id && (res.status < 300 || res.status === 502 || res.status === 504)) {
+        runIds.add(id)
+        runId = id
+      }
+      if (res.status < 300) break
+      // The run itself failed or timed out (502/504 with a run id): an answer, not a reason to retry.
+      if ((res.status === 502 || res.status === 504) && id) break
+      const saysNothingQueued = res.status === 429 || res.status === 503
+      if (!options.key && !saysNothingQueued) break
+      if (options.key && res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) break
+      wait = saysNothingQueued ? retryAfterMs(res) : 250
+    } catch {
+      status = 0
+      if (!options.key) break
+    }
+    if (Date.now() + wait > until) break
+    await sleep(wait)
+  }
+  const ids = [...runIds]
+  return { runId, key: options.key, status, conflictingRunIds: ids.slice(1), attempts }
+}
+
+export interface RunView {
+  readonly status: string
+  readonly error?: { readonly code: string }
+}
+
+/** GET a run: its view, null for 404, undefined when the gateway could not be asked. */
+export async function getRun(url: string, runId: string): Promise<RunView | null | undefined> {
+  try {
+    const res = await fetch(`${url}/v1/runs/${encodeURIComponent(runId)}`, { signal: AbortSignal.timeout(10_000) })
+    if (res.status === 404) return null
+    if (res.status !== 200) return undefined
+    return (await res.json()) as RunView
+  } catch {
+    return undefined
+  }
+}
+
+export const FINAL = new Set(['succeeded', 'failed', 'cancelled'])
+
+/** Poll every run until each is final or `untilMs` passes; returns each run's last view. */
+export async function settle(url: string, runIds: readonly string[], untilMs: number): Promise<Map<string, RunView | null>> {
+  const views = new Map<string, RunView | null>()
+  let open = [...new Set(runIds)]
+  for (;;) {
+    const next: string[] = []
+    for (const runId of open) {
+      const view = await getRun(url, runId)
+      if (view !== undefined) views.set(runId, view)
+      if (view === undefined || (view !== null && !FINAL.has(view.status))) next.push(runId)
+    }
+    open = next
+    if (open.length === 0 || Date.now() > untilMs) break
+    await sleep(500)
+  }
+  for (const runId of open) if (!views.has(runId)) views.set(runId, null)
+  return views
+}
+
+/**
+ * Steady traffic to the neighbour pool: one synchronous run every `everyMs` (an open
+ * loop: a slow answer does not delay the next request), each with its own key so a
+ * retry after a dropped connection is safe. Latency is the client's, retries included.
+ */
+export function steadyTraffic(url: string, options: { everyMs: number; workflow: string; budgetMs: number }) {
+  const latencies: number[] = []
+  let failures = 0
+  let sent = 0
+  const inflight = new Set<Promise<void>>()
+  let stopped = false
+  const tag = Math.random().toString(36).slice(2, 8)
+  const timer = setInterval(() => {
+    if (stopped) return
+    sent += 1
+    const started = performance.now()
+    const p = submit(url, options.workflow, { n: sent }, { key: `n-${tag}-${sent}`, async: false, budgetMs: options.budgetMs }).then(
+      (s) => {
+        if (s.status === 200) latencies.push(performance.now() - started)
+        else failures += 1
+      },
+    )
+    inflight.add(p)
+    void p.finally(() => inflight.delete(p))
+  }, options.everyMs)
+  return {
+    /** Stop sending; resolves once every request sent has its answer. */
+    async stop(): Promise<{ latencies: number[]; failures: number; sent: number }> {
+      stopped = true
+      clearInterval(timer)
+      await Promise.all([...inflight])
+      return { latencies, failures, sent }
+    },
+  }
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
+}

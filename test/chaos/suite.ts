@@ -1,0 +1,353 @@
+// The chaos suite: each scenario puts one fault on the rig (chaos/rig.ts) while the
+// neighbour pool serves steady traffic, then counts, from the callers' answers, the
+// runs' final records and the graphs' own ledger: runs accepted, succeeded, failed by
+// code, lost (accepted but unknown or never finished), executed twice (a second run for
+// one submission, or a run that finished its work twice), the neighbour's latency with
+// and without the fault (measured side by side, the baseline just before the fault),
+// and how long the faulty pool took to serve a run again.
+import type { Rig } from './rig.js'
+import { percentile, settle, steadyTraffic, submit, type Submission } from './clients.js'
+
+export interface Scale {
+  readonly name: 'short' | 'full'
+  /** Neighbour-only window before each fault. */
+  readonly baselineMs: number
+  /** Runs per pool fault. */
+  readonly poolRuns: number
+  /** Runs per process fault (half with an Idempotency-Key, half without). */
+  readonly processRuns: number
+  /** How long Redis stays down. */
+  readonly redisOutageMs: number
+  /** How long the gateway stays down. */
+  readonly gatewayOutageMs: number
+  /** Flood size (the faulty pool's maxQueued is 40). */
+  readonly flood: number
+  /** Neighbour request interval. */
+  readonly neighbourEveryMs: number
+  readonly only?: readonly string[]
+}
+
+export const SHORT: Scale = {
+  name: 'short',
+  baselineMs: 2000,
+  poolRuns: 4,
+  processRuns: 8,
+  redisOutageMs: 3000,
+  gatewayOutageMs: 1500,
+  flood: 120,
+  neighbourEveryMs: 100,
+  only: ['throw', 'spin', 'exit', 'kill-worker', 'kill-redis', 'kill-gateway'],
+}
+
+export const FULL: Scale = {
+  name: 'full',
+  baselineMs: 6000,
+  poolRuns: 12,
+  processRuns: 40,
+  redisOutageMs: 15_000,
+  gatewayOutageMs: 5000,
+  flood: 500,
+  neighbourEveryMs: 50,
+}
+
+interface Context {
+  readonly rig: Rig
+  readonly scale: Scale
+  /** Submissions started so far (the act may wait for some to be under way). */
+  readonly submissions: Promise<Submission>[]
+}
+
+interface Scenario {
+  readonly id: string
+  readonly fault: string
+  readonly workflow: string
+  /** Runs to submit. */
+  runs(scale: Scale): number
+  /** Spread the submissions over this long (clients keep coming during a process fault). */
+  spreadMs(scale: Scale): number
+  readonly input?: (i: number) => Record<string, unknown>
+  /** Both kinds of client (with and without a key), in one table row each. */
+  readonly bothKeys?: boolean
+  /** Fire every submission at once. */
+  readonly burst?: boolean
+  /** How long a client keeps retrying. */
+  readonly budgetMs?: number
+  /** The process fault, started with the submissions. */
+  act?(ctx: Context): Promise<void>
+  /** A fault in a part every pool shares (Redis, the gateway): the neighbour waits it out too. */
+  readonly shared?: boolean
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Ms from `since` until a normal run of the faulty pool succeeds, or null within 90 s:
+ * a caller whose run was lost with its worker (a 502 WORKER_LOST) asks again, with a new key.
+ */
+async function serves(rig: Rig, label: string, since: number): Promise<number | null> {
+  const until = since + 90_000
+  for (let i = 0; Date.now() < until; i++) {
+    const key = `${label}-${i}`
+    const probe = await submit(rig.url, 'chaos.work', { n: -1, ms: 10, key }, { key, async: false, budgetMs: until - Date.now() })
+    if (probe.status === 200) return Date.now() - since
+    await sleep(250)
+  }
+  return null
+}
+
+/** Kill -9 a worker of pool `faulty` that is in the middle of a run (per the ledger). */
+async function killBusyWorker(rig: Rig, since: number): Promise<number | null> {
+  for (let tries = 0; tries < 100; tries++) {
+    const lines = rig.ledger().filter((l) => l.at >= since)
+    const ended = new Set(lines.filter((l) => l.event === 'end').map((l) => `${l.runId}/${l.pid}`))
+    const live = new Set(rig.workers('faulty'))
+    const busy = lines.filter((l) => l.event === 'start' && !ended.has(`${l.runId}/${l.pid}`) && live.has(l.pid))
+    const pid = busy.at(-1)?.pid
+    if (pid !== undefined) {
+      process.kill(pid, 'SIGKILL')
+      return pid
+    }
+    await sleep(50)
+  }
+  return null
+}
+
+const SCENARIOS: Scenario[] = [
+  { id: 'throw', fault: 'graph throws', workflow: 'chaos.throw', runs: (s) => s.poolRuns, spreadMs: () => 500 },
+  { id: 'hang', fault: 'hangs past its deadline (ignores abort)', workflow: 'chaos.hang', runs: (s) => s.poolRuns, spreadMs: () => 500 },
+  { id: 'spin', fault: 'busy-loops, ignoring abort', workflow: 'chaos.spin', runs: (s) => s.poolRuns, spreadMs: () => 500 },
+  { id: 'heap', fault: 'allocates to its heap cap (96 MB)', workflow: 'chaos.heap', runs: (s) => s.poolRuns, spreadMs: () => 500 },
+  { id: 'exit', fault: 'calls process.exit', workflow: 'chaos.exit', runs: (s) => s.poolRuns, spreadMs: () => 500 },
+  { id: 'schema', fault: 'returns schema-breaking output', workflow: 'chaos.schema', runs: (s) => s.poolRuns, spreadMs: () => 500 },
+  { id: 'big', fault: 'returns 5 MB of output', workflow: 'chaos.big', runs: (s) => s.poolRuns, spreadMs: () => 2000 },
+  {
+    id: 'flood',
+    fault: 'flood far past maxQueued (40)',
+    workflow: 'chaos.work',
+    runs: (s) => s.flood,
+    spreadMs: () => 0,
+    burst: true,
+    budgetMs: 5000,
+    input: (i) => ({ n: i, ms: 100 }),
+    bothKeys: true,
+  },
+  {
+    id: 'kill-worker',
+    fault: 'kill -9 a worker mid-run (6 s timeout)',
+    workflow: 'chaos.work',
+    runs: (s) => s.processRuns,
+    spreadMs: () => 2000,
+    input: (i) => ({ n: i, ms: 500 }),
+    bothKeys: true,
+    async act({ rig }) {
+      const since = Date.now()
+      await sleep(600)
+      await killBusyWorker(rig, since)
+    },
+  },
+  {
+    id: 'kill-worker-long',
+    fault: 'kill -9 a worker mid-run (30 s timeout)',
+    workflow: 'chaos.work-long',
+    runs: (s) => s.processRuns,
+    spreadMs: () => 3000,
+    input: (i) => ({ n: i, ms: 3000 }),
+    bothKeys: true,
+    async act({ rig }) {
+      const since = Date.now()
+      await sleep(1500)
+      await killBusyWorker(rig, since)
+      await sleep(1500)
+      await killBusyWorker(rig, since)
+    },
+  },
+  {
+    id: 'kill-redis',
+    fault: 'kill -9 Redis (AOF everysec), restart after the outage',
+    workflow: 'chaos.work',
+    runs: (s) => s.processRuns,
+    spreadMs: (s) => s.redisOutageMs + 2000,
+    input: (i) => ({ n: i, ms: 300 }),
+    bothKeys: true,
+    shared: true,
+    budgetMs: 90_000,
+    async act({ rig, scale }) {
+      await sleep(1000)
+      await rig.killRedis()
+      await sleep(scale.redisOutageMs)
+      await rig.restartRedis()
+    },
+  },
+  {
+    id: 'kill-gateway',
+    fault: 'kill -9 the gateway (switchyard start) with queued async runs',
+    workflow: 'chaos.work-long',
+    runs: (s) => s.processRuns,
+    spreadMs: (s) => s.gatewayOutageMs + 2000,
+    input: (i) => ({ n: i, ms: 500 }),
+    bothKeys: true,
+    shared: true,
+    budgetMs: 90_000,
+    async act({ rig, scale }) {
+      await sleep(800)
+      await rig.killGateway()
+      await sleep(scale.gatewayOutageMs)
+      await rig.restartGateway()
+    },
+  },
+]
+
+export interface Latency {
+  readonly p50: number
+  readonly p99: number
+  readonly n: number
+  readonly failures: number
+}
+
+export interface Row {
+  readonly scenario: string
+  readonly fault: string
+  /** 'key', 'no key', or 'key' for pool faults (every client sends one). */
+  readonly keyed: boolean
+  readonly submitted: number
+  readonly accepted: number
+  readonly succeeded: number
+  readonly failed: Readonly<Record<string, number>>
+  readonly lost: number
+  readonly executedTwice: number
+  /** Submissions the client gave up on without an accepted run (refused, or unknown after a dropped connection). */
+  readonly notAccepted: number
+  readonly baseline: Latency
+  readonly withFault: Latency
+  /** How long after the fault ended a normal run of the faulty pool succeeded (ms), or null. */
+  readonly recoveredMs: number | null
+  readonly shared: boolean
+}
+
+function latency(result: { latencies: number[]; failures: number }): Latency {
+  return {
+    p50: percentile(result.latencies, 50),
+    p99: percentile(result.latencies, 99),
+    n: result.latencies.length,
+    failures: result.failures,
+  }
+}
+
+/** Run one scenario on a live rig; one row per kind of client. */
+async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (line: string) => void): Promise<Row[]> {
+  const tag = `${scenario.id}-${Date.now().toString(36)}`
+  const traffic = () => steadyTraffic(rig.url, { everyMs: scale.neighbourEveryMs, workflow: 'neighbour.echo', budgetMs: 120_000 })
+
+  const quiet = traffic()
+  await sleep(scale.baselineMs)
+  const baseline = latency(await quiet.stop())
+
+  const during = traffic()
+  const submissions: Promise<Submission>[] = []
+  const ctx: Context = { rig, scale, submissions }
+  const acting = scenario.act?.(ctx) ?? Promise.resolve()
+  const total = scenario.runs(scale)
+  const spread = scenario.spreadMs(scale)
+  for (let i = 0; i < total; i++) {
+    const keyed = scenario.bothKeys ? i % 2 === 0 : true
+    const label = `${tag}-${i}`
+    const input = { ...(scenario.input?.(i) ?? { n: i }), key: label }
+    submissions.push(
+      submit(rig.url, scenario.workflow, input, {
+        key: keyed ? label : null,
+        async: true,
+        budgetMs: scenario.budgetMs ?? 30_000,
+      }),
+    )
+    if (!scenario.burst && total > 1) await sleep(spread / total)
+  }
+  await acting
+  // From the end of the fault: how long until the faulty pool serves a normal run again.
+  const faultOver = Date.now()
+  const probing = serves(rig, `${tag}-probe`, faultOver)
+  const answers = await Promise.all(submissions)
+  const withFault = latency(await during.stop())
+
+  const accepted = answers.filter((a) => a.runId !== null)
+  const views = await settle(
+    rig.url,
+    accepted.map((a) => a.runId as string),
+    Date.now() + 90_000,
+  )
+  const recoveredMs = await probing
+
+  const ledger = rig.ledger().filter((line) => line.key?.startsWith(`${tag}-`) && !line.key.startsWith(`${tag}-probe`))
+  const rows: Row[] = []
+  for (const keyed of scenario.bothKeys ? [true, false] : [true]) {
+    const picked = answers
+      .map((a, i) => ({ a, label: `${tag}-${i}`, keyed: scenario.bothKeys ? i % 2 === 0 : true }))
+      .filter((x) => x.keyed === keyed)
+    const mine = picked.map((x) => x.a)
+    const labels = picked.map((x) => x.label)
+    const runIds = mine.flatMap((a) => (a.runId ? [a.runId] : []))
+    const failed: Record<string, number> = {}
+    let succeeded = 0
+    let lost = 0
+    for (const runId of runIds) {
+      const view = views.get(runId)
+      if (!view || !['succeeded', 'failed', 'cancelled'].includes(view.status)) lost += 1
+      else if (view.status === 'succeeded') succeeded += 1
+      else {
+        const code = view.error?.code ?? view.status
+        failed[code] = (failed[code] ?? 0) + 1
+      }
+    }
+    // Executed twice: a submission whose graph ran under two run ids, or a run that finished its work twice.
+    let twice = 0
+    for (const label of labels) {
+      const lines = ledger.filter((l) => l.key === label)
+      const runs = new Set(lines.filter((l) => l.event === 'start').map((l) => l.runId))
+      const ends = new Map<string, number>()
+      for (const l of lines) if (l.event === 'end') ends.set(l.runId, (ends.get(l.runId) ?? 0) + 1)
+      if (runs.size > 1 || [...ends.values()].some((n) => n > 1)) twice += 1
+    }
+    twice += mine.filter((a) => a.conflictingRunIds.length > 0).length
+    rows.push({
+      scenario: scenario.id,
+      fault: scenario.fault,
+      keyed,
+      submitted: mine.length,
+      accepted: runIds.length,
+      succeeded,
+      failed,
+      lost,
+      executedTwice: twice,
+      notAccepted: mine.length - runIds.length,
+      baseline,
+      withFault,
+      recoveredMs,
+      shared: scenario.shared === true,
+    })
+  }
+  for (const row of rows) log(formatRowLine(row))
+  return rows
+}
+
+export function formatRowLine(row: Row): string {
+  const failed = Object.entries(row.failed)
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ')
+  return (
+    `${row.scenario}${row.keyed ? '' : ' (no key)'}: accepted ${row.accepted}/${row.submitted}, succeeded ${row.succeeded}, ` +
+    `failed ${failed || '0'}, lost ${row.lost}, executed twice ${row.executedTwice}; neighbour p50/p99 ` +
+    `${row.baseline.p50.toFixed(0)}/${row.baseline.p99.toFixed(0)} → ${row.withFault.p50.toFixed(0)}/${row.withFault.p99.toFixed(0)} ms, ` +
+    `${row.withFault.failures} failures; recovered ${row.recoveredMs === null ? 'NO' : `${(row.recoveredMs / 1000).toFixed(1)} s`}`
+  )
+}
+
+/** Run the suite's scenarios (all, or `scale.only`) on one rig, in order. */
+export async function runSuite(rig: Rig, scale: Scale, log: (line: string) => void = () => undefined): Promise<Row[]> {
+  const rows: Row[] = []
+  for (const scenario of SCENARIOS) {
+    if (scale.only && !scale.only.includes(scenario.id)) continue
+    rows.push(...(await runScenario(rig, scale, scenario, log)))
+  }
+  return rows
+}
+
+export const SCENARIO_IDS = SCENARIOS.map((s) => s.id)

@@ -1,0 +1,102 @@
+// Issue 13.1 at its root: an idempotency claim must never answer for a run that was not
+// queued. A gateway that took a key's claim and died before BullMQ's add() (or whose add
+// was lost with Redis) leaves a claim with no job. A retry with that key is refused as
+// retryable (503) while the first add could still land, and then gets a run that exists
+// and runs — never the id of a run nobody will ever find (the 404 that lost 121 of 200).
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { test } from 'node:test'
+
+import { Queue } from 'bullmq'
+
+import { SwitchyardError, type RoutePlan } from '../../../../src/control/index.js'
+import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
+import { poolKeys } from '../../../../src/data/broker/redis/keys.js'
+import { admit } from '../../../../src/data/broker/redis/scripts.js'
+import { createEnvelope, idempotencyFingerprint, type Envelope } from '../../../../src/data/index.js'
+import { poolLive } from '../../../helpers/pool-live.js'
+import { redisPerFile } from '../../../helpers/redis-per-file.js'
+import { contractRegistry } from '../broker.contract.js'
+
+const { skip, server } = redisPerFile()
+
+function envelope(key: string): Envelope {
+  const plan: RoutePlan = {
+    workflow: 'contract.echo',
+    pool: 'work',
+    queue: 'switchyard.work',
+    runtime: 'node',
+    graph: 'contract/graph.ts#graph',
+    prompt: null,
+    input: { order: 42 },
+    timeoutMs: 30_000,
+    deadline: new Date(Date.now() + 30_000).toISOString(),
+    retry: { maxAttempts: 1, backoff: { type: 'exponential', delayMs: 10 } },
+    tracing: { project: 'p', sampleRate: 1, capture: 'full', redact: [] },
+    registry: `sha256:${'c'.repeat(64)}`,
+  }
+  return createEnvelope(
+    plan,
+    { runId: `cw-${randomUUID()}`, trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: key },
+    null,
+  )
+}
+
+void test(
+  'a claim whose job never came: the retry is 503 while the add could still land, then a new run that exists and runs',
+  { skip },
+  async () => {
+    const { url } = server()
+    const prefix = `cw-${randomUUID().slice(0, 8)}`
+    // commandTimeoutMs bounds how long an add may take: a claim older than that plus 5 s is abandoned.
+    const commandTimeoutMs = 500
+    const broker = await RedisBroker.connect({ registry: contractRegistry(), url, prefix, commandTimeoutMs })
+    const source = redisRunSource('work', { url, prefix })
+    source.start(async () => ({ ok: true, output: { ran: true } }), { concurrency: 1 })
+    const queue = new Queue('switchyard.work', { connection: { url }, prefix })
+    try {
+      await poolLive(broker, 'work')
+      // The dead gateway: its admission (claim taken, place held) went through, its add() never did.
+      const ghost = envelope('order-42')
+      const keys = poolKeys(prefix, 'switchyard.work')
+      const admitted = await admit(await queue.client, {
+        keys,
+        runId: ghost.runId,
+        maxQueued: 1000,
+        needWorker: false,
+        idempotency: { key: keys.idempotency(ghost.workflow, 'order-42'), fingerprint: idempotencyFingerprint(ghost) },
+        claimTtlMs: 60_000,
+        pendingMs: commandTimeoutMs + 5000,
+        admitTtlMs: commandTimeoutMs + 5000,
+      })
+      assert.deepEqual(admitted, { kind: 'ok' })
+      const claimedAt = Date.now()
+
+      // The client retries with its key: not "queued" with the ghost's id (a run that does not exist).
+      const retry = envelope('order-42')
+      await assert.rejects(broker.submit(retry), (error: unknown) => {
+        assert.ok(error instanceof SwitchyardError)
+        assert.equal(error.code, 'BROKER_UNAVAILABLE')
+        assert.equal(error.retryable, true)
+        assert.match(error.message, new RegExp(`still queueing run ${ghost.runId}`))
+        return true
+      })
+      assert.equal(await broker.get(ghost.runId), null)
+
+      // Once the ghost's add can no longer land, the key takes a new run, which is queued and runs.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, claimedAt + commandTimeoutMs + 5000 + 100 - Date.now())))
+      const later = envelope('order-42')
+      const result = await broker.submit(later)
+      assert.deepEqual(result, { runId: later.runId, deduped: false })
+      const record = await broker.wait(later.runId, { until: Date.now() + 20_000 })
+      assert.equal(record.status, 'succeeded')
+      assert.deepEqual(record.output, { ran: true })
+      // And from now on the key names that run.
+      assert.deepEqual(await broker.submit(envelope('order-42')), { runId: later.runId, deduped: true })
+    } finally {
+      await queue.close()
+      await source.close()
+      await broker.close()
+    }
+  },
+)
