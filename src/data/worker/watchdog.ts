@@ -4,6 +4,14 @@
 // shared memory; when the loop has been silent for `graceMs` and a run is past its
 // deadline + `graceMs`, the thread kills the whole process (SIGKILL). The supervisor
 // replaces it; the broker retries or fails the runs it had (DEADLINE_EXCEEDED).
+//
+// Until then the blocked loop burns a core the gateway, Redis and every other pool
+// share (a busy-looping pool tripled its neighbour's p99). So once the loop has been
+// silent for `demoteAfterMs`, the thread lowers the main thread's CPU priority to the
+// lowest (nice 19; Linux nice is per thread, so the heartbeat and this thread keep
+// theirs): the runaway yields to everyone else. When the loop runs again the priority
+// is put back where the process may raise it again (root, CAP_SYS_NICE or RLIMIT_NICE);
+// elsewhere the process stays lowered, since it has shown it can block.
 import { Worker } from 'node:worker_threads'
 
 export interface Watchdog {
@@ -16,12 +24,29 @@ export interface Watchdog {
 const THREAD_SOURCE = `
 const { workerData } = require('node:worker_threads')
 const { writeSync } = require('node:fs')
+const os = require('node:os')
 const shared = new Float64Array(workerData.buffer)
 const grace = workerData.graceMs
+const demoteAfter = workerData.demoteAfterMs
+let lowered = null
 setInterval(() => {
   const now = Date.now()
   const beat = shared[0]
   const deadline = shared[1]
+  if (demoteAfter > 0 && lowered === null && now - beat > demoteAfter) {
+    try {
+      const before = os.getPriority(process.pid)
+      if (before < 19) {
+        os.setPriority(process.pid, 19)
+        lowered = before
+        writeSync(2, 'switchyard worker: event loop blocked for ' + (now - beat) + ' ms; process ' + process.pid +
+          ' runs at the lowest CPU priority (nice 19) until it answers again (watchdog)\\n')
+      }
+    } catch {}
+  } else if (lowered !== null && now - beat < demoteAfter / 2) {
+    try { os.setPriority(process.pid, lowered) } catch {}
+    lowered = null
+  }
   if (deadline > 0 && now > deadline + grace && now - beat > grace) {
     try {
       writeSync(2, 'switchyard worker: event loop blocked for ' + (now - beat) + ' ms past a run deadline; ' +
@@ -32,15 +57,19 @@ setInterval(() => {
 }, workerData.checkMs)
 `
 
+/** How long the event loop may stay silent before the process yields its CPU: far beyond any healthy tick. */
+export const DEMOTE_AFTER_MS = 1000
+
 /**
- * Start the watchdog thread for this process.
+ * Start the watchdog thread for this process. `demoteAfterMs` (default DEMOTE_AFTER_MS;
+ * null: never) lowers the process's CPU priority while its loop is blocked that long.
  *
  * @example
  * const watchdog = startWatchdog({ graceMs: 2000 })
  * const untrack = watchdog.track(deadline.getTime())
  * try { await run() } finally { untrack() }
  */
-export function startWatchdog(options: { graceMs: number; beatMs?: number }): Watchdog {
+export function startWatchdog(options: { graceMs: number; beatMs?: number; demoteAfterMs?: number | null }): Watchdog {
   const beatMs = options.beatMs ?? 100
   const buffer = new SharedArrayBuffer(16)
   const shared = new Float64Array(buffer)
@@ -56,7 +85,12 @@ export function startWatchdog(options: { graceMs: number; beatMs?: number }): Wa
   beat.unref()
   const thread = new Worker(THREAD_SOURCE, {
     eval: true,
-    workerData: { buffer, graceMs: options.graceMs, checkMs: Math.max(20, Math.min(beatMs, options.graceMs / 4)) },
+    workerData: {
+      buffer,
+      graceMs: options.graceMs,
+      demoteAfterMs: options.demoteAfterMs === null ? 0 : (options.demoteAfterMs ?? DEMOTE_AFTER_MS),
+      checkMs: Math.max(20, Math.min(beatMs, options.graceMs / 4)),
+    },
     // The thread needs none of the process's loaders (tsx) or flags.
     execArgv: [],
   })
