@@ -4,8 +4,11 @@
 // loads; the page asks for a token and then shows data; a run submitted from the form
 // generated from email.compose's input schema opens with a waterfall holding gateway and
 // worker spans and an attributes panel; Retry starts a new run; a long status does not
-// push the table's columns. Screenshots go to SWITCHYARD_SCREENSHOTS (default: a folder
-// under the system temp dir, printed by the test), never into the repository.
+// push the table's columns; the runs page lists every run — running, queued behind it,
+// untraced (a pool sampling nothing), dead-lettered — and Cancel ends the running and the
+// queued one. Screenshots go to SWITCHYARD_SCREENSHOTS (default: a folder under the system
+// temp dir, printed by the test; `test-output/` is gitignored for CI artifacts), never
+// into the repository.
 import assert from 'node:assert/strict'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -58,13 +61,62 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
         '',
       ].join('\n'),
     )
+    // hold.wait keeps its pool's one slot until it is cancelled (or for a minute).
+    mkdirSync(join(dir, 'workflows', 'hold-wait'))
+    writeFileSync(
+      join(dir, 'workflows', 'hold-wait', 'graph.ts'),
+      [
+        "import type { RunContext } from 'switchyard-ai/graph'",
+        'export function graph() {',
+        '  return (_input: unknown, run: RunContext) =>',
+        '    new Promise((resolve, reject) => {',
+        '      const timer = setTimeout(() => resolve({ held: true }), 60_000)',
+        "      run.signal.addEventListener('abort', () => (clearTimeout(timer), reject(run.signal.reason as Error)), { once: true })",
+        '    })',
+        '}',
+        'export function echo() {',
+        '  return (input: unknown) => ({ echoed: input })',
+        '}',
+        '',
+      ].join('\n'),
+    )
+    appendFileSync(
+      join(dir, 'switchyard.yaml'),
+      [
+        '  hold.wait:',
+        '    pool: hold',
+        '    graph: workflows/hold-wait/graph.ts#graph',
+        '    input: { type: object }',
+        '    description: Holds its pool until cancelled (a running and a queued run for the console test).',
+        '  quiet.echo:',
+        '    pool: quiet',
+        '    graph: workflows/hold-wait/graph.ts#echo',
+        '    input: { type: object }',
+        '    description: Echoes its input, never traced.',
+        '',
+      ].join('\n'),
+    )
     // The pools section is first in the file: a new pool goes in before `workflows:`.
     const yaml = (await import('node:fs')).readFileSync(join(dir, 'switchyard.yaml'), 'utf8')
     writeFileSync(
       join(dir, 'switchyard.yaml'),
       yaml.replace(
         '\nworkflows:\n',
-        '\n  lab:\n    retries: 0\n    tracing: { project: lab, sampleRate: 1.0, capture: full }\n\nworkflows:\n',
+        [
+          '',
+          '  lab:',
+          '    retries: 0',
+          '    tracing: { project: lab, sampleRate: 1.0, capture: full }',
+          '  hold:',
+          '    concurrency: 1',
+          '    retries: 0',
+          '    tracing: { project: hold, sampleRate: 1.0, capture: full }',
+          '  quiet:',
+          '    tracing: { project: quiet, sampleRate: 0.0, capture: full }',
+          '',
+          'workflows:',
+          '',
+        ].join('\n'),
       ),
     )
     dev = spawnDev(['--config', join(dir, 'switchyard.yaml'), '--port', '0'], dir, {
@@ -109,10 +161,10 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
   })
 
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
-  const runVia = (workflow: string, body: unknown) =>
+  const runVia = (workflow: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${url}/v1/workflows/${workflow}/run`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     })
 
@@ -196,8 +248,54 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
     await shot('05-runs')
   })
 
+  void test('the runs page lists every run: running, queued, untraced, dead-lettered; Cancel ends the running and the queued one', async () => {
+    const started = async (workflow: string, headers: Record<string, string>) => {
+      const response = await runVia(workflow, {}, headers)
+      const runId = response.headers.get('x-switchyard-run-id') ?? ''
+      assert.ok(runId, `${workflow}: ${response.status} ${await response.text()}`)
+      return { status: response.status, runId }
+    }
+    const running = await started('hold.wait', { prefer: 'respond-async' })
+    assert.equal(running.status, 202)
+    await eventually('the hold pool running its one run', async () => {
+      const view = (await (await fetch(`${url}/v1/runs/${running.runId}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+        status: string
+      }
+      return view.status === 'running' || undefined
+    })
+    const queued = await started('hold.wait', { prefer: 'respond-async' })
+    const untraced = await started('quiet.echo', {})
+    assert.equal(untraced.status, 200)
+
+    await page.goto(`${url}/#/runs`)
+    const cells = async (runId: string) => {
+      const row = page.locator(`#runs-body tr[data-run-id="${runId}"]`)
+      return (await row.count()) ? await row.locator('td').allTextContents() : []
+    }
+    // Live refresh brings every run in; the columns: when, workflow, pool, status, attempts, duration, tokens, cost, trace.
+    await eventually('the four kinds of run listed', async () => {
+      const [a, b, c] = await Promise.all([cells(running.runId), cells(queued.runId), cells(untraced.runId)])
+      return a[3]?.startsWith('running') && b[3]?.startsWith('queued') && c[3]?.startsWith('succeeded') ? true : undefined
+    })
+    assert.equal((await cells(untraced.runId))[8], '—', 'an untraced run says so in the trace column')
+    assert.equal((await cells(untraced.runId))[6], '—', 'no tokens without a trace')
+    assert.match((await page.textContent('#runs-body')) ?? '', /dead-lettered/)
+    await shot('06-runs-every-status')
+
+    // Cancel from each run's page: the queued run at once, the running one once its graph saw the abort.
+    for (const { runId } of [queued, running]) {
+      await page.goto(`${url}/#/runs/${runId}`)
+      await page.waitForSelector('#cancel:not([disabled])')
+      await page.click('#cancel')
+      await page.waitForSelector('.badge.cancelled', { timeout: 30_000 })
+    }
+    assert.match((await page.textContent('#error')) ?? '', /CANCELLED/)
+    await shot('07-run-cancelled')
+  })
+
   void test('no layout bug: at a narrow width a long status is cut, and every cell stays under its column', async () => {
     await page.setViewportSize({ width: 1100, height: 800 })
+    await page.goto(`${url}/#/runs`)
     await page.waitForSelector('#runs-body tr[data-run-id]')
     const geometry = await page.evaluate(() => {
       const table = document.getElementById('runs-table') as HTMLTableElement
@@ -222,7 +320,7 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
       }
     })
     assert.deepEqual(geometry.bad, [])
-    await shot('06-runs-narrow')
+    await shot('08-runs-narrow')
     await page.setViewportSize({ width: 1400, height: 900 })
   })
 
@@ -239,7 +337,7 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
     const lab = await page.$$eval('#pools-body tr[data-pool="lab"] td', (tds) => tds.map((td) => td.textContent ?? ''))
     assert.match(lab[6] ?? '', /^100% \(1\)$/, 'the lab pool failed its one run')
     assert.match((await page.textContent('#pools-body tr[data-pool="classify"]')) ?? '', /10\.0%.*redacted.*sales-classify/)
-    await shot('07-pools')
+    await shot('09-pools')
   })
 
   void test('Workflows lists the registry with its schemas', async () => {
@@ -249,7 +347,7 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
     await page.waitForSelector('#run-form')
     await page.click('#input-schema summary')
     assert.match((await page.textContent('#input-schema')) ?? '', /"properties"/)
-    await shot('08-workflows')
+    await shot('10-workflows')
   })
 
   void test('no page error and no request off the gateway on any page', () => {
