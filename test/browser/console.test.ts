@@ -160,6 +160,9 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
     assert.equal(code, 0, dev?.text)
   })
 
+  /** Column headings cut by an ellipsis (a heading wider than its column). */
+  const cutHeadings = (table: string) =>
+    page.$$eval(`${table} thead th`, (ths) => ths.filter((th) => th.scrollWidth > th.clientWidth).map((th) => th.textContent ?? ''))
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
   const runVia = (workflow: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${url}/v1/workflows/${workflow}/run`, {
@@ -320,6 +323,7 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
       }
     })
     assert.deepEqual(geometry.bad, [])
+    assert.deepEqual(await cutHeadings('#runs-table'), [], 'every heading whole')
     await shot('08-runs-narrow')
     await page.setViewportSize({ width: 1400, height: 900 })
   })
@@ -337,6 +341,7 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
     const lab = await page.$$eval('#pools-body tr[data-pool="lab"] td', (tds) => tds.map((td) => td.textContent ?? ''))
     assert.match(lab[6] ?? '', /^100% \(1\)$/, 'the lab pool failed its one run')
     assert.match((await page.textContent('#pools-body tr[data-pool="classify"]')) ?? '', /10\.0%.*redacted.*sales-classify/)
+    assert.deepEqual(await cutHeadings('#pools-table'), [], 'every heading whole')
     await shot('09-pools')
   })
 
