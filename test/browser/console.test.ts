@@ -293,6 +293,8 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
       await page.waitForSelector('.badge.cancelled', { timeout: 30_000 })
     }
     assert.match((await page.textContent('#error')) ?? '', /CANCELLED/)
+    // The worker's run span, ended by the cancel as an error, joins the trace (live refresh).
+    await page.waitForSelector('.wf-row[data-name="run hold.wait"][data-service="switchyard-pool-hold"]', { timeout: 30_000 })
     await shot('07-run-cancelled')
   })
 
