@@ -11,7 +11,7 @@ import { Queue, QueueEvents } from 'bullmq'
 
 import { route } from '../../src/control/index.js'
 import type { Registry } from '../../src/control/index.js'
-import { createEnvelope } from '../../src/data/index.js'
+import { createEnvelope, generateSigningKey, verifyKeysFor } from '../../src/data/index.js'
 import type { Broker } from '../../src/data/broker/index.js'
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { RedisBroker } from '../../src/data/broker/redis/index.js'
@@ -24,7 +24,7 @@ export interface Mode {
   close(): Promise<void>
 }
 
-export const SIGNING_KEY = 'bench-signing-key'
+export const SIGNING_KEY = generateSigningKey()
 export const POOL = 'bench'
 export const WORKFLOW = 'bench.noop'
 
@@ -122,7 +122,7 @@ function producer(name: string, registry: Registry, broker: Broker, close: () =>
 export async function switchyardRedis(url: string, registry: Registry): Promise<Mode> {
   const broker = await RedisBroker.connect({ registry, url })
   const worker = await spawnWorker([CLI_WORKER, '--pool', POOL, '--redis', url, '--config', registry.source], /switchyard worker: pool/, {
-    SWITCHYARD_SIGNING_KEY: SIGNING_KEY,
+    SWITCHYARD_VERIFY_KEYS: SIGNING_KEY.publicKey,
   })
   return producer('Switchyard redis', registry, broker, async () => {
     await stopWorker(worker)
@@ -134,7 +134,7 @@ export async function switchyardRedis(url: string, registry: Registry): Promise<
 export async function switchyardRedisBare(url: string, registry: Registry, concurrency: number): Promise<Mode> {
   const prefix = `bare-${randomUUID().slice(0, 8)}`
   const broker = await RedisBroker.connect({ registry, url, prefix })
-  const worker = await spawnWorker([RAW_WORKER, 'source', url, prefix, POOL, String(concurrency), SIGNING_KEY], /ready/)
+  const worker = await spawnWorker([RAW_WORKER, 'source', url, prefix, POOL, String(concurrency), SIGNING_KEY.publicKey], /ready/)
   return producer('  broker only', registry, broker, async () => {
     await stopWorker(worker)
     await broker.close()
@@ -144,7 +144,14 @@ export async function switchyardRedisBare(url: string, registry: Registry, concu
 /** The embedded broker with the pool worker in the same process (what `switchyard dev` runs in-process). */
 export async function switchyardMemory(registry: Registry, concurrency: number): Promise<Mode> {
   const broker = new MemoryBroker({ pools: registry.pools.values() })
-  const worker = createWorker({ pool: POOL, registry, source: broker.source(POOL), signingKey: SIGNING_KEY, concurrency, log: quiet })
+  const worker = createWorker({
+    pool: POOL,
+    registry,
+    source: broker.source(POOL),
+    verifyKeys: verifyKeysFor(SIGNING_KEY),
+    concurrency,
+    log: quiet,
+  })
   await worker.start()
   return producer('Switchyard memory', registry, broker, async () => {
     await worker.drain()

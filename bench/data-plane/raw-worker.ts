@@ -2,23 +2,24 @@
 //   bullmq  a plain BullMQ Worker whose processor returns at once (the baseline);
 //   source  Switchyard's redisRunSource with a handler that only verifies the
 //           envelope's signature (the broker's own cost, without the runtime's).
-// Usage: node --import tsx raw-worker.ts bullmq|source <redis-url> <prefix> <queue|pool> <concurrency> [signing-key]
+// Usage: node --import tsx raw-worker.ts bullmq|source <redis-url> <prefix> <queue|pool> <concurrency> [verify-keys]
 import { Worker } from 'bullmq'
 
-import { verifyEnvelope } from '../../src/data/index.js'
+import { parseVerifyKeys, verifyEnvelope } from '../../src/data/index.js'
 import { redisRunSource } from '../../src/data/broker/redis/index.js'
 
 const [kind, url, prefix, name, concurrency, key] = process.argv.slice(2)
 if (!url || !prefix || !name || !concurrency) {
-  throw new Error('usage: raw-worker.ts bullmq|source <redis-url> <prefix> <queue|pool> <concurrency> [signing-key]')
+  throw new Error('usage: raw-worker.ts bullmq|source <redis-url> <prefix> <queue|pool> <concurrency> [verify-keys]')
 }
+const keys = key ? parseVerifyKeys(key) : null
 
 let stop: () => Promise<void>
 if (kind === 'source') {
   const source = redisRunSource(name, { url, prefix })
   source.start(
     async ({ raw }) => {
-      verifyEnvelope(raw, key ?? null)
+      verifyEnvelope(raw, keys)
       return { ok: true, output: { ok: true } }
     },
     { concurrency: Number(concurrency) },

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '../../src/client/index.js'
 import { loadRegistry, route } from '../../src/control/index.js'
-import { createEnvelope } from '../../src/data/index.js'
+import { createEnvelope, generateSigningKey, verifyKeysFor } from '../../src/data/index.js'
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { createWorker } from '../../src/data/worker/index.js'
 import { startGateway } from '../../src/gateway/index.js'
@@ -18,7 +18,7 @@ import { startGateway } from '../../src/gateway/index.js'
 const RUNS = Number(process.argv[2] ?? 1000)
 const CONCURRENCY = Number(process.argv[3] ?? 16)
 const ROUNDS = 3
-const KEY = 'bench-key'
+const KEY = generateSigningKey()
 const TOKEN = 'bench-token'
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-gateway-'))
@@ -44,7 +44,7 @@ const worker = createWorker({
   pool: 'bench',
   registry,
   source: broker.source('bench'),
-  signingKey: KEY,
+  verifyKeys: verifyKeysFor(KEY),
   watchdogGraceMs: null,
   log: silent,
 })

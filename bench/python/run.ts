@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { loadRegistry, route, type Registry } from '../../src/control/index.js'
-import { createEnvelope } from '../../src/data/index.js'
+import { createEnvelope, generateSigningKey, verifyKeysFor } from '../../src/data/index.js'
 import type { Broker } from '../../src/data/broker/index.js'
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { RedisBroker } from '../../src/data/broker/redis/index.js'
@@ -22,7 +22,7 @@ const { values } = parseArgs({ options: { runs: { type: 'string', default: '2000
 const RUNS = Number(values.runs)
 const ROUNDS = Number(values.rounds)
 const IN_FLIGHT = 64
-const KEY = 'bench-python'
+const KEY = generateSigningKey()
 const CONFIG = fileURLToPath(new URL('fixture/switchyard.yaml', import.meta.url))
 const WORKER = fileURLToPath(new URL('../../src/cli/worker.ts', import.meta.url))
 const registry = loadRegistry(CONFIG)
@@ -47,7 +47,7 @@ function supervise(broker: SupervisedBroker, extraEnv: Record<string, string> = 
     broker,
     worker: { module: WORKER, execArgv: ['--import', import.meta.resolve('tsx')], args: (pool) => ['--pool', pool.name, ...(broker.kind === 'memory' ? ['--ipc'] : [])] },
     python: pythonProgram(),
-    signingKey: KEY,
+    verifyKeys: verifyKeysFor(KEY),
     extraEnv,
     output: () => undefined,
   })

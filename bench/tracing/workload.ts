@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url'
 import { loadRegistry } from '../../src/control/index.js'
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { createWorker } from '../../src/data/worker/index.js'
+import { generateSigningKey, verifyKeysFor } from '../../src/data/index.js'
 import { startGateway, type Gateway } from '../../src/gateway/index.js'
+
+/** The bench gateway's signing key; its worker verifies with the public half. */
+const BENCH_KEY = generateSigningKey()
 
 /**
  * Write the benchmark registry into a new temporary folder; returns the registry file.
@@ -109,13 +113,13 @@ export async function startInProcess(concurrency: number, options: { traces: boo
   const registry = loadRegistry(file)
   const broker = new MemoryBroker({ pools: registry.pools.values() })
   const traceDir = options.traces ? join(dir, 'traces') : undefined
-  const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: 'bench', ...(traceDir ? { traceDir } : {}) })
+  const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: BENCH_KEY, ...(traceDir ? { traceDir } : {}) })
   const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet }
   const worker = createWorker({
     pool: 'bench',
     registry,
     source: broker.source('bench'),
-    signingKey: 'bench',
+    verifyKeys: verifyKeysFor(BENCH_KEY),
     watchdogGraceMs: null,
     log: quiet,
   })

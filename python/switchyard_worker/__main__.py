@@ -2,8 +2,9 @@
 
 Serves one python pool, from its BullMQ queue on Redis or from `switchyard dev`'s
 embedded broker over file descriptor 3 (--ipc), until SIGTERM/SIGINT, then drains:
-takes no new runs and lets in-flight ones finish. SWITCHYARD_SIGNING_KEY, when set,
-makes every envelope need its signature. `python3 -m switchyard_worker` is the same.
+takes no new runs and lets in-flight ones finish. SWITCHYARD_VERIFY_KEYS (required)
+lists the gateway's Ed25519 public keys: every envelope needs a signature by one of
+them. `python3 -m switchyard_worker` is the same.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import resource
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .envelope import VERIFY_KEYS_ENV, VerifyKeys, parse_verify_keys
 from .errors import SwitchyardError
 from .heartbeat import Heartbeat
 from .http import start_http
@@ -55,6 +57,24 @@ def _args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address of /healthz and /metrics")
     parser.add_argument("--lifeline", action="store_true", help="drain and exit when stdin closes (set by the supervisor)")
     return parser.parse_args(argv)
+
+
+def verify_keys_from_env(env: Mapping[str, str]) -> VerifyKeys:
+    """The gateway's public keys; a worker without them refuses to start (it could verify nothing)."""
+    if env.get("SWITCHYARD_SIGNING_KEY"):
+        raise SwitchyardError(
+            "CONFIG_INVALID",
+            "SWITCHYARD_SIGNING_KEY (an HMAC secret every pool held, so any graph could sign) is no longer read: "
+            f"workers verify Ed25519 signatures with {VERIFY_KEYS_ENV} (public keys only); unset it",
+        )
+    text = env.get(VERIFY_KEYS_ENV, "")
+    if not text.strip():
+        raise SwitchyardError(
+            "CONFIG_INVALID",
+            f"{VERIFY_KEYS_ENV} is not set: a worker runs only envelopes signed by the gateway, so it needs the gateway's "
+            "public key(s) (comma-separated; 'switchyard keys public --signing-key FILE' prints one)",
+        )
+    return parse_verify_keys(text)
 
 
 def cap_memory(limit: int) -> None:
@@ -97,8 +117,7 @@ async def drain(worker: Any) -> None:
 
 async def _serve(args: argparse.Namespace) -> int:
     registry = load_registry(args.registry or args.config)
-    key = os.environ.get("SWITCHYARD_SIGNING_KEY") or None
-    runner = PoolRunner(registry, args.pool, key)
+    runner = PoolRunner(registry, args.pool, verify_keys_from_env(os.environ))
     url: str | None = None
     if not args.ipc:
         # The same order as the node worker: the flag, the pool's own Redis, the env.
@@ -130,7 +149,7 @@ async def _serve(args: argparse.Namespace) -> int:
         http = await start_http(args.host, args.port, health, runner.metrics.render)
         host, port = http.sockets[0].getsockname()[:2]
     where = f"; http://{host}:{port}/healthz http://{host}:{port}/metrics" if http else ""
-    signatures = "required" if key else "not checked"
+    signatures = f"verified (keys {', '.join(runner.verify_keys)})" if runner.verify_keys is not None else "not checked"
     try:
         if args.ipc:
             return await _serve_ipc(runner, concurrency, stop, where, signatures)

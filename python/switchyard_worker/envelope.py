@@ -1,16 +1,24 @@
-"""The run envelope (DESIGN §2.4): shape checks, HMAC-SHA256 signatures, deadlines.
+"""The run envelope (DESIGN §2.4): shape checks, Ed25519 signatures, deadlines.
 
-Mirrors src/data/envelope.ts rule for rule and message for message; both sides test
-against spec/vectors/, so a change here without one there fails a test.
+Mirrors src/data/envelope.ts and envelope-keys.ts rule for rule and message for
+message; both sides test against spec/vectors/, so a change here without one there
+fails a test. A worker verifies with public keys only (SWITCHYARD_VERIFY_KEYS): there
+is no signing function here, since no pool may mint an envelope.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
-import hmac
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .canonical import canonical_json, js_number
 from .errors import SwitchyardError
@@ -30,7 +38,10 @@ DEADLINE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2}))"
 )
 TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
-SIG = re.compile(r"[0-9a-f]{64}")
+SIG = re.compile(r"ed25519:([0-9a-f]{16}):([A-Za-z0-9_-]{86})")
+VERIFY_KEYS_ENV = "SWITCHYARD_VERIFY_KEYS"
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 
 
 def _fail(message: str) -> SwitchyardError:
@@ -60,9 +71,10 @@ def _full(pattern: re.Pattern[str], value: Any) -> re.Match[str] | None:
 
 def _text(raw: dict[str, Any], field: str, pattern: re.Pattern[str], rule: str) -> str:
     value = raw[field]
-    if _full(pattern, value) is None:
+    match = _full(pattern, value)
+    if match is None:
         raise _fail(f"{field} must be {rule}, got {_describe(value)}")
-    return value
+    return match.string
 
 
 def _count(raw: dict[str, Any], field: str) -> int:
@@ -156,7 +168,7 @@ def check_shape(raw: Any) -> dict[str, Any]:
         raise _fail(f"idempotencyKey must be null or a string of 1-256 characters, got {_describe(key)}")
     sig = raw["sig"]
     if not isinstance(sig, str) or (sig != "" and _full(SIG, sig) is None):
-        raise _fail(f"sig must be '' or 64 lowercase hex characters, got {_describe(sig)}")
+        raise _fail(f"sig must be '' or ed25519:<16 hex key id>:<86 base64url characters>, got {_describe(sig)}")
     return raw
 
 
@@ -165,37 +177,102 @@ def canonical_envelope(envelope: dict[str, Any]) -> str:
     return canonical_json({k: v for k, v in envelope.items() if k != "sig"}, "envelope")
 
 
-def _hmac(envelope: dict[str, Any], key: str) -> str:
-    return hmac.new(key.encode("utf-8"), canonical_envelope(envelope).encode("utf-8"), hashlib.sha256).hexdigest()
+class VerifyKeys(Mapping[str, Ed25519PublicKey]):
+    """The Ed25519 public keys a worker accepts, by key id, in the order given."""
+
+    def __init__(self, keys: list[tuple[str, Ed25519PublicKey]]) -> None:
+        self._keys = dict(keys)
+        self.ids = [key_id for key_id, _ in keys]
+
+    def __getitem__(self, key_id: str) -> Ed25519PublicKey:
+        return self._keys[key_id]
+
+    def __iter__(self) -> Any:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
-def sign_envelope(envelope: dict[str, Any], key: str) -> dict[str, Any]:
-    """A copy of the envelope with ``sig`` = HMAC-SHA256(key, canonical envelope), lowercase hex."""
-    if key == "":
-        raise SwitchyardError("INVALID_ENVELOPE", "signing key is empty")
-    return {**envelope, "sig": _hmac(envelope, key)}
+def key_id_of(raw: bytes) -> str:
+    """16 hex digits of SHA-256 over the 32-byte raw public key."""
+    return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def verify_envelope(raw: Any, key: str | None) -> dict[str, Any]:
-    """Check an envelope as it came off the broker. With a key the signature must match
-    (constant-time compare); without one (None) signatures are not checked."""
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def parse_verify_keys(text: str, source: str = VERIFY_KEYS_ENV) -> VerifyKeys:
+    """Parse SWITCHYARD_VERIFY_KEYS: Ed25519 public keys separated by commas or whitespace,
+    each raw 32 bytes in base64 or base64url, or a PEM ``PUBLIC KEY`` block.
+    Raises CONFIG_INVALID naming the entry that is not a key; an empty list is an error too."""
+    keys: list[tuple[str, Ed25519PublicKey]] = []
+
+    def add(raw: bytes, what: str) -> None:
+        if len(raw) != 32:
+            raise SwitchyardError("CONFIG_INVALID", f"{source}: {what}: an Ed25519 public key is 32 bytes, this one is {len(raw)}")
+        key_id = key_id_of(raw)
+        if all(known != key_id for known, _ in keys):
+            keys.append((key_id, Ed25519PublicKey.from_public_bytes(raw)))
+
+    def pem(match: re.Match[str]) -> str:
+        label = match.group(1)
+        if label != "PUBLIC KEY":
+            raise SwitchyardError("CONFIG_INVALID", f"{source}: a {label} block is not a public key (workers never hold a private key)")
+        try:
+            key = serialization.load_pem_public_key(match.group(0).encode("ascii"))
+        except ValueError as error:
+            raise SwitchyardError("CONFIG_INVALID", f"{source}: a PUBLIC KEY block does not parse ({error})") from error
+        if not isinstance(key, Ed25519PublicKey):
+            raise SwitchyardError("CONFIG_INVALID", f"{source}: a {type(key).__name__} is not an Ed25519 key")
+        add(_raw(key), "a PEM key")
+        return " "
+
+    rest = _PEM_BLOCK.sub(pem, text)
+    for i, item in enumerate((item for item in re.split(r"[\s,]+", rest) if item), start=1):
+        shown = f"{item[:12]}…" if len(item) > 12 else item
+        if _full(_BASE64, item) is None:
+            raise SwitchyardError("CONFIG_INVALID", f"{source}: entry {i} ('{shown}') is not base64")
+        padded = item.rstrip("=") + "=" * (-len(item.rstrip("=")) % 4)
+        try:
+            raw = base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
+        except (binascii.Error, ValueError) as error:
+            raise SwitchyardError("CONFIG_INVALID", f"{source}: entry {i} ('{shown}') is not base64") from error
+        add(raw, f"entry {i} ('{shown}')")
+    if not keys:
+        raise SwitchyardError("CONFIG_INVALID", f"{source} lists no key")
+    return VerifyKeys(keys)
+
+
+def verify_envelope(raw: Any, keys: Mapping[str, Ed25519PublicKey] | None) -> dict[str, Any]:
+    """Check an envelope as it came off the broker. With verify keys the signature must be
+    present, made by one of them, and match; without (None) signatures are not checked."""
     envelope = check_shape(raw)
-    if key is None:
+    if keys is None:
         return envelope
-    if envelope["sig"] == "":
-        raise _fail("missing signature (sig is empty and this worker requires SWITCHYARD_SIGNING_KEY signatures)")
-    if not hmac.compare_digest(_hmac(envelope, key), envelope["sig"]):
-        raise _fail("signature does not match (the envelope was altered, or signed with another key)")
+    match = _full(SIG, envelope["sig"])
+    if match is None:
+        raise _fail(f"missing signature (sig is empty and this worker verifies signatures: {VERIFY_KEYS_ENV} is set)")
+    key_id, signature = match.group(1), match.group(2)
+    key = keys.get(key_id)
+    if key is None:
+        listed = ", ".join(keys)
+        raise _fail(f"signed by key {key_id}, which is not one of this worker's verify keys ({VERIFY_KEYS_ENV} lists {listed})")
+    try:
+        key.verify(base64.urlsafe_b64decode(signature + "=="), canonical_envelope(envelope).encode("utf-8"))
+    except InvalidSignature:
+        raise _fail(f"signature does not match (the envelope was altered, or not signed by key {key_id})") from None
     return envelope
 
 
-def parse_envelope(text: str, key: str | None) -> dict[str, Any]:
+def parse_envelope(text: str, keys: Mapping[str, Ed25519PublicKey] | None) -> dict[str, Any]:
     """Parse envelope JSON text and verify it (see verify_envelope)."""
     try:
         raw = json.loads(text)
     except ValueError as error:
         raise SwitchyardError("INVALID_ENVELOPE", f"invalid envelope: not JSON ({error})") from error
-    return verify_envelope(raw, key)
+    return verify_envelope(raw, keys)
 
 
 def envelope_trace_id(envelope: dict[str, Any]) -> str | None:

@@ -29,7 +29,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .capture import capture_value
-from .envelope import deadline_ms, verify_envelope
+from .envelope import VerifyKeys, deadline_ms, verify_envelope
 from .errors import SwitchyardError
 from .graph.model import ModelClient, create_model
 from .graph.node_spans import node_spans
@@ -127,9 +127,9 @@ async def _invoke(runnable: Any, input: Any, run: Run, pool: Pool) -> Any:
 
 
 class PoolRunner:
-    """Handles deliveries for one python pool. ``signing_key`` None accepts unsigned envelopes."""
+    """Handles deliveries for one python pool. ``verify_keys`` None accepts unsigned envelopes (tests only)."""
 
-    def __init__(self, registry: Registry, pool: str, signing_key: str | None) -> None:
+    def __init__(self, registry: Registry, pool: str, verify_keys: VerifyKeys | None) -> None:
         found = registry.pools.get(pool)
         if found is None:
             known = ", ".join(registry.pools) or "(none)"
@@ -138,7 +138,7 @@ class PoolRunner:
             raise SwitchyardError("POOL_UNAVAILABLE", f"pool '{pool}' has runtime {found.runtime}: the python worker does not serve it")
         self.registry = registry
         self.pool: Pool = found
-        self.signing_key = signing_key
+        self.verify_keys = verify_keys
         # Created once per process, from the pool's env: a bad SWITCHYARD_MODEL stops the worker at start.
         self.model = create_model(capture=found.capture, redact=found.redact)
         self.graphs = GraphCache(found.name, registry.root, log, self.model)
@@ -154,9 +154,10 @@ class PoolRunner:
 
     def _admit(self, raw: Any, attempt: int) -> tuple[dict[str, Any], Workflow, int] | Outcome:
         try:
-            envelope = verify_envelope(raw, self.signing_key)
+            envelope = verify_envelope(raw, self.verify_keys)
         except SwitchyardError as error:
-            return self._reject("signature" if "signature" in error.message else "malformed", error.code, error.message)
+            signed = "signature" in error.message or "signed by key" in error.message
+            return self._reject("signature" if signed else "malformed", error.code, error.message)
         pool = self.pool.name
         workflow = self.registry.workflows.get(envelope["workflow"])
         if envelope["pool"] != pool:

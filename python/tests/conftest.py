@@ -1,7 +1,11 @@
+import base64
 import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 # Tests import the package from python/ without installing it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -13,6 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 
+from switchyard_worker.envelope import VerifyKeys, canonical_envelope, parse_verify_keys
 from switchyard_worker.registry import Registry, load_registry
 
 #: Every test's spans: OpenTelemetry's global provider can be set once per process.
@@ -22,6 +27,19 @@ _provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
 trace.set_tracer_provider(_provider)
 
 SPEC = Path(__file__).resolve().parents[2] / "spec"
+#: The vectors' test keys (spec/vectors/keys.json): public, for tests only.
+TEST_KEYS: dict[str, Any] = json.loads((SPEC / "vectors" / "keys.json").read_text(encoding="utf-8"))
+#: What SWITCHYARD_VERIFY_KEYS holds in the tests: the `current` and `previous` vector keys.
+VERIFY_KEYS: VerifyKeys = parse_verify_keys(TEST_KEYS["verifyKeys"])
+
+
+def sign(envelope: dict[str, Any], key: str = "current") -> dict[str, Any]:
+    """The envelope signed as the gateway signs it, with a vector key (the package itself cannot sign)."""
+    entry = TEST_KEYS["keys"][key]
+    private = serialization.load_pem_private_key(entry["privateKeyPem"].encode(), password=None)
+    assert isinstance(private, Ed25519PrivateKey)
+    signature = private.sign(canonical_envelope(envelope).encode("utf-8"))
+    return {**envelope, "sig": f"ed25519:{entry['keyId']}:{base64.urlsafe_b64encode(signature).decode().rstrip('=')}"}
 
 
 def pool(name: str, **fields: Any) -> dict[str, Any]:

@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 
-from switchyard_worker import sign_envelope
 from switchyard_worker.ipc_source import IpcSource
 from switchyard_worker.registry import Registry
 from switchyard_worker.runner import PoolRunner
-from tests.conftest import pool, workflow, write_resolved
+from tests.conftest import VERIFY_KEYS, pool, sign, workflow, write_resolved
 
-KEY = "ipc-key"
+KEY = VERIFY_KEYS
 
 
 @pytest.fixture()
@@ -34,7 +33,7 @@ def envelope(run_id: str, input: Any) -> dict[str, Any]:
         "registry": "sha256:" + "ab" * 32, "deadline": deadline, "attempt": 1, "maxAttempts": 1,
         "trace": {"traceparent": "", "tracestate": "", "baggage": ""}, "idempotencyKey": None, "sig": "",
     }
-    return sign_envelope(raw, KEY)
+    return sign(raw)
 
 
 async def read_message(reader: asyncio.StreamReader) -> dict[str, Any]:

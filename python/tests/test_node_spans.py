@@ -13,12 +13,11 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
-from switchyard_worker import sign_envelope
 from switchyard_worker.registry import Registry
 from switchyard_worker.runner import Outcome, PoolRunner
-from tests.conftest import EXPORTER, pool, workflow, write_resolved
+from tests.conftest import EXPORTER, VERIFY_KEYS, pool, sign, workflow, write_resolved
 
-KEY = "node-spans-key"
+KEY = VERIFY_KEYS
 TRACE_ID = "5bf92f3577b34da6a3ce929d0e0e4736"
 
 GRAPH = '''
@@ -87,7 +86,7 @@ def handle(registry: Registry, company: str, sampled: str = "01") -> Outcome:
         "input": {"company": company}, "registry": "sha256:" + "ab" * 32, "deadline": deadline, "attempt": 1, "maxAttempts": 1,
         "trace": {"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-{sampled}", "tracestate": "", "baggage": ""}, "idempotencyKey": None, "sig": "",
     }
-    return asyncio.run(PoolRunner(registry, "research", KEY).handle(sign_envelope(raw, KEY), 1))
+    return asyncio.run(PoolRunner(registry, "research", KEY).handle(sign(raw), 1))
 
 
 def by_name(spans: tuple[ReadableSpan, ...]) -> dict[str, ReadableSpan]:

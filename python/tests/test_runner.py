@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from opentelemetry.trace import SpanKind
 
-from switchyard_worker import sign_envelope
 from switchyard_worker.runner import PoolRunner
-from tests.conftest import EXPORTER, pool, workflow, write_resolved
+from tests.conftest import EXPORTER, VERIFY_KEYS, pool, sign, workflow, write_resolved
 
-KEY = "runner-test-key"
+KEY = VERIFY_KEYS
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 exporter = EXPORTER
 
@@ -91,7 +90,7 @@ def registry(tmp_path):
     return write_resolved(tmp_path, pools, flows)
 
 
-def envelope(workflow, input=None, *, pool="py", deadline_in=10.0, sampled="01", key=KEY, attempt=1):
+def envelope(workflow, input=None, *, pool="py", deadline_in=10.0, sampled="01", key="current", attempt=1):
     deadline = datetime.fromtimestamp(time.time() + deadline_in, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     raw = {
         "v": 1, "runId": f"r-{workflow.replace('.', '-')}", "workflow": workflow, "pool": pool,
@@ -100,7 +99,7 @@ def envelope(workflow, input=None, *, pool="py", deadline_in=10.0, sampled="01",
         "trace": {"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-{sampled}", "tracestate": "", "baggage": ""},
         "idempotencyKey": None, "sig": "",
     }
-    return sign_envelope(raw, key) if key else raw
+    return sign(raw, key) if key else raw
 
 
 def handle(registry, raw, attempt=1, key=KEY):
@@ -136,9 +135,12 @@ def test_factories_and_langgraph_style_runnables(registry):
     "raw, key, code, message",
     [
         (lambda: envelope("py.echo", key=None), KEY, "INVALID_ENVELOPE",
-         "invalid envelope: missing signature (sig is empty and this worker requires SWITCHYARD_SIGNING_KEY signatures)"),
+         "invalid envelope: missing signature (sig is empty and this worker verifies signatures: SWITCHYARD_VERIFY_KEYS is set)"),
         (lambda: {**envelope("py.echo"), "input": {"n": 2}}, KEY, "INVALID_ENVELOPE",
-         "invalid envelope: signature does not match (the envelope was altered, or signed with another key)"),
+         "invalid envelope: signature does not match (the envelope was altered, or not signed by key 731cb553c3f0bae3)"),
+        (lambda: envelope("py.echo", key="outsider"), KEY, "INVALID_ENVELOPE",
+         "invalid envelope: signed by key 934127cd5f06ad85, which is not one of this worker's verify keys "
+         "(SWITCHYARD_VERIFY_KEYS lists 731cb553c3f0bae3, 4968841e4971bcca)"),
         (lambda: envelope("email.compose", pool="email"), KEY, "INVALID_ENVELOPE",
          "invalid envelope: it is for pool 'email'; this worker serves pool 'py'"),
         (lambda: envelope("email.compose"), KEY, "INVALID_ENVELOPE",
@@ -146,7 +148,7 @@ def test_factories_and_langgraph_style_runnables(registry):
         (lambda: envelope("py.nowhere"), KEY, "INVALID_ENVELOPE",
          "invalid envelope: workflow 'py.nowhere' is not in this worker's registry; this worker serves pool 'py'"),
     ],
-    ids=["unsigned", "tampered", "other pool", "workflow of another pool", "unknown workflow"],
+    ids=["unsigned", "tampered", "another key", "other pool", "workflow of another pool", "unknown workflow"],
 )
 def test_refusals_are_not_retryable(registry, raw, key, code, message):
     outcome = handle(registry, raw(), key=key)

@@ -1,13 +1,15 @@
 """Every vector in spec/vectors/*.json: the same files test/data/envelope.test.ts runs."""
 
+import base64
 import copy
 import json
 from pathlib import Path
 
 import pytest
 
-from switchyard_worker import canonical_envelope, canonical_json, sign_envelope, verify_envelope
+from switchyard_worker import canonical_envelope, canonical_json, parse_verify_keys, verify_envelope
 from switchyard_worker.errors import SwitchyardError
+from tests.conftest import TEST_KEYS, VERIFY_KEYS, sign
 
 VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors"
 
@@ -36,16 +38,42 @@ def test_signed_envelopes_canonicalise_sign_and_verify(entry):
     envelope = entry["envelope"]
     assert canonical_envelope(envelope) == entry["canonical"]
     unsigned = {**envelope, "sig": ""}
-    assert sign_envelope(unsigned, entry["key"])["sig"] == envelope["sig"]
-    assert verify_envelope(copy.deepcopy(envelope), entry["key"]) == envelope
+    assert sign(unsigned, entry["key"])["sig"] == envelope["sig"]
+    assert verify_envelope(copy.deepcopy(envelope), VERIFY_KEYS) == envelope
 
 
 @pytest.mark.parametrize("entry", load("tampered"))
-def test_tampered_envelopes_are_refused_with_the_key(entry):
+def test_tampered_envelopes_are_refused_with_the_verify_keys(entry):
     with pytest.raises(SwitchyardError) as caught:
-        verify_envelope(entry["envelope"], entry["key"])
+        verify_envelope(entry["envelope"], VERIFY_KEYS)
     assert caught.value.code == "INVALID_ENVELOPE"
     assert entry["error"] in str(caught.value)
+
+
+def test_the_verify_list_is_current_and_previous_in_order_and_pem_parses_alike():
+    keys = TEST_KEYS["keys"]
+    assert VERIFY_KEYS.ids == [keys["current"]["keyId"], keys["previous"]["keyId"]]
+    for entry in keys.values():
+        assert parse_verify_keys(entry["publicKeyPem"]).ids == [entry["keyId"]]
+        url = base64.urlsafe_b64encode(base64.b64decode(entry["publicKey"])).decode().rstrip("=")
+        assert parse_verify_keys(f" {url},\n{entry['publicKey']} ").ids == [entry["keyId"]]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "lists no key"),
+        ("not-a-key!", "entry 1 ('not-a-key!') is not base64"),
+        (base64.b64encode(bytes(31)).decode(), "32 bytes, this one is 31"),
+        (TEST_KEYS["keys"]["current"]["privateKeyPem"], "PRIVATE KEY block is not a public key"),
+    ],
+    ids=["empty", "not base64", "31 bytes", "a private key"],
+)
+def test_verify_keys_that_are_not_keys_are_config_invalid(text, message):
+    with pytest.raises(SwitchyardError) as caught:
+        parse_verify_keys(text)
+    assert caught.value.code == "CONFIG_INVALID"
+    assert message in str(caught.value)
 
 
 @pytest.mark.parametrize("entry", load("canonical"))

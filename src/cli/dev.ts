@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { SERVICE, loadRegistry } from '../control/index.js'
 import type { Pool, Registry } from '../control/index.js'
 import type { Broker } from '../data/broker/index.js'
+import { verifyKeysFor } from '../data/index.js'
 import { MemoryBroker } from '../data/broker/memory/index.js'
 import { probePython, pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor/index.js'
 import { parseTokens, startGateway } from '../gateway/index.js'
@@ -18,9 +19,11 @@ import { CONFIG_OPTION, configPath, parse } from './args.js'
 import { tryItLines } from './dev-hints.js'
 import { registryChanges, registryHint, watchFolder } from './dev-watch.js'
 import { runIfMain } from './run-if-main.js'
+import { SIGNING_KEY_OPTION, resolveSigningKey } from './signing-key.js'
 
 export const SERVE_OPTIONS = {
   ...CONFIG_OPTION,
+  ...SIGNING_KEY_OPTION,
   port: { type: 'string' },
   host: { type: 'string' },
   'status-interval': { type: 'string' },
@@ -29,6 +32,7 @@ export const SERVE_OPTIONS = {
 const DEV_OPTIONS = { ...SERVE_OPTIONS, watch: { type: 'boolean' } } as const
 
 const USAGE = `usage: switchyard dev [--config FILE] [--port 7070] [--host 127.0.0.1] [--watch]
+                      [--signing-key FILE]
 
 Runs the gateway, the embedded broker and every pool's worker processes (node,
 and python3 -m switchyard_worker for runtime: python pools).
@@ -38,7 +42,9 @@ The gateway is open (no auth) unless SWITCHYARD_TOKENS is set: keep it on loopba
   --status-interval MS   how often the status table is checked for changes (default 2000)
   --watch                reload the registry and the graph modules when a file under the
                          registry's folder changes: pools restart, in-flight runs finish first
-Env: SWITCHYARD_SIGNING_KEY (default: a random key for this session, shared with its workers).
+  --signing-key FILE     Ed25519 private key envelopes are signed with (default
+                         SWITCHYARD_SIGNING_KEY_FILE, else a key made for this session);
+                         workers get only its public key (SWITCHYARD_VERIFY_KEYS)
 SIGUSR2 prints the status table; SIGINT/SIGTERM drain the workers and stop.`
 
 export interface ServeArgs {
@@ -47,6 +53,8 @@ export interface ServeArgs {
   readonly port: number
   readonly host: string
   readonly statusIntervalMs: number
+  /** --signing-key FILE, when given. */
+  readonly signingKey: string | undefined
 }
 
 /** Parse the options `dev` and `start` share (plus any extra the caller declares). */
@@ -57,7 +65,14 @@ export function serveArgs(values: Record<string, unknown>): ServeArgs {
     throw new Error(`--port must be an integer from 0 to 65535, got '${text('port')}'`)
   const statusIntervalMs = Number(text('status-interval') ?? '2000')
   if (!Number.isFinite(statusIntervalMs) || statusIntervalMs < 100) throw new Error('--status-interval must be at least 100 (ms)')
-  return { help: values.help === true, config: configPath(text('config')), port, host: text('host') ?? '127.0.0.1', statusIntervalMs }
+  return {
+    help: values.help === true,
+    config: configPath(text('config')),
+    port,
+    host: text('host') ?? '127.0.0.1',
+    statusIntervalMs,
+    signingKey: text('signing-key'),
+  }
 }
 
 /** The worker program the supervisor forks: cli/worker beside this file (.ts under tsx, .js when built). */
@@ -100,7 +115,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
   })
-  const signingKey = process.env.SWITCHYARD_SIGNING_KEY || randomBytes(32).toString('hex')
+  const { key: signingKey, notes } = resolveSigningKey({ flag: args.signingKey, env: process.env, ephemeral: true })
   const traceDir = join(registry.root, '.switchyard', 'traces')
   // With auth on, this session's processes send their spans with a token of their own.
   const tracesToken = options.tokens ? randomBytes(24).toString('base64url') : null
@@ -131,7 +146,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       registry: current,
       broker: options.supervisorBroker,
       worker: { module: program.module, execArgv: program.execArgv, args: (pool) => ['--pool', pool.name, ...options.workerArgs(pool)] },
-      signingKey,
+      verifyKeys: verifyKeysFor(signingKey),
       ...(options.python === true ? { python: pythonProgram() } : {}),
       tracesUrl: gateway.url,
       extraEnv: { ...options.extraEnv, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) },
@@ -139,6 +154,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   let supervisor = supervise(registry)
   console.log(`switchyard ${options.name}: gateway ${gateway.url} · registry ${registry.source} (${registry.digest.slice(0, 19)}…)`)
   console.log(`switchyard ${options.name}: traces ${gateway.url}/ · workers log below as [pool pid]`)
+  for (const note of notes) console.log(`switchyard ${options.name}: ${note}`)
   if (options.tokens === null) {
     const where = isLoopback(args.host) ? 'loopback only' : `${args.host}: ANYONE WHO REACHES THIS PORT CAN RUN WORKFLOWS`
     console.log(`switchyard ${options.name}: auth is OFF (${where}); set SWITCHYARD_TOKENS to require bearer tokens`)

@@ -7,12 +7,16 @@ import { resolve } from 'node:path'
 import { SERVICE, loadRegistry } from '../control/index.js'
 import { parseTokens, startGateway } from '../gateway/index.js'
 import { CONFIG_OPTION, configPath, parse, str } from './args.js'
+import { SIGNING_KEY_OPTION, resolveSigningKey } from './signing-key.js'
 
-const USAGE = `usage: switchyard gateway --redis URL [--config FILE] [--port 7070] [--host 127.0.0.1]
+const USAGE = `usage: switchyard gateway --redis URL --signing-key FILE [--config FILE] [--port 7070] [--host 127.0.0.1]
                           [--tokens-file FILE | --no-auth] [--trace-dir DIR] [--cors-origin URL]…
 
 Runs the HTTP gateway on Redis: auth → route() → signed envelope → the pool's queue.
   --redis URL         Redis for pools without their own (default SWITCHYARD_REDIS_URL)
+  --signing-key FILE  Ed25519 private key (PEM) envelopes are signed with (default
+                      SWITCHYARD_SIGNING_KEY_FILE); 'switchyard keys generate' makes one,
+                      and its workers verify with the public key (SWITCHYARD_VERIFY_KEYS)
   --broker redis      the only broker a standalone gateway can use (the memory broker lives in 'switchyard dev')
   --port N            listen port (default PORT or 7070; 0 = any free port)
   --host H            listen address (default 127.0.0.1)
@@ -20,11 +24,11 @@ Runs the HTTP gateway on Redis: auth → route() → signed envelope → the poo
   --no-auth           run without tokens (anyone who can reach the port can run workflows)
   --trace-dir DIR     keep an embedded trace store here (POST /v1/traces, GET /v1/traces/{id}; the console at / either way)
   --cors-origin URL   let browser pages on this origin call the API (repeatable; '*' for any)
-Env: SWITCHYARD_SIGNING_KEY signs envelopes (workers verify them with the same key);
-OTEL_EXPORTER_OTLP_* choose where the gateway's own spans go.`
+Env: OTEL_EXPORTER_OTLP_* choose where the gateway's own spans go.`
 
 const OPTIONS = {
   ...CONFIG_OPTION,
+  ...SIGNING_KEY_OPTION,
   port: { type: 'string' },
   host: { type: 'string' },
   broker: { type: 'string' },
@@ -74,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new Error(`--port must be an integer from 0 to 65535, got '${str(parsed, 'port')}'`)
   const tokens = resolveTokens({ tokensFile: str(parsed, 'tokens-file'), noAuth: parsed.values['no-auth'] === true, env: process.env })
   const traceDirFlag = str(parsed, 'trace-dir')
-  const signingKey = process.env.SWITCHYARD_SIGNING_KEY || null
+  const { key: signingKey, notes } = resolveSigningKey({ flag: str(parsed, 'signing-key'), env: process.env, ephemeral: false })
 
   const registry = loadRegistry(configPath(str(parsed, 'config')))
   // Heavy modules load only now: `switchyard gateway --help` stays instant.
@@ -109,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`switchyard gateway: ${gateway.url} on Redis ${redactUrl(url)}, ${registry.workflows.size} workflows`)
   if (tokens === null) console.log('switchyard gateway: auth is OFF (--no-auth): anyone who reaches this port can run workflows')
   else console.log(`switchyard gateway: ${tokens.length} bearer token${tokens.length === 1 ? '' : 's'} accepted`)
-  if (signingKey === null) console.log('switchyard gateway: SWITCHYARD_SIGNING_KEY is not set: envelopes go unsigned')
+  for (const note of notes) console.log(`switchyard gateway: ${note}`)
   if (tracing.endpoint) console.log(`switchyard gateway: spans → ${tracing.endpoint}`)
 
   await new Promise<void>((done) => {

@@ -13,6 +13,7 @@ const COMMANDS = {
   cancel: 'cancel a queued or running run: cancel RUN_ID',
   trace: 'draw a run tree: trace TRACE_ID',
   new: 'scaffold a workflow: new WORKFLOW --pool POOL',
+  keys: 'make the envelope key pair: keys generate --out FILE · keys public',
 } as const
 
 export type CommandName = keyof typeof COMMANDS

@@ -9,7 +9,7 @@ import { runIfMain } from './run-if-main.js'
 import { SERVE_OPTIONS, pythonSupport, serve, serveArgs } from './dev.js'
 
 const USAGE = `usage: switchyard start --redis URL [--config FILE] [--port 7070] [--host 127.0.0.1]
-                        [--tokens-file FILE | --no-auth]
+                        [--tokens-file FILE | --no-auth] [--signing-key FILE]
 
 Runs the gateway and every node pool's worker processes on Redis (BullMQ).
   --redis URL   Redis for pools without their own (default SWITCHYARD_REDIS_URL)
@@ -17,6 +17,9 @@ Runs the gateway and every node pool's worker processes on Redis (BullMQ).
   --host H      gateway address (default 127.0.0.1)
   --tokens-file FILE  bearer tokens, one per line (default: SWITCHYARD_TOKENS, comma-separated)
   --no-auth     run the gateway open (anyone who reaches the port can run workflows)
+  --signing-key FILE  Ed25519 private key envelopes are signed with (default
+                SWITCHYARD_SIGNING_KEY_FILE, else a key made for this session, printed);
+                workers get only its public key (SWITCHYARD_VERIFY_KEYS)
 Redis must run with maxmemory-policy noeviction.`
 
 export async function run(argv: string[]): Promise<number> {

@@ -13,6 +13,7 @@ import type { RunSource } from '../data/broker/index.js'
 import { exporterSettings, initTracing } from '../observe/sdk/index.js'
 import { CONFIG_OPTION, configPath, parse, str } from './args.js'
 import { runIfMain } from './run-if-main.js'
+import { resolveVerifyKeys } from './signing-key.js'
 
 const USAGE = `usage: switchyard worker --pool NAME [--redis URL] [--port N] [--host H] [--config FILE]
 
@@ -22,8 +23,9 @@ python3 -m switchyard_worker from the package's python/ folder, on Redis).
   --redis URL   Redis of the pool's queue (default: the pool's redis, else SWITCHYARD_REDIS_URL)
   --port N      port of /healthz and /metrics (default 0: any free port, printed)
   --host H      address of /healthz and /metrics (default 127.0.0.1)
-Env: SWITCHYARD_SIGNING_KEY (envelopes must carry its signature), SWITCHYARD_MODEL,
-OTEL_EXPORTER_OTLP_* (this pool's trace export).`
+Env: SWITCHYARD_VERIFY_KEYS (required: the gateway's Ed25519 public key, or several
+during a rotation, comma-separated; envelopes must carry a signature by one of them),
+SWITCHYARD_MODEL, OTEL_EXPORTER_OTLP_* (this pool's trace export).`
 
 const OPTIONS = {
   ...CONFIG_OPTION,
@@ -88,14 +90,14 @@ export async function run(args: string[]): Promise<number> {
   const registry = loadRegistry(configPath(values.config))
   const pool = registry.pools.get(values.pool)
   if (!pool) throw new Error(`unknown pool '${values.pool}'; the registry has: ${[...registry.pools.keys()].join(', ')}`)
+  // Checked here for python pools too: the same message, before a child process starts.
+  const verifyKeys = resolveVerifyKeys(process.env)
   if (pool.runtime === 'python') {
     if (values.ipc) throw new Error(`pool '${pool.name}' has runtime python: switchyard dev starts its worker itself`)
     return runPython(pool.name, registry, values.redis)
   }
   if (pool.runtime !== 'node') throw new Error(`pool '${pool.name}' has runtime ${pool.runtime}: the node worker does not serve it`)
   const port = parsePort(values.port)
-  const signingKey = process.env.SWITCHYARD_SIGNING_KEY || null
-  if (!signingKey) console.error('switchyard worker: SWITCHYARD_SIGNING_KEY is not set: unsigned envelopes are accepted')
 
   let source: RunSource
   let depth: QueueDepth | undefined
@@ -129,7 +131,7 @@ export async function run(args: string[]): Promise<number> {
     pool: pool.name,
     registry,
     source,
-    signingKey,
+    verifyKeys,
     port,
     host: values.host,
     queueDepth,

@@ -3,10 +3,12 @@
 // running anything, so a job put straight onto a queue without going through the
 // routing contract is refused. spec/envelope.schema.json and spec/vectors/ describe
 // the same rules for other languages; test/data/envelope.test.ts keeps them in step.
-import { createHmac, timingSafeEqual } from 'node:crypto'
+// Signatures are Ed25519 (envelope-keys.ts): the gateway signs, a worker only verifies.
+import { sign, verify } from 'node:crypto'
 
 import { SwitchyardError, canonicalDigest, canonicalJson } from '../control/index.js'
 import type { RoutePlan } from '../control/index.js'
+import { VERIFY_KEYS_ENV, type SigningKey, type VerifyKeys } from './envelope-keys.js'
 
 export interface TraceCarrier {
   readonly traceparent: string
@@ -28,7 +30,11 @@ export interface Envelope {
   readonly maxAttempts: number
   readonly trace: TraceCarrier
   readonly idempotencyKey: string | null
-  /** HMAC-SHA256 (hex) over the canonical envelope without `sig`; '' when unsigned. */
+  /**
+   * `ed25519:<key id>:<signature>`: the Ed25519 signature (base64url, 86 characters) over
+   * the canonical envelope without `sig`, and the 16-hex id of the key that made it;
+   * '' when unsigned.
+   */
   readonly sig: string
 }
 
@@ -62,14 +68,14 @@ const POOL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 const DIGEST = /^sha256:[0-9a-f]{64}$/
 const DEADLINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/
-const SIG = /^[0-9a-f]{64}$/
+const SIG = /^ed25519:([0-9a-f]{16}):([A-Za-z0-9_-]{86})$/
 
 /**
  * Build the envelope for a routed run: attempt 1, maxAttempts from the plan's retry
- * policy, signed with HMAC-SHA256 when a signing key is given (else `sig` is '').
- * @example createEnvelope(route(registry, { workflow, input }), { runId, trace, idempotencyKey: null }, process.env.SWITCHYARD_SIGNING_KEY ?? null)
+ * policy, signed when a signing key is given (else `sig` is '').
+ * @example createEnvelope(route(registry, { workflow, input }), { runId, trace, idempotencyKey: null }, signingKey)
  */
-export function createEnvelope(plan: RoutePlan, opts: CreateEnvelopeOptions, signingKey: string | null): Envelope {
+export function createEnvelope(plan: RoutePlan, opts: CreateEnvelopeOptions, signingKey: SigningKey | null): Envelope {
   const unsigned: Envelope = {
     v: 1,
     runId: opts.runId,
@@ -138,14 +144,10 @@ export function canonicalEnvelope(envelope: Envelope): string {
   return canonicalJson(rest, 'envelope', 'INVALID_ENVELOPE')
 }
 
-function hmac(envelope: Envelope, key: string): string {
-  return createHmac('sha256', key).update(canonicalEnvelope(envelope), 'utf8').digest('hex')
-}
-
-/** A copy of the envelope with `sig` set to HMAC-SHA256(key, canonicalEnvelope) in lowercase hex. */
-export function signEnvelope(envelope: Envelope, key: string): Envelope {
-  if (key === '') throw new SwitchyardError('INVALID_ENVELOPE', 'signing key is empty')
-  return { ...envelope, sig: hmac(envelope, key) }
+/** A copy of the envelope with `sig` set to the key's Ed25519 signature over canonicalEnvelope. */
+export function signEnvelope(envelope: Envelope, key: SigningKey): Envelope {
+  const signature = sign(null, Buffer.from(canonicalEnvelope(envelope), 'utf8'), key.privateKey)
+  return { ...envelope, sig: `ed25519:${key.id}:${signature.toString('base64url')}` }
 }
 
 function fail(message: string): never {
@@ -220,32 +222,34 @@ function checkShape(raw: unknown): Envelope {
   }
   const sig = raw.sig
   if (typeof sig !== 'string' || (sig !== '' && !SIG.test(sig))) {
-    fail(`sig must be '' or 64 lowercase hex characters, got ${describe(sig)}`)
+    fail(`sig must be '' or ed25519:<16 hex key id>:<86 base64url characters>, got ${describe(sig)}`)
   }
   return raw as unknown as Envelope
 }
 
 /**
  * Check an envelope as it came off the broker and return it typed.
- * With a key, the signature must be present and match (compared in constant time);
- * without one (`null`), signatures are not checked.
+ * With verify keys, the signature must be present, made by one of them, and match;
+ * without (`null`), signatures are not checked.
  * Throws SwitchyardError INVALID_ENVELOPE with a message naming the field or problem.
  * Deadline-past and pool checks are the worker's: see envelopeDeadlineMs().
  */
-export function verifyEnvelope(raw: unknown, key: string | null): Envelope {
+export function verifyEnvelope(raw: unknown, keys: VerifyKeys | null): Envelope {
   const envelope = checkShape(raw)
-  if (key === null) return envelope
-  if (envelope.sig === '') fail('missing signature (sig is empty and this worker requires SWITCHYARD_SIGNING_KEY signatures)')
-  const expected = Buffer.from(hmac(envelope, key), 'hex')
-  const given = Buffer.from(envelope.sig, 'hex')
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    fail('signature does not match (the envelope was altered, or signed with another key)')
+  if (keys === null) return envelope
+  const match = SIG.exec(envelope.sig)
+  if (!match) fail(`missing signature (sig is empty and this worker verifies signatures: ${VERIFY_KEYS_ENV} is set)`)
+  const [, id = '', signature = ''] = match
+  const key = keys.get(id)
+  if (!key) fail(`signed by key ${id}, which is not one of this worker's verify keys (${VERIFY_KEYS_ENV} lists ${keys.ids.join(', ')})`)
+  if (!verify(null, Buffer.from(canonicalEnvelope(envelope), 'utf8'), key, Buffer.from(signature, 'base64url'))) {
+    fail(`signature does not match (the envelope was altered, or not signed by key ${id})`)
   }
   return envelope
 }
 
 /** Parse envelope JSON text and verify it (see verifyEnvelope). */
-export function parseEnvelope(json: string, key: string | null): Envelope {
+export function parseEnvelope(json: string, keys: VerifyKeys | null): Envelope {
   let raw: unknown
   try {
     raw = JSON.parse(json)
@@ -254,7 +258,7 @@ export function parseEnvelope(json: string, key: string | null): Envelope {
       cause: error,
     })
   }
-  return verifyEnvelope(raw, key)
+  return verifyEnvelope(raw, keys)
 }
 
 /** The envelope's deadline, epoch milliseconds. */

@@ -31,3 +31,17 @@ export {
   type Envelope,
   type TraceCarrier,
 } from './envelope.js'
+export {
+  SIGNING_KEY_FILE_ENV,
+  VERIFY_KEYS_ENV,
+  generateSigningKey,
+  keyIdOf,
+  parseVerifyKeys,
+  readSigningKeyFile,
+  signingKeyFromPem,
+  signingKeyPem,
+  verifyKeysFor,
+  writeSigningKeyFile,
+  type SigningKey,
+  type VerifyKeys,
+} from './envelope-keys.js'

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Registry } from '../control/index.js'
 import type { Broker } from '../data/broker/index.js'
+import type { SigningKey } from '../data/index.js'
 import type { Logger } from '../graph/index.js'
 import type { GatewayMetrics } from './gateway-metrics.js'
 import type { ProblemContext } from './problem.js'
@@ -13,7 +14,7 @@ import { safeHeaders } from './headers.js'
 export interface GatewayDeps {
   readonly registry: Registry
   readonly broker: Broker
-  readonly signingKey: string | null
+  readonly signingKey: SigningKey | null
   readonly bodyLimitBytes: number
   readonly metrics: GatewayMetrics
   readonly log: Pick<Logger, 'error'>

@@ -1,6 +1,7 @@
 // Gateway options in, resolved options out.
 import type { Registry } from '../control/index.js'
 import type { Broker } from '../data/broker/index.js'
+import type { SigningKey } from '../data/index.js'
 import type { Logger } from '../graph/index.js'
 import type { TraceStore } from '../observe/store/index.js'
 
@@ -13,8 +14,8 @@ export interface GatewayOptions {
   readonly port?: number
   /** Accepted bearer tokens; `null` leaves the gateway open (no auth). */
   readonly tokens: readonly string[] | null
-  /** HMAC key for envelopes (SWITCHYARD_SIGNING_KEY); `null` sends them unsigned. */
-  readonly signingKey: string | null
+  /** The Ed25519 key envelopes are signed with (workers hold its public key); `null` sends them unsigned. */
+  readonly signingKey: SigningKey | null
   /** Folder of the embedded trace store; when absent the trace routes answer 404. */
   readonly traceDir?: string
   /** @default 1048576 (1 MiB) */

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, before, test } from 'node:test'
+import { generateSigningKey, writeSigningKeyFile } from '../../src/data/index.js'
 import { initTracing, type Tracing } from '../../src/observe/index.js'
 import { startFixture, type Fixture } from '../gateway/fixture.js'
 import { redisSkip, startRedis } from '../helpers/redis.js'
@@ -154,12 +155,17 @@ void test('switchyard gateway refuses to start without tokens unless --no-auth',
 void test('switchyard gateway serves on Redis with SWITCHYARD_TOKENS, and stops on SIGTERM', { skip: redisSkip() }, async () => {
   const redis = await startRedis()
   const traceDir = join(dir, 'gateway-traces')
+  const keyFile = join(dir, 'gateway.key')
+  const key = generateSigningKey()
+  writeSigningKeyFile(keyFile, key)
   const gateway = spawnCli(['gateway', '--redis', redis.url, '--config', fx.registry.source, '--port', '0', '--trace-dir', traceDir], {
     SWITCHYARD_TOKENS: 'one,two',
+    SWITCHYARD_SIGNING_KEY_FILE: keyFile,
   })
   try {
     const [, url] = await gateway.waitFor(/switchyard gateway: (http:\/\/\S+) on Redis/)
     await gateway.waitFor(/2 bearer tokens accepted/)
+    await gateway.waitFor(new RegExp(`envelopes signed with ${keyFile} \\(key ${key.id}\\)`))
     assert.equal((await fetch(`${url}/v1/workflows`)).status, 401)
     const auth = { authorization: 'Bearer two' }
     const listed = await fetch(`${url}/v1/workflows`, { headers: auth })

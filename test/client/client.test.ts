@@ -8,7 +8,7 @@ import { RunFailedError, SwitchyardClientError, createClient } from '../../src/c
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { createWorker } from '../../src/data/worker/index.js'
 import { startGateway } from '../../src/gateway/index.js'
-import { SIGNING_KEY, startFixture, writeRegistry, type Fixture } from '../gateway/fixture.js'
+import { SIGNING_KEY, VERIFY_KEYS, startFixture, writeRegistry, type Fixture } from '../gateway/fixture.js'
 import { freePort } from '../helpers/redis.js'
 
 interface Workflows {
@@ -82,7 +82,7 @@ void test('429: retries after Retry-After until the pool has room', async () => 
     pool: 'held',
     registry: fx.registry,
     source: fx.source('held'),
-    signingKey: SIGNING_KEY,
+    verifyKeys: VERIFY_KEYS,
     watchdogGraceMs: null,
   })
   // Async: a caller who waits would hear 503 at once (no worker of the pool is alive yet).

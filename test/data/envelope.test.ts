@@ -13,9 +13,13 @@ import {
   createEnvelope,
   envelopeTraceId,
   idempotencyFingerprint,
+  generateSigningKey,
   parseEnvelope,
+  parseVerifyKeys,
   signEnvelope,
+  signingKeyFromPem,
   verifyEnvelope,
+  verifyKeysFor,
   type Envelope,
 } from '../../src/data/index.js'
 
@@ -25,7 +29,16 @@ const read = <T>(path: string): T => JSON.parse(readFileSync(new URL(path, spec)
 const valid = read<{ description: string; envelope: Envelope }[]>('vectors/valid.json')
 const invalid = read<{ description: string; envelope: unknown; error: string; schemaValid?: boolean }[]>('vectors/invalid.json')
 const signed = read<{ description: string; key: string; canonical: string; envelope: Envelope }[]>('vectors/signed.json')
-const tampered = read<{ description: string; key: string; envelope: unknown; error: string }[]>('vectors/tampered.json')
+const tampered = read<{ description: string; envelope: unknown; error: string }[]>('vectors/tampered.json')
+interface VectorKey {
+  keyId: string
+  publicKey: string
+  publicKeyPem: string
+  privateKeyPem: string
+}
+const keys = read<{ keys: Record<string, VectorKey>; verifyKeys: string }>('vectors/keys.json')
+const verifyKeys = parseVerifyKeys(keys.verifyKeys)
+const privateKey = (name: string) => signingKeyFromPem(keys.keys[name]?.privateKeyPem ?? '', `vector key ${name}`)
 const canonical = read<{ value: unknown; canonical: string }[]>('vectors/canonical.json')
 
 const ajv = new Ajv2020({ allErrors: true, strict: true })
@@ -60,18 +73,27 @@ void describe('envelope vectors', () => {
   for (const v of signed) {
     void test(`signed: ${v.description}`, () => {
       assert.equal(canonicalEnvelope(v.envelope), v.canonical)
-      assert.equal(signEnvelope({ ...v.envelope, sig: '' }, v.key).sig, v.envelope.sig)
-      assert.deepEqual(verifyEnvelope(v.envelope, v.key), v.envelope)
+      assert.equal(signEnvelope({ ...v.envelope, sig: '' }, privateKey(v.key)).sig, v.envelope.sig)
+      assert.deepEqual(verifyEnvelope(v.envelope, verifyKeys), v.envelope)
       assert.equal(schemaValid(v.envelope), true)
     })
   }
   for (const v of tampered) {
     void test(`tampered: ${v.description}`, () => {
-      const error = refusal(() => verifyEnvelope(v.envelope, v.key))
+      const error = refusal(() => verifyEnvelope(v.envelope, verifyKeys))
       assert.equal(error.code, 'INVALID_ENVELOPE')
       assert.ok(error.message.includes(v.error), `message ${JSON.stringify(error.message)} lacks ${JSON.stringify(v.error)}`)
     })
   }
+  void test('keys: ids and public keys as keys.json states them; the verify list is current and previous', () => {
+    for (const [name, key] of Object.entries(keys.keys)) {
+      const parsed = privateKey(name)
+      assert.equal(parsed.id, key.keyId)
+      assert.equal(parsed.publicKey, key.publicKey)
+      assert.deepEqual(parseVerifyKeys(key.publicKeyPem).ids, [key.keyId], 'a PEM public key parses to the same key')
+    }
+    assert.deepEqual(verifyKeys.ids, [keys.keys.current?.keyId, keys.keys.previous?.keyId])
+  })
   void test('canonical JSON', () => {
     for (const v of canonical) assert.equal(canonicalJson(v.value), v.canonical)
   })
@@ -100,10 +122,39 @@ void describe('envelope functions', () => {
     assert.equal(unsigned.attempt, 1)
     assert.equal(unsigned.maxAttempts, 3)
     assert.equal(envelopeTraceId(unsigned), '4bf92f3577b34da6a3ce929d0e0e4736')
-    const withKey = createEnvelope(plan, { runId: 'r1', trace, idempotencyKey: 'k' }, 'secret')
-    assert.match(withKey.sig, /^[0-9a-f]{64}$/)
-    assert.deepEqual(verifyEnvelope(JSON.parse(JSON.stringify(withKey)), 'secret'), withKey)
-    assert.match(refusal(() => verifyEnvelope(withKey, 'other')).message, /signature does not match/)
+    const key = generateSigningKey()
+    const withKey = createEnvelope(plan, { runId: 'r1', trace, idempotencyKey: 'k' }, key)
+    assert.match(withKey.sig, new RegExp(`^ed25519:${key.id}:[A-Za-z0-9_-]{86}$`))
+    assert.deepEqual(verifyEnvelope(JSON.parse(JSON.stringify(withKey)), verifyKeysFor(key)), withKey)
+    const other = generateSigningKey()
+    assert.match(
+      refusal(() => verifyEnvelope(withKey, verifyKeysFor(other))).message,
+      new RegExp(`signed by key ${key.id}, which is not one`),
+    )
+    // Rotation: a worker listing the new key and the old one accepts both.
+    assert.deepEqual(verifyEnvelope(withKey, verifyKeysFor(other, key)), withKey)
+  })
+
+  void test('SWITCHYARD_VERIFY_KEYS: commas or whitespace, base64 or base64url, PEM; anything else is CONFIG_INVALID', () => {
+    const [a, b] = [generateSigningKey(), generateSigningKey()]
+    const url = Buffer.from(b.publicKey, 'base64').toString('base64url')
+    assert.deepEqual(parseVerifyKeys(` ${a.publicKey},\n${url} `).ids, [a.id, b.id])
+    assert.deepEqual(parseVerifyKeys(`${a.publicKey} ${a.publicKey}`).ids, [a.id], 'a key listed twice counts once')
+    const fails = (text: string, pattern: RegExp) => {
+      try {
+        parseVerifyKeys(text)
+      } catch (error) {
+        assert.ok(error instanceof SwitchyardError)
+        assert.equal(error.code, 'CONFIG_INVALID')
+        assert.match(error.message, pattern)
+        return
+      }
+      assert.fail(`${JSON.stringify(text)} was accepted`)
+    }
+    fails('', /lists no key/)
+    fails('not-a-key!', /entry 1 \('not-a-key!'\) is not base64/)
+    fails(Buffer.alloc(31).toString('base64'), /32 bytes, this one is 31/)
+    fails(keys.keys.current?.privateKeyPem ?? '', /PRIVATE KEY block is not a public key/)
   })
 
   void test('parseEnvelope names JSON syntax errors', () => {

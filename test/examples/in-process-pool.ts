@@ -24,7 +24,7 @@ export async function startPools(registry: Registry, pools: readonly string[]): 
       pool,
       registry,
       source: broker.source(pool),
-      signingKey: null,
+      verifyKeys: null,
       port: null,
       watchdogGraceMs: null,
       model: createModel('offline'),

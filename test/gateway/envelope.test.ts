@@ -5,13 +5,13 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
 import type { Broker } from '../../src/data/broker/index.js'
-import { verifyEnvelope, type Envelope } from '../../src/data/index.js'
+import { generateSigningKey, verifyEnvelope, verifyKeysFor, type Envelope } from '../../src/data/index.js'
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { startGateway, type Gateway } from '../../src/gateway/index.js'
 import { initTracing, type Tracing } from '../../src/observe/index.js'
 import { post, writeRegistry } from './fixture.js'
 
-const KEY = 'envelope-test-key'
+const KEY = generateSigningKey()
 const exporter = new InMemorySpanExporter()
 const submitted: Envelope[] = []
 let tracing: Tracing
@@ -60,7 +60,7 @@ void test('the envelope is signed, carries the validated input and key, and cont
   assert.equal(res.status, 202)
   const envelope = submitted.at(-1)
   assert.ok(envelope)
-  assert.deepEqual(verifyEnvelope(envelope, KEY), envelope)
+  assert.deepEqual(verifyEnvelope(envelope, verifyKeysFor(KEY)), envelope)
   assert.equal(envelope.runId, res.headers.get('x-switchyard-run-id'))
   assert.equal(envelope.workflow, 'echo.say')
   assert.equal(envelope.pool, 'email')

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto'
 import type { Broker, RunSource } from '../../src/data/broker/index.js'
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { createWorker, type PoolWorker } from '../../src/data/worker/index.js'
+import { generateSigningKey, verifyKeysFor } from '../../src/data/index.js'
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.js'
 import { poolLive } from '../helpers/pool-live.js'
 
@@ -99,8 +100,9 @@ export async function watch() {
 }
 `
 
-/** The envelope key the fixture's gateway and workers share. */
-export const SIGNING_KEY = 'test-signing-key'
+/** The fixture gateway's signing key; its workers get only SIGNING_KEY's public half (VERIFY_KEYS). */
+export const SIGNING_KEY = generateSigningKey()
+export const VERIFY_KEYS = verifyKeysFor(SIGNING_KEY)
 
 export interface Fixture {
   readonly url: string
@@ -143,7 +145,7 @@ export async function startFixture(options: Partial<GatewayOptions> = {}, redisU
   }
   const signingKey = options.signingKey === undefined ? SIGNING_KEY : options.signingKey
   const workers: PoolWorker[] = ['email', 'quiet'].map((pool) =>
-    createWorker({ pool, registry, source: source(pool), signingKey, watchdogGraceMs: null }),
+    createWorker({ pool, registry, source: source(pool), verifyKeys: signingKey && verifyKeysFor(signingKey), watchdogGraceMs: null }),
   )
   for (const worker of workers) await worker.start()
   // On Redis a worker counts once its first heartbeat is in: a run for a pool without one is refused.

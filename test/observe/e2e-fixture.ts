@@ -8,9 +8,14 @@ import { fileURLToPath } from 'node:url'
 import { SERVICE, loadRegistry } from '../../src/control/index.js'
 import type { Registry } from '../../src/control/index.js'
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
+import { generateSigningKey, verifyKeysFor } from '../../src/data/index.js'
 import { startGateway, type Gateway } from '../../src/gateway/index.js'
 import { FileTraceStore, initTracing, type StoredSpan, type Tracing } from '../../src/observe/index.js'
 import { eventually as pollUntil } from '../helpers/eventually.js'
+
+/** The rig gateway's signing key; its workers verify with E2E_VERIFY. */
+export const E2E_KEY = generateSigningKey()
+export const E2E_VERIFY = verifyKeysFor(E2E_KEY)
 
 export const GRAPH = fileURLToPath(new URL('./fixtures/lead-graph.ts', import.meta.url))
 export const CLIENT = fileURLToPath(new URL('./fixtures/client-run.ts', import.meta.url))
@@ -36,7 +41,7 @@ export async function startRig(yaml: string, files: Readonly<Record<string, stri
   const registry = loadRegistry(join(dir, 'switchyard.yaml'))
   const traceDir = join(dir, 'traces')
   const broker = new MemoryBroker({ pools: registry.pools.values() })
-  const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: 'e2e-key', traceDir })
+  const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: E2E_KEY, traceDir })
   // The gateway's own spans go to its own receiver, as in `switchyard dev`.
   const tracing = initTracing({ service: SERVICE.gateway, env: { SWITCHYARD_TRACES_URL: gateway.url, OTEL_BSP_SCHEDULE_DELAY: '100' } })
   return {

@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import { ATTR, GENAI } from '../../src/control/index.js'
 import { startSupervisor, type Supervisor } from '../../src/data/supervisor/index.js'
 import { freePort } from '../helpers/redis.js'
-import { CLIENT, connected, eventually, startRig, type TracingRig } from './e2e-fixture.js'
+import { CLIENT, E2E_VERIFY, connected, eventually, startRig, type TracingRig } from './e2e-fixture.js'
 
 const exec = promisify(execFile)
 const LEAD = { lead: { name: 'Ada Lovelace', email: 'ada.lovelace@analytical.example', company: 'Analytical Engines' } }
@@ -60,7 +60,7 @@ workflows:
       execArgv: ['--import', import.meta.resolve('tsx')],
       args: (pool) => ['--pool', pool.name, '--ipc'],
     },
-    signingKey: 'e2e-key',
+    verifyKeys: E2E_VERIFY,
     tracesUrl: rig.gateway.url,
     extraEnv: { OTEL_BSP_SCHEDULE_DELAY: '100' },
     output: () => {},

@@ -85,6 +85,11 @@ export const ERROR_CODES = {
   CANCELLED: { status: 502, retryable: false, when: 'the run was cancelled before it finished' },
   // Switchyard itself
   REGISTRY_INVALID: { status: 500, retryable: false, when: 'the registry file breaks a rule (every problem at its file:line:col)' },
+  CONFIG_INVALID: {
+    status: 500,
+    retryable: false,
+    when: 'a setting outside the registry is unusable: a signing or verify key, a key file, a pool user',
+  },
   INTERNAL: { status: 500, retryable: false, when: "a fault of Switchyard's own; the details are in the gateway's log, not the response" },
   // Raised by the typed client when no response arrived
   NETWORK_ERROR: { status: 0, retryable: true, when: 'the client could not reach the gateway, or the connection broke' },

@@ -13,6 +13,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import type { Pool, Registry } from '../../control/index.js'
 import type { Broker, PoolStats } from '../broker/index.js'
+import type { VerifyKeys } from '../envelope-keys.js'
 import { linkChild, type ChildLink } from '../broker/memory/index.js'
 import type { MemoryBroker } from '../broker/memory/index.js'
 import { writeResolvedRegistry } from '../../control/tooling/index.js'
@@ -43,7 +44,8 @@ export interface SupervisorOptions {
   readonly worker: { readonly module: string; readonly args: (pool: Pool) => string[]; readonly execArgv?: readonly string[] }
   /** The worker program of runtime-python pools (see pythonProgram()). Absent: python pools are not served. */
   readonly python?: PythonProgram
-  readonly signingKey: string | null
+  /** The public keys workers verify envelopes with (SWITCHYARD_VERIFY_KEYS); null: they check no signature. */
+  readonly verifyKeys: VerifyKeys | null
   /** OTLP receiver for workers whose env file sets none (the embedded gateway's). */
   readonly tracesUrl?: string | null
   /** Variables added to every worker's env (e.g. SWITCHYARD_REDIS_URL). */
@@ -90,7 +92,7 @@ function heapArgs(pool: Pool): string[] {
  * Start every node pool's worker processes.
  *
  * @example
- * const supervisor = startSupervisor({ registry, broker: { kind: 'memory', broker }, signingKey,
+ * const supervisor = startSupervisor({ registry, broker: { kind: 'memory', broker }, verifyKeys,
  *   worker: { module: '/…/cli/worker.js', args: (pool) => ['--pool', pool.name, '--ipc'] } })
  * console.log(await supervisor.table())
  * await supervisor.stop()
@@ -143,7 +145,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
       const env = workerEnv({
         pool,
         parent: options.parentEnv,
-        signingKey: options.signingKey,
+        verifyKeys: options.verifyKeys?.toString() ?? null,
         config: options.registry.source,
         tracesUrl: options.tracesUrl ?? null,
         extra: options.extraEnv,

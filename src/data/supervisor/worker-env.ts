@@ -13,7 +13,8 @@ export interface WorkerEnvOptions {
   readonly pool: Pick<Pool, 'name' | 'env'>
   /** The parent's env, read for BASE_ENV_KEYS only. @default process.env */
   readonly parent?: Readonly<Record<string, string | undefined>>
-  readonly signingKey: string | null
+  /** The public keys the pool's workers verify envelopes with (SWITCHYARD_VERIFY_KEYS); never a private key. */
+  readonly verifyKeys: string | null
   /** Absolute path of the registry file (SWITCHYARD_CONFIG). */
   readonly config: string
   /** The embedded gateway's OTLP receiver (SWITCHYARD_TRACES_URL); the pool's env file may override it. */
@@ -40,7 +41,7 @@ export function readEnvFile(pool: string, path: string): Record<string, string> 
  * The complete env of one pool's worker process.
  *
  * @example
- * fork(entry, args, { env: workerEnv({ pool, signingKey, config: registry.source }) })
+ * fork(entry, args, { env: workerEnv({ pool, verifyKeys: keys.toString(), config: registry.source }) })
  */
 export function workerEnv(options: WorkerEnvOptions): Record<string, string> {
   const parent = options.parent ?? process.env
@@ -50,7 +51,7 @@ export function workerEnv(options: WorkerEnvOptions): Record<string, string> {
     if (value !== undefined) env[key] = value
   }
   env.SWITCHYARD_CONFIG = options.config
-  if (options.signingKey) env.SWITCHYARD_SIGNING_KEY = options.signingKey
+  if (options.verifyKeys) env.SWITCHYARD_VERIFY_KEYS = options.verifyKeys
   if (options.tracesUrl) env.SWITCHYARD_TRACES_URL = options.tracesUrl
   Object.assign(env, options.extra ?? {})
   if (options.pool.env) Object.assign(env, readEnvFile(options.pool.name, options.pool.env))

@@ -9,6 +9,7 @@ import { createModel } from '../../graph/index.js'
 import { captureValue } from '../../observe/capture/index.js'
 import type { Logger, ModelClient, RunContext } from '../../graph/index.js'
 import { envelopeDeadlineMs, verifyEnvelope, type Envelope } from '../envelope.js'
+import type { VerifyKeys } from '../envelope-keys.js'
 import { lostError, type Delivery, type Outcome, type RunSource } from '../broker/index.js'
 import { withDeadline } from './deadline.js'
 import { GraphCache } from './graphs.js'
@@ -23,8 +24,8 @@ export interface WorkerOptions {
   readonly pool: string
   readonly registry: Registry
   readonly source: RunSource
-  /** SWITCHYARD_SIGNING_KEY: envelopes must carry its signature; null accepts unsigned ones. */
-  readonly signingKey: string | null
+  /** SWITCHYARD_VERIFY_KEYS: envelopes must carry a signature by one of them; null accepts unsigned ones. */
+  readonly verifyKeys: VerifyKeys | null
   /** Port of /healthz and /metrics; 0 = ephemeral; null = no HTTP server. @default null */
   readonly port?: number | null
   /** @default '127.0.0.1' */
@@ -84,7 +85,7 @@ function findPool(registry: Registry, name: string): Pool {
  * A worker for one pool.
  *
  * @example
- * const worker = createWorker({ pool: 'email', registry, source: broker.source('email'), signingKey, port: 0 })
+ * const worker = createWorker({ pool: 'email', registry, source: broker.source('email'), verifyKeys, port: 0 })
  * await worker.start()            // worker.url → http://127.0.0.1:PORT (/healthz, /metrics)
  * process.once('SIGTERM', () => void worker.drain())
  */
@@ -127,10 +128,10 @@ export function createWorker(options: WorkerOptions): PoolWorker {
   function admit(delivery: Delivery): { envelope: Envelope; workflow: Workflow; deadlineMs: number } | Outcome {
     let envelope: Envelope
     try {
-      envelope = verifyEnvelope(delivery.raw, options.signingKey)
+      envelope = verifyEnvelope(delivery.raw, options.verifyKeys)
     } catch (error) {
       const e = SwitchyardError.from(error, 'INVALID_ENVELOPE')
-      return reject(/signature/.test(e.message) ? 'signature' : 'malformed', 'INVALID_ENVELOPE', e.message)
+      return reject(/signature|signed by key/.test(e.message) ? 'signature' : 'malformed', 'INVALID_ENVELOPE', e.message)
     }
     const workflow = options.registry.workflows.get(envelope.workflow)
     const misplaced =

@@ -10,7 +10,7 @@ import type { Envelope } from '../../../src/data/index.js'
 import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
 import { startSupervisor, type Supervisor } from '../../../src/data/supervisor/index.js'
 import { Events, WORKER_PROGRAM, eventually } from './supervisor-helpers.js'
-import { envelopeFor, fixtureRegistry, KEY, LONG } from '../worker/worker-helpers.js'
+import { envelopeFor, fixtureRegistry, VERIFY, LONG } from '../worker/worker-helpers.js'
 import { sampleValue } from '../../helpers/prometheus.js'
 
 let registry: Registry
@@ -25,7 +25,7 @@ before(async () => {
     registry,
     broker: { kind: 'memory', broker },
     worker: { ...WORKER_PROGRAM, args: (pool) => ['--pool', pool.name, '--ipc'] },
-    signingKey: KEY,
+    verifyKeys: VERIFY,
     // What the supervisor's own env holds must not reach any worker.
     parentEnv: { ...process.env, SUPERVISOR_ONLY: 'leaked', NODE_OPTIONS: '--max-old-space-size=4096' },
     backoff: { initialMs: 50, maxMs: 1000, resetAfterMs: 60_000 },
@@ -62,12 +62,13 @@ void describe('supervisor (memory broker, worker processes)', () => {
     for (const out of [e, d]) {
       assert.equal(out.SUPERVISOR_ONLY, null)
       assert.equal(out.NODE_OPTIONS, null)
-      assert.equal(out.SWITCHYARD_SIGNING_KEY, 'set')
+      // Public keys only: enough to verify an envelope, never to sign one.
+      assert.equal(out.SWITCHYARD_VERIFY_KEYS, VERIFY.toString())
     }
     // Only the minimal base (those of PATH, HOME, LANG, TZ, TMPDIR that are set here), the registry path,
-    // the signing key and the pool's own file.
+    // the verify keys and the pool's own file.
     const base = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'].filter((key) => process.env[key] !== undefined)
-    assert.deepEqual(d.keys, [...base, 'DISCOVERY_VAR', 'SWITCHYARD_CONFIG', 'SWITCHYARD_SIGNING_KEY'].sort())
+    assert.deepEqual(d.keys, [...base, 'DISCOVERY_VAR', 'SWITCHYARD_CONFIG', 'SWITCHYARD_VERIFY_KEYS'].sort())
   })
 
   void test("a busy worker's /metrics shows its runs in flight and the pool's queue depth", async () => {

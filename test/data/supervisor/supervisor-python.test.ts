@@ -10,11 +10,11 @@ import { after, before, describe, test } from 'node:test'
 import { loadRegistry } from '../../../src/control/index.js'
 import type { Registry } from '../../../src/control/index.js'
 import type { RunRecord } from '../../../src/data/broker/index.js'
-import type { Envelope } from '../../../src/data/index.js'
+import { generateSigningKey, type Envelope } from '../../../src/data/index.js'
 import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
 import { pythonProgram, startSupervisor, type Supervisor } from '../../../src/data/supervisor/index.js'
 import { Events, eventually } from './supervisor-helpers.js'
-import { envelopeFor, KEY, LONG } from '../worker/worker-helpers.js'
+import { envelopeFor, VERIFY, LONG } from '../worker/worker-helpers.js'
 
 const CONFIG = fileURLToPath(new URL('../../fixtures/python/switchyard.yaml', import.meta.url))
 
@@ -39,7 +39,7 @@ void describe('a python pool on the embedded broker', { skip: pythonSkip() }, ()
       broker: { kind: 'memory', broker },
       worker: { module: 'unused: this registry has no node pool', args: () => [] },
       python: pythonProgram(),
-      signingKey: KEY,
+      verifyKeys: VERIFY,
       backoff: { initialMs: 50, maxMs: 1000, resetAfterMs: 60_000 },
       onEvent: events.push,
       output: events.output,
@@ -79,7 +79,7 @@ void describe('a python pool on the embedded broker', { skip: pythonSkip() }, ()
   })
 
   void test('an envelope signed with another key is refused without retry', async () => {
-    const record = await run(envelopeFor(registry, 'py.hello', { name: 'Ada' }, { key: 'not-the-key' }))
+    const record = await run(envelopeFor(registry, 'py.hello', { name: 'Ada' }, { key: generateSigningKey() }))
     assert.equal(record.status, 'failed')
     assert.equal(record.error?.code, 'INVALID_ENVELOPE')
     assert.equal(record.attempts, 1)

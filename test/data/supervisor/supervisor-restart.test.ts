@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
 import { startSupervisor } from '../../../src/data/supervisor/index.js'
 import { Events, WORKER_PROGRAM, eventually, onlyPools } from './supervisor-helpers.js'
-import { envelopeFor, fixtureRegistry, KEY, LONG } from '../worker/worker-helpers.js'
+import { envelopeFor, fixtureRegistry, VERIFY, LONG } from '../worker/worker-helpers.js'
 
 void test('crash loop: restarts with backoff 50 → 100 → 200 → 400 → 400 ms; the work pool keeps serving', async () => {
   const registry = onlyPools(fixtureRegistry(), ['work', 'discovery'])
@@ -21,7 +21,7 @@ void test('crash loop: restarts with backoff 50 → 100 → 200 → 400 → 400 
       execArgv: WORKER_PROGRAM.execArgv,
       args: (pool) => ['--pool', pool.name, '--ipc'],
     },
-    signingKey: KEY,
+    verifyKeys: VERIFY,
     backoff: { initialMs: 50, maxMs: 400, resetAfterMs: 60_000 },
     onEvent: events.push,
     output: events.output,

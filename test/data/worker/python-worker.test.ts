@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { SERVICE, loadRegistry, route } from '../../../src/control/index.js'
 import type { Registry } from '../../../src/control/index.js'
 import { writeResolvedRegistry } from '../../../src/control/tooling/index.js'
-import { createEnvelope, type Envelope } from '../../../src/data/index.js'
+import { createEnvelope, generateSigningKey, verifyKeysFor, type Envelope, type SigningKey } from '../../../src/data/index.js'
 import { RedisBroker } from '../../../src/data/broker/redis/index.js'
 import { pythonProgram, startSupervisor } from '../../../src/data/supervisor/index.js'
 import { startGateway, type Gateway } from '../../../src/gateway/index.js'
@@ -28,7 +28,9 @@ import { sampleValue } from '../../helpers/prometheus.js'
 const here = dirname(fileURLToPath(import.meta.url))
 const pythonDir = join(here, '..', '..', '..', 'python')
 const config = join(here, '..', '..', 'fixtures', 'python', 'switchyard.yaml')
-const KEY = 'python-worker-test-key'
+const KEY = generateSigningKey()
+/** What the python worker gets: the public half only. */
+const VERIFY_KEYS = KEY.publicKey
 
 /** Skip reason, or false; in CI (where .ci/run installs ./python) a missing piece fails. */
 function pythonSkip(): string | false {
@@ -115,7 +117,7 @@ void describe('python worker on Redis', { skip }, () => {
     redis = await startRedis()
     registry = loadRegistry(config)
     broker = await RedisBroker.connect({ registry, url: redis.url, prefix, backoffMs: 10, pollMs: 500 })
-    worker = await startPythonWorker(redis.url, prefix, { SWITCHYARD_SIGNING_KEY: KEY })
+    worker = await startPythonWorker(redis.url, prefix, { SWITCHYARD_VERIFY_KEYS: VERIFY_KEYS })
   })
   after(async () => {
     await worker?.stop()
@@ -123,7 +125,7 @@ void describe('python worker on Redis', { skip }, () => {
     await redis?.stop()
   })
 
-  function envelope(workflow: string, input: unknown, key: string | null = KEY): Envelope {
+  function envelope(workflow: string, input: unknown, key: SigningKey | null = KEY): Envelope {
     return createEnvelope(route(registry, { workflow, input }), { runId: `py-${randomUUID()}`, trace, idempotencyKey: null }, key)
   }
 
@@ -188,7 +190,7 @@ void describe('python worker on Redis', { skip }, () => {
     assert.equal(record.status, 'failed')
     assert.deepEqual(record.error, {
       code: 'INVALID_ENVELOPE',
-      message: 'invalid envelope: signature does not match (the envelope was altered, or signed with another key)',
+      message: `invalid envelope: signature does not match (the envelope was altered, or not signed by key ${KEY.id})`,
       retryable: false,
     })
     assert.equal(record.attempts, 1)
@@ -201,7 +203,7 @@ void describe('python worker on Redis', { skip }, () => {
     assert.equal(record.error?.code, 'INVALID_ENVELOPE')
     assert.equal(
       record.error?.message,
-      'invalid envelope: missing signature (sig is empty and this worker requires SWITCHYARD_SIGNING_KEY signatures)',
+      'invalid envelope: missing signature (sig is empty and this worker verifies signatures: SWITCHYARD_VERIFY_KEYS is set)',
     )
     assert.equal(record.attempts, 1)
   })
@@ -243,13 +245,13 @@ void describe('python workers, started for you', { skip }, () => {
 
   void test('with --lifeline the worker exits 0 once its stdin closes (its supervisor died), even with a sync graph stuck past its deadline', async () => {
     const prefix = `py-${randomUUID().slice(0, 8)}`
-    const worker = await startPythonWorker(redis.url, prefix, {}, ['--lifeline'])
+    const worker = await startPythonWorker(redis.url, prefix, { SWITCHYARD_VERIFY_KEYS: VERIFY_KEYS }, ['--lifeline'])
     const broker = await RedisBroker.connect({ registry, url: redis.url, prefix, pollMs: 500 })
     try {
       const env = createEnvelope(
         route(registry, { workflow: 'py.stuck', input: { s: 60 } }),
         { runId: `stuck-${randomUUID()}`, trace, idempotencyKey: null },
-        null,
+        KEY,
       )
       await broker.submit(env)
       const record = await broker.wait(env.runId, { until: Date.now() + 20_000 })
@@ -265,7 +267,7 @@ void describe('python workers, started for you', { skip }, () => {
   void test('switchyard worker --pool py runs the python worker in the foreground; SIGTERM drains the run in flight, then exits 0', async () => {
     const cli = join(here, '..', '..', '..', 'src', 'cli', 'worker.ts')
     const args = ['--import', 'tsx', cli, '--config', config, '--pool', 'py', '--redis', redis.url]
-    const worker = await startProcess(process.execPath, args, cleanEnv({ SWITCHYARD_SIGNING_KEY: KEY }))
+    const worker = await startProcess(process.execPath, args, cleanEnv({ SWITCHYARD_VERIFY_KEYS: VERIFY_KEYS }))
     const broker = await RedisBroker.connect({ registry, url: redis.url })
     try {
       const env = createEnvelope(
@@ -294,7 +296,7 @@ void describe('python workers, started for you', { skip }, () => {
       broker: { kind: 'redis', broker },
       worker: { module: 'unused: this registry has no node pool', args: () => [] },
       python: pythonProgram(),
-      signingKey: KEY,
+      verifyKeys: verifyKeysFor(KEY),
       extraEnv: { SWITCHYARD_REDIS_URL: redis.url },
       backoff: { initialMs: 50, maxMs: 50, resetAfterMs: 60_000 },
       output: (pool, pid, line) => void lines.push(`[${pool} ${pid}] ${line}`),
@@ -348,7 +350,7 @@ void describe('python worker behind the gateway: one trace per run', { skip }, (
     tracing = initTracing({ service: SERVICE.gateway, env: { SWITCHYARD_TRACES_URL: gateway.url } })
     // As `switchyard start` sets it up: the worker exports to the gateway's receiver.
     worker = await startPythonWorker(redis.url, prefix, {
-      SWITCHYARD_SIGNING_KEY: KEY,
+      SWITCHYARD_VERIFY_KEYS: VERIFY_KEYS,
       SWITCHYARD_TRACES_URL: gateway.url,
       OTEL_BSP_SCHEDULE_DELAY: '50',
     })

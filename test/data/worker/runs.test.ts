@@ -4,10 +4,10 @@ import { after, before, describe, test } from 'node:test'
 
 import type { Registry } from '../../../src/control/index.js'
 import type { RunRecord } from '../../../src/data/broker/index.js'
-import type { Envelope } from '../../../src/data/index.js'
+import { generateSigningKey, type Envelope } from '../../../src/data/index.js'
 import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
 import { createWorker, type PoolWorker } from '../../../src/data/worker/index.js'
-import { envelopeFor, fixtureRegistry, KEY, LONG } from './worker-helpers.js'
+import { envelopeFor, fixtureRegistry, KEY, VERIFY, LONG } from './worker-helpers.js'
 import { sampleValue } from '../../helpers/prometheus.js'
 
 let registry: Registry
@@ -28,7 +28,7 @@ before(async () => {
     pool: 'work',
     registry,
     source: broker.source('work'),
-    signingKey: KEY,
+    verifyKeys: VERIFY,
     port: 0,
     watchdogGraceMs: null,
     queueDepth: async () => (await broker.stats()).find((s) => s.pool === 'work')?.queued ?? 0,
@@ -189,7 +189,7 @@ void describe('worker: refusals (not run, not retried, counted)', () => {
     const unsigned = await run(envelopeFor(registry, 'work.echo', {}, { key: null }))
     assert.deepEqual(unsigned.error, {
       code: 'INVALID_ENVELOPE',
-      message: 'invalid envelope: missing signature (sig is empty and this worker requires SWITCHYARD_SIGNING_KEY signatures)',
+      message: 'invalid envelope: missing signature (sig is empty and this worker verifies signatures: SWITCHYARD_VERIFY_KEYS is set)',
       retryable: false,
     })
     assert.equal(unsigned.attempts, 1)
@@ -198,10 +198,10 @@ void describe('worker: refusals (not run, not retried, counted)', () => {
     const tampered = await run({ ...good, input: { amount: 1000 } })
     assert.equal(
       tampered.error?.message,
-      'invalid envelope: signature does not match (the envelope was altered, or signed with another key)',
+      `invalid envelope: signature does not match (the envelope was altered, or not signed by key ${KEY.id})`,
     )
 
-    const otherKey = await run(envelopeFor(registry, 'work.echo', {}, { key: 'another-key' }))
+    const otherKey = await run(envelopeFor(registry, 'work.echo', {}, { key: generateSigningKey() }))
     assert.equal(otherKey.error?.code, 'INVALID_ENVELOPE')
 
     // Signed correctly, but for a workflow of another pool, placed on this pool's queue.

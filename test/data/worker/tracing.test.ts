@@ -13,7 +13,7 @@ import type { Envelope } from '../../../src/data/index.js'
 import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
 import { createWorker, type PoolWorker } from '../../../src/data/worker/index.js'
 import { initTracing, type Tracing } from '../../../src/observe/sdk/index.js'
-import { envelopeFor, fixtureRegistry, KEY, LONG, TRACE } from './worker-helpers.js'
+import { envelopeFor, fixtureRegistry, VERIFY, LONG, TRACE } from './worker-helpers.js'
 
 const exporter = new InMemorySpanExporter()
 let tracing: Tracing
@@ -30,7 +30,7 @@ before(async () => {
     pool: 'work',
     registry,
     source: broker.source('work'),
-    signingKey: KEY,
+    verifyKeys: VERIFY,
     watchdogGraceMs: null,
     log: { ...quiet, child: () => quiet },
   })

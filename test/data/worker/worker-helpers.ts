@@ -5,10 +5,12 @@ import { fileURLToPath } from 'node:url'
 
 import { loadRegistry, route } from '../../../src/control/index.js'
 import type { Registry, RoutePlan } from '../../../src/control/index.js'
-import { createEnvelope, type Envelope } from '../../../src/data/index.js'
+import { createEnvelope, generateSigningKey, verifyKeysFor, type Envelope, type SigningKey } from '../../../src/data/index.js'
 
 export const FIXTURE_REGISTRY = fileURLToPath(new URL('../../fixtures/data/switchyard.yaml', import.meta.url))
-export const KEY = 'test-signing-key-0123456789'
+/** The gateway's signing key in these tests; workers get only VERIFY, its public half. */
+export const KEY = generateSigningKey()
+export const VERIFY = verifyKeysFor(KEY)
 export const TRACE = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: '', baggage: '' }
 
 export function fixtureRegistry(): Registry {
@@ -20,7 +22,7 @@ export function envelopeFor(
   registry: Registry,
   workflow: string,
   input: unknown,
-  options: { key?: string | null; change?: (plan: RoutePlan) => RoutePlan; idempotencyKey?: string } = {},
+  options: { key?: SigningKey | null; change?: (plan: RoutePlan) => RoutePlan; idempotencyKey?: string } = {},
 ): Envelope {
   const plan = route(registry, { workflow, input })
   const runId = `t-${randomUUID()}`

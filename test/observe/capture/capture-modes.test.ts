@@ -43,7 +43,7 @@ before(async () => {
   broker = new MemoryBroker({ pools: registry.pools.values() })
   const log = { ...silentLogger, child: () => silentLogger }
   workers = ['open', 'masked', 'blind'].map((pool) =>
-    createWorker({ pool, registry, source: broker.source(pool), signingKey: null, watchdogGraceMs: null, log }),
+    createWorker({ pool, registry, source: broker.source(pool), verifyKeys: null, watchdogGraceMs: null, log }),
   )
   for (const worker of workers) await worker.start()
   gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: null })

@@ -46,7 +46,7 @@ before(async () => {
     pool: 'email',
     registry,
     source: broker.source('email'),
-    signingKey: null,
+    verifyKeys: null,
     watchdogGraceMs: null,
     log,
     model: createModel(`openai-compatible:${model.baseURL}#gpt-test`, { env: {}, timeoutMs: 5000 }),

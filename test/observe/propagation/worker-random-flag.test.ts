@@ -50,7 +50,7 @@ workflows:
   tracing = initTracing({ service: 'switchyard-pool-p', pool: 'p', env: {}, exporter: new InMemorySpanExporter() })
   broker = new MemoryBroker({ pools: registry.pools.values() })
   const log = { ...silentLogger, child: () => silentLogger }
-  worker = createWorker({ pool: 'p', registry, source: broker.source('p'), signingKey: null, watchdogGraceMs: null, log })
+  worker = createWorker({ pool: 'p', registry, source: broker.source('p'), verifyKeys: null, watchdogGraceMs: null, log })
   await worker.start()
 })
 after(async () => {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { createWorker, type PoolWorker } from '../../../src/data/worker/index.js'
 import { FileTraceStore, sampledAt } from '../../../src/observe/index.js'
-import { eventually, startRig, type TracingRig } from '../e2e-fixture.js'
+import { E2E_VERIFY, eventually, startRig, type TracingRig } from '../e2e-fixture.js'
 
 const RUNS = 1000
 const RATE = 0.1
@@ -36,7 +36,7 @@ workflows:
     pool: 'classify',
     registry: rig.registry,
     source: rig.broker.source('classify'),
-    signingKey: 'e2e-key',
+    verifyKeys: E2E_VERIFY,
     watchdogGraceMs: null,
     log: quiet,
   })

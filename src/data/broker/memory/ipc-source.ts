@@ -13,7 +13,7 @@ export interface IpcRunSource extends RunSource {
  * A RunSource fed by the parent process. Throws when this process has no IPC channel.
  *
  * @example
- * const worker = createWorker({ pool, registry, source: ipcRunSource(), signingKey })
+ * const worker = createWorker({ pool, registry, source: ipcRunSource(), verifyKeys })
  */
 export function ipcRunSource(): IpcRunSource {
   if (!process.send) throw new SwitchyardError('INTERNAL', 'this process has no IPC channel: was it started by `switchyard dev`?')

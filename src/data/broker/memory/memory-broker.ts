@@ -91,7 +91,7 @@ const FINISHED: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancel
  *
  * @example
  * const broker = new MemoryBroker({ pools: registry.pools.values() })
- * const worker = createWorker({ pool: 'email', registry, source: broker.source('email'), signingKey })
+ * const worker = createWorker({ pool: 'email', registry, source: broker.source('email'), verifyKeys })
  * await worker.start()
  * const { runId } = await broker.submit(signEnvelope(...))
  * const record = await broker.wait(runId, { until: Date.now() + 5000 })

@@ -10,9 +10,10 @@ import { Queue } from 'bullmq'
 
 import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { createWorker } from '../../../../src/data/worker/index.js'
+import { generateSigningKey } from '../../../../src/data/index.js'
 import { poolLive } from '../../../helpers/pool-live.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
-import { KEY, LONG, envelopeFor, fixtureRegistry } from '../../worker/worker-helpers.js'
+import { VERIFY, LONG, envelopeFor, fixtureRegistry } from '../../worker/worker-helpers.js'
 import { sampleValue } from '../../../helpers/prometheus.js'
 
 const { skip, server } = redisPerFile()
@@ -28,7 +29,7 @@ void test("a job put straight on a pool's queue without a valid signature is ref
     pool: 'work',
     registry,
     source: redisRunSource('work', { url, prefix }),
-    signingKey: KEY,
+    verifyKeys: VERIFY,
     log: quiet,
     watchdogGraceMs: null,
   })
@@ -42,12 +43,12 @@ void test("a job put straight on a pool's queue without a valid signature is ref
     assert.equal((await broker.wait(good.runId, { until: Date.now() + LONG })).status, 'succeeded')
 
     const unsigned = envelopeFor(registry, 'work.echo', { hello: 'side door' }, { key: null })
-    const forged = envelopeFor(registry, 'work.echo', { hello: 'side door' }, { key: 'a-guessed-key' })
+    const forged = envelopeFor(registry, 'work.echo', { hello: 'side door' }, { key: generateSigningKey() })
     const raised = { ...envelopeFor(registry, 'work.echo', { hello: 'side door' }), maxAttempts: 50 }
     const garbage = { runId: `g-${randomUUID()}`, workflow: 'work.echo', input: { hello: 'no envelope at all' } }
     const cases = [
       { data: unsigned as object, runId: unsigned.runId, message: 'missing signature' },
-      { data: forged, runId: forged.runId, message: 'signature does not match' },
+      { data: forged, runId: forged.runId, message: "which is not one of this worker's verify keys" },
       { data: raised, runId: raised.runId, message: 'signature does not match' },
       { data: garbage, runId: garbage.runId, message: 'invalid envelope: missing field v' },
     ]
