@@ -344,6 +344,11 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
     assert.match(lab[6] ?? '', /^100% \(1\)$/, 'the lab pool failed its one run')
     assert.match((await page.textContent('#pools-body tr[data-pool="classify"]')) ?? '', /10\.0%.*redacted.*sales-classify/)
     assert.deepEqual(await cutHeadings('#pools-table'), [], 'every heading whole')
+    // The hold pool's two cancelled runs are in neither rate: the cells say where they went.
+    assert.equal(
+      await page.getAttribute('#pools-body tr[data-pool="hold"] td:nth-child(6)', 'title'),
+      '2 finished: 0 succeeded, 0 failed, 2 cancelled',
+    )
     await shot('09-pools')
   })
 

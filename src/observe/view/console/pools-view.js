@@ -54,6 +54,8 @@ export function poolsView(root) {
         ...list.pools.map((pool) => {
           const recent = pool.recent
           const rate = (value, count) => (value === null ? '—' : `${percent(value)} (${count})`)
+          // Cancelled runs count among the finished but in neither rate: say so where the two rates do not add up.
+          const finished = `${recent.finished} finished: ${recent.succeeded} succeeded, ${recent.failed} failed, ${recent.cancelled} cancelled`
           return h(
             'tr',
             { dataset: { pool: pool.name } },
@@ -66,8 +68,8 @@ export function poolsView(root) {
             ),
             h('td', { class: 'num' }, `${pool.inFlight}`),
             h('td', { class: 'num', title: `at most ${pool.maxQueued}` }, `${pool.queued}`),
-            h('td', { class: 'num' }, rate(recent.successRate, recent.succeeded)),
-            h('td', { class: `num${recent.failed ? ' bad' : ''}` }, rate(recent.failureRate, recent.failed)),
+            h('td', { class: 'num', title: finished }, rate(recent.successRate, recent.succeeded)),
+            h('td', { class: `num${recent.failed ? ' bad' : ''}`, title: finished }, rate(recent.failureRate, recent.failed)),
             h('td', { class: 'num' }, ms(recent.p50Ms)),
             h('td', { class: 'num' }, ms(recent.p95Ms)),
             h('td', { class: 'num' }, percent(pool.sampleRate)),
