@@ -2,7 +2,5 @@
 // → broker → the flat output), with the gateway's spans of DESIGN §3.
 export { startGateway } from './server.js'
 export type { Gateway, GatewayOptions } from './options.js'
-export { DEFAULT_PORT, DEFAULT_BODY_LIMIT } from './options.js'
-export type { Problem } from './problem.js'
-export type { RunView, WorkflowView } from './handlers/index.js'
+
 export { parseTokens } from './auth.js'

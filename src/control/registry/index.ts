@@ -2,15 +2,8 @@
 // keyed by content), loaded cheaply by every process that routes.
 export { loadRegistry, rebuildRegistry } from './load-registry.js'
 export { internalsOf } from './compiled-registry.js'
-export { builtin, requireHere } from './node-builtins.js'
+export { requireHere } from './node-builtins.js'
 export { parseDuration, parseSize, queueName, WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS, REGISTRY_KEYS } from './registry-rules.js'
 export type { SchemaCompiler } from './schema-compiler.js'
 export { canonicalDigest, canonicalJson } from './canonical-json.js'
-export {
-  resolvedRegistry,
-  resolvedRegistryPath,
-  writeResolvedRegistry,
-  RESOLVED_FORMAT,
-  type ResolvedRegistry,
-  type ResolvedWorkflow,
-} from './resolved-registry.js'
+export { resolvedRegistry, resolvedRegistryPath, writeResolvedRegistry, RESOLVED_FORMAT } from './resolved-registry.js'

@@ -1,28 +1,15 @@
 // The control plane's tools for `switchyard check` and `switchyard codegen`:
 // kept out of index.ts so processes that only route never load them.
-
 export {
   lintGraphs,
-  lintFile,
   graphFiles,
   findMissingExports,
-  exportsOf,
-  GRAPH_HELPERS,
   type ImportOffence,
-  type LintOptions,
   type PythonFileLint,
   type PythonLint,
   type MissingExport,
 } from './graph-lint.js'
-export { schemaToType, type Direction } from './json-schema-to-ts.js'
+export { schemaToType } from './json-schema-to-ts.js'
 export { workflowTypes } from './workflow-types.js'
 export { REGISTRY_KEYS } from '../registry/index.js'
-export { canonicalJson } from '../registry/index.js'
-export {
-  resolvedRegistry,
-  resolvedRegistryPath,
-  writeResolvedRegistry,
-  RESOLVED_FORMAT,
-  type ResolvedRegistry,
-  type ResolvedWorkflow,
-} from '../registry/index.js'
+export { resolvedRegistry, resolvedRegistryPath, writeResolvedRegistry, RESOLVED_FORMAT } from '../registry/index.js'

@@ -1,4 +1,3 @@
 // The pool worker: verifies each envelope, loads graphs lazily, runs them with a
 // deadline, checks their output, and serves /healthz and /metrics. Fed by any RunSource.
-export { createWorker, type PoolWorker, type WorkerOptions } from './worker.js'
-export type { WorkerMetrics } from './metrics.js'
+export { createWorker, type PoolWorker } from './worker.js'

@@ -4,8 +4,6 @@ import { SwitchyardError, route } from '../../control/index.js'
 import type { Registry, Workflow, WorkflowView } from '../../control/index.js'
 import { sendJson, type GatewayDeps, type Handler } from '../exchange.js'
 
-export type { WorkflowView }
-
 function view(workflow: Workflow): WorkflowView {
   return {
     name: workflow.name,

@@ -16,9 +16,8 @@ import { RedactingExporter, type CapturePolicy } from './redacting-exporter.js'
 import { SwitchyardSampler } from './sampler.js'
 import { TrackedExporter } from './tracked-exporter.js'
 
-// Re-exported: callers that import tracing.ts directly (cli/worker) read the settings too.
-export { exporterSettings } from './exporter-settings.js'
-export type { Env, ExporterSettings } from './exporter-settings.js'
+// Re-exported: callers that import tracing.ts directly read the Env type too.
+export type { Env } from './exporter-settings.js'
 
 export interface TracingOptions {
   /** `service.name`: `switchyard-gateway` or `switchyard-pool-<pool>` (SERVICE in control/attributes). */

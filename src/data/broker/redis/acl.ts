@@ -61,8 +61,3 @@ export function producerAclRules(prefix = 'bull'): string[] {
   const keys = `${literal(prefix)}:${literal(queueName(''))}*`
   return ['resetkeys', `~${keys}`, 'resetchannels', `&${keys}`, ...COMMANDS, '+client|list']
 }
-
-/** The `ACL SETUSER` line an operator runs (or puts in an ACL file without the leading `ACL SETUSER`). */
-export function aclSetUserLine(user: string, password: string, rules: readonly string[]): string {
-  return ['ACL SETUSER', user, 'on', `>${password}`, ...rules].join(' ')
-}
