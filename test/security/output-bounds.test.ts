@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test'
 
 import { loadRegistry } from '../../src/control/index.js'
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
+import { generateSigningKey, verifyKeysFor } from '../../src/data/index.js'
 import { createWorker, type PoolWorker } from '../../src/data/worker/index.js'
 import { startGateway, type Gateway } from '../../src/gateway/index.js'
 import { get, post } from '../gateway/fixture.js'
@@ -30,6 +31,7 @@ let dir: string
 let gateway: Gateway
 let broker: MemoryBroker
 let workers: PoolWorker[]
+const KEY = generateSigningKey()
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switchyard-output-bounds-'))
@@ -39,10 +41,10 @@ before(async () => {
   const registry = loadRegistry(join(dir, 'switchyard.yaml'))
   broker = new MemoryBroker({ pools: registry.pools.values(), keepFinishedBytes: 8 * MB })
   workers = ['big', 'small'].map((pool) =>
-    createWorker({ pool, registry, source: broker.source(pool), signingKey: 'k', watchdogGraceMs: null }),
+    createWorker({ pool, registry, source: broker.source(pool), verifyKeys: verifyKeysFor(KEY), watchdogGraceMs: null }),
   )
   for (const worker of workers) await worker.start()
-  gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: 'k' })
+  gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: KEY })
 })
 
 after(async () => {
