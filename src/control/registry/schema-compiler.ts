@@ -1,6 +1,7 @@
 // Cold path only: checks JSON Schemas with Ajv and turns each input schema into
 // standalone validator code, stored in the compiled registry so that route()
-// never imports Ajv (about 20 ms) — see validator.ts for the other half.
+// never imports Ajv (bench/control-plane prints what importing it costs) — see
+// route.ts for the other half.
 import { createRequire } from 'node:module'
 import type { JsonSchema } from '../contract/index.js'
 

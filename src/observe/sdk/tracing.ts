@@ -130,8 +130,8 @@ export function batchConfig(env: Env, local: boolean) {
     maxExportBatchSize: number('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 2048,
     // Into the embedded receiver, every 50 ms: spans exported that soon die young, and the
     // garbage collector's cheap scavenges reclaim them; held for 500 ms they outlive
-    // those, move to the old generation and cost full collections (bench/tracing: −0.04 ms
-    // of CPU per run in the worker and again in the gateway). To another endpoint, every
+    // those, move to the old generation and cost full collections (bench/tracing shows it:
+    // run it again with OTEL_BSP_SCHEDULE_DELAY=500). To another endpoint, every
     // 500 ms: fewer requests over the network. Short either way, so that `switchyard trace`
     // right after a run finds it whole.
     scheduledDelayMillis: number('OTEL_BSP_SCHEDULE_DELAY') ?? (local ? 50 : 500),
