@@ -35,8 +35,13 @@ before(async () => {
   project = join(work, 'my-assistants')
   // The tarball as `npm publish` would send it (dist is fresh: npm test builds first).
   const { stdout } = await run(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: REPO, env })
-  const [packed] = JSON.parse(stdout) as Array<{ filename: string; name: string; integrity: string }>
+  const [packed] = JSON.parse(stdout) as Array<{ filename: string; name: string; integrity: string; files: Array<{ path: string }> }>
   assert.equal(packed?.name, 'switchyard-ai')
+  // Only what a user runs: no Python bytecode or build leftovers of this clone's own test runs.
+  assert.deepEqual(
+    packed.files.map((file) => file.path).filter((path) => /__pycache__|\.pyc$|\.egg-info|\.venv|^python\/build\//.test(path)),
+    [],
+  )
   mkdirSync(project)
   await run(NPM, ['init', '-y'], { cwd: project, env })
   pinDependencies(packed!.filename, packed!.integrity)
