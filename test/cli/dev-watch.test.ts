@@ -83,14 +83,19 @@ void describe('switchyard dev --watch', () => {
       dev.text,
       /switchyard dev: reloaded after graphs\/version\.ts changed \(registry unchanged\): pools work restarted; runs in flight finish on the old workers\n/,
     )
+    // The new code runs once the new worker is up: a process start, given as long as the first start in before().
+    let last: unknown
     const next = await eventually(
       'the new code',
       async () => {
         const answer = await run(url, 'hello.version')
+        last = answer
         return answer.status === 200 && answer.body.version === 2 ? answer : undefined
       },
-      20_000,
-    )
+      30_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; the last answer: ${JSON.stringify(last)}\n${dev.text}`)
+    })
     assert.deepEqual(next.body, { version: 2 })
     const finished = await eventually(
       'the slow run finished',
