@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .capture import ScrubbingLogFilter
 from .envelope import VERIFY_KEYS_ENV, VerifyKeys, parse_verify_keys
 from .errors import SwitchyardError
 from .heartbeat import Heartbeat
@@ -128,7 +129,10 @@ async def _serve(args: argparse.Namespace) -> int:
             )
     if runner.pool.memory is not None:
         cap_memory(runner.pool.memory)
-    provider = init_tracing(runner.pool.name, runner.pool.project)
+    # Every line this process logs passes the pool's secret scrubber first.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ScrubbingLogFilter(runner.scrub))
+    provider = init_tracing(runner.pool.name, runner.pool.project, scrub=runner.scrub, capture=runner.pool.capture)
     concurrency = args.concurrency or runner.pool.concurrency
     # Sync graphs run on threads: enough for every run at once, plus spares for threads a
     # deadline left behind (Python cannot stop a thread; the run has settled already).

@@ -17,7 +17,7 @@ from typing import Any
 from .errors import SwitchyardError
 
 #: The resolved-registry format this reader understands (RESOLVED_FORMAT in TypeScript).
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Pool:
     #: What spans may record of values: full | redacted | none (tracing.capture).
     capture: str = "full"
     redact: tuple[str, ...] = ()
+    #: Env variables whose values are secrets besides *_KEY, *_TOKEN, *_SECRET, *_PASSWORD (`secrets:`).
+    secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ def parse_registry(data: Any, path: Path) -> Registry:
             max_output=_get(raw, "maxOutputBytes", int, where, path),
             capture=_get(tracing, "capture", str, f"{where}.tracing", path),
             redact=tuple(str(key) for key in _get(tracing, "redact", list, f"{where}.tracing", path)),
+            secrets=tuple(str(name) for name in _get(raw, "secrets", list, where, path)),
         )
     workflows: dict[str, Workflow] = {}
     for name, raw in _get(data, "workflows", dict, "registry", path).items():

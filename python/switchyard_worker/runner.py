@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import sys
 import threading
 import time
@@ -28,7 +29,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from .capture import capture_value
+from .capture import ScrubbingLogFilter, capture_value, redact_text, secret_scrubber
 from .envelope import VerifyKeys, deadline_ms, verify_envelope
 from .errors import SwitchyardError
 from .graph.model import ModelClient, create_model
@@ -139,6 +140,9 @@ class PoolRunner:
         self.registry = registry
         self.pool: Pool = found
         self.verify_keys = verify_keys
+        # The pool's secrets never leave in a span, a log line or a run's error (the caller's 502),
+        # whatever its capture; an error message is masked as its spans are unless capture is full.
+        self.scrub = secret_scrubber(os.environ, found.secrets)
         # Created once per process, from the pool's env: a bad SWITCHYARD_MODEL stops the worker at start.
         self.model = create_model(capture=found.capture, redact=found.redact)
         self.graphs = GraphCache(found.name, registry.root, log, self.model)
@@ -147,8 +151,21 @@ class PoolRunner:
         self.in_flight = 0
         self.metrics.in_flight.labels(pool=found.name).set(0)
 
+    def shown(self, message: str) -> str:
+        """A run's error message as it may leave the worker: secrets scrubbed; masked unless capture is full."""
+        scrubbed = self.scrub(message)
+        return scrubbed if self.pool.capture == "full" else redact_text(scrubbed)
+
+    def _graph_log(self, workflow: str) -> logging.Logger:
+        """The logger a graph gets: what it logs follows the pool's capture, as its spans do."""
+        graph_log = log.getChild(workflow)
+        if self.pool.capture != "full" and not any(isinstance(f, ScrubbingLogFilter) for f in graph_log.filters):
+            graph_log.addFilter(ScrubbingLogFilter(self.scrub, mask=True))
+        return graph_log
+
     def _reject(self, reason: str, code: str, message: str) -> Outcome:
         self.metrics.rejected.labels(pool=self.pool.name, reason=reason).inc()
+        message = self.scrub(message)
         log.warning("envelope refused: %s (%s) %s", reason, code, message)
         return _refuse(code, message)
 
@@ -193,7 +210,7 @@ class PoolRunner:
             attempt=attempt,
             deadline=datetime.fromtimestamp(deadline / 1000, tz=UTC),
             prompt=loaded.prompt,
-            log=log.getChild(workflow.name),
+            log=self._graph_log(workflow.name),
             model=self.model,
         )
         label = f"run {envelope['runId']} of '{workflow.name}'"
@@ -253,11 +270,12 @@ class PoolRunner:
                 )
                 self.metrics.failed.labels(code=e.code, **labels).inc()
                 self.metrics.duration.labels(outcome="failed", **labels).observe(time.perf_counter() - started)
+                message = self.shown(e.message)
                 span.set_attribute("switchyard.error.code", e.code)
                 span.record_exception(error)
-                span.set_status(Status(StatusCode.ERROR, f"{e.code}: {e.message}"))
-                log.warning("run failed: %s %s attempt %s: %s %s", envelope["runId"], workflow.name, attempt, e.code, e.message)
-                return _refuse(e.code, e.message, e.retryable)
+                span.set_status(Status(StatusCode.ERROR, f"{e.code}: {message}"))
+                log.warning("run failed: %s %s attempt %s: %s %s", envelope["runId"], workflow.name, attempt, e.code, message)
+                return _refuse(e.code, message, e.retryable)
             finally:
                 self.in_flight -= 1
                 self.metrics.in_flight.labels(pool=self.pool.name).set(self.in_flight)

@@ -46,7 +46,7 @@ def pool(name: str, **fields: Any) -> dict[str, Any]:
     """A pool of a resolved registry, with the TypeScript defaults (POOL_DEFAULTS)."""
     base: dict[str, Any] = {
         "name": name, "runtime": "node", "concurrency": 4, "processes": 1, "timeoutMs": 60_000, "retries": 2,
-        "maxQueued": 1000, "memoryBytes": None, "maxOutputBytes": 1024**2, "env": None, "redis": None,
+        "maxQueued": 1000, "memoryBytes": None, "maxOutputBytes": 1024**2, "env": None, "secrets": [], "redis": None,
         "tracing": {"project": name, "sampleRate": 1, "capture": "full", "redact": []},
     }
     return {**base, **fields}
@@ -65,7 +65,7 @@ def write_resolved(root: Path, pools: list[dict[str, Any]], workflows: list[dict
     """Write a resolved registry as `switchyard check` does (beside switchyard.yaml) and load it."""
     (root / "switchyard.yaml").write_text("# resolved in .switchyard/\n")
     data = {
-        "format": 2, "source": str(root / "switchyard.yaml"), "root": str(root), "digest": "sha256:" + "ab" * 32,
+        "format": 3, "source": str(root / "switchyard.yaml"), "root": str(root), "digest": "sha256:" + "ab" * 32,
         "pools": {p["name"]: p for p in pools}, "workflows": {w["name"]: w for w in workflows},
     }
     (root / ".switchyard").mkdir(exist_ok=True)

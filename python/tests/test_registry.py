@@ -38,13 +38,13 @@ def test_an_unknown_format_is_refused_not_guessed(tmp_path: Path) -> None:
     write_resolved(tmp_path, [pool("py")], [])
     file = resolved_path(tmp_path / "switchyard.yaml")
     data = json.loads(file.read_text())
-    # Format 1 (before maxOutputBytes) from an older writer, and a future one.
-    for other in (1, 3):
+    # Formats 1 and 2 (before maxOutputBytes, secrets) from an older writer, and a future one.
+    for other in (1, 2, 4):
         file.write_text(json.dumps({**data, "format": other}))
-        with pytest.raises(SwitchyardError, match=f"format {other} is not 2"):
+        with pytest.raises(SwitchyardError, match=f"format {other} is not 3"):
             load_registry(file)
-    file.write_text(json.dumps({**data, "format": 3}))
-    with pytest.raises(SwitchyardError, match="format 3 is not 2") as caught:
+    file.write_text(json.dumps({**data, "format": 4}))
+    with pytest.raises(SwitchyardError, match="format 4 is not 3") as caught:
         load_registry(file)
     assert caught.value.code == "REGISTRY_INVALID"
 

@@ -10,6 +10,7 @@ import { createWorker } from '../data/worker/index.js'
 import { ipcRunSource } from '../data/broker/memory/index.js'
 import { redisRunSource, redisQueueDepth, type QueueDepth } from '../data/broker/redis/index.js'
 import type { RunSource } from '../data/broker/index.js'
+import { secretScrubber } from '../observe/capture/index.js'
 import { exporterSettings, initTracing } from '../observe/sdk/index.js'
 import { CONFIG_OPTION, configPath, parse, str } from './args.js'
 import { runIfMain } from './run-if-main.js'
@@ -125,6 +126,7 @@ export async function run(args: string[]): Promise<number> {
         project: pool.tracing.project,
         env: process.env,
         tracing: pool.tracing,
+        secrets: secretScrubber(process.env, pool.secrets),
       })
     : { endpoint: undefined, shutdown: async () => undefined }
   const worker = createWorker({

@@ -5,7 +5,7 @@
 // This index re-exports the names code outside the plane uses (tests mostly); knip keeps it to those.
 export { initTracing, exporterSettings, SwitchyardSampler, sampledAt, captureByPool, StoreSpanExporter } from './sdk/index.js'
 export type { Tracing } from './sdk/index.js'
-export { captureValue, redactText } from './capture/index.js'
+export { captureValue, redactText, secretScrubber } from './capture/index.js'
 export { FileTraceStore } from './store/index.js'
 export type { TraceStore } from './store/index.js'
 export type { StoredSpan } from './store/index.js'

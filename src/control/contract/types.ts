@@ -35,6 +35,11 @@ export interface Pool {
   readonly memoryBytes: number | null
   /** Largest output a run may return, bytes of its JSON (UTF-8): larger is OUTPUT_TOO_LARGE. */
   readonly maxOutputBytes: number
+  /**
+   * Env variables whose values are secrets besides those named *_KEY, *_TOKEN, *_SECRET
+   * and *_PASSWORD: scrubbed from the pool's spans, logs and run errors in every capture mode.
+   */
+  readonly secrets: readonly string[]
   /** Env file loaded into this pool's workers only: absolute path, or null. */
   readonly env: string | null
   /** Redis URL for this pool's queue, or null to use the broker default. */

@@ -18,6 +18,9 @@ import {
   WORKFLOW_NAME,
 } from './registry-rules.js'
 import { SchemaCompiler } from './schema-compiler.js'
+
+/** An env variable name, as `secrets:` lists them. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 import { findDuplicateKeys, guards, locate, parseSource, type SourceFile } from './source-file.js'
 import { suggest } from '../suggest.js'
 
@@ -355,6 +358,7 @@ class Builder {
       memoryBytes,
       maxOutputBytes,
       env: this.file(fields.get('env'), `${label} env`),
+      secrets: this.secrets(fields.get('secrets'), label),
       redis,
       tracing: this.tracing(fields.get('tracing'), name, label),
     })
@@ -374,6 +378,14 @@ class Builder {
       )
     } else return bytes
     return POOL_DEFAULTS.maxOutputBytes
+  }
+
+  secrets(entry: Entry | undefined, label: string): string[] {
+    if (!entry) return []
+    const value = this.value(entry)
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string' && ENV_NAME.test(v))) return value as string[]
+    this.problem(this.at(entry), `${label} secrets: must be a list of env variable names (like STRIPE_WEBHOOK), got ${this.show(entry)}`)
+    return []
   }
 
   tracing(entry: Entry | undefined, pool: string, label: string): TracingConfig {

@@ -21,7 +21,20 @@ export function queueName(pool: string): string {
 /** The keys each map of the registry accepts (spec/registry.schema.json lists the same). */
 export const REGISTRY_KEYS = {
   top: ['$schema', 'version', 'shared', 'pools', 'workflows'],
-  pool: ['runtime', 'concurrency', 'processes', 'timeout', 'retries', 'maxQueued', 'memory', 'maxOutput', 'env', 'redis', 'tracing'],
+  pool: [
+    'runtime',
+    'concurrency',
+    'processes',
+    'timeout',
+    'retries',
+    'maxQueued',
+    'memory',
+    'maxOutput',
+    'env',
+    'secrets',
+    'redis',
+    'tracing',
+  ],
   tracing: ['project', 'sampleRate', 'capture', 'redact'],
   workflow: ['pool', 'graph', 'prompt', 'input', 'output', 'description', 'timeout', 'retries'],
 } as const

@@ -8,7 +8,7 @@ import { builtin } from './node-builtins.js'
 import { cachePaths } from './registry-cache.js'
 
 /** Bumped on any change a reader of the previous format would misread. */
-export const RESOLVED_FORMAT = 2
+export const RESOLVED_FORMAT = 3
 
 export interface ResolvedWorkflow {
   readonly name: string
@@ -50,6 +50,7 @@ export function resolvedRegistry(registry: Registry): ResolvedRegistry {
       memoryBytes: pool.memoryBytes,
       maxOutputBytes: pool.maxOutputBytes,
       env: pool.env,
+      secrets: [...pool.secrets],
       redis: pool.redis,
       tracing: { ...pool.tracing, redact: [...pool.tracing.redact] },
     }

@@ -6,7 +6,7 @@ import { SpanKind, SpanStatusCode, ROOT_CONTEXT, propagation, trace, type Span }
 import { ATTR, SwitchyardError } from '../../control/index.js'
 import type { Pool, Registry, Workflow } from '../../control/index.js'
 import { createModel } from '../../graph/index.js'
-import { captureValue } from '../../observe/capture/index.js'
+import { captureValue, redactText, redactValue, secretScrubber } from '../../observe/capture/index.js'
 import type { Logger, ModelClient, RunContext } from '../../graph/index.js'
 import { envelopeDeadlineMs, verifyEnvelope, type Envelope } from '../envelope.js'
 import type { VerifyKeys } from '../envelope-keys.js'
@@ -38,7 +38,10 @@ export interface WorkerOptions {
   readonly queueDepth?: () => Promise<number> | number
   /** The pool's model client. @default createModel(process.env.SWITCHYARD_MODEL) */
   readonly model?: ModelClient
+  /** Used as is (a logger made here scrubs the pool's secrets from every line). */
   readonly log?: Logger & { child(fields: Record<string, unknown>): Logger }
+  /** Where the pool's secret values are read from (secretScrubber). @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>
 }
 
 export interface PoolWorker {
@@ -91,7 +94,11 @@ function findPool(registry: Registry, name: string): Pool {
  */
 export function createWorker(options: WorkerOptions): PoolWorker {
   const pool = findPool(options.registry, options.pool)
-  const log = options.log ?? createLogger({ fields: { pool: pool.name, pid: process.pid } })
+  // The pool's secrets never leave in a log line, a span or a run's error (the caller's 502),
+  // whatever its capture; an error message is masked as its spans are unless capture is full.
+  const scrub = secretScrubber(options.env ?? process.env, pool.secrets)
+  const shown = (text: string) => (pool.tracing.capture === 'full' ? scrub(text) : redactText(scrub(text)))
+  const log = options.log ?? createLogger({ fields: { pool: pool.name, pid: process.pid }, scrub })
   const metrics = createWorkerMetrics()
   let model = options.model
   const graphs = new GraphCache({
@@ -120,8 +127,8 @@ export function createWorker(options: WorkerOptions): PoolWorker {
 
   function reject(reason: string, code: string, message: string): Outcome {
     metrics.envelopesRejected.inc({ ...labels, reason })
-    log.warn('envelope refused', { reason, code, error: message })
-    return refusal(code, message)
+    log.warn('envelope refused', { reason, code, error: scrub(message) })
+    return refusal(code, scrub(message))
   }
 
   /** Everything that can refuse an envelope before it runs; returns the run's workflow and deadline. */
@@ -173,11 +180,16 @@ export function createWorker(options: WorkerOptions): PoolWorker {
     // Most graphs never log: the child logger (a copy of the fields and four closures) is made on first use.
     let child: Logger | undefined
     const runLogger = () => (child ??= log.child({ runId: envelope.runId, workflow: workflow.name, attempt }))
+    // What a graph logs follows its pool's capture, as its spans do: masked unless full.
+    const masked = pool.tracing.capture !== 'full'
+    const said = (message: string) => (masked ? redactText(message) : message)
+    const values = (fields: Record<string, unknown> | undefined) =>
+      masked && fields ? (redactValue(fields, pool.tracing.redact) as Record<string, unknown>) : fields
     const runLog: Logger = {
-      debug: (message, fields) => runLogger().debug(message, fields),
-      info: (message, fields) => runLogger().info(message, fields),
-      warn: (message, fields) => runLogger().warn(message, fields),
-      error: (message, fields) => runLogger().error(message, fields),
+      debug: (message, fields) => runLogger().debug(said(message), values(fields)),
+      info: (message, fields) => runLogger().info(said(message), values(fields)),
+      warn: (message, fields) => runLogger().warn(said(message), values(fields)),
+      error: (message, fields) => runLogger().error(said(message), values(fields)),
     }
     return withDeadline(deadlineMs, source, `run ${envelope.runId} of '${workflow.name}'`, async (signal) => {
       const run: RunContext = {
@@ -247,9 +259,9 @@ export function createWorker(options: WorkerOptions): PoolWorker {
           workflow: workflow.name,
           attempt,
           code: e.code,
-          error: e.message,
+          error: shown(e.message),
         })
-        return refusal(e.code, e.message, e.retryable)
+        return refusal(e.code, shown(e.message), e.retryable)
       } finally {
         untrack?.()
         inFlight -= 1

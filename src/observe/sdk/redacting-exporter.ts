@@ -1,17 +1,20 @@
 // A SpanExporter wrapper that applies a capture mode to every exported attribute,
 // event and error message, so nothing recorded by any code in the process (a graph,
 // a model provider) leaks what the pool's `capture` forbids. A worker has one
-// pool's setting; the gateway, serving every pool, resolves it per span.
+// pool's setting; the gateway, serving every pool, resolves it per span. A worker's
+// secrets (capture/secrets.ts) are scrubbed from every span whatever the setting.
 import type { ExportResult } from '@opentelemetry/core'
 import type { Attributes, AttributeValue } from '@opentelemetry/api'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { ATTR, GENAI } from '../../control/index.js'
 import type { Pool, TracingConfig } from '../../control/index.js'
-import { MASK, redactText } from '../capture/index.js'
+import { MASK, redactRecorded, redactText, type Scrub } from '../capture/index.js'
 
 export type CaptureSetting = Pick<TracingConfig, 'capture' | 'redact'>
 /** The capture setting of one span; undefined = record as is. */
 export type CapturePolicy = CaptureSetting | ((span: ReadableSpan) => CaptureSetting | undefined)
+
+const FULL: CaptureSetting = { capture: 'full', redact: [] }
 
 // What a run carries in: its input and output, and what its model calls sent and got back.
 const PAYLOAD_KEYS: ReadonlySet<string> = new Set([ATTR.input, ATTR.output, GENAI.inputMessages, GENAI.outputMessages])
@@ -40,17 +43,20 @@ export function captureByPool(pools: Iterable<Pool>): (span: ReadableSpan) => Ca
 export class RedactingExporter implements SpanExporter {
   private readonly keys = new WeakMap<CaptureSetting, ReadonlySet<string>>()
 
+  /** @param secrets scrubs the process's secrets from every string, whatever the policy */
   constructor(
     private readonly inner: SpanExporter,
     private readonly policy: CapturePolicy,
+    private readonly secrets?: Scrub,
   ) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    if (typeof this.policy !== 'function' && this.policy.capture === 'full') return this.inner.export(spans, resultCallback)
+    if (typeof this.policy !== 'function' && this.policy.capture === 'full' && !this.secrets)
+      return this.inner.export(spans, resultCallback)
     this.inner.export(
       spans.map((span) => {
-        const setting = typeof this.policy === 'function' ? this.policy(span) : this.policy
-        return setting === undefined || setting.capture === 'full' ? span : this.clean(span, setting)
+        const setting = (typeof this.policy === 'function' ? this.policy(span) : this.policy) ?? FULL
+        return setting.capture === 'full' && !this.secrets ? span : this.clean(span, setting)
       }),
       resultCallback,
     )
@@ -70,8 +76,7 @@ export class RedactingExporter implements SpanExporter {
       event.attributes ? { ...event, attributes: this.attributes(event.attributes, setting) } : event,
     )
     // Error messages can quote the input (an address that failed validation, say).
-    const status =
-      span.status.message && setting.capture === 'redacted' ? { ...span.status, message: redactText(span.status.message) } : span.status
+    const status = span.status.message ? { ...span.status, message: this.text(span.status.message, setting) } : span.status
     // A view over the original: methods such as spanContext() keep their receiver.
     return Object.create(span, { attributes: { value: attributes }, events: { value: events }, status: { value: status } }) as ReadableSpan
   }
@@ -82,7 +87,11 @@ export class RedactingExporter implements SpanExporter {
     for (const [key, value] of Object.entries(attributes)) {
       if (setting.capture === 'none' && PAYLOAD_KEYS.has(key)) continue
       const last = key.slice(key.lastIndexOf('.') + 1).toLowerCase()
-      out[key] = keys.has(key.toLowerCase()) || keys.has(last) ? MASK.key : this.value(value, setting)
+      if (setting.capture !== 'full' && (keys.has(key.toLowerCase()) || keys.has(last))) out[key] = MASK.key
+      else if (setting.capture === 'redacted' && PAYLOAD_KEYS.has(key) && typeof value === 'string')
+        // A recorded input, output or message list (JSON): the pool's keys masked at any depth.
+        out[key] = redactRecorded(this.secrets ? this.secrets(value) : value, setting.redact)
+      else out[key] = this.value(value, setting)
     }
     return out
   }
@@ -97,9 +106,18 @@ export class RedactingExporter implements SpanExporter {
   }
 
   private value(value: AttributeValue | undefined, setting: CaptureSetting): AttributeValue | undefined {
-    if (setting.capture !== 'redacted') return value
-    if (typeof value === 'string') return redactText(value)
-    if (Array.isArray(value)) return value.map((item) => (typeof item === 'string' ? redactText(item) : item)) as AttributeValue
+    if (typeof value === 'string') return this.text(value, setting)
+    if (Array.isArray(value)) return value.map((item) => (typeof item === 'string' ? this.text(item, setting) : item)) as AttributeValue
     return value
+  }
+
+  /**
+   * A string as it may be exported: secrets scrubbed always (first: a secret may hold an
+   * @ or digits); e-mails and phones masked unless `full` — with `none`, what is left
+   * (error messages, exception events) is masked as with `redacted`, never shown more.
+   */
+  private text(value: string, setting: CaptureSetting): string {
+    const scrubbed = this.secrets ? this.secrets(value) : value
+    return setting.capture === 'full' ? scrubbed : redactText(scrubbed)
   }
 }

@@ -12,6 +12,7 @@ import type { TracingConfig } from '../../control/index.js'
 import { RefinedContextManager } from './context-manager.js'
 import { exporterSettings, type Env } from './exporter-settings.js'
 import { otlpExporter } from './otlp-exporter.js'
+import type { Scrub } from '../capture/index.js'
 import { RedactingExporter, type CapturePolicy } from './redacting-exporter.js'
 import { SwitchyardSampler } from './sampler.js'
 import { TrackedExporter } from './tracked-exporter.js'
@@ -33,6 +34,8 @@ export interface TracingOptions {
    * With `redacted` or `none`, attributes, events and error messages are masked/dropped.
    */
   readonly tracing?: TracingConfig | CapturePolicy
+  /** Scrubs the process's secrets (secretScrubber) from every exported string, whatever `tracing` says. */
+  readonly secrets?: Scrub
   /** Register as the global provider, context manager and propagator. @default true */
   readonly register?: boolean
   /** Use this exporter instead of OTLP/HTTP (tests, benchmarks). */
@@ -69,7 +72,10 @@ export function initTracing(options: TracingOptions): Tracing {
   const settings = exporterSettings(options.env)
   const disabled = options.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true'
   const base = disabled ? undefined : (options.exporter ?? (settings ? otlpExporter(settings) : undefined))
-  const redacting = base && options.tracing ? new RedactingExporter(base, options.tracing) : base
+  const redacting =
+    base && (options.tracing || options.secrets)
+      ? new RedactingExporter(base, options.tracing ?? { capture: 'full', redact: [] }, options.secrets)
+      : base
   // The SDK's forceFlush() skips a batch already being exported: this one waits for it too.
   const exporter = redacting ? new TrackedExporter(redacting) : undefined
   const local = options.exporter !== undefined || settings?.embedded === true

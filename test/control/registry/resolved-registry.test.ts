@@ -46,6 +46,7 @@ void describe('the resolved registry', () => {
       memoryBytes: 1.5 * 1024 ** 3,
       maxOutputBytes: 256 * 1024,
       env: null,
+      secrets: [],
       redis: null,
       tracing: { project: 'py', sampleRate: 1, capture: 'redacted', redact: ['email'] },
     })

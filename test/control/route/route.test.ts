@@ -104,6 +104,7 @@ void describe('route()', () => {
         memoryBytes: null,
         maxOutputBytes: 1024 ** 2,
         env: null,
+        secrets: [],
         redis: null,
         tracing: { project: 'classify', sampleRate: 1, capture: 'full', redact: [] },
       },

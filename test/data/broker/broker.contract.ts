@@ -54,6 +54,7 @@ function pool(name: string, maxQueued: number): Pool {
     memoryBytes: null,
     maxOutputBytes: 1024 ** 2,
     env: null,
+    secrets: [],
     redis: null,
     tracing: { project: `contract-${name}`, sampleRate: 1, capture: 'full', redact: [] },
   }

@@ -2,9 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SpanStatusCode } from '@opentelemetry/api'
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
-import { ATTR } from '../../../src/control/index.js'
+import { ATTR, GENAI } from '../../../src/control/index.js'
 import type { Pool } from '../../../src/control/index.js'
-import { captureByPool, captureValue, initTracing, redactText } from '../../../src/observe/index.js'
+import { captureByPool, captureValue, initTracing, redactText, secretScrubber } from '../../../src/observe/index.js'
 
 const lead = {
   name: 'Ada Lovelace',
@@ -95,4 +95,44 @@ void test('the gateway redacts per span, by the pool the span belongs to', async
     'route email.compose': note,
     'GET /healthz': note,
   })
+})
+
+void test('the exporter masks the pool’s keys at any depth inside recorded JSON, and scrubs secrets in every mode', async () => {
+  const shipped = async (capture: 'full' | 'redacted' | 'none', recorded: string) => {
+    const exporter = new InMemorySpanExporter()
+    const tracing = initTracing({
+      service: 'switchyard-pool-email',
+      env: {},
+      exporter,
+      register: false,
+      tracing: { project: 'p', sampleRate: 1, capture, redact: ['ssn'] },
+      secrets: secretScrubber({ PROVIDER_API_KEY: 'sk-live-123456' }),
+    })
+    const span = tracing.tracerProvider.getTracer('t').startSpan('node draft', {
+      attributes: { [ATTR.input]: recorded, [GENAI.outputMessages]: recorded, note: 'key sk-live-123456 used' },
+    })
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'bad key sk-live-123456' })
+    span.end()
+    await tracing.forceFlush()
+    const [out] = exporter.getFinishedSpans()
+    await tracing.shutdown()
+    return out
+  }
+  // A node span's input (recorded as is, masked by the exporter): the key three levels down.
+  const nested = JSON.stringify({ lead: { profile: { SSN: '078-05-1120', city: 'Oslo' } }, key: 'sk-live-123456' })
+  const redacted = await shipped('redacted', nested)
+  assert.deepEqual(JSON.parse(String(redacted?.attributes[ATTR.input])), {
+    lead: { profile: { SSN: '[redacted]', city: 'Oslo' } },
+    key: '[secret]',
+  })
+  assert.equal(redacted?.attributes[GENAI.outputMessages], redacted?.attributes[ATTR.input])
+  // Cut at the capture limit, it no longer parses: masked whole when it names a key.
+  const cut = `${nested.slice(0, 30)}…[99 more]`
+  assert.equal((await shipped('redacted', cut))?.attributes[ATTR.input], '[redacted]')
+  for (const capture of ['full', 'redacted', 'none'] as const) {
+    const out = await shipped(capture, nested)
+    assert.ok(!JSON.stringify([out?.attributes, out?.status]).includes('sk-live-123456'), capture)
+    assert.equal(out?.attributes.note, 'key [secret] used')
+    assert.equal(out?.status.message, 'bad key [secret]')
+  }
 })
