@@ -46,13 +46,15 @@ export interface WatchFolderOptions {
   fsWatch?: boolean
   /** Files scanned at most (a registry folder is small; this bounds a mistaken root such as $HOME). @default 5000 */
   maxFiles?: number
+  /** Told once when the folder holds more than maxFiles files (the rest are not watched). */
+  onLimit?: (maxFiles: number) => void
 }
 
 /** What a file looks like to stat: a save changes mtime/ctime/size, an atomic rename the inode. */
 type Snapshot = Map<string, string>
 
 /** The files under `root` (relative paths, sorted walk so the bound always keeps the same ones) and their signatures. */
-function scan(root: string, maxFiles: number): Snapshot {
+function scan(root: string, maxFiles: number, onLimit: () => void): Snapshot {
   const files: Snapshot = new Map()
   const walk = (dir: string): void => {
     let entries
@@ -62,7 +64,10 @@ function scan(root: string, maxFiles: number): Snapshot {
       return // removed while we looked, or unreadable: its files count as gone
     }
     for (const entry of entries) {
-      if (files.size >= maxFiles) return
+      if (files.size >= maxFiles) {
+        onLimit()
+        return
+      }
       const path = join(dir, entry.name)
       if (entry.isDirectory()) {
         if (!IGNORED.has(entry.name)) walk(path) // a symlinked folder is not followed: no loops
@@ -100,7 +105,12 @@ function sameSnapshot(a: Snapshot, b: Snapshot): boolean {
  */
 export function watchFolder(root: string, onChange: (files: string[]) => void, options: WatchFolderOptions = {}): RegistryWatcher {
   const { debounceMs = 250, intervalMs = 1000, fsWatch = true, maxFiles = 5000 } = options
-  let reported = scan(root, maxFiles)
+  let limited = false
+  const limit = (): void => {
+    if (!limited) options.onLimit?.(maxFiles)
+    limited = true
+  }
+  let reported = scan(root, maxFiles, limit)
   let seen = reported
   let seenAt = Date.now()
   let settle: NodeJS.Timeout | undefined
@@ -111,7 +121,7 @@ export function watchFolder(root: string, onChange: (files: string[]) => void, o
   // ran the scan, one save is reported once.
   const check = (): void => {
     if (closed) return
-    const now = scan(root, maxFiles)
+    const now = scan(root, maxFiles, limit)
     const files = changedFiles(reported, now)
     if (files.length > 0 && sameSnapshot(seen, now) && Date.now() - seenAt >= debounceMs) {
       reported = now

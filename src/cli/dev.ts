@@ -220,7 +220,14 @@ export async function serve(options: ServeOptions): Promise<number> {
     )
     await old.stop()
   }
-  const watcher = options.watch ? watchFolder(registry.root, (files) => (reloading = reloading.then(() => reload(files)))) : undefined
+  const watcher = options.watch
+    ? watchFolder(registry.root, (files) => (reloading = reloading.then(() => reload(files))), {
+        onLimit: (max) =>
+          console.log(
+            `switchyard ${options.name}: more than ${max} files under ${registry.root}: --watch looks at the first ${max} (in name order); a registry in a folder of its own is watched whole`,
+          ),
+      })
+    : undefined
 
   await stopRequested
   console.log(`switchyard ${options.name}: stopping (workers finish their runs first)…`)

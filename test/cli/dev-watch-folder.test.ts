@@ -102,17 +102,25 @@ for (const fsWatch of [false, true]) {
   })
 }
 
-void test('the scan is bounded: past maxFiles, files are not looked at', async () => {
+void test('the scan is bounded: past maxFiles, files are not looked at, and the caller is told once', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-watch-bound-'))
   const reports: string[][] = []
   try {
     for (const name of ['a.txt', 'b.txt', 'c.txt']) writeFileSync(join(dir, name), name)
-    const watcher = watchFolder(dir, (files) => reports.push(files), { fsWatch: false, intervalMs: 50, debounceMs: 20, maxFiles: 2 })
+    const limits: number[] = []
+    const watcher = watchFolder(dir, (files) => reports.push(files), {
+      fsWatch: false,
+      intervalMs: 50,
+      debounceMs: 20,
+      maxFiles: 2,
+      onLimit: (max) => limits.push(max),
+    })
     try {
       writeFileSync(join(dir, 'c.txt'), 'c, changed past the bound')
       writeFileSync(join(dir, 'b.txt'), 'b, changed within it')
       const files = await eventually('the change within the bound', () => reports[0], 20_000)
       assert.deepEqual(files, ['b.txt'])
+      assert.deepEqual(limits, [2], 'told once, however many scans hit the bound')
     } finally {
       watcher.close()
     }
