@@ -19,12 +19,16 @@ try {
   const rows = (await runSuite(rig, scale)).filter((row) => row.keyed)
   const pad = (text: string, n: number) => text.padEnd(n)
   const ms = (value: number) => `${Math.round(value)}`.padStart(5)
-  console.log(`${pad('fault', 34)}  base p50   p99 |  with p50   p99 |  p99 ratio  (n base/with)`)
+  const pct = (value: number | null) => (value === null ? '  –' : `${value}`.padStart(3))
+  console.log(
+    `${pad('fault', 34)}  base p50   p99 |  with p50   p99 |  p99 ratio       (n base/with) | gateway, Redis CPU % of a core: base → with`,
+  )
   for (const row of rows) {
     const ratio = row.withFault.p99 / row.baseline.p99
     console.log(
       `${pad(row.fault, 34)}  ${ms(row.baseline.p50)} ${ms(row.baseline.p99)} |  ${ms(row.withFault.p50)} ${ms(row.withFault.p99)} |` +
-        `  ×${ratio.toFixed(2)} ${ratio <= 1.2 ? 'ok ' : 'OVER'} (${row.baseline.n}/${row.withFault.n})`,
+        `  ×${ratio.toFixed(2)} ${ratio <= 1.2 ? 'ok ' : 'OVER'} (${row.baseline.n}/${row.withFault.n}) | ` +
+        `${pct(row.cpu.baseline.gateway)} ${pct(row.cpu.baseline.redis)} → ${pct(row.cpu.withFault.gateway)} ${pct(row.cpu.withFault.redis)}`,
     )
   }
 } finally {

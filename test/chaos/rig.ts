@@ -163,6 +163,8 @@ export interface Rig {
   /** The gateway's URL (the same port across a gateway restart). */
   readonly url: string
   readonly redis: RedisServer
+  /** The pid of `switchyard start` (the gateway's process) now. */
+  gatewayPid(): number
   /** Pids of live worker processes of a pool, newest last (from the workers' start lines). */
   workers(pool: string): number[]
   /** Every ledger line so far. */
@@ -244,6 +246,7 @@ export async function startRig(options: { quiet?: boolean } = {}): Promise<Rig> 
     get redis() {
       return redis
     },
+    gatewayPid: () => start?.pid ?? 0,
     workers: (pool) => (pids.get(pool) ?? []).filter(alive),
     ledger: () =>
       readFileSync(ledgerPath, 'utf8')

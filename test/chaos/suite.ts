@@ -5,8 +5,98 @@
 // one submission, or a run that finished its work twice), the neighbour's latency with
 // and without the fault (measured side by side, the baseline just before the fault),
 // and how long the faulty pool took to serve a run again.
+import { fork } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+import { setPriority } from 'node:os'
+
+import type { CallerBatch } from './callers.js'
 import type { Rig } from './rig.js'
-import { percentile, settle, steadyTraffic, submit, type Submission } from './clients.js'
+import { percentile, settle, submit, type Submission } from './clients.js'
+
+const NEIGHBOUR = fileURLToPath(new URL('./neighbour.ts', import.meta.url))
+const CALLERS = fileURLToPath(new URL('./callers.ts', import.meta.url))
+
+/** Nice value of the faulty pool's callers (callers.ts): below the rig's processes, as callers elsewhere would be. */
+const CALLERS_NICE = 10
+
+/** Send a batch of submissions from a callers process (callers.ts): `sending` once it has begun, `answers` with every answer. */
+function fromCallers(batch: CallerBatch): { sending: Promise<void>; answers: Promise<Submission[]> } {
+  const child = fork(CALLERS, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  try {
+    if (child.pid !== undefined) setPriority(child.pid, CALLERS_NICE)
+  } catch {
+    // A machine that does not allow it measures with the callers at full priority.
+  }
+  let began: () => void = () => undefined
+  const sending = new Promise<void>((resolve) => (began = resolve))
+  const answers = new Promise<Submission[]>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the callers' process exited (${code}) without their answers`)))
+    child.once('message', () => {
+      child.once('message', (message) => resolve(message as Submission[]))
+      child.send(batch)
+      began()
+    })
+  })
+  return { sending, answers }
+}
+
+/** CPU time (user + system, ms) a process has used, from /proc (Linux); null elsewhere or once it is gone. */
+function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+  } catch {
+    return null
+  }
+}
+
+/** What the shared parts (the gateway's process, Redis) burn over a window, in % of one core. */
+function cpuMeter(rig: Rig): () => { gateway: number | null; redis: number | null } {
+  const started = performance.now()
+  const gatewayPid = rig.gatewayPid()
+  const redisPid = rig.redis.pid
+  const gateway0 = cpuMs(gatewayPid)
+  const redis0 = cpuMs(redisPid)
+  return () => {
+    const elapsed = performance.now() - started
+    const share = (before: number | null, after: number | null) =>
+      before === null || after === null ? null : Math.round(((after - before) / elapsed) * 100)
+    return {
+      gateway: rig.gatewayPid() === gatewayPid ? share(gateway0, cpuMs(gatewayPid)) : null,
+      redis: rig.redis.pid === redisPid ? share(redis0, cpuMs(redisPid)) : null,
+    }
+  }
+}
+
+interface TrafficResult {
+  latencies: number[]
+  failures: number
+  sent: number
+}
+
+/** Start the neighbour's steady traffic in a process of its own (neighbour.ts); resolves once it is sending. */
+async function neighbourTraffic(url: string, everyMs: number): Promise<{ stop(): Promise<TrafficResult> }> {
+  const child = fork(NEIGHBOUR, [url, String(everyMs), 'neighbour.echo'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve())
+    child.once('exit', (code) => reject(new Error(`the neighbour's client process exited (${code}) before sending`)))
+  })
+  return {
+    stop: () =>
+      new Promise<TrafficResult>((resolve, reject) => {
+        child.removeAllListeners('exit')
+        child.once('message', (result) => resolve(result as TrafficResult))
+        child.once('exit', (code) => reject(new Error(`the neighbour's client process exited (${code}) without its figures`)))
+        child.send('stop')
+      }),
+  }
+}
 
 export interface Scale {
   readonly name: 'short' | 'full'
@@ -53,8 +143,6 @@ export const FULL: Scale = {
 interface Context {
   readonly rig: Rig
   readonly scale: Scale
-  /** Submissions started so far (the act may wait for some to be under way). */
-  readonly submissions: Promise<Submission>[]
 }
 
 interface Scenario {
@@ -219,6 +307,11 @@ export interface Row {
   readonly notAccepted: number
   readonly baseline: Latency
   readonly withFault: Latency
+  /** The gateway's process and Redis, in % of one core, before the fault and during it (null: not measured, or restarted). */
+  readonly cpu: {
+    readonly baseline: { readonly gateway: number | null; readonly redis: number | null }
+    readonly withFault: { readonly gateway: number | null; readonly redis: number | null }
+  }
   /** How long after the fault ended a normal run of the faulty pool succeeded (ms), or null. */
   readonly recoveredMs: number | null
   readonly shared: boolean
@@ -236,37 +329,37 @@ function latency(result: { latencies: number[]; failures: number }): Latency {
 /** Run one scenario on a live rig; one row per kind of client. */
 async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (line: string) => void): Promise<Row[]> {
   const tag = `${scenario.id}-${Date.now().toString(36)}`
-  const traffic = () => steadyTraffic(rig.url, { everyMs: scale.neighbourEveryMs, workflow: 'neighbour.echo', budgetMs: 120_000 })
+  const traffic = () => neighbourTraffic(rig.url, scale.neighbourEveryMs)
 
-  const quiet = traffic()
+  const quiet = await traffic()
+  const quietCpu = cpuMeter(rig)
   await sleep(scale.baselineMs)
+  const baselineCpu = quietCpu()
   const baseline = latency(await quiet.stop())
 
-  const during = traffic()
-  const submissions: Promise<Submission>[] = []
-  const ctx: Context = { rig, scale, submissions }
-  const acting = scenario.act?.(ctx) ?? Promise.resolve()
+  const during = await traffic()
+  const duringCpu = cpuMeter(rig)
   const total = scenario.runs(scale)
-  const spread = scenario.spreadMs(scale)
-  for (let i = 0; i < total; i++) {
+  const calls = Array.from({ length: total }, (_, i) => {
     const keyed = scenario.bothKeys ? i % 2 === 0 : true
     const label = `${tag}-${i}`
-    const input = { ...(scenario.input?.(i) ?? { n: i }), key: label }
-    submissions.push(
-      submit(rig.url, scenario.workflow, input, {
-        key: keyed ? label : null,
-        async: true,
-        budgetMs: scenario.budgetMs ?? 30_000,
-      }),
-    )
-    if (!scenario.burst && total > 1) await sleep(spread / total)
-  }
-  await acting
+    return {
+      input: { ...(scenario.input?.(i) ?? { n: i }), key: label },
+      options: { key: keyed ? label : null, async: true, budgetMs: scenario.budgetMs ?? 30_000 },
+    }
+  })
+  const callers = fromCallers({
+    url: rig.url,
+    workflow: scenario.workflow,
+    calls,
+    spreadMs: scenario.burst ? 0 : scenario.spreadMs(scale),
+  })
+  await callers.sending
+  await (scenario.act?.({ rig, scale }) ?? Promise.resolve())
   // From the end of the fault: how long until the faulty pool serves a normal run again.
   const faultOver = Date.now()
   const probing = serves(rig, `${tag}-probe`, faultOver)
-  const answers = await Promise.all(submissions)
-  const withFault = latency(await during.stop())
+  const answers = await callers.answers
 
   const accepted = answers.filter((a) => a.runId !== null)
   const views = await settle(
@@ -275,6 +368,9 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
     Date.now() + 90_000,
   )
   const recoveredMs = await probing
+  // The fault lasts until its runs have ended (a busy loop burns its core until the watchdog ends it).
+  const faultCpu = duringCpu()
+  const withFault = latency(await during.stop())
 
   const ledger = rig.ledger().filter((line) => line.key?.startsWith(`${tag}-`) && !line.key.startsWith(`${tag}-probe`))
   const rows: Row[] = []
@@ -321,12 +417,15 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
       baseline,
       withFault,
       recoveredMs,
+      cpu: { baseline: baselineCpu, withFault: faultCpu },
       shared: scenario.shared === true,
     })
   }
   for (const row of rows) log(formatRowLine(row))
   return rows
 }
+
+const pct = (value: number | null) => (value === null ? '–' : String(value))
 
 export function formatRowLine(row: Row): string {
   const failed = Object.entries(row.failed)
@@ -336,7 +435,8 @@ export function formatRowLine(row: Row): string {
     `${row.scenario}${row.keyed ? '' : ' (no key)'}: accepted ${row.accepted}/${row.submitted}, succeeded ${row.succeeded}, ` +
     `failed ${failed || '0'}, lost ${row.lost}, executed twice ${row.executedTwice}; neighbour p50/p99 ` +
     `${row.baseline.p50.toFixed(0)}/${row.baseline.p99.toFixed(0)} → ${row.withFault.p50.toFixed(0)}/${row.withFault.p99.toFixed(0)} ms, ` +
-    `${row.withFault.failures} failures; recovered ${row.recoveredMs === null ? 'NO' : `${(row.recoveredMs / 1000).toFixed(1)} s`}`
+    `${row.withFault.failures} failures; gateway/Redis CPU ${pct(row.cpu.baseline.gateway)}/${pct(row.cpu.baseline.redis)} → ` +
+    `${pct(row.cpu.withFault.gateway)}/${pct(row.cpu.withFault.redis)} % of a core; recovered ${row.recoveredMs === null ? 'NO' : `${(row.recoveredMs / 1000).toFixed(1)} s`}`
   )
 }
 

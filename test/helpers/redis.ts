@@ -9,6 +9,7 @@ import { join } from 'node:path'
 export interface RedisServer {
   readonly url: string
   readonly port: number
+  readonly pid: number
   /** The server's folder (its AOF and RDB files). */
   readonly dir: string
   /** SIGKILL, as a crash would: the folder stays, so startRedis(args, { dir, port }) restarts it on its own data. */
@@ -98,6 +99,7 @@ export async function startRedis(extraArgs: string[] = [], place: RedisPlace = {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: child.pid ?? 0,
     dir,
     kill: () => end('SIGKILL'),
     async stop() {
