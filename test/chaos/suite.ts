@@ -449,5 +449,3 @@ export async function runSuite(rig: Rig, scale: Scale, log: (line: string) => vo
   }
   return rows
 }
-
-export const SCENARIO_IDS = SCENARIOS.map((s) => s.id)
