@@ -3,6 +3,11 @@
 // are. One export costs one write per project (not one file per trace); a trace is
 // a few positioned reads; a project past its bound drops its oldest segment; a
 // restart loses nothing (the index is rebuilt by scanning the segments).
+// Bounded in what a sender controls: spans of a project the registry does not name are
+// filed under one project, `_other` (callers' own spans, requests for unknown workflows),
+// so no sender can open a folder per name; and at most `maxOpenFiles` segments are held
+// open for appending (the least recently written is closed first), so no sender can run
+// the process out of file descriptors.
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SwitchyardError } from '../../control/index.js'
@@ -10,7 +15,17 @@ import { summarizeRun, summarySpan } from './run-summary.js'
 import { TRACE_ID, type StoredSpan } from './stored-span.js'
 import type { TracedRunFilter, RunSummary, TraceStore } from './trace-store.js'
 
+/** Where spans of a project the store was not told about are filed (see `projects`). */
+export const OTHER_PROJECT = '_other'
+
 export interface FileTraceStoreOptions {
+  /**
+   * The projects spans may be filed under (the registry's); spans naming any other are
+   * filed under OTHER_PROJECT. @default any name is a project of its own
+   */
+  readonly projects?: Iterable<string>
+  /** Segments held open for appending at once. @default 32 */
+  readonly maxOpenFiles?: number
   /** Traces kept per project; the oldest go first. @default 2000 */
   readonly maxTracesPerProject?: number
   /** Bytes kept per project; the oldest traces go first. @default 67108864 (64 MiB) */
@@ -19,6 +34,7 @@ export interface FileTraceStoreOptions {
 
 const DEFAULT_MAX_TRACES = 2000
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+const DEFAULT_MAX_OPEN_FILES = 32
 // Retention drops whole segments: an eighth of the bound each, so a project keeps
 // between 7/8 of its bound and all of it.
 const SEGMENTS_PER_BOUND = 8
@@ -70,11 +86,20 @@ export class FileTraceStore implements TraceStore {
   private readonly maxBytes: number
   private readonly segmentTraces: number
   private readonly segmentBytes: number
+  private readonly known: ReadonlySet<string> | null
+  private readonly maxOpenFiles: number
+  /** Projects holding an open append handle, least recently written first. */
+  private readonly appending = new Map<string, Project>()
 
   private constructor(
     readonly dir: string,
     options: FileTraceStoreOptions,
   ) {
+    this.known = options.projects === undefined ? null : new Set(options.projects)
+    if (this.known?.has(OTHER_PROJECT)) {
+      throw new RangeError(`project '${OTHER_PROJECT}' is reserved for spans of no registry project: name the pool's project otherwise`)
+    }
+    this.maxOpenFiles = positive(options.maxOpenFiles, DEFAULT_MAX_OPEN_FILES, 'maxOpenFiles')
     this.maxTraces = positive(options.maxTracesPerProject, DEFAULT_MAX_TRACES, 'maxTracesPerProject')
     this.maxBytes = positive(options.maxBytesPerProject, DEFAULT_MAX_BYTES, 'maxBytesPerProject')
     this.segmentTraces = Math.max(1, Math.floor(this.maxTraces / SEGMENTS_PER_BOUND))
@@ -95,6 +120,11 @@ export class FileTraceStore implements TraceStore {
     return this.serially(() => this.write(spans))
   }
 
+  /** The project spans naming `project` are filed under: itself when known, else OTHER_PROJECT. */
+  fileUnder(project: string): string {
+    return this.known === null || this.known.has(project) ? project : OTHER_PROJECT
+  }
+
   async getTrace(traceId: string): Promise<StoredSpan[]> {
     const id = traceId.toLowerCase()
     if (!TRACE_ID.test(id)) throw new SwitchyardError('BAD_REQUEST', `'${traceId}' is not a trace id (32 hex digits)`)
@@ -111,6 +141,7 @@ export class FileTraceStore implements TraceStore {
     for (const spans of index.values()) {
       const run = summarizeRun(spans)
       if (run === undefined) continue
+      if (filter.where !== undefined && !filter.where(run)) continue
       if (filter.pool !== undefined && run.pool !== filter.pool) continue
       if (filter.workflow !== undefined && run.workflow !== filter.workflow) continue
       if (filter.status !== undefined && run.status !== filter.status) continue
@@ -127,10 +158,12 @@ export class FileTraceStore implements TraceStore {
 
   async close(): Promise<void> {
     await this.queue
-    for (const project of this.projects.values()) {
-      await project.handle?.close().catch(() => undefined)
-      project.handle = undefined
-    }
+    for (const project of this.appending.values()) await this.release(project)
+  }
+
+  /** Open file descriptors this store holds for appending (at most maxOpenFiles). */
+  get openFiles(): number {
+    return this.appending.size
   }
 
   private serially<T>(task: () => Promise<T>): Promise<T> {
@@ -142,8 +175,10 @@ export class FileTraceStore implements TraceStore {
   private async write(spans: readonly StoredSpan[]): Promise<void> {
     // Per project, per trace: a trace's lines of one export stay contiguous (one extent).
     const batches = new Map<string, Map<string, string[]>>()
-    for (const span of spans) {
-      const folder = this.folderOf(span.project)
+    for (const given of spans) {
+      const project = this.fileUnder(given.project)
+      const span = project === given.project ? given : { ...given, project }
+      const folder = this.folderOf(project)
       let traces = batches.get(folder)
       if (traces === undefined) {
         traces = new Map()
@@ -155,7 +190,8 @@ export class FileTraceStore implements TraceStore {
       const summary = this.runSpans ? summarySpan(span) : undefined
       if (this.runSpans && summary) this.runSpans.set(span.traceId, [...(this.runSpans.get(span.traceId) ?? []), summary])
     }
-    await Promise.all([...batches].map(([folder, traces]) => this.writeProject(folder, traces)))
+    // One project at a time: the open-handle bound holds within one export too.
+    for (const [folder, traces] of batches) await this.writeProject(folder, traces)
   }
 
   /** encodeProject, remembered: a store sees few projects and files every span under one. */
@@ -173,10 +209,9 @@ export class FileTraceStore implements TraceStore {
     let segment = project.segments.at(-1)
     if (segment === undefined || segment.sealed || segment.bytes >= this.segmentBytes || segment.traces.size >= this.segmentTraces) {
       segment = await this.roll(folder, project)
-    } else if (project.handle === undefined) {
-      // Opened lazily: a store opened only to read (after a restart, say) holds no file open.
-      project.handle = await open(segment.path, 'a')
     }
+    // Opened lazily: a store opened only to read (after a restart, say) holds no file open.
+    const handle = await this.handleOf(folder, project, segment)
     const chunks: Buffer[] = []
     let offset = segment.bytes
     for (const [traceId, lines] of traces) {
@@ -186,7 +221,7 @@ export class FileTraceStore implements TraceStore {
       offset += chunk.length
     }
     const data = Buffer.concat(chunks)
-    await (project.handle as FileHandle).write(data)
+    await handle.write(data)
     segment.bytes += data.length
     project.bytes += data.length
     await this.enforceBound(project)
@@ -202,14 +237,39 @@ export class FileTraceStore implements TraceStore {
     return project
   }
 
-  /** Start a new segment (the first, or the next when the current is full). */
+  /** Start a new segment (the first, or the next when the current is full); it opens on first write. */
   private async roll(folder: string, project: Project): Promise<Segment> {
-    await project.handle?.close().catch(() => undefined)
+    await this.release(project)
     const seq = (project.segments.at(-1)?.seq ?? 0) + 1
     const segment: Segment = { seq, path: join(this.dir, folder, `${String(seq).padStart(8, '0')}.jsonl`), bytes: 0, traces: new Set() }
-    project.handle = await open(segment.path, 'a')
     project.segments.push(segment)
     return segment
+  }
+
+  /** The project's append handle on its newest segment, closing the least recently written one past the bound. */
+  private async handleOf(folder: string, project: Project, segment: Segment): Promise<FileHandle> {
+    if (project.handle !== undefined) {
+      // Most recently written last.
+      this.appending.delete(folder)
+      this.appending.set(folder, project)
+      return project.handle
+    }
+    while (this.appending.size >= this.maxOpenFiles) {
+      const [, oldest] = this.appending.entries().next().value as [string, Project]
+      await this.release(oldest)
+    }
+    const handle = await open(segment.path, 'a')
+    project.handle = handle
+    this.appending.set(folder, project)
+    return handle
+  }
+
+  private async release(project: Project): Promise<void> {
+    const handle = project.handle
+    if (handle === undefined) return
+    project.handle = undefined
+    for (const [folder, p] of this.appending) if (p === project) this.appending.delete(folder)
+    await handle.close().catch(() => undefined)
   }
 
   private addExtent(traceId: string, extent: Extent, project: Project): void {

@@ -29,11 +29,15 @@ export interface TracedRunFilter {
   readonly project?: string
   /** @default 50 */
   readonly limit?: number
+  /** Keep only the runs this accepts (a caller's scope), before the limit applies. */
+  readonly where?: (run: RunSummary) => boolean
 }
 
 export interface TraceStore {
-  /** Keep spans (from one OTLP export). */
+  /** Keep spans (from one OTLP export), each filed under fileUnder(span.project). */
   add(spans: readonly StoredSpan[]): Promise<void>
+  /** The project spans naming `project` are filed under (the registry's projects are kept apart; others share one). */
+  fileUnder(project: string): string
   /** Every stored span of a trace, from every project, oldest first; [] when unknown. */
   getTrace(traceId: string): Promise<StoredSpan[]>
   /** Recent runs, newest first. */
