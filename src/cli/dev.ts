@@ -13,11 +13,12 @@ import type { Broker } from '../data/broker/index.js'
 import { verifyKeysFor } from '../data/index.js'
 import { MemoryBroker } from '../data/broker/memory/index.js'
 import { probePython, pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor/index.js'
-import { parseTokens, startGateway } from '../gateway/index.js'
+import { fullPrivilegeTokens, ingestToken, newIngestSecret, parseTokens, startGateway, type TokenEntry } from '../gateway/index.js'
 import { captureByPool, exporterSettings, initTracing, StoreSpanExporter } from '../observe/sdk/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 import { tryItLines } from './dev-hints.js'
 import { registryChanges, registryHint, watchFolder } from './dev-watch.js'
+import { describeTokens } from './gateway.js'
 import { runIfMain } from './run-if-main.js'
 import { SIGNING_KEY_OPTION, resolveSigningKey } from './signing-key.js'
 
@@ -92,8 +93,8 @@ export interface ServeOptions {
   /** Extra worker args per pool (`--ipc`, or `--redis URL`). */
   readonly workerArgs: (pool: Pool) => string[]
   readonly extraEnv?: Readonly<Record<string, string>>
-  /** Bearer tokens the gateway accepts; null = open. */
-  readonly tokens: readonly string[] | null
+  /** Bearer tokens the gateway accepts, with their scopes; null = open. */
+  readonly tokens: readonly TokenEntry[] | null
   /**
    * Serve runtime-python pools with `python3 -m switchyard_worker`: true, or why it
    * cannot (see pythonSupport()); absent when the registry has no python pool.
@@ -117,21 +118,22 @@ export async function serve(options: ServeOptions): Promise<number> {
   })
   const { key: signingKey, notes } = resolveSigningKey({ flag: args.signingKey, env: process.env, ephemeral: true })
   const traceDir = join(registry.root, '.switchyard', 'traces')
-  // With auth on, this session's processes send their spans with a token of their own.
-  const tracesToken = options.tokens ? randomBytes(24).toString('base64url') : null
-  const tokens = options.tokens && tracesToken ? [...options.tokens, tracesToken] : null
+  // Each pool's processes send their spans with a credential that writes its own project only.
+  const ingestSecret = newIngestSecret()
+  const tokens = options.tokens
   const gateway = await startGateway({
     registry,
     broker,
     host: args.host,
     port: args.port,
     tokens,
+    ingestSecret,
     signingKey,
     traceDir,
     // Without --watch, a workflow added to the file since the start gets told to restart.
     ...(options.watch ? {} : { unknownWorkflowHint: registryHint(args.config, registry) }),
   })
-  const traceEnv = { SWITCHYARD_TRACES_URL: gateway.url, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) }
+  const traceEnv = { SWITCHYARD_TRACES_URL: gateway.url }
   // The gateway's spans of a run belong to that run's pool: its capture mode applies to them.
   const env = { ...process.env, ...traceEnv }
   // Spans bound for this gateway's own receiver go straight into its store: no OTLP round trip to itself.
@@ -149,7 +151,8 @@ export async function serve(options: ServeOptions): Promise<number> {
       verifyKeys: verifyKeysFor(signingKey),
       ...(options.python === true ? { python: pythonProgram() } : {}),
       tracesUrl: gateway.url,
-      extraEnv: { ...options.extraEnv, ...(tracesToken ? { SWITCHYARD_TRACES_TOKEN: tracesToken } : {}) },
+      ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
+      poolEnv: (pool) => ({ SWITCHYARD_TRACES_TOKEN: ingestToken(ingestSecret, pool.name) }),
     })
   let supervisor = supervise(registry)
   console.log(`switchyard ${options.name}: gateway ${gateway.url} · registry ${registry.source} (${registry.digest.slice(0, 19)}…)`)
@@ -159,7 +162,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     const where = isLoopback(args.host) ? 'loopback only' : `${args.host}: ANYONE WHO REACHES THIS PORT CAN RUN WORKFLOWS`
     console.log(`switchyard ${options.name}: auth is OFF (${where}); set SWITCHYARD_TOKENS to require bearer tokens`)
   } else {
-    console.log(`switchyard ${options.name}: ${options.tokens.length} bearer token${options.tokens.length === 1 ? '' : 's'} accepted`)
+    console.log(`switchyard ${options.name}: ${describeTokens(options.tokens)}`)
   }
   for (const pool of registry.pools.values()) {
     if (pool.runtime !== 'python') continue
@@ -292,7 +295,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(python ? { python } : {}),
     ...(parsed.values.watch === true ? { watch: { configure: (next: Registry) => broker.configure(served(next)) } } : {}),
     // Open by default on loopback; SWITCHYARD_TOKENS turns auth on.
-    tokens: process.env.SWITCHYARD_TOKENS ? parseTokens(process.env.SWITCHYARD_TOKENS) : null,
+    tokens: process.env.SWITCHYARD_TOKENS ? fullPrivilegeTokens(parseTokens(process.env.SWITCHYARD_TOKENS)) : null,
   })
 }
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { SERVICE, loadRegistry } from '../control/index.js'
-import { parseTokens, startGateway } from '../gateway/index.js'
+import { fullPrivilegeTokens, parseTokens, parseTokensFile, startGateway, type TokenEntry } from '../gateway/index.js'
 import { CONFIG_OPTION, configPath, parse, str } from './args.js'
 import { SIGNING_KEY_OPTION, resolveSigningKey } from './signing-key.js'
 
@@ -20,11 +20,13 @@ Runs the HTTP gateway on Redis: auth → route() → signed envelope → the poo
   --broker redis      the only broker a standalone gateway can use (the memory broker lives in 'switchyard dev')
   --port N            listen port (default PORT or 7070; 0 = any free port)
   --host H            listen address (default 127.0.0.1)
-  --tokens-file FILE  bearer tokens, one per line (default: SWITCHYARD_TOKENS, comma-separated)
+  --tokens-file FILE  bearer tokens with their scopes, one per line (see SECURITY.md;
+                      default: SWITCHYARD_TOKENS, comma-separated, each full privilege)
   --no-auth           run without tokens (anyone who can reach the port can run workflows)
   --trace-dir DIR     keep an embedded trace store here (POST /v1/traces, GET /v1/traces/{id}; the console at / either way)
   --cors-origin URL   let browser pages on this origin call the API (repeatable; '*' for any)
-Env: OTEL_EXPORTER_OTLP_* choose where the gateway's own spans go.`
+Env: SWITCHYARD_INGEST_SECRET mints pools' trace-ingest credentials (with --trace-dir);
+OTEL_EXPORTER_OTLP_* choose where the gateway's own spans go.`
 
 const OPTIONS = {
   ...CONFIG_OPTION,
@@ -40,25 +42,30 @@ const OPTIONS = {
 } as const
 
 /**
- * The accepted tokens: --tokens-file, else SWITCHYARD_TOKENS; `null` only with --no-auth.
- * Throws with the message a person should read when neither is given.
+ * The accepted tokens: --tokens-file (with scopes), else SWITCHYARD_TOKENS (full privilege);
+ * `null` only with --no-auth. Throws with the message a person should read when neither is given.
  */
-export function resolveTokens(options: { tokensFile?: string | undefined; noAuth: boolean; env: NodeJS.ProcessEnv }): string[] | null {
+export function resolveTokens(options: { tokensFile?: string | undefined; noAuth: boolean; env: NodeJS.ProcessEnv }): TokenEntry[] | null {
   if (options.noAuth) {
     if (options.tokensFile !== undefined) throw new Error('--no-auth and --tokens-file contradict each other: pick one')
     return null
   }
-  const source = options.tokensFile !== undefined ? `--tokens-file ${options.tokensFile}` : 'SWITCHYARD_TOKENS'
-  const text = options.tokensFile !== undefined ? readFileSync(resolve(options.tokensFile), 'utf8') : (options.env.SWITCHYARD_TOKENS ?? '')
-  const tokens = parseTokens(text)
+  if (options.tokensFile !== undefined) return parseTokensFile(readFileSync(resolve(options.tokensFile), 'utf8'), options.tokensFile)
+  const tokens = parseTokens(options.env.SWITCHYARD_TOKENS ?? '')
   if (tokens.length === 0) {
     throw new Error(
-      options.tokensFile !== undefined || options.env.SWITCHYARD_TOKENS
-        ? `${source} holds no token`
+      options.env.SWITCHYARD_TOKENS
+        ? 'SWITCHYARD_TOKENS holds no token'
         : 'refusing to start without auth: set SWITCHYARD_TOKENS (comma-separated) or --tokens-file FILE, or pass --no-auth to run open',
     )
   }
-  return tokens
+  return fullPrivilegeTokens(tokens)
+}
+
+/** `2 bearer tokens accepted (1 scoped)`: the start-up line. */
+export function describeTokens(tokens: readonly TokenEntry[]): string {
+  const scoped = tokens.filter((t) => !t.grant.roles.includes('admin')).length
+  return `${tokens.length} bearer token${tokens.length === 1 ? '' : 's'} accepted${scoped ? ` (${scoped} scoped)` : ''}`
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -79,10 +86,11 @@ export async function run(argv: string[]): Promise<number> {
   const tokens = resolveTokens({ tokensFile: str(parsed, 'tokens-file'), noAuth: parsed.values['no-auth'] === true, env: process.env })
   const traceDirFlag = str(parsed, 'trace-dir')
   const { key: signingKey, notes } = resolveSigningKey({ flag: str(parsed, 'signing-key'), env: process.env, ephemeral: false })
+  const ingestSecret = process.env.SWITCHYARD_INGEST_SECRET?.trim() || null
 
   const registry = loadRegistry(configPath(str(parsed, 'config')))
   // Heavy modules load only now: `switchyard gateway --help` stays instant.
-  const [{ RedisBroker, redactUrl }, { captureByPool, initTracing }] = await Promise.all([
+  const [{ RedisBroker, redactUrl }, { captureByPool, initTracing, StoreSpanExporter }] = await Promise.all([
     import('../data/broker/redis/index.js'),
     import('../observe/sdk/index.js'),
   ])
@@ -96,23 +104,23 @@ export async function run(argv: string[]): Promise<number> {
     host: str(parsed, 'host') ?? '127.0.0.1',
     port,
     tokens,
+    ingestSecret,
     signingKey,
     corsOrigins,
     ...(traceDir ? { traceDir } : {}),
   })
-  // With its own store, the gateway's spans go there (with one of its own tokens) unless an OTLP endpoint says otherwise.
-  const selfExport = {
-    SWITCHYARD_TRACES_URL: gateway.url,
-    ...(tokens ? { OTEL_EXPORTER_OTLP_TRACES_HEADERS: `authorization=${encodeURIComponent(`Bearer ${tokens[0]}`)}` } : {}),
-  }
+  // With its own store, the gateway's spans go straight into it unless an OTLP endpoint says otherwise.
+  const ownStore =
+    gateway.traceStore !== null && !process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT && !process.env.OTEL_EXPORTER_OTLP_ENDPOINT
   const tracing = initTracing({
     service: SERVICE.gateway,
-    env: traceDir ? { ...selfExport, ...process.env } : process.env,
+    env: ownStore ? { SWITCHYARD_TRACES_URL: gateway.url, ...process.env } : process.env,
     tracing: captureByPool(registry.pools.values()),
+    ...(ownStore && gateway.traceStore ? { exporter: new StoreSpanExporter(gateway.traceStore) } : {}),
   })
   console.log(`switchyard gateway: ${gateway.url} on Redis ${redactUrl(url)}, ${registry.workflows.size} workflows`)
   if (tokens === null) console.log('switchyard gateway: auth is OFF (--no-auth): anyone who reaches this port can run workflows')
-  else console.log(`switchyard gateway: ${tokens.length} bearer token${tokens.length === 1 ? '' : 's'} accepted`)
+  else console.log(`switchyard gateway: ${describeTokens(tokens)}`)
   for (const note of notes) console.log(`switchyard gateway: ${note}`)
   if (tracing.endpoint) console.log(`switchyard gateway: spans → ${tracing.endpoint}`)
 

@@ -1,31 +1,48 @@
-// Bearer-token check. Tokens are compared as SHA-256 digests with timingSafeEqual,
-// so neither a token's content nor its length shows in the response time.
-import { createHash, timingSafeEqual } from 'node:crypto'
+// Bearer tokens in, a Caller out (scopes.ts says what it may do). Tokens are compared
+// as SHA-256 digests with timingSafeEqual against every known token, so neither a
+// token's content, its length nor which one matched shows in the response time.
+import { timingSafeEqual } from 'node:crypto'
 import { SwitchyardError } from '../control/index.js'
+import { verifyIngestToken } from './ingest-credential.js'
+import { ANONYMOUS, ANONYMOUS_OPEN_INGEST, callerOf, type Caller } from './scopes.js'
+import { fullPrivilegeTokens, tokenDigest, type TokenEntry } from './tokens-file.js'
 
-/** Throws UNAUTHORIZED for a missing or unknown token; `null` tokens mean an open gateway. */
-export type Authenticate = (authorization: string | undefined) => void
+/** Throws UNAUTHORIZED for a missing or unknown token. */
+export type Authenticate = (authorization: string | undefined) => Caller
 
 export const WWW_AUTHENTICATE = 'Bearer realm="switchyard"'
 
-/** @example const authenticate = createAuthenticator(['s3cret']); authenticate(req.headers.authorization) */
-export function createAuthenticator(tokens: readonly string[] | null): Authenticate {
-  if (tokens === null) return () => {}
-  const digests = tokens.filter((token) => token !== '').map(digest)
+export interface AuthOptions {
+  /** Accepted tokens (strings are full privilege); null: an open gateway, every caller anonymous. */
+  readonly tokens: readonly (string | TokenEntry)[] | null
+  /** The secret pools' ingest credentials are minted with (ingest-credential.ts); absent: none is accepted. */
+  readonly ingestSecret?: string | null
+}
+
+/** @example const authenticate = createAuthenticator({ tokens: ['s3cret'] }); const caller = authenticate(req.headers.authorization) */
+export function createAuthenticator(options: AuthOptions): Authenticate {
+  const entries = options.tokens === null ? null : normalize(options.tokens)
+  const secret = options.ingestSecret ?? null
+  const anonymous = secret === null ? ANONYMOUS_OPEN_INGEST : ANONYMOUS
   return (authorization) => {
-    const match = /^Bearer +(\S+) *$/i.exec(authorization ?? '')
-    if (!match?.[1]) {
-      throw new SwitchyardError('UNAUTHORIZED', 'missing bearer token: send Authorization: Bearer <token>')
+    const token = /^Bearer +(\S+) *$/i.exec(authorization ?? '')?.[1]
+    if (token !== undefined && secret !== null) {
+      const ingest = verifyIngestToken(secret, token)
+      if (ingest !== null) return callerOf(ingest)
     }
-    const presented = digest(match[1])
-    // Compare against every token, without an early exit, so timing does not reveal which matched.
-    let ok = false
-    for (const known of digests) ok = timingSafeEqual(presented, known) || ok
-    if (!ok) throw new SwitchyardError('UNAUTHORIZED', 'invalid bearer token')
+    // Open: a token (a pool's ingest credential aside) changes nothing.
+    if (entries === null) return anonymous
+    if (token === undefined) throw new SwitchyardError('UNAUTHORIZED', 'missing bearer token: send Authorization: Bearer <token>')
+    const presented = tokenDigest(token)
+    let found: TokenEntry | undefined
+    // No early exit: every comparison runs, whichever matched.
+    for (const entry of entries) if (timingSafeEqual(presented, entry.digest) && found === undefined) found = entry
+    if (found === undefined) throw new SwitchyardError('UNAUTHORIZED', 'invalid bearer token')
+    return callerOf(found.grant)
   }
 }
 
-/** Tokens from a comma- or newline-separated list (SWITCHYARD_TOKENS, a tokens file); blanks and `#` lines dropped. */
+/** Tokens from a comma- or newline-separated list (SWITCHYARD_TOKENS); blanks and `#` lines dropped. */
 export function parseTokens(text: string): string[] {
   return text
     .split(/[,\r\n]/)
@@ -33,6 +50,7 @@ export function parseTokens(text: string): string[] {
     .filter((token) => token !== '' && !token.startsWith('#'))
 }
 
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest()
+function normalize(tokens: readonly (string | TokenEntry)[]): TokenEntry[] {
+  const strings = tokens.filter((t): t is string => typeof t === 'string')
+  return [...fullPrivilegeTokens(strings, 'token'), ...tokens.filter((t): t is TokenEntry => typeof t !== 'string')]
 }

@@ -8,6 +8,7 @@ import type { GatewayMetrics } from './gateway-metrics.js'
 import type { ProblemContext } from './problem.js'
 import type { RequestTrace } from './request-trace.js'
 import type { Params } from './router.js'
+import type { Caller } from './scopes.js'
 import { safeHeaders } from './headers.js'
 
 /** Resolved gateway settings every handler reads. */
@@ -29,6 +30,8 @@ export interface Exchange {
   readonly trace: RequestTrace | undefined
   /** Filled in as the request learns them; every problem response carries them. */
   readonly known: { -readonly [K in keyof ProblemContext]: ProblemContext[K] }
+  /** Who is asking, authenticated and checked against the route's role (scopes.ts). */
+  readonly caller: Caller
 }
 
 export type Handler = (exchange: Exchange) => Promise<void>

@@ -1,17 +1,24 @@
 // The embedded-mode routes of DESIGN §2.3 (OTLP receiver, run list, run tree) and the
 // console (GET /, always: it reads runs, pools and workflows, and traces when there is a
 // store). Their handlers and the trace store are src/observe's; the gateway only mounts
-// them, opening the trace store only when a trace folder is configured.
+// them, opening the trace store only when a trace folder is configured, and tells them
+// what each caller may read and write (its scopes).
 import { SwitchyardError } from '../control/index.js'
+import type { Registry } from '../control/index.js'
+import type { ObserveAccess } from '../observe/view/index.js'
 import type { TraceStore } from '../observe/store/index.js'
 import type { Handler } from './exchange.js'
+import { hasRole, may, unrestricted, type Caller, type Role } from './scopes.js'
 
 export interface MountedRoute {
   readonly method: string
   readonly pattern: string
+  /**
+   * `open` (the console's page and assets: they hold no data), `caller` (any valid token:
+   * the receiver checks each span's project) or a role.
+   */
+  readonly access: 'open' | 'caller' | Role
   readonly handler: Handler
-  /** Served without a token: the console's page and assets (they hold no data). */
-  readonly public?: boolean
 }
 
 export interface MountedObserve {
@@ -21,10 +28,10 @@ export interface MountedObserve {
   close(): Promise<void>
 }
 
-const PATTERNS: ReadonlyArray<readonly [string, string]> = [
-  ['POST', '/v1/traces'],
-  ['GET', '/v1/traces'],
-  ['GET', '/v1/traces/{traceId}'],
+const PATTERNS: ReadonlyArray<readonly [string, string, MountedRoute['access']]> = [
+  ['POST', '/v1/traces', 'caller'],
+  ['GET', '/v1/traces', 'read'],
+  ['GET', '/v1/traces/{traceId}', 'read'],
 ]
 
 const disabled: Handler = async ({ req }) => {
@@ -35,23 +42,51 @@ const disabled: Handler = async ({ req }) => {
 }
 
 /** The console, and the trace store in `traceDir` with its routes; without a folder, the trace routes answer 404. */
-export async function mountObserve(traceDir: string | undefined): Promise<MountedObserve> {
+export async function mountObserve(traceDir: string | undefined, registry: Registry): Promise<MountedObserve> {
   const view = await import('../observe/view/index.js')
   const pages = view
     .consoleRoutes()
-    .map((route) => ({ method: route.method, pattern: route.pattern, handler: route.handler, public: true }))
+    .map((route): MountedRoute => ({ method: route.method, pattern: route.pattern, access: 'open', handler: route.handler }))
   if (traceDir === undefined) {
-    const routes = PATTERNS.map(([method, pattern]) => ({ method, pattern, handler: disabled }))
+    const routes = PATTERNS.map(([method, pattern, access]): MountedRoute => ({ method, pattern, access, handler: disabled }))
     return { routes: [...routes, ...pages], store: null, close: async () => {} }
   }
-  const { FileTraceStore } = await import('../observe/store/index.js')
-  const store = await FileTraceStore.open(traceDir)
+  const { FileTraceStore, OTHER_PROJECT } = await import('../observe/store/index.js')
+  // Spans are filed under the registry's projects; any other name shares one bounded project.
+  const projects = new Set([...registry.pools.values()].map((pool) => pool.tracing.project))
+  const store = await FileTraceStore.open(traceDir, { projects })
+  const accessOf = (caller: Caller) => observeAccess(caller, registry, OTHER_PROJECT)
+  const routes = view.observeRoutes(store).map((route): MountedRoute => {
+    const access = PATTERNS.find(([method, pattern]) => method === route.method && pattern === route.pattern)?.[2] ?? 'read'
+    return {
+      method: route.method,
+      pattern: route.pattern,
+      access,
+      handler: ({ req, res, params, caller }) => route.handler({ req, res, params, access: accessOf(caller) }),
+    }
+  })
+  return { routes: [...routes, ...pages], store, close: () => store.close() }
+}
+
+/**
+ * What a caller may read and write in the trace store:
+ * - read: runs of the workflows and pools it may read; traces of no run only unrestricted;
+ * - write: a pool's project only with that pool's ingest credential (or an unrestricted
+ *   `ingest`, or `admin`); the shared `_other` project (callers' own spans, such as
+ *   `switchyard run --trace`'s client span) with `run` too. A pool's credential writes
+ *   nowhere else, so a hostile graph cannot fill another pool's project or the callers' one.
+ */
+export function observeAccess(caller: Caller, registry: Registry, otherProject: string): ObserveAccess {
   return {
-    routes: [
-      ...view.observeRoutes(store).map((route) => ({ method: route.method, pattern: route.pattern, handler: route.handler })),
-      ...pages,
-    ],
-    store,
-    close: () => store.close(),
+    canRead: (target) =>
+      target.workflow === undefined && target.pool === undefined ? unrestricted(caller, 'read') : may(caller, 'read', target),
+    canWrite: (project) => {
+      if (caller.roles.has('admin')) return true
+      const ingestAll = caller.roles.has('ingest') && caller.pools === null
+      if (project === otherProject) return ingestAll || hasRole(caller, 'run')
+      if (ingestAll) return true
+      if (!caller.roles.has('ingest') || caller.pools === null) return false
+      return [...caller.pools].some((pool) => registry.pools.get(pool)?.tracing.project === project)
+    },
   }
 }

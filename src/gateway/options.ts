@@ -4,6 +4,7 @@ import type { Broker } from '../data/broker/index.js'
 import type { SigningKey } from '../data/index.js'
 import type { Logger } from '../graph/index.js'
 import type { TraceStore } from '../observe/store/index.js'
+import type { TokenEntry } from './tokens-file.js'
 
 export interface GatewayOptions {
   readonly registry: Registry
@@ -12,8 +13,16 @@ export interface GatewayOptions {
   readonly host?: string
   /** 0 picks a free port. @default 7070 */
   readonly port?: number
-  /** Accepted bearer tokens; `null` leaves the gateway open (no auth). */
-  readonly tokens: readonly string[] | null
+  /**
+   * Accepted bearer tokens: strings are full privilege (admin), entries carry their scopes
+   * (parseTokensFile); `null` leaves the gateway open (no auth).
+   */
+  readonly tokens: readonly (string | TokenEntry)[] | null
+  /**
+   * The secret pools' trace-ingest credentials are minted with (ingestToken): each writes
+   * only its pool's project. Absent: no ingest credential is accepted.
+   */
+  readonly ingestSecret?: string | null
   /** The Ed25519 key envelopes are signed with (workers hold its public key); `null` sends them unsigned. */
   readonly signingKey: SigningKey | null
   /** Folder of the embedded trace store; when absent the trace routes answer 404. */

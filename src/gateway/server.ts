@@ -27,15 +27,24 @@ import { resolveGatewayOptions, type Gateway, type GatewayOptions } from './opti
 import { problemCodeOf, sendProblem, httpStatusOf, toProblem } from './problem.js'
 import { RequestTrace, now } from './request-trace.js'
 import { Router, type Params } from './router.js'
+import { NOBODY, hasRole, mayForceTrace, requireScope, type Caller, type Role, type ScopeTarget } from './scopes.js'
 import { runSpanAttributes } from './span-attributes.js'
 
 /** How long close() lets in-flight requests finish before cutting their connections. */
 const CLOSE_GRACE_MS = 5000
 
+/**
+ * Who may call a route: `open` (probes, the static console page), `caller` (any valid
+ * token; the handler checks each target itself, as the OTLP receiver does per project),
+ * or a role the caller must hold.
+ */
+type Access = 'open' | 'caller' | Role
+
 interface RouteSpec {
   readonly handler: Handler
-  /** Requires a bearer token when the gateway has tokens. */
-  readonly auth: boolean
+  readonly access: Access
+  /** The target known from the path, checked against the caller's scope before any work. */
+  readonly target?: (params: Params) => ScopeTarget
   /** Gets a SERVER span (runs only: health probes and OTLP ingestion would be noise, or loops). */
   readonly traced: boolean
   /** Span start attributes known from the path (a run's pool, project and sample rate). */
@@ -63,38 +72,40 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.unknownWorkflowHint ? { unknownWorkflowHint: options.unknownWorkflowHint } : {}),
   }
   const router = new Router<RouteSpec>()
-  const open = (handler: Handler): RouteSpec => ({ handler, auth: false, traced: false })
-  const guarded = (handler: Handler): RouteSpec => ({ handler, auth: true, traced: false })
+  const spec = (access: Access, handler: Handler): RouteSpec => ({ handler, access, traced: false })
+  const workflowTarget = (params: Params): ScopeTarget => ({
+    workflow: params.name ?? '',
+    pool: deps.registry.workflows.get(params.name ?? '')?.pool,
+  })
   router
     .add('POST', '/v1/workflows/{name}/run', {
       handler: runWorkflow(deps),
-      auth: true,
+      access: 'run',
+      target: workflowTarget,
       traced: true,
       spanAttributes: (params) => runSpanAttributes(deps.registry, params.name ?? ''),
     })
-    .add('GET', '/v1/runs', guarded(listRuns(deps)))
-    .add('GET', '/v1/runs/{runId}', guarded(getRun(deps)))
-    // Behind the gateway's auth like every run route (a cancel needs the `run` role once tokens carry scopes).
-    .add('POST', '/v1/runs/{runId}/cancel', guarded(cancelRun(deps)))
-    .add('GET', '/v1/pools', guarded(listPools(deps)))
-    .add('GET', '/v1/workflows', guarded(listWorkflows(deps)))
-    .add('GET', '/v1/workflows/{name}', guarded(getWorkflow(deps)))
-    .add('GET', '/healthz', open(healthz()))
-    .add('GET', '/readyz', open(readyz(deps)))
-    .add('GET', '/metrics', guarded(metrics(deps)))
-  const observe = await mountObserve(options.traceDir)
-  // The console's page and assets are static (the page asks for a token before it reads any data); the data routes are guarded.
-  for (const route of observe.routes) router.add(route.method, route.pattern, route.public ? open(route.handler) : guarded(route.handler))
+    .add('GET', '/v1/runs', spec('read', listRuns(deps)))
+    .add('GET', '/v1/runs/{runId}', spec('read', getRun(deps)))
+    // A cancel needs the `run` role; the handler checks it covers the run's workflow.
+    .add('POST', '/v1/runs/{runId}/cancel', spec('run', cancelRun(deps)))
+    .add('GET', '/v1/pools', spec('read', listPools(deps)))
+    // Callers that may run a workflow may see its schema too: the handlers filter.
+    .add('GET', '/v1/workflows', spec('caller', listWorkflows(deps)))
+    .add('GET', '/v1/workflows/{name}', spec('caller', getWorkflow(deps)))
+    .add('GET', '/healthz', spec('open', healthz()))
+    .add('GET', '/readyz', spec('open', readyz(deps)))
+    .add('GET', '/metrics', spec('metrics', metrics(deps)))
+  const observe = await mountObserve(options.traceDir, deps.registry)
+  // The console's page and assets are open (they hold no data); the data routes carry their role.
+  for (const route of observe.routes) router.add(route.method, route.pattern, spec(route.access, route.handler))
 
-  const authenticate = createAuthenticator(options.tokens)
-  // Who may force a run's trace: on an open gateway anyone who can run it (a developer's
-  // own machine); behind tokens, nobody until tokens carry scopes that grant it.
-  const mayForceTrace = () => options.tokens === null
+  const authenticate = createAuthenticator({ tokens: options.tokens, ingestSecret: options.ingestSecret ?? null })
   const corsOrigins = new Set(options.corsOrigins ?? [])
   const server = createServer((req, res) => {
     // dispatch answers every error itself; this catch is the last line, so that a fault in
     // the error path (or a bug of ours) ends one connection, never the process.
-    dispatch(router, authenticate, mayForceTrace, deps, corsOrigins, req, res).catch((error: unknown) => {
+    dispatch(router, authenticate, deps, corsOrigins, req, res).catch((error: unknown) => {
       deps.log.error('request failed in the error path', { method: req.method, url: req.url, error: String(error) })
       res.destroy()
     })
@@ -146,7 +157,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 async function dispatch(
   router: Router<RouteSpec>,
   authenticate: Authenticate,
-  mayForceTrace: () => boolean,
   deps: GatewayDeps,
   corsOrigins: ReadonlySet<string>,
   req: IncomingMessage,
@@ -176,6 +186,8 @@ async function dispatch(
     }
     const { route, params } = match
     pattern = route.pattern
+    // Auth and scope come first: a refused request leaves no span and stores nothing.
+    const caller = authorize(authenticate, route.handler, params, req, res)
     const trace = route.handler.traced
       ? new RequestTrace(req.headers, `${method} ${route.pattern}`, started, {
           'http.request.method': method,
@@ -186,17 +198,9 @@ async function dispatch(
           ...route.handler.spanAttributes?.(params),
         })
       : undefined
-    exchange = { req, res, params, trace, known: {} }
-    if (route.handler.auth) {
-      try {
-        authenticate(req.headers.authorization)
-      } catch (error) {
-        res.setHeader('www-authenticate', req.headers.authorization ? `${WWW_AUTHENTICATE}, error="invalid_token"` : WWW_AUTHENTICATE)
-        throw error
-      }
-    }
+    exchange = { req, res, params, trace, known: {}, caller }
     // Asked by a caller who may not: the run goes on, sampled as usual (server-timing says so).
-    if (trace !== undefined && wantsForcedTrace(req.headers) && mayForceTrace()) trace.force()
+    if (trace !== undefined && wantsForcedTrace(req.headers) && mayForceTrace(caller)) trace.force()
     await route.handler.handler(exchange)
   } catch (error) {
     respondWithError(deps, exchange, res, error)
@@ -205,6 +209,22 @@ async function dispatch(
     deps.metrics.requests.inc({ method, route: pattern, status: res.statusCode })
     deps.metrics.duration.observe({ route: pattern }, (now() - started) / 1000)
   }
+}
+
+/** The request's caller, once its token is valid and its scope covers the route (401/403 otherwise). */
+function authorize(authenticate: Authenticate, route: RouteSpec, params: Params, req: IncomingMessage, res: ServerResponse): Caller {
+  if (route.access === 'open') return NOBODY
+  let caller: Caller
+  try {
+    caller = authenticate(req.headers.authorization)
+  } catch (error) {
+    res.setHeader('www-authenticate', req.headers.authorization ? `${WWW_AUTHENTICATE}, error="invalid_token"` : WWW_AUTHENTICATE)
+    throw error
+  }
+  if (route.access === 'caller') return caller
+  if (route.target) requireScope(caller, route.access, route.target(params))
+  else if (!hasRole(caller, route.access)) requireScope(caller, route.access)
+  return caller
 }
 
 function respondWithError(deps: GatewayDeps, exchange: Exchange | undefined, res: ServerResponse, error: unknown): void {

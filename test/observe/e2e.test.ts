@@ -12,6 +12,7 @@ import { ATTR, GENAI } from '../../src/control/index.js'
 import { startSupervisor, type Supervisor } from '../../src/data/supervisor/index.js'
 import { freePort } from '../helpers/redis.js'
 import { CLIENT, E2E_VERIFY, connected, eventually, startRig, type TracingRig } from './e2e-fixture.js'
+import { OTHER_PROJECT } from '../../src/observe/store/index.js'
 
 const exec = promisify(execFile)
 const LEAD = { lead: { name: 'Ada Lovelace', email: 'ada.lovelace@analytical.example', company: 'Analytical Engines' } }
@@ -120,8 +121,9 @@ void test('one client.run → one trace: spans from the caller, the gateway and 
   assert.equal(parentOf('chat offline'), 'node draft', 'the model call is a child of the node that made it')
   assert.equal(byName('chat offline').attributes[GENAI.inputTokens] !== undefined, true, 'the model call has GenAI token counts')
 
-  // The run's spans are filed under the pool's project, the caller's under its own.
-  for (const span of spans) assert.equal(span.project, span.service === 'switchyard-client' ? 'lead-sync' : 'sales-email', span.name)
+  // The run's spans are filed under the pool's project; the caller's own (its project is
+  // none of the registry's) under the one shared project of such spans, never a pool's.
+  for (const span of spans) assert.equal(span.project, span.service === 'switchyard-client' ? OTHER_PROJECT : 'sales-email', span.name)
 
   // The tree API draws it the same way.
   const response = await fetch(`${rig.gateway.url}/v1/traces/${traceId}`)

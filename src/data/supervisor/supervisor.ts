@@ -50,6 +50,8 @@ export interface SupervisorOptions {
   readonly tracesUrl?: string | null
   /** Variables added to every worker's env (e.g. SWITCHYARD_REDIS_URL). */
   readonly extraEnv?: Readonly<Record<string, string>>
+  /** Variables for one pool's workers only (its trace-ingest credential). */
+  readonly poolEnv?: (pool: Pool) => Readonly<Record<string, string>>
   /** Parent env read for the minimal base (PATH, HOME, …). @default process.env */
   readonly parentEnv?: Readonly<Record<string, string | undefined>>
   /** @default { initialMs: 500, maxMs: 30000, resetAfterMs: 10000 } */
@@ -148,7 +150,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
         verifyKeys: options.verifyKeys?.toString() ?? null,
         config: options.registry.source,
         tracesUrl: options.tracesUrl ?? null,
-        extra: options.extraEnv,
+        extra: { ...options.extraEnv, ...options.poolEnv?.(pool) },
       })
       const ipc = options.broker.kind === 'memory'
       child =

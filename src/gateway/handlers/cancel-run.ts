@@ -8,6 +8,7 @@ import { SwitchyardError } from '../../control/index.js'
 import type { RunRecord } from '../../data/broker/index.js'
 import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type GatewayDeps, type Handler } from '../exchange.js'
+import { requireScope } from '../scopes.js'
 import { toRunView } from './run-view.js'
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
@@ -16,10 +17,16 @@ const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
 const SETTLE_MS = 2000
 
 export function cancelRun(deps: GatewayDeps): Handler {
-  return async ({ res, params, known }) => {
+  return async ({ res, params, known, caller }) => {
     const runId = params.runId ?? ''
     if (!RUN_ID.test(runId)) throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}'`)
     known.runId = runId
+    // The scope covers the run's workflow, known only from its record: checked before anything is cancelled.
+    const found = await deps.broker.get(runId).catch((error: unknown) => {
+      throw brokerError(deps.broker, error)
+    })
+    if (found === null) throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}'`)
+    requireScope(caller, 'run', { workflow: found.workflow, pool: found.pool })
     let record: RunRecord = await deps.broker.cancel(runId).catch((error: unknown) => {
       throw brokerError(deps.broker, error)
     })

@@ -5,12 +5,15 @@
 // would be gigabytes in the gateway's memory; GET /v1/runs/{id} has both.
 import { SwitchyardError, UnknownWorkflowError, suggest } from '../../control/index.js'
 import type { RunFilter, RunList, RunStatus } from '../../control/index.js'
+import type { RunRecord } from '../../data/broker/index.js'
 import { brokerError } from '../broker-error.js'
 import { sendJson, type GatewayDeps, type Handler } from '../exchange.js'
+import { may, requireScope, unrestricted, type Caller } from '../scopes.js'
 import { toRunView } from './run-view.js'
 
 const STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
 const MAX_LIMIT = 1000
+const DEFAULT_LIMIT = 100
 
 /** The filter of a query string; unknown names and bad values are the caller's mistake (400/404), said by name. */
 export function runFilterFromQuery(deps: Pick<GatewayDeps, 'registry'>, query: URLSearchParams): RunFilter {
@@ -44,11 +47,42 @@ export function runFilterFromQuery(deps: Pick<GatewayDeps, 'registry'>, query: U
 }
 
 export function listRuns(deps: GatewayDeps): Handler {
-  return async ({ req, res }) => {
+  return async ({ req, res, caller }) => {
     const filter = runFilterFromQuery(deps, new URL(req.url ?? '/', 'http://gateway').searchParams)
-    const records = await deps.broker.list(filter).catch((error: unknown) => {
-      throw brokerError(deps.broker, error)
-    })
+    const records = unrestricted(caller, 'read') ? await list(deps, filter) : await listScoped(deps, caller, filter)
     sendJson(res, 200, { runs: records.map((record) => toRunView(record, { output: false })) } satisfies RunList)
   }
+}
+
+function list(deps: GatewayDeps, filter: RunFilter): Promise<RunRecord[]> {
+  return deps.broker.list(filter).catch((error: unknown) => {
+    throw brokerError(deps.broker, error)
+  })
+}
+
+/**
+ * The runs a scoped caller may read, newest first: one broker query per pool it may read
+ * whole, one per workflow where it may read only some, merged. Asking for a pool or
+ * workflow outside its scope is a 403, not an empty list.
+ */
+async function listScoped(deps: GatewayDeps, caller: Caller, filter: RunFilter): Promise<RunRecord[]> {
+  if (filter.workflow !== undefined) {
+    requireScope(caller, 'read', { workflow: filter.workflow, pool: deps.registry.workflows.get(filter.workflow)?.pool })
+    return list(deps, filter)
+  }
+  const queries: RunFilter[] = []
+  for (const pool of deps.registry.pools.keys()) {
+    if (filter.pool !== undefined && pool !== filter.pool) continue
+    const all = [...deps.registry.workflows.values()].filter((w) => w.pool === pool)
+    const readable = all.filter((w) => may(caller, 'read', { workflow: w.name, pool }))
+    if (readable.length === all.length && readable.length > 0) queries.push({ ...filter, pool })
+    else for (const w of readable) queries.push({ ...filter, pool, workflow: w.name })
+  }
+  if (filter.pool !== undefined && queries.length === 0) requireScope(caller, 'read', { pool: filter.pool })
+  const limit = filter.limit ?? DEFAULT_LIMIT
+  const lists = await Promise.all(queries.map((query) => list(deps, query)))
+  return lists
+    .flat()
+    .sort((a, b) => b.createdAt - a.createdAt)
+    .slice(0, limit)
 }

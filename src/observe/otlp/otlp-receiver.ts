@@ -16,13 +16,25 @@ export const OTLP_BODY_LIMIT = 32 * 1024 * 1024
 const gunzipAsync = promisify(gunzip)
 const inflateAsync = promisify(inflate)
 
-/** Read, decode and store one OTLP export; throws SwitchyardError (400, 413, 415) on a bad request. */
+export interface ReceiveOptions {
+  /** @default OTLP_BODY_LIMIT */
+  readonly limitBytes?: number
+  /**
+   * Whether the sender may write spans filed under `project` (its credential's own
+   * project, say). One span it may not write refuses the whole export: nothing is stored.
+   * @default any project
+   */
+  readonly canWrite?: (project: string) => boolean
+}
+
+/** Read, decode and store one OTLP export; throws SwitchyardError (400, 403, 413, 415) on a bad request. */
 export async function receiveOtlp(
   store: TraceStore,
   req: IncomingMessage,
   res: ServerResponse,
-  limitBytes = OTLP_BODY_LIMIT,
+  options: ReceiveOptions = {},
 ): Promise<number> {
+  const limitBytes = options.limitBytes ?? OTLP_BODY_LIMIT
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
   const json = type === 'application/json'
   if (!json && type !== 'application/x-protobuf' && type !== 'application/protobuf') {
@@ -33,6 +45,16 @@ export async function receiveOtlp(
   }
   const body = await decode(await readBody(req, limitBytes), req.headers['content-encoding'], limitBytes)
   const spans = toStoredSpans(json ? decodeOtlpJson(body.toString('utf8')) : decodeOtlpProtobuf(body))
+  if (options.canWrite) {
+    const refused = new Set(spans.map((span) => store.fileUnder(span.project)).filter((project) => !options.canWrite!(project)))
+    if (refused.size > 0) {
+      const names = [...refused].slice(0, 3).map((p) => `'${p}'`)
+      throw new SwitchyardError(
+        'FORBIDDEN',
+        `this credential may not write spans into project${refused.size === 1 ? '' : 's'} ${names.join(', ')}${refused.size > 3 ? ', …' : ''}: nothing of this export was stored`,
+      )
+    }
+  }
   await store.add(spans)
   // An empty ExportTraceServiceResponse: full success.
   if (json) res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 }).end('{}')

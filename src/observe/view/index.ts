@@ -2,6 +2,6 @@
 // trace API and the console, and the small client `switchyard trace` and `runs` use.
 export { buildRunTree, type RunNode, type RunTree } from './run-tree.js'
 export { renderRunTree, formatDuration } from './render-run-tree.js'
-export { observeRoutes } from './routes.js'
+export { observeRoutes, type ObserveAccess } from './routes.js'
 export { consoleRoutes } from './console-routes.js'
 export { fetchTraceApi, traceApiOptions, DEFAULT_URL } from './trace-api-client.js'

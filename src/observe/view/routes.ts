@@ -4,14 +4,24 @@
 // SwitchyardError; the gateway's error path turns them into problem+json.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { SwitchyardError } from '../../control/index.js'
+import { ATTR } from '../../control/index.js'
 import { receiveOtlp } from '../otlp/index.js'
 import { buildRunTree } from './run-tree.js'
-import type { TracedRunFilter, TraceStore } from '../store/index.js'
+import type { StoredSpan, TracedRunFilter, TraceStore } from '../store/index.js'
+
+/** What the caller of a request may see and write (the gateway's scopes); absent: everything. */
+export interface ObserveAccess {
+  /** Whether it may read runs of this workflow and pool; a trace of no run passes only with neither named. */
+  canRead(target: { readonly workflow?: string | undefined; readonly pool?: string | undefined }): boolean
+  /** Whether it may write spans filed under this project. */
+  canWrite(project: string): boolean
+}
 
 export interface ObserveExchange {
   readonly req: IncomingMessage
   readonly res: ServerResponse
   readonly params: Readonly<Record<string, string>>
+  readonly access?: ObserveAccess
 }
 
 export interface ObserveRoute {
@@ -32,22 +42,24 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
     {
       method: 'POST',
       pattern: '/v1/traces',
-      handler: async ({ req, res }) => {
-        await receiveOtlp(store, req, res)
+      handler: async ({ req, res, access }) => {
+        await receiveOtlp(store, req, res, access ? { canWrite: (project) => access.canWrite(project) } : {})
       },
     },
     {
       method: 'GET',
       pattern: '/v1/traces',
-      handler: async ({ req, res }) => {
-        const runs = await store.listRuns(tracedRunFilterFromQuery(new URL(req.url ?? '/', 'http://gateway').searchParams))
+      handler: async ({ req, res, access }) => {
+        const filter = tracedRunFilterFromQuery(new URL(req.url ?? '/', 'http://gateway').searchParams)
+        const where = access ? { where: (run: { workflow: string; pool: string | null }) => access.canRead(runTarget(run)) } : {}
+        const runs = await store.listRuns({ ...filter, ...where })
         sendJson(res, { runs })
       },
     },
     {
       method: 'GET',
       pattern: '/v1/traces/{traceId}',
-      handler: async ({ res, params }) => {
+      handler: async ({ res, params, access }) => {
         const traceId = params.traceId ?? ''
         const spans = await store.getTrace(traceId)
         if (spans.length === 0) {
@@ -56,14 +68,39 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
             `no spans stored for trace ${traceId}: it was not sampled, its spans are not exported yet, or it expired`,
           )
         }
+        if (access && !readable(spans, access)) {
+          throw new SwitchyardError('FORBIDDEN', `this token may not read trace ${traceId.toLowerCase()}: its runs are outside its scope`)
+        }
         sendJson(res, { traceId: traceId.toLowerCase(), tree: buildRunTree(spans), spans })
       },
     },
   ]
 }
 
+/** A trace is readable when every run in it is (one with no run: only by an unrestricted reader). */
+function readable(spans: readonly StoredSpan[], access: ObserveAccess): boolean {
+  const runs = spans.filter((span) => span.kind === 'server' || span.name.startsWith('run '))
+  const targets = runs
+    .map((span) => ({
+      workflow: text(span.attributes[ATTR.workflow]),
+      pool: text(span.attributes[ATTR.pool]) ?? text(span.resource[ATTR.pool]),
+    }))
+    .filter((target) => target.workflow !== undefined)
+  if (targets.length === 0) return access.canRead({})
+  return targets.every((target) => access.canRead(target))
+}
+
+function runTarget(run: { workflow: string; pool: string | null }): { workflow: string; pool: string | undefined } {
+  return { workflow: run.workflow, pool: run.pool ?? undefined }
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
 /** `?pool=&workflow=&status=&project=&limit=` → TracedRunFilter; nonsense is a 400 naming the parameter. */
 export function tracedRunFilterFromQuery(query: URLSearchParams): TracedRunFilter {
+
   const known = new Set(['pool', 'workflow', 'status', 'project', 'limit'])
   for (const key of query.keys()) {
     if (!known.has(key)) throw new SwitchyardError('BAD_REQUEST', `unknown query parameter '${key}' (use ${[...known].join(', ')})`)
