@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, before, test } from 'node:test'
 import { generateSigningKey, writeSigningKeyFile } from '../../src/data/index.js'
+import { parseTokensFile } from '../../src/gateway/index.js'
 import { initTracing, type Tracing } from '../../src/observe/index.js'
 import { startFixture, type Fixture } from '../gateway/fixture.js'
 import { redisSkip, startRedis } from '../helpers/redis.js'
@@ -208,9 +209,11 @@ void test('switchyard run --trace forces the trace of a run its pool would not s
 })
 
 void test('switchyard run --trace says at once when the gateway did not keep the run, and draws no tree', async () => {
-  const guarded = await startFixture({ tokens: ['s3cret'], traceDir: join(dir, 'guarded-traces') })
+  // A token that may run and read, but not force a trace (only admin may, behind tokens).
+  const tokens = parseTokensFile('s3cret-runner run,read\n', 'tokens')
+  const guarded = await startFixture({ tokens, traceDir: join(dir, 'guarded-traces') })
   try {
-    const result = await cli(['run', 'quiet.say', '--url', guarded.url, '--token', 's3cret', '--trace'])
+    const result = await cli(['run', 'quiet.say', '--url', guarded.url, '--token', 's3cret-runner', '--trace'])
     assert.equal(result.code, 0, result.stderr)
     assert.equal(result.stdout, '{}\n')
     assert.match(result.stderr, /^switchyard run: the gateway did not keep trace [0-9a-f]{32}, so there is no run tree to draw\./)

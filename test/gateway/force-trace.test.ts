@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, test } from 'node:test'
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
 import { TRACE_FLAG_SAMPLED, parseTraceparent } from '../../src/control/index.js'
+import { parseTokensFile } from '../../src/gateway/index.js'
 import { initTracing, type Tracing } from '../../src/observe/index.js'
 import { post, startFixture, type Fixture } from './fixture.js'
 
@@ -15,7 +16,7 @@ let guarded: Fixture
 before(async () => {
   tracing = initTracing({ service: 'switchyard-gateway', env: {}, exporter })
   open = await startFixture()
-  guarded = await startFixture({ tokens: ['s3cret'] })
+  guarded = await startFixture({ tokens: [...parseTokensFile('s3cret-runner run,read\n', 'tokens'), 'admin-token'] })
 })
 after(async () => {
   await open.close()
@@ -75,11 +76,22 @@ void test('behind tokens without a scope that grants it, the header is not honou
   const res = await post(
     `${guarded.url}/v1/workflows/quiet.say/run`,
     {},
-    { 'x-switchyard-force-trace': '1', authorization: 'Bearer s3cret' },
+    { 'x-switchyard-force-trace': '1', authorization: 'Bearer s3cret-runner' },
   )
   assert.equal(res.status, 200)
   assert.equal(kept(res.headers), false)
   assert.deepEqual(await names(), [])
+})
+
+void test('behind tokens, an admin token may force a trace', async () => {
+  const res = await post(
+    `${guarded.url}/v1/workflows/quiet.say/run`,
+    {},
+    { 'x-switchyard-force-trace': '1', authorization: 'Bearer admin-token' },
+  )
+  assert.equal(res.status, 200)
+  assert.equal(kept(res.headers), true)
+  assert.ok((await names()).includes('POST /v1/workflows/{name}/run'))
 })
 
 void test('x-switchyard-force-trace takes 1 or 0; anything else is a 400 naming the header', async () => {

@@ -108,6 +108,12 @@ void test('read: runs, traces and workflows are filtered to the pools a token ma
     ['echo.fail', 'echo.say', 'echo.slow'],
   )
   assertForbidden(await get(`${fx.url}/v1/workflows/quiet.say`, READER), /may not read workflow 'quiet.say'/)
+  const pools = (await get(`${fx.url}/v1/pools`, READER)).body as { pools: { name: string }[] }
+  assert.deepEqual(
+    pools.pools.map((p) => p.name),
+    ['email'],
+  )
+  assert.equal(((await get(`${fx.url}/v1/pools`, FULL)).body as { pools: unknown[] }).pools.length, 3)
 })
 
 void test('run and read for one workflow: it runs it, reads its runs, and sees only its schema', async () => {

@@ -6,6 +6,7 @@ import type { PoolList, PoolRecent, PoolView } from '../../control/index.js'
 import type { RunRecord } from '../../data/broker/index.js'
 import { brokerError } from '../broker-error.js'
 import { sendJson, type GatewayDeps, type Handler } from '../exchange.js'
+import { may, unrestricted, type Caller } from '../scopes.js'
 
 /** How far back `recent` looks. */
 export const POOL_WINDOW_MINUTES = 5
@@ -13,9 +14,9 @@ export const POOL_WINDOW_MINUTES = 5
 const RECENT_RUNS = 1000
 
 export function listPools(deps: GatewayDeps): Handler {
-  return async ({ res }) => {
+  return async ({ res, caller }) => {
     const since = Date.now() - POOL_WINDOW_MINUTES * 60_000
-    const pools = [...deps.registry.pools.values()]
+    const pools = [...deps.registry.pools.values()].filter((pool) => mayReadPool(deps, caller, pool.name))
     const [stats, recent] = await Promise.all([
       deps.broker.stats(),
       Promise.all(pools.map((pool) => deps.broker.list({ pool: pool.name, limit: RECENT_RUNS }))),
@@ -71,4 +72,10 @@ export function summarize(records: readonly RunRecord[], since: number): PoolRec
 function percentile(sorted: readonly number[], q: number): number | null {
   if (sorted.length === 0) return null
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? null
+}
+
+/** A pool is listed to a caller who may read all of it, or some workflow of it (its figures are the pool's). */
+function mayReadPool(deps: GatewayDeps, caller: Caller, pool: string): boolean {
+  if (unrestricted(caller, 'read')) return true
+  return [...deps.registry.workflows.values()].some((w) => w.pool === pool && may(caller, 'read', { workflow: w.name, pool }))
 }
