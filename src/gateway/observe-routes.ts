@@ -25,6 +25,8 @@ export interface MountedObserve {
   readonly routes: readonly MountedRoute[]
   /** The open store (null without a trace folder). */
   readonly store: TraceStore | null
+  /** A reloaded registry: its pools' projects are kept apart from now on. */
+  reload(registry: Registry): void
   close(): Promise<void>
 }
 
@@ -41,21 +43,24 @@ const disabled: Handler = async ({ req }) => {
   )
 }
 
-/** The console, and the trace store in `traceDir` with its routes; without a folder, the trace routes answer 404. */
-export async function mountObserve(traceDir: string | undefined, registry: Registry): Promise<MountedObserve> {
+/**
+ * The console, and the trace store in `traceDir` with its routes; without a folder, the trace
+ * routes answer 404. `registry` is read per request, so a reload's new pools write their own projects.
+ */
+export async function mountObserve(traceDir: string | undefined, registry: () => Registry): Promise<MountedObserve> {
   const view = await import('../observe/view/index.js')
   const pages = view
     .consoleRoutes()
     .map((route): MountedRoute => ({ method: route.method, pattern: route.pattern, access: 'open', handler: route.handler }))
   if (traceDir === undefined) {
     const routes = PATTERNS.map(([method, pattern, access]): MountedRoute => ({ method, pattern, access, handler: disabled }))
-    return { routes: [...routes, ...pages], store: null, close: async () => {} }
+    return { routes: [...routes, ...pages], store: null, reload: () => {}, close: async () => {} }
   }
   const { FileTraceStore, OTHER_PROJECT } = await import('../observe/store/index.js')
   // Spans are filed under the registry's projects; any other name shares one bounded project.
-  const projects = new Set([...registry.pools.values()].map((pool) => pool.tracing.project))
-  const store = await FileTraceStore.open(traceDir, { projects })
-  const accessOf = (caller: Caller) => observeAccess(caller, registry, OTHER_PROJECT)
+  const projectsOf = (current: Registry) => [...current.pools.values()].map((pool) => pool.tracing.project)
+  const store = await FileTraceStore.open(traceDir, { projects: projectsOf(registry()) })
+  const accessOf = (caller: Caller) => observeAccess(caller, registry(), OTHER_PROJECT)
   const routes = view.observeRoutes(store).map((route): MountedRoute => {
     const access = PATTERNS.find(([method, pattern]) => method === route.method && pattern === route.pattern)?.[2] ?? 'read'
     return {
@@ -65,7 +70,12 @@ export async function mountObserve(traceDir: string | undefined, registry: Regis
       handler: ({ req, res, params, caller }) => route.handler({ req, res, params, access: accessOf(caller) }),
     }
   })
-  return { routes: [...routes, ...pages], store, close: () => store.close() }
+  return {
+    routes: [...routes, ...pages],
+    store,
+    reload: (next) => store.setProjects(projectsOf(next)),
+    close: () => store.close(),
+  }
 }
 
 /**

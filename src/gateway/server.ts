@@ -96,7 +96,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     .add('GET', '/healthz', spec('open', healthz()))
     .add('GET', '/readyz', spec('open', readyz(deps)))
     .add('GET', '/metrics', spec('metrics', metrics(deps)))
-  const observe = await mountObserve(options.traceDir, deps.registry)
+  const observe = await mountObserve(options.traceDir, () => deps.registry)
   // The console's page and assets are open (they hold no data); the data routes carry their role.
   for (const route of observe.routes) router.add(route.method, route.pattern, spec(route.access, route.handler))
 
@@ -138,6 +138,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     traceStore: observe.store,
     reload(registry) {
       deps.registry = registry
+      observe.reload(registry)
     },
     close() {
       closing ??= (async () => {

@@ -3,10 +3,11 @@
 // trace. A pool now gets an ingest credential that writes spans into its own project
 // and does nothing else, and no gateway token reaches a worker's env.
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { loadRegistry } from '../../src/control/index.js'
 import { ingestToken, newIngestSecret } from '../../src/gateway/index.js'
 import { spawnDev } from '../cli/dev-process.js'
 import { eventually } from '../helpers/eventually.js'
@@ -107,6 +108,23 @@ void test('an open gateway that mints credentials still keeps pool projects to t
   } finally {
     await open.close()
     rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+void test("after a registry reload (dev --watch), a new pool's credential writes its new project, and only that", async () => {
+  const extra = ingestToken(secret, 'extra')
+  const extraSpan = otlpJson([{ service: 'switchyard-pool-extra', project: 'extra-project', spans: [{ name: 'run x' }] }])
+  // Before the reload the pool does not exist: its credential writes nowhere.
+  assert.equal((await postSpans(fx.url, extraSpan, extra)).status, 403)
+  const file = join(fx.dir, 'switchyard.yaml')
+  writeFileSync(file, readFileSync(file, 'utf8').replace('pools:\n', 'pools:\n  extra:\n    tracing: { project: extra-project }\n'))
+  fx.gateway.reload(loadRegistry(file))
+  try {
+    assert.deepEqual(await postSpans(fx.url, extraSpan, extra), { status: 200 })
+    assert.ok(readdirSync(traceDir).includes('extra-project'), 'the new project is a folder of its own, not the shared one')
+    assert.equal((await postSpans(fx.url, runSpan('sales-email'), extra)).status, 403)
+  } finally {
+    fx.gateway.reload(fx.registry)
   }
 })
 

@@ -86,7 +86,7 @@ export class FileTraceStore implements TraceStore {
   private readonly maxBytes: number
   private readonly segmentTraces: number
   private readonly segmentBytes: number
-  private readonly known: ReadonlySet<string> | null
+  private known: ReadonlySet<string> | null
   private readonly maxOpenFiles: number
   /** Projects holding an open append handle, least recently written first. */
   private readonly appending = new Map<string, Project>()
@@ -95,10 +95,7 @@ export class FileTraceStore implements TraceStore {
     readonly dir: string,
     options: FileTraceStoreOptions,
   ) {
-    this.known = options.projects === undefined ? null : new Set(options.projects)
-    if (this.known?.has(OTHER_PROJECT)) {
-      throw new RangeError(`project '${OTHER_PROJECT}' is reserved for spans of no registry project: name the pool's project otherwise`)
-    }
+    this.known = options.projects === undefined ? null : knownProjects(options.projects)
     this.maxOpenFiles = positive(options.maxOpenFiles, DEFAULT_MAX_OPEN_FILES, 'maxOpenFiles')
     this.maxTraces = positive(options.maxTracesPerProject, DEFAULT_MAX_TRACES, 'maxTracesPerProject')
     this.maxBytes = positive(options.maxBytesPerProject, DEFAULT_MAX_BYTES, 'maxBytesPerProject')
@@ -118,6 +115,11 @@ export class FileTraceStore implements TraceStore {
 
   add(spans: readonly StoredSpan[]): Promise<void> {
     return this.serially(() => this.write(spans))
+  }
+
+  /** Spans exported from now on are filed under these projects (a reloaded registry's); others under OTHER_PROJECT. */
+  setProjects(projects: Iterable<string>): void {
+    this.known = knownProjects(projects)
   }
 
   /** The project spans naming `project` are filed under: itself when known, else OTHER_PROJECT. */
@@ -413,4 +415,12 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   if (value === undefined) return fallback
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`)
   return value
+}
+
+function knownProjects(projects: Iterable<string>): ReadonlySet<string> {
+  const known = new Set(projects)
+  if (known.has(OTHER_PROJECT)) {
+    throw new RangeError(`project '${OTHER_PROJECT}' is reserved for spans of no registry project: name the pool's project otherwise`)
+  }
+  return known
 }
