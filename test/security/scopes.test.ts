@@ -105,7 +105,7 @@ void test('read: runs, traces and workflows are filtered to the pools a token ma
   const workflows = (await get(`${fx.url}/v1/workflows`, READER)).body as { workflows: { name: string }[] }
   assert.deepEqual(
     workflows.workflows.map((w) => w.name),
-    ['echo.fail', 'echo.say', 'echo.slow'],
+    ['echo.fail', 'echo.say', 'echo.slow', 'echo.watch'],
   )
   assertForbidden(await get(`${fx.url}/v1/workflows/quiet.say`, READER), /may not read workflow 'quiet.say'/)
   const pools = (await get(`${fx.url}/v1/pools`, READER)).body as { pools: { name: string }[] }
@@ -199,4 +199,14 @@ void test('the tokens file: every problem at file:line, at once', () => {
     [['admin'], ['admin'], ['admin']],
   )
   assert.throws(() => parseTokensFile('# nothing\n', 'empty.txt'), /empty.txt holds no token/)
+})
+
+void test('cancel: a token cancels only runs of workflows it may run; a refused cancel leaves the run queued', async () => {
+  const { runId } = seeded['held.wait']!
+  const cancel = (headers: Record<string, string>) => post(`${fx.url}/v1/runs/${runId}/cancel`, {}, headers)
+  assertForbidden(await cancel(READER), /lacks the 'run' role/)
+  assertForbidden(await cancel(QUIET), /may not run workflow 'held.wait': its scope does not cover/)
+  assertForbidden(await cancel(RUNNER), /may not run workflow 'held.wait'/)
+  assert.equal(((await get(`${fx.url}/v1/runs/${runId}`, FULL)).body as { status: string }).status, 'queued')
+  assert.equal((await post(`${fx.url}/v1/runs/unknown-run/cancel`, {}, RUNNER)).status, 404)
 })

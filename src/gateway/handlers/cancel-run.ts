@@ -25,7 +25,7 @@ export function cancelRun(deps: GatewayDeps): Handler {
     const found = await deps.broker.get(runId).catch((error: unknown) => {
       throw brokerError(deps.broker, error)
     })
-    if (found === null) throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}'`)
+    if (found === null) throw new SwitchyardError('UNKNOWN_RUN', `unknown run '${runId}'`)
     requireScope(caller, 'run', { workflow: found.workflow, pool: found.pool })
     let record: RunRecord = await deps.broker.cancel(runId).catch((error: unknown) => {
       throw brokerError(deps.broker, error)

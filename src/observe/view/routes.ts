@@ -100,7 +100,6 @@ function text(value: unknown): string | undefined {
 
 /** `?pool=&workflow=&status=&project=&limit=` → TracedRunFilter; nonsense is a 400 naming the parameter. */
 export function tracedRunFilterFromQuery(query: URLSearchParams): TracedRunFilter {
-
   const known = new Set(['pool', 'workflow', 'status', 'project', 'limit'])
   for (const key of query.keys()) {
     if (!known.has(key)) throw new SwitchyardError('BAD_REQUEST', `unknown query parameter '${key}' (use ${[...known].join(', ')})`)
