@@ -4,7 +4,6 @@
 // restarted with backoff when they crash. A status
 // table prints at start, when it changes, and on SIGUSR2. SIGINT/SIGTERM stop it all.
 // `switchyard start` (start.ts) is the same on Redis.
-import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SERVICE, loadRegistry } from '../control/index.js'
