@@ -41,27 +41,50 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
 }
 
 async function readText(req: IncomingMessage, limitBytes: number): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of req) {
-      const buffer = chunk as Buffer
-      size += buffer.length
-      // Stop buffering at the limit: a chunked upload has no content-length to refuse early.
-      if (size > limitBytes) throw tooLarge(limitBytes)
-      chunks.push(buffer)
-    }
-  } catch (error) {
-    if (error instanceof SwitchyardError) throw error
-    // The caller hung up mid-body: nobody will read the answer, but it is their fault, not ours.
-    throw new SwitchyardError('BAD_REQUEST', `the body could not be read: ${(error as Error).message}`, { cause: error })
-  }
+  const chunks = await readBounded(req, limitBytes)
   try {
     // Strict: a lossy decode would hand the graph U+FFFD where the caller sent something else.
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
+    return new TextDecoder('utf-8', { fatal: true }).decode(chunks)
   } catch {
     throw new SwitchyardError('BAD_REQUEST', 'the body is not valid UTF-8; send JSON encoded as UTF-8')
   }
+}
+
+/**
+ * The body, up to `limitBytes`. Past the limit it stops buffering and throws
+ * PAYLOAD_TOO_LARGE, leaving the stream open (not destroyed, which would reset the
+ * connection before the 413 is sent): the gateway reads the rest and discards it.
+ */
+function readBounded(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = (error?: SwitchyardError) => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+      req.off('aborted', onAborted)
+      if (error) reject(error)
+      else resolve(Buffer.concat(chunks))
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      // Stop buffering at the limit: a chunked upload has no content-length to refuse early.
+      if (size > limitBytes) {
+        req.pause()
+        done(tooLarge(limitBytes))
+      } else chunks.push(chunk)
+    }
+    const onEnd = () => done()
+    // The caller hung up mid-body: nobody will read the answer, but it is their fault, not ours.
+    const onError = (error: Error) =>
+      done(new SwitchyardError('BAD_REQUEST', `the body could not be read: ${error.message}`, { cause: error }))
+    const onAborted = () => onError(new Error('the client closed the connection'))
+    req.on('data', onData)
+    req.once('end', onEnd)
+    req.once('error', onError)
+    req.once('aborted', onAborted)
+  })
 }
 
 /** Whether arrays and objects nest deeper than `max`, brackets inside strings not counted. */

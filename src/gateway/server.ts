@@ -7,6 +7,7 @@ import { SwitchyardError } from '../control/index.js'
 import type { Logger } from '../graph/index.js'
 import { WWW_AUTHENTICATE, createAuthenticator, type Authenticate } from './auth.js'
 import { answerPreflight, applyCors } from './cors.js'
+import { drainRequest } from './drain.js'
 import { TRACE_ID_HEADER, RUN_ID_HEADER, type Exchange, type GatewayDeps, type Handler } from './exchange.js'
 import { wantsForcedTrace } from './force-trace.js'
 import { createGatewayMetrics } from './gateway-metrics.js'
@@ -204,6 +205,9 @@ async function dispatch(
     if (trace !== undefined && wantsForcedTrace(req.headers) && mayForceTrace(caller)) trace.force()
     await route.handler.handler(exchange)
   } catch (error) {
+    // Refused before the body arrived whole: read the rest first, so that the client, still sending, receives the answer.
+    const drained = res.headersSent ? true : await drainRequest(req)
+    if (!drained) res.setHeader('connection', 'close')
     respondWithError(deps, exchange, res, error)
   } finally {
     exchange?.trace?.end(res.statusCode, problemCodeOf(res))
@@ -257,7 +261,6 @@ function respondWithError(deps: GatewayDeps, exchange: Exchange | undefined, res
   if (known.runId) headers[RUN_ID_HEADER] = known.runId
   const status = httpStatusOf(err.code)
   if (status === 429 || status === 503) headers['retry-after'] = String(retryAfterSeconds(error))
-  if (status === 413) headers.connection = 'close'
   const problem = toProblem(err, known)
   const hint = err.code === 'UNKNOWN_WORKFLOW' && known.workflow ? deps.unknownWorkflowHint?.(known.workflow) : undefined
   sendProblem(res, hint ? { ...problem, detail: `${problem.detail} ${hint}` } : problem, headers)

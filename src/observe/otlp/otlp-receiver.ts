@@ -62,17 +62,39 @@ export async function receiveOtlp(
   return spans.length
 }
 
-async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+/**
+ * The body, up to `limitBytes`. Past the limit it throws PAYLOAD_TOO_LARGE and leaves the
+ * stream open (destroying it would reset the connection before the 413 is sent): the
+ * gateway reads the rest and discards it.
+ */
+function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN)
-  if (declared > limitBytes) throw tooLarge(limitBytes)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > limitBytes) throw tooLarge(limitBytes)
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
+  if (declared > limitBytes) return Promise.reject(tooLarge(limitBytes))
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = (error?: SwitchyardError) => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+      req.off('aborted', onAborted)
+      if (error) reject(error)
+      else resolve(Buffer.concat(chunks))
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= limitBytes) return void chunks.push(chunk)
+      req.pause()
+      done(tooLarge(limitBytes))
+    }
+    const onEnd = () => done()
+    const onError = (error: Error) => done(new SwitchyardError('BAD_REQUEST', `the export could not be read: ${error.message}`))
+    const onAborted = () => onError(new Error('the client closed the connection'))
+    req.on('data', onData)
+    req.once('end', onEnd)
+    req.once('error', onError)
+    req.once('aborted', onAborted)
+  })
 }
 
 async function decode(body: Buffer, encoding: string | undefined, limitBytes: number): Promise<Buffer> {
