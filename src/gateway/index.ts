@@ -4,6 +4,5 @@ export { startGateway } from './server.js'
 export type { Gateway, GatewayOptions } from './options.js'
 
 export { parseTokens } from './auth.js'
-export { parseTokensFile, fullPrivilegeTokens, describeGrant, type TokenEntry } from './tokens-file.js'
+export { parseTokensFile, fullPrivilegeTokens, type TokenEntry } from './tokens-file.js'
 export { ingestToken, newIngestSecret } from './ingest-credential.js'
-export { may, maySee, requireScope, hasRole, unrestricted, ROLES, type Caller, type Grant, type Role, type ScopeTarget } from './scopes.js'

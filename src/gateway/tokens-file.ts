@@ -119,12 +119,3 @@ export function parseTokensFile(text: string, source: string): TokenEntry[] {
     entries.push({ digest, grant })
   }
 }
-
-/** One line per token, for the start-up banner: `ci: run,read (workflows email.*)`. */
-export function describeGrant(grant: Grant): string {
-  const limits = [
-    grant.workflows ? `workflows ${grant.workflows.join(',')}` : '',
-    grant.pools ? `pools ${grant.pools.join(',')}` : '',
-  ].filter(Boolean)
-  return `${grant.name}: ${grant.roles.join(',')}${limits.length ? ` (${limits.join('; ')})` : ''}`
-}

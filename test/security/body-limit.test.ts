@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { OTLP_BODY_LIMIT } from '../../src/observe/otlp/index.js'
+import { OTLP_BODY_LIMIT } from '../../src/observe/otlp/otlp-receiver.js'
 import { startFixture, type Fixture } from '../gateway/fixture.js'
 
 const LIMIT = 4096
