@@ -29,9 +29,9 @@ def _compile(workflow: Workflow) -> Check | None:
         return None
     if schema is False:
         return lambda _: ["/: no output is allowed (the schema is false)"]
-    from jsonschema import Draft202012Validator  # only pools that declare output schemas pay for it
+    from .schema_check import linear_validator  # only pools that declare output schemas pay for it
 
-    validator = Draft202012Validator(schema)
+    validator = linear_validator(schema)
 
     def check(value: Any) -> list[str]:
         errors = sorted(validator.iter_errors(value), key=lambda e: (_pointer(e.absolute_path), e.message))

@@ -1,5 +1,6 @@
-// JSON Schema validation for structured model output. Ajv loads on first use
-// (it is not light), and each schema compiles once per process.
+// JSON Schema validation for structured model output and a run's output. Ajv loads on
+// first use (it is not light), and each schema compiles once per process. Patterns
+// match in linear time (control's linearRegExp: RE2), as route()'s input validators do.
 
 /** One reason a value does not fit its schema. */
 export interface SchemaViolation {
@@ -42,10 +43,14 @@ export function describeIssues(issues: readonly SchemaViolation[]): string {
 
 async function loadAjv(): Promise<AjvLike> {
   // Both are CommonJS: under NodeNext the class sits on `.default` of the default export.
-  const [ajvModule, formatsModule] = await Promise.all([import('ajv/dist/2020.js'), import('ajv-formats')])
+  const [ajvModule, formatsModule, { linearRegExp }] = await Promise.all([
+    import('ajv/dist/2020.js'),
+    import('ajv-formats'),
+    import('../control/registry/index.js'),
+  ])
   const Ajv2020 = (ajvModule.default as unknown as { default?: unknown }).default ?? ajvModule.default
   const addFormats = (formatsModule.default as unknown as { default?: unknown }).default ?? formatsModule.default
-  const instance = new (Ajv2020 as new (options: object) => unknown)({ allErrors: true, strict: false })
+  const instance = new (Ajv2020 as new (options: object) => unknown)({ allErrors: true, strict: false, code: { regExp: linearRegExp } })
   ;(addFormats as unknown as (ajv: unknown) => void)(instance)
   return instance as unknown as AjvLike
 }

@@ -23,9 +23,9 @@ def validator_for(schema: Mapping[str, Any]) -> Validate:
     cached = _compiled.get(key)
     if cached is not None:
         return cached
-    from jsonschema import Draft202012Validator  # loads only when a graph asks for structured output
+    from ..schema_check import linear_validator  # loads only when a graph asks for structured output
 
-    checker = Draft202012Validator(schema)
+    checker = linear_validator(schema)
 
     def validate(value: Any) -> list[str]:
         errors = sorted(checker.iter_errors(value), key=lambda e: (_pointer(e.absolute_path), e.message))

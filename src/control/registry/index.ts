@@ -3,6 +3,7 @@
 export { loadRegistry, rebuildRegistry } from './load-registry.js'
 export { internalsOf } from './compiled-registry.js'
 export { requireHere } from './node-builtins.js'
+export { linearRegExp } from './linear-regexp.js'
 export { parseDuration, parseSize, queueName, WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS, REGISTRY_KEYS } from './registry-rules.js'
 export type { SchemaCompiler } from './schema-compiler.js'
 export { canonicalDigest, canonicalJson } from './canonical-json.js'

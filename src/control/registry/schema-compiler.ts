@@ -4,6 +4,7 @@
 // route.ts for the other half.
 import { createRequire } from 'node:module'
 import type { JsonSchema } from '../contract/index.js'
+import { linearRegExp } from './linear-regexp.js'
 
 /** One thing wrong with a schema: a JSON pointer into the schema, and why. */
 export interface SchemaProblem {
@@ -53,7 +54,8 @@ function createAjv(): AjvInstance {
     strictRequired: false,
     allowUnionTypes: true,
     logger: false,
-    code: { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` },
+    // Patterns match in linear time (linear-regexp.ts), here and in the standalone code.
+    code: { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats`, regExp: linearRegExp },
   })
   addFormats(ajv)
   return ajv

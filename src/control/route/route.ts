@@ -21,9 +21,13 @@ interface ValidationError {
 /** An Ajv standalone validator: true when valid; defaults are applied in place. */
 export type InputValidator = ((data: unknown) => boolean) & { errors?: readonly ValidationError[] | null }
 
-/** The only modules generated validator code may require: Ajv's runtime helpers and ajv-formats. */
+/**
+ * The only modules generated validator code may require: Ajv's runtime helpers, ajv-formats
+ * and the linear-time pattern engine (loaded only by a validator with a pattern).
+ */
 function shimRequire(specifier: string): unknown {
   if (specifier.startsWith('ajv/dist/runtime/') || specifier === 'ajv-formats/dist/formats') return requireHere(specifier)
+  if (specifier === 'switchyard/linear-regexp') return requireHere('./linear-regexp.js')
   throw new Error(`validator code may not require '${specifier}'`)
 }
 
