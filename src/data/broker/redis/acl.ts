@@ -26,6 +26,13 @@ const COMMANDS = [
   '+@transaction',
   '+@connection',
   '-@dangerous',
+  // +@write grants FUNCTION LOAD/DELETE/FLUSH/RESTORE and +@connection every CLIENT
+  // subcommand (TRACKING shows other pools' key names, KILL and PAUSE stop them): none
+  // is needed, so all go; the CLIENT subcommands BullMQ uses come back below (issue 12.11).
+  '-function',
+  '-fcall',
+  '-fcall_ro',
+  '-client',
   // Scripts, but not FUNCTION or SCRIPT FLUSH/KILL (another pool's scripts are shared state).
   '+eval',
   '+evalsha',

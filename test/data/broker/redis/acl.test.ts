@@ -92,6 +92,18 @@ void test("a pool's Redis user reaches only its own queue's keys; the producer r
     await assert.rejects(work.client.call('KEYS', '*'), NOPERM)
     await assert.rejects(work.client.call('FLUSHALL'), NOPERM)
     await assert.rejects(work.client.call('CONFIG', 'GET', 'maxmemory-policy'), NOPERM)
+    // Nor wipe or replace the server's functions, nor watch or stop other clients (issue 12.11).
+    await assert.rejects(work.client.call('FUNCTION', 'FLUSH'), NOPERM)
+    await assert.rejects(work.client.call('FUNCTION', 'DELETE', 'anything'), NOPERM)
+    await assert.rejects(
+      work.client.call('FUNCTION', 'LOAD', "#!lua name=evil\nredis.register_function('evil', function() return 1 end)"),
+      NOPERM,
+    )
+    await assert.rejects(work.client.call('CLIENT', 'TRACKING', 'on', 'BCAST'), NOPERM)
+    await assert.rejects(work.client.call('CLIENT', 'LIST'), NOPERM)
+    await assert.rejects(work.client.call('CLIENT', 'KILL', 'TYPE', 'normal'), NOPERM)
+    await assert.rejects(work.client.call('CLIENT', 'PAUSE', '1000'), NOPERM)
+    await assert.rejects(work.client.call('SCRIPT', 'FLUSH'), NOPERM)
     // Its own keys are fine.
     assert.equal(await work.client.call('HGET', `bull:switchyard.work:${toWork.runId}`, 'name'), 'contract.echo')
     // The forged job never landed on pool tight's queue.
