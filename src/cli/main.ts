@@ -14,6 +14,7 @@ const COMMANDS = {
   trace: 'draw a run tree: trace TRACE_ID',
   new: 'scaffold a workflow: new WORKFLOW --pool POOL',
   keys: 'make the envelope key pair: keys generate --out FILE · keys public',
+  acl: 'print the Redis ACL SETUSER lines: one user per pool, one for the gateway',
 } as const
 
 export type CommandName = keyof typeof COMMANDS
