@@ -9,6 +9,7 @@ import { Job, Queue } from 'bullmq'
 import type { RoutePlan } from '../../../../src/control/index.js'
 import { createEnvelope } from '../../../../src/data/index.js'
 import { poolAclRules, producerAclRules, RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
+import { eventually } from '../../../helpers/eventually.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
 import { contractRegistry } from '../broker.contract.js'
 
@@ -49,10 +50,12 @@ void test("a pool's Redis user reaches only its own queue's keys; the producer r
   await admin.client.call('ACL', 'SETUSER', 'gateway', 'on', '>gw-pass', ...producerAclRules())
   await admin.client.call('ACL', 'SETUSER', 'pool-work', 'on', '>work-pass', ...poolAclRules('work'))
   await admin.client.call('ACL', 'SETUSER', 'pool-tight', 'on', '>tight-pass', ...poolAclRules('tight'))
+  await admin.client.call('ACL', 'SETUSER', 'pool-burst', 'on', '>burst-pass', ...poolAclRules('burst'))
   const urls = {
     gateway: `redis://gateway:gw-pass@${base}`,
     work: `redis://pool-work:work-pass@${base}`,
     tight: `redis://pool-tight:tight-pass@${base}`,
+    burst: `redis://pool-burst:burst-pass@${base}`,
   }
 
   const warnings: string[] = []
@@ -79,6 +82,15 @@ void test("a pool's Redis user reaches only its own queue's keys; the producer r
     const until = Date.now() + 20_000
     assert.deepEqual((await broker.wait(toWork.runId, { until })).output, { ranBy: 'work' })
     assert.deepEqual((await broker.wait(toTight.runId, { until })).output, { ranBy: 'tight' })
+    // /readyz with per-pool users: every pool's worker counts (their heartbeats are in their own keys, which the gateway's user reads).
+    assert.equal(await broker.ready(), false, 'pool burst has no worker')
+    const burstSource = redisRunSource('burst', { url: urls.burst, warn: () => undefined })
+    burstSource.start(handler('burst'), { concurrency: 1 })
+    try {
+      await eventually('every pool ready', () => broker.ready(), 20_000)
+    } finally {
+      await burstSource.close()
+    }
 
     // Pool work's user cannot read or write pool tight's queue, run or idempotency key.
     await assert.rejects(work.queue.add('contract.tight', { forged: true }), NOPERM)
