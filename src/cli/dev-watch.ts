@@ -28,9 +28,13 @@ const IGNORED = new Set([
   '.ruff_cache',
 ])
 
-/** Editors' lock, swap, backup and temp files (and vim's numbered write probe): never an edit. */
+/**
+ * Editors' lock, swap, backup and temp files (and vim's numbered write probe), and log
+ * files (`switchyard dev --watch > dev.log` in the registry's folder would reload on every
+ * line it prints): never an edit.
+ */
 function isEditorTemp(base: string): boolean {
-  return base.startsWith('.#') || base.endsWith('~') || /\.(swp|swx|tmp)$/.test(base) || /^\d+$/.test(base)
+  return base.startsWith('.#') || base.endsWith('~') || /\.(swp|swx|tmp|log)$/.test(base) || /^\d+$/.test(base)
 }
 
 export interface RegistryWatcher {

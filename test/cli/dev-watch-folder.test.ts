@@ -77,7 +77,7 @@ for (const fsWatch of [false, true]) {
       assert.deepEqual(files, ['switchyard.yaml'])
     })
 
-    void test('dependencies, our cache and editor swap, backup and lock files are not changes', async () => {
+    void test('dependencies, our cache, editor swap, backup and lock files, and logs are not changes', async () => {
       const files = await reportedOnce('the real edit among the noise', () => {
         writeFileSync(join(dir, 'node_modules', 'dep', 'index.js'), 'module.exports = 1\n')
         writeFileSync(join(dir, '.switchyard', 'registry.json'), '{}\n')
@@ -85,6 +85,7 @@ for (const fsWatch of [false, true]) {
         writeFileSync(join(dir, 'graphs', 'a.ts~'), 'backup')
         writeFileSync(join(dir, 'graphs', '.#a.ts'), 'lock')
         writeFileSync(join(dir, 'graphs', '4913'), '')
+        writeFileSync(join(dir, 'dev.log'), 'switchyard dev: reloaded after …\n')
         writeFileSync(join(dir, 'graphs', 'a.ts'), 'export const a = 4\n')
       })
       assert.deepEqual(files, [join('graphs', 'a.ts')])

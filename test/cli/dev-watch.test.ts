@@ -78,7 +78,9 @@ void describe('switchyard dev --watch', () => {
       return view.status === 'running' || undefined
     })
     writeFileSync(join(dir, 'graphs', 'version.ts'), graph(2))
-    await eventually('one reload line', () => reloads(dev.text) === 1 || undefined, 20_000)
+    await eventually('one reload line', () => reloads(dev.text) === 1 || undefined, 20_000).catch((e: Error) => {
+      throw new Error(e.message + '\n' + dev.text)
+    })
     assert.match(
       dev.text,
       /switchyard dev: reloaded after graphs\/version\.ts changed \(registry unchanged\): pools work restarted; runs in flight finish on the old workers\n/,
