@@ -50,7 +50,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
         help="the registry file, when --registry is not given: its resolved form beside it is read",
     )
     parser.add_argument("--pool", required=True, help="the python pool to serve")
-    parser.add_argument("--redis", default=None, help="Redis URL (default: the pool's redis, else SWITCHYARD_REDIS_URL)")
+    parser.add_argument("--redis", default=None, help="Redis URL (default: SWITCHYARD_REDIS_URL, else the pool's redis)")
     parser.add_argument("--ipc", action="store_true", help="take runs from `switchyard dev` over file descriptor 3 (set by the supervisor)")
     parser.add_argument("--prefix", default="bull", help="BullMQ key prefix (must match the broker's)")
     parser.add_argument("--concurrency", type=int, default=None, help="runs at once (default: the pool's concurrency)")
@@ -121,8 +121,9 @@ async def _serve(args: argparse.Namespace) -> int:
     runner = PoolRunner(registry, args.pool, verify_keys_from_env(os.environ))
     url: str | None = None
     if not args.ipc:
-        # The same order as the node worker: the flag, the pool's own Redis, the env.
-        url = args.redis or runner.pool.redis or os.environ.get("SWITCHYARD_REDIS_URL")
+        # The same order as the node worker: the flag, the pool's own credentials (its env
+        # file's ACL user), then the registry's URL (which every pool can read).
+        url = args.redis or os.environ.get("SWITCHYARD_REDIS_URL") or runner.pool.redis
         if not url:
             raise SwitchyardError(
                 "BROKER_UNAVAILABLE", f"pool '{args.pool}' has no Redis URL: pass --redis or set SWITCHYARD_REDIS_URL (or --ipc under switchyard dev)"

@@ -92,6 +92,8 @@ export interface ServeOptions {
   /** Extra worker args per pool (`--ipc`, or `--redis URL`). */
   readonly workerArgs: (pool: Pool) => string[]
   readonly extraEnv?: Readonly<Record<string, string>>
+  /** The Redis pools share (start --redis): only a pool with no Redis credentials of its own gets it. */
+  readonly sharedRedis?: string
   /** Bearer tokens the gateway accepts, with their scopes; null = open. */
   readonly tokens: readonly TokenEntry[] | null
   /**
@@ -152,6 +154,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       tracesUrl: gateway.url,
       ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
       poolEnv: (pool) => ({ SWITCHYARD_TRACES_TOKEN: ingestToken(ingestSecret, pool.name) }),
+      sharedRedis: options.sharedRedis ?? null,
     })
   let supervisor = supervise(registry)
   console.log(`switchyard ${options.name}: gateway ${gateway.url} · registry ${registry.source} (${registry.digest.slice(0, 19)}…)`)

@@ -48,7 +48,8 @@ export async function run(argv: string[]): Promise<number> {
     broker,
     supervisorBroker: { kind: 'redis', broker },
     workerArgs: () => [],
-    extraEnv: { SWITCHYARD_REDIS_URL: url },
+    // The producer's URL: only pools with no Redis credentials of their own get it (with a warning).
+    sharedRedis: url,
     tokens,
     // Runtime-python pools get python3 -m switchyard_worker processes, when this machine has it.
     ...(python ? { python } : {}),

@@ -1,5 +1,5 @@
 // `switchyard worker --pool NAME`: one pool worker process. On Redis (`--redis URL`,
-// the pool's own `redis`, or SWITCHYARD_REDIS_URL) it consumes the pool's queue;
+// SWITCHYARD_REDIS_URL from the pool's env file, or its `redis`) it consumes the pool's queue;
 // forked by `switchyard dev` (`--ipc`) it is fed by the embedded broker over IPC.
 // SIGTERM drains: no new runs, in-flight ones finish, then the process exits 0.
 import { spawn } from 'node:child_process'
@@ -21,7 +21,8 @@ const USAGE = `usage: switchyard worker --pool NAME [--redis URL] [--port N] [--
 Runs one worker process for one pool of the registry (a runtime-python pool:
 python3 -m switchyard_worker from the package's python/ folder, on Redis).
   --pool NAME   the pool to serve (required)
-  --redis URL   Redis of the pool's queue (default: the pool's redis, else SWITCHYARD_REDIS_URL)
+  --redis URL   Redis of the pool's queue (default: SWITCHYARD_REDIS_URL, the pool's own
+                ACL user; else the pool's redis: in the registry)
   --port N      port of /healthz and /metrics (default 0: any free port, printed)
   --host H      address of /healthz and /metrics (default 127.0.0.1)
 Env: SWITCHYARD_VERIFY_KEYS (required: the gateway's Ed25519 public key, or several
@@ -108,7 +109,8 @@ export async function run(args: string[]): Promise<number> {
     source = ipc
     queueDepth = () => ipc.queued()
   } else {
-    const url = values.redis ?? pool.redis ?? process.env.SWITCHYARD_REDIS_URL
+    // The pool's own credentials (its env file's ACL user) come before the registry's URL, which every pool can read.
+    const url = values.redis ?? (process.env.SWITCHYARD_REDIS_URL || undefined) ?? pool.redis
     if (!url)
       throw new Error("no Redis: pass --redis URL or set SWITCHYARD_REDIS_URL (or use 'npx switchyard dev' for the embedded broker)")
     source = redisRunSource(pool.name, { url })

@@ -21,7 +21,7 @@ import type { Duplex } from 'node:stream'
 import { ndjsonChannel } from '../broker/memory/index.js'
 import type { PythonProgram } from './python-program.js'
 import { renderStatus, restartDelay, type PoolStatus } from './status.js'
-import { workerEnv } from './worker-env.js'
+import { REDIS_URL_ENV, workerEnvOf } from './worker-env.js'
 
 export type SupervisorEvent =
   | { readonly type: 'spawn'; readonly pool: string; readonly pid: number }
@@ -48,10 +48,15 @@ export interface SupervisorOptions {
   readonly verifyKeys: VerifyKeys | null
   /** OTLP receiver for workers whose env file sets none (the embedded gateway's). */
   readonly tracesUrl?: string | null
-  /** Variables added to every worker's env (e.g. SWITCHYARD_REDIS_URL). */
+  /** Variables added to every worker's env. */
   readonly extraEnv?: Readonly<Record<string, string>>
   /** Variables for one pool's workers only (its trace-ingest credential). */
   readonly poolEnv?: (pool: Pool) => Readonly<Record<string, string>>
+  /**
+   * The Redis every pool shares (`start --redis`): only a pool without Redis credentials
+   * of its own gets it (SWITCHYARD_REDIS_URL), with a warning, once per pool.
+   */
+  readonly sharedRedis?: string | null
   /** Parent env read for the minimal base (PATH, HOME, …). @default process.env */
   readonly parentEnv?: Readonly<Record<string, string | undefined>>
   /** @default { initialMs: 500, maxMs: 30000, resetAfterMs: 10000 } */
@@ -106,6 +111,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
   const slots: Slot[] = []
   const crashes = new Map<string, number>()
   const skipped = new Map<string, string>()
+  const warnedShared = new Set<string>()
   let stopping = false
 
   const python = options.python
@@ -144,14 +150,25 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     slot.startedAt = Date.now()
     let child: ChildProcess
     try {
-      const env = workerEnv({
+      const { env, sharedRedis } = workerEnvOf({
         pool,
         parent: options.parentEnv,
         verifyKeys: options.verifyKeys?.toString() ?? null,
         config: options.registry.source,
         tracesUrl: options.tracesUrl ?? null,
         extra: { ...options.extraEnv, ...options.poolEnv?.(pool) },
+        sharedRedis: options.sharedRedis ?? null,
       })
+      if (sharedRedis && !warnedShared.has(pool.name)) {
+        warnedShared.add(pool.name)
+        output(
+          pool.name,
+          0,
+          `WARNING: pool '${pool.name}' has no Redis credentials of its own, so its processes get the shared --redis URL ` +
+            `(the producer's): a graph of this pool can read or fake any pool's runs. Give it an ACL user of its own ` +
+            `(${REDIS_URL_ENV} in its env file; `switchyard acl` prints one) or a redis: of its own.`,
+        )
+      }
       const ipc = options.broker.kind === 'memory'
       child =
         pool.runtime === 'python' && python

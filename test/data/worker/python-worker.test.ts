@@ -297,7 +297,7 @@ void describe('python workers, started for you', { skip }, () => {
       worker: { module: 'unused: this registry has no node pool', args: () => [] },
       python: pythonProgram(),
       verifyKeys: verifyKeysFor(KEY),
-      extraEnv: { SWITCHYARD_REDIS_URL: redis.url },
+      sharedRedis: redis.url,
       backoff: { initialMs: 50, maxMs: 50, resetAfterMs: 60_000 },
       output: (pool, pid, line) => void lines.push(`[${pool} ${pid}] ${line}`),
     })
