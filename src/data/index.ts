@@ -18,7 +18,6 @@ export {
   SIGNING_KEY_FILE_ENV,
   VERIFY_KEYS_ENV,
   generateSigningKey,
-  keyIdOf,
   parseVerifyKeys,
   readSigningKeyFile,
   signingKeyFromPem,

@@ -21,7 +21,7 @@ import type { Duplex } from 'node:stream'
 import { ndjsonChannel } from '../broker/memory/index.js'
 import type { PythonProgram } from './python-program.js'
 import { renderStatus, restartDelay, type PoolStatus } from './status.js'
-import { REDIS_URL_ENV, workerEnvOf } from './worker-env.js'
+import { REDIS_URL_ENV, workerEnv } from './worker-env.js'
 
 export type SupervisorEvent =
   | { readonly type: 'spawn'; readonly pool: string; readonly pid: number }
@@ -150,7 +150,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     slot.startedAt = Date.now()
     let child: ChildProcess
     try {
-      const { env, sharedRedis } = workerEnvOf({
+      const { env, sharedRedis } = workerEnv({
         pool,
         parent: options.parentEnv,
         verifyKeys: options.verifyKeys?.toString() ?? null,

@@ -51,17 +51,13 @@ export function readEnvFile(pool: string, path: string): Record<string, string> 
 }
 
 /**
- * The complete env of one pool's worker process.
+ * The complete env of one pool's worker process, and whether it was given the shared
+ * (producer's) Redis URL for want of credentials of its own.
  *
  * @example
- * fork(entry, args, { env: workerEnv({ pool, verifyKeys: keys.toString(), config: registry.source }) })
+ * fork(entry, args, { env: workerEnv({ pool, verifyKeys: keys.toString(), config: registry.source }).env })
  */
-export function workerEnv(options: WorkerEnvOptions): Record<string, string> {
-  return workerEnvOf(options).env
-}
-
-/** workerEnv, and whether the pool was given the shared (producer's) Redis URL for want of its own. */
-export function workerEnvOf(options: WorkerEnvOptions): {
+export function workerEnv(options: WorkerEnvOptions): {
   env: Record<string, string>
   sharedRedis: boolean
 } {
