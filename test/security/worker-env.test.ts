@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,9 +20,6 @@ import { poolAclRules } from '../../src/data/broker/redis/index.js'
 import { generateSigningKey, writeSigningKeyFile } from '../../src/data/index.js'
 import { eventually } from '../data/supervisor/supervisor-helpers.js'
 import { redisSkip, startRedis } from '../helpers/redis.js'
-
-/** Whether main has the per-pool trace-ingest credential (src/gateway/ingest-credential.ts). */
-const INGEST_SCOPED = existsSync(fileURLToPath(new URL('../../src/gateway/ingest-credential.ts', import.meta.url)))
 
 const START = fileURLToPath(new URL('../../src/cli/start.ts', import.meta.url))
 
