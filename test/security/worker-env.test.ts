@@ -107,7 +107,9 @@ void test(
     child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()))
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     try {
-      const url = await eventually('the gateway URL', () => /gateway (http:\/\/[\d.:]+)/.exec(text)?.[1], 60_000)
+      const url = await eventually('the gateway URL', () => /gateway (http:\/\/[\d.:]+)/.exec(text)?.[1], 60_000).catch((error: Error) => {
+        throw new Error(`${error.message}\n${text}`)
+      })
       const ready = async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined)
       await eventually('every pool ready', ready, 90_000).catch((error: Error) => {
         throw new Error(`${error.message}\n${text}`)
@@ -142,9 +144,6 @@ void test(
         // No credential it holds reads anyone's runs through the gateway.
         for (const [name, value] of Object.entries(env)) {
           if (value.length < 16 || /[\s/]/.test(value)) continue
-          // The session's trace credential is scoped to ingest by its own change (the gw branch, issue 12.2's
-          // trace-ingest item); until that lands on main it is still a full gateway token. Checked once it has.
-          if (name === 'SWITCHYARD_TRACES_TOKEN' && !INGEST_SCOPED) continue
           const response = await fetch(`${url}/v1/runs`, { headers: { authorization: `Bearer ${value}` } })
           await response.body?.cancel()
           assert.ok(response.status === 401 || response.status === 403, `${workflow}: ${name} reads /v1/runs (${response.status})`)
