@@ -166,7 +166,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
           0,
           `WARNING: pool '${pool.name}' has no Redis credentials of its own, so its processes get the shared --redis URL ` +
             `(the producer's): a graph of this pool can read or fake any pool's runs. Give it an ACL user of its own ` +
-            `(${REDIS_URL_ENV} in its env file; `switchyard acl` prints one) or a redis: of its own.`,
+            `(${REDIS_URL_ENV} in its env file; 'switchyard acl' prints one) or a redis: of its own.`,
         )
       }
       const ipc = options.broker.kind === 'memory'
