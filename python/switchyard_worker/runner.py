@@ -4,8 +4,8 @@ that continues the caller's trace, and return an Outcome.
 
 Same rules, codes and messages as src/data/worker.ts:
   malformed / bad signature / wrong pool  → INVALID_ENVELOPE, not retryable
-  first attempt past its deadline         → DEADLINE_EXCEEDED, not retryable
-  (a retry gets a fresh budget of the workflow's timeout)
+  any attempt past its signed deadline    → DEADLINE_EXCEEDED, not retryable
+  (the signed deadline wins over the broker's attempt counter: no fresh budget)
   graph import fails                      → GRAPH_LOAD_FAILED, not retryable
   graph raises                            → its SwitchyardError, else GRAPH_FAILED (retryable)
   graph runs past the deadline            → DEADLINE_EXCEEDED, retryable
@@ -189,14 +189,11 @@ class PoolRunner:
             return self._reject("pool", "INVALID_ENVELOPE", f"invalid envelope: {misplaced}; this worker serves pool '{pool}'")
         now = int(time.time() * 1000)
         deadline = deadline_ms(envelope["deadline"]) or 0
+        # The signed deadline holds for every attempt (issue 12.4): a retry, or a job whose
+        # attempt counter was reset in the broker, never gets a fresh budget.
         if deadline <= now:
-            if attempt <= 1:
-                return self._reject(
-                    "deadline",
-                    "DEADLINE_EXCEEDED",
-                    f"run {envelope['runId']} reached the worker after its deadline {envelope['deadline']}",
-                )
-            deadline = now + workflow.timeout_ms
+            which = f"run {envelope['runId']}" if attempt <= 1 else f"attempt {attempt} of run {envelope['runId']} (a retry)"
+            return self._reject("deadline", "DEADLINE_EXCEEDED", f"{which} reached the worker after its deadline {envelope['deadline']}")
         return envelope, workflow, deadline
 
     async def _execute(self, envelope: dict[str, Any], workflow: Workflow, attempt: int, deadline: int, span: Any) -> Any:

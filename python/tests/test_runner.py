@@ -159,12 +159,16 @@ def test_unsigned_envelopes_run_when_no_key_is_set(registry):
     assert handle(registry, envelope("py.echo", key=None), key=None).ok
 
 
-def test_a_first_attempt_past_its_deadline_is_refused_a_retry_gets_a_fresh_budget(registry):
+def test_the_signed_deadline_wins_on_every_attempt(registry):
+    # Issue 12.4: a retry, or a job whose attempt counter was reset in the broker, gets no fresh budget.
     late = envelope("py.echo", deadline_in=-1)
     first = handle(registry, late, attempt=1)
     assert (first.code, first.retryable) == ("DEADLINE_EXCEEDED", False)
     assert first.message.startswith("run r-py-echo reached the worker after its deadline ")
-    assert handle(registry, late, attempt=2).ok
+    for attempt in (2, 3):
+        retry = handle(registry, late, attempt=attempt)
+        assert (retry.ok, retry.code, retry.retryable) == (False, "DEADLINE_EXCEEDED", False)
+        assert retry.message.startswith(f"attempt {attempt} of run r-py-echo (a retry) reached the worker after its deadline ")
 
 
 def test_failures_keep_their_code_and_retryability(registry):
