@@ -54,7 +54,7 @@ def start_worker(runner: PoolRunner, url: str, *, prefix: str = "bull", concurre
 
     async def process(job: Any, _token: str) -> dict[str, Any]:
         started_at = int(time.time() * 1000)
-        outcome = await runner.handle(job.data, int(job.attemptsMade or 0) + 1)
+        outcome = await runner.handle(job.data, int(job.attemptsMade or 0) + 1, str(job.id) if job.id is not None else None)
         return settle(outcome, job, started_at)
 
     worker = Worker(

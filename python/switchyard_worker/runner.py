@@ -169,12 +169,16 @@ class PoolRunner:
         log.warning("envelope refused: %s (%s) %s", reason, code, message)
         return _refuse(code, message)
 
-    def _admit(self, raw: Any, attempt: int) -> tuple[dict[str, Any], Workflow, int] | Outcome:
+    def _admit(self, raw: Any, attempt: int, run_id: str | None = None) -> tuple[dict[str, Any], Workflow, int] | Outcome:
         try:
             envelope = verify_envelope(raw, self.verify_keys)
         except SwitchyardError as error:
             signed = "signature" in error.message or "signed by key" in error.message
             return self._reject("signature" if signed else "malformed", error.code, error.message)
+        if run_id is not None and run_id != envelope["runId"]:
+            # Signed for one run, queued as another: a genuine envelope replayed under a new job id.
+            message = f"invalid envelope: it was signed for run {envelope['runId']} but queued as {run_id} (a replay); it is not run again"
+            return self._reject("replay", "INVALID_ENVELOPE", message)
         pool = self.pool.name
         workflow = self.registry.workflows.get(envelope["workflow"])
         if envelope["pool"] != pool:
@@ -225,9 +229,10 @@ class PoolRunner:
             raise
         return self.outputs.checked(workflow, result, self.pool)
 
-    async def handle(self, raw: Any, attempt: int) -> Outcome:
-        """Run one delivery; ``attempt`` is the broker's 1-based attempt number."""
-        admitted = self._admit(raw, attempt)
+    async def handle(self, raw: Any, attempt: int, run_id: str | None = None) -> Outcome:
+        """Run one delivery; ``attempt`` is the broker's 1-based attempt number, ``run_id`` the
+        broker's own id of the run (the BullMQ job id), which must be the envelope's."""
+        admitted = self._admit(raw, attempt, run_id)
         if isinstance(admitted, Outcome):
             return admitted
         envelope, workflow, deadline = admitted

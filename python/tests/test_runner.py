@@ -238,3 +238,12 @@ def test_a_graph_that_cannot_load_fails_only_its_workflow(registry):
 def test_a_node_pool_is_not_served(registry):
     with pytest.raises(Exception, match="pool 'email' has runtime node: the python worker does not serve it"):
         PoolRunner(registry, "email", None)
+
+
+def test_an_envelope_queued_under_another_run_id_is_a_replay_and_refused(registry):
+    # Issue 12.4: a genuine envelope re-queued under a new job id is not run again.
+    genuine = envelope("py.echo")
+    assert asyncio.run(PoolRunner(registry, "py", KEY).handle(genuine, 1, "r-py-echo")).ok
+    replay = asyncio.run(PoolRunner(registry, "py", KEY).handle(genuine, 1, "another-job-id"))
+    assert (replay.ok, replay.code, replay.retryable) == (False, "INVALID_ENVELOPE", False)
+    assert "signed for run r-py-echo but queued as another-job-id (a replay)" in replay.message

@@ -16,6 +16,12 @@ export interface Delivery {
   /** The envelope exactly as it came off the broker: the worker verifies it. */
   readonly raw: unknown
   /**
+   * The id the broker holds this run under (BullMQ's job id), when the broker has one of
+   * its own: the worker refuses an envelope whose signed runId is another (a genuine
+   * envelope re-queued under a new job id is a replay, issue 12.4).
+   */
+  readonly runId?: string
+  /**
    * The attempt being made now (1-based). The envelope's own `attempt` is the one it
    * was signed with at submission; retries happen inside the broker without re-signing.
    */

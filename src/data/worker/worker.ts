@@ -140,6 +140,14 @@ export function createWorker(options: WorkerOptions): PoolWorker {
       const e = SwitchyardError.from(error, 'INVALID_ENVELOPE')
       return reject(/signature|signed by key/.test(e.message) ? 'signature' : 'malformed', 'INVALID_ENVELOPE', e.message)
     }
+    if (delivery.runId !== undefined && delivery.runId !== envelope.runId) {
+      // Signed for one run, queued as another: a genuine envelope replayed under a new job id.
+      return reject(
+        'replay',
+        'INVALID_ENVELOPE',
+        `invalid envelope: it was signed for run ${envelope.runId} but queued as ${delivery.runId} (a replay); it is not run again`,
+      )
+    }
     const workflow = options.registry.workflows.get(envelope.workflow)
     const misplaced =
       envelope.pool !== pool.name

@@ -376,7 +376,13 @@ export class MemoryBroker implements Broker {
     consumer.controller.signal.addEventListener('abort', closeAttempt, { once: true })
     let settled: Promise<Outcome>
     try {
-      settled = consumer.handler({ raw: entry.envelope, attempt: entry.failures + 1, lostAttempts: entry.crashes, signal: attempt.signal })
+      settled = consumer.handler({
+        raw: entry.envelope,
+        runId: entry.record.runId,
+        attempt: entry.failures + 1,
+        lostAttempts: entry.crashes,
+        signal: attempt.signal,
+      })
     } catch (error) {
       settled = Promise.reject(error)
     }

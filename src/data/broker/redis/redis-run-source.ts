@@ -166,7 +166,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
           else if (lostAttempts > 0 && queue && (await (await queue.client).zscore(keys.cancels, runId)) !== null) {
             run.abort(cancelledError(runId, 'while running', true))
           }
-          const outcome = await handler({ raw: job.data, attempt: job.attemptsMade + 1, lostAttempts, signal: run.signal })
+          const outcome = await handler({ raw: job.data, runId, attempt: job.attemptsMade + 1, lostAttempts, signal: run.signal })
           // attemptsStarted already counts this attempt (moveToActive raised it); a run
           // retaken from a dead worker counts the lost attempt too.
           const stamp = {

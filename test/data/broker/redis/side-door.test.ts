@@ -75,3 +75,63 @@ void test("a job put straight on a pool's queue without a valid signature is ref
     await Promise.all([sideDoor.close(), broker.close()])
   }
 })
+
+void test(
+  'replay (issue 12.4): a genuine envelope re-queued under a new job id, or past its signed deadline with the attempt counter reset, is refused',
+  { skip },
+  async () => {
+    const { url } = server()
+    const prefix = `rp-${randomUUID().slice(0, 8)}`
+    const registry = fixtureRegistry()
+    const broker = await RedisBroker.connect({ registry, url, prefix, backoffMs: 10 })
+    const worker = createWorker({
+      pool: 'work',
+      registry,
+      source: redisRunSource('work', { url, prefix }),
+      verifyKeys: VERIFY,
+      log: quiet,
+      watchdogGraceMs: null,
+    })
+    const sideDoor = new Queue('switchyard.work', { connection: { url }, prefix })
+    await worker.start()
+    await poolLive(broker, 'work')
+    try {
+      const genuine = envelopeFor(registry, 'work.echo', { hello: 'once' })
+      await broker.submit(genuine)
+      assert.equal((await broker.wait(genuine.runId, { until: Date.now() + LONG })).status, 'succeeded')
+      // The same signed bytes, queued again under a job id of the attacker's choosing.
+      const replayId = `replay-${randomUUID()}`
+      await sideDoor.add('work.echo', genuine, { jobId: replayId, attempts: 3, backoff: { type: 'fixed', delay: 10 } })
+      const replayed = await broker.wait(replayId, { until: Date.now() + LONG })
+      assert.equal(replayed.status, 'failed')
+      assert.equal(replayed.error?.code, 'INVALID_ENVELOPE')
+      assert.match(replayed.error?.message ?? '', new RegExp(`signed for run ${genuine.runId} but queued as ${replayId} \\(a replay\\)`))
+      assert.equal(replayed.attempts, 1, 'a replay is not retried')
+
+      // A genuine envelope whose signed deadline has passed, put back with a fresh attempt counter.
+      const expired = envelopeFor(
+        registry,
+        'work.echo',
+        { hello: 'late' },
+        { change: (plan) => ({ ...plan, deadline: new Date(Date.now() - 1000).toISOString() }) },
+      )
+      await sideDoor.add('work.echo', expired, { jobId: expired.runId, attempts: 5 })
+      const late = await broker.wait(expired.runId, { until: Date.now() + LONG })
+      assert.equal(late.status, 'failed')
+      assert.equal(late.error?.code, 'DEADLINE_EXCEEDED')
+      assert.equal(late.attempts, 1, 'the signed deadline wins: no attempt runs past it')
+
+      const text = await worker.metrics.registry.metrics()
+      assert.equal(
+        sampleValue(text, 'switchyard_runs_started_total', { pool: 'work', workflow: 'work.echo' }),
+        1,
+        'only the genuine run started a graph',
+      )
+      assert.equal(sampleValue(text, 'switchyard_envelopes_rejected_total', { pool: 'work', reason: 'replay' }), 1)
+      assert.equal(sampleValue(text, 'switchyard_envelopes_rejected_total', { pool: 'work', reason: 'deadline' }), 1)
+    } finally {
+      await worker.drain()
+      await Promise.all([sideDoor.close(), broker.close()])
+    }
+  },
+)
