@@ -10,6 +10,8 @@ export type Outcome =
       readonly error: RunError
       /** The worker process died under the run (not the graph's failure): the broker counts a crash, not an attempt. */
       readonly lost?: true
+      /** The envelope was refused before anything ran (it never counts as an execution). */
+      readonly refused?: true
     }
 
 export interface Delivery {
@@ -21,6 +23,8 @@ export interface Delivery {
    * envelope re-queued under a new job id is a replay, issue 12.4).
    */
   readonly runId?: string
+  /** The broker recorded this run as finished already: running it again would be a replay. */
+  readonly finished?: boolean
   /**
    * The attempt being made now (1-based). The envelope's own `attempt` is the one it
    * was signed with at submission; retries happen inside the broker without re-signing.

@@ -148,6 +148,13 @@ export function createWorker(options: WorkerOptions): PoolWorker {
         `invalid envelope: it was signed for run ${envelope.runId} but queued as ${delivery.runId} (a replay); it is not run again`,
       )
     }
+    if (delivery.finished === true) {
+      return reject(
+        'replay',
+        'INVALID_ENVELOPE',
+        `invalid envelope: run ${envelope.runId} already finished (a replay); it is not run again`,
+      )
+    }
     const workflow = options.registry.workflows.get(envelope.workflow)
     const misplaced =
       envelope.pool !== pool.name

@@ -23,6 +23,8 @@ export interface PoolKeys {
   idempotency(workflow: string, key: string): string
   /** Sorted set: cancel requests (member run id, score request time), read by workers and reapers. */
   readonly cancels: string
+  /** Sorted set: runs a worker finished (member run id, score its signed deadline), so a replay within the deadline is refused. */
+  readonly finished: string
   /** Pub/sub channel: a run id to cancel now. */
   readonly cancelChannel: string
   /** The record of a run cancelled while queued (its job was removed). */
@@ -46,6 +48,7 @@ export function poolKeys(prefix: string, queue: string): PoolKeys {
     // A workflow name has no ':' (registry rules), so `<workflow>:<key>` cannot collide across workflows.
     idempotency: (workflow, key) => `${base}sy-idem:${workflow}:${key}`,
     cancels: `${base}sy-cancels`,
+    finished: `${base}sy-finished`,
     cancelChannel: `${base}sy-cancel`,
     cancelled: (runId) => `${base}sy-cancelled:${runId}`,
     cancelledIndex: `${base}sy-cancelled`,

@@ -75,6 +75,22 @@ function failure(job: Job, error: RunError, stamp: RunStamp): Error {
   return error.retryable && inTime ? new Error(message) : new UnrecoverableError(message)
 }
 
+/** Whether BullMQ will not run this job again after this failure (see failure()). */
+function willNotRetry(job: Job, error: RunError): boolean {
+  return (
+    failure(job, error, { startedAt: 0, finishedAt: 0, attempts: 0 }) instanceof UnrecoverableError ||
+    job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+  )
+}
+
+/** Record a run as finished until its signed deadline (the score); older entries are dropped on the way. */
+async function markFinished(client: RedisClient, key: string, runId: string, job: Job): Promise<void> {
+  const deadline = Date.parse(String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
+  if (!Number.isFinite(deadline)) return
+  await commands(client).zremrangebyscore(key, '-inf', Date.now())
+  await commands(client).zadd(key, deadline, runId)
+}
+
 /** The slice of ioredis a cancel listener needs (BullMQ's client proxies it). */
 interface Subscriber {
   subscribe(channel: string): Promise<unknown>
@@ -166,7 +182,12 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
           else if (lostAttempts > 0 && queue && (await (await queue.client).zscore(keys.cancels, runId)) !== null) {
             run.abort(cancelledError(runId, 'while running', true))
           }
-          const outcome = await handler({ raw: job.data, runId, attempt: job.attemptsMade + 1, lostAttempts, signal: run.signal })
+          const client = queue ? await queue.client : null
+          const finished = client ? (await client.zscore(keys.finished, runId)) !== null : false
+          const outcome = await handler({ raw: job.data, runId, finished, attempt: job.attemptsMade + 1, lostAttempts, signal: run.signal })
+          // A run that executed and will not be retried is finished: a replay before its deadline is refused.
+          if (client && (outcome.ok || (!outcome.refused && willNotRetry(job, outcome.error))))
+            await markFinished(client, keys.finished, runId, job)
           // attemptsStarted already counts this attempt (moveToActive raised it); a run
           // retaken from a dead worker counts the lost attempt too.
           const stamp = {

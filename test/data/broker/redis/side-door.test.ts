@@ -135,3 +135,43 @@ void test(
     }
   },
 )
+
+void test(
+  'replay (issue 12.4): a finished run re-queued under its own job id, within its deadline, is not executed again',
+  { skip },
+  async () => {
+    const { url } = server()
+    const prefix = `fin-${randomUUID().slice(0, 8)}`
+    const registry = fixtureRegistry()
+    const broker = await RedisBroker.connect({ registry, url, prefix, backoffMs: 10 })
+    const worker = createWorker({
+      pool: 'work',
+      registry,
+      source: redisRunSource('work', { url, prefix }),
+      verifyKeys: VERIFY,
+      log: quiet,
+      watchdogGraceMs: null,
+    })
+    const sideDoor = new Queue('switchyard.work', { connection: { url }, prefix })
+    await worker.start()
+    await poolLive(broker, 'work')
+    try {
+      const genuine = envelopeFor(registry, 'work.echo', { hello: 'once' })
+      await broker.submit(genuine)
+      assert.equal((await broker.wait(genuine.runId, { until: Date.now() + LONG })).status, 'succeeded')
+      // Once BullMQ has dropped the finished job, the same job id can be added again: it must not run.
+      await sideDoor.remove(genuine.runId)
+      await sideDoor.add('work.echo', genuine, { jobId: genuine.runId, attempts: 3 })
+      const again = await broker.wait(genuine.runId, { until: Date.now() + LONG })
+      assert.equal(again.status, 'failed')
+      assert.equal(again.error?.code, 'INVALID_ENVELOPE')
+      assert.match(again.error?.message ?? '', /already finished \(a replay\)/)
+      const text = await worker.metrics.registry.metrics()
+      assert.equal(sampleValue(text, 'switchyard_runs_started_total', { pool: 'work', workflow: 'work.echo' }), 1, 'the graph ran once')
+      assert.equal(sampleValue(text, 'switchyard_envelopes_rejected_total', { pool: 'work', reason: 'replay' }), 1)
+    } finally {
+      await worker.drain()
+      await Promise.all([sideDoor.close(), broker.close()])
+    }
+  },
+)
