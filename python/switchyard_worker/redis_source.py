@@ -15,7 +15,9 @@ import time
 from typing import Any
 
 from bullmq import UnrecoverableError, Worker
+from redis import asyncio as redis_asyncio
 
+from .envelope import deadline_ms
 from .runner import Outcome, PoolRunner
 
 RUN_ERROR_TAG = "switchyard.run-error:"
@@ -52,9 +54,21 @@ def start_worker(runner: PoolRunner, url: str, *, prefix: str = "bull", concurre
     ``name`` names its Redis connections (`<prefix>:<queue>:w:<name>`), one name per process.
     The broker counts workers by their heartbeats (heartbeat.py), not by connections."""
 
+    # Runs this pool finished, until their signed deadlines: the node worker's `sy-finished` (issue 12.4).
+    finished_key = f"{prefix}:{queue_name(runner.pool.name)}:sy-finished"
+    client = redis_asyncio.from_url(url)
+
     async def process(job: Any, _token: str) -> dict[str, Any]:
         started_at = int(time.time() * 1000)
-        outcome = await runner.handle(job.data, int(job.attemptsMade or 0) + 1, str(job.id) if job.id is not None else None)
+        run_id = str(job.id) if job.id is not None else None
+        finished = run_id is not None and await client.zscore(finished_key, run_id) is not None
+        outcome = await runner.handle(job.data, int(job.attemptsMade or 0) + 1, run_id, finished)
+        attempts = int((job.opts or {}).get("attempts") or 1)
+        final = outcome.ok or (not outcome.refused and (not outcome.retryable or int(job.attemptsMade or 0) + 1 >= attempts))
+        deadline = deadline_ms(str((job.data or {}).get("deadline", ""))) if isinstance(job.data, dict) else None
+        if final and run_id is not None and deadline:
+            await client.zremrangebyscore(finished_key, "-inf", int(time.time() * 1000))
+            await client.zadd(finished_key, {run_id: deadline})
         return settle(outcome, job, started_at)
 
     worker = Worker(

@@ -52,6 +52,8 @@ class Outcome:
     code: str = ""
     message: str = ""
     retryable: bool = False
+    #: The envelope was refused before anything ran (never counts as an execution).
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,9 +169,9 @@ class PoolRunner:
         self.metrics.rejected.labels(pool=self.pool.name, reason=reason).inc()
         message = self.scrub(message)
         log.warning("envelope refused: %s (%s) %s", reason, code, message)
-        return _refuse(code, message)
+        return Outcome(ok=False, code=code, message=message, retryable=False, refused=True)
 
-    def _admit(self, raw: Any, attempt: int, run_id: str | None = None) -> tuple[dict[str, Any], Workflow, int] | Outcome:
+    def _admit(self, raw: Any, attempt: int, run_id: str | None = None, finished: bool = False) -> tuple[dict[str, Any], Workflow, int] | Outcome:
         try:
             envelope = verify_envelope(raw, self.verify_keys)
         except SwitchyardError as error:
@@ -179,6 +181,8 @@ class PoolRunner:
             # Signed for one run, queued as another: a genuine envelope replayed under a new job id.
             message = f"invalid envelope: it was signed for run {envelope['runId']} but queued as {run_id} (a replay); it is not run again"
             return self._reject("replay", "INVALID_ENVELOPE", message)
+        if finished:
+            return self._reject("replay", "INVALID_ENVELOPE", f"invalid envelope: run {envelope['runId']} already finished (a replay); it is not run again")
         pool = self.pool.name
         workflow = self.registry.workflows.get(envelope["workflow"])
         if envelope["pool"] != pool:
@@ -229,10 +233,10 @@ class PoolRunner:
             raise
         return self.outputs.checked(workflow, result, self.pool)
 
-    async def handle(self, raw: Any, attempt: int, run_id: str | None = None) -> Outcome:
+    async def handle(self, raw: Any, attempt: int, run_id: str | None = None, finished: bool = False) -> Outcome:
         """Run one delivery; ``attempt`` is the broker's 1-based attempt number, ``run_id`` the
         broker's own id of the run (the BullMQ job id), which must be the envelope's."""
-        admitted = self._admit(raw, attempt, run_id)
+        admitted = self._admit(raw, attempt, run_id, finished)
         if isinstance(admitted, Outcome):
             return admitted
         envelope, workflow, deadline = admitted

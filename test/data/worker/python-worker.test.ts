@@ -13,6 +13,8 @@ import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
+import { Queue } from 'bullmq'
+
 import { SERVICE, loadRegistry, route } from '../../../src/control/index.js'
 import type { Registry } from '../../../src/control/index.js'
 import { writeResolvedRegistry } from '../../../src/control/tooling/index.js'
@@ -197,6 +199,27 @@ void describe('python worker on Redis', { skip }, () => {
     assert.equal(record.deadLettered, true)
   })
 
+  void test('replay (issue 12.4): a genuine envelope under a new job id, or a finished run re-added under its own, is not run again', async () => {
+    const genuine = envelope('py.hello', { name: 'Ada' })
+    assert.equal((await run(genuine)).status, 'succeeded')
+    const side = new Queue('switchyard.py', { connection: { url: redis.url }, prefix })
+    try {
+      const replayId = `replay-${randomUUID()}`
+      await side.add('py.hello', genuine, { jobId: replayId, attempts: 3 })
+      const moved = await broker.wait(replayId, { until: Date.now() + 20_000 })
+      assert.equal(moved.error?.code, 'INVALID_ENVELOPE')
+      assert.match(moved.error?.message ?? '', new RegExp(`signed for run ${genuine.runId} but queued as ${replayId} \\(a replay\\)`))
+      await side.remove(genuine.runId)
+      await side.add('py.hello', genuine, { jobId: genuine.runId, attempts: 3 })
+      const again = await broker.wait(genuine.runId, { until: Date.now() + 20_000 })
+      assert.equal(again.status, 'failed')
+      assert.match(again.error?.message ?? '', /already finished \(a replay\)/)
+      assert.equal(again.attempts, 1)
+    } finally {
+      await side.close()
+    }
+  })
+
   void test('an unsigned envelope put on the queue is refused at once, without retry', async () => {
     const record = await run(envelope('py.hello', { name: 'Ada' }, null))
     assert.equal(record.status, 'failed')
@@ -224,7 +247,9 @@ void describe('python worker on Redis', { skip }, () => {
     assert.equal(health.status, 200)
     assert.deepEqual({ ...((await health.json()) as object), pid: 0 }, { status: 'ok', pool: 'py', inFlight: 0, pid: 0 })
     const metrics = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
-    assert.equal(sampleValue(metrics, 'switchyard_runs_succeeded_total', { pool: 'py', workflow: 'py.hello' }), 1)
+    // py.hello: the sync-graph run and the replay test's genuine run (its two replays did not run).
+    assert.equal(sampleValue(metrics, 'switchyard_runs_succeeded_total', { pool: 'py', workflow: 'py.hello' }), 2)
+    assert.equal(sampleValue(metrics, 'switchyard_envelopes_rejected_total', { pool: 'py', reason: 'replay' }), 2)
     assert.equal(sampleValue(metrics, 'switchyard_runs_failed_total', { code: 'GRAPH_FAILED', pool: 'py', workflow: 'py.flaky' }), 1)
     assert.equal(sampleValue(metrics, 'switchyard_envelopes_rejected_total', { pool: 'py', reason: 'signature' }), 2)
     assert.equal(sampleValue(metrics, 'switchyard_runs_in_flight', { pool: 'py' }), 0)
