@@ -5,7 +5,7 @@
 // misbehave on request. Every graph that does work writes a ledger line per start and
 // end (runId, idempotency key, attempt, pid): the ledger is how executions are counted,
 // independently of what the broker says.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -196,6 +196,10 @@ export async function startRig(options: { quiet?: boolean } = {}): Promise<Rig> 
   writeFileSync(join(dir, 'graphs', 'chaos.mjs'), GRAPHS)
   writeFileSync(join(dir, 'env', 'chaos.env'), `CHAOS_LEDGER=${ledgerPath}\n`)
   const logPath = join(dir, 'processes.log')
+  // One signing key across gateway restarts: runs queued by the gateway that was killed are verified by the next one's workers.
+  const keyPath = join(dir, 'signing-key.pem')
+  const made = spawnSync(process.execPath, [BIN, 'keys', 'generate', '--out', keyPath], { encoding: 'utf8' })
+  if (made.status !== 0) throw new Error(`switchyard keys generate failed: ${made.stderr}`)
 
   let redis = await startRedis(REDIS_ARGS)
   const redisPlace = { dir: redis.dir, port: redis.port }
@@ -215,8 +219,20 @@ export async function startRig(options: { quiet?: boolean } = {}): Promise<Rig> 
   const launch = () => {
     const child = spawn(
       process.execPath,
-      [BIN, 'start', '--redis', redis.url, '--config', join(dir, 'switchyard.yaml'), '--port', String(port), '--no-auth'],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHYARD_SIGNING_KEY: 'chaos-signing-key', NODE_OPTIONS: '' } },
+      [
+        BIN,
+        'start',
+        '--redis',
+        redis.url,
+        '--config',
+        join(dir, 'switchyard.yaml'),
+        '--port',
+        String(port),
+        '--no-auth',
+        '--signing-key',
+        keyPath,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHYARD_SIGNING_KEY: '', NODE_OPTIONS: '' } },
     )
     let pending = ''
     const onData = (chunk: Buffer) => {
