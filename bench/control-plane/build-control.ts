@@ -1,8 +1,8 @@
 // Compiles src/control alone, with the package's build settings, into a private
 // folder inside the repo (so `ajv`, `yaml` resolve from node_modules exactly as
 // from dist/): what `switchyard-ai/control` users get, without racing anyone's
-// `npm run build` on the shared dist/.
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+// `npm run build` on the shared dist/. Laid out as the package is: dist/ and spec/ side by side.
+import { cpSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import ts from 'typescript'
 
@@ -25,7 +25,14 @@ export function buildControl(): BuiltControl {
     { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
   )
   if (!config) throw new Error('cannot read tsconfig.build.json')
-  const options = { ...config.options, outDir, rootDir: join(REPO, 'src'), declaration: false, sourceMap: false, noEmit: false }
+  const options = {
+    ...config.options,
+    outDir: join(outDir, 'dist'),
+    rootDir: join(REPO, 'src'),
+    declaration: false,
+    sourceMap: false,
+    noEmit: false,
+  }
   // Every file, as `npm run build` does: the compiler is required at run time, not imported.
   const roots = readdirSync(join(REPO, 'src/control'), { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.ts'))
@@ -45,8 +52,10 @@ export function buildControl(): BuiltControl {
   // detection, ~0.1 ms a module), a cost no user of the package pays.
   const { type } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { type?: string }
   writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ type })}\n`)
+  // The registry compiler reads spec/registry.schema.json from the package, as the package ships it.
+  cpSync(join(REPO, 'spec'), join(outDir, 'spec'), { recursive: true })
   return {
-    url: new URL(`file://${join(outDir, 'control', 'index.js')}`).href,
+    url: new URL(`file://${join(outDir, 'dist', 'control', 'index.js')}`).href,
     dir: outDir,
     remove: () => rmSync(outDir, { recursive: true, force: true }),
   }

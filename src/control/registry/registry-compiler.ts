@@ -7,24 +7,14 @@ import { canonicalJson } from './canonical-json.js'
 import { COMPILED_FORMAT, type Compilation, type CompiledRegistry, type WorkflowColumns } from './compiled-registry.js'
 import { sha256 } from './node-builtins.js'
 import type { RegistryProblem, Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from '../contract/index.js'
-import {
-  MIN_MEMORY_BYTES,
-  OUTPUT_BYTES,
-  parseDuration,
-  parseSize,
-  POOL_DEFAULTS,
-  POOL_NAME,
-  REGISTRY_KEYS,
-  WORKFLOW_NAME,
-} from './registry-rules.js'
+import { MIN_MEMORY_BYTES, OUTPUT_BYTES, parseDuration, parseSize, POOL_DEFAULTS } from './registry-rules.js'
+import { structureProblems } from './registry-structure.js'
 import { SchemaCompiler } from './schema-compiler.js'
 
 /** An env variable name, as `secrets:` lists them. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 import { findDuplicateKeys, guards, locate, parseSource, type SourceFile } from './source-file.js'
 import { suggest } from '../suggest.js'
-
-const { top: TOP_KEYS, pool: POOL_KEYS, tracing: TRACING_KEYS, workflow: WORKFLOW_KEYS } = REGISTRY_KEYS
 
 interface Entry {
   readonly key: string
@@ -143,6 +133,8 @@ class Builder {
   readonly #schemaFiles = new Map<string, { schema: JsonSchema; stamp: FileStamp } | null>()
   readonly #codeBySchema = new Map<string, string | null>()
   readonly #guards = guards()
+  /** Nodes the schema found a problem at. */
+  readonly #flagged = new Set<YamlNode>()
   /**
    * Real paths of the folders every path must resolve into, symlinks followed
    * (DESIGN §2.1): the registry's own and each `shared:` one.
@@ -156,23 +148,49 @@ class Builder {
     this.#folders = [realpathSync.native(root)]
   }
 
+  /** A problem at `at`; dropped where the schema already found one (its wording says more). */
   problem(at: YamlNode | null | undefined, message: string, source: SourceFile = this.source): void {
+    if (source === this.source && at && this.#flagged.has(at)) return
     this.problems.push(locate(source, at, message))
   }
 
+  /** The schema's problems (registry-structure.ts), each at the node it names. */
+  structure(): void {
+    const root = this.source.doc.contents as YamlNode | null
+    for (const { at, atKey, message } of structureProblems(this.source.doc.toJS())) {
+      const node = this.nodeAt(root, at, atKey) ?? root
+      this.problems.push(locate(this.source, node, message))
+      if (node) this.#flagged.add(node)
+    }
+  }
+
+  /** The node at a pointer: the value (or, for `atKey` or an empty value, the key); the nearest node when absent. */
+  nodeAt(root: YamlNode | null, at: readonly string[], atKey: boolean): YamlNode | null {
+    const { isMap, isSeq, isScalar } = this.#guards
+    let current = root
+    for (const [i, token] of at.entries()) {
+      if (isSeq(current)) {
+        current = (current.items[Number(token)] as YamlNode | undefined) ?? current
+        continue
+      }
+      if (!isMap(current)) return current
+      const pair = (current.items as Pair<YamlNode | null, YamlNode | null>[]).find((p) => isScalar(p.key) && String(p.key.value) === token)
+      if (!pair) return current
+      const last = i === at.length - 1
+      current = (last && atKey) || pair.value === null ? pair.key : pair.value
+    }
+    return current
+  }
+
   build(files: FileStamp[]): void {
-    const top = this.entries(this.source.doc.contents as YamlNode | null, TOP_KEYS, 'the registry', true)
+    this.structure()
+    // What follows resolves values and checks what the schema cannot state; a value of
+    // the wrong shape was reported above and falls back here, silently.
+    const top = this.entries(this.source.doc.contents as YamlNode | null)
     if (!top) return
-    const version = top.get('version')
-    if (!version) this.problem(this.source.doc.contents as YamlNode, "missing 'version' (use version: 1)")
-    else if (this.value(version) !== 1) this.problem(version.value ?? version.keyNode, `version: must be 1, got ${this.show(version)}`)
     this.shared(top.get('shared'))
-    const pools = top.get('pools')
-    const workflows = top.get('workflows')
-    if (!pools) this.problem(this.source.doc.contents as YamlNode, "missing 'pools'")
-    if (!workflows) this.problem(this.source.doc.contents as YamlNode, "missing 'workflows'")
-    for (const entry of this.entries(pools?.value ?? null, null, "'pools'")?.values() ?? []) this.pool(entry)
-    for (const entry of this.entries(workflows?.value ?? null, null, "'workflows'")?.values() ?? []) this.workflow(entry)
+    for (const entry of this.entries(top.get('pools')?.value ?? null)?.values() ?? []) this.pool(entry)
+    for (const entry of this.entries(top.get('workflows')?.value ?? null)?.values() ?? []) this.workflow(entry)
     for (const loaded of this.#schemaFiles.values()) if (loaded) files.push(loaded.stamp)
   }
 
@@ -188,28 +206,14 @@ class Builder {
     }
   }
 
-  /** The pairs of a map, reporting a non-map and every unknown key (duplicates are reported elsewhere). */
-  entries(node: YamlNode | null, known: readonly string[] | null, what: string, required = false): Map<string, Entry> | null {
+  /** The pairs of a map (the first of duplicate keys, which are reported elsewhere); null for a non-map. */
+  entries(node: YamlNode | null): Map<string, Entry> | null {
     const { isMap, isScalar } = this.#guards
-    if (node === null || (isScalar(node) && node.value === null)) {
-      if (required) this.problem(node, `${what} must be a map`)
-      return required ? null : new Map()
-    }
-    if (!isMap(node)) {
-      this.problem(node, `${what} must be a map, got ${this.show({ key: '', keyNode: null, value: node })}`)
-      return null
-    }
+    if (node === null || (isScalar(node) && node.value === null)) return new Map()
+    if (!isMap(node)) return null
     const result = new Map<string, Entry>()
     for (const pair of node.items as Pair<YamlNode | null, YamlNode | null>[]) {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
-      if (known && !known.includes(key)) {
-        const hint = suggest(key, known, 1)[0]
-        this.problem(
-          pair.key,
-          `unknown key '${key}' in ${what}${hint ? ` (did you mean '${hint}'?)` : ` (expected one of: ${known.join(', ')})`}`,
-        )
-        continue
-      }
       if (!result.has(key)) result.set(key, { key, keyNode: pair.key, value: pair.value })
     }
     return result
@@ -230,14 +234,12 @@ class Builder {
     return entry.value ?? entry.keyNode
   }
 
-  integer(entry: Entry | undefined, label: string, min: number, fallback: number): number {
-    if (!entry) return fallback
-    const value = this.value(entry)
-    if (typeof value === 'number' && Number.isInteger(value) && value >= min) return value
-    this.problem(this.at(entry), `${label}: must be an integer ≥ ${min}, got ${this.show(entry)}`)
-    return fallback
+  integer(entry: Entry | undefined, min: number, fallback: number): number {
+    const value = entry ? this.value(entry) : undefined
+    return typeof value === 'number' && Number.isInteger(value) && value >= min ? value : fallback
   }
 
+  /** A duration; one of the right shape that is no time at all ('0s') is reported here. */
   duration(entry: Entry | undefined, label: string, fallback: number): number {
     if (!entry) return fallback
     const value = this.value(entry)
@@ -247,25 +249,19 @@ class Builder {
     return fallback
   }
 
-  oneOf<T extends string>(entry: Entry | undefined, label: string, allowed: readonly T[], fallback: T): T {
-    if (!entry) return fallback
-    const value = this.value(entry)
-    if (allowed.includes(value as T)) return value as T
-    this.problem(this.at(entry), `${label}: must be one of ${allowed.join(', ')}, got ${this.show(entry)}`)
-    return fallback
+  oneOf<T extends string>(entry: Entry | undefined, allowed: readonly T[], fallback: T): T {
+    const value = entry ? this.value(entry) : undefined
+    return allowed.includes(value as T) ? (value as T) : fallback
   }
 
-  text(entry: Entry | undefined, label: string): string | null {
-    if (!entry) return null
-    const value = this.value(entry)
-    if (typeof value === 'string' && value.trim() !== '') return value
-    this.problem(this.at(entry), `${label}: must be a non-empty string, got ${this.show(entry)}`)
-    return null
+  text(entry: Entry | undefined): string | null {
+    const value = entry ? this.value(entry) : undefined
+    return typeof value === 'string' && value.trim() !== '' ? value : null
   }
 
   /** A path relative to the registry that must exist; absolute, or null. */
   file(entry: Entry | undefined, label: string): string | null {
-    const text = this.text(entry, label)
+    const text = this.text(entry)
     if (text === null || !entry) return null
     const path = resolve(this.root, text)
     if (!existsSync(path)) {
@@ -282,16 +278,10 @@ class Builder {
   shared(entry: Entry | undefined): void {
     if (!entry) return
     const { isScalar, isSeq } = this.#guards
-    if (!isSeq(entry.value)) {
-      this.problem(this.at(entry), `shared: must be a list of folders, got ${this.show(entry)}`)
-      return
-    }
+    if (!isSeq(entry.value)) return
     for (const item of entry.value.items as (YamlNode | null)[]) {
       const text = isScalar(item) ? item.value : null
-      if (typeof text !== 'string' || text.trim() === '') {
-        this.problem(item ?? this.at(entry), 'shared: each entry must be a folder path')
-        continue
-      }
+      if (typeof text !== 'string' || text.trim() === '') continue
       let real: string
       try {
         real = realpathSync.native(resolve(this.root, text))
@@ -323,12 +313,9 @@ class Builder {
     return false
   }
 
-  pool({ key: name, keyNode, value }: Entry): void {
+  pool({ key: name, value }: Entry): void {
     const label = `pool '${name}'`
-    if (!POOL_NAME.test(name)) {
-      this.problem(keyNode, `invalid pool name '${name}': use lowercase letters and digits, words joined by '-'`)
-    }
-    const fields = this.entries(value, POOL_KEYS, label)
+    const fields = this.entries(value)
     if (!fields) return
     const memory = fields.get('memory')
     let memoryBytes: number | null = null
@@ -342,25 +329,21 @@ class Builder {
       }
     }
     const maxOutputBytes = this.maxOutput(fields.get('maxOutput'), label)
-    const redisEntry = fields.get('redis')
-    const redis = this.text(redisEntry, `${label} redis`)
-    if (redis !== null && redisEntry && !/^rediss?:\/\//.test(redis)) {
-      this.problem(this.at(redisEntry), `${label} redis: must be a redis:// or rediss:// URL, got ${this.show(redisEntry)}`)
-    }
+    const redis = this.text(fields.get('redis'))
     this.pools.set(name, {
       name,
-      runtime: this.oneOf<Runtime>(fields.get('runtime'), `${label} runtime`, ['node', 'python'], POOL_DEFAULTS.runtime),
-      concurrency: this.integer(fields.get('concurrency'), `${label} concurrency`, 1, POOL_DEFAULTS.concurrency),
-      processes: this.integer(fields.get('processes'), `${label} processes`, 1, POOL_DEFAULTS.processes),
+      runtime: this.oneOf<Runtime>(fields.get('runtime'), ['node', 'python'], POOL_DEFAULTS.runtime),
+      concurrency: this.integer(fields.get('concurrency'), 1, POOL_DEFAULTS.concurrency),
+      processes: this.integer(fields.get('processes'), 1, POOL_DEFAULTS.processes),
       timeoutMs: this.duration(fields.get('timeout'), `${label} timeout`, POOL_DEFAULTS.timeoutMs),
-      retries: this.integer(fields.get('retries'), `${label} retries`, 0, POOL_DEFAULTS.retries),
-      maxQueued: this.integer(fields.get('maxQueued'), `${label} maxQueued`, 1, POOL_DEFAULTS.maxQueued),
+      retries: this.integer(fields.get('retries'), 0, POOL_DEFAULTS.retries),
+      maxQueued: this.integer(fields.get('maxQueued'), 1, POOL_DEFAULTS.maxQueued),
       memoryBytes,
       maxOutputBytes,
       env: this.file(fields.get('env'), `${label} env`),
       secrets: this.secrets(fields.get('secrets'), label),
       redis,
-      tracing: this.tracing(fields.get('tracing'), name, label),
+      tracing: this.tracing(fields.get('tracing'), name),
     })
   }
 
@@ -388,44 +371,28 @@ class Builder {
     return []
   }
 
-  tracing(entry: Entry | undefined, pool: string, label: string): TracingConfig {
+  tracing(entry: Entry | undefined, pool: string): TracingConfig {
     const defaults: TracingConfig = { project: pool, sampleRate: 1, capture: 'full', redact: [] }
-    const fields = entry ? this.entries(entry.value, TRACING_KEYS, `${label} tracing`) : null
+    const fields = entry ? this.entries(entry.value) : null
     if (!fields) return defaults
     const rate = fields.get('sampleRate')
-    let sampleRate = 1
-    if (rate) {
-      const value = this.value(rate)
-      if (typeof value === 'number' && value >= 0 && value <= 1) sampleRate = value
-      else this.problem(this.at(rate), `${label} tracing.sampleRate: must be a number from 0 to 1, got ${this.show(rate)}`)
-    }
+    const rateValue = rate ? this.value(rate) : undefined
     const redactEntry = fields.get('redact')
-    let redact: string[] = []
-    if (redactEntry) {
-      const value = this.value(redactEntry)
-      if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')) redact = value as string[]
-      else this.problem(this.at(redactEntry), `${label} tracing.redact: must be a list of key names, got ${this.show(redactEntry)}`)
-    }
+    const redactValue = redactEntry ? this.value(redactEntry) : undefined
     return {
-      project: this.text(fields.get('project'), `${label} tracing.project`) ?? pool,
-      sampleRate,
-      capture: this.oneOf<Capture>(fields.get('capture'), `${label} tracing.capture`, ['full', 'redacted', 'none'], 'full'),
-      redact,
+      project: this.text(fields.get('project')) ?? pool,
+      sampleRate: typeof rateValue === 'number' && rateValue >= 0 && rateValue <= 1 ? rateValue : 1,
+      capture: this.oneOf<Capture>(fields.get('capture'), ['full', 'redacted', 'none'], 'full'),
+      redact: Array.isArray(redactValue) && redactValue.every((v) => typeof v === 'string' && v !== '') ? (redactValue as string[]) : [],
     }
   }
 
-  workflow({ key: name, keyNode, value }: Entry): void {
+  workflow({ key: name, value }: Entry): void {
     const label = `workflow '${name}'`
-    if (!WORKFLOW_NAME.test(name)) {
-      this.problem(keyNode, `invalid workflow name '${name}': use lowercase letters and digits, words joined by '.' or '-'`)
-    }
-    const fields = this.entries(value, WORKFLOW_KEYS, label)
+    const fields = this.entries(value)
     if (!fields) return
-    for (const required of ['pool', 'graph', 'input', 'description'] as const) {
-      if (!fields.has(required)) this.problem(keyNode, `${label} is missing '${required}'`)
-    }
     const poolEntry = fields.get('pool')
-    const poolName = this.text(poolEntry, `${label} pool`)
+    const poolName = this.text(poolEntry)
     const pool = poolName === null ? undefined : this.pools.get(poolName)
     if (poolName !== null && poolEntry && !pool) {
       const hint = suggest(poolName, this.pools.keys(), 1)[0]
@@ -435,9 +402,9 @@ class Builder {
     const prompt = this.file(fields.get('prompt'), `${label} prompt`)
     const input = this.schema(fields.get('input'), `${label} input`)
     const output = this.schema(fields.get('output'), `${label} output`)
-    const description = this.text(fields.get('description'), `${label} description`)
+    const description = this.text(fields.get('description'))
     const timeoutMs = this.duration(fields.get('timeout'), `${label} timeout`, pool?.timeoutMs ?? POOL_DEFAULTS.timeoutMs)
-    const retries = this.integer(fields.get('retries'), `${label} retries`, 0, pool?.retries ?? POOL_DEFAULTS.retries)
+    const retries = this.integer(fields.get('retries'), 0, pool?.retries ?? POOL_DEFAULTS.retries)
     if (!pool || !graph || input === undefined || description === null) return
     const code = this.#codeBySchema.get(canonicalJson(input))
     if (code) this.validatorIds.set(name, sha256(code).slice('sha256:'.length, 'sha256:'.length + 32))
@@ -446,15 +413,13 @@ class Builder {
   }
 
   graph(entry: Entry | undefined, label: string): Workflow['graph'] | null {
-    const ref = this.text(entry, `${label} graph`)
+    const ref = this.text(entry)
     if (ref === null || !entry) return null
     const hash = ref.lastIndexOf('#')
     const modulePath = hash === -1 ? ref : ref.slice(0, hash)
     const exportName = hash === -1 ? 'graph' : ref.slice(hash + 1)
-    if (!/^[A-Za-z_$][\w$]*$/.test(exportName)) {
-      this.problem(this.at(entry), `${label} graph: '${exportName}' is not an export name (use path#export)`)
-      return null
-    }
+    // The schema's pattern refused a bad export name; skip resolving it.
+    if (!/^[A-Za-z_$][\w$]*$/.test(exportName)) return null
     const module = resolve(this.root, modulePath)
     if (!existsSync(module)) {
       this.problem(this.at(entry), `${label} graph: file not found: ${modulePath}`)
@@ -477,10 +442,7 @@ class Builder {
     } else if (typeof raw === 'boolean' || (typeof raw === 'object' && raw !== null && !Array.isArray(raw))) {
       schema = raw as JsonSchema
       where = { source: this.source, node: entry.value }
-    } else {
-      this.problem(this.at(entry), `${label}: must be a schema file path or an inline JSON Schema, got ${this.show(entry)}`)
-      return undefined
-    }
+    } else return undefined
     const key = canonicalJson(schema)
     const withCode = label.endsWith(' input')
     if (withCode && this.#codeBySchema.has(key)) return this.#codeBySchema.get(key) === null ? undefined : schema

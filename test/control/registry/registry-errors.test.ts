@@ -192,6 +192,31 @@ void describe('registry problems, each located where the person wrote it', () =>
     assert.deepEqual(pool?.tracing, { project: 'email', sampleRate: 1, capture: 'redacted', redact: ['phone', 'token'] })
   })
 
+  void it('structure comes from spec/registry.schema.json: types, maps, names, blanks; empty maps and tracing are allowed', () => {
+    const { file } = registry(
+      `pools:\n  email:\n    concurrency: true\n    tracing: { project: '  ' }\n  Bad_Pool: 5\nworkflows:\n  a.b:\n    pool: email\n    graph: wf/graph.ts\n    input: []\n    description: ' '\n`,
+    )
+    assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
+      "1:1 missing 'version' (use version: 1)",
+      "3:18 pool 'email' concurrency: must be an integer ≥ 1, got true",
+      `4:25 pool 'email' tracing.project: must be a non-empty string, got "  "`,
+      "5:3 invalid pool name 'Bad_Pool': use lowercase letters and digits, words joined by '-'",
+      "5:13 pool 'Bad_Pool' must be a map, got 5",
+      "10:12 workflow 'a.b' input: must be a schema file path or an inline JSON Schema, got []",
+      `11:18 workflow 'a.b' description: must be a non-empty string, got " "`,
+    ])
+    const empty = registry(`version: 1\npools:\n  email:\n    tracing:\nworkflows:\n`)
+    assert.deepEqual(loadRegistry(empty.file).pools.get('email')?.tracing, { project: 'email', sampleRate: 1, capture: 'full', redact: [] })
+  })
+
+  void it('a registry that is not a map, and a duration of the right shape that is no time at all', () => {
+    assert.deepEqual(lines(problemsOf(() => loadRegistry(registry('- 1\n- 2\n').file))), ['1:1 the registry must be a map, got [1,2]'])
+    const { file } = registry(`version: 1\npools:\n  email:\n    timeout: 0s\nworkflows: {}\n`)
+    assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
+      `4:14 pool 'email' timeout: "0s" is not a duration (use 250ms, 30s, 2m or 1h)`,
+    ])
+  })
+
   void it('a YAML syntax error is located', () => {
     const { file } = registry('version: 1\npools: [\n')
     const [problem] = problemsOf(() => loadRegistry(file))
