@@ -89,7 +89,8 @@ export async function run(args: string[]): Promise<number> {
     return 0
   }
   if (!values.pool) throw new Error(`--pool NAME is required\n\n${USAGE}`)
-  const registry = loadRegistry(configPath(values.config))
+  // Without the cache key (issue 12.3): a pool's process never holds it, and executes no cached code.
+  const registry = loadRegistry(configPath(values.config), { cacheTrust: 'none' })
   const pool = registry.pools.get(values.pool)
   if (!pool) throw new Error(`unknown pool '${values.pool}'; the registry has: ${[...registry.pools.keys()].join(', ')}`)
   // Checked here for python pools too: the same message, before a child process starts.

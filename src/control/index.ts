@@ -3,7 +3,15 @@
 // Every process that routes imports this, so it holds only the runtime path:
 // `switchyard check` and `codegen` use ./tooling; the shared vocabulary alone is ./contract.
 
-export { loadRegistry, rebuildRegistry } from './registry/index.js'
+export {
+  loadRegistry,
+  rebuildRegistry,
+  cacheRefusals,
+  CACHE_KEY_FILE,
+  type LoadOptions,
+  type CacheTrust,
+  type CacheRefusal,
+} from './registry/index.js'
 export { route } from './route/index.js'
 export { parseDuration, parseSize, queueName, WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS } from './registry/index.js'
 export { suggest } from './suggest.js'

@@ -1,4 +1,5 @@
 // The gateway's Prometheus series, from the one table in src/control/contract/metrics.ts.
+import { cacheRefusals } from '../control/index.js'
 import type { Broker } from '../data/broker/index.js'
 import { METRICS_CONTENT_TYPE, MetricsRegistry, registerMetrics, type MetricOf } from '../observe/metrics/index.js'
 
@@ -22,7 +23,10 @@ export function createGatewayMetrics(): GatewayMetrics {
     'poolRunning',
     'poolWorkers',
     'brokerUp',
+    'registryCacheRefused',
   ])
+  // The control plane counts refusals in plain numbers (it imports no metrics library): each scrape adds what is new.
+  const refusedSeen = new Map<string, number>()
   return {
     requests: m.gatewayRequests,
     duration: m.gatewayRequestDuration,
@@ -38,6 +42,11 @@ export function createGatewayMetrics(): GatewayMetrics {
       } catch {
         // An unreachable broker is itself the signal: the scrape still succeeds.
         m.brokerUp.set(0)
+      }
+      for (const [reason, count] of cacheRefusals()) {
+        const added = count - (refusedSeen.get(reason) ?? 0)
+        if (added > 0) m.registryCacheRefused.inc({ reason }, added)
+        refusedSeen.set(reason, count)
       }
       return registry.metrics()
     },

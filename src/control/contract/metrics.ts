@@ -62,6 +62,13 @@ export const METRICS = {
     labels: ['pool'],
     served: 'gateway',
   },
+  registryCacheRefused: {
+    name: 'switchyard_registry_cache_refused_total',
+    type: 'counter',
+    help: "Files of the compiled registry's cache this process refused to trust or execute (tampered, unsigned), by reason.",
+    labels: ['reason'],
+    served: 'gateway',
+  },
   brokerUp: {
     name: 'switchyard_broker_up',
     type: 'gauge',

@@ -6,7 +6,7 @@ import type { RegistryProblem } from '../contract/index.js'
 import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from '../contract/index.js'
 
 /** Bumped whenever the shape below or the validator code generation changes. */
-export const COMPILED_FORMAT = 7
+export const COMPILED_FORMAT = 8
 
 // Shaped for the cost of loading it at 1,000 workflows: one JSON.parse, then one
 // syscall per file. Columns rather than an object per workflow or per file (less
@@ -60,6 +60,8 @@ export interface CompiledRegistry {
   /** Graph modules, prompts and env files, absolute and each once: not read at load, but each must exist. */
   readonly exist: readonly string[]
   readonly digest: string
+  /** Content id (cache-trust.ts contentId) of the schema table's JSON, checked when it is read. */
+  readonly schemas: string
   readonly pools: readonly Pool[]
   readonly workflows: WorkflowColumns
 }
@@ -69,8 +71,13 @@ export type SchemaTable = Readonly<Record<string, { readonly input: JsonSchema; 
 
 /** How a loaded registry reaches what it keeps out of the compiled file. */
 export interface RegistryStore {
-  /** The code for a validator id, or undefined when it is gone. */
+  /**
+   * The code for a validator id, or undefined when it is gone, not the code the id
+   * names, or not from a cache this process verified (then route() compiles it).
+   */
   readonly code: (id: string) => string | undefined
+  /** Puts back code route() compiled for an id whose cached file was refused (a cache this process may write). */
+  readonly restore: (id: string, code: string) => void
   /** Every workflow's schemas, read once on first use. */
   readonly schemas: () => SchemaTable
 }
@@ -208,7 +215,7 @@ export function hydrate(compiled: CompiledRegistry, store: RegistryStore): Regis
     pools: new Map(compiled.pools.map((pool) => [pool.name, pool])),
     workflows,
   }
-  internals.set(registry, { validator: (name) => workflows.validator(name), code: store.code, schemas })
+  internals.set(registry, { validator: (name) => workflows.validator(name), code: store.code, restore: store.restore, schemas })
   return registry
 }
 

@@ -1,6 +1,8 @@
 // The registry: the data file parsed once into a compiled form (cached beside it,
 // keyed by content), loaded cheaply by every process that routes.
-export { loadRegistry, rebuildRegistry } from './load-registry.js'
+export { loadRegistry, rebuildRegistry, type LoadOptions } from './load-registry.js'
+export { cacheRefusals, CACHE_KEY_FILE, type CacheRefusal } from './cache-trust.js'
+export type { CacheTrust } from './registry-cache.js'
 export { internalsOf } from './compiled-registry.js'
 export { requireHere } from './node-builtins.js'
 export { linearRegExp } from './linear-regexp.js'

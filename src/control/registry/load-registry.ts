@@ -10,7 +10,7 @@ import { RegistryError, SwitchyardError, type RegistryProblem } from '../contrac
 import type { Registry } from '../contract/index.js'
 import { hydrate, type Compilation, type CompilationJson, type SchemaTable } from './compiled-registry.js'
 import { builtin, requireHere } from './node-builtins.js'
-import { readCompiled, readSchemas, readValidatorCode, writeCompiled } from './registry-cache.js'
+import { readCompiled, readSchemas, readValidatorCode, restoreValidatorCode, writeCompiled, type CacheTrust } from './registry-cache.js'
 
 let compiler: { compileRegistry(source: string): Compilation } | undefined
 
@@ -71,6 +71,18 @@ function cannotCompile(source: string, where: string, error: unknown): Switchyar
   )
 }
 
+/** How a process loads the registry. */
+export interface LoadOptions {
+  /**
+   * `key` (every process of the operator's: gateway, CLI, an app that routes): trust and
+   * write only a cache whose MAC matches under `.switchyard/cache.key`, made if absent.
+   * `none` (a pool's worker, which must never hold that key): read the cache without the
+   * key, execute no cached code, write nothing.
+   * @default 'key'
+   */
+  readonly cacheTrust?: CacheTrust
+}
+
 /**
  * Load a registry file (`switchyard.yaml` or `.json`). Synchronous and cheap:
  * a fresh compiled form in `.switchyard/` beside the file is one JSON.parse;
@@ -81,36 +93,52 @@ function cannotCompile(source: string, where: string, error: unknown): Switchyar
  * const registry = loadRegistry('switchyard.yaml')
  * const plan = route(registry, { workflow: 'email.compose', input })
  */
-export function loadRegistry(path: string): Registry {
+export function loadRegistry(path: string, options: LoadOptions = {}): Registry {
   const source = resolve(path)
-  const cached = readCompiled(source)
+  const trust = options.cacheTrust ?? 'key'
+  const cached = readCompiled(source, trust)
   if (cached) {
-    const { digest } = cached
-    return hydrate(cached, {
-      code: (id) => readValidatorCode(source, id),
-      schemas: () => readSchemas(source, digest) ?? schemasOf(source, digest),
+    const { compiled, verified } = cached
+    const { digest, schemas: schemasId } = compiled
+    return hydrate(compiled, {
+      // Cached code runs only from a cache whose MAC this process checked (issue 12.3).
+      code: (id) => (verified ? readValidatorCode(source, id) : undefined),
+      restore: (id, code) => {
+        if (verified) restoreValidatorCode(source, id, code)
+      },
+      schemas: () => readSchemas(source, digest, schemasId) ?? schemasOf(source, digest, trust),
     })
   }
-  const { registry, problems } = rebuildRegistry(source)
+  const { registry, problems } = rebuildRegistry(source, trust)
   if (!registry) throw new RegistryError(problems)
   return registry
 }
 
 /**
  * Parse and check the registry file now, ignoring any compiled form, and write
- * a new compiled form when it is clean (what `switchyard check` does).
+ * a new compiled form when it is clean (what `switchyard check` does; a process
+ * loading with `cacheTrust: 'none'` writes nothing).
  */
-export function rebuildRegistry(path: string): { registry: Registry | null; problems: readonly RegistryProblem[] } {
+export function rebuildRegistry(
+  path: string,
+  trust: CacheTrust = 'key',
+): { registry: Registry | null; problems: readonly RegistryProblem[] } {
   const source = resolve(path)
   const { compiled, codes, schemas, hashes, problems } = compileRegistry(source)
   if (!compiled) return { registry: null, problems }
-  writeCompiled(compiled, codes, schemas, hashes)
-  return { registry: hydrate(compiled, { code: (id) => codes.get(id), schemas: () => schemas }), problems: [] }
+  if (trust === 'key') writeCompiled(compiled, codes, schemas, hashes)
+  return {
+    registry: hydrate(compiled, { code: (id) => codes.get(id), restore: () => undefined, schemas: () => schemas }),
+    problems: [],
+  }
 }
 
-/** The schemas of a loaded registry whose table was removed: rebuilt, if the files still say the same. */
-function schemasOf(source: string, digest: string): SchemaTable {
-  const { compiled, schemas } = compileRegistry(source)
-  if (compiled?.digest === digest) return schemas
+/** The schemas of a loaded registry whose table was removed or refused: rebuilt (and rewritten), if the files still say the same. */
+function schemasOf(source: string, digest: string, trust: CacheTrust): SchemaTable {
+  const { compiled, codes, schemas, hashes } = compileRegistry(source)
+  if (compiled?.digest === digest) {
+    if (trust === 'key') writeCompiled(compiled, codes, schemas, hashes)
+    return schemas
+  }
   throw new SwitchyardError('REGISTRY_INVALID', `registry ${source} changed since it was loaded (${digest}); load it again`)
 }

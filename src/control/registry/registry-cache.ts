@@ -3,11 +3,14 @@
 //   .switchyard/hashes/<id>.json                 sha256 per stamped file, read only when a stamp cannot be trusted
 //   .switchyard/schemas/<digest>.json            schemas, read on first use (route() never needs them)
 //   .switchyard/validators/<hash>.cjs            one input validator each, read on first route()
+//   .switchyard/cache.key                        the operator's MAC key (cache-trust.ts), mode 0600
 // A compiled form is used only when every file it was built from is unchanged
-// (DESIGN §2.2: never a stale one).
+// (DESIGN §2.2: never a stale one), and, in a process that holds the key, only when its
+// MAC matches; every file it names must hash to the id it names it by (issue 12.3).
 import { basename, dirname, join, sep } from 'node:path'
 import type * as Fs from 'node:fs'
 import { COMPILED_FORMAT, type CompiledRegistry, type SchemaTable } from './compiled-registry.js'
+import { MAC_PREFIX, cacheKey, contentId, macMatches, macOf, refuse } from './cache-trust.js'
 import { builtin, sha256 } from './node-builtins.js'
 
 const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = builtin<typeof Fs>('node:fs')
@@ -57,20 +60,59 @@ function hashesFile(paths: CachePaths, id: string): string {
 /** One options object for every stat: at a thousand files, per-call garbage adds up. */
 const IF_EXISTS = { throwIfNoEntry: false } as const
 
-/** The cached compiled registry for `source`, or null when absent, foreign or stale. */
-export function readCompiled(source: string): CompiledRegistry | null {
+/**
+ * Whether this process holds the cache key: it then trusts (and writes) only a compiled
+ * registry whose MAC matches. A worker loads without it: it reads the cache but never
+ * executes cached code and never writes.
+ */
+export type CacheTrust = 'key' | 'none'
+
+/** A compiled registry read from the cache, and whether its MAC was checked under the key. */
+export interface CachedRegistry {
+  readonly compiled: CompiledRegistry
+  readonly verified: boolean
+}
+
+/** The cached compiled registry for `source`, or null when absent, foreign, stale or (holding the key) not authentic. */
+export function readCompiled(source: string, trust: CacheTrust): CachedRegistry | null {
   const paths = cachePaths(source)
+  let text: string
   try {
-    const compiled = JSON.parse(readFileSync(paths.compiled, 'utf8')) as CompiledRegistry
-    return compiled.format === COMPILED_FORMAT && compiled.source === source && isFresh(paths, compiled) ? compiled : null
+    text = readFileSync(paths.compiled, 'utf8')
   } catch {
-    // Absent, unreadable, or not the shape its format says (edited by hand, say): rebuilt.
+    return null
+  }
+  const signed = text.startsWith(MAC_PREFIX)
+  const newline = signed ? text.indexOf('\n') : -1
+  const body = signed ? text.slice(newline + 1) : text
+  let compiled: CompiledRegistry
+  try {
+    compiled = JSON.parse(body) as CompiledRegistry
+    if (compiled.format !== COMPILED_FORMAT || compiled.source !== source) return null
+  } catch {
+    return null
+  }
+  if (trust === 'key') {
+    const key = cacheKey(paths.dir, false)
+    if (!signed || newline === -1 || key === null) {
+      refuse('unsigned', paths.compiled)
+      return null
+    }
+    if (!macMatches(key, body, text.slice(0, newline))) {
+      refuse('mac', paths.compiled)
+      return null
+    }
+  }
+  try {
+    return isFresh(paths, compiled, trust) ? { compiled, verified: trust === 'key' } : null
+  } catch {
+    // Not the shape its format says (edited by hand, say): rebuilt.
     return null
   }
 }
 
 /** Whether every file the compiled registry was built from is unchanged, and every file it names exists. */
-function isFresh(paths: CachePaths, compiled: CompiledRegistry): boolean {
+function isFresh(paths: CachePaths, compiled: CompiledRegistry, trust: CacheTrust): boolean {
   const { files, exist } = compiled
   const checkedAt = Date.now()
   const trustedBefore = compiled.builtAt - RACY_MS
@@ -89,7 +131,7 @@ function isFresh(paths: CachePaths, compiled: CompiledRegistry): boolean {
   // Unchanged bytes behind new or too-recent mtimes: restamp, so later loads
   // are back to one stat per file.
   const restamped = racy
-  if (restamped && [...restamped.values()].every((mtimeMs) => mtimeMs < checkedAt - RACY_MS)) {
+  if (trust === 'key' && restamped && [...restamped.values()].every((mtimeMs) => mtimeMs < checkedAt - RACY_MS)) {
     const mtimeMs = files.mtimeMs.map((stamped, i) => restamped.get(i) ?? stamped)
     writeCompiled({ ...compiled, builtAt: checkedAt, files: { ...files, mtimeMs } }, new Map(), null, null)
   }
@@ -100,7 +142,10 @@ function isFresh(paths: CachePaths, compiled: CompiledRegistry): boolean {
 function sameBytes(paths: CachePaths, compiled: CompiledRegistry, files: ReadonlyMap<number, number>): boolean {
   let hashes: readonly string[]
   try {
-    hashes = JSON.parse(readFileSync(hashesFile(paths, compiled.files.hashes), 'utf8')) as string[]
+    const text = readFileSync(hashesFile(paths, compiled.files.hashes), 'utf8')
+    // Content-addressed: hashes that are not the ones the compiled form names prove nothing.
+    if (contentId(text) !== compiled.files.hashes) return false
+    hashes = JSON.parse(text) as string[]
   } catch {
     return false
   }
@@ -117,9 +162,10 @@ function sameBytes(paths: CachePaths, compiled: CompiledRegistry, files: Readonl
 }
 
 /**
- * Write the compiled registry, its validators and (unless null) its schema
- * table and file hashes; false when the folder is not writable (loading then
- * simply rebuilds).
+ * Write the compiled registry (its MAC first, under the cache key, made if there is
+ * none), its validators and (unless null) its schema table and file hashes; false
+ * when the folder is not writable or no key can be had (loading then simply rebuilds).
+ * Only a process that holds the key writes (CacheTrust).
  */
 export function writeCompiled(
   compiled: CompiledRegistry,
@@ -129,14 +175,12 @@ export function writeCompiled(
 ): boolean {
   const paths = cachePaths(compiled.source)
   try {
+    const key = cacheKey(paths.dir, true)
+    if (key === null) return false
     mkdirSync(paths.validators, { recursive: true })
     mkdirSync(paths.schemas, { recursive: true })
     mkdirSync(paths.hashes, { recursive: true })
-    for (const [id, code] of codes) {
-      const file = join(paths.validators, `${id}.cjs`)
-      // Content-addressed: an existing file already holds this code.
-      if (!existsSync(file)) writeAtomically(file, code)
-    }
+    for (const [id, code] of codes) writeValidator(paths, id, code)
     if (schemas) {
       const current = schemasFile(paths, compiled.digest)
       writeAtomically(current, JSON.stringify(schemas))
@@ -147,20 +191,28 @@ export function writeCompiled(
       writeAtomically(current, JSON.stringify(hashes))
       removeOld(paths.hashes, current)
     }
-    writeAtomically(paths.compiled, JSON.stringify(compiled))
+    const body = JSON.stringify(compiled)
+    writeAtomically(paths.compiled, `${macOf(key, body)}\n${body}`)
     return true
   } catch {
     return false
   }
 }
 
-/** The schema table of the registry with this digest, or undefined when it is gone. */
-export function readSchemas(source: string, digest: string): SchemaTable | undefined {
+/** The schema table of the registry with this digest, or undefined when it is gone or is not the table `id` names. */
+export function readSchemas(source: string, digest: string, id: string): SchemaTable | undefined {
+  const file = schemasFile(cachePaths(source), digest)
+  let text: string
   try {
-    return JSON.parse(readFileSync(schemasFile(cachePaths(source), digest), 'utf8')) as SchemaTable
+    text = readFileSync(file, 'utf8')
   } catch {
     return undefined
   }
+  if (contentId(text) !== id) {
+    refuse('schemas', file)
+    return undefined
+  }
+  return JSON.parse(text) as SchemaTable
 }
 
 /** Removes the files of older registry versions from `dir`, once they are KEPT_MS old (a process may still be loading one). */
@@ -172,19 +224,57 @@ function removeOld(dir: string, current: string): void {
   }
 }
 
-/** Reads a validator's code by id, or undefined when the file is gone. */
+/**
+ * Reads a validator's code by id, or undefined when the file is gone or its code
+ * is not the code the id names (refused and counted: never executed).
+ */
 export function readValidatorCode(source: string, id: string): string | undefined {
+  const file = `${cachePaths(source).validators}${sep}${id}.cjs`
+  let code: string
   try {
-    // Written atomically under its content hash: no partial or foreign code.
-    return readFileSync(`${cachePaths(source).validators}${sep}${id}.cjs`, 'utf8')
+    code = readFileSync(file, 'utf8')
   } catch {
     return undefined
   }
+  if (contentId(code) === id) return code
+  refuse('validator', file)
+  return undefined
+}
+
+/** Puts a validator's code back under its id (after a refusal); only code that hashes to it. */
+export function restoreValidatorCode(source: string, id: string, code: string): void {
+  try {
+    const paths = cachePaths(source)
+    mkdirSync(paths.validators, { recursive: true })
+    writeValidator(paths, id, code)
+  } catch {
+    // Not writable: the next process compiles it again.
+  }
+}
+
+/** Content-addressed: a file already holding this id's code is kept; anything else there is replaced. */
+function writeValidator(paths: CachePaths, id: string, code: string): void {
+  if (contentId(code) !== id) return
+  const file = join(paths.validators, `${id}.cjs`)
+  let held: string | undefined
+  try {
+    held = readFileSync(file, 'utf8')
+  } catch {
+    held = undefined
+  }
+  if (held !== code) writeAtomically(file, code)
 }
 
 /** Readers never see half a file: write beside it, then rename over it. */
 function writeAtomically(file: string, text: string): void {
   const temp = `${file}.${process.pid}.tmp`
-  writeFileSync(temp, text)
+  try {
+    // Exclusive: a file (or symlink) planted under the temp name is never written through.
+    writeFileSync(temp, text, { flag: 'wx' })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    unlinkSync(temp)
+    writeFileSync(temp, text, { flag: 'wx' })
+  }
   renameSync(temp, file)
 }

@@ -5,6 +5,7 @@ import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path'
 import type { Node as YamlNode, Pair } from 'yaml'
 import { canonicalJson } from './canonical-json.js'
 import { COMPILED_FORMAT, type Compilation, type CompiledRegistry, type WorkflowColumns } from './compiled-registry.js'
+import { contentId } from './cache-trust.js'
 import { sha256 } from './node-builtins.js'
 import type { RegistryProblem, Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from '../contract/index.js'
 import { MIN_MEMORY_BYTES, OUTPUT_BYTES, parseDuration, parseSize, POOL_DEFAULTS } from './registry-rules.js'
@@ -43,6 +44,7 @@ function compiledForm(
   pools: readonly Pool[],
   workflows: readonly Workflow[],
   validatorIds: ReadonlyMap<string, string>,
+  schemas: string,
 ): { compiled: CompiledRegistry; hashes: string[] } {
   const hashes = files.map(([, , , hash]) => hash)
   const column = <T>(field: (workflow: Workflow) => T): T[] => workflows.map(field)
@@ -68,6 +70,7 @@ function compiledForm(
     exist: [...new Set([...pools.map((pool) => pool.env), ...workflows.flatMap((wf) => [wf.graph.module, wf.prompt])])].filter(
       (path) => path !== null,
     ),
+    schemas,
     pools,
     workflows: columns,
   }
@@ -107,14 +110,16 @@ export function compileRegistry(path: string): Compilation {
   )
   if (problems.length) return fail(problems)
   const workflows = [...builder.workflows.values()]
+  const schemas = Object.fromEntries(workflows.map((wf) => [wf.name, { input: wf.input, output: wf.output }]))
   const { compiled, hashes } = compiledForm(
     { source, root, builtAt, digest: sha256(canonicalJson(builder.canonical())) },
     files,
     [...builder.pools.values()],
     workflows,
     builder.validatorIds,
+    // The table is written as this JSON (registry-cache.ts), and checked against this id when read.
+    contentId(JSON.stringify(schemas)),
   )
-  const schemas = Object.fromEntries(workflows.map((wf) => [wf.name, { input: wf.input, output: wf.output }]))
   return { compiled, codes: builder.codes, schemas, hashes, problems: [] }
 }
 

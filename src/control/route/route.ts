@@ -33,7 +33,8 @@ function shimRequire(specifier: string): unknown {
 
 function fromCode(code: string): InputValidator {
   const module = { exports: {} as unknown }
-  // The code is our own Ajv output, read from the content-addressed cache.
+  // Our own Ajv output: compiled just now, or read from a cache whose MAC matched and
+  // whose file hashes to the id the MAC covers (registry-cache.ts).
   const factory = new Function('require', 'module', 'exports', code) as (r: typeof shimRequire, m: typeof module, e: unknown) => void
   factory(shimRequire, module, module.exports)
   return module.exports as InputValidator
@@ -47,10 +48,12 @@ export function inputValidatorFor(registry: Registry, workflow: Workflow): Input
   const id = internals?.validator(workflow.name)
   let code = id ? internals?.code(id) : undefined
   if (code === undefined) {
-    // A registry built by hand, or a validator file removed since: compile now.
+    // A registry built by hand, a validator file removed or refused since (its code is
+    // not the code its id names), or a cache this process could not verify: compile now.
     fallbackCompiler ??= new (requireHere('../registry/schema-compiler.js') as { SchemaCompiler: typeof SchemaCompiler }).SchemaCompiler()
     code = fallbackCompiler.compile(workflow.input, true).code
     if (code === undefined) throw new Error(`input schema of workflow '${workflow.name}' is invalid`)
+    if (id) internals?.restore(id, code)
   }
   return fromCode(code)
 }
