@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SERVICE, loadRegistry } from '../control/index.js'
 import type { Pool, Registry } from '../control/index.js'
-import type { Broker } from '../data/broker/index.js'
+import type { Broker, PoolStats } from '../data/broker/index.js'
 import { verifyKeysFor } from '../data/index.js'
 import { MemoryBroker } from '../data/broker/memory/index.js'
 import { probePython, pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor/index.js'
@@ -118,6 +118,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     process.once('SIGTERM', resolve)
   })
   const { key: signingKey, notes } = resolveSigningKey({ flag: args.signingKey, env: process.env, ephemeral: true })
+  if (options.supervisorBroker.kind === 'memory') reportCrash(options.name, broker)
   const traceDir = join(registry.root, '.switchyard', 'traces')
   // Each pool's processes send their spans with a credential that writes its own project only.
   const ingestSecret = newIngestSecret()
@@ -160,41 +161,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   console.log(`switchyard ${options.name}: gateway ${gateway.url} · registry ${registry.source} (${registry.digest.slice(0, 19)}…)`)
   console.log(`switchyard ${options.name}: traces ${gateway.url}/ · workers log below as [pool pid]`)
   for (const note of notes) console.log(`switchyard ${options.name}: ${note}`)
-  if (options.tokens === null) {
-    const where = isLoopback(args.host) ? 'loopback only' : `${args.host}: ANYONE WHO REACHES THIS PORT CAN RUN WORKFLOWS`
-    console.log(`switchyard ${options.name}: auth is OFF (${where}); set SWITCHYARD_TOKENS to require bearer tokens`)
-  } else {
-    console.log(`switchyard ${options.name}: ${describeTokens(options.tokens)}`)
-  }
-  for (const pool of registry.pools.values()) {
-    if (pool.runtime !== 'python') continue
-    const how = options.supervisorBroker.kind === 'memory' ? 'over IPC' : 'on Redis'
-    const python = options.python
-    console.log(
-      python === true
-        ? `switchyard ${options.name}: pool '${pool.name}' has runtime python: served by python3 -m switchyard_worker ${how}`
-        : `switchyard ${options.name}: pool '${pool.name}' has runtime python: NOT served (its runs are refused with 503): ${python?.unavailable ?? 'no python worker'}`,
-    )
-  }
-
-  let last = ''
-  const print = async (force: boolean) => {
-    const table = await supervisor.table()
-    if (force || table !== last) console.log(`\n${table}\n`)
-    last = table
-  }
-  await print(true)
-  // A run for a pool whose worker is still starting is refused (503): the commands to paste come once they can work.
-  if (!(await readyWithin(broker, READY_WAIT_MS))) {
-    console.log(
-      `switchyard ${options.name}: not every pool has a live worker after ${READY_WAIT_MS / 1000} s; runs for those get 503 until one is up`,
-    )
-  }
-  for (const line of tryItLines({ registry, url: gateway.url, auth: options.tokens !== null })) console.log(line)
-  console.log('')
-  const ticker = setInterval(() => void print(false).catch(() => undefined), args.statusIntervalMs)
-  const onUsr2 = () => void print(true).catch(() => undefined)
-  process.on('SIGUSR2', onUsr2)
+  announce({ ...options, how: options.supervisorBroker.kind === 'memory' ? 'over IPC' : 'on Redis' })
+  const status = await statusLoop({ ...options, url: gateway.url, table: () => supervisor.table() })
 
   // --watch: one reload at a time; the new workers start before the old ones drain, so runs
   // keep flowing, and a run in flight finishes on the code it started with.
@@ -239,8 +207,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   stopped = true
   watcher?.close()
   await reloading
-  clearInterval(ticker)
-  process.off('SIGUSR2', onUsr2)
+  status.stop()
   // Workers flush their spans to the gateway as they drain, so it closes last; a failed
   // final export loses spans, never the exit code.
   await supervisor.stop()
@@ -249,6 +216,111 @@ export async function serve(options: ServeOptions): Promise<number> {
   await broker.close()
   console.log(`switchyard ${options.name}: stopped`)
   return 0
+}
+
+/** The auth line and one line per python pool: how each is served (`how`: over IPC, on Redis). */
+export function announce(options: {
+  readonly name: string
+  readonly args: ServeArgs
+  readonly registry: Registry
+  readonly tokens: readonly TokenEntry[] | null
+  readonly python?: ServeOptions['python']
+  readonly how: string
+}): void {
+  if (options.tokens === null) {
+    const where = isLoopback(options.args.host) ? 'loopback only' : `${options.args.host}: ANYONE WHO REACHES THIS PORT CAN RUN WORKFLOWS`
+    console.log(`switchyard ${options.name}: auth is OFF (${where}); set SWITCHYARD_TOKENS to require bearer tokens`)
+  } else {
+    console.log(`switchyard ${options.name}: ${describeTokens(options.tokens)}`)
+  }
+  for (const pool of options.registry.pools.values()) {
+    if (pool.runtime !== 'python') continue
+    const python = options.python
+    console.log(
+      python === true
+        ? `switchyard ${options.name}: pool '${pool.name}' has runtime python: served by python3 -m switchyard_worker ${options.how}`
+        : `switchyard ${options.name}: pool '${pool.name}' has runtime python: NOT served (its runs are refused with 503): ${python?.unavailable ?? 'no python worker'}`,
+    )
+  }
+}
+
+/**
+ * The status table now, then when it changes (every `statusIntervalMs`) and on SIGUSR2;
+ * in between, once every pool has a worker (or after READY_WAIT_MS), the commands to try.
+ */
+export async function statusLoop(options: {
+  readonly name: string
+  readonly args: ServeArgs
+  readonly registry: Registry
+  readonly broker: Broker
+  readonly tokens: readonly TokenEntry[] | null
+  readonly url: string
+  readonly table: () => Promise<string>
+}): Promise<{ stop(): void }> {
+  let last = ''
+  const print = async (force: boolean) => {
+    const table = await options.table()
+    if (force || table !== last) console.log(`\n${table}\n`)
+    last = table
+  }
+  await print(true)
+  // A run for a pool whose worker is still starting is refused (503): the commands to paste come once they can work.
+  if (!(await readyWithin(options.broker, READY_WAIT_MS))) {
+    console.log(
+      `switchyard ${options.name}: not every pool has a live worker after ${READY_WAIT_MS / 1000} s; runs for those get 503 until one is up`,
+    )
+  }
+  for (const line of tryItLines({ registry: options.registry, url: options.url, auth: options.tokens !== null })) console.log(line)
+  console.log('')
+  const ticker = setInterval(() => void print(false).catch(() => undefined), options.args.statusIntervalMs)
+  const onUsr2 = () => void print(true).catch(() => undefined)
+  process.on('SIGUSR2', onUsr2)
+  return {
+    stop() {
+      clearInterval(ticker)
+      process.off('SIGUSR2', onUsr2)
+    },
+  }
+}
+
+/**
+ * `dev` is one process: an uncaught error anywhere in it (a gateway bug, say) ends the
+ * gateway, the embedded broker and every run the broker holds. Say so, with what was
+ * lost and what survives a crash, on stderr, and exit 1, rather than leave a bare stack.
+ */
+function reportCrash(name: string, broker: Broker): void {
+  let crashed = false
+  process.on('uncaughtException', (error, origin) => {
+    if (crashed) return
+    crashed = true
+    const what = error instanceof Error ? (error.stack ?? error.message) : String(error)
+    const write = (stats: readonly PoolStats[] | null) => {
+      const queued = stats?.reduce((sum, s) => sum + s.queued, 0)
+      const running = stats?.reduce((sum, s) => sum + s.running, 0)
+      const runs = stats ? `${queued} queued and ${running} running runs` : 'every queued and running run'
+      try {
+        process.stderr.write(
+          [
+            ``,
+            `switchyard ${name}: CRASHED: an uncaught error (${origin}) in the process that holds the gateway and the embedded broker:`,
+            what,
+            ``,
+            `switchyard ${name}: it exits now, and with it:`,
+            `  - ${runs}: the embedded broker keeps runs in this process's memory only, so they are lost (no worker will run them; after a restart GET /v1/runs/{id} does not know them)`,
+            `  - every caller waiting for a run (its connection drops), and spans not yet written to .switchyard/traces`,
+            `  - the pools' worker processes (they stop when this process goes)`,
+            `For runs that survive a crash use switchyard start --redis URL: there the gateway is a child process that is started again on the same port, the pools keep running, and queued runs wait in Redis (SECURITY.md).`,
+            ``,
+          ].join('\n'),
+        )
+      } finally {
+        process.exit(1)
+      }
+    }
+    // The memory broker answers at once; a bound all the same, so that the report always comes.
+    const late = new Promise<null>((resolve) => setTimeout(() => resolve(null), 1000))
+    void Promise.race([broker.stats(), late]).then(write, () => write(null))
+  })
 }
 
 /** How long dev/start wait for every pool's first worker before printing the commands to try. */

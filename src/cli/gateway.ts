@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { SERVICE, loadRegistry } from '../control/index.js'
 import { fullPrivilegeTokens, parseTokens, parseTokensFile, startGateway, type TokenEntry } from '../gateway/index.js'
+import type { SigningKey } from '../data/index.js'
 import { CONFIG_OPTION, configPath, parse, str } from './args.js'
+import { runIfMain } from './run-if-main.js'
 import { SIGNING_KEY_OPTION, resolveSigningKey } from './signing-key.js'
 
 const USAGE = `usage: switchyard gateway --redis URL --signing-key FILE [--config FILE] [--port 7070] [--host 127.0.0.1]
@@ -25,6 +27,8 @@ Runs the HTTP gateway on Redis: auth → route() → signed envelope → the poo
   --no-auth           run without tokens (anyone who can reach the port can run workflows)
   --trace-dir DIR     keep an embedded trace store here (POST /v1/traces, GET /v1/traces/{id}; the console at / either way)
   --cors-origin URL   let browser pages on this origin call the API (repeatable; '*' for any)
+  --supervised        run as the child of 'switchyard start' (forked with IPC): take the signing key
+                      and ingest secret over IPC, report the URL back, stop when the parent goes
 Env: SWITCHYARD_INGEST_SECRET mints pools' trace-ingest credentials (with --trace-dir);
 OTEL_EXPORTER_OTLP_* choose where the gateway's own spans go.`
 
@@ -39,6 +43,7 @@ const OPTIONS = {
   'no-auth': { type: 'boolean' },
   'trace-dir': { type: 'string' },
   'cors-origin': { type: 'string', multiple: true },
+  supervised: { type: 'boolean' },
 } as const
 
 /**
@@ -85,10 +90,20 @@ export async function run(argv: string[]): Promise<number> {
     throw new Error(`--port must be an integer from 0 to 65535, got '${str(parsed, 'port')}'`)
   const tokens = resolveTokens({ tokensFile: str(parsed, 'tokens-file'), noAuth: parsed.values['no-auth'] === true, env: process.env })
   const traceDirFlag = str(parsed, 'trace-dir')
-  const { key: signingKey, notes } = resolveSigningKey({ flag: str(parsed, 'signing-key'), env: process.env, ephemeral: false })
-  const ingestSecret = process.env.SWITCHYARD_INGEST_SECRET?.trim() || null
+  const supervised = parsed.values.supervised === true
+  const config = configPath(str(parsed, 'config'))
+  const registry = loadRegistry(config)
+  let signingKey: SigningKey
+  let ingestSecret: string | null
+  let notes: readonly string[] = []
+  if (supervised) {
+    // Forked by `switchyard start`: the keys of its session come over IPC, never from argv or env.
+    ;({ signingKey, ingestSecret } = await keysFromParent())
+  } else {
+    ;({ key: signingKey, notes } = resolveSigningKey({ flag: str(parsed, 'signing-key'), env: process.env, ephemeral: false }))
+    ingestSecret = process.env.SWITCHYARD_INGEST_SECRET?.trim() || null
+  }
 
-  const registry = loadRegistry(configPath(str(parsed, 'config')))
   // Heavy modules load only now: `switchyard gateway --help` stays instant.
   const [{ RedisBroker, redactUrl }, { captureByPool, initTracing, StoreSpanExporter }] = await Promise.all([
     import('../data/broker/redis/index.js'),
@@ -108,6 +123,8 @@ export async function run(argv: string[]): Promise<number> {
     signingKey,
     corsOrigins,
     ...(traceDir ? { traceDir } : {}),
+    // As in `dev`: a workflow added to the file since the start gets told to restart.
+    ...(supervised ? { unknownWorkflowHint: (await import('./dev-watch.js')).registryHint(config, registry) } : {}),
   })
   // With its own store, the gateway's spans go straight into it unless an OTLP endpoint says otherwise.
   const ownStore =
@@ -118,19 +135,55 @@ export async function run(argv: string[]): Promise<number> {
     tracing: captureByPool(registry.pools.values()),
     ...(ownStore && gateway.traceStore ? { exporter: new StoreSpanExporter(gateway.traceStore) } : {}),
   })
-  console.log(`switchyard gateway: ${gateway.url} on Redis ${redactUrl(url)}, ${registry.workflows.size} workflows`)
-  if (tokens === null) console.log('switchyard gateway: auth is OFF (--no-auth): anyone who reaches this port can run workflows')
-  else console.log(`switchyard gateway: ${describeTokens(tokens)}`)
-  for (const note of notes) console.log(`switchyard gateway: ${note}`)
-  if (tracing.endpoint) console.log(`switchyard gateway: spans → ${tracing.endpoint}`)
+  if (supervised) {
+    // `start` prints what a person reads; it only needs to know where this one listens.
+    process.send?.({ type: 'switchyard.gateway.listening', url: gateway.url, port: gateway.port })
+  } else {
+    console.log(`switchyard gateway: ${gateway.url} on Redis ${redactUrl(url)}, ${registry.workflows.size} workflows`)
+    if (tokens === null) console.log('switchyard gateway: auth is OFF (--no-auth): anyone who reaches this port can run workflows')
+    else console.log(`switchyard gateway: ${describeTokens(tokens)}`)
+    for (const note of notes) console.log(`switchyard gateway: ${note}`)
+    if (tracing.endpoint) console.log(`switchyard gateway: spans → ${tracing.endpoint}`)
+  }
 
   await new Promise<void>((done) => {
-    process.once('SIGINT', done)
     process.once('SIGTERM', done)
+    if (supervised) {
+      // Ctrl-C reaches the whole process group: `start` orders the stop (gateway first, then
+      // pools) with SIGTERM. A parent that is gone (kill -9) leaves nobody to restart or stop it.
+      process.on('SIGINT', () => undefined)
+      process.once('disconnect', done)
+    } else {
+      process.once('SIGINT', done)
+    }
   })
-  console.log('switchyard gateway: stopping')
+  if (!supervised) console.log('switchyard gateway: stopping')
   await gateway.close()
   await redis.close()
   await tracing.shutdown()
+  // The IPC channel would keep this process alive.
+  if (supervised && process.connected) process.disconnect()
   return 0
 }
+
+/** The first IPC message of a supervised gateway: the session's keys. */
+async function keysFromParent(): Promise<{ signingKey: SigningKey; ingestSecret: string | null }> {
+  if (!process.send) throw new Error('--supervised: this process has no IPC channel (it is forked by switchyard start)')
+  const [{ isGatewayStartMessage }, { signingKeyFromPem }] = await Promise.all([
+    import('../data/supervisor/index.js'),
+    import('../data/index.js'),
+  ])
+  const message = await new Promise<unknown>((resolve, reject) => {
+    const onGone = () => reject(new Error('--supervised: the parent went away before handing over the keys'))
+    process.once('disconnect', onGone)
+    process.once('message', (value) => {
+      process.off('disconnect', onGone)
+      resolve(value)
+    })
+  })
+  if (!isGatewayStartMessage(message)) throw new Error('--supervised: the first IPC message is not the keys')
+  return { signingKey: signingKeyFromPem(message.signingKey, 'the signing key from switchyard start'), ingestSecret: message.ingestSecret }
+}
+
+// Forked directly by `switchyard start` (`fork(.../cli/gateway.js, ['--supervised', …])`), not via main.
+runIfMain(import.meta.url, run, 'gateway')

@@ -1,17 +1,30 @@
-// `switchyard start --redis URL`: `switchyard dev` on Redis. The gateway submits to
-// BullMQ; each pool's worker processes consume their own queue directly (a pool's
-// `redis` URL in the registry, with its own ACL user, wins over --redis).
+// `switchyard start --redis URL`: `switchyard dev` on Redis, for production. This process
+// is the supervisor only: it forks the gateway (`switchyard gateway --supervised`) and
+// each pool's worker processes as children of its own. A gateway that dies (a bug, its
+// heap, kill -9) is forked again on the same port with backoff, and the pools keep
+// serving their queues meanwhile: their workers consume Redis directly (a pool's `redis`
+// URL in the registry, with its own ACL user, wins over --redis).
+// SIGINT/SIGTERM stop the gateway first (no new runs; waiting callers are answered),
+// then the pools (in-flight runs finish).
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { loadRegistry } from '../control/index.js'
 import { RedisBroker, redactUrl } from '../data/broker/redis/index.js'
+import { signingKeyPem, verifyKeysFor } from '../data/index.js'
+import { pythonProgram, renderGatewayStatus, startGatewayProcess, startSupervisor } from '../data/supervisor/index.js'
+import { ingestToken, newIngestSecret } from '../gateway/index.js'
 import { parse, str } from './args.js'
 import { resolveTokens } from './gateway.js'
 import { runIfMain } from './run-if-main.js'
-import { SERVE_OPTIONS, pythonSupport, serve, serveArgs } from './dev.js'
+import { SERVE_OPTIONS, announce, pythonSupport, serveArgs, statusLoop, workerProgram } from './dev.js'
+import { resolveSigningKey } from './signing-key.js'
 
 const USAGE = `usage: switchyard start --redis URL [--config FILE] [--port 7070] [--host 127.0.0.1]
                         [--tokens-file FILE | --no-auth] [--signing-key FILE]
 
-Runs the gateway and every node pool's worker processes on Redis (BullMQ).
+Runs the gateway and every node pool's worker processes on Redis (BullMQ), each a
+child process of this one: a gateway that dies is started again on the same port,
+and the pools keep serving their queues meanwhile.
   --redis URL   Redis for pools without their own (default SWITCHYARD_REDIS_URL)
   --port N      gateway port (default PORT or 7070)
   --host H      gateway address (default 127.0.0.1)
@@ -20,7 +33,15 @@ Runs the gateway and every node pool's worker processes on Redis (BullMQ).
   --signing-key FILE  Ed25519 private key envelopes are signed with (default
                 SWITCHYARD_SIGNING_KEY_FILE, else a key made for this session, printed);
                 workers get only its public key (SWITCHYARD_VERIFY_KEYS)
-Redis must run with maxmemory-policy noeviction.`
+Redis must run with maxmemory-policy noeviction.
+SIGUSR2 prints the status table; SIGINT/SIGTERM stop the gateway, then drain the pools.`
+
+/** The gateway program start forks: cli/gateway beside this file (.ts under tsx, .js when built). */
+function gatewayProgram(): { module: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url)
+  const module = here.replace(/start\.(ts|js)$/, 'gateway.$1')
+  return { module, execArgv: module.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [] }
+}
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parse(argv, {
@@ -36,24 +57,99 @@ export async function run(argv: string[]): Promise<number> {
   }
   const url = typeof parsed.values.redis === 'string' ? parsed.values.redis : process.env.SWITCHYARD_REDIS_URL
   if (!url) throw new Error(`--redis URL (or SWITCHYARD_REDIS_URL) is required\n\n${USAGE}`)
-  const tokens = resolveTokens({ tokensFile: str(parsed, 'tokens-file'), noAuth: parsed.values['no-auth'] === true, env: process.env })
+  const tokensFile = str(parsed, 'tokens-file')
+  const noAuth = parsed.values['no-auth'] === true
+  // Checked here too, so that a bad tokens file or a missing token fails before anything starts.
+  const tokens = resolveTokens({ tokensFile, noAuth, env: process.env })
   const registry = loadRegistry(args.config)
   const python = pythonSupport(registry)
+  // Listened for before anything starts: a Ctrl-C during start-up stops it cleanly too.
+  let stopping = false
+  const stopRequested = new Promise<void>((resolve) => {
+    const stop = () => {
+      stopping = true
+      resolve()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  const { key: signingKey, notes } = resolveSigningKey({ flag: args.signingKey, env: process.env, ephemeral: true })
+  // Each pool's processes send their spans with a credential that writes its own project only.
+  const ingestSecret = newIngestSecret()
+  // This process's own connection: the status table's queue figures and readiness.
   const broker = await RedisBroker.connect({ registry, url })
   console.log(`switchyard start: Redis ${redactUrl(url)}`)
-  return serve({
-    name: 'start',
-    args,
+
+  const program = gatewayProgram()
+  let port = args.port
+  const gateway = await startGatewayProcess({
+    module: program.module,
+    execArgv: program.execArgv,
+    args: [
+      '--config',
+      registry.source,
+      '--host',
+      args.host,
+      '--trace-dir',
+      join(registry.root, '.switchyard', 'traces'),
+      ...(noAuth ? ['--no-auth'] : tokensFile !== undefined ? ['--tokens-file', tokensFile] : []),
+    ],
+    port: args.port,
+    // The operator's env (SWITCHYARD_TOKENS among it); the producer's URL here, not in argv,
+    // where any user of the machine could read it.
+    env: { ...process.env, SWITCHYARD_REDIS_URL: url },
+    secrets: { signingKey: signingKeyPem(signingKey), ingestSecret },
+    onEvent: (event) => {
+      if (event.type === 'exit' && !event.expected) {
+        const how = event.signal ? `signal ${event.signal}` : `code ${event.code}`
+        console.error(`switchyard start: the gateway (pid ${event.pid}) exited unexpectedly (${how}); the pools keep running`)
+      } else if (event.type === 'restart') {
+        console.error(`switchyard start: restarting the gateway on port ${port} in ${event.delayMs}ms (restart ${event.restarts})`)
+      } else if (event.type === 'listening') {
+        port = event.port
+        if (event.restarts > 0)
+          console.error(`switchyard start: the gateway is back on ${event.url} (pid ${event.pid}, restart ${event.restarts})`)
+      }
+    },
+  }).catch(async (error: unknown) => {
+    await broker.close()
+    throw error
+  })
+  const worker = workerProgram()
+  const supervisor = startSupervisor({
     registry,
-    broker,
-    supervisorBroker: { kind: 'redis', broker },
-    workerArgs: () => [],
+    broker: { kind: 'redis', broker },
+    worker: { module: worker.module, execArgv: worker.execArgv, args: (pool) => ['--pool', pool.name] },
+    verifyKeys: verifyKeysFor(signingKey),
+    ...(python === true ? { python: pythonProgram() } : {}),
+    tracesUrl: gateway.url,
+    poolEnv: (pool) => ({ SWITCHYARD_TRACES_TOKEN: ingestToken(ingestSecret, pool.name) }),
     // The producer's URL: only pools with no Redis credentials of their own get it (with a warning).
     sharedRedis: url,
-    tokens,
-    // Runtime-python pools get python3 -m switchyard_worker processes, when this machine has it.
-    ...(python ? { python } : {}),
   })
+  const pid = gateway.status().pid
+  console.log(`switchyard start: gateway ${gateway.url} · registry ${registry.source} (${registry.digest.slice(0, 19)}…)`)
+  console.log(`switchyard start: traces ${gateway.url}/ · workers log below as [pool pid], the gateway as [gateway pid]`)
+  console.log(`switchyard start: gateway process ${pid}: if it dies it is started again on port ${gateway.port}; the pools keep running`)
+  for (const note of notes) console.log(`switchyard start: ${note}`)
+  const options = { name: 'start', args, registry, broker, tokens, ...(python ? { python } : {}) }
+  announce({ ...options, how: 'on Redis' })
+  const status = stopping
+    ? { stop: () => undefined }
+    : await statusLoop({
+        ...options,
+        url: gateway.url,
+        table: async () => `${await supervisor.table()}\n${renderGatewayStatus(gateway.status())}`,
+      })
+
+  await stopRequested
+  console.log('switchyard start: stopping: the gateway first, then the pools (workers finish their runs)…')
+  status.stop()
+  await gateway.stop()
+  await supervisor.stop()
+  await broker.close()
+  console.log('switchyard start: stopped')
+  return 0
 }
 
 runIfMain(import.meta.url, run, 'start')

@@ -1,5 +1,8 @@
 // The process manager behind `switchyard dev` and `start`: each pool's worker processes,
-// their env, restarts with backoff, and the status table.
+// their env, restarts with backoff, and the status table; in `start`, the gateway too.
 export { startSupervisor, type Supervisor, type SupervisorEvent, type SupervisorOptions } from './supervisor.js'
+
+export { renderGatewayStatus, startGatewayProcess } from './gateway-process.js'
+export { isGatewayStartMessage } from './gateway-protocol.js'
 
 export { pythonPath, probePython, pythonProgram } from './python-program.js'
