@@ -1,6 +1,6 @@
 // The chaos suite's short form, in every test run: real processes (`switchyard start`,
 // its worker processes, redis-server with AOF), real faults (a graph that throws,
-// busy-loops or exits; kill -9 of a worker, of Redis, of the gateway), real clients
+// busy-loops or exits; kill -9 of a worker, of Redis, of the gateway, of start), real clients
 // retrying. What must hold under each: no accepted run is lost, no submission runs
 // twice, the neighbour pool has no failure, and the faulty pool serves again by itself.
 // Latency is reported by `npm run chaos` and bench/neighbour, never asserted here.
@@ -50,7 +50,7 @@ void test(
         )
       }
       // Process faults: every accepted run of a normal graph succeeds.
-      for (const id of ['kill-worker', 'kill-redis', 'kill-gateway']) {
+      for (const id of ['kill-worker', 'kill-redis', 'kill-gateway', 'kill-start']) {
         for (const row of byScenario(id)) assert.equal(row.succeeded, row.accepted, `${id}: ${formatRowLine(row)}`)
       }
     } catch (error) {

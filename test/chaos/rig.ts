@@ -1,6 +1,6 @@
 // The chaos rig: Switchyard as it is deployed, in real processes on loopback. A
 // redis-server with AOF (everysec) in a temp folder, and `switchyard start --redis`
-// (the gateway, and the supervisor forking each pool's worker processes) on a chaos
+// (the supervisor, forking the gateway and each pool's worker processes) on a chaos
 // registry: a `neighbour` pool serving steady traffic and a `faulty` pool whose graphs
 // misbehave on request. Every graph that does work writes a ledger line per start and
 // end (runId, idempotency key, attempt, pid): the ledger is how executions are counted,
@@ -163,7 +163,7 @@ export interface Rig {
   /** The gateway's URL (the same port across a gateway restart). */
   readonly url: string
   readonly redis: RedisServer
-  /** The pid of `switchyard start` (the gateway's process) now. */
+  /** The pid of the gateway's process now (a child of `switchyard start`). */
   gatewayPid(): number
   /** Pids of live worker processes of a pool, newest last (from the workers' start lines). */
   workers(pool: string): number[]
@@ -172,10 +172,12 @@ export interface Rig {
   /** SIGKILL Redis; `restart()` brings it back on the same port and AOF. */
   killRedis(): Promise<void>
   restartRedis(): Promise<void>
-  /** SIGKILL the `switchyard start` process (gateway and supervisor); its workers drain and exit. */
+  /** SIGKILL the gateway's process alone; `switchyard start` starts it again on the same port. */
   killGateway(): Promise<void>
+  /** SIGKILL the `switchyard start` process (the supervisor); its gateway and workers notice, drain and exit. */
+  killStart(): Promise<void>
   /** Start `switchyard start` again on the same port and wait until every pool is ready. */
-  restartGateway(): Promise<void>
+  restartStart(): Promise<void>
   /** Wait until /readyz says every pool has a live worker. */
   ready(timeoutMs?: number): Promise<void>
   /** Everything the processes printed (for a failure message). */
@@ -206,6 +208,7 @@ export async function startRig(options: { quiet?: boolean } = {}): Promise<Rig> 
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const pids = new Map<string, number[]>()
+  const gateways: number[] = []
   let start: ChildProcess | null = null
 
   const record = (text: string) => {
@@ -213,6 +216,9 @@ export async function startRig(options: { quiet?: boolean } = {}): Promise<Rig> 
     for (const match of text.matchAll(/"msg":"worker started","pool":"([^"]+)","pid":(\d+)/g)) {
       const pool = match[1] ?? ''
       pids.set(pool, [...(pids.get(pool) ?? []), Number(match[2])])
+    }
+    for (const match of text.matchAll(/switchyard start: (?:gateway process (\d+):|the gateway is back on \S+ \(pid (\d+),)/g)) {
+      gateways.push(Number(match[1] ?? match[2]))
     }
   }
 
@@ -262,7 +268,7 @@ export async function startRig(options: { quiet?: boolean } = {}): Promise<Rig> 
     get redis() {
       return redis
     },
-    gatewayPid: () => start?.pid ?? 0,
+    gatewayPid: () => gateways.at(-1) ?? 0,
     workers: (pool) => (pids.get(pool) ?? []).filter(alive),
     ledger: () =>
       readFileSync(ledgerPath, 'utf8')
@@ -276,13 +282,19 @@ export async function startRig(options: { quiet?: boolean } = {}): Promise<Rig> 
       redis = await startRedis(REDIS_ARGS, redisPlace)
     },
     async killGateway() {
+      const pid = gateways.at(-1)
+      if (pid === undefined || !alive(pid)) return
+      process.kill(pid, 'SIGKILL')
+      while (alive(pid)) await new Promise((resolve) => setTimeout(resolve, 20))
+    },
+    async killStart() {
       const child = start
       if (!child || child.exitCode !== null || child.signalCode !== null) return
       const exited = new Promise((resolve) => child.once('exit', resolve))
       child.kill('SIGKILL')
       await exited
     },
-    async restartGateway() {
+    async restartStart() {
       launch()
       await rig.ready()
     },
@@ -307,8 +319,8 @@ export async function startRig(options: { quiet?: boolean } = {}): Promise<Rig> 
         await exited
         clearTimeout(timer)
       }
-      // Workers of a killed `start` drain and exit on their own; any still here are ours to end.
-      for (const list of pids.values()) for (const pid of list) if (alive(pid)) process.kill(pid, 'SIGKILL')
+      // Workers and gateways of a killed `start` drain and exit on their own; any still here are ours to end.
+      for (const pid of [...pids.values(), gateways].flat()) if (alive(pid)) process.kill(pid, 'SIGKILL')
       await redis.stop()
       rmSync(redis.dir, { recursive: true, force: true })
       rmSync(dir, { recursive: true, force: true })

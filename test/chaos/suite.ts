@@ -126,7 +126,7 @@ export const SHORT: Scale = {
   gatewayOutageMs: 1500,
   flood: 120,
   neighbourEveryMs: 100,
-  only: ['throw', 'spin', 'exit', 'kill-worker', 'kill-redis', 'kill-gateway'],
+  only: ['throw', 'spin', 'exit', 'kill-worker', 'kill-redis', 'kill-gateway', 'kill-start'],
 }
 
 export const FULL: Scale = {
@@ -268,7 +268,24 @@ const SCENARIOS: Scenario[] = [
   },
   {
     id: 'kill-gateway',
-    fault: 'kill -9 the gateway (switchyard start) with queued async runs',
+    fault: 'kill -9 the gateway process with queued async runs (switchyard start restarts it)',
+    workflow: 'chaos.work-long',
+    runs: (s) => s.processRuns,
+    spreadMs: () => 2500,
+    input: (i) => ({ n: i, ms: 500 }),
+    bothKeys: true,
+    shared: true,
+    budgetMs: 90_000,
+    async act({ rig }) {
+      await sleep(800)
+      await rig.killGateway()
+      // The supervisor brings it back by itself, on the same port; nothing here restarts it.
+      await rig.ready()
+    },
+  },
+  {
+    id: 'kill-start',
+    fault: 'kill -9 switchyard start (supervisor; its gateway and workers go too) with queued async runs',
     workflow: 'chaos.work-long',
     runs: (s) => s.processRuns,
     spreadMs: (s) => s.gatewayOutageMs + 2000,
@@ -278,9 +295,9 @@ const SCENARIOS: Scenario[] = [
     budgetMs: 90_000,
     async act({ rig, scale }) {
       await sleep(800)
-      await rig.killGateway()
+      await rig.killStart()
       await sleep(scale.gatewayOutageMs)
-      await rig.restartGateway()
+      await rig.restartStart()
     },
   },
 ]
