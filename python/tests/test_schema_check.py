@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from switchyard_worker.graph.schema import validator_for
+from switchyard_worker.graph.schema import schema_check_for
 from switchyard_worker.schema_check import linear_validator
 
 EVIL = "^(a+)+$"
@@ -58,7 +58,7 @@ def test_messages_are_jsonschemas_own(schema: dict[str, Any], value: Any) -> Non
 
 
 def test_structured_model_output_is_checked_with_it_too() -> None:
-    check = validator_for({"type": "object", "properties": {"name": {"type": "string", "pattern": EVIL}}})
+    check = schema_check_for({"type": "object", "properties": {"name": {"type": "string", "pattern": EVIL}}})
     issues, seconds = timed(lambda: check({"name": ATTACK}))
     assert issues == [f"/name: {ATTACK!r} does not match {EVIL!r}"]
     assert seconds < 2

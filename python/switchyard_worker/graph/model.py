@@ -27,7 +27,7 @@ from .model_spec import ModelSpec, parse_model_spec
 from .node_spans import parent_context
 from .offline import offline_answer
 from .prices import PriceTable, cost_of, resolve_prices
-from .schema import validator_for
+from .schema import SchemaCheck, schema_check_for
 
 #: `gen_ai.system` per provider, as the TypeScript client names them.
 SYSTEMS = {"offline": "offline", "openai": "openai", "anthropic": "anthropic", "openai-compatible": "openai_compatible"}
@@ -153,8 +153,8 @@ class ModelClient:
         usage = answer.usage
         value: Any = None
         if request.schema is not None:
-            validate = validator_for(request.schema)
-            problem = _problem(answer, validate)
+            check = schema_check_for(request.schema)
+            problem = _problem(answer, check)
             if problem is not None:
                 # One corrective retry: show the model its answer and exactly what was wrong with it.
                 span.add_event("gen_ai.output.invalid", {"switchyard.validation": problem})
@@ -162,7 +162,7 @@ class ModelClient:
                 self._content(span, "gen_ai.input.messages", retry.messages)
                 answer = await self._call(retry)
                 usage = Usage(usage.input_tokens + answer.usage.input_tokens, usage.output_tokens + answer.usage.output_tokens)
-                problem = _problem(answer, validate)
+                problem = _problem(answer, check)
                 if problem is not None:
                     self._content(span, "gen_ai.output.messages", [{"role": "assistant", "content": answer.text}], "stop")
                     self._record(span, usage, answer.response_model)
@@ -209,10 +209,10 @@ def _message(message: Message) -> dict[str, str]:
     return {"role": role, "content": content}
 
 
-def _problem(answer: Answer, validate: Callable[[Any], list[str]]) -> str | None:
+def _problem(answer: Answer, check: SchemaCheck) -> str | None:
     if not answer.parsed:
         return "the answer is not a JSON object"
-    issues = validate(answer.object)
+    issues = check(answer.object)
     return "; ".join(issues) if issues else None
 
 

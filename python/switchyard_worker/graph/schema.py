@@ -7,9 +7,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-Validate = Callable[[Any], list[str]]
+#: Checks a value against one schema: its issues as `/pointer: message`, [] when it fits
+#: (SchemaCheck in src/graph/schema-validator.ts).
+SchemaCheck = Callable[[Any], list[str]]
 
-_compiled: dict[str, Validate] = {}
+_compiled: dict[str, SchemaCheck] = {}
 
 
 def _pointer(path: Any) -> str:
@@ -17,8 +19,8 @@ def _pointer(path: Any) -> str:
     return "/" + "/".join(parts) if parts else "/"
 
 
-def validator_for(schema: Mapping[str, Any]) -> Validate:
-    """A validator for ``schema``, compiled on first use and kept by the schema's JSON text."""
+def schema_check_for(schema: Mapping[str, Any]) -> SchemaCheck:
+    """The check for ``schema``, compiled on first use and kept by the schema's JSON text."""
     key = json.dumps(schema, sort_keys=True, default=str)
     cached = _compiled.get(key)
     if cached is not None:
