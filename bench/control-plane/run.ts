@@ -90,6 +90,14 @@ function measure(args: string[]): { wall: number; cpu: number } {
   return { wall, cpu: Number(result.stdout.trim().split('\n').at(-1)) }
 }
 
+/** stdout of `node --input-type=module -e code ...args`; a child that fails fails the benchmark with its stderr. */
+function evalChild(code: string, ...args: string[]): string {
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', code, ...args], { encoding: 'utf8', timeout: 120_000 })
+  if (result.status !== 0 || result.stdout.trim() === '')
+    throw new Error(`node -e failed (${String(result.status)}): ${result.stderr}\n${code}`)
+  return result.stdout
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 
 const built = buildControl()
@@ -197,28 +205,19 @@ try {
   console.log(`ratio p50 10,000 ÷ 10: ${(r10k.p50 / r10.p50).toFixed(2)}`)
 
   // Two choices route() and loadRegistry make, each with what the stock way costs.
-  const cloneChild = `const input = JSON.parse(process.argv[2])
+  // `node -e code arg`: the first argument after the code is process.argv[1].
+  const cloneChild = `const input = JSON.parse(process.argv[1])
 const cloneJson = (v) => v === null || typeof v !== 'object' ? v : Array.isArray(v) ? v.map(cloneJson) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cloneJson(x)]))
 const time = (fn) => { for (let i = 0; i < 200000; i++) fn(); const t = process.hrtime.bigint(); for (let i = 0; i < 1000000; i++) fn(); return Number(process.hrtime.bigint() - t) / 1e9 }
 console.log(JSON.stringify({ walk: time(() => cloneJson(input)), structuredClone: time(() => structuredClone(input)) }))`
-  const clone = JSON.parse(spawnSync(process.execPath, ['--input-type=module', '-e', cloneChild, input], { encoding: 'utf8' }).stdout) as {
-    walk: number
-    structuredClone: number
-  }
+  const clone = JSON.parse(evalChild(cloneChild, input)) as { walk: number; structuredClone: number }
   console.log(
     `\ncopying the typical input (µs per call): a JSON walk (route's cloneJson) ${clone.walk.toFixed(2)} · structuredClone ${clone.structuredClone.toFixed(2)}`,
   )
   const importCost = (code: string) =>
     median(
       Array.from({ length: ROUNDS }, () => {
-        const out = spawnSync(
-          process.execPath,
-          ['--input-type=module', '-e', `const t = performance.now(); ${code}; console.log(performance.now() - t)`],
-          {
-            encoding: 'utf8',
-          },
-        )
-        return Number(out.stdout)
+        return Number(evalChild(`const t = performance.now(); ${code}; console.log(performance.now() - t)`))
       }),
     )
   const viaImport = importCost("await import('node:fs')")
