@@ -7,6 +7,7 @@ export { internalsOf } from './compiled-registry.js'
 export { requireHere } from './node-builtins.js'
 export { linearRegExp } from './linear-regexp.js'
 export { parseDuration, parseSize, queueName, WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS, REGISTRY_KEYS } from './registry-rules.js'
-export type { SchemaCompiler } from './schema-compiler.js'
+// A class of a few lines: Ajv itself loads on its first compile.
+export { SchemaCompiler } from './schema-compiler.js'
 export { canonicalDigest, canonicalJson } from './canonical-json.js'
 export { resolvedRegistry, resolvedRegistryPath, writeResolvedRegistry, RESOLVED_FORMAT } from './resolved-registry.js'

@@ -17,17 +17,22 @@ let compiler: { compileRegistry(source: string): Compilation } | undefined
 /**
  * The compiler (and through it `yaml` and Ajv) is required only when a registry
  * must be rebuilt, so a process loading a fresh compiled form never loads it.
- * Requiring an ES module synchronously needs Node ≥ 20.19; before that (or with
- * SWITCHYARD_COMPILE_IN_CHILD=1, which tests use to take this path) the
- * compiler runs in a child process, still synchronously.
+ * It is required by its file's own name: `.js` in dist/, `.ts` when running from
+ * sources (a TypeScript loader such as tsx hooks require() by extension, and no
+ * `.js` exists beside the sources). Requiring an ES module synchronously needs
+ * Node ≥ 20.19, and a loader that hooks import() alone (`--import tsx/esm`)
+ * cannot compile a `.ts` file for require(): then (or with
+ * SWITCHYARD_COMPILE_IN_CHILD=1, which tests use to take this path) the compiler
+ * runs in a child process that imports it, still synchronously.
  */
 function compileRegistry(source: string): Compilation {
   if (process.env.SWITCHYARD_COMPILE_IN_CHILD === '1') return compileInChild(source)
   if (compiler === undefined) {
+    const extension = extname(fileURLToPath(import.meta.url))
     try {
-      compiler = requireHere('./registry-compiler.js') as NonNullable<typeof compiler>
+      compiler = requireHere(`./registry-compiler${extension}`) as NonNullable<typeof compiler>
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM') return compileInChild(source)
+      if ((error as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM' || extension === '.ts') return compileInChild(source)
       throw cannotCompile(source, 'in this process', error)
     }
   }

@@ -2,9 +2,9 @@
 // standalone validator code, stored in the compiled registry so that route()
 // never imports Ajv (bench/control-plane prints what importing it costs) — see
 // route.ts for the other half.
-import { createRequire } from 'node:module'
 import type { JsonSchema } from '../contract/index.js'
 import { linearRegExp } from './linear-regexp.js'
+import { requireHere } from './node-builtins.js'
 
 /** One thing wrong with a schema: a JSON pointer into the schema, and why. */
 export interface SchemaProblem {
@@ -33,15 +33,13 @@ interface AjvInstance {
   removeSchema(schema?: unknown): unknown
 }
 
-const require = createRequire(import.meta.url)
-
 /** Ajv, configured exactly like the validators route() runs. */
 function createAjv(): AjvInstance {
-  const { default: Ajv2020, _ } = require('ajv/dist/2020') as {
+  const { default: Ajv2020, _ } = requireHere('ajv/dist/2020') as {
     default: new (options: object) => AjvInstance
     _: (strings: TemplateStringsArray, ...values: unknown[]) => unknown
   }
-  const { default: addFormats } = require('ajv-formats') as { default: (ajv: AjvInstance) => void }
+  const { default: addFormats } = requireHere('ajv-formats') as { default: (ajv: AjvInstance) => void }
   const ajv = new Ajv2020({
     allErrors: true,
     useDefaults: true,
@@ -82,7 +80,7 @@ export class SchemaCompiler {
     }
     try {
       if (!withCode) return { issues: [] }
-      this.#standalone ??= (require('ajv/dist/standalone') as { default: (ajv: AjvInstance, validate: unknown) => string }).default
+      this.#standalone ??= (requireHere('ajv/dist/standalone') as { default: (ajv: AjvInstance, validate: unknown) => string }).default
       return { issues: [], code: this.#standalone(ajv, validate) }
     } finally {
       // Frees the schema's $id: two files may declare the same one.

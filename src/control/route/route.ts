@@ -5,7 +5,7 @@
 // function needs only Ajv's small runtime helpers, never Ajv itself.
 import { relative, sep } from 'node:path'
 import { InvalidInputError, SwitchyardError, UnknownWorkflowError, type InputIssue } from '../contract/index.js'
-import { internalsOf, queueName, requireHere, type SchemaCompiler } from '../registry/index.js'
+import { internalsOf, linearRegExp, queueName, requireHere, SchemaCompiler } from '../registry/index.js'
 import { suggest } from '../suggest.js'
 import type { Pool, Registry, RetryPolicy, RouteRequest, RoutePlan, Workflow } from '../contract/index.js'
 
@@ -27,7 +27,7 @@ export type InputValidator = ((data: unknown) => boolean) & { errors?: readonly 
  */
 function shimRequire(specifier: string): unknown {
   if (specifier.startsWith('ajv/dist/runtime/') || specifier === 'ajv-formats/dist/formats') return requireHere(specifier)
-  if (specifier === 'switchyard/linear-regexp') return requireHere('./linear-regexp.js')
+  if (specifier === 'switchyard/linear-regexp') return { linearRegExp }
   throw new Error(`validator code may not require '${specifier}'`)
 }
 
@@ -50,7 +50,7 @@ export function inputValidatorFor(registry: Registry, workflow: Workflow): Input
   if (code === undefined) {
     // A registry built by hand, a validator file removed or refused since (its code is
     // not the code its id names), or a cache this process could not verify: compile now.
-    fallbackCompiler ??= new (requireHere('../registry/schema-compiler.js') as { SchemaCompiler: typeof SchemaCompiler }).SchemaCompiler()
+    fallbackCompiler ??= new SchemaCompiler()
     code = fallbackCompiler.compile(workflow.input, true).code
     if (code === undefined) throw new Error(`input schema of workflow '${workflow.name}' is invalid`)
     if (id) internals?.restore(id, code)

@@ -88,6 +88,11 @@ void describe('a fresh process using switchyard-ai/control', () => {
       [],
       'no yaml, Ajv compiler or TypeScript',
     )
+    assert.deepEqual(
+      loaded.filter((url) => /\/(registry-compiler|registry-structure|source-file)\.js$/.test(url)),
+      [],
+      'neither the compiler nor the structure check (which reads spec/registry.schema.json)',
+    )
   })
 
   void it('compiles a registry it finds stale, in-process, from the built package', () => {
@@ -151,4 +156,48 @@ void describe('a fresh process using switchyard-ai/control', () => {
     const result = JSON.parse(out) as { workflows: number; pool: string }
     assert.deepEqual([result.workflows, result.pool], [1000, 'email'])
   })
+
+  // A project outside this repository running switchyard from its sources under a
+  // TypeScript loader: no `.js` file exists beside a `.ts` one there.
+  for (const loader of ['tsx', 'tsx/esm']) {
+    void it(`compiles a stale registry and routes from the sources under --import ${loader}, from outside the repository`, () => {
+      const dir = join(f.dir, `outside-${loader.replace('/', '-')}`)
+      const file = join(dir, 'switchyard.yaml')
+      f.write(
+        `outside-${loader.replace('/', '-')}/switchyard.yaml`,
+        `version: 1
+pools: { p: {} }
+workflows:
+  a.b:
+    pool: p
+    graph: g.ts#graph
+    description: A pattern, so route() needs the linear-time pattern engine.
+    input: { type: object, required: [code], properties: { code: { type: string, pattern: "^[A-Z]{2}$" } } }
+`,
+      )
+      f.write(`outside-${loader.replace('/', '-')}/g.ts`, 'export const graph = () => null\n')
+      const sources = pathToFileURL(join(import.meta.dirname, '../../../src/control/index.ts')).href
+      const script = `const { loadRegistry, route } = await import(${JSON.stringify(sources)})
+const registry = loadRegistry(${JSON.stringify(file)})
+const plan = route(registry, { workflow: 'a.b', input: { code: 'DE' } })
+let refused = ''
+try { route(registry, { workflow: 'a.b', input: { code: 'Deutschland' } }) } catch (error) { refused = error.code }
+console.log(JSON.stringify({ pool: plan.pool, refused }))
+`
+      const child = f.write(`outside-${loader.replace('/', '-')}/child.mjs`, script)
+      const run = () =>
+        JSON.parse(
+          execFileSync(process.execPath, ['--import', import.meta.resolve(loader), child], {
+            cwd: dir,
+            env: { ...process.env, NODE_OPTIONS: '', SWITCHYARD_COMPILE_IN_CHILD: '' },
+            encoding: 'utf8',
+            timeout: 60_000,
+          }),
+        ) as { pool: string; refused: string }
+      // First run: no compiled form yet, so the compiler runs; second run: the cached form.
+      assert.deepEqual(run(), { pool: 'p', refused: 'INVALID_INPUT' })
+      assert.ok(existsSync(join(dir, '.switchyard', 'switchyard.yaml.compiled.json')))
+      assert.deepEqual(run(), { pool: 'p', refused: 'INVALID_INPUT' })
+    })
+  }
 })
