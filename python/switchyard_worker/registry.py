@@ -3,18 +3,23 @@
 The Python worker does not parse switchyard.yaml: `switchyard check` and the supervisor
 write `.switchyard/<registry file>.resolved.json` (spec/resolved-registry.schema.json:
 defaults applied, durations in ms, sizes in bytes, absolute paths, schemas inlined), and
-this module reads it. One set of registry rules, the TypeScript one; a format this
-reader does not know is refused, never guessed at.
+this module reads it, checked against spec/resolved-registry.schema.json (jsonschema). One
+set of registry rules, the TypeScript one; a format this reader does not know is refused,
+never guessed at.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator, ValidationError
+
 from .errors import SwitchyardError
+from .spec_files import spec_file
 
 #: The resolved-registry format this reader understands (RESOLVED_FORMAT in TypeScript).
 FORMAT = 3
@@ -70,73 +75,113 @@ def _invalid(path: Path, message: str) -> SwitchyardError:
     return SwitchyardError("REGISTRY_INVALID", f"{path}: {message}")
 
 
-def _get(raw: Any, key: str, kind: type | tuple[type, ...], where: str, path: Path) -> Any:
-    if not isinstance(raw, dict) or key not in raw:
-        raise _invalid(path, f"{where} has no '{key}' (is this a resolved registry? run `switchyard check`)")
-    value = raw[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))):
-        raise _invalid(path, f"{where}.{key} has the wrong type: {value!r}")
-    return value
+@cache
+def _schema() -> Draft202012Validator:
+    """spec/resolved-registry.schema.json, compiled once per process."""
+    return Draft202012Validator(json.loads(spec_file("resolved-registry.schema.json").read_text(encoding="utf-8")))
 
 
-def _optional_path(value: Any) -> Path | None:
-    return Path(value) if isinstance(value, str) else None
+def _where(error: ValidationError) -> str:
+    """`pools.py.memoryBytes`: the dotted path of the value an error is about (`registry` for the top)."""
+    return ".".join(str(part) for part in error.absolute_path) or "registry"
 
 
-def parse_registry(data: Any, path: Path) -> Registry:
-    """A Registry from the parsed resolved form; REGISTRY_INVALID for a shape this reader cannot trust."""
+def _explain(error: ValidationError) -> str:
+    """One schema error, worded by the path of the value it is about."""
+    # Typed Any here: jsonschema types them as possibly unset, which they are not for an error it raised.
+    where, value = _where(error), error.instance
+    rule: Any = error.validator_value
+    schema: Any = error.schema
+    if error.validator == "required":
+        missing = [key for key in rule if isinstance(value, dict) and key not in value]
+        return f"{where} has no '{missing[0] if missing else rule}' (is this a resolved registry? run `switchyard check`)"
+    if error.validator == "additionalProperties" and isinstance(value, dict):
+        known = schema.get("properties", {})
+        extra = ", ".join(f"'{key}'" for key in value if key not in known)
+        return f"{where} has unknown keys {extra} (written by another switchyard? install the matching switchyard-worker)"
+    if error.validator == "type":
+        return f"{where} has the wrong type: {value!r} (a resolved registry holds {rule if isinstance(rule, str) else ' or '.join(rule)} here)"
+    if error.validator in ("minimum", "maximum"):
+        return f"{where} is {value!r}, {'below the minimum' if error.validator == 'minimum' else 'above the maximum'} {rule}"
+    if error.validator == "enum":
+        return f"{where} must be one of {', '.join(map(str, rule))}, got {value!r}"
+    return f"{where}: {error.message}"
+
+
+def _checked(data: Any, path: Path) -> dict[str, Any]:
+    """``data`` when it is a resolved registry of FORMAT by spec/resolved-registry.schema.json;
+    else REGISTRY_INVALID naming every value that is not, by its path."""
     if not isinstance(data, dict):
         raise _invalid(path, "a resolved registry is a JSON object")
+    # First, and worded for what it means: another format is another writer, not a broken file.
     if data.get("format") != FORMAT:
         raise _invalid(
             path,
             f"resolved-registry format {data.get('format')!r} is not {FORMAT}, the one this worker reads: "
             "install the switchyard-worker that matches your switchyard",
         )
+    errors = sorted(_schema().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), str(e.validator)))
+    if errors:
+        shown = "; ".join(_explain(error) for error in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise _invalid(path, shown + more)
+    return data
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value) if value is not None else None
+
+
+def parse_registry(data: Any, path: Path) -> Registry:
+    """A Registry from the parsed resolved form; REGISTRY_INVALID for a shape this reader cannot trust.
+
+    The shape is spec/resolved-registry.schema.json's; by hand only what a schema cannot
+    state: each entry is filed under its own name, and each workflow's pool exists."""
+    checked = _checked(data, path)
     pools: dict[str, Pool] = {}
-    for name, raw in _get(data, "pools", dict, "registry", path).items():
-        where = f"pools.{name}"
-        tracing = _get(raw, "tracing", dict, where, path)
-        memory = _get(raw, "memoryBytes", (int, type(None)), where, path)
+    for name, raw in checked["pools"].items():
+        if raw["name"] != name:
+            raise _invalid(path, f"pools.{name}.name is {raw['name']!r}, not the name it is filed under")
+        tracing = raw["tracing"]
         pools[name] = Pool(
-            name=_get(raw, "name", str, where, path),
-            runtime=_get(raw, "runtime", str, where, path),
-            concurrency=_get(raw, "concurrency", int, where, path),
-            processes=_get(raw, "processes", int, where, path),
-            timeout_ms=_get(raw, "timeoutMs", int, where, path),
-            retries=_get(raw, "retries", int, where, path),
-            max_queued=_get(raw, "maxQueued", int, where, path),
-            project=_get(tracing, "project", str, f"{where}.tracing", path),
-            memory=memory,
-            env=_optional_path(_get(raw, "env", (str, type(None)), where, path)),
-            redis=_get(raw, "redis", (str, type(None)), where, path),
-            max_output=_get(raw, "maxOutputBytes", int, where, path),
-            capture=_get(tracing, "capture", str, f"{where}.tracing", path),
-            redact=tuple(str(key) for key in _get(tracing, "redact", list, f"{where}.tracing", path)),
-            secrets=tuple(str(name) for name in _get(raw, "secrets", list, where, path)),
+            name=name,
+            runtime=raw["runtime"],
+            concurrency=int(raw["concurrency"]),
+            processes=int(raw["processes"]),
+            timeout_ms=int(raw["timeoutMs"]),
+            retries=int(raw["retries"]),
+            max_queued=int(raw["maxQueued"]),
+            project=tracing["project"],
+            memory=None if raw["memoryBytes"] is None else int(raw["memoryBytes"]),
+            env=_optional_path(raw["env"]),
+            redis=raw["redis"],
+            max_output=int(raw["maxOutputBytes"]),
+            capture=tracing["capture"],
+            redact=tuple(tracing["redact"]),
+            secrets=tuple(raw["secrets"]),
         )
     workflows: dict[str, Workflow] = {}
-    for name, raw in _get(data, "workflows", dict, "registry", path).items():
-        where = f"workflows.{name}"
-        graph = _get(raw, "graph", dict, where, path)
-        pool = _get(raw, "pool", str, where, path)
-        if pool not in pools:
-            raise _invalid(path, f"{where}.pool names no pool: {pool!r}")
+    for name, raw in checked["workflows"].items():
+        if raw["name"] != name:
+            raise _invalid(path, f"workflows.{name}.name is {raw['name']!r}, not the name it is filed under")
+        if raw["pool"] not in pools:
+            raise _invalid(path, f"workflows.{name}.pool names no pool: {raw['pool']!r}")
+        graph = raw["graph"]
         workflows[name] = Workflow(
-            name=_get(raw, "name", str, where, path),
-            pool=pool,
-            graph_ref=_get(graph, "ref", str, f"{where}.graph", path),
-            module=Path(_get(graph, "module", str, f"{where}.graph", path)),
-            export=_get(graph, "export", str, f"{where}.graph", path),
-            prompt=_optional_path(_get(raw, "prompt", (str, type(None)), where, path)),
-            timeout_ms=_get(raw, "timeoutMs", int, where, path),
-            description=_get(raw, "description", str, where, path),
-            output=raw.get("output"),
+            name=name,
+            pool=raw["pool"],
+            graph_ref=graph["ref"],
+            module=Path(graph["module"]),
+            export=graph["export"],
+            prompt=_optional_path(raw["prompt"]),
+            timeout_ms=int(raw["timeoutMs"]),
+            description=raw["description"],
+            output=raw["output"],
         )
     return Registry(
-        source=Path(_get(data, "source", str, "registry", path)),
-        root=Path(_get(data, "root", str, "registry", path)),
-        digest=_get(data, "digest", str, "registry", path),
+        source=Path(checked["source"]),
+        root=Path(checked["root"]),
+        digest=checked["digest"],
         pools=pools,
         workflows=workflows,
     )

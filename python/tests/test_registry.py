@@ -3,8 +3,10 @@ worker reads: units, defaults and paths come resolved from the TypeScript side."
 
 import json
 import os
+import re
 import time
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -75,3 +77,67 @@ def test_a_resolved_form_older_than_its_registry_file_is_stale(tmp_path: Path) -
     os.utime(tmp_path / "switchyard.yaml", (later, later))
     with pytest.raises(SwitchyardError, match="run `switchyard check` again"):
         load_registry(tmp_path / "switchyard.yaml")
+
+
+def _refusal(tmp_path: Path, pools: list[dict[str, Any]], workflows: list[dict[str, Any]]) -> str:
+    with pytest.raises(SwitchyardError) as caught:
+        write_resolved(tmp_path, pools, workflows)
+    assert caught.value.code == "REGISTRY_INVALID"
+    assert str(resolved_path(tmp_path / "switchyard.yaml")) in str(caught.value)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        # What spec/resolved-registry.schema.json states, each named by its path.
+        ({"memoryBytes": 64 * 1024**2 - 1}, "pools.py.memoryBytes is 67108863, below the minimum 67108864"),
+        ({"maxOutputBytes": 1023}, "pools.py.maxOutputBytes is 1023, below the minimum 1024"),
+        ({"maxOutputBytes": 64 * 1024**2 + 1}, "pools.py.maxOutputBytes is 67108865, above the maximum 67108864"),
+        ({"concurrency": 0}, "pools.py.concurrency is 0, below the minimum 1"),
+        ({"runtime": "ruby"}, "pools.py.runtime must be one of node, python, got 'ruby'"),
+        ({"tracing": {"project": "py", "sampleRate": 1, "capture": "all", "redact": []}}, "pools.py.tracing.capture must be one of full, redacted, none"),
+        ({"tracing": {"project": "py", "sampleRate": 2, "capture": "full", "redact": []}}, "pools.py.tracing.sampleRate is 2, above the maximum 1"),
+        ({"secrets": ["A", 1]}, "pools.py.secrets.1 has the wrong type: 1"),
+        ({"priority": 3}, "pools.py has unknown keys 'priority'"),
+    ],
+)
+def test_a_value_the_schema_refuses_is_named_by_its_path(tmp_path: Path, fields: dict[str, Any], message: str) -> None:
+    assert message in _refusal(tmp_path, [pool("py", **fields)], [])
+
+
+def test_a_missing_field_is_named_with_where_it_is_missing(tmp_path: Path) -> None:
+    incomplete = pool("py")
+    del incomplete["tracing"]
+    assert "pools.py has no 'tracing' (is this a resolved registry? run `switchyard check`)" in _refusal(tmp_path, [incomplete], [])
+
+
+def test_every_problem_is_reported_at_once_in_path_order(tmp_path: Path) -> None:
+    message = _refusal(
+        tmp_path,
+        [pool("py", retries=-1, concurrency=0)],
+        [workflow(tmp_path, "py.a", "py", "g.py#a", timeoutMs=0)],
+    )
+    concurrency, retries, timeout = (message.index(part) for part in ("pools.py.concurrency", "pools.py.retries", "workflows.py.a.timeoutMs"))
+    assert concurrency < retries < timeout
+
+
+def test_what_no_schema_states_is_checked_by_hand(tmp_path: Path) -> None:
+    # A workflow's pool must exist, and each entry sits under its own name.
+    assert "workflows.py.a.pool names no pool: 'gone'" in _refusal(tmp_path, [pool("py")], [workflow(tmp_path, "py.a", "gone", "g.py#a")])
+    write_resolved(tmp_path, [pool("py")], [])
+    file = resolved_path(tmp_path / "switchyard.yaml")
+    data = json.loads(file.read_text())
+    data["pools"]["py"]["name"] = "other"
+    file.write_text(json.dumps(data))
+    with pytest.raises(SwitchyardError, match=re.escape("pools.py.name is 'other', not the name it is filed under")):
+        load_registry(file)
+
+
+def test_a_resolved_registry_that_is_no_object_or_no_json_is_refused(tmp_path: Path) -> None:
+    write_resolved(tmp_path, [pool("py")], [])
+    file = resolved_path(tmp_path / "switchyard.yaml")
+    for text, message in (("[1, 2]", "a resolved registry is a JSON object"), ("{", "not JSON"), ('{"format": 3}', "registry has no 'source'")):
+        file.write_text(text)
+        with pytest.raises(SwitchyardError, match=re.escape(message)):
+            load_registry(file)
