@@ -1,7 +1,8 @@
 """The run envelope (DESIGN §2.4): shape checks, Ed25519 signatures, deadlines.
 
-Mirrors src/data/envelope.ts and envelope-keys.ts rule for rule and message for
-message; both sides test against spec/vectors/, so a change here without one there
+The shape is spec/envelope.schema.json (jsonschema, compiled once); by hand only what
+a schema cannot state. Mirrors src/data/envelope.ts and envelope-keys.ts rule for rule
+and message for message; both sides test against spec/vectors/, so a change here without one there
 fails a test. A worker verifies with public keys only (SWITCHYARD_VERIFY_KEYS): there
 is no signing function here, since no pool may mint an envelope.
 """
@@ -14,7 +15,8 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -22,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .canonical import canonical_json, js_number
 from .errors import SwitchyardError
+from .spec_files import spec_file
 
 FIELDS = (
     "v", "runId", "workflow", "pool", "graph", "input", "registry", "deadline",
@@ -29,13 +32,9 @@ FIELDS = (
 )
 TRACE_FIELDS = ("traceparent", "tracestate", "baggage")
 
-RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
-WORKFLOW = re.compile(r"[a-z][a-z0-9]*([.-][a-z0-9]+)*")
-POOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-GRAPH = re.compile(r".{1,1024}", re.S)
 DEADLINE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2}))"
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,
 )
 TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
 SIG = re.compile(r"ed25519:([0-9a-f]{16}):([A-Za-z0-9_-]{86})")
@@ -67,23 +66,6 @@ def _describe(value: Any) -> str:
 
 def _full(pattern: re.Pattern[str], value: Any) -> re.Match[str] | None:
     return pattern.fullmatch(value) if isinstance(value, str) else None
-
-
-def _text(raw: dict[str, Any], field: str, pattern: re.Pattern[str], rule: str) -> str:
-    value = raw[field]
-    match = _full(pattern, value)
-    if match is None:
-        raise _fail(f"{field} must be {rule}, got {_describe(value)}")
-    return match.string
-
-
-def _count(raw: dict[str, Any], field: str) -> int:
-    value = raw[field]
-    # JSON has one number type: 3.0 is the integer 3, as in JavaScript.
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() and 1 <= value <= 1000
-    if not ok:
-        raise _fail(f"{field} must be an integer from 1 to 1000, got {_describe(value)}")
-    return int(value)
 
 
 def _days_from_civil(y: int, m: int, d: int) -> int:
@@ -121,55 +103,90 @@ def deadline_ms(text: str) -> int | None:
     return ((days * 24 + hour) * 60 + minute - offset) * 60_000 + second * 1000 + millis
 
 
-def _check_trace(value: Any) -> None:
-    if not isinstance(value, dict):
-        raise _fail(f"trace must be an object with traceparent, tracestate and baggage, got {_describe(value)}")
-    for key in value:
-        if key not in TRACE_FIELDS:
-            raise _fail(f"unknown field trace.{key}")
-    traceparent = value.get("traceparent")
-    if not isinstance(traceparent, str) or (traceparent != "" and _full(TRACEPARENT, traceparent) is None):
-        raise _fail(
-            f"trace.traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>) or '', got {_describe(traceparent)}"
-        )
-    for key in ("tracestate", "baggage"):
-        if not isinstance(value.get(key), str):
-            raise _fail(f"trace.{key} must be a string, got {_describe(value.get(key))}")
+@cache
+def _schema() -> Any:
+    """spec/envelope.schema.json, compiled once per process, on the first envelope. Its patterns
+    run on RE2 (schema_check), whose ``$`` is the end of the text and ``\\d`` ASCII, as in
+    JavaScript; Python's re would take ``"run_1\\n"`` for a run id. Imported here, not at the
+    top: graph helpers import this package and must not load jsonschema."""
+    from .schema_check import linear_validator
+
+    return linear_validator(json.loads(spec_file("envelope.schema.json").read_text(encoding="utf-8")))
+
+
+def prepare_envelope_check() -> None:
+    """Load and compile the envelope schema now, so the first envelope does not wait for it (a worker, at start)."""
+    _schema()
+
+
+#: What each field must be, worded for the error (spec/envelope.schema.json states the rule).
+RULES = {
+    "runId": "1-128 letters, digits, '_' or '-'",
+    "workflow": "a workflow name (lowercase, dot or dash separated)",
+    "pool": "a pool name (letters, digits, '_', '.', '-')",
+    "graph": "a non-empty graph reference",
+    "registry": "a registry digest sha256:<64 hex>",
+    "deadline": "an ISO 8601 date-time with a time zone",
+    "attempt": "an integer from 1 to 1000",
+    "maxAttempts": "an integer from 1 to 1000",
+    "trace": "an object with traceparent, tracestate and baggage",
+    "trace.traceparent": "a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>) or ''",
+    "trace.tracestate": "a string",
+    "trace.baggage": "a string",
+    "idempotencyKey": "null or a string of 1-256 characters",
+    "sig": "'' or ed25519:<16 hex key id>:<86 base64url characters>",
+}
+
+
+def _order(name: Any, known: tuple[str, ...]) -> int:
+    return known.index(name) if name in known else len(known)
+
+
+def _refusals(raw: Any, error: Any) -> list[tuple[int, str]]:
+    """The refusals one schema error stands for, each with its rank: the envelope is refused
+    for the lowest — not an object, then an unknown field, a missing one, then the first
+    bad value in field order (src/data/envelope.ts ranks alike)."""
+    path = [str(part) for part in error.absolute_path]
+    instance, rule = error.instance, error.validator_value
+    if not path and error.validator == "type":
+        return [(0, f"expected a JSON object, got {_describe(raw)}")]
+    top = path[0] if path else ""
+    base = 3000 + _order(top, FIELDS) * 100
+    under = ".".join(path) + "." if path else ""
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        known = error.schema.get("properties", {})
+        return [
+            ((1000 if not path else base) + i, f"unknown field {under}{key}")
+            for i, key in enumerate(instance)
+            if key not in known
+        ]
+    if error.validator == "required" and isinstance(instance, dict):
+        return [
+            ((2000 + _order(key, FIELDS)) if not path else base + 20 + _order(key, TRACE_FIELDS), f"missing field {under}{key}")
+            for key in rule
+            if key not in instance
+        ]
+    field = ".".join(path[:2])
+    rank = base + (40 + _order(path[1], TRACE_FIELDS) if len(path) > 1 else 0)
+    value = raw[top] if len(path) == 1 else raw[top][path[1]]
+    if field == "v":
+        return [(rank, f"unsupported version v={_describe(value)} (this worker reads v=1)")]
+    return [(rank, f"{field} must be {RULES.get(field, 'valid')}, got {_describe(value)}")]
 
 
 def check_shape(raw: Any) -> dict[str, Any]:
-    """Check an envelope's shape (no signature). Raises INVALID_ENVELOPE naming the first bad field."""
-    if not isinstance(raw, dict):
-        raise _fail(f"expected a JSON object, got {_describe(raw)}")
-    for key in raw:
-        if key not in FIELDS:
-            raise _fail(f"unknown field {key}")
-    for key in FIELDS:
-        if key not in raw:
-            raise _fail(f"missing field {key}")
-    v = raw["v"]
-    if v != 1 or isinstance(v, bool):
-        raise _fail(f"unsupported version v={_describe(v)} (this worker reads v=1)")
-    _text(raw, "runId", RUN_ID, "1-128 letters, digits, '_' or '-'")
-    _text(raw, "workflow", WORKFLOW, "a workflow name (lowercase, dot or dash separated)")
-    _text(raw, "pool", POOL, "a pool name (letters, digits, '_', '.', '-')")
-    _text(raw, "graph", GRAPH, "a non-empty graph reference")
-    _text(raw, "registry", DIGEST, "a registry digest sha256:<64 hex>")
-    deadline = _text(raw, "deadline", DEADLINE, "an ISO 8601 date-time with a time zone")
+    """Check an envelope's shape (no signature): spec/envelope.schema.json, then by hand what a
+    schema cannot state (a deadline that is a real date, attempt ≤ maxAttempts).
+    Raises INVALID_ENVELOPE naming the first bad field."""
+    errors = list(_schema().iter_errors(raw))
+    if errors:
+        raise _fail(min((refusal for error in errors for refusal in _refusals(raw, error)), key=lambda r: r[0])[1])
+    deadline = raw["deadline"]
     if deadline_ms(deadline) is None:
         raise _fail(f"deadline is not a real date, got {_describe(deadline)}")
-    attempt = _count(raw, "attempt")
-    max_attempts = _count(raw, "maxAttempts")
-    if attempt > max_attempts:
-        raise _fail(f"attempt {attempt} is greater than maxAttempts {max_attempts}")
-    _check_trace(raw["trace"])
-    key = raw["idempotencyKey"]
-    if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 256):
-        raise _fail(f"idempotencyKey must be null or a string of 1-256 characters, got {_describe(key)}")
-    sig = raw["sig"]
-    if not isinstance(sig, str) or (sig != "" and _full(SIG, sig) is None):
-        raise _fail(f"sig must be '' or ed25519:<16 hex key id>:<86 base64url characters>, got {_describe(sig)}")
-    return raw
+    if raw["attempt"] > raw["maxAttempts"]:
+        raise _fail(f"attempt {js_number(raw['attempt'])} is greater than maxAttempts {js_number(raw['maxAttempts'])}")
+    return cast(dict[str, Any], raw)
 
 
 def canonical_envelope(envelope: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .capture import ScrubbingLogFilter, capture_value, redact_text, secret_scrubber
-from .envelope import VerifyKeys, deadline_ms, verify_envelope
+from .envelope import VerifyKeys, deadline_ms, prepare_envelope_check, verify_envelope
 from .errors import SwitchyardError
 from .graph.model import ModelClient, create_model
 from .graph.node_spans import node_spans
@@ -152,6 +152,8 @@ class PoolRunner:
         self.outputs = OutputChecks()
         self.in_flight = 0
         self.metrics.in_flight.labels(pool=found.name).set(0)
+        # The envelope schema compiles at start, not on the first run.
+        prepare_envelope_check()
 
     def shown(self, message: str) -> str:
         """A run's error message as it may leave the worker: secrets scrubbed; masked unless capture is full."""

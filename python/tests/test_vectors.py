@@ -3,15 +3,21 @@
 import base64
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from switchyard_worker import canonical_envelope, canonical_json, parse_verify_keys, verify_envelope
+from switchyard_worker.envelope import deadline_ms
 from switchyard_worker.errors import SwitchyardError
+from switchyard_worker.schema_check import linear_validator
 from tests.conftest import TEST_KEYS, VERIFY_KEYS, sign
 
 VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors"
+# RE2 patterns, as the worker runs them: with Python's re, "run_1\n" would fit ^...$.
+SCHEMA = linear_validator(json.loads((VECTORS.parent / "envelope.schema.json").read_text(encoding="utf-8")))
 
 
 def load(name):
@@ -31,6 +37,26 @@ def test_invalid_envelopes_are_refused_with_the_typescript_message(entry):
     assert caught.value.code == "INVALID_ENVELOPE"
     assert entry["error"] in str(caught.value)
     assert str(caught.value).startswith("invalid envelope: ")
+    # The schema alone refuses all but the few rules it cannot state (schemaValid: true).
+    assert SCHEMA.is_valid(entry["envelope"]) is (entry.get("schemaValid") is True)
+
+
+@pytest.mark.parametrize("entry", load("valid"))
+def test_valid_envelopes_fit_the_schema(entry):
+    assert SCHEMA.is_valid(entry["envelope"])
+
+
+def test_a_deadline_in_other_digits_is_no_date_even_before_the_shape_check():
+    # redis_source reads the deadline of a job it has not verified yet.
+    assert deadline_ms("2026-11-24T09:00:00Z") == 1795510800000
+    assert deadline_ms("\u0662\u0660\u0662\u0666-11-24T09:00:00Z") is None
+
+
+def test_importing_the_graph_helpers_loads_no_jsonschema():
+    # The envelope's schema loads on the first envelope, not when a graph imports the package.
+    code = "import sys, switchyard_worker.graph; print(sorted(m for m in ('jsonschema', 're2') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize("entry", load("signed"))

@@ -1,10 +1,13 @@
 // The run envelope: what travels on the broker (DESIGN §2.4).
 // The gateway creates and signs it after route(); the worker verifies it before
 // running anything, so a job put straight onto a queue without going through the
-// routing contract is refused. spec/envelope.schema.json and spec/vectors/ describe
-// the same rules for other languages; test/data/envelope.test.ts keeps them in step.
+// routing contract is refused. Its shape is spec/envelope.schema.json (Ajv, compiled
+// once); by hand only what a schema cannot state. spec/vectors/ holds the cases every
+// language tests (test/data/envelope.test.ts, python/tests/test_vectors.py).
 // Signatures are Ed25519 (envelope-keys.ts): the gateway signs, a worker only verifies.
 import { sign, verify } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 
 import { SwitchyardError, canonicalDigest, canonicalJson } from '../control/index.js'
 import type { RoutePlan } from '../control/index.js'
@@ -62,11 +65,6 @@ const FIELDS = [
 ] as const
 const TRACE_FIELDS = ['traceparent', 'tracestate', 'baggage'] as const
 
-const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
-const WORKFLOW = /^[a-z][a-z0-9]*([.-][a-z0-9]+)*$/
-const POOL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
-const DIGEST = /^sha256:[0-9a-f]{64}$/
-const DEADLINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/
 const SIG = /^ed25519:([0-9a-f]{16}):([A-Za-z0-9_-]{86})$/
 
@@ -154,10 +152,6 @@ function fail(message: string): never {
   throw new SwitchyardError('INVALID_ENVELOPE', `invalid envelope: ${message}`)
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function describe(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
@@ -166,65 +160,105 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`
 }
 
-function text(record: Record<string, unknown>, field: string, pattern: RegExp, rule: string): string {
-  const value = record[field]
-  if (typeof value !== 'string' || !pattern.test(value)) fail(`${field} must be ${rule}, got ${describe(value)}`)
-  return value
+// ---- shape: spec/envelope.schema.json, through Ajv ----
+
+interface AjvError {
+  readonly keyword: string
+  readonly instancePath: string
+  readonly params: Readonly<Record<string, unknown>>
+}
+type ShapeCheck = ((data: unknown) => boolean) & { errors?: readonly AjvError[] | null }
+
+let shapeCheck: ShapeCheck | undefined
+
+/**
+ * The envelope schema, compiled once per process. Ajv and the compile cost tens of
+ * milliseconds (bench/control-plane prints Ajv's import): a worker pays them at start
+ * (prepareEnvelopeCheck), not on its first run; a gateway, which only creates
+ * envelopes, never.
+ */
+function envelopeSchema(): ShapeCheck {
+  if (shapeCheck) return shapeCheck
+  const require = createRequire(import.meta.url)
+  const { default: Ajv2020 } = require('ajv/dist/2020') as { default: new (options: object) => { compile(schema: unknown): ShapeCheck } }
+  const schema: unknown = JSON.parse(readFileSync(new URL('../../spec/envelope.schema.json', import.meta.url), 'utf8'))
+  // allErrors: every problem is seen, so the one reported is the first by field order, as in Python.
+  shapeCheck = new Ajv2020({ allErrors: true, strict: true }).compile(schema)
+  return shapeCheck
 }
 
-function count(record: Record<string, unknown>, field: string): number {
-  const value = record[field]
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1000) {
-    fail(`${field} must be an integer from 1 to 1000, got ${describe(value)}`)
-  }
-  return value
+/** Compile the envelope schema now, so the first envelope does not wait for it (a worker, at start). */
+export function prepareEnvelopeCheck(): void {
+  envelopeSchema()
 }
 
-function checkTrace(value: unknown): TraceCarrier {
-  if (!isRecord(value)) fail(`trace must be an object with traceparent, tracestate and baggage, got ${describe(value)}`)
-  for (const key of Object.keys(value)) {
-    if (!(TRACE_FIELDS as readonly string[]).includes(key)) fail(`unknown field trace.${key}`)
-  }
-  const traceparent = value.traceparent
-  if (typeof traceparent !== 'string' || (traceparent !== '' && !TRACEPARENT.test(traceparent))) {
-    fail(`trace.traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>) or '', got ${describe(traceparent)}`)
-  }
-  for (const key of ['tracestate', 'baggage'] as const) {
-    if (typeof value[key] !== 'string') fail(`trace.${key} must be a string, got ${describe(value[key])}`)
-  }
-  return value as unknown as TraceCarrier
+/** What each field must be, worded for the error (spec/envelope.schema.json states the rule). */
+const RULES: Readonly<Record<string, string>> = {
+  runId: "1-128 letters, digits, '_' or '-'",
+  workflow: 'a workflow name (lowercase, dot or dash separated)',
+  pool: "a pool name (letters, digits, '_', '.', '-')",
+  graph: 'a non-empty graph reference',
+  registry: 'a registry digest sha256:<64 hex>',
+  deadline: 'an ISO 8601 date-time with a time zone',
+  attempt: 'an integer from 1 to 1000',
+  maxAttempts: 'an integer from 1 to 1000',
+  trace: 'an object with traceparent, tracestate and baggage',
+  'trace.traceparent': "a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>) or ''",
+  'trace.tracestate': 'a string',
+  'trace.baggage': 'a string',
+  idempotencyKey: 'null or a string of 1-256 characters',
+  sig: "'' or ed25519:<16 hex key id>:<86 base64url characters>",
 }
 
-/** Check the shape of an envelope (no signature check). Throws INVALID_ENVELOPE naming the first bad field. */
+/**
+ * The refusal for one schema error, and its rank: the envelope is refused for the
+ * problem of lowest rank — not an object, then an unknown field, a missing one, then
+ * the first bad value in field order (python/switchyard_worker/envelope.py ranks alike).
+ */
+function refusal(raw: unknown, error: AjvError): [rank: number, message: string] {
+  const path = error.instancePath.split('/').slice(1)
+  const [top = '', sub] = path
+  // additionalProperties and required name a key of the object at the path.
+  const under = path.length === 0 ? '' : `${path.join('.')}.`
+  const field = sub === undefined ? top : `${top}.${sub}`
+  const parent = path.length === 0 ? raw : (raw as Record<string, unknown>)[top]
+  const order = (name: string, known: readonly string[]) => (known as readonly string[]).indexOf(name)
+  if (path.length === 0 && error.keyword === 'type') return [0, `expected a JSON object, got ${describe(raw)}`]
+  if (error.keyword === 'additionalProperties') {
+    const key = String(error.params.additionalProperty)
+    const base = path.length === 0 ? 1000 : 3000 + order(top, FIELDS) * 100
+    return [base + Object.keys(parent as object).indexOf(key), `unknown field ${under}${key}`]
+  }
+  if (error.keyword === 'required') {
+    const key = String(error.params.missingProperty)
+    if (path.length === 0) return [2000 + order(key, FIELDS), `missing field ${key}`]
+    return [3000 + order(top, FIELDS) * 100 + 20 + order(key, TRACE_FIELDS), `missing field ${under}${key}`]
+  }
+  const value = sub === undefined ? parent : (parent as Record<string, unknown>)[sub]
+  const rank = 3000 + order(top, FIELDS) * 100 + (sub === undefined ? 0 : 40 + order(sub, TRACE_FIELDS))
+  if (field === 'v') return [rank, `unsupported version v=${describe(value)} (this worker reads v=1)`]
+  return [rank, `${field} must be ${RULES[field] ?? 'valid'}, got ${describe(value)}`]
+}
+
+/**
+ * Check the shape of an envelope (no signature check): spec/envelope.schema.json,
+ * then by hand what the schema cannot state — a deadline that is a real date, and
+ * an attempt no later than maxAttempts. Throws INVALID_ENVELOPE naming the first bad field.
+ */
 function checkShape(raw: unknown): Envelope {
-  if (!isRecord(raw)) fail(`expected a JSON object, got ${describe(raw)}`)
-  for (const key of Object.keys(raw)) {
-    if (!(FIELDS as readonly string[]).includes(key)) fail(`unknown field ${key}`)
+  const check = envelopeSchema()
+  if (!check(raw)) {
+    let first: [number, string] = [Infinity, 'does not fit spec/envelope.schema.json']
+    for (const error of check.errors ?? []) {
+      const candidate = refusal(raw, error)
+      if (candidate[0] < first[0]) first = candidate
+    }
+    fail(first[1])
   }
-  for (const key of FIELDS) {
-    if (!(key in raw) || raw[key] === undefined) fail(`missing field ${key}`)
-  }
-  if (raw.v !== 1) fail(`unsupported version v=${describe(raw.v)} (this worker reads v=1)`)
-  text(raw, 'runId', RUN_ID, "1-128 letters, digits, '_' or '-'")
-  text(raw, 'workflow', WORKFLOW, 'a workflow name (lowercase, dot or dash separated)')
-  text(raw, 'pool', POOL, "a pool name (letters, digits, '_', '.', '-')")
-  text(raw, 'graph', /^.{1,1024}$/s, 'a non-empty graph reference')
-  text(raw, 'registry', DIGEST, 'a registry digest sha256:<64 hex>')
-  const deadline = text(raw, 'deadline', DEADLINE, 'an ISO 8601 date-time with a time zone')
-  if (Number.isNaN(Date.parse(deadline))) fail(`deadline is not a real date, got ${describe(deadline)}`)
-  const attempt = count(raw, 'attempt')
-  const maxAttempts = count(raw, 'maxAttempts')
-  if (attempt > maxAttempts) fail(`attempt ${attempt} is greater than maxAttempts ${maxAttempts}`)
-  checkTrace(raw.trace)
-  const key = raw.idempotencyKey
-  if (key !== null && (typeof key !== 'string' || key.length < 1 || key.length > 256)) {
-    fail(`idempotencyKey must be null or a string of 1-256 characters, got ${describe(key)}`)
-  }
-  const sig = raw.sig
-  if (typeof sig !== 'string' || (sig !== '' && !SIG.test(sig))) {
-    fail(`sig must be '' or ed25519:<16 hex key id>:<86 base64url characters>, got ${describe(sig)}`)
-  }
-  return raw as unknown as Envelope
+  const envelope = raw as Envelope
+  if (Number.isNaN(Date.parse(envelope.deadline))) fail(`deadline is not a real date, got ${describe(envelope.deadline)}`)
+  if (envelope.attempt > envelope.maxAttempts) fail(`attempt ${envelope.attempt} is greater than maxAttempts ${envelope.maxAttempts}`)
+  return envelope
 }
 
 /**

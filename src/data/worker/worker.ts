@@ -8,7 +8,7 @@ import type { Pool, Registry, Workflow } from '../../control/index.js'
 import { createModel } from '../../graph/index.js'
 import { captureValue, redactText, redactValue, secretScrubber } from '../../observe/capture/index.js'
 import type { Logger, ModelClient, RunContext } from '../../graph/index.js'
-import { envelopeDeadlineMs, verifyEnvelope, type Envelope } from '../envelope.js'
+import { envelopeDeadlineMs, prepareEnvelopeCheck, verifyEnvelope, type Envelope } from '../envelope.js'
 import type { VerifyKeys } from '../envelope-keys.js'
 import { lostError, type Delivery, type Outcome, type RunSource } from '../broker/index.js'
 import { withDeadline } from './deadline.js'
@@ -307,6 +307,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
           health: () => ({ status: draining ? 'draining' : 'ok', pool: pool.name, inFlight, pid: process.pid }),
         })
       }
+      prepareEnvelopeCheck()
       options.source.start(handle, { concurrency: options.concurrency ?? pool.concurrency })
       // "Started" means the gateway can see it (on Redis, its first heartbeat is in); a broker still out of reach is said, not waited out.
       const visible = await Promise.race([
