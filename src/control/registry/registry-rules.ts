@@ -62,8 +62,9 @@ const MS_PER_UNIT = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
 export function parseDuration(text: string): number | null {
   const match = DURATION.exec(text.trim())
   if (!match) return null
-  const ms = Number(match[1]) * MS_PER_UNIT[match[2] as keyof typeof MS_PER_UNIT]
-  return Number.isFinite(ms) && ms > 0 ? Math.round(ms) : null
+  // Rounded first: '0.4ms' is no time at all, and a value past 2^53 is no whole number of ms.
+  const ms = Math.round(Number(match[1]) * MS_PER_UNIT[match[2] as keyof typeof MS_PER_UNIT])
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : null
 }
 
 // Binary units: 1mb = 1024 × 1024 bytes, as Node's --max-old-space-size (MiB) expects.
@@ -90,6 +91,6 @@ export function parseSize(text: string): number | null {
   const match = SIZE.exec(text.trim())
   if (!match) return null
   const unit = (match[2] ?? '').toLowerCase() as keyof typeof BYTES_PER_UNIT
-  const bytes = Number(match[1]) * BYTES_PER_UNIT[unit]
-  return Number.isFinite(bytes) && bytes > 0 ? Math.round(bytes) : null
+  const bytes = Math.round(Number(match[1]) * BYTES_PER_UNIT[unit])
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : null
 }
