@@ -44,6 +44,11 @@ export interface Pool {
   readonly env: string | null
   /** Redis URL for this pool's queue, or null to use the broker default. */
   readonly redis: string | null
+  /**
+   * OS user `switchyard start` runs this pool's processes as (a name, or a numeric uid,
+   * as written), or null: the supervisor's own. `dev` ignores it.
+   */
+  readonly user: string | null
   readonly tracing: TracingConfig
 }
 

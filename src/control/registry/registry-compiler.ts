@@ -348,8 +348,16 @@ class Builder {
       env: this.file(fields.get('env'), `${label} env`),
       secrets: this.secrets(fields.get('secrets'), label),
       redis,
+      user: this.user(fields.get('user')),
       tracing: this.tracing(fields.get('tracing'), name),
     })
+  }
+
+  /** `user:` as written; a YAML number (a uid) becomes its digits. The schema checked its form. */
+  user(entry: Entry | undefined): string | null {
+    const value = entry ? this.value(entry) : undefined
+    if (typeof value === 'number' && Number.isInteger(value)) return String(value)
+    return this.text(entry)
   }
 
   maxOutput(entry: Entry | undefined, label: string): number {

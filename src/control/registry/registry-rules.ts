@@ -33,6 +33,7 @@ export const REGISTRY_KEYS = {
     'env',
     'secrets',
     'redis',
+    'user',
     'tracing',
   ],
   tracing: ['project', 'sampleRate', 'capture', 'redact'],

@@ -115,6 +115,8 @@ function wording(at: readonly string[], value: unknown, schema: RegistrySchema, 
       return `${label}: must be one of ${(property?.enum ?? []).join(', ')}, got ${got}`
     case 'redis':
       return `${label}: must be a redis:// or rediss:// URL, got ${got}`
+    case 'user':
+      return `${label}: must be a user name or a numeric uid, got ${got}`
     case 'tracing.sampleRate':
       return `${label}: must be a number from 0 to 1, got ${got}`
     case 'tracing.redact':

@@ -52,6 +52,7 @@ export function resolvedRegistry(registry: Registry): ResolvedRegistry {
       env: pool.env,
       secrets: [...pool.secrets],
       redis: pool.redis,
+      user: pool.user,
       tracing: { ...pool.tracing, redact: [...pool.tracing.redact] },
     }
   }

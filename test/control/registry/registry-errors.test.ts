@@ -192,6 +192,23 @@ void describe('registry problems, each located where the person wrote it', () =>
     assert.deepEqual(pool?.tracing, { project: 'email', sampleRate: 1, capture: 'redacted', redact: ['phone', 'token'] })
   })
 
+  void it('checks user: a name or a numeric uid, kept as written (a YAML number becomes its digits)', () => {
+    const { file } = registry(
+      `version: 1\npools:\n  a:\n    user: 'sy email'\n  b:\n    user: -5\n  c:\n    user: [x]\nworkflows: {}\n`,
+    )
+    assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
+      `4:11 pool 'a' user: must be a user name or a numeric uid, got "sy email"`,
+      `6:11 pool 'b' user: must be a user name or a numeric uid, got -5`,
+      `8:11 pool 'c' user: must be a user name or a numeric uid, got ["x"]`,
+    ])
+    const ok = registry(`version: 1\npools:\n  a:\n    user: sy-email\n  b:\n    user: 1042\n  c: {}\nworkflows: {}\n`)
+    const pools = loadRegistry(ok.file).pools
+    assert.deepEqual(
+      ['a', 'b', 'c'].map((name) => pools.get(name)?.user),
+      ['sy-email', '1042', null],
+    )
+  })
+
   void it('structure comes from spec/registry.schema.json: types, maps, names, blanks; empty maps and tracing are allowed', () => {
     const { file } = registry(
       `pools:\n  email:\n    concurrency: true\n    tracing: { project: '  ' }\n  Bad_Pool: 5\nworkflows:\n  a.b:\n    pool: email\n    graph: wf/graph.ts\n    input: []\n    description: ' '\n`,

@@ -48,6 +48,7 @@ void describe('the resolved registry', () => {
       env: null,
       secrets: [],
       redis: null,
+      user: null,
       tracing: { project: 'py', sampleRate: 1, capture: 'redacted', redact: ['email'] },
     })
     assert.deepEqual(resolved.workflows['py.hello'], {

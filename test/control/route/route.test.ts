@@ -106,6 +106,7 @@ void describe('route()', () => {
         env: null,
         secrets: [],
         redis: null,
+        user: null,
         tracing: { project: 'classify', sampleRate: 1, capture: 'full', redact: [] },
       },
     )

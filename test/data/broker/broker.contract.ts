@@ -56,6 +56,7 @@ function pool(name: string, maxQueued: number): Pool {
     env: null,
     secrets: [],
     redis: null,
+    user: null,
     tracing: { project: `contract-${name}`, sampleRate: 1, capture: 'full', redact: [] },
   }
 }
