@@ -11,7 +11,7 @@ import type { Pool, Registry } from '../control/index.js'
 import type { Broker, PoolStats } from '../data/broker/index.js'
 import { verifyKeysFor } from '../data/index.js'
 import { MemoryBroker } from '../data/broker/memory/index.js'
-import { probePython, pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor/index.js'
+import { devUsersNote, probePython, pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor/index.js'
 import { fullPrivilegeTokens, ingestToken, newIngestSecret, parseTokens, startGateway, type TokenEntry } from '../gateway/index.js'
 import { captureByPool, exporterSettings, initTracing, StoreSpanExporter } from '../observe/sdk/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
@@ -354,6 +354,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0
   }
   const registry = loadRegistry(args.config)
+  const usersNote = devUsersNote(registry)
+  if (usersNote) console.log(`switchyard dev: ${usersNote}`)
   const python = pythonSupport(registry)
   // A python pool is served when its worker can start here; else its runs get 503 at once, not a 504 later.
   const served = (current: Registry) =>

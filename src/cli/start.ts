@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { loadRegistry } from '../control/index.js'
 import { RedisBroker, redactUrl } from '../data/broker/redis/index.js'
 import { signingKeyPem, verifyKeysFor } from '../data/index.js'
-import { pythonProgram, renderGatewayStatus, startGatewayProcess, startSupervisor } from '../data/supervisor/index.js'
+import { preparePoolUsers, pythonProgram, renderGatewayStatus, startGatewayProcess, startSupervisor } from '../data/supervisor/index.js'
 import { ingestToken, newIngestSecret } from '../gateway/index.js'
 import { parse, str } from './args.js'
 import { resolveTokens } from './gateway.js'
@@ -20,7 +20,7 @@ import { SERVE_OPTIONS, announce, pythonSupport, serveArgs, statusLoop, workerPr
 import { resolveSigningKey } from './signing-key.js'
 
 const USAGE = `usage: switchyard start --redis URL [--config FILE] [--port 7070] [--host 127.0.0.1]
-                        [--tokens-file FILE | --no-auth] [--signing-key FILE]
+                        [--tokens-file FILE | --no-auth] [--signing-key FILE] [--require-users]
 
 Runs the gateway and every node pool's worker processes on Redis (BullMQ), each a
 child process of this one: a gateway that dies is started again on the same port,
@@ -33,6 +33,8 @@ and the pools keep serving their queues meanwhile.
   --signing-key FILE  Ed25519 private key envelopes are signed with (default
                 SWITCHYARD_SIGNING_KEY_FILE, else a key made for this session, printed);
                 workers get only its public key (SWITCHYARD_VERIFY_KEYS)
+  --require-users  refuse to start unless every pool runs as an OS user of its own
+                (user: in switchyard.yaml; start must run as root to switch users)
 Redis must run with maxmemory-policy noeviction.
 SIGUSR2 prints the status table; SIGINT/SIGTERM stop the gateway, then drain the pools.`
 
@@ -49,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     redis: { type: 'string' },
     'tokens-file': { type: 'string' },
     'no-auth': { type: 'boolean' },
+    'require-users': { type: 'boolean' },
   })
   const args = serveArgs(parsed.values)
   if (args.help) {
@@ -62,6 +65,9 @@ export async function run(argv: string[]): Promise<number> {
   // Checked here too, so that a bad tokens file or a missing token fails before anything starts.
   const tokens = resolveTokens({ tokensFile, noAuth, env: process.env })
   const registry = loadRegistry(args.config)
+  // Each pool's user: (as root), said loudly per pool where it cannot hold.
+  const users = preparePoolUsers(registry, { require: parsed.values['require-users'] === true })
+  for (const line of users.lines) console.log(`switchyard start: ${line}`)
   const python = pythonSupport(registry)
   // Listened for before anything starts: a Ctrl-C during start-up stops it cleanly too.
   let stopping = false
@@ -126,6 +132,7 @@ export async function run(argv: string[]): Promise<number> {
     poolEnv: (pool) => ({ SWITCHYARD_TRACES_TOKEN: ingestToken(ingestSecret, pool.name) }),
     // The producer's URL: only pools with no Redis credentials of their own get it (with a warning).
     sharedRedis: url,
+    users: users.identities,
   })
   const pid = gateway.status().pid
   console.log(`switchyard start: gateway ${gateway.url} · registry ${registry.source} (${registry.digest.slice(0, 19)}…)`)

@@ -6,3 +6,5 @@ export { renderGatewayStatus, startGatewayProcess } from './gateway-process.js'
 export { isGatewayStartMessage } from './gateway-protocol.js'
 
 export { pythonPath, probePython, pythonProgram } from './python-program.js'
+
+export { devUsersNote, lookupUser, preparePoolUsers, protectEnvFiles, resolvePoolUsers, type PoolIdentity } from './pool-user.js'

@@ -39,11 +39,17 @@ export function pythonPath(program: PythonProgram, existing: string | undefined 
  * Null when the interpreter imports the worker and its dependencies, else why not
  * (one line, with the install command). Takes about a tenth of a second: call it once.
  */
-export function probePython(program: PythonProgram, env: Readonly<Record<string, string | undefined>> = process.env): string | null {
+export function probePython(
+  program: PythonProgram,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  as: { readonly uid: number; readonly gid: number } | null = null,
+): string | null {
   const probe = spawnSync(program.command, ['-c', 'import switchyard_worker.__main__'], {
     env: { ...env, PYTHONPATH: pythonPath(program) },
     encoding: 'utf8',
     timeout: 30_000,
+    // As the pool's user (start): an interpreter under /root (pyenv) is root's alone.
+    ...(as ? { uid: as.uid, gid: as.gid } : {}),
   })
   if (probe.status === 0) return null
   const why = probe.error ? probe.error.message : (probe.stderr ?? '').trim().split('\n').pop()

@@ -19,6 +19,7 @@ import type { MemoryBroker } from '../broker/memory/index.js'
 import { writeResolvedRegistry } from '../../control/tooling/index.js'
 import type { Duplex } from 'node:stream'
 import { ndjsonChannel } from '../broker/memory/index.js'
+import { probeAccess, type PoolIdentity } from './pool-user.js'
 import type { PythonProgram } from './python-program.js'
 import { renderStatus, restartDelay, type PoolStatus } from './status.js'
 import { REDIS_URL_ENV, workerEnv } from './worker-env.js'
@@ -57,6 +58,11 @@ export interface SupervisorOptions {
    * of its own gets it (SWITCHYARD_REDIS_URL), with a warning, once per pool.
    */
   readonly sharedRedis?: string | null
+  /**
+   * The OS user each pool's processes run as (`start`: resolvePoolUsers()); a pool absent
+   * runs as this process's user. Needs root.
+   */
+  readonly users?: ReadonlyMap<string, PoolIdentity>
   /** Parent env read for the minimal base (PATH, HOME, …). @default process.env */
   readonly parentEnv?: Readonly<Record<string, string | undefined>>
   /** @default { initialMs: 500, maxMs: 30000, resetAfterMs: 10000 } */
@@ -118,6 +124,21 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
   // Python workers read the registry as this process resolved it, never the YAML.
   const hasPython = python !== undefined && [...options.registry.pools.values()].some((pool) => pool.runtime === 'python')
   const resolved = hasPython ? writeResolvedRegistry(options.registry) : null
+  // A pool user who cannot read the worker, the registry or a graph, or run the
+  // interpreter (one under /root, say), would crash-loop in silence: said once, here.
+  for (const [name, identity] of options.users ?? []) {
+    const pool = options.registry.pools.get(name)
+    if (!pool) continue
+    const files = [options.registry.source, ...(resolved && pool.runtime === 'python' ? [resolved] : [])]
+    for (const workflow of options.registry.workflows.values()) if (workflow.pool === name) files.push(workflow.graph.module)
+    if (pool.runtime === 'node') files.push(options.worker.module)
+    const problem = probeAccess(
+      identity,
+      files,
+      pool.runtime === 'python' && python ? { program: python, env: options.parentEnv ?? process.env } : null,
+    )
+    if (problem) output(name, 0, `WARNING: pool '${name}' runs as user ${identity.name}, who ${problem}`)
+  }
   for (const pool of options.registry.pools.values()) {
     if (pool.runtime !== 'node' && !(pool.runtime === 'python' && python)) {
       skipped.set(pool.name, `runtime ${pool.runtime}: not served yet (no workers started)`)
@@ -150,8 +171,10 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     slot.startedAt = Date.now()
     let child: ChildProcess
     try {
+      const identity = options.users?.get(pool.name) ?? null
       const { env, sharedRedis } = workerEnv({
         pool,
+        identity,
         parent: options.parentEnv,
         verifyKeys: options.verifyKeys?.toString() ?? null,
         config: options.registry.source,
@@ -170,6 +193,8 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
         )
       }
       const ipc = options.broker.kind === 'memory'
+      // Node's spawn as root drops every supplementary group before setgid/setuid (libuv).
+      const as = identity ? { uid: identity.uid, gid: identity.gid } : {}
       child =
         pool.runtime === 'python' && python
           ? // stdin stays open and unused: the worker drains when it closes (this process died).
@@ -177,11 +202,13 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
             spawn(python.command, [...python.args(pool), ...(ipc ? ['--ipc'] : [])], {
               env: { ...env, PYTHONPATH: python.path, ...(resolved ? { SWITCHYARD_REGISTRY: resolved } : {}) },
               stdio: ipc ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+              ...as,
             })
           : fork(options.worker.module, options.worker.args(pool), {
               env,
               execArgv: [...(options.worker.execArgv ?? []), ...heapArgs(pool)],
               stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+              ...as,
             })
     } catch (error) {
       crashes.set(pool.name, (crashes.get(pool.name) ?? 0) + 1)

@@ -31,6 +31,8 @@ export interface WorkerEnvOptions {
    * `redis:` in the registry). null: none (the embedded broker).
    */
   readonly sharedRedis?: string | null
+  /** The OS user the pool's processes run as (`user:` under start): HOME, USER and LOGNAME are its. */
+  readonly identity?: { readonly name: string; readonly home: string } | null
 }
 
 /** The env var a pool's Redis URL (its own ACL user) is read from, in its env file. */
@@ -66,6 +68,12 @@ export function workerEnv(options: WorkerEnvOptions): {
   for (const key of BASE_ENV_KEYS) {
     const value = parent[key]
     if (value !== undefined) env[key] = value
+  }
+  if (options.identity) {
+    // The supervisor's HOME (/root) is not the pool user's to read or write; its env file may still set one.
+    env.HOME = options.identity.home
+    env.USER = options.identity.name
+    env.LOGNAME = options.identity.name
   }
   env.SWITCHYARD_CONFIG = options.config
   if (options.verifyKeys) env.SWITCHYARD_VERIFY_KEYS = options.verifyKeys

@@ -193,9 +193,7 @@ void describe('registry problems, each located where the person wrote it', () =>
   })
 
   void it('checks user: a name or a numeric uid, kept as written (a YAML number becomes its digits)', () => {
-    const { file } = registry(
-      `version: 1\npools:\n  a:\n    user: 'sy email'\n  b:\n    user: -5\n  c:\n    user: [x]\nworkflows: {}\n`,
-    )
+    const { file } = registry(`version: 1\npools:\n  a:\n    user: 'sy email'\n  b:\n    user: -5\n  c:\n    user: [x]\nworkflows: {}\n`)
     assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
       `4:11 pool 'a' user: must be a user name or a numeric uid, got "sy email"`,
       `6:11 pool 'b' user: must be a user name or a numeric uid, got -5`,
