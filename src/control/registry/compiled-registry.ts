@@ -6,7 +6,7 @@ import type { RegistryProblem } from '../contract/index.js'
 import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from '../contract/index.js'
 
 /** Bumped whenever the shape below or the validator code generation changes. */
-export const COMPILED_FORMAT = 8
+export const COMPILED_FORMAT = 9
 
 // Shaped for the cost of loading it at 1,000 workflows: one JSON.parse, then one
 // syscall per file. Columns rather than an object per workflow or per file (less
