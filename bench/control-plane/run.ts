@@ -10,7 +10,9 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { buildSync } from 'esbuild'
 import { buildControl } from './build-control.js'
 import { generateRegistry, typicalInput } from './generate-registry.js'
 
@@ -230,6 +232,24 @@ console.log(JSON.stringify({ walk: time(() => cloneJson(input)), structuredClone
   const ajvImport = importCost("await import('ajv/dist/2020.js'); await import('ajv-formats')")
   console.log(
     `Ajv 2020 + ajv-formats in a fresh process (ms, median of ${ROUNDS}): import ${ajvImport.toFixed(2)} (route() never loads them)`,
+  )
+  // Where import time goes: Node's ES module loader reads and links each file on its own
+  // (the package's ~20 files on the routing path); the same code bundled into one file shows
+  // that cost, which no single module's work explains. Timed only: nothing ships bundled.
+  const bundle = join(work, 'control-bundle.mjs')
+  buildSync({
+    entryPoints: [fileURLToPath(built.url)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: bundle,
+    logLevel: 'warning',
+  })
+  const timedImport = (url: string) => `await import(${JSON.stringify(url)})`
+  const filesImport = importCost(timedImport(built.url))
+  const bundleImport = importCost(timedImport(pathToFileURL(bundle).href))
+  console.log(
+    `switchyard-ai/control in a fresh process (ms, median of ${ROUNDS}): import ${filesImport.toFixed(2)} as built · ${bundleImport.toFixed(2)} bundled into one file`,
   )
 } finally {
   rmSync(work, { recursive: true, force: true })
