@@ -1,5 +1,6 @@
 // Reading a JSON request body: JSON only, bounded, and every failure a 4xx.
 import type { IncomingMessage } from 'node:http'
+import getRawBody from 'raw-body'
 import { SwitchyardError } from '../control/index.js'
 
 /** `application/json` or any `+json` media type, parameters (charset) ignored. */
@@ -51,40 +52,18 @@ async function readText(req: IncomingMessage, limitBytes: number): Promise<strin
 }
 
 /**
- * The body, up to `limitBytes`. Past the limit it stops buffering and throws
- * PAYLOAD_TOO_LARGE, leaving the stream open (not destroyed, which would reset the
- * connection before the 413 is sent): the gateway reads the rest and discards it.
+ * The body, up to `limitBytes` (raw-body). Past the limit it throws PAYLOAD_TOO_LARGE and
+ * leaves the request paused, not destroyed (that would reset the connection before the
+ * 413 is sent): the gateway reads the rest and discards it (body-limit.test.ts).
  */
-function readBounded(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    const done = (error?: SwitchyardError) => {
-      req.off('data', onData)
-      req.off('end', onEnd)
-      req.off('error', onError)
-      req.off('aborted', onAborted)
-      if (error) reject(error)
-      else resolve(Buffer.concat(chunks))
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      // Stop buffering at the limit: a chunked upload has no content-length to refuse early.
-      if (size > limitBytes) {
-        req.pause()
-        done(tooLarge(limitBytes))
-      } else chunks.push(chunk)
-    }
-    const onEnd = () => done()
+async function readBounded(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  try {
+    return await getRawBody(req, { limit: limitBytes })
+  } catch (error) {
+    if ((error as { type?: unknown }).type === 'entity.too.large') throw tooLarge(limitBytes)
     // The caller hung up mid-body: nobody will read the answer, but it is their fault, not ours.
-    const onError = (error: Error) =>
-      done(new SwitchyardError('BAD_REQUEST', `the body could not be read: ${error.message}`, { cause: error }))
-    const onAborted = () => onError(new Error('the client closed the connection'))
-    req.on('data', onData)
-    req.once('end', onEnd)
-    req.once('error', onError)
-    req.once('aborted', onAborted)
-  })
+    throw new SwitchyardError('BAD_REQUEST', `the body could not be read: ${(error as Error).message}`, { cause: error })
+  }
 }
 
 /** Whether arrays and objects nest deeper than `max`, brackets inside strings not counted. */

@@ -3,6 +3,7 @@
 // optionally gzip- or deflate-encoded, and answers in the same encoding.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gunzip, inflate } from 'node:zlib'
+import getRawBody from 'raw-body'
 import { promisify } from 'node:util'
 import { SwitchyardError } from '../../control/index.js'
 import { decodeOtlpJson } from './otlp-json.js'
@@ -63,38 +64,17 @@ export async function receiveOtlp(
 }
 
 /**
- * The body, up to `limitBytes`. Past the limit it throws PAYLOAD_TOO_LARGE and leaves the
- * stream open (destroying it would reset the connection before the 413 is sent): the
- * gateway reads the rest and discards it.
+ * The body, up to `limitBytes` (raw-body, as the gateway's JSON bodies). Past the limit it
+ * throws PAYLOAD_TOO_LARGE and leaves the request paused, not destroyed (that would reset
+ * the connection before the 413 is sent): the gateway reads the rest and discards it.
  */
-function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? NaN)
-  if (declared > limitBytes) return Promise.reject(tooLarge(limitBytes))
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    const done = (error?: SwitchyardError) => {
-      req.off('data', onData)
-      req.off('end', onEnd)
-      req.off('error', onError)
-      req.off('aborted', onAborted)
-      if (error) reject(error)
-      else resolve(Buffer.concat(chunks))
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size <= limitBytes) return void chunks.push(chunk)
-      req.pause()
-      done(tooLarge(limitBytes))
-    }
-    const onEnd = () => done()
-    const onError = (error: Error) => done(new SwitchyardError('BAD_REQUEST', `the export could not be read: ${error.message}`))
-    const onAborted = () => onError(new Error('the client closed the connection'))
-    req.on('data', onData)
-    req.once('end', onEnd)
-    req.once('error', onError)
-    req.once('aborted', onAborted)
-  })
+async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  try {
+    return await getRawBody(req, { limit: limitBytes, length: req.headers['content-length'] })
+  } catch (error) {
+    if ((error as { type?: unknown }).type === 'entity.too.large') throw tooLarge(limitBytes)
+    throw new SwitchyardError('BAD_REQUEST', `the export could not be read: ${(error as Error).message}`, { cause: error })
+  }
 }
 
 async function decode(body: Buffer, encoding: string | undefined, limitBytes: number): Promise<Buffer> {
