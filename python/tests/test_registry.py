@@ -112,6 +112,13 @@ def test_a_missing_field_is_named_with_where_it_is_missing(tmp_path: Path) -> No
     assert "pools.py has no 'tracing' (is this a resolved registry? run `switchyard check`)" in _refusal(tmp_path, [incomplete], [])
 
 
+def test_a_pool_written_before_user_existed_still_loads(tmp_path: Path) -> None:
+    """`user:` joined format 3 without a bump: only `switchyard start` acts on it."""
+    older = pool("py")
+    del older["user"]
+    assert "py" in write_resolved(tmp_path, [older], []).pools
+
+
 def test_every_problem_is_reported_at_once_in_path_order(tmp_path: Path) -> None:
     message = _refusal(
         tmp_path,
