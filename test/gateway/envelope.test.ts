@@ -33,6 +33,7 @@ before(async () => {
     get: (runId) => memory.get(runId),
     list: (filter) => memory.list(filter),
     stats: () => memory.stats(),
+    workerExited: () => memory.workerExited(),
     ready: () => memory.ready(),
     close: () => memory.close(),
   }

@@ -89,6 +89,13 @@ export interface Broker {
   /** Recent runs, newest first. */
   list(filter?: { pool?: string; workflow?: string; status?: RunStatus; limit?: number }): Promise<RunRecord[]>
   stats(): Promise<PoolStats[]>
+  /**
+   * A worker process of `pool` on this machine exited unexpectedly (its supervisor saw
+   * it): hand on the runs it held now, each counted as a crash (retried, or ended
+   * WORKER_CRASHED / WORKER_LOST), rather than once its heartbeat expires. Resolves with
+   * how many runs were handed on. The memory broker hears of it from the IPC link itself.
+   */
+  workerExited(pool: string, pid: number): Promise<number>
   /** Broker reachable and every pool has at least one worker. */
   ready(): Promise<boolean>
   close(): Promise<void>

@@ -250,6 +250,15 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
       if (expected) return
       crashes.set(pool.name, (crashes.get(pool.name) ?? 0) + 1)
       output(pool.name, pid, `worker exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`})`)
+      // On Redis, its runs are handed on now, each counted as a crash, not once its heartbeat expires
+      // (seconds): a run that keeps killing its workers is dead-lettered WORKER_CRASHED within a short deadline too.
+      if (options.broker.kind === 'redis') {
+        options.broker.broker
+          .workerExited(pool.name, pid)
+          .catch((error: unknown) =>
+            output(pool.name, pid, `could not hand on its runs now (its heartbeat will): ${(error as Error).message}`),
+          )
+      }
       scheduleRestart(slot)
     })
     emit({ type: 'spawn', pool: pool.name, pid })

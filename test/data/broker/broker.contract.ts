@@ -663,6 +663,32 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
         { worker: false },
       ))
 
+    void test('a run that kills its workers within a short deadline is dead-lettered WORKER_CRASHED, not WORKER_LOST', () =>
+      withBroker(
+        async ({ broker, registry, spawnConsumer }) => {
+          // Both consumers are up before the run: its 4 s are spent on the crashes, not on starting processes.
+          const consumers = [await spawnConsumer(CONTRACT.pools.work), await spawnConsumer(CONTRACT.pools.work)]
+          const env = envelope(registry, CONTRACT.workflows.echo, { mode: 'hang' }, null, 4000)
+          await broker.submit(env, ASYNC)
+          // kill -9 whichever consumer took it; the other one takes it next (a lost attempt), and is killed too.
+          const took = await Promise.race(consumers.map((c, i) => c.started(env.runId).then((seen) => ({ i, seen }))))
+          assert.deepEqual(took.seen, { attempt: 1, lost: 0 })
+          const first = consumers[took.i]!
+          const second = consumers[1 - took.i]!
+          await first.kill()
+          assert.deepEqual(await second.started(env.runId), { attempt: 1, lost: 1 })
+          await second.kill()
+          const record = await finished(broker, env.runId)
+          assert.equal(record.status, 'failed')
+          assert.equal(record.error?.code, 'WORKER_CRASHED', record.error?.message)
+          assert.match(record.error?.message ?? '', /dead-lettered after its worker died under it 2 times/)
+          assert.equal(record.deadLettered, true)
+          // Counted as each crash happened: dead-lettered before the deadline, not found dead after it.
+          assert.ok((record.finishedAt ?? Infinity) < Date.parse(env.deadline), `finished ${record.finishedAt}, deadline ${env.deadline}`)
+        },
+        { worker: false },
+      ))
+
     void test('a run whose worker dies after its deadline ends WORKER_LOST, and is not run again', () =>
       withBroker(
         async ({ broker, registry, spawnConsumer }) => {

@@ -273,6 +273,11 @@ export class MemoryBroker implements Broker {
     return pool ? pool.ready.length + pool.delayed.size : 0
   }
 
+  /** Nothing to do: the child's IPC link (ipc-parent.ts) settles its runs as lost when it exits. */
+  async workerExited(): Promise<number> {
+    return 0
+  }
+
   async ready(): Promise<boolean> {
     if (this.closed) return false
     return [...this.pools.values()].every((pool) => !pool.served || [...pool.consumers].some((c) => !c.draining))

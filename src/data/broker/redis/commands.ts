@@ -10,6 +10,7 @@ export interface RedisCommands {
   mget(...keys: string[]): Promise<Array<string | null>>
   zadd(key: string, score: number, member: string): Promise<number>
   zrem(key: string, ...members: string[]): Promise<number>
+  zrange(key: string, start: number, stop: number): Promise<string[]>
   zremrangebyscore(key: string, min: number | string, max: number | string): Promise<number>
   zmscore(key: string, ...members: string[]): Promise<Array<string | null>>
   publish(channel: string, message: string): Promise<number>

@@ -4,6 +4,9 @@
 // and, through BullMQ's own job API with that token, puts each run back in the queue —
 // or ends it: WORKER_CRASHED once it has taken its workers down maxCrashes times,
 // WORKER_LOST when its deadline passed, CANCELLED when a caller asked for that.
+// A supervisor that sees its child exit does not wait for the heartbeat to expire: it
+// reaps that worker at once (RedisBroker.workerExited → reapWorker), so a run that kills
+// its worker is retried, and counted, within a short deadline too.
 //
 // BullMQ's lock (a minute, redis-run-source.ts) is only the backstop of this: for a run
 // whose lease was never written, or a worker that does not write leases. A lock that
@@ -55,17 +58,7 @@ export function startReaper(options: ReaperOptions): Reaper {
     let released = 0
     for (const worker of await expiredWorkers(client, options.keys, 20)) {
       if (worker === options.self) continue
-      // ZREM is the claim: of the reapers that saw it, exactly one goes on.
-      if ((await commands(client).zrem(options.keys.workers, worker)) !== 1) continue
-      const leases = await client.hgetall(options.keys.leases(worker))
-      for (const [runId, token] of Object.entries(leases ?? {})) {
-        try {
-          if (await releaseRun(client, options, worker, runId, token)) released += 1
-        } catch (error) {
-          options.warn(`pool '${options.pool}': could not hand on run ${runId} of dead worker ${worker}: ${(error as Error).message}`)
-        }
-      }
-      await client.del(options.keys.leases(worker))
+      released += await reapWorker(client, options, worker, 'stopped beating')
     }
     return released
   }
@@ -89,14 +82,37 @@ export function startReaper(options: ReaperOptions): Reaper {
   }
 }
 
+/** What reaping one dead worker needs: its pool's queue and keys, and the crash limit. */
+export type ReapOptions = Omit<ReaperOptions, 'self'>
+
+/**
+ * Hand on every run `worker` held (its leases) and drop it from the pool's workers;
+ * the number of runs handed on. Exactly one caller reaps a worker: the ZREM is the claim.
+ * `how` says how it was found dead ("stopped beating", or its supervisor saw it exit).
+ */
+export async function reapWorker(client: RedisClient, options: ReapOptions, worker: string, how: string): Promise<number> {
+  // ZREM is the claim: of the reapers that saw it, exactly one goes on.
+  if ((await commands(client).zrem(options.keys.workers, worker)) !== 1) return 0
+  let released = 0
+  const leases = await client.hgetall(options.keys.leases(worker))
+  for (const [runId, token] of Object.entries(leases ?? {})) {
+    try {
+      if (await releaseRun(client, options, runId, token, `worker ${worker} ${how}`)) released += 1
+    } catch (error) {
+      options.warn(`pool '${options.pool}': could not hand on run ${runId} of dead worker ${worker}: ${(error as Error).message}`)
+    }
+  }
+  await client.del(options.keys.leases(worker))
+  return released
+}
+
 /** Put one run of a dead worker back in the queue, or end it; false when it was no longer that worker's. */
-async function releaseRun(client: RedisClient, options: ReaperOptions, worker: string, runId: string, token: string): Promise<boolean> {
+async function releaseRun(client: RedisClient, options: ReapOptions, runId: string, token: string, how: string): Promise<boolean> {
   const job = await Job.fromId(options.queue, runId)
   if (!job || !(await job.isActive())) return false
   // attemptsStarted counts this attempt; attemptsMade only attempts that ended with an outcome.
   const lost = Math.max(1, (job.attemptsStarted ?? 0) - job.attemptsMade)
   const deadline = String((job.data as { deadline?: unknown } | null)?.deadline ?? '')
-  const how = `worker ${worker} stopped beating`
   let end: RunError | null = null
   if ((await client.zscore(options.keys.cancels, runId)) !== null) end = cancelledError(runId, 'while running')
   else if (lost >= options.maxCrashes) end = crashedError(runId, lost, options.pool, how)

@@ -14,6 +14,8 @@
 // - `waitUntilFinished` can hang and fails with "Missing key" once the job is
 //   removed: wait() is redis-waits.ts, bounded by `until`, reading the job itself;
 // - keys evicted under memory pressure: connect() checks maxmemory-policy.
+import { hostname } from 'node:os'
+
 import { Job, Queue, type QueueEvents } from 'bullmq'
 
 import { SwitchyardError, queueName } from '../../../control/index.js'
@@ -27,6 +29,7 @@ import { checkEvictionPolicy, connectionFor, redactUrl, within, type EvictionChe
 import { RedisErrorLog } from './error-log.js'
 import { commands } from './commands.js'
 import { HEARTBEAT } from './heartbeat.js'
+import { reapWorker } from './reaper.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import { admit, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
 import { recordFromJob, runStatusOfJobState, type JobLike } from './record.js'
@@ -55,6 +58,8 @@ export interface RedisBrokerOptions {
   readonly evictionCheck?: EvictionCheck
   /** Where warnings go. @default process.emitWarning */
   readonly warn?: (message: string) => void
+  /** A run whose worker died under it this many times is dead-lettered (WORKER_CRASHED); the workers' own setting. @default 2 */
+  readonly maxCrashes?: number
   /** Bound on each Redis round trip the broker makes. @default 10000 */
   readonly commandTimeoutMs?: number
   /** How often a waiting wait() re-reads the run, in case an event was missed. @default 2000 */
@@ -115,6 +120,7 @@ export class RedisBroker implements Broker {
   private readonly retainMs: number
   private readonly retainFailedMs: number
   private readonly retainCount: number
+  private readonly maxCrashes: number
   private readonly timeoutMs: number
   private readonly warn: (message: string) => void
   private readonly errors: RedisErrorLog
@@ -127,6 +133,7 @@ export class RedisBroker implements Broker {
     this.retainMs = retention(options.registry, options.retainMs ?? 24 * HOUR, this.warn)
     this.retainFailedMs = options.retainFailedMs ?? 7 * 24 * HOUR
     this.retainCount = options.retainCount ?? 10_000
+    this.maxCrashes = options.maxCrashes ?? 2
     this.timeoutMs = options.commandTimeoutMs ?? 10_000
     this.waits = new RunWaits(options.pollMs ?? 2000, this.warn)
     this.errors = new RedisErrorLog(this.warn)
@@ -499,6 +506,22 @@ export class RedisBroker implements Broker {
       ),
       'reading pool stats',
     )
+  }
+
+  async workerExited(pool: string, pid: number): Promise<number> {
+    const entry = this.queues.get(pool)
+    if (!entry || this.closed) return 0
+    const { queue, keys } = entry
+    const client = await this.call(queue.client, `Redis for pool '${pool}'`)
+    // Worker ids are `<host>:<pid>:<random>` (heartbeat.ts, and the Python worker's): this machine's child is `<our host>:<pid>:`.
+    const mine = `${hostname()}:${pid}:`
+    const members = await this.call(commands(client).zrange(keys.workers, 0, -1), `workers of ${queue.name}`)
+    let released = 0
+    for (const worker of members.filter((member) => member.startsWith(mine))) {
+      const options = { queue, keys, pool, maxCrashes: this.maxCrashes, warn: this.warn }
+      released += await this.call(reapWorker(client, options, worker, `exited (its supervisor saw process ${pid} go)`), `reaping ${worker}`)
+    }
+    return released
   }
 
   async ready(): Promise<boolean> {

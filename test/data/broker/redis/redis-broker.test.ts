@@ -29,7 +29,8 @@ if (skip) {
       broker,
       registry,
       source: (pool: string) => redisRunSource(pool, { url, prefix }),
-      spawnConsumer: (pool: string) => spawnRedisConsumer(url, prefix, pool),
+      // A consumer's exit is reported as `switchyard start`'s supervisor reports its children's.
+      spawnConsumer: (pool: string) => spawnRedisConsumer(url, prefix, pool, (pid) => broker.workerExited(pool, pid)),
       close: () => broker.close(),
     }
   })
