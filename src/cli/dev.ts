@@ -75,12 +75,20 @@ export function serveArgs(values: Record<string, unknown>): ServeArgs {
   }
 }
 
-/** The worker program the supervisor forks: cli/worker beside this file (.ts under tsx, .js when built). */
-export function workerProgram(): { module: string; execArgv: string[] } {
+/**
+ * The worker program the supervisor forks: cli/worker beside this file. Built (dist/),
+ * and for a registry whose graphs are all JavaScript, it starts without a loader: booting
+ * tsx costs every worker start a few hundred ms of CPU, paid again on each restart after
+ * a crash, on the cores the other pools and the gateway share. TypeScript graphs, or
+ * running from sources (.ts), need tsx from the start (registering it later, on the first
+ * .ts graph, loads a graph of a package without "type": "module" as CommonJS).
+ */
+export function workerProgram(registry: Registry): { module: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url)
-  // Graph modules are TypeScript: every worker loads tsx, resolved from this package.
-  const tsx = import.meta.resolve('tsx')
-  return { module: here.replace(/dev\.(ts|js)$/, 'worker.$1'), execArgv: ['--import', tsx] }
+  const module = here.replace(/dev\.(ts|js)$/, 'worker.$1')
+  const typeScript = [...registry.workflows.values()].some((workflow) => /\.[mc]?tsx?$/.test(workflow.graph.module))
+  if (module.endsWith('.js') && !typeScript) return { module, execArgv: [] }
+  return { module, execArgv: ['--import', import.meta.resolve('tsx')] }
 }
 
 export interface ServeOptions {
@@ -144,8 +152,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   // Resolved per span from the current registry: a reload brings new pools' capture modes.
   let capture = captureByPool(registry.pools.values())
   const tracing = initTracing({ service: SERVICE.gateway, env, tracing: (span) => capture(span), ...direct })
-  const program = workerProgram()
-  const supervise = (current: Registry) =>
+  const supervise = (current: Registry, program = workerProgram(current)) =>
     startSupervisor({
       registry: current,
       broker: options.supervisorBroker,
