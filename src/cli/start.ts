@@ -121,7 +121,7 @@ export async function run(argv: string[]): Promise<number> {
     await broker.close()
     throw error
   })
-  const worker = workerProgram()
+  const worker = workerProgram(registry)
   const supervisor = startSupervisor({
     registry,
     broker: { kind: 'redis', broker },
