@@ -28,8 +28,21 @@ import { redisSkip, startRedis } from '../helpers/redis.js'
 const START = fileURLToPath(new URL('../../src/cli/start.ts', import.meta.url))
 
 function rootSkip(): string | false {
-  if (process.getuid?.() === 0) return redisSkip()
-  return 'not root: switching a pool to a user of its own (and making throwaway users) needs root; CI runs as root'
+  if (process.getuid?.() !== 0)
+    return 'not root: switching a pool to a user of its own (and making throwaway users) needs root; CI runs as root'
+  const closed = closedFolderOnTheWay(fileURLToPath(new URL('../..', import.meta.url)))
+  if (closed) return `the checkout is out of other users' reach (${closed} is not world-searchable): a pool user could not load its worker`
+  return redisSkip()
+}
+
+/** The first folder from / down to `path` that other users cannot enter, if any. */
+function closedFolderOnTheWay(path: string): string | null {
+  let folder = '/'
+  for (const part of path.split('/').filter(Boolean)) {
+    folder = join(folder, part)
+    if ((statSync(folder).mode & 0o001) === 0) return folder
+  }
+  return null
 }
 
 /** Throwaway system users (and their groups), removed however the test ends. */
@@ -56,18 +69,13 @@ function makeUsers(count: number): { names: string[]; remove: () => void } {
 /**
  * An interpreter user B can run the Python worker with: SWITCHYARD_PYTHON, python3 on
  * PATH, or Debian's /usr/bin/python3, probed as that user (a pyenv under /root, mode
- * 0700, is root's alone). None: CI fails; elsewhere pool b runs node.
+ * 0700, is root's alone; so is a virtualenv made from it). None: pool b runs node, and
+ * the test says so (.ci/run makes its virtualenv from Debian's python3 so CI runs both).
  */
 function pythonFor(identity: PoolIdentity): string | null {
   const candidates = [process.env.SWITCHYARD_PYTHON?.trim(), 'python3', '/usr/bin/python3'].filter((c): c is string => !!c)
   for (const command of candidates) {
     if (probePython({ ...pythonProgram(), command }, process.env, identity) === null) return command
-  }
-  if (process.env.CI) {
-    throw new Error(
-      `none of ${candidates.join(', ')} runs the Python worker as an unprivileged user: install ./python into a virtualenv ` +
-        'outside /root (every folder on its way world-searchable) and set SWITCHYARD_PYTHON',
-    )
   }
   return null
 }
