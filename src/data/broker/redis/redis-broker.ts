@@ -25,7 +25,7 @@ import { idempotencyFingerprint, type Envelope } from '../../envelope.js'
 import { PoolSaturatedError } from '../pool-saturated.js'
 import { PoolUnavailableError } from '../pool-unavailable.js'
 import { cancelledError } from '../run-errors.js'
-import { checkEvictionPolicy, connectionFor, redactUrl, within, type EvictionCheck } from './connection.js'
+import { checkEvictionPolicy, closeBounded, connectionFor, redactUrl, within, type EvictionCheck } from './connection.js'
 import { RedisErrorLog } from './error-log.js'
 import { commands } from './commands.js'
 import { HEARTBEAT } from './heartbeat.js'
@@ -537,18 +537,8 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    // BullMQ's close() waits for Redis to acknowledge; with Redis gone that is forever.
-    // Past the bound, drop the connections instead.
     const closing = [...this.queues.values()].flatMap((entry) => [entry.queue, ...(entry.events ? [entry.events] : [])])
-    await Promise.allSettled(
-      closing.map(async (closable) => {
-        try {
-          await within(closable.close(), this.timeoutMs, `closing ${closable.name}`)
-        } catch {
-          ;(await closable.client).disconnect()
-        }
-      }),
-    )
+    await Promise.allSettled(closing.map((closable) => closeBounded(closable, this.timeoutMs)))
   }
 
   private assertOpen(): void {

@@ -18,7 +18,7 @@ import { Queue, UnrecoverableError, Worker, type Job, type RedisClient } from 'b
 import { queueName } from '../../../control/index.js'
 import type { RunError } from '../broker.js'
 import { cancelledError } from '../run-errors.js'
-import { checkEvictionPolicy, connectionFor, within, type EvictionCheck } from './connection.js'
+import { checkEvictionPolicy, closeBounded, connectionFor, within, type EvictionCheck } from './connection.js'
 import { commands } from './commands.js'
 import { startHeartbeat, newWorkerId, type Heartbeat } from './heartbeat.js'
 import { poolKeys } from './keys.js'
@@ -249,11 +249,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
     async close(): Promise<void> {
       hard.abort(new Error(`the run source for pool '${pool}' was closed`))
       if (!worker) return
-      // With Redis gone BullMQ's close() never returns: past the bound, drop the connection.
-      const closing = worker
-      await within(closing.close(true), options.closeTimeoutMs ?? 10_000, `closing the worker of pool '${pool}'`).catch(async () => {
-        ;(await closing.client).disconnect()
-      })
+      await closeBounded(worker, options.closeTimeoutMs ?? 10_000, { force: true })
       await stopExtras()
     },
   }
@@ -271,10 +267,6 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       ).catch(() => undefined)
     const closing = queue
     queue = null
-    if (closing) {
-      await within(closing.close(), options.closeTimeoutMs ?? 10_000, `closing the queue of pool '${pool}'`).catch(async () => {
-        ;(await closing.client).disconnect()
-      })
-    }
+    if (closing) await closeBounded(closing, options.closeTimeoutMs ?? 10_000)
   }
 }

@@ -228,6 +228,26 @@ void describe('redis broker: server checks', { skip }, () => {
     }
   })
 
+  void test('a broker closed while its connections are still shaking hands leaves no unhandled rejection', async () => {
+    // BullMQ 5 rejects into the void when a connection is closed with its first INFO in
+    // flight, as a refused connect() (eviction policy) does.
+    const { url } = server()
+    const unhandled: unknown[] = []
+    const record = (reason: unknown): void => void unhandled.push(reason)
+    process.on('unhandledRejection', record)
+    try {
+      for (let i = 0; i < 30; i++) {
+        // connect() waits for one connection per server; the other pools' may be mid-handshake.
+        const broker = await RedisBroker.connect({ registry: contractRegistry(), url, prefix: `h-${i}` })
+        await broker.close()
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    } finally {
+      process.off('unhandledRejection', record)
+    }
+    assert.deepEqual(unhandled.map(String), [])
+  })
+
   void test('an unreachable Redis fails connect() with BROKER_UNAVAILABLE within the bound', async () => {
     await assert.rejects(
       RedisBroker.connect({ registry: contractRegistry(), url: 'redis://127.0.0.1:1', commandTimeoutMs: 300, warn: () => undefined }),
