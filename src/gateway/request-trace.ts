@@ -63,6 +63,7 @@ export class RequestTrace {
   private spanContext: Context | undefined
   private readonly parent: Context
   private forced = false
+  private shed = false
 
   constructor(
     headers: IncomingHttpHeaders,
@@ -80,6 +81,19 @@ export class RequestTrace {
    */
   force(): void {
     if (this.span === undefined) this.forced = true
+  }
+
+  /** True once the request was shed (skip()): it leaves no span. */
+  get skipped(): boolean {
+    return this.shed
+  }
+
+  /**
+   * This request leaves no span: refused before any work (a run shed because its pool is
+   * known full), its only record the request counters. Only before the SERVER span starts.
+   */
+  skip(): void {
+    if (this.span === undefined) this.shed = true
   }
 
   /** Start the SERVER span (once); later calls return the same span and ignore `attributes`. */
@@ -145,6 +159,7 @@ export class RequestTrace {
 
   /** End the SERVER span with the response status (5xx marks it as an error, per HTTP semconv). */
   end(status: number, errorCode?: string): void {
+    if (this.shed) return
     const span = this.begin()
     span.setAttribute('http.response.status_code', status)
     if (errorCode !== undefined) span.setAttribute(ATTR.errorCode, errorCode)

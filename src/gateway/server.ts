@@ -250,7 +250,7 @@ function respondWithError(deps: GatewayDeps, exchange: Exchange | undefined, res
     return
   }
   const known = exchange?.known ?? {}
-  const trace = exchange?.trace
+  const trace = exchange?.trace?.skipped ? undefined : exchange?.trace
   const headers: Record<string, string> = {}
   if (trace !== undefined) {
     known.traceId ??= trace.traceId

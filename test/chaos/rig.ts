@@ -188,7 +188,9 @@ export interface Rig {
 const REDIS_ARGS = ['--appendonly', 'yes', '--appendfsync', 'everysec']
 
 /** Start Redis and `switchyard start` on the chaos registry; resolves once every pool is ready. */
-export async function startRig(options: { quiet?: boolean } = {}): Promise<Rig> {
+export async function startRig(options: { quiet?: boolean; bin?: string } = {}): Promise<Rig> {
+  // Another checkout's bin/switchyard.js (built) to measure it beside this one: bench/neighbour --before DIR.
+  const bin = options.bin ?? BIN
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-chaos-'))
   mkdirSync(join(dir, 'graphs'))
   mkdirSync(join(dir, 'env'))
@@ -200,7 +202,7 @@ export async function startRig(options: { quiet?: boolean } = {}): Promise<Rig> 
   const logPath = join(dir, 'processes.log')
   // One signing key across gateway restarts: runs queued by the gateway that was killed are verified by the next one's workers.
   const keyPath = join(dir, 'signing-key.pem')
-  const made = spawnSync(process.execPath, [BIN, 'keys', 'generate', '--out', keyPath], { encoding: 'utf8' })
+  const made = spawnSync(process.execPath, [bin, 'keys', 'generate', '--out', keyPath], { encoding: 'utf8' })
   if (made.status !== 0) throw new Error(`switchyard keys generate failed: ${made.stderr}`)
 
   let redis = await startRedis(REDIS_ARGS)
@@ -226,7 +228,7 @@ export async function startRig(options: { quiet?: boolean } = {}): Promise<Rig> 
     const child = spawn(
       process.execPath,
       [
-        BIN,
+        bin,
         'start',
         '--redis',
         redis.url,

@@ -56,6 +56,29 @@ void test('redis: Idempotency-Key dedupes and conflicts; a full queue is 429 wit
   assert.equal((saturated.body as { pool: string }).pool, 'held')
 })
 
+void test('redis: a flood of keyless runs at a full pool is shed without a span; a keyed retry still finds its run', { skip }, async () => {
+  // The earlier test filled `held` (maxQueued 1, no worker) with a keyless run; this key's run may take its place if it is gone.
+  const keyed = await post(url('/v1/workflows/held.wait/run'), { n: 1 }, { prefer: 'respond-async', 'idempotency-key': 'h-1' })
+  const keyedRun = keyed.headers.get('x-switchyard-run-id')
+  // Asked of Redis: 429 with the request's trace id. Right after, the pool is known full: shed, no span, same answer.
+  let shed: Awaited<ReturnType<typeof post>> | undefined
+  for (let i = 0; i < 20 && shed === undefined; i++) {
+    const refused = await post(url('/v1/workflows/held.wait/run'), {}, { prefer: 'respond-async' })
+    assert.equal(refused.status, 429)
+    assert.equal((refused.body as { code: string }).code, 'POOL_SATURATED')
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1)
+    if (refused.headers.get('x-switchyard-trace-id') === null) shed = refused
+  }
+  assert.ok(shed, 'no refusal was shed from the broker’s hint in 20 back-to-back requests')
+  assert.equal(shed.headers.get('server-timing'), null)
+  assert.equal((shed.body as { pool: string }).pool, 'held')
+  // A keyed submission always asks the broker: its run (if it got one) is found, not refused from the hint.
+  const again = await post(url('/v1/workflows/held.wait/run'), { n: 1 }, { prefer: 'respond-async', 'idempotency-key': 'h-1' })
+  assert.equal(again.status, keyed.status)
+  assert.equal(again.headers.get('x-switchyard-run-id'), keyedRun)
+  assert.ok(again.headers.get('x-switchyard-trace-id'))
+})
+
 void test('redis: a run for a pool with no live worker is 503 POOL_UNAVAILABLE at once, not a 504 at its deadline', { skip }, async () => {
   const started = Date.now()
   const refused = await post(url('/v1/workflows/held.wait/run'), { prompt: 1 })

@@ -1,6 +1,6 @@
 // The seam between the gateway (producer) and the pool workers (consumers).
 // Implementations: MemoryBroker (embedded, `switchyard dev`), RedisBroker (BullMQ).
-import type { RunError, RunStatus } from '../../control/index.js'
+import type { RunError, RunStatus, SwitchyardError } from '../../control/index.js'
 import type { Envelope } from '../envelope.js'
 
 export type { RunError, RunStatus }
@@ -96,6 +96,17 @@ export interface Broker {
    * how many runs were handed on. The memory broker hears of it from the IPC link itself.
    */
   workerExited(pool: string, pid: number): Promise<number>
+  /**
+   * POOL_SATURATED without asking, or null: `pool` was found full moments ago (a
+   * short-lived hint), or (an async run) maxQueued admissions of this broker are being
+   * decided right now (a burst's rest). The gateway answers a caller without an idempotency key 429 from it, without a
+   * round trip or any other work: a flood's refusals must not take the event loop every
+   * other pool's callers share. Only submit() accepts, so the hint can never admit a run
+   * past maxQueued; it may refuse one for at most its lifetime after the queue drained.
+   * A caller who waits is given the hint only when it was found with a live worker
+   * (else submit() would say POOL_UNAVAILABLE). Absent: every submit asks.
+   */
+  knownFull?(pool: string, options?: SubmitOptions): SwitchyardError | null
   /** Broker reachable and every pool has at least one worker. */
   ready(): Promise<boolean>
   close(): Promise<void>

@@ -31,6 +31,17 @@ export function runWorkflow(deps: GatewayDeps): Handler {
     known.workflow = name
     const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key'])
     const respondAsync = prefersAsync(req.headers.prefer)
+    // A flood's refusals cost almost nothing: without a key there is no earlier run to find,
+    // so a pool the broker just found full is refused here, before the body, route(), the
+    // envelope's signature, any span or a broker round trip. Keyed submits always ask (a dedupe).
+    const poolOf = idempotencyKey === null ? deps.registry.workflows.get(name)?.pool : undefined
+    const full = poolOf === undefined ? null : (deps.broker.knownFull?.(poolOf, { async: respondAsync }) ?? null)
+    if (full !== null && poolOf !== undefined) {
+      trace.skip()
+      known.pool = poolOf
+      deps.metrics.runs.inc({ workflow: name, pool: poolOf, outcome: full.code.toLowerCase() })
+      throw full
+    }
     const input = await readJsonBody(req, deps.bodyLimitBytes)
 
     const plan = routeTraced(deps, exchange, name, input)

@@ -78,9 +78,16 @@ interface PoolQueue {
   eventsOpen?: QueueEvents
   /** True once QueueEvents reads from a fixed stream position: every later run's final event will arrive. */
   watching: boolean
+  /** Admissions of this broker in flight now (knownFull). */
+  admitting: number
 }
 
 const HOUR = 3_600_000
+/**
+ * How long a full pool is believed full without asking Redis (knownFull): a flood's
+ * refusals cost no round trip, and a queue that drained is refused for at most this long.
+ */
+const FULL_HINT_MS = 250
 /** How long a submit waits for another submit of the same idempotency key to finish queueing its run. */
 const PENDING_WAIT_MS = 2000
 
@@ -121,6 +128,8 @@ export class RedisBroker implements Broker {
   private readonly retainFailedMs: number
   private readonly retainCount: number
   private readonly maxCrashes: number
+  /** Pools the admission script found full, until when that is believed without asking (knownFull). */
+  private readonly fullUntil = new Map<string, { until: number; error: PoolSaturatedError; live: boolean }>()
   private readonly timeoutMs: number
   private readonly warn: (message: string) => void
   private readonly errors: RedisErrorLog
@@ -148,7 +157,7 @@ export class RedisBroker implements Broker {
           client.on('ready', () => this.errors.reconnected(queue.name, url))
         })
         .catch(() => undefined)
-      this.queues.set(pool.name, { pool, url, queue, keys: poolKeys(this.prefix, queue.name), watching: false })
+      this.queues.set(pool.name, { pool, url, queue, keys: poolKeys(this.prefix, queue.name), watching: false, admitting: 0 })
     }
   }
 
@@ -207,7 +216,13 @@ export class RedisBroker implements Broker {
         ? null
         : { key: keys.idempotency(envelope.workflow, envelope.idempotencyKey), fingerprint: idempotencyFingerprint(envelope) }
 
-    const admission = await this.admission(client, entry, envelope, idempotency, options.async !== true)
+    entry.admitting += 1
+    let admission: Admission
+    try {
+      admission = await this.admission(client, entry, envelope, idempotency, options.async !== true)
+    } finally {
+      entry.admitting -= 1
+    }
     switch (admission.kind) {
       case 'dup':
         this.remember(admission.runId, pool.name)
@@ -232,9 +247,13 @@ export class RedisBroker implements Broker {
       case 'full': {
         const perSecond = Math.max(1, pool.concurrency * pool.processes)
         const seconds = Math.ceil(admission.queued / perSecond)
-        throw new PoolSaturatedError(pool.name, pool.maxQueued, Math.min(60_000, Math.max(1000, seconds * 1000)))
+        const error = new PoolSaturatedError(pool.name, pool.maxQueued, Math.min(60_000, Math.max(1000, seconds * 1000)))
+        // Found full by a caller who waits: liveness was checked first (ADMIT), so a worker was alive too.
+        this.fullUntil.set(pool.name, { until: Date.now() + FULL_HINT_MS, error, live: options.async !== true })
+        throw error
       }
       case 'ok':
+        this.fullUntil.delete(pool.name)
         break
     }
 
@@ -506,6 +525,20 @@ export class RedisBroker implements Broker {
       ),
       'reading pool stats',
     )
+  }
+
+  knownFull(pool: string, options: SubmitOptions = {}): PoolSaturatedError | null {
+    const entry = this.queues.get(pool)
+    // maxQueued admissions of this gateway are being decided already: a burst's rest would be
+    // refused (or take a place the queue's workers just freed), so it is refused without asking.
+    if (entry && options.async === true && entry.admitting >= entry.pool.maxQueued) {
+      return new PoolSaturatedError(pool, entry.pool.maxQueued, 1000)
+    }
+    const hint = this.fullUntil.get(pool)
+    if (hint === undefined || (options.async !== true && !hint.live)) return null
+    if (Date.now() < hint.until) return hint.error
+    this.fullUntil.delete(pool)
+    return null
   }
 
   async workerExited(pool: string, pid: number): Promise<number> {
