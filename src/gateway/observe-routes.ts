@@ -85,6 +85,9 @@ export async function mountObserve(traceDir: string | undefined, registry: () =>
  *   `ingest`, or `admin`); the shared `_other` project (callers' own spans, such as
  *   `switchyard run --trace`'s client span) with `run` too. A pool's credential writes
  *   nowhere else, so a hostile graph cannot fill another pool's project or the callers' one.
+ * - claim: a span naming a workflow or pool (what run lists and read scopes go by) only of
+ *   the sender's own pools (an ingest credential) or of workflows it may run (a caller's own
+ *   spans), so neither can forge runs of another pool into the list its readers see.
  */
 export function observeAccess(caller: Caller, registry: Registry, otherProject: string): ObserveAccess {
   return {
@@ -97,6 +100,21 @@ export function observeAccess(caller: Caller, registry: Registry, otherProject: 
       if (ingestAll) return true
       if (!caller.roles.has('ingest') || caller.pools === null) return false
       return [...caller.pools].some((pool) => registry.pools.get(pool)?.tracing.project === project)
+    },
+    canClaim: (claim) => {
+      if (caller.roles.has('admin') || (caller.roles.has('ingest') && caller.pools === null)) return true
+      // The pool a claimed workflow runs in: a span may not name a workflow of one pool and another pool.
+      const workflowPool = claim.workflow === undefined ? undefined : registry.workflows.get(claim.workflow)?.pool
+      if (claim.workflow !== undefined && workflowPool === undefined) return false
+      if (claim.pool !== undefined && workflowPool !== undefined && claim.pool !== workflowPool) return false
+      const pool = claim.pool ?? workflowPool
+      // A pool's credential: spans of its own pools' runs only.
+      if (caller.roles.has('ingest') && caller.pools !== null && pool !== undefined && caller.pools.has(pool)) return true
+      // A caller's own spans (`switchyard run --trace`'s client span): of runs it may start.
+      if (claim.workflow !== undefined) return may(caller, 'run', { workflow: claim.workflow, pool })
+      return [...registry.workflows.values()].some(
+        (workflow) => workflow.pool === pool && may(caller, 'run', { workflow: workflow.name, pool }),
+      )
     },
   }
 }

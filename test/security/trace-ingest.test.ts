@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { loadRegistry } from '../../src/control/index.js'
-import { ingestToken, newIngestSecret } from '../../src/gateway/index.js'
+import { ingestToken, newIngestSecret, parseTokensFile } from '../../src/gateway/index.js'
 import { spawnDev } from '../cli/dev-process.js'
 import { eventually } from '../helpers/eventually.js'
 import { get, post, startFixture, type Fixture } from '../gateway/fixture.js'
@@ -33,9 +33,9 @@ const traceCount = async () =>
   ((await get(`${fx.url}/v1/traces?limit=1000`, { authorization: `Bearer ${ADMIN}` })).body as { runs: unknown[] }).runs.length
 
 /** A run span, as a worker of `pool` exports it. */
-const runSpan = (project: string, service = 'switchyard-pool-email') =>
+const runSpan = (project: string, service = 'switchyard-pool-email', workflow = 'echo.say') =>
   otlpJson([
-    { service, project, spans: [{ name: 'run echo.say', attributes: { 'switchyard.workflow': 'echo.say', 'switchyard.pool': 'email' } }] },
+    { service, project, spans: [{ name: `run ${workflow}`, attributes: { 'switchyard.workflow': workflow, 'switchyard.pool': 'email' } }] },
   ])
 
 void test("a pool's credential writes spans into its own pool's project", async () => {
@@ -80,6 +80,63 @@ void test('it cannot read runs, traces, workflows or metrics, nor run a workflow
   assert.equal((await get(`${fx.url}/v1/workflows/echo.say`, headers)).status, 403)
   const run = await post(`${fx.url}/v1/workflows/echo.say/run`, { text: 'x' }, headers)
   assert.equal(run.status, 403)
+})
+
+void test("a pool's credential cannot forge another pool's runs into its own project, nor a caller's token into the shared one", async () => {
+  // The run list and the read scopes go by a span's workflow and pool: before this, the email
+  // pool's credential filed a 'run held.wait' span (pool held) in its own project, and a token
+  // that may run only quiet.say filed a server span of echo.say in `_other`; a reader of held
+  // or of echo.say then listed those forged runs as real ones.
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-ingest-claims-'))
+  const scoped = await startFixture({
+    tokens: parseTokensFile('admin-claims-token admin\nquiet-runner-token run workflows=quiet.say\n', 'tokens'),
+    ingestSecret: secret,
+    traceDir: dir,
+  })
+  const admin = { authorization: 'Bearer admin-claims-token' }
+  const listed = async () =>
+    ((await get(`${scoped.url}/v1/traces?limit=1000`, admin)).body as { runs: { workflow: string; pool: string | null }[] }).runs
+  try {
+    const run = (workflow: string, pool: string | undefined, project: string, service = 'switchyard-pool-email') =>
+      otlpJson([
+        {
+          service,
+          project,
+          spans: [
+            { name: `run ${workflow}`, attributes: { 'switchyard.workflow': workflow, ...(pool ? { 'switchyard.pool': pool } : {}) } },
+          ],
+        },
+      ])
+    const forged = [
+      run('held.wait', 'held', 'sales-email'), // another pool's workflow and pool
+      run('held.wait', undefined, 'sales-email'), // another pool's workflow alone
+      run('echo.say', 'held', 'sales-email'), // its own workflow, another pool
+      run('not.registered', 'email', 'sales-email'), // a workflow the registry does not have
+      otlpJson([{ service: 'switchyard-pool-held', project: 'sales-email', spans: [{ name: 'node x' }] }]).replace(
+        '"attributes":[{"key":"service.name"',
+        '"attributes":[{"key":"switchyard.pool","value":{"stringValue":"held"}},{"key":"service.name"',
+      ), // the resource's pool claim
+    ]
+    for (const body of forged) {
+      const res = await postSpans(scoped.url, body, emailCredential)
+      assert.equal(res.status, 403, res.detail)
+      assert.equal(res.code, 'FORBIDDEN')
+      assert.match(res.detail ?? '', /may not write spans of/)
+    }
+    const runner = 'quiet-runner-token'
+    const server = (workflow: string) =>
+      otlpJson([{ service: 'switchyard-cli', spans: [{ name: `run ${workflow}`, attributes: { 'switchyard.workflow': workflow } }] }])
+    for (const workflow of ['echo.say', 'held.wait'])
+      assert.equal((await postSpans(scoped.url, server(workflow), runner)).status, 403, workflow)
+    assert.deepEqual(await listed(), [], 'no forged run was stored')
+    // What each may claim still passes: the pool's own runs, the caller's own workflow.
+    assert.deepEqual(await postSpans(scoped.url, run('echo.say', 'email', 'sales-email'), emailCredential), { status: 200 })
+    assert.deepEqual(await postSpans(scoped.url, server('quiet.say'), runner), { status: 200 })
+    assert.deepEqual((await listed()).map((r) => r.workflow).sort(), ['echo.say', 'quiet.say'])
+  } finally {
+    await scoped.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 void test("a credential cannot be turned into another pool's, nor minted without the gateway's secret", async () => {
@@ -199,7 +256,8 @@ void test("switchyard dev: a worker's env holds its pool's ingest credential and
     assert.equal((await post(`${url}/v1/workflows/email.echo/run`, {}, stolen)).status, 403)
     assert.equal((await post(`${url}/v1/workflows/other.echo/run`, {}, stolen)).status, 403)
     assert.equal((await postSpans(url, runSpan('other', 'switchyard-pool-other'), emailEnv.SWITCHYARD_TRACES_TOKEN)).status, 403)
-    assert.equal((await postSpans(url, runSpan('sales-email'), emailEnv.SWITCHYARD_TRACES_TOKEN)).status, 200)
+    const ownRun = runSpan('sales-email', 'switchyard-pool-email', 'email.echo')
+    assert.equal((await postSpans(url, ownRun, emailEnv.SWITCHYARD_TRACES_TOKEN)).status, 200)
     // And the workers' real exports, with those credentials, arrive: the run's tree has its worker span.
     await eventually('the worker span of the run', async () => {
       const res = await get(`${url}/v1/traces/${traceId}`, admin)

@@ -5,11 +5,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gunzip, inflate } from 'node:zlib'
 import getRawBody from 'raw-body'
 import { promisify } from 'node:util'
-import { SwitchyardError } from '../../control/index.js'
+import { ATTR, SwitchyardError } from '../../control/index.js'
 import { decodeOtlpJson } from './otlp-json.js'
 import { decodeOtlpProtobuf } from './otlp-protobuf.js'
 import { toStoredSpans } from './otlp-request.js'
-import type { TraceStore } from '../store/index.js'
+import type { StoredSpan, TraceStore } from '../store/index.js'
 
 /** Largest accepted export (compressed or not). @default 33554432 (32 MiB) */
 export const OTLP_BODY_LIMIT = 32 * 1024 * 1024
@@ -26,6 +26,21 @@ export interface ReceiveOptions {
    * @default any project
    */
   readonly canWrite?: (project: string) => boolean
+  /**
+   * Whether the sender may write a span that says it belongs to this workflow and pool
+   * (`switchyard.workflow`, `switchyard.pool` of the span or its resource): the run list
+   * and the trace readers' scopes go by those claims, so a credential that may write
+   * only some pools' spans must not describe another pool's runs. One span it may not
+   * write refuses the whole export.
+   * @default any claim
+   */
+  readonly canClaim?: (claim: SpanClaim) => boolean
+}
+
+/** What a span says about the run it belongs to; absent where it says nothing. */
+export interface SpanClaim {
+  readonly workflow?: string
+  readonly pool?: string
 }
 
 /** Read, decode and store one OTLP export; throws SwitchyardError (400, 403, 413, 415) on a bad request. */
@@ -56,11 +71,32 @@ export async function receiveOtlp(
       )
     }
   }
+  if (options.canClaim) {
+    const refused = spans
+      .map(claimOf)
+      .find((claim) => (claim.workflow !== undefined || claim.pool !== undefined) && !options.canClaim!(claim))
+    if (refused !== undefined) {
+      const what = [refused.workflow && `workflow '${refused.workflow}'`, refused.pool && `pool '${refused.pool}'`]
+        .filter(Boolean)
+        .join(' and ')
+      throw new SwitchyardError('FORBIDDEN', `this credential may not write spans of ${what}: nothing of this export was stored`)
+    }
+  }
   await store.add(spans)
   // An empty ExportTraceServiceResponse: full success.
   if (json) res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 }).end('{}')
   else res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': 0 }).end()
   return spans.length
+}
+
+function claimOf(span: StoredSpan): SpanClaim {
+  const workflow = span.attributes[ATTR.workflow]
+  const pool = span.attributes[ATTR.pool] ?? span.resource[ATTR.pool]
+  // A claim of any other type is still a claim: refused unless the sender may make every claim.
+  return {
+    ...(workflow !== undefined && workflow !== null ? { workflow: String(workflow) } : {}),
+    ...(pool !== undefined && pool !== null ? { pool: String(pool) } : {}),
+  }
 }
 
 /**

@@ -15,6 +15,8 @@ export interface ObserveAccess {
   canRead(target: { readonly workflow?: string | undefined; readonly pool?: string | undefined }): boolean
   /** Whether it may write spans filed under this project. */
   canWrite(project: string): boolean
+  /** Whether it may write spans that say they belong to this workflow and pool (what run lists and read scopes go by). */
+  canClaim(claim: { readonly workflow?: string; readonly pool?: string }): boolean
 }
 
 export interface ObserveExchange {
@@ -43,7 +45,12 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
       method: 'POST',
       pattern: '/v1/traces',
       handler: async ({ req, res, access }) => {
-        await receiveOtlp(store, req, res, access ? { canWrite: (project) => access.canWrite(project) } : {})
+        await receiveOtlp(
+          store,
+          req,
+          res,
+          access ? { canWrite: (project) => access.canWrite(project), canClaim: (claim) => access.canClaim(claim) } : {},
+        )
       },
     },
     {
