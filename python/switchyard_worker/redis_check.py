@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
+from redis.exceptions import NoPermissionError
 
 log = logging.getLogger("switchyard_worker")
 
@@ -58,6 +59,17 @@ async def wait_for_redis(url: str, stop: asyncio.Event, retry_s: float = 1.0) ->
 async def _check_eviction(client: aioredis.Redis, url: str) -> None:
     try:
         reply = await client.config_get("maxmemory-policy")
+    except aioredis.ResponseError as error:
+        if isinstance(error, NoPermissionError) or str(error).startswith("NOPERM"):
+            # A pool's ACL user (as `switchyard acl` makes it) may not run CONFIG: expected,
+            # and the gateway's own check already said so once. Nothing to add per worker.
+            log.debug("cannot check maxmemory-policy on %s as its ACL user: %s", redact_url(url), error)
+            return
+        log.warning(
+            'Switchyard could not read maxmemory-policy on %s (%s). Make sure the server runs with '
+            '"maxmemory-policy noeviction", or queued runs can be evicted and lost.', redact_url(url), error,
+        )
+        return
     except Exception as error:  # noqa: BLE001 - an ACL user may not be allowed CONFIG: that is fine
         log.warning(
             'Switchyard could not read maxmemory-policy on %s (%s). Make sure the server runs with '

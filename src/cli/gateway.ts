@@ -109,7 +109,8 @@ export async function run(argv: string[]): Promise<number> {
     import('../data/broker/redis/index.js'),
     import('../observe/sdk/index.js'),
   ])
-  const redis = await RedisBroker.connect({ registry, url })
+  // Under `start` the supervisor checked the eviction policy (and said so) before forking this gateway.
+  const redis = await RedisBroker.connect({ registry, url, ...(supervised ? { evictionCheck: 'none' as const } : {}) })
   const traceDir = traceDirFlag === undefined ? undefined : resolve(traceDirFlag)
   const cors = parsed.values['cors-origin']
   const corsOrigins = Array.isArray(cors) ? cors.filter((origin): origin is string => typeof origin === 'string') : []

@@ -22,6 +22,9 @@ interface Raw {
   hset(key: string, field: string, value: string): Promise<number>
   hget(key: string, field: string): Promise<string | null>
   set(key: string, value: string): Promise<unknown>
+  publish(channel: string, message: string): Promise<number>
+  subscribe(channel: string): Promise<unknown>
+  psubscribe(pattern: string): Promise<unknown>
 }
 const opened: Queue[] = []
 /** A raw client with some user's credentials (BullMQ's connection; ioredis underneath). */
@@ -73,6 +76,22 @@ workflows:
     await assert.rejects(email.call('FUNCTION', 'FLUSH'), NOPERM)
     await assert.rejects(email.call('CLIENT', 'TRACKING', 'on', 'BCAST'), NOPERM)
     await assert.rejects(email.call('CLIENT', 'KILL', 'TYPE', 'normal'), NOPERM)
+    // Channels: a pool's user subscribes to its own pool's cancel channel only, and publishes
+    // nowhere (a hostile pool can neither hear nor fake another pool's cancels).
+    const emailCancels = 'bull:switchyard.email:sy-cancel'
+    const researchCancels = 'bull:switchyard.research:sy-cancel'
+    const listening = await as('switchyard-pool-email')
+    await listening.subscribe(emailCancels)
+    for (const channel of [researchCancels, 'bull:switchyard.email:other', 'elsewhere'])
+      await assert.rejects((await as('switchyard-pool-email')).subscribe(channel), NOPERM, channel)
+    await assert.rejects((await as('switchyard-pool-email')).psubscribe('*'), NOPERM)
+    await assert.rejects((await as('switchyard-pool-email')).psubscribe('bull:switchyard.*:sy-cancel'), NOPERM)
+    for (const channel of [emailCancels, researchCancels]) await assert.rejects(email.publish(channel, 'run-1'), NOPERM, channel)
+    // The gateway publishes cancels to every pool's channel (received by the pool that listens), nowhere else, and hears none.
+    assert.equal(await gateway.publish(emailCancels, 'run-1'), 1)
+    assert.equal(await gateway.publish(researchCancels, 'run-1'), 0)
+    await assert.rejects(gateway.publish('elsewhere', 'x'), NOPERM)
+    await assert.rejects((await as('switchyard-gateway')).subscribe(emailCancels), NOPERM)
     // The gateway writes every pool's queue and counts workers (CLIENT LIST), nothing else.
     assert.equal(await gateway.hset('bull:switchyard.research:r2', 'name', 'research.echo'), 1)
     assert.equal(typeof (await gateway.call('CLIENT', 'LIST')), 'string')

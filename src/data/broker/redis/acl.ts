@@ -3,6 +3,7 @@
 // leaked or buggy pool cannot read another pool's inputs or fake its results.
 // The gateway/producer user writes every pool's queue.
 import { queueName } from '../../../control/index.js'
+import { poolKeys } from './keys.js'
 
 /** Escape Redis glob characters so a name matches only itself. */
 function literal(text: string): string {
@@ -51,20 +52,27 @@ const COMMANDS = [
 ] as const
 
 /**
- * ACL rules for one pool's worker user: its queue's keys and channels only.
+ * ACL rules for one pool's worker user: its queue's keys, and one channel: its pool's
+ * cancel channel, to SUBSCRIBE to (a worker hears cancels of the runs it is running;
+ * BullMQ itself uses no pub/sub). It may not PUBLISH anywhere, nor subscribe to another
+ * pool's channel or to a pattern.
  * @example ['ACL', 'SETUSER', 'pool-email', 'on', '>secret', ...poolAclRules('email')]
  */
 export function poolAclRules(pool: string, prefix = 'bull'): string[] {
   const keys = `${literal(prefix)}:${literal(queueName(pool))}:*`
-  return ['resetkeys', `~${keys}`, 'resetchannels', `&${keys}`, ...COMMANDS]
+  const cancels = literal(poolKeys(prefix, queueName(pool)).cancelChannel)
+  return ['resetkeys', `~${keys}`, 'resetchannels', `&${cancels}`, ...COMMANDS, '+subscribe']
 }
 
 /**
- * ACL rules for the gateway/producer user: every pool's queue, plus CLIENT LIST
- * (worker counts for readiness). Add `+config|get` to let the broker check
- * maxmemory-policy itself; without it the broker warns that it could not.
+ * ACL rules for the gateway/producer user: every pool's queue, PUBLISH on every pool's
+ * cancel channel (cancelling a running run), plus CLIENT LIST (worker counts for
+ * readiness). It is not granted CONFIG (CONFIG GET reads the server's passwords too), so
+ * it says once that it could not check maxmemory-policy: check that by hand.
  */
 export function producerAclRules(prefix = 'bull'): string[] {
   const keys = `${literal(prefix)}:${literal(queueName(''))}*`
-  return ['resetkeys', `~${keys}`, 'resetchannels', `&${keys}`, ...COMMANDS, '+client|list']
+  // `<prefix>:switchyard.*` followed by what a cancel channel's name has after its queue.
+  const cancels = `${keys}${literal(poolKeys('p', 'q').cancelChannel.slice('p:q'.length))}`
+  return ['resetkeys', `~${keys}`, 'resetchannels', `&${cancels}`, ...COMMANDS, '+client|list', '+publish']
 }

@@ -3,8 +3,11 @@
 // keys under memory pressure and runs vanish without a trace.
 import { SwitchyardError } from '../../../control/index.js'
 
-/** What to do when the server's eviction policy is not `noeviction`. */
-export type EvictionCheck = 'refuse' | 'warn'
+/**
+ * What to do when the server's eviction policy is not `noeviction`; `none` skips the
+ * check (a process whose parent already made it, such as the gateway under `start`).
+ */
+export type EvictionCheck = 'refuse' | 'warn' | 'none'
 
 /** The URL with its password masked, for messages and logs. */
 export function redactUrl(url: string): string {
@@ -74,25 +77,39 @@ function canConfig(client: object): client is ConfigClient {
   return typeof (client as Partial<ConfigClient>).config === 'function'
 }
 
+/** Redis refused a command to this ACL user (NOPERM): its rules, not a fault. */
+function deniedByAcl(error: unknown): boolean {
+  return /^NOPERM\b/.test((error as Error | null)?.message ?? '')
+}
+
 /**
  * Check `maxmemory-policy` with CONFIG GET. Refuses (BROKER_UNAVAILABLE) or warns
- * when it is not `noeviction`. An ACL user may not be allowed CONFIG: that is a
- * warning, never a failure, because a locked-down user is the recommended setup.
+ * when it is not `noeviction`. An ACL user may not be allowed CONFIG: that is one
+ * warning line, never a failure, because a locked-down user is the recommended setup;
+ * `quietWhenDenied` (workers, whose pool users `switchyard acl` never grants CONFIG)
+ * says nothing then, since the gateway's own check already said it once.
  */
 export async function checkEvictionPolicy(
   client: object,
   url: string,
   mode: EvictionCheck,
   warn: (message: string) => void,
+  options: { quietWhenDenied?: boolean } = {},
 ): Promise<void> {
+  if (mode === 'none') return
   let reply: unknown
   try {
     if (!canConfig(client)) throw new Error('this Redis client cannot send CONFIG')
     reply = await client.config('GET', 'maxmemory-policy')
   } catch (error) {
+    const denied = deniedByAcl(error)
+    if (denied && options.quietWhenDenied) return
     warn(
-      `Switchyard could not read maxmemory-policy on ${redactUrl(url)} (${(error as Error).message}). ` +
-        'Make sure the server runs with "maxmemory-policy noeviction", or queued runs can be evicted and lost.',
+      denied
+        ? `Switchyard cannot check the eviction policy of ${redactUrl(url)}: its ACL user may not run CONFIG GET (as 'switchyard acl' sets it up); ` +
+            'make sure that server runs with "maxmemory-policy noeviction", or queued runs can be evicted and lost.'
+        : `Switchyard could not read maxmemory-policy on ${redactUrl(url)} (${(error as Error).message}). ` +
+            'Make sure the server runs with "maxmemory-policy noeviction", or queued runs can be evicted and lost.',
     )
     return
   }

@@ -232,7 +232,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       void listenForCancels().catch((error: unknown) => warn(`pool '${pool}': cannot listen for cancels: ${(error as Error).message}`))
       const current = worker
       void current.client
-        .then((client) => checkEvictionPolicy(client, options.url, options.evictionCheck ?? 'warn', warn))
+        .then((client) => checkEvictionPolicy(client, options.url, options.evictionCheck ?? 'warn', warn, { quietWhenDenied: true }))
         .catch((error: unknown) => warn(String((error as Error).message ?? error)))
     },
 
