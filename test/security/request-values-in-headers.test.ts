@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { after, before, test } from 'node:test'
-import { startFixture, type Fixture } from '../gateway/fixture.js'
+import { Queue } from 'bullmq'
+import { get, post, startFixture, type Fixture } from '../gateway/fixture.js'
+import { redisSkip, startRedis } from '../helpers/redis.js'
 
 let fx: Fixture
 before(async () => {
@@ -49,4 +51,43 @@ void test('the same bytes in the cancel and events paths are answered, never a c
     }
   }
   assert.equal((await raw('/healthz')).status, 200)
+})
+
+// A value a hostile pool writes into Redis reaches the gateway too: the run id of an
+// idempotency claim under the pool's own queue prefix (which its ACL user may write) is
+// what a deduplicated submission answers with. Only safeHeaders keeps it out of a header.
+const skip = redisSkip()
+void test('a run id a hostile pool planted in its idempotency claim never reaches a header; the caller is answered', { skip }, async () => {
+  const redis = await startRedis()
+  const fxr = await startFixture({}, redis.url)
+  // Any connection of the server will do: the pool's user may write these keys (its queue prefix).
+  const queue = new Queue('hostile-pool', { connection: { url: redis.url } })
+  try {
+    queue.on('error', () => undefined)
+    const client = (await queue.client) as unknown as { call(...args: string[]): Promise<unknown> }
+    const input = { text: 'planted' }
+    const first = await post(`${fxr.url}/v1/workflows/echo.say/run`, input, { 'idempotency-key': 'hk-1', prefer: 'respond-async' })
+    assert.equal(first.status, 202)
+    const [claimKey] = (await client.call('KEYS', '*sy-idem:echo.say:hk-1')) as string[]
+    assert.ok(claimKey, 'the claim of the first submission')
+    const base = claimKey.slice(0, -'sy-idem:echo.say:hk-1'.length)
+    const claim = JSON.parse(((await client.call('GET', claimKey)) as string | null) ?? '{}') as {
+      runId: string
+      fingerprint: string
+      at: number
+    }
+    // What the pool's graph writes with its own Redis user: a job under that id, and the claim pointing at it.
+    const planted = 'x\r\nset-cookie: session=stolen'
+    await client.call('HSET', `${base}${planted}`, 'data', '{}', 'name', 'echo.say', 'timestamp', String(Date.now()))
+    await client.call('SET', claimKey, JSON.stringify({ ...claim, runId: planted }), 'PX', '60000')
+    const again = await post(`${fxr.url}/v1/workflows/echo.say/run`, input, { 'idempotency-key': 'hk-1', prefer: 'respond-async' })
+    assert.equal(again.status, 202)
+    assert.equal(again.headers.get('set-cookie'), null)
+    assert.equal(again.headers.get('x-switchyard-run-id'), null, 'a run id that cannot be a header is left out')
+    assert.equal((await get(`${fxr.url}/healthz`)).status, 200)
+  } finally {
+    await queue.close()
+    await fxr.close()
+    await redis.stop()
+  }
 })
