@@ -32,6 +32,19 @@ def test_a_resolved_duration_is_read_as_written(tmp_path: Path, case: dict[str, 
     assert (registry.pools["py"].timeout_ms, registry.workflows["py.a"].timeout_ms) == (case["ms"], case["ms"])
 
 
+@pytest.mark.parametrize("case", cases("timeout"))
+def test_timeout_resolved_by_typescript_is_read_and_what_it_refuses_is_refused(tmp_path: Path, case: dict[str, Any]) -> None:
+    if case["resolved"] is not None:
+        registry = write_resolved(tmp_path, [pool("py", timeoutMs=case["resolved"])], [workflow(tmp_path, "py.a", "py", "g.py#a", timeoutMs=case["resolved"])])
+        assert (registry.pools["py"].timeout_ms, registry.workflows["py.a"].timeout_ms) == (case["resolved"], case["resolved"])
+        return
+    # Past 2^31 - 1 ms: had a writer resolved it anyway, this worker would not take it, for a pool or a workflow.
+    with pytest.raises(SwitchyardError, match=re.escape(f"pools.py.timeoutMs is {case['ms']}, above the maximum {2**31 - 1}")):
+        write_resolved(tmp_path, [pool("py", timeoutMs=case["ms"])], [])
+    with pytest.raises(SwitchyardError, match=re.escape(f"workflows.py.a.timeoutMs is {case['ms']}, above the maximum {2**31 - 1}")):
+        write_resolved(tmp_path, [pool("py")], [workflow(tmp_path, "py.a", "py", "g.py#a", timeoutMs=case["ms"])])
+
+
 @pytest.mark.parametrize("case", cases("memory"))
 def test_memory_resolved_by_typescript_is_read_and_what_it_refuses_is_refused(tmp_path: Path, case: dict[str, Any]) -> None:
     if case["resolved"] is not None:

@@ -8,7 +8,7 @@ import { COMPILED_FORMAT, type Compilation, type CompiledRegistry, type Workflow
 import { contentId } from './cache-trust.js'
 import { sha256 } from './node-builtins.js'
 import type { RegistryProblem, Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from '../contract/index.js'
-import { MIN_MEMORY_BYTES, OUTPUT_BYTES, parseDuration, parseSize, POOL_DEFAULTS } from './registry-rules.js'
+import { MAX_TIMEOUT_MS, MIN_MEMORY_BYTES, OUTPUT_BYTES, parseDuration, parseSize, POOL_DEFAULTS } from './registry-rules.js'
 import { structureProblems } from './registry-structure.js'
 import { SchemaCompiler } from './schema-compiler.js'
 
@@ -249,6 +249,14 @@ class Builder {
     if (!entry) return fallback
     const value = this.value(entry)
     const ms = typeof value === 'string' ? parseDuration(value) : null
+    if (ms !== null && ms > MAX_TIMEOUT_MS) {
+      this.problem(
+        this.at(entry),
+        `${label}: ${this.show(entry)} is ${ms} ms, longer than the longest timeout, ${MAX_TIMEOUT_MS} ms (about 24.8 days): ` +
+          'Node fires a longer timer after 1 ms',
+      )
+      return fallback
+    }
     if (ms !== null) return ms
     this.problem(this.at(entry), `${label}: ${this.show(entry)} is not a duration (use 250ms, 30s, 2m or 1h)`)
     return fallback

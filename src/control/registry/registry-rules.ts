@@ -51,6 +51,12 @@ export const POOL_DEFAULTS = {
   maxOutputBytes: 1024 ** 2,
 } as const
 
+/**
+ * The longest `timeout:`: 2^31 - 1 ms (about 24.8 days), the longest delay Node's timers
+ * take; a longer one fires after 1 ms, so a run would time out at once.
+ */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/
 const MS_PER_UNIT = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
 

@@ -114,6 +114,17 @@ void describe('registry problems, each located where the person wrote it', () =>
     assert.deepEqual([pools.get('c')?.maxOutputBytes, pools.get('d')?.maxOutputBytes], [256 * 1024, 1024 ** 2])
   })
 
+  void it("timeout: at most 2^31 - 1 ms (Node fires a longer timer after 1 ms), for a pool's and a workflow's", () => {
+    const { file } = registry(
+      `version: 1\npools:\n  a:\n    timeout: 597h\n  b:\n    timeout: 596h\nworkflows:\n  b.w:\n    pool: b\n    graph: wf/graph.ts\n    input: { type: object }\n    description: d\n    timeout: 2147483648ms\n`,
+    )
+    const tail = 'longer than the longest timeout, 2147483647 ms (about 24.8 days): Node fires a longer timer after 1 ms'
+    assert.deepEqual(lines(problemsOf(() => loadRegistry(file))), [
+      `4:14 pool 'a' timeout: "597h" is 2149200000 ms, ${tail}`,
+      `13:14 workflow 'b.w' timeout: "2147483648ms" is 2147483648 ms, ${tail}`,
+    ])
+  })
+
   void it('an invalid JSON Schema points into the schema file', () => {
     const schema = '{\n  "type": "object",\n  "properties": {\n    "name": { "type": "strin" }\n  }\n}\n'
     const { f, file } = registry(

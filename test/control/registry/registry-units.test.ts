@@ -21,6 +21,7 @@ interface Case {
 }
 interface Vectors {
   readonly durations: { readonly cases: readonly Case[]; readonly error: string }
+  readonly timeout: { readonly cases: readonly Case[] }
   readonly sizes: { readonly cases: readonly Case[] }
   readonly memory: { readonly cases: readonly Case[] }
   readonly maxOutput: { readonly cases: readonly Case[] }
@@ -57,6 +58,20 @@ void describe('spec/vectors/registry-units.json', () => {
           `${JSON.stringify(c.text)}: ${problems.join('; ')}`,
         )
       } else assert.equal(pool?.timeoutMs, c.ms, `timeout ${JSON.stringify(c.text)}: ${problems.join('; ')}`)
+    }
+  })
+
+  void it("timeout: at most 2^31 - 1 ms, resolved or refused with the vectors' message", () => {
+    for (const c of vectors.timeout.cases) {
+      assert.equal(parseDuration(c.text), c.ms, `parseDuration(${JSON.stringify(c.text)})`)
+      const { pool, problems } = poolWith('timeout', c.text)
+      if (c.resolved === null) {
+        assert.equal(pool, undefined, `timeout ${JSON.stringify(c.text)} is refused`)
+        assert.ok(
+          problems.some((m) => m.includes(`is ${c.ms} ms, ${c.error ?? '?'}`)),
+          `timeout ${JSON.stringify(c.text)}: ${problems.join('; ')}`,
+        )
+      } else assert.equal(pool?.timeoutMs, c.resolved, `timeout ${JSON.stringify(c.text)}: ${problems.join('; ')}`)
     }
   })
 
