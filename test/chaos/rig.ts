@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { freePort, startRedis, type RedisServer } from '../helpers/redis.js'
+import { alive } from '../helpers/start.js'
 
 const BIN = fileURLToPath(new URL('../../bin/switchyard.js', import.meta.url))
 
@@ -254,15 +255,6 @@ export async function startRig(options: { quiet?: boolean; bin?: string } = {}):
     child.stderr?.on('data', onData)
     if (!options.quiet) child.on('exit', (code, signal) => appendFileSync(logPath, `[rig] switchyard start exited ${code ?? signal}\n`))
     start = child
-  }
-
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
   }
 
   const rig: Rig = {

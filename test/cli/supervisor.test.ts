@@ -1,51 +1,24 @@
 // `switchyard dev` and `switchyard start` as users run them: a real process with the
 // gateway, the broker and the pool workers; a run over HTTP; SIGINT stops everything.
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
 import { startRedis, redisSkip } from '../helpers/redis.js'
 import { eventually } from '../data/supervisor/supervisor-helpers.js'
 import { FIXTURE_REGISTRY } from '../data/worker/worker-helpers.js'
+import { alive, launch, type Launched } from '../helpers/start.js'
 
 const CLI = (name: string) => fileURLToPath(new URL(`../../src/cli/${name}.ts`, import.meta.url))
 
-interface Running {
-  readonly child: ChildProcess
-  readonly url: string
-  output(): string
-  stop(): Promise<number | null>
-}
-
-async function launch(command: 'dev' | 'start', args: string[], env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI(command), '--config', FIXTURE_REGISTRY, '--port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SWITCHYARD_SIGNING_KEY: '', SWITCHYARD_TOKENS: '', ...env },
+/** The fixture registry, no signing key, no tokens unless `env` gives some. */
+const launchFixture = (command: 'dev' | 'start', args: string[], env: Record<string, string> = {}): Promise<Launched> =>
+  launch(command, {
+    args: ['--config', FIXTURE_REGISTRY, ...args],
+    env: { SWITCHYARD_SIGNING_KEY: '', SWITCHYARD_TOKENS: '', ...env },
+    timeoutMs: 30_000,
   })
-  let text = ''
-  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()))
-  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-    const code = await exited
-    clearTimeout(timer)
-    return code
-  }
-  try {
-    const url = await eventually(
-      `switchyard ${command} to print its gateway URL`,
-      () => /gateway (http:\/\/[\d.:]+)/.exec(text)?.[1],
-      30_000,
-    )
-    return { child, url, output: () => text, stop }
-  } catch (error) {
-    await stop()
-    throw new Error(`${(error as Error).message}\n${text}`)
-  }
-}
 
 async function runOverHttp(url: string, workflow: string, input: unknown, token?: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${url}/v1/workflows/${workflow}/run`, {
@@ -64,7 +37,7 @@ function pythonReady(): boolean {
   return ok
 }
 
-async function exercise(command: 'dev' | 'start', running: Running, token?: string): Promise<void> {
+async function exercise(command: 'dev' | 'start', running: Launched, token?: string): Promise<void> {
   // Workers start in the background (about a second each, here): wait until every node pool has one.
   for (const pool of ['work', 'email', 'discovery', 'hog', 'oom']) {
     await eventually(`a ${pool} worker`, () => running.output().includes(`switchyard worker: pool ${pool},`) || undefined, 60_000)
@@ -91,7 +64,7 @@ async function exercise(command: 'dev' | 'start', running: Running, token?: stri
 }
 
 void test('switchyard dev: gateway + embedded broker + worker processes; SIGINT drains and exits 0', async () => {
-  const running = await launch('dev', [])
+  const running = await launchFixture('dev', [])
   await exercise('dev', running).finally(() => running.stop())
   assert.equal(await running.stop(), 0, running.output())
   assert.match(running.output(), /switchyard dev: auth is OFF \(loopback only\)/)
@@ -101,7 +74,7 @@ void test('switchyard dev: gateway + embedded broker + worker processes; SIGINT 
 void test('switchyard start: the same on Redis, workers consuming their queues directly', { skip: redisSkip() }, async () => {
   const redis = await startRedis()
   try {
-    const running = await launch('start', ['--redis', redis.url], { SWITCHYARD_TOKENS: 'start-token' })
+    const running = await launchFixture('start', ['--redis', redis.url], { SWITCHYARD_TOKENS: 'start-token' })
     await exercise('start', running, 'start-token')
       .then(async () => {
         const anonymous = await runOverHttp(running.url, 'work.echo', { name: 'Ada' })
@@ -135,7 +108,7 @@ void test('switchyard start refuses to run open unless --no-auth says so', { ski
 })
 
 void test('switchyard dev killed with SIGKILL: its workers notice and exit (no orphans)', async () => {
-  const running = await launch('dev', [])
+  const running = await launchFixture('dev', [])
   try {
     await eventually('a work worker', () => /\[work (\d+)\] switchyard worker: pool work,/.exec(running.output())?.[1], 60_000)
   } catch (error) {
@@ -146,14 +119,6 @@ void test('switchyard dev killed with SIGKILL: its workers notice and exit (no o
   assert.ok(pids.length >= 1)
   running.child.kill('SIGKILL')
   await running.stop()
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
   await eventually('every worker to exit', () => (pids.every((pid) => !alive(pid)) ? true : undefined), 15_000).catch((error: Error) => {
     for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL')
     throw error

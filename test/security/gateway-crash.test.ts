@@ -4,7 +4,6 @@
 // the same worker processes (never restarted) finish every accepted run. SIGTERM then
 // stops it all, gateway first.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,8 +12,7 @@ import { test } from 'node:test'
 
 import { eventually } from '../helpers/eventually.js'
 import { redisSkip, startRedis } from '../helpers/redis.js'
-
-const START = fileURLToPath(new URL('../../src/cli/start.ts', import.meta.url))
+import { alive, launch, type Launched } from '../helpers/start.js'
 
 const REGISTRY = `version: 1
 pools:
@@ -39,15 +37,6 @@ const GRAPH = `export function graph() {
 }
 `
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 interface RunView {
   readonly runId: string
   readonly status: string
@@ -64,27 +53,20 @@ void test(
     writeFileSync(join(dir, 'switchyard.yaml'), REGISTRY)
     writeFileSync(join(dir, 'nap.mjs'), GRAPH)
     const token = 'crash-test-token'
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', START, '--config', join(dir, 'switchyard.yaml'), '--port', '0', '--redis', redis.url],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHYARD_TOKENS: token, SWITCHYARD_SIGNING_KEY_FILE: '' } },
-    )
-    let text = ''
-    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` }
-    const workerPids = () => [...text.matchAll(/\[slow (\d+)\] switchyard worker: pool slow,/g)].map((m) => Number(m[1]))
+    let running: Launched | undefined
+    const output = () => running?.output() ?? ''
+    const workerPids = () => [...output().matchAll(/\[slow (\d+)\] switchyard worker: pool slow,/g)].map((m) => Number(m[1]))
     let gatewayPids: number[] = []
     try {
-      const why = (error: Error) => new Error(`${error.message}\n${text}`)
-      const url = await eventually('the gateway URL', () => /switchyard start: gateway (http:\/\/[\d.:]+)/.exec(text)?.[1], 60_000).catch(
-        (error: Error) => {
-          throw why(error)
-        },
-      )
-      const first = Number(/gateway process (\d+):/.exec(text)?.[1])
-      assert.ok(first > 0 && first !== child.pid, `the gateway runs in a process of its own:\n${text}`)
+      running = await launch('start', {
+        args: ['--config', join(dir, 'switchyard.yaml'), '--redis', redis.url],
+        env: { SWITCHYARD_TOKENS: token, SWITCHYARD_SIGNING_KEY_FILE: '' },
+      })
+      const { child, url, exited } = running
+      const why = (error: Error) => new Error(`${error.message}\n${output()}`)
+      const first = Number(/gateway process (\d+):/.exec(output())?.[1])
+      assert.ok(first > 0 && first !== child.pid, `the gateway runs in a process of its own:\n${output()}`)
       gatewayPids = [first]
       await eventually('both workers ready', async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 90_000).catch(
         (error: Error) => {
@@ -116,14 +98,14 @@ void test(
       process.kill(first, 'SIGKILL')
       await eventually(
         'the crash said',
-        () => text.includes(`the gateway (pid ${first}) exited unexpectedly (signal SIGKILL); the pools keep running`) || undefined,
+        () => output().includes(`the gateway (pid ${first}) exited unexpectedly (signal SIGKILL); the pools keep running`) || undefined,
         10_000,
       ).catch((error: Error) => {
         throw why(error)
       })
       const back = await eventually(
         'the gateway back',
-        () => /the gateway is back on (\S+) \(pid (\d+), restart 1\)/.exec(text) ?? undefined,
+        () => /the gateway is back on (\S+) \(pid (\d+), restart 1\)/.exec(output()) ?? undefined,
         60_000,
       ).catch((error: Error) => {
         throw why(error)
@@ -155,7 +137,7 @@ void test(
       // The workers were never restarted: the same processes, alive, and no new ones started.
       assert.deepEqual(workerPids(), workers)
       for (const pid of workers) assert.ok(alive(pid), `worker ${pid} survived the gateway's crash`)
-      assert.doesNotMatch(text, /worker exited unexpectedly/)
+      assert.doesNotMatch(output(), /worker exited unexpectedly/)
 
       // The restarted gateway signs with the session's key: its new runs verify in the old workers.
       const after = await fetch(`${url}/v1/workflows/slow.nap/run`, { method: 'POST', headers, body: JSON.stringify({ ms: 10, n: 99 }) })
@@ -167,21 +149,20 @@ void test(
       child.kill('SIGUSR2')
       await eventually(
         'the status line',
-        () => /gateway {2}up {2}pid (\d+) {2}restarts 1 \(last: signal SIGKILL\)/.exec(text) ?? undefined,
+        () => /gateway {2}up {2}pid (\d+) {2}restarts 1 \(last: signal SIGKILL\)/.exec(output()) ?? undefined,
         10_000,
       ).catch((error: Error) => {
         throw why(error)
       })
-      assert.match(text, new RegExp(`gateway  up  pid ${second}  restarts 1 \\(last: signal SIGKILL\\)`))
+      assert.match(output(), new RegExp(`gateway  up  pid ${second}  restarts 1 \\(last: signal SIGKILL\\)`))
 
       child.kill('SIGTERM')
-      assert.equal(await exited, 0, text)
-      assert.match(text, /switchyard start: stopping: the gateway first, then the pools/)
-      assert.match(text, /switchyard start: stopped\n/)
+      assert.equal(await exited, 0, output())
+      assert.match(output(), /switchyard start: stopping: the gateway first, then the pools/)
+      assert.match(output(), /switchyard start: stopped\n/)
       for (const pid of [...workers, second]) assert.equal(alive(pid), false, `process ${pid} stopped with start`)
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-      await exited
+      await running?.stop('SIGKILL')
       for (const pid of [...workerPids(), ...gatewayPids]) if (alive(pid)) process.kill(pid, 'SIGKILL')
       await redis.stop()
       rmSync(dir, { recursive: true, force: true })
@@ -190,36 +171,22 @@ void test(
 )
 
 const CRASH = fileURLToPath(new URL('../fixtures/security/crash-on-request.mjs', import.meta.url))
-const DEV = fileURLToPath(new URL('../../src/cli/dev.ts', import.meta.url))
 
 void test('dev: a gateway crash is reported (what happened, the runs it lost, start + Redis) and exits 1; no worker outlives it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-dev-crash-'))
   writeFileSync(join(dir, 'switchyard.yaml'), REGISTRY.replace('concurrency: 2\n    processes: 2', 'concurrency: 1\n    processes: 1'))
   writeFileSync(join(dir, 'nap.mjs'), GRAPH)
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--import', CRASH, DEV, '--config', join(dir, 'switchyard.yaml'), '--port', '0'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SWITCHYARD_TOKENS: '', SWITCHYARD_SIGNING_KEY_FILE: '' },
-    },
-  )
-  let text = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => {
-    text += chunk.toString()
-    stderr += chunk.toString()
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const workerPids = () => [...text.matchAll(/\[slow (\d+)\] switchyard worker: pool slow,/g)].map((m) => Number(m[1]))
+  let running: Launched | undefined
+  const output = () => running?.output() ?? ''
+  const workerPids = () => [...output().matchAll(/\[slow (\d+)\] switchyard worker: pool slow,/g)].map((m) => Number(m[1]))
   try {
-    const why = (error: Error) => new Error(`${error.message}\n${text}`)
-    const url = await eventually('the gateway URL', () => /switchyard dev: gateway (http:\/\/[\d.:]+)/.exec(text)?.[1], 60_000).catch(
-      (error: Error) => {
-        throw why(error)
-      },
-    )
+    running = await launch('dev', {
+      args: ['--config', join(dir, 'switchyard.yaml')],
+      imports: [CRASH],
+      env: { SWITCHYARD_TOKENS: '', SWITCHYARD_SIGNING_KEY_FILE: '' },
+    })
+    const { url, exited } = running
+    const why = (error: Error) => new Error(`${error.message}\n${output()}`)
     const [worker] = await eventually('the worker started', () => workerPids().length === 1 && workerPids(), 60_000).catch(
       (error: Error) => {
         throw why(error)
@@ -243,17 +210,19 @@ void test('dev: a gateway crash is reported (what happened, the runs it lost, st
     )
 
     await fetch(`${url}/__crash__`).catch(() => undefined)
-    assert.equal(await exited, 1, text)
+    assert.equal(await exited, 1, output())
     assert.match(
-      stderr,
+      running.stderr(),
       /switchyard dev: CRASHED: an uncaught error \(uncaughtException\) in the process that holds the gateway and the embedded broker:\nError: injected fault/,
     )
-    assert.match(stderr, /- 2 queued and 1 running runs: the embedded broker keeps runs in this process's memory only, so they are lost/)
-    assert.match(stderr, /For runs that survive a crash use switchyard start --redis URL/)
+    assert.match(
+      running.stderr(),
+      /- 2 queued and 1 running runs: the embedded broker keeps runs in this process's memory only, so they are lost/,
+    )
+    assert.match(running.stderr(), /For runs that survive a crash use switchyard start --redis URL/)
     await eventually('the worker gone with it', () => (worker !== undefined && !alive(worker)) || undefined, 15_000)
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    await exited
+    await running?.stop('SIGKILL')
     for (const pid of workerPids()) if (alive(pid)) process.kill(pid, 'SIGKILL')
     rmSync(dir, { recursive: true, force: true })
   }

@@ -17,12 +17,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
-import { Queue } from 'bullmq'
-
-import { poolAclRules } from '../../src/data/broker/redis/index.js'
 import { generateSigningKey, writeSigningKeyFile } from '../../src/data/index.js'
 import { lookupUser, probePython, pythonProgram, type PoolIdentity } from '../../src/data/supervisor/index.js'
 import { eventually } from '../helpers/eventually.js'
+import { poolRedisUsers } from '../helpers/pool-acl.js'
 import { redisSkip, startRedis } from '../helpers/redis.js'
 
 const START = fileURLToPath(new URL('../../src/cli/start.ts', import.meta.url))
@@ -212,16 +210,7 @@ void test(
     const keyFile = join(dir, 'gateway.key')
     writeSigningKeyFile(keyFile, generateSigningKey())
     // Each pool's own Redis ACL user: its password, in its env file, is what the other pool is after.
-    const poolUrls: Record<string, string> = {}
-    const admin = new Queue('admin', { connection: { url: producerUrl } })
-    admin.on('error', () => undefined)
-    const client = (await admin.client) as unknown as { call(...args: string[]): Promise<unknown> }
-    for (const pool of ['a', 'b']) {
-      const password = `${pool}-${randomBytes(8).toString('hex')}`
-      await client.call('ACL', 'SETUSER', `pool-${pool}`, 'on', `>${password}`, ...poolAclRules(pool))
-      poolUrls[pool] = `redis://pool-${pool}:${password}@127.0.0.1:${redis.port}`
-    }
-    await admin.close()
+    const poolUrls = await poolRedisUsers(producerUrl, redis.port, ['a', 'b'])
     mkdirSync(join(dir, 'env'))
     // Written as an operator's editor would: world-readable. start makes them 0600.
     const envFile = (pool: string) => join(dir, 'env', `${pool}.env`)

@@ -14,11 +14,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
-import { Queue } from 'bullmq'
-
-import { poolAclRules } from '../../src/data/broker/redis/index.js'
 import { generateSigningKey, writeSigningKeyFile } from '../../src/data/index.js'
 import { eventually } from '../data/supervisor/supervisor-helpers.js'
+import { poolRedisUsers } from '../helpers/pool-acl.js'
 import { redisSkip, startRedis } from '../helpers/redis.js'
 
 const START = fileURLToPath(new URL('../../src/cli/start.ts', import.meta.url))
@@ -76,16 +74,7 @@ void test(
     const pem = readFileSync(keyFile, 'utf8')
     const pemBody = pem.split('\n')[1] ?? ''
     // Each pool's own ACL user, reaching only its queue's keys.
-    const poolUrls: Record<string, string> = {}
-    const admin = new Queue('admin', { connection: { url: producerUrl } })
-    admin.on('error', () => undefined)
-    const client = (await admin.client) as unknown as { call(...args: string[]): Promise<unknown> }
-    for (const pool of ['dump', 'pydump']) {
-      const password = `${pool}-${randomBytes(8).toString('hex')}`
-      await client.call('ACL', 'SETUSER', `pool-${pool}`, 'on', `>${password}`, ...poolAclRules(pool))
-      poolUrls[pool] = `redis://pool-${pool}:${password}@127.0.0.1:${redis.port}`
-    }
-    await admin.close()
+    const poolUrls = await poolRedisUsers(producerUrl, redis.port, ['dump', 'pydump'])
     mkdirSync(join(dir, 'env'))
     writeFileSync(join(dir, 'env', 'dump.env'), `SWITCHYARD_REDIS_URL=${poolUrls.dump}\n`)
     writeFileSync(join(dir, 'env', 'pydump.env'), `SWITCHYARD_REDIS_URL=${poolUrls.pydump}\n`)

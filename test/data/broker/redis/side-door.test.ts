@@ -20,9 +20,18 @@ const { skip, server } = redisPerFile()
 
 const quiet = Object.assign({ debug() {}, info() {}, warn() {}, error() {} }, { child: () => quiet })
 
-void test("a job put straight on a pool's queue without a valid signature is refused, not run, and counted", { skip }, async () => {
+interface SideDoorRig {
+  registry: ReturnType<typeof fixtureRegistry>
+  broker: RedisBroker
+  worker: ReturnType<typeof createWorker>
+  /** The pool's BullMQ queue, written to directly: what someone with write access to Redis could do. */
+  sideDoor: Queue
+}
+
+/** A pool worker on its own Redis prefix, its broker and a raw BullMQ handle on its queue; drained and closed after body. */
+async function withSideDoor(tag: string, body: (rig: SideDoorRig) => Promise<void>): Promise<void> {
   const { url } = server()
-  const prefix = `sd-${randomUUID().slice(0, 8)}`
+  const prefix = `${tag}-${randomUUID().slice(0, 8)}`
   const registry = fixtureRegistry()
   const broker = await RedisBroker.connect({ registry, url, prefix, backoffMs: 10 })
   const worker = createWorker({
@@ -37,6 +46,15 @@ void test("a job put straight on a pool's queue without a valid signature is ref
   await worker.start()
   await poolLive(broker, 'work')
   try {
+    await body({ registry, broker, worker, sideDoor })
+  } finally {
+    await worker.drain()
+    await Promise.all([sideDoor.close(), broker.close()])
+  }
+}
+
+void test("a job put straight on a pool's queue without a valid signature is refused, not run, and counted", { skip }, async () => {
+  await withSideDoor('sd', async ({ registry, broker, worker, sideDoor }) => {
     // Through the front door: routed, signed, run.
     const good = envelopeFor(registry, 'work.echo', { hello: 'front door' })
     await broker.submit(good)
@@ -70,32 +88,14 @@ void test("a job put straight on a pool's queue without a valid signature is ref
     assert.equal(sampleValue(text, 'switchyard_runs_started_total', { pool: 'work', workflow: 'work.echo' }), 1)
     assert.equal(sampleValue(text, 'switchyard_envelopes_rejected_total', { pool: 'work', reason: 'signature' }), 3)
     assert.equal(sampleValue(text, 'switchyard_envelopes_rejected_total', { pool: 'work', reason: 'malformed' }), 1)
-  } finally {
-    await worker.drain()
-    await Promise.all([sideDoor.close(), broker.close()])
-  }
+  })
 })
 
 void test(
   'replay (issue 12.4): a genuine envelope re-queued under a new job id, or past its signed deadline with the attempt counter reset, is refused',
   { skip },
   async () => {
-    const { url } = server()
-    const prefix = `rp-${randomUUID().slice(0, 8)}`
-    const registry = fixtureRegistry()
-    const broker = await RedisBroker.connect({ registry, url, prefix, backoffMs: 10 })
-    const worker = createWorker({
-      pool: 'work',
-      registry,
-      source: redisRunSource('work', { url, prefix }),
-      verifyKeys: VERIFY,
-      log: quiet,
-      watchdogGraceMs: null,
-    })
-    const sideDoor = new Queue('switchyard.work', { connection: { url }, prefix })
-    await worker.start()
-    await poolLive(broker, 'work')
-    try {
+    await withSideDoor('rp', async ({ registry, broker, worker, sideDoor }) => {
       const genuine = envelopeFor(registry, 'work.echo', { hello: 'once' })
       await broker.submit(genuine)
       assert.equal((await broker.wait(genuine.runId, { until: Date.now() + LONG })).status, 'succeeded')
@@ -129,10 +129,7 @@ void test(
       )
       assert.equal(sampleValue(text, 'switchyard_envelopes_rejected_total', { pool: 'work', reason: 'replay' }), 1)
       assert.equal(sampleValue(text, 'switchyard_envelopes_rejected_total', { pool: 'work', reason: 'deadline' }), 1)
-    } finally {
-      await worker.drain()
-      await Promise.all([sideDoor.close(), broker.close()])
-    }
+    })
   },
 )
 
@@ -140,22 +137,7 @@ void test(
   'replay (issue 12.4): a finished run re-queued under its own job id, within its deadline, is not executed again',
   { skip },
   async () => {
-    const { url } = server()
-    const prefix = `fin-${randomUUID().slice(0, 8)}`
-    const registry = fixtureRegistry()
-    const broker = await RedisBroker.connect({ registry, url, prefix, backoffMs: 10 })
-    const worker = createWorker({
-      pool: 'work',
-      registry,
-      source: redisRunSource('work', { url, prefix }),
-      verifyKeys: VERIFY,
-      log: quiet,
-      watchdogGraceMs: null,
-    })
-    const sideDoor = new Queue('switchyard.work', { connection: { url }, prefix })
-    await worker.start()
-    await poolLive(broker, 'work')
-    try {
+    await withSideDoor('fin', async ({ registry, broker, worker, sideDoor }) => {
       const genuine = envelopeFor(registry, 'work.echo', { hello: 'once' })
       await broker.submit(genuine)
       assert.equal((await broker.wait(genuine.runId, { until: Date.now() + LONG })).status, 'succeeded')
@@ -169,9 +151,6 @@ void test(
       const text = await worker.metrics.registry.metrics()
       assert.equal(sampleValue(text, 'switchyard_runs_started_total', { pool: 'work', workflow: 'work.echo' }), 1, 'the graph ran once')
       assert.equal(sampleValue(text, 'switchyard_envelopes_rejected_total', { pool: 'work', reason: 'replay' }), 1)
-    } finally {
-      await worker.drain()
-      await Promise.all([sideDoor.close(), broker.close()])
-    }
+    })
   },
 )
