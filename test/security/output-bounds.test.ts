@@ -24,7 +24,25 @@ workflows:
   big.make: { pool: big, graph: graphs/make.mjs#graph, description: Returns n bytes., input: { type: object } }
   small.make: { pool: small, graph: graphs/make.mjs#graph, description: Returns n bytes., input: { type: object } }
 `
-const GRAPH = `export function graph() { return (input) => ({ text: 'x'.repeat(input.bytes) }) }\n`
+// Besides the plain output: a hostile graph's tricks to answer the size check with one
+// value and the serialisation after it with another (a getter; a change after it returned).
+const GRAPH = `export function graph() {
+  return (input) => {
+    if (input.trick === 'getter') {
+      let reads = 0
+      const out = {}
+      Object.defineProperty(out, 'text', { enumerable: true, get: () => (reads++ < 1 ? 'x' : 'x'.repeat(input.bytes)) })
+      return out
+    }
+    if (input.trick === 'later') {
+      const out = { text: 'x' }
+      setImmediate(() => { out.text = 'x'.repeat(input.bytes) })
+      return out
+    }
+    return { text: 'x'.repeat(input.bytes) }
+  }
+}
+`
 const MB = 1024 ** 2
 
 let dir: string
@@ -69,6 +87,17 @@ void test('a 5 MB output is a 502 OUTPUT_TOO_LARGE problem, tried once, and neve
   assert.equal((await post(`${gateway.url}/v1/workflows/small.make/run`, { bytes: 16 * 1024 - 100 })).status, 200)
   const over = await post(`${gateway.url}/v1/workflows/small.make/run`, { bytes: 16 * 1024 })
   assert.equal((over.body as { code: string }).code, 'OUTPUT_TOO_LARGE')
+})
+
+void test('what leaves the worker is the output it measured: a getter or a change after returning gets nothing larger past maxOutput', async () => {
+  // Before, the check read the live object and the broker serialised it again later: 1 MB past a 16kb maxOutput.
+  for (const trick of ['getter', 'later']) {
+    const res = await post(`${gateway.url}/v1/workflows/small.make/run`, { bytes: MB, trick })
+    assert.equal(res.status, 200, trick)
+    assert.deepEqual(res.body, { text: 'x' }, `${trick}: the caller receives the output as it was checked`)
+    const record = await broker.get(res.headers.get('x-switchyard-run-id') ?? '')
+    assert.deepEqual(record?.output, { text: 'x' }, `${trick}: the broker keeps it as it was checked`)
+  }
 })
 
 void test('outputs that fit are kept within the broker budget, and a list of runs carries none', async () => {
