@@ -1,9 +1,12 @@
-// Compiles src/control alone, with the package's build settings, into a private
-// folder inside the repo (so `ajv`, `yaml` resolve from node_modules exactly as
-// from dist/): what `switchyard-ai/control` users get, without racing anyone's
-// `npm run build` on the shared dist/. Laid out as the package is: dist/ and spec/ side by side.
-import { cpSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+// Compiles src/control of a checkout (this one, or another for --before) into a private
+// folder inside this repo (so `ajv`, `yaml` resolve from node_modules exactly as from
+// dist/), without racing anyone's `npm run build` on the shared dist/. Laid out as the
+// package is: dist/ and spec/ side by side. `files`: tsc's output, one file per module;
+// `built`: what that checkout's `npm run build` ships (its scripts/bundle-control.mjs
+// where it has one, else tsc's files).
+import { cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import ts from 'typescript'
 
 const REPO = resolve(import.meta.dirname, '../..')
@@ -15,28 +18,28 @@ export interface BuiltControl {
   remove(): void
 }
 
-export function buildControl(): BuiltControl {
+export async function buildControl(root = REPO, as: 'files' | 'built' = 'built'): Promise<BuiltControl> {
   const cache = join(REPO, 'node_modules', '.cache')
   mkdirSync(cache, { recursive: true })
   const outDir = mkdtempSync(join(cache, 'switchyard-control-'))
   const config = ts.getParsedCommandLineOfConfigFile(
-    join(REPO, 'tsconfig.build.json'),
+    join(root, 'tsconfig.build.json'),
     {},
     { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
   )
-  if (!config) throw new Error('cannot read tsconfig.build.json')
+  if (!config) throw new Error(`cannot read ${root}/tsconfig.build.json`)
   const options = {
     ...config.options,
     outDir: join(outDir, 'dist'),
-    rootDir: join(REPO, 'src'),
+    rootDir: join(root, 'src'),
     declaration: false,
     sourceMap: false,
     noEmit: false,
   }
   // Every file, as `npm run build` does: the compiler is required at run time, not imported.
-  const roots = readdirSync(join(REPO, 'src/control'), { recursive: true, encoding: 'utf8' })
+  const roots = readdirSync(join(root, 'src/control'), { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.ts'))
-    .map((name) => join(REPO, 'src/control', name))
+    .map((name) => join(root, 'src/control', name))
   const program = ts.createProgram(roots, options)
   const result = program.emit()
   const errors = ts
@@ -45,17 +48,24 @@ export function buildControl(): BuiltControl {
     .filter((d) => d.category === ts.DiagnosticCategory.Error)
   if (errors.length)
     throw new Error(
-      ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => REPO, getNewLine: () => '\n' }),
+      ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }),
     )
+  const bundler = join(root, 'scripts', 'bundle-control.mjs')
+  if (as === 'built' && existsSync(bundler)) {
+    const { bundleControl } = (await import(pathToFileURL(bundler).href)) as {
+      bundleControl(options: { src: string; dist: string; sourcemap: boolean }): void
+    }
+    bundleControl({ src: join(root, 'src'), dist: join(outDir, 'dist'), sourcemap: false })
+  }
   // dist/ sits under the package's package.json, which says "type": "module".
   // Without one here, Node would first try every file as CommonJS (module syntax
   // detection, ~0.1 ms a module), a cost no user of the package pays.
   const { type } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { type?: string }
   writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ type })}\n`)
   // The registry compiler reads spec/registry.schema.json from the package, as the package ships it.
-  cpSync(join(REPO, 'spec'), join(outDir, 'spec'), { recursive: true })
+  cpSync(join(root, 'spec'), join(outDir, 'spec'), { recursive: true })
   return {
-    url: new URL(`file://${join(outDir, 'dist', 'control', 'index.js')}`).href,
+    url: pathToFileURL(join(outDir, 'dist', 'control', 'index.js')).href,
     dir: outDir,
     remove: () => rmSync(outDir, { recursive: true, force: true }),
   }

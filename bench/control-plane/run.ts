@@ -1,11 +1,13 @@
 // Control-plane benchmark (issue: "Foundation and the control plane").
-//   npx tsx bench/control-plane/run.ts [--rounds 15] [--calls 200000]
+//   npx tsx bench/control-plane/run.ts [--rounds 15] [--calls 200000] [--before DIR]
 // Cold start: process start → registry of N workflows loaded → first route()
 // returned, for N = 10, 100, 1,000, side by side (interleaved rounds, medians)
 // with bare `node -e ""` and with an "eager" registry that imports 50 LangGraph
 // graph modules at startup; then the same cold starts split into import, load and
 // first route() inside the process. Then route() p50 at 10 vs 10,000 workflows.
-// Everything runs from src/control compiled with the package's build settings.
+// Everything runs from src/control built as `npm run build` ships it; at N=1,000 also
+// as tsc's one file per module, and (--before DIR, another checkout such as a worktree
+// of main) as that checkout's build ships its own sources, in the same interleaved rounds.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -16,7 +18,9 @@ import { buildSync } from 'esbuild'
 import { buildControl } from './build-control.js'
 import { generateRegistry, typicalInput } from './generate-registry.js'
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' }, calls: { type: 'string', default: '200000' } } })
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '15' }, calls: { type: 'string', default: '200000' }, before: { type: 'string' } },
+})
 const ROUNDS = Number(values.rounds)
 const CALLS = Number(values.calls)
 const REPO = resolve(import.meta.dirname, '../..')
@@ -102,7 +106,9 @@ function evalChild(code: string, ...args: string[]): string {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 
-const built = buildControl()
+const built = await buildControl()
+const files = await buildControl(REPO, 'files')
+const before = values.before === undefined ? undefined : await buildControl(resolve(values.before))
 const cache = join(REPO, 'node_modules', '.cache')
 mkdirSync(cache, { recursive: true })
 // Inside the repo so the eager graphs resolve @langchain/langgraph.
@@ -114,21 +120,30 @@ try {
   writeFileSync(join(work, 'phases.mjs'), PHASES_CHILD)
   writeFileSync(join(work, 'empty.mjs'), CPU)
   const input = JSON.stringify(typicalInput(7))
-  const registries = new Map<string, string>()
-  for (const n of [10, 100, 1000]) registries.set(`switchyard-ai/control, N=${n}`, generateRegistry(join(work, `lazy-${n}`), n))
+  // label → [control's index.js, registry file]
+  const registries = new Map<string, [string, string]>()
+  for (const n of [10, 100, 1000])
+    registries.set(`switchyard-ai/control, N=${n}`, [built.url, generateRegistry(join(work, `lazy-${n}`), n)])
   // The same 1,000 workflows sharing ten schema files: shows what verifying 1,000 files costs.
-  registries.set('switchyard-ai/control, N=1000, 10 schemas', generateRegistry(join(work, 'lazy-1000-shared'), 1000, { layout: 'shared' }))
+  registries.set('switchyard-ai/control, N=1000, 10 schemas', [
+    built.url,
+    generateRegistry(join(work, 'lazy-1000-shared'), 1000, { layout: 'shared' }),
+  ])
+  registries.set('N=1000, as tsc files', [files.url, join(work, 'lazy-1000', 'switchyard.yaml')])
+  // Its own copy: another checkout may write another compiled format.
+  if (before) registries.set('N=1000, --before', [before.url, generateRegistry(join(work, 'before-1000'), 1000)])
   const eager = generateRegistry(join(work, 'eager-50'), 50, { graph: EAGER_GRAPH })
   age(work)
   // First load compiles and writes .switchyard/ (what `switchyard check` does); not timed.
-  for (const file of [...registries.values(), eager]) measure([join(work, 'lazy.mjs'), built.url, file, 'sales.flow-7', input])
+  for (const [url, file] of [...registries.values(), [built.url, eager] as const])
+    measure([join(work, 'lazy.mjs'), url, file, 'sales.flow-7', input])
 
   const cases: Array<[string, string[]]> = [
     ['bare node -e ""', ['-e', CPU]],
     ['bare node empty.mjs (ESM)', [join(work, 'empty.mjs')]],
-    ...[...registries].map(([label, file]): [string, string[]] => [
+    ...[...registries].map(([label, [url, file]]): [string, string[]] => [
       label,
-      [join(work, 'lazy.mjs'), built.url, file, 'sales.flow-7', input],
+      [join(work, 'lazy.mjs'), url, file, 'sales.flow-7', input],
     ]),
     ['eager: 50 LangGraph graphs at boot', [join(work, 'eager.mjs'), built.url, eager, 'sales.flow-7', input]],
   ]
@@ -172,13 +187,16 @@ try {
 
   console.log(`\nInside the process, ms (median of ${ROUNDS})`)
   console.log(`${'case'.padEnd(38)} ${'import'.padStart(8)} ${'load'.padStart(8)} ${'route'.padStart(8)}`)
-  for (const [label, file] of registries) {
-    const samples: number[][] = []
-    for (let round = 0; round < ROUNDS; round++) {
-      const result = spawnSync(process.execPath, [join(work, 'phases.mjs'), built.url, file, 'sales.flow-7', input], { encoding: 'utf8' })
+  // Interleaved too: one round runs every case once.
+  const phases = new Map([...registries.keys()].map((label) => [label, [] as number[][]]))
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [label, [url, file]] of registries) {
+      const result = spawnSync(process.execPath, [join(work, 'phases.mjs'), url, file, 'sales.flow-7', input], { encoding: 'utf8' })
       if (result.status !== 0) throw new Error(result.stderr)
-      samples.push(JSON.parse(result.stdout) as number[])
+      phases.get(label)?.push(JSON.parse(result.stdout) as number[])
     }
+  }
+  for (const [label, samples] of phases) {
     const phase = (k: number) =>
       median(samples.map((sample) => sample[k] ?? NaN))
         .toFixed(2)
@@ -234,8 +252,8 @@ console.log(JSON.stringify({ walk: time(() => cloneJson(input)), structuredClone
     `Ajv 2020 + ajv-formats in a fresh process (ms, median of ${ROUNDS}): import ${ajvImport.toFixed(2)} (route() never loads them)`,
   )
   // Where import time goes: Node's ES module loader reads and links each file on its own
-  // (the package's ~20 files on the routing path); the same code bundled into one file shows
-  // that cost, which no single module's work explains. Timed only: nothing ships bundled.
+  // (tsc's ~20 files on the routing path, the build's few chunks); the same code bundled
+  // into one file shows that cost, which no single module's work explains.
   const bundle = join(work, 'control-bundle.mjs')
   buildSync({
     entryPoints: [fileURLToPath(built.url)],
@@ -246,12 +264,15 @@ console.log(JSON.stringify({ walk: time(() => cloneJson(input)), structuredClone
     logLevel: 'warning',
   })
   const timedImport = (url: string) => `await import(${JSON.stringify(url)})`
-  const filesImport = importCost(timedImport(built.url))
+  const filesImport = importCost(timedImport(files.url))
+  const builtImport = importCost(timedImport(built.url))
   const bundleImport = importCost(timedImport(pathToFileURL(bundle).href))
   console.log(
-    `switchyard-ai/control in a fresh process (ms, median of ${ROUNDS}): import ${filesImport.toFixed(2)} as built · ${bundleImport.toFixed(2)} bundled into one file`,
+    `switchyard-ai/control in a fresh process (ms, median of ${ROUNDS}): import ${filesImport.toFixed(2)} as tsc files · ${builtImport.toFixed(2)} as built · ${bundleImport.toFixed(2)} bundled into one file`,
   )
 } finally {
   rmSync(work, { recursive: true, force: true })
   built.remove()
+  files.remove()
+  before?.remove()
 }

@@ -34,8 +34,8 @@ let built: BuiltControl
 let f: Folder
 let registryFile: string
 
-before(() => {
-  built = buildControl()
+before(async () => {
+  built = await buildControl()
   f = folder({ 'child.mjs': CHILD, 'crypto.mjs': CRYPTO_CHILD })
   registryFile = generateRegistry(join(f.dir, 'registry'), 20)
   // Edited a minute ago: old enough that size and mtime are trusted (no hashing).

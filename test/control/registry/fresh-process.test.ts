@@ -37,8 +37,8 @@ let built: BuiltControl
 let f: Folder
 let registryFile: string
 
-before(() => {
-  built = buildControl()
+before(async () => {
+  built = await buildControl()
   f = folder({ 'hooks.mjs': HOOKS, 'register.mjs': REGISTER, 'child.mjs': CHILD })
   registryFile = generateRegistry(join(f.dir, 'registry'), 1000)
   loadRegistry(registryFile) // writes the compiled form, as `switchyard check` would
