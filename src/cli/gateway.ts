@@ -96,9 +96,10 @@ export async function run(argv: string[]): Promise<number> {
   let signingKey: SigningKey
   let ingestSecret: string | null
   let notes: readonly string[] = []
+  let restarts = 0
   if (supervised) {
     // Forked by `switchyard start`: the keys of its session come over IPC, never from argv or env.
-    ;({ signingKey, ingestSecret } = await keysFromParent())
+    ;({ signingKey, ingestSecret, restarts } = await keysFromParent())
   } else {
     ;({ key: signingKey, notes } = resolveSigningKey({ flag: str(parsed, 'signing-key'), env: process.env, ephemeral: false }))
     ingestSecret = process.env.SWITCHYARD_INGEST_SECRET?.trim() || null
@@ -122,6 +123,7 @@ export async function run(argv: string[]): Promise<number> {
     tokens,
     ingestSecret,
     signingKey,
+    restarts,
     corsOrigins,
     ...(traceDir ? { traceDir } : {}),
     // As in `dev`: a workflow added to the file since the start gets told to restart.
@@ -167,8 +169,8 @@ export async function run(argv: string[]): Promise<number> {
   return 0
 }
 
-/** The first IPC message of a supervised gateway: the session's keys. */
-async function keysFromParent(): Promise<{ signingKey: SigningKey; ingestSecret: string | null }> {
+/** The first IPC message of a supervised gateway: the session's keys, and how often it was restarted before. */
+async function keysFromParent(): Promise<{ signingKey: SigningKey; ingestSecret: string | null; restarts: number }> {
   if (!process.send) throw new Error('--supervised: this process has no IPC channel (it is forked by switchyard start)')
   const [{ isGatewayStartMessage }, { signingKeyFromPem }] = await Promise.all([
     import('../data/supervisor/index.js'),
@@ -183,7 +185,11 @@ async function keysFromParent(): Promise<{ signingKey: SigningKey; ingestSecret:
     })
   })
   if (!isGatewayStartMessage(message)) throw new Error('--supervised: the first IPC message is not the keys')
-  return { signingKey: signingKeyFromPem(message.signingKey, 'the signing key from switchyard start'), ingestSecret: message.ingestSecret }
+  return {
+    signingKey: signingKeyFromPem(message.signingKey, 'the signing key from switchyard start'),
+    ingestSecret: message.ingestSecret,
+    restarts: message.restarts,
+  }
 }
 
 // Forked directly by `switchyard start` (`fork(.../cli/gateway.js, ['--supervised', …])`), not via main.

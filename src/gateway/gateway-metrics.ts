@@ -13,7 +13,8 @@ export interface GatewayMetrics {
   render(broker: Broker): Promise<string>
 }
 
-export function createGatewayMetrics(): GatewayMetrics {
+/** `restarts`: how often the supervisor restarted the gateway before this one (it hands the count over at start). */
+export function createGatewayMetrics(options: { restarts?: number } = {}): GatewayMetrics {
   const registry = new MetricsRegistry()
   const m = registerMetrics(registry, [
     'gatewayRequests',
@@ -24,7 +25,10 @@ export function createGatewayMetrics(): GatewayMetrics {
     'poolWorkers',
     'brokerUp',
     'registryCacheRefused',
+    'gatewayRestarts',
   ])
+  // A counter that outlives the process it counts: each restarted gateway starts it where the last one stopped.
+  if (options.restarts) m.gatewayRestarts.inc(options.restarts)
   // The control plane counts refusals in plain numbers (it imports no metrics library): each scrape adds what is new.
   const refusedSeen = new Map<string, number>()
   return {

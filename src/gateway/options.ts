@@ -38,6 +38,8 @@ export interface GatewayOptions {
    * disk, added after the gateway loaded it — restart, or use --watch). Undefined: nothing.
    */
   readonly unknownWorkflowHint?: (workflow: string) => string | undefined
+  /** How often `switchyard start` restarted the gateway before this one (switchyard_gateway_restarts_total). @default 0 */
+  readonly restarts?: number
 }
 
 export interface Gateway {

@@ -68,7 +68,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     broker: options.broker,
     signingKey: options.signingKey,
     bodyLimitBytes: resolved.bodyLimitBytes,
-    metrics: createGatewayMetrics(),
+    metrics: createGatewayMetrics({ restarts: options.restarts ?? 0 }),
     log: options.log ?? stderrLog,
     ...(options.unknownWorkflowHint ? { unknownWorkflowHint: options.unknownWorkflowHint } : {}),
   }

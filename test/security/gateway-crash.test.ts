@@ -75,6 +75,13 @@ void test(
       )
       const workers = await eventually('both workers started', () => workerPids().length === 2 && workerPids(), 60_000)
 
+      // The restart count, as the gateway serves it: none yet.
+      const restartsMetric = async () => {
+        const text = await (await fetch(`${url}/metrics`, { headers })).text()
+        return /^switchyard_gateway_restarts_total (\d+)$/m.exec(text)?.[1]
+      }
+      assert.equal(await restartsMetric(), '0')
+
       // 4 run slots, 10 runs of 1.5 s: most are still queued or running when the gateway dies.
       const accepted: string[] = []
       for (let n = 0; n < 10; n++) {
@@ -144,6 +151,9 @@ void test(
       const body = (await after.json()) as { pid: number }
       assert.equal(after.status, 200, JSON.stringify(body))
       assert.ok(workers.includes(body.pid))
+
+      // The restarted gateway serves the count the supervisor handed it.
+      assert.equal(await restartsMetric(), '1')
 
       // The status table counts the restart.
       child.kill('SIGUSR2')

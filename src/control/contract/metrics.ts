@@ -69,6 +69,13 @@ export const METRICS = {
     labels: ['reason'],
     served: 'gateway',
   },
+  gatewayRestarts: {
+    name: 'switchyard_gateway_restarts_total',
+    type: 'counter',
+    help: 'Times `switchyard start` restarted the gateway after it exited unexpectedly, this session (handed to each new gateway by the supervisor; 0 when not supervised).',
+    labels: [],
+    served: 'gateway',
+  },
   brokerUp: {
     name: 'switchyard_broker_up',
     type: 'gauge',

@@ -30,7 +30,7 @@ export interface GatewayProcessOptions {
   /** Its environment (the operator's: the gateway is trusted). */
   readonly env: Readonly<Record<string, string | undefined>>
   /** Sent over IPC before it starts, to every gateway process of this session. */
-  readonly secrets: Omit<GatewayStartMessage, 'type'>
+  readonly secrets: Omit<GatewayStartMessage, 'type' | 'restarts'>
   /** @default { initialMs: 250, maxMs: 10000, resetAfterMs: 10000 } */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number; readonly resetAfterMs: number }
   /** Grace for SIGTERM on stop before SIGKILL. @default 15000 (the gateway's own close grace is 5 s) */
@@ -153,7 +153,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
         spawnGateway()
       }, delayMs)
     })
-    const start: GatewayStartMessage = { type: 'switchyard.gateway.start', ...options.secrets }
+    const start: GatewayStartMessage = { type: 'switchyard.gateway.start', ...options.secrets, restarts }
     proc.send(start, (error) => {
       if (error) output(pid, `could not hand the gateway its keys: ${error.message}`)
     })

@@ -10,6 +10,8 @@ export interface GatewayStartMessage {
   readonly signingKey: string
   /** Mints and checks the pools' trace-ingest credentials; null: none. */
   readonly ingestSecret: string | null
+  /** How often the supervisor restarted the gateway before this one (it serves the count as a metric). */
+  readonly restarts: number
 }
 
 /** Gateway → parent, once it listens. */
@@ -26,7 +28,10 @@ export function isGatewayStartMessage(value: unknown): value is GatewayStartMess
     isRecord(value) &&
     value.type === 'switchyard.gateway.start' &&
     typeof value.signingKey === 'string' &&
-    (value.ingestSecret === null || typeof value.ingestSecret === 'string')
+    (value.ingestSecret === null || typeof value.ingestSecret === 'string') &&
+    typeof value.restarts === 'number' &&
+    Number.isSafeInteger(value.restarts) &&
+    value.restarts >= 0
   )
 }
 
