@@ -94,7 +94,15 @@ export function resolvePoolUsers(registry: Registry, options: PoolUsersOptions =
   const pools = [...registry.pools.values()]
   const identities = new Map<string, PoolIdentity>()
   const warnings: string[] = []
-  if (!pools.some((pool) => pool.user !== null)) return { identities, warnings }
+  if (!pools.some((pool) => pool.user !== null)) {
+    // Not root: every pool runs as the operator's own user, as `dev` does. As root, every graph
+    // would run as root (it read the tokens file, the cache key and every env file): said once.
+    if (uid === 0)
+      warnings.push(
+        `WARNING: no pool has a user: and switchyard start runs as root, so every pool's processes run as root (uid 0) and can read ${EXPOSED}, and more; give each pool a user: of its own`,
+      )
+    return { identities, warnings }
+  }
   for (const pool of pools) {
     const said = `pool '${pool.name}'`
     if (pool.user === null) {
@@ -231,7 +239,10 @@ export function preparePoolUsers(
 ): { identities: ReadonlyMap<string, PoolIdentity>; lines: string[] } {
   const { identities, warnings } = resolvePoolUsers(registry)
   if (options.require && (warnings.length > 0 || identities.size === 0)) {
-    const why = warnings.length > 0 ? warnings.join('\n') : 'no pool has a user: (switchyard.yaml)'
+    const why =
+      identities.size === 0 && ![...registry.pools.values()].some((pool) => pool.user !== null)
+        ? 'no pool has a user: (switchyard.yaml)'
+        : warnings.join('\n')
     throw new Error(`--require-users: every pool must run as an OS user of its own, not root, not shared:\n${why}`)
   }
   return { identities, lines: [...warnings, ...protectEnvFiles(registry.pools.values(), identities)] }

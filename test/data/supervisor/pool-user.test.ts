@@ -50,6 +50,14 @@ void describe('pool users', () => {
     assert.deepEqual(identities.get('b'), PEOPLE['sy-b'])
     assert.deepEqual(warnings, [])
     assert.deepEqual(resolvePoolUsers(registryOf({ a: null, b: null }), { uid: 1000, lookup }), { identities: new Map(), warnings: [] })
+    // As root with no user: at all, every graph runs as root: before, start said nothing.
+    const asRoot = resolvePoolUsers(registryOf({ a: null, b: null }), { uid: 0, lookup })
+    assert.equal(asRoot.identities.size, 0)
+    assert.equal(asRoot.warnings.length, 1)
+    assert.match(
+      asRoot.warnings[0] ?? '',
+      /^WARNING: no pool has a user: and switchyard start runs as root, so every pool's processes run as root \(uid 0\)/,
+    )
   })
 
   void it('warns per pool, by name, when a user cannot hold: not root, no such user, uid 0, shared, or none beside pools that have one', () => {
