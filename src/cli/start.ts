@@ -11,7 +11,14 @@ import { fileURLToPath } from 'node:url'
 import { loadRegistry } from '../control/index.js'
 import { RedisBroker, redactUrl } from '../data/broker/redis/index.js'
 import { signingKeyPem, verifyKeysFor } from '../data/index.js'
-import { preparePoolUsers, pythonProgram, renderGatewayStatus, startGatewayProcess, startSupervisor } from '../data/supervisor/index.js'
+import {
+  openCpuPolicy,
+  preparePoolUsers,
+  pythonProgram,
+  renderGatewayStatus,
+  startGatewayProcess,
+  startSupervisor,
+} from '../data/supervisor/index.js'
 import { ingestToken, newIngestSecret } from '../gateway/index.js'
 import { parse, str } from './args.js'
 import { resolveTokens } from './gateway.js'
@@ -122,7 +129,16 @@ export async function run(argv: string[]): Promise<number> {
     throw error
   })
   const worker = workerProgram(registry)
+  // A pool that crashes or blocks its loop must not take the CPU the gateway, Redis and its neighbours need.
+  const cpu = openCpuPolicy({
+    pools: [...registry.pools.keys()],
+    quietMs: 10_000,
+    ...(process.env.SWITCHYARD_CPU_CGROUP !== undefined ? { setting: process.env.SWITCHYARD_CPU_CGROUP } : {}),
+    warn: (message) => console.error(`switchyard start: ${message}`),
+  })
+  console.log(`switchyard start: CPU: ${cpu.description}`)
   const supervisor = startSupervisor({
+    cpu,
     registry,
     broker: { kind: 'redis', broker },
     worker: { module: worker.module, execArgv: worker.execArgv, args: (pool) => ['--pool', pool.name] },
@@ -154,6 +170,7 @@ export async function run(argv: string[]): Promise<number> {
   status.stop()
   await gateway.stop()
   await supervisor.stop()
+  cpu.close()
   await broker.close()
   console.log('switchyard start: stopped')
   return 0

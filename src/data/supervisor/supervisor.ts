@@ -19,6 +19,7 @@ import type { MemoryBroker } from '../broker/memory/index.js'
 import { writeResolvedRegistry } from '../../control/tooling/index.js'
 import type { Duplex } from 'node:stream'
 import { ndjsonChannel } from '../broker/memory/index.js'
+import type { CpuPolicy } from './cpu-policy.js'
 import { probeAccess, type PoolIdentity } from './pool-user.js'
 import type { PythonProgram } from './python-program.js'
 import { renderStatus, restartDelay, type PoolStatus } from './status.js'
@@ -65,6 +66,11 @@ export interface SupervisorOptions {
   readonly users?: ReadonlyMap<string, PoolIdentity>
   /** Parent env read for the minimal base (PATH, HOME, …). @default process.env */
   readonly parentEnv?: Readonly<Record<string, string | undefined>>
+  /**
+   * What bounds a crashing pool's CPU (`start`: openCpuPolicy()): told of each process
+   * started and each crash. Absent: nothing.
+   */
+  readonly cpu?: CpuPolicy
   /** @default { initialMs: 500, maxMs: 30000, resetAfterMs: 10000 } */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number; readonly resetAfterMs: number }
   /** Grace for SIGTERM on stop before SIGKILL. @default 10000 */
@@ -220,8 +226,11 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
     slot.child = child
     slot.note = ''
     const pid = child.pid ?? 0
+    // Placed (or lowered) at once: its start-up, a third of a second of CPU, counts too.
+    if (pid !== 0) options.cpu?.started(pool.name, pid, slot.consecutive > 0)
     for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => output(pool.name, pid, line))
+      if (!stream) continue
+      createInterface({ input: stream }).on('line', (line) => output(pool.name, pid, line))
     }
     if (options.broker.kind === 'memory') {
       const broker = options.broker.broker
@@ -249,6 +258,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
       }
       if (expected) return
       crashes.set(pool.name, (crashes.get(pool.name) ?? 0) + 1)
+      options.cpu?.misbehaved(pool.name)
       output(pool.name, pid, `worker exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`})`)
       // On Redis, its runs are handed on now, each counted as a crash, not once its heartbeat expires
       // (seconds): a run that keeps killing its workers is dead-lettered WORKER_CRASHED within a short deadline too.
