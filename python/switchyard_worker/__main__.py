@@ -164,7 +164,7 @@ async def _serve(args: argparse.Namespace) -> int:
         # Visible as alive before taking a run (the gateway refuses waiting callers of a pool without heartbeats).
         heartbeat = Heartbeat(url, args.prefix, runner.pool.name)
         await asyncio.get_running_loop().run_in_executor(None, heartbeat.beating.wait, 10)
-        worker = start_worker(runner, url, prefix=args.prefix, concurrency=concurrency, name=f"{socket.gethostname()}-{os.getpid()}")
+        worker, cancels = start_worker(runner, url, prefix=args.prefix, concurrency=concurrency, name=f"{socket.gethostname()}-{os.getpid()}")
         run = asyncio.ensure_future(worker.run())
         # One line on stdout once serving, for supervisors and tests to wait on.
         print(
@@ -180,6 +180,7 @@ async def _serve(args: argparse.Namespace) -> int:
         draining = True
         await drain(worker)
         run.cancel()
+        await cancels.stop()
         heartbeat.stop()
         return 1 if failed else 0
     finally:

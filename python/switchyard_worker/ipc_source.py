@@ -5,6 +5,7 @@ The same protocol the node workers speak over Node's IPC channel
 supervisor hands this process as file descriptor 3:
 
   parent → child   {"t":"run","id":n,"raw":envelope,"attempt":n,"queued":n}
+                   {"t":"cancel","id":n,"message":text}   (a caller cancelled run n: CANCELLED, not retryable)
                    {"t":"depth","queued":n}      {"t":"drain-ack"}
   child → parent   {"t":"ready","concurrency":n}
                    {"t":"outcome","id":n,"outcome":{"ok":true,"output":…} | {"ok":false,"error":{code,message,retryable}}}
@@ -23,6 +24,8 @@ import logging
 import socket
 from typing import Any
 
+from .cancel import Abort
+from .errors import SwitchyardError
 from .runner import Outcome, PoolRunner
 
 log = logging.getLogger("switchyard_worker")
@@ -52,6 +55,8 @@ class IpcSource:
         self.concurrency = concurrency
         self.queued = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Runs in flight: the parent's id → the run's abort.
+        self._aborts: dict[int, Abort] = {}
         self._acked = asyncio.Event()
         self._closed = asyncio.Event()
         self._writer: asyncio.StreamWriter | None = None
@@ -104,16 +109,30 @@ class IpcSource:
             self._acked.set()
         elif kind == "depth":
             self.queued = int(message.get("queued") or 0)
+        elif kind == "cancel":
+            # A run no longer (or never) here is ignored; the message is the parent's wording of the cancel.
+            abort = self._aborts.get(message.get("id")) if isinstance(message.get("id"), int) else None
+            text = message.get("message")
+            if abort is not None and isinstance(text, str):
+                abort.abort(SwitchyardError("CANCELLED", text, retryable=False))
         elif kind == "run":
             self.queued = int(message.get("queued") or 0)
-            task = asyncio.ensure_future(self._run(message))
+            run_id = message.get("id")
+            abort = Abort()
+            if isinstance(run_id, int):
+                self._aborts[run_id] = abort
+            task = asyncio.ensure_future(self._run(message, abort))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, message: dict[str, Any]) -> None:
+    async def _run(self, message: dict[str, Any], abort: Abort) -> None:
         run_id = message.get("id")
         attempt = message.get("attempt")
-        outcome = await self.runner.handle(message.get("raw"), attempt if isinstance(attempt, int) else 1)
+        try:
+            outcome = await self.runner.handle(message.get("raw"), attempt if isinstance(attempt, int) else 1, abort=abort)
+        finally:
+            if isinstance(run_id, int) and self._aborts.get(run_id) is abort:
+                del self._aborts[run_id]
         await self._send(outcome_message(run_id if isinstance(run_id, int) else -1, outcome))
 
     def in_flight(self) -> int:

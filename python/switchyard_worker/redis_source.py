@@ -5,10 +5,14 @@ producer (RedisBroker). Settling, as src/data/redis-record.ts expects:
   ok            → return {"switchyard.result": 1, output, startedAt, finishedAt, attempts}
   retryable     → raise Exception("switchyard.run-error:" + JSON) — BullMQ retries with backoff
   not retryable → raise UnrecoverableError(same text) — failed at once (dead letter)
+
+Beside the BullMQ Worker, a CancelListener subscribes to the pool's cancel channel (cancel.py)
+and aborts the runs this process holds; a run also reads the pool's cancel set as it starts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -16,7 +20,12 @@ from typing import Any
 
 from bullmq import UnrecoverableError, Worker
 from redis import asyncio as redis_asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .cancel import Abort, cancel_channel, cancelled_error, cancels_key
 from .envelope import deadline_ms
 from .runner import Outcome, PoolRunner
 
@@ -48,21 +57,125 @@ def settle(outcome: Outcome, job: Any, started_at: int) -> dict[str, Any]:
     raise Exception(message) if outcome.retryable else UnrecoverableError(message)
 
 
-def start_worker(runner: PoolRunner, url: str, *, prefix: str = "bull", concurrency: int | None = None, name: str | None = None) -> Worker:
-    """A BullMQ Worker serving the runner's pool (close it with ``await worker.close()``).
+class CancelListener:
+    """Hears the pool's cancel channel and aborts the runs of ``running`` (this process's) it names.
+
+    One subscription, made again after every disconnection (Redis restarted, the connection
+    killed): redis-py's own retry is off for it, so each new subscription is followed by a
+    read of the cancel set for the runs held here, which finds what was published while
+    nobody listened. A message for a run this process does not hold is ignored."""
+
+    def __init__(self, url: str, prefix: str, pool: str, running: dict[str, Abort], *, retry_s: float = 0.5) -> None:
+        self.channel = cancel_channel(prefix, pool)
+        self.cancels = cancels_key(prefix, pool)
+        self.pool = pool
+        self.running = running
+        self.retry_s = retry_s
+        self._url = url
+        #: How many times the subscription was made (for tests and logs: 2 after one reconnect).
+        self.subscriptions = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def cancel_here(self, run_id: str) -> None:
+        abort = self.running.get(run_id)
+        if abort is not None:
+            abort.abort(cancelled_error(run_id))
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._listen())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _listen(self) -> None:
+        failing = False
+        while True:
+            client = redis_asyncio.from_url(self._url, retry=Retry(NoBackoff(), 0), health_check_interval=10, socket_keepalive=True)
+            pubsub = client.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                # Subscribed once Redis confirms it; only then can the cancel set miss nothing.
+                while True:
+                    message = await pubsub.get_message(timeout=None)
+                    if message is not None and message.get("type") == "subscribe":
+                        break
+                self.subscriptions += 1
+                if failing:
+                    log.warning("pool '%s': listening for cancels again", self.pool)
+                failing = False
+                await self._catch_up(client)
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+                    if message is not None and message.get("type") == "message":
+                        data = message.get("data")
+                        if isinstance(data, bytes):
+                            self.cancel_here(data.decode("utf-8", "replace"))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - Redis away or refusing: say it once, try again
+                if not failing:
+                    log.warning("pool '%s': cannot listen for cancels (%s); retrying", self.pool, error)
+                failing = True
+            finally:
+                try:
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await client.aclose()
+                except Exception:  # noqa: BLE001 - the connection is gone already
+                    pass
+            await asyncio.sleep(self.retry_s)
+
+    async def _catch_up(self, client: Any) -> None:
+        """Cancels requested while this process could not hear them, for the runs it holds."""
+        ids = list(self.running)
+        if not ids:
+            return
+        scores = await client.zmscore(self.cancels, ids)
+        for run_id, score in zip(ids, scores, strict=True):
+            if score is not None:
+                self.cancel_here(run_id)
+
+
+def start_worker(
+    runner: PoolRunner, url: str, *, prefix: str = "bull", concurrency: int | None = None, name: str | None = None
+) -> tuple[Worker, CancelListener]:
+    """A BullMQ Worker serving the runner's pool (close it with ``await worker.close()``), and
+    its cancel listener (started; ``await cancels.stop()`` once the worker is closed).
 
     ``name`` names its Redis connections (`<prefix>:<queue>:w:<name>`), one name per process.
     The broker counts workers by their heartbeats (heartbeat.py), not by connections."""
 
     # Runs this pool finished, until their signed deadlines: the node worker's `sy-finished` (issue 12.4).
     finished_key = f"{prefix}:{queue_name(runner.pool.name)}:sy-finished"
-    client = redis_asyncio.from_url(url)
+    # Its commands are idempotent reads and writes: retried over a reconnection, so a run that
+    # ends just after a Redis restart is not failed by the pool's stale connection.
+    client = redis_asyncio.from_url(url, retry=Retry(ExponentialBackoff(cap=2, base=0.1), 8), retry_on_error=[RedisConnectionError, RedisTimeoutError])
+    #: Runs this process is executing: run id → its abort.
+    running: dict[str, Abort] = {}
+    cancels = CancelListener(url, prefix, runner.pool.name, running)
 
     async def process(job: Any, _token: str) -> dict[str, Any]:
         started_at = int(time.time() * 1000)
         run_id = str(job.id) if job.id is not None else None
-        finished = run_id is not None and await client.zscore(finished_key, run_id) is not None
-        outcome = await runner.handle(job.data, int(job.attemptsMade or 0) + 1, run_id, finished)
+        abort = Abort()
+        if run_id is not None:
+            running[run_id] = abort
+        try:
+            finished = False
+            if run_id is not None:
+                # Held before the cancel set is read: a cancel is either in the set already or heard from now on.
+                async with client.pipeline(transaction=False) as pipe:
+                    pipe.zscore(finished_key, run_id)
+                    pipe.zscore(cancels.cancels, run_id)
+                    done, cancelled = await pipe.execute()
+                finished = done is not None
+                if cancelled is not None:
+                    abort.abort(cancelled_error(run_id))
+            outcome = await runner.handle(job.data, int(job.attemptsMade or 0) + 1, run_id, finished, abort)
+        finally:
+            if run_id is not None and running.get(run_id) is abort:
+                del running[run_id]
         attempts = int((job.opts or {}).get("attempts") or 1)
         final = outcome.ok or (not outcome.refused and (not outcome.retryable or int(job.attemptsMade or 0) + 1 >= attempts))
         deadline = deadline_ms(str((job.data or {}).get("deadline", ""))) if isinstance(job.data, dict) else None
@@ -87,4 +200,5 @@ def start_worker(runner: PoolRunner, url: str, *, prefix: str = "bull", concurre
     )
     # Redis hiccups are reported and retried by BullMQ: a worker keeps serving through them.
     worker.on("error", lambda error, *_: log.warning("Redis worker for pool '%s': %s", runner.pool.name, error))
-    return worker
+    cancels.start()
+    return worker, cancels

@@ -29,6 +29,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from .cancel import Abort
 from .capture import ScrubbingLogFilter, capture_value, redact_text, secret_scrubber
 from .envelope import VerifyKeys, deadline_ms, prepare_envelope_check, verify_envelope
 from .errors import SwitchyardError
@@ -69,13 +70,23 @@ class Run:
     log: logging.Logger = field(repr=False)
     #: The pool's model client (SWITCHYARD_MODEL in the pool's env; offline by default).
     model: ModelClient = field(repr=False, default_factory=create_model)
-    #: Set when the run stops counting (its deadline passed): a sync graph on its thread
-    #: should check it between steps, since Python cannot stop the thread for it.
+    #: Set when the run stops counting (a caller cancelled it, or its deadline passed): a sync
+    #: graph on its thread should check it between steps, since Python cannot stop the thread
+    #: for it. An async graph is told by its task's cancellation (asyncio.CancelledError).
     cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+    #: Why the run was aborted, once ``cancelled`` is set (node's ``signal.reason``): a
+    #: SwitchyardError, CANCELLED (not retryable) or DEADLINE_EXCEEDED.
+    abort_reason: SwitchyardError | None = field(default=None, repr=False)
 
     def remaining(self) -> float:
         """Seconds left before the deadline (0 when past)."""
         return max(0.0, self.deadline.timestamp() - time.time())
+
+    def _abort(self, reason: SwitchyardError) -> None:
+        # The reason first: a thread that sees the event set reads it.
+        if self.abort_reason is None:
+            object.__setattr__(self, "abort_reason", reason)
+        self.cancelled.set()
 
 
 def _iso(ms: int) -> str:
@@ -104,6 +115,11 @@ def _counted(function: Callable[..., Any], *args: Any) -> Any:
     finally:
         with _busy_lock:
             _busy -= 1
+
+
+def _let_go(graph: asyncio.Future[Any]) -> None:
+    """A graph task the run no longer waits for: whatever it ends with is nobody's (and not logged as lost)."""
+    graph.add_done_callback(lambda done: None if done.cancelled() else done.exception())
 
 
 async def _invoke(runnable: Any, input: Any, run: Run, pool: Pool) -> Any:
@@ -206,7 +222,7 @@ class PoolRunner:
             return self._reject("deadline", "DEADLINE_EXCEEDED", f"{which} reached the worker after its deadline {envelope['deadline']}")
         return envelope, workflow, deadline
 
-    async def _execute(self, envelope: dict[str, Any], workflow: Workflow, attempt: int, deadline: int, span: Any) -> Any:
+    async def _execute(self, envelope: dict[str, Any], workflow: Workflow, attempt: int, deadline: int, span: Any, abort: Abort | None) -> Any:
         loaded = await self.graphs.get(workflow)
         if loaded.prompt is not None:
             span.set_attribute("switchyard.prompt.hash", loaded.prompt.hash)
@@ -221,23 +237,45 @@ class PoolRunner:
             model=self.model,
         )
         label = f"run {envelope['runId']} of '{workflow.name}'"
+        if abort is not None and abort.reason is not None:
+            run._abort(abort.reason)
+            raise abort.reason  # cancelled before its graph started: it never starts
+        graph = asyncio.ensure_future(_invoke(loaded.runnable, envelope["input"], run, self.pool))
+        stopped = asyncio.ensure_future(abort.wait()) if abort is not None else None
         try:
-            result = await asyncio.wait_for(_invoke(loaded.runnable, envelope["input"], run, self.pool), max(0.0, deadline / 1000 - time.time()))
-        except TimeoutError:
-            if time.time() * 1000 < deadline:
-                raise  # the graph's own timeout (an HTTP call, say), not the run's deadline
-            run.cancelled.set()
-            raise SwitchyardError(
-                "DEADLINE_EXCEEDED", f"{label} did not finish by its deadline {_iso(deadline)}", retryable=True
-            ) from None
+            waiting: set[asyncio.Future[Any]] = {graph} if stopped is None else {graph, stopped}
+            await asyncio.wait(waiting, timeout=max(0.0, deadline / 1000 - time.time()), return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
-            run.cancelled.set()  # the worker is closing hard
-            raise
+            run._abort(SwitchyardError("CANCELLED", f"{label} was cancelled: the worker is shutting down", retryable=True))
+            graph.cancel()
+            raise  # the worker is closing hard
+        finally:
+            if stopped is not None:
+                stopped.cancel()
+        if abort is not None and abort.reason is not None and not graph.done():
+            # Cancelled: the graph sees it (its task cancelled, run.cancelled set) and the run ends
+            # CANCELLED once the graph stopped; one that ignores it is let go at its deadline.
+            reason = abort.reason
+            run._abort(reason)
+            graph.cancel(reason.message)
+            await asyncio.wait({graph}, timeout=max(0.0, deadline / 1000 - time.time()))
+            _let_go(graph)
+            raise reason
+        if not graph.done():
+            error = SwitchyardError("DEADLINE_EXCEEDED", f"{label} did not finish by its deadline {_iso(deadline)}", retryable=True)
+            run._abort(error)
+            graph.cancel(error.message)
+            _let_go(graph)
+            raise error
+        if abort is not None and abort.reason is not None:
+            raise abort.reason  # cancelled as it finished: its output is not the run's
+        result = graph.result()
         return self.outputs.checked(workflow, result, self.pool)
 
-    async def handle(self, raw: Any, attempt: int, run_id: str | None = None, finished: bool = False) -> Outcome:
+    async def handle(self, raw: Any, attempt: int, run_id: str | None = None, finished: bool = False, abort: Abort | None = None) -> Outcome:
         """Run one delivery; ``attempt`` is the broker's 1-based attempt number, ``run_id`` the
-        broker's own id of the run (the BullMQ job id), which must be the envelope's."""
+        broker's own id of the run (the BullMQ job id), which must be the envelope's; ``abort``
+        is how the run source stops it (a caller's cancel)."""
         admitted = self._admit(raw, attempt, run_id, finished)
         if isinstance(admitted, Outcome):
             return admitted
@@ -264,7 +302,7 @@ class PoolRunner:
             if recorded is not None:
                 span.set_attribute("switchyard.input", recorded)
             try:
-                output = await self._execute(envelope, workflow, attempt, deadline, span)
+                output = await self._execute(envelope, workflow, attempt, deadline, span, abort)
                 recorded = capture_value(output, self.pool.capture, self.pool.redact) if span.is_recording() else None
                 if recorded is not None:
                     span.set_attribute("switchyard.output", recorded)

@@ -88,3 +88,31 @@ def test_the_parents_end_closing_stops_the_source(registry: Registry) -> None:
         await source.close()
 
     asyncio.run(scenario())
+
+
+def test_a_cancel_aborts_the_run_it_names_with_the_parents_words_and_is_ignored_for_others(registry: Registry) -> None:
+    async def scenario() -> None:
+        parent, child = socket.socketpair()
+        source = IpcSource(PoolRunner(registry, "py", KEY), child.detach(), concurrency=2)
+        await source.start()
+        reader, writer = await asyncio.open_unix_connection(sock=parent)
+        assert (await read_message(reader))["t"] == "ready"
+        words = "run long was cancelled while running (POST /v1/runs/long/cancel)"
+        writer.write(json.dumps({"t": "run", "id": 1, "raw": envelope("long", {"s": 30}), "attempt": 1, "queued": 0}).encode() + b"\n")
+        writer.write(json.dumps({"t": "run", "id": 2, "raw": envelope("short", {"s": 0.3}), "attempt": 1, "queued": 0}).encode() + b"\n")
+        # Not in flight here, or malformed: ignored.
+        writer.write(b'{"t":"cancel","id":99,"message":"no such run"}\n{"t":"cancel","id":"2","message":"x"}\n{"t":"cancel","id":2}\n')
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.write(json.dumps({"t": "cancel", "id": 1, "message": words}).encode() + b"\n")
+        await writer.drain()
+        started = time.monotonic()
+        first = await read_message(reader)
+        assert first == {"t": "outcome", "id": 1, "outcome": {"ok": False, "error": {"code": "CANCELLED", "message": words, "retryable": False}}}
+        assert time.monotonic() - started < 10  # not its 30 s
+        second = await read_message(reader)
+        assert second == {"t": "outcome", "id": 2, "outcome": {"ok": True, "output": {"echo": {"s": 0.3}}}}
+        writer.close()
+        await source.close()
+
+    asyncio.run(scenario())

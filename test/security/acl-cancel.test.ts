@@ -7,19 +7,17 @@
 // those grants the worker never hears a cancel. And nobody is told about the eviction
 // check more than once.
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
-import { Queue } from 'bullmq'
-
 import { eventually } from '../data/supervisor/supervisor-helpers.js'
+import { aclUsers } from '../helpers/pool-acl.js'
 import { redisSkip, startRedis } from '../helpers/redis.js'
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const START = fileURLToPath(new URL('../../src/cli/start.ts', import.meta.url))
 
 const REGISTRY = `version: 1
@@ -58,17 +56,6 @@ export function graph() {
 }
 `
 
-/** `switchyard acl`'s lines for a registry, and the URL (with HOST:PORT) of each user. */
-function aclLines(config: string): { lines: string[]; urls: Map<string, string> } {
-  const script = `import { main } from ${JSON.stringify(MAIN)}; await main(['acl', '--config', ${JSON.stringify(config)}])`
-  const made = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-  })
-  assert.equal(made.status, 0, made.stderr)
-  const urls = new Map([...made.stderr.matchAll(/^# (\S+): (redis:\/\/\S+)$/gm)].map((m) => [m[1]!, m[2]!]))
-  return { lines: made.stdout.trim().split('\n'), urls }
-}
-
 void test(
   'with the users `switchyard acl` prints, cancel reaches queued and running runs through the gateway',
   { skip: redisSkip() },
@@ -79,19 +66,13 @@ void test(
     writeFileSync(join(dir, 'switchyard.yaml'), REGISTRY)
     mkdirSync(join(dir, 'env'))
     for (const pool of ['work', 'other']) writeFileSync(join(dir, 'env', `${pool}.env`), '')
-    let lines: string[], urls: Map<string, string>
+    let url: (user: string) => string
     try {
-      ;({ lines, urls } = aclLines(join(dir, 'switchyard.yaml')))
+      url = await aclUsers(join(dir, 'switchyard.yaml'), redis.url, redis.port)
     } catch (error) {
       await redis.stop()
       throw error
     }
-    const url = (user: string) => urls.get(user)!.replace('HOST:PORT', `127.0.0.1:${redis.port}`)
-    const admin = new Queue('admin', { connection: { url: redis.url } })
-    admin.on('error', () => undefined)
-    const client = (await admin.client) as unknown as { call(...args: string[]): Promise<unknown> }
-    for (const line of lines) await client.call(...line.split(' '))
-    await admin.close()
     for (const pool of ['work', 'other'])
       writeFileSync(join(dir, 'env', `${pool}.env`), `SWITCHYARD_REDIS_URL=${url(`switchyard-pool-${pool}`)}\n`)
 
