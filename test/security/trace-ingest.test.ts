@@ -246,6 +246,8 @@ void test("switchyard dev: a worker's env holds its pool's ingest credential and
     // The email worker's own credential, as a hostile graph in that pool would use it.
     const stolen = { authorization: `Bearer ${emailEnv.SWITCHYARD_TRACES_TOKEN}` }
     const admin = { authorization: `Bearer ${ADMIN}` }
+    // A worker's pid is printed before it is connected: wait until every pool has a live worker.
+    await eventually('every pool ready', async () => (await get(`${url}/readyz`)).status === 200)
     const run = await post(`${url}/v1/workflows/email.echo/run`, { a: 1 }, admin)
     assert.equal(run.status, 200)
     const runId = run.headers.get('x-switchyard-run-id') ?? ''
