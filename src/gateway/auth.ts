@@ -1,7 +1,7 @@
 // Bearer tokens in, a Caller out (scopes.ts says what it may do). Tokens are compared
 // as SHA-256 digests with timingSafeEqual against every known token, so neither a
 // token's content, its length nor which one matched shows in the response time.
-import { timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { SwitchyardError } from '../control/index.js'
 import { verifyIngestToken } from './ingest-credential.js'
 import { ANONYMOUS, ANONYMOUS_OPEN_INGEST, callerOf, type Caller } from './scopes.js'
@@ -52,5 +52,17 @@ export function parseTokens(text: string): string[] {
 
 function normalize(tokens: readonly (string | TokenEntry)[]): TokenEntry[] {
   const strings = tokens.filter((t): t is string => typeof t === 'string')
-  return [...fullPrivilegeTokens(strings, 'token'), ...tokens.filter((t): t is TokenEntry => typeof t !== 'string')]
+  return [...fullPrivilegeTokens(strings, 'token'), ...tokens.filter((t): t is TokenEntry => typeof t !== 'string')].map((entry) => ({
+    ...entry,
+    grant: { ...entry.grant, id: callerId(entry.digest) },
+  }))
+}
+
+/**
+ * A token's caller id: a domain-separated hash of its digest, cut to 96 bits, so spans
+ * can say which credential sent a request (two tokens may share a name). It does not
+ * reveal the token; like the `sha256:` form of the tokens file, it only confirms a guess.
+ */
+function callerId(digest: Buffer): string {
+  return `token:${createHash('sha256').update('switchyard caller id\n').update(digest).digest('base64url').slice(0, 16)}`
 }

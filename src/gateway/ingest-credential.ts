@@ -33,7 +33,7 @@ export function verifyIngestToken(secret: string, token: string): Grant | null {
   const presented = Buffer.from(token.slice(dot + 1))
   const expected = Buffer.from(mac(secret, pool))
   if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return null
-  return { name: `ingest:${pool}`, roles: ['ingest'], pools: [pool] }
+  return { name: `ingest:${pool}`, id: `ingest:${pool}`, roles: ['ingest'], pools: [pool] }
 }
 
 function mac(secret: string, pool: string): string {

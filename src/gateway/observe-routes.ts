@@ -88,9 +88,27 @@ export async function mountObserve(traceDir: string | undefined, registry: () =>
  * - claim: a span naming a workflow or pool (what run lists and read scopes go by) only of
  *   the sender's own pools (an ingest credential) or of workflows it may run (a caller's own
  *   spans), so neither can forge runs of another pool into the list its readers see.
+ * - sender: who wrote a span, kept with it unless the sender is trusted with every trace
+ *   (admin, an unrestricted ingest token). A run's trace takes in a sender's spans only
+ *   when the gateway's spans of that trace name it (its run's pool, the caller that
+ *   started it), so spans posted under someone else's trace id with no claim at all stay
+ *   out of that run's tree, summary, tokens and cost.
+ * - read a project (`?project=`): every span filed there, whoever sent it and under
+ *   whatever trace id, for a reader of every pool writing that project, whole pools (not
+ *   some workflows of one); `_other`, every caller's, for unrestricted readers only.
  */
 export function observeAccess(caller: Caller, registry: Registry, otherProject: string): ObserveAccess {
+  const trusted = caller.roles.has('admin') || (caller.roles.has('ingest') && caller.pools === null)
+  const poolsOf = (project: string) => [...registry.pools.values()].filter((pool) => pool.tracing.project === project)
   return {
+    ...(trusted
+      ? {}
+      : { sender: { id: caller.id, ...(caller.roles.has('ingest') && caller.pools !== null ? { pools: [...caller.pools] } : {}) } }),
+    canReadProject: (project) => {
+      if (unrestricted(caller, 'read')) return true
+      const pools = poolsOf(project)
+      return project !== otherProject && pools.length > 0 && pools.every((pool) => may(caller, 'read', { pool: pool.name }))
+    },
     canRead: (target) =>
       target.workflow === undefined && target.pool === undefined ? unrestricted(caller, 'read') : may(caller, 'read', target),
     canWrite: (project) => {

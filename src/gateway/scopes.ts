@@ -26,6 +26,12 @@ export interface ScopeTarget {
 export interface Caller {
   /** For messages and logs; never the token. */
   readonly name: string
+  /**
+   * Which credential this is, unique per token (names are labels two tokens may share):
+   * `token:<hash of its digest>`, `ingest:<pool>`, `anonymous`. Never the token; the
+   * gateway writes it on a request's span (`switchyard.caller`).
+   */
+  readonly id: string
   readonly roles: ReadonlySet<Role>
   /** Workflow name patterns (`*` matches any run of characters); null: any workflow. */
   readonly workflows: readonly string[] | null
@@ -38,6 +44,8 @@ export interface Caller {
 /** What one token grants (a line of the tokens file, a SWITCHYARD_TOKENS entry, a pool's ingest credential). */
 export interface Grant {
   readonly name: string
+  /** The caller's id (see Caller.id). @default `name` */
+  readonly id?: string
   readonly roles: readonly Role[]
   readonly workflows?: readonly string[] | null
   readonly pools?: readonly string[] | null
@@ -54,6 +62,7 @@ export const FULL_ROLES: readonly Role[] = ['admin']
  */
 export const ANONYMOUS: Caller = {
   name: 'anonymous',
+  id: 'anonymous',
   roles: new Set<Role>(['run', 'read', 'metrics']),
   workflows: null,
   pools: null,
@@ -64,7 +73,14 @@ export const ANONYMOUS: Caller = {
 export const ANONYMOUS_OPEN_INGEST: Caller = { ...ANONYMOUS, roles: new Set<Role>(['run', 'read', 'metrics', 'ingest']) }
 
 /** The caller of an open route (probes, the console page): no role at all. */
-export const NOBODY: Caller = { name: 'unauthenticated', roles: new Set(), workflows: null, pools: null, anonymous: true }
+export const NOBODY: Caller = {
+  name: 'unauthenticated',
+  id: 'unauthenticated',
+  roles: new Set(),
+  workflows: null,
+  pools: null,
+  anonymous: true,
+}
 
 /**
  * Whether the caller may force a run's trace to be kept whatever the pool's sampleRate:
@@ -83,6 +99,7 @@ export function maySee(caller: Caller, target: ScopeTarget): boolean {
 export function callerOf(grant: Grant): Caller {
   return {
     name: grant.name,
+    id: grant.id ?? grant.name,
     roles: new Set(grant.roles),
     workflows: grant.workflows ?? null,
     pools: grant.pools ? new Set(grant.pools) : null,

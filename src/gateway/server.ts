@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Attributes } from '@opentelemetry/api'
 import type { AddressInfo } from 'node:net'
-import { SwitchyardError } from '../control/index.js'
+import { ATTR, SwitchyardError } from '../control/index.js'
 import type { Logger } from '../graph/index.js'
 import { WWW_AUTHENTICATE, createAuthenticator, type Authenticate } from './auth.js'
 import { answerPreflight, applyCors } from './cors.js'
@@ -196,6 +196,8 @@ async function dispatch(
           'http.route': route.pattern,
           'url.path': pathname,
           'url.scheme': 'http',
+          // Whose run this is: the trace store merges that caller's own spans into the run's trace, no one else's.
+          [ATTR.caller]: caller.id,
           ...(req.headers['user-agent'] ? { 'user_agent.original': req.headers['user-agent'] } : {}),
           ...route.handler.spanAttributes?.(params),
         })

@@ -7,7 +7,10 @@ export interface FakeSpan {
   /** The span's own `switchyard.project` claim. */
   readonly project?: string
   readonly traceId?: string
-  readonly attributes?: Readonly<Record<string, string>>
+  /** A span id of the sender's choosing (another process's, say). */
+  readonly spanId?: string
+  readonly parentSpanId?: string
+  readonly attributes?: Readonly<Record<string, string | number>>
 }
 
 export interface FakeResource {
@@ -17,7 +20,11 @@ export interface FakeResource {
   readonly spans: readonly FakeSpan[]
 }
 
-const kv = (key: string, value: string) => ({ key, value: { stringValue: value } })
+const kv = (key: string, value: string | number) => ({
+  key,
+  value:
+    typeof value === 'number' ? (Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value }) : { stringValue: value },
+})
 
 export function hex(bytes: number): string {
   return randomBytes(bytes).toString('hex')
@@ -39,7 +46,8 @@ export function otlpJson(resources: readonly FakeResource[]): string {
           scope: { name: 'attacker' },
           spans: resource.spans.map((span) => ({
             traceId: span.traceId ?? hex(16),
-            spanId: hex(8),
+            spanId: span.spanId ?? hex(8),
+            ...(span.parentSpanId ? { parentSpanId: span.parentSpanId } : {}),
             name: span.name,
             kind: 1,
             startTimeUnixNano: String(now),

@@ -22,6 +22,12 @@ export const ATTR = {
   sampleRate: 'switchyard.sample_rate',
   /** Set by the gateway when an authorised caller asked for the run to be kept whatever the sample rate (x-switchyard-force-trace). */
   traceForced: 'switchyard.trace.forced',
+  /**
+   * Set by the gateway on a request's span: a stable id of the credential that sent the
+   * request (never the token). The trace store merges a caller's own spans into a run's
+   * trace only when the gateway's span names that caller.
+   */
+  caller: 'switchyard.caller',
 } as const
 
 /** OpenTelemetry GenAI semantic-convention names used on model-call spans. */

@@ -9,7 +9,7 @@ import { ATTR, SwitchyardError } from '../../control/index.js'
 import { decodeOtlpJson } from './otlp-json.js'
 import { decodeOtlpProtobuf } from './otlp-protobuf.js'
 import { toStoredSpans } from './otlp-request.js'
-import type { StoredSpan, TraceStore } from '../store/index.js'
+import type { SpanSender, StoredSpan, TraceStore } from '../store/index.js'
 
 /** Largest accepted export (compressed or not). @default 33554432 (32 MiB) */
 export const OTLP_BODY_LIMIT = 32 * 1024 * 1024
@@ -35,6 +35,13 @@ export interface ReceiveOptions {
    * @default any claim
    */
   readonly canClaim?: (claim: SpanClaim) => boolean
+  /**
+   * Who sends this export, stamped on every span it stores (StoredSpan.sender), unless
+   * the sender is trusted with every trace: a trace's runs take in a sender's spans only
+   * when the gateway's spans name it (trace-members.ts).
+   * @default trusted: no stamp
+   */
+  readonly sender?: SpanSender
 }
 
 /** What a span says about the run it belongs to; absent where it says nothing. */
@@ -82,7 +89,8 @@ export async function receiveOtlp(
       throw new SwitchyardError('FORBIDDEN', `this credential may not write spans of ${what}: nothing of this export was stored`)
     }
   }
-  await store.add(spans)
+  const sender = options.sender
+  await store.add(sender === undefined ? spans : spans.map((span) => ({ ...span, sender })))
   // An empty ExportTraceServiceResponse: full success.
   if (json) res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 }).end('{}')
   else res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': 0 }).end()

@@ -13,7 +13,8 @@ import { join } from 'node:path'
 import { SwitchyardError } from '../../control/index.js'
 import { summarizeRun, summarySpan } from './run-summary.js'
 import { TRACE_ID, type StoredSpan } from './stored-span.js'
-import type { TracedRunFilter, RunSummary, TraceStore } from './trace-store.js'
+import { traceMembers } from './trace-members.js'
+import type { TraceQuery, TracedRunFilter, RunSummary, TraceStore } from './trace-store.js'
 
 /** Where spans of a project the store was not told about are filed (see `projects`). */
 export const OTHER_PROJECT = '_other'
@@ -127,12 +128,19 @@ export class FileTraceStore implements TraceStore {
     return this.known === null || this.known.has(project) ? project : OTHER_PROJECT
   }
 
-  async getTrace(traceId: string): Promise<StoredSpan[]> {
+  async getTrace(traceId: string, query: TraceQuery = {}): Promise<StoredSpan[]> {
     const id = traceId.toLowerCase()
     if (!TRACE_ID.test(id)) throw new SwitchyardError('BAD_REQUEST', `'${traceId}' is not a trace id (32 hex digits)`)
     await this.queue
+    let extents = this.extents.get(id) ?? []
+    if (query.project !== undefined) {
+      const folder = this.folderOf(query.project)
+      extents = extents.filter((extent) => extent.folder === folder)
+    }
+    const read = await this.readExtents(extents)
+    // Membership before the span id: a span another sender posted under a member's id replaces nothing.
     const spans = new Map<string, StoredSpan>()
-    for (const span of await this.readExtents(this.extents.get(id) ?? [])) spans.set(span.spanId, span)
+    for (const span of query.project === undefined ? traceMembers(read) : read) spans.set(span.spanId, span)
     return [...spans.values()].sort((a, b) => a.start - b.start)
   }
 
@@ -141,7 +149,7 @@ export class FileTraceStore implements TraceStore {
     const limit = filter.limit ?? 50
     const runs: RunSummary[] = []
     for (const spans of index.values()) {
-      const run = summarizeRun(spans)
+      const run = summarizeRun(traceMembers(spans))
       if (run === undefined) continue
       if (filter.where !== undefined && !filter.where(run)) continue
       if (filter.pool !== undefined && run.pool !== filter.pool) continue
@@ -287,19 +295,38 @@ export class FileTraceStore implements TraceStore {
     while (project.segments.length > 1 && (project.traces.size > this.maxTraces || project.bytes > this.maxBytes)) {
       const oldest = project.segments.shift() as Segment
       project.bytes -= oldest.bytes
-      // A trace with lines in the dropped segment goes as a whole: no half trees.
-      for (const traceId of oldest.traces) this.forgetTrace(traceId)
+      // A trace with lines in the dropped segment leaves this project as a whole (no half
+      // trees), and only this project: one sender's full project never evicts another's traces.
+      for (const traceId of oldest.traces) this.forgetTrace(traceId, project)
       await unlink(oldest.path).catch(() => undefined)
     }
   }
 
-  private forgetTrace(traceId: string): void {
+  /** Forget a trace's lines in `project`; its lines in other projects stay. */
+  private forgetTrace(traceId: string, project: Project): void {
+    const kept: Extent[] = []
+    let folder: string | undefined
     for (const extent of this.extents.get(traceId) ?? []) {
+      if (this.projects.get(extent.folder) !== project) {
+        kept.push(extent)
+        continue
+      }
+      folder = extent.folder
       extent.segment.traces.delete(traceId)
-      this.projects.get(extent.folder)?.traces.delete(traceId)
     }
-    this.extents.delete(traceId)
-    this.runSpans?.delete(traceId)
+    project.traces.delete(traceId)
+    if (kept.length === 0) {
+      this.extents.delete(traceId)
+      this.runSpans?.delete(traceId)
+      return
+    }
+    this.extents.set(traceId, kept)
+    const summaries = this.runSpans?.get(traceId)
+    if (summaries && folder !== undefined) {
+      const left = summaries.filter((span) => this.folderOf(span.project) !== folder)
+      if (left.length) this.runSpans?.set(traceId, left)
+      else this.runSpans?.delete(traceId)
+    }
   }
 
   /** Index one project folder's segments (at open). */

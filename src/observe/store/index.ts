@@ -2,4 +2,4 @@
 // the run summaries the console and `switchyard runs` list.
 export { FileTraceStore, OTHER_PROJECT } from './file-trace-store.js'
 export type { TracedRunFilter, RunSummary, TraceStore } from './trace-store.js'
-export type { AttributeValue, Attributes, SpanKindName, SpanStatusName, StoredEvent, StoredSpan } from './stored-span.js'
+export type { AttributeValue, Attributes, SpanKindName, SpanSender, SpanStatusName, StoredEvent, StoredSpan } from './stored-span.js'

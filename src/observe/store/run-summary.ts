@@ -3,6 +3,7 @@
 import { ATTR, GENAI } from '../../control/index.js'
 import type { RunSummary } from './trace-store.js'
 import type { AttributeValue, StoredSpan } from './stored-span.js'
+import { isAnchorSpan } from './trace-members.js'
 
 /** True for the worker's `run <workflow>` span. */
 export function isRunSpan(span: StoredSpan): boolean {
@@ -18,6 +19,7 @@ export function isGatewayRunSpan(span: StoredSpan): boolean {
 const SUMMARY_KEYS = [
   ATTR.workflow,
   ATTR.pool,
+  ATTR.caller,
   ATTR.runId,
   ATTR.errorCode,
   'http.response.status_code',
@@ -27,13 +29,15 @@ const SUMMARY_KEYS = [
 ]
 
 /**
- * What the run index keeps of a span: the run's own spans and its model calls (their
- * usage), each cut down to what summarizeRun reads — not the captured input, output or
+ * What the run index keeps of a span: the run's own spans, its model calls (their
+ * usage) and the gateway's spans that say whose the run is (traceMembers), each cut down
+ * to what summarizeRun and traceMembers read — not the captured input, output or
  * messages, which would make the index as large as the store. Undefined for other spans.
  */
 export function summarySpan(span: StoredSpan): StoredSpan | undefined {
   const relevant =
     isRunSpan(span) ||
+    isAnchorSpan(span) ||
     isGatewayRunSpan(span) ||
     typeof span.attributes[ATTR.runId] === 'string' ||
     typeof span.attributes[GENAI.inputTokens] === 'number' ||

@@ -34,6 +34,22 @@ export interface StoredSpan {
   readonly attributes: Attributes
   readonly resource: Attributes
   readonly events?: readonly StoredEvent[]
+  /** Who posted the span, when that sender is not trusted with every trace (see SpanSender); absent otherwise. */
+  readonly sender?: SpanSender
+}
+
+/**
+ * Who posted a span to the receiver, when it is not trusted with every trace: a pool's
+ * ingest credential (its pools) or a caller's token. Set by the receiver from the
+ * credential, never from the export. Spans without one were recorded by the store's own
+ * process (the gateway) or posted by a trusted sender (admin, an unrestricted ingest
+ * token, the receiver of an open gateway): those make a trace's runs (trace-members.ts).
+ */
+export interface SpanSender {
+  /** The credential's id: `ingest:<pool>`, `token:<hash>`, `anonymous`. */
+  readonly id: string
+  /** The pools an ingest credential writes for; absent for a caller's token. */
+  readonly pools?: readonly string[]
 }
 
 export const TRACE_ID = /^[0-9a-f]{32}$/

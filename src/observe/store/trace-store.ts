@@ -22,6 +22,11 @@ export interface RunSummary {
   readonly costUsd: number
 }
 
+export interface TraceQuery {
+  /** Only the spans filed under this project, members of the trace's runs or not. */
+  readonly project?: string
+}
+
 export interface TracedRunFilter {
   readonly pool?: string
   readonly workflow?: string
@@ -38,8 +43,12 @@ export interface TraceStore {
   add(spans: readonly StoredSpan[]): Promise<void>
   /** The project spans naming `project` are filed under (the registry's projects are kept apart; others share one). */
   fileUnder(project: string): string
-  /** Every stored span of a trace, from every project, oldest first; [] when unknown. */
-  getTrace(traceId: string): Promise<StoredSpan[]>
+  /**
+   * The spans of a trace, oldest first; [] when unknown. From every project, those that
+   * belong to its runs (traceMembers: the gateway's, and those of the pools and callers
+   * its spans name); with `project`, every span filed under that project, whoever sent it.
+   */
+  getTrace(traceId: string, query?: TraceQuery): Promise<StoredSpan[]>
   /** Recent runs, newest first. */
   listRuns(filter?: TracedRunFilter): Promise<RunSummary[]>
   close(): Promise<void>

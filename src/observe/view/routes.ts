@@ -7,7 +7,7 @@ import { SwitchyardError } from '../../control/index.js'
 import { ATTR } from '../../control/index.js'
 import { receiveOtlp } from '../otlp/index.js'
 import { buildRunTree } from './run-tree.js'
-import type { StoredSpan, TracedRunFilter, TraceStore } from '../store/index.js'
+import type { SpanSender, StoredSpan, TracedRunFilter, TraceStore } from '../store/index.js'
 
 /** What the caller of a request may see and write (the gateway's scopes); absent: everything. */
 export interface ObserveAccess {
@@ -17,6 +17,10 @@ export interface ObserveAccess {
   canWrite(project: string): boolean
   /** Whether it may write spans that say they belong to this workflow and pool (what run lists and read scopes go by). */
   canClaim(claim: { readonly workflow?: string; readonly pool?: string }): boolean
+  /** Whether it may read every span filed under this project (GET /v1/traces/{id}?project=), whoever sent it. */
+  canReadProject(project: string): boolean
+  /** Who it is as a sender of spans, stamped on each; absent: trusted with every trace. */
+  readonly sender?: SpanSender
 }
 
 export interface ObserveExchange {
@@ -49,7 +53,13 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
           store,
           req,
           res,
-          access ? { canWrite: (project) => access.canWrite(project), canClaim: (claim) => access.canClaim(claim) } : {},
+          access
+            ? {
+                canWrite: (project) => access.canWrite(project),
+                canClaim: (claim) => access.canClaim(claim),
+                ...(access.sender ? { sender: access.sender } : {}),
+              }
+            : {},
         )
       },
     },
@@ -66,16 +76,21 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
     {
       method: 'GET',
       pattern: '/v1/traces/{traceId}',
-      handler: async ({ res, params, access }) => {
+      handler: async ({ req, res, params, access }) => {
         const traceId = params.traceId ?? ''
-        const spans = await store.getTrace(traceId)
+        const project = traceQueryFromUrl(req.url)
+        // One project's spans are its readers' (a pool's own spans under another run's trace id); else the trace's runs.
+        if (project !== undefined && access && !access.canReadProject(project)) {
+          throw new SwitchyardError('FORBIDDEN', `this token may not read project '${project}'`)
+        }
+        const spans = await store.getTrace(traceId, project === undefined ? {} : { project })
         if (spans.length === 0) {
           throw new SwitchyardError(
             'NOT_FOUND',
-            `no spans stored for trace ${traceId}: it was not sampled, its spans are not exported yet, or it expired`,
+            `no spans stored for trace ${traceId}${project === undefined ? '' : ` in project '${project}'`}: it was not sampled, its spans are not exported yet, or it expired`,
           )
         }
-        if (access && !readable(spans, access)) {
+        if (project === undefined && access && !readable(spans, access)) {
           throw new SwitchyardError('FORBIDDEN', `this token may not read trace ${traceId.toLowerCase()}: its runs are outside its scope`)
         }
         sendJson(res, { traceId: traceId.toLowerCase(), tree: buildRunTree(spans), spans })
@@ -95,6 +110,18 @@ function readable(spans: readonly StoredSpan[], access: ObserveAccess): boolean 
     .filter((target) => target.workflow !== undefined)
   if (targets.length === 0) return access.canRead({})
   return targets.every((target) => access.canRead(target))
+}
+
+/** `?project=NAME` of GET /v1/traces/{id}; any other parameter is a 400 naming it. */
+function traceQueryFromUrl(url: string | undefined): string | undefined {
+  const query = new URL(url ?? '/', 'http://gateway').searchParams
+  for (const key of query.keys()) {
+    if (key !== 'project') throw new SwitchyardError('BAD_REQUEST', `unknown query parameter '${key}' (use project)`)
+  }
+  const project = query.get('project')
+  if (project === null) return undefined
+  if (project === '') throw new SwitchyardError('BAD_REQUEST', 'project must name a project')
+  return project
 }
 
 function runTarget(run: { workflow: string; pool: string | null }): { workflow: string; pool: string | undefined } {

@@ -8,7 +8,15 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Tracer } from '@ope
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { ATTR, GENAI } from '../../../src/control/index.js'
-import { FileTraceStore, buildRunTree, decodeOtlpProtobuf, initTracing, renderRunTree, toStoredSpans } from '../../../src/observe/index.js'
+import {
+  FileTraceStore,
+  buildRunTree,
+  decodeOtlpProtobuf,
+  initTracing,
+  renderRunTree,
+  toStoredSpans,
+  type StoredSpan,
+} from '../../../src/observe/index.js'
 import { startObserveServer } from '../observe-server.js'
 
 function tempDir(t: { after(fn: () => void): void }): string {
@@ -273,6 +281,58 @@ void test('each project keeps at most its bound: the oldest traces go first, oth
   assert.ok((await kept(bytes, [3, 4, 5])).length < 3, 'the oldest went first')
   assert.ok(readdirSync(join(dir, 'sales-email')).every((name) => /^\d{8}\.jsonl$/.test(name)))
   await bytes.close()
+})
+
+void test("retention drops a trace's lines from the full project only; a trace holds its runs' members, not every sender's", async (t) => {
+  const store = await FileTraceStore.open(tempDir(t), { maxTracesPerProject: 3 })
+  const traceId = 'a'.repeat(32)
+  let n = 0
+  const span = (project: string, extra: Partial<StoredSpan> = {}, attributes: Record<string, string | number> = {}): StoredSpan => ({
+    traceId,
+    spanId: (++n).toString(16).padStart(16, '0'),
+    parentSpanId: null,
+    name: `span ${n}`,
+    kind: 'internal',
+    service: 's',
+    project,
+    start: n,
+    end: n + 1,
+    status: 'ok',
+    attributes,
+    resource: {},
+    ...extra,
+  })
+  const gateway = span(
+    'sales-email',
+    { kind: 'server' },
+    { [ATTR.workflow]: 'email.compose', [ATTR.pool]: 'email', [ATTR.caller]: 'token:c' },
+  )
+  const worker = span('sales-email', { sender: { id: 'ingest:email', pools: ['email'] } }, { [GENAI.inputTokens]: 7 })
+  const client = span('_other', { sender: { id: 'token:c' } })
+  const stranger = span('quiet', { sender: { id: 'ingest:quiet', pools: ['quiet'] } }, { [GENAI.inputTokens]: 1e12 })
+  const otherCaller = span('_other', { sender: { id: 'token:d' }, spanId: worker.spanId })
+  await store.add([gateway, worker, client, stranger, otherCaller])
+  const names = async (project?: string) => (await store.getTrace(traceId, project ? { project } : {})).map((s) => s.name)
+  assert.deepEqual(await names(), [gateway.name, worker.name, client.name])
+  assert.deepEqual(await names('quiet'), [stranger.name])
+  assert.deepEqual(
+    (await store.listRuns()).map((run) => run.tokens.input),
+    [7],
+  )
+  // Without a span of the gateway's naming a pool or caller, nothing says whose the trace is: it reads whole.
+  const lone = 'b'.repeat(32)
+  await store.add([
+    { ...span('sales-email', worker), traceId: lone },
+    { ...span('quiet', stranger), traceId: lone },
+  ])
+  assert.equal((await store.getTrace(lone)).length, 2)
+  // The quiet project fills up: its lines of the trace go, the rest stays.
+  const id = (i: number) => i.toString(16).padStart(32, '0')
+  for (let i = 1; i <= 4; i++) await store.add([{ ...span('quiet'), traceId: id(i) }])
+  assert.deepEqual(await names('quiet'), [])
+  assert.deepEqual(await names(), [gateway.name, worker.name, client.name])
+  assert.equal((await store.listRuns()).length, 1)
+  await store.close()
 })
 
 void test('the run tree renders with durations, status, tokens and cost', () => {
