@@ -12,7 +12,15 @@ import type { Broker, PoolStats } from '../data/broker/index.js'
 import { verifyKeysFor } from '../data/index.js'
 import { MemoryBroker } from '../data/broker/memory/index.js'
 import { devUsersNote, probePython, pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor/index.js'
-import { fullPrivilegeTokens, ingestToken, newIngestSecret, parseTokens, startGateway, type TokenEntry } from '../gateway/index.js'
+import {
+  connectionOptionsFromEnv,
+  fullPrivilegeTokens,
+  ingestToken,
+  newIngestSecret,
+  parseTokens,
+  startGateway,
+  type TokenEntry,
+} from '../gateway/index.js'
 import { captureByPool, exporterSettings, initTracing, StoreSpanExporter } from '../observe/sdk/index.js'
 import { CONFIG_OPTION, configPath, parse } from './args.js'
 import { tryItLines } from './dev-hints.js'
@@ -140,6 +148,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     ingestSecret,
     signingKey,
     traceDir,
+    connections: connectionOptionsFromEnv(process.env),
     // Without --watch, a workflow added to the file since the start gets told to restart.
     ...(options.watch ? {} : { unknownWorkflowHint: registryHint(args.config, registry) }),
   })

@@ -5,7 +5,14 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { SERVICE, loadRegistry } from '../control/index.js'
-import { fullPrivilegeTokens, parseTokens, parseTokensFile, startGateway, type TokenEntry } from '../gateway/index.js'
+import {
+  connectionOptionsFromEnv,
+  fullPrivilegeTokens,
+  parseTokens,
+  parseTokensFile,
+  startGateway,
+  type TokenEntry,
+} from '../gateway/index.js'
 import type { SigningKey } from '../data/index.js'
 import { CONFIG_OPTION, configPath, parse, str } from './args.js'
 import { runIfMain } from './run-if-main.js'
@@ -125,6 +132,7 @@ export async function run(argv: string[]): Promise<number> {
     signingKey,
     restarts,
     corsOrigins,
+    connections: connectionOptionsFromEnv(process.env),
     ...(traceDir ? { traceDir } : {}),
     // As in `dev`: a workflow added to the file since the start gets told to restart.
     ...(supervised ? { unknownWorkflowHint: (await import('./dev-watch.js')).registryHint(config, registry) } : {}),

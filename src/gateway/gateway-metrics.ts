@@ -9,6 +9,9 @@ export interface GatewayMetrics {
   readonly requests: MetricOf<'gatewayRequests'>
   readonly duration: MetricOf<'gatewayRequestDuration'>
   readonly runs: MetricOf<'gatewayRuns'>
+  readonly connectionsShed: MetricOf<'gatewayConnectionsShed'>
+  /** Where the open-connection gauge reads its value at each scrape. */
+  connections(read: () => number): void
   /** Pool gauges are read from the broker at scrape time, then everything is rendered. */
   render(broker: Broker): Promise<string>
 }
@@ -26,12 +29,19 @@ export function createGatewayMetrics(options: { restarts?: number } = {}): Gatew
     'brokerUp',
     'registryCacheRefused',
     'gatewayRestarts',
+    'gatewayConnections',
+    'gatewayConnectionsShed',
   ])
   // A counter that outlives the process it counts: each restarted gateway starts it where the last one stopped.
   if (options.restarts) m.gatewayRestarts.inc(options.restarts)
   // The control plane counts refusals in plain numbers (it imports no metrics library): each scrape adds what is new.
   const refusedSeen = new Map<string, number>()
+  let openConnections = (): number => 0
   return {
+    connectionsShed: m.gatewayConnectionsShed,
+    connections(read) {
+      openConnections = read
+    },
     requests: m.gatewayRequests,
     duration: m.gatewayRequestDuration,
     runs: m.gatewayRuns,
@@ -47,6 +57,7 @@ export function createGatewayMetrics(options: { restarts?: number } = {}): Gatew
         // An unreachable broker is itself the signal: the scrape still succeeds.
         m.brokerUp.set(0)
       }
+      m.gatewayConnections.set(openConnections())
       for (const [reason, count] of cacheRefusals()) {
         const added = count - (refusedSeen.get(reason) ?? 0)
         if (added > 0) m.registryCacheRefused.inc({ reason }, added)

@@ -4,6 +4,7 @@ import type { Broker } from '../data/broker/index.js'
 import type { SigningKey } from '../data/index.js'
 import type { Logger } from '../graph/index.js'
 import type { TraceStore } from '../observe/store/index.js'
+import type { ConnectionOptions } from './connection-limits.js'
 import type { TokenEntry } from './tokens-file.js'
 
 export interface GatewayOptions {
@@ -38,6 +39,11 @@ export interface GatewayOptions {
    * disk, added after the gateway loaded it — restart, or use --watch). Undefined: nothing.
    */
   readonly unknownWorkflowHint?: (workflow: string) => string | undefined
+  /**
+   * Connection cap and timeouts (connection-limits.ts): at most RLIMIT_NOFILE less a reserve
+   * open, 10 s for a request's headers, 30 s for the whole request, 5 s idle keep-alive.
+   */
+  readonly connections?: ConnectionOptions
   /** How often `switchyard start` restarted the gateway before this one (switchyard_gateway_restarts_total). @default 0 */
   readonly restarts?: number
 }

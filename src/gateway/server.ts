@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net'
 import { ATTR, SwitchyardError } from '../control/index.js'
 import type { Logger } from '../graph/index.js'
 import { WWW_AUTHENTICATE, createAuthenticator, type Authenticate } from './auth.js'
+import { guardConnections } from './connection-guard.js'
+import { FD_RESERVE_BASE, FD_RESERVE_EACH, fileDescriptorLimit, resolveConnectionLimits } from './connection-limits.js'
 import { answerPreflight, applyCors } from './cors.js'
 import { drainRequest } from './drain.js'
 import { TRACE_ID_HEADER, RUN_ID_HEADER, type Exchange, type GatewayDeps, type Handler } from './exchange.js'
@@ -103,15 +105,42 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const authenticate = createAuthenticator({ tokens: options.tokens, ingestSecret: options.ingestSecret ?? null })
   const corsOrigins = new Set(options.corsOrigins ?? [])
-  const server = createServer((req, res) => {
-    // dispatch answers every error itself; this catch is the last line, so that a fault in
-    // the error path (or a bug of ours) ends one connection, never the process.
-    dispatch(router, authenticate, deps, corsOrigins, req, res).catch((error: unknown) => {
-      deps.log.error('request failed in the error path', { method: req.method, url: req.url, error: String(error) })
-      res.destroy()
-    })
+  const pools = [...options.registry.pools.values()]
+  const reserved = FD_RESERVE_BASE + FD_RESERVE_EACH * (pools.length + pools.reduce((sum, pool) => sum + pool.processes, 0))
+  const limits = resolveConnectionLimits(options.connections ?? {}, fileDescriptorLimit(), reserved)
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    },
+    (req, res) => {
+      // dispatch answers every error itself; this catch is the last line, so that a fault in
+      // the error path (or a bug of ours) ends one connection, never the process.
+      dispatch(router, authenticate, deps, corsOrigins, req, res, guard).catch((error: unknown) => {
+        deps.log.error('request failed in the error path', { method: req.method, url: req.url, error: String(error) })
+        res.destroy()
+      })
+    },
+  )
+  // Requests arrive only once listening, after this line: the handler above sees it set.
+  const guard = guardConnections(server, {
+    maxConnections: limits.maxConnections,
+    onShed: (reason) => deps.metrics.connectionsShed.inc({ reason }),
   })
-  server.keepAliveTimeout = 5000
+  deps.metrics.connections(guard.open)
+  // Past listen, a server error (accept failing: EMFILE, ENFILE) would be an uncaught
+  // exception: say it once in a while instead, and go on serving the connections it has.
+  const acceptErrors = { count: 0, reported: 0 }
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (!server.listening) return
+    acceptErrors.count++
+    if (Date.now() - acceptErrors.reported < 10_000) return
+    acceptErrors.reported = Date.now()
+    deps.log.error('accepting a connection failed', { code: error.code, error: error.message, since: acceptErrors.count })
+    acceptErrors.count = 0
+  })
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -163,6 +192,7 @@ async function dispatch(
   corsOrigins: ReadonlySet<string>,
   req: IncomingMessage,
   res: ServerResponse,
+  guard?: { release(socket: IncomingMessage['socket']): void },
 ): Promise<void> {
   const started = now()
   const method = req.method ?? 'GET'
@@ -208,6 +238,8 @@ async function dispatch(
     await route.handler.handler(exchange)
   } catch (error) {
     // Refused before the body arrived whole: read the rest first, so that the client, still sending, receives the answer.
+    // Nothing is being served meanwhile: the connection may give way to a newcomer at the cap.
+    if (!res.headersSent && !req.complete) guard?.release(req.socket)
     const drained = res.headersSent ? true : await drainRequest(req)
     if (!drained) res.setHeader('connection', 'close')
     respondWithError(deps, exchange, res, error)

@@ -17,6 +17,8 @@ export interface LaunchOptions {
   readonly imports?: readonly string[]
   /** How long to wait for the gateway URL. */
   readonly timeoutMs?: number
+  /** A command that execs node in its place (e.g. `prlimit --nofile=256 --`): the child's pid stays node's. */
+  readonly wrapper?: readonly string[]
 }
 
 /** A running `switchyard start`/`dev` whose gateway has printed its URL. */
@@ -49,7 +51,9 @@ export function alive(pid: number): boolean {
  */
 export async function launch(command: 'start' | 'dev', options: LaunchOptions): Promise<Launched> {
   const imports = ['tsx', ...(options.imports ?? [])].flatMap((module) => ['--import', module])
-  const child = spawn(process.execPath, [...imports, CLI(command), '--port', '0', ...options.args], {
+  const argv = [process.execPath, ...imports, CLI(command), '--port', '0', ...options.args]
+  const [program, ...rest] = [...(options.wrapper ?? []), ...argv] as [string, ...string[]]
+  const child = spawn(program, rest, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   })

@@ -76,6 +76,20 @@ export const METRICS = {
     labels: [],
     served: 'gateway',
   },
+  gatewayConnections: {
+    name: 'switchyard_gateway_connections',
+    type: 'gauge',
+    help: 'HTTP connections open to the gateway.',
+    labels: [],
+    served: 'gateway',
+  },
+  gatewayConnectionsShed: {
+    name: 'switchyard_gateway_connections_shed_total',
+    type: 'counter',
+    help: 'Connections the gateway closed to stay under its cap: evicted (the longest idle or still sending its headers, to make room) or full (dropped on arrival, every connection busy).',
+    labels: ['reason'],
+    served: 'gateway',
+  },
   brokerUp: {
     name: 'switchyard_broker_up',
     type: 'gauge',
