@@ -7,9 +7,11 @@
 //
 // Until then the blocked loop burns a core the gateway, Redis and every other pool
 // share (a busy-looping pool tripled its neighbour's p99). So once the loop has been
-// silent for `demoteAfterMs`, the thread lowers the main thread's CPU priority to the
-// lowest (nice 19; Linux nice is per thread, so the heartbeat and this thread keep
-// theirs): the runaway yields to everyone else. When the loop runs again the priority
+// silent for `demoteAfterMs` while a run is in flight, the thread lowers the main thread's
+// CPU priority to the lowest (nice 19; Linux nice is per thread, so the heartbeat and this
+// thread keep theirs): the runaway yields to everyone else. Never with no run in flight:
+// that is the worker's own start-up, which took 6–9 s on a loaded machine and, demoted to
+// nice 19, kept a restarted worker from its crashed runs until their deadlines passed. When the loop runs again the priority
 // is put back where the process may raise it again (root, CAP_SYS_NICE or RLIMIT_NICE);
 // elsewhere the process stays lowered, since it has shown it can block.
 import { Worker } from 'node:worker_threads'
@@ -33,7 +35,9 @@ setInterval(() => {
   const now = Date.now()
   const beat = shared[0]
   const deadline = shared[1]
-  if (demoteAfter > 0 && lowered === null && now - beat > demoteAfter) {
+  // Only while a run is in flight: a loop blocked with none is the process's own start-up
+  // (imports, compiling checks), and a start-up at nice 19 crawls on a busy machine.
+  if (demoteAfter > 0 && lowered === null && deadline > 0 && now - beat > demoteAfter) {
     try {
       const before = os.getPriority(process.pid)
       if (before < 19) {

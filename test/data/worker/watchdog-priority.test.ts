@@ -1,7 +1,9 @@
 // A worker whose event loop is blocked (a busy-looping graph) yields its CPU: after
 // DEMOTE_AFTER_MS of silence the watchdog lowers the main thread to nice 19, so the
 // gateway, Redis and the other pools' workers are served first; once the loop answers
-// again its priority comes back where the process may raise it. Read from outside, in
+// again its priority comes back where the process may raise it. A loop blocked with no
+// run in flight (the worker's own start-up) is left alone: a restart demoted to nice 19
+// crawled on a loaded machine while its pool's runs waited. Read from outside, in
 // /proc (Linux), as the scheduler sees it.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
@@ -43,6 +45,28 @@ void test(
       await eventually('the loop to be free', () => out.includes('free'))
       if (mayRaise()) await eventually('the priority to come back', () => niceOf(pid) === 0, 5000)
       else assert.equal(niceOf(pid), 19)
+    } finally {
+      child.kill('SIGKILL')
+      await once(child, 'exit')
+    }
+  },
+)
+
+void test(
+  'a loop blocked with no run in flight (start-up) keeps its priority',
+  { skip: linux ? false : 'reads /proc (Linux)' },
+  async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', BLOCKER, '2500', 'idle'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    try {
+      await eventually('the child to start blocking', () => out.includes('blocking'))
+      const pid = child.pid ?? 0
+      // Watched for the whole block (2.5 s, the watchdog looks every 100 ms and would lower it after 1 s).
+      while (!out.includes('free')) {
+        assert.equal(niceOf(pid), 0, 'a start-up (no run in flight) was lowered to nice 19')
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
     } finally {
       child.kill('SIGKILL')
       await once(child, 'exit')
