@@ -81,7 +81,7 @@ export async function submit(url: string, workflow: string, input: unknown, opti
 
 export interface RunView {
   readonly status: string
-  readonly error?: { readonly code: string }
+  readonly error?: { readonly code: string; readonly message?: string }
 }
 
 /** GET a run: its view, null for 404, undefined when the gateway could not be asked. */

@@ -215,7 +215,9 @@ export async function startRig(options: { quiet?: boolean; bin?: string } = {}):
   let start: ChildProcess | null = null
 
   const record = (text: string) => {
-    appendFileSync(logPath, text)
+    // Each line stamped with when the rig read it: restarts and kills can be timed from the log.
+    const at = new Date().toISOString().slice(11, 23)
+    appendFileSync(logPath, text.replace(/^(?=.)/gm, `${at} `))
     for (const match of text.matchAll(/"msg":"worker started","pool":"([^"]+)","pid":(\d+)/g)) {
       const pool = match[1] ?? ''
       pids.set(pool, [...(pids.get(pool) ?? []), Number(match[2])])

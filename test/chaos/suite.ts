@@ -143,7 +143,24 @@ export const FULL: Scale = {
 interface Context {
   readonly rig: Rig
   readonly scale: Scale
+  /** A process fault records each worker it killed here (pid, when). */
+  readonly kills: { pid: number; at: number }[]
 }
+
+/** A run whose worker died under it this many times is dead-lettered WORKER_CRASHED (the brokers' default the rig runs with). */
+export const MAX_CRASHES = 2
+
+/**
+ * How every accepted run of a scenario must end:
+ * - `succeed`: each succeeds (process faults: a run killed once is retried and succeeds);
+ * - a code: each fails with it;
+ * - `crash`: the graph kills its worker (directly, or the watchdog past its deadline). A run
+ *   the graph started never ends DEADLINE_EXCEEDED (its worker died under it: WORKER_LOST,
+ *   or WORKER_CRASHED once it has done so MAX_CRASHES times) and never starts more often
+ *   than that; a run that never started may also end DEADLINE_EXCEEDED (it waited in the
+ *   queue past its deadline while the pool's workers restarted).
+ */
+type Ending = 'succeed' | 'crash' | { readonly code: string }
 
 interface Scenario {
   readonly id: string
@@ -164,6 +181,7 @@ interface Scenario {
   act?(ctx: Context): Promise<void>
   /** A fault in a part every pool shares (Redis, the gateway): the neighbour waits it out too. */
   readonly shared?: boolean
+  readonly ends: Ending
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -183,16 +201,25 @@ async function serves(rig: Rig, label: string, since: number): Promise<number | 
   return null
 }
 
-/** Kill -9 a worker of pool `faulty` that is in the middle of a run (per the ledger). */
-async function killBusyWorker(rig: Rig, since: number): Promise<number | null> {
-  for (let tries = 0; tries < 100; tries++) {
+/**
+ * Kill -9 a worker of pool `faulty` that is in the middle of a run (per the ledger), and
+ * record it in `ctx.kills`. A worker running any run that an earlier kill of this scenario
+ * already killed once is spared: a second kill of that run would dead-letter it
+ * (WORKER_CRASHED after MAX_CRASHES), which is the poison-run rule, not this fault.
+ */
+async function killBusyWorker(ctx: Context, since: number): Promise<number | null> {
+  const { rig, kills } = ctx
+  for (let tries = 0; tries < 200; tries++) {
     const lines = rig.ledger().filter((l) => l.at >= since)
     const ended = new Set(lines.filter((l) => l.event === 'end').map((l) => `${l.runId}/${l.pid}`))
+    const killedBefore = new Set(lines.filter((l) => l.event === 'start' && kills.some((k) => k.pid === l.pid)).map((l) => l.runId))
     const live = new Set(rig.workers('faulty'))
     const busy = lines.filter((l) => l.event === 'start' && !ended.has(`${l.runId}/${l.pid}`) && live.has(l.pid))
-    const pid = busy.at(-1)?.pid
+    const spared = new Set(busy.filter((l) => killedBefore.has(l.runId)).map((l) => l.pid))
+    const pid = busy.filter((l) => !spared.has(l.pid)).at(-1)?.pid
     if (pid !== undefined) {
       process.kill(pid, 'SIGKILL')
+      kills.push({ pid, at: Date.now() })
       return pid
     }
     await sleep(50)
@@ -201,13 +228,48 @@ async function killBusyWorker(rig: Rig, since: number): Promise<number | null> {
 }
 
 const SCENARIOS: Scenario[] = [
-  { id: 'throw', fault: 'graph throws', workflow: 'chaos.throw', runs: (s) => s.poolRuns, spreadMs: () => 500 },
-  { id: 'hang', fault: 'hangs past its deadline (ignores abort)', workflow: 'chaos.hang', runs: (s) => s.poolRuns, spreadMs: () => 500 },
-  { id: 'spin', fault: 'busy-loops, ignoring abort', workflow: 'chaos.spin', runs: (s) => s.poolRuns, spreadMs: () => 500 },
-  { id: 'heap', fault: 'allocates to its heap cap (96 MB)', workflow: 'chaos.heap', runs: (s) => s.poolRuns, spreadMs: () => 500 },
-  { id: 'exit', fault: 'calls process.exit', workflow: 'chaos.exit', runs: (s) => s.poolRuns, spreadMs: () => 500 },
-  { id: 'schema', fault: 'returns schema-breaking output', workflow: 'chaos.schema', runs: (s) => s.poolRuns, spreadMs: () => 500 },
-  { id: 'big', fault: 'returns 5 MB of output', workflow: 'chaos.big', runs: (s) => s.poolRuns, spreadMs: () => 2000 },
+  {
+    id: 'throw',
+    fault: 'graph throws',
+    workflow: 'chaos.throw',
+    runs: (s) => s.poolRuns,
+    spreadMs: () => 500,
+    ends: { code: 'GRAPH_FAILED' },
+  },
+  {
+    id: 'hang',
+    fault: 'hangs past its deadline (ignores abort)',
+    workflow: 'chaos.hang',
+    runs: (s) => s.poolRuns,
+    spreadMs: () => 500,
+    ends: { code: 'DEADLINE_EXCEEDED' },
+  },
+  { id: 'spin', fault: 'busy-loops, ignoring abort', workflow: 'chaos.spin', runs: (s) => s.poolRuns, spreadMs: () => 500, ends: 'crash' },
+  {
+    id: 'heap',
+    fault: 'allocates to its heap cap (96 MB)',
+    workflow: 'chaos.heap',
+    runs: (s) => s.poolRuns,
+    spreadMs: () => 500,
+    ends: 'crash',
+  },
+  { id: 'exit', fault: 'calls process.exit', workflow: 'chaos.exit', runs: (s) => s.poolRuns, spreadMs: () => 500, ends: 'crash' },
+  {
+    id: 'schema',
+    fault: 'returns schema-breaking output',
+    workflow: 'chaos.schema',
+    runs: (s) => s.poolRuns,
+    spreadMs: () => 500,
+    ends: { code: 'OUTPUT_INVALID' },
+  },
+  {
+    id: 'big',
+    fault: 'returns 5 MB of output',
+    workflow: 'chaos.big',
+    runs: (s) => s.poolRuns,
+    spreadMs: () => 2000,
+    ends: { code: 'OUTPUT_TOO_LARGE' },
+  },
   {
     id: 'flood',
     fault: 'flood far past maxQueued (40)',
@@ -218,6 +280,7 @@ const SCENARIOS: Scenario[] = [
     budgetMs: 5000,
     input: (i) => ({ n: i, ms: 100 }),
     bothKeys: true,
+    ends: 'succeed',
   },
   {
     id: 'kill-worker',
@@ -227,26 +290,28 @@ const SCENARIOS: Scenario[] = [
     spreadMs: () => 2000,
     input: (i) => ({ n: i, ms: 500 }),
     bothKeys: true,
-    async act({ rig }) {
+    ends: 'succeed',
+    async act(ctx) {
       const since = Date.now()
       await sleep(600)
-      await killBusyWorker(rig, since)
+      await killBusyWorker(ctx, since)
     },
   },
   {
     id: 'kill-worker-long',
-    fault: 'kill -9 a worker mid-run (30 s timeout)',
+    fault: 'kill -9 two workers mid-run, 1.5 s apart, never the same run twice (30 s timeout)',
     workflow: 'chaos.work-long',
     runs: (s) => s.processRuns,
     spreadMs: () => 3000,
     input: (i) => ({ n: i, ms: 3000 }),
     bothKeys: true,
-    async act({ rig }) {
+    ends: 'succeed',
+    async act(ctx) {
       const since = Date.now()
       await sleep(1500)
-      await killBusyWorker(rig, since)
+      await killBusyWorker(ctx, since)
       await sleep(1500)
-      await killBusyWorker(rig, since)
+      await killBusyWorker(ctx, since)
     },
   },
   {
@@ -259,6 +324,7 @@ const SCENARIOS: Scenario[] = [
     bothKeys: true,
     shared: true,
     budgetMs: 90_000,
+    ends: 'succeed',
     async act({ rig, scale }) {
       await sleep(1000)
       await rig.killRedis()
@@ -276,6 +342,7 @@ const SCENARIOS: Scenario[] = [
     bothKeys: true,
     shared: true,
     budgetMs: 90_000,
+    ends: 'succeed',
     async act({ rig }) {
       await sleep(800)
       await rig.killGateway()
@@ -293,6 +360,7 @@ const SCENARIOS: Scenario[] = [
     bothKeys: true,
     shared: true,
     budgetMs: 90_000,
+    ends: 'succeed',
     async act({ rig, scale }) {
       await sleep(800)
       await rig.killStart()
@@ -301,6 +369,9 @@ const SCENARIOS: Scenario[] = [
     },
   },
 ]
+
+/** Every scenario, in the order the suite runs them. */
+export const SCENARIO_IDS: readonly string[] = SCENARIOS.map((s) => s.id)
 
 export interface Latency {
   readonly p50: number
@@ -329,9 +400,22 @@ export interface Row {
     readonly baseline: { readonly gateway: number | null; readonly redis: number | null }
     readonly withFault: { readonly gateway: number | null; readonly redis: number | null }
   }
-  /** How long after the fault ended a normal run of the faulty pool succeeded (ms), or null. */
+  /** How long after the fault's last run ended a new run of the faulty pool succeeded (ms), or null. */
   readonly recoveredMs: number | null
   readonly shared: boolean
+  /** Per accepted run: how it ended and what the ledger saw of it (`npm run chaos -- --why`). */
+  readonly runs: readonly RunStory[]
+  /** Per run a `kill -9` of its worker interrupted: ms from the kill until its graph started again (null: never). */
+  readonly killedRunsRestartedMs: readonly (number | null)[]
+}
+
+export interface RunStory {
+  readonly runId: string
+  readonly status: string
+  readonly code: string | null
+  readonly message: string | null
+  /** The graph's starts, oldest first: attempt and worker pid (from the ledger). */
+  readonly starts: readonly { readonly attempt: number; readonly pid: number; readonly at: number }[]
 }
 
 function latency(result: { latencies: number[]; failures: number }): Latency {
@@ -356,6 +440,7 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
 
   const during = await traffic()
   const duringCpu = cpuMeter(rig)
+  const startedAt = Date.now()
   const total = scenario.runs(scale)
   const calls = Array.from({ length: total }, (_, i) => {
     const keyed = scenario.bothKeys ? i % 2 === 0 : true
@@ -372,10 +457,8 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
     spreadMs: scenario.burst ? 0 : scenario.spreadMs(scale),
   })
   await callers.sending
-  await (scenario.act?.({ rig, scale }) ?? Promise.resolve())
-  // From the end of the fault: how long until the faulty pool serves a normal run again.
-  const faultOver = Date.now()
-  const probing = serves(rig, `${tag}-probe`, faultOver)
+  const kills: Context['kills'] = []
+  await (scenario.act?.({ rig, scale, kills }) ?? Promise.resolve())
   const answers = await callers.answers
 
   const accepted = answers.filter((a) => a.runId !== null)
@@ -384,12 +467,24 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
     accepted.map((a) => a.runId as string),
     Date.now() + 90_000,
   )
-  const recoveredMs = await probing
+  // Once every run of the fault has ended: how long until the faulty pool serves a new run.
+  // (A probe sent with the fault's own runs was served before a poison run took its
+  // worker down, and one sent during a process fault queued behind the fault's runs.)
+  const recoveredMs = await serves(rig, `${tag}-probe`, Date.now())
   // The fault lasts until its runs have ended (a busy loop burns its core until the watchdog ends it).
   const faultCpu = duringCpu()
   const withFault = latency(await during.stop())
 
   const ledger = rig.ledger().filter((line) => line.key?.startsWith(`${tag}-`) && !line.key.startsWith(`${tag}-probe`))
+  // Each run a kill interrupted (started on that pid, not ended before): ms until it started again, or null.
+  const restarts = kills.flatMap((kill) => {
+    const ended = new Set(ledger.filter((l) => l.event === 'end' && l.pid === kill.pid).map((l) => l.runId))
+    const hit = ledger.filter((l) => l.event === 'start' && l.pid === kill.pid && l.at <= kill.at && !ended.has(l.runId))
+    return hit.map((l) => {
+      const again = ledger.find((next) => next.event === 'start' && next.runId === l.runId && next.at > kill.at)
+      return { runId: l.runId, ms: again ? again.at - kill.at : null }
+    })
+  })
   const rows: Row[] = []
   for (const keyed of scenario.bothKeys ? [true, false] : [true]) {
     const picked = answers
@@ -401,8 +496,18 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
     const failed: Record<string, number> = {}
     let succeeded = 0
     let lost = 0
+    const stories: RunStory[] = []
     for (const runId of runIds) {
       const view = views.get(runId)
+      stories.push({
+        runId,
+        status: view?.status ?? 'unknown',
+        code: view?.error?.code ?? null,
+        message: view?.error?.message ?? null,
+        starts: ledger
+          .filter((l) => l.runId === runId && l.event === 'start')
+          .map((l) => ({ attempt: l.attempt, pid: l.pid, at: l.at - startedAt })),
+      })
       if (!view || !['succeeded', 'failed', 'cancelled'].includes(view.status)) lost += 1
       else if (view.status === 'succeeded') succeeded += 1
       else {
@@ -436,6 +541,8 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
       recoveredMs,
       cpu: { baseline: baselineCpu, withFault: faultCpu },
       shared: scenario.shared === true,
+      runs: stories,
+      killedRunsRestartedMs: restarts.filter((r) => runIds.includes(r.runId)).map((r) => r.ms),
     })
   }
   for (const row of rows) log(formatRowLine(row))
@@ -453,8 +560,52 @@ export function formatRowLine(row: Row): string {
     `failed ${failed || '0'}, lost ${row.lost}, executed twice ${row.executedTwice}; neighbour p50/p99 ` +
     `${row.baseline.p50.toFixed(0)}/${row.baseline.p99.toFixed(0)} → ${row.withFault.p50.toFixed(0)}/${row.withFault.p99.toFixed(0)} ms, ` +
     `${row.withFault.failures} failures; gateway/Redis CPU ${pct(row.cpu.baseline.gateway)}/${pct(row.cpu.baseline.redis)} → ` +
-    `${pct(row.cpu.withFault.gateway)}/${pct(row.cpu.withFault.redis)} % of a core; recovered ${row.recoveredMs === null ? 'NO' : `${(row.recoveredMs / 1000).toFixed(1)} s`}`
+    `${pct(row.cpu.withFault.gateway)}/${pct(row.cpu.withFault.redis)} % of a core; recovered ${row.recoveredMs === null ? 'NO' : `${(row.recoveredMs / 1000).toFixed(1)} s`}` +
+    (row.killedRunsRestartedMs.length > 0 ? `; killed runs started again after ${restartedText(row)}` : '')
   )
+}
+
+/** `n runs, max x.x s` for the runs a kill interrupted (`never` if one did not start again). */
+export function restartedText(row: Row): string {
+  const times = row.killedRunsRestartedMs
+  if (times.length === 0) return '–'
+  if (times.some((ms) => ms === null)) return `never (${times.filter((ms) => ms === null).length} of ${times.length})`
+  return `max ${(Math.max(...(times as number[])) / 1000).toFixed(1)} s (${times.length} runs)`
+}
+
+/**
+ * What in a row breaks how its scenario's runs must end (Ending): one line per broken rule,
+ * none when it held. The chaos test asserts none; `npm run chaos` prints them and fails.
+ */
+export function endingProblems(row: Row): string[] {
+  const scenario = SCENARIOS.find((s) => s.id === row.scenario)
+  if (!scenario) return [`unknown scenario ${row.scenario}`]
+  const label = `${row.scenario}${row.keyed ? '' : ' (no key)'}`
+  const problems: string[] = []
+  const ends = scenario.ends
+  for (const run of row.runs) {
+    const ended = run.code ?? run.status
+    const starts = run.starts.length
+    const said = `${label}: run ${run.runId} ended ${ended} after ${starts} start(s) of its graph`
+    if (ends === 'succeed') {
+      if (run.status !== 'succeeded') problems.push(`${said}; every run must succeed: ${run.message ?? ''}`)
+    } else if (ends === 'crash') {
+      if (!['WORKER_CRASHED', 'WORKER_LOST', 'DEADLINE_EXCEEDED'].includes(ended))
+        problems.push(`${said}; a crash ends WORKER_CRASHED, WORKER_LOST or (never started) DEADLINE_EXCEEDED`)
+      else if (ended === 'DEADLINE_EXCEEDED' && starts > 0)
+        problems.push(
+          `${said}; its worker died under it, so DEADLINE_EXCEEDED misleads (WORKER_LOST or WORKER_CRASHED): ${run.message ?? ''}`,
+        )
+      if (starts > MAX_CRASHES) problems.push(`${said}; a run is dead-lettered after ${MAX_CRASHES} crashes, never started again`)
+      else if (starts === MAX_CRASHES && ended !== 'WORKER_CRASHED')
+        problems.push(`${said}; it took its worker down ${MAX_CRASHES} times, so it is dead-lettered WORKER_CRASHED`)
+    } else if (ended !== ends.code) {
+      problems.push(`${said}; every run must end ${ends.code}: ${run.message ?? ''}`)
+    }
+  }
+  if (ends === 'succeed' && row.killedRunsRestartedMs.some((ms) => ms === null))
+    problems.push(`${label}: a run a kill -9 interrupted never started again`)
+  return problems
 }
 
 /** Run the suite's scenarios (all, or `scale.only`) on one rig, in order. */
