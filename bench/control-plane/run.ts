@@ -135,8 +135,15 @@ try {
   const eager = generateRegistry(join(work, 'eager-50'), 50, { graph: EAGER_GRAPH })
   age(work)
   // First load compiles and writes .switchyard/ (what `switchyard check` does); not timed.
-  for (const [url, file] of [...registries.values(), [built.url, eager] as const])
-    measure([join(work, 'lazy.mjs'), url, file, 'sales.flow-7', input])
+  const loadAll = () => {
+    for (const [url, file] of [...registries.values(), [built.url, eager] as const])
+      measure([join(work, 'lazy.mjs'), url, file, 'sales.flow-7', input])
+  }
+  loadAll()
+  // Stamps (ctime too, which age() moved) within a second of a build are not trusted
+  // yet: once that second is past, one more load restamps them, as a check some time ago would have.
+  await new Promise((done) => setTimeout(done, 1100))
+  loadAll()
 
   const cases: Array<[string, string[]]> = [
     ['bare node -e ""', ['-e', CPU]],
@@ -181,7 +188,7 @@ try {
   table('Cold start, CPU time of the process (user + system, all threads)', cpu)
   const compiled = statSync(join(work, 'lazy-1000', '.switchyard', 'switchyard.yaml.compiled.json')).size
   console.log(
-    `(N=1,000: one schema file per workflow; at load 1,001 files verified by size+mtime and 2,000 graph modules and prompts checked for existence; compiled form ${(compiled / 1024).toFixed(0)} KB)`,
+    `(N=1,000: one schema file per workflow; at load 1,001 files verified by size, mtime, ctime and inode, and 2,000 graph modules and prompts vouched for by their 1,000 folders' stamps; compiled form ${(compiled / 1024).toFixed(0)} KB)`,
   )
   console.log('(eager ÷: total time ratio; eager−bare ÷: ratio of the time each adds on top of bare node)')
 

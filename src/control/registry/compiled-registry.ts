@@ -6,10 +6,10 @@ import type { RegistryProblem } from '../contract/index.js'
 import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from '../contract/index.js'
 
 /** Bumped whenever the shape below or the validator code generation changes. */
-export const COMPILED_FORMAT = 9
+export const COMPILED_FORMAT = 10
 
 // Shaped for the cost of loading it at 1,000 workflows: one JSON.parse, then one
-// syscall per file. Columns rather than an object per workflow or per file (less
+// syscall per stamped file and per folder. Columns rather than an object per workflow or per file (less
 // to parse, fewer objects to allocate and collect); no file hashes (a sidecar,
 // read only when needed); nothing that derives from another field (a graph's
 // module and export derive from its ref). Paths the load checks are stored
@@ -23,11 +23,42 @@ export interface FileStamps {
   readonly size: readonly number[]
   readonly mtimeMs: readonly number[]
   /**
+   * The kernel sets ctime on every write and every utimes, so an edit that puts the
+   * mtime back (tar, cp -p, touch -d) still moves it; ino moves when another file
+   * takes the path (a folder renamed into place, a save by rename).
+   */
+  readonly ctimeMs: readonly number[]
+  readonly ino: readonly number[]
+  /**
    * Id of hashes/<id>.json: the `sha256:` of each file's bytes, in the same order,
-   * read only when a file's size and mtime cannot be trusted (see isFresh).
+   * read only when a file's stamp cannot be trusted (see cache-freshness.ts).
    * Content-addressed, so it always belongs to the stamps that name it.
    */
   readonly hashes: string
+}
+
+/**
+ * Every folder on the way to a stamped file or an `exist` entry, from below the
+ * filesystem root down, each once. A folder's mtime and ctime move whenever an
+ * entry in it is added, removed, renamed or replaced, so an unchanged folder
+ * vouches for the `exist` entries in it with one lstat instead of one per entry.
+ */
+export interface FolderStamps {
+  /** Absolute paths. */
+  readonly path: readonly string[]
+  readonly ino: readonly number[]
+  readonly mtimeMs: readonly number[]
+  readonly ctimeMs: readonly number[]
+}
+
+/** Graph modules, prompts and env files: not read at load, but each must exist, as what it was. */
+export interface ExistEntries {
+  /** The entry's name in its folder. */
+  readonly name: readonly string[]
+  /** Index in `folders` of the folder it is in. */
+  readonly folder: readonly number[]
+  /** One letter per entry, what lstat saw: f file, d folder, l symlink, o anything else. */
+  readonly kind: string
 }
 
 /** Every workflow, one column per field, in registry order. */
@@ -57,8 +88,15 @@ export interface CompiledRegistry {
   readonly builtAt: number
   /** Schema files (and the registry file) are stamped; see `exist` for the other files. */
   readonly files: FileStamps
-  /** Graph modules, prompts and env files, absolute and each once: not read at load, but each must exist. */
-  readonly exist: readonly string[]
+  readonly folders: FolderStamps
+  /** Graph modules, prompts and env files, each once. */
+  readonly exist: ExistEntries
+  /**
+   * Real path of every stamped file, `exist` entry and folder that was a symlink at
+   * build: checked at every load, since a link's target can move without anything
+   * on the link's own side changing.
+   */
+  readonly links: Readonly<Record<string, string>>
   readonly digest: string
   /** Content id (cache-trust.ts contentId) of the schema table's JSON, checked when it is read. */
   readonly schemas: string

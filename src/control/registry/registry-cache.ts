@@ -5,22 +5,16 @@
 //   .switchyard/validators/<hash>.cjs            one input validator each, read on first route()
 //   .switchyard/cache.key                        the operator's MAC key (cache-trust.ts), mode 0600
 // A compiled form is used only when every file it was built from is unchanged
-// (DESIGN §2.2: never a stale one), and, in a process that holds the key, only when its
+// (DESIGN §2.2: never a stale one; cache-freshness.ts), and, in a process that holds the key, only when its
 // MAC matches; every file it names must hash to the id it names it by (issue 12.3).
 import { basename, dirname, join, sep } from 'node:path'
 import type * as Fs from 'node:fs'
 import { COMPILED_FORMAT, type CompiledRegistry, type SchemaTable } from './compiled-registry.js'
 import { MAC_PREFIX, cacheKey, contentId, macMatches, macOf, refuse } from './cache-trust.js'
+import { checkFreshness, restamped } from './cache-freshness.js'
 import { builtin, sha256 } from './node-builtins.js'
 
-const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = builtin<typeof Fs>('node:fs')
-
-/**
- * A file whose mtime is this close to (or after) the build may have changed
- * after it was read, within one timestamp granule: its bytes are hashed instead
- * of trusting size and mtime (the "racy clean" case git knows too).
- */
-const RACY_MS = 1000
+const { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = builtin<typeof Fs>('node:fs')
 
 /** Schema tables and hash lists of older registry versions are removed once this old. */
 const KEPT_MS = 24 * 3_600_000
@@ -56,9 +50,6 @@ function schemasFile(paths: CachePaths, digest: string): string {
 function hashesFile(paths: CachePaths, id: string): string {
   return join(paths.hashes, `${id}.json`)
 }
-
-/** One options object for every stat: at a thousand files, per-call garbage adds up. */
-const IF_EXISTS = { throwIfNoEntry: false } as const
 
 /**
  * Whether this process holds the cache key: it then trusts (and writes) only a compiled
@@ -111,35 +102,19 @@ export function readCompiled(source: string, trust: CacheTrust): CachedRegistry 
   }
 }
 
-/** Whether every file the compiled registry was built from is unchanged, and every file it names exists. */
+/** Whether the compiled registry still stands for its files (cache-freshness.ts); moved stamps are written back. */
 function isFresh(paths: CachePaths, compiled: CompiledRegistry, trust: CacheTrust): boolean {
-  const { files, exist } = compiled
   const checkedAt = Date.now()
-  const trustedBefore = compiled.builtAt - RACY_MS
-  // Files whose size matches but whose mtime cannot be trusted: index → mtimeMs now.
-  let racy: Map<number, number> | undefined
-  for (let i = 0; i < files.path.length; i++) {
-    const stat = statSync(files.path[i] ?? '', IF_EXISTS)
-    if (!stat || stat.size !== files.size[i]) return false
-    const mtimeMs = files.mtimeMs[i] ?? NaN
-    if (stat.mtimeMs !== mtimeMs || mtimeMs >= trustedBefore) (racy ??= new Map()).set(i, stat.mtimeMs)
-  }
-  if (racy && !sameBytes(paths, compiled, racy)) return false
-  // Graph modules, prompts and env files are not read here, but each must still
-  // exist (DESIGN §2.1: every path resolves, checked at load); one syscall each.
-  for (const path of exist) if (!existsSync(path)) return false
-  // Unchanged bytes behind new or too-recent mtimes: restamp, so later loads
-  // are back to one stat per file.
-  const restamped = racy
-  if (trust === 'key' && restamped && [...restamped.values()].every((mtimeMs) => mtimeMs < checkedAt - RACY_MS)) {
-    const mtimeMs = files.mtimeMs.map((stamped, i) => restamped.get(i) ?? stamped)
-    writeCompiled({ ...compiled, builtAt: checkedAt, files: { ...files, mtimeMs } }, new Map(), null, null)
-  }
+  const found = checkFreshness(compiled, (files) => sameBytes(paths, compiled, files))
+  if (!found) return false
+  // Unchanged bytes and entries behind moved stamps: restamped, so later loads are back to one lstat per file and folder.
+  const restamp = trust === 'key' ? restamped(compiled, found, checkedAt) : null
+  if (restamp) writeCompiled(restamp, new Map(), null, null)
   return true
 }
 
 /** Whether each of these files still holds the bytes it was compiled from. */
-function sameBytes(paths: CachePaths, compiled: CompiledRegistry, files: ReadonlyMap<number, number>): boolean {
+function sameBytes(paths: CachePaths, compiled: CompiledRegistry, files: ReadonlySet<number>): boolean {
   let hashes: readonly string[]
   try {
     const text = readFileSync(hashesFile(paths, compiled.files.hashes), 'utf8')
@@ -149,7 +124,7 @@ function sameBytes(paths: CachePaths, compiled: CompiledRegistry, files: Readonl
   } catch {
     return false
   }
-  for (const i of files.keys()) {
+  for (const i of files) {
     let bytes: Buffer
     try {
       bytes = readFileSync(compiled.files.path[i] ?? '')

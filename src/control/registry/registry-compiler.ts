@@ -6,6 +6,7 @@ import type { Node as YamlNode, Pair } from 'yaml'
 import { canonicalJson } from './canonical-json.js'
 import { COMPILED_FORMAT, type Compilation, type CompiledRegistry, type WorkflowColumns } from './compiled-registry.js'
 import { contentId } from './cache-trust.js'
+import { stampFolders } from './cache-freshness.js'
 import { sha256 } from './node-builtins.js'
 import type { RegistryProblem, Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from '../contract/index.js'
 import { MAX_TIMEOUT_MS, MIN_MEMORY_BYTES, OUTPUT_BYTES, parseDuration, parseSize, POOL_DEFAULTS } from './registry-rules.js'
@@ -29,12 +30,13 @@ function shown(path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path
 }
 
-/** A file the registry was built from, as it was then: absolute path, size, mtimeMs and `sha256:` of the bytes. */
-type FileStamp = readonly [path: string, size: number, mtimeMs: number, hash: string]
+/** A file the registry was built from, as it was then: absolute path, stat fields (cache-freshness.ts) and `sha256:` of the bytes. */
+type FileStamp = readonly [path: string, size: number, mtimeMs: number, hash: string, ctimeMs: number, ino: number]
 
+/** Taken after the bytes were read: a file changed in between has a stamp past `builtAt`, so its bytes are hashed at load. */
 function stamp(path: string, bytes: Buffer): FileStamp {
   const stat = statSync(path)
-  return [path, stat.size, stat.mtimeMs, sha256(bytes)]
+  return [path, stat.size, stat.mtimeMs, sha256(bytes), stat.ctimeMs, stat.ino]
 }
 
 /** The compiled form (load-registry.ts, COMPILED_FORMAT) of a clean registry, and the hashes of the files it stamps. */
@@ -58,18 +60,22 @@ function compiledForm(
     retries: column((wf) => wf.retries),
     validator: column((wf) => validatorIds.get(wf.name) ?? ''),
   }
+  const exist = [...new Set([...pools.map((pool) => pool.env), ...workflows.flatMap((wf) => [wf.graph.module, wf.prompt])])].filter(
+    (path) => path !== null,
+  )
+  const paths = files.map(([path]) => path)
   const compiled: CompiledRegistry = {
     format: COMPILED_FORMAT,
     ...head,
     files: {
-      path: files.map(([path]) => path),
+      path: paths,
       size: files.map(([, size]) => size),
       mtimeMs: files.map(([, , mtimeMs]) => mtimeMs),
+      ctimeMs: files.map(([, , , , ctimeMs]) => ctimeMs),
+      ino: files.map(([, , , , , ino]) => ino),
       hashes: sha256(JSON.stringify(hashes)).slice('sha256:'.length, 'sha256:'.length + 32),
     },
-    exist: [...new Set([...pools.map((pool) => pool.env), ...workflows.flatMap((wf) => [wf.graph.module, wf.prompt])])].filter(
-      (path) => path !== null,
-    ),
+    ...stampFolders(paths, exist),
     schemas,
     pools,
     workflows: columns,

@@ -1,7 +1,8 @@
 // The compiled form is a cache: a registry loaded from it is the registry the
 // files say, field for field, and it is trusted only as far as its stamps go.
 import assert from 'node:assert/strict'
-import { readFileSync, rmSync, utimesSync } from 'node:fs'
+import { readFileSync, rmSync, statSync, utimesSync } from 'node:fs'
+import { setTimeout as delay } from 'node:timers/promises'
 import { after, describe, it } from 'node:test'
 import { loadRegistry, rebuildRegistry, route, type Registry } from '../../../src/control/index.js'
 import { folder, type Folder } from '../fixture.js'
@@ -59,6 +60,12 @@ function age(f: Folder, ...names: string[]): void {
 /** The compiled registry's JSON, after its MAC line (issue 12.3). */
 function compiledJson(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(file, 'utf8').replace(/^hmac-sha256:[0-9a-f]{64}\n/, '')) as Record<string, unknown>
+}
+
+/** Resolves once every path's ctime is more than the racy second (cache-freshness.ts) in the past. */
+async function settled(...paths: string[]): Promise<void> {
+  const last = Math.max(...paths.map((path) => statSync(path).ctimeMs))
+  while (Date.now() <= last + 1000) await delay(Math.max(1, last + 1001 - Date.now()))
 }
 
 function builtAt(f: Folder): number {
@@ -122,14 +129,16 @@ void describe('a registry loaded from its compiled form', () => {
     assert.throws(() => route(cached, { workflow: 'email.followup', input: {} }), { code: 'INVALID_INPUT' })
   })
 
-  void it('hashes a file whose mtime moved once, then trusts its new stamp (no rebuild, no hash list needed)', () => {
+  void it('hashes a file whose mtime moved once, then trusts its new stamp (no rebuild, no hash list needed)', async () => {
     const { f, file } = make()
     age(f, 'reg/switchyard.yaml', 'reg/schemas/compose.json')
     loadRegistry(file)
     const compiledAt = builtAt(f)
-    // Same bytes, another mtime (a checkout, a `touch`): hashed, found equal, restamped.
+    // Same bytes, another mtime (a checkout, a `touch`): hashed, found equal, restamped
+    // once its new ctime (set by the utimes itself) is past the racy second.
     const touched = new Date(Date.now() - 30_000)
     utimesSync(f.path('reg/schemas/compose.json'), touched, touched)
+    await settled(f.path('reg/schemas/compose.json'))
     loadRegistry(file)
     assert.ok(builtAt(f) > compiledAt, 'restamped')
     const restampedAt = builtAt(f)
