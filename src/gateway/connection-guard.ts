@@ -1,14 +1,14 @@
 // The gateway's connections under a cap, and who gives way when it is reached. Node's
 // maxConnections alone turns the newest caller away: a hostile caller who opens slow
 // connections up to the cap (each sending its headers a byte at a time) would shut
-// everyone else out until the headers timeout. Instead, near the cap the connection that
-// has done nothing for the longest is closed to make room: first one that has not yet
-// sent a whole request (still on its headers) or whose request was refused and is only
-// being drained; only when there is none, one idle between keep-alive requests (a caller
-// that has been served, which may race the close with its next request). Connections
-// with a request being served (a caller waiting for its run) are never closed for it. A
+// everyone else out until the headers timeout. Instead, near the cap a connection that
+// is doing nothing is closed to make room, oldest first within each kind: first one that
+// has sent part of a request and not the rest (still on its headers) or whose request
+// was refused and is only being drained; then one that has sent nothing yet; last one
+// idle between keep-alive requests (a caller that has been served). Connections with a
+// request being served (a caller waiting for its run) are never closed for it. A
 // newcomer sends its request at once, so to push it out a flood would have to open the
-// cap's worth of connections before the newcomer's first bytes arrive; past the cap,
+// cap's worth of connections before the newcomer's first bytes are read; past the cap,
 // with every connection busy, Node drops the newcomer.
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
@@ -44,10 +44,15 @@ export function guardConnections(server: Server, options: ConnectionGuardOptions
   const keptAlive = new Map<Socket, true>()
   const live = new Set<Socket>()
   const threshold = maxConnections - evictionHeadroom(maxConnections)
-  const oldest = (newcomer: Socket): Socket | undefined => {
-    for (const line of [unproven, keptAlive]) {
-      for (const socket of line.keys()) if (socket !== newcomer) return socket
-    }
+  // Who gives way: one that has sent part of a request and stopped there; then one that
+  // has sent nothing yet (a caller accepted in the same burst as a flood's connections
+  // has its request unread still, while the flood's older connections have been read);
+  // last one idle between keep-alive requests: a caller that has been served, whose next
+  // request on it may cross the close and fail (a client retries no POST for that).
+  const victim = (newcomer: Socket): Socket | undefined => {
+    for (const socket of unproven.keys()) if (socket !== newcomer && socket.bytesRead > 0) return socket
+    for (const socket of unproven.keys()) if (socket !== newcomer) return socket
+    for (const socket of keptAlive.keys()) return socket
     return undefined
   }
   if (maxConnections > 0) server.maxConnections = maxConnections
@@ -62,13 +67,13 @@ export function guardConnections(server: Server, options: ConnectionGuardOptions
     })
     if (maxConnections === 0) return
     while (live.size > threshold) {
-      const victim = oldest(socket)
+      const out = victim(socket)
       // Every other connection is serving a request: Node's cap decides past this point.
-      if (victim === undefined) break
-      unproven.delete(victim)
-      keptAlive.delete(victim)
-      live.delete(victim)
-      victim.destroy()
+      if (out === undefined) break
+      unproven.delete(out)
+      keptAlive.delete(out)
+      live.delete(out)
+      out.destroy()
       options.onShed('evicted')
     }
   })

@@ -82,13 +82,18 @@ function slowHeaders(url: string, count: number) {
 }
 
 async function runEcho(url: string, input: object): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${url}/v1/workflows/calm.echo/run`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(input),
-    signal: AbortSignal.timeout(20_000),
-  })
-  return { status: res.status, body: await res.json() }
+  try {
+    const res = await fetch(`${url}/v1/workflows/calm.echo/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(input),
+      signal: AbortSignal.timeout(20_000),
+    })
+    return { status: res.status, body: await res.json() }
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause
+    throw new Error(`run ${JSON.stringify(input)}: ${String(error)} (${cause?.code ?? ''} ${cause?.message ?? ''})`)
+  }
 }
 
 void test(
