@@ -15,7 +15,7 @@ Runs one workflow through the gateway and prints its output (JSON).
   --input            the input as JSON, @file to read it from a file, @- from stdin (default {})
   --url              the gateway (default SWITCHYARD_URL, else ${DEFAULT_URL})
   --token            bearer token (default SWITCHYARD_TOKEN)
-  --idempotency-key  the same key and input return the same run
+  --idempotency-key  the same key and input (from the same token) return the same run
   --timeout MS       stop waiting after MS milliseconds (the run goes on)
   --async            print the queued run (id, trace id) instead of waiting for the output
   --trace            keep this run's trace whatever its pool's sampleRate (when the token may

@@ -55,7 +55,11 @@ export interface CallOptions {
 }
 
 export interface RunOptions extends CallOptions {
-  /** The same key with the same input returns the same run instead of starting another. */
+  /**
+   * The same key with the same input returns the same run instead of starting another;
+   * with another input, IDEMPOTENCY_CONFLICT. Keys are the caller's own (its token's): another
+   * token's key of the same name is another run.
+   */
   readonly idempotencyKey?: string
   /** Return at once with the queued run (`Prefer: respond-async`) instead of its output. */
   readonly async?: boolean

@@ -3,6 +3,8 @@
 // pools. Routes declare the role they need; a handler that learns its target later
 // (a run's workflow, a trace's pool) asks `requireScope` or `may` — the one check every
 // route, and anything mounted behind the gateway's auth (the console), goes through.
+// A run belongs to the caller that started it (its owner): its idempotency keys are its
+// own, and only it (or an admin) may cancel the run; readers of the workflow read it.
 import { SwitchyardError } from '../control/index.js'
 
 /**
@@ -130,6 +132,46 @@ export function may(caller: Caller, role: Role, target: ScopeTarget = {}): boole
     return false
   if (caller.pools !== null && (target.pool === undefined || !caller.pools.has(target.pool))) return false
   return true
+}
+
+/** A run as far as who may touch it goes: its workflow, pool and owner (RunRecord has them). */
+export interface RunTarget {
+  readonly workflow: string
+  readonly pool: string
+  readonly owner: string | null
+}
+
+/**
+ * The owner id of the runs a caller starts, as the broker keeps it (SubmitOptions.owner:
+ * no `:`): its id with `:` written `.` (`token.<hash>`, `anonymous`). Ids have one of
+ * the forms `token:`, `ingest:` or a bare word, so no two callers share an owner id.
+ */
+export function runOwner(caller: Caller): string {
+  return caller.id.replace(/:/g, '.')
+}
+
+/** Whether the caller started the run. An open gateway has one caller, whose runs they all are. */
+export function ownsRun(caller: Caller, run: RunTarget): boolean {
+  return caller.anonymous || (run.owner !== null && run.owner === runOwner(caller))
+}
+
+/**
+ * Whether the caller may read a run: `read` on its workflow (a reader sees every run of
+ * it), or it started the run and may still run its workflow. Another caller's `run` on
+ * the same workflow is not enough: one caller never learns another's runs by running.
+ */
+export function mayReadRun(caller: Caller, run: RunTarget): boolean {
+  const target = { workflow: run.workflow, pool: run.pool }
+  return may(caller, 'read', target) || (ownsRun(caller, run) && may(caller, 'run', target))
+}
+
+/**
+ * Whether the caller may cancel a run: an admin any run; otherwise only the caller that
+ * started it, while it may run its workflow. A run whose owner is not known (queued
+ * before owners were kept) is an admin's to cancel (or an open gateway's one caller's).
+ */
+export function mayCancelRun(caller: Caller, run: RunTarget): boolean {
+  return caller.roles.has('admin') || (ownsRun(caller, run) && may(caller, 'run', { workflow: run.workflow, pool: run.pool }))
 }
 
 /**

@@ -89,7 +89,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       spanAttributes: (params) => runSpanAttributes(deps.registry, params.name ?? ''),
     })
     .add('GET', '/v1/runs', spec('read', listRuns(deps)))
-    .add('GET', '/v1/runs/{runId}', spec('read', getRun(deps)))
+    // Readers, and the caller that started the run: the handler checks which (mayReadRun).
+    .add('GET', '/v1/runs/{runId}', spec('caller', getRun(deps)))
     // A cancel needs the `run` role; the handler checks it covers the run's workflow.
     .add('POST', '/v1/runs/{runId}/cancel', spec('run', cancelRun(deps)))
     .add('GET', '/v1/pools', spec('read', listPools(deps)))

@@ -1,7 +1,10 @@
 // Bearer tokens: 401 with WWW-Authenticate when missing or wrong; probes stay open.
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import { parseTokens } from '../../src/gateway/index.js'
+import { parseTokens, parseTokensFile } from '../../src/gateway/index.js'
+import { createAuthenticator } from '../../src/gateway/auth.js'
+import { runOwner } from '../../src/gateway/scopes.js'
 import { get, post, startFixture, type Fixture } from './fixture.js'
 
 let fx: Fixture
@@ -49,4 +52,18 @@ void test('liveness and readiness probes need no token; metrics and runs do', as
 void test('parseTokens: comma or newline separated, blanks and # lines dropped', () => {
   assert.deepEqual(parseTokens('a, b,,c'), ['a', 'b', 'c'])
   assert.deepEqual(parseTokens('# ops team\nfirst\n\n  second  \r\n'), ['first', 'second'])
+})
+
+void test("a token's run owner id (who its runs belong to): the same for the token and its sha256: form, and neither the token nor its digest", () => {
+  const digest = createHash('sha256').update('owner-token-0001').digest()
+  const authenticate = createAuthenticator({ tokens: parseTokensFile(`owner-token-0001 run\nother-token-0001 run`, 'tokens') })
+  const hashed = createAuthenticator({ tokens: parseTokensFile(`sha256:${digest.toString('hex')} run name=renamed`, 'tokens') })
+  const owner = runOwner(authenticate('Bearer owner-token-0001'))
+  assert.match(owner, /^token\.[A-Za-z0-9_-]{16}$/)
+  assert.equal(runOwner(hashed('Bearer owner-token-0001')), owner)
+  assert.notEqual(runOwner(authenticate('Bearer other-token-0001')), owner)
+  const id = owner.slice('token.'.length)
+  assert.ok(!digest.toString('hex').includes(id) && !digest.toString('base64url').includes(id) && !owner.includes('owner-token'))
+  // Without tokens: the one anonymous caller.
+  assert.equal(runOwner(createAuthenticator({ tokens: null })('Bearer anything')), 'anonymous')
 })

@@ -55,6 +55,7 @@ void test('rates and nearest-rank percentiles count only runs finished inside th
     deadline: '',
     traceId: null,
     idempotencyKey: null,
+    owner: null,
   })
   const durations = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160, 170, 180, 190, 1000]
   const records = [

@@ -122,6 +122,7 @@ void test('422: invalid input, with the list of JSON-pointer paths', async () =>
   })
 })
 
+// Without tokens there is one caller (anonymous): every key is its own. Per-caller keys: test/security/idempotency-owners.test.ts.
 void test('409: the same Idempotency-Key with another input; the same input returns the same run', async () => {
   const first = await post(run('echo.say'), { text: 'once' }, { 'idempotency-key': 'lead-42' })
   const again = await post(run('echo.say'), { text: 'once' }, { 'idempotency-key': 'lead-42' })
@@ -134,7 +135,7 @@ void test('409: the same Idempotency-Key with another input; the same input retu
   assert.equal(body.code, 'IDEMPOTENCY_CONFLICT')
   assert.equal(
     body.detail,
-    `idempotency key 'lead-42' was already used for workflow 'echo.say' with a different input (run ${first.headers.get('x-switchyard-run-id')})`,
+    `idempotency key 'lead-42' was already used by this caller for workflow 'echo.say' with a different input (run ${first.headers.get('x-switchyard-run-id')})`,
   )
 })
 

@@ -68,9 +68,9 @@ void test('a run id a hostile pool planted in its idempotency claim never reache
     const input = { text: 'planted' }
     const first = await post(`${fxr.url}/v1/workflows/echo.say/run`, input, { 'idempotency-key': 'hk-1', prefer: 'respond-async' })
     assert.equal(first.status, 202)
-    const [claimKey] = (await client.call('KEYS', '*sy-idem:echo.say:hk-1')) as string[]
+    const [claimKey] = (await client.call('KEYS', '*sy-key:*:echo.say:hk-1')) as string[]
     assert.ok(claimKey, 'the claim of the first submission')
-    const base = claimKey.slice(0, -'sy-idem:echo.say:hk-1'.length)
+    const base = claimKey.slice(0, claimKey.indexOf('sy-key:'))
     const claim = JSON.parse(((await client.call('GET', claimKey)) as string | null) ?? '{}') as {
       runId: string
       fingerprint: string

@@ -1,6 +1,7 @@
 // The seam between the gateway (producer) and the pool workers (consumers).
 // Implementations: MemoryBroker (embedded, `switchyard dev`), RedisBroker (BullMQ).
-import type { RunError, RunStatus, SwitchyardError } from '../../control/index.js'
+import { SwitchyardError } from '../../control/index.js'
+import type { RunError, RunStatus } from '../../control/index.js'
 import type { Envelope } from '../envelope.js'
 
 export type { RunError, RunStatus }
@@ -27,6 +28,12 @@ export interface RunRecord {
   readonly deadline: string
   readonly traceId: string | null
   readonly idempotencyKey: string | null
+  /**
+   * Who submitted the run (SubmitOptions.owner), or null when not known (a run queued
+   * before owners were kept, or its owner record expired): the gateway lets the owner
+   * cancel it and read it back.
+   */
+  readonly owner: string | null
   /** True once the run failed its last attempt (dead-lettered). */
   readonly deadLettered?: boolean
 }
@@ -44,6 +51,24 @@ export interface SubmitOptions {
    * (POOL_UNAVAILABLE), rather than left to time out. @default false
    */
   readonly async?: boolean
+  /**
+   * Who submits: a stable, non-secret id of the caller (letters, digits, `_`, `.`, `-`;
+   * the gateway derives it from the token, never the token itself). Idempotency keys are
+   * scoped to it, and the run's record carries it. @default ANONYMOUS_OWNER
+   */
+  readonly owner?: string
+}
+
+/** The owner of runs submitted without one: the one caller of a gateway without tokens. */
+export const ANONYMOUS_OWNER = 'anonymous'
+
+const OWNER = /^[A-Za-z0-9_.-]{1,128}$/
+
+/** The submit's owner, checked: an id with no `:` or newline, so a scoped key cannot be forged from another. */
+export function ownerOf(options: SubmitOptions): string {
+  const owner = options.owner ?? ANONYMOUS_OWNER
+  if (!OWNER.test(owner)) throw new SwitchyardError('BAD_REQUEST', `owner must be 1-128 letters, digits, '_', '.' or '-'`)
+  return owner
 }
 
 export interface PoolStats {
@@ -63,11 +88,13 @@ export interface WaitOptions {
 export interface Broker {
   readonly kind: 'memory' | 'redis'
   /**
-   * Enqueue a signed envelope. An idempotency key is scoped to the envelope's workflow:
-   * the same key and input in the same workflow return the first run (also once it has
-   * finished, while it is kept), with another input IDEMPOTENCY_CONFLICT; the same key in
-   * another workflow is another run. The check and the enqueue are one step: no two runs
-   * for one key, and no key held by a run that was never queued.
+   * Enqueue a signed envelope. An idempotency key is scoped to its owner (the caller,
+   * `options.owner`) and the envelope's workflow: the same owner's same key and input in
+   * the same workflow return the first run (also once it has finished, while it is
+   * kept), with another input IDEMPOTENCY_CONFLICT naming that run (the owner's own);
+   * the same key from another owner, or in another workflow, is another run, and never
+   * learns of the first. The check and the enqueue are one step: no two runs for one
+   * scoped key, and no key held by a run that was never queued.
    *
    * Admission is exact: a run is accepted only while fewer than the pool's `maxQueued`
    * runs are queued (waiting, or waiting out a retry backoff; running runs do not count).

@@ -3,12 +3,13 @@
 // it. Idempotent: cancelling a cancelled run answers it again. 200 with the run once it
 // is cancelled (or, if it finished first, as it finished); 202 with the run as it stands
 // when its worker has not stopped it yet (GET Location shows the end). 404 UNKNOWN_RUN,
-// 409 RUN_FINISHED for a run that had already succeeded or failed.
+// 409 RUN_FINISHED for a run that had already succeeded or failed; 403 for a caller that
+// did not start the run (and is not an admin).
 import { SwitchyardError } from '../../control/index.js'
 import type { RunRecord } from '../../data/broker/index.js'
 import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type GatewayDeps, type Handler } from '../exchange.js'
-import { requireScope } from '../scopes.js'
+import { mayCancelRun, requireScope } from '../scopes.js'
 import { toRunView } from './run-view.js'
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
@@ -27,6 +28,13 @@ export function cancelRun(deps: GatewayDeps): Handler {
     })
     if (found === null) throw new SwitchyardError('UNKNOWN_RUN', `unknown run '${runId}'`)
     requireScope(caller, 'run', { workflow: found.workflow, pool: found.pool })
+    // A run is its owner's (or an admin's) to cancel: `run` on the same workflow is not enough.
+    if (!mayCancelRun(caller, found)) {
+      throw new SwitchyardError(
+        'FORBIDDEN',
+        `token '${caller.name}' may not cancel run ${runId}: only the token that started a run, or an admin token, may cancel it`,
+      )
+    }
     let record: RunRecord = await deps.broker.cancel(runId).catch((error: unknown) => {
       throw brokerError(deps.broker, error)
     })

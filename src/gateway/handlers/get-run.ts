@@ -6,13 +6,15 @@ import type { RunRecord } from '../../data/broker/index.js'
 import { redactValue } from '../../observe/capture/index.js'
 import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type GatewayDeps, type Handler } from '../exchange.js'
-import { requireScope } from '../scopes.js'
+import { hasRole, mayReadRun, requireScope } from '../scopes.js'
 import { toRunView } from './run-view.js'
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
 
 export function getRun(deps: GatewayDeps): Handler {
   return async ({ res, params, known, caller }) => {
+    // A caller that may neither read nor run anything is refused before any lookup, as a route of role `read` would.
+    if (!hasRole(caller, 'read') && !hasRole(caller, 'run')) requireScope(caller, 'read')
     const runId = params.runId ?? ''
     const wellFormed = RUN_ID.test(runId)
     // An id no run can have (run ids are what envelopes allow) is unknown: the broker need not be asked,
@@ -25,7 +27,8 @@ export function getRun(deps: GatewayDeps): Handler {
       : null
     if (record === null)
       throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}' (finished runs are kept for a while, not forever)`)
-    requireScope(caller, 'read', { workflow: record.workflow, pool: record.pool })
+    // Readers of its workflow, and the caller that started it (a `run` token polling its async run).
+    if (!mayReadRun(caller, record)) requireScope(caller, 'read', { workflow: record.workflow, pool: record.pool })
     sendJson(
       res,
       200,

@@ -10,6 +10,7 @@ import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type Exchange, type GatewayDeps, type Handler } from '../exchange.js'
 import { runFailureStatus, sendProblem, toProblem } from '../problem.js'
 import { fail, now } from '../request-trace.js'
+import { runOwner } from '../scopes.js'
 import { runSpanAttributes } from '../span-attributes.js'
 import { toRunView } from './run-view.js'
 
@@ -58,8 +59,11 @@ export function runWorkflow(deps: GatewayDeps): Handler {
     })
     let submitted
     try {
+      // The caller owns the run: its key is looked up among its own runs only, so a 409 or a
+      // dedupe can only ever name a run this caller started.
       submitted = await deps.broker.submit(createEnvelope(plan, { runId, trace: carrier, idempotencyKey }, deps.signingKey), {
         async: respondAsync,
+        owner: runOwner(exchange.caller),
       })
     } catch (error) {
       const err = brokerError(deps.broker, error)

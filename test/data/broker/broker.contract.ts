@@ -13,7 +13,14 @@ import { describe, test } from 'node:test'
 import { SwitchyardError } from '../../../src/control/index.js'
 import { poolLive } from '../../helpers/pool-live.js'
 import type { Pool, Registry, RoutePlan, Workflow } from '../../../src/control/index.js'
-import type { Broker, RunRecord, Delivery, Outcome, RunSource } from '../../../src/data/broker/index.js'
+import {
+  ANONYMOUS_OWNER,
+  type Broker,
+  type RunRecord,
+  type Delivery,
+  type Outcome,
+  type RunSource,
+} from '../../../src/data/broker/index.js'
 import { createEnvelope, verifyEnvelope, type Envelope } from '../../../src/data/index.js'
 
 /** A consumer in a process of its own (fixtures/consumer.ts). */
@@ -280,6 +287,7 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
         assert.equal(record.deadline, env.deadline)
         assert.equal(record.traceId, TRACE_ID)
         assert.equal(record.idempotencyKey, null)
+        assert.equal(record.owner, ANONYMOUS_OWNER)
         assert.equal(record.error, undefined)
         assert.ok(record.deadLettered !== true)
         assert.ok(record.createdAt >= before - 1000 && record.createdAt <= Date.now())
@@ -397,7 +405,7 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
         assert.equal(await broker.get(other.runId), null)
       }))
 
-    void test('idempotency keys are scoped per workflow: the same key in another workflow is another run', () =>
+    void test('idempotency keys are scoped per workflow too: the same key in another workflow is another run', () =>
       withBroker(async ({ broker, registry }, executions) => {
         const echo = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'same' }, 'order-7')
         const other = envelope(registry, CONTRACT.workflows.other, { mode: 'echo', value: 'same' }, 'order-7')
@@ -413,6 +421,55 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
         // Within one workflow the key still dedupes.
         const again = envelope(registry, CONTRACT.workflows.other, { mode: 'echo', value: 'same' }, 'order-7')
         assert.deepEqual(await broker.submit(again), { runId: other.runId, deduped: true })
+      }))
+
+    void test('idempotency keys are scoped per owner: another owner reusing a key gets its own run, never the first one or its output', () =>
+      withBroker(async ({ broker, registry }, executions) => {
+        const wf = CONTRACT.workflows.echo
+        const alice = { owner: 't-alice' }
+        const bob = { owner: 't-bob' }
+        const carol = { owner: 't-carol' }
+        const first = envelope(registry, wf, { mode: 'echo', value: 'alice-only' }, 'shared-key')
+        assert.deepEqual(await broker.submit(first, alice), { runId: first.runId, deduped: false })
+        // The same key and input from another owner: a run of its own, executed on its own.
+        const sameInput = envelope(registry, wf, { mode: 'echo', value: 'alice-only' }, 'shared-key')
+        assert.deepEqual(await broker.submit(sameInput, bob), { runId: sameInput.runId, deduped: false })
+        // Another input from a third owner: no conflict with either (nothing names their runs).
+        const otherInput = envelope(registry, wf, { mode: 'echo', value: 'carol-own' }, 'shared-key')
+        assert.deepEqual(await broker.submit(otherInput, carol), { runId: otherInput.runId, deduped: false })
+        // Without an owner: the anonymous owner, another scope again.
+        const anonymous = envelope(registry, wf, { mode: 'echo', value: 'alice-only' }, 'shared-key')
+        assert.deepEqual(await broker.submit(anonymous), { runId: anonymous.runId, deduped: false })
+        for (const [env, owner, value] of [
+          [first, 't-alice', 'alice-only'],
+          [sameInput, 't-bob', 'alice-only'],
+          [otherInput, 't-carol', 'carol-own'],
+          [anonymous, ANONYMOUS_OWNER, 'alice-only'],
+        ] as const) {
+          const record = await finished(broker, env.runId)
+          assert.deepEqual([record.status, record.owner, record.output], ['succeeded', owner, { echo: value, attempt: 1 }])
+          assert.equal(executions.count(env.runId), 1)
+        }
+        const listed = await broker.list({ workflow: wf })
+        assert.equal(listed.find((r) => r.runId === first.runId)?.owner, 't-alice')
+
+        // Each owner still dedupes its own retries, finished or not, and conflicts only with its own run.
+        const retry = envelope(registry, wf, { mode: 'echo', value: 'alice-only' }, 'shared-key')
+        assert.deepEqual(await broker.submit(retry, alice), { runId: first.runId, deduped: true })
+        assert.deepEqual(await broker.submit(retry, bob), { runId: sameInput.runId, deduped: true })
+        const changed = envelope(registry, wf, { mode: 'echo', value: 'changed' }, 'shared-key')
+        const conflict = await rejection(broker.submit(changed, alice))
+        assert.equal(conflict.code, 'IDEMPOTENCY_CONFLICT')
+        assert.match(conflict.message, new RegExp(`run ${first.runId}`))
+        for (const other of [sameInput, otherInput, anonymous]) assert.doesNotMatch(conflict.message, new RegExp(other.runId))
+        assert.equal(executions.count(first.runId), 1)
+
+        // An owner id is a plain name: one that could read as another scope is refused, nothing queued.
+        const forged = envelope(registry, wf, { mode: 'echo', value: 'x' }, 'k')
+        for (const owner of ['t-bob:contract.echo', 'a\nb', '']) {
+          assert.equal((await rejection(broker.submit(forged, { owner }))).code, 'BAD_REQUEST')
+        }
+        assert.equal(await broker.get(forged.runId), null)
       }))
 
     void test('idempotency under a burst: 50 concurrent submits of one key and input make one run, executed once', () =>

@@ -4,7 +4,17 @@
 // Retries, dead letters, idempotency and backpressure live here, as they do in Redis.
 import { setMaxListeners } from 'node:events'
 import { SwitchyardError } from '../../../control/index.js'
-import type { Broker, PoolStats, RunError, RunRecord, RunStatus, SubmitOptions, SubmitResult, WaitOptions } from '../broker.js'
+import {
+  ownerOf,
+  type Broker,
+  type PoolStats,
+  type RunError,
+  type RunRecord,
+  type RunStatus,
+  type SubmitOptions,
+  type SubmitResult,
+  type WaitOptions,
+} from '../broker.js'
 import { envelopeTraceId, idempotencyFingerprint, type Envelope } from '../../envelope.js'
 import { PoolSaturatedError } from '../pool-saturated.js'
 import { PoolUnavailableError } from '../pool-unavailable.js'
@@ -138,16 +148,18 @@ export class MemoryBroker implements Broker {
 
   async submit(envelope: Envelope, options: SubmitOptions = {}): Promise<SubmitResult> {
     if (this.closed) throw new SwitchyardError('BROKER_UNAVAILABLE', 'the memory broker is closed', { retryable: true })
+    const owner = ownerOf(options)
     const inputKey = idempotencyFingerprint(envelope)
-    // Keys are scoped to their workflow: the same key in two workflows names two runs.
-    const scopedKey = envelope.idempotencyKey === null ? null : `${envelope.workflow}\n${envelope.idempotencyKey}`
+    // Keys are scoped to their owner and workflow: another caller's key, or the same key in
+    // another workflow, names another run.
+    const scopedKey = scopedIdempotencyKey(owner, envelope)
     if (scopedKey !== null) {
       const existing = this.runs.get(this.byKey.get(scopedKey) ?? '')
       if (existing) {
         if (existing.inputKey !== inputKey) {
           throw new SwitchyardError(
             'IDEMPOTENCY_CONFLICT',
-            `idempotency key '${envelope.idempotencyKey}' was already used for workflow '${envelope.workflow}' with a different input (run ${existing.record.runId})`,
+            `idempotency key '${envelope.idempotencyKey}' was already used by this caller for workflow '${envelope.workflow}' with a different input (run ${existing.record.runId})`,
           )
         }
         return { runId: existing.record.runId, deduped: true }
@@ -185,6 +197,7 @@ export class MemoryBroker implements Broker {
       deadline: envelope.deadline,
       traceId: envelopeTraceId(envelope),
       idempotencyKey: envelope.idempotencyKey,
+      owner,
     }
     this.runs.set(envelope.runId, { envelope, record, inputKey, failures: 0, crashes: 0, cancelRequested: false })
     if (scopedKey !== null) this.byKey.set(scopedKey, envelope.runId)
@@ -484,11 +497,15 @@ export class MemoryBroker implements Broker {
       this.finishedBytes -= freed
       const gone = this.runs.get(old)
       this.runs.delete(old)
-      const key = gone?.envelope.idempotencyKey
-      const scoped = key == null ? null : `${gone?.envelope.workflow ?? ''}\n${key}`
+      const scoped = gone ? scopedIdempotencyKey(gone.record.owner ?? '', gone.envelope) : null
       if (scoped !== null && this.byKey.get(scoped) === old) this.byKey.delete(scoped)
     }
   }
+}
+
+/** An idempotency key in its scope: owner and workflow (neither holds a newline), or null without a key. */
+function scopedIdempotencyKey(owner: string, envelope: Envelope): string | null {
+  return envelope.idempotencyKey === null ? null : `${owner}\n${envelope.workflow}\n${envelope.idempotencyKey}`
 }
 
 /** Bytes of a value as JSON (UTF-8); 0 for none. Once per finished run: cheap next to the run itself. */

@@ -19,8 +19,15 @@ export interface PoolKeys {
   readonly workers: string
   /** Hash of one worker process: run id → BullMQ lock token of each run it holds. */
   leases(workerId: string): string
-  /** One idempotency key, scoped to its workflow. */
-  idempotency(workflow: string, key: string): string
+  /** One idempotency claim, scoped to its owner (the caller) and workflow. */
+  idempotency(owner: string, workflow: string, key: string): string
+  /**
+   * The claim of a key as brokers before owners wrote it (scoped to its workflow only):
+   * honoured for the anonymous owner until it expires (redis-broker.ts), ignored otherwise.
+   */
+  legacyIdempotency(workflow: string, key: string): string
+  /** Who submitted a run (its owner id). */
+  owner(runId: string): string
   /** Sorted set: cancel requests (member run id, score request time), read by workers and reapers. */
   readonly cancels: string
   /** Sorted set: runs a worker finished (member run id, score its signed deadline), so a replay within the deadline is refused. */
@@ -45,8 +52,12 @@ export function poolKeys(prefix: string, queue: string): PoolKeys {
     admitting: `${base}sy-admitting`,
     workers: `${base}sy-workers`,
     leases: (workerId) => `${base}sy-leases:${workerId}`,
-    // A workflow name has no ':' (registry rules), so `<workflow>:<key>` cannot collide across workflows.
-    idempotency: (workflow, key) => `${base}sy-idem:${workflow}:${key}`,
+    // Neither an owner id nor a workflow name has a ':' (ownerOf, registry rules), so
+    // `<owner>:<workflow>:<key>` cannot collide across owners or workflows. A prefix of its
+    // own: no claim of the layout before owners (`sy-idem:<workflow>:<key>`) is ever read as one.
+    idempotency: (owner, workflow, key) => `${base}sy-key:${owner}:${workflow}:${key}`,
+    legacyIdempotency: (workflow, key) => `${base}sy-idem:${workflow}:${key}`,
+    owner: (runId) => `${base}sy-owner:${runId}`,
     cancels: `${base}sy-cancels`,
     finished: `${base}sy-finished`,
     cancelChannel: `${base}sy-cancel`,

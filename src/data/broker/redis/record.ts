@@ -2,7 +2,8 @@
 // envelope as submitted; its return value the output, stamped by the worker with the
 // attempt's timings; its failedReason the run's structured error, stamped the same
 // way. Because the stamp travels in BullMQ's own completed/failed events, a producer
-// can settle wait() from the event alone, without reading the job back.
+// can settle wait() from the event alone, without reading the job back. The run's owner
+// is not the job's (its data is the signed envelope, exactly): a key of its own (keys.ts).
 import type { RunError, RunRecord, RunStatus } from '../broker.js'
 
 /** When and how often the run was attempted, as the worker saw it when it settled. */
@@ -131,7 +132,7 @@ function field(data: unknown, key: string): unknown {
  * Read a job as a RunRecord. Tolerant on purpose: a job put on the queue by hand
  * (no valid envelope) still shows up, so a refused side-door run is visible too.
  */
-export function recordFromJob(job: JobLike, status: RunStatus, pool: string): RunRecord {
+export function recordFromJob(job: JobLike, status: RunStatus, pool: string, owner: string | null): RunRecord {
   const data = job.data
   const workflow = field(data, 'workflow')
   const deadline = field(data, 'deadline')
@@ -148,6 +149,7 @@ export function recordFromJob(job: JobLike, status: RunStatus, pool: string): Ru
     deadline: typeof deadline === 'string' ? deadline : '',
     traceId: typeof traceparent === 'string' ? (TRACEPARENT.exec(traceparent)?.[1] ?? null) : null,
     idempotencyKey: typeof key === 'string' ? key : null,
+    owner,
   }
   const input = field(data, 'input')
   if (input !== undefined) record.input = input

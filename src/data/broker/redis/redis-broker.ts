@@ -20,7 +20,17 @@ import { Job, Queue, type QueueEvents } from 'bullmq'
 
 import { SwitchyardError, queueName } from '../../../control/index.js'
 import type { Pool, Registry } from '../../../control/index.js'
-import type { Broker, PoolStats, RunRecord, RunStatus, SubmitOptions, SubmitResult, WaitOptions } from '../broker.js'
+import {
+  ANONYMOUS_OWNER,
+  ownerOf,
+  type Broker,
+  type PoolStats,
+  type RunRecord,
+  type RunStatus,
+  type SubmitOptions,
+  type SubmitResult,
+  type WaitOptions,
+} from '../broker.js'
 import { idempotencyFingerprint, type Envelope } from '../../envelope.js'
 import { PoolSaturatedError } from '../pool-saturated.js'
 import { PoolUnavailableError } from '../pool-unavailable.js'
@@ -211,15 +221,23 @@ export class RedisBroker implements Broker {
     const client = entry.client ?? (entry.client = await this.call(queue.client, `Redis for pool '${pool.name}'`))
     // Listening before the first add lets wait() skip reading runs this broker submitted.
     if (!entry.eventsOpen) await this.call(this.events(entry), `queue events of ${queue.name}`)
+    const owner = ownerOf(options)
     const idempotency =
       envelope.idempotencyKey === null
         ? null
-        : { key: keys.idempotency(envelope.workflow, envelope.idempotencyKey), fingerprint: idempotencyFingerprint(envelope) }
+        : {
+            key: keys.idempotency(owner, envelope.workflow, envelope.idempotencyKey),
+            fingerprint: idempotencyFingerprint(envelope),
+            // Claims written before keys had owners came from every caller alike: only the
+            // anonymous caller (a gateway without tokens: the only caller, then as now) may
+            // find its runs by them; a token's caller never finds another's run that way.
+            legacy: owner === ANONYMOUS_OWNER ? keys.legacyIdempotency(envelope.workflow, envelope.idempotencyKey) : null,
+          }
 
     entry.admitting += 1
     let admission: Admission
     try {
-      admission = await this.admission(client, entry, envelope, idempotency, options.async !== true)
+      admission = await this.admission(client, entry, envelope, owner, idempotency, options.async !== true)
     } finally {
       entry.admitting -= 1
     }
@@ -230,7 +248,7 @@ export class RedisBroker implements Broker {
       case 'conflict':
         throw new SwitchyardError(
           'IDEMPOTENCY_CONFLICT',
-          `idempotency key '${envelope.idempotencyKey}' was already used for workflow '${envelope.workflow}' with a different input (run ${admission.runId})`,
+          `idempotency key '${envelope.idempotencyKey}' was already used by this caller for workflow '${envelope.workflow}' with a different input (run ${admission.runId})`,
         )
       case 'pending':
         throw new SwitchyardError(
@@ -277,7 +295,7 @@ export class RedisBroker implements Broker {
         timestamp: options_.timestamp,
         opts: options_,
       }
-      this.waits.watch(envelope.runId, recordFromJob(job, 'queued', pool.name))
+      this.waits.watch(envelope.runId, recordFromJob(job, 'queued', pool.name, owner))
     }
     try {
       await this.call(queue.add(envelope.workflow, envelope, options_), `enqueue on ${queue.name}`)
@@ -301,7 +319,8 @@ export class RedisBroker implements Broker {
     client: Awaited<Queue['client']>,
     entry: PoolQueue,
     envelope: Envelope,
-    idempotency: { key: string; fingerprint: string } | null,
+    owner: string,
+    idempotency: { key: string; fingerprint: string; legacy: string | null } | null,
     needWorker: boolean,
   ): Promise<Admission> {
     const request = {
@@ -310,6 +329,9 @@ export class RedisBroker implements Broker {
       maxQueued: entry.pool.maxQueued,
       needWorker,
       idempotency,
+      owner,
+      // As long as the run's job may be kept: until its deadline, then the longer retention.
+      ownerTtlMs: Math.max(this.retainMs, this.retainFailedMs) + Math.max(0, Date.parse(envelope.deadline) - Date.now()),
       claimTtlMs: this.retainMs,
       // A claim whose add has not landed after the longest an add may take was abandoned (its gateway died).
       pendingMs: this.timeoutMs + 5000,
@@ -394,20 +416,22 @@ export class RedisBroker implements Broker {
   private async read(runId: string, final: RunStatus | null = null): Promise<RunRecord | null> {
     const entry = await this.locate(runId)
     if (!entry) return null
-    const [job, state] = await Promise.all([
+    const client = await entry.queue.client
+    const [job, state, owner] = await Promise.all([
       Job.fromId(entry.queue, runId),
       final === null ? entry.queue.getJobState(runId) : Promise.resolve(null),
+      client.get(entry.keys.owner(runId)),
     ])
     const status = final ?? runStatusOfJobState(state ?? 'unknown')
     if (!job || status === null) return this.readCancelled(entry, runId)
-    return recordFromJob(job as JobLike, status, entry.pool.name)
+    return recordFromJob(job as JobLike, status, entry.pool.name, owner)
   }
 
   /** The record of a run cancelled while queued (its job was removed), or null. */
   private async readCancelled(entry: PoolQueue, runId: string): Promise<RunRecord | null> {
     const client = await entry.queue.client
     const stored = await client.get(entry.keys.cancelled(runId))
-    return stored === null ? null : (JSON.parse(stored) as RunRecord)
+    return stored === null ? null : cancelledRecord(stored)
   }
 
   /** Whether a run has finished, by the one field BullMQ sets when it does (a single HGET). */
@@ -440,9 +464,13 @@ export class RedisBroker implements Broker {
     const entries = filter.pool ? [this.poolQueue(filter.pool)] : [...this.queues.values()]
     const reads = entries.flatMap((entry) => [
       ...sets.map(async (state) => {
-        const jobs = await entry.queue.getJobs([state as 'waiting'], 0, window - 1, false)
+        const jobs = (await entry.queue.getJobs([state as 'waiting'], 0, window - 1, false)).filter(Boolean)
         const status = runStatusOfJobState(state === 'waiting' ? 'wait' : state) ?? 'queued'
-        return jobs.filter(Boolean).map((job) => recordFromJob(job as JobLike, status, entry.pool.name))
+        const owners = await this.owners(
+          entry,
+          jobs.map((job) => job.id ?? ''),
+        )
+        return jobs.map((job, i) => recordFromJob(job as JobLike, status, entry.pool.name, owners[i] ?? null))
       }),
       ...(wanted.includes('cancelled') ? [this.listCancelled(entry, window)] : []),
     ])
@@ -459,7 +487,14 @@ export class RedisBroker implements Broker {
     const ids = await client.zrevrange(entry.keys.cancelledIndex, 0, window - 1)
     if (ids.length === 0) return []
     const stored = await commands(client).mget(...ids.map((id) => entry.keys.cancelled(id)))
-    return stored.filter((text): text is string => typeof text === 'string').map((text) => JSON.parse(text) as RunRecord)
+    return stored.filter((text): text is string => typeof text === 'string').map(cancelledRecord)
+  }
+
+  /** The owners of runs of one pool (null where unknown), one MGET. */
+  private async owners(entry: PoolQueue, runIds: readonly string[]): Promise<(string | null)[]> {
+    if (runIds.length === 0) return []
+    const client = await entry.queue.client
+    return commands(client).mget(...runIds.map((id) => entry.keys.owner(id)))
   }
 
   /** QueueEvents of one pool, opened on first submit or wait and shared by every wait on that pool. */
@@ -577,4 +612,10 @@ export class RedisBroker implements Broker {
   private assertOpen(): void {
     if (this.closed) throw new SwitchyardError('BROKER_UNAVAILABLE', 'the Redis broker is closed')
   }
+}
+
+/** The record of a run cancelled while queued, as cancel() stored it (one stored before owners were kept has none). */
+function cancelledRecord(stored: string): RunRecord {
+  const record = JSON.parse(stored) as RunRecord
+  return { ...record, owner: typeof record.owner === 'string' ? record.owner : null }
 }

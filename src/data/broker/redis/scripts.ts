@@ -22,18 +22,24 @@ local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 // added by BullMQ's own add() right after; `admitting` holds the runs between the two,
 // so concurrent submits count each other (exact maxQueued), and our claim on a key is
 // honoured only once its job exists (a claim whose add never happened goes stale).
-// KEYS: wait, paused, delayed, prioritized, admitting, workers, idempotency key (or admitting again)
+// The run's owner is written in the same step, so no run is ever queued without one.
+// A claim of the layout before owners (workflow-scoped) is honoured only when asked
+// (the anonymous owner: one caller then and now), and only as a claim of that owner.
+// KEYS: wait, paused, delayed, prioritized, admitting, workers, idempotency key (or admitting again),
+//       owner key, legacy idempotency key (or admitting again)
 // ARGV: runId, maxQueued, needWorker '1'|'0', job key prefix, fingerprint ('' = no key),
-//       claim lifetime ms, pending window ms, admission lifetime ms, cancelled-record prefix
+//       claim lifetime ms, pending window ms, admission lifetime ms, cancelled-record prefix,
+//       owner, owner lifetime ms, honour the legacy claim '1'|'0'
 // → {'ok'} | {'dup', runId} | {'conflict', runId} | {'pending', runId} | {'full', n} | {'unavailable'}
 const ADMIT: Script = {
   name: 'switchyardAdmit',
-  keys: 7,
+  keys: 9,
   lua: `${NOW}
 local runId = ARGV[1]
 local keyed = ARGV[5] ~= ''
 if keyed then
   local held = redis.call('GET', KEYS[7])
+  if not held and ARGV[12] == '1' then held = redis.call('GET', KEYS[9]) end
   if held then
     local claim = cjson.decode(held)
     if redis.call('EXISTS', ARGV[4] .. claim.runId) == 1 or redis.call('EXISTS', ARGV[9] .. claim.runId) == 1 then
@@ -57,6 +63,7 @@ end
 local queued = redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4]) + inflight
 if queued >= tonumber(ARGV[2]) then return {'full', tostring(queued)} end
 redis.call('ZADD', KEYS[5], now, runId)
+redis.call('SET', KEYS[8], ARGV[10], 'PX', ARGV[11])
 if keyed then
   redis.call('SET', KEYS[7], cjson.encode({runId = runId, fingerprint = ARGV[5], at = now}), 'PX', ARGV[6])
 end
@@ -67,13 +74,14 @@ return {'ok'}
 // After add() failed: drop the run's admission and our claim on its key, unless the add
 // landed after all (its reply was lost): then the run is queued, and the answer says so.
 // Sent on the connection the add went out on, so it runs after the add if the add ran at all.
-// KEYS: admitting, idempotency key (or admitting again); ARGV: runId, job key, keyed '1'|'0' → 1 queued | 0 not
+// KEYS: admitting, idempotency key (or admitting again), owner key; ARGV: runId, job key, keyed '1'|'0' → 1 queued | 0 not
 const RELEASE: Script = {
   name: 'switchyardRelease',
-  keys: 2,
+  keys: 3,
   lua: `
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', ARGV[2]) == 1 then return 1 end
+redis.call('DEL', KEYS[3])
 if ARGV[3] == '1' then
   local held = redis.call('GET', KEYS[2])
   if held and cjson.decode(held).runId == ARGV[1] then redis.call('DEL', KEYS[2]) end
@@ -144,8 +152,13 @@ export interface AdmitRequest {
   readonly runId: string
   readonly maxQueued: number
   readonly needWorker: boolean
-  /** The scoped idempotency key and the run's fingerprint, or null. */
-  readonly idempotency: { readonly key: string; readonly fingerprint: string } | null
+  /**
+   * The scoped idempotency key, the run's fingerprint, and the key's claim in the layout
+   * before owners when it is to be honoured too; or null.
+   */
+  readonly idempotency: { readonly key: string; readonly fingerprint: string; readonly legacy: string | null } | null
+  readonly owner: string
+  readonly ownerTtlMs: number
   readonly claimTtlMs: number
   readonly pendingMs: number
   readonly admitTtlMs: number
@@ -162,6 +175,8 @@ export async function admit(client: RedisClient, request: AdmitRequest): Promise
     keys.admitting,
     keys.workers,
     idempotency?.key ?? keys.admitting,
+    keys.owner(request.runId),
+    idempotency?.legacy ?? keys.admitting,
     request.runId,
     String(request.maxQueued),
     request.needWorker ? '1' : '0',
@@ -171,6 +186,9 @@ export async function admit(client: RedisClient, request: AdmitRequest): Promise
     String(Math.ceil(request.pendingMs)),
     String(Math.ceil(request.admitTtlMs)),
     keys.cancelled(''),
+    request.owner,
+    String(Math.ceil(request.ownerTtlMs)),
+    idempotency?.legacy ? '1' : '0',
   ])) as unknown[]
   const [kind, value] = reply.map(String)
   switch (kind) {
@@ -193,6 +211,7 @@ export async function release(client: RedisClient, keys: PoolKeys, runId: string
   const reply = await run(client, RELEASE, [
     keys.admitting,
     idempotencyKey ?? keys.admitting,
+    keys.owner(runId),
     runId,
     keys.job(runId),
     idempotencyKey === null ? '0' : '1',

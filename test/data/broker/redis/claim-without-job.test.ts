@@ -13,6 +13,7 @@ import { SwitchyardError, type RoutePlan } from '../../../../src/control/index.j
 import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { poolKeys } from '../../../../src/data/broker/redis/keys.js'
 import { admit } from '../../../../src/data/broker/redis/scripts.js'
+import { ANONYMOUS_OWNER } from '../../../../src/data/broker/index.js'
 import { createEnvelope, idempotencyFingerprint, type Envelope } from '../../../../src/data/index.js'
 import { poolLive } from '../../../helpers/pool-live.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
@@ -64,7 +65,13 @@ void test(
         runId: ghost.runId,
         maxQueued: 1000,
         needWorker: false,
-        idempotency: { key: keys.idempotency(ghost.workflow, 'order-42'), fingerprint: idempotencyFingerprint(ghost) },
+        idempotency: {
+          key: keys.idempotency(ANONYMOUS_OWNER, ghost.workflow, 'order-42'),
+          fingerprint: idempotencyFingerprint(ghost),
+          legacy: null,
+        },
+        owner: ANONYMOUS_OWNER,
+        ownerTtlMs: 60_000,
         claimTtlMs: 60_000,
         pendingMs: commandTimeoutMs + 5000,
         admitTtlMs: commandTimeoutMs + 5000,
