@@ -4,9 +4,13 @@
 //   - idle RSS of each worker process once serving, and again after its runs
 //   - runs/s, closed loop (64 runs in flight), on the embedded broker (IPC) and on Redis
 //     (BullMQ), rounds interleaved so machine noise hits both alike; median of the rounds.
-// Usage: node --import tsx bench/python/run.ts [--runs 2000] [--rounds 5]
+// With --before DIR (another checkout: its python/ package), that build's Python worker runs
+// beside this one's, each on its own broker (and its own redis-server), rounds interleaved
+// with this build's: python runs/s of both and their ratio, per broker.
+// Usage: node --import tsx bench/python/run.ts [--runs 2000] [--rounds 5] [--before DIR]
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
@@ -18,7 +22,9 @@ import { RedisBroker } from '../../src/data/broker/redis/index.js'
 import { pythonProgram, startSupervisor, type Supervisor } from '../../src/data/supervisor/index.js'
 import { startRedis } from '../../test/helpers/redis.js'
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '5' } } })
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '5' }, before: { type: 'string' } },
+})
 const RUNS = Number(values.runs)
 const ROUNDS = Number(values.rounds)
 const IN_FLIGHT = 64
@@ -41,15 +47,22 @@ async function until(what: string, check: () => Promise<boolean>, ms = 60_000): 
   }
 }
 
-function supervise(broker: SupervisedBroker, extraEnv: Record<string, string> = {}): Supervisor {
+/** The Python worker of this checkout, or of --before DIR's. */
+const program = (dir?: string) => (dir ? { ...pythonProgram(), path: join(resolve(dir), 'python') } : pythonProgram())
+
+function supervise(broker: SupervisedBroker, sharedRedis: string | null = null, before?: string): Supervisor {
   return startSupervisor({
     registry,
     broker,
     worker: { module: WORKER, execArgv: ['--import', import.meta.resolve('tsx')], args: (pool) => ['--pool', pool.name, ...(broker.kind === 'memory' ? ['--ipc'] : [])] },
-    python: pythonProgram(),
+    python: program(before),
     verifyKeys: verifyKeysFor(KEY),
-    extraEnv,
-    output: () => undefined,
+    // The workers' Redis (SWITCHYARD_REDIS_URL is not passed on from extraEnv: a pool's own env file names its own).
+    sharedRedis,
+    // Workers' lines only with BENCH_VERBOSE=1 (a worker that cannot start says why there).
+    output: (pool, pid, line) => {
+      if (process.env.BENCH_VERBOSE) console.error(`[${pool} ${pid}] ${line}`)
+    },
   })
 }
 type SupervisedBroker = Parameters<typeof startSupervisor>[0]['broker']
@@ -73,8 +86,16 @@ async function throughput(broker: Broker, workflow: string, reg: Registry): Prom
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 
-async function measure(label: string, broker: Broker, supervisor: Supervisor): Promise<Record<string, number>> {
+/** A broker whose python pool --before DIR's worker serves (its node pool too, unmeasured). */
+interface Before {
+  readonly broker: Broker
+  readonly supervisor: Supervisor
+  readonly rates: number[]
+}
+
+async function measure(label: string, broker: Broker, supervisor: Supervisor, before?: Before): Promise<Record<string, number>> {
   await until(`${label}: both pools ready`, () => broker.ready())
+  if (before) await until(`${label} (before): both pools ready`, () => before.broker.ready())
   await new Promise((resolve) => setTimeout(resolve, 2000)) // settle: idle, graphs not loaded yet
   const [nodePid] = supervisor.pids('nodep')
   const [pyPid] = supervisor.pids('py')
@@ -82,10 +103,14 @@ async function measure(label: string, broker: Broker, supervisor: Supervisor): P
   // Warm-up: each graph loaded, code paths hot.
   await throughput(broker, 'bench.node', registry)
   await throughput(broker, 'bench.py', registry)
+  if (before) await throughput(before.broker, 'bench.py', registry)
   const rates: { node: number[]; python: number[] } = { node: [], python: [] }
   for (let round = 0; round < ROUNDS; round++) {
     rates.node.push(await throughput(broker, 'bench.node', registry))
+    // This build and the one before, alternately: the same machine noise for both.
+    if (before && round % 2 === 0) before.rates.push(await throughput(before.broker, 'bench.py', registry))
     rates.python.push(await throughput(broker, 'bench.py', registry))
+    if (before && round % 2 === 1) before.rates.push(await throughput(before.broker, 'bench.py', registry))
   }
   const after = { node: rssMb(nodePid!), python: rssMb(pyPid!) }
   return {
@@ -95,30 +120,45 @@ async function measure(label: string, broker: Broker, supervisor: Supervisor): P
     afterPython: after.python,
     rateNode: median(rates.node),
     ratePython: median(rates.python),
+    ...(before ? { ratePythonBefore: median(before.rates) } : {}),
   }
 }
 
 const results: Record<string, Record<string, number>> = {}
 {
-  const broker = new MemoryBroker({ pools: [...registry.pools.values()].map((pool) => ({ ...pool, served: true })) })
+  const memory = () => new MemoryBroker({ pools: [...registry.pools.values()].map((pool) => ({ ...pool, served: true })) })
+  const broker = memory()
   const supervisor = supervise({ kind: 'memory', broker })
+  const beforeBroker = values.before ? memory() : null
+  const before = beforeBroker ? { broker: beforeBroker, supervisor: supervise({ kind: 'memory', broker: beforeBroker }, null, values.before), rates: [] } : undefined
   try {
-    results['embedded broker (IPC)'] = await measure('memory', broker, supervisor)
+    results['embedded broker (IPC)'] = await measure('memory', broker, supervisor, before)
   } finally {
     await supervisor.stop()
     await broker.close()
+    await before?.supervisor.stop()
+    await before?.broker.close()
   }
 }
 {
   const redis = await startRedis()
   const broker = await RedisBroker.connect({ registry, url: redis.url })
-  const supervisor = supervise({ kind: 'redis', broker }, { SWITCHYARD_REDIS_URL: redis.url })
+  const supervisor = supervise({ kind: 'redis', broker }, redis.url)
+  const beforeRedis = values.before ? await startRedis() : null
+  const beforeBroker = beforeRedis ? await RedisBroker.connect({ registry, url: beforeRedis.url }) : null
+  const before =
+    beforeRedis && beforeBroker
+      ? { broker: beforeBroker, supervisor: supervise({ kind: 'redis', broker: beforeBroker }, beforeRedis.url, values.before), rates: [] }
+      : undefined
   try {
-    results['Redis (BullMQ)'] = await measure('redis', broker, supervisor)
+    results['Redis (BullMQ)'] = await measure('redis', broker, supervisor, before)
   } finally {
     await supervisor.stop()
     await broker.close()
     await redis.stop()
+    await before?.supervisor.stop()
+    await beforeBroker?.close()
+    await beforeRedis?.stop()
   }
 }
 
@@ -129,4 +169,13 @@ for (const [name, r] of Object.entries(results)) {
   console.log(
     `${name.padEnd(22)}  ${mb(r.idleNode).padStart(7)} / ${mb(r.idlePython).padEnd(14)}  ${mb(r.afterNode).padStart(7)} / ${mb(r.afterPython).padEnd(18)}  ${(r.rateNode ?? 0).toFixed(0).padStart(6)} / ${(r.ratePython ?? 0).toFixed(0).padEnd(11)}  ${((r.ratePython ?? 0) / (r.rateNode ?? 1)).toFixed(2)}`,
   )
+}
+if (values.before) {
+  console.log(`\npython worker, this build vs --before ${values.before} (rounds interleaved, median runs/s)`)
+  console.log('broker                  before / this build   this/before')
+  for (const [name, r] of Object.entries(results)) {
+    console.log(
+      `${name.padEnd(22)}  ${(r.ratePythonBefore ?? 0).toFixed(0).padStart(6)} / ${(r.ratePython ?? 0).toFixed(0).padEnd(12)}  ${((r.ratePython ?? 0) / (r.ratePythonBefore ?? 1)).toFixed(2)}`,
+    )
+  }
 }

@@ -91,6 +91,7 @@ class CancelListener:
 
     async def _listen(self) -> None:
         failing = False
+        pause = self.retry_s
         while True:
             client = redis_asyncio.from_url(self._url, retry=Retry(NoBackoff(), 0), health_check_interval=10, socket_keepalive=True)
             pubsub = client.pubsub()
@@ -105,6 +106,7 @@ class CancelListener:
                 if failing:
                     log.warning("pool '%s': listening for cancels again", self.pool)
                 failing = False
+                pause = self.retry_s
                 await self._catch_up(client)
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
@@ -124,7 +126,9 @@ class CancelListener:
                     await client.aclose()
                 except Exception:  # noqa: BLE001 - the connection is gone already
                     pass
-            await asyncio.sleep(self.retry_s)
+            # Doubling up to 5 s while Redis stays away (or refuses the subscription): no reconnect storm.
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, max(self.retry_s, 5.0))
 
     async def _catch_up(self, client: Any) -> None:
         """Cancels requested while this process could not hear them, for the runs it holds."""
