@@ -22,7 +22,11 @@ export const ERROR_CODES = {
   UNKNOWN_WORKFLOW: { status: 404, retryable: false, when: 'the workflow name is not in the registry (the error suggests near names)' },
   UNKNOWN_RUN: { status: 404, retryable: false, when: 'no run has that id (finished runs are kept for a while, not forever)' },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, when: 'the path exists under other methods (the response lists them in Allow)' },
-  IDEMPOTENCY_CONFLICT: { status: 409, retryable: false, when: 'the idempotency key was used for this workflow with a different input' },
+  IDEMPOTENCY_CONFLICT: {
+    status: 409,
+    retryable: false,
+    when: 'the caller already used the idempotency key for this workflow with a different input',
+  },
   RUN_FINISHED: { status: 409, retryable: false, when: 'a cancel asked for a run that had already succeeded or failed' },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, when: "the request body is larger than the gateway's limit" },
   UNSUPPORTED_MEDIA_TYPE: {
