@@ -10,6 +10,7 @@ const HELP = `usage: switchyard cancel RUN_ID [--url URL] [--token TOKEN] [--jso
 
 Cancels a queued or running run. A queued run is cancelled at once; a running run's
 graph sees its abort signal, and the run ends cancelled once its worker stopped it.
+Only the token that started the run, or an admin token, may cancel it.
   --url     the gateway (default: SWITCHYARD_URL, else ${DEFAULT_URL})
   --token   bearer token (default: SWITCHYARD_TOKEN)
   --json    print the run as JSON`

@@ -105,7 +105,8 @@ export interface SwitchyardClient<W extends WorkflowMap<W> = AnyWorkflows> {
    * Cancel a queued or running run (`POST /v1/runs/{id}/cancel`): resolves with the run,
    * `cancelled` once its worker stopped it (a running graph sees its abort signal), or
    * still `running` when that takes longer. Cancelling a cancelled run is fine; a run that
-   * already succeeded or failed rejects with RUN_FINISHED (409), an unknown one UNKNOWN_RUN (404).
+   * already succeeded or failed rejects with RUN_FINISHED (409), an unknown one UNKNOWN_RUN (404),
+   * another token's run FORBIDDEN (403: only the token that started a run, or an admin, cancels it).
    *
    * @example const run = await client.cancel(runId) // run.status: 'cancelled'
    */
