@@ -61,7 +61,7 @@ export interface SpanTiming {
 export class RequestTrace {
   private span: Span | undefined
   private spanContext: Context | undefined
-  private readonly parent: Context
+  private parent: Context
   private forced = false
   private shed = false
 
@@ -81,6 +81,20 @@ export class RequestTrace {
    */
   force(): void {
     if (this.span === undefined) this.forced = true
+  }
+
+  /** The trace id the caller's `traceparent` names, if it names a valid one. */
+  get callerTraceId(): string | undefined {
+    const parent = trace.getSpanContext(this.parent)
+    return parent !== undefined && isSpanContextValid(parent) ? parent.traceId : undefined
+  }
+
+  /**
+   * Start a trace of its own rather than join the caller's (its baggage is kept): for a
+   * caller naming a trace whose runs someone else started. Only before the SERVER span starts.
+   */
+  detach(): void {
+    if (this.span === undefined) this.parent = trace.deleteSpan(this.parent)
   }
 
   /** True once the request was shed (skip()): it leaves no span. */

@@ -101,6 +101,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     .add('GET', '/readyz', spec('open', readyz(deps)))
     .add('GET', '/metrics', spec('metrics', metrics(deps)))
   const observe = await mountObserve(options.traceDir, () => deps.registry)
+  const store = observe.store
+  // A caller's traceparent joins a stored trace only if the caller started a run in it (or nobody did).
+  const joinable =
+    store === null
+      ? null
+      : async (traceId: string, caller: Caller) => {
+          if (caller.roles.has('admin')) return true
+          const callers = await store.traceCallers(traceId)
+          return callers === null || callers.has(caller.id)
+        }
   // The console's page and assets are open (they hold no data); the data routes carry their role.
   for (const route of observe.routes) router.add(route.method, route.pattern, spec(route.access, route.handler))
 
@@ -119,7 +129,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     (req, res) => {
       // dispatch answers every error itself; this catch is the last line, so that a fault in
       // the error path (or a bug of ours) ends one connection, never the process.
-      dispatch(router, authenticate, deps, corsOrigins, req, res, guard).catch((error: unknown) => {
+      dispatch(router, authenticate, deps, corsOrigins, joinable, req, res, guard).catch((error: unknown) => {
         deps.log.error('request failed in the error path', { method: req.method, url: req.url, error: String(error) })
         res.destroy()
       })
@@ -191,6 +201,7 @@ async function dispatch(
   authenticate: Authenticate,
   deps: GatewayDeps,
   corsOrigins: ReadonlySet<string>,
+  joinable: ((traceId: string, caller: Caller) => Promise<boolean>) | null,
   req: IncomingMessage,
   res: ServerResponse,
   guard?: { release(socket: IncomingMessage['socket']): void },
@@ -234,6 +245,10 @@ async function dispatch(
         })
       : undefined
     exchange = { req, res, params, trace, known: {}, caller }
+    // A trace id is no secret: naming another caller's trace in traceparent would put this
+    // run, its pool's spans and this caller's own into that trace (trace-members.ts). It gets one of its own.
+    const joined = trace?.callerTraceId
+    if (joined !== undefined && joinable !== null && !(await joinable(joined, caller))) trace?.detach()
     // Asked by a caller who may not: the run goes on, sampled as usual (server-timing says so).
     if (trace !== undefined && wantsForcedTrace(req.headers) && mayForceTrace(caller)) trace.force()
     await route.handler.handler(exchange)

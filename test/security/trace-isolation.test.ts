@@ -28,7 +28,7 @@ const TOKENS = `admin-iso-token admin
 victim-runner-token run workflows=echo.say name=victim
 victim-reader-token read pools=email
 quiet-reader-token read pools=quiet
-hostile-runner-token run workflows=quiet.say name=victim
+hostile-runner-token run workflows=quiet.say,echo.fail name=victim
 `
 const as = (token: string) => ({ authorization: `Bearer ${token}` })
 const ADMIN = as('admin-iso-token')
@@ -218,4 +218,40 @@ void test("a hostile pool filling its own project does not evict a victim's trac
   assert.equal(after.status, 200)
   assert.deepEqual(after.body, before.body)
   assert.equal((await listed(traceId, VICTIM_READER)).length, 1)
+})
+
+void test("a caller naming another caller's trace in traceparent gets a trace of its own; the caller that started it still joins it", async () => {
+  // Before, any token that may run some workflow could start a run under any trace id it
+  // named: the gateway's own spans of that run (trusted) then joined the victim's trace,
+  // and with them the run's pool and caller as members of it.
+  const client = sender('victim-client', 'victim-runner-token')
+  const session = client.tracerProvider.getTracer('client').startSpan('client session')
+  const { traceId, spanId } = session.spanContext()
+  const traceparent = `00-${traceId}-${spanId}-01`
+  const first = await post(`${fx.url}/v1/workflows/echo.say/run`, { text: 'one' }, { ...as('victim-runner-token'), traceparent })
+  assert.equal(first.status, 200)
+  assert.equal(first.headers.get('x-switchyard-trace-id'), traceId)
+  await gatewayTracing.forceFlush()
+  const before = { view: await view(traceId, VICTIM_READER), listed: await listed(traceId, VICTIM_READER) }
+  assert.equal(before.view.status, 200)
+
+  // Another caller (its token may run a workflow of the victim's own pool) names that trace.
+  const hostile = await post(`${fx.url}/v1/workflows/echo.fail/run`, {}, { ...as('hostile-runner-token'), traceparent })
+  assert.equal(hostile.status, 502)
+  const hostileTrace = hostile.headers.get('x-switchyard-trace-id') ?? ''
+  assert.match(hostileTrace, /^[0-9a-f]{32}$/)
+  assert.notEqual(hostileTrace, traceId, 'the hostile run got a trace of its own')
+  await gatewayTracing.forceFlush()
+  assert.deepEqual((await view(traceId, VICTIM_READER)).body, before.view.body)
+  assert.deepEqual(await listed(traceId, VICTIM_READER), before.listed)
+  // Its run is still traced, under its own id.
+  assert.equal(((await view(hostileTrace, ADMIN)).body as TraceBody).spans.filter((span) => span.name === 'run echo.fail').length, 1)
+
+  // The caller that started the trace continues it: a second run joins the same trace.
+  const second = await post(`${fx.url}/v1/workflows/echo.say/run`, { text: 'two' }, { ...as('victim-runner-token'), traceparent })
+  assert.equal(second.headers.get('x-switchyard-trace-id'), traceId)
+  await gatewayTracing.forceFlush()
+  const after = (await view(traceId, ADMIN)).body as TraceBody
+  assert.equal(after.spans.filter((span) => span.name === 'run echo.say').length, 2)
+  session.end()
 })

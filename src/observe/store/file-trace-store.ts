@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { SwitchyardError } from '../../control/index.js'
 import { summarizeRun, summarySpan } from './run-summary.js'
 import { TRACE_ID, type StoredSpan } from './stored-span.js'
-import { traceMembers } from './trace-members.js'
+import { traceMembers, traceOwners } from './trace-members.js'
 import type { TraceQuery, TracedRunFilter, RunSummary, TraceStore } from './trace-store.js'
 
 /** Where spans of a project the store was not told about are filed (see `projects`). */
@@ -142,6 +142,13 @@ export class FileTraceStore implements TraceStore {
     const spans = new Map<string, StoredSpan>()
     for (const span of query.project === undefined ? traceMembers(read) : read) spans.set(span.spanId, span)
     return [...spans.values()].sort((a, b) => a.start - b.start)
+  }
+
+  async traceCallers(traceId: string): Promise<ReadonlySet<string> | null> {
+    const extents = this.extents.get(traceId.toLowerCase())
+    // The common case, a new trace: no read at all.
+    if (extents === undefined) return null
+    return traceOwners(await this.readExtents(extents))?.callers ?? null
   }
 
   async listRuns(filter: TracedRunFilter = {}): Promise<RunSummary[]> {

@@ -18,6 +18,21 @@ import type { StoredSpan } from './stored-span.js'
  * @example const tree = buildRunTree(traceMembers(spans))
  */
 export function traceMembers(spans: readonly StoredSpan[]): StoredSpan[] {
+  const owners = traceOwners(spans)
+  if (owners === null) return [...spans]
+  const { pools, callers } = owners
+  return spans.filter(
+    ({ sender }) => sender === undefined || callers.has(sender.id) || (sender.pools ?? []).some((pool) => pools.has(pool)),
+  )
+}
+
+/** True for a span that may say whose a trace's runs are: recorded by the gateway (or a trusted sender), naming a pool or a caller. */
+export function isAnchorSpan(span: StoredSpan): boolean {
+  return span.sender === undefined && (typeof span.attributes[ATTR.pool] === 'string' || typeof span.attributes[ATTR.caller] === 'string')
+}
+
+/** Whose a trace's runs are, as the gateway's spans name them: their pools and callers; null when none names either. */
+export function traceOwners(spans: Iterable<StoredSpan>): { pools: Set<string>; callers: Set<string> } | null {
   const pools = new Set<string>()
   const callers = new Set<string>()
   let anchored = false
@@ -29,13 +44,5 @@ export function traceMembers(spans: readonly StoredSpan[]): StoredSpan[] {
     const caller = span.attributes[ATTR.caller]
     if (typeof caller === 'string') callers.add(caller)
   }
-  if (!anchored) return [...spans]
-  return spans.filter(
-    ({ sender }) => sender === undefined || callers.has(sender.id) || (sender.pools ?? []).some((pool) => pools.has(pool)),
-  )
-}
-
-/** True for a span that may say whose a trace's runs are: recorded by the gateway (or a trusted sender), naming a pool or a caller. */
-export function isAnchorSpan(span: StoredSpan): boolean {
-  return span.sender === undefined && (typeof span.attributes[ATTR.pool] === 'string' || typeof span.attributes[ATTR.caller] === 'string')
+  return anchored ? { pools, callers } : null
 }

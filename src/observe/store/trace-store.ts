@@ -49,6 +49,11 @@ export interface TraceStore {
    * its spans name); with `project`, every span filed under that project, whoever sent it.
    */
   getTrace(traceId: string, query?: TraceQuery): Promise<StoredSpan[]>
+  /**
+   * The callers that started the runs of a trace (the gateway's spans' `switchyard.caller`);
+   * null when no span of the gateway's is stored for it (a new trace, or nobody's run).
+   */
+  traceCallers(traceId: string): Promise<ReadonlySet<string> | null>
   /** Recent runs, newest first. */
   listRuns(filter?: TracedRunFilter): Promise<RunSummary[]>
   close(): Promise<void>

@@ -326,6 +326,10 @@ void test("retention drops a trace's lines from the full project only; a trace h
     { ...span('quiet', stranger), traceId: lone },
   ])
   assert.equal((await store.getTrace(lone)).length, 2)
+  // The callers that may continue a trace: those the gateway's spans name; none named, nobody's.
+  assert.deepEqual(await store.traceCallers(traceId), new Set(['token:c']))
+  assert.equal(await store.traceCallers(lone), null)
+  assert.equal(await store.traceCallers('c'.repeat(32)), null)
   // The quiet project fills up: its lines of the trace go, the rest stays.
   const id = (i: number) => i.toString(16).padStart(32, '0')
   for (let i = 1; i <= 4; i++) await store.add([{ ...span('quiet'), traceId: id(i) }])
