@@ -7,18 +7,15 @@
 // those grants the worker never hears a cancel. And nobody is told about the eviction
 // check more than once.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
 import { eventually } from '../data/supervisor/supervisor-helpers.js'
 import { aclUsers } from '../helpers/pool-acl.js'
+import { launch, type Launched } from '../helpers/start.js'
 import { redisSkip, startRedis } from '../helpers/redis.js'
-
-const START = fileURLToPath(new URL('../../src/cli/start.ts', import.meta.url))
 
 const REGISTRY = `version: 1
 pools:
@@ -76,23 +73,22 @@ void test(
     for (const pool of ['work', 'other'])
       writeFileSync(join(dir, 'env', `${pool}.env`), `SWITCHYARD_REDIS_URL=${url(`switchyard-pool-${pool}`)}\n`)
 
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', START, '--config', join(dir, 'switchyard.yaml'), '--port', '0', '--no-auth'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, SWITCHYARD_REDIS_URL: url('switchyard-gateway') },
-      },
-    )
-    let text = ''
-    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    let started: Launched
+    try {
+      started = await launch('start', {
+        args: ['--config', join(dir, 'switchyard.yaml'), '--no-auth'],
+        env: { SWITCHYARD_REDIS_URL: url('switchyard-gateway') },
+      })
+    } catch (error) {
+      await redis.stop()
+      rmSync(dir, { recursive: true, force: true })
+      throw error
+    }
+    const { url: gateway, output } = started
     const explain = (error: Error) => {
-      throw new Error(`${error.message}\n${text}`)
+      throw new Error(`${error.message}\n${output()}`)
     }
     try {
-      const gateway = await eventually('the gateway URL', () => /gateway (http:\/\/[\d.:]+)/.exec(text)?.[1], 60_000).catch(explain)
       await eventually(
         'every pool ready',
         async () => ((await fetch(`${gateway}/readyz`)).status === 200 ? true : undefined),
@@ -105,7 +101,7 @@ void test(
           body: JSON.stringify(input),
         })
         await response.body?.cancel()
-        assert.equal(response.status, 202, text)
+        assert.equal(response.status, 202, output())
         return response.headers.get('x-switchyard-run-id') ?? ''
       }
       const cancel = async (runId: string) => {
@@ -128,7 +124,7 @@ void test(
       assert.match(queuedCancel.body.error?.message ?? '', /cancelled while queued/)
 
       const runningCancel = await cancel(running)
-      assert.ok([200, 202].includes(runningCancel.status), `${runningCancel.status} ${JSON.stringify(runningCancel.body)}\n${text}`)
+      assert.ok([200, 202].includes(runningCancel.status), `${runningCancel.status} ${JSON.stringify(runningCancel.body)}\n${output()}`)
       await eventually('the graph to see its abort signal', () => existsSync(runningFile), 20_000).catch(explain)
       const seen = JSON.parse(readFileSync(runningFile, 'utf8')) as { code: string; message: string }
       assert.equal(seen.code, 'CANCELLED')
@@ -138,14 +134,16 @@ void test(
       await new Promise((resolve) => setTimeout(resolve, 300))
       assert.equal(existsSync(`${queuedFile}.started`), false)
 
-      assert.doesNotMatch(text, /cannot listen for cancels|NOPERM/, text)
+      assert.doesNotMatch(output(), /cannot listen for cancels|NOPERM/, output())
       // The eviction check: at most one line for the whole deployment (the gateway's), none from workers.
-      assert.ok(text.split('\n').filter((line) => line.includes('maxmemory-policy')).length <= 1, text)
+      assert.ok(
+        output()
+          .split('\n')
+          .filter((line) => line.includes('maxmemory-policy')).length <= 1,
+        output(),
+      )
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-      await exited
-      clearTimeout(timer)
+      await started.stop()
       await redis.stop()
       rmSync(dir, { recursive: true, force: true })
     }

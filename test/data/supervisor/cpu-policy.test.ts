@@ -19,6 +19,45 @@ const probe = openCpuPolicy({ pools: [], quietMs: 1000 })
 probe.close()
 const noGroups = probe.groupsDir === null ? `no per-pool CPU groups here: ${probe.description}` : false
 
+const POOLS = ['work', 'discovery']
+
+/** Both supervised tests' rig: pools work and discovery on the memory broker, their workers under `cpu`. */
+function supervise(cpu: ReturnType<typeof openCpuPolicy>) {
+  const registry = onlyPools(fixtureRegistry(), POOLS)
+  const broker = new MemoryBroker({ pools: registry.pools.values(), retryDelayMs: 20 })
+  const events = new Events()
+  const supervisor = startSupervisor({
+    registry,
+    broker: { kind: 'memory', broker },
+    worker: { ...WORKER_PROGRAM, args: (pool) => ['--pool', pool.name, '--ipc'] },
+    verifyKeys: VERIFY,
+    cpu,
+    backoff: { initialMs: 50, maxMs: 1000, resetAfterMs: 60_000 },
+    onEvent: events.push,
+    output: events.output,
+  })
+  return { registry, broker, supervisor }
+}
+
+type Supervisor = ReturnType<typeof startSupervisor>
+
+/** The first worker of each pool, once every pool is served. */
+async function firstWorkers(supervisor: Supervisor, broker: MemoryBroker): Promise<{ work: number; discovery: number }> {
+  await eventually('every pool served', () => broker.ready())
+  const [work] = supervisor.pids('work')
+  const [discovery] = supervisor.pids('discovery')
+  assert.ok(work && discovery)
+  return { work, discovery }
+}
+
+/** Kills discovery's worker (-9); resolves with its successor's pid once the pool is served again. */
+async function crashed(supervisor: Supervisor, broker: MemoryBroker, discovery: number): Promise<number> {
+  process.kill(discovery, 'SIGKILL')
+  const restarted = await eventually('discovery restarted', () => supervisor.pids('discovery').find((pid) => pid !== discovery))
+  await eventually('discovery served again', () => broker.ready())
+  return restarted
+}
+
 function cpuCgroupOf(pid: number): string | undefined {
   return readFileSync(`/proc/${pid}/cgroup`, 'utf8')
     .split('\n')
@@ -38,28 +77,13 @@ void test(
   'CPU groups: each pool in its own; a killed worker drops its pool alone to low cpu.shares until quiet; close removes them',
   { skip: noGroups },
   async () => {
-    const registry = onlyPools(fixtureRegistry(), ['work', 'discovery'])
-    const broker = new MemoryBroker({ pools: registry.pools.values(), retryDelayMs: 20 })
-    const cpu = openCpuPolicy({ pools: [...registry.pools.keys()], quietMs: 120_000 })
+    const cpu = openCpuPolicy({ pools: POOLS, quietMs: 120_000 })
     const dir = cpu.groupsDir
     assert.ok(dir)
     const shares = (pool: string) => Number(readFileSync(join(dir, pool, 'cpu.shares'), 'utf8'))
-    const events = new Events()
-    const supervisor = startSupervisor({
-      registry,
-      broker: { kind: 'memory', broker },
-      worker: { ...WORKER_PROGRAM, args: (pool) => ['--pool', pool.name, '--ipc'] },
-      verifyKeys: VERIFY,
-      cpu,
-      backoff: { initialMs: 50, maxMs: 1000, resetAfterMs: 60_000 },
-      onEvent: events.push,
-      output: events.output,
-    })
+    const { registry, broker, supervisor } = supervise(cpu)
     try {
-      await eventually('every pool served', () => broker.ready())
-      const [work] = supervisor.pids('work')
-      const [discovery] = supervisor.pids('discovery')
-      assert.ok(work && discovery)
+      const { work, discovery } = await firstWorkers(supervisor, broker)
       const group = dir.slice(dir.lastIndexOf('/switchyard-'))
       assert.ok(cpuCgroupOf(work)?.endsWith(`${group}/work`), cpuCgroupOf(work))
       assert.ok(cpuCgroupOf(discovery)?.endsWith(`${group}/discovery`), cpuCgroupOf(discovery))
@@ -75,9 +99,7 @@ void test(
       assert.equal(shares('work'), NORMAL_SHARES)
       assert.equal(shares('discovery'), NORMAL_SHARES)
 
-      process.kill(discovery, 'SIGKILL')
-      const restarted = await eventually('discovery restarted', () => supervisor.pids('discovery').find((pid) => pid !== discovery))
-      await eventually('discovery served again', () => broker.ready())
+      const restarted = await crashed(supervisor, broker, discovery)
       assert.equal(shares('discovery'), PENALTY_SHARES)
       assert.equal(shares('work'), NORMAL_SHARES)
       assert.ok(cpuCgroupOf(restarted)?.endsWith(`${group}/discovery`))
@@ -97,32 +119,15 @@ void test(
 )
 
 void test('without CPU groups: a worker restarted after a crash runs every thread at nice 19, the other pool left alone', async () => {
-  const registry = onlyPools(fixtureRegistry(), ['work', 'discovery'])
-  const broker = new MemoryBroker({ pools: registry.pools.values(), retryDelayMs: 20 })
-  const cpu = openCpuPolicy({ pools: [...registry.pools.keys()], quietMs: 120_000, setting: 'off' })
+  const cpu = openCpuPolicy({ pools: POOLS, quietMs: 120_000, setting: 'off' })
   assert.equal(cpu.groupsDir, null)
   assert.match(cpu.description, /no per-pool CPU groups \(SWITCHYARD_CPU_CGROUP=off\): a worker restarted after a crash runs at nice 19/)
   const own = getPriority()
-  const events = new Events()
-  const supervisor = startSupervisor({
-    registry,
-    broker: { kind: 'memory', broker },
-    worker: { ...WORKER_PROGRAM, args: (pool) => ['--pool', pool.name, '--ipc'] },
-    verifyKeys: VERIFY,
-    cpu,
-    backoff: { initialMs: 50, maxMs: 1000, resetAfterMs: 60_000 },
-    onEvent: events.push,
-    output: events.output,
-  })
+  const { registry, broker, supervisor } = supervise(cpu)
   try {
-    await eventually('every pool served', () => broker.ready())
-    const [work] = supervisor.pids('work')
-    const [discovery] = supervisor.pids('discovery')
-    assert.ok(work && discovery)
+    const { work, discovery } = await firstWorkers(supervisor, broker)
     assert.deepEqual(new Set(threadNices(discovery)), new Set([own]), 'a first start keeps the supervisor’s priority')
-    process.kill(discovery, 'SIGKILL')
-    const restarted = await eventually('discovery restarted', () => supervisor.pids('discovery').find((pid) => pid !== discovery))
-    await eventually('discovery served again', () => broker.ready())
+    const restarted = await crashed(supervisor, broker, discovery)
     // Its threads, those started after the renice included (they inherit it), run at nice 19 once it serves.
     const envelope = envelopeFor(registry, 'discovery.slow', { ms: 10 })
     await broker.submit(envelope)
