@@ -121,8 +121,10 @@ export interface Broker {
    * it): hand on the runs it held now, each counted as a crash (retried, or ended
    * WORKER_CRASHED / WORKER_LOST), rather than once its heartbeat expires. Resolves with
    * how many runs were handed on. The memory broker hears of it from the IPC link itself.
+   * `how` ("exited with code 7", "was killed by SIGKILL") goes into the message of a run it
+   * ends, so its caller reads what happened to the process.
    */
-  workerExited(pool: string, pid: number): Promise<number>
+  workerExited(pool: string, pid: number, how?: string): Promise<number>
   /**
    * POOL_SATURATED without asking, or null: `pool` was found full moments ago (a
    * short-lived hint), or (an async run) maxQueued admissions of this broker are being

@@ -264,7 +264,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
       // (seconds): a run that keeps killing its workers is dead-lettered WORKER_CRASHED within a short deadline too.
       if (options.broker.kind === 'redis') {
         options.broker.broker
-          .workerExited(pool.name, pid)
+          .workerExited(pool.name, pid, signal ? `was killed by ${signal}` : `exited with code ${code}`)
           .catch((error: unknown) =>
             output(pool.name, pid, `could not hand on its runs now (its heartbeat will): ${(error as Error).message}`),
           )

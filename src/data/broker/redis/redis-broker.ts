@@ -576,7 +576,7 @@ export class RedisBroker implements Broker {
     return null
   }
 
-  async workerExited(pool: string, pid: number): Promise<number> {
+  async workerExited(pool: string, pid: number, how = 'exited'): Promise<number> {
     const entry = this.queues.get(pool)
     if (!entry || this.closed) return 0
     const { queue, keys } = entry
@@ -587,7 +587,7 @@ export class RedisBroker implements Broker {
     let released = 0
     for (const worker of members.filter((member) => member.startsWith(mine))) {
       const options = { queue, keys, pool, maxCrashes: this.maxCrashes, warn: this.warn }
-      released += await this.call(reapWorker(client, options, worker, `exited (its supervisor saw process ${pid} go)`), `reaping ${worker}`)
+      released += await this.call(reapWorker(client, options, worker, `${how} (its supervisor saw process ${pid} go)`), `reaping ${worker}`)
     }
     return released
   }

@@ -30,7 +30,7 @@ if (skip) {
       registry,
       source: (pool: string) => redisRunSource(pool, { url, prefix }),
       // A consumer's exit is reported as `switchyard start`'s supervisor reports its children's.
-      spawnConsumer: (pool: string) => spawnRedisConsumer(url, prefix, pool, (pid) => broker.workerExited(pool, pid)),
+      spawnConsumer: (pool: string) => spawnRedisConsumer(url, prefix, pool, (pid, how) => broker.workerExited(pool, pid, how)),
       close: () => broker.close(),
     }
   })
