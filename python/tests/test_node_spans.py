@@ -3,6 +3,7 @@ run span (a subgraph's nodes under the node that holds it), each model call a `c
 span under its node, through LangChain's public callbacks; nothing when unsampled."""
 
 import asyncio
+import json
 import textwrap
 import time
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from opentelemetry.trace import StatusCode
 
 from switchyard_worker.registry import Registry
 from switchyard_worker.runner import Outcome, PoolRunner
-from tests.conftest import EXPORTER, VERIFY_KEYS, pool, sign, workflow, write_resolved
+from tests.conftest import EXPORTER, SPEC, VERIFY_KEYS, pool, sign, workflow, write_resolved
 
 KEY = VERIFY_KEYS
 TRACE_ID = "5bf92f3577b34da6a3ce929d0e0e4736"
@@ -132,3 +133,20 @@ def test_an_unsampled_run_records_no_node_or_model_span(registry: Registry) -> N
     EXPORTER.clear()
     assert handle(registry, "Acme", sampled="00").ok
     assert EXPORTER.get_finished_spans() == ()
+
+
+def test_every_switchyard_and_gen_ai_name_the_worker_writes_is_in_spec_attributes(registry: Registry) -> None:
+    """The TypeScript side reads these names from src/control; spec/attributes.json is its copy."""
+    spec = json.loads((SPEC / "attributes.json").read_text(encoding="utf-8"))
+    known = {*spec["switchyard"].values(), *spec["genai"].values()}
+    EXPORTER.clear()
+    assert handle(registry, "Acme").ok
+    assert not handle(registry, "Boom").ok
+    written: set[str] = set()
+    for span in EXPORTER.get_finished_spans():
+        written.update(span.attributes or {})
+        for event in span.events:
+            written.update(event.attributes or {})
+    ours = {name for name in written if name.startswith(("switchyard.", "gen_ai."))}
+    assert {"switchyard.graph.node", "switchyard.graph.step", "switchyard.error.code", "gen_ai.usage.output_tokens"} <= ours
+    assert ours - known == set()

@@ -77,7 +77,7 @@ async function generate(options: ModelCallOptions, request: GenerateRequest, spa
     let problem = problemOf(answer, validate)
     if (problem !== null) {
       // One corrective retry: show the model its answer and exactly what was wrong with it.
-      span.addEvent('gen_ai.output.invalid', { 'switchyard.validation': problem })
+      span.addEvent('gen_ai.output.invalid', { [ATTR.validation]: problem })
       const retry: GenerateRequest = { ...request, messages: [...request.messages, ...correction(answer.text, problem)] }
       // The span records the conversation as it was sent last: with the correction.
       if (recording) span.setAttribute(GENAI.inputMessages, inputMessages(retry.messages))

@@ -12,6 +12,8 @@ export const ATTR = {
   errorCode: 'switchyard.error.code',
   promptHash: 'switchyard.prompt.hash',
   graphNode: 'switchyard.graph.node',
+  /** LangGraph's superstep number of a node's span (its `langgraph_step`). */
+  graphStep: 'switchyard.graph.step',
   input: 'switchyard.input',
   output: 'switchyard.output',
   offline: 'switchyard.model.offline',
@@ -28,6 +30,10 @@ export const ATTR = {
    * trace only when the gateway's span names that caller.
    */
   caller: 'switchyard.caller',
+  /** Set by the gateway on the enqueue span when an Idempotency-Key named a run already admitted. */
+  deduped: 'switchyard.deduped',
+  /** On a model call's `gen_ai.output.invalid` event: why the answer failed its schema. */
+  validation: 'switchyard.validation',
 } as const
 
 /** OpenTelemetry GenAI semantic-convention names used on model-call spans. */

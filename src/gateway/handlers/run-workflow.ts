@@ -74,7 +74,7 @@ export function runWorkflow(deps: GatewayDeps): Handler {
     }
     enqueue.setAttribute(ATTR.runId, submitted.runId)
     enqueue.setAttribute('messaging.message.id', submitted.runId)
-    if (submitted.deduped) enqueue.setAttribute('switchyard.deduped', true)
+    if (submitted.deduped) enqueue.setAttribute(ATTR.deduped, true)
     enqueue.end(now())
     known.runId = submitted.runId
 

@@ -100,7 +100,7 @@ class NodeSpanHandler extends BaseCallbackHandler {
     const recorded = captureValue(inputs, FULL)
     if (recorded !== undefined) span.setAttribute(ATTR.input, recorded)
     const step = metadata?.langgraph_step
-    if (typeof step === 'number') span.setAttribute('switchyard.graph.step', step)
+    if (typeof step === 'number') span.setAttribute(ATTR.graphStep, step)
     // The stored span this node's code will see (no one stores a node's span): the refiner compares against it.
     runs.set(runId, { span, context: trace.setSpan(parent, span), startedUnder: nested ? within.startedUnder : trace.getSpan(active) })
     nodes.add(runId)
