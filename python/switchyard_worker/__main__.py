@@ -164,7 +164,9 @@ async def _serve(args: argparse.Namespace) -> int:
         # Visible as alive before taking a run (the gateway refuses waiting callers of a pool without heartbeats).
         heartbeat = Heartbeat(url, args.prefix, runner.pool.name)
         await asyncio.get_running_loop().run_in_executor(None, heartbeat.beating.wait, 10)
-        worker, cancels = start_worker(runner, url, prefix=args.prefix, concurrency=concurrency, name=f"{socket.gethostname()}-{os.getpid()}")
+        worker, cancels = start_worker(
+            runner, url, prefix=args.prefix, concurrency=concurrency, name=f"{socket.gethostname()}-{os.getpid()}", worker_id=heartbeat.worker_id
+        )
         run = asyncio.ensure_future(worker.run())
         # One line on stdout once serving, for supervisors and tests to wait on.
         print(

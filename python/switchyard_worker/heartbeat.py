@@ -7,6 +7,12 @@ worker of the pool has a current heartbeat (POOL_UNAVAILABLE), and counts worker
 (/readyz, stats). It beats from a thread of its own, so a graph that holds the event loop
 does not make the process look dead. test/data/broker/redis/heartbeat.test.ts holds these
 numbers and the script to the TypeScript ones.
+
+Beside its heartbeat, a worker keeps its leases (`sy-leases:<worker id>`, a hash of run id →
+BullMQ lock token, written by redis_source.py as each run starts): a supervisor that sees the
+process die, or a reaper that sees its heartbeat expire, hands those runs on at once
+(src/data/broker/redis/reaper.ts). A worker that leaves cleanly deletes the hash as it leaves
+the set. spec/vectors/leases.json holds both languages to these names.
 """
 
 from __future__ import annotations
@@ -34,12 +40,19 @@ def workers_key(prefix: str, pool: str) -> str:
     return f"{prefix}:switchyard.{pool}:sy-workers"
 
 
+def leases_key(prefix: str, pool: str, worker_id: str) -> str:
+    """The hash of the runs one worker process holds: field the run id, value BullMQ's lock token."""
+    return f"{prefix}:switchyard.{pool}:sy-leases:{worker_id}"
+
+
 class Heartbeat:
     """Beats until stop(); ``beating`` is set once the first beat is in Redis (take runs only then)."""
 
     def __init__(self, url: str, prefix: str, pool: str) -> None:
         self.key = workers_key(prefix, pool)
+        # `<host>:<pid>:<random>`, as node's: a supervisor finds its dead child's member by `<host>:<pid>:`.
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.leases = leases_key(prefix, pool, self.worker_id)
         self.beating = threading.Event()
         self._stop = threading.Event()
         self._client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
@@ -57,11 +70,14 @@ class Heartbeat:
             self._stop.wait(BEAT_MS / 1000)
 
     def stop(self) -> None:
-        """Stop beating and leave the set: a clean exit is not a death."""
+        """Stop beating, leave the set and drop the leases (call it once no run is in flight): a clean exit is not a death."""
         self._stop.set()
         self._thread.join(timeout=3)
         try:
-            self._client.zrem(self.key, self.worker_id)
+            pipe = self._client.pipeline(transaction=False)
+            pipe.zrem(self.key, self.worker_id)
+            pipe.delete(self.leases)
+            pipe.execute()
         except Exception:  # noqa: BLE001 - gone anyway once its heartbeat expires
             pass
         self._client.close()

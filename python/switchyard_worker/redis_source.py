@@ -6,6 +6,12 @@ producer (RedisBroker). Settling, as src/data/redis-record.ts expects:
   retryable     → raise Exception("switchyard.run-error:" + JSON) — BullMQ retries with backoff
   not retryable → raise UnrecoverableError(same text) — failed at once (dead letter)
 
+Each run's lease (run id → the lock token BullMQ's Worker holds for its job) is in the
+process's `sy-leases:<worker id>` hash before the graph starts, and removed when the run
+ends, as the node worker does (heartbeat.py): a supervisor that sees this process die puts
+its runs back in the queue at once, or ends them (WORKER_CRASHED, WORKER_LOST), rather than
+BullMQ's stalled check a lock duration later.
+
 Beside the BullMQ Worker, a CancelListener subscribes to the pool's cancel channel (cancel.py)
 and aborts the runs this process holds; a run also reads the pool's cancel set as it starts.
 """
@@ -27,6 +33,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .cancel import Abort, cancel_channel, cancelled_error, cancels_key
 from .envelope import deadline_ms
+from .heartbeat import leases_key
 from .runner import Outcome, PoolRunner
 
 RUN_ERROR_TAG = "switchyard.run-error:"
@@ -142,13 +149,21 @@ class CancelListener:
 
 
 def start_worker(
-    runner: PoolRunner, url: str, *, prefix: str = "bull", concurrency: int | None = None, name: str | None = None
+    runner: PoolRunner,
+    url: str,
+    *,
+    prefix: str = "bull",
+    concurrency: int | None = None,
+    name: str | None = None,
+    worker_id: str | None = None,
 ) -> tuple[Worker, CancelListener]:
     """A BullMQ Worker serving the runner's pool (close it with ``await worker.close()``), and
     its cancel listener (started; ``await cancels.stop()`` once the worker is closed).
 
     ``name`` names its Redis connections (`<prefix>:<queue>:w:<name>`), one name per process.
-    The broker counts workers by their heartbeats (heartbeat.py), not by connections."""
+    The broker counts workers by their heartbeats (heartbeat.py), not by connections.
+    ``worker_id`` is that heartbeat's member: each run's lease goes in its `sy-leases` hash
+    (none without it)."""
 
     # Runs this pool finished, until their signed deadlines: the node worker's `sy-finished` (issue 12.4).
     finished_key = f"{prefix}:{queue_name(runner.pool.name)}:sy-finished"
@@ -158,14 +173,20 @@ def start_worker(
     #: Runs this process is executing: run id → its abort.
     running: dict[str, Abort] = {}
     cancels = CancelListener(url, prefix, runner.pool.name, running)
+    leases = leases_key(prefix, runner.pool.name, worker_id) if worker_id else None
 
-    async def process(job: Any, _token: str) -> dict[str, Any]:
+    async def process(job: Any, token: str) -> dict[str, Any]:
         started_at = int(time.time() * 1000)
         run_id = str(job.id) if job.id is not None else None
         abort = Abort()
+        leased = False
         if run_id is not None:
             running[run_id] = abort
         try:
+            # The lease is in Redis before the graph starts: a crash from here on is found at once.
+            if leases is not None and run_id is not None and token:
+                await client.hset(leases, run_id, token)
+                leased = True
             finished = False
             if run_id is not None:
                 # Held before the cancel set is read: a cancel is either in the set already or heard from now on.
@@ -180,6 +201,11 @@ def start_worker(
         finally:
             if run_id is not None and running.get(run_id) is abort:
                 del running[run_id]
+            if leased:
+                try:
+                    await client.hdel(leases, run_id)  # type: ignore[arg-type]
+                except Exception:  # noqa: BLE001 - a stale lease only makes a reaper find the job settled
+                    pass
         attempts = int((job.opts or {}).get("attempts") or 1)
         final = outcome.ok or (not outcome.refused and (not outcome.retryable or int(job.attemptsMade or 0) + 1 >= attempts))
         deadline = deadline_ms(str((job.data or {}).get("deadline", ""))) if isinstance(job.data, dict) else None

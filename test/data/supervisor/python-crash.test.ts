@@ -1,0 +1,235 @@
+// Issue 13.2 and 13.3 for Python pools on Redis, under `switchyard start`: a Python worker
+// writes each run's lease (the BullMQ lock token its Worker holds) before the graph starts,
+// so when the supervisor sees it die it reaps it at once (RedisBroker.workerExited →
+// reapWorker), as it does a node worker. A kill -9 mid-run: the run starts again within
+// seconds and succeeds, far before its 10 s deadline (BullMQ's stalled check alone takes
+// 30–60 s). A graph that kills its own process every time: WORKER_CRASHED after 2 crashes
+// (the broker's maxCrashes), never started a third time, and the pool serves again.
+// Each graph start appends a ledger line (the run id and the process's pid).
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+
+import { eventually } from '../../helpers/eventually.js'
+import { redisSkip, startRedis, type RedisServer } from '../../helpers/redis.js'
+import { alive, launch, type Launched } from '../../helpers/start.js'
+
+function pythonSkip(): string | false {
+  const probe = spawnSync(process.env.SWITCHYARD_PYTHON?.trim() || 'python3', ['-c', 'import opentelemetry.sdk, jsonschema, bullmq'], {
+    encoding: 'utf8',
+  })
+  if (probe.status === 0) return false
+  if (process.env.CI) throw new Error(`python3 cannot import the worker's dependencies: ${probe.stderr}`)
+  return 'python3 with the worker dependencies is not installed (python3 -m pip install ./python)'
+}
+
+// Two processes of one run each: a run put back in the queue is taken by the live one at once.
+const REGISTRY = `version: 1
+pools:
+  py:
+    runtime: python
+    env: env/py.env
+    concurrency: 1
+    processes: 2
+    timeout: 10s
+  poison:
+    runtime: python
+    env: env/poison.env
+    concurrency: 1
+    processes: 2
+    timeout: 30s
+workflows:
+  py.nap:
+    pool: py
+    graph: graphs.py#nap
+    input: { type: object }
+    description: Writes a ledger line per start, then sleeps.
+  poison.die:
+    pool: poison
+    graph: graphs.py#die
+    input: { type: object }
+    description: Writes a ledger line, then kills its own process (kill -9), every time.
+  poison.nap:
+    pool: poison
+    graph: graphs.py#nap
+    input: { type: object }
+    description: Writes a ledger line per start, then sleeps.
+`
+
+// Module-level imports: only typing, __future__ and switchyard_worker (switchyard check's lint).
+const GRAPHS = `from __future__ import annotations
+
+from typing import Any
+
+
+def _ledger(input: Any, run: Any) -> None:
+    import json
+    import os
+
+    with open(input["ledger"], "a", encoding="utf-8") as file:
+        file.write(json.dumps({"run": run.run_id, "pid": os.getpid()}) + "\\n")
+
+
+async def nap(input: Any, run: Any) -> Any:
+    import asyncio
+
+    _ledger(input, run)
+    await asyncio.sleep(input.get("sleep", 0))
+    return {"slept": input.get("sleep", 0)}
+
+
+def die(input: Any, run: Any) -> Any:
+    import os
+    import signal
+
+    _ledger(input, run)
+    os.kill(os.getpid(), signal.SIGKILL)
+    return {"unreachable": True}
+`
+
+interface Line {
+  readonly run: string
+  readonly pid: number
+}
+
+interface RunBody {
+  readonly status: string
+  readonly output?: unknown
+  readonly error?: { readonly code: string; readonly message: string }
+  readonly finishedAt?: number
+  readonly deadline?: string
+}
+
+function project(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-python-crash-'))
+  writeFileSync(join(dir, 'graphs.py'), GRAPHS)
+  writeFileSync(join(dir, 'switchyard.yaml'), REGISTRY)
+  mkdirSync(join(dir, 'env'))
+  writeFileSync(join(dir, 'env', 'py.env'), '')
+  writeFileSync(join(dir, 'env', 'poison.env'), '')
+  return dir
+}
+
+function ledger(file: string, runId: string): Line[] {
+  if (!existsSync(file)) return []
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Line)
+    .filter((line) => line.run === runId)
+}
+
+async function withStart(body: (running: Launched, dir: string) => Promise<void>): Promise<void> {
+  const redis: RedisServer = await startRedis()
+  const dir = project()
+  let running: Launched | undefined
+  try {
+    running = await launch('start', {
+      args: ['--config', join(dir, 'switchyard.yaml'), '--no-auth'],
+      env: { SWITCHYARD_REDIS_URL: redis.url },
+    })
+    const started = running
+    await eventually(
+      'both python pools ready',
+      async () => ((await fetch(`${started.url}/readyz`)).status === 200 ? true : undefined),
+      90_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${started.output()}`)
+    })
+    await body(running, dir)
+  } finally {
+    await running?.stop()
+    await redis.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function submit(gateway: string, workflow: string, input: object): Promise<string> {
+  const response = await fetch(`${gateway}/v1/workflows/${workflow}/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+    body: JSON.stringify(input),
+  })
+  await response.body?.cancel()
+  assert.equal(response.status, 202)
+  const runId = response.headers.get('x-switchyard-run-id')
+  assert.ok(runId)
+  return runId
+}
+
+async function ended(running: Launched, runId: string, timeoutMs: number): Promise<RunBody> {
+  return eventually(
+    `run ${runId} to end`,
+    async () => {
+      const body = (await (await fetch(`${running.url}/v1/runs/${runId}`)).json()) as RunBody
+      return ['succeeded', 'failed', 'cancelled'].includes(body.status) ? body : undefined
+    },
+    timeoutMs,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${running.output()}`)
+  })
+}
+
+void describe('a Python worker killed under switchyard start (Redis)', { skip: redisSkip() || pythonSkip() }, () => {
+  void test('kill -9 mid-run: the run starts again within seconds and succeeds before its 10 s deadline', async () => {
+    await withStart(async (running, dir) => {
+      const file = join(dir, 'ledger.jsonl')
+      const submittedAt = Date.now()
+      const runId = await submit(running.url, 'py.nap', { ledger: file, sleep: 2 })
+      const [first] = await eventually('the graph to start', () => {
+        const lines = ledger(file, runId)
+        return lines.length > 0 ? lines : undefined
+      })
+      assert.ok(first)
+      process.kill(first.pid, 'SIGKILL')
+      const killedAt = Date.now()
+      const [, second] = await eventually(
+        'the run to start again',
+        () => {
+          const lines = ledger(file, runId)
+          return lines.length > 1 ? lines : undefined
+        },
+        9_000,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}\n${running.output()}`)
+      })
+      const restartedAfterMs = Date.now() - killedAt
+      assert.ok(second)
+      assert.notEqual(second.pid, first.pid)
+      assert.equal(alive(first.pid), false)
+      const body = await ended(running, runId, 15_000)
+      assert.equal(body.status, 'succeeded', `${JSON.stringify(body)}\n${running.output()}`)
+      assert.deepEqual(body.output, { slept: 2 })
+      // Well before its deadline: started again within a few seconds of the kill, done by its 2 s sleep after.
+      assert.ok(restartedAfterMs < 5_000, `started again ${restartedAfterMs} ms after the kill`)
+      assert.ok(Date.now() - submittedAt < 10_000, `ended ${Date.now() - submittedAt} ms after it was submitted`)
+      assert.equal(ledger(file, runId).length, 2)
+    })
+  })
+
+  void test('a graph that kills its own process every time ends WORKER_CRASHED after 2 crashes, never started a third time', async () => {
+    await withStart(async (running, dir) => {
+      const file = join(dir, 'ledger.jsonl')
+      const submittedAt = Date.now()
+      const runId = await submit(running.url, 'poison.die', { ledger: file })
+      const body = await ended(running, runId, 25_000)
+      assert.equal(body.status, 'failed', JSON.stringify(body))
+      assert.equal(body.error?.code, 'WORKER_CRASHED', `${JSON.stringify(body)}\n${running.output()}`)
+      assert.match(body.error?.message ?? '', new RegExp(`run ${runId} was dead-lettered after its worker died under it 2 times`))
+      // Dead-lettered on the second crash, long before its 30 s deadline (not WORKER_LOST, not a stalled-job check).
+      assert.ok(Date.now() - submittedAt < 25_000)
+      const starts = ledger(file, runId)
+      assert.equal(starts.length, 2, JSON.stringify(starts))
+      assert.notEqual(starts[0]?.pid, starts[1]?.pid)
+
+      // The pool recovers by itself and serves the next run; the poison run is not taken again.
+      const next = await submit(running.url, 'poison.nap', { ledger: file, sleep: 0 })
+      const served = await ended(running, next, 60_000)
+      assert.equal(served.status, 'succeeded', `${JSON.stringify(served)}\n${running.output()}`)
+      assert.equal(ledger(file, runId).length, 2)
+    })
+  })
+})
