@@ -146,10 +146,9 @@ for (const kind of ['redis', 'memory'] as const) {
       assert.equal((await cancel(bobs, BOB)).status, 200)
     })
 
-    void test(
-      "a run whose owner is not known (queued before owners were kept) is an admin's to cancel",
-      { skip: kind !== 'redis' },
-      async () => {
+    // Only Redis keeps runs across an upgrade: the memory broker has no run from before owners.
+    if (kind === 'redis')
+      void test("a run whose owner is not known (queued before owners were kept) is an admin's to cancel", async () => {
         const res = await run('held.wait', { n: 2 }, { ...ALICE, prefer: 'respond-async' })
         const runId = runIdOf(res)
         // As a broker before this change left it: the job, and no owner key beside it.
@@ -168,7 +167,6 @@ for (const kind of ['redis', 'memory'] as const) {
         assert.equal((await get(`${fx.url}/v1/runs/${runId}`, ALICE)).status, 403)
         assert.equal((await get(`${fx.url}/v1/runs/${runId}`, CAROL)).status, 200)
         assert.deepEqual([(await cancel(runId, OPS)).status, (await fx.broker.get(runId))?.status], [200, 'cancelled'])
-      },
-    )
+      })
   })
 }
