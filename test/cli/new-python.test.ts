@@ -8,17 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { PYTHON, pythonSkip } from '../helpers/python.js'
 
 const REPO = join(import.meta.dirname, '../..')
 const BIN = join(REPO, 'bin', 'switchyard.js')
-const PYTHON = process.env.SWITCHYARD_PYTHON?.trim() || 'python3'
 
-function pythonSkip(): string | false {
-  const probe = spawnSync(PYTHON, ['-c', 'import langgraph, pytest, opentelemetry.sdk'], { encoding: 'utf8' })
-  if (probe.status === 0) return false
-  if (process.env.CI) throw new Error(`${PYTHON} cannot import langgraph and pytest, and CI must run this test: ${probe.stderr}`)
-  return `${PYTHON} with langgraph and pytest is not installed (python3 -m pip install './python[test]')`
-}
+const PYTHON_SKIP = pythonSkip(['langgraph', 'pytest', 'opentelemetry.sdk'], "python3 -m pip install './python[test]'")
 
 function cli(args: readonly string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
@@ -28,7 +23,7 @@ function cli(args: readonly string[], cwd: string): Promise<{ code: number; stdo
   )
 }
 
-void describe('switchyard new for a python pool', { skip: pythonSkip() }, () => {
+void describe('switchyard new for a python pool', { skip: PYTHON_SKIP }, () => {
   let dir: string
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-new-py-'))

@@ -4,7 +4,7 @@
 // client's span, the gateway's, the Python process's run, node and `chat` spans, with
 // tokens and cost. Real processes, real Redis, the offline model.
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,9 +16,9 @@ import { initTracing, type Tracing } from '../../src/observe/sdk/index.js'
 import { eventually } from '../helpers/eventually.js'
 import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js'
 import { SALES } from './workflow-kit.js'
+import { PYTHON, pythonSkip } from '../helpers/python.js'
 
 const REPO = join(import.meta.dirname, '../..')
-const PYTHON = process.env.SWITCHYARD_PYTHON?.trim() || 'python3'
 
 /** research.account's types, as `switchyard codegen` writes them from its schemas. */
 interface Workflows {
@@ -38,12 +38,7 @@ interface Workflows {
   }
 }
 
-function pythonSkip(): string | false {
-  const probe = spawnSync(PYTHON, ['-c', 'import langgraph, opentelemetry.sdk, bullmq'], { encoding: 'utf8' })
-  if (probe.status === 0) return false
-  if (process.env.CI) throw new Error(`${PYTHON} cannot import langgraph and the worker's dependencies, and CI must run this test`)
-  return `${PYTHON} with langgraph is not installed (python3 -m pip install './python[langgraph]')`
-}
+const PYTHON_SKIP = pythonSkip(['langgraph', 'opentelemetry.sdk', 'bullmq'], "python3 -m pip install './python[langgraph]'")
 
 interface Served {
   readonly url: string
@@ -172,7 +167,7 @@ async function oneTrace(served: Served, tracing: Tracing, project: string): Prom
   assert.equal(chat.attributes['switchyard.model.cost_usd'], 0)
 }
 
-void describe('research.account end to end', { skip: pythonSkip() }, () => {
+void describe('research.account end to end', { skip: PYTHON_SKIP }, () => {
   let tracing: Tracing
 
   void test('on the embedded broker (switchyard dev): client → gateway → Python worker, one trace', async () => {

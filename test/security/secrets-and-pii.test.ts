@@ -6,7 +6,6 @@
 // (capture: redacted), each reading its key from its own env file; each graph logs the
 // key and fails quoting it, as a provider's SDK does ("Incorrect API key provided: …").
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,19 +13,13 @@ import { after, before, test } from 'node:test'
 
 import { spawnDev, type DevProcess } from '../cli/dev-process.js'
 import { eventually } from '../helpers/eventually.js'
+import { PYTHON, pythonSkip } from '../helpers/python.js'
 
-const PYTHON = process.env.SWITCHYARD_PYTHON?.trim() || 'python3'
 const KEYS = { node: 'sk-live-node-4f9c2a7e1b', py: 'sk-live-py-93be1d0c55' }
 const HOOKS = { node: 'whsec-node-hook-771', py: 'whsec-py-hook-772' }
 const EMAIL = 'ada@example.com'
 
-function pythonSkip(): string | false {
-  const probe = spawnSync(PYTHON, ['-c', 'import opentelemetry.sdk, jsonschema'], { encoding: 'utf8' })
-  if (probe.status === 0) return false
-  if (process.env.CI) throw new Error(`${PYTHON} cannot run the Python worker, and CI must run this test: ${probe.stderr}`)
-  return `${PYTHON} cannot run the Python worker here`
-}
-const skipPython = pythonSkip()
+const skipPython = pythonSkip(['opentelemetry.sdk', 'jsonschema'])
 
 let dir: string
 let dev: DevProcess

@@ -7,7 +7,6 @@
 // (the broker's maxCrashes), never started a third time, and the pool serves again.
 // Each graph start appends a ledger line (the run id and the process's pid).
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,15 +15,9 @@ import { describe, test } from 'node:test'
 import { eventually } from '../../helpers/eventually.js'
 import { redisSkip, startRedis, type RedisServer } from '../../helpers/redis.js'
 import { alive, launch, type Launched } from '../../helpers/start.js'
+import { pythonSkip } from '../../helpers/python.js'
 
-function pythonSkip(): string | false {
-  const probe = spawnSync(process.env.SWITCHYARD_PYTHON?.trim() || 'python3', ['-c', 'import opentelemetry.sdk, jsonschema, bullmq'], {
-    encoding: 'utf8',
-  })
-  if (probe.status === 0) return false
-  if (process.env.CI) throw new Error(`python3 cannot import the worker's dependencies: ${probe.stderr}`)
-  return 'python3 with the worker dependencies is not installed (python3 -m pip install ./python)'
-}
+const PYTHON_SKIP = pythonSkip(['opentelemetry.sdk', 'jsonschema', 'bullmq'])
 
 // Two processes of one run each: a run put back in the queue is taken by the live one at once.
 const REGISTRY = `version: 1
@@ -173,7 +166,7 @@ async function ended(running: Launched, runId: string, timeoutMs: number): Promi
   })
 }
 
-void describe('a Python worker killed under switchyard start (Redis)', { skip: redisSkip() || pythonSkip() }, () => {
+void describe('a Python worker killed under switchyard start (Redis)', { skip: redisSkip() || PYTHON_SKIP }, () => {
   void test('kill -9 mid-run: the run starts again within seconds and succeeds before its 10 s deadline', async () => {
     await withStart(async (running, dir) => {
       const file = join(dir, 'ledger.jsonl')

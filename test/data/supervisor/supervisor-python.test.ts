@@ -3,7 +3,6 @@
 // node workers' IPC protocol), with the node workers' guarantees: readiness, the
 // deadline, the heap cap, a crash retried and restarted with backoff, SIGTERM draining.
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 
@@ -15,17 +14,11 @@ import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
 import { pythonProgram, startSupervisor, type Supervisor } from '../../../src/data/supervisor/index.js'
 import { Events, eventually } from './supervisor-helpers.js'
 import { envelopeFor, VERIFY, LONG } from '../worker/worker-helpers.js'
+import { pythonSkip } from '../../helpers/python.js'
 
 const CONFIG = fileURLToPath(new URL('../../fixtures/python/switchyard.yaml', import.meta.url))
 
-function pythonSkip(): string | false {
-  const probe = spawnSync('python3', ['-c', 'import opentelemetry.sdk, jsonschema'], { encoding: 'utf8' })
-  if (probe.status === 0) return false
-  if (process.env.CI) throw new Error(`python3 cannot import the worker's dependencies: ${probe.stderr}`)
-  return 'python3 with the worker dependencies is not installed (python3 -m pip install ./python)'
-}
-
-void describe('a python pool on the embedded broker', { skip: pythonSkip() }, () => {
+void describe('a python pool on the embedded broker', { skip: pythonSkip(['opentelemetry.sdk', 'jsonschema']) }, () => {
   let registry: Registry
   let broker: MemoryBroker
   let supervisor: Supervisor

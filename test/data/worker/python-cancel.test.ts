@@ -4,7 +4,6 @@
 // the worker subscribes to its pool's cancel channel) with and without the Redis ACL users
 // `switchyard acl` prints, and on `switchyard dev` (the embedded broker's IPC cancel message).
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,15 +13,7 @@ import { eventually } from '../../helpers/eventually.js'
 import { aclUsers } from '../../helpers/pool-acl.js'
 import { redisSkip, startRedis, type RedisServer } from '../../helpers/redis.js'
 import { launch, type Launched } from '../../helpers/start.js'
-
-function pythonSkip(): string | false {
-  const probe = spawnSync(process.env.SWITCHYARD_PYTHON?.trim() || 'python3', ['-c', 'import opentelemetry.sdk, jsonschema, bullmq'], {
-    encoding: 'utf8',
-  })
-  if (probe.status === 0) return false
-  if (process.env.CI) throw new Error(`python3 cannot import the worker's dependencies: ${probe.stderr}`)
-  return 'python3 with the worker dependencies is not installed (python3 -m pip install ./python)'
-}
+import { pythonSkip } from '../../helpers/python.js'
 
 const REGISTRY = `version: 1
 pools:
@@ -143,7 +134,7 @@ async function cancelBoth(running: Launched, dir: string): Promise<void> {
   assert.doesNotMatch(running.output(), /cannot listen for cancels|NOPERM/)
 }
 
-void describe('cancel of Python runs through the gateway', { skip: pythonSkip() }, () => {
+void describe('cancel of Python runs through the gateway', { skip: pythonSkip(['opentelemetry.sdk', 'jsonschema', 'bullmq']) }, () => {
   void test('switchyard start, one Redis user for all', { skip: redisSkip() }, async () => {
     const redis: RedisServer = await startRedis()
     const dir = project()

@@ -5,7 +5,7 @@
 // an envelope that did not come through the routing contract is refused without retry.
 // Then the ways it is started: --lifeline, `switchyard worker --pool py`, the supervisor.
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,6 +26,7 @@ import { initTracing, type StoredSpan, type Tracing } from '../../../src/observe
 import { redisSkip, startRedis, type RedisServer } from '../../helpers/redis.js'
 import { eventually } from '../supervisor/supervisor-helpers.js'
 import { sampleValue } from '../../helpers/prometheus.js'
+import { pythonSkip } from '../../helpers/python.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const pythonDir = join(here, '..', '..', '..', 'python')
@@ -35,15 +36,8 @@ const KEY = generateSigningKey()
 const VERIFY_KEYS = KEY.publicKey
 
 /** Skip reason, or false; in CI (where .ci/run installs ./python) a missing piece fails. */
-function pythonSkip(): string | false {
-  const probe = spawnSync('python3', ['-c', 'import bullmq, opentelemetry.sdk'], { encoding: 'utf8' })
-  if (probe.status === 0) return false
-  const reason = `python3 with the worker's dependencies is not importable (python3 -m pip install ./python): ${(probe.stderr ?? String(probe.error)).trim().split('\n').pop()}`
-  if (process.env.CI) throw new Error(reason)
-  return reason
-}
 
-const skip = redisSkip() || pythonSkip()
+const skip = redisSkip() || pythonSkip(['bullmq', 'opentelemetry.sdk'])
 
 interface Started {
   readonly child: ChildProcess
