@@ -32,6 +32,11 @@ function retryAfterMs(res: Response): number {
   return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 5) * 1000 : 500
 }
 
+/** fetch's error when nothing listened on the port (the gateway down, or restarting). */
+function connectionRefused(error: unknown): boolean {
+  return (error as { cause?: { code?: unknown } } | null)?.cause?.code === 'ECONNREFUSED'
+}
+
 /** Submit one run as a real client would; resolves with what it finally got. */
 export async function submit(url: string, workflow: string, input: unknown, options: SubmitOptions): Promise<Submission> {
   const until = Date.now() + options.budgetMs
@@ -68,9 +73,11 @@ export async function submit(url: string, workflow: string, input: unknown, opti
       if (!options.key && !saysNothingQueued) break
       if (options.key && res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) break
       wait = saysNothingQueued ? retryAfterMs(res) : 250
-    } catch {
+    } catch (error) {
       status = 0
-      if (!options.key) break
+      // A refused connection never carried the request, so even a client without a key may
+      // send it again; any other error leaves it unknown whether the run was taken.
+      if (!options.key && !connectionRefused(error)) break
     }
     if (Date.now() + wait > until) break
     await sleep(wait)
