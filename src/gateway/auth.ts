@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { SwitchyardError } from '../control/index.js'
 import { verifyIngestToken } from './ingest-credential.js'
-import { ANONYMOUS, ANONYMOUS_OPEN_INGEST, callerOf, type Caller } from './scopes.js'
+import { ANONYMOUS, ANONYMOUS_OPEN_INGEST, callerOf, type Caller, type Grant } from './scopes.js'
 import { fullPrivilegeTokens, tokenDigest, type TokenEntry } from './tokens-file.js'
 
 /** Throws UNAUTHORIZED for a missing or unknown token. */
@@ -34,7 +34,7 @@ export function createAuthenticator(options: AuthOptions): Authenticate {
     if (entries === null) return anonymous
     if (token === undefined) throw new SwitchyardError('UNAUTHORIZED', 'missing bearer token: send Authorization: Bearer <token>')
     const presented = tokenDigest(token)
-    let found: TokenEntry | undefined
+    let found: KnownToken | undefined
     // No early exit: every comparison runs, whichever matched.
     for (const entry of entries) if (timingSafeEqual(presented, entry.digest) && found === undefined) found = entry
     if (found === undefined) throw new SwitchyardError('UNAUTHORIZED', 'invalid bearer token')
@@ -50,7 +50,13 @@ export function parseTokens(text: string): string[] {
     .filter((token) => token !== '' && !token.startsWith('#'))
 }
 
-function normalize(tokens: readonly (string | TokenEntry)[]): TokenEntry[] {
+/** An accepted token with its grant complete: the id its caller (and its runs' owner) goes by. */
+interface KnownToken {
+  readonly digest: Buffer
+  readonly grant: Grant
+}
+
+function normalize(tokens: readonly (string | TokenEntry)[]): KnownToken[] {
   const strings = tokens.filter((t): t is string => typeof t === 'string')
   return [...fullPrivilegeTokens(strings, 'token'), ...tokens.filter((t): t is TokenEntry => typeof t !== 'string')].map((entry) => ({
     ...entry,

@@ -46,8 +46,12 @@ export interface Caller {
 /** What one token grants (a line of the tokens file, a SWITCHYARD_TOKENS entry, a pool's ingest credential). */
 export interface Grant {
   readonly name: string
-  /** The caller's id (see Caller.id). @default `name` */
-  readonly id?: string
+  /**
+   * The caller's id (see Caller.id), and so the owner of its runs and idempotency keys:
+   * required, never derived from `name` (a label two tokens may share). Tokens get theirs
+   * from auth.ts (a hash of the token's digest), ingest credentials `ingest:<pool>`.
+   */
+  readonly id: string
   readonly roles: readonly Role[]
   readonly workflows?: readonly string[] | null
   readonly pools?: readonly string[] | null
@@ -101,7 +105,7 @@ export function maySee(caller: Caller, target: ScopeTarget): boolean {
 export function callerOf(grant: Grant): Caller {
   return {
     name: grant.name,
-    id: grant.id ?? grant.name,
+    id: grant.id,
     roles: new Set(grant.roles),
     workflows: grant.workflows ?? null,
     pools: grant.pools ? new Set(grant.pools) : null,

@@ -12,10 +12,17 @@
 import { createHash } from 'node:crypto'
 import { FULL_ROLES, PATTERN, ROLES, type Grant, type Role } from './scopes.js'
 
+/**
+ * What a token grants as its line says it: a Grant without its id, which only the
+ * authenticator gives (from the token's digest, auth.ts), so no builder here can make
+ * two tokens share an owner id by sharing a name.
+ */
+export type TokenGrant = Omit<Grant, 'id'>
+
 /** One accepted token: the SHA-256 of its text, and what it grants. */
 export interface TokenEntry {
   readonly digest: Buffer
-  readonly grant: Grant
+  readonly grant: TokenGrant
 }
 
 /** SHA-256 of a token's UTF-8 text (how tokens are kept and compared). */
@@ -106,7 +113,7 @@ export function parseTokensFile(text: string, source: string): TokenEntry[] {
   if (entries.length === 0) throw new Error(`${source} holds no token`)
   return entries
 
-  function add(token: string, grant: Grant, lineNo: number, at: (message: string) => void): void {
+  function add(token: string, grant: TokenGrant, lineNo: number, at: (message: string) => void): void {
     const digestText = DIGEST.exec(token)?.[1]
     const digest = digestText ? Buffer.from(digestText, 'hex') : tokenDigest(token)
     const key = digest.toString('hex')

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { parseTokens, parseTokensFile } from '../../src/gateway/index.js'
 import { createAuthenticator } from '../../src/gateway/auth.js'
-import { runOwner } from '../../src/gateway/scopes.js'
+import { callerOf, runOwner, type Grant } from '../../src/gateway/scopes.js'
 import { get, post, startFixture, type Fixture } from './fixture.js'
 
 let fx: Fixture
@@ -66,4 +66,29 @@ void test("a token's run owner id (who its runs belong to): the same for the tok
   assert.ok(!digest.toString('hex').includes(id) && !digest.toString('base64url').includes(id) && !owner.includes('owner-token'))
   // Without tokens: the one anonymous caller.
   assert.equal(runOwner(createAuthenticator({ tokens: null })('Bearer anything')), 'anonymous')
+})
+
+void test('a grant always has its own id: two tokens with one name are two owners, and an id-less grant does not type-check', () => {
+  const authenticate = createAuthenticator({
+    tokens: parseTokensFile('ci-token-0001 run name=ci\nci-token-0002 run name=ci\nlegacy-0001,legacy-0002\n', 'tokens'),
+  })
+  const callers = ['ci-token-0001', 'ci-token-0002', 'legacy-0001', 'legacy-0002'].map((t) => authenticate(`Bearer ${t}`))
+  // Same labels (name=ci twice; a legacy line names both its tokens after the line)...
+  assert.deepEqual(
+    callers.map((c) => c.name),
+    ['ci', 'ci', 'tokens:3', 'tokens:3'],
+  )
+  // ...but four owners: each caller's runs and idempotency keys are its own.
+  const owners = callers.map(runOwner)
+  assert.equal(new Set(owners).size, 4, owners.join(' '))
+  for (const owner of owners) assert.match(owner, /^token\.[A-Za-z0-9_-]{16}$/)
+
+  // Types (npm run check fails when either line stops being an error): a Grant needs its
+  // id, and a tokens-file entry's grant cannot become a caller without the authenticator.
+  // @ts-expect-error id is required
+  const idless: Grant = { name: 'ci', roles: ['run'] }
+  const entry = parseTokensFile('ci-token-0001 run name=ci', 'tokens')[0]!
+  // @ts-expect-error a TokenGrant has no id (and callerOf no longer falls back to its name)
+  assert.throws(() => runOwner(callerOf(entry.grant)))
+  void idless
 })
