@@ -5,10 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { ATTR, GENAI } from '../../src/control/index.js'
-import { FileTraceStore, type StoredSpan } from '../../src/observe/index.js'
+import { ATTR, GENAI, SERVICE } from '../../src/control/index.js'
+import { ingestToken, newIngestSecret, parseTokensFile } from '../../src/gateway/index.js'
+import { FileTraceStore, StoreSpanExporter, initTracing, type StoredSpan } from '../../src/observe/index.js'
+import { post, startFixture } from '../gateway/fixture.js'
 import { freePort } from '../helpers/redis.js'
 import { startObserveServer } from '../observe/observe-server.js'
+import { otlpJson, postSpans } from '../security/otlp-export.js'
 
 const exec = promisify(execFile)
 
@@ -115,4 +118,44 @@ void test('switchyard trace draws the stored tree; switchyard runs lists the run
     down.stderr,
     `switchyard runs: cannot reach the gateway at http://127.0.0.1:${port} (ECONNREFUSED); start it with 'npx switchyard dev' or pass --url\n`,
   )
+})
+
+void test("switchyard trace --project shows a pool's own spans that a run's trace leaves out, to that pool's readers only", async (t) => {
+  // A real gateway with its spans in its store (as `dev` and `start` run it), tokens with scopes.
+  const traceDir = mkdtempSync(join(tmpdir(), 'switchyard-cli-project-'))
+  const secret = newIngestSecret()
+  const tokens = 'email-runner-token run workflows=echo.say\nemail-reader-token read pools=email\nquiet-reader-token read pools=quiet\n'
+  const fx = await startFixture({ tokens: parseTokensFile(tokens, 'tokens'), ingestSecret: secret, traceDir })
+  const tracing = initTracing({ service: SERVICE.gateway, env: {}, exporter: new StoreSpanExporter(fx.gateway.traceStore!) })
+  t.after(async () => {
+    await tracing.shutdown()
+    await fx.close()
+    rmSync(traceDir, { recursive: true, force: true })
+  })
+  const run = await post(`${fx.url}/v1/workflows/echo.say/run`, { text: 'hi' }, { authorization: 'Bearer email-runner-token' })
+  assert.equal(run.status, 200)
+  const traced = run.headers.get('x-switchyard-trace-id') ?? ''
+  await tracing.forceFlush()
+  // The quiet pool, with its own credential, exports a span under that run's trace id:
+  // stored in its project, kept out of the run's trace.
+  const stray = otlpJson([{ service: 'switchyard-pool-quiet', project: 'quiet', spans: [{ name: 'quiet aside', traceId: traced }] }])
+  assert.equal((await postSpans(fx.url, stray, ingestToken(secret, 'quiet'))).status, 200)
+
+  const whole = await switchyard(['trace', traced, '--url', fx.url, '--token', 'email-reader-token', '--json'])
+  assert.equal(whole.code, 0, whole.stderr)
+  assert.doesNotMatch(whole.stdout, /quiet aside/)
+  assert.match(whole.stdout, /run echo\.say/)
+
+  const aside = await switchyard(['trace', traced, '--project', 'quiet', '--url', fx.url, '--token', 'quiet-reader-token'])
+  assert.equal(aside.code, 0, aside.stderr)
+  assert.equal(aside.stdout.split('\n')[1]?.replace(/\d+\.\d ms/, 'N ms'), 'quiet aside  [switchyard-pool-quiet]  N ms  ✓', aside.stdout)
+  assert.doesNotMatch(aside.stdout, /run echo\.say/)
+
+  // Another pool's reader may not read that project; a project with nothing under the id is a 404.
+  const refused = await switchyard(['trace', traced, '--project', 'quiet', '--url', fx.url, '--token', 'email-reader-token'])
+  assert.equal(refused.code, 1)
+  assert.equal(refused.stderr, "switchyard trace: 403 FORBIDDEN: this token may not read project 'quiet'\n")
+  const empty = await switchyard(['trace', 'f'.repeat(32), '--project', 'quiet', '--url', fx.url, '--token', 'quiet-reader-token'])
+  assert.equal(empty.code, 1)
+  assert.match(empty.stderr, new RegExp(`404 NOT_FOUND: no spans stored for trace ${'f'.repeat(32)} in project 'quiet'`))
 })
