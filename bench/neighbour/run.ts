@@ -2,6 +2,11 @@
 // start on Redis, a neighbour pool under steady synchronous traffic, a faulty pool),
 // each pool fault in turn, the neighbour's p50/p99 just before the fault and during it,
 // side by side in one run. The goal (issue 13): p99 during ≤ 1.2 × the baseline's.
+// Each window lasts at least 12 s (suite.ts BENCH: a fault whose runs end at once sends
+// them again until then), so each p99 is of ≥ 200 requests (one every 50 ms); the
+// counts are printed beside each figure. With each figure: the gateway's and Redis's CPU,
+// and how long the main threads of the gateway, Redis and the neighbour's worker waited
+// on a run queue (ms per s): where a neighbour request's extra milliseconds were spent.
 // With --before DIR (another checkout, built: its bin/switchyard.js), each fault runs on
 // that build's rig and then on this one's, alternately in the same run: before/after
 // measured under the same load.
@@ -9,7 +14,7 @@
 import { join, resolve } from 'node:path'
 
 import { startRig, type Rig } from '../../test/chaos/rig.js'
-import { FULL, runSuite, type Row, type Scale } from '../../test/chaos/suite.js'
+import { BENCH, runSuite, type Row, type Scale, type WindowMeter } from '../../test/chaos/suite.js'
 
 const POOL_FAULTS = ['throw', 'hang', 'spin', 'heap', 'exit', 'schema', 'big', 'flood']
 const arg = (name: string) => {
@@ -21,14 +26,16 @@ const beforeDir = arg('--before')
 
 const pad = (text: string, n: number) => text.padEnd(n)
 const ms = (value: number) => `${Math.round(value)}`.padStart(5)
-const pct = (value: number | null) => (value === null ? '  –' : `${value}`.padStart(3))
+const num = (value: number | null) => (value === null ? '  –' : `${value}`.padStart(3))
+const meter = (m: WindowMeter) =>
+  `${num(m.cpu.gateway)} ${num(m.cpu.redis)} | ${num(m.runQueue.gateway)} ${num(m.runQueue.redis)} ${num(m.runQueue.neighbour)} | ${m.load.toFixed(1).padStart(4)}`
 
 function line(label: string, row: Row): string {
   const ratio = row.withFault.p99 / row.baseline.p99
   return (
-    `${pad(label, 42)}  ${ms(row.baseline.p50)} ${ms(row.baseline.p99)} |  ${ms(row.withFault.p50)} ${ms(row.withFault.p99)} |` +
-    `  ×${ratio.toFixed(2)} ${ratio <= 1.2 ? 'ok ' : 'OVER'} (${row.baseline.n}/${row.withFault.n}) | ` +
-    `${pct(row.cpu.baseline.gateway)} ${pct(row.cpu.baseline.redis)} → ${pct(row.cpu.withFault.gateway)} ${pct(row.cpu.withFault.redis)}`
+    `${pad(label, 42)}  ${ms(row.baseline.p50)} ${ms(row.baseline.p99)} ${`${row.baseline.n}`.padStart(4)} |` +
+    `  ${ms(row.withFault.p50)} ${ms(row.withFault.p99)} ${`${row.withFault.n}`.padStart(4)} |` +
+    `  ×${ratio.toFixed(2)} ${ratio <= 1.2 ? 'ok ' : 'OVER'} | ${meter(row.meter.baseline)} → ${meter(row.meter.withFault)}`
   )
 }
 
@@ -39,7 +46,7 @@ try {
   const out: string[] = []
   for (const id of only) {
     for (const { label, rig } of rigs) {
-      const scale: Scale = { ...FULL, name: 'full', only: [id] }
+      const scale: Scale = { ...BENCH, only: [id] }
       for (const row of (await runSuite(rig, scale)).filter((r) => r.keyed)) {
         const text = line(label ? `${row.fault} [${label}]` : row.fault, row)
         console.error(text)
@@ -48,7 +55,8 @@ try {
     }
   }
   console.log(
-    `${pad('fault', 42)}  base p50   p99 |  with p50   p99 |  p99 ratio       (n base/with) | gateway, Redis CPU % of a core: base → with`,
+    `${pad('fault', 42)}  base p50   p99    n |  with p50   p99    n |  p99 ratio  | ` +
+      `gateway, Redis CPU % of a core | run-queue wait ms/s: gateway, Redis, neighbour worker | load: base → with`,
   )
   for (const text of out) console.log(text)
 } finally {

@@ -14,7 +14,9 @@ export function renderTable(rows: readonly Row[]): string {
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([code, n]) => `${code} ${n}`)
         .join(', ') || '0'
-    const ratio = row.baseline.p99 > 0 ? ` (p99 ×${(row.withFault.p99 / row.baseline.p99).toFixed(2)})` : ''
+    // How many requests each figure is of: a p99 of 20 is their maximum.
+    const ratio =
+      row.baseline.p99 > 0 ? ` (p99 ×${(row.withFault.p99 / row.baseline.p99).toFixed(2)}; n ${row.baseline.n} → ${row.withFault.n})` : ''
     return (
       `| ${row.fault} | ${row.keyed ? 'yes' : 'no'} | ${row.accepted}/${row.submitted} | ${row.succeeded} | ${failed} | ${row.lost} | ${row.executedTwice} | ${row.notAccepted} | ` +
       `${ms(row.baseline.p50)} / ${ms(row.baseline.p99)} → ${ms(row.withFault.p50)} / ${ms(row.withFault.p99)}${ratio} | ${row.withFault.failures} | ` +

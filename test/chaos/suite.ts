@@ -13,7 +13,7 @@ import { setPriority } from 'node:os'
 
 import type { CallerBatch } from './callers.js'
 import type { Rig } from './rig.js'
-import { percentile, settle, submit, type Submission } from './clients.js'
+import { percentile, settle, submit, type RunView, type Submission } from './clients.js'
 
 const NEIGHBOUR = fileURLToPath(new URL('./neighbour.ts', import.meta.url))
 const CALLERS = fileURLToPath(new URL('./callers.ts', import.meta.url))
@@ -53,20 +53,64 @@ function cpuMs(pid: number): number | null {
   }
 }
 
-/** What the shared parts (the gateway's process, Redis) burn over a window, in % of one core. */
-function cpuMeter(rig: Rig): () => { gateway: number | null; redis: number | null } {
+/** Ms a thread has waited on a run queue (runnable, not running), from /proc/PID/schedstat (Linux); null elsewhere. */
+function runQueueMs(pid: number): number | null {
+  try {
+    // schedstat: ns on the CPU, ns waiting on a run queue, time slices. The main thread's: the event loop's.
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6
+  } catch {
+    return null
+  }
+}
+
+export interface Shares {
+  readonly gateway: number | null
+  readonly redis: number | null
+}
+
+/** What the shared parts burn and wait over a window (one meter per window). */
+export interface WindowMeter {
+  /** The gateway's process and Redis, in % of one core. */
+  readonly cpu: Shares
+  /**
+   * Ms per second the main thread of the gateway, Redis and the neighbour's worker waited
+   * for a CPU while runnable: a neighbour request's time spent queued behind other work.
+   */
+  readonly runQueue: Shares & { readonly neighbour: number | null }
+  /** The machine's 1-minute load average at the window's end. */
+  readonly load: number
+}
+
+/** Meter the shared parts (the gateway's process, Redis, the neighbour's worker) from now until it is called. */
+function cpuMeter(rig: Rig): () => WindowMeter {
   const started = performance.now()
   const gatewayPid = rig.gatewayPid()
   const redisPid = rig.redis.pid
+  const neighbourPid = rig.workers('neighbour').at(-1) ?? 0
   const gateway0 = cpuMs(gatewayPid)
   const redis0 = cpuMs(redisPid)
+  const waits0 = [gatewayPid, redisPid, neighbourPid].map(runQueueMs)
   return () => {
     const elapsed = performance.now() - started
     const share = (before: number | null, after: number | null) =>
       before === null || after === null ? null : Math.round(((after - before) / elapsed) * 100)
+    const perSecond = (before: number | null, after: number | null) =>
+      before === null || after === null ? null : Math.round(((after - before) / elapsed) * 1000)
+    const same = [rig.gatewayPid() === gatewayPid, rig.redis.pid === redisPid, rig.workers('neighbour').includes(neighbourPid)]
+    const waits = [gatewayPid, redisPid, neighbourPid].map((pid, i) => (same[i] ? perSecond(waits0[i] ?? null, runQueueMs(pid)) : null))
+    let load = Number.NaN
+    try {
+      load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+    } catch {
+      // Not Linux.
+    }
     return {
-      gateway: rig.gatewayPid() === gatewayPid ? share(gateway0, cpuMs(gatewayPid)) : null,
-      redis: rig.redis.pid === redisPid ? share(redis0, cpuMs(redisPid)) : null,
+      cpu: {
+        gateway: same[0] ? share(gateway0, cpuMs(gatewayPid)) : null,
+        redis: same[1] ? share(redis0, cpuMs(redisPid)) : null,
+      },
+      runQueue: { gateway: waits[0] ?? null, redis: waits[1] ?? null, neighbour: waits[2] ?? null },
+      load,
     }
   }
 }
@@ -99,9 +143,16 @@ async function neighbourTraffic(url: string, everyMs: number): Promise<{ stop():
 }
 
 export interface Scale {
-  readonly name: 'short' | 'full'
+  readonly name: 'short' | 'full' | 'bench'
   /** Neighbour-only window before each fault. */
   readonly baselineMs: number
+  /**
+   * A pool fault (one without a process fault's act) sends its runs again, batch after
+   * batch, each once the last one's runs have ended, until its window has lasted this
+   * long: a fault whose runs end at once (a throw, a schema-breaking output) otherwise
+   * gives the neighbour a window of 1 s, and a "p99" of 20 samples is their maximum.
+   */
+  readonly faultMinMs: number
   /** Runs per pool fault. */
   readonly poolRuns: number
   /** Runs per process fault (half with an Idempotency-Key, half without). */
@@ -120,6 +171,7 @@ export interface Scale {
 export const SHORT: Scale = {
   name: 'short',
   baselineMs: 2000,
+  faultMinMs: 0,
   poolRuns: 4,
   processRuns: 8,
   redisOutageMs: 3000,
@@ -132,6 +184,7 @@ export const SHORT: Scale = {
 export const FULL: Scale = {
   name: 'full',
   baselineMs: 6000,
+  faultMinMs: 6000,
   poolRuns: 12,
   processRuns: 40,
   redisOutageMs: 15_000,
@@ -139,6 +192,13 @@ export const FULL: Scale = {
   flood: 500,
   neighbourEveryMs: 50,
 }
+
+/**
+ * bench/neighbour: FULL with windows long enough for a p99 (≥ 200 samples at one request
+ * every 50 ms in each, 12 s: the 99th percentile is then the 2nd–3rd slowest, not the
+ * slowest of a handful). The table (FULL) keeps 6 s windows so `npm run chaos` stays short.
+ */
+export const BENCH: Scale = { ...FULL, name: 'bench', baselineMs: 12_000, faultMinMs: 12_000 }
 
 interface Context {
   readonly rig: Rig
@@ -396,10 +456,9 @@ export interface Row {
   readonly baseline: Latency
   readonly withFault: Latency
   /** The gateway's process and Redis, in % of one core, before the fault and during it (null: not measured, or restarted). */
-  readonly cpu: {
-    readonly baseline: { readonly gateway: number | null; readonly redis: number | null }
-    readonly withFault: { readonly gateway: number | null; readonly redis: number | null }
-  }
+  readonly cpu: { readonly baseline: Shares; readonly withFault: Shares }
+  /** Each window's meter whole: CPU, run-queue waits, the machine's load. */
+  readonly meter: { readonly baseline: WindowMeter; readonly withFault: WindowMeter }
   /** How long after the fault's last run ended a new run of the faulty pool succeeded (ms), or null. */
   readonly recoveredMs: number | null
   readonly shared: boolean
@@ -442,31 +501,41 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
   const duringCpu = cpuMeter(rig)
   const startedAt = Date.now()
   const total = scenario.runs(scale)
-  const calls = Array.from({ length: total }, (_, i) => {
-    const keyed = scenario.bothKeys ? i % 2 === 0 : true
-    const label = `${tag}-${i}`
-    return {
-      input: { ...(scenario.input?.(i) ?? { n: i }), key: label },
-      options: { key: keyed ? label : null, async: true, budgetMs: scenario.budgetMs ?? 30_000 },
-    }
-  })
-  const callers = fromCallers({
-    url: rig.url,
-    workflow: scenario.workflow,
-    calls,
-    spreadMs: scenario.burst ? 0 : scenario.spreadMs(scale),
-  })
-  await callers.sending
+  const keyedAt = (j: number) => (scenario.bothKeys ? j % 2 === 0 : true)
+  const answers: Submission[] = []
+  const views = new Map<string, RunView | null>()
   const kills: Context['kills'] = []
-  await (scenario.act?.({ rig, scale, kills }) ?? Promise.resolve())
-  const answers = await callers.answers
+  // A pool fault repeats its batch (each once the last one's runs have ended) until the
+  // window has lasted scale.faultMinMs; a process fault happens once.
+  const repeats = scenario.act === undefined && !scenario.shared
+  for (let batch = 0; ; batch++) {
+    const calls = Array.from({ length: total }, (_, i) => {
+      const j = batch * total + i
+      const label = `${tag}-${j}`
+      return {
+        input: { ...(scenario.input?.(j) ?? { n: j }), key: label },
+        options: { key: keyedAt(j) ? label : null, async: true, budgetMs: scenario.budgetMs ?? 30_000 },
+      }
+    })
+    const callers = fromCallers({
+      url: rig.url,
+      workflow: scenario.workflow,
+      calls,
+      spreadMs: scenario.burst ? 0 : scenario.spreadMs(scale),
+    })
+    await callers.sending
+    await (scenario.act?.({ rig, scale, kills }) ?? Promise.resolve())
+    const got = await callers.answers
+    answers.push(...got)
+    const settled = await settle(
+      rig.url,
+      got.flatMap((a) => (a.runId === null ? [] : [a.runId])),
+      Date.now() + 90_000,
+    )
+    for (const [runId, view] of settled) views.set(runId, view)
+    if (!repeats || Date.now() - startedAt >= scale.faultMinMs) break
+  }
 
-  const accepted = answers.filter((a) => a.runId !== null)
-  const views = await settle(
-    rig.url,
-    accepted.map((a) => a.runId as string),
-    Date.now() + 90_000,
-  )
   // Once every run of the fault has ended: how long until the faulty pool serves a new run.
   // (A probe sent with the fault's own runs was served before a poison run took its
   // worker down, and one sent during a process fault queued behind the fault's runs.)
@@ -487,9 +556,7 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
   })
   const rows: Row[] = []
   for (const keyed of scenario.bothKeys ? [true, false] : [true]) {
-    const picked = answers
-      .map((a, i) => ({ a, label: `${tag}-${i}`, keyed: scenario.bothKeys ? i % 2 === 0 : true }))
-      .filter((x) => x.keyed === keyed)
+    const picked = answers.map((a, j) => ({ a, label: `${tag}-${j}`, keyed: keyedAt(j) })).filter((x) => x.keyed === keyed)
     const mine = picked.map((x) => x.a)
     const labels = picked.map((x) => x.label)
     const runIds = mine.flatMap((a) => (a.runId ? [a.runId] : []))
@@ -539,7 +606,8 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
       baseline,
       withFault,
       recoveredMs,
-      cpu: { baseline: baselineCpu, withFault: faultCpu },
+      cpu: { baseline: baselineCpu.cpu, withFault: faultCpu.cpu },
+      meter: { baseline: baselineCpu, withFault: faultCpu },
       shared: scenario.shared === true,
       runs: stories,
       killedRunsRestartedMs: restarts.filter((r) => runIds.includes(r.runId)).map((r) => r.ms),
@@ -558,7 +626,8 @@ export function formatRowLine(row: Row): string {
   return (
     `${row.scenario}${row.keyed ? '' : ' (no key)'}: accepted ${row.accepted}/${row.submitted}, succeeded ${row.succeeded}, ` +
     `failed ${failed || '0'}, lost ${row.lost}, executed twice ${row.executedTwice}; neighbour p50/p99 ` +
-    `${row.baseline.p50.toFixed(0)}/${row.baseline.p99.toFixed(0)} → ${row.withFault.p50.toFixed(0)}/${row.withFault.p99.toFixed(0)} ms, ` +
+    `${row.baseline.p50.toFixed(0)}/${row.baseline.p99.toFixed(0)} → ${row.withFault.p50.toFixed(0)}/${row.withFault.p99.toFixed(0)} ms ` +
+    `(of ${row.baseline.n}/${row.withFault.n} requests), ` +
     `${row.withFault.failures} failures; gateway/Redis CPU ${pct(row.cpu.baseline.gateway)}/${pct(row.cpu.baseline.redis)} → ` +
     `${pct(row.cpu.withFault.gateway)}/${pct(row.cpu.withFault.redis)} % of a core; recovered ${row.recoveredMs === null ? 'NO' : `${(row.recoveredMs / 1000).toFixed(1)} s`}` +
     (row.killedRunsRestartedMs.length > 0 ? `; killed runs started again after ${restartedText(row)}` : '')
