@@ -10,8 +10,8 @@ numbers and the script to the TypeScript ones.
 
 Beside its heartbeat, a worker keeps its leases (`sy-leases:<worker id>`, a hash of run id →
 BullMQ lock token, written by redis_source.py as each run starts): a supervisor that sees the
-process die, or a reaper that sees its heartbeat expire, hands those runs on at once
-(src/data/broker/redis/reaper.ts). A worker that leaves cleanly deletes the hash as it leaves
+process die, or a reaper that sees its heartbeat expire (the gateway, for every pool), hands
+those runs on at once (src/data/broker/redis/reaper.ts). A worker that leaves cleanly deletes the hash as it leaves
 the set. spec/vectors/leases.json holds both languages to these names.
 """
 

@@ -8,9 +8,10 @@ producer (RedisBroker). Settling, as src/data/redis-record.ts expects:
 
 Each run's lease (run id → the lock token BullMQ's Worker holds for its job) is in the
 process's `sy-leases:<worker id>` hash before the graph starts, and removed when the run
-ends, as the node worker does (heartbeat.py): a supervisor that sees this process die puts
-its runs back in the queue at once, or ends them (WORKER_CRASHED, WORKER_LOST), rather than
-BullMQ's stalled check a lock duration later.
+ends, as the node worker does (heartbeat.py): a supervisor that sees this process die, or
+the gateway once its heartbeat expires (this worker reaps nothing itself), puts its runs
+back in the queue at once, or ends them (WORKER_CRASHED, WORKER_LOST), rather than BullMQ's
+stalled check a lock duration later.
 
 Beside the BullMQ Worker, a CancelListener subscribes to the pool's cancel channel (cancel.py)
 and aborts the runs this process holds; a run also reads the pool's cancel set as it starts.

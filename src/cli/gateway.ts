@@ -118,7 +118,9 @@ export async function run(argv: string[]): Promise<number> {
     import('../observe/sdk/index.js'),
   ])
   // Under `start` the supervisor checked the eviction policy (and said so) before forking this gateway.
-  const redis = await RedisBroker.connect({ registry, url, ...(supervised ? { evictionCheck: 'none' as const } : {}) })
+  // The gateway reaps every pool's dead workers: a Python pool has no node worker to do it, and
+  // a pool whose only worker died has no live one (reaper.ts).
+  const redis = await RedisBroker.connect({ registry, url, reap: true, ...(supervised ? { evictionCheck: 'none' as const } : {}) })
   const traceDir = traceDirFlag === undefined ? undefined : resolve(traceDirFlag)
   const cors = parsed.values['cors-origin']
   const corsOrigins = Array.isArray(cors) ? cors.filter((origin): origin is string => typeof origin === 'string') : []

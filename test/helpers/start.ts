@@ -1,4 +1,4 @@
-// `switchyard start` (or `dev`) run from sources as its own process, for the tests that
+// `switchyard start` (or `dev`, or `gateway`) run from sources as its own process, for the tests that
 // talk to its gateway: one place that spawns it, waits for the gateway URL it prints
 // (failing with what it printed if it exits or stays silent), and stops it.
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url'
 
 import { eventually } from './eventually.js'
 
-const CLI = (name: 'start' | 'dev') => fileURLToPath(new URL(`../../src/cli/${name}.ts`, import.meta.url))
+type Command = 'start' | 'dev' | 'gateway'
+
+const CLI = (name: Command) => fileURLToPath(new URL(`../../src/cli/${name}.ts`, import.meta.url))
 
 export interface LaunchOptions {
   /** Arguments after the command (--config, --redis, ...); `--port 0` is always added. */
@@ -21,7 +23,7 @@ export interface LaunchOptions {
   readonly wrapper?: readonly string[]
 }
 
-/** A running `switchyard start`/`dev` whose gateway has printed its URL. */
+/** A running `switchyard start`/`dev`/`gateway` whose gateway has printed its URL. */
 export interface Launched {
   readonly child: ChildProcess
   readonly url: string
@@ -49,7 +51,7 @@ export function alive(pid: number): boolean {
  * Spawn `switchyard <command> --port 0 <args>` and resolve once it prints its gateway URL.
  * If it exits first or the wait times out, it is stopped (SIGINT) and the error carries everything it printed.
  */
-export async function launch(command: 'start' | 'dev', options: LaunchOptions): Promise<Launched> {
+export async function launch(command: Command, options: LaunchOptions): Promise<Launched> {
   const imports = ['tsx', ...(options.imports ?? [])].flatMap((module) => ['--import', module])
   const argv = [process.execPath, ...imports, CLI(command), '--port', '0', ...options.args]
   const [program, ...rest] = [...(options.wrapper ?? []), ...argv] as [string, ...string[]]
@@ -78,7 +80,7 @@ export async function launch(command: 'start' | 'dev', options: LaunchOptions): 
     clearTimeout(timer)
     return code
   }
-  const pattern = new RegExp(`switchyard ${command}: gateway (http://[\\d.:]+)`)
+  const pattern = new RegExp(`switchyard ${command}: ${command === 'gateway' ? '' : 'gateway '}(http://[\\d.:]+)`)
   try {
     const url = await eventually(
       `switchyard ${command} to print its gateway URL`,

@@ -8,6 +8,8 @@ export interface RedisCommands {
   del(...keys: string[]): Promise<number>
   set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>
   mget(...keys: string[]): Promise<Array<string | null>>
+  hlen(key: string): Promise<number>
+  hscan(key: string, cursor: string, count: 'COUNT', n: number): Promise<[string, string[]]>
   zadd(key: string, score: number, member: string): Promise<number>
   zrem(key: string, ...members: string[]): Promise<number>
   zrange(key: string, start: number, stop: number): Promise<string[]>

@@ -1,12 +1,18 @@
-// Hands a dead worker's runs on, at once. Each worker process records, per run it
-// holds, BullMQ's lock token in its `sy-leases:<worker>` hash; when its heartbeat
-// expires (heartbeat.ts), the first live worker of the pool to notice takes its leases
-// and, through BullMQ's own job API with that token, puts each run back in the queue —
-// or ends it: WORKER_CRASHED once it has taken its workers down maxCrashes times,
-// WORKER_LOST when its deadline passed, CANCELLED when a caller asked for that.
-// A supervisor that sees its child exit does not wait for the heartbeat to expire: it
-// reaps that worker at once (RedisBroker.workerExited → reapWorker), so a run that kills
-// its worker is retried, and counted, within a short deadline too.
+// Hands a dead worker's runs on, at once. Each worker process (node or Python) records,
+// per run it holds, BullMQ's lock token in its `sy-leases:<worker>` hash; when its
+// heartbeat expires (heartbeat.ts), the first reaper to notice takes its leases and,
+// through BullMQ's own job API with that token, puts each run back in the queue — or ends
+// it: WORKER_CRASHED once it has taken its workers down maxCrashes times, WORKER_LOST when
+// its deadline passed, CANCELLED when a caller asked for that.
+// Reapers: every live node worker of the pool, and the gateway (`switchyard gateway`:
+// RedisBroker's `reap`) for every pool, so a Python pool, or a pool whose only worker
+// died, is reaped too without a supervisor on its host. A supervisor that sees its child
+// exit does not wait for the heartbeat to expire: it reaps that worker at once
+// (RedisBroker.workerExited → reapWorker), so a run that kills its worker is retried,
+// and counted, within a short deadline too. However many reapers see a dead worker, one
+// claims it (scripts.ts CLAIM), and a run is handed on only with the dead worker's lock
+// token (so at most once). A reaper that dies mid-way loses nothing: BullMQ's stalled check
+// still finds the runs it did not hand on.
 //
 // BullMQ's lock (a minute, redis-run-source.ts) is only the backstop of this: for a run
 // whose lease was never written, or a worker that does not write leases. A lock that
@@ -20,31 +26,54 @@ import { commands } from './commands.js'
 import { HEARTBEAT } from './heartbeat.js'
 import type { PoolKeys } from './keys.js'
 import { encodeRunError } from './record.js'
-import { expiredWorkers } from './scripts.js'
+import { claimWorker, expiredWorkers } from './scripts.js'
 
-export interface ReaperOptions {
+/** One pool a reaper watches: its queue (whose connection reaps it) and keys. */
+export interface ReapTarget {
   readonly queue: Queue
   readonly keys: PoolKeys
   readonly pool: string
-  /** This process's worker id: never reaped by itself. */
-  readonly self: string
+}
+
+export interface ReaperOptions {
+  /** The pools to watch, all on one Redis server: one round trip a pass finds the dead workers of all. */
+  readonly targets: readonly ReapTarget[]
+  /** This process's worker id, if it is a worker: never reaped by itself. */
+  readonly self?: string
   /** A run whose worker died under it this many times is dead-lettered (WORKER_CRASHED). */
   readonly maxCrashes: number
   readonly warn: (message: string) => void
 }
 
 export interface Reaper {
-  /** One pass (tests call it; the timer calls it every HEARTBEAT.reapMs). */
+  /** One pass (tests call it; the timer calls it every HEARTBEAT.reapMs): the number of runs handed on or ended. */
   reap(): Promise<number>
   stop(): void
 }
 
-/** Start reaping every HEARTBEAT.reapMs, armed once this process has been connected for HEARTBEAT.armMs. */
+/** Dead workers looked up per pool and pass (the rest wait for the next pass). */
+const PER_PASS = 20
+
+/**
+ * A worker holds at most its concurrency's runs. The gateway reaps every pool, and a pool's
+ * ACL user may write its own pool's lease hashes: one planted with millions of fields must
+ * not stall the gateway. A pass hands on at most this many runs of a pool; of a worker that
+ * holds more, this many, and BullMQ's stalled check finds the rest (as it would had no
+ * reaper seen the worker).
+ */
+const MAX_LEASES = 1000
+
+/**
+ * Start reaping every HEARTBEAT.reapMs, armed once this process has been connected for
+ * HEARTBEAT.armMs. A node worker reaps its own pool; a gateway every pool of a server.
+ */
 export function startReaper(options: ReaperOptions): Reaper {
+  const [first] = options.targets
+  if (first === undefined) throw new Error('startReaper: no pool to watch')
   let readySince: number | null = null
   let stopped = false
   let running: Promise<number> | null = null
-  void options.queue.client
+  void first.queue.client
     .then((client) => {
       if (client.status === 'ready') readySince = Date.now()
       client.on('ready', () => (readySince = Date.now()))
@@ -54,11 +83,26 @@ export function startReaper(options: ReaperOptions): Reaper {
     .catch(() => undefined)
 
   const reap = async (): Promise<number> => {
-    const client = await options.queue.client
+    const client = await first.queue.client
+    const expired = await expiredWorkers(
+      client,
+      options.targets.map((target) => target.keys.workers),
+      PER_PASS,
+    )
     let released = 0
-    for (const worker of await expiredWorkers(client, options.keys, 20)) {
-      if (worker === options.self) continue
-      released += await reapWorker(client, options, worker, 'stopped beating')
+    for (const [i, target] of options.targets.entries()) {
+      const dead = (expired[i] ?? []).filter((worker) => worker !== options.self)
+      if (dead.length === 0) continue
+      const own = await target.queue.client
+      const reapOptions = { ...target, maxCrashes: options.maxCrashes, warn: options.warn }
+      const budget = { leases: MAX_LEASES }
+      for (const worker of dead) {
+        try {
+          released += await reapWorker(own, reapOptions, worker, 'stopped beating', 'expired', budget)
+        } catch (error) {
+          options.warn(`pool '${target.pool}': reaping dead worker ${worker} failed: ${(error as Error).message}`)
+        }
+      }
     }
     return released
   }
@@ -67,7 +111,9 @@ export function startReaper(options: ReaperOptions): Reaper {
     if (stopped || running || readySince === null || Date.now() - readySince < HEARTBEAT.armMs) return
     running = reap()
       .catch((error: unknown) => {
-        options.warn(`pool '${options.pool}': reaping dead workers failed: ${(error as Error).message}`)
+        if (stopped) return 0
+        const pools = options.targets.map((target) => `'${target.pool}'`).join(', ')
+        options.warn(`pool${options.targets.length > 1 ? 's' : ''} ${pools}: reaping dead workers failed: ${(error as Error).message}`)
         return 0
       })
       .finally(() => (running = null))
@@ -83,19 +129,31 @@ export function startReaper(options: ReaperOptions): Reaper {
 }
 
 /** What reaping one dead worker needs: its pool's queue and keys, and the crash limit. */
-export type ReapOptions = Omit<ReaperOptions, 'self'>
+export type ReapOptions = ReapTarget & Pick<ReaperOptions, 'maxCrashes' | 'warn'>
 
 /**
  * Hand on every run `worker` held (its leases) and drop it from the pool's workers;
- * the number of runs handed on. Exactly one caller reaps a worker: the ZREM is the claim.
- * `how` says how it was found dead ("stopped beating", or its supervisor saw it exit).
+ * the number of runs handed on. Exactly one caller reaps a worker: the claim (scripts.ts
+ * CLAIM) is atomic. `how` says how it was found dead ("stopped beating", or its supervisor
+ * saw it exit); `claim` whether its heartbeat must still have expired ('expired') or the
+ * process is known gone ('exited').
  */
-export async function reapWorker(client: RedisClient, options: ReapOptions, worker: string, how: string): Promise<number> {
-  // ZREM is the claim: of the reapers that saw it, exactly one goes on.
-  if ((await commands(client).zrem(options.keys.workers, worker)) !== 1) return 0
+export async function reapWorker(
+  client: RedisClient,
+  options: ReapOptions,
+  worker: string,
+  how: string,
+  claim: 'expired' | 'exited',
+  budget?: { leases: number },
+): Promise<number> {
+  // A pass hands on at most MAX_LEASES runs of a pool: a worker that would overrun what is left waits for the next pass.
+  const held = await commands(client).hlen(options.keys.leases(worker))
+  if (budget && held > budget.leases && budget.leases < MAX_LEASES) return 0
+  if (!(await claimWorker(client, options.keys, worker, claim === 'expired'))) return 0
+  const leases = await leasesOf(client, options, worker)
+  if (budget) budget.leases -= leases.length
   let released = 0
-  const leases = await client.hgetall(options.keys.leases(worker))
-  for (const [runId, token] of Object.entries(leases ?? {})) {
+  for (const [runId, token] of leases) {
     try {
       if (await releaseRun(client, options, runId, token, `worker ${worker} ${how}`)) released += 1
     } catch (error) {
@@ -104,6 +162,22 @@ export async function reapWorker(client: RedisClient, options: ReapOptions, work
   }
   await client.del(options.keys.leases(worker))
   return released
+}
+
+/** The leases of a dead worker, at most about MAX_LEASES (run id → lock token). */
+async function leasesOf(client: RedisClient, options: ReapOptions, worker: string): Promise<Array<[string, string]>> {
+  const key = options.keys.leases(worker)
+  const redis = commands(client)
+  const count = await redis.hlen(key)
+  if (count <= MAX_LEASES) return Object.entries(await client.hgetall(key))
+  options.warn(
+    `pool '${options.pool}': dead worker ${worker} holds ${count} leases, more than any worker runs at once: ` +
+      `handing on about ${MAX_LEASES} now, the rest at BullMQ's stalled check`,
+  )
+  const [, flat] = await redis.hscan(key, '0', 'COUNT', MAX_LEASES)
+  const pairs: Array<[string, string]> = []
+  for (let i = 0; i + 1 < flat.length && pairs.length < MAX_LEASES; i += 2) pairs.push([flat[i] ?? '', flat[i + 1] ?? ''])
+  return pairs
 }
 
 /** Put one run of a dead worker back in the queue, or end it; false when it was no longer that worker's. */

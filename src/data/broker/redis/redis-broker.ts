@@ -39,7 +39,7 @@ import { checkEvictionPolicy, closeBounded, connectionFor, redactUrl, within, ty
 import { RedisErrorLog } from './error-log.js'
 import { commands } from './commands.js'
 import { HEARTBEAT } from './heartbeat.js'
-import { reapWorker } from './reaper.js'
+import { reapWorker, startReaper, type Reaper } from './reaper.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import { admit, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
 import { recordFromJob, runStatusOfJobState, type JobLike } from './record.js'
@@ -74,6 +74,13 @@ export interface RedisBrokerOptions {
   readonly commandTimeoutMs?: number
   /** How often a waiting wait() re-reads the run, in case an event was missed. @default 2000 */
   readonly pollMs?: number
+  /**
+   * Reap dead workers of every pool (reaper.ts): hand on, or end, the runs of a worker whose
+   * heartbeat expired, as a live node worker of its pool does. `switchyard gateway` turns it
+   * on, so a Python pool, or a pool whose only worker died, needs no supervisor on the
+   * worker's host to be reaped. @default false
+   */
+  readonly reap?: boolean
 }
 
 interface PoolQueue {
@@ -143,6 +150,7 @@ export class RedisBroker implements Broker {
   private readonly timeoutMs: number
   private readonly warn: (message: string) => void
   private readonly errors: RedisErrorLog
+  private readonly reapers: Reaper[] = []
   private closed = false
 
   private constructor(options: RedisBrokerOptions) {
@@ -168,6 +176,17 @@ export class RedisBroker implements Broker {
         })
         .catch(() => undefined)
       this.queues.set(pool.name, { pool, url, queue, keys: poolKeys(this.prefix, queue.name), watching: false, admitting: 0 })
+    }
+    if (options.reap === true) this.startReapers()
+  }
+
+  /** One reaper per Redis server, for all of its pools (one round trip a pass when no worker died). */
+  private startReapers(): void {
+    const byUrl = new Map<string, PoolQueue[]>()
+    for (const entry of this.queues.values()) byUrl.set(entry.url, [...(byUrl.get(entry.url) ?? []), entry])
+    for (const entries of byUrl.values()) {
+      const targets = entries.map(({ queue, keys, pool }) => ({ queue, keys, pool: pool.name }))
+      this.reapers.push(startReaper({ targets, maxCrashes: this.maxCrashes, warn: this.warn }))
     }
   }
 
@@ -587,7 +606,10 @@ export class RedisBroker implements Broker {
     let released = 0
     for (const worker of members.filter((member) => member.startsWith(mine))) {
       const options = { queue, keys, pool, maxCrashes: this.maxCrashes, warn: this.warn }
-      released += await this.call(reapWorker(client, options, worker, `${how} (its supervisor saw process ${pid} go)`), `reaping ${worker}`)
+      released += await this.call(
+        reapWorker(client, options, worker, `${how} (its supervisor saw process ${pid} go)`, 'exited'),
+        `reaping ${worker}`,
+      )
     }
     return released
   }
@@ -605,6 +627,7 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    for (const reaper of this.reapers) reaper.stop()
     const closing = [...this.queues.values()].flatMap((entry) => [entry.queue, ...(entry.events ? [entry.events] : [])])
     await Promise.allSettled(closing.map((closable) => closeBounded(closable, this.timeoutMs)))
   }

@@ -222,7 +222,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       queue.on('error', () => undefined)
       if (beating) {
         heartbeat = startHeartbeat({ url: options.url, workersKey: keys.workers, workerId, name: `${prefix}:${queueNameOfPool}:heartbeat` })
-        reaper = startReaper({ queue, keys, pool, self: workerId, maxCrashes: options.maxCrashes ?? 2, warn })
+        reaper = startReaper({ targets: [{ queue, keys, pool }], self: workerId, maxCrashes: options.maxCrashes ?? 2, warn })
         const consuming = worker
         void heartbeat.beating.then(() => {
           if (!hard.signal.aborted && !consuming.closing)

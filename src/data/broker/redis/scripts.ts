@@ -6,6 +6,7 @@ import type { PoolKeys } from './keys.js'
 
 interface Script {
   readonly name: string
+  /** How many keys; -1: as many as each call passes (run()'s `keyCount`). */
   readonly keys: number
   readonly lua: string
 }
@@ -99,12 +100,33 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
 return now
 `
 
-// Workers whose heartbeat expired (the reaper's list). KEYS: workers; ARGV: limit
+// Workers whose heartbeat expired, of one pool or several on one server (a reaper's list).
+// KEYS: the pools' workers sets; ARGV: limit per pool → per key, its expired members
 const EXPIRED: Script = {
-  name: 'switchyardExpiredWorkers',
+  name: 'switchyardExpiredWorkersOf',
+  keys: -1,
+  lua: `${NOW}
+local expired = {}
+for i = 1, #KEYS do
+  expired[i] = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+end
+return expired
+`,
+}
+
+// The claim on a dead worker, atomic: of the reapers (node workers of its pool, gateways,
+// its supervisor) that saw it, exactly one removes it and goes on to its leases. A reaper
+// that judged it by its heartbeat claims it only if that has still expired now: a worker
+// that beat again between the list and the claim (a pause of its beating thread) keeps it.
+// KEYS: workers; ARGV: worker id, '1' = only if expired | '0' = known dead (its supervisor saw it go) → 1 claimed | 0
+const CLAIM: Script = {
+  name: 'switchyardClaimWorker',
   keys: 1,
   lua: `${NOW}
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+local expires = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not expires then return 0 end
+if ARGV[2] == '1' and tonumber(expires) > now then return 0 end
+return redis.call('ZREM', KEYS[1], ARGV[1])
 `,
 }
 
@@ -131,14 +153,16 @@ return '0-0'
 
 const defined = new WeakMap<object, Set<string>>()
 
-async function run(client: RedisClient, script: Script, args: string[]): Promise<unknown> {
+async function run(client: RedisClient, script: Script, args: string[], keyCount = script.keys): Promise<unknown> {
+  // A script of a variable number of keys is defined once per count (a broker has one count per server).
+  const name = script.keys < 0 ? `${script.name}${keyCount}` : script.name
   let names = defined.get(client)
   if (!names) defined.set(client, (names = new Set()))
-  if (!names.has(script.name)) {
-    client.defineCommand(script.name, { numberOfKeys: script.keys, lua: script.lua })
-    names.add(script.name)
+  if (!names.has(name)) {
+    client.defineCommand(name, { numberOfKeys: keyCount, lua: script.lua })
+    names.add(name)
   }
-  return client.runCommand(script.name, args)
+  return client.runCommand(name, args)
 }
 
 export type Admission =
@@ -219,10 +243,19 @@ export async function release(client: RedisClient, keys: PoolKeys, runId: string
   return Number(reply) === 1
 }
 
-/** Workers whose heartbeat has expired, at most `limit`. */
-export async function expiredWorkers(client: RedisClient, keys: PoolKeys, limit: number): Promise<string[]> {
-  const reply = await run(client, EXPIRED, [keys.workers, String(limit)])
-  return Array.isArray(reply) ? reply.map(String) : []
+/** Workers whose heartbeat has expired, at most `limit` per pool; one round trip for every pool of `workersKeys` (one server). */
+export async function expiredWorkers(client: RedisClient, workersKeys: readonly string[], limit: number): Promise<string[][]> {
+  if (workersKeys.length === 0) return []
+  const reply = await run(client, EXPIRED, [...workersKeys, String(limit)], workersKeys.length)
+  return workersKeys.map((_, i) => {
+    const members = Array.isArray(reply) ? (reply[i] as unknown) : null
+    return Array.isArray(members) ? members.map(String) : []
+  })
+}
+
+/** Claim a dead worker (see CLAIM); true for exactly one caller. */
+export async function claimWorker(client: RedisClient, keys: PoolKeys, worker: string, onlyIfExpired: boolean): Promise<boolean> {
+  return Number(await run(client, CLAIM, [keys.workers, worker, onlyIfExpired ? '1' : '0'])) === 1
 }
 
 /** Worker processes of the pool whose heartbeat is current. */
