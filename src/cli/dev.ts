@@ -13,6 +13,7 @@ import { verifyKeysFor } from '../data/index.js'
 import { MemoryBroker } from '../data/broker/memory/index.js'
 import { devUsersNote, probePython, pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor/index.js'
 import {
+  admissionOptionsFromEnv,
   connectionOptionsFromEnv,
   fullPrivilegeTokens,
   ingestToken,
@@ -149,6 +150,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     signingKey,
     traceDir,
     connections: connectionOptionsFromEnv(process.env),
+    admission: admissionOptionsFromEnv(process.env),
     // Without --watch, a workflow added to the file since the start gets told to restart.
     ...(options.watch ? {} : { unknownWorkflowHint: registryHint(args.config, registry) }),
   })

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { SERVICE, loadRegistry } from '../control/index.js'
 import {
+  admissionOptionsFromEnv,
   connectionOptionsFromEnv,
   fullPrivilegeTokens,
   parseTokens,
@@ -135,6 +136,7 @@ export async function run(argv: string[]): Promise<number> {
     restarts,
     corsOrigins,
     connections: connectionOptionsFromEnv(process.env),
+    admission: admissionOptionsFromEnv(process.env),
     ...(traceDir ? { traceDir } : {}),
     // As in `dev`: a workflow added to the file since the start gets told to restart.
     ...(supervised ? { unknownWorkflowHint: (await import('./dev-watch.js')).registryHint(config, registry) } : {}),

@@ -19,7 +19,7 @@ import {
   startGatewayProcess,
   startSupervisor,
 } from '../data/supervisor/index.js'
-import { connectionOptionsFromEnv, ingestToken, newIngestSecret } from '../gateway/index.js'
+import { admissionOptionsFromEnv, connectionOptionsFromEnv, ingestToken, newIngestSecret } from '../gateway/index.js'
 import { parse, str } from './args.js'
 import { resolveTokens } from './gateway.js'
 import { runIfMain } from './run-if-main.js'
@@ -73,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
   const tokens = resolveTokens({ tokensFile, noAuth, env: process.env })
   // And the gateway's SWITCHYARD_GATEWAY_* settings, which its forked process reads from the same env.
   connectionOptionsFromEnv(process.env)
+  admissionOptionsFromEnv(process.env)
   const registry = loadRegistry(args.config)
   // Each pool's user: (as root), said loudly per pool where it cannot hold.
   const users = preparePoolUsers(registry, { require: parsed.values['require-users'] === true })

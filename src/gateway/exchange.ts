@@ -4,6 +4,7 @@ import type { Registry } from '../control/index.js'
 import type { Broker } from '../data/broker/index.js'
 import type { SigningKey } from '../data/index.js'
 import type { Logger } from '../graph/index.js'
+import type { FairAdmission } from './fair-admission.js'
 import type { GatewayMetrics } from './gateway-metrics.js'
 import type { ProblemContext } from './problem.js'
 import type { RequestTrace } from './request-trace.js'
@@ -18,6 +19,8 @@ export interface GatewayDeps {
   readonly signingKey: SigningKey | null
   readonly bodyLimitBytes: number
   readonly metrics: GatewayMetrics
+  /** Who may run a submission's admission part now (fair-admission.ts). */
+  readonly admission: FairAdmission
   readonly log: Pick<Logger, 'error'>
   readonly unknownWorkflowHint?: (workflow: string) => string | undefined
 }

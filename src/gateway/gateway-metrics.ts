@@ -10,6 +10,9 @@ export interface GatewayMetrics {
   readonly duration: MetricOf<'gatewayRequestDuration'>
   readonly runs: MetricOf<'gatewayRuns'>
   readonly connectionsShed: MetricOf<'gatewayConnectionsShed'>
+  readonly admissionShed: MetricOf<'gatewayAdmissionShed'>
+  /** Where the admission-waiting gauge reads its value at each scrape. */
+  admissionWaiting(read: () => number): void
   /** Where the open-connection gauge reads its value at each scrape. */
   connections(read: () => number): void
   /** Pool gauges are read from the broker at scrape time, then everything is rendered. */
@@ -31,14 +34,21 @@ export function createGatewayMetrics(options: { restarts?: number } = {}): Gatew
     'gatewayRestarts',
     'gatewayConnections',
     'gatewayConnectionsShed',
+    'gatewayAdmissionShed',
+    'gatewayAdmissionWaiting',
   ])
   // A counter that outlives the process it counts: each restarted gateway starts it where the last one stopped.
   if (options.restarts) m.gatewayRestarts.inc(options.restarts)
   // The control plane counts refusals in plain numbers (it imports no metrics library): each scrape adds what is new.
   const refusedSeen = new Map<string, number>()
   let openConnections = (): number => 0
+  let waiting = (): number => 0
   return {
     connectionsShed: m.gatewayConnectionsShed,
+    admissionShed: m.gatewayAdmissionShed,
+    admissionWaiting(read) {
+      waiting = read
+    },
     connections(read) {
       openConnections = read
     },
@@ -58,6 +68,7 @@ export function createGatewayMetrics(options: { restarts?: number } = {}): Gatew
         m.brokerUp.set(0)
       }
       m.gatewayConnections.set(openConnections())
+      m.gatewayAdmissionWaiting.set(waiting())
       for (const [reason, count] of cacheRefusals()) {
         const added = count - (refusedSeen.get(reason) ?? 0)
         if (added > 0) m.registryCacheRefused.inc({ reason }, added)

@@ -5,6 +5,7 @@ import type { SigningKey } from '../data/index.js'
 import type { Logger } from '../graph/index.js'
 import type { TraceStore } from '../observe/store/index.js'
 import type { ConnectionOptions } from './connection-limits.js'
+import type { AdmissionOptions } from './fair-admission.js'
 import type { TokenEntry } from './tokens-file.js'
 
 export interface GatewayOptions {
@@ -44,6 +45,11 @@ export interface GatewayOptions {
    * open, 10 s for a request's headers, 30 s for the whole request, 5 s idle keep-alive.
    */
   readonly connections?: ConnectionOptions
+  /**
+   * Fair admission of run submissions (fair-admission.ts): per flow (caller and pool) 8
+   * being admitted at once and 64 waiting, 64 being admitted in all; the 65th waiting of a flow gets 429.
+   */
+  readonly admission?: AdmissionOptions
   /** How often `switchyard start` restarted the gateway before this one (switchyard_gateway_restarts_total). @default 0 */
   readonly restarts?: number
 }

@@ -9,6 +9,7 @@ import { WWW_AUTHENTICATE, createAuthenticator, type Authenticate } from './auth
 import { guardConnections } from './connection-guard.js'
 import { FD_RESERVE_BASE, FD_RESERVE_EACH, fileDescriptorLimit, resolveConnectionLimits } from './connection-limits.js'
 import { answerPreflight, applyCors } from './cors.js'
+import { FairAdmission, resolveAdmissionLimits } from './fair-admission.js'
 import { drainRequest } from './drain.js'
 import { TRACE_ID_HEADER, RUN_ID_HEADER, type Exchange, type GatewayDeps, type Handler } from './exchange.js'
 import { wantsForcedTrace } from './force-trace.js'
@@ -71,6 +72,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     signingKey: options.signingKey,
     bodyLimitBytes: resolved.bodyLimitBytes,
     metrics: createGatewayMetrics({ restarts: options.restarts ?? 0 }),
+    admission: new FairAdmission(resolveAdmissionLimits(options.admission)),
     log: options.log ?? stderrLog,
     ...(options.unknownWorkflowHint ? { unknownWorkflowHint: options.unknownWorkflowHint } : {}),
   }
@@ -141,6 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     onShed: (reason) => deps.metrics.connectionsShed.inc({ reason }),
   })
   deps.metrics.connections(guard.open)
+  deps.metrics.admissionWaiting(() => deps.admission.waiting())
   // Past listen, a server error (accept failing: EMFILE, ENFILE) would be an uncaught
   // exception: say it once in a while instead, and go on serving the connections it has.
   const acceptErrors = { count: 0, reported: 0 }

@@ -45,6 +45,11 @@ export const ERROR_CODES = {
     retryable: true,
     when: "the pool's queue already holds maxQueued runs (Retry-After says when to try again)",
   },
+  TOO_MANY_REQUESTS: {
+    status: 429,
+    retryable: true,
+    when: "the caller's requests to the pool already fill their queue at the gateway (fair admission; Retry-After says when to try again)",
+  },
   BROKER_UNAVAILABLE: { status: 503, retryable: true, when: 'the broker (Redis) cannot be reached, so the run was not accepted' },
   POOL_UNAVAILABLE: { status: 503, retryable: true, when: 'no worker of the pool is alive to take the run' },
   // The run

@@ -90,6 +90,20 @@ export const METRICS = {
     labels: ['reason'],
     served: 'gateway',
   },
+  gatewayAdmissionShed: {
+    name: 'switchyard_gateway_admission_shed_total',
+    type: 'counter',
+    help: "Run submissions refused 429 TOO_MANY_REQUESTS before anything was read: their caller's queue for the pool at the gateway was full (fair admission).",
+    labels: ['pool'],
+    served: 'gateway',
+  },
+  gatewayAdmissionWaiting: {
+    name: 'switchyard_gateway_admission_waiting',
+    type: 'gauge',
+    help: 'Run submissions waiting at the gateway for a place in the admission part (body, route(), signature, the broker), all callers and pools together.',
+    labels: [],
+    served: 'gateway',
+  },
   brokerUp: {
     name: 'switchyard_broker_up',
     type: 'gauge',

@@ -1,11 +1,13 @@
 // POST /v1/workflows/{name}/run — the request path of DESIGN §1:
 // body → route() → signed envelope → broker → wait → the flat output.
 import { randomUUID } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
 import { ATTR, SwitchyardError, isErrorCode, route } from '../../control/index.js'
 import type { RoutePlan } from '../../control/index.js'
 import type { RunRecord } from '../../data/broker/index.js'
 import { createEnvelope } from '../../data/index.js'
 import { readJsonBody } from '../body.js'
+import type { Slot } from '../fair-admission.js'
 import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type Exchange, type GatewayDeps, type Handler } from '../exchange.js'
 import { runFailureStatus, sendProblem, toProblem } from '../problem.js'
@@ -43,34 +45,46 @@ export function runWorkflow(deps: GatewayDeps): Handler {
       deps.metrics.runs.inc({ workflow: name, pool: poolOf, outcome: full.code.toLowerCase() })
       throw full
     }
-    const input = await readJsonBody(req, deps.bodyLimitBytes)
-
-    const plan = routeTraced(deps, exchange, name, input)
-    known.pool = plan.pool
-    const runId = randomUUID()
-    const { span: enqueue, carrier } = trace.startProducer(`enqueue ${plan.pool}`, {
-      'messaging.system': 'switchyard',
-      'messaging.operation.type': 'send',
-      'messaging.destination.name': plan.queue,
-      [ATTR.queue]: plan.queue,
-      [ATTR.pool]: plan.pool,
-      [ATTR.project]: plan.tracing.project,
-      [ATTR.workflow]: plan.workflow,
-    })
+    // Fair admission (fair-admission.ts): the CPU-bound part below — body, route(), the
+    // envelope's signature, spans, the broker's admission — runs for a bounded number of
+    // this caller's requests to this pool at once, the rest waiting their turn. Waiting
+    // for the run's result holds no place: the place is released once the broker answered.
+    const slot = await admit(deps, exchange, name)
+    let plan: RoutePlan
     let submitted
+    let enqueue
     try {
-      // The caller owns the run: its key is looked up among its own runs only, so a 409 or a
-      // dedupe can only ever name a run this caller started.
-      submitted = await deps.broker.submit(createEnvelope(plan, { runId, trace: carrier, idempotencyKey }, deps.signingKey), {
-        async: respondAsync,
-        owner: runOwner(exchange.caller),
+      const input = await readJsonBody(req, deps.bodyLimitBytes)
+      // The deadline counts from here (route()), not from the request's arrival: time spent waiting for a place is not the run's.
+      plan = routeTraced(deps, exchange, name, input)
+      known.pool = plan.pool
+      const runId = randomUUID()
+      const producer = trace.startProducer(`enqueue ${plan.pool}`, {
+        'messaging.system': 'switchyard',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': plan.queue,
+        [ATTR.queue]: plan.queue,
+        [ATTR.pool]: plan.pool,
+        [ATTR.project]: plan.tracing.project,
+        [ATTR.workflow]: plan.workflow,
       })
-    } catch (error) {
-      const err = brokerError(deps.broker, error)
-      fail(enqueue, err)
-      enqueue.end(now())
-      deps.metrics.runs.inc({ workflow: plan.workflow, pool: plan.pool, outcome: err.code.toLowerCase() })
-      throw err
+      enqueue = producer.span
+      try {
+        // The caller owns the run: its key is looked up among its own runs only, so a 409 or a
+        // dedupe can only ever name a run this caller started.
+        submitted = await deps.broker.submit(createEnvelope(plan, { runId, trace: producer.carrier, idempotencyKey }, deps.signingKey), {
+          async: respondAsync,
+          owner: runOwner(exchange.caller),
+        })
+      } catch (error) {
+        const err = brokerError(deps.broker, error)
+        fail(enqueue, err)
+        enqueue.end(now())
+        deps.metrics.runs.inc({ workflow: plan.workflow, pool: plan.pool, outcome: err.code.toLowerCase() })
+        throw err
+      }
+    } finally {
+      slot.release()
     }
     enqueue.setAttribute(ATTR.runId, submitted.runId)
     enqueue.setAttribute('messaging.message.id', submitted.runId)
@@ -119,6 +133,38 @@ export function runWorkflow(deps: GatewayDeps): Handler {
     known.traceId = traceId
     respondWithRecord(exchange, deps, record, traceId)
   }
+}
+
+/**
+ * A place in the admission part for this request's flow (its caller and the workflow's
+ * pool), waiting its turn when the flow or the gateway is at its bound; 429 at once when
+ * the flow's queue is full (nothing read, nothing sent to the broker, so no key claimed).
+ */
+async function admit(deps: GatewayDeps, exchange: Exchange, name: string): Promise<Slot> {
+  const { res, caller, known } = exchange
+  // A name the registry does not know shares one flow per caller: made-up names cannot open flows without end.
+  const pool = deps.registry.workflows.get(name)?.pool
+  const flow = `${caller.id}\n${pool ?? ''}`
+  const admission = deps.admission.admit(flow, closedSignal(res))
+  if (admission.kind === 'admitted') return admission.slot
+  if (admission.kind === 'refused') {
+    exchange.trace?.skip()
+    if (pool !== undefined) known.pool = pool
+    deps.metrics.admissionShed.inc({ pool: pool ?? '' })
+    throw new SwitchyardError(
+      'TOO_MANY_REQUESTS',
+      `this caller already has ${admission.waiting} requests to pool '${pool ?? name}' waiting at the gateway; retry later`,
+    )
+  }
+  return admission.slot
+}
+
+/** Aborts when the response closes before it was sent: the caller left while its request waited for a place. */
+function closedSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController()
+  const onClose = () => controller.abort(new SwitchyardError('BAD_REQUEST', 'the caller closed the connection while its request waited'))
+  res.once('close', onClose)
+  return controller.signal
 }
 
 function routeTraced(deps: GatewayDeps, exchange: Exchange, name: string, input: unknown): RoutePlan {
