@@ -35,7 +35,6 @@ export interface Slot {
 
 interface Waiter {
   readonly grant: (slot: Slot) => void
-  readonly cancel: () => void
 }
 
 interface Flow {
@@ -49,7 +48,7 @@ interface Flow {
 /** How the scheduler answers an arriving request. */
 export type Admission =
   | { readonly kind: 'admitted'; readonly slot: Slot }
-  | { readonly kind: 'queued'; readonly slot: Promise<Slot> }
+  | { readonly kind: 'queued'; readonly slot: Promise<Slot>; readonly cancel: (reason: Error) => void }
   | { readonly kind: 'refused'; readonly waiting: number }
 
 export function resolveAdmissionLimits(options: AdmissionOptions = {}): AdmissionLimits {
@@ -74,10 +73,10 @@ export class FairAdmission {
   constructor(readonly limits: AdmissionLimits = DEFAULT_ADMISSION) {}
 
   /**
-   * Ask for a place for a request of `flow`. `signal` aborts a wait (the caller left):
-   * the queued promise rejects with the signal's reason and the place goes to the next.
+   * Ask for a place for a request of `flow`: a place at once, a wait in the flow's queue
+   * (`cancel()` it when the caller leaves: the turn goes to the next), or a refusal.
    */
-  admit(flowKey: string, signal?: AbortSignal): Admission {
+  admit(flowKey: string): Admission {
     const flow = this.flow(flowKey)
     if (flow.waiting.length === 0 && flow.inFlight < this.limits.perFlow && this.inFlight < this.limits.concurrency) {
       return { kind: 'admitted', slot: this.take(flow) }
@@ -86,33 +85,22 @@ export class FairAdmission {
       this.forget(flow)
       return { kind: 'refused', waiting: flow.waiting.length }
     }
+    let cancel: (reason: Error) => void = () => undefined
     const slot = new Promise<Slot>((resolve, reject) => {
-      const onAbort = () => waiter.cancel()
-      const waiter: Waiter = {
-        grant: (granted) => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve(granted)
-        },
-        cancel: () => {
-          const at = flow.waiting.indexOf(waiter)
-          if (at < 0) return
-          flow.waiting.splice(at, 1)
-          signal?.removeEventListener('abort', onAbort)
-          reject(signal?.reason ?? new Error('admission wait cancelled'))
-          this.forget(flow)
-        },
+      const waiter: Waiter = { grant: resolve }
+      cancel = (reason) => {
+        const at = flow.waiting.indexOf(waiter)
+        if (at < 0) return
+        flow.waiting.splice(at, 1)
+        reject(reason)
+        this.forget(flow)
       }
-      if (signal?.aborted) {
-        reject(signal.reason)
-        return
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
       flow.waiting.push(waiter)
       this.ringIn(flow)
     })
     // The flow may have waiters only because others are at their bound: one may be dispatchable now.
     this.pump()
-    return { kind: 'queued', slot }
+    return { kind: 'queued', slot, cancel: (reason) => cancel(reason) }
   }
 
   /** Requests waiting, all flows together (a gauge). */

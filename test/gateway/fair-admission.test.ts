@@ -16,8 +16,8 @@ import { startFixture, type Fixture } from './fixture.js'
 // ---- the scheduler alone ----------------------------------------------------------
 
 /** Admit `key` and record, in `order`, when it gets its place. */
-function request(admission: FairAdmission, key: string, order: string[], label: string, signal?: AbortSignal) {
-  const answer = admission.admit(key, signal)
+function request(admission: FairAdmission, key: string, order: string[], label: string) {
+  const answer = admission.admit(key)
   if (answer.kind === 'refused') return { refused: true as const }
   const slot: Promise<Slot> = answer.kind === 'admitted' ? Promise.resolve(answer.slot) : answer.slot
   const granted = slot.then((s) => {
@@ -25,7 +25,8 @@ function request(admission: FairAdmission, key: string, order: string[], label: 
     return s
   })
   granted.catch(() => undefined)
-  return { refused: false as const, queued: answer.kind === 'queued', granted }
+  const cancel = answer.kind === 'queued' ? answer.cancel : () => undefined
+  return { refused: false as const, queued: answer.kind === 'queued', granted, cancel }
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve))
@@ -83,11 +84,10 @@ void test('scheduler: a waiter whose caller left gives its turn to the next; a r
   const admission = new FairAdmission(resolveAdmissionLimits({ concurrency: 1, perFlow: 1, queuePerFlow: 5 }))
   const order: string[] = []
   const first = request(admission, 'x', order, 'x0')
-  const left = new AbortController()
-  const gone = request(admission, 'x', order, 'x1', left.signal)
+  const gone = request(admission, 'x', order, 'x1')
   const next = request(admission, 'x', order, 'x2')
   assert.equal(admission.waiting(), 2)
-  left.abort(new Error('caller left'))
+  if (!gone.refused) gone.cancel(new Error('caller left'))
   await assert.rejects((gone as { granted: Promise<Slot> }).granted, /caller left/)
   assert.equal(admission.waiting(), 1)
   const slot = await (first as { granted: Promise<Slot> }).granted

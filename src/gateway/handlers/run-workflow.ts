@@ -1,7 +1,6 @@
 // POST /v1/workflows/{name}/run — the request path of DESIGN §1:
 // body → route() → signed envelope → broker → wait → the flat output.
 import { randomUUID } from 'node:crypto'
-import type { ServerResponse } from 'node:http'
 import { ATTR, SwitchyardError, isErrorCode, route } from '../../control/index.js'
 import type { RoutePlan } from '../../control/index.js'
 import type { RunRecord } from '../../data/broker/index.js'
@@ -38,13 +37,15 @@ export function runWorkflow(deps: GatewayDeps): Handler {
     // so a pool the broker just found full is refused here, before the body, route(), the
     // envelope's signature, any span or a broker round trip. Keyed submits always ask (a dedupe).
     const poolOf = idempotencyKey === null ? deps.registry.workflows.get(name)?.pool : undefined
-    const full = poolOf === undefined ? null : (deps.broker.knownFull?.(poolOf, { async: respondAsync }) ?? null)
-    if (full !== null && poolOf !== undefined) {
+    const shedIfFull = () => {
+      const full = poolOf === undefined ? null : (deps.broker.knownFull?.(poolOf, { async: respondAsync }) ?? null)
+      if (full === null || poolOf === undefined) return
       trace.skip()
       known.pool = poolOf
       deps.metrics.runs.inc({ workflow: name, pool: poolOf, outcome: full.code.toLowerCase() })
       throw full
     }
+    shedIfFull()
     // Fair admission (fair-admission.ts): the CPU-bound part below — body, route(), the
     // envelope's signature, spans, the broker's admission — runs for a bounded number of
     // this caller's requests to this pool at once, the rest waiting their turn. Waiting
@@ -54,6 +55,8 @@ export function runWorkflow(deps: GatewayDeps): Handler {
     let submitted
     let enqueue
     try {
+      // While it waited, the requests ahead of it may have found the pool full: asked again, as on arrival.
+      shedIfFull()
       const input = await readJsonBody(req, deps.bodyLimitBytes)
       // The deadline counts from here (route()), not from the request's arrival: time spent waiting for a place is not the run's.
       plan = routeTraced(deps, exchange, name, input)
@@ -145,7 +148,7 @@ async function admit(deps: GatewayDeps, exchange: Exchange, name: string): Promi
   // A name the registry does not know shares one flow per caller: made-up names cannot open flows without end.
   const pool = deps.registry.workflows.get(name)?.pool
   const flow = `${caller.id}\n${pool ?? ''}`
-  const admission = deps.admission.admit(flow, closedSignal(res))
+  const admission = deps.admission.admit(flow)
   if (admission.kind === 'admitted') return admission.slot
   if (admission.kind === 'refused') {
     exchange.trace?.skip()
@@ -156,15 +159,14 @@ async function admit(deps: GatewayDeps, exchange: Exchange, name: string): Promi
       `this caller already has ${admission.waiting} requests to pool '${pool ?? name}' waiting at the gateway; retry later`,
     )
   }
-  return admission.slot
-}
-
-/** Aborts when the response closes before it was sent: the caller left while its request waited for a place. */
-function closedSignal(res: ServerResponse): AbortSignal {
-  const controller = new AbortController()
-  const onClose = () => controller.abort(new SwitchyardError('BAD_REQUEST', 'the caller closed the connection while its request waited'))
-  res.once('close', onClose)
-  return controller.signal
+  // A caller that leaves while its request waits gives its turn to the next: nothing of it reaches the broker.
+  const left = () => admission.cancel(new SwitchyardError('BAD_REQUEST', 'the caller closed the connection while its request waited'))
+  res.once('close', left)
+  try {
+    return await admission.slot
+  } finally {
+    res.off('close', left)
+  }
 }
 
 function routeTraced(deps: GatewayDeps, exchange: Exchange, name: string, input: unknown): RoutePlan {
