@@ -359,3 +359,50 @@ void test(
     }
   },
 )
+
+void test(
+  'redis: a keyless request that waited for a place is refused from the full-pool hint when those ahead of it found the pool full',
+  { skip },
+  async () => {
+    const redis = await startRedis()
+    const fx = await startFixture({ signingKey: null }, redis.url)
+    const { gateway, door } = await gatewayBehindDoor(
+      fx,
+      (text) => text.startsWith('hold'),
+      { concurrency: 8, perFlow: 1, queuePerFlow: 4 },
+      null,
+    )
+    const held = (text: string) =>
+      fetch(`${gateway.url}/v1/workflows/held.wait/run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+        body: JSON.stringify({ text }),
+      }).then(async (response) => ({
+        status: response.status,
+        code: ((await response.json()) as { code?: string }).code,
+        traceId: response.headers.get('x-switchyard-trace-id'),
+      }))
+    try {
+      // `held` (maxQueued 1, no worker) takes one run; the next keyless one is held at the door, a third waits behind it.
+      assert.equal((await held('fills')).status, 202)
+      const first = held('hold-first')
+      await eventually('the first at the door', () => (door.held.length === 1 ? true : undefined))
+      const waiter = held('waiter')
+      await eventually('the second waiting', async () => ((await waitingGauge(gateway)) === 1 ? true : undefined))
+      door.open()
+      // The first asked Redis and was refused: its answer carries its trace id.
+      const asked = await first
+      assert.deepEqual([asked.status, asked.code], [429, 'POOL_SATURATED'])
+      assert.ok(asked.traceId)
+      // The second got its place after that, and was refused from the hint: no body read, no span, nothing sent.
+      const shed = await waiter
+      assert.deepEqual([shed.status, shed.code, shed.traceId], [429, 'POOL_SATURATED', null])
+      assert.deepEqual(door.order, ['fills', 'hold-first'])
+    } finally {
+      door.open()
+      await gateway.close()
+      await fx.close()
+      await redis.stop()
+    }
+  },
+)
