@@ -7,14 +7,13 @@
 // (the broker's maxCrashes), never started a third time, and the pool serves again.
 // Each graph start appends a ledger line (the run id and the process's pid).
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
-import { eventually } from '../../helpers/eventually.js'
-import { redisSkip, startRedis, type RedisServer } from '../../helpers/redis.js'
-import { alive, launch, type Launched } from '../../helpers/start.js'
+import { redisSkip } from '../../helpers/redis.js'
+import { alive, type Launched } from '../../helpers/start.js'
+import { submitAsync as submit, waitFor, withLaunched } from '../../helpers/start-project.js'
 import { pythonSkip } from '../../helpers/python.js'
 
 const PYTHON_SKIP = pythonSkip(['opentelemetry.sdk', 'jsonschema', 'bullmq'])
@@ -96,16 +95,6 @@ interface RunBody {
   readonly deadline?: string
 }
 
-function project(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'switchyard-python-crash-'))
-  writeFileSync(join(dir, 'graphs.py'), GRAPHS)
-  writeFileSync(join(dir, 'switchyard.yaml'), REGISTRY)
-  mkdirSync(join(dir, 'env'))
-  writeFileSync(join(dir, 'env', 'py.env'), '')
-  writeFileSync(join(dir, 'env', 'poison.env'), '')
-  return dir
-}
-
 function ledger(file: string, runId: string): Line[] {
   if (!existsSync(file)) return []
   return readFileSync(file, 'utf8')
@@ -115,55 +104,24 @@ function ledger(file: string, runId: string): Line[] {
     .filter((line) => line.run === runId)
 }
 
-async function withStart(body: (running: Launched, dir: string) => Promise<void>): Promise<void> {
-  const redis: RedisServer = await startRedis()
-  const dir = project()
-  let running: Launched | undefined
-  try {
-    running = await launch('start', {
-      args: ['--config', join(dir, 'switchyard.yaml'), '--no-auth'],
-      env: { SWITCHYARD_REDIS_URL: redis.url },
-    })
-    const started = running
-    await eventually(
-      'both python pools ready',
-      async () => ((await fetch(`${started.url}/readyz`)).status === 200 ? true : undefined),
-      90_000,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n${started.output()}`)
-    })
-    await body(running, dir)
-  } finally {
-    await running?.stop()
-    await redis.stop()
-    rmSync(dir, { recursive: true, force: true })
-  }
+const PROJECT = {
+  tag: 'python-crash',
+  files: { 'graphs.py': GRAPHS, 'switchyard.yaml': REGISTRY, 'env/py.env': '', 'env/poison.env': '' },
 }
 
-async function submit(gateway: string, workflow: string, input: object): Promise<string> {
-  const response = await fetch(`${gateway}/v1/workflows/${workflow}/run`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', prefer: 'respond-async' },
-    body: JSON.stringify(input),
-  })
-  await response.body?.cancel()
-  assert.equal(response.status, 202)
-  const runId = response.headers.get('x-switchyard-run-id')
-  assert.ok(runId)
-  return runId
-}
+/** `switchyard start` on Redis over the project, both Python pools ready. */
+const withStart = (body: (running: Launched, dir: string) => Promise<void>) => withLaunched('start', PROJECT, body)
 
 async function ended(running: Launched, runId: string, timeoutMs: number): Promise<RunBody> {
-  return eventually(
+  return waitFor(
+    running,
     `run ${runId} to end`,
     async () => {
       const body = (await (await fetch(`${running.url}/v1/runs/${runId}`)).json()) as RunBody
       return ['succeeded', 'failed', 'cancelled'].includes(body.status) ? body : undefined
     },
     timeoutMs,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}\n${running.output()}`)
-  })
+  )
 }
 
 void describe('a Python worker killed under switchyard start (Redis)', { skip: redisSkip() || PYTHON_SKIP }, () => {
@@ -171,24 +129,23 @@ void describe('a Python worker killed under switchyard start (Redis)', { skip: r
     await withStart(async (running, dir) => {
       const file = join(dir, 'ledger.jsonl')
       const submittedAt = Date.now()
-      const runId = await submit(running.url, 'py.nap', { ledger: file, sleep: 2 })
-      const [first] = await eventually('the graph to start', () => {
+      const runId = await submit(running, 'py.nap', { ledger: file, sleep: 2 })
+      const [first] = await waitFor(running, 'the graph to start', () => {
         const lines = ledger(file, runId)
         return lines.length > 0 ? lines : undefined
       })
       assert.ok(first)
       process.kill(first.pid, 'SIGKILL')
       const killedAt = Date.now()
-      const [, second] = await eventually(
+      const [, second] = await waitFor(
+        running,
         'the run to start again',
         () => {
           const lines = ledger(file, runId)
           return lines.length > 1 ? lines : undefined
         },
         9_000,
-      ).catch((error: Error) => {
-        throw new Error(`${error.message}\n${running.output()}`)
-      })
+      )
       const restartedAfterMs = Date.now() - killedAt
       assert.ok(second)
       assert.notEqual(second.pid, first.pid)
@@ -207,7 +164,7 @@ void describe('a Python worker killed under switchyard start (Redis)', { skip: r
     await withStart(async (running, dir) => {
       const file = join(dir, 'ledger.jsonl')
       const submittedAt = Date.now()
-      const runId = await submit(running.url, 'poison.die', { ledger: file })
+      const runId = await submit(running, 'poison.die', { ledger: file })
       const body = await ended(running, runId, 25_000)
       assert.equal(body.status, 'failed', JSON.stringify(body))
       assert.equal(body.error?.code, 'WORKER_CRASHED', `${JSON.stringify(body)}\n${running.output()}`)
@@ -219,7 +176,7 @@ void describe('a Python worker killed under switchyard start (Redis)', { skip: r
       assert.notEqual(starts[0]?.pid, starts[1]?.pid)
 
       // The pool recovers by itself and serves the next run; the poison run is not taken again.
-      const next = await submit(running.url, 'poison.nap', { ledger: file, sleep: 0 })
+      const next = await submit(running, 'poison.nap', { ledger: file, sleep: 0 })
       const served = await ended(running, next, 60_000)
       assert.equal(served.status, 'succeeded', `${JSON.stringify(served)}\n${running.output()}`)
       assert.equal(ledger(file, runId).length, 2)

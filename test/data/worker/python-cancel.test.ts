@@ -4,15 +4,14 @@
 // the worker subscribes to its pool's cancel channel) with and without the Redis ACL users
 // `switchyard acl` prints, and on `switchyard dev` (the embedded broker's IPC cancel message).
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
-import { eventually } from '../../helpers/eventually.js'
 import { aclUsers } from '../../helpers/pool-acl.js'
-import { redisSkip, startRedis, type RedisServer } from '../../helpers/redis.js'
-import { launch, type Launched } from '../../helpers/start.js'
+import { redisSkip } from '../../helpers/redis.js'
+import type { Launched } from '../../helpers/start.js'
+import { submitAsync, waitFor, withLaunched } from '../../helpers/start-project.js'
 import { pythonSkip } from '../../helpers/python.js'
 
 const REGISTRY = `version: 1
@@ -53,14 +52,7 @@ async def graph(input: Any, run: Any) -> Any:
     return {"slept": True}
 `
 
-function project(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'switchyard-python-cancel-'))
-  writeFileSync(join(dir, 'watch.py'), GRAPH)
-  writeFileSync(join(dir, 'switchyard.yaml'), REGISTRY)
-  mkdirSync(join(dir, 'env'))
-  writeFileSync(join(dir, 'env', 'py.env'), '')
-  return dir
-}
+const PROJECT = { tag: 'python-cancel', files: { 'watch.py': GRAPH, 'switchyard.yaml': REGISTRY, 'env/py.env': '' } }
 
 interface RunBody {
   readonly status: string
@@ -70,24 +62,7 @@ interface RunBody {
 /** Through the gateway: a running run and a queued one of the one-at-a-time pool, both cancelled. */
 async function cancelBoth(running: Launched, dir: string): Promise<void> {
   const gateway = running.url
-  const explain = (error: Error) => {
-    throw new Error(`${error.message}\n${running.output()}`)
-  }
-  await eventually(
-    'the python pool ready',
-    async () => ((await fetch(`${gateway}/readyz`)).status === 200 ? true : undefined),
-    90_000,
-  ).catch(explain)
-  const submit = async (input: object) => {
-    const response = await fetch(`${gateway}/v1/workflows/py.watch/run`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
-      body: JSON.stringify(input),
-    })
-    await response.body?.cancel()
-    assert.equal(response.status, 202, running.output())
-    return response.headers.get('x-switchyard-run-id') ?? ''
-  }
+  const submit = (input: object) => submitAsync(running, 'py.watch', input)
   const cancel = async (runId: string) => {
     const response = await fetch(`${gateway}/v1/runs/${runId}/cancel`, { method: 'POST' })
     return { status: response.status, body: (await response.json()) as RunBody }
@@ -97,7 +72,7 @@ async function cancelBoth(running: Launched, dir: string): Promise<void> {
   const runningFile = join(dir, 'running.json')
   const queuedFile = join(dir, 'queued.json')
   const runningId = await submit({ file: runningFile })
-  await eventually('the python graph to start', () => existsSync(`${runningFile}.started`), 60_000).catch(explain)
+  await waitFor(running, 'the python graph to start', () => existsSync(`${runningFile}.started`), 60_000)
   const queuedId = await submit({ file: queuedFile })
   assert.equal((await read(queuedId)).status, 'queued')
 
@@ -108,17 +83,18 @@ async function cancelBoth(running: Launched, dir: string): Promise<void> {
 
   const cancelling = await cancel(runningId)
   assert.ok([200, 202].includes(cancelling.status), `${cancelling.status} ${JSON.stringify(cancelling.body)}\n${running.output()}`)
-  await eventually('the graph to see its abort', () => existsSync(runningFile), 20_000).catch(explain)
+  await waitFor(running, 'the graph to see its abort', () => existsSync(runningFile), 20_000)
   const words = `run ${runningId} was cancelled while running (POST /v1/runs/${runningId}/cancel)`
   assert.deepEqual(JSON.parse(readFileSync(runningFile, 'utf8')), { code: 'CANCELLED', message: words, retryable: false, event: true })
-  const ended = await eventually(
+  const ended = await waitFor(
+    running,
     'the run to read cancelled',
     async () => {
       const body = await read(runningId)
       return body.status === 'cancelled' ? body : undefined
     },
     20_000,
-  ).catch(explain)
+  )
   assert.equal(ended.error?.code, 'CANCELLED')
   assert.equal(ended.error?.message, words)
   // Again on a cancelled run: 200 with the run, as node's.
@@ -129,61 +105,31 @@ async function cancelBoth(running: Launched, dir: string): Promise<void> {
   // The pool is free again and takes the next run; the cancelled queued run is not among them.
   const nextFile = join(dir, 'next.json')
   await submit({ file: nextFile })
-  await eventually('the next run to start', () => existsSync(`${nextFile}.started`), 30_000).catch(explain)
+  await waitFor(running, 'the next run to start', () => existsSync(`${nextFile}.started`), 30_000)
   assert.equal(existsSync(`${queuedFile}.started`), false)
   assert.doesNotMatch(running.output(), /cannot listen for cancels|NOPERM/)
 }
 
 void describe('cancel of Python runs through the gateway', { skip: pythonSkip(['opentelemetry.sdk', 'jsonschema', 'bullmq']) }, () => {
   void test('switchyard start, one Redis user for all', { skip: redisSkip() }, async () => {
-    const redis: RedisServer = await startRedis()
-    const dir = project()
-    let running: Launched | undefined
-    try {
-      running = await launch('start', {
-        args: ['--config', join(dir, 'switchyard.yaml'), '--no-auth'],
-        env: { SWITCHYARD_REDIS_URL: redis.url },
-      })
-      await cancelBoth(running, dir)
-    } finally {
-      await running?.stop()
-      await redis.stop()
-      rmSync(dir, { recursive: true, force: true })
-    }
+    await withLaunched('start', PROJECT, cancelBoth)
   })
 
   void test(
     'switchyard start with the users `switchyard acl` prints (the pool may only SUBSCRIBE to its own channel)',
     { skip: redisSkip() },
     async () => {
-      const redis: RedisServer = await startRedis()
-      const dir = project()
-      let running: Launched | undefined
-      try {
-        const url = await aclUsers(join(dir, 'switchyard.yaml'), redis.url, redis.port)
-        writeFileSync(join(dir, 'env', 'py.env'), `SWITCHYARD_REDIS_URL=${url('switchyard-pool-py')}\n`)
-        running = await launch('start', {
-          args: ['--config', join(dir, 'switchyard.yaml'), '--no-auth'],
-          env: { SWITCHYARD_REDIS_URL: url('switchyard-gateway') },
-        })
-        await cancelBoth(running, dir)
-      } finally {
-        await running?.stop()
-        await redis.stop()
-        rmSync(dir, { recursive: true, force: true })
-      }
+      await withLaunched('start', PROJECT, cancelBoth, {
+        env: async (redis, dir) => {
+          const url = await aclUsers(join(dir, 'switchyard.yaml'), redis.url, redis.port)
+          writeFileSync(join(dir, 'env', 'py.env'), `SWITCHYARD_REDIS_URL=${url('switchyard-pool-py')}\n`)
+          return { SWITCHYARD_REDIS_URL: url('switchyard-gateway') }
+        },
+      })
     },
   )
 
   void test('switchyard dev (the embedded broker)', async () => {
-    const dir = project()
-    let running: Launched | undefined
-    try {
-      running = await launch('dev', { args: ['--config', join(dir, 'switchyard.yaml')] })
-      await cancelBoth(running, dir)
-    } finally {
-      await running?.stop()
-      rmSync(dir, { recursive: true, force: true })
-    }
+    await withLaunched('dev', PROJECT, cancelBoth)
   })
 })

@@ -10,32 +10,14 @@ import { once } from 'node:events'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-import type { RoutePlan } from '../../../../src/control/index.js'
-import { createEnvelope } from '../../../../src/data/index.js'
 import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
+import { workEnvelope } from '../../../helpers/redis-work-pool.js'
 import { contractRegistry } from '../broker.contract.js'
 
 const { skip, server } = redisPerFile()
 
 const SLEEPY = fileURLToPath(new URL('./fixtures/sleepy-worker.ts', import.meta.url))
-
-function plan(): RoutePlan {
-  return {
-    workflow: 'contract.echo',
-    pool: 'work',
-    queue: 'switchyard.work',
-    runtime: 'node',
-    graph: 'contract/graph.ts#graph',
-    prompt: null,
-    input: { job: 'survive a kill -9' },
-    timeoutMs: 60_000,
-    deadline: new Date(Date.now() + 60_000).toISOString(),
-    retry: { maxAttempts: 1, backoff: { type: 'exponential', delayMs: 10 } },
-    tracing: { project: 'p', sampleRate: 1, capture: 'full', redact: [] },
-    registry: `sha256:${'c'.repeat(64)}`,
-  }
-}
 
 void test('kill -9 a worker mid-run: the run completes on another worker, none lost', { skip }, async () => {
   const { url } = server()
@@ -47,11 +29,7 @@ void test('kill -9 a worker mid-run: the run completes on another worker, none l
   const survivor = redisRunSource('work', { url, prefix, lockDurationMs: 1000, stalledIntervalMs: 500, heartbeat: false })
   try {
     // One attempt only: a retry must not be what saves the run, the stalled-job recovery must.
-    const env = createEnvelope(
-      plan(),
-      { runId: `alo-${randomUUID()}`, trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: null },
-      null,
-    )
+    const env = workEnvelope('alo', null, { job: 'survive a kill -9' }, 60_000)
     await broker.submit(env, { async: true })
 
     let stdout = ''

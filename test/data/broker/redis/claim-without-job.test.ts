@@ -4,62 +4,34 @@
 // retryable (503) while the first add could still land, and then gets a run that exists
 // and runs — never the id of a run nobody will ever find (the 404 that lost 121 of 200).
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 
-import { Queue } from 'bullmq'
-
-import { SwitchyardError, type RoutePlan } from '../../../../src/control/index.js'
-import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
-import { poolKeys } from '../../../../src/data/broker/redis/keys.js'
+import { SwitchyardError } from '../../../../src/control/index.js'
 import { admit } from '../../../../src/data/broker/redis/scripts.js'
 import { ANONYMOUS_OWNER } from '../../../../src/data/broker/index.js'
-import { createEnvelope, idempotencyFingerprint, type Envelope } from '../../../../src/data/index.js'
-import { poolLive } from '../../../helpers/pool-live.js'
+import { idempotencyFingerprint } from '../../../../src/data/index.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
-import { contractRegistry } from '../broker.contract.js'
+import { startOnRedis, workEnvelope } from '../../../helpers/redis-work-pool.js'
 
 const { skip, server } = redisPerFile()
 
-function envelope(key: string): Envelope {
-  const plan: RoutePlan = {
-    workflow: 'contract.echo',
-    pool: 'work',
-    queue: 'switchyard.work',
-    runtime: 'node',
-    graph: 'contract/graph.ts#graph',
-    prompt: null,
-    input: { order: 42 },
-    timeoutMs: 30_000,
-    deadline: new Date(Date.now() + 30_000).toISOString(),
-    retry: { maxAttempts: 1, backoff: { type: 'exponential', delayMs: 10 } },
-    tracing: { project: 'p', sampleRate: 1, capture: 'full', redact: [] },
-    registry: `sha256:${'c'.repeat(64)}`,
-  }
-  return createEnvelope(
-    plan,
-    { runId: `cw-${randomUUID()}`, trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: key },
-    null,
-  )
-}
+const envelope = (key: string) => workEnvelope('cw', key)
 
 void test(
   'a claim whose job never came: the retry is 503 while the add could still land, then a new run that exists and runs',
   { skip },
   async () => {
-    const { url } = server()
-    const prefix = `cw-${randomUUID().slice(0, 8)}`
     // commandTimeoutMs bounds how long an add may take: a claim older than that plus 5 s is abandoned.
     const commandTimeoutMs = 500
-    const broker = await RedisBroker.connect({ registry: contractRegistry(), url, prefix, commandTimeoutMs })
-    const source = redisRunSource('work', { url, prefix })
-    source.start(async () => ({ ok: true, output: { ran: true } }), { concurrency: 1 })
-    const queue = new Queue('switchyard.work', { connection: { url }, prefix })
+    const { broker, queue, keys, close } = await startOnRedis({
+      url: server().url,
+      tag: 'cw',
+      broker: { commandTimeoutMs },
+      handler: async () => ({ ok: true, output: { ran: true } }),
+    })
     try {
-      await poolLive(broker, 'work')
       // The dead gateway: its admission (claim taken, place held) went through, its add() never did.
       const ghost = envelope('order-42')
-      const keys = poolKeys(prefix, 'switchyard.work')
       const admitted = await admit(await queue.client, {
         keys,
         runId: ghost.runId,
@@ -101,9 +73,7 @@ void test(
       // And from now on the key names that run.
       assert.deepEqual(await broker.submit(envelope('order-42')), { runId: later.runId, deduped: true })
     } finally {
-      await queue.close()
-      await source.close()
-      await broker.close()
+      await close()
     }
   },
 )

@@ -6,67 +6,35 @@
 // and now) still finds its run by the old claim, so it does not run twice; a token's
 // caller never does (the claim may be another caller's), and gets a run of its own.
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 
-import { Queue } from 'bullmq'
-
-import { SwitchyardError, type RoutePlan } from '../../../../src/control/index.js'
-import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
-import { poolKeys } from '../../../../src/data/broker/redis/keys.js'
-import { createEnvelope, idempotencyFingerprint, type Envelope } from '../../../../src/data/index.js'
-import { poolLive } from '../../../helpers/pool-live.js'
+import { SwitchyardError } from '../../../../src/control/index.js'
+import { idempotencyFingerprint } from '../../../../src/data/index.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
-import { contractRegistry } from '../broker.contract.js'
+import { startOnRedis, workEnvelope } from '../../../helpers/redis-work-pool.js'
 
 const { skip, server } = redisPerFile()
 
-function envelope(key: string | null, input: unknown = { order: 42 }): Envelope {
-  const plan: RoutePlan = {
-    workflow: 'contract.echo',
-    pool: 'work',
-    queue: 'switchyard.work',
-    runtime: 'node',
-    graph: 'contract/graph.ts#graph',
-    prompt: null,
-    input,
-    timeoutMs: 30_000,
-    deadline: new Date(Date.now() + 30_000).toISOString(),
-    retry: { maxAttempts: 1, backoff: { type: 'exponential', delayMs: 10 } },
-    tracing: { project: 'p', sampleRate: 1, capture: 'full', redact: [] },
-    registry: `sha256:${'c'.repeat(64)}`,
-  }
-  return createEnvelope(
-    plan,
-    { runId: `ou-${randomUUID()}`, trace: { traceparent: '', tracestate: '', baggage: '' }, idempotencyKey: key },
-    null,
-  )
-}
+const envelope = (key: string | null, input?: unknown) => workEnvelope('ou', key, input)
 
 void test(
   'claims and runs from before owners: none lost, the anonymous caller dedupes on them, a token never finds them',
   { skip },
   async () => {
-    const { url } = server()
-    const prefix = `ou-${randomUUID().slice(0, 8)}`
     const retainFailedMs = 3_600_000
-    const broker = await RedisBroker.connect({ registry: contractRegistry(), url, prefix, retainFailedMs })
     const executions = new Map<string, number>()
-    const source = redisRunSource('work', { url, prefix })
-    source.start(
-      async (delivery) => {
+    const { broker, client, keys, close } = await startOnRedis({
+      url: server().url,
+      tag: 'ou',
+      broker: { retainFailedMs },
+      handler: async (delivery) => {
         const runId = delivery.runId ?? ''
         executions.set(runId, (executions.get(runId) ?? 0) + 1)
         return { ok: true, output: { ran: runId } }
       },
-      { concurrency: 2 },
-    )
-    const queue = new Queue('switchyard.work', { connection: { url }, prefix })
-    const keys = poolKeys(prefix, 'switchyard.work')
+      concurrency: 2,
+    })
     try {
-      await poolLive(broker, 'work')
-      const client = (await queue.client) as unknown as { call(...args: string[]): Promise<unknown> }
-
       // Every run now has an owner key, kept at least as long as the run's job may be.
       const fresh = envelope(null)
       await broker.submit(fresh, { owner: 't-fresh' })
@@ -103,9 +71,7 @@ void test(
       assert.deepEqual([own.status, own.owner, own.output], ['succeeded', 't-other', { ran: token.runId }])
       assert.equal(executions.get(old.runId), 1)
     } finally {
-      await queue.close()
-      await source.close()
-      await broker.close()
+      await close()
     }
   },
 )
