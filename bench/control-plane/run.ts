@@ -28,7 +28,7 @@ const REPO = resolve(import.meta.dirname, '../..')
 // Every child prints its process CPU time (all threads, since process start) last.
 const CPU = 'const cpu = process.cpuUsage(); console.log((cpu.user + cpu.system) / 1000)'
 const LAZY_CHILD = `const { loadRegistry, route } = await import(process.argv[2])
-const registry = loadRegistry(process.argv[3])
+const registry = loadRegistry(process.argv[3], process.argv[6] ? JSON.parse(process.argv[6]) : undefined)
 route(registry, { workflow: process.argv[4], input: JSON.parse(process.argv[5]) })
 ${CPU}
 `
@@ -57,7 +57,7 @@ export function graph() {
 const PHASES_CHILD = `const t0 = performance.now()
 const { loadRegistry, route } = await import(process.argv[2])
 const t1 = performance.now()
-const registry = loadRegistry(process.argv[3])
+const registry = loadRegistry(process.argv[3], process.argv[6] ? JSON.parse(process.argv[6]) : undefined)
 const t2 = performance.now()
 route(registry, { workflow: process.argv[4], input: JSON.parse(process.argv[5]) })
 const t3 = performance.now()
@@ -120,8 +120,8 @@ try {
   writeFileSync(join(work, 'phases.mjs'), PHASES_CHILD)
   writeFileSync(join(work, 'empty.mjs'), CPU)
   const input = JSON.stringify(typicalInput(7))
-  // label → [control's index.js, registry file]
-  const registries = new Map<string, [string, string]>()
+  // label → [control's index.js, registry file, loadRegistry options as JSON ('' for none)]
+  const registries = new Map<string, [string, string, string?]>()
   for (const n of [10, 100, 1000])
     registries.set(`switchyard-ai/control, N=${n}`, [built.url, generateRegistry(join(work, `lazy-${n}`), n)])
   // The same 1,000 workflows sharing ten schema files: shows what verifying 1,000 files costs.
@@ -129,15 +129,28 @@ try {
     built.url,
     generateRegistry(join(work, 'lazy-1000-shared'), 1000, { layout: 'shared' }),
   ])
+  // What a server pays that checks every workflow's files at load (gateway, dev, start).
+  registries.set('N=1000, check: load', [built.url, join(work, 'lazy-1000', 'switchyard.yaml'), JSON.stringify({ check: 'load' })])
+  registries.set('N=1000, 10 schemas, check: load', [
+    built.url,
+    join(work, 'lazy-1000-shared', 'switchyard.yaml'),
+    JSON.stringify({ check: 'load' }),
+  ])
   registries.set('N=1000, as tsc files', [files.url, join(work, 'lazy-1000', 'switchyard.yaml')])
   // Its own copy: another checkout may write another compiled format.
-  if (before) registries.set('N=1000, --before', [before.url, generateRegistry(join(work, 'before-1000'), 1000)])
+  if (before) {
+    registries.set('N=1000, --before', [before.url, generateRegistry(join(work, 'before-1000'), 1000)])
+    registries.set('N=1000, 10 schemas, --before', [
+      before.url,
+      generateRegistry(join(work, 'before-1000-shared'), 1000, { layout: 'shared' }),
+    ])
+  }
   const eager = generateRegistry(join(work, 'eager-50'), 50, { graph: EAGER_GRAPH })
   age(work)
   // First load compiles and writes .switchyard/ (what `switchyard check` does); not timed.
   const loadAll = () => {
-    for (const [url, file] of [...registries.values(), [built.url, eager] as const])
-      measure([join(work, 'lazy.mjs'), url, file, 'sales.flow-7', input])
+    for (const [url, file, options] of [...registries.values(), [built.url, eager] as const])
+      measure([join(work, 'lazy.mjs'), url, file, 'sales.flow-7', input, options ?? ''])
   }
   loadAll()
   // Stamps (ctime too, which age() moved) within a second of a build are not trusted
@@ -148,9 +161,9 @@ try {
   const cases: Array<[string, string[]]> = [
     ['bare node -e ""', ['-e', CPU]],
     ['bare node empty.mjs (ESM)', [join(work, 'empty.mjs')]],
-    ...[...registries].map(([label, [url, file]]): [string, string[]] => [
+    ...[...registries].map(([label, [url, file, options]]): [string, string[]] => [
       label,
-      [join(work, 'lazy.mjs'), url, file, 'sales.flow-7', input],
+      [join(work, 'lazy.mjs'), url, file, 'sales.flow-7', input, options ?? ''],
     ]),
     ['eager: 50 LangGraph graphs at boot', [join(work, 'eager.mjs'), built.url, eager, 'sales.flow-7', input]],
   ]
@@ -188,7 +201,7 @@ try {
   table('Cold start, CPU time of the process (user + system, all threads)', cpu)
   const compiled = statSync(join(work, 'lazy-1000', '.switchyard', 'switchyard.yaml.compiled.json')).size
   console.log(
-    `(N=1,000: one schema file per workflow; at load 1,001 files verified by size, mtime, ctime and inode, and 2,000 graph modules and prompts vouched for by their 1,000 folders' stamps; compiled form ${(compiled / 1024).toFixed(0)} KB)`,
+    `(N=1,000: one schema file per workflow, compiled form ${(compiled / 1024).toFixed(0)} KB. At load, the registry file, the pools' env files and every symlink are verified; a workflow's schema files, graph module and prompt on its first use, so one route() verifies 1 schema file and 1 folder. check: load verifies all 1,000 workflows at load: 1,001 files by size, mtime, ctime and inode, 2,000 graph modules and prompts vouched for by their 1,000 folders' stamps)`,
   )
   console.log('(eager ÷: total time ratio; eager−bare ÷: ratio of the time each adds on top of bare node)')
 
@@ -197,8 +210,10 @@ try {
   // Interleaved too: one round runs every case once.
   const phases = new Map([...registries.keys()].map((label) => [label, [] as number[][]]))
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [label, [url, file]] of registries) {
-      const result = spawnSync(process.execPath, [join(work, 'phases.mjs'), url, file, 'sales.flow-7', input], { encoding: 'utf8' })
+    for (const [label, [url, file, options]] of registries) {
+      const result = spawnSync(process.execPath, [join(work, 'phases.mjs'), url, file, 'sales.flow-7', input, options ?? ''], {
+        encoding: 'utf8',
+      })
       if (result.status !== 0) throw new Error(result.stderr)
       phases.get(label)?.push(JSON.parse(result.stdout) as number[])
     }
@@ -252,6 +267,20 @@ console.log(JSON.stringify({ walk: time(() => cloneJson(input)), structuredClone
   const pathImport = importCost("await import('node:path')")
   console.log(
     `node:fs in a fresh process (ms, median of ${ROUNDS}): import ${viaImport.toFixed(2)} · process.getBuiltinModule ${viaBuiltin.toFixed(2)} (loadRegistry's way) · node:path import ${pathImport.toFixed(2)}`,
+  )
+  // Where a cache-fresh load of 1,000 workflows goes now that workflows are checked on first use:
+  // node:crypto for the compiled form's MAC (a gateway loads it anyway, to sign envelopes), the
+  // MAC over the file, and one JSON.parse of it.
+  const compiledFile = join(work, 'lazy-1000', '.switchyard', 'switchyard.yaml.compiled.json')
+  const cryptoLoad = importCost("process.getBuiltinModule('node:crypto')")
+  const readParse = importCost(
+    `const text = process.getBuiltinModule('node:fs').readFileSync(${JSON.stringify(compiledFile)}, 'utf8'); JSON.parse(text.slice(text.indexOf('\\n') + 1))`,
+  )
+  const readMac = importCost(
+    `const c = process.getBuiltinModule('node:crypto'); const text = process.getBuiltinModule('node:fs').readFileSync(${JSON.stringify(compiledFile)}, 'utf8'); c.createHmac('sha256', c.randomBytes(32)).update(text).digest('hex')`,
+  )
+  console.log(
+    `N=1,000 compiled form (${(compiled / 1024).toFixed(0)} KB) in a fresh process (ms, median of ${ROUNDS}): node:crypto ${cryptoLoad.toFixed(2)} · read + JSON.parse ${readParse.toFixed(2)} · node:crypto + read + HMAC-SHA256 ${readMac.toFixed(2)}`,
   )
   // What route() avoids by running the standalone validator code the compiled registry keeps.
   const ajvImport = importCost("await import('ajv/dist/2020.js'); await import('ajv-formats')")

@@ -27,7 +27,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const config = configPath(typeof values.config === 'string' ? values.config : undefined)
   const out = typeof values.out === 'string' ? resolve(values.out) : defaultOut(config)
-  const registry = loadRegistry(config)
+  const registry = loadRegistry(config, { check: 'load' })
   writeFileSync(out, workflowTypes(registry, basename(config)))
   console.log(`wrote ${out}: ${registry.workflows.size} workflow${registry.workflows.size === 1 ? '' : 's'}`)
   return 0

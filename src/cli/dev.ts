@@ -191,7 +191,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     const what = files.length === 1 ? files[0] : `${files.length} files`
     let next: Registry
     try {
-      next = loadRegistry(args.config)
+      // Every workflow checked now: a broken one keeps the pools on the last registry.
+      next = loadRegistry(args.config, { check: 'load' })
     } catch (error) {
       console.error(
         `switchyard ${options.name}: ${what} changed; the registry does not load, so the pools keep the last one:\n${(error as Error).message}`,
@@ -371,7 +372,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE)
     return 0
   }
-  const registry = loadRegistry(args.config)
+  // A server does not start on a broken registry: every workflow checked now, every problem at once.
+  const registry = loadRegistry(args.config, { check: 'load' })
   const usersNote = devUsersNote(registry)
   if (usersNote) console.log(`switchyard dev: ${usersNote}`)
   const python = pythonSupport(registry)

@@ -100,7 +100,8 @@ export async function run(argv: string[]): Promise<number> {
   const traceDirFlag = str(parsed, 'trace-dir')
   const supervised = parsed.values.supervised === true
   const config = configPath(str(parsed, 'config'))
-  const registry = loadRegistry(config)
+  // A server does not start on a broken registry: every workflow checked now, every problem at once.
+  const registry = loadRegistry(config, { check: 'load' })
   let signingKey: SigningKey
   let ingestSecret: string | null
   let notes: readonly string[] = []

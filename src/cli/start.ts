@@ -74,7 +74,8 @@ export async function run(argv: string[]): Promise<number> {
   // And the gateway's SWITCHYARD_GATEWAY_* settings, which its forked process reads from the same env.
   connectionOptionsFromEnv(process.env)
   admissionOptionsFromEnv(process.env)
-  const registry = loadRegistry(args.config)
+  // A server does not start on a broken registry: every workflow checked now, every problem at once.
+  const registry = loadRegistry(args.config, { check: 'load' })
   // Each pool's user: (as root), said loudly per pool where it cannot hold.
   const users = preparePoolUsers(registry, { require: parsed.values['require-users'] === true })
   for (const line of users.lines) console.log(`switchyard start: ${line}`)

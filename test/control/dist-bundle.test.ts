@@ -28,7 +28,7 @@ const contract = await dist('contract/index.js')
 const registry = await dist('registry/index.js')
 const tooling = await dist('tooling/index.js')
 const outcome = (fn) => { try { return { ok: fn() } } catch (error) { return { error } } }
-const loaded = outcome(() => control.loadRegistry(process.argv[2]))
+const loaded = outcome(() => control.loadRegistry(process.argv[2], process.argv[4] ? { check: process.argv[4] } : undefined))
 const describe = ({ ok, error }) => ok !== undefined ? { ok: true } : {
   code: error.code,
   switchyard: error instanceof contract.SwitchyardError,
@@ -76,10 +76,19 @@ before(() => {
 })
 after(() => f.remove())
 
-function child(): ChildResult {
+/** `check`: loadRegistry's option of that name. */
+function child(check?: 'load'): ChildResult {
   const out = execFileSync(
     process.execPath,
-    ['--input-type=module', '-e', CHILD, `${pathToFileURL(CONTROL).href}/`, registryFile, JSON.stringify(typicalInput(1))],
+    [
+      '--input-type=module',
+      '-e',
+      CHILD,
+      `${pathToFileURL(CONTROL).href}/`,
+      registryFile,
+      JSON.stringify(typicalInput(1)),
+      ...(check ? [check] : []),
+    ],
     { cwd: REPO, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
   )
   return JSON.parse(out) as ChildResult
@@ -131,10 +140,11 @@ void describe('dist/control as built', () => {
     const schema = join(dirname(registryFile), 'workflows', 'flow-1', 'input.schema.json')
     writeFileSync(schema, JSON.stringify({ type: 'object', required: ['added'], properties: { added: { type: 'string' } } }))
     assert.deepEqual(child().route, { code: 'INVALID_INPUT', switchyard: true, registry: false, unknown: false, invalid: true })
-    rmSync(join(dirname(registryFile), 'workflows', 'flow-2', 'prompt.md'))
-    const { load } = child()
-    assert.equal(load.code, 'REGISTRY_INVALID')
-    assert.equal(load.registry, true)
-    assert.equal(load.switchyard, true)
+    rmSync(join(dirname(registryFile), 'workflows', 'flow-1', 'prompt.md'))
+    // Checked on the workflow's first use, or at load when asked to check every workflow then.
+    const lazy = child()
+    assert.deepEqual(lazy.load, { ok: true })
+    assert.deepEqual(lazy.route, { code: 'REGISTRY_INVALID', switchyard: true, registry: true, unknown: false, invalid: false })
+    assert.deepEqual(child('load').load, { code: 'REGISTRY_INVALID', switchyard: true, registry: true, unknown: false, invalid: false })
   })
 })

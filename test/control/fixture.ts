@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { RegistryError, type RegistryProblem } from '../../src/control/index.js'
+import { loadRegistry, RegistryError, type Registry, type RegistryProblem } from '../../src/control/index.js'
 
 export interface Folder {
   readonly dir: string
@@ -53,4 +53,14 @@ export function problemsOf(load: () => unknown): RegistryProblem[] {
 
 export function lines(problems: readonly RegistryProblem[]): string[] {
   return problems.map((p) => `${p.line}:${p.column} ${p.message}`)
+}
+
+/**
+ * A registry as a process uses it: loaded, then every workflow looked up, each
+ * checked against its files on that first use (loadRegistry's default `check`).
+ */
+export function loadAndUse(file: string): Registry {
+  const registry = loadRegistry(file)
+  registry.workflows.forEach(() => undefined)
+  return registry
 }

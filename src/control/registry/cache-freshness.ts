@@ -7,6 +7,9 @@
 // instead, so one lstat per folder stands for every entry in it. Every folder on the
 // way is checked to still be a folder, and every symlink to still resolve where it
 // did, so no path reaches outside the folders the compiler checked it against.
+// The check is made in parts: at load what every workflow depends on (the registry
+// file, the pools' env files, every symlink), and a workflow's own files before it is
+// first served, so a process that routes to a few workflows checks those few.
 import { basename, dirname, sep } from 'node:path'
 import type * as Fs from 'node:fs'
 import type { CompiledRegistry, ExistEntries, FolderStamps } from './compiled-registry.js'
@@ -44,33 +47,36 @@ function realOf(path: string): string {
 
 /**
  * What the compiled form records of the files it was built from (compile side): the
- * folders of the stamped files and `exist` entries, each entry's kind, and the real
- * path of every symlink among them. Folders are stamped after the files were checked:
- * one that changed since has an mtime past `builtAt`, and is checked entry by entry.
+ * folders of the stamped files and `exist` entries (each with its parent), each entry's
+ * kind, and the real path of every symlink among them. Folders are stamped after the
+ * files were checked: one that changed since has an mtime past `builtAt`, and is checked
+ * entry by entry.
  */
 export function stampFolders(
   stamped: readonly string[],
   exist: readonly string[],
-): { folders: FolderStamps; exist: ExistEntries; links: Record<string, string> } {
+): { folders: FolderStamps; fileFolder: number[]; exist: Omit<ExistEntries, 'pools'>; links: Record<string, string> } {
   const links: Record<string, string> = {}
   for (const path of stamped) if (lstatSync(path, IF_EXISTS)?.isSymbolicLink()) links[path] = realOf(path)
   const index = new Map<string, number>()
-  const folders = { path: [] as string[], ino: [] as number[], mtimeMs: [] as number[], ctimeMs: [] as number[] }
+  const folders = { path: [] as string[], parent: [] as number[], ino: [] as number[], mtimeMs: [] as number[], ctimeMs: [] as number[] }
   const folderOf = (path: string): number => {
     const folder = dirname(path)
     const known = index.get(folder)
     if (known !== undefined) return known
-    if (dirname(folder) !== folder) folderOf(folder) // parents first: the load meets them in path order
+    // Parents first: a check meets them before the folders inside them.
+    const parent = dirname(folder) === folder ? -1 : folderOf(folder)
     const stat = lstatSync(folder)
     if (stat.isSymbolicLink()) links[folder] = realOf(folder)
     index.set(folder, folders.path.length)
     folders.path.push(folder)
+    folders.parent.push(parent)
     folders.ino.push(stat.ino)
     folders.mtimeMs.push(stat.mtimeMs)
     folders.ctimeMs.push(stat.ctimeMs)
     return folders.path.length - 1
   }
-  for (const path of stamped) folderOf(path)
+  const fileFolder = stamped.map(folderOf)
   const entries = { name: [] as string[], folder: [] as number[], kind: '' }
   for (const path of exist) {
     const stat = lstatSync(path, IF_EXISTS)
@@ -80,7 +86,7 @@ export function stampFolders(
     entries.name.push(basename(path))
     entries.kind += kind
   }
-  return { folders, exist: entries, links }
+  return { folders, fileFolder, exist: entries, links }
 }
 
 /** Stamps that moved while what they stand for did not: written back, so later loads trust them again. */
@@ -91,61 +97,162 @@ export interface Moved {
   readonly folders: ReadonlyMap<number, Stats>
 }
 
-/**
- * Whether every file the compiled registry was built from is unchanged and every path
- * it names still exists, as what it was (load side): the stamps that moved, or null
- * when stale. `sameBytes` hashes the stamped files whose stamp cannot be trusted.
- */
-export function checkFreshness(compiled: CompiledRegistry, sameBytes: (files: ReadonlySet<number>) => boolean): Moved | null {
-  const { files, folders, exist } = compiled
-  const trustedBefore = compiled.builtAt - RACY_MS
-  const links = new Map(Object.entries(compiled.links))
-  // A link's target can move with nothing on the link's side changing: resolved each time.
-  for (const [path, real] of links) if (real === '' || realOf(path) !== real) return null
-  const linked = links.size > 0
+/** Not checked yet; checked and unchanged; checked, stamp moved, what it stands for unchanged. */
+const UNCHECKED = 0
+const SAME = 1
+const MOVED = 2
 
-  // The mode's type bits rather than isFile() and friends: a thousand calls apiece at cold start.
-  const { path: paths, size, mtimeMs, ctimeMs, ino } = files
-  let hashed: Map<number, Stats> | undefined
-  for (let i = 0; i < paths.length; i++) {
+/**
+ * Whether the files the compiled registry was built from are unchanged and every path
+ * it names still exists, as what it was (load side), checked in parts: `registry()` at
+ * load (every symlink, the registry file, the pools' env files), `workflow(i)` on a
+ * workflow's first use (its schema files, graph module and prompt), each file and folder
+ * once, every folder on a path's way before the path. `sameBytes` hashes the stamped
+ * files whose stamp cannot be trusted. A part found stale stays stale: the caller rebuilds.
+ */
+export class Freshness {
+  readonly #compiled: CompiledRegistry
+  readonly #sameBytes: (files: ReadonlySet<number>) => boolean
+  readonly #trustedBefore: number
+  readonly #links: ReadonlyMap<string, string>
+  readonly #linked: boolean
+  readonly #file: Uint8Array
+  readonly #folder: Uint8Array
+  readonly #holds: Uint8Array
+  #entriesOf: Map<number, number[]> | undefined
+  /** Stamps that moved while what they stand for did not (restamped() writes them back). */
+  readonly moved: { readonly files: Map<number, Stats>; readonly folders: Map<number, Stats> } = { files: new Map(), folders: new Map() }
+  /** Date.now() before the first check that found a moved stamp. */
+  movedSince: number | undefined
+
+  constructor(compiled: CompiledRegistry, sameBytes: (files: ReadonlySet<number>) => boolean) {
+    this.#compiled = compiled
+    this.#sameBytes = sameBytes
+    this.#trustedBefore = compiled.builtAt - RACY_MS
+    this.#links = new Map(Object.entries(compiled.links))
+    this.#linked = this.#links.size > 0
+    this.#file = new Uint8Array(compiled.files.path.length)
+    this.#folder = new Uint8Array(compiled.folders.path.length)
+    this.#holds = new Uint8Array(compiled.folders.path.length)
+    for (const k of compiled.exist.folder) this.#holds[k] = 1
+  }
+
+  /** At load: every symlink still resolves where it did, and the registry file and the pools' env files are unchanged. */
+  registry(): boolean {
+    // A link's target can move with nothing on the link's side changing: resolved each time.
+    for (const [path, real] of this.#links) if (real === '' || realOf(path) !== real) return false
+    return this.#check([0], this.#compiled.exist.pools)
+  }
+
+  /** Before workflow `i` (registry order) is first served: its schema files, graph module and prompt. */
+  workflow(i: number): boolean {
+    const { files, exist } = this.#compiled.workflows
+    return this.#check(files[i] ?? [], exist[i] ?? [])
+  }
+
+  /** Everything, as a load that checks every workflow at once. */
+  all(): boolean {
+    const { files, folders, exist } = this.#compiled
+    if (!this.registry()) return false
+    const every = (n: number) => Array.from({ length: n }, (_, i) => i)
+    for (let k = 0; k < folders.path.length; k++) if (!this.#checkFolder(k)) return false
+    return this.#check(every(files.path.length), every(exist.name.length))
+  }
+
+  #check(files: readonly number[], entries: readonly number[]): boolean {
+    const startedAt = Date.now()
+    const moved = this.moved.files.size + this.moved.folders.size
+    let hashed: Map<number, Stats> | undefined
+    for (const i of files) {
+      if (this.#file[i] !== UNCHECKED) continue
+      const stat = this.#stampedFile(i)
+      if (stat === null) return false
+      if (stat !== undefined) (hashed ??= new Map()).set(i, stat)
+      else this.#file[i] = SAME
+    }
+    const { folder } = this.#compiled.exist
+    for (const e of entries) if (!this.#checkFolder(folder[e] ?? -1)) return false
+    if (hashed) {
+      if (!this.#sameBytes(new Set(hashed.keys()))) return false
+      for (const [i, stat] of hashed) {
+        this.#file[i] = MOVED
+        this.moved.files.set(i, stat)
+      }
+    }
+    if (this.moved.files.size + this.moved.folders.size > moved) this.movedSince ??= startedAt
+    return true
+  }
+
+  /**
+   * A stamped file: undefined when its stamp holds, its Stats when its bytes must be
+   * hashed (the stamp moved, or is too recent to trust), null when stale.
+   */
+  #stampedFile(i: number): Stats | undefined | null {
+    const { path: paths, size, mtimeMs, ctimeMs, ino, folder } = this.#compiled.files
+    if (!this.#checkFolder(folder[i] ?? -1)) return null
     const path = paths[i] ?? ''
     let stat = lstatSync(path, IF_EXISTS)
     if (stat === undefined) return null
+    // The mode's type bits rather than isFile() and friends: a thousand calls apiece at cold start.
     const type = stat.mode & S_IFMT
     // A file replaced by a symlink (or a symlink by a file) may now be read from anywhere: rebuilt, and checked again.
     if (type !== S_IFREG) {
-      if (type !== S_IFLNK || !links.has(path)) return null
+      if (type !== S_IFLNK || !this.#links.has(path)) return null
       stat = statSync(path, IF_EXISTS)
       if (stat === undefined) return null
-    } else if (linked && links.has(path)) return null
+    } else if (this.#linked && this.#links.has(path)) return null
     if (stat.size !== size[i]) return null
     const m = mtimeMs[i] ?? NaN
     const c = ctimeMs[i] ?? NaN
-    if (stat.mtimeMs !== m || stat.ctimeMs !== c || stat.ino !== ino[i] || m >= trustedBefore || c >= trustedBefore)
-      (hashed ??= new Map()).set(i, stat)
+    const trusted = this.#trustedBefore
+    return stat.mtimeMs !== m || stat.ctimeMs !== c || stat.ino !== ino[i] || m >= trusted || c >= trusted ? stat : undefined
   }
 
-  const holds = new Uint8Array(folders.path.length)
-  for (const k of exist.folder) holds[k] = 1
-  let changed: Map<number, Stats | null> | undefined
-  for (let k = 0; k < folders.path.length; k++) {
+  /** A folder (its parents first) is still a folder (or the symlink it was), and vouches for its entries or has them checked. */
+  #checkFolder(k: number): boolean {
+    const { folders } = this.#compiled
+    if (k < 0 || k >= folders.path.length) return false
+    if (this.#folder[k] !== UNCHECKED) return true
+    const parent = folders.parent[k] ?? -1
+    if (parent !== -1 && !this.#checkFolder(parent)) return false
     const path = folders.path[k] ?? ''
     const stat = lstatSync(path, IF_EXISTS)
-    if (stat === undefined) return null
+    if (stat === undefined) return false
     const type = stat.mode & S_IFMT
     const link = type === S_IFLNK
-    if (link !== (linked && links.has(path)) || (!link && type !== S_IFDIR)) return null
-    if (holds[k] === 0) continue
-    // A symlinked folder's own stamp says nothing of its target's entries: those are always checked.
-    if (link) (changed ??= new Map()).set(k, null)
-    else if (moved(stat, folders, k, trustedBefore)) (changed ??= new Map()).set(k, stat)
+    if (link !== (this.#linked && this.#links.has(path)) || (!link && type !== S_IFDIR)) return false
+    if (this.#holds[k] === 1) {
+      // A symlinked folder's own stamp says nothing of its target's entries: those are always checked.
+      const changed = link || moved(stat, folders, k, this.#trustedBefore)
+      if (changed && !this.#sameEntries(k)) return false
+      if (changed && !link) {
+        this.moved.folders.set(k, stat)
+        this.#folder[k] = MOVED
+        return true
+      }
+    }
+    this.#folder[k] = SAME
+    return true
   }
-  if (changed && !sameEntries(folders, exist, changed)) return null
-  if (hashed && !sameBytes(new Set(hashed.keys()))) return null
 
-  const restamp = new Map<number, Stats>()
-  for (const [k, stat] of changed ?? []) if (stat) restamp.set(k, stat)
-  return { files: hashed ?? new Map(), folders: restamp }
+  /** Whether each `exist` entry in folder `k` is still there, as what it was. */
+  #sameEntries(k: number): boolean {
+    const { folders, exist } = this.#compiled
+    if (this.#entriesOf === undefined) {
+      this.#entriesOf = new Map()
+      exist.folder.forEach((folder, e) => {
+        const list = this.#entriesOf?.get(folder)
+        if (list) list.push(e)
+        else this.#entriesOf?.set(folder, [e])
+      })
+    }
+    const folder = folders.path[k] ?? ''
+    for (const e of this.#entriesOf.get(k) ?? []) {
+      const stat = lstatSync(`${folder}${folder.endsWith(sep) ? '' : sep}${exist.name[e] ?? ''}`, IF_EXISTS)
+      if (!stat || kindOf(stat) !== exist.kind[e]) return false
+    }
+    return true
+  }
 }
 
 /** Whether a folder's stamp moved, or was taken too close to the build to vouch for its entries. */
@@ -159,18 +266,6 @@ function moved(stat: Stats, folders: FolderStamps, k: number, trustedBefore: num
     mtimeMs >= trustedBefore ||
     ctimeMs >= trustedBefore
   )
-}
-
-/** Whether each `exist` entry in these folders is still there, as what it was. */
-function sameEntries(folders: FolderStamps, exist: ExistEntries, changed: ReadonlyMap<number, unknown>): boolean {
-  for (let i = 0; i < exist.folder.length; i++) {
-    const k = exist.folder[i] ?? -1
-    if (!changed.has(k)) continue
-    const folder = folders.path[k] ?? ''
-    const stat = lstatSync(`${folder}${folder.endsWith(sep) ? '' : sep}${exist.name[i] ?? ''}`, IF_EXISTS)
-    if (!stat || kindOf(stat) !== exist.kind[i]) return false
-  }
-  return true
 }
 
 /**

@@ -2,14 +2,15 @@
 // registry file, shaped to load fast at 1,000 workflows, and the Registry the rest of
 // Switchyard sees, hydrated from it (workflows built on first lookup).
 import { resolve } from 'node:path'
-import type { RegistryProblem } from '../contract/index.js'
+import { SwitchyardError, type RegistryProblem } from '../contract/index.js'
 import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from '../contract/index.js'
 
 /** Bumped whenever the shape below or the validator code generation changes. */
-export const COMPILED_FORMAT = 10
+export const COMPILED_FORMAT = 11
 
-// Shaped for the cost of loading it at 1,000 workflows: one JSON.parse, then one
-// syscall per stamped file and per folder. Columns rather than an object per workflow or per file (less
+// Shaped for the cost of loading it at 1,000 workflows: one JSON.parse, then a few
+// syscalls (the registry file and its folders), and one per schema file and folder of a
+// workflow on its first use. Columns rather than an object per workflow or per file (less
 // to parse, fewer objects to allocate and collect); no file hashes (a sidecar,
 // read only when needed); nothing that derives from another field (a graph's
 // module and export derive from its ref). Paths the load checks are stored
@@ -29,6 +30,8 @@ export interface FileStamps {
    */
   readonly ctimeMs: readonly number[]
   readonly ino: readonly number[]
+  /** Index in `folders` of each file's folder. */
+  readonly folder: readonly number[]
   /**
    * Id of hashes/<id>.json: the `sha256:` of each file's bytes, in the same order,
    * read only when a file's stamp cannot be trusted (see cache-freshness.ts).
@@ -46,6 +49,8 @@ export interface FileStamps {
 export interface FolderStamps {
   /** Absolute paths. */
   readonly path: readonly string[]
+  /** Index of the folder it is in, -1 for the topmost one stamped. */
+  readonly parent: readonly number[]
   readonly ino: readonly number[]
   readonly mtimeMs: readonly number[]
   readonly ctimeMs: readonly number[]
@@ -59,6 +64,8 @@ export interface ExistEntries {
   readonly folder: readonly number[]
   /** One letter per entry, what lstat saw: f file, d folder, l symlink, o anything else. */
   readonly kind: string
+  /** The entries no workflow names (pools' env files): checked at load with the registry file. */
+  readonly pools: readonly number[]
 }
 
 /** Every workflow, one column per field, in registry order. */
@@ -77,6 +84,12 @@ export interface WorkflowColumns {
    * lives apart (one small file per id) so loading never parses it; '' for none.
    */
   readonly validator: readonly string[]
+  /**
+   * Indices in `files` of each workflow's schema files and in `exist` of its graph module
+   * and prompt: checked on the workflow's first use, not at load (cache-freshness.ts).
+   */
+  readonly files: readonly (readonly number[])[]
+  readonly exist: readonly (readonly number[])[]
 }
 
 export interface CompiledRegistry {
@@ -118,11 +131,27 @@ export interface RegistryStore {
   readonly restore: (id: string, code: string) => void
   /** Every workflow's schemas, read once on first use. */
   readonly schemas: () => SchemaTable
+  /**
+   * Whether workflow `i`'s own files (schemas, graph module, prompt) are still what the
+   * compiled form was built from; asked once, before the workflow is first served.
+   * Absent: every workflow is fresh (the form was compiled just now).
+   */
+  readonly fresh?: (i: number) => boolean
+  /**
+   * The registry compiled again from its files, now, for when a workflow is found stale;
+   * throws (a RegistryError naming every problem) when the files no longer compile.
+   */
+  readonly reload?: () => { readonly compiled: CompiledRegistry; readonly store: RegistryStore }
 }
 
-interface Internals extends RegistryStore {
+interface Internals {
   /** The validator id of a workflow, or undefined. */
   readonly validator: (name: string) => string | undefined
+  readonly code: RegistryStore['code']
+  readonly restore: RegistryStore['restore']
+  readonly schemas: RegistryStore['schemas']
+  /** route()'s per-workflow preparations: a new map whenever the registry is rebuilt under it. */
+  prepared: Map<string, unknown>
 }
 
 const internals = new WeakMap<Registry, Internals>()
@@ -171,24 +200,63 @@ class LoadedWorkflow implements Workflow {
   }
 }
 
+/** The compiled form a loaded registry serves from now, and what it knows of its workflows. */
+class State {
+  readonly compiled: CompiledRegistry
+  readonly store: RegistryStore
+  /** 1: the workflow's files were found fresh (or the form was compiled just now). */
+  readonly checked: Uint8Array
+  /** What rebuilding the registry threw for a workflow found stale: thrown again, never served. */
+  readonly failed = new Map<number, unknown>()
+  readonly built: (Workflow | undefined)[] = []
+  all: Map<string, Workflow> | undefined
+  #table: SchemaTable | undefined
+
+  constructor(compiled: CompiledRegistry, store: RegistryStore) {
+    this.compiled = compiled
+    this.store = store
+    this.checked = new Uint8Array(compiled.workflows.name.length)
+    if (store.fresh === undefined) this.checked.fill(1)
+  }
+
+  schemas(): SchemaTable {
+    return (this.#table ??= this.store.schemas())
+  }
+}
+
+/** What a rebuild may change under a loaded registry: only what its workflows' own files say (schemas, validators, digest). */
+function sameShape(a: CompiledRegistry, b: CompiledRegistry): boolean {
+  const { name, pool, graph, prompt, description, timeoutMs, retries } = a.workflows
+  const w = b.workflows
+  return (
+    a.source === b.source &&
+    JSON.stringify(a.pools) === JSON.stringify(b.pools) &&
+    JSON.stringify([name, pool, graph, prompt, description, timeoutMs, retries]) ===
+      JSON.stringify([w.name, w.pool, w.graph, w.prompt, w.description, w.timeoutMs, w.retries])
+  )
+}
+
 /**
  * `registry.workflows` of a loaded registry. A process routes to a few of its
- * workflows, so each Workflow object is built on its first lookup; iterating
- * builds them all, once.
+ * workflows, so each Workflow object is built on its first lookup, after its own files
+ * were found fresh; iterating builds (and checks) them all, once. A workflow found
+ * stale rebuilds the whole registry from its files before anything of it is served.
  */
 class WorkflowTable implements ReadonlyMap<string, Workflow> {
-  readonly #columns: WorkflowColumns
   readonly #root: string
-  readonly #schemas: () => SchemaTable
   readonly #index = new Map<string, number>()
-  readonly #built: (Workflow | undefined)[] = []
-  #all: Map<string, Workflow> | undefined
+  readonly #replace: (next: State) => void
+  #state: State
 
-  constructor(columns: WorkflowColumns, root: string, schemas: () => SchemaTable) {
-    this.#columns = columns
+  constructor(state: State, root: string, replace: (next: State) => void) {
+    this.#state = state
     this.#root = root
-    this.#schemas = schemas
-    columns.name.forEach((name, i) => this.#index.set(name, i))
+    this.#replace = replace
+    state.compiled.workflows.name.forEach((name, i) => this.#index.set(name, i))
+  }
+
+  get state(): State {
+    return this.#state
   }
 
   get size(): number {
@@ -207,7 +275,7 @@ class WorkflowTable implements ReadonlyMap<string, Workflow> {
   /** The id of the workflow's input validator, or undefined. */
   validator(name: string): string | undefined {
     const i = this.#index.get(name)
-    return (i === undefined ? undefined : this.#columns.validator[i]) || undefined
+    return (i === undefined ? undefined : this.#state.compiled.workflows.validator[i]) || undefined
   }
 
   keys(): MapIterator<string> {
@@ -231,29 +299,79 @@ class WorkflowTable implements ReadonlyMap<string, Workflow> {
   }
 
   #at(i: number): Workflow {
-    return (this.#built[i] ??= new LoadedWorkflow(this.#columns, i, this.#root, this.#schemas))
+    const known = this.#state.built[i]
+    if (known) return known
+    this.#check(i)
+    const state = this.#state
+    const schemas = (): SchemaTable => this.#state.schemas()
+    return (state.built[i] ??= new LoadedWorkflow(state.compiled.workflows, i, this.#root, schemas))
+  }
+
+  /** Workflow `i`'s files are checked before it is first served; stale, the registry is rebuilt (or the rebuild's error thrown). */
+  #check(i: number): void {
+    const state = this.#state
+    if (state.checked[i] === 1) return
+    if (state.failed.has(i)) throw state.failed.get(i)
+    if (state.store.fresh?.(i) !== false) {
+      state.checked[i] = 1
+      return
+    }
+    try {
+      const next = state.store.reload?.()
+      if (!next) throw new SwitchyardError('REGISTRY_INVALID', `registry ${state.compiled.source} changed since it was loaded`)
+      if (!sameShape(state.compiled, next.compiled)) {
+        throw new SwitchyardError(
+          'REGISTRY_INVALID',
+          `registry ${state.compiled.source} changed since it was loaded (${state.compiled.digest}); load it again`,
+        )
+      }
+      this.#state = new State(next.compiled, next.store)
+      this.#replace(this.#state)
+    } catch (error) {
+      // Not rebuilt again on every request: the process keeps what it found, as a load would.
+      state.failed.set(i, error)
+      throw error
+    }
   }
 
   #map(): Map<string, Workflow> {
-    return (this.#all ??= new Map(this.#columns.name.map((name, i) => [name, this.#at(i)])))
+    const state = this.#state
+    if (state.all) return state.all
+    const all = new Map<string, Workflow>()
+    for (const [name, i] of this.#index) all.set(name, this.#at(i))
+    // Checking a workflow may have rebuilt the registry: the map of the state it ends in.
+    if (this.#state === state) state.all = all
+    else return this.#map()
+    return all
   }
 }
 
 /** The Registry the rest of Switchyard sees, from its compiled form. */
 export function hydrate(compiled: CompiledRegistry, store: RegistryStore): Registry {
   const { root } = compiled
-  let table: SchemaTable | undefined
-  const schemas = (): SchemaTable => (table ??= store.schemas())
-  const workflows = new WorkflowTable(compiled.workflows, root, schemas)
+  const own: Internals = {
+    validator: (name) => workflows.validator(name),
+    code: (id) => workflows.state.store.code(id),
+    restore: (id, code) => workflows.state.store.restore(id, code),
+    schemas: () => workflows.state.schemas(),
+    prepared: new Map(),
+  }
+  const workflows = new WorkflowTable(new State(compiled, store), root, () => {
+    // route() prepares every workflow again, from the rebuilt registry.
+    own.prepared = new Map()
+  })
   const registry: Registry = {
     version: 1,
     source: compiled.source,
     root,
-    digest: compiled.digest,
+    // The digest of the compiled form served now: a rebuild under the registry moves it.
+    get digest() {
+      return workflows.state.compiled.digest
+    },
     pools: new Map(compiled.pools.map((pool) => [pool.name, pool])),
     workflows,
   }
-  internals.set(registry, { validator: (name) => workflows.validator(name), code: store.code, restore: store.restore, schemas })
+  internals.set(registry, own)
   return registry
 }
 

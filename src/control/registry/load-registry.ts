@@ -8,7 +8,14 @@ import { fileURLToPath } from 'node:url'
 import type * as ChildProcess from 'node:child_process'
 import { RegistryError, SwitchyardError, type RegistryProblem } from '../contract/index.js'
 import type { Registry } from '../contract/index.js'
-import { hydrate, type Compilation, type CompilationJson, type SchemaTable } from './compiled-registry.js'
+import {
+  hydrate,
+  type Compilation,
+  type CompilationJson,
+  type CompiledRegistry,
+  type RegistryStore,
+  type SchemaTable,
+} from './compiled-registry.js'
 import { builtin, requireHere } from './node-builtins.js'
 import { readCompiled, readSchemas, readValidatorCode, restoreValidatorCode, writeCompiled, type CacheTrust } from './registry-cache.js'
 
@@ -86,6 +93,16 @@ export interface LoadOptions {
    * @default 'key'
    */
   readonly cacheTrust?: CacheTrust
+  /**
+   * When each workflow's own files (schemas, graph module, prompt) are checked against
+   * the compiled form. `first-use` (a process that routes): at load only the registry
+   * file, the pools' env files and every symlink; a workflow's files before it is first
+   * served (route(), `workflows.get()`, iterating), and a stale one rebuilds the registry
+   * then, or throws its problems. `load`: every workflow now, so a broken one fails the
+   * load (what a server that must not start on a broken registry wants).
+   * @default 'first-use'
+   */
+  readonly check?: 'first-use' | 'load'
 }
 
 /**
@@ -93,6 +110,8 @@ export interface LoadOptions {
  * a fresh compiled form in `.switchyard/` beside the file is one JSON.parse;
  * otherwise the file is parsed and checked (every problem reported at once, as a
  * RegistryError) and the compiled form is written for next time. Imports no graph.
+ * A workflow's own files are checked before it is first served (`options.check`):
+ * never served stale, a workflow whose files changed rebuilds the registry first.
  *
  * @example
  * const registry = loadRegistry('switchyard.yaml')
@@ -102,8 +121,9 @@ export function loadRegistry(path: string, options: LoadOptions = {}): Registry 
   const source = resolve(path)
   const trust = options.cacheTrust ?? 'key'
   const cached = readCompiled(source, trust)
-  if (cached) {
-    const { compiled, verified } = cached
+  // Every workflow checked now: one stale, the registry is rebuilt (or its problems thrown) here, as for a stale registry file.
+  if (cached && (options.check !== 'load' || cached.all())) {
+    const { compiled, verified, fresh } = cached
     const { digest, schemas: schemasId } = compiled
     return hydrate(compiled, {
       // Cached code runs only from a cache whose MAC this process checked (issue 12.3).
@@ -112,6 +132,13 @@ export function loadRegistry(path: string, options: LoadOptions = {}): Registry 
         if (verified) restoreValidatorCode(source, id, code)
       },
       schemas: () => readSchemas(source, digest, schemasId) ?? schemasOf(source, digest, trust),
+      // Checked all at once above (check: 'load'), or each before its first use.
+      fresh: options.check === 'load' ? undefined : fresh,
+      reload: () => {
+        const rebuilt = compiledNow(source, trust)
+        if (!rebuilt.compiled) throw new RegistryError(rebuilt.problems)
+        return rebuilt.compiled
+      },
     })
   }
   const { registry, problems } = rebuildRegistry(source, trust)
@@ -128,14 +155,19 @@ export function rebuildRegistry(
   path: string,
   trust: CacheTrust = 'key',
 ): { registry: Registry | null; problems: readonly RegistryProblem[] } {
-  const source = resolve(path)
+  const { compiled, problems } = compiledNow(resolve(path), trust)
+  return compiled ? { registry: hydrate(compiled.compiled, compiled.store), problems: [] } : { registry: null, problems }
+}
+
+/** The registry file compiled now (and written, holding the key), with the store it serves from. */
+function compiledNow(
+  source: string,
+  trust: CacheTrust,
+): { compiled: { compiled: CompiledRegistry; store: RegistryStore } | null; problems: readonly RegistryProblem[] } {
   const { compiled, codes, schemas, hashes, problems } = compileRegistry(source)
-  if (!compiled) return { registry: null, problems }
+  if (!compiled) return { compiled: null, problems }
   if (trust === 'key') writeCompiled(compiled, codes, schemas, hashes)
-  return {
-    registry: hydrate(compiled, { code: (id) => codes.get(id), restore: () => undefined, schemas: () => schemas }),
-    problems: [],
-  }
+  return { compiled: { compiled, store: { code: (id) => codes.get(id), restore: () => undefined, schemas: () => schemas } }, problems: [] }
 }
 
 /** The schemas of a loaded registry whose table was removed or refused: rebuilt (and rewritten), if the files still say the same. */

@@ -5,13 +5,14 @@
 //   .switchyard/validators/<hash>.cjs            one input validator each, read on first route()
 //   .switchyard/cache.key                        the operator's MAC key (cache-trust.ts), mode 0600
 // A compiled form is used only when every file it was built from is unchanged
-// (DESIGN §2.2: never a stale one; cache-freshness.ts), and, in a process that holds the key, only when its
+// (DESIGN §2.2: never a stale one; cache-freshness.ts: the registry file at load, a
+// workflow's own files before its first use), and, in a process that holds the key, only when its
 // MAC matches; every file it names must hash to the id it names it by (issue 12.3).
 import { basename, dirname, join, sep } from 'node:path'
 import type * as Fs from 'node:fs'
 import { COMPILED_FORMAT, type CompiledRegistry, type SchemaTable } from './compiled-registry.js'
 import { MAC_PREFIX, cacheKey, contentId, macMatches, macOf, refuse } from './cache-trust.js'
-import { checkFreshness, restamped } from './cache-freshness.js'
+import { Freshness, restamped } from './cache-freshness.js'
 import { builtin, sha256 } from './node-builtins.js'
 
 const { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = builtin<typeof Fs>('node:fs')
@@ -62,6 +63,13 @@ export type CacheTrust = 'key' | 'none'
 export interface CachedRegistry {
   readonly compiled: CompiledRegistry
   readonly verified: boolean
+  /**
+   * Whether workflow `i`'s own files (schemas, graph module, prompt) are still what the
+   * compiled form says: asked before the workflow is first served (false: rebuild).
+   */
+  readonly fresh: (i: number) => boolean
+  /** Whether every workflow's files are still what the compiled form says (a load that checks them all now). */
+  readonly all: () => boolean
 }
 
 /** The cached compiled registry for `source`, or null when absent, foreign, stale or (holding the key) not authentic. */
@@ -95,22 +103,57 @@ export function readCompiled(source: string, trust: CacheTrust): CachedRegistry 
     }
   }
   try {
-    return isFresh(paths, compiled, trust) ? { compiled, verified: trust === 'key' } : null
+    const check = freshnessOf(paths, compiled, trust)
+    return check.registry() ? { compiled, verified: trust === 'key', fresh: check.workflow, all: check.all } : null
   } catch {
     // Not the shape its format says (edited by hand, say): rebuilt.
     return null
   }
 }
 
-/** Whether the compiled registry still stands for its files (cache-freshness.ts); moved stamps are written back. */
-function isFresh(paths: CachePaths, compiled: CompiledRegistry, trust: CacheTrust): boolean {
-  const checkedAt = Date.now()
-  const found = checkFreshness(compiled, (files) => sameBytes(paths, compiled, files))
-  if (!found) return false
-  // Unchanged bytes and entries behind moved stamps: restamped, so later loads are back to one lstat per file and folder.
-  const restamp = trust === 'key' ? restamped(compiled, found, checkedAt) : null
-  if (restamp) writeCompiled(restamp, new Map(), null, null)
-  return true
+/**
+ * The freshness checks of a compiled registry (cache-freshness.ts): the registry file, the
+ * pools' env files and every symlink at load; each workflow's own files before its first
+ * use. Stamps that moved over unchanged bytes and entries are written back once every
+ * file has been checked, so later loads are back to trusting them.
+ */
+function freshnessOf(
+  paths: CachePaths,
+  compiled: CompiledRegistry,
+  trust: CacheTrust,
+): { registry: () => boolean; workflow: (i: number) => boolean; all: () => boolean } {
+  const freshness = new Freshness(compiled, (files) => sameBytes(paths, compiled, files))
+  let restampedOnce = false
+  const restamp = (fresh: boolean): boolean => {
+    if (!fresh || trust !== 'key' || restampedOnce || freshness.movedSince === undefined) return fresh
+    restampedOnce = true
+    // Written back only once every stamp has been checked: a later `builtAt` must not vouch
+    // for a stamp nobody looked at. The whole check is paid once, after a checkout or a touch.
+    try {
+      const next = freshness.all() ? restamped(compiled, freshness.moved, freshness.movedSince) : null
+      if (next) writeCompiled(next, new Map(), null, null)
+    } catch {
+      // Not writable, or a file changed while checked: this load stays as it was.
+    }
+    return fresh
+  }
+  return {
+    registry: () => restamp(freshness.registry()),
+    workflow: (i) => {
+      try {
+        return restamp(freshness.workflow(i))
+      } catch {
+        return false
+      }
+    },
+    all: () => {
+      try {
+        return restamp(freshness.all())
+      } catch {
+        return false
+      }
+    },
+  }
 }
 
 /** Whether each of these files still holds the bytes it was compiled from. */

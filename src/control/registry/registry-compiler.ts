@@ -46,11 +46,12 @@ function compiledForm(
   pools: readonly Pool[],
   workflows: readonly Workflow[],
   validatorIds: ReadonlyMap<string, string>,
+  schemaFiles: ReadonlyMap<string, readonly string[]>,
   schemas: string,
 ): { compiled: CompiledRegistry; hashes: string[] } {
   const hashes = files.map(([, , , hash]) => hash)
   const column = <T>(field: (workflow: Workflow) => T): T[] => workflows.map(field)
-  const columns: WorkflowColumns = {
+  const columns: Omit<WorkflowColumns, 'files' | 'exist'> = {
     name: column((wf) => wf.name),
     pool: column((wf) => wf.pool),
     graph: column((wf) => wf.graph.ref),
@@ -60,10 +61,15 @@ function compiledForm(
     retries: column((wf) => wf.retries),
     validator: column((wf) => validatorIds.get(wf.name) ?? ''),
   }
-  const exist = [...new Set([...pools.map((pool) => pool.env), ...workflows.flatMap((wf) => [wf.graph.module, wf.prompt])])].filter(
-    (path) => path !== null,
-  )
   const paths = files.map(([path]) => path)
+  const fileIndex = new Map(paths.map((path, i) => [path, i]))
+  const poolEnv = pools.flatMap((pool) => (pool.env === null ? [] : [pool.env]))
+  const exist = [...new Set([...poolEnv, ...workflows.flatMap((wf) => [wf.graph.module, wf.prompt])])].filter((path) => path !== null)
+  const existIndex = new Map(exist.map((path, i) => [path, i]))
+  const indices = (list: readonly (string | null | undefined)[], index: ReadonlyMap<string, number>): number[] => [
+    ...new Set(list.flatMap((path) => (path == null ? [] : (index.get(path) ?? [])))),
+  ]
+  const stamps = stampFolders(paths, exist)
   const compiled: CompiledRegistry = {
     format: COMPILED_FORMAT,
     ...head,
@@ -73,12 +79,19 @@ function compiledForm(
       mtimeMs: files.map(([, , mtimeMs]) => mtimeMs),
       ctimeMs: files.map(([, , , , ctimeMs]) => ctimeMs),
       ino: files.map(([, , , , , ino]) => ino),
+      folder: stamps.fileFolder,
       hashes: sha256(JSON.stringify(hashes)).slice('sha256:'.length, 'sha256:'.length + 32),
     },
-    ...stampFolders(paths, exist),
+    folders: stamps.folders,
+    exist: { ...stamps.exist, pools: indices(poolEnv, existIndex) },
+    links: stamps.links,
     schemas,
     pools,
-    workflows: columns,
+    workflows: {
+      ...columns,
+      files: workflows.map((wf) => indices(schemaFiles.get(wf.name) ?? [], fileIndex)),
+      exist: workflows.map((wf) => indices([wf.graph.module, wf.prompt], existIndex)),
+    },
   }
   return { compiled, hashes }
 }
@@ -123,6 +136,7 @@ export function compileRegistry(path: string): Compilation {
     [...builder.pools.values()],
     workflows,
     builder.validatorIds,
+    builder.schemaFiles,
     // The table is written as this JSON (registry-cache.ts), and checked against this id when read.
     contentId(JSON.stringify(schemas)),
   )
@@ -139,6 +153,8 @@ class Builder {
   readonly pools = new Map<string, Pool>()
   readonly workflows = new Map<string, Workflow>()
   readonly validatorIds = new Map<string, string>()
+  /** The schema files each workflow names (absolute), for its own freshness check. */
+  readonly schemaFiles = new Map<string, string[]>()
   readonly codes = new Map<string, string>()
   readonly #schemas = new SchemaCompiler()
   readonly #schemaFiles = new Map<string, { schema: JsonSchema; stamp: FileStamp } | null>()
@@ -436,6 +452,12 @@ class Builder {
     const code = this.#codeBySchema.get(canonicalJson(input))
     if (code) this.validatorIds.set(name, sha256(code).slice('sha256:'.length, 'sha256:'.length + 32))
     if (code) this.codes.set(this.validatorIds.get(name) ?? '', code)
+    const { isScalar } = this.#guards
+    // As schema() tells a file's path from an inline schema.
+    const named = [fields.get('input'), fields.get('output')].flatMap((entry) =>
+      entry && isScalar(entry.value) && typeof entry.value.value === 'string' ? [resolve(this.root, entry.value.value)] : [],
+    )
+    this.schemaFiles.set(name, named)
     this.workflows.set(name, { name, pool: pool.name, graph, prompt, input, output: output ?? null, description, timeoutMs, retries })
   }
 

@@ -156,7 +156,9 @@ function promptRef(root: string, prompt: string): string {
 const preparedByRegistry = new WeakMap<Registry, Map<string, Prepared>>()
 
 function prepare(registry: Registry, name: string): Prepared {
-  let byName = preparedByRegistry.get(registry)
+  // A loaded registry keeps them itself, and starts a new map when it is rebuilt under route().
+  let byName = internalsOf(registry)?.prepared as Map<string, Prepared> | undefined
+  byName ??= preparedByRegistry.get(registry)
   if (!byName) {
     byName = new Map()
     preparedByRegistry.set(registry, byName)
@@ -175,7 +177,8 @@ function prepare(registry: Registry, name: string): Prepared {
     retry: { maxAttempts: workflow.retries + 1, backoff: { type: 'exponential', delayMs: BACKOFF_MS } },
     validate: inputValidatorFor(registry, workflow),
   }
-  byName.set(name, prepared)
+  // Looking the workflow up may have rebuilt the registry (a new map): kept in the one it has now.
+  ;((internalsOf(registry)?.prepared as Map<string, Prepared> | undefined) ?? byName).set(name, prepared)
   return prepared
 }
 

@@ -155,7 +155,14 @@ export function createWorker(options: WorkerOptions): PoolWorker {
         `invalid envelope: run ${envelope.runId} already finished (a replay); it is not run again`,
       )
     }
-    const workflow = options.registry.workflows.get(envelope.workflow)
+    let workflow: Workflow | undefined
+    try {
+      workflow = options.registry.workflows.get(envelope.workflow)
+    } catch (error) {
+      // Its files are checked on first use: changed since the compiled registry was written, they no longer compile.
+      const e = SwitchyardError.from(error, 'REGISTRY_INVALID')
+      return reject('registry', e.code, e.message)
+    }
     const misplaced =
       envelope.pool !== pool.name
         ? `it is for pool '${envelope.pool}'`

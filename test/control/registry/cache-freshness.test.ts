@@ -6,8 +6,8 @@ import { cpSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlin
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
-import { loadRegistry, route, type Registry } from '../../../src/control/index.js'
-import { folder, lines, problemsOf, type Folder } from '../fixture.js'
+import { loadRegistry, route, SwitchyardError, type Registry } from '../../../src/control/index.js'
+import { folder, lines, loadAndUse, problemsOf, type Folder } from '../fixture.js'
 
 const FLOW = (name: string) => `  flow.${name}:
     pool: email
@@ -83,6 +83,11 @@ const TESTS = [
   'swapped',
   'renamed',
   'link-kept',
+  'first-use-edit',
+  'first-use-worker',
+  'first-use-prepared',
+  'first-use-broken',
+  'first-use-yaml',
 ] as const
 type Case = (typeof TESTS)[number]
 const at = (name: Case): Folder => cases.get(name) ?? assert.fail(name)
@@ -130,7 +135,7 @@ void describe('the compiled registry is never served stale', () => {
     assert.equal(readFileSync(compiledOf(f), 'utf8'), compiled, 'not rebuilt for an unrelated file')
     // The registry now names a prompt that is not there: refused, then found once added.
     writeFileSync(registryOf(f), REGISTRY.replace('prompt: flows/b/prompt.md', 'prompt: flows/b/other.md'))
-    assert.deepEqual(lines(problemsOf(() => loadRegistry(registryOf(f)))), [
+    assert.deepEqual(lines(problemsOf(() => loadAndUse(registryOf(f)))), [
       "14:13 workflow 'flow.b' prompt: file not found: flows/b/other.md",
     ])
     writeFileSync(f.path('reg/flows/b/other.md'), 'Other\n')
@@ -146,7 +151,7 @@ void describe('the compiled registry is never served stale', () => {
     ] as const) {
       const bytes = readFileSync(f.path(path))
       rmSync(f.path(path))
-      assert.deepEqual(lines(problemsOf(() => loadRegistry(registryOf(f)))), [problem])
+      assert.deepEqual(lines(problemsOf(() => loadAndUse(registryOf(f)))), [problem])
       writeFileSync(f.path(path), bytes)
       loadRegistry(registryOf(f))
     }
@@ -156,7 +161,7 @@ void describe('the compiled registry is never served stale', () => {
     const f = at('removed-put-back')
     rmSync(f.path('reg/flows/a/prompt.md'))
     utimesSync(f.path('reg/flows/a'), A_MINUTE_AGO, A_MINUTE_AGO)
-    assert.deepEqual(lines(problemsOf(() => loadRegistry(registryOf(f)))), [
+    assert.deepEqual(lines(problemsOf(() => loadAndUse(registryOf(f)))), [
       "8:13 workflow 'flow.a' prompt: file not found: flows/a/prompt.md",
     ])
   })
@@ -165,21 +170,21 @@ void describe('the compiled registry is never served stale', () => {
     const f = at('schema-symlink')
     rmSync(f.path('reg/flows/a/input.schema.json'))
     symlinkSync(f.path('outside/flows/a/input.schema.json'), f.path('reg/flows/a/input.schema.json'))
-    assert.throws(() => loadRegistry(registryOf(f)), /flows\/a\/input\.schema\.json is outside the registry's folder/)
+    assert.throws(() => loadAndUse(registryOf(f)), /flows\/a\/input\.schema\.json is outside the registry's folder/)
   })
 
   void it('sees a prompt replaced by a symlink outside the registry', () => {
     const f = at('prompt-symlink')
     rmSync(f.path('reg/flows/a/prompt.md'))
     symlinkSync(f.path('outside/flows/a/prompt.md'), f.path('reg/flows/a/prompt.md'))
-    assert.throws(() => loadRegistry(registryOf(f)), /prompt: flows\/a\/prompt\.md is outside the registry's folder/)
+    assert.throws(() => loadAndUse(registryOf(f)), /prompt: flows\/a\/prompt\.md is outside the registry's folder/)
   })
 
   void it('sees a folder replaced by a symlink to a copy outside the registry (same names, sizes and mtimes)', () => {
     const f = at('folder-symlink')
     renameSync(f.path('reg/flows'), f.path('reg-flows-away'))
     symlinkSync(f.path('outside/flows'), f.path('reg/flows'))
-    assert.throws(() => loadRegistry(registryOf(f)), /is outside the registry's folder/)
+    assert.throws(() => loadAndUse(registryOf(f)), /is outside the registry's folder/)
   })
 
   void it('sees two workflow folders swapped by rename (each schema the same size and mtime as the other)', () => {
@@ -196,7 +201,7 @@ void describe('the compiled registry is never served stale', () => {
   void it('sees a folder renamed away', () => {
     const f = at('renamed')
     renameSync(f.path('reg/flows/b'), f.path('reg/flows/b-old'))
-    assert.throws(() => loadRegistry(registryOf(f)), /flow\.b' graph: file not found: flows\/b\/graph\.ts/)
+    assert.throws(() => loadAndUse(registryOf(f)), /flow\.b' graph: file not found: flows\/b\/graph\.ts/)
   })
 
   void it('serves a symlink it was built with from the cache, and sees it retargeted outside', () => {
@@ -207,6 +212,88 @@ void describe('the compiled registry is never served stale', () => {
     // Retargeted by a folder on its target's way, not by the link itself (whose folder stays as it was).
     renameSync(f.path('reg/flows/a'), f.path('reg/flows-a-away'))
     symlinkSync(f.path('outside/flows/a'), f.path('reg/flows/a'))
-    assert.throws(() => loadRegistry(registryOf(f)), /is outside the registry's folder/)
+    assert.throws(() => loadAndUse(registryOf(f)), /is outside the registry's folder/)
+  })
+})
+
+/** The plan's digest and what route() asks of flow.<name>'s input. */
+function routed(registry: Registry, name: string): { digest: string; required: string } {
+  return {
+    digest: route(registry, { workflow: `flow.${name}`, input: { [`${name}${name}`]: 1, zz: 1 } }).registry,
+    required: required(registry, name),
+  }
+}
+
+// A process loads the registry once and meets each workflow later (a gateway's first
+// request for it): a workflow's own files are checked on that first use, not at load.
+void describe('a workflow is checked against its files on first use, never served stale', () => {
+  void it('serves a schema edited after the load as it is on disk, and the plan names the rebuilt registry', () => {
+    const f = at('first-use-edit')
+    const registry = loadRegistry(registryOf(f))
+    const loaded = registry.digest
+    writeFileSync(f.path('reg/flows/b/input.schema.json'), SCHEMA('zz'))
+    utimesSync(f.path('reg/flows/b/input.schema.json'), A_MINUTE_AGO, A_MINUTE_AGO)
+    assert.match(required(registry, 'b'), /\/zz: is required/)
+    const plan = routed(registry, 'a')
+    assert.notEqual(plan.digest, loaded, 'a rebuilt registry has its own digest')
+    assert.equal(plan.digest, loadRegistry(registryOf(f), { check: 'load' }).digest)
+    assert.match(plan.required, /\/aa: is required/)
+  })
+
+  void it('holds for a worker, which loads without the cache key and rebuilds without writing', () => {
+    const f = at('first-use-worker')
+    const compiled = readFileSync(compiledOf(f), 'utf8')
+    const registry = loadRegistry(registryOf(f), { cacheTrust: 'none' })
+    writeFileSync(f.path('reg/flows/a/input.schema.json'), SCHEMA('zz'))
+    utimesSync(f.path('reg/flows/a/input.schema.json'), A_MINUTE_AGO, A_MINUTE_AGO)
+    assert.deepEqual(registry.workflows.get('flow.a')?.input, JSON.parse(SCHEMA('zz')))
+    assert.equal(readFileSync(compiledOf(f), 'utf8'), compiled, 'a worker writes nothing')
+  })
+
+  void it('prepares every workflow again from a rebuilt registry, so no plan mixes two versions', () => {
+    const f = at('first-use-prepared')
+    const registry = loadRegistry(registryOf(f))
+    const first = routed(registry, 'a')
+    assert.match(first.required, /\/aa: is required/)
+    // flow.a changes after its first use, then flow.b's first use finds its own file changed.
+    for (const name of ['a', 'b']) {
+      writeFileSync(f.path(`reg/flows/${name}/input.schema.json`), SCHEMA('zz'))
+      utimesSync(f.path(`reg/flows/${name}/input.schema.json`), A_MINUTE_AGO, A_MINUTE_AGO)
+    }
+    assert.match(required(registry, 'b'), /\/zz: is required/)
+    const after = routed(registry, 'a')
+    assert.notEqual(after.digest, first.digest)
+    assert.match(after.required, /\/zz: is required/, "flow.a's plan comes from the registry its digest names")
+  })
+
+  void it('refuses a workflow whose file now points outside the registry, and keeps serving the others', () => {
+    const f = at('first-use-broken')
+    const registry = loadRegistry(registryOf(f))
+    const digest = registry.digest
+    rmSync(f.path('reg/flows/b/input.schema.json'))
+    symlinkSync(f.path('outside/flows/b/input.schema.json'), f.path('reg/flows/b/input.schema.json'))
+    for (let i = 0; i < 2; i++)
+      assert.throws(() => routed(registry, 'b'), {
+        code: 'REGISTRY_INVALID',
+        message: /flows\/b\/input\.schema\.json is outside the registry's folder/,
+      })
+    assert.deepEqual(routed(registry, 'a'), { digest, required: "invalid input for 'flow.a': /aa: is required" })
+    // A fresh load still loads (its workflows' files are checked on their use), unless it asks to check every one now.
+    const fresh = loadRegistry(registryOf(f))
+    assert.throws(() => routed(fresh, 'b'), /outside the registry's folder/)
+    assert.throws(() => loadRegistry(registryOf(f), { check: 'load' }), /outside the registry's folder/)
+  })
+
+  void it('refuses to rebuild under a process when the registry file changed too: load it again', () => {
+    const f = at('first-use-yaml')
+    const registry = loadRegistry(registryOf(f))
+    writeFileSync(registryOf(f), REGISTRY.replace('timeout: 30s', 'timeout: 31s'))
+    writeFileSync(f.path('reg/flows/b/input.schema.json'), SCHEMA('zz'))
+    utimesSync(f.path('reg/flows/b/input.schema.json'), A_MINUTE_AGO, A_MINUTE_AGO)
+    assert.throws(
+      () => routed(registry, 'b'),
+      (error) => error instanceof SwitchyardError && error.code === 'REGISTRY_INVALID' && /changed since it was loaded/.test(error.message),
+    )
+    assert.match(routed(loadRegistry(registryOf(f)), 'b').required, /\/zz: is required/)
   })
 })
