@@ -4,8 +4,10 @@
 // everyone else out until the headers timeout. Instead, near the cap a connection that
 // is doing nothing is closed to make room, oldest first within each kind: first one that
 // has sent part of a request and not the rest (still on its headers) or whose request
-// was refused and is only being drained; then one that has sent nothing yet; last one
-// idle between keep-alive requests (a caller that has been served). Connections with a
+// was refused and is only being drained; then one that has sent nothing yet; then one
+// idle between keep-alive requests (a caller that has been served); last one whose
+// headers are in but whose body is not (a body held back a byte at a time would
+// otherwise hold its connection to the request timeout). Connections with a whole
 // request being served (a caller waiting for its run) are never closed for it. A
 // newcomer sends its request at once, so to push it out a flood would have to open the
 // cap's worth of connections before the newcomer's first bytes are read; past the cap,
@@ -42,6 +44,8 @@ export function guardConnections(server: Server, options: ConnectionGuardOptions
   // most one of the two; in neither while a request on it is served.
   const unproven = new Map<Socket, true>()
   const keptAlive = new Map<Socket, true>()
+  // Connections with a request in hand (oldest first), until its response is done.
+  const uploading = new Map<Socket, { readonly complete: boolean }>()
   const live = new Set<Socket>()
   const threshold = maxConnections - evictionHeadroom(maxConnections)
   // Who gives way: one that has sent part of a request and stopped there; then one that
@@ -49,10 +53,14 @@ export function guardConnections(server: Server, options: ConnectionGuardOptions
   // has its request unread still, while the flood's older connections have been read);
   // last one idle between keep-alive requests: a caller that has been served, whose next
   // request on it may cross the close and fail (a client retries no POST for that).
+  // Last of all, one whose request's headers are in but whose body is not (req.complete:
+  // every byte of the message received): a caller may run only after its body, so a body
+  // held back a byte at a time is as idle as unfinished headers, only its headers got in.
   const victim = (newcomer: Socket): Socket | undefined => {
     for (const socket of unproven.keys()) if (socket !== newcomer && socket.bytesRead > 0) return socket
     for (const socket of unproven.keys()) if (socket !== newcomer) return socket
     for (const socket of keptAlive.keys()) return socket
+    for (const [socket, req] of uploading) if (!req.complete) return socket
     return undefined
   }
   if (maxConnections > 0) server.maxConnections = maxConnections
@@ -64,6 +72,7 @@ export function guardConnections(server: Server, options: ConnectionGuardOptions
       live.delete(socket)
       unproven.delete(socket)
       keptAlive.delete(socket)
+      uploading.delete(socket)
     })
     if (maxConnections === 0) return
     while (live.size > threshold) {
@@ -72,16 +81,19 @@ export function guardConnections(server: Server, options: ConnectionGuardOptions
       if (out === undefined) break
       unproven.delete(out)
       keptAlive.delete(out)
+      uploading.delete(out)
       live.delete(out)
       out.destroy()
       options.onShed('evicted')
     }
   })
-  server.on('request', (req: { socket: Socket }, res: { once(event: 'close', listener: () => void): unknown }) => {
+  server.on('request', (req: { socket: Socket; complete: boolean }, res: { once(event: 'close', listener: () => void): unknown }) => {
     const socket = req.socket
     unproven.delete(socket)
     keptAlive.delete(socket)
+    uploading.set(socket, req)
     res.once('close', () => {
+      uploading.delete(socket)
       // Served: at the end of the keep-alive line, idle from now.
       if (live.has(socket) && !socket.destroyed && !unproven.has(socket)) {
         keptAlive.delete(socket)
