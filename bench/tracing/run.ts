@@ -27,7 +27,11 @@
 // --model-delay MS makes the graph's model call wait that long (a model-bound run, deployed
 // only): tracing's CPU per kept run is then set against a run as long as a real one.
 //
-// usage: node --import tsx bench/tracing/run.ts [--runs 2000] [--warmup 1000] [--rounds 9] [--concurrency 16] [--only deployed|one-process] [--model-delay 0]
+// --delays 50,5000 (deployed only) measures tracing at 100% once per batch delay
+// (OTEL_BSP_SCHEDULE_DELAY for the gateway and the worker) in the same interleaved
+// rounds, instead of once with the build's default: the delays side by side.
+//
+// usage: node --import tsx bench/tracing/run.ts [--runs 2000] [--warmup 1000] [--rounds 9] [--concurrency 16] [--only deployed|one-process] [--model-delay 0] [--delays MS,MS]
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
@@ -41,6 +45,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     only: { type: 'string' },
     'model-delay': { type: 'string' },
+    delays: { type: 'string' },
   },
 })
 const RUNS = values.runs ?? '2000'
@@ -52,7 +57,16 @@ if (values.only !== undefined && values.only !== 'deployed' && values.only !== '
   throw new Error(`--only takes deployed or one-process, got '${values.only}'`)
 }
 
-type Mode = 'off' | 'spans' | 'on' | 'direct'
+// `on@MS`: 100% with that batch delay (--delays).
+type Mode = 'off' | 'spans' | 'on' | 'direct' | `on@${number}`
+const DELAYS = (values.delays ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((text) => {
+    const ms = Number(text)
+    if (!Number.isInteger(ms) || ms <= 0) throw new Error(`--delays takes positive milliseconds, got '${text}'`)
+    return ms
+  })
 
 interface Sample {
   readonly mode: Mode
@@ -66,10 +80,15 @@ interface Sample {
 
 async function sample(script: string, mode: Mode): Promise<Sample> {
   const program = fileURLToPath(new URL(script, import.meta.url))
-  const { stdout } = await exec(process.execPath, ['--import', 'tsx', program, mode, RUNS, CONCURRENCY, WARMUP, MODEL_DELAY], {
-    timeout: 600_000,
-  })
-  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Sample
+  const [base, delay = ''] = mode.split('@')
+  const { stdout } = await exec(
+    process.execPath,
+    ['--import', 'tsx', program, base ?? mode, RUNS, CONCURRENCY, WARMUP, MODEL_DELAY, delay],
+    {
+      timeout: 600_000,
+    },
+  )
+  return { ...(JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Sample), mode }
 }
 
 async function measure(script: string, modes: readonly Mode[]): Promise<Sample[]> {
@@ -128,33 +147,35 @@ console.log(
   `tracing cost: ${RUNS} runs per sample after ${WARMUP} warm-up runs, ${ROUNDS} rounds, concurrency ${CONCURRENCY}, node ${process.version} · model delay ${MODEL_DELAY} ms`,
 )
 if (values.only !== 'one-process') {
-  const deployed = await measure('./measure-dev.ts', ['off', 'on'])
+  const traced: Mode[] = DELAYS.length ? DELAYS.map((ms) => `on@${ms}` as const) : ['on']
+  const label = (mode: Mode) => (mode === 'on' ? 'tracing 100%' : `100%, delay ${mode.slice(3)} ms`)
+  const deployed = await measure('./measure-dev.ts', ['off', ...traced])
   report('as deployed: switchyard dev (gateway process + worker process, OTLP between them)', deployed, {
     off: 'tracing off',
-    on: 'tracing 100%',
+    ...Object.fromEntries(traced.map((mode) => [mode, label(mode)])),
   })
-  const split = (mode: Mode) => {
-    const of = deployed.filter((s) => s.mode === mode)
-    return `gateway ${median(of.map((s) => s.gateway ?? 0)).toFixed(2)} + worker ${median(of.map((s) => s.worker ?? 0)).toFixed(2)}`
-  }
-  console.log(`CPU ms/run by process (medians): off ${split('off')} · 100% ${split('on')}`)
+  const med = (mode: Mode, pick: (s: Sample) => number) => median(deployed.filter((s) => s.mode === mode).map(pick))
+  const split = (mode: Mode) =>
+    `gateway ${med(mode, (s) => s.gateway ?? 0).toFixed(2)} + worker ${med(mode, (s) => s.worker ?? 0).toFixed(2)}`
+  console.log(`CPU ms/run by process (medians): off ${split('off')} · ${traced.map((mode) => `${label(mode)} ${split(mode)}`).join(' · ')}`)
   // Tracing's own cost per kept run, re-based: the CPU it adds (100% − off, medians of
   // each process), per run and per span, set against the run itself.
-  const med = (mode: Mode, pick: (s: Sample) => number) => median(deployed.filter((s) => s.mode === mode).map(pick))
-  const gatewayUs = (med('on', (s) => s.gateway ?? 0) - med('off', (s) => s.gateway ?? 0)) * 1000
-  const workerUs = (med('on', (s) => s.worker ?? 0) - med('off', (s) => s.worker ?? 0)) * 1000
-  const spans = med('on', (s) => s.stored)
-  const runMs = (Number(CONCURRENCY) / med('on', (s) => s.runsPerSecond)) * 1000
-  const cpuMs = med('off', (s) => s.cpuMsPerRun)
   const us = (x: number) => `${x.toFixed(0)} µs`
-  console.log(
-    `tracing per kept run (${spans} spans, model delay ${MODEL_DELAY} ms): gateway ${us(gatewayUs)} + worker ${us(workerUs)} = ${us(gatewayUs + workerUs)} CPU` +
-      ` · per span ${us((gatewayUs + workerUs) / spans)} (gateway ${us(gatewayUs / spans)}, worker ${us(workerUs / spans)})`,
-  )
-  console.log(
-    `  against the run: ${pct((gatewayUs + workerUs) / 1000 / runMs)} of its ${runMs.toFixed(1)} ms (mean latency at concurrency ${CONCURRENCY}) · ` +
-      `${pct((gatewayUs + workerUs) / 1000 / cpuMs)} of its ${cpuMs.toFixed(2)} ms of CPU untraced · target ≤ 1% of a model-bound run`,
-  )
+  for (const mode of traced) {
+    const gatewayUs = (med(mode, (s) => s.gateway ?? 0) - med('off', (s) => s.gateway ?? 0)) * 1000
+    const workerUs = (med(mode, (s) => s.worker ?? 0) - med('off', (s) => s.worker ?? 0)) * 1000
+    const spans = med(mode, (s) => s.stored)
+    const runMs = (Number(CONCURRENCY) / med(mode, (s) => s.runsPerSecond)) * 1000
+    const cpuMs = med('off', (s) => s.cpuMsPerRun)
+    console.log(
+      `${label(mode)}: per kept run (${spans} spans, model delay ${MODEL_DELAY} ms): gateway ${us(gatewayUs)} + worker ${us(workerUs)} = ${us(gatewayUs + workerUs)} CPU` +
+        ` · per span ${us((gatewayUs + workerUs) / spans)} (gateway ${us(gatewayUs / spans)}, worker ${us(workerUs / spans)})`,
+    )
+    console.log(
+      `  against the run: ${pct((gatewayUs + workerUs) / 1000 / runMs)} of its ${runMs.toFixed(1)} ms (mean latency at concurrency ${CONCURRENCY}) · ` +
+        `${pct((gatewayUs + workerUs) / 1000 / cpuMs)} of its ${cpuMs.toFixed(2)} ms of CPU untraced · target ≤ 1% of a model-bound run`,
+    )
+  }
 }
 if (values.only !== 'deployed') {
   const one = await measure('./measure.ts', ['off', 'spans', 'on', 'direct'])

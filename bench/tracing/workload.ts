@@ -19,11 +19,12 @@ const BENCH_KEY = generateSigningKey()
  * Write the benchmark registry into a new temporary folder; returns the registry file.
  * `modelDelayMs`: how long the graph's model call waits (the pool's BENCH_MODEL_DELAY_MS).
  */
-export function writeBenchRegistry(concurrency: number, modelDelayMs = 0): string {
+export function writeBenchRegistry(concurrency: number, modelDelayMs = 0, poolEnv: Readonly<Record<string, string>> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-tracing-'))
   const graph = fileURLToPath(new URL('./graph.ts', import.meta.url))
   const file = join(dir, 'switchyard.yaml')
-  writeFileSync(join(dir, 'bench.env'), `BENCH_MODEL_DELAY_MS=${modelDelayMs}\n`)
+  const env = Object.entries({ BENCH_MODEL_DELAY_MS: String(modelDelayMs), ...poolEnv })
+  writeFileSync(join(dir, 'bench.env'), env.map(([name, value]) => `${name}=${value}\n`).join(''))
   writeFileSync(
     file,
     // The graph module lives in the repository, outside this temporary folder: shared.

@@ -4,12 +4,12 @@
 import { readFileSync } from 'node:fs'
 import { createClient, SwitchyardClientError } from '../client/index.js'
 import { TRACE_FLAG_SAMPLED, parseTraceparent } from '../control/index.js'
-import type { RunTree } from '../observe/view/index.js'
-import { DEFAULT_URL, fetchTraceApi } from '../observe/view/index.js'
+import { DEFAULT_URL } from '../observe/view/index.js'
 import { parse, str } from './args.js'
+import { describeGaps, waitForTrace, waitOption } from './wait-for-trace.js'
 
 const USAGE = `usage: switchyard run WORKFLOW [--input JSON|@file|@-] [--url URL] [--token T]
-                      [--idempotency-key K] [--timeout MS] [--async] [--trace]
+                      [--idempotency-key K] [--timeout MS] [--async] [--trace [--wait SECONDS]]
 
 Runs one workflow through the gateway and prints its output (JSON).
   --input            the input as JSON, @file to read it from a file, @- from stdin (default {})
@@ -20,6 +20,7 @@ Runs one workflow through the gateway and prints its output (JSON).
   --async            print the queued run (id, trace id) instead of waiting for the output
   --trace            keep this run's trace whatever its pool's sampleRate (when the token may
                      force tracing), then draw the run tree (durations, status, tokens, cost)
+                     once it is whole, waiting at most --wait seconds (default 10)
 Errors print the gateway's code and detail and exit 1.`
 
 const OPTIONS = {
@@ -30,6 +31,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   async: { type: 'boolean' },
   trace: { type: 'boolean' },
+  wait: { type: 'string' },
 } as const
 
 /** JSON text, `@path` (a file) or `@-` (stdin); absent means `{}`. */
@@ -63,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new Error(`--timeout must be a positive number of milliseconds, got '${timeoutText}'`)
   const input = readInput(str(parsed, 'input'))
   const wantTrace = parsed.values.trace === true
+  const waitMs = waitOption(str(parsed, 'wait'))
 
   // With --trace, this process traces too: its `client run` span joins the stored tree.
   const tracing = wantTrace ? await startCliTracing(url, token) : undefined
@@ -98,7 +101,8 @@ export async function run(argv: string[]): Promise<number> {
   if (wantTrace && traceId !== null) {
     // The gateway's answer says whether it kept the run: no point waiting for spans that will never come.
     if (kept === false) console.error(notKept(traceId))
-    else await printTrace(url, token, traceId, workflow)
+    // The run's own outcome decides the exit code; a missing tree is said on stderr.
+    else await printTrace({ url, token }, traceId, waitMs)
   }
   return code
 }
@@ -152,36 +156,16 @@ async function startCliTracing(url: string, token: string | undefined) {
 }
 
 /**
- * Spans reach the store when each process's exporter flushes (about half a second):
- * poll until the worker's `run` span is there and the tree stops growing, at most ~6 s.
+ * Draw the run's tree once it is whole. A forced run's processes send its spans when
+ * their part ends (no batch delay), so this is quick unless a pool's workers do not
+ * (a Python pool sends within its batch delay).
  */
-async function printTrace(url: string, token: string | undefined, traceId: string, workflow: string): Promise<void> {
+async function printTrace(options: { url: string; token: string | undefined }, traceId: string, waitMs: number): Promise<void> {
   const { renderRunTree } = await import('../observe/view/index.js')
-  let tree: RunTree | undefined
-  let lastError: unknown
-  for (let i = 0; i < 20; i++) {
-    await new Promise((done) => setTimeout(done, 300))
-    try {
-      const next = ((await fetchTraceApi({ url, token }, `/v1/traces/${traceId}`)) as { tree: RunTree }).tree
-      const settled = tree !== undefined && next.spanCount === tree.spanCount && hasSpan(next, `run ${workflow}`)
-      tree = next
-      if (settled) break
-    } catch (error) {
-      lastError = error
-    }
-  }
-  if (tree === undefined) {
-    console.error(`switchyard run: no trace for ${traceId}: ${lastError instanceof Error ? lastError.message : String(lastError)}`)
-    return
-  }
-  console.log(renderRunTree(tree, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }))
-}
-
-function hasSpan(tree: RunTree, name: string): boolean {
-  const stack = [...tree.roots]
-  for (let node = stack.pop(); node; node = stack.pop()) {
-    if (node.name === name) return true
-    stack.push(...node.children)
-  }
-  return false
+  const stored = await waitForTrace(options, traceId, waitMs).catch((error: unknown) => {
+    console.error(`switchyard run: no trace for ${traceId}: ${error instanceof Error ? error.message : String(error)}`)
+  })
+  if (!stored) return
+  if (stored.gaps.length > 0) console.error(describeGaps('switchyard run', traceId, waitMs, stored.gaps))
+  console.log(renderRunTree(stored.tree, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }))
 }

@@ -75,7 +75,11 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'))
   fx = await startFixture({ traceDir: join(dir, 'traces') })
   // This process plays `switchyard dev`: gateway and worker export to the gateway's store.
-  tracing = initTracing({ service: 'switchyard-gateway', env: { SWITCHYARD_TRACES_URL: fx.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } })
+  // Batches every ten minutes: a tree `run --trace` draws whole got there by the forced run's flushes.
+  tracing = initTracing({
+    service: 'switchyard-gateway',
+    env: { SWITCHYARD_TRACES_URL: fx.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '600000' },
+  })
 })
 after(async () => {
   await tracing.shutdown()
@@ -86,8 +90,9 @@ after(async () => {
 void test('switchyard run prints the output; @file input; --trace draws the run tree with the CLI span at its root', async () => {
   const file = join(dir, 'input.json')
   writeFileSync(file, JSON.stringify({ text: 'from a file', shout: true }))
-  const result = await cli(['run', 'echo.say', '--input', `@${file}`, '--url', fx.url, '--trace'])
+  const result = await cli(['run', 'echo.say', '--input', `@${file}`, '--url', fx.url, '--trace', '--wait', '20'])
   assert.equal(result.code, 0, result.stderr)
+  assert.equal(result.stderr, '')
   const [json, ...tree] = result.stdout.split('\n}\n')
   assert.deepEqual(JSON.parse(`${json}\n}`), { said: 'FROM A FILE' })
   const drawn = tree.join('\n')
@@ -180,9 +185,10 @@ void test('switchyard gateway serves on Redis with SWITCHYARD_TOKENS, and stops 
     })
     assert.equal(accepted.status, 202)
     const traceId = accepted.headers.get('x-switchyard-trace-id') ?? ''
-    // The three spans end at different moments and may reach the store in different batches: wait for all.
+    // The three spans end at different moments and may reach the store in different batches
+    // (every 5 s, the SDK's default delay): wait for all, within a bound.
     let spans: string[] = []
-    for (let i = 0; i < 50 && spans.length < 3; i++) {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && spans.length < 3;) {
       const stored = await fetch(`${url}/v1/traces/${traceId}`, { headers: auth })
       if (stored.status === 200) spans = ((await stored.json()) as { spans: Array<{ name: string }> }).spans.map((s) => s.name).sort()
       else await stored.text()
@@ -201,8 +207,9 @@ void test('switchyard gateway serves on Redis with SWITCHYARD_TOKENS, and stops 
 // After the `runs` test: these leave runs (one traced) in the quiet pool.
 void test('switchyard run --trace forces the trace of a run its pool would not sample', async () => {
   // The quiet pool keeps no run (sampleRate 0); this gateway is open, so --trace may force.
-  const result = await cli(['run', 'quiet.say', '--url', fx.url, '--trace'])
+  const result = await cli(['run', 'quiet.say', '--url', fx.url, '--trace', '--wait', '20'])
   assert.equal(result.code, 0, result.stderr)
+  assert.equal(result.stderr, '')
   for (const name of ['client run quiet.say', 'POST /v1/workflows/{name}/run', 'route quiet.say', 'enqueue quiet', 'run quiet.say']) {
     assert.ok(result.stdout.includes(name), `'${name}' missing from the tree:\n${result.stdout}`)
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -104,12 +104,16 @@ void test('switchyard trace draws the stored tree; switchyard runs lists the run
     ].join('\n'),
   )
 
-  const unknown = await switchyard(['trace', 'f'.repeat(32), '--url', server.url])
+  const unknown = await switchyard(['trace', 'f'.repeat(32), '--url', server.url, '--wait', '0'])
   assert.equal(unknown.code, 1)
   assert.equal(
     unknown.stderr,
     `switchyard trace: 404 NOT_FOUND: no spans stored for trace ${'f'.repeat(32)}: it was not sampled, its spans are not exported yet, or it expired\n`,
   )
+  // Waiting (bounded) for a trace that never comes ends with the same error, and says how long it waited.
+  const never = await switchyard(['trace', 'f'.repeat(32), '--url', server.url, '--wait', '0.3'])
+  assert.equal(never.code, 1)
+  assert.match(never.stderr, /no spans stored for trace f{32}: .* \(waited 0\.3 s\)\n$/)
   const badStatus = await switchyard(['runs', '--traced', '--url', server.url, '--status', 'done'])
   assert.equal(badStatus.stderr, "switchyard runs: 400 BAD_REQUEST: status must be 'succeeded' or 'failed', got 'done'\n")
   const port = await freePort()
@@ -162,4 +166,81 @@ void test("switchyard trace --project shows a pool's own spans that a run's trac
   const empty = await switchyard(['trace', 'f'.repeat(32), '--project', 'quiet', '--url', fx.url, '--token', 'quiet-reader-token'])
   assert.equal(empty.code, 1)
   assert.match(empty.stderr, new RegExp(`404 NOT_FOUND: no spans stored for trace ${'f'.repeat(32)} in project 'quiet'`))
+})
+
+void test('switchyard trace right after a run waits until the trace is whole; past --wait it draws what is stored and names the gap', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await FileTraceStore.open(dir)
+  const server = await startObserveServer(store)
+  t.after(server.close)
+  const id = 'a'.repeat(32)
+  const start = Date.now()
+  // The gateway's spans are stored; the worker's batch is not there yet.
+  await store.add([
+    span({
+      traceId: id,
+      spanId: '1'.repeat(16),
+      name: 'POST /v1/workflows/{name}/run',
+      kind: 'server',
+      service: 'switchyard-gateway',
+      start,
+      end: start + 40,
+    }),
+    span({
+      traceId: id,
+      spanId: '2'.repeat(16),
+      parentSpanId: '1'.repeat(16),
+      name: 'enqueue email',
+      kind: 'producer',
+      service: 'switchyard-gateway',
+      start,
+      end: start + 1,
+    }),
+  ])
+
+  const partial = await switchyard(['trace', id, '--url', server.url, '--wait', '0.3'])
+  assert.equal(partial.code, 0, partial.stderr)
+  assert.match(partial.stdout, /└─ enqueue email/)
+  assert.match(
+    partial.stderr,
+    new RegExp(`trace ${id} is not whole after 0.3 s; drawn as stored. Missing:\n  - 'enqueue email' has no run span yet`),
+  )
+
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `import('./src/cli/main.ts').then((m) => m.main(${JSON.stringify(['trace', id, '--url', server.url, '--wait', '60'])}))`,
+    ],
+    { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  // Once it says it waits, the worker's batch arrives: it draws the whole tree and says nothing more.
+  await new Promise<void>((resolve) =>
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+      if (stderr.includes('not whole yet')) resolve()
+    }),
+  )
+  await store.add([
+    span({
+      traceId: id,
+      spanId: '3'.repeat(16),
+      parentSpanId: '2'.repeat(16),
+      name: 'run echo.say',
+      kind: 'consumer',
+      start: start + 2,
+      end: start + 30,
+    }),
+  ])
+  assert.equal(await exited, 0, stderr)
+  assert.equal(stderr, `switchyard trace: trace ${id} is not whole yet; waiting up to 60 s…\n`)
+  assert.match(stdout, /└─ enqueue email .*\n {3}└─ run echo\.say/)
 })

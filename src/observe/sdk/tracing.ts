@@ -11,6 +11,7 @@ import { W3CTraceContext } from '../propagation/index.js'
 import type { TracingConfig } from '../../control/index.js'
 import { RefinedContextManager } from './context-manager.js'
 import { exporterSettings, type Env } from './exporter-settings.js'
+import { FlushForcedProcessor } from './flush-forced.js'
 import { otlpExporter } from './otlp-exporter.js'
 import type { Scrub } from '../capture/index.js'
 import { RedactingExporter, type CapturePolicy } from './redacting-exporter.js'
@@ -78,8 +79,10 @@ export function initTracing(options: TracingOptions): Tracing {
       : base
   // The SDK's forceFlush() skips a batch already being exported: this one waits for it too.
   const exporter = redacting ? new TrackedExporter(redacting) : undefined
-  const local = options.exporter !== undefined || settings?.embedded === true
-  const spanProcessors: SpanProcessor[] = exporter ? [new BatchSpanProcessor(exporter, batchConfig(options.env, local))] : []
+  // Batches every scheduled delay; a forced run's spans at once when its part here ends.
+  const spanProcessors: SpanProcessor[] = exporter
+    ? [new FlushForcedProcessor(new BatchSpanProcessor(exporter, batchConfig(options.env)))]
+    : []
   const tracerProvider = new NodeTracerProvider({
     resource: resourceFromAttributes({
       'service.name': options.service,
@@ -120,11 +123,8 @@ export function initTracing(options: TracingOptions): Tracing {
   }
 }
 
-/**
- * The batch span processor's settings: OTEL_BSP_* from `env`, else ours. `local`: the
- * spans go to this machine's embedded receiver, or straight into a store.
- */
-export function batchConfig(env: Env, local: boolean) {
+/** The batch span processor's settings: OTEL_BSP_* from `env`, else ours, else the SDK's. */
+export function batchConfig(env: Env) {
   const number = (name: string) => {
     const value = Number(env[name])
     return Number.isFinite(value) && value > 0 ? value : undefined
@@ -134,13 +134,11 @@ export function batchConfig(env: Env, local: boolean) {
     // second, and a full queue drops spans, which would leave kept runs with holes.
     maxQueueSize: number('OTEL_BSP_MAX_QUEUE_SIZE') ?? 16_384,
     maxExportBatchSize: number('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 2048,
-    // Into the embedded receiver, every 50 ms: spans exported that soon die young, and the
-    // garbage collector's cheap scavenges reclaim them; held for 500 ms they outlive
-    // those, move to the old generation and cost full collections (bench/tracing shows it:
-    // run it again with OTEL_BSP_SCHEDULE_DELAY=500). To another endpoint, every
-    // 500 ms: fewer requests over the network. Short either way, so that `switchyard trace`
-    // right after a run finds it whole.
-    scheduledDelayMillis: number('OTEL_BSP_SCHEDULE_DELAY') ?? (local ? 50 : 500),
+    // The SDK's default delay (5000 ms) unless OTEL_BSP_SCHEDULE_DELAY says otherwise: a
+    // kept run's spans reach the store within about that long of their end. `switchyard
+    // trace` waits for a trace to be whole, and a forced run is flushed at its end
+    // (flush-forced.ts), so no reader depends on a short delay.
+    scheduledDelayMillis: number('OTEL_BSP_SCHEDULE_DELAY') ?? 5000,
     exportTimeoutMillis: number('OTEL_BSP_EXPORT_TIMEOUT'),
   }
 }

@@ -41,20 +41,16 @@ void test("the embedded gateway's bearer token goes to the embedded gateway only
   assert.equal(elsewhere?.embedded, false)
 })
 
-void test('spans are batched for 50 ms into the embedded receiver, 500 ms elsewhere; OTEL_BSP_* wins', () => {
-  assert.equal(batchConfig({}, true).scheduledDelayMillis, 50)
-  assert.equal(batchConfig({}, false).scheduledDelayMillis, 500)
-  assert.equal(batchConfig({ OTEL_BSP_SCHEDULE_DELAY: '2000' }, true).scheduledDelayMillis, 2000)
-  assert.equal(batchConfig({ OTEL_BSP_SCHEDULE_DELAY: 'soon' }, false).scheduledDelayMillis, 500)
-  assert.deepEqual(
-    batchConfig({ OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10', OTEL_BSP_EXPORT_TIMEOUT: '3000' }, true),
-    {
-      maxQueueSize: 100,
-      maxExportBatchSize: 10,
-      scheduledDelayMillis: 50,
-      exportTimeoutMillis: 3000,
-    },
-  )
+void test("spans are batched for the SDK's default 5 s wherever they go; OTEL_BSP_* wins", () => {
+  assert.equal(batchConfig({}).scheduledDelayMillis, 5000)
+  assert.equal(batchConfig({ OTEL_BSP_SCHEDULE_DELAY: '2000' }).scheduledDelayMillis, 2000)
+  assert.equal(batchConfig({ OTEL_BSP_SCHEDULE_DELAY: 'soon' }).scheduledDelayMillis, 5000)
+  assert.deepEqual(batchConfig({ OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10', OTEL_BSP_EXPORT_TIMEOUT: '3000' }), {
+    maxQueueSize: 100,
+    maxExportBatchSize: 10,
+    scheduledDelayMillis: 5000,
+    exportTimeoutMillis: 3000,
+  })
 })
 
 void test('endpoint resolution follows the given env, never the process env', () => {
