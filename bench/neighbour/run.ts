@@ -9,8 +9,9 @@
 // on a run queue (ms per s): where a neighbour request's extra milliseconds were spent.
 // With --before DIR (another checkout, built: its bin/switchyard.js), each fault runs on
 // that build's rig and then on this one's, alternately in the same run: before/after
-// measured under the same load.
-// Usage: npm run build && node --import tsx bench/neighbour/run.ts [--only spin,heap] [--before DIR]
+// measured under the same load. --cpu N gives this build's faulty pool a `cpu: N` cap
+// (cores; `switchyard start` applies it as a cgroup CPU quota), the before build's none.
+// Usage: npm run build && node --import tsx bench/neighbour/run.ts [--only spin,heap] [--before DIR] [--cpu N]
 import { join, resolve } from 'node:path'
 
 import { startRig, type Rig } from '../../test/chaos/rig.js'
@@ -23,6 +24,7 @@ const arg = (name: string) => {
 }
 const only = arg('--only')?.split(',') ?? POOL_FAULTS
 const beforeDir = arg('--before')
+const cpu = arg('--cpu')
 
 const pad = (text: string, n: number) => text.padEnd(n)
 const ms = (value: number) => `${Math.round(value)}`.padStart(5)
@@ -42,7 +44,11 @@ function line(label: string, row: Row): string {
 const rigs: Array<{ label: string; rig: Rig }> = []
 try {
   if (beforeDir) rigs.push({ label: 'before', rig: await startRig({ bin: join(resolve(beforeDir), 'bin', 'switchyard.js') }) })
-  rigs.push({ label: beforeDir ? 'after' : '', rig: await startRig() })
+  const capped = cpu === undefined ? {} : { faultyCpu: Number(cpu) }
+  rigs.push({
+    label: `${beforeDir ? 'after' : ''}${cpu === undefined ? '' : `${beforeDir ? ', ' : ''}cpu: ${cpu}`}`,
+    rig: await startRig(capped),
+  })
   const out: string[] = []
   for (const id of only) {
     for (const { label, rig } of rigs) {

@@ -46,7 +46,7 @@ def pool(name: str, **fields: Any) -> dict[str, Any]:
     """A pool of a resolved registry, with the TypeScript defaults (POOL_DEFAULTS)."""
     base: dict[str, Any] = {
         "name": name, "runtime": "node", "concurrency": 4, "processes": 1, "timeoutMs": 60_000, "retries": 2,
-        "maxQueued": 1000, "memoryBytes": None, "maxOutputBytes": 1024**2, "env": None, "secrets": [], "redis": None, "user": None,
+        "maxQueued": 1000, "memoryBytes": None, "cpuCores": None, "maxOutputBytes": 1024**2, "env": None, "secrets": [], "redis": None, "user": None,
         "tracing": {"project": name, "sampleRate": 1, "capture": "full", "redact": []},
     }
     return {**base, **fields}

@@ -59,6 +59,20 @@ def test_memory_resolved_by_typescript_is_read_and_what_it_refuses_is_refused(tm
             write_resolved(tmp_path, [pool("py", memoryBytes=case["text"])], [])
 
 
+@pytest.mark.parametrize("case", [pytest.param(case, id=json.dumps(case["value"])) for case in VECTORS["cpu"]["cases"]])
+def test_cpu_resolved_by_typescript_is_accepted_and_what_it_refuses_is_refused(tmp_path: Path, case: dict[str, Any]) -> None:
+    # `switchyard start` applies cpuCores; a worker never acts on it, but takes the same resolved range.
+    if case["resolved"] is not None:
+        write_resolved(tmp_path, [pool("py", cpuCores=case["resolved"])], [])
+    elif isinstance(case["value"], (int, float)):
+        bound = "below the minimum 0.01" if case["value"] < 0.01 else "above the maximum 1024"
+        with pytest.raises(SwitchyardError, match=re.escape(f"pools.py.cpuCores is {case['value']}, {bound}")):
+            write_resolved(tmp_path, [pool("py", cpuCores=case["value"])], [])
+    else:
+        with pytest.raises(SwitchyardError, match=re.escape("pools.py.cpuCores has the wrong type")):
+            write_resolved(tmp_path, [pool("py", cpuCores=case["value"])], [])
+
+
 @pytest.mark.parametrize("case", cases("maxOutput"))
 def test_max_output_resolved_by_typescript_is_read_and_what_it_refuses_is_refused(tmp_path: Path, case: dict[str, Any]) -> None:
     if case["resolved"] is not None:

@@ -136,6 +136,7 @@ export async function run(argv: string[]): Promise<number> {
   // A pool that crashes or blocks its loop must not take the CPU the gateway, Redis and its neighbours need.
   const cpu = openCpuPolicy({
     pools: [...registry.pools.keys()],
+    caps: new Map([...registry.pools.values()].flatMap((pool) => (pool.cpuCores === null ? [] : [[pool.name, pool.cpuCores] as const]))),
     quietMs: 10_000,
     ...(process.env.SWITCHYARD_CPU_CGROUP !== undefined ? { setting: process.env.SWITCHYARD_CPU_CGROUP } : {}),
     warn: (message) => console.error(`switchyard start: ${message}`),

@@ -189,7 +189,7 @@ export interface Rig {
 const REDIS_ARGS = ['--appendonly', 'yes', '--appendfsync', 'everysec']
 
 /** Start Redis and `switchyard start` on the chaos registry; resolves once every pool is ready. */
-export async function startRig(options: { quiet?: boolean; bin?: string } = {}): Promise<Rig> {
+export async function startRig(options: { quiet?: boolean; bin?: string; faultyCpu?: number } = {}): Promise<Rig> {
   // Another checkout's bin/switchyard.js (built) to measure it beside this one: bench/neighbour --before DIR.
   const bin = options.bin ?? BIN
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-chaos-'))
@@ -197,7 +197,10 @@ export async function startRig(options: { quiet?: boolean; bin?: string } = {}):
   mkdirSync(join(dir, 'env'))
   const ledgerPath = join(dir, 'ledger.jsonl')
   writeFileSync(ledgerPath, '')
-  writeFileSync(join(dir, 'switchyard.yaml'), REGISTRY)
+  // faultyCpu: a `cpu:` cap (cores) on the faulty pool, as an operator would set one (bench/neighbour --cpu).
+  const registry =
+    options.faultyCpu === undefined ? REGISTRY : REGISTRY.replace('    memory: 96mb\n', `    memory: 96mb\n    cpu: ${options.faultyCpu}\n`)
+  writeFileSync(join(dir, 'switchyard.yaml'), registry)
   writeFileSync(join(dir, 'graphs', 'chaos.mjs'), GRAPHS)
   writeFileSync(join(dir, 'env', 'chaos.env'), `CHAOS_LEDGER=${ledgerPath}\n`)
   const logPath = join(dir, 'processes.log')

@@ -33,6 +33,11 @@ export interface Pool {
   readonly maxQueued: number
   /** Heap cap per worker process, bytes; null = Node's default. */
   readonly memoryBytes: number | null
+  /**
+   * CPU cap for all of the pool's processes together, in cores (1.5: one and a half), or
+   * null for none: `switchyard start` applies it as a cgroup CPU quota where it can.
+   */
+  readonly cpuCores: number | null
   /** Largest output a run may return, bytes of its JSON (UTF-8): larger is OUTPUT_TOO_LARGE. */
   readonly maxOutputBytes: number
   /**

@@ -9,7 +9,7 @@ import { contentId } from './cache-trust.js'
 import { stampFolders } from './cache-freshness.js'
 import { sha256 } from './node-builtins.js'
 import type { RegistryProblem, Capture, JsonSchema, Pool, Runtime, TracingConfig, Workflow } from '../contract/index.js'
-import { MAX_TIMEOUT_MS, MIN_MEMORY_BYTES, OUTPUT_BYTES, parseDuration, parseSize, POOL_DEFAULTS } from './registry-rules.js'
+import { CPU_CORES, MAX_TIMEOUT_MS, MIN_MEMORY_BYTES, OUTPUT_BYTES, parseDuration, parseSize, POOL_DEFAULTS } from './registry-rules.js'
 import { structureProblems } from './registry-structure.js'
 import { SchemaCompiler } from './schema-compiler.js'
 
@@ -374,6 +374,7 @@ class Builder {
       retries: this.integer(fields.get('retries'), 0, POOL_DEFAULTS.retries),
       maxQueued: this.integer(fields.get('maxQueued'), 1, POOL_DEFAULTS.maxQueued),
       memoryBytes,
+      cpuCores: this.cpu(fields.get('cpu'), label),
       maxOutputBytes,
       env: this.file(fields.get('env'), `${label} env`),
       secrets: this.secrets(fields.get('secrets'), label),
@@ -388,6 +389,18 @@ class Builder {
     const value = entry ? this.value(entry) : undefined
     if (typeof value === 'number' && Number.isInteger(value)) return String(value)
     return this.text(entry)
+  }
+
+  /** `cpu:` in cores, or null (none set, or refused: the schema refused what is not a number). */
+  cpu(entry: Entry | undefined, label: string): number | null {
+    const value = entry ? this.value(entry) : null
+    if (!entry || typeof value !== 'number') return null
+    if (Number.isFinite(value) && value >= CPU_CORES.min && value <= CPU_CORES.max) return value
+    this.problem(
+      this.at(entry),
+      `${label} cpu: ${this.show(entry)} is outside ${CPU_CORES.min} to ${CPU_CORES.max} cores (1.5 is one and a half)`,
+    )
+    return null
   }
 
   maxOutput(entry: Entry | undefined, label: string): number {

@@ -29,6 +29,7 @@ export const REGISTRY_KEYS = {
     'retries',
     'maxQueued',
     'memory',
+    'cpu',
     'maxOutput',
     'env',
     'secrets',
@@ -81,6 +82,12 @@ const BYTES_PER_UNIT = { kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as const
 
 /** The smallest `memory:` a pool may set: below it a worker cannot even load its graph. */
 export const MIN_MEMORY_BYTES = 64 * 1024 ** 2
+
+/**
+ * The range of `cpu:` (cores for all of a pool's processes together): a CFS quota is at
+ * least 1 ms per 100 ms period, so 0.01 core is the least a cap can give.
+ */
+export const CPU_CORES = { min: 0.01, max: 1024 } as const
 
 /**
  * The range of `maxOutput:`. An output travels whole through the broker and the

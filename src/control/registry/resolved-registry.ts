@@ -48,6 +48,7 @@ export function resolvedRegistry(registry: Registry): ResolvedRegistry {
       retries: pool.retries,
       maxQueued: pool.maxQueued,
       memoryBytes: pool.memoryBytes,
+      cpuCores: pool.cpuCores,
       maxOutputBytes: pool.maxOutputBytes,
       env: pool.env,
       secrets: [...pool.secrets],

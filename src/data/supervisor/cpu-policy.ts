@@ -12,6 +12,11 @@
 // pool's weight until it has gone a while without: a weight, not a cap, so it still has
 // every core nobody else wants, and recovers even on a saturated machine (cpu.shares 2
 // starved restarts there, and a starved worker's watchdog then saw a blocked loop).
+// A pool's `cpu:` (registry) caps all of its processes together, the way container
+// platforms cap a service: a CFS quota on its group (cpu.cfs_quota_us per
+// cpu.cfs_period_us), so even a busy loop in every process of it leaves the other cores
+// to the gateway, Redis and the neighbours. Without groups a cap cannot be applied: the
+// description says which pools' caps are not.
 // A loop that blocks without crashing is the watchdog's (nice 19 on that thread). Elsewhere (cgroup v2, no
 // permission, not Linux) the fallback is per process: a worker restarted after a crash
 // runs every thread at nice 19 until it has lived that quiet time (lowering always
@@ -40,11 +45,15 @@ export const NORMAL_SHARES = 1024
 export const PENALTY_SHARES = 128
 /** Nice of a worker restarted after a crash, without CPU groups. */
 export const PENALTY_NICE = 19
+/** cpu.cfs_period_us a pool's cap is a quota of (the kernel's default period, 100 ms). */
+export const CFS_PERIOD_US = 100_000
 
 const GROUP_PREFIX = 'switchyard-'
 
 export interface CpuPolicyOptions {
   readonly pools: readonly string[]
+  /** Pools with a `cpu:` cap: cores for all of the pool's processes together. */
+  readonly caps?: ReadonlyMap<string, number>
   /** How long a pool must go without misbehaving to be given its normal CPU weight back. */
   readonly quietMs: number
   /**
@@ -119,6 +128,11 @@ function cgroupPolicy(base: string, options: CpuPolicyOptions): CpuPolicy {
       const group = join(dir, pool)
       mkdirSync(group)
       writeFileSync(join(group, 'cpu.shares'), String(NORMAL_SHARES))
+      const cores = options.caps?.get(pool)
+      if (cores !== undefined) {
+        writeFileSync(join(group, 'cpu.cfs_period_us'), String(CFS_PERIOD_US))
+        writeFileSync(join(group, 'cpu.cfs_quota_us'), String(quotaUs(cores)))
+      }
       groups.set(pool, group)
     }
   } catch (error) {
@@ -136,10 +150,14 @@ function cgroupPolicy(base: string, options: CpuPolicyOptions): CpuPolicy {
       warn(`pool '${pool}': cannot set cpu.shares ${shares} (${(error as Error).message})`)
     }
   }
+  const capped = [...(options.caps ?? [])].filter(([pool]) => groups.has(pool))
   return {
     description:
       `each pool's processes in a CPU group of their own (cgroup v1 cpu, ${dir}); a pool whose worker crashed ` +
-      `runs at cpu.shares ${PENALTY_SHARES} (not ${NORMAL_SHARES}) until ${Math.round(options.quietMs / 1000)} s without it`,
+      `runs at cpu.shares ${PENALTY_SHARES} (not ${NORMAL_SHARES}) until ${Math.round(options.quietMs / 1000)} s without it; ` +
+      (capped.length === 0
+        ? 'no pool has a cpu: cap'
+        : `capped (cpu.cfs_quota_us per ${CFS_PERIOD_US}): ${capped.map(([pool, cores]) => `${pool} ${cores} cores`).join(', ')}`),
     groupsDir: dir,
     started(pool, pid) {
       const group = groups.get(pool)
@@ -170,6 +188,11 @@ function cgroupPolicy(base: string, options: CpuPolicyOptions): CpuPolicy {
       removeGroups(dir)
     },
   }
+}
+
+/** A cap in cores as a CFS quota per CFS_PERIOD_US (at least the kernel's 1 ms). */
+function quotaUs(cores: number): number {
+  return Math.max(1000, Math.round(cores * CFS_PERIOD_US))
 }
 
 /** Remove a `start`'s CPU groups: only empty ones can go (rmdir refuses a group with processes). */
@@ -221,10 +244,12 @@ function setAllThreads(pid: number, nice: number): void {
 
 function nicePolicy(options: CpuPolicyOptions, reason: string): CpuPolicy {
   const timers = new Set<NodeJS.Timeout>()
+  const caps = [...(options.caps ?? [])]
   return {
     description:
       `no per-pool CPU groups (${reason}): a worker restarted after a crash runs at nice ${PENALTY_NICE} ` +
-      `until it has lived ${Math.round(options.quietMs / 1000)} s`,
+      `until it has lived ${Math.round(options.quietMs / 1000)} s` +
+      (caps.length === 0 ? '' : `; cpu: caps NOT applied: ${caps.map(([pool, cores]) => `${pool} ${cores} cores`).join(', ')}`),
     groupsDir: null,
     started(_pool, pid, afterCrash) {
       if (!afterCrash) return

@@ -2,7 +2,7 @@
 // their env, restarts with backoff, and the status table; in `start`, the gateway too.
 export { startSupervisor, type Supervisor, type SupervisorEvent, type SupervisorOptions } from './supervisor.js'
 
-export { openCpuPolicy, NORMAL_SHARES, PENALTY_NICE, PENALTY_SHARES } from './cpu-policy.js'
+export { openCpuPolicy, CFS_PERIOD_US, NORMAL_SHARES, PENALTY_NICE, PENALTY_SHARES } from './cpu-policy.js'
 
 export { renderGatewayStatus, startGatewayProcess } from './gateway-process.js'
 export { isGatewayStartMessage } from './gateway-protocol.js'

@@ -25,6 +25,7 @@ interface Vectors {
   readonly sizes: { readonly cases: readonly Case[] }
   readonly memory: { readonly cases: readonly Case[] }
   readonly maxOutput: { readonly cases: readonly Case[] }
+  readonly cpu: { readonly cases: ReadonlyArray<{ readonly value: unknown; readonly resolved: number | null; readonly error?: string }> }
   readonly defaults: {
     readonly registry: string
     readonly pool: ResolvedRegistry['pools'][string]
@@ -96,6 +97,28 @@ void describe('spec/vectors/registry-units.json', () => {
       }
     })
   }
+
+  void it("cpu: a YAML number of cores resolved, or refused at its line with the vectors' message", () => {
+    for (const c of vectors.cpu.cases) {
+      const text = JSON.stringify(c.value)
+      const file = f.write(
+        `cpu-${Buffer.from(text).toString('hex')}.yaml`,
+        `version: 1\npools:\n  p:\n    cpu: ${text}\nworkflows:\n  p.w: { pool: p, graph: wf/graph.ts, input: { type: object }, description: d }\n`,
+      )
+      const { registry, problems } = rebuildRegistry(file)
+      if (c.resolved === null) {
+        assert.equal(registry, null, `cpu ${text} is refused`)
+        const said = problems.map((p) => `${p.file}:${p.line} ${p.message}`)
+        assert.ok(
+          problems.some((p) => p.file === file && p.line === 4 && p.message.includes(c.error ?? '?')),
+          `cpu ${text}: ${said.join('; ')}`,
+        )
+      } else {
+        assert.ok(registry, `cpu ${text}: ${problems.map((p) => p.message).join('; ')}`)
+        assert.equal(resolvedRegistry(registry).pools.p?.cpuCores, c.resolved)
+      }
+    }
+  })
 
   void it('defaults: an empty pool and a bare workflow resolve to the vectors', () => {
     const { registry, problems } = rebuildRegistry(f.write('defaults.yaml', vectors.defaults.registry.replace('graph.ts', 'wf/graph.ts')))

@@ -44,6 +44,7 @@ void describe('the resolved registry', () => {
       retries: 0,
       maxQueued: 1000,
       memoryBytes: 1.5 * 1024 ** 3,
+      cpuCores: null,
       maxOutputBytes: 256 * 1024,
       env: null,
       secrets: [],

@@ -102,6 +102,7 @@ void describe('route()', () => {
         retries: 2,
         maxQueued: 1000,
         memoryBytes: null,
+        cpuCores: null,
         maxOutputBytes: 1024 ** 2,
         env: null,
         secrets: [],

@@ -59,6 +59,7 @@ function pool(name: string, maxQueued: number): Pool {
     retries: CONTRACT.maxAttempts - 1,
     maxQueued,
     memoryBytes: null,
+    cpuCores: null,
     maxOutputBytes: 1024 ** 2,
     env: null,
     secrets: [],

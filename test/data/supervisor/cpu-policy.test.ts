@@ -11,7 +11,14 @@ import { spawn } from 'node:child_process'
 import { test } from 'node:test'
 
 import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
-import { NORMAL_SHARES, PENALTY_NICE, PENALTY_SHARES, openCpuPolicy, startSupervisor } from '../../../src/data/supervisor/index.js'
+import {
+  CFS_PERIOD_US,
+  NORMAL_SHARES,
+  PENALTY_NICE,
+  PENALTY_SHARES,
+  openCpuPolicy,
+  startSupervisor,
+} from '../../../src/data/supervisor/index.js'
 import { Events, WORKER_PROGRAM, eventually, onlyPools } from './supervisor-helpers.js'
 import { envelopeFor, fixtureRegistry, LONG, VERIFY } from '../worker/worker-helpers.js'
 
@@ -179,6 +186,41 @@ void test('CPU groups: the penalty is set at once and lifted after quietMs; clos
     cpu.close()
   }
   assert.equal(existsSync(dir), false)
+})
+
+void test(
+  "CPU caps: a pool's cpu: is its group's CFS quota, a busy process in it is throttled, the other pool uncapped; close removes it",
+  { skip: noGroups },
+  async () => {
+    const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
+    const pid = busy.pid
+    assert.ok(pid)
+    const cpu = openCpuPolicy({ pools: ['capped', 'free'], caps: new Map([['capped', 0.25]]), quietMs: 1000 })
+    const dir = cpu.groupsDir
+    assert.ok(dir)
+    const read = (pool: string, file: string) => readFileSync(join(dir, pool, file), 'utf8').trim()
+    try {
+      assert.equal(read('capped', 'cpu.cfs_period_us'), String(CFS_PERIOD_US))
+      assert.equal(read('capped', 'cpu.cfs_quota_us'), String(0.25 * CFS_PERIOD_US))
+      assert.equal(read('free', 'cpu.cfs_quota_us'), '-1', 'a pool without cpu: has no cap')
+      assert.match(cpu.description, /capped \(cpu\.cfs_quota_us per 100000\): capped 0\.25 cores/)
+      cpu.started('capped', pid, false)
+      // The kernel holds it to its quota: periods in which it was throttled (cpu.stat), not a timing.
+      await eventually('the busy process throttled', () => Number(/^nr_throttled (\d+)$/m.exec(read('capped', 'cpu.stat'))?.[1]) > 0)
+    } finally {
+      busy.kill('SIGKILL')
+      await new Promise((resolve) => busy.once('exit', resolve))
+      cpu.close()
+    }
+    assert.equal(existsSync(dir), false, `${dir} was left behind`)
+  },
+)
+
+void test("CPU caps without groups: start says which pools' caps are not applied, and runs all the same", () => {
+  const cpu = openCpuPolicy({ pools: ['capped'], caps: new Map([['capped', 1.5]]), quietMs: 1000, setting: 'off' })
+  assert.equal(cpu.groupsDir, null)
+  assert.match(cpu.description, /; cpu: caps NOT applied: capped 1\.5 cores$/)
+  cpu.close()
 })
 
 void test('CPU policy without groups: a worker restarted after a crash is lowered at once, and raised again after quietMs where allowed', async () => {
