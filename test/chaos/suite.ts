@@ -21,25 +21,43 @@ const CALLERS = fileURLToPath(new URL('./callers.ts', import.meta.url))
 /** Nice value of the faulty pool's callers (callers.ts): below the rig's processes, as callers elsewhere would be. */
 const CALLERS_NICE = 10
 
-/** Send a batch of submissions from a callers process (callers.ts): `sending` once it has begun, `answers` with every answer. */
-function fromCallers(batch: CallerBatch): { sending: Promise<void>; answers: Promise<Submission[]> } {
+interface Callers {
+  /** Send one batch: `sending` once it has begun, `answers` with every answer. One batch at a time. */
+  send(batch: CallerBatch): { sending: Promise<void>; answers: Promise<Submission[]> }
+  close(): void
+}
+
+/**
+ * The callers' process (callers.ts), started and ready before a scenario's windows: its
+ * start-up (node with tsx, half a second of CPU) is not counted as the fault's.
+ */
+async function openCallers(): Promise<Callers> {
   const child = fork(CALLERS, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   try {
     if (child.pid !== undefined) setPriority(child.pid, CALLERS_NICE)
   } catch {
     // A machine that does not allow it measures with the callers at full priority.
   }
-  let began: () => void = () => undefined
-  const sending = new Promise<void>((resolve) => (began = resolve))
-  const answers = new Promise<Submission[]>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the callers' process exited (${code}) without their answers`)))
-    child.once('message', () => {
-      child.once('message', (message) => resolve(message as Submission[]))
-      child.send(batch)
-      began()
-    })
+  let exited: (code: number | null) => void = () => undefined
+  child.once('exit', (code) => exited(code))
+  await new Promise<void>((resolve, reject) => {
+    exited = (code) => reject(new Error(`the callers' process exited (${code}) before it was ready`))
+    child.once('message', () => resolve())
   })
-  return { sending, answers }
+  return {
+    send(batch) {
+      const answers = new Promise<Submission[]>((resolve, reject) => {
+        exited = (code) => reject(new Error(`the callers' process exited (${code}) without their answers`))
+        child.once('message', (message) => resolve(message as Submission[]))
+      })
+      child.send(batch)
+      return { sending: Promise.resolve(), answers }
+    },
+    close() {
+      exited = () => undefined
+      if (child.connected) child.send('done')
+    },
+  }
 }
 
 /** CPU time (user + system, ms) a process has used, from /proc (Linux); null elsewhere or once it is gone. */
@@ -491,6 +509,23 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
   const tag = `${scenario.id}-${Date.now().toString(36)}`
   const traffic = () => neighbourTraffic(rig.url, scale.neighbourEveryMs)
 
+  const callers = await openCallers()
+  try {
+    return await measureScenario(rig, scale, scenario, log, tag, traffic, callers)
+  } finally {
+    callers.close()
+  }
+}
+
+async function measureScenario(
+  rig: Rig,
+  scale: Scale,
+  scenario: Scenario,
+  log: (line: string) => void,
+  tag: string,
+  traffic: () => Promise<{ stop(): Promise<TrafficResult> }>,
+  callers: Callers,
+): Promise<Row[]> {
   const quiet = await traffic()
   const quietCpu = cpuMeter(rig)
   await sleep(scale.baselineMs)
@@ -517,15 +552,15 @@ async function runScenario(rig: Rig, scale: Scale, scenario: Scenario, log: (lin
         options: { key: keyedAt(j) ? label : null, async: true, budgetMs: scenario.budgetMs ?? 30_000 },
       }
     })
-    const callers = fromCallers({
+    const batchSent = callers.send({
       url: rig.url,
       workflow: scenario.workflow,
       calls,
       spreadMs: scenario.burst ? 0 : scenario.spreadMs(scale),
     })
-    await callers.sending
+    await batchSent.sending
     await (scenario.act?.({ rig, scale, kills }) ?? Promise.resolve())
-    const got = await callers.answers
+    const got = await batchSent.answers
     answers.push(...got)
     const settled = await settle(
       rig.url,
