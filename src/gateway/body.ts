@@ -21,13 +21,26 @@ export const MAX_JSON_DEPTH = 64
  * or BAD_REQUEST (400: not UTF-8, empty, malformed, or nested deeper than MAX_JSON_DEPTH).
  */
 export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  return parseJsonBody(await readJsonBytes(req, limitBytes))
+}
+
+/**
+ * The body's bytes, once all of them have arrived: what a request waits on the caller for.
+ * Throws UNSUPPORTED_MEDIA_TYPE (415) or PAYLOAD_TOO_LARGE (413) before reading what it would refuse.
+ */
+export async function readJsonBytes(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   if (!isJsonContentType(req.headers['content-type'])) {
     const got = req.headers['content-type'] ? `'${req.headers['content-type']}'` : 'no content-type'
     throw new SwitchyardError('UNSUPPORTED_MEDIA_TYPE', `the body must be JSON (content-type: application/json); got ${got}`)
   }
   const declared = Number(req.headers['content-length'] ?? NaN)
   if (declared > limitBytes) throw tooLarge(limitBytes)
-  const text = await readText(req, limitBytes)
+  return readBounded(req, limitBytes)
+}
+
+/** The input in a body's bytes: BAD_REQUEST (400) when not UTF-8, empty, malformed, or nested deeper than MAX_JSON_DEPTH. */
+export function parseJsonBody(bytes: Buffer): unknown {
+  const text = decodeUtf8(bytes)
   if (text.trim() === '') {
     throw new SwitchyardError('BAD_REQUEST', 'the body is empty; send the workflow input as JSON ({} when it takes none)')
   }
@@ -41,11 +54,10 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
   }
 }
 
-async function readText(req: IncomingMessage, limitBytes: number): Promise<string> {
-  const chunks = await readBounded(req, limitBytes)
+function decodeUtf8(bytes: Buffer): string {
   try {
     // Strict: a lossy decode would hand the graph U+FFFD where the caller sent something else.
-    return new TextDecoder('utf-8', { fatal: true }).decode(chunks)
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {
     throw new SwitchyardError('BAD_REQUEST', 'the body is not valid UTF-8; send JSON encoded as UTF-8')
   }

@@ -103,6 +103,15 @@ export class FairAdmission {
     return { kind: 'queued', slot, cancel: (reason) => cancel(reason) }
   }
 
+  /**
+   * How many of `flow`'s requests wait when its queue is full (a request now would be
+   * refused), else undefined: a look that changes nothing, for refusing before the body.
+   */
+  queueFull(flowKey: string): number | undefined {
+    const waiting = this.flows.get(flowKey)?.waiting.length ?? 0
+    return waiting >= this.limits.queuePerFlow ? waiting : undefined
+  }
+
   /** Requests waiting, all flows together (a gauge). */
   waiting(): number {
     let n = 0

@@ -5,7 +5,7 @@ import { ATTR, SwitchyardError, isErrorCode, route } from '../../control/index.j
 import type { RoutePlan } from '../../control/index.js'
 import type { RunRecord } from '../../data/broker/index.js'
 import { createEnvelope } from '../../data/index.js'
-import { readJsonBody } from '../body.js'
+import { parseJsonBody, readJsonBytes } from '../body.js'
 import type { Slot } from '../fair-admission.js'
 import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type Exchange, type GatewayDeps, type Handler } from '../exchange.js'
@@ -46,18 +46,24 @@ export function runWorkflow(deps: GatewayDeps): Handler {
       throw full
     }
     shedIfFull()
-    // Fair admission (fair-admission.ts): the CPU-bound part below — body, route(), the
+    const flow = flowOf(deps, exchange, name)
+    refuseIfQueueFull(deps, exchange, flow)
+    // The body's bytes arrive before the request asks for a place: a caller that holds its
+    // body back waits on its own connection (which gives way near the connection cap), never
+    // in a place others need.
+    const body = await readJsonBytes(req, deps.bodyLimitBytes)
+    // Fair admission (fair-admission.ts): the CPU-bound part below — parsing, route(), the
     // envelope's signature, spans, the broker's admission — runs for a bounded number of
     // this caller's requests to this pool at once, the rest waiting their turn. Waiting
     // for the run's result holds no place: the place is released once the broker answered.
-    const slot = await admit(deps, exchange, name)
+    const slot = await admit(deps, exchange, flow)
     let plan: RoutePlan
     let submitted
     let enqueue
     try {
       // While it waited, the requests ahead of it may have found the pool full: asked again, as on arrival.
       shedIfFull()
-      const input = await readJsonBody(req, deps.bodyLimitBytes)
+      const input = parseJsonBody(body)
       // The deadline counts from here (route()), not from the request's arrival: time spent waiting for a place is not the run's.
       plan = routeTraced(deps, exchange, name, input)
       known.pool = plan.pool
@@ -138,34 +144,50 @@ export function runWorkflow(deps: GatewayDeps): Handler {
   }
 }
 
-/**
- * A place in the admission part for this request's flow (its caller and the workflow's
- * pool), waiting its turn when the flow or the gateway is at its bound; 429 at once when
- * the flow's queue is full (nothing read, nothing sent to the broker, so no key claimed).
- */
-async function admit(deps: GatewayDeps, exchange: Exchange, name: string): Promise<Slot> {
-  const { res, caller, known } = exchange
+/** A request's flow: its caller and the workflow's pool, both known before the body. */
+interface Flow {
+  readonly key: string
+  readonly pool: string | undefined
+}
+
+function flowOf(deps: GatewayDeps, exchange: Exchange, name: string): Flow {
   // A name the registry does not know shares one flow per caller: made-up names cannot open flows without end.
   const pool = deps.registry.workflows.get(name)?.pool
-  const flow = `${caller.id}\n${pool ?? ''}`
-  const admission = deps.admission.admit(flow)
+  return { key: `${exchange.caller.id}\n${pool ?? ''}`, pool }
+}
+
+/** 429 when the flow's queue is full: nothing read, nothing sent to the broker, so no key claimed. */
+function refuseIfQueueFull(deps: GatewayDeps, exchange: Exchange, flow: Flow): void {
+  const waiting = deps.admission.queueFull(flow.key)
+  if (waiting !== undefined) throw queueFull(deps, exchange, flow, waiting)
+}
+
+function queueFull(deps: GatewayDeps, exchange: Exchange, flow: Flow, waiting: number): SwitchyardError {
+  exchange.trace?.skip()
+  if (flow.pool !== undefined) exchange.known.pool = flow.pool
+  deps.metrics.admissionShed.inc({ pool: flow.pool ?? '' })
+  return new SwitchyardError(
+    'TOO_MANY_REQUESTS',
+    `this caller already has ${waiting} requests to pool '${flow.pool ?? exchange.known.workflow}' waiting at the gateway; retry later`,
+  )
+}
+
+/**
+ * A place in the admission part for this request's flow, waiting its turn when the flow
+ * or the gateway is at its bound; 429 when the flow's queue filled up while its body came
+ * (nothing sent to the broker, so no key claimed).
+ */
+async function admit(deps: GatewayDeps, exchange: Exchange, flow: Flow): Promise<Slot> {
+  const admission = deps.admission.admit(flow.key)
   if (admission.kind === 'admitted') return admission.slot
-  if (admission.kind === 'refused') {
-    exchange.trace?.skip()
-    if (pool !== undefined) known.pool = pool
-    deps.metrics.admissionShed.inc({ pool: pool ?? '' })
-    throw new SwitchyardError(
-      'TOO_MANY_REQUESTS',
-      `this caller already has ${admission.waiting} requests to pool '${pool ?? name}' waiting at the gateway; retry later`,
-    )
-  }
+  if (admission.kind === 'refused') throw queueFull(deps, exchange, flow, admission.waiting)
   // A caller that leaves while its request waits gives its turn to the next: nothing of it reaches the broker.
   const left = () => admission.cancel(new SwitchyardError('BAD_REQUEST', 'the caller closed the connection while its request waited'))
-  res.once('close', left)
+  exchange.res.once('close', left)
   try {
     return await admission.slot
   } finally {
-    res.off('close', left)
+    exchange.res.off('close', left)
   }
 }
 
