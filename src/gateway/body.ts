@@ -17,14 +17,6 @@ export function isJsonContentType(header: string | undefined): boolean {
 export const MAX_JSON_DEPTH = 64
 
 /**
- * Read and parse the body. Throws UNSUPPORTED_MEDIA_TYPE (415), PAYLOAD_TOO_LARGE (413)
- * or BAD_REQUEST (400: not UTF-8, empty, malformed, or nested deeper than MAX_JSON_DEPTH).
- */
-export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
-  return parseJsonBody(await readJsonBytes(req, limitBytes))
-}
-
-/**
  * The body's bytes, once all of them have arrived: what a request waits on the caller for.
  * Throws UNSUPPORTED_MEDIA_TYPE (415) or PAYLOAD_TOO_LARGE (413) before reading what it would refuse.
  */
