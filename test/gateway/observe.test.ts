@@ -42,6 +42,19 @@ void test('GET /v1/traces/{id} returns the run tree the gateway received on POST
   ])
   // The receiver's own requests are not traced (that would feed back into itself).
   assert.equal(tree.spanCount, 4)
+  assert.deepEqual((stored.body as { gaps: string[] }).gaps, [], 'whole: nothing for a reader to wait for')
+})
+
+void test('GET /v1/traces/{id} names what a trace still lacks: a queued run has no run span yet', async () => {
+  const res = await post(`${fx.url}/v1/workflows/held.wait/run`, {}, { prefer: 'respond-async' })
+  assert.equal(res.status, 202)
+  const traceId = res.headers.get('x-switchyard-trace-id') ?? ''
+  await tracing.forceFlush()
+  const stored = await get(`${fx.url}/v1/traces/${traceId}`)
+  assert.equal(stored.status, 200)
+  assert.deepEqual((stored.body as { gaps: string[] }).gaps, [
+    "'enqueue held' has no run span yet (the run is queued or running, or its worker has not exported it yet)",
+  ])
 })
 
 void test('the console is served at /; an unknown trace is a 404 problem', async () => {

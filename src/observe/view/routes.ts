@@ -7,6 +7,7 @@ import { SwitchyardError } from '../../control/index.js'
 import { ATTR } from '../../control/index.js'
 import { receiveOtlp } from '../otlp/index.js'
 import { buildRunTree } from './run-tree.js'
+import { traceGaps } from './trace-gaps.js'
 import type { SpanSender, StoredSpan, TracedRunFilter, TraceStore } from '../store/index.js'
 
 /** What the caller of a request may see and write (the gateway's scopes); absent: everything. */
@@ -93,7 +94,10 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
         if (project === undefined && access && !readable(spans, access)) {
           throw new SwitchyardError('FORBIDDEN', `this token may not read trace ${traceId.toLowerCase()}: its runs are outside its scope`)
         }
-        sendJson(res, { traceId: traceId.toLowerCase(), tree: buildRunTree(spans), spans })
+        // `gaps`: what the tree still lacks before it is whole (spans are exported in batches,
+        // seconds apart); a reader that wants the whole trace asks again while it is not empty.
+        const tree = buildRunTree(spans)
+        sendJson(res, { traceId: traceId.toLowerCase(), tree, gaps: traceGaps(tree), spans })
       },
     },
   ]

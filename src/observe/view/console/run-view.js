@@ -8,6 +8,8 @@ import { badge, clock, copy, cost, h, iso, jsonBlock, ms, shellQuote } from './d
 import { nodesById, spanPanel, waterfall } from './waterfall.js'
 
 const ACTIVE = new Set(['queued', 'running'])
+/** How long after a run finished the page waits for the rest of its spans: three export batches (5 s each by default). */
+const FOLLOW_MS = 15_000
 
 export function runView(root, app, runId) {
   let run = null
@@ -52,8 +54,12 @@ export function runView(root, app, runId) {
       const spanCount = trace?.tree.spanCount ?? 0
       stableTraces = spanCount === lastSpanCount ? stableTraces + 1 : 0
       lastSpanCount = spanCount
-      // Follow the run until it finished and its spans stopped arriving; then stop asking.
-      view.live = ACTIVE.has(run.status) || (trace === null && stableTraces < 3) || (trace !== null && stableTraces < 2)
+      // Follow the run until it finished and its trace is whole (the gateway names its gaps:
+      // each process exports its spans in batches, seconds apart), at most FOLLOW_MS after
+      // it finished (a queued run cancelled never gets a run span); then stop asking.
+      const finishedAgo = run.finishedAt ? Date.now() - Date.parse(run.finishedAt) : 0
+      const waiting = trace === null || trace.gaps?.length > 0
+      view.live = ACTIVE.has(run.status) || (waiting && finishedAgo < FOLLOW_MS) || stableTraces < 2
       draw()
     },
   }
@@ -222,6 +228,9 @@ export function runView(root, app, runId) {
           .filter(Boolean)
           .join(' · '),
       ),
+      view.live && trace.gaps?.length
+        ? h('p', { class: 'muted', id: 'trace-gaps', role: 'status' }, `Spans still arriving: ${trace.gaps.join('; ')}`)
+        : '',
       h(
         'div',
         { class: 'trace-grid' },
