@@ -3,7 +3,7 @@
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api'
 import { ATTR } from '../control/contract/index.js'
 import { RunFailedError, SwitchyardClientError, errorFromResponse } from './errors.js'
-import { backoffDelay, parseRetryAfter, sleep } from './retry.js'
+import { parseRetryAfter, retryDelay, sleep } from './retry.js'
 import { traceHeaders } from './trace-headers.js'
 import type {
   AnyWorkflows,
@@ -57,10 +57,12 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
         if (response.ok) return { response, body }
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
         const error = errorFromResponse(response, body, retryAfter)
-        const delay = retryAfter === undefined ? backoffDelay(attempt, retryDelayMs, maxRetryDelayMs) : retryAfter * 1000
         // A 503 that names a run came after the run was accepted: sending again would start a second one.
         const retryable = (response.status === 429 || response.status === 503) && error.runId === undefined
-        if (!retryable || attempt >= retries || delay > maxRetryDelayMs) throw error
+        // A Retry-After longer than the caller would wait ends the retries (the error carries it).
+        if (!retryable || attempt >= retries || (retryAfter ?? 0) * 1000 > maxRetryDelayMs) throw error
+        // Retry-After plus up to half of it again, at random: callers shed together do not come back together.
+        const delay = retryDelay(attempt, response.headers.get('retry-after'), { baseMs: retryDelayMs, maxMs: maxRetryDelayMs })
         request.span?.addEvent('retry', {
           'http.response.status_code': response.status,
           [ATTR.errorCode]: error.code,

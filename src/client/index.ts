@@ -1,6 +1,8 @@
 // switchyard-ai/client: the typed client. fetch + the OpenTelemetry API, nothing else.
 export { createClient } from './client.js'
 export { SwitchyardClientError, RunFailedError } from './errors.js'
+export { retryDelay } from './retry.js'
+export type { RetryDelayOptions } from './retry.js'
 export type { ClientErrorFields } from './errors.js'
 export type {
   AnyWorkflows,

@@ -32,9 +32,16 @@ export interface ClientOptions {
   readonly fetch?: typeof fetch
   /** Extra attempts after 429 (pool saturated) or 503 (unavailable). @default 3 */
   readonly retries?: number
-  /** First backoff delay when the gateway sends no Retry-After. @default 250 */
+  /**
+   * Backoff when the gateway sends no Retry-After: a random wait of up to this × 2^attempt
+   * (full jitter, `retryDelay`). @default 250
+   */
   readonly retryDelayMs?: number
-  /** Longest wait between attempts; a longer Retry-After ends the retries. @default 30000 */
+  /**
+   * Longest Retry-After the client waits out (plus 0–50 % random jitter, so callers refused
+   * together come back spread out), and the cap of the backoff; a longer Retry-After ends
+   * the retries. @default 30000
+   */
   readonly maxRetryDelayMs?: number
   /**
    * Tracer for the `client run <workflow>` span.

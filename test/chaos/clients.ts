@@ -1,9 +1,14 @@
 // Callers as real clients behave, over plain HTTP against the rig's gateway.
 // With an Idempotency-Key a client retries whatever went wrong (a network error, a 5xx,
 // a 429) with the same key until it has an answer, honouring Retry-After: the key makes
-// the retry safe. Without a key it retries only what says nothing was queued (429 and
-// 503, the gateway's promise) and gives up on a network error or a timeout, which could
-// have queued the run: it cannot know, so it does not risk a second run.
+// the retry safe. Each wait is the typed client's `retryDelay` (src/client): Retry-After
+// plus 0–50 % jitter, else exponential backoff with full jitter, so the clients a gateway
+// sheds together come back spread out, as real ones using switchyard-ai/client do.
+// Without a key it retries only what says nothing was queued (429 and 503, the gateway's
+// promise) and gives up on a network error or a timeout, which could have queued the
+// run: it cannot know, so it does not risk a second run.
+
+import { retryDelay } from '../../src/client/index.js'
 
 export interface Submission {
   /** The run id of a 2xx answer: the run was accepted. */
@@ -27,10 +32,8 @@ export interface SubmitOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function retryAfterMs(res: Response): number {
-  const seconds = Number(res.headers.get('retry-after'))
-  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 5) * 1000 : 500
-}
+/** A Retry-After is waited out up to 5 s (plus its jitter); the backoff starts at 250 ms, up to 5 s. */
+const RETRY = { baseMs: 250, maxMs: 5000 }
 
 /** fetch's error when nothing listened on the port (the gateway down, or restarting). */
 function connectionRefused(error: unknown): boolean {
@@ -46,7 +49,7 @@ export async function submit(url: string, workflow: string, input: unknown, opti
   let runId: string | null = null
   for (;;) {
     attempts += 1
-    let wait = 250
+    let wait = retryDelay(attempts - 1, null, RETRY)
     try {
       const res = await fetch(`${url}/v1/workflows/${workflow}/run`, {
         method: 'POST',
@@ -72,7 +75,7 @@ export async function submit(url: string, workflow: string, input: unknown, opti
       const saysNothingQueued = res.status === 429 || res.status === 503
       if (!options.key && !saysNothingQueued) break
       if (options.key && res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) break
-      wait = saysNothingQueued ? retryAfterMs(res) : 250
+      wait = retryDelay(attempts - 1, res.headers.get('retry-after'), RETRY)
     } catch (error) {
       status = 0
       // A refused connection never carried the request, so even a client without a key may

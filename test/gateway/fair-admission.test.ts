@@ -1,16 +1,15 @@
 // Fair admission (src/gateway/fair-admission.ts): the scheduler's dispatch order, then a
-// real gateway on loopback whose broker holds chosen submissions at the door (a proxy
-// around the real broker: it records the order in which submissions reach the broker and
+// real gateway on loopback whose broker holds chosen submissions at the door (door.ts: a
+// proxy around the real broker that records the order in which submissions reach it and
 // lets the test release them one by one). Bounds are counted in dispatches, never in ms.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { FairAdmission, admissionOptionsFromEnv, resolveAdmissionLimits, type Slot } from '../../src/gateway/fair-admission.js'
-import type { Broker } from '../../src/data/broker/index.js'
-import type { Envelope } from '../../src/data/index.js'
 import { startGateway, type Gateway } from '../../src/gateway/index.js'
 import { eventually } from '../helpers/eventually.js'
 import { sampleValue } from '../helpers/prometheus.js'
 import { redisSkip, startRedis } from '../helpers/redis.js'
+import { behindDoor } from './door.js'
 import { startFixture, type Fixture } from './fixture.js'
 
 // ---- the scheduler alone ----------------------------------------------------------
@@ -115,42 +114,6 @@ void test('settings: defaults, env variables, and what is refused', () => {
 })
 
 // ---- a real gateway --------------------------------------------------------------
-
-interface Door {
-  /** Labels (the run's input text) in the order their submissions reached the broker. */
-  readonly order: string[]
-  /** Submissions held at the door, oldest first. */
-  readonly held: Array<() => void>
-  /** Let every held submission through, and every later one. */
-  open(): void
-}
-
-/** The real broker behind a door that holds submissions whose input text starts with `hold`. */
-function behindDoor(broker: Broker, hold: (text: string) => boolean): { broker: Broker; door: Door } {
-  let opened = false
-  const door: Door = {
-    order: [],
-    held: [],
-    open() {
-      opened = true
-      for (const go of door.held.splice(0)) go()
-    },
-  }
-  const submit: Broker['submit'] = async (envelope: Envelope, options) => {
-    const text = String((envelope.input as { text?: unknown } | null)?.text ?? '')
-    door.order.push(text)
-    if (!opened && hold(text)) await new Promise<void>((resolve) => door.held.push(resolve))
-    return broker.submit(envelope, options)
-  }
-  const proxy = new Proxy(broker, {
-    get(target, property) {
-      if (property === 'submit') return submit
-      const value = Reflect.get(target, property, target) as unknown
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-    },
-  })
-  return { broker: proxy, door }
-}
 
 async function run(url: string, text: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${url}/v1/workflows/echo.say/run`, {
