@@ -37,7 +37,7 @@ class WorkerMetrics:
         self.in_flight = Gauge("switchyard_runs_in_flight", "Runs executing in this worker now.", ["pool"], registry=r)
         self.rejected = Counter(
             "switchyard_envelopes_rejected_total",
-            "Envelopes refused without running, by reason (malformed, signature, pool, deadline).",
+            "Envelopes refused without running, by reason (malformed, signature, replay, registry, pool, deadline).",
             ["pool", "reason"],
             registry=r,
         )

@@ -28,6 +28,7 @@ export {
   SERVICE,
   METRICS,
   DURATION_BUCKETS,
+  type EnvelopeRejectReason,
   type MetricInfo,
   type MetricKey,
   type MetricType,

@@ -13,7 +13,7 @@ export {
 } from './errors.js'
 export { ERROR_CODES, isErrorCode, type ErrorCodeInfo } from './error-codes.js'
 export { ATTR, GENAI, SERVICE } from './attributes.js'
-export { METRICS, DURATION_BUCKETS, type MetricInfo, type MetricKey, type MetricType } from './metrics.js'
+export { METRICS, DURATION_BUCKETS, type EnvelopeRejectReason, type MetricInfo, type MetricKey, type MetricType } from './metrics.js'
 export {
   TRACE_FLAG_RANDOM,
   TRACE_FLAG_SAMPLED,

@@ -14,7 +14,22 @@ export interface MetricInfo {
   readonly labels: readonly string[]
   /** Who serves it: the gateway's /metrics, or every worker's (node and Python). */
   readonly served: 'gateway' | 'worker'
+  /** Every value a label takes, for a label whose values are a closed set. */
+  readonly labelValues?: Readonly<Record<string, readonly string[]>>
 }
+
+/**
+ * Why a worker refuses an envelope without running it (the `reason` of
+ * switchyard_envelopes_rejected_total), in either runtime: it does not parse (`malformed`)
+ * or its signature does not verify (`signature`); it is a replay (`replay`: signed for
+ * another run, or its run already finished); its workflow's files no longer compile
+ * (`registry`, node only: it compiles a graph's files on first use); it is for another
+ * pool or a workflow this worker does not serve (`pool`); it arrived past its deadline
+ * (`deadline`). test/observe/metrics/metrics.test.ts reads both workers' sources for
+ * the reasons they emit and compares them with this list.
+ */
+export const ENVELOPE_REJECT_REASONS = ['malformed', 'signature', 'replay', 'registry', 'pool', 'deadline'] as const
+export type EnvelopeRejectReason = (typeof ENVELOPE_REJECT_REASONS)[number]
 
 /** Histogram buckets of every duration series, in seconds (from 1 ms to 2 min). */
 export const DURATION_BUCKETS: readonly number[] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
@@ -156,9 +171,10 @@ export const METRICS = {
   envelopesRejected: {
     name: 'switchyard_envelopes_rejected_total',
     type: 'counter',
-    help: 'Envelopes refused without running, by reason (malformed, signature, pool, deadline).',
+    help: `Envelopes refused without running, by reason (${ENVELOPE_REJECT_REASONS.join(', ')}).`,
     labels: ['pool', 'reason'],
     served: 'worker',
+    labelValues: { reason: ENVELOPE_REJECT_REASONS },
   },
 } as const satisfies Record<string, MetricInfo>
 

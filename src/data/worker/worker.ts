@@ -4,7 +4,7 @@
 // Outcome the broker settles (ack, retry with backoff, dead-letter).
 import { SpanKind, SpanStatusCode, ROOT_CONTEXT, propagation, trace, type Span } from '@opentelemetry/api'
 import { ATTR, SwitchyardError } from '../../control/index.js'
-import type { Pool, Registry, Workflow } from '../../control/index.js'
+import type { EnvelopeRejectReason, Pool, Registry, Workflow } from '../../control/index.js'
 import { createModel } from '../../graph/index.js'
 import { captureValue, redactText, redactValue, secretScrubber } from '../../observe/capture/index.js'
 import type { Logger, ModelClient, RunContext } from '../../graph/index.js'
@@ -125,7 +125,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
     }
   }
 
-  function reject(reason: string, code: string, message: string): Outcome {
+  function reject(reason: EnvelopeRejectReason, code: string, message: string): Outcome {
     metrics.envelopesRejected.inc({ ...labels, reason })
     log.warn('envelope refused', { reason, code, error: scrub(message) })
     return refusal(code, scrub(message))
@@ -186,7 +186,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
     if (deadlineMs <= Date.now()) {
       if (delivery.lostAttempts > 0) {
         const lost = lostError(envelope.runId, envelope.deadline, `${delivery.lostAttempts} earlier attempt(s) died with their worker`)
-        metrics.envelopesRejected.inc({ ...labels, reason: 'deadline' })
+        metrics.envelopesRejected.inc({ ...labels, reason: 'deadline' satisfies EnvelopeRejectReason })
         return refusal(lost.code, lost.message, lost.retryable)
       }
       const which = delivery.attempt <= 1 ? `run ${envelope.runId}` : `attempt ${delivery.attempt} of run ${envelope.runId} (a retry)`
