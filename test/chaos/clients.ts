@@ -32,8 +32,14 @@ export interface SubmitOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** A Retry-After is waited out up to 5 s (plus its jitter); the backoff starts at 250 ms, up to 5 s. */
-const RETRY = { baseMs: 250, maxMs: 5000 }
+/** A Retry-After is waited out up to 5 s (plus its jitter). */
+const RETRY_AFTER = { maxMs: 5000 }
+/**
+ * Without one (a refused connection while the gateway restarts, a 5xx), a random wait of up
+ * to 250 ms doubling to 1 s: a client notices the gateway back within a second, as with the
+ * fixed 250 ms it waited before, without the clients polling it in step.
+ */
+const BACKOFF = { baseMs: 250, maxMs: 1000 }
 
 /** fetch's error when nothing listened on the port (the gateway down, or restarting). */
 function connectionRefused(error: unknown): boolean {
@@ -49,7 +55,7 @@ export async function submit(url: string, workflow: string, input: unknown, opti
   let runId: string | null = null
   for (;;) {
     attempts += 1
-    let wait = retryDelay(attempts - 1, null, RETRY)
+    let wait = retryDelay(attempts - 1, null, BACKOFF)
     try {
       const res = await fetch(`${url}/v1/workflows/${workflow}/run`, {
         method: 'POST',
@@ -75,7 +81,8 @@ export async function submit(url: string, workflow: string, input: unknown, opti
       const saysNothingQueued = res.status === 429 || res.status === 503
       if (!options.key && !saysNothingQueued) break
       if (options.key && res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) break
-      wait = retryDelay(attempts - 1, res.headers.get('retry-after'), RETRY)
+      const retryAfter = res.headers.get('retry-after')
+      wait = retryDelay(attempts - 1, retryAfter, retryAfter === null ? BACKOFF : RETRY_AFTER)
     } catch (error) {
       status = 0
       // A refused connection never carried the request, so even a client without a key may
