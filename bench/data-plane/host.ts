@@ -39,7 +39,14 @@ const { loadRegistry } = (await import(pathToFileURL(join(root, 'src/control/ind
 
 /** A registry with one pool and one no-op workflow, in a temp folder (its compiled form lands there too). */
 function benchRegistry(dir: string) {
-  writeFileSync(join(dir, 'noop.mjs'), 'export function graph() { return () => ({ ok: true }) }\n')
+  // run.ts's --model-delay: the graph waits as a model call would.
+  const delayMs = Number(process.env.SWITCHYARD_BENCH_MODEL_DELAY_MS ?? 0)
+  writeFileSync(
+    join(dir, 'noop.mjs'),
+    delayMs > 0
+      ? `export function graph() { return async () => { await new Promise((r) => setTimeout(r, ${delayMs})); return { ok: true } } }\n`
+      : 'export function graph() { return () => ({ ok: true }) }\n',
+  )
   writeFileSync(
     join(dir, 'switchyard.yaml'),
     [

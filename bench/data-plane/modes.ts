@@ -38,7 +38,7 @@ const CLI_WORKER = fileURLToPath(new URL('../../src/cli/worker.ts', import.meta.
 async function spawnWorker(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { PATH: process.env.PATH, ...env },
+    env: { PATH: process.env.PATH, SWITCHYARD_BENCH_MODEL_DELAY_MS: process.env.SWITCHYARD_BENCH_MODEL_DELAY_MS ?? '0', ...env },
   })
   let out = ''
   await new Promise<void>((resolve, reject) => {

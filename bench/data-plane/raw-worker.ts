@@ -2,7 +2,10 @@
 //   bullmq  a plain BullMQ Worker whose processor returns at once (the baseline);
 //   source  Switchyard's redisRunSource with a handler that only verifies the
 //           envelope's signature (the broker's own cost, without the runtime's).
+// Each waits SWITCHYARD_BENCH_MODEL_DELAY_MS first, if set (run.ts --model-delay).
 // Usage: node --import tsx raw-worker.ts bullmq|source <redis-url> <prefix> <queue|pool> <concurrency> [verify-keys]
+import { setTimeout as sleep } from 'node:timers/promises'
+
 import { Worker } from 'bullmq'
 
 import { parseVerifyKeys, verifyEnvelope } from '../../src/data/index.js'
@@ -13,6 +16,10 @@ if (!url || !prefix || !name || !concurrency) {
   throw new Error('usage: raw-worker.ts bullmq|source <redis-url> <prefix> <queue|pool> <concurrency> [verify-keys]')
 }
 const keys = key ? parseVerifyKeys(key) : null
+const delayMs = Number(process.env.SWITCHYARD_BENCH_MODEL_DELAY_MS ?? 0)
+const model = async () => {
+  if (delayMs > 0) await sleep(delayMs)
+}
 
 let stop: () => Promise<void>
 if (kind === 'source') {
@@ -20,13 +27,21 @@ if (kind === 'source') {
   source.start(
     async ({ raw }) => {
       verifyEnvelope(raw, keys)
+      await model()
       return { ok: true, output: { ok: true } }
     },
     { concurrency: Number(concurrency) },
   )
   stop = () => source.drain()
 } else {
-  const worker = new Worker(name, async () => ({ ok: true }), { connection: { url }, prefix, concurrency: Number(concurrency) })
+  const worker = new Worker(
+    name,
+    async () => {
+      await model()
+      return { ok: true }
+    },
+    { connection: { url }, prefix, concurrency: Number(concurrency) },
+  )
   await worker.waitUntilReady()
   stop = () => worker.close()
 }
