@@ -54,6 +54,11 @@ ${POOLS_YAML}workflows:
     graph: wf/graph.ts
     input: { type: object, properties: { country: { type: string } } }
     description: Country of a lead.
+  text.short:
+    pool: classify
+    graph: wf/graph.ts
+    input: { type: object, properties: { text: { type: string, minLength: 2, maxLength: 3 } } }
+    description: Two or three characters.
 `,
   })
   registry = loadRegistry(f.path('switchyard.yaml'))
@@ -167,6 +172,32 @@ void describe('route()', () => {
     assert.throws(() => route(registry, { workflow: 'email.compose', input: 'text' }), {
       message: "invalid input for 'email.compose': /: must be object",
     })
+  })
+
+  void it('counts a string in code points for minLength and maxLength: a surrogate pair is one', () => {
+    const fits = (text: string) => {
+      try {
+        route(registry, { workflow: 'text.short', input: { text } })
+        return true
+      } catch (error) {
+        assert.ok(error instanceof InvalidInputError)
+        return false
+      }
+    }
+    assert.equal(fits('ab'), true)
+    assert.equal(fits('a'), false)
+    assert.equal(fits('abcd'), false)
+    // Two emoji, four UTF-16 units; three with a letter; an astral letter and a CJK one.
+    assert.equal(fits('😀😀'), true)
+    assert.equal(fits('😀😀a'), true)
+    assert.equal(fits('😀😀😀😀'), false)
+    assert.equal(fits('😀'), false)
+    assert.equal(fits('𝒜字'), true)
+    // Lone surrogates count one each; a low one before a high one pairs nothing.
+    assert.equal(fits('\ud800'), false)
+    assert.equal(fits('\ud800\ud800'), true)
+    assert.equal(fits('\udc00\udc00\ud800\ud800'), false)
+    assert.equal(fits('\udc00\ud800\udc00'), true)
   })
 
   void it('refuses input nested deeper than 64 levels as INVALID_INPUT, never a stack overflow', () => {
