@@ -7,10 +7,18 @@
 // of their own: loadRegistry() requires them by name, beside its own code. Shared chunks
 // live in registry/ because that code resolves those names (and spec/) from import.meta.url.
 // Declarations (.d.ts) stay tsc's.
-import { readdirSync, rmSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+// esbuild puts each module in a chunk by the set of entry points that reach it, so the
+// routing path alone (loadRegistry, route, suggest: reached by control/index.js and only
+// some other doors) came out as three chunks beside the contract's: an import of
+// switchyard-ai/control loaded 5 files. Every door but contract/ now also reaches the
+// routing path (ROUTING_PATH, imported for its side effects, which it has none of), so
+// that path is one chunk and the import loads 3 files: index.js, that chunk and the
+// contract's, which stays a chunk of its own, free of Node built-ins (the typed client
+// enters control through it, in browsers too). bench/control-plane prints the import cost.
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildSync } from 'esbuild'
+import { build } from 'esbuild'
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../..')
 
@@ -24,16 +32,42 @@ export const CONTROL_ENTRIES = [
   'registry/compile-child',
 ]
 
+/** Modules on the routing path, made reachable from every entry point but the contract's. */
+const ROUTING_PATH = ['registry/load-registry', 'route/index', 'suggest']
+const STANDALONE = new Set(['index', 'contract/index'])
+
+/**
+ * @param {string} src
+ * @returns {import('esbuild').Plugin}
+ */
+function routingPathEverywhere(src) {
+  const control = join(src, 'control')
+  const doors = new Map(CONTROL_ENTRIES.filter((name) => !STANDALONE.has(name)).map((name) => [join(control, `${name}.ts`), name]))
+  return {
+    name: 'routing-path-everywhere',
+    setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, (args) => {
+        if (!doors.has(args.path)) return undefined
+        const imports = ROUTING_PATH.map((name) => {
+          const specifier = relative(dirname(args.path), join(control, `${name}.js`))
+          return `import ${JSON.stringify(specifier.startsWith('.') ? specifier : `./${specifier}`)}\n`
+        })
+        return { contents: `${readFileSync(args.path, 'utf8')}\n${imports.join('')}`, loader: 'ts' }
+      })
+    },
+  }
+}
+
 /**
  * Bundles `<src>/control` into `<dist>/control`, replacing tsc's .js and .js.map there.
  * @param {{ src?: string, dist?: string, sourcemap?: boolean }} [options]
  */
-export function bundleControl({ src = join(REPO, 'src'), dist = join(REPO, 'dist'), sourcemap = true } = {}) {
+export async function bundleControl({ src = join(REPO, 'src'), dist = join(REPO, 'dist'), sourcemap = true } = {}) {
   const outdir = join(dist, 'control')
   for (const entry of readdirSync(outdir, { recursive: true, withFileTypes: true })) {
     if (entry.isFile() && /\.js(\.map)?$/.test(entry.name)) rmSync(join(entry.parentPath, entry.name))
   }
-  buildSync({
+  await build({
     entryPoints: Object.fromEntries(CONTROL_ENTRIES.map((name) => [name, join(src, 'control', `${name}.ts`)])),
     outdir,
     bundle: true,
@@ -47,7 +81,8 @@ export function bundleControl({ src = join(REPO, 'src'), dist = join(REPO, 'dist
     sourcemap,
     sourcesContent: false,
     logLevel: 'warning',
+    plugins: [routingPathEverywhere(src)],
   })
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) bundleControl()
+if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleControl()

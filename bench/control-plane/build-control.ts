@@ -53,9 +53,10 @@ export async function buildControl(root = REPO, as: 'files' | 'built' = 'built')
   const bundler = join(root, 'scripts', 'bundle-control.mjs')
   if (as === 'built' && existsSync(bundler)) {
     const { bundleControl } = (await import(pathToFileURL(bundler).href)) as {
-      bundleControl(options: { src: string; dist: string; sourcemap: boolean }): void
+      bundleControl(options: { src: string; dist: string; sourcemap: boolean }): Promise<void> | void
     }
-    bundleControl({ src: join(root, 'src'), dist: join(outDir, 'dist'), sourcemap: false })
+    // Awaited: this checkout's is async (an esbuild plugin), an older checkout's may not be.
+    await bundleControl({ src: join(root, 'src'), dist: join(outDir, 'dist'), sourcemap: false })
   }
   // dist/ sits under the package's package.json, which says "type": "module".
   // Without one here, Node would first try every file as CommonJS (module syntax

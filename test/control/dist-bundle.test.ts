@@ -3,7 +3,8 @@
 // (control/index.js, contract/, registry/, tooling/); each module must still exist
 // once, or an error route() throws would not be `instanceof` the SwitchyardError a
 // plane imports. Also: switchyard-ai/control resolves to the bundle, and the bundled
-// loadRegistry() compiles by name and never serves a stale compiled registry.
+// loadRegistry() compiles by name and never serves a stale compiled registry; importing
+// switchyard-ai/control loads 3 files, and the contract (the typed client's door) no built-in.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -100,12 +101,30 @@ function specifiers(file: string): string[] {
   return [...text.matchAll(/(?:from\s*|import\(\s*)["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1] ?? '')
 }
 
+/** Every built file an import of `entry` loads (relative imports, followed). */
+function reachable(entry: string, into = new Set<string>()): Set<string> {
+  if (into.has(entry)) return into
+  into.add(entry)
+  for (const specifier of specifiers(entry)) reachable(resolve(dirname(entry), specifier), into)
+  return into
+}
+
 void describe('dist/control as built', () => {
   void it('holds only the bundle entry points and their shared chunks', () => {
     const js = readdirSync(CONTROL, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.js'))
     const strays = js.filter((name) => !entries.has(name) && !/^registry\/chunk-[A-Z0-9]+\.js$/.test(name))
     assert.deepEqual(strays, [], 'a module outside the bundle could be imported beside it, a second copy')
     for (const name of entries) assert.ok(js.includes(name), `${name} was not built`)
+  })
+
+  void it('loads switchyard-ai/control as 3 files: index.js, the routing path as one chunk, and the contract free of Node built-ins', () => {
+    const names = [...reachable(join(CONTROL, 'index.js'))].map((file) => relative(CONTROL, file))
+    assert.equal(names.length, 3, `an import of switchyard-ai/control loads ${names.join(', ')}`)
+    // The typed client enters control through contract/, in browsers too.
+    const contract = reachable(join(CONTROL, 'contract', 'index.js'))
+    assert.equal(contract.size, 2, 'contract/index.js and its one chunk')
+    for (const file of contract)
+      assert.doesNotMatch(readFileSync(file, 'utf8'), /from\s*["']node:|require\(|import\(/, relative(CONTROL, file))
   })
 
   void it('is entered from every other plane only through a bundle entry point', () => {
