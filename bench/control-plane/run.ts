@@ -1,13 +1,16 @@
 // Control-plane benchmark (issue: "Foundation and the control plane").
 //   npx tsx bench/control-plane/run.ts [--rounds 15] [--calls 200000] [--before DIR]
 // Cold start: process start → registry of N workflows loaded → first route()
-// returned, for N = 10, 100, 1,000, side by side (interleaved rounds, medians)
-// with bare `node -e ""` and with an "eager" registry that imports 50 LangGraph
-// graph modules at startup; then the same cold starts split into import, load and
-// first route() inside the process. Then route() p50 at 10 vs 10,000 workflows.
-// Everything runs from src/control built as `npm run build` ships it; at N=1,000 also
-// as tsc's one file per module, and (--before DIR, another checkout such as a worktree
-// of main) as that checkout's build ships its own sources, in the same interleaved rounds.
+// returned, for N = 10, 100, 1,000 (and 1,000 sharing ten schema files; with
+// check: 'load'), side by side (interleaved rounds, medians) with bare `node -e ""`,
+// bare `node empty.mjs` (the ES module entry any ESM program pays; both differences are
+// printed) and an "eager" registry that imports 50 LangGraph graph modules at startup;
+// then the same cold starts split into import, load and first route() inside the
+// process. Then route() p50 at 10 vs 10,000 workflows, and what each cold-path choice
+// saves. Everything runs from src/control built as `npm run build` ships it; at N=1,000
+// also as tsc's one file per module, and (--before DIR, another checkout such as a
+// worktree of main) as that checkout's build ships its own sources, one schema file per
+// workflow and ten shared, in the same interleaved rounds.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -104,6 +107,7 @@ function evalChild(code: string, ...args: string[]): string {
   return result.stdout
 }
 
+const EMPTY_ESM = 'bare node empty.mjs (ESM)'
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 
 const built = await buildControl()
@@ -160,7 +164,7 @@ try {
 
   const cases: Array<[string, string[]]> = [
     ['bare node -e ""', ['-e', CPU]],
-    ['bare node empty.mjs (ESM)', [join(work, 'empty.mjs')]],
+    [EMPTY_ESM, [join(work, 'empty.mjs')]],
     ...[...registries].map(([label, [url, file, options]]): [string, string[]] => [
       label,
       [join(work, 'lazy.mjs'), url, file, 'sales.flow-7', input, options ?? ''],
@@ -179,16 +183,17 @@ try {
   const EAGER = 'eager: 50 LangGraph graphs at boot'
   const table = (title: string, samples: Map<string, number[]>) => {
     const bare = median(samples.get('bare node -e ""') ?? [])
+    const esm = median(samples.get(EMPTY_ESM) ?? [])
     const eagerMs = median(samples.get(EAGER) ?? [])
     console.log(`\n${title} (median of ${ROUNDS} interleaved rounds)`)
     console.log(
-      `${'case'.padEnd(38)} ${'ms'.padStart(8)} ${'− bare'.padStart(8)} ${'× bare'.padStart(8)} ${'eager ÷'.padStart(8)} ${'eager−bare ÷'.padStart(13)}`,
+      `${'case'.padEnd(38)} ${'ms'.padStart(8)} ${'− bare'.padStart(8)} ${'− ESM'.padStart(8)} ${'× bare'.padStart(8)} ${'eager ÷'.padStart(8)} ${'eager−bare ÷'.padStart(13)}`,
     )
     for (const [label] of cases) {
       const ms = median(samples.get(label) ?? [])
       const overhead = ms - bare
       console.log(
-        `${label.padEnd(38)} ${ms.toFixed(1).padStart(8)} ${overhead.toFixed(1).padStart(8)} ${(ms / bare).toFixed(2).padStart(8)} ${(eagerMs / ms).toFixed(1).padStart(8)} ${(overhead > 0 ? ((eagerMs - bare) / overhead).toFixed(1) : '-').padStart(13)}`,
+        `${label.padEnd(38)} ${ms.toFixed(1).padStart(8)} ${overhead.toFixed(1).padStart(8)} ${(ms - esm).toFixed(1).padStart(8)} ${(ms / bare).toFixed(2).padStart(8)} ${(eagerMs / ms).toFixed(1).padStart(8)} ${(overhead > 0 ? ((eagerMs - bare) / overhead).toFixed(1) : '-').padStart(13)}`,
       )
     }
   }
@@ -203,7 +208,9 @@ try {
   console.log(
     `(N=1,000: one schema file per workflow, compiled form ${(compiled / 1024).toFixed(0)} KB. At load, the registry file, the pools' env files and every symlink are verified; a workflow's schema files, graph module and prompt on its first use, so one route() verifies 1 schema file and 1 folder. check: load verifies all 1,000 workflows at load: 1,001 files by size, mtime, ctime and inode, 2,000 graph modules and prompts vouched for by their 1,000 folders' stamps)`,
   )
-  console.log('(eager ÷: total time ratio; eager−bare ÷: ratio of the time each adds on top of bare node)')
+  console.log(
+    '(− bare: over bare `node -e ""`; − ESM: over bare `node empty.mjs`, an empty ES module, which every ESM program pays on top of − bare and none of it ours; eager ÷: total time ratio; eager−bare ÷: ratio of the time each adds on top of bare node -e)',
+  )
 
   console.log(`\nInside the process, ms (median of ${ROUNDS})`)
   console.log(`${'case'.padEnd(38)} ${'import'.padStart(8)} ${'load'.padStart(8)} ${'route'.padStart(8)}`)
