@@ -59,7 +59,7 @@ export function stampFolders(
   const links: Record<string, string> = {}
   for (const path of stamped) if (lstatSync(path, IF_EXISTS)?.isSymbolicLink()) links[path] = realOf(path)
   const index = new Map<string, number>()
-  const folders = { path: [] as string[], parent: [] as number[], ino: [] as number[], mtimeMs: [] as number[], ctimeMs: [] as number[] }
+  const folders = { name: [] as string[], parent: [] as number[], ino: [] as number[], mtimeMs: [] as number[], ctimeMs: [] as number[] }
   const folderOf = (path: string): number => {
     const folder = dirname(path)
     const known = index.get(folder)
@@ -68,13 +68,14 @@ export function stampFolders(
     const parent = dirname(folder) === folder ? -1 : folderOf(folder)
     const stat = lstatSync(folder)
     if (stat.isSymbolicLink()) links[folder] = realOf(folder)
-    index.set(folder, folders.path.length)
-    folders.path.push(folder)
+    index.set(folder, folders.name.length)
+    // By name in its parent: pathOf() joins them back, for the few folders a load checks.
+    folders.name.push(parent === -1 ? folder : basename(folder))
     folders.parent.push(parent)
     folders.ino.push(stat.ino)
     folders.mtimeMs.push(stat.mtimeMs)
     folders.ctimeMs.push(stat.ctimeMs)
-    return folders.path.length - 1
+    return folders.name.length - 1
   }
   const fileFolder = stamped.map(folderOf)
   const entries = { name: [] as string[], folder: [] as number[], kind: '' }
@@ -112,28 +113,30 @@ const MOVED = 2
  */
 export class Freshness {
   readonly #compiled: CompiledRegistry
-  readonly #sameBytes: (files: ReadonlySet<number>) => boolean
+  readonly #sameBytes: (files: ReadonlyMap<number, string>) => boolean
   readonly #trustedBefore: number
   readonly #links: ReadonlyMap<string, string>
   readonly #linked: boolean
   readonly #file: Uint8Array
   readonly #folder: Uint8Array
   readonly #holds: Uint8Array
+  /** Absolute path of each folder, joined from the names on first need (parents are checked first). */
+  readonly #folderPath: string[] = []
   #entriesOf: Map<number, number[]> | undefined
   /** Stamps that moved while what they stand for did not (restamped() writes them back). */
   readonly moved: { readonly files: Map<number, Stats>; readonly folders: Map<number, Stats> } = { files: new Map(), folders: new Map() }
   /** Date.now() before the first check that found a moved stamp. */
   movedSince: number | undefined
 
-  constructor(compiled: CompiledRegistry, sameBytes: (files: ReadonlySet<number>) => boolean) {
+  constructor(compiled: CompiledRegistry, sameBytes: (files: ReadonlyMap<number, string>) => boolean) {
     this.#compiled = compiled
     this.#sameBytes = sameBytes
     this.#trustedBefore = compiled.builtAt - RACY_MS
     this.#links = new Map(Object.entries(compiled.links))
     this.#linked = this.#links.size > 0
-    this.#file = new Uint8Array(compiled.files.path.length)
-    this.#folder = new Uint8Array(compiled.folders.path.length)
-    this.#holds = new Uint8Array(compiled.folders.path.length)
+    this.#file = new Uint8Array(compiled.files.name.length)
+    this.#folder = new Uint8Array(compiled.folders.name.length)
+    this.#holds = new Uint8Array(compiled.folders.name.length)
     for (const k of compiled.exist.folder) this.#holds[k] = 1
   }
 
@@ -155,25 +158,28 @@ export class Freshness {
     const { files, folders, exist } = this.#compiled
     if (!this.registry()) return false
     const every = (n: number) => Array.from({ length: n }, (_, i) => i)
-    for (let k = 0; k < folders.path.length; k++) if (!this.#checkFolder(k)) return false
-    return this.#check(every(files.path.length), every(exist.name.length))
+    for (let k = 0; k < folders.name.length; k++) if (!this.#checkFolder(k)) return false
+    return this.#check(every(files.name.length), every(exist.name.length))
   }
 
   #check(files: readonly number[], entries: readonly number[]): boolean {
     const startedAt = Date.now()
     const moved = this.moved.files.size + this.moved.folders.size
     let hashed: Map<number, Stats> | undefined
+    let hashedPaths: Map<number, string> | undefined
     for (const i of files) {
       if (this.#file[i] !== UNCHECKED) continue
       const stat = this.#stampedFile(i)
       if (stat === null) return false
-      if (stat !== undefined) (hashed ??= new Map()).set(i, stat)
-      else this.#file[i] = SAME
+      if (stat !== undefined) {
+        ;(hashed ??= new Map()).set(i, stat)
+        ;(hashedPaths ??= new Map()).set(i, this.#filePath(i))
+      } else this.#file[i] = SAME
     }
     const { folder } = this.#compiled.exist
     for (const e of entries) if (!this.#checkFolder(folder[e] ?? -1)) return false
-    if (hashed) {
-      if (!this.#sameBytes(new Set(hashed.keys()))) return false
+    if (hashed && hashedPaths) {
+      if (!this.#sameBytes(hashedPaths)) return false
       for (const [i, stat] of hashed) {
         this.#file[i] = MOVED
         this.moved.files.set(i, stat)
@@ -188,9 +194,9 @@ export class Freshness {
    * hashed (the stamp moved, or is too recent to trust), null when stale.
    */
   #stampedFile(i: number): Stats | undefined | null {
-    const { path: paths, size, mtimeMs, ctimeMs, ino, folder } = this.#compiled.files
+    const { size, mtimeMs, ctimeMs, ino, folder } = this.#compiled.files
     if (!this.#checkFolder(folder[i] ?? -1)) return null
-    const path = paths[i] ?? ''
+    const path = this.#filePath(i)
     let stat = lstatSync(path, IF_EXISTS)
     if (stat === undefined) return null
     // The mode's type bits rather than isFile() and friends: a thousand calls apiece at cold start.
@@ -211,11 +217,12 @@ export class Freshness {
   /** A folder (its parents first) is still a folder (or the symlink it was), and vouches for its entries or has them checked. */
   #checkFolder(k: number): boolean {
     const { folders } = this.#compiled
-    if (k < 0 || k >= folders.path.length) return false
+    if (k < 0 || k >= folders.name.length) return false
     if (this.#folder[k] !== UNCHECKED) return true
     const parent = folders.parent[k] ?? -1
-    if (parent !== -1 && !this.#checkFolder(parent)) return false
-    const path = folders.path[k] ?? ''
+    // A parent at or after its child is not a shape the compiler writes: stale, so never a loop.
+    if (parent >= k || (parent !== -1 && !this.#checkFolder(parent))) return false
+    const path = this.#pathOf(k)
     const stat = lstatSync(path, IF_EXISTS)
     if (stat === undefined) return false
     const type = stat.mode & S_IFMT
@@ -235,9 +242,27 @@ export class Freshness {
     return true
   }
 
+  /** Absolute path of folder `k`: its parent's and its name (the topmost one's name is its path). */
+  #pathOf(k: number): string {
+    const known = this.#folderPath[k]
+    if (known !== undefined) return known
+    const { name, parent } = this.#compiled.folders
+    const up = parent[k] ?? -1
+    // Parents come first (a parent's index is below its child's; #checkFolder refuses other shapes).
+    const path = up === -1 || up >= k ? (name[k] ?? '') : joined(this.#pathOf(up), name[k] ?? '')
+    this.#folderPath[k] = path
+    return path
+  }
+
+  /** Absolute path of stamped file `i`: its folder's and its name. */
+  #filePath(i: number): string {
+    const { name, folder } = this.#compiled.files
+    return joined(this.#pathOf(folder[i] ?? -1), name[i] ?? '')
+  }
+
   /** Whether each `exist` entry in folder `k` is still there, as what it was. */
   #sameEntries(k: number): boolean {
-    const { folders, exist } = this.#compiled
+    const { exist } = this.#compiled
     if (this.#entriesOf === undefined) {
       this.#entriesOf = new Map()
       exist.folder.forEach((folder, e) => {
@@ -246,13 +271,18 @@ export class Freshness {
         else this.#entriesOf?.set(folder, [e])
       })
     }
-    const folder = folders.path[k] ?? ''
+    const folder = this.#pathOf(k)
     for (const e of this.#entriesOf.get(k) ?? []) {
-      const stat = lstatSync(`${folder}${folder.endsWith(sep) ? '' : sep}${exist.name[e] ?? ''}`, IF_EXISTS)
+      const stat = lstatSync(joined(folder, exist.name[e] ?? ''), IF_EXISTS)
       if (!stat || kindOf(stat) !== exist.kind[e]) return false
     }
     return true
   }
+}
+
+/** `name` in `folder`, joined by hand (path.join would normalise what is already normal; a root ends in sep). */
+function joined(folder: string, name: string): string {
+  return `${folder}${folder.endsWith(sep) ? '' : sep}${name}`
 }
 
 /** Whether a folder's stamp moved, or was taken too close to the build to vouch for its entries. */

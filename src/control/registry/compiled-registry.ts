@@ -6,21 +6,24 @@ import { SwitchyardError, type RegistryProblem } from '../contract/index.js'
 import type { GraphRef, JsonSchema, Pool, Registry, Workflow } from '../contract/index.js'
 
 /** Bumped whenever the shape below or the validator code generation changes. */
-export const COMPILED_FORMAT = 11
+export const COMPILED_FORMAT = 12
 
 // Shaped for the cost of loading it at 1,000 workflows: one JSON.parse, then a few
 // syscalls (the registry file and its folders), and one per schema file and folder of a
 // workflow on its first use. Columns rather than an object per workflow or per file (less
 // to parse, fewer objects to allocate and collect); no file hashes (a sidecar,
 // read only when needed); nothing that derives from another field (a graph's
-// module and export derive from its ref). Paths the load checks are stored
-// absolute: relative ones parse faster, but joining each to the root before its
-// syscall costs as much again (measured at 1,000 workflows).
+// module and export derive from its ref). Stamped files, folders and `exist` entries
+// are stored by name in their folder, each folder by name in its parent: a load
+// checks only the registry file and, on a workflow's first use, that workflow's
+// files, so it joins a few paths, and never parses the 1,000 absolute ones (at
+// 1,000 workflows, one schema file each, that made the form ~30 % smaller;
+// bench/control-plane prints its size).
 
 /** The files the compiled registry was built from, as they were then: the registry file first, then every schema file. */
 export interface FileStamps {
-  /** Absolute paths. */
-  readonly path: readonly string[]
+  /** Each file's name in its folder (`folder`). */
+  readonly name: readonly string[]
   readonly size: readonly number[]
   readonly mtimeMs: readonly number[]
   /**
@@ -47,8 +50,8 @@ export interface FileStamps {
  * vouches for the `exist` entries in it with one lstat instead of one per entry.
  */
 export interface FolderStamps {
-  /** Absolute paths. */
-  readonly path: readonly string[]
+  /** Each folder's name in its parent; the topmost one's absolute path (the filesystem root). */
+  readonly name: readonly string[]
   /** Index of the folder it is in, -1 for the topmost one stamped. */
   readonly parent: readonly number[]
   readonly ino: readonly number[]
@@ -386,7 +389,7 @@ export interface Compilation {
   /** Standalone validator code by id, for the workflows' `validator` ids. */
   readonly codes: ReadonlyMap<string, string>
   readonly schemas: SchemaTable
-  /** `sha256:` of each stamped file, in the order of `compiled.files.path`. */
+  /** `sha256:` of each stamped file, in the order of `compiled.files`. */
   readonly hashes: readonly string[]
   readonly problems: readonly RegistryProblem[]
 }

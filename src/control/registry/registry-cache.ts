@@ -156,8 +156,8 @@ function freshnessOf(
   }
 }
 
-/** Whether each of these files still holds the bytes it was compiled from. */
-function sameBytes(paths: CachePaths, compiled: CompiledRegistry, files: ReadonlySet<number>): boolean {
+/** Whether each of these files (index in `compiled.files` → absolute path) still holds the bytes it was compiled from. */
+function sameBytes(paths: CachePaths, compiled: CompiledRegistry, files: ReadonlyMap<number, string>): boolean {
   let hashes: readonly string[]
   try {
     const text = readFileSync(hashesFile(paths, compiled.files.hashes), 'utf8')
@@ -167,10 +167,10 @@ function sameBytes(paths: CachePaths, compiled: CompiledRegistry, files: Readonl
   } catch {
     return false
   }
-  for (const i of files) {
+  for (const [i, path] of files) {
     let bytes: Buffer
     try {
-      bytes = readFileSync(compiled.files.path[i] ?? '')
+      bytes = readFileSync(path)
     } catch {
       return false
     }

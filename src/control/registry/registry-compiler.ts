@@ -1,7 +1,7 @@
 // Cold path: the registry file (YAML or JSON) → its compiled form, or every
 // problem in it, each located where the person wrote it (DESIGN §2.1).
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
-import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path'
+import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path'
 import type { Node as YamlNode, Pair } from 'yaml'
 import { canonicalJson } from './canonical-json.js'
 import { COMPILED_FORMAT, type Compilation, type CompiledRegistry, type WorkflowColumns } from './compiled-registry.js'
@@ -74,7 +74,7 @@ function compiledForm(
     format: COMPILED_FORMAT,
     ...head,
     files: {
-      path: paths,
+      name: paths.map((path) => basename(path)),
       size: files.map(([, size]) => size),
       mtimeMs: files.map(([, , mtimeMs]) => mtimeMs),
       ctimeMs: files.map(([, , , , ctimeMs]) => ctimeMs),

@@ -97,6 +97,21 @@ void describe('a registry loaded from its compiled form', () => {
     assert.deepEqual(cached.workflows.get('email.followup')?.output, { type: 'object' })
   })
 
+  void it('names stamped files and folders by name in their folder: the registry folder is spelt out only where the Registry needs it', () => {
+    const { f, file } = make()
+    loadRegistry(file)
+    const text = readFileSync(f.path('reg/.switchyard/switchyard.yaml.compiled.json'), 'utf8')
+    const json = compiledJson(f.path('reg/.switchyard/switchyard.yaml.compiled.json'))
+    assert.deepEqual(json.links, {}, 'no symlink on the way (else its path is spelt out too)')
+    // Stamped: the registry file and schemas/compose.json; folders from / down to reg/schemas, wf and shared.
+    assert.deepEqual((json.files as { name: string[] }).name, ['switchyard.yaml', 'compose.json'])
+    // Source, root, and the email pool's env file (a field of the Pool it hydrates as is).
+    assert.equal(text.split(f.dir).length - 1, 3, 'source, root and a pool env')
+    // A changed schema is still seen through its joined path.
+    f.write('reg/schemas/compose.json', '{ "type": "object", "required": ["b"] }')
+    assert.throws(() => route(loadRegistry(file), { workflow: 'lead.classify', input: {} }), { code: 'INVALID_INPUT' })
+  })
+
   void it('behaves as a ReadonlyMap of workflows, one object per workflow', () => {
     const { file } = make()
     loadRegistry(file)
