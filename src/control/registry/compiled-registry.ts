@@ -77,7 +77,7 @@ export interface WorkflowColumns {
   readonly pool: readonly string[]
   /** As written in the registry: `path#export` (GraphRef.ref). */
   readonly graph: readonly string[]
-  /** Relative to `root` (absolute paths are in `exist`), or null. */
+  /** Relative to `root` (`exist` names it too, by folder and name), or null. */
   readonly prompt: readonly (string | null)[]
   readonly description: readonly string[]
   readonly timeoutMs: readonly number[]
