@@ -36,11 +36,14 @@ export function createGatewayMetrics(options: { restarts?: number } = {}): Gatew
     'gatewayConnectionsShed',
     'gatewayAdmissionShed',
     'gatewayAdmissionWaiting',
+    'gatewayRunsExpired',
   ])
   // A counter that outlives the process it counts: each restarted gateway starts it where the last one stopped.
   if (options.restarts) m.gatewayRestarts.inc(options.restarts)
   // The control plane counts refusals in plain numbers (it imports no metrics library): each scrape adds what is new.
   const refusedSeen = new Map<string, number>()
+  // The broker counts the runs it expired the same way (Broker.expiries()).
+  const expiredSeen = new Map<string, number>()
   let openConnections = (): number => 0
   let waiting = (): number => 0
   return {
@@ -73,6 +76,11 @@ export function createGatewayMetrics(options: { restarts?: number } = {}): Gatew
         const added = count - (refusedSeen.get(reason) ?? 0)
         if (added > 0) m.registryCacheRefused.inc({ reason }, added)
         refusedSeen.set(reason, count)
+      }
+      for (const [pool, count] of broker.expiries?.() ?? []) {
+        const added = count - (expiredSeen.get(pool) ?? 0)
+        if (added > 0) m.gatewayRunsExpired.inc({ pool }, added)
+        expiredSeen.set(pool, count)
       }
       return registry.metrics()
     },

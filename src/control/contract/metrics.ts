@@ -112,6 +112,13 @@ export const METRICS = {
     labels: ['pool'],
     served: 'gateway',
   },
+  gatewayRunsExpired: {
+    name: 'switchyard_gateway_runs_expired_total',
+    type: 'counter',
+    help: 'Queued runs this gateway ended at their deadline because no worker took them before it (failed DEADLINE_EXCEEDED, or WORKER_LOST for a run re-queued after its worker died).',
+    labels: ['pool'],
+    served: 'gateway',
+  },
   gatewayAdmissionWaiting: {
     name: 'switchyard_gateway_admission_waiting',
     type: 'gauge',

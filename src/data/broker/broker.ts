@@ -136,6 +136,13 @@ export interface Broker {
    * (else submit() would say POOL_UNAVAILABLE). Absent: every submit asks.
    */
   knownFull?(pool: string, options?: SubmitOptions): SwitchyardError | null
+  /**
+   * Queued runs this broker ended at their deadline because no worker took them (failed
+   * DEADLINE_EXCEEDED, or WORKER_LOST for a run its worker died under), per pool, since it
+   * started: the gateway's switchyard_gateway_runs_expired_total. On Redis, the runs this
+   * process's expiry passes ended (each run is counted by the one gateway that ended it).
+   */
+  expiries?(): ReadonlyMap<string, number>
   /** Broker reachable and every pool has at least one worker. */
   ready(): Promise<boolean>
   close(): Promise<void>

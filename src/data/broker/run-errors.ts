@@ -1,5 +1,5 @@
 // The errors a run ends with when it was not the graph that failed: cancelled by a
-// caller, or its worker died under it. Both brokers (and the worker, for a run retaken
+// caller, expired in its queue, or its worker died under it. Both brokers (and the worker, for a run retaken
 // from a dead worker) word them the same, so a caller reads one story on either broker.
 import { SwitchyardError } from '../../control/index.js'
 import type { RunError } from './broker.js'
@@ -14,6 +14,14 @@ export function cancelledError(runId: string, when: 'while queued' | 'while runn
   const message = `run ${runId} was cancelled ${when} (POST /v1/runs/${runId}/cancel)`
   if (signal) return new SwitchyardError('CANCELLED', message, { retryable: false })
   return { code: 'CANCELLED', message, retryable: false }
+}
+
+/** What a run that no worker took before its deadline ends with (DEADLINE_EXCEEDED), on either broker. */
+export const EXPIRED_MESSAGE = 'expired in the queue: no worker took it before its deadline'
+
+/** DEADLINE_EXCEEDED, not retryable: the run waited in its queue past its deadline, and never started. */
+export function expiredError(): RunError {
+  return { code: 'DEADLINE_EXCEEDED', message: EXPIRED_MESSAGE, retryable: false }
 }
 
 /** WORKER_CRASHED, not retryable: the run took its worker down `crashes` times and is dead-lettered. */

@@ -22,6 +22,7 @@ import {
   type RunSource,
 } from '../../../src/data/broker/index.js'
 import { createEnvelope, verifyEnvelope, type Envelope } from '../../../src/data/index.js'
+import { EXPIRED_MESSAGE } from '../../../src/data/broker/run-errors.js'
 
 /** A consumer in a process of its own (fixtures/consumer.ts). */
 export interface ChildConsumer {
@@ -37,6 +38,8 @@ export interface BrokerFixture {
   /** A consumer of `pool` in a child process (concurrency 4): it echoes, or hangs on `{ mode: 'hang' }`. */
   spawnConsumer(pool: string): Promise<ChildConsumer>
   readonly registry: Registry
+  /** One expiry pass now, where the broker runs them on a timer (Redis: expiry.ts), racing the timer's. */
+  expireNow?(): Promise<number>
   close(): Promise<void>
 }
 
@@ -663,6 +666,123 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
         assert.equal(error.retryable, false)
         assert.equal((await broker.get(env.runId))?.status, 'succeeded')
       }))
+
+    void test('a queued run no worker takes ends failed DEADLINE_EXCEEDED at its deadline, and wait() returns it', () =>
+      withBroker(
+        async ({ broker, registry, source }, executions) => {
+          const env = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'late' }, 'expire-me', 600)
+          await broker.submit(env, ASYNC)
+          assert.equal((await broker.get(env.runId))?.status, 'queued')
+          // Bounded well past the deadline: a run left queued would come back still `queued`.
+          const record = await broker.wait(env.runId, { until: Date.parse(env.deadline) + 5000 })
+          assert.equal(record.status, 'failed', `still ${record.status}`)
+          assert.deepEqual(record.error, { code: 'DEADLINE_EXCEEDED', message: EXPIRED_MESSAGE, retryable: false })
+          assert.equal(record.deadLettered, true)
+          assert.equal(record.attempts, 0)
+          assert.equal(record.owner, ANONYMOUS_OWNER)
+          assert.ok((record.finishedAt ?? 0) >= Date.parse(env.deadline), 'ended no sooner than its deadline')
+          assert.deepEqual(await broker.get(env.runId), record)
+          assert.deepEqual(
+            (await broker.list({ pool: CONTRACT.pools.tight, status: 'failed' })).map((r) => r.runId),
+            [env.runId],
+          )
+          assert.equal((await broker.stats()).find((s) => s.pool === CONTRACT.pools.tight)?.queued, 0)
+          assert.equal(broker.expiries?.().get(CONTRACT.pools.tight), 1)
+          assert.equal((await rejection(broker.cancel(env.runId))).code, 'RUN_FINISHED')
+          // Its key still names it; a worker that comes now never runs it.
+          const again = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'late' }, 'expire-me')
+          assert.deepEqual(await broker.submit(again, ASYNC), { runId: env.runId, deduped: true })
+          const next = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'next' })
+          await broker.submit(next, ASYNC)
+          const worker = source(CONTRACT.pools.tight)
+          worker.start(executions.handler, { concurrency: 1 })
+          try {
+            assert.equal((await finished(broker, next.runId)).status, 'succeeded')
+            assert.equal(executions.count(env.runId), 0)
+            assert.equal((await broker.get(env.runId))?.status, 'failed')
+          } finally {
+            await worker.close()
+          }
+        },
+        { worker: false },
+      ))
+
+    void test('cancel racing expiry: each run ends once, cancelled or expired, and reads the same everywhere', () =>
+      withBroker(
+        async ({ broker, registry, expireNow }) => {
+          const runs = Array.from({ length: 20 }, (_, i) =>
+            envelope(registry, CONTRACT.workflows.burst, { mode: 'echo', value: i }, null, 400),
+          )
+          for (const env of runs) await broker.submit(env, ASYNC)
+          const deadline = Math.max(...runs.map((env) => Date.parse(env.deadline)))
+          await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))
+          // Every run's cancel against the expiry passes (the broker's own, and here more of them).
+          const [answers] = await Promise.all([
+            Promise.all(
+              runs.map((env) =>
+                broker.cancel(env.runId).then(
+                  (r) => r.status,
+                  (e: SwitchyardError) => e.code,
+                ),
+              ),
+            ),
+            Promise.all([expireNow?.(), expireNow?.()]),
+          ])
+          let expired = 0
+          for (const [i, env] of runs.entries()) {
+            const record = await broker.wait(env.runId, { until: Date.now() + 5000 })
+            assert.ok(record.status === 'cancelled' || record.status === 'failed', `${env.runId} ${record.status}`)
+            // Cancel won (it says cancelled) or expiry did (cancel found it finished): never both.
+            assert.equal(answers[i], record.status === 'cancelled' ? 'cancelled' : 'RUN_FINISHED')
+            if (record.status === 'failed') {
+              expired += 1
+              assert.equal(record.error?.code, 'DEADLINE_EXCEEDED')
+            } else assert.equal(record.error?.code, 'CANCELLED')
+            assert.deepEqual(await broker.get(env.runId), record)
+          }
+          const listed = (await broker.list({ pool: CONTRACT.pools.burst, limit: 1000 })).map((r) => r.runId)
+          assert.deepEqual([...listed].sort(), runs.map((env) => env.runId).sort(), 'each run listed once')
+          assert.equal(broker.expiries?.().get(CONTRACT.pools.burst) ?? 0, expired)
+        },
+        { worker: false },
+      ))
+
+    void test('a run taken before its deadline is never expired, running or finished', () =>
+      withBroker(async ({ broker, registry, expireNow }, executions) => {
+        const done = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'quick' }, null, 800)
+        const held = envelope(registry, CONTRACT.workflows.echo, { mode: 'abortable' }, null, 800)
+        await broker.submit(done)
+        await broker.submit(held)
+        assert.equal((await finished(broker, done.runId)).status, 'succeeded')
+        await executions.started(held.runId)
+        // Past the deadline by more than two of the broker's passes, and one more pass here.
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(held.deadline) - Date.now() + 1200)))
+        await expireNow?.()
+        assert.equal((await broker.get(done.runId))?.status, 'succeeded')
+        assert.equal((await broker.get(held.runId))?.status, 'running')
+        assert.equal(broker.expiries?.().get(CONTRACT.pools.work) ?? 0, 0)
+        await broker.cancel(held.runId)
+        assert.equal((await finished(broker, held.runId)).status, 'cancelled')
+      }))
+
+    void test('a run queued again after its worker died, then expired, ends WORKER_LOST', () =>
+      withBroker(
+        async ({ broker, registry, spawnConsumer }) => {
+          const doomed = await spawnConsumer(CONTRACT.pools.work)
+          const env = envelope(registry, CONTRACT.workflows.echo, { mode: 'hang' }, null, 3000)
+          await broker.submit(env, ASYNC)
+          await doomed.started(env.runId)
+          // Its worker dies; no other is there to take it back before its deadline.
+          await doomed.kill()
+          const record = await broker.wait(env.runId, { until: Date.parse(env.deadline) + 5000 })
+          assert.equal(record.status, 'failed', `still ${record.status}`)
+          assert.equal(record.error?.code, 'WORKER_LOST', record.error?.message)
+          assert.match(record.error?.message ?? '', /1 earlier attempt\(s\) died with their worker/)
+          assert.equal(record.deadLettered, true)
+          assert.equal(broker.expiries?.().get(CONTRACT.pools.work), 1)
+        },
+        { worker: false },
+      ))
 
     void test('kill -9 the worker process of a running run: another worker runs it, within its deadline', () =>
       withBroker(

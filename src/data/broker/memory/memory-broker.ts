@@ -1,7 +1,9 @@
 // The embedded broker: lives inside the `switchyard dev` process. Nothing to install.
 // Workers consume it in-process (`source(pool)`) or from child processes through the
 // IPC adapter (ipc-parent.ts), which is itself a consumer of `source(pool)`.
-// Retries, dead letters, idempotency and backpressure live here, as they do in Redis.
+// Retries, dead letters, idempotency and backpressure live here, as they do in Redis. A
+// queued run no worker takes before its deadline ends then (a timer per queued run), failed
+// DEADLINE_EXCEEDED, as the Redis broker's expiry pass ends it (redis/expiry.ts).
 import { setMaxListeners } from 'node:events'
 import { SwitchyardError } from '../../../control/index.js'
 import {
@@ -19,7 +21,7 @@ import { envelopeTraceId, idempotencyFingerprint, type Envelope } from '../../en
 import { PoolSaturatedError } from '../pool-saturated.js'
 import { PoolUnavailableError } from '../pool-unavailable.js'
 import type { Outcome, RunHandler, RunSource } from '../run-source.js'
-import { cancelledError, crashedError, lostError } from '../run-errors.js'
+import { cancelledError, crashedError, expiredError, lostError } from '../run-errors.js'
 
 export interface MemoryBrokerOptions {
   /**
@@ -56,6 +58,8 @@ interface Entry {
   readonly record: Mutable<RunRecord>
   readonly inputKey: string
   retryTimer?: NodeJS.Timeout
+  /** Fires at the deadline while the run is queued (expire()); cleared when it is taken or ends. */
+  expiryTimer?: NodeJS.Timeout
   /** Attempts that failed (the next one is failures + 1); a crash is not a failure of the run. */
   failures: number
   /** Attempts whose worker process died under them. */
@@ -94,6 +98,9 @@ const UNSERVED_RETRY_MS = 5000
 /** Retry-After of a run refused while a served pool has no worker (the supervisor is starting or replacing one). */
 const RESTARTING_RETRY_MS = 1000
 
+/** setTimeout's longest delay; a later deadline is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 const FINISHED: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled'])
 
 /**
@@ -121,6 +128,8 @@ export class MemoryBroker implements Broker {
   private readonly keepFinished: number
   private readonly keepFinishedBytes: number
   private readonly maxCrashes: number
+  /** Queued runs ended at their deadline, per pool (expiries()). */
+  private readonly expired = new Map<string, number>()
   private closed = false
 
   constructor(options: MemoryBrokerOptions = {}) {
@@ -199,9 +208,11 @@ export class MemoryBroker implements Broker {
       idempotencyKey: envelope.idempotencyKey,
       owner,
     }
-    this.runs.set(envelope.runId, { envelope, record, inputKey, failures: 0, crashes: 0, cancelRequested: false })
+    const entry: Entry = { envelope, record, inputKey, failures: 0, crashes: 0, cancelRequested: false }
+    this.runs.set(envelope.runId, entry)
     if (scopedKey !== null) this.byKey.set(scopedKey, envelope.runId)
     pool.ready.push(envelope.runId)
+    this.armExpiry(pool, entry)
     this.dispatch(pool)
     return { runId: envelope.runId, deduped: false }
   }
@@ -217,6 +228,7 @@ export class MemoryBroker implements Broker {
     const pool = this.pool(record.pool)
     if (record.status === 'queued') {
       clearTimeout(entry.retryTimer)
+      clearTimeout(entry.expiryTimer)
       pool.delayed.delete(runId)
       const at = pool.ready.indexOf(runId)
       if (at >= 0) pool.ready.splice(at, 1)
@@ -280,6 +292,11 @@ export class MemoryBroker implements Broker {
     }))
   }
 
+  /** Queued runs ended at their deadline (no worker took them), per pool, since this broker started. */
+  expiries(): ReadonlyMap<string, number> {
+    return this.expired
+  }
+
   /** Runs of `pool` waiting now (ready or in retry backoff); synchronous, for the IPC adapter. */
   depth(poolName: string): number {
     const pool = this.pools.get(poolName)
@@ -299,7 +316,10 @@ export class MemoryBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    for (const entry of this.runs.values()) clearTimeout(entry.retryTimer)
+    for (const entry of this.runs.values()) {
+      clearTimeout(entry.retryTimer)
+      clearTimeout(entry.expiryTimer)
+    }
     for (const pool of this.pools.values()) for (const consumer of pool.consumers) consumer.controller.abort()
     for (const [runId, set] of this.waiters) {
       const record = this.runs.get(runId)?.record
@@ -379,8 +399,37 @@ export class MemoryBroker implements Broker {
     }
   }
 
+  /** End the run at its deadline if it is still queued then (expire()). */
+  private armExpiry(pool: PoolState, entry: Entry): void {
+    clearTimeout(entry.expiryTimer)
+    const left = Date.parse(entry.record.deadline) - Date.now()
+    entry.expiryTimer = setTimeout(() => this.expire(pool, entry), Math.min(MAX_TIMER_MS, Math.max(0, left)))
+    entry.expiryTimer.unref()
+  }
+
+  /**
+   * A queued run no worker took before its deadline ends now: failed DEADLINE_EXCEEDED and
+   * dead-lettered, or WORKER_LOST when a worker died under it before (as settle() says of such a run).
+   */
+  private expire(pool: PoolState, entry: Entry): void {
+    const record = entry.record
+    if (record.status !== 'queued' || this.closed) return
+    if (Date.parse(record.deadline) > Date.now()) return this.armExpiry(pool, entry)
+    clearTimeout(entry.retryTimer)
+    pool.delayed.delete(record.runId)
+    const at = pool.ready.indexOf(record.runId)
+    if (at >= 0) pool.ready.splice(at, 1)
+    const error =
+      entry.crashes > 0
+        ? lostError(record.runId, record.deadline, `${entry.crashes} earlier attempt(s) died with their worker`)
+        : expiredError()
+    this.expired.set(pool.name, (this.expired.get(pool.name) ?? 0) + 1)
+    this.deadLetter(pool, entry, error)
+  }
+
   private deliver(pool: PoolState, consumer: Consumer, entry: Entry): void {
     const record = entry.record
+    clearTimeout(entry.expiryTimer)
     record.attempts += 1
     record.status = 'running'
     record.startedAt ??= Date.now()
@@ -446,6 +495,7 @@ export class MemoryBroker implements Broker {
       } else if (!this.closed) {
         record.status = 'queued'
         pool.ready.unshift(record.runId)
+        this.armExpiry(pool, entry)
       }
       return
     }
@@ -457,6 +507,7 @@ export class MemoryBroker implements Broker {
       record.error = error
       record.status = 'queued'
       pool.delayed.add(record.runId)
+      this.armExpiry(pool, entry)
       entry.retryTimer = setTimeout(() => {
         pool.delayed.delete(record.runId)
         pool.ready.push(record.runId)

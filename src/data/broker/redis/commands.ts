@@ -7,12 +7,15 @@ export interface RedisCommands {
   exists(...keys: string[]): Promise<number>
   del(...keys: string[]): Promise<number>
   set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>
+  /** SET … NX: 'OK' when written, null when the key was there already. */
+  set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<'OK' | null>
   mget(...keys: string[]): Promise<Array<string | null>>
   hlen(key: string): Promise<number>
   hscan(key: string, cursor: string, count: 'COUNT', n: number): Promise<[string, string[]]>
   zadd(key: string, score: number, member: string): Promise<number>
   zrem(key: string, ...members: string[]): Promise<number>
   zrange(key: string, start: number, stop: number): Promise<string[]>
+  zrangebyscore(key: string, min: number | string, max: number | string, limit: 'LIMIT', offset: number, count: number): Promise<string[]>
   zremrangebyscore(key: string, min: number | string, max: number | string): Promise<number>
   zmscore(key: string, ...members: string[]): Promise<Array<string | null>>
   publish(channel: string, message: string): Promise<number>

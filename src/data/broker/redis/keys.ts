@@ -34,10 +34,16 @@ export interface PoolKeys {
   readonly finished: string
   /** Pub/sub channel: a run id to cancel now. */
   readonly cancelChannel: string
-  /** The record of a run cancelled while queued (its job was removed). */
+  /** The record of a run ended while queued, cancelled or expired (its job was removed). */
   cancelled(runId: string): string
   /** Sorted set: runs cancelled while queued (member run id, score when). */
   readonly cancelledIndex: string
+  /**
+   * Sorted set: queued runs by deadline (member run id, score the envelope's deadline, ms
+   * epoch): written at admission, dropped by the node worker that takes a run, written back
+   * when one goes back to the queue; the expiry pass (expiry.ts) ends the ones past due.
+   */
+  readonly deadlines: string
 }
 
 export function poolKeys(prefix: string, queue: string): PoolKeys {
@@ -63,5 +69,6 @@ export function poolKeys(prefix: string, queue: string): PoolKeys {
     cancelChannel: `${base}sy-cancel`,
     cancelled: (runId) => `${base}sy-cancelled:${runId}`,
     cancelledIndex: `${base}sy-cancelled`,
+    deadlines: `${base}sy-deadlines`,
   }
 }

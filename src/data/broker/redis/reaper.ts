@@ -3,7 +3,9 @@
 // heartbeat expires (heartbeat.ts), the first reaper to notice takes its leases and,
 // through BullMQ's own job API with that token, puts each run back in the queue — or ends
 // it: WORKER_CRASHED once it has taken its workers down maxCrashes times, WORKER_LOST when
-// its deadline passed, CANCELLED when a caller asked for that.
+// its deadline passed, CANCELLED when a caller asked for that. A run put back in the queue
+// has its deadline entry written back (keys.ts `deadlines`): if no worker takes it before
+// its deadline, the expiry pass (expiry.ts) ends it WORKER_LOST.
 // Reapers: every live node worker of the pool, and the gateway (`switchyard gateway`:
 // RedisBroker's `reap`) for every pool, so a Python pool, or a pool whose only worker
 // died, is reaped too without a supervisor on its host. A supervisor that sees its child
@@ -180,6 +182,12 @@ async function leasesOf(client: RedisClient, options: ReapOptions, worker: strin
   return pairs
 }
 
+/** A run went back to its queue: its deadline entry is written back for the expiry pass (expiry.ts). */
+export async function requeued(client: RedisClient, keys: PoolKeys, runId: string, deadline: string): Promise<void> {
+  const ms = Date.parse(deadline)
+  if (Number.isFinite(ms)) await commands(client).zadd(keys.deadlines, ms, runId)
+}
+
 /** Put one run of a dead worker back in the queue, or end it; false when it was no longer that worker's. */
 async function releaseRun(client: RedisClient, options: ReapOptions, runId: string, token: string, how: string): Promise<boolean> {
   const job = await Job.fromId(options.queue, runId)
@@ -193,7 +201,10 @@ async function releaseRun(client: RedisClient, options: ReapOptions, runId: stri
   else if (!(Date.parse(deadline) > Date.now())) end = lostError(runId, deadline, how)
   if (end === null) {
     // The lock is checked against the dead worker's token: a worker that is alive after all keeps its run.
-    return (await job.moveToWait(token)) >= 0
+    if ((await job.moveToWait(token)) < 0) return false
+    // Queued again: the expiry pass (expiry.ts) ends it at its deadline if no worker takes it.
+    await requeued(client, options.keys, runId, deadline)
+    return true
   }
   const now = Date.now()
   const stamp = { startedAt: job.processedOn ?? now, finishedAt: now, attempts: Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1) }

@@ -40,6 +40,7 @@ import { RedisErrorLog } from './error-log.js'
 import { commands } from './commands.js'
 import { HEARTBEAT } from './heartbeat.js'
 import { reapWorker, startReaper, type Reaper } from './reaper.js'
+import { startExpiry, type Expiry } from './expiry.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import { admit, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
 import { recordFromJob, runStatusOfJobState, type JobLike } from './record.js'
@@ -81,6 +82,12 @@ export interface RedisBrokerOptions {
    * worker's host to be reaped. @default false
    */
   readonly reap?: boolean
+  /**
+   * End the queued runs of every pool that no worker took before their deadline
+   * (expiry.ts: failed DEADLINE_EXCEEDED, dead-lettered), a pass every 500 ms. Any number
+   * of gateways may: each run is ended once. @default the value of `reap`
+   */
+  readonly expire?: boolean
 }
 
 interface PoolQueue {
@@ -151,6 +158,9 @@ export class RedisBroker implements Broker {
   private readonly warn: (message: string) => void
   private readonly errors: RedisErrorLog
   private readonly reapers: Reaper[] = []
+  private expiry: Expiry | null = null
+  /** Runs this process's expiry passes ended, per pool (expiries()). */
+  private readonly expired = new Map<string, number>()
   private closed = false
 
   private constructor(options: RedisBrokerOptions) {
@@ -178,6 +188,24 @@ export class RedisBroker implements Broker {
       this.queues.set(pool.name, { pool, url, queue, keys: poolKeys(this.prefix, queue.name), watching: false, admitting: 0 })
     }
     if (options.reap === true) this.startReapers()
+    if (options.expire ?? options.reap === true) {
+      this.expiry = startExpiry({
+        targets: [...this.queues.values()].map(({ queue, keys, pool }) => ({ queue, keys, pool: pool.name })),
+        retainMs: this.retainFailedMs,
+        expired: (pool) => this.expired.set(pool, (this.expired.get(pool) ?? 0) + 1),
+        warn: this.warn,
+      })
+    }
+  }
+
+  /** Queued runs this broker's expiry passes ended at their deadline, per pool (switchyard_gateway_runs_expired_total). */
+  expiries(): ReadonlyMap<string, number> {
+    return this.expired
+  }
+
+  /** One expiry pass now (tests): the runs it ended; 0 when this broker does not expire runs. */
+  async expireNow(): Promise<number> {
+    return this.expiry ? this.expiry.pass() : 0
   }
 
   /** One reaper per Redis server, for all of its pools (one round trip a pass when no worker died). */
@@ -355,6 +383,7 @@ export class RedisBroker implements Broker {
       // A claim whose add has not landed after the longest an add may take was abandoned (its gateway died).
       pendingMs: this.timeoutMs + 5000,
       admitTtlMs: this.timeoutMs + 5000,
+      deadlineMs: Date.parse(envelope.deadline),
     }
     const until = Date.now() + PENDING_WAIT_MS
     for (;;) {
@@ -385,14 +414,21 @@ export class RedisBroker implements Broker {
     void client.zremrangebyscore(keys.cancels, '-inf', now - this.retainFailedMs).catch(() => undefined)
     if (record.status === 'queued') {
       const cancelled: RunRecord = { ...record, status: 'cancelled', error: cancelledError(runId, 'while queued'), finishedAt: now }
-      await client.set(keys.cancelled(runId), JSON.stringify(cancelled), 'PX', this.retainFailedMs)
-      // BullMQ removes a job only while no worker holds it: 1 means it never started.
-      if ((await entry.queue.remove(runId)) === 1) {
-        await client.zadd(keys.cancelledIndex, now, runId)
-        void client.zremrangebyscore(keys.cancelledIndex, '-inf', now - this.retainFailedMs).catch(() => undefined)
-        return cancelled
+      // NX: the expiry pass (expiry.ts) writes the same key; whichever ends the queued run first wins.
+      if ((await client.set(keys.cancelled(runId), JSON.stringify(cancelled), 'PX', this.retainFailedMs, 'NX')) === null) {
+        const ended = await this.readCancelled(entry, runId)
+        if (ended?.status === 'cancelled') return ended
+        if (ended) throw new SwitchyardError('RUN_FINISHED', `run ${runId} already ${ended.status}: there is nothing to cancel`)
+      } else {
+        // BullMQ removes a job only while no worker holds it: 1 means it never started.
+        if ((await entry.queue.remove(runId)) === 1) {
+          await client.zadd(keys.cancelledIndex, now, runId)
+          void client.zremrangebyscore(keys.cancelledIndex, '-inf', now - this.retainFailedMs).catch(() => undefined)
+          void client.zrem(keys.deadlines, runId).catch(() => undefined)
+          return cancelled
+        }
+        await client.del(keys.cancelled(runId))
       }
-      await client.del(keys.cancelled(runId))
     }
     // Running: every worker of the pool hears it; the one running it aborts the graph's signal.
     await client.publish(keys.cancelChannel, runId)
@@ -446,7 +482,7 @@ export class RedisBroker implements Broker {
     return recordFromJob(job as JobLike, status, entry.pool.name, owner)
   }
 
-  /** The record of a run cancelled while queued (its job was removed), or null. */
+  /** The record of a run ended while queued, cancelled or expired (its job was removed), or null. */
   private async readCancelled(entry: PoolQueue, runId: string): Promise<RunRecord | null> {
     const client = await entry.queue.client
     const stored = await client.get(entry.keys.cancelled(runId))
@@ -491,7 +527,8 @@ export class RedisBroker implements Broker {
         )
         return jobs.map((job, i) => recordFromJob(job as JobLike, status, entry.pool.name, owners[i] ?? null))
       }),
-      ...(wanted.includes('cancelled') ? [this.listCancelled(entry, window)] : []),
+      // Runs ended while queued: cancelled, or failed (expired, expiry.ts).
+      ...(wanted.includes('cancelled') || wanted.includes('failed') ? [this.listCancelled(entry, window)] : []),
     ])
     const records = (await this.call(Promise.all(reads), 'listing runs')).flat()
     return records
@@ -500,7 +537,7 @@ export class RedisBroker implements Broker {
       .slice(0, limit)
   }
 
-  /** Runs cancelled while queued, newest first (their records; expired ones are skipped). */
+  /** Runs ended while queued (cancelled or expired), newest first (their records; ones past retention are skipped). */
   private async listCancelled(entry: PoolQueue, window: number): Promise<RunRecord[]> {
     const client = await entry.queue.client
     const ids = await client.zrevrange(entry.keys.cancelledIndex, 0, window - 1)
@@ -628,6 +665,7 @@ export class RedisBroker implements Broker {
     if (this.closed) return
     this.closed = true
     for (const reaper of this.reapers) reaper.stop()
+    this.expiry?.stop()
     const closing = [...this.queues.values()].flatMap((entry) => [entry.queue, ...(entry.events ? [entry.events] : [])])
     await Promise.allSettled(closing.map((closable) => closeBounded(closable, this.timeoutMs)))
   }

@@ -12,7 +12,9 @@
 // Beside the BullMQ Worker, each process beats (heartbeat.ts), writes a lease per run
 // it holds, reaps the runs of dead workers of its pool (reaper.ts), and listens for
 // cancels: a run is aborted wherever it runs (`sy-cancel` channel), and a cancel that
-// arrives while the process is disconnected is read back from `sy-cancels`.
+// arrives while the process is disconnected is read back from `sy-cancels`. A run it takes
+// leaves the `sy-deadlines` set (expiry.ts); one it hands back to the queue for a retry
+// goes back into it.
 import { Queue, UnrecoverableError, Worker, type Job, type RedisClient } from 'bullmq'
 
 import { queueName } from '../../../control/index.js'
@@ -22,7 +24,7 @@ import { checkEvictionPolicy, closeBounded, connectionFor, within, type Eviction
 import { commands } from './commands.js'
 import { startHeartbeat, newWorkerId, type Heartbeat } from './heartbeat.js'
 import { poolKeys } from './keys.js'
-import { startReaper, type Reaper } from './reaper.js'
+import { requeued, startReaper, type Reaper } from './reaper.js'
 import { encodeRunError, stampResult, type RunStamp } from './record.js'
 import type { RunHandler, RunSource } from '../run-source.js'
 
@@ -102,6 +104,9 @@ interface Subscriber {
 
 const RECENT_CANCELS = 1000
 
+/** BullMQ states of a failed attempt's job that will be run again. */
+const QUEUED_AGAIN = new Set(['waiting', 'delayed', 'prioritized'])
+
 /**
  * A RunSource on a BullMQ Worker for one pool.
  * @example
@@ -174,9 +179,14 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
         let leased = false
         try {
           // The lease is in Redis before the graph starts: a crash from here on is found by a reaper in seconds.
+          // Its deadline entry goes at the same time (both written before either reply is
+          // read): a run taken is not the expiry pass's (expiry.ts).
           if (beating && token && queue) {
-            await (await queue.client).hset(keys.leases(workerId), { [runId]: token })
+            const client = await queue.client
+            await Promise.all([client.hset(keys.leases(workerId), { [runId]: token }), commands(client).zrem(keys.deadlines, runId)])
             leased = true
+          } else if (queue) {
+            void queue.client.then((c) => commands(c).zrem(keys.deadlines, runId)).catch(() => undefined)
           }
           if (recentCancels.delete(runId)) run.abort(cancelledError(runId, 'while running', true))
           else if (lostAttempts > 0 && queue && (await (await queue.client).zscore(keys.cancels, runId)) !== null) {
@@ -218,6 +228,18 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
         autorun: !beating,
       })
       worker.on('error', (error) => warn(`Redis worker for pool '${pool}': ${error.message}`))
+      // A failed attempt to be retried is back in the queue (BullMQ moved it before saying so):
+      // its deadline entry is written back, so the expiry pass ends it if no worker takes it in time.
+      worker.on('failed', (job) => {
+        if (!job?.id || !queue) return
+        const { id } = job
+        const deadline = String((job.data as { deadline?: unknown } | null)?.deadline ?? '')
+        void queue.client
+          .then(async (client) => {
+            if (QUEUED_AGAIN.has(await job.getState())) await requeued(client, keys, id, deadline)
+          })
+          .catch(() => undefined)
+      })
       queue = new Queue(queueNameOfPool, { connection, prefix })
       queue.on('error', () => undefined)
       if (beating) {

@@ -23,18 +23,19 @@ local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 // added by BullMQ's own add() right after; `admitting` holds the runs between the two,
 // so concurrent submits count each other (exact maxQueued), and our claim on a key is
 // honoured only once its job exists (a claim whose add never happened goes stale).
-// The run's owner is written in the same step, so no run is ever queued without one.
+// The run's owner and its deadline (the `deadlines` set the expiry pass reads) are written
+// in the same step, so no run is ever queued without either.
 // A claim of the layout before owners (workflow-scoped) is honoured only when asked
 // (the anonymous owner: one caller then and now), and only as a claim of that owner.
 // KEYS: wait, paused, delayed, prioritized, admitting, workers, idempotency key (or admitting again),
-//       owner key, legacy idempotency key (or admitting again)
+//       owner key, legacy idempotency key (or admitting again), deadlines
 // ARGV: runId, maxQueued, needWorker '1'|'0', job key prefix, fingerprint ('' = no key),
 //       claim lifetime ms, pending window ms, admission lifetime ms, cancelled-record prefix,
-//       owner, owner lifetime ms, honour the legacy claim '1'|'0'
+//       owner, owner lifetime ms, honour the legacy claim '1'|'0', deadline (ms epoch)
 // → {'ok'} | {'dup', runId} | {'conflict', runId} | {'pending', runId} | {'full', n} | {'unavailable'}
 const ADMIT: Script = {
   name: 'switchyardAdmit',
-  keys: 9,
+  keys: 10,
   lua: `${NOW}
 local runId = ARGV[1]
 local keyed = ARGV[5] ~= ''
@@ -65,6 +66,7 @@ local queued = redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis
 if queued >= tonumber(ARGV[2]) then return {'full', tostring(queued)} end
 redis.call('ZADD', KEYS[5], now, runId)
 redis.call('SET', KEYS[8], ARGV[10], 'PX', ARGV[11])
+redis.call('ZADD', KEYS[10], ARGV[13], runId)
 if keyed then
   redis.call('SET', KEYS[7], cjson.encode({runId = runId, fingerprint = ARGV[5], at = now}), 'PX', ARGV[6])
 end
@@ -75,14 +77,15 @@ return {'ok'}
 // After add() failed: drop the run's admission and our claim on its key, unless the add
 // landed after all (its reply was lost): then the run is queued, and the answer says so.
 // Sent on the connection the add went out on, so it runs after the add if the add ran at all.
-// KEYS: admitting, idempotency key (or admitting again), owner key; ARGV: runId, job key, keyed '1'|'0' → 1 queued | 0 not
+// KEYS: admitting, idempotency key (or admitting again), owner key, deadlines; ARGV: runId, job key, keyed '1'|'0' → 1 queued | 0 not
 const RELEASE: Script = {
   name: 'switchyardRelease',
-  keys: 3,
+  keys: 4,
   lua: `
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('EXISTS', ARGV[2]) == 1 then return 1 end
 redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[1])
 if ARGV[3] == '1' then
   local held = redis.call('GET', KEYS[2])
   if held and cjson.decode(held).runId == ARGV[1] then redis.call('DEL', KEYS[2]) end
@@ -186,6 +189,8 @@ export interface AdmitRequest {
   readonly claimTtlMs: number
   readonly pendingMs: number
   readonly admitTtlMs: number
+  /** The run's deadline, ms epoch (the envelope's). */
+  readonly deadlineMs: number
 }
 
 /** Admit a run (see ADMIT). */
@@ -201,6 +206,7 @@ export async function admit(client: RedisClient, request: AdmitRequest): Promise
     idempotency?.key ?? keys.admitting,
     keys.owner(request.runId),
     idempotency?.legacy ?? keys.admitting,
+    keys.deadlines,
     request.runId,
     String(request.maxQueued),
     request.needWorker ? '1' : '0',
@@ -213,6 +219,7 @@ export async function admit(client: RedisClient, request: AdmitRequest): Promise
     request.owner,
     String(Math.ceil(request.ownerTtlMs)),
     idempotency?.legacy ? '1' : '0',
+    String(Math.floor(request.deadlineMs)),
   ])) as unknown[]
   const [kind, value] = reply.map(String)
   switch (kind) {
@@ -236,6 +243,7 @@ export async function release(client: RedisClient, keys: PoolKeys, runId: string
     keys.admitting,
     idempotencyKey ?? keys.admitting,
     keys.owner(runId),
+    keys.deadlines,
     runId,
     keys.job(runId),
     idempotencyKey === null ? '0' : '1',

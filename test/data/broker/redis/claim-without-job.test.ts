@@ -47,6 +47,7 @@ void test(
         claimTtlMs: 60_000,
         pendingMs: commandTimeoutMs + 5000,
         admitTtlMs: commandTimeoutMs + 5000,
+        deadlineMs: Date.parse(ghost.deadline),
       })
       assert.deepEqual(admitted, { kind: 'ok' })
       const claimedAt = Date.now()

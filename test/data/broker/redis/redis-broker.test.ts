@@ -24,10 +24,11 @@ if (skip) {
     const { url } = server()
     const prefix = `t-${randomUUID().slice(0, 8)}`
     const registry = contractRegistry()
-    const broker = await RedisBroker.connect({ registry, url, prefix, backoffMs: 10, pollMs: 500 })
+    const broker = await RedisBroker.connect({ registry, url, prefix, backoffMs: 10, pollMs: 500, expire: true })
     return {
       broker,
       registry,
+      expireNow: () => broker.expireNow(),
       source: (pool: string) => redisRunSource(pool, { url, prefix }),
       // A consumer's exit is reported as `switchyard start`'s supervisor reports its children's.
       spawnConsumer: (pool: string) => spawnRedisConsumer(url, prefix, pool, (pid, how) => broker.workerExited(pool, pid, how)),

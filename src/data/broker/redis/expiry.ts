@@ -1,0 +1,135 @@
+// Ends the queued runs no worker took before their deadline (issue 13: every accepted run
+// ends, as its caller asked). Without it a run queued into a pool whose workers are all
+// down or busy stays `queued` until some worker takes it, and refuses it, maybe never.
+//
+// The admission script (scripts.ts ADMIT) writes each run's deadline into its pool's
+// `sy-deadlines` sorted set; a node worker drops the entry when it takes the run and writes
+// it back when the run goes back to the queue (a retry's backoff; a reaper's hand-on). Every
+// EXPIRY.passMs, a pass reads at most EXPIRY.perPass entries past due per pool and, for each
+// run BullMQ still holds waiting or delayed, ends it as cancel-while-queued does
+// (RedisBroker.cancel): its failed record under `sy-cancelled:<id>` (SET NX: a cancel or
+// another gateway's pass that came first wins, this one is a no-op), then Queue.remove,
+// which BullMQ refuses for a job a worker holds (then the record is taken back: the worker
+// refuses the run itself, past its deadline). An entry whose run is running, finished or
+// gone is dropped: so the Python worker, which never drops its entries, leaves none behind
+// that could end a run.
+import { Job, type Queue, type RedisClient } from 'bullmq'
+
+import type { RunRecord } from '../broker.js'
+import { expiredError, lostError } from '../run-errors.js'
+import { commands } from './commands.js'
+import type { PoolKeys } from './keys.js'
+import { recordFromJob, type JobLike } from './record.js'
+
+export const EXPIRY = {
+  /** How often a pass runs. */
+  passMs: 500,
+  /** Runs past due looked at per pool and pass (the rest wait for the next pass). */
+  perPass: 100,
+} as const
+
+/** One pool an expiry pass watches: its queue (whose connection ends its runs) and keys. */
+export interface ExpiryTarget {
+  readonly queue: Queue
+  readonly keys: PoolKeys
+  readonly pool: string
+}
+
+export interface ExpiryOptions {
+  readonly targets: readonly ExpiryTarget[]
+  /** How long an expired run's record stays readable (the broker's retainFailedMs). */
+  readonly retainMs: number
+  /** Called once per run this process ended (the metric's count). */
+  readonly expired: (pool: string, runId: string) => void
+  readonly warn: (message: string) => void
+}
+
+export interface Expiry {
+  /** One pass over every pool (tests call it; the timer calls it every EXPIRY.passMs): the runs this pass ended. */
+  pass(): Promise<number>
+  stop(): void
+}
+
+/** BullMQ states of a run still in its queue. */
+const QUEUED = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'paused'])
+
+/** Start a pass every EXPIRY.passMs over `targets`. */
+export function startExpiry(options: ExpiryOptions): Expiry {
+  let stopped = false
+  let running: Promise<number> | null = null
+  const pass = async (): Promise<number> => {
+    let ended = 0
+    for (const target of options.targets) {
+      try {
+        const client = await target.queue.client
+        for (const runId of await expireQueued(client, target, options.retainMs, EXPIRY.perPass)) {
+          ended += 1
+          options.expired(target.pool, runId)
+        }
+      } catch (error) {
+        if (!stopped) options.warn(`pool '${target.pool}': expiring queued runs failed: ${(error as Error).message}`)
+      }
+    }
+    return ended
+  }
+  const timer = setInterval(() => {
+    if (stopped || running) return
+    running = pass().finally(() => (running = null))
+  }, EXPIRY.passMs)
+  timer.unref()
+  return {
+    pass,
+    stop() {
+      stopped = true
+      clearInterval(timer)
+    },
+  }
+}
+
+/** End the runs of one pool past their deadline and still queued, at most `limit` looked at: the ids this call ended. */
+export async function expireQueued(client: RedisClient, target: ExpiryTarget, retainMs: number, limit: number): Promise<string[]> {
+  const { keys, queue, pool } = target
+  const redis = commands(client)
+  const due = await redis.zrangebyscore(keys.deadlines, '-inf', Date.now(), 'LIMIT', 0, limit)
+  const ended: string[] = []
+  for (const runId of due) {
+    const state = await queue.getJobState(runId)
+    if (!QUEUED.has(state)) {
+      // Admitted, its job not added yet (ADMIT → add): the next pass sees it. Anything else
+      // (running, finished, cancelled, gone) is not this pass's to end.
+      if (state === 'unknown' && (await client.zscore(keys.admitting, runId)) !== null) continue
+      await redis.zrem(keys.deadlines, runId)
+      continue
+    }
+    const job = await Job.fromId(queue, runId)
+    if (!job) continue
+    const record = expiredRecord(job as JobLike, pool, await client.get(keys.owner(runId)))
+    if ((await redis.set(keys.cancelled(runId), JSON.stringify(record), 'PX', retainMs, 'NX')) === null) {
+      // A cancel, or another gateway's pass, ended it first.
+      await redis.zrem(keys.deadlines, runId)
+      continue
+    }
+    if ((await queue.remove(runId)) !== 1) {
+      // A worker took it between the state read and the remove: it is the worker's to end now.
+      await redis.del(keys.cancelled(runId))
+      continue
+    }
+    const now = Date.now()
+    await redis.zadd(keys.cancelledIndex, now, runId)
+    await redis.zrem(keys.deadlines, runId)
+    ended.push(runId)
+  }
+  return ended
+}
+
+/**
+ * The final record of a queued run past its deadline: DEADLINE_EXCEEDED, dead-lettered; or
+ * WORKER_LOST when it was queued again after its worker died under it (as the reaper and the
+ * worker say of such a run past its deadline).
+ */
+function expiredRecord(job: JobLike, pool: string, owner: string | null): RunRecord {
+  const queued = recordFromJob(job, 'queued', pool, owner)
+  const lost = (job.attemptsStarted ?? 0) - job.attemptsMade
+  const error = lost > 0 ? lostError(queued.runId, queued.deadline, `${lost} earlier attempt(s) died with their worker`) : expiredError()
+  return { ...queued, status: 'failed', error, finishedAt: Date.now(), deadLettered: true }
+}
