@@ -1,9 +1,10 @@
-// What reaping every pool's dead workers costs a gateway (RedisBroker's `reap`, which
-// `switchyard gateway` turns on) while nothing dies: two broker processes over the same
-// registry of N pools on one redis-server, one reaping and one not, idle side by side for
-// the same window (same machine noise), each reporting its own CPU time; then the Redis
-// commands each sends (INFO commandstats, read before and after its life on a server of
-// its own, one after the other).
+// What reaping every pool's dead workers and expiring its queued runs costs a gateway
+// (RedisBroker's `reap` and `expire`, which `switchyard gateway` turns on) while nothing dies
+// and nothing is due: three broker processes over the same registry of N pools on one
+// redis-server, one doing both (the gateway's), one only reaping, one neither, idle side by
+// side for the same window (same machine noise), each reporting its own CPU time; then the
+// Redis commands each sends (INFO commandstats, read before and after its life on a server
+// of its own, one after the other).
 // Usage: node --import tsx bench/gateway/reaper-cost.ts [pools = 100] [seconds = 20]
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -21,9 +22,14 @@ const HERE = fileURLToPath(import.meta.url)
 /** A child waits this long once connected: past the reaper's arming (5 s) before its window opens. */
 const SETTLE_MS = 6_000
 
+/** gateway: reaps and expires (as `switchyard gateway`); reap: reaps only; none: neither. */
+type Mode = 'gateway' | 'reap' | 'none'
+const MODES: readonly Mode[] = ['gateway', 'reap', 'none']
+
 /** The child: one broker, idle for `seconds` once settled; prints its CPU ms over that window. */
-async function child(config: string, url: string, reap: boolean, seconds: number): Promise<void> {
-  const broker = await RedisBroker.connect({ registry: loadRegistry(config), url, reap, evictionCheck: 'none' })
+async function child(config: string, url: string, mode: Mode, seconds: number): Promise<void> {
+  const options = { reap: mode !== 'none', expire: mode === 'gateway' }
+  const broker = await RedisBroker.connect({ registry: loadRegistry(config), url, ...options, evictionCheck: 'none' })
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
   const before = process.cpuUsage()
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
@@ -44,9 +50,9 @@ async function calls(url: string): Promise<number> {
   }
 }
 
-function run(config: string, url: string, reap: boolean, seconds: number): Promise<number> {
+function run(config: string, url: string, mode: Mode, seconds: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const node = spawn(process.execPath, ['--import', 'tsx', HERE, '--child', config, url, reap ? 'reap' : 'no', String(seconds)], {
+    const node = spawn(process.execPath, ['--import', 'tsx', HERE, '--child', config, url, mode, String(seconds)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
@@ -61,8 +67,8 @@ function run(config: string, url: string, reap: boolean, seconds: number): Promi
 
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') {
-    const [config, url, reap, seconds] = process.argv.slice(3)
-    await child(config ?? '', url ?? '', reap === 'reap', Number(seconds))
+    const [config, url, mode, seconds] = process.argv.slice(3)
+    await child(config ?? '', url ?? '', (mode ?? 'none') as Mode, Number(seconds))
     return
   }
   const pools = Number(process.argv[2] ?? 100)
@@ -78,19 +84,23 @@ async function main(): Promise<void> {
   const shared = await startRedis()
   const own = await startRedis()
   try {
-    const [reaping, idle] = await Promise.all([run(config, shared.url, true, seconds), run(config, shared.url, false, seconds)])
+    const cpu = await Promise.all(MODES.map((mode) => run(config, shared.url, mode, seconds)))
+    const label: Record<Mode, string> = { gateway: 'reaping + expiring', reap: 'reaping only', none: 'neither' }
+    const idle = cpu[2] ?? 0
     console.log(`${pools} pools, ${seconds} s idle, side by side:`)
-    console.log(`  broker reaping      ${reaping.toFixed(0)} ms CPU (${((reaping / seconds) * 0.1).toFixed(2)} % of a core)`)
-    console.log(`  broker not reaping  ${idle.toFixed(0)} ms CPU (${((idle / seconds) * 0.1).toFixed(2)} % of a core)`)
-    console.log(`  difference          ${((reaping - idle) / seconds).toFixed(1)} ms CPU per second (x${(reaping / idle).toFixed(2)})`)
-    const life = seconds + SETTLE_MS / 1000
-    for (const reap of [true, false]) {
-      const before = await calls(own.url)
-      await run(config, own.url, reap, seconds)
-      const sent = (await calls(own.url)) - before
+    for (const [i, mode] of MODES.entries()) {
+      const ms = cpu[i] ?? 0
       console.log(
-        `  Redis commands, ${reap ? 'reaping' : 'not reaping'}, alone: ${sent} in ${life} s and its start (${(sent / life).toFixed(1)}/s)`,
+        `  broker ${label[mode].padEnd(18)} ${ms.toFixed(0)} ms CPU (${((ms / seconds) * 0.1).toFixed(2)} % of a core; ` +
+          `${((ms - idle) / seconds).toFixed(1)} ms CPU per second over neither)`,
       )
+    }
+    const life = seconds + SETTLE_MS / 1000
+    for (const mode of MODES) {
+      const before = await calls(own.url)
+      await run(config, own.url, mode, seconds)
+      const sent = (await calls(own.url)) - before
+      console.log(`  Redis commands, ${label[mode]}, alone: ${sent} in ${life} s and its start (${(sent / life).toFixed(1)}/s)`)
     }
   } finally {
     await shared.stop()

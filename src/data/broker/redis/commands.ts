@@ -15,7 +15,6 @@ export interface RedisCommands {
   zadd(key: string, score: number, member: string): Promise<number>
   zrem(key: string, ...members: string[]): Promise<number>
   zrange(key: string, start: number, stop: number): Promise<string[]>
-  zrangebyscore(key: string, min: number | string, max: number | string, limit: 'LIMIT', offset: number, count: number): Promise<string[]>
   zremrangebyscore(key: string, min: number | string, max: number | string): Promise<number>
   zmscore(key: string, ...members: string[]): Promise<Array<string | null>>
   publish(channel: string, message: string): Promise<number>

@@ -5,7 +5,8 @@
 // The admission script (scripts.ts ADMIT) writes each run's deadline into its pool's
 // `sy-deadlines` sorted set; a node worker drops the entry when it takes the run and writes
 // it back when the run goes back to the queue (a retry's backoff; a reaper's hand-on). Every
-// EXPIRY.passMs, a pass reads at most EXPIRY.perPass entries past due per pool and, for each
+// EXPIRY.passMs, a pass reads at most EXPIRY.perPass entries past due per pool (one script
+// for all the pools of a Redis server: scripts.ts DUE) and, for each
 // run BullMQ still holds waiting or delayed, ends it as cancel-while-queued does
 // (RedisBroker.cancel): its failed record under `sy-cancelled:<id>` (SET NX: a cancel or
 // another gateway's pass that came first wins, this one is a no-op), then Queue.remove,
@@ -20,6 +21,7 @@ import { expiredError, lostError } from '../run-errors.js'
 import { commands } from './commands.js'
 import type { PoolKeys } from './keys.js'
 import { recordFromJob, type JobLike } from './record.js'
+import { dueRuns } from './scripts.js'
 
 export const EXPIRY = {
   /** How often a pass runs. */
@@ -36,6 +38,7 @@ export interface ExpiryTarget {
 }
 
 export interface ExpiryOptions {
+  /** The pools to watch, all on one Redis server: one round trip a pass finds the runs due in all. */
   readonly targets: readonly ExpiryTarget[]
   /** How long an expired run's record stays readable (the broker's retainFailedMs). */
   readonly retainMs: number
@@ -53,28 +56,48 @@ export interface Expiry {
 /** BullMQ states of a run still in its queue. */
 const QUEUED = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'paused'])
 
-/** Start a pass every EXPIRY.passMs over `targets`. */
+/** Start a pass every EXPIRY.passMs over `targets` (one Redis server's pools). */
 export function startExpiry(options: ExpiryOptions): Expiry {
+  const [first] = options.targets
+  if (first === undefined) throw new Error('startExpiry: no pool to watch')
   let stopped = false
   let running: Promise<number> | null = null
+  /** Said once until a pass succeeds again: Redis away for a minute is one warning, not 120. */
+  let failing = false
   const pass = async (): Promise<number> => {
+    const due = await dueRuns(
+      await first.queue.client,
+      options.targets.map((target) => target.keys.deadlines),
+      Date.now(),
+      EXPIRY.perPass,
+    )
     let ended = 0
-    for (const target of options.targets) {
-      try {
-        const client = await target.queue.client
-        for (const runId of await expireQueued(client, target, options.retainMs, EXPIRY.perPass)) {
-          ended += 1
-          options.expired(target.pool, runId)
-        }
-      } catch (error) {
-        if (!stopped) options.warn(`pool '${target.pool}': expiring queued runs failed: ${(error as Error).message}`)
+    for (const [i, target] of options.targets.entries()) {
+      const runIds = due[i] ?? []
+      if (runIds.length === 0) continue
+      for (const runId of await expireQueued(await target.queue.client, target, runIds, options.retainMs)) {
+        ended += 1
+        options.expired(target.pool, runId)
       }
     }
     return ended
   }
   const timer = setInterval(() => {
     if (stopped || running) return
-    running = pass().finally(() => (running = null))
+    running = pass()
+      .then((ended) => {
+        failing = false
+        return ended
+      })
+      .catch((error: unknown) => {
+        if (!stopped && !failing) {
+          const pools = options.targets.map((target) => `'${target.pool}'`).join(', ')
+          options.warn(`pool${options.targets.length > 1 ? 's' : ''} ${pools}: expiring queued runs failed: ${(error as Error).message}`)
+        }
+        failing = true
+        return 0
+      })
+      .finally(() => (running = null))
   }, EXPIRY.passMs)
   timer.unref()
   return {
@@ -86,11 +109,10 @@ export function startExpiry(options: ExpiryOptions): Expiry {
   }
 }
 
-/** End the runs of one pool past their deadline and still queued, at most `limit` looked at: the ids this call ended. */
-export async function expireQueued(client: RedisClient, target: ExpiryTarget, retainMs: number, limit: number): Promise<string[]> {
+/** End those of `due` (runs of one pool past their deadline) that are still queued: the ids this call ended. */
+async function expireQueued(client: RedisClient, target: ExpiryTarget, due: readonly string[], retainMs: number): Promise<string[]> {
   const { keys, queue, pool } = target
   const redis = commands(client)
-  const due = await redis.zrangebyscore(keys.deadlines, '-inf', Date.now(), 'LIMIT', 0, limit)
   const ended: string[] = []
   for (const runId of due) {
     const state = await queue.getJobState(runId)

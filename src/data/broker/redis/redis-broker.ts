@@ -158,7 +158,7 @@ export class RedisBroker implements Broker {
   private readonly warn: (message: string) => void
   private readonly errors: RedisErrorLog
   private readonly reapers: Reaper[] = []
-  private expiry: Expiry | null = null
+  private readonly expiryPasses: Expiry[] = []
   /** Runs this process's expiry passes ended, per pool (expiries()). */
   private readonly expired = new Map<string, number>()
   private closed = false
@@ -188,13 +188,22 @@ export class RedisBroker implements Broker {
       this.queues.set(pool.name, { pool, url, queue, keys: poolKeys(this.prefix, queue.name), watching: false, admitting: 0 })
     }
     if (options.reap === true) this.startReapers()
-    if (options.expire ?? options.reap === true) {
-      this.expiry = startExpiry({
-        targets: [...this.queues.values()].map(({ queue, keys, pool }) => ({ queue, keys, pool: pool.name })),
-        retainMs: this.retainFailedMs,
-        expired: (pool) => this.expired.set(pool, (this.expired.get(pool) ?? 0) + 1),
-        warn: this.warn,
-      })
+    if (options.expire ?? options.reap === true) this.startExpiries()
+  }
+
+  /** One expiry pass per Redis server, for all of its pools (one round trip a pass when no run is due). */
+  private startExpiries(): void {
+    const byUrl = new Map<string, PoolQueue[]>()
+    for (const entry of this.queues.values()) byUrl.set(entry.url, [...(byUrl.get(entry.url) ?? []), entry])
+    for (const entries of byUrl.values()) {
+      this.expiryPasses.push(
+        startExpiry({
+          targets: entries.map(({ queue, keys, pool }) => ({ queue, keys, pool: pool.name })),
+          retainMs: this.retainFailedMs,
+          expired: (pool) => this.expired.set(pool, (this.expired.get(pool) ?? 0) + 1),
+          warn: this.warn,
+        }),
+      )
     }
   }
 
@@ -203,9 +212,10 @@ export class RedisBroker implements Broker {
     return this.expired
   }
 
-  /** One expiry pass now (tests): the runs it ended; 0 when this broker does not expire runs. */
+  /** One expiry pass now, over every server (tests): the runs it ended; 0 when this broker does not expire runs. */
   async expireNow(): Promise<number> {
-    return this.expiry ? this.expiry.pass() : 0
+    const ended = await Promise.all(this.expiryPasses.map((expiry) => expiry.pass()))
+    return ended.reduce((a, b) => a + b, 0)
   }
 
   /** One reaper per Redis server, for all of its pools (one round trip a pass when no worker died). */
@@ -665,7 +675,7 @@ export class RedisBroker implements Broker {
     if (this.closed) return
     this.closed = true
     for (const reaper of this.reapers) reaper.stop()
-    this.expiry?.stop()
+    for (const expiry of this.expiryPasses) expiry.stop()
     const closing = [...this.queues.values()].flatMap((entry) => [entry.queue, ...(entry.events ? [entry.events] : [])])
     await Promise.allSettled(closing.map((closable) => closeBounded(closable, this.timeoutMs)))
   }

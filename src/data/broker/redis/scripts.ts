@@ -117,6 +117,22 @@ return expired
 `,
 }
 
+// Runs whose deadline has passed, of one pool or several on one server (an expiry pass's
+// list, expiry.ts): one round trip a pass while nothing is due. The deadline is the
+// envelope's (the gateway's clock), so `now` is the caller's too, not Redis's.
+// KEYS: the pools' deadlines sets; ARGV: now (ms epoch), limit per pool → per key, its members due
+const DUE: Script = {
+  name: 'switchyardDueRunsOf',
+  keys: -1,
+  lua: `
+local due = {}
+for i = 1, #KEYS do
+  due[i] = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+end
+return due
+`,
+}
+
 // The claim on a dead worker, atomic: of the reapers (node workers of its pool, gateways,
 // its supervisor) that saw it, exactly one removes it and goes on to its leases. A reaper
 // that judged it by its heartbeat claims it only if that has still expired now: a worker
@@ -256,6 +272,16 @@ export async function expiredWorkers(client: RedisClient, workersKeys: readonly 
   if (workersKeys.length === 0) return []
   const reply = await run(client, EXPIRED, [...workersKeys, String(limit)], workersKeys.length)
   return workersKeys.map((_, i) => {
+    const members = Array.isArray(reply) ? (reply[i] as unknown) : null
+    return Array.isArray(members) ? members.map(String) : []
+  })
+}
+
+/** Runs past their deadline (see DUE), at most `limit` per pool; one round trip for every pool of `deadlinesKeys` (one server). */
+export async function dueRuns(client: RedisClient, deadlinesKeys: readonly string[], now: number, limit: number): Promise<string[][]> {
+  if (deadlinesKeys.length === 0) return []
+  const reply = await run(client, DUE, [...deadlinesKeys, String(Math.floor(now)), String(limit)], deadlinesKeys.length)
+  return deadlinesKeys.map((_, i) => {
     const members = Array.isArray(reply) ? (reply[i] as unknown) : null
     return Array.isArray(members) ? members.map(String) : []
   })
