@@ -104,9 +104,6 @@ interface Subscriber {
 
 const RECENT_CANCELS = 1000
 
-/** BullMQ states of a failed attempt's job that will be run again. */
-const QUEUED_AGAIN = new Set(['waiting', 'delayed', 'prioritized'])
-
 /**
  * A RunSource on a BullMQ Worker for one pool.
  * @example
@@ -206,7 +203,14 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
             attempts: Math.max(job.attemptsStarted, job.attemptsMade + 1),
           }
           if (outcome.ok) return stampResult(outcome.output, stamp)
-          throw failure(job, outcome.error, stamp)
+          const error = failure(job, outcome.error, stamp)
+          // A retry goes back to the queue: its deadline entry goes back first, so the expiry
+          // pass ends it if no worker takes it in time. Not due before BullMQ has moved it
+          // (failure() retries only a run whose retry starts before its deadline), so no pass
+          // can find it still active here and drop it.
+          if (client && !(error instanceof UnrecoverableError) && job.attemptsMade + 1 < (job.opts.attempts ?? 1))
+            await requeued(client, keys, runId, String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
+          throw error
         } finally {
           running.delete(runId)
           hard.signal.removeEventListener('abort', abort)
@@ -228,18 +232,6 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
         autorun: !beating,
       })
       worker.on('error', (error) => warn(`Redis worker for pool '${pool}': ${error.message}`))
-      // A failed attempt to be retried is back in the queue (BullMQ moved it before saying so):
-      // its deadline entry is written back, so the expiry pass ends it if no worker takes it in time.
-      worker.on('failed', (job) => {
-        if (!job?.id || !queue) return
-        const { id } = job
-        const deadline = String((job.data as { deadline?: unknown } | null)?.deadline ?? '')
-        void queue.client
-          .then(async (client) => {
-            if (QUEUED_AGAIN.has(await job.getState())) await requeued(client, keys, id, deadline)
-          })
-          .catch(() => undefined)
-      })
       queue = new Queue(queueNameOfPool, { connection, prefix })
       queue.on('error', () => undefined)
       if (beating) {

@@ -8,10 +8,11 @@ import { describe, test } from 'node:test'
 
 import { Queue, Worker } from 'bullmq'
 
-import { RedisBroker } from '../../../../src/data/broker/redis/index.js'
+import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { commands } from '../../../../src/data/broker/redis/commands.js'
 import { poolKeys } from '../../../../src/data/broker/redis/keys.js'
 import { EXPIRED_MESSAGE } from '../../../../src/data/broker/run-errors.js'
+import { poolLive } from '../../../helpers/pool-live.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
 import { CONTRACT, contractRegistry, envelope } from '../broker.contract.js'
 
@@ -103,6 +104,40 @@ void describe('redis expiry pass', { skip }, () => {
       release()
       await foreign.close()
       await queue.close()
+      await gateway.close()
+    }
+  })
+
+  void test('a run its node worker put back for a retry, with no worker left to take it, ends at its deadline', async () => {
+    const { url } = server()
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const registry = contractRegistry()
+    // The retry waits 800 ms, so it would start before the run's 1.5 s deadline: it is retried, not failed at once.
+    const gateway = await RedisBroker.connect({ registry, url, prefix, expire: true, backoffMs: 800 })
+    const source = redisRunSource(CONTRACT.pools.tight, { url, prefix })
+    let attempted = (): void => undefined
+    const first = new Promise<void>((resolve) => (attempted = resolve))
+    source.start(
+      async () => {
+        attempted()
+        return { ok: false, error: { code: 'MODEL_FAILED', message: 'model timed out', retryable: true } }
+      },
+      { concurrency: 1 },
+    )
+    try {
+      await poolLive(gateway, CONTRACT.pools.tight)
+      const env = envelope(registry, CONTRACT.workflows.tight, { mode: 'retryable' }, null, 1500)
+      await gateway.submit(env)
+      await first
+      // The only worker leaves once its attempt is settled (the run is back in the queue, waiting out its backoff).
+      await source.drain()
+      const record = await gateway.wait(env.runId, { until: Date.parse(env.deadline) + 5000 })
+      assert.equal(record.status, 'failed', `still ${record.status}`)
+      assert.deepEqual(record.error, { code: 'DEADLINE_EXCEEDED', message: EXPIRED_MESSAGE, retryable: false })
+      assert.equal(record.attempts, 1)
+      assert.equal(gateway.expiries().get(CONTRACT.pools.tight), 1)
+    } finally {
+      await source.close()
       await gateway.close()
     }
   })
