@@ -120,7 +120,12 @@ async function expireQueued(client: RedisClient, target: ExpiryTarget, due: read
       // Admitted, its job not added yet (ADMIT → add): the next pass sees it. Anything else
       // (running, finished, cancelled, gone) is not this pass's to end.
       if (state === 'unknown' && (await client.zscore(keys.admitting, runId)) !== null) continue
+      const deadline = await client.zscore(keys.deadlines, runId)
       await redis.zrem(keys.deadlines, runId)
+      // A running run may have gone back to the queue since (its worker died, a reaper put it
+      // back and wrote its entry again): that entry is put back, or the run would never expire.
+      if (state === 'active' && deadline !== null && QUEUED.has(await queue.getJobState(runId)))
+        await redis.zadd(keys.deadlines, Number(deadline), runId)
       continue
     }
     const job = await Job.fromId(queue, runId)
