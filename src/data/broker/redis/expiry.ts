@@ -6,14 +6,14 @@
 // `sy-deadlines` sorted set; a node worker drops the entry when it takes the run and writes
 // it back when the run goes back to the queue (a retry's backoff; a reaper's hand-on). Every
 // EXPIRY.passMs, a pass reads at most EXPIRY.perPass entries past due per pool (one script
-// for all the pools of a Redis server: scripts.ts DUE) and, for each
-// run BullMQ still holds waiting or delayed, ends it as cancel-while-queued does
-// (RedisBroker.cancel): its failed record under `sy-cancelled:<id>` (SET NX: a cancel or
-// another gateway's pass that came first wins, this one is a no-op), then Queue.remove,
-// which BullMQ refuses for a job a worker holds (then the record is taken back: the worker
-// refuses the run itself, past its deadline). An entry whose run is running, finished or
-// gone is dropped: so the Python worker, which never drops its entries, leaves none behind
-// that could end a run.
+// for all the pools of a Redis server: scripts.ts DUE) and ends each run BullMQ still holds
+// waiting or delayed as cancel-while-queued does (RedisBroker.cancel): its failed record
+// (DEADLINE_EXCEEDED; WORKER_LOST for a run queued again after its worker died) under
+// `sy-cancelled:<id>` with SET NX, so a cancel or another gateway's pass that came first
+// wins and this one is a no-op; then Queue.remove, which BullMQ refuses for a job a worker
+// holds (then the record is taken back: the worker refuses the run itself, past its
+// deadline). An entry whose run is running, finished or gone is dropped: so the Python
+// worker, which never drops its entries, leaves none behind that could end a run.
 import { Job, type Queue, type RedisClient } from 'bullmq'
 
 import type { RunRecord } from '../broker.js'
