@@ -24,10 +24,22 @@ import {
 import { createEnvelope, verifyEnvelope, type Envelope } from '../../../src/data/index.js'
 import { EXPIRED_MESSAGE } from '../../../src/data/broker/run-errors.js'
 
+/** A run a child consumer started: its attempt, lost attempts, and the runs in flight there then (itself included). */
+export interface Start {
+  readonly runId: string
+  readonly attempt: number
+  readonly lost: number
+  readonly inFlight: number
+}
+
 /** A consumer in a process of its own (fixtures/consumer.ts). */
 export interface ChildConsumer {
   /** Resolves once the child has taken run `runId` (with its attempt and lost attempts). */
   started(runId: string): Promise<{ attempt: number; lost: number }>
+  /** Every run the child started, in order (the ledger). */
+  readonly starts: readonly Start[]
+  /** Resolves once the process has gone (killed, or killed itself) and the broker side has seen it. */
+  readonly exited: Promise<void>
   /** SIGKILL, and wait until the broker side has seen the process go. */
   kill(): Promise<void>
 }
@@ -35,7 +47,7 @@ export interface ChildConsumer {
 export interface BrokerFixture {
   readonly broker: Broker
   source(pool: string): RunSource
-  /** A consumer of `pool` in a child process (concurrency 4): it echoes, or hangs on `{ mode: 'hang' }`. */
+  /** A consumer of `pool` in a child process (concurrency 4): it echoes, hangs on `{ mode: 'hang' }`, and more (fixtures/consumer.ts). */
   spawnConsumer(pool: string): Promise<ChildConsumer>
   readonly registry: Registry
   /** One expiry pass now, where the broker runs them on a timer (Redis: expiry.ts), racing the timer's. */
@@ -121,6 +133,10 @@ export type Behaviour =
   | { readonly mode: 'abortable' }
   /** Never ends (fixtures/consumer.ts); the suite's own handler treats it as abortable. */
   | { readonly mode: 'hang' }
+  /** Succeeds after `ms`. */
+  | { readonly mode: 'wait'; readonly ms: number }
+  /** Kills its process once `together` runs are in flight there (fixtures/consumer.ts); the suite's own handler fails it. */
+  | { readonly mode: 'poison'; readonly together: number }
 
 let sequence = 0
 
@@ -203,6 +219,11 @@ class Executions {
       }
       case 'echo':
         return { ok: true, output: { echo: behaviour.value, attempt: delivery.attempt } }
+      case 'wait':
+        await new Promise((resolve) => setTimeout(resolve, behaviour.ms))
+        return { ok: true, output: { waited: behaviour.ms, attempt: delivery.attempt } }
+      case 'poison':
+        return { ok: false, error: { code: 'GRAPH_FAILED', message: 'poison (kills only a child consumer)', retryable: false } }
       case 'fatal':
         return { ok: false, error: { code: 'GRAPH_FAILED', message: 'the graph threw: boom', retryable: false } }
       case 'retryable':
@@ -865,6 +886,57 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
           assert.equal(record.deadLettered, true)
           // Counted as each crash happened: dead-lettered before the deadline, not found dead after it.
           assert.ok((record.finishedAt ?? Infinity) < Date.parse(env.deadline), `finished ${record.finishedAt}, deadline ${env.deadline}`)
+        },
+        { worker: false },
+      ))
+
+    void test('runs that shared a process with a poison run succeed: a run whose worker died runs alone, and only the poison is dead-lettered', () =>
+      withBroker(
+        async ({ broker, registry, spawnConsumer }) => {
+          // A pool of one process (concurrency 4), started again each time it dies, as its supervisor does.
+          const consumers: ChildConsumer[] = [await spawnConsumer(CONTRACT.pools.work)]
+          let stop: () => void = () => undefined
+          const stopping = new Promise<void>((resolve) => (stop = resolve))
+          let stopped = false
+          void stopping.then(() => (stopped = true))
+          const supervised = (async () => {
+            while (!stopped) {
+              await Promise.race([consumers.at(-1)?.exited, stopping])
+              if (!stopped) consumers.push(await spawnConsumer(CONTRACT.pools.work))
+            }
+          })()
+          // The innocent runs are in flight when the poison kills the process: it waits for all 4.
+          const innocents = [1, 2, 3].map(() => envelope(registry, CONTRACT.workflows.echo, { mode: 'wait', ms: 300 }, null, 60_000))
+          const poison = envelope(registry, CONTRACT.workflows.echo, { mode: 'poison', together: 4 }, null, 60_000)
+          let records: RunRecord[]
+          try {
+            for (const env of [...innocents, poison]) await broker.submit(env, ASYNC)
+            records = await Promise.all([...innocents, poison].map((env) => finished(broker, env.runId)))
+          } finally {
+            // The suite kills every consumer it spawned once the test ends.
+            stop()
+            await supervised
+          }
+          const starts = consumers.flatMap((c) => c.starts)
+          const ledger = JSON.stringify(starts)
+          // The first process ran all four together; the poison killed it.
+          assert.ok(
+            [...innocents, poison].every((env) => starts.some((s) => s.runId === env.runId && s.lost === 0)),
+            ledger,
+          )
+          for (const [i, env] of innocents.entries()) {
+            assert.equal(records[i]?.status, 'succeeded', `${env.runId}: ${records[i]?.error?.message ?? ''} ${ledger}`)
+          }
+          const dead = records[3]
+          assert.equal(dead?.status, 'failed')
+          assert.equal(dead?.error?.code, 'WORKER_CRASHED', dead?.error?.message)
+          assert.match(dead?.error?.message ?? '', /dead-lettered after its worker died under it 2 times/)
+          assert.equal(dead?.attempts, 2)
+          assert.equal(starts.filter((s) => s.runId === poison.runId).length, 2, ledger)
+          // Every run whose worker had died under it ran with nothing else in flight in its process.
+          const suspects = starts.filter((s) => s.lost > 0)
+          assert.ok(suspects.length >= 1, ledger)
+          for (const s of suspects) assert.equal(s.inFlight, 1, `run ${s.runId} ran beside others: ${ledger}`)
         },
         { worker: false },
       ))

@@ -4,6 +4,10 @@
 // Retries, dead letters, idempotency and backpressure live here, as they do in Redis. A
 // queued run no worker takes before its deadline ends then (a timer per queued run), failed
 // DEADLINE_EXCEEDED, as the Redis broker's expiry pass ends it (redis/expiry.ts).
+// A suspect (a run whose worker process already died under it) runs alone: it goes only
+// to a consumer (a worker process) with nothing in flight, which is given nothing else
+// until it ends; so a run that shared a process with a poison run once is not counted a
+// second crash beside it when the poison takes its next process down.
 import { setMaxListeners } from 'node:events'
 import { SwitchyardError } from '../../../control/index.js'
 import {
@@ -76,6 +80,8 @@ interface Consumer {
   active: number
   draining: boolean
   idle?: () => void
+  /** The suspect this consumer is kept for (it takes nothing else): waiting for it to be idle, or running it. */
+  solo?: string
 }
 
 interface PoolState {
@@ -86,6 +92,8 @@ interface PoolState {
   runtime: string
   /** Run ids ready to deliver, oldest first. */
   readonly ready: string[]
+  /** Suspects (crashes > 0) ready to deliver, oldest first: each runs alone on a consumer. */
+  readonly suspects: string[]
   /** Run ids waiting out a retry backoff. */
   readonly delayed: Set<string>
   readonly consumers: Set<Consumer>
@@ -191,7 +199,7 @@ export class MemoryBroker implements Broker {
         RESTARTING_RETRY_MS,
       )
     }
-    const queued = pool.ready.length + pool.delayed.size
+    const queued = pool.ready.length + pool.suspects.length + pool.delayed.size
     if (queued >= pool.maxQueued) throw new PoolSaturatedError(pool.name, pool.maxQueued, this.retryDelayMs)
     const record: Mutable<RunRecord> = {
       runId: envelope.runId,
@@ -232,7 +240,12 @@ export class MemoryBroker implements Broker {
       pool.delayed.delete(runId)
       const at = pool.ready.indexOf(runId)
       if (at >= 0) pool.ready.splice(at, 1)
+      const suspect = pool.suspects.indexOf(runId)
+      if (suspect >= 0) pool.suspects.splice(suspect, 1)
+      // A consumer kept for it takes runs again.
+      for (const c of pool.consumers) if (c.solo === runId) delete c.solo
       this.end(entry, 'cancelled', cancelledError(runId, 'while queued'))
+      this.dispatch(pool)
       return { ...record }
     }
     // Running: the worker aborts the graph's signal and settles the run CANCELLED.
@@ -285,7 +298,7 @@ export class MemoryBroker implements Broker {
   async stats(): Promise<PoolStats[]> {
     return [...this.pools.values()].map((pool) => ({
       pool: pool.name,
-      queued: pool.ready.length + pool.delayed.size,
+      queued: pool.ready.length + pool.suspects.length + pool.delayed.size,
       running: pool.running,
       failed: pool.failed,
       workers: [...pool.consumers].filter((c) => !c.draining).length,
@@ -300,7 +313,7 @@ export class MemoryBroker implements Broker {
   /** Runs of `pool` waiting now (ready or in retry backoff); synchronous, for the IPC adapter. */
   depth(poolName: string): number {
     const pool = this.pools.get(poolName)
-    return pool ? pool.ready.length + pool.delayed.size : 0
+    return pool ? pool.ready.length + pool.suspects.length + pool.delayed.size : 0
   }
 
   /** Nothing to do: the child's IPC link (ipc-parent.ts) settles its runs as lost when it exits. */
@@ -369,6 +382,7 @@ export class MemoryBroker implements Broker {
         served,
         runtime,
         ready: [],
+        suspects: [],
         delayed: new Set(),
         consumers: new Set(),
         running: 0,
@@ -382,14 +396,50 @@ export class MemoryBroker implements Broker {
   private pickConsumer(pool: PoolState): Consumer | undefined {
     let best: Consumer | undefined
     for (const c of pool.consumers) {
-      if (c.draining || c.active >= c.concurrency) continue
+      if (c.draining || c.solo !== undefined || c.active >= c.concurrency) continue
       if (!best || c.active < best.active) best = c
     }
     return best
   }
 
+  /**
+   * The consumer that runs suspect `runId` now: the one kept for it once it is idle, or
+   * an idle one. With none idle, one is kept for it (the least busy not kept for another):
+   * it takes nothing new, and gets the suspect when its runs have ended. Undefined: not yet.
+   */
+  private soloConsumer(pool: PoolState, runId: string): Consumer | undefined {
+    let kept: Consumer | undefined
+    let idle: Consumer | undefined
+    let least: Consumer | undefined
+    for (const c of pool.consumers) {
+      if (c.draining) continue
+      if (c.solo === runId) kept = c
+      else if (c.solo !== undefined) continue
+      else if (c.active === 0) idle ??= c
+      else if (!least || c.active < least.active) least = c
+    }
+    if (kept) return kept.active === 0 ? kept : undefined
+    if (idle) {
+      idle.solo = runId
+      return idle
+    }
+    if (least) least.solo = runId
+    return undefined
+  }
+
   private dispatch(pool: PoolState): void {
     if (this.closed) return
+    for (let i = 0; i < pool.suspects.length;) {
+      const runId = pool.suspects[i]!
+      const entry = this.runs.get(runId)
+      const consumer = entry ? this.soloConsumer(pool, runId) : undefined
+      if (entry && !consumer) {
+        i += 1
+        continue
+      }
+      pool.suspects.splice(i, 1)
+      if (entry && consumer) this.deliver(pool, consumer, entry)
+    }
     for (;;) {
       const consumer = pool.ready.length ? this.pickConsumer(pool) : undefined
       if (!consumer) return
@@ -419,12 +469,17 @@ export class MemoryBroker implements Broker {
     pool.delayed.delete(record.runId)
     const at = pool.ready.indexOf(record.runId)
     if (at >= 0) pool.ready.splice(at, 1)
+    const suspect = pool.suspects.indexOf(record.runId)
+    if (suspect >= 0) pool.suspects.splice(suspect, 1)
+    // A consumer kept for it (a suspect waiting to run alone) takes runs again.
+    for (const c of pool.consumers) if (c.solo === record.runId) delete c.solo
     const error =
       entry.crashes > 0
         ? lostError(record.runId, record.deadline, `${entry.crashes} earlier attempt(s) died with their worker`)
         : expiredError()
     this.expired.set(pool.name, (this.expired.get(pool.name) ?? 0) + 1)
     this.deadLetter(pool, entry, error)
+    this.dispatch(pool)
   }
 
   private deliver(pool: PoolState, consumer: Consumer, entry: Entry): void {
@@ -464,6 +519,7 @@ export class MemoryBroker implements Broker {
         entry.attempt = undefined
         consumer.active -= 1
         pool.running -= 1
+        if (consumer.solo === entry.record.runId) delete consumer.solo
         this.settle(pool, entry, outcome)
         if (consumer.draining && consumer.active === 0) consumer.idle?.()
         this.dispatch(pool)
@@ -494,7 +550,7 @@ export class MemoryBroker implements Broker {
         this.deadLetter(pool, entry, lostError(record.runId, record.deadline, outcome.error.message))
       } else if (!this.closed) {
         record.status = 'queued'
-        pool.ready.unshift(record.runId)
+        pool.suspects.push(record.runId)
         this.armExpiry(pool, entry)
       }
       return
@@ -510,7 +566,8 @@ export class MemoryBroker implements Broker {
       this.armExpiry(pool, entry)
       entry.retryTimer = setTimeout(() => {
         pool.delayed.delete(record.runId)
-        pool.ready.push(record.runId)
+        if (entry.crashes > 0) pool.suspects.push(record.runId)
+        else pool.ready.push(record.runId)
         this.dispatch(pool)
       }, delay)
       return

@@ -11,6 +11,7 @@ export interface RedisCommands {
   set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<'OK' | null>
   mget(...keys: string[]): Promise<Array<string | null>>
   hlen(key: string): Promise<number>
+  hincrby(key: string, field: string, by: number): Promise<number>
   hscan(key: string, cursor: string, count: 'COUNT', n: number): Promise<[string, string[]]>
   zadd(key: string, score: number, member: string): Promise<number>
   zrem(key: string, ...members: string[]): Promise<number>

@@ -15,7 +15,13 @@
 // arrives while the process is disconnected is read back from `sy-cancels`. A run it takes
 // leaves the `sy-deadlines` set (expiry.ts); one it hands back to the queue for a retry
 // goes back into it.
-import { Queue, UnrecoverableError, Worker, type Job, type RedisClient } from 'bullmq'
+// A suspect (a run whose worker already died under it once) runs alone in its process:
+// the worker stops taking runs, waits for the ones in flight, runs it, and takes runs
+// again; a run that comes while a suspect holds the process is handed back to the queue
+// (and into `sy-deadlines`). So when a poison run takes its process down again, the runs
+// that shared the process the first time are not counted a second crash beside it
+// (WORKER_CRASHED is the poison's).
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type RedisClient } from 'bullmq'
 
 import { queueName } from '../../../control/index.js'
 import type { RunError } from '../broker.js'
@@ -105,6 +111,21 @@ interface Subscriber {
 const RECENT_CANCELS = 1000
 
 /**
+ * How long a run handed back (this process holds a suspect) waits in BullMQ's delayed set
+ * before any worker may take it again: long enough not to spin against a busy process,
+ * short next to a run's deadline.
+ */
+export const HAND_BACK_MS = 250
+
+/**
+ * BullMQ's attemptsStarted, in the job's hash: raised each time a worker takes the job,
+ * and what the crash count reads (attemptsStarted − attemptsMade, reaper.ts). A run taken
+ * but not run here (handed back, or a suspect waiting to run alone) takes its start back,
+ * so a crash of the process meanwhile is not counted against it: it did not run.
+ */
+const ATTEMPTS_STARTED = 'ats'
+
+/**
  * A RunSource on a BullMQ Worker for one pool.
  * @example
  * const source = redisRunSource('email', { url: process.env.SWITCHYARD_REDIS_URL })
@@ -126,6 +147,56 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
   let heartbeat: Heartbeat | null = null
   let reaper: Reaper | null = null
   let subscriber: Subscriber | null = null
+  /** The suspect that holds this process (waiting for the others to end, or running alone), if any. */
+  let solo: string | null = null
+  /** Called whenever a run here ends (a waiting suspect checks whether it is alone now). */
+  const ended = new Set<() => void>()
+
+  /** Take back (−1) or restore (+1) a start of `runId` (ATTEMPTS_STARTED). */
+  const adjustStarts = async (runId: string, by: 1 | -1) => {
+    if (!queue) return
+    await commands(await queue.client).hincrby(queue.toKey(runId), ATTEMPTS_STARTED, by)
+  }
+
+  /**
+   * Give a run back to the queue unrun: BullMQ's delayed set for HAND_BACK_MS, its start taken
+   * back, and neither an attempt nor a failure counted (DelayedError tells the Worker so).
+   */
+  const handBack = async (job: Job, token: string | undefined): Promise<never> => {
+    const runId = job.id ?? ''
+    // Taken back first: a process that dies before the move leaves the run active, and its
+    // reaper must not count a crash for a run that did not run here.
+    await adjustStarts(runId, -1)
+    try {
+      // Back into the expiry pass's set first, as a retry (not due before the move: a due entry of a running run is dropped).
+      if (queue) await requeued(await queue.client, keys, runId, String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
+      await job.moveToDelayed(Date.now() + HAND_BACK_MS, token)
+    } catch (error) {
+      await adjustStarts(runId, 1).catch(() => undefined)
+      throw error
+    }
+    throw new DelayedError(`run ${runId} handed back: this process runs suspect run ${solo ?? '?'} alone`)
+  }
+
+  /**
+   * Resolves when `runId` is the only run in flight here, its signal aborts (cancel, hard
+   * close), or `deadlineMs` passes (the handler then ends it WORKER_LOST, as a lost run).
+   */
+  const alone = (runId: string, signal: AbortSignal, deadlineMs: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        const others = [...running.keys()].some((id) => id !== runId)
+        if (others && !signal.aborted && Date.now() < deadlineMs) return
+        clearTimeout(timer)
+        signal.removeEventListener('abort', check)
+        ended.delete(check)
+        resolve()
+      }
+      const timer = setTimeout(check, Math.max(0, Math.min(deadlineMs - Date.now(), 2 ** 31 - 1)))
+      signal.addEventListener('abort', check, { once: true })
+      ended.add(check)
+      check()
+    })
 
   const cancelHere = (runId: string) => {
     const controller = running.get(runId)
@@ -164,6 +235,17 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       const beating = options.heartbeat ?? true
       const processor = async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
         const runId = job.id ?? ''
+        const lostAttempts = Math.max(0, (job.attemptsStarted ?? 0) - job.attemptsMade - 1)
+        // A suspect holds this process: whatever else comes (another suspect, or a run taken
+        // just as the worker paused) would be counted a crash beside it. Another worker, or
+        // this one later, takes it.
+        if (solo !== null) return handBack(job, token)
+        if (lostAttempts > 0) {
+          // This suspect holds the process from now on: take no new runs (BullMQ's local
+          // pause, without waiting for the active ones); the finally below takes runs again.
+          solo = runId
+          void worker?.pause(true).catch(() => undefined)
+        }
         // One signal for the run: aborted by a hard close, by BullMQ, or by a cancel.
         // Linked by hand, and unlinked when the run ends: AbortSignal.any() on Node 20
         // keeps growing the long-lived source signal's listener list.
@@ -172,7 +254,6 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
         hard.signal.addEventListener('abort', abort, { once: true })
         signal?.addEventListener('abort', abort, { once: true })
         running.set(runId, run)
-        const lostAttempts = Math.max(0, (job.attemptsStarted ?? 0) - job.attemptsMade - 1)
         let leased = false
         try {
           // The lease is in Redis before the graph starts: a crash from here on is found by a reaper in seconds.
@@ -189,6 +270,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
           else if (lostAttempts > 0 && queue && (await (await queue.client).zscore(keys.cancels, runId)) !== null) {
             run.abort(cancelledError(runId, 'while running', true))
           }
+          if (solo === runId) await waitAlone(runId, job, run.signal)
           const client = queue ? await queue.client : null
           const finished = client ? (await client.zscore(keys.finished, runId)) !== null : false
           const outcome = await handler({ raw: job.data, runId, finished, attempt: job.attemptsMade + 1, lostAttempts, signal: run.signal })
@@ -213,9 +295,29 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
           throw error
         } finally {
           running.delete(runId)
+          for (const check of [...ended]) check()
+          if (solo === runId) {
+            solo = null
+            if (worker && !worker.closing) worker.resume()
+          }
           hard.signal.removeEventListener('abort', abort)
           signal?.removeEventListener('abort', abort)
           if (leased) void queue?.client.then((c) => c.hdel(keys.leases(workerId), runId)).catch(() => undefined)
+        }
+      }
+      /**
+       * Wait until the suspect `runId` is the only run in flight here (the worker took no new
+       * runs since it came: processor() paused it). While it waits, its start is taken back
+       * (ATTEMPTS_STARTED): if one of the others takes the process down, that crash is not its.
+       */
+      const waitAlone = async (runId: string, job: Job, signal: AbortSignal) => {
+        if (![...running.keys()].some((id) => id !== runId)) return
+        const deadlineMs = Date.parse(String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
+        await adjustStarts(runId, -1)
+        try {
+          await alone(runId, signal, Number.isFinite(deadlineMs) ? deadlineMs : Date.now())
+        } finally {
+          await adjustStarts(runId, 1)
         }
       }
       const connection = connectionFor(options.url)
