@@ -11,6 +11,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
 import { SwitchyardError } from '../../../src/control/index.js'
+import { eventually } from '../../helpers/eventually.js'
 import { poolLive } from '../../helpers/pool-live.js'
 import type { Pool, Registry, RoutePlan, Workflow } from '../../../src/control/index.js'
 import {
@@ -187,6 +188,10 @@ class Executions {
   readonly lost = new Map<string, number[]>()
   /** The reason each abortable run's signal aborted with. */
   readonly aborted = new Map<string, unknown>()
+  /** Starts whose signal had aborted already (a cancel that came before the run could start): run id → lost attempts. */
+  readonly abortedAtStart: Array<{ runId: string; lost: number }> = []
+  /** Starts whose signal had not aborted: run id → lost attempts. */
+  readonly liveStarts: Array<{ runId: string; lost: number }> = []
   private readonly startedWaiters = new Map<string, () => void>()
 
   /** Resolves once run `runId` has started here. */
@@ -201,6 +206,7 @@ class Executions {
     seen.push(delivery.attempt)
     this.attempts.set(env.runId, seen)
     this.lost.set(env.runId, [...(this.lost.get(env.runId) ?? []), delivery.lostAttempts])
+    ;(delivery.signal.aborted ? this.abortedAtStart : this.liveStarts).push({ runId: env.runId, lost: delivery.lostAttempts })
     this.startedWaiters.get(env.runId)?.()
     const behaviour = env.input as Behaviour
     switch (behaviour.mode) {
@@ -937,6 +943,51 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
           const suspects = starts.filter((s) => s.lost > 0)
           assert.ok(suspects.length >= 1, ledger)
           for (const s of suspects) assert.equal(s.inFlight, 1, `run ${s.runId} ran beside others: ${ledger}`)
+        },
+        { worker: false },
+      ))
+
+    void test('a run whose worker died waits for the runs in flight where it is to run alone; cancelled meanwhile, it ends cancelled unrun', () =>
+      withBroker(
+        async (fixture, executions) => {
+          const { broker, registry, spawnConsumer } = fixture
+          // A child consumer holds 4 runs that never end; its process will die under them.
+          const doomed = await spawnConsumer(CONTRACT.pools.work)
+          const held = [1, 2, 3, 4].map(() => envelope(registry, CONTRACT.workflows.echo, { mode: 'hang' }, null, 60_000))
+          for (const env of held) await broker.submit(env, ASYNC)
+          for (const env of held) await doomed.started(env.runId)
+          // Another consumer, in this process, runs 3 runs that end only when cancelled: 1 slot of 4 is free.
+          const survivor = fixture.source(CONTRACT.pools.work)
+          survivor.start(executions.handler, { concurrency: 4 })
+          try {
+            const busy = [1, 2, 3].map(() => envelope(registry, CONTRACT.workflows.echo, { mode: 'abortable' }))
+            for (const env of busy) await broker.submit(env, ASYNC)
+            for (const env of busy) await executions.started(env.runId)
+            await doomed.kill()
+            // The 4 are suspects now. One is taken where the 3 run (Redis: running, waiting; memory: kept for it).
+            if (name === 'redis') {
+              await eventually('a suspect taken by the surviving consumer', async () => {
+                const records = await Promise.all(held.map((env) => broker.get(env.runId)))
+                return records.some((r) => r?.status === 'running')
+              })
+            }
+            for (const env of held) await broker.cancel(env.runId)
+            for (const env of held) {
+              const record = await finished(broker, env.runId)
+              assert.equal(record.status, 'cancelled', record.error?.message)
+            }
+            // None ran beside the 3: at most a start whose signal had aborted already (it ends CANCELLED at once).
+            const ledger = JSON.stringify({ live: executions.liveStarts, aborted: executions.abortedAtStart })
+            for (const env of held) assert.ok(!executions.liveStarts.some((s) => s.runId === env.runId), ledger)
+            // The surviving consumer takes runs again.
+            const next = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'after' })
+            await broker.submit(next, ASYNC)
+            assert.equal((await finished(broker, next.runId)).status, 'succeeded')
+            for (const env of busy) await broker.cancel(env.runId)
+            for (const env of busy) assert.equal((await finished(broker, env.runId)).status, 'cancelled')
+          } finally {
+            await survivor.close()
+          }
         },
         { worker: false },
       ))
