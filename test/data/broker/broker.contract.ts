@@ -23,7 +23,7 @@ import {
   type RunSource,
 } from '../../../src/data/broker/index.js'
 import { createEnvelope, verifyEnvelope, type Envelope } from '../../../src/data/index.js'
-import { EXPIRED_MESSAGE } from '../../../src/data/broker/run-errors.js'
+import { EXPIRED_MESSAGE, lostError } from '../../../src/data/broker/run-errors.js'
 
 /** A run a child consumer started: its attempt, lost attempts, and the runs in flight there then (itself included). */
 export interface Start {
@@ -202,6 +202,10 @@ class Executions {
 
   handler = async (delivery: Delivery): Promise<Outcome> => {
     const env = verifyEnvelope(delivery.raw, null)
+    // As the worker does (worker.ts admit): a run whose worker died, delivered past its deadline, ends WORKER_LOST unrun
+    // (not counted as a start here).
+    if (delivery.lostAttempts > 0 && Date.parse(env.deadline) <= Date.now())
+      return { ok: false, error: lostError(env.runId, env.deadline, `${delivery.lostAttempts} earlier attempt(s) died`), refused: true }
     const seen = this.attempts.get(env.runId) ?? []
     seen.push(delivery.attempt)
     this.attempts.set(env.runId, seen)
@@ -985,6 +989,38 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
             assert.equal((await finished(broker, next.runId)).status, 'succeeded')
             for (const env of busy) await broker.cancel(env.runId)
             for (const env of busy) assert.equal((await finished(broker, env.runId)).status, 'cancelled')
+          } finally {
+            await survivor.close()
+          }
+        },
+        { worker: false },
+      ))
+
+    void test('a run whose worker died, waiting to run alone, ends WORKER_LOST at its deadline and never runs beside the others', () =>
+      withBroker(
+        async (fixture, executions) => {
+          const { broker, registry, spawnConsumer } = fixture
+          const doomed = await spawnConsumer(CONTRACT.pools.work)
+          const late = envelope(registry, CONTRACT.workflows.echo, { mode: 'hang' }, null, 8000)
+          const held = [late, ...[1, 2, 3].map(() => envelope(registry, CONTRACT.workflows.echo, { mode: 'hang' }, null, 60_000))]
+          for (const env of held) await broker.submit(env, ASYNC)
+          for (const env of held) await doomed.started(env.runId)
+          const survivor = fixture.source(CONTRACT.pools.work)
+          survivor.start(executions.handler, { concurrency: 4 })
+          try {
+            const busy = [1, 2, 3].map(() => envelope(registry, CONTRACT.workflows.echo, { mode: 'abortable' }))
+            for (const env of busy) await broker.submit(env, ASYNC)
+            for (const env of busy) await executions.started(env.runId)
+            await doomed.kill()
+            // The other 3 suspects are cancelled: whichever order they come in, `late` waits next, and the 3 never end.
+            for (const env of held.slice(1)) await broker.cancel(env.runId)
+            assert.ok(Date.now() < Date.parse(late.deadline), 'the test was too slow: its run reached its deadline before its worker died')
+            const record = await finished(broker, late.runId)
+            const ledger = JSON.stringify({ live: executions.liveStarts, aborted: executions.abortedAtStart })
+            assert.equal(record.status, 'failed', ledger)
+            assert.equal(record.error?.code, 'WORKER_LOST', record.error?.message)
+            assert.ok(!executions.liveStarts.some((s) => s.runId === late.runId), ledger)
+            for (const env of busy) await broker.cancel(env.runId)
           } finally {
             await survivor.close()
           }

@@ -313,11 +313,18 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       const waitAlone = async (runId: string, job: Job, signal: AbortSignal) => {
         if (![...running.keys()].some((id) => id !== runId)) return
         const deadlineMs = Date.parse(String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
-        await adjustStarts(runId, -1)
+        // Redis not answering only costs the run its shelter from the others' crash: it still waits.
+        const unstarted = await adjustStarts(runId, -1).then(
+          () => true,
+          () => false,
+        )
         try {
           await alone(runId, signal, Number.isFinite(deadlineMs) ? deadlineMs : Date.now())
         } finally {
-          await adjustStarts(runId, 1)
+          if (unstarted)
+            await adjustStarts(runId, 1).catch((error: unknown) =>
+              warn(`pool '${pool}': run ${runId}: could not count its start again: ${(error as Error).message}`),
+            )
         }
       }
       const connection = connectionFor(options.url)
