@@ -19,6 +19,7 @@ import { Job, type Queue, type RedisClient } from 'bullmq'
 import type { RunRecord } from '../broker.js'
 import { expiredError, lostError } from '../run-errors.js'
 import { commands } from './commands.js'
+import { crashesOf, forgetUnrun } from './crashes.js'
 import type { PoolKeys } from './keys.js'
 import { recordFromJob, type JobLike } from './record.js'
 import { dueRuns } from './scripts.js'
@@ -130,7 +131,8 @@ async function expireQueued(client: RedisClient, target: ExpiryTarget, due: read
     }
     const job = await Job.fromId(queue, runId)
     if (!job) continue
-    const record = expiredRecord(job as JobLike, pool, await client.get(keys.owner(runId)))
+    const crashes = await crashesOf(client, keys, job, 0)
+    const record = expiredRecord(job as JobLike, crashes, pool, await client.get(keys.owner(runId)))
     if ((await redis.set(keys.cancelled(runId), JSON.stringify(record), 'PX', retainMs, 'NX')) === null) {
       // A cancel, or another gateway's pass, ended it first.
       await redis.zrem(keys.deadlines, runId)
@@ -144,6 +146,7 @@ async function expireQueued(client: RedisClient, target: ExpiryTarget, due: read
     const now = Date.now()
     await redis.zadd(keys.cancelledIndex, now, runId)
     await redis.zrem(keys.deadlines, runId)
+    await forgetUnrun(client, keys, runId)
     ended.push(runId)
   }
   return ended
@@ -154,9 +157,8 @@ async function expireQueued(client: RedisClient, target: ExpiryTarget, due: read
  * WORKER_LOST when it was queued again after its worker died under it (as the reaper and the
  * worker say of such a run past its deadline).
  */
-function expiredRecord(job: JobLike, pool: string, owner: string | null): RunRecord {
+function expiredRecord(job: JobLike, lost: number, pool: string, owner: string | null): RunRecord {
   const queued = recordFromJob(job, 'queued', pool, owner)
-  const lost = (job.attemptsStarted ?? 0) - job.attemptsMade
   const error = lost > 0 ? lostError(queued.runId, queued.deadline, `${lost} earlier attempt(s) died with their worker`) : expiredError()
   return { ...queued, status: 'failed', error, finishedAt: Date.now(), deadLettered: true }
 }

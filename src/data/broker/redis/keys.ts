@@ -44,6 +44,13 @@ export interface PoolKeys {
    * when one goes back to the queue; the expiry pass (expiry.ts) ends the ones past due.
    */
   readonly deadlines: string
+  /**
+   * Hash: run id → how many of its takes by a worker did not run it (handed back while a
+   * suspect held the process, or a suspect waiting to run alone). BullMQ counts a take as
+   * a start; the crash count (crashesOf) subtracts these, so a crash is counted only
+   * against runs that were running in the process that died.
+   */
+  readonly unrun: string
 }
 
 export function poolKeys(prefix: string, queue: string): PoolKeys {
@@ -70,5 +77,6 @@ export function poolKeys(prefix: string, queue: string): PoolKeys {
     cancelled: (runId) => `${base}sy-cancelled:${runId}`,
     cancelledIndex: `${base}sy-cancelled`,
     deadlines: `${base}sy-deadlines`,
+    unrun: `${base}sy-unrun`,
   }
 }

@@ -25,6 +25,7 @@ import { Job, UnrecoverableError, type Queue, type RedisClient } from 'bullmq'
 import { crashedError, cancelledError, lostError } from '../run-errors.js'
 import type { RunError } from '../broker.js'
 import { commands } from './commands.js'
+import { crashesOf, forgetUnrun } from './crashes.js'
 import { HEARTBEAT } from './heartbeat.js'
 import type { PoolKeys } from './keys.js'
 import { encodeRunError } from './record.js'
@@ -192,8 +193,8 @@ export async function requeued(client: RedisClient, keys: PoolKeys, runId: strin
 async function releaseRun(client: RedisClient, options: ReapOptions, runId: string, token: string, how: string): Promise<boolean> {
   const job = await Job.fromId(options.queue, runId)
   if (!job || !(await job.isActive())) return false
-  // attemptsStarted counts this attempt; attemptsMade only attempts that ended with an outcome.
-  const lost = Math.max(1, (job.attemptsStarted ?? 0) - job.attemptsMade)
+  // The dead worker's take counts (crashes.ts: takes without an outcome, less those not run).
+  const lost = Math.max(1, await crashesOf(client, options.keys, job, 0))
   const deadline = String((job.data as { deadline?: unknown } | null)?.deadline ?? '')
   let end: RunError | null = null
   if ((await client.zscore(options.keys.cancels, runId)) !== null) end = cancelledError(runId, 'while running')
@@ -209,5 +210,6 @@ async function releaseRun(client: RedisClient, options: ReapOptions, runId: stri
   const now = Date.now()
   const stamp = { startedAt: job.processedOn ?? now, finishedAt: now, attempts: Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1) }
   await job.moveToFailed(new UnrecoverableError(encodeRunError(end, stamp)), token)
+  await forgetUnrun(client, options.keys, runId).catch(() => undefined)
   return true
 }

@@ -30,6 +30,7 @@ import { checkEvictionPolicy, closeBounded, connectionFor, within, type Eviction
 import { commands } from './commands.js'
 import { startHeartbeat, newWorkerId, type Heartbeat } from './heartbeat.js'
 import { poolKeys } from './keys.js'
+import { countUnrun, crashesOf, forgetUnrun } from './crashes.js'
 import { requeued, startReaper, type Reaper } from './reaper.js'
 import { encodeRunError, stampResult, type RunStamp } from './record.js'
 import type { RunHandler, RunSource } from '../run-source.js'
@@ -118,14 +119,6 @@ const RECENT_CANCELS = 1000
 export const HAND_BACK_MS = 250
 
 /**
- * BullMQ's attemptsStarted, in the job's hash: raised each time a worker takes the job,
- * and what the crash count reads (attemptsStarted − attemptsMade, reaper.ts). A run taken
- * but not run here (handed back, or a suspect waiting to run alone) takes its start back,
- * so a crash of the process meanwhile is not counted against it: it did not run.
- */
-const ATTEMPTS_STARTED = 'ats'
-
-/**
  * A RunSource on a BullMQ Worker for one pool.
  * @example
  * const source = redisRunSource('email', { url: process.env.SWITCHYARD_REDIS_URL })
@@ -152,27 +145,27 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
   /** Called whenever a run here ends (a waiting suspect checks whether it is alone now). */
   const ended = new Set<() => void>()
 
-  /** Take back (−1) or restore (+1) a start of `runId` (ATTEMPTS_STARTED). */
-  const adjustStarts = async (runId: string, by: 1 | -1) => {
-    if (!queue) return
-    await commands(await queue.client).hincrby(queue.toKey(runId), ATTEMPTS_STARTED, by)
+  /** Count a take of `runId` as not run here (+1: crashes.ts), or take that back (−1). */
+  const unrun = async (runId: string, by: 1 | -1) => {
+    if (queue) await countUnrun(await queue.client, keys, runId, by)
   }
 
   /**
-   * Give a run back to the queue unrun: BullMQ's delayed set for HAND_BACK_MS, its start taken
-   * back, and neither an attempt nor a failure counted (DelayedError tells the Worker so).
+   * Give a run back to the queue unrun: BullMQ's delayed set for HAND_BACK_MS, this take
+   * counted as not run (crashes.ts), and neither an attempt nor a failure counted
+   * (DelayedError tells the Worker so).
    */
   const handBack = async (job: Job, token: string | undefined): Promise<never> => {
     const runId = job.id ?? ''
-    // Taken back first: a process that dies before the move leaves the run active, and its
+    // Counted first: a process that dies before the move leaves the run active, and its
     // reaper must not count a crash for a run that did not run here.
-    await adjustStarts(runId, -1)
+    await unrun(runId, 1)
     try {
       // Back into the expiry pass's set first, as a retry (not due before the move: a due entry of a running run is dropped).
       if (queue) await requeued(await queue.client, keys, runId, String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
       await job.moveToDelayed(Date.now() + HAND_BACK_MS, token)
     } catch (error) {
-      await adjustStarts(runId, 1).catch(() => undefined)
+      await unrun(runId, -1).catch(() => undefined)
       throw error
     }
     throw new DelayedError(`run ${runId} handed back: this process runs suspect run ${solo ?? '?'} alone`)
@@ -235,7 +228,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       const beating = options.heartbeat ?? true
       const processor = async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
         const runId = job.id ?? ''
-        const lostAttempts = Math.max(0, (job.attemptsStarted ?? 0) - job.attemptsMade - 1)
+        const lostAttempts = queue ? await crashesOf(await queue.client, keys, job, 1) : 0
         // A suspect holds this process: whatever else comes (another suspect, or a run taken
         // just as the worker paused) would be counted a crash beside it. Another worker, or
         // this one later, takes it.
@@ -275,8 +268,12 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
           const finished = client ? (await client.zscore(keys.finished, runId)) !== null : false
           const outcome = await handler({ raw: job.data, runId, finished, attempt: job.attemptsMade + 1, lostAttempts, signal: run.signal })
           // A run that executed and will not be retried is finished: a replay before its deadline is refused.
-          if (client && (outcome.ok || (!outcome.refused && willNotRetry(job, outcome.error))))
+          if (client && (outcome.ok || (!outcome.refused && willNotRetry(job, outcome.error)))) {
             await markFinished(client, keys.finished, runId, job)
+            // Its takes not run here were read (lostAttempts) only while it could run again.
+            if (lostAttempts > 0 || (job.attemptsStarted ?? 0) - job.attemptsMade > 1)
+              void forgetUnrun(client, keys, runId).catch(() => undefined)
+          }
           // attemptsStarted already counts this attempt (moveToActive raised it); a run
           // retaken from a dead worker counts the lost attempt too.
           const stamp = {
@@ -307,14 +304,14 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       }
       /**
        * Wait until the suspect `runId` is the only run in flight here (the worker took no new
-       * runs since it came: processor() paused it). While it waits, its start is taken back
-       * (ATTEMPTS_STARTED): if one of the others takes the process down, that crash is not its.
+       * runs since it came: processor() paused it). While it waits, its take is counted as
+       * not run (crashes.ts): if one of the others takes the process down, that crash is not its.
        */
       const waitAlone = async (runId: string, job: Job, signal: AbortSignal) => {
         if (![...running.keys()].some((id) => id !== runId)) return
         const deadlineMs = Date.parse(String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
         // Redis not answering only costs the run its shelter from the others' crash: it still waits.
-        const unstarted = await adjustStarts(runId, -1).then(
+        const unstarted = await unrun(runId, 1).then(
           () => true,
           () => false,
         )
@@ -322,7 +319,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
           await alone(runId, signal, Number.isFinite(deadlineMs) ? deadlineMs : Date.now())
         } finally {
           if (unstarted)
-            await adjustStarts(runId, 1).catch((error: unknown) =>
+            await unrun(runId, -1).catch((error: unknown) =>
               warn(`pool '${pool}': run ${runId}: could not count its start again: ${(error as Error).message}`),
             )
         }
