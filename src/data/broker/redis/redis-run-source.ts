@@ -21,7 +21,7 @@
 // (and into `sy-deadlines`). So when a poison run takes its process down again, the runs
 // that shared the process the first time are not counted a second crash beside it
 // (WORKER_CRASHED is the poison's).
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type RedisClient } from 'bullmq'
+import { Queue, UnrecoverableError, WaitingError, Worker, type Job, type RedisClient } from 'bullmq'
 
 import { queueName } from '../../../control/index.js'
 import type { RunError } from '../broker.js'
@@ -112,13 +112,6 @@ interface Subscriber {
 const RECENT_CANCELS = 1000
 
 /**
- * How long a run handed back (this process holds a suspect) waits in BullMQ's delayed set
- * before any worker may take it again: long enough not to spin against a busy process,
- * short next to a run's deadline.
- */
-export const HAND_BACK_MS = 250
-
-/**
  * A RunSource on a BullMQ Worker for one pool.
  * @example
  * const source = redisRunSource('email', { url: process.env.SWITCHYARD_REDIS_URL })
@@ -151,9 +144,12 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
   }
 
   /**
-   * Give a run back to the queue unrun: BullMQ's delayed set for HAND_BACK_MS, this take
-   * counted as not run (crashes.ts), and neither an attempt nor a failure counted
-   * (DelayedError tells the Worker so).
+   * Give a run back to the queue unrun, at its head (BullMQ's moveToWait, as a reaper hands on
+   * a dead worker's run), this take counted as not run (crashes.ts), and neither an attempt nor
+   * a failure counted (WaitingError tells the Worker so). This process takes nothing while its
+   * suspect holds it (paused), so the run goes to another worker at once, or to this one next.
+   * At the head, not behind the queue (a delayed job comes back at its tail): a suspect handed
+   * back waited behind the whole backlog, 22 s of a 30 s deadline in the chaos suite's kill.
    */
   const handBack = async (job: Job, token: string | undefined): Promise<never> => {
     const runId = job.id ?? ''
@@ -163,12 +159,12 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
     try {
       // Back into the expiry pass's set first, as a retry (not due before the move: a due entry of a running run is dropped).
       if (queue) await requeued(await queue.client, keys, runId, String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
-      await job.moveToDelayed(Date.now() + HAND_BACK_MS, token)
+      await job.moveToWait(token)
     } catch (error) {
       await unrun(runId, -1).catch(() => undefined)
       throw error
     }
-    throw new DelayedError(`run ${runId} handed back: this process runs suspect run ${solo ?? '?'} alone`)
+    throw new WaitingError(`run ${runId} handed back: this process runs suspect run ${solo ?? '?'} alone`)
   }
 
   /**
