@@ -137,6 +137,8 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
   let solo: string | null = null
   /** Called whenever a run here ends (a waiting suspect checks whether it is alone now). */
   const ended = new Set<() => void>()
+  /** Runs taken while a suspect holds this process, on their way back to the queue. */
+  const handingBack = new Set<string>()
 
   /** Count a take of `runId` as not run here (+1: crashes.ts), or take that back (−1). */
   const unrun = async (runId: string, by: 1 | -1) => {
@@ -153,16 +155,25 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
    */
   const handBack = async (job: Job, token: string | undefined): Promise<never> => {
     const runId = job.id ?? ''
-    // Counted first: a process that dies before the move leaves the run active, and its
-    // reaper must not count a crash for a run that did not run here.
-    await unrun(runId, 1)
+    // Until it is back in the queue the suspect does not start (alone()): a run held here
+    // without a lease, were the suspect to take the process down, would wait for BullMQ's
+    // stalled check (30-60 s) instead of a reaper.
+    handingBack.add(runId)
     try {
-      // Back into the expiry pass's set first, as a retry (not due before the move: a due entry of a running run is dropped).
-      if (queue) await requeued(await queue.client, keys, runId, String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
-      await job.moveToWait(token)
-    } catch (error) {
-      await unrun(runId, -1).catch(() => undefined)
-      throw error
+      // Counted first: a process that dies before the move leaves the run active, and its
+      // reaper must not count a crash for a run that did not run here.
+      await unrun(runId, 1)
+      try {
+        // Back into the expiry pass's set first, as a retry (not due before the move: a due entry of a running run is dropped).
+        if (queue) await requeued(await queue.client, keys, runId, String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
+        await job.moveToWait(token)
+      } catch (error) {
+        await unrun(runId, -1).catch(() => undefined)
+        throw error
+      }
+    } finally {
+      handingBack.delete(runId)
+      for (const check of [...ended]) check()
     }
     throw new WaitingError(`run ${runId} handed back: this process runs suspect run ${solo ?? '?'} alone`)
   }
@@ -174,7 +185,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
   const alone = (runId: string, signal: AbortSignal, deadlineMs: number) =>
     new Promise<void>((resolve) => {
       const check = () => {
-        const others = [...running.keys()].some((id) => id !== runId)
+        const others = handingBack.size > 0 || [...running.keys()].some((id) => id !== runId)
         if (others && !signal.aborted && Date.now() < deadlineMs) return
         clearTimeout(timer)
         signal.removeEventListener('abort', check)
@@ -304,7 +315,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
        * not run (crashes.ts): if one of the others takes the process down, that crash is not its.
        */
       const waitAlone = async (runId: string, job: Job, signal: AbortSignal) => {
-        if (![...running.keys()].some((id) => id !== runId)) return
+        if (handingBack.size === 0 && ![...running.keys()].some((id) => id !== runId)) return
         const deadlineMs = Date.parse(String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
         // Redis not answering only costs the run its shelter from the others' crash: it still waits.
         const unstarted = await unrun(runId, 1).then(
