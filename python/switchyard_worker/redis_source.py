@@ -15,6 +15,18 @@ stalled check a lock duration later.
 
 Beside the BullMQ Worker, a CancelListener subscribes to the pool's cancel channel (cancel.py)
 and aborts the runs this process holds; a run also reads the pool's cancel set as it starts.
+
+A suspect (a run whose worker already died under it once: crashes.py) runs alone in its
+process, as the node worker's does: the worker stops taking runs (BullMQ's local pause), waits
+for the ones in flight here to end, runs it, and takes runs again. A run that comes while a
+suspect holds the process is handed back to the queue unrun (BullMQ's delayed set for
+HAND_BACK_MS, neither an attempt nor a failure), and that take is counted in `sy-unrun`, as a
+suspect's wait is, so the reaper counts a crash only against the runs that were running. So
+when a poison run takes its process down again, the runs that shared the process with it the
+first time are not counted a second crash beside it (WORKER_CRASHED is the poison's). Unlike
+the node worker, this one never drops a run's `sy-deadlines` entry when it takes it (the
+gateway's expiry pass reads the job's state first), so a run handed back still has its entry
+and nothing is written back.
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ import logging
 import time
 from typing import Any
 
-from bullmq import UnrecoverableError, Worker
+from bullmq import DelayedError, UnrecoverableError, Worker
 from redis import asyncio as redis_asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
@@ -33,12 +45,18 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .cancel import Abort, cancel_channel, cancelled_error, cancels_key
+from .crashes import count_unrun, crashes_of, forget_unrun, unrun_key
 from .envelope import deadline_ms
 from .heartbeat import leases_key
 from .runner import Outcome, PoolRunner
 
 RUN_ERROR_TAG = "switchyard.run-error:"
 log = logging.getLogger("switchyard_worker")
+
+#: How long a run handed back (this process holds a suspect) waits in BullMQ's delayed set before
+#: any worker may take it again: long enough not to spin against a busy process, short next to a
+#: run's deadline (node's HAND_BACK_MS).
+HAND_BACK_MS = 250
 
 
 def queue_name(pool: str) -> str:
@@ -54,15 +72,20 @@ def encode_run_error(outcome: Outcome, stamp: dict[str, int]) -> str:
 def settle(outcome: Outcome, job: Any, started_at: int) -> dict[str, Any]:
     """The job's return value for a success; raises the BullMQ error for a failure."""
     # attemptsStarted already counts this attempt; a run retaken from a dead worker counts the lost one too.
+    now = int(time.time() * 1000)
     stamp = {
         "startedAt": int(job.processedOn or started_at),
-        "finishedAt": int(time.time() * 1000),
+        "finishedAt": now,
         "attempts": max(int(job.attemptsStarted or 0), int(job.attemptsMade or 0) + 1),
     }
     if outcome.ok:
         return {"switchyard.result": 1, "output": outcome.output, **stamp}
     message = encode_run_error(outcome, stamp)
-    raise Exception(message) if outcome.retryable else UnrecoverableError(message)
+    # Never retried past the deadline (node's failure()): nobody waits for that attempt, and its
+    # refusal (DEADLINE_EXCEEDED) would hide this error (a WORKER_LOST, say).
+    deadline = deadline_ms(str(job.data.get("deadline", ""))) if isinstance(job.data, dict) else None
+    in_time = deadline is None or now < deadline
+    raise Exception(message) if outcome.retryable and in_time else UnrecoverableError(message)
 
 
 class CancelListener:
@@ -175,14 +198,97 @@ def start_worker(
     running: dict[str, Abort] = {}
     cancels = CancelListener(url, prefix, runner.pool.name, running)
     leases = leases_key(prefix, runner.pool.name, worker_id) if worker_id else None
+    unrun = unrun_key(prefix, runner.pool.name)
+    #: The suspect that holds this process (waiting for the others to end, or running alone), if any.
+    solo: str | None = None
+    #: Every take this process's processor is in, from its first line to its last: runs, and runs
+    #: being handed back (a suspect waits for those too: a process that died mid hand-back would
+    #: leave the run active, unleased, until BullMQ's stalled check).
+    taken: set[str] = set()
+    #: Set whenever a take here ends (a waiting suspect checks whether it is alone now).
+    ended = asyncio.Event()
+
+    async def hand_back(job: Any, token: str, run_id: str) -> None:
+        """Give a run back to the queue unrun: BullMQ's delayed set for HAND_BACK_MS, this take
+        counted as not run (crashes.py), neither an attempt nor a failure (DelayedError)."""
+        # Counted first: a process that dies before the move leaves the run active, and its
+        # reaper must not count a crash for a run that did not run here.
+        await count_unrun(client, unrun, run_id, 1)
+        try:
+            await job.moveToDelayed(int(time.time() * 1000) + HAND_BACK_MS, token)
+        except BaseException:
+            try:
+                await count_unrun(client, unrun, run_id, -1)
+            except Exception:  # noqa: BLE001 - the move's error is the one to report
+                pass
+            raise
+        raise DelayedError(f"run {run_id} handed back: this process runs suspect run {solo} alone")
+
+    def others(run_id: str) -> bool:
+        return any(other != run_id for other in taken)
+
+    async def wait_alone(run_id: str, job: Any, abort: Abort) -> None:
+        """Wait until the suspect ``run_id`` is the only take in flight here (the worker takes no
+        new runs: process() paused it), its abort is set (a cancel), or its deadline passes (the
+        runner then ends it WORKER_LOST). While it waits, its take is counted as not run
+        (crashes.py): if one of the others takes the process down, that crash is not its."""
+        if not others(run_id):
+            return
+        deadline = (deadline_ms(str(job.data.get("deadline", ""))) if isinstance(job.data, dict) else None) or int(time.time() * 1000)
+        # Redis not answering only costs the run its shelter from the others' crash: it still waits.
+        try:
+            await count_unrun(client, unrun, run_id, 1)
+            unstarted = True
+        except Exception:  # noqa: BLE001 - see above
+            unstarted = False
+        try:
+            while others(run_id) and not abort.aborted:
+                left = deadline - int(time.time() * 1000)
+                if left <= 0:
+                    break
+                ended.clear()
+                waits = [asyncio.ensure_future(ended.wait()), asyncio.ensure_future(abort.wait())]
+                try:
+                    await asyncio.wait(waits, timeout=left / 1000, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for waiting in waits:
+                        waiting.cancel()
+        finally:
+            if unstarted:
+                try:
+                    await count_unrun(client, unrun, run_id, -1)
+                except Exception as error:  # noqa: BLE001 - the run runs anyway
+                    log.warning("pool '%s': run %s: could not count its start again: %s", runner.pool.name, run_id, error)
 
     async def process(job: Any, token: str) -> dict[str, Any]:
-        started_at = int(time.time() * 1000)
         run_id = str(job.id) if job.id is not None else None
+        if run_id is None:
+            return await take(job, token, None)
+        taken.add(run_id)
+        try:
+            return await take(job, token, run_id)
+        finally:
+            taken.discard(run_id)
+            ended.set()
+
+    async def take(job: Any, token: str, run_id: str | None) -> dict[str, Any]:
+        nonlocal solo
+        started_at = int(time.time() * 1000)
+        lost_attempts = await crashes_of(client, unrun, job, 1) if run_id is not None else 0
+        # A suspect holds this process: whatever else comes (another suspect, or a run taken just
+        # as the worker paused) would be counted a crash beside it. Another worker, or this one
+        # later, takes it.
+        if solo is not None and run_id is not None:
+            await hand_back(job, token, run_id)
         abort = Abort()
         leased = False
         if run_id is not None:
             running[run_id] = abort
+            if lost_attempts > 0:
+                # This suspect holds the process from now on: take no new runs (without waiting for
+                # the active ones); the finally below takes runs again.
+                solo = run_id
+                await worker.pause(True)
         try:
             # The lease is in Redis before the graph starts: a crash from here on is found at once.
             if leases is not None and run_id is not None and token:
@@ -198,10 +304,16 @@ def start_worker(
                 finished = done is not None
                 if cancelled is not None:
                     abort.abort(cancelled_error(run_id))
-            outcome = await runner.handle(job.data, int(job.attemptsMade or 0) + 1, run_id, finished, abort)
+                if solo == run_id:
+                    await wait_alone(run_id, job, abort)
+            outcome = await runner.handle(job.data, int(job.attemptsMade or 0) + 1, run_id, finished, abort, lost_attempts)
         finally:
             if run_id is not None and running.get(run_id) is abort:
                 del running[run_id]
+            if run_id is not None and solo == run_id:
+                solo = None
+                if not worker.closing:
+                    worker.resume()
             if leased:
                 try:
                     await client.hdel(leases, run_id)  # type: ignore[arg-type]
@@ -213,6 +325,12 @@ def start_worker(
         if final and run_id is not None and deadline:
             await client.zremrangebyscore(finished_key, "-inf", int(time.time() * 1000))
             await client.zadd(finished_key, {run_id: deadline})
+        # Its takes not run here were read (lost_attempts) only while it could run again.
+        if final and run_id is not None and (lost_attempts > 0 or int(job.attemptsStarted or 0) - int(job.attemptsMade or 0) > 1):
+            try:
+                await forget_unrun(client, unrun, run_id)
+            except Exception:  # noqa: BLE001 - a stale count is read only if the run is taken again
+                pass
         return settle(outcome, job, started_at)
 
     worker = Worker(

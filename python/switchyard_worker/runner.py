@@ -189,7 +189,9 @@ class PoolRunner:
         log.warning("envelope refused: %s (%s) %s", reason, code, message)
         return Outcome(ok=False, code=code, message=message, retryable=False, refused=True)
 
-    def _admit(self, raw: Any, attempt: int, run_id: str | None = None, finished: bool = False) -> tuple[dict[str, Any], Workflow, int] | Outcome:
+    def _admit(
+        self, raw: Any, attempt: int, run_id: str | None = None, finished: bool = False, lost_attempts: int = 0
+    ) -> tuple[dict[str, Any], Workflow, int] | Outcome:
         try:
             envelope = verify_envelope(raw, self.verify_keys)
         except SwitchyardError as error:
@@ -218,6 +220,13 @@ class PoolRunner:
         # The signed deadline holds for every attempt (issue 12.4): a retry, or a job whose
         # attempt counter was reset in the broker, never gets a fresh budget.
         if deadline <= now:
+            if lost_attempts > 0:
+                # Its worker died under it before (a suspect that waited to run alone until its
+                # deadline, or taken again too late): WORKER_LOST, as node's lostError says it.
+                self.metrics.rejected.labels(pool=pool, reason="deadline").inc()
+                last = f"{lost_attempts} earlier attempt(s) died with their worker"
+                message = f"run {envelope['runId']} lost its worker ({last}) and its deadline {envelope['deadline']} passed before another worker could run it"
+                return Outcome(ok=False, code="WORKER_LOST", message=message, retryable=True, refused=True)
             which = f"run {envelope['runId']}" if attempt <= 1 else f"attempt {attempt} of run {envelope['runId']} (a retry)"
             return self._reject("deadline", "DEADLINE_EXCEEDED", f"{which} reached the worker after its deadline {envelope['deadline']}")
         return envelope, workflow, deadline
@@ -272,11 +281,14 @@ class PoolRunner:
         result = graph.result()
         return self.outputs.checked(workflow, result, self.pool)
 
-    async def handle(self, raw: Any, attempt: int, run_id: str | None = None, finished: bool = False, abort: Abort | None = None) -> Outcome:
+    async def handle(
+        self, raw: Any, attempt: int, run_id: str | None = None, finished: bool = False, abort: Abort | None = None, lost_attempts: int = 0
+    ) -> Outcome:
         """Run one delivery; ``attempt`` is the broker's 1-based attempt number, ``run_id`` the
         broker's own id of the run (the BullMQ job id), which must be the envelope's; ``abort``
-        is how the run source stops it (a caller's cancel)."""
-        admitted = self._admit(raw, attempt, run_id, finished)
+        is how the run source stops it (a caller's cancel); ``lost_attempts`` how many times its
+        worker died under it (past its deadline it ends WORKER_LOST, not DEADLINE_EXCEEDED)."""
+        admitted = self._admit(raw, attempt, run_id, finished, lost_attempts)
         if isinstance(admitted, Outcome):
             return admitted
         envelope, workflow, deadline = admitted

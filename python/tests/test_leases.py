@@ -1,7 +1,7 @@
 """The Python worker's leases, as the node worker writes them.
 
-- spec/vectors/leases.json: the heartbeat's set, the lease hash and its field and value (node's
-  side: test/data/broker/redis/lease-vectors.test.ts).
+- spec/vectors/leases.json: the heartbeat's set, the lease hash and its field and value, the
+  pool's `sy-unrun` hash (node's side: test/data/broker/redis/lease-vectors.test.ts).
 - On real Redis, a real worker process: before a run's graph starts, its lease is in the
   process's `sy-leases:<worker id>` hash (field the run id, value the lock token BullMQ holds
   for the job, i.e. the job's `:lock` key); it is removed when the run ends; SIGTERM (drain)
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from redis import Redis
 
+from switchyard_worker.crashes import unrun_key
 from switchyard_worker.heartbeat import Heartbeat, leases_key, workers_key
 from tests.conftest import SPEC
 from tests.test_cancel import RedisServer, Worker, envelope, job_end, redis_server, registry, submit, wait_for, worker
@@ -32,6 +33,7 @@ def test_the_lease_vectors_hold_for_the_python_worker() -> None:
     assert len(vectors["cases"]) >= 2
     for v in vectors["cases"]:
         assert workers_key(v["prefix"], v["pool"]) == v["workers"], v["description"]
+        assert unrun_key(v["prefix"], v["pool"]) == v["unrun"], v["description"]
         assert leases_key(v["prefix"], v["pool"], v["workerId"]) == v["leases"], v["description"]
         assert (v["field"], v["value"]) == (v["runId"], v["token"]), v["description"]
 

@@ -1,0 +1,45 @@
+"""How many times a run's worker died under it, as src/data/broker/redis/crashes.ts counts.
+
+BullMQ's public counts tell most of it: attemptsStarted rises each time a worker takes the
+job, attemptsMade each time a take ends with an outcome, so a take without an outcome is a
+worker that went away holding it. Not quite all: a worker also takes runs it does not run
+(redis_source.py hands a run back while a suspect holds its process, and a suspect waits,
+unrun, for the others to end). Those takes are counted in the pool's `sy-unrun` hash (run id
+→ takes not run), beside BullMQ's keys, and subtracted here. The TypeScript reaper, which
+also reaps this worker's dead processes, reads the same hash; spec/vectors/leases.json holds
+both languages to its name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def unrun_key(prefix: str, pool: str) -> str:
+    """The pool's hash of takes that did not run: field the run id, value how many."""
+    return f"{prefix}:switchyard.{pool}:sy-unrun"
+
+
+async def crashes_of(client: Any, key: str, job: Any, in_flight: int) -> int:
+    """Takes of ``job`` that ended with their worker gone, less ``in_flight`` takes still going
+    on (1 for the take this processor is in). Reads ``key`` (`sy-unrun`) only when BullMQ's
+    counts show a lost take at all: a run never handed back costs no round trip."""
+    takes = int(job.attemptsStarted or 0) - int(job.attemptsMade or 0) - in_flight
+    if takes <= 0:
+        return 0
+    raw = await client.hget(key, str(job.id))
+    try:
+        unrun = int(raw) if raw is not None else 0
+    except ValueError:
+        unrun = 0
+    return max(0, takes - unrun)
+
+
+async def count_unrun(client: Any, key: str, run_id: str, by: int) -> None:
+    """Count a take of ``run_id`` as not run (+1), or take that back when it runs after all (−1)."""
+    await client.hincrby(key, run_id, by)
+
+
+async def forget_unrun(client: Any, key: str, run_id: str) -> None:
+    """The run ended for good: its `sy-unrun` count is no longer read."""
+    await client.hdel(key, run_id)
