@@ -84,3 +84,25 @@ export async function submitAsync(running: Launched, workflow: string, input: ob
   assert.ok(runId)
   return runId
 }
+
+/** A run as GET /v1/runs/{id} answers it (the fields these tests read). */
+export interface RunBody {
+  readonly status: string
+  readonly output?: unknown
+  readonly error?: { readonly code: string; readonly message: string }
+  readonly finishedAt?: number
+  readonly deadline?: string
+}
+
+/** GET the run until it has ended (succeeded, failed or cancelled), at most `timeoutMs`. */
+export async function runEnded(running: Launched, runId: string, timeoutMs: number): Promise<RunBody> {
+  return waitFor(
+    running,
+    `run ${runId} to end`,
+    async () => {
+      const body = (await (await fetch(`${running.url}/v1/runs/${runId}`)).json()) as RunBody
+      return ['succeeded', 'failed', 'cancelled'].includes(body.status) ? body : undefined
+    },
+    timeoutMs,
+  )
+}

@@ -258,6 +258,29 @@ async function finished(broker: Broker, runId: string): Promise<RunRecord> {
   return record
 }
 
+/**
+ * A worker of pool `tight` that comes after `ended` ended in the queue (cancelled, expired):
+ * it runs a run queued now, and never `ended`, whose record stays `status`.
+ */
+async function laterWorkerSkips(
+  { broker, registry, source }: Pick<BrokerFixture, 'broker' | 'registry' | 'source'>,
+  executions: Executions,
+  ended: string,
+  status: RunRecord['status'],
+): Promise<void> {
+  const next = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'next' })
+  await broker.submit(next, ASYNC)
+  const worker = source(CONTRACT.pools.tight)
+  worker.start(executions.handler, { concurrency: 1 })
+  try {
+    assert.equal((await finished(broker, next.runId)).status, 'succeeded')
+    assert.equal(executions.count(ended), 0)
+    assert.equal((await broker.get(ended))?.status, status)
+  } finally {
+    await worker.close()
+  }
+}
+
 async function rejection(promise: Promise<unknown>): Promise<SwitchyardError> {
   try {
     await promise
@@ -648,17 +671,7 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
           const again = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'x' }, 'cancel-me')
           assert.deepEqual(await broker.submit(again, ASYNC), { runId: env.runId, deduped: true })
           // A worker that comes now runs what is queued, and never the cancelled run.
-          const next = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'next' })
-          await broker.submit(next, ASYNC)
-          const worker = source(CONTRACT.pools.tight)
-          worker.start(executions.handler, { concurrency: 1 })
-          try {
-            assert.equal((await finished(broker, next.runId)).status, 'succeeded')
-            assert.equal(executions.count(env.runId), 0)
-            assert.equal((await broker.get(env.runId))?.status, 'cancelled')
-          } finally {
-            await worker.close()
-          }
+          await laterWorkerSkips({ broker, registry, source }, executions, env.runId, 'cancelled')
         },
         { worker: false },
       ))
@@ -723,17 +736,7 @@ export function brokerContract(name: string, setup: () => Promise<BrokerFixture>
           // Its key still names it; a worker that comes now never runs it.
           const again = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'late' }, 'expire-me')
           assert.deepEqual(await broker.submit(again, ASYNC), { runId: env.runId, deduped: true })
-          const next = envelope(registry, CONTRACT.workflows.tight, { mode: 'echo', value: 'next' })
-          await broker.submit(next, ASYNC)
-          const worker = source(CONTRACT.pools.tight)
-          worker.start(executions.handler, { concurrency: 1 })
-          try {
-            assert.equal((await finished(broker, next.runId)).status, 'succeeded')
-            assert.equal(executions.count(env.runId), 0)
-            assert.equal((await broker.get(env.runId))?.status, 'failed')
-          } finally {
-            await worker.close()
-          }
+          await laterWorkerSkips({ broker, registry, source }, executions, env.runId, 'failed')
         },
         { worker: false },
       ))

@@ -13,7 +13,7 @@ import { describe, test } from 'node:test'
 
 import { redisSkip } from '../../helpers/redis.js'
 import { alive, type Launched } from '../../helpers/start.js'
-import { submitAsync as submit, waitFor, withLaunched } from '../../helpers/start-project.js'
+import { submitAsync as submit, waitFor, withLaunched, runEnded } from '../../helpers/start-project.js'
 import { pythonSkip } from '../../helpers/python.js'
 
 const PYTHON_SKIP = pythonSkip(['opentelemetry.sdk', 'jsonschema', 'bullmq'])
@@ -87,14 +87,6 @@ interface Line {
   readonly pid: number
 }
 
-interface RunBody {
-  readonly status: string
-  readonly output?: unknown
-  readonly error?: { readonly code: string; readonly message: string }
-  readonly finishedAt?: number
-  readonly deadline?: string
-}
-
 function ledger(file: string, runId: string): Line[] {
   if (!existsSync(file)) return []
   return readFileSync(file, 'utf8')
@@ -111,18 +103,6 @@ const PROJECT = {
 
 /** `switchyard start` on Redis over the project, both Python pools ready. */
 const withStart = (body: (running: Launched, dir: string) => Promise<void>) => withLaunched('start', PROJECT, body)
-
-async function ended(running: Launched, runId: string, timeoutMs: number): Promise<RunBody> {
-  return waitFor(
-    running,
-    `run ${runId} to end`,
-    async () => {
-      const body = (await (await fetch(`${running.url}/v1/runs/${runId}`)).json()) as RunBody
-      return ['succeeded', 'failed', 'cancelled'].includes(body.status) ? body : undefined
-    },
-    timeoutMs,
-  )
-}
 
 void describe('a Python worker killed under switchyard start (Redis)', { skip: redisSkip() || PYTHON_SKIP }, () => {
   void test('kill -9 mid-run: the run starts again within seconds and succeeds before its 10 s deadline', async () => {
@@ -150,7 +130,7 @@ void describe('a Python worker killed under switchyard start (Redis)', { skip: r
       assert.ok(second)
       assert.notEqual(second.pid, first.pid)
       assert.equal(alive(first.pid), false)
-      const body = await ended(running, runId, 15_000)
+      const body = await runEnded(running, runId, 15_000)
       assert.equal(body.status, 'succeeded', `${JSON.stringify(body)}\n${running.output()}`)
       assert.deepEqual(body.output, { slept: 2 })
       // Well before its deadline: started again within a few seconds of the kill, done by its 2 s sleep after.
@@ -165,7 +145,7 @@ void describe('a Python worker killed under switchyard start (Redis)', { skip: r
       const file = join(dir, 'ledger.jsonl')
       const submittedAt = Date.now()
       const runId = await submit(running, 'poison.die', { ledger: file })
-      const body = await ended(running, runId, 25_000)
+      const body = await runEnded(running, runId, 25_000)
       assert.equal(body.status, 'failed', JSON.stringify(body))
       assert.equal(body.error?.code, 'WORKER_CRASHED', `${JSON.stringify(body)}\n${running.output()}`)
       assert.match(body.error?.message ?? '', new RegExp(`run ${runId} was dead-lettered after its worker died under it 2 times`))
@@ -177,7 +157,7 @@ void describe('a Python worker killed under switchyard start (Redis)', { skip: r
 
       // The pool recovers by itself and serves the next run; the poison run is not taken again.
       const next = await submit(running, 'poison.nap', { ledger: file, sleep: 0 })
-      const served = await ended(running, next, 60_000)
+      const served = await runEnded(running, next, 60_000)
       assert.equal(served.status, 'succeeded', `${JSON.stringify(served)}\n${running.output()}`)
       assert.equal(ledger(file, runId).length, 2)
     })

@@ -14,8 +14,7 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
 import { redisSkip } from '../../helpers/redis.js'
-import { type Launched } from '../../helpers/start.js'
-import { submitAsync as submit, waitFor, withLaunched } from '../../helpers/start-project.js'
+import { runEnded, submitAsync as submit, withLaunched } from '../../helpers/start-project.js'
 import { pythonSkip } from '../../helpers/python.js'
 
 const PYTHON_SKIP = pythonSkip(['opentelemetry.sdk', 'jsonschema', 'bullmq'])
@@ -89,12 +88,6 @@ interface Line {
   readonly pid: number
 }
 
-interface RunBody {
-  readonly status: string
-  readonly output?: unknown
-  readonly error?: { readonly code: string; readonly message: string }
-}
-
 function ledger(file: string): Line[] {
   if (!existsSync(file)) return []
   return readFileSync(file, 'utf8')
@@ -104,18 +97,6 @@ function ledger(file: string): Line[] {
 }
 
 const PROJECT = { tag: 'python-solo', files: { 'graphs.py': GRAPHS, 'switchyard.yaml': REGISTRY, 'env/py.env': '' } }
-
-async function ended(running: Launched, runId: string, timeoutMs: number): Promise<RunBody> {
-  return waitFor(
-    running,
-    `run ${runId} to end`,
-    async () => {
-      const body = (await (await fetch(`${running.url}/v1/runs/${runId}`)).json()) as RunBody
-      return ['succeeded', 'failed', 'cancelled'].includes(body.status) ? body : undefined
-    },
-    timeoutMs,
-  )
-}
 
 void describe('innocent runs that shared a Python process with a poison run (Redis)', { skip: redisSkip() || PYTHON_SKIP }, () => {
   void test('each runs alone in the next process: the 3 innocents succeed, the poison alone ends WORKER_CRASHED', async () => {
@@ -129,12 +110,12 @@ void describe('innocent runs that shared a Python process with a poison run (Red
       ]
       const poison = await submit(running, 'py.poison', input)
 
-      const body = await ended(running, poison, 60_000)
+      const body = await runEnded(running, poison, 60_000)
       assert.equal(body.status, 'failed', JSON.stringify(body))
       assert.equal(body.error?.code, 'WORKER_CRASHED', `${JSON.stringify(body)}\n${running.output()}`)
       assert.match(body.error?.message ?? '', new RegExp(`run ${poison} was dead-lettered after its worker died under it 2 times`))
       for (const runId of innocents) {
-        const innocent = await ended(running, runId, 60_000).catch((error: unknown) => {
+        const innocent = await runEnded(running, runId, 60_000).catch((error: unknown) => {
           throw new Error(`${String(error)}\n${JSON.stringify(ledger(file))}`)
         })
         assert.equal(
