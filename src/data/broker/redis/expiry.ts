@@ -76,7 +76,13 @@ export function startExpiry(options: ExpiryOptions): Expiry {
     for (const [i, target] of options.targets.entries()) {
       const runIds = due[i] ?? []
       if (runIds.length === 0) continue
-      for (const runId of await expireQueued(await target.queue.client, target, runIds, options.retainMs)) {
+      // A pool whose keys its own user spoiled (a planted job that does not parse, say) must
+      // not stop the pass for the pools after it.
+      const expired = await expireQueued(await target.queue.client, target, runIds, options.retainMs).catch((error: unknown) => {
+        options.warn(`pool '${target.pool}': expiring queued runs failed: ${(error as Error).message}`)
+        return []
+      })
+      for (const runId of expired) {
         ended += 1
         options.expired(target.pool, runId)
       }
@@ -138,7 +144,10 @@ async function expireQueued(client: RedisClient, target: ExpiryTarget, due: read
       await redis.zrem(keys.deadlines, runId)
       continue
     }
-    if ((await queue.remove(runId)) !== 1) {
+    // removeChildren: false. A job's dependency sets are data its pool's user writes: BullMQ's
+    // child removal deletes the keys they name, under the gateway's user, which reaches every
+    // pool (a planted job could have this pass delete another pool's keys). Runs have no children.
+    if ((await queue.remove(runId, { removeChildren: false })) !== 1) {
       // A worker took it between the state read and the remove: it is the worker's to end now.
       await redis.del(keys.cancelled(runId))
       continue

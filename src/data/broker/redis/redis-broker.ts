@@ -431,7 +431,8 @@ export class RedisBroker implements Broker {
         if (ended) throw new SwitchyardError('RUN_FINISHED', `run ${runId} already ${ended.status}: there is nothing to cancel`)
       } else {
         // BullMQ removes a job only while no worker holds it: 1 means it never started.
-        if ((await entry.queue.remove(runId)) === 1) {
+        // No children: a job's dependency sets are its pool's data, naming any key (expiry.ts).
+        if ((await entry.queue.remove(runId, { removeChildren: false })) === 1) {
           await client.zadd(keys.cancelledIndex, now, runId)
           void client.zremrangebyscore(keys.cancelledIndex, '-inf', now - this.retainFailedMs).catch(() => undefined)
           void client.zrem(keys.deadlines, runId).catch(() => undefined)

@@ -186,13 +186,19 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
     new Promise<void>((resolve) => {
       const check = () => {
         const others = handingBack.size > 0 || [...running.keys()].some((id) => id !== runId)
-        if (others && !signal.aborted && Date.now() < deadlineMs) return
+        if (others && !signal.aborted && Date.now() < deadlineMs) {
+          // A timer may fire a millisecond early (or the clock step back): armed again, or the
+          // suspect would wait past its deadline for the others to end.
+          clearTimeout(timer)
+          timer = setTimeout(check, Math.max(1, Math.min(deadlineMs - Date.now() + 1, 2 ** 31 - 1)))
+          return
+        }
         clearTimeout(timer)
         signal.removeEventListener('abort', check)
         ended.delete(check)
         resolve()
       }
-      const timer = setTimeout(check, Math.max(0, Math.min(deadlineMs - Date.now(), 2 ** 31 - 1)))
+      let timer = setTimeout(check, Math.max(0, Math.min(deadlineMs - Date.now(), 2 ** 31 - 1)))
       signal.addEventListener('abort', check, { once: true })
       ended.add(check)
       check()

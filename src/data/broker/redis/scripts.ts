@@ -127,7 +127,12 @@ const DUE: Script = {
   lua: `
 local due = {}
 for i = 1, #KEYS do
-  due[i] = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+  -- A pool's user may replace its own set with another type: that pool has no due runs, the others still do.
+  if redis.call('TYPE', KEYS[i]).ok == 'zset' then
+    due[i] = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+  else
+    due[i] = {}
+  end
 end
 return due
 `,

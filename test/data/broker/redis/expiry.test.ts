@@ -141,4 +141,40 @@ void describe('redis expiry pass', { skip }, () => {
       await gateway.close()
     }
   })
+
+  void test("a hostile pool's planted keys make the pass touch nothing of another pool, nor stop it for the others", async () => {
+    // A pool's Redis user writes anything under its own prefix; the gateway's user, which runs
+    // the pass, reaches every pool. Here pool `burst` is the hostile one: it names another
+    // pool's key (`work`'s sy-unrun hash) as a child of its own queued run, which BullMQ's
+    // default Queue.remove would delete with the run; and it spoils its own deadline set.
+    const { url } = server()
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const registry = contractRegistry()
+    const gateway = await RedisBroker.connect({ registry, url, prefix, expire: true })
+    const queue = new Queue(`switchyard.${CONTRACT.pools.burst}`, { connection: { url }, prefix })
+    try {
+      const client = await queue.client
+      const hostile = poolKeys(prefix, `switchyard.${CONTRACT.pools.burst}`)
+      const victim = poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`)
+      const tight = poolKeys(prefix, `switchyard.${CONTRACT.pools.tight}`)
+      await client.hset(victim.unrun, { 'some-run': '1' })
+      const planted = envelope(registry, CONTRACT.workflows.burst, { mode: 'echo', value: 'planted' }, null, 400)
+      await gateway.submit(planted, { async: true })
+      const sadd = (key: string, member: string) => (client as unknown as { sadd(k: string, m: string): Promise<number> }).sadd(key, member)
+      await sadd(`${hostile.job(planted.runId)}:dependencies`, victim.unrun)
+      // Another pool's run due in the same pass, and a third pool whose set is not a set any more.
+      const innocent = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'innocent' }, null, 400)
+      await gateway.submit(innocent, { async: true })
+      await commands(client).del(tight.deadlines)
+      await client.set(tight.deadlines, 'not a sorted set')
+      await sleep(Math.max(0, Math.max(Date.parse(planted.deadline), Date.parse(innocent.deadline)) - Date.now()))
+      await gateway.expireNow()
+      assert.equal(await client.hget(victim.unrun, 'some-run'), '1', "the other pool's key is untouched")
+      const ends = await Promise.all([planted, innocent].map((env) => gateway.wait(env.runId, { until: Date.now() + 5000 })))
+      for (const record of ends) assert.equal(record.error?.code, 'DEADLINE_EXCEEDED', `${record.runId}: ${record.status}`)
+    } finally {
+      await queue.close()
+      await gateway.close()
+    }
+  })
 })
