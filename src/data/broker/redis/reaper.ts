@@ -28,7 +28,7 @@ import { commands } from './commands.js'
 import { crashesOf, forgetUnrun } from './crashes.js'
 import { HEARTBEAT } from './heartbeat.js'
 import type { PoolKeys } from './keys.js'
-import { encodeRunError } from './record.js'
+import { deadlineOf, encodeRunError } from './record.js'
 import { claimWorker, expiredWorkers } from './scripts.js'
 
 /** One pool a reaper watches: its queue (whose connection reaps it) and keys. */
@@ -195,7 +195,7 @@ async function releaseRun(client: RedisClient, options: ReapOptions, runId: stri
   if (!job || !(await job.isActive())) return false
   // The dead worker's take counts (crashes.ts: takes without an outcome, less those not run).
   const lost = Math.max(1, await crashesOf(client, options.keys, job, 0))
-  const deadline = String((job.data as { deadline?: unknown } | null)?.deadline ?? '')
+  const deadline = deadlineOf(job)
   let end: RunError | null = null
   if ((await client.zscore(options.keys.cancels, runId)) !== null) end = cancelledError(runId, 'while running')
   else if (lost >= options.maxCrashes) end = crashedError(runId, lost, options.pool, how)

@@ -219,3 +219,8 @@ export function recordFromEvent(
   }
   return decodeRunError(event.failedReason).stamp ? settled(submitted, 'failed', event.failedReason) : null
 }
+
+/** The signed deadline a job's envelope carries (ISO 8601), or '' when it has none. */
+export function deadlineOf(job: { readonly data: unknown }): string {
+  return String((job.data as { deadline?: unknown } | null)?.deadline ?? '')
+}

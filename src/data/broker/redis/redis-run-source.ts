@@ -32,7 +32,7 @@ import { startHeartbeat, newWorkerId, type Heartbeat } from './heartbeat.js'
 import { poolKeys } from './keys.js'
 import { countUnrun, crashesOf, forgetUnrun } from './crashes.js'
 import { requeued, startReaper, type Reaper } from './reaper.js'
-import { encodeRunError, stampResult, type RunStamp } from './record.js'
+import { deadlineOf, encodeRunError, stampResult, type RunStamp } from './record.js'
 import type { RunHandler, RunSource } from '../run-source.js'
 
 /**
@@ -79,7 +79,7 @@ function nextRetryDelay(job: Job): number {
 function failure(job: Job, error: RunError, stamp: RunStamp): Error {
   const message = encodeRunError(error, stamp)
   // Never retried past the deadline: nobody waits for that attempt, and its error would hide this one.
-  const deadline = Date.parse(String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
+  const deadline = Date.parse(deadlineOf(job))
   const inTime = Date.now() + nextRetryDelay(job) < deadline
   return error.retryable && inTime ? new Error(message) : new UnrecoverableError(message)
 }
@@ -94,7 +94,7 @@ function willNotRetry(job: Job, error: RunError): boolean {
 
 /** Record a run as finished until its signed deadline (the score); older entries are dropped on the way. */
 async function markFinished(client: RedisClient, key: string, runId: string, job: Job): Promise<void> {
-  const deadline = Date.parse(String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
+  const deadline = Date.parse(deadlineOf(job))
   if (!Number.isFinite(deadline)) return
   await commands(client).zremrangebyscore(key, '-inf', Date.now())
   await commands(client).zadd(key, deadline, runId)
@@ -139,6 +139,12 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
   const ended = new Set<() => void>()
   /** Runs taken while a suspect holds this process, on their way back to the queue. */
   const handingBack = new Set<string>()
+  /** Whether a run other than `runId` is in flight here: running, or being handed back. */
+  const othersThan = (runId: string) => handingBack.size > 0 || [...running.keys()].some((id) => id !== runId)
+  /** A run here ended or went back: each waiting suspect looks again. */
+  const wake = () => {
+    for (const check of [...ended]) check()
+  }
 
   /** Count a take of `runId` as not run here (+1: crashes.ts), or take that back (−1). */
   const unrun = async (runId: string, by: 1 | -1) => {
@@ -165,7 +171,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       await unrun(runId, 1)
       try {
         // Back into the expiry pass's set first, as a retry (not due before the move: a due entry of a running run is dropped).
-        if (queue) await requeued(await queue.client, keys, runId, String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
+        if (queue) await requeued(await queue.client, keys, runId, deadlineOf(job))
         await job.moveToWait(token)
       } catch (error) {
         await unrun(runId, -1).catch(() => undefined)
@@ -173,7 +179,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       }
     } finally {
       handingBack.delete(runId)
-      for (const check of [...ended]) check()
+      wake()
     }
     throw new WaitingError(`run ${runId} handed back: this process runs suspect run ${solo ?? '?'} alone`)
   }
@@ -185,8 +191,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
   const alone = (runId: string, signal: AbortSignal, deadlineMs: number) =>
     new Promise<void>((resolve) => {
       const check = () => {
-        const others = handingBack.size > 0 || [...running.keys()].some((id) => id !== runId)
-        if (others && !signal.aborted && Date.now() < deadlineMs) {
+        if (othersThan(runId) && !signal.aborted && Date.now() < deadlineMs) {
           // A timer may fire a millisecond early (or the clock step back): armed again, or the
           // suspect would wait past its deadline for the others to end.
           clearTimeout(timer)
@@ -301,11 +306,11 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
           // (failure() retries only a run whose retry starts before its deadline), so no pass
           // can find it still active here and drop it.
           if (client && !(error instanceof UnrecoverableError) && job.attemptsMade + 1 < (job.opts.attempts ?? 1))
-            await requeued(client, keys, runId, String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
+            await requeued(client, keys, runId, deadlineOf(job))
           throw error
         } finally {
           running.delete(runId)
-          for (const check of [...ended]) check()
+          wake()
           if (solo === runId) {
             solo = null
             if (worker && !worker.closing) worker.resume()
@@ -321,8 +326,8 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
        * not run (crashes.ts): if one of the others takes the process down, that crash is not its.
        */
       const waitAlone = async (runId: string, job: Job, signal: AbortSignal) => {
-        if (handingBack.size === 0 && ![...running.keys()].some((id) => id !== runId)) return
-        const deadlineMs = Date.parse(String((job.data as { deadline?: unknown } | null)?.deadline ?? ''))
+        if (!othersThan(runId)) return
+        const deadlineMs = Date.parse(deadlineOf(job))
         // Redis not answering only costs the run its shelter from the others' crash: it still waits.
         const unstarted = await unrun(runId, 1).then(
           () => true,
