@@ -106,6 +106,11 @@ const UNSERVED_RETRY_MS = 5000
 /** Retry-After of a run refused while a served pool has no worker (the supervisor is starting or replacing one). */
 const RESTARTING_RETRY_MS = 1000
 
+/** Runs of the pool waiting for a worker: ready, suspects waiting to run alone, and retries waiting out their backoff. */
+function queuedIn(pool: PoolState): number {
+  return pool.ready.length + pool.suspects.length + pool.delayed.size
+}
+
 /** setTimeout's longest delay; a later deadline is reached in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -199,7 +204,7 @@ export class MemoryBroker implements Broker {
         RESTARTING_RETRY_MS,
       )
     }
-    const queued = pool.ready.length + pool.suspects.length + pool.delayed.size
+    const queued = queuedIn(pool)
     if (queued >= pool.maxQueued) throw new PoolSaturatedError(pool.name, pool.maxQueued, this.retryDelayMs)
     const record: Mutable<RunRecord> = {
       runId: envelope.runId,
@@ -235,15 +240,7 @@ export class MemoryBroker implements Broker {
     }
     const pool = this.pool(record.pool)
     if (record.status === 'queued') {
-      clearTimeout(entry.retryTimer)
-      clearTimeout(entry.expiryTimer)
-      pool.delayed.delete(runId)
-      const at = pool.ready.indexOf(runId)
-      if (at >= 0) pool.ready.splice(at, 1)
-      const suspect = pool.suspects.indexOf(runId)
-      if (suspect >= 0) pool.suspects.splice(suspect, 1)
-      // A consumer kept for it takes runs again.
-      for (const c of pool.consumers) if (c.solo === runId) delete c.solo
+      this.unqueue(pool, entry)
       this.end(entry, 'cancelled', cancelledError(runId, 'while queued'))
       this.dispatch(pool)
       return { ...record }
@@ -298,7 +295,7 @@ export class MemoryBroker implements Broker {
   async stats(): Promise<PoolStats[]> {
     return [...this.pools.values()].map((pool) => ({
       pool: pool.name,
-      queued: pool.ready.length + pool.suspects.length + pool.delayed.size,
+      queued: queuedIn(pool),
       running: pool.running,
       failed: pool.failed,
       workers: [...pool.consumers].filter((c) => !c.draining).length,
@@ -313,7 +310,7 @@ export class MemoryBroker implements Broker {
   /** Runs of `pool` waiting now (ready or in retry backoff); synchronous, for the IPC adapter. */
   depth(poolName: string): number {
     const pool = this.pools.get(poolName)
-    return pool ? pool.ready.length + pool.suspects.length + pool.delayed.size : 0
+    return pool ? queuedIn(pool) : 0
   }
 
   /** Nothing to do: the child's IPC link (ipc-parent.ts) settles its runs as lost when it exits. */
@@ -449,6 +446,22 @@ export class MemoryBroker implements Broker {
     }
   }
 
+  /**
+   * Take a queued run out of its pool's queues (ready, suspects, delayed) and its timers; a
+   * consumer kept for it (a suspect waiting to run alone) takes runs again.
+   */
+  private unqueue(pool: PoolState, entry: Entry): void {
+    const runId = entry.record.runId
+    clearTimeout(entry.retryTimer)
+    clearTimeout(entry.expiryTimer)
+    pool.delayed.delete(runId)
+    for (const queue of [pool.ready, pool.suspects]) {
+      const at = queue.indexOf(runId)
+      if (at >= 0) queue.splice(at, 1)
+    }
+    for (const c of pool.consumers) if (c.solo === runId) delete c.solo
+  }
+
   /** End the run at its deadline if it is still queued then (expire()). */
   private armExpiry(pool: PoolState, entry: Entry): void {
     clearTimeout(entry.expiryTimer)
@@ -465,14 +478,7 @@ export class MemoryBroker implements Broker {
     const record = entry.record
     if (record.status !== 'queued' || this.closed) return
     if (Date.parse(record.deadline) > Date.now()) return this.armExpiry(pool, entry)
-    clearTimeout(entry.retryTimer)
-    pool.delayed.delete(record.runId)
-    const at = pool.ready.indexOf(record.runId)
-    if (at >= 0) pool.ready.splice(at, 1)
-    const suspect = pool.suspects.indexOf(record.runId)
-    if (suspect >= 0) pool.suspects.splice(suspect, 1)
-    // A consumer kept for it (a suspect waiting to run alone) takes runs again.
-    for (const c of pool.consumers) if (c.solo === record.runId) delete c.solo
+    this.unqueue(pool, entry)
     const error =
       entry.crashes > 0
         ? lostError(record.runId, record.deadline, `${entry.crashes} earlier attempt(s) died with their worker`)
