@@ -2,13 +2,13 @@
 // for every Python graph file (Python's own AST, python/switchyard_worker/lint.py).
 import { spawnSync } from 'node:child_process'
 import type { PythonFileLint, PythonLint } from '../control/tooling/index.js'
-import { pythonPath, pythonProgram } from '../data/supervisor/index.js'
+import { pythonPath, pythonProgram, SAFE_PATH } from '../data/supervisor/index.js'
 
 /** Lint with this package's Python worker; a missing interpreter is each file's error, never a pass. */
 export function pythonLint(env: Readonly<Record<string, string | undefined>> = process.env): PythonLint {
   return (files) => {
     const program = pythonProgram(env)
-    const result = spawnSync(program.command, ['-m', 'switchyard_worker.lint', ...files], {
+    const result = spawnSync(program.command, [SAFE_PATH, '-m', 'switchyard_worker.lint', ...files], {
       env: { ...env, PYTHONPATH: pythonPath(program, env.PYTHONPATH) },
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,

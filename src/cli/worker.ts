@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process'
 import { SERVICE, loadRegistry, type Registry } from '../control/index.js'
 import { writeResolvedRegistry } from '../control/tooling/index.js'
-import { pythonPath, pythonProgram } from '../data/supervisor/index.js'
+import { pythonPath, pythonProgram, SAFE_PATH } from '../data/supervisor/index.js'
 import { createWorker } from '../data/worker/index.js'
 import { ipcRunSource } from '../data/broker/memory/index.js'
 import { redisRunSource, redisQueueDepth, type QueueDepth } from '../data/broker/redis/index.js'
@@ -51,7 +51,17 @@ function parsePort(text: string | undefined): number {
 async function runPython(pool: string, registry: Registry, redis: string | undefined): Promise<number> {
   const program = pythonProgram()
   const resolved = writeResolvedRegistry(registry)
-  const args = ['-m', 'switchyard_worker', '--registry', resolved, '--pool', pool, '--lifeline', ...(redis ? ['--redis', redis] : [])]
+  const args = [
+    SAFE_PATH,
+    '-m',
+    'switchyard_worker',
+    '--registry',
+    resolved,
+    '--pool',
+    pool,
+    '--lifeline',
+    ...(redis ? ['--redis', redis] : []),
+  ]
   // stdin is the lifeline: if this process is killed outright, the python worker drains and exits too.
   const child = spawn(program.command, args, {
     env: { ...process.env, PYTHONPATH: pythonPath(program, process.env.PYTHONPATH) },

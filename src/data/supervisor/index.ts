@@ -7,6 +7,6 @@ export { openCpuPolicy, CFS_PERIOD_US, NORMAL_SHARES, PENALTY_NICE, PENALTY_SHAR
 export { renderGatewayStatus, startGatewayProcess } from './gateway-process.js'
 export { isGatewayStartMessage } from './gateway-protocol.js'
 
-export { pythonPath, probePython, pythonProgram } from './python-program.js'
+export { pythonPath, probePython, pythonProgram, SAFE_PATH } from './python-program.js'
 
 export { devUsersNote, lookupUser, preparePoolUsers, protectEnvFiles, resolvePoolUsers, type PoolIdentity } from './pool-user.js'

@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process'
 import { chmodSync, chownSync, readFileSync, statSync } from 'node:fs'
 import type { Pool, Registry } from '../../control/index.js'
 import { probePython, type PythonProgram } from './python-program.js'
+import { baseEnv } from './worker-env.js'
 
 /** The OS identity a pool's processes get. */
 export interface PoolIdentity {
@@ -209,7 +210,11 @@ export function probeAccess(
   const unreadable = JSON.parse(probe.stdout || '[]') as string[]
   if (unreadable.length > 0) return `cannot read ${unreadable.join(', ')} (a folder on the way is not theirs to enter?): its runs will fail`
   if (python) {
-    const why = probePython(python.program, python.env, identity)
+    // The base a pool's worker gets (worker-env.ts), as that user: never the supervisor's
+    // own env (the producer's Redis URL, SWITCHYARD_TOKENS), readable by any process of
+    // the pool's user in /proc while the probe runs.
+    const env = { ...baseEnv(python.env), HOME: identity.home, USER: identity.name, LOGNAME: identity.name }
+    const why = probePython(python.program, env, identity)
     if (why) return `cannot run the Python worker: ${why}`
   }
   return null

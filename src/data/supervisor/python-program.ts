@@ -16,7 +16,15 @@ export interface PythonProgram {
 }
 
 /**
- * The Python worker of this package: `python3 -m switchyard_worker --pool NAME --lifeline`
+ * Python's safe-path flag (3.11+): never put the working folder (`-m`) or the script's
+ * folder first on sys.path. Without it a pool user who can write the folder `start` runs
+ * in plants `switchyard_worker/` or `bullmq.py` there, and every Python pool's worker, of
+ * any user, imports it: one pool's code in another's process.
+ */
+export const SAFE_PATH = '-P'
+
+/**
+ * The Python worker of this package: `python3 -P -m switchyard_worker --pool NAME --lifeline`
  * (the resolved registry from SWITCHYARD_REGISTRY, set by the supervisor).
  * SWITCHYARD_PYTHON picks another interpreter (a virtualenv's, say).
  */
@@ -25,7 +33,7 @@ export function pythonProgram(env: Readonly<Record<string, string | undefined>> 
   const path = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'python')
   return {
     command: env.SWITCHYARD_PYTHON?.trim() || 'python3',
-    args: (pool) => ['-m', 'switchyard_worker', '--pool', pool.name, '--lifeline'],
+    args: (pool) => [SAFE_PATH, '-m', 'switchyard_worker', '--pool', pool.name, '--lifeline'],
     path,
   }
 }
@@ -38,13 +46,16 @@ export function pythonPath(program: PythonProgram, existing: string | undefined 
 /**
  * Null when the interpreter imports the worker and its dependencies, else why not
  * (one line, with the install command). Takes about a tenth of a second: call it once.
+ * `env` is the probe's whole environment: as a pool's user (`as`), give it what that
+ * pool's worker gets, never the supervisor's own (its producer Redis URL, its tokens),
+ * which any process of that user could read in /proc/PID/environ while it runs.
  */
 export function probePython(
   program: PythonProgram,
   env: Readonly<Record<string, string | undefined>> = process.env,
   as: { readonly uid: number; readonly gid: number } | null = null,
 ): string | null {
-  const probe = spawnSync(program.command, ['-c', 'import switchyard_worker.__main__'], {
+  const probe = spawnSync(program.command, [SAFE_PATH, '-c', 'import switchyard_worker.__main__'], {
     env: { ...env, PYTHONPATH: pythonPath(program) },
     encoding: 'utf8',
     timeout: 30_000,

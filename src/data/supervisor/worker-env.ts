@@ -35,6 +35,16 @@ export interface WorkerEnvOptions {
   readonly identity?: { readonly name: string; readonly home: string } | null
 }
 
+/** The variables of BASE_ENV_KEYS that `parent` sets, and nothing else. */
+export function baseEnv(parent: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const key of BASE_ENV_KEYS) {
+    const value = parent[key]
+    if (value !== undefined) env[key] = value
+  }
+  return env
+}
+
 /** The env var a pool's Redis URL (its own ACL user) is read from, in its env file. */
 export const REDIS_URL_ENV = 'SWITCHYARD_REDIS_URL'
 
@@ -63,12 +73,7 @@ export function workerEnv(options: WorkerEnvOptions): {
   env: Record<string, string>
   sharedRedis: boolean
 } {
-  const parent = options.parent ?? process.env
-  const env: Record<string, string> = {}
-  for (const key of BASE_ENV_KEYS) {
-    const value = parent[key]
-    if (value !== undefined) env[key] = value
-  }
+  const env = baseEnv(options.parent ?? process.env)
   if (options.identity) {
     // The supervisor's HOME (/root) is not the pool user's to read or write; its env file may still set one.
     env.HOME = options.identity.home
