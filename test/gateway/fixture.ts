@@ -24,7 +24,7 @@ pools:
     tracing: { project: sales-email, sampleRate: 1.0, capture: full }
   held:
     concurrency: 1
-    timeout: 1s
+    timeout: 60s
     retries: 0
     maxQueued: 1
     tracing: { project: held, sampleRate: 1.0, capture: full }
