@@ -14,6 +14,8 @@ export interface RedisCommands {
   hincrby(key: string, field: string, by: number): Promise<number>
   hscan(key: string, cursor: string, count: 'COUNT', n: number): Promise<[string, string[]]>
   zadd(key: string, score: number, member: string): Promise<number>
+  /** ZADD … NX: 1 when added, 0 when the member was there already. */
+  zadd(key: string, nx: 'NX', score: number, member: string): Promise<number>
   zrem(key: string, ...members: string[]): Promise<number>
   zrange(key: string, start: number, stop: number): Promise<string[]>
   zremrangebyscore(key: string, min: number | string, max: number | string): Promise<number>

@@ -31,7 +31,11 @@ export async function countUnrun(client: RedisClient, keys: PoolKeys, runId: str
   await commands(client).hincrby(keys.unrun, runId, by)
 }
 
-/** The run ended for good: its `sy-unrun` count is no longer read. */
+/**
+ * The run ended for good: its `sy-unrun` count is no longer read. Every end forgets it: a
+ * worker's final outcome (run or refused), BullMQ's stall limit (redis-run-source.ts), the
+ * reaper's end, an ending in the queue (end-queued.ts: cancel, expiry).
+ */
 export async function forgetUnrun(client: RedisClient, keys: PoolKeys, runId: string): Promise<void> {
   await client.hdel(keys.unrun, runId)
 }

@@ -7,22 +7,28 @@
 // it back when the run goes back to the queue (a retry's backoff; a reaper's hand-on). Every
 // EXPIRY.passMs, a pass reads at most EXPIRY.perPass entries past due per pool (one script
 // for all the pools of a Redis server: scripts.ts DUE) and ends each run BullMQ still holds
-// waiting or delayed as cancel-while-queued does (RedisBroker.cancel): its failed record
-// (DEADLINE_EXCEEDED; WORKER_LOST for a run queued again after its worker died) under
-// `sy-cancelled:<id>` with SET NX, so a cancel or another gateway's pass that came first
-// wins and this one is a no-op; then Queue.remove, which BullMQ refuses for a job a worker
-// holds (then the record is taken back: the worker refuses the run itself, past its
-// deadline). An entry whose run is running, finished or gone is dropped: so the Python
-// worker, which never drops its entries, leaves none behind that could end a run.
+// waiting or delayed as cancel-while-queued does (RedisBroker.cancel), through the same helper
+// (end-queued.ts): its failed record (DEADLINE_EXCEEDED; WORKER_LOST for a run queued again
+// after its worker died) under `sy-cancelled:<id>` with SET NX, then Queue.remove, which
+// BullMQ refuses for a job a worker holds (then the record is taken back: the worker refuses
+// the run itself, past its deadline). A record already there whose job is still queued (a
+// cancel or another pass racing this one, or one that failed or died half-way) does not stop
+// it: the pass removes the job itself and finishes the ending with that record, so a pass
+// that failed half-way is finished by the next. A run is counted by the one ender the
+// cancelled index takes it from. An entry whose run is running, finished or gone is dropped:
+// so the Python worker, which never drops its entries, leaves none behind that could end a
+// run; so is the entry of an admission abandoned before its job was added (its gateway died
+// between ADMIT and the add), once it is older than ADMIT's own bound (scripts.ts ABANDONED).
 import { Job, type Queue, type RedisClient } from 'bullmq'
 
 import type { RunRecord } from '../broker.js'
 import { expiredError, lostError } from '../run-errors.js'
 import { commands } from './commands.js'
-import { crashesOf, forgetUnrun } from './crashes.js'
+import { crashesOf } from './crashes.js'
+import { QUEUED, endQueued } from './end-queued.js'
 import type { PoolKeys } from './keys.js'
 import { recordFromJob, type JobLike } from './record.js'
-import { dueRuns } from './scripts.js'
+import { admissionOf, dueRuns } from './scripts.js'
 
 export const EXPIRY = {
   /** How often a pass runs. */
@@ -43,6 +49,8 @@ export interface ExpiryOptions {
   readonly targets: readonly ExpiryTarget[]
   /** How long an expired run's record stays readable (the broker's retainFailedMs). */
   readonly retainMs: number
+  /** How long an admission may wait for its job (ADMIT's admission lifetime): one older was abandoned. */
+  readonly admissionMs: number
   /** Called once per run this process ended (the metric's count). */
   readonly expired: (pool: string, runId: string) => void
   readonly warn: (message: string) => void
@@ -53,9 +61,6 @@ export interface Expiry {
   pass(): Promise<number>
   stop(): void
 }
-
-/** BullMQ states of a run still in its queue. */
-const QUEUED = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'paused'])
 
 /** Start a pass every EXPIRY.passMs over `targets` (one Redis server's pools). */
 export function startExpiry(options: ExpiryOptions): Expiry {
@@ -78,7 +83,7 @@ export function startExpiry(options: ExpiryOptions): Expiry {
       if (runIds.length === 0) continue
       // A pool whose keys its own user spoiled (a planted job that does not parse, say) must
       // not stop the pass for the pools after it.
-      const expired = await expireQueued(await target.queue.client, target, runIds, options.retainMs).catch((error: unknown) => {
+      const expired = await expireQueued(await target.queue.client, target, runIds, options).catch((error: unknown) => {
         options.warn(`pool '${target.pool}': expiring queued runs failed: ${(error as Error).message}`)
         return []
       })
@@ -117,16 +122,23 @@ export function startExpiry(options: ExpiryOptions): Expiry {
 }
 
 /** End those of `due` (runs of one pool past their deadline) that are still queued: the ids this call ended. */
-async function expireQueued(client: RedisClient, target: ExpiryTarget, due: readonly string[], retainMs: number): Promise<string[]> {
+async function expireQueued(
+  client: RedisClient,
+  target: ExpiryTarget,
+  due: readonly string[],
+  options: Pick<ExpiryOptions, 'retainMs' | 'admissionMs'>,
+): Promise<string[]> {
   const { keys, queue, pool } = target
   const redis = commands(client)
   const ended: string[] = []
   for (const runId of due) {
     const state = await queue.getJobState(runId)
     if (!QUEUED.has(state)) {
-      // Admitted, its job not added yet (ADMIT → add): the next pass sees it. Anything else
-      // (running, finished, cancelled, gone) is not this pass's to end.
-      if (state === 'unknown' && (await client.zscore(keys.admitting, runId)) !== null) continue
+      // Admitted, its job not added yet (ADMIT → add): the next pass sees it. An admission older
+      // than ADMIT's own bound was abandoned (its gateway died before the add): dropped from
+      // both sets here, or every pass would read it again. Anything else (running, finished,
+      // cancelled, gone) is not this pass's to end.
+      if (state === 'unknown' && (await admissionOf(client, keys, runId, options.admissionMs)) !== 'none') continue
       const deadline = await client.zscore(keys.deadlines, runId)
       await redis.zrem(keys.deadlines, runId)
       // A running run may have gone back to the queue since (its worker died, a reaper put it
@@ -139,24 +151,11 @@ async function expireQueued(client: RedisClient, target: ExpiryTarget, due: read
     if (!job) continue
     const crashes = await crashesOf(client, keys, job, 0)
     const record = expiredRecord(job as JobLike, crashes, pool, await client.get(keys.owner(runId)))
-    if ((await redis.set(keys.cancelled(runId), JSON.stringify(record), 'PX', retainMs, 'NX')) === null) {
-      // A cancel, or another gateway's pass, ended it first.
-      await redis.zrem(keys.deadlines, runId)
-      continue
-    }
-    // removeChildren: false. A job's dependency sets are data its pool's user writes: BullMQ's
-    // child removal deletes the keys they name, under the gateway's user, which reaches every
-    // pool (a planted job could have this pass delete another pool's keys). Runs have no children.
-    if ((await queue.remove(runId, { removeChildren: false })) !== 1) {
-      // A worker took it between the state read and the remove: it is the worker's to end now.
-      await redis.del(keys.cancelled(runId))
-      continue
-    }
-    const now = Date.now()
-    await redis.zadd(keys.cancelledIndex, now, runId)
-    await redis.zrem(keys.deadlines, runId)
-    await forgetUnrun(client, keys, runId)
-    ended.push(runId)
+    // A worker that took it since is left to end it (it refuses a run past its deadline); a
+    // cancel, or another gateway's pass, may have ended it first: the record is theirs then.
+    // Counted once, by the pass that ended it with a record of its expiry.
+    const ending = await endQueued(queue, keys, runId, record, options.retainMs)
+    if (ending.kind === 'ended' && ending.record.status === 'failed') ended.push(runId)
   }
   return ended
 }

@@ -40,6 +40,7 @@ import { RedisErrorLog } from './error-log.js'
 import { commands } from './commands.js'
 import { HEARTBEAT } from './heartbeat.js'
 import { reapWorker, startReaper, type Reaper } from './reaper.js'
+import { endQueued, storedRecord } from './end-queued.js'
 import { startExpiry, type Expiry } from './expiry.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import { admit, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
@@ -200,6 +201,7 @@ export class RedisBroker implements Broker {
         startExpiry({
           targets: entries.map(({ queue, keys, pool }) => ({ queue, keys, pool: pool.name })),
           retainMs: this.retainFailedMs,
+          admissionMs: this.admissionMs,
           expired: (pool) => this.expired.set(pool, (this.expired.get(pool) ?? 0) + 1),
           warn: this.warn,
         }),
@@ -392,7 +394,7 @@ export class RedisBroker implements Broker {
       claimTtlMs: this.retainMs,
       // A claim whose add has not landed after the longest an add may take was abandoned (its gateway died).
       pendingMs: this.timeoutMs + 5000,
-      admitTtlMs: this.timeoutMs + 5000,
+      admitTtlMs: this.admissionMs,
       deadlineMs: Date.parse(envelope.deadline),
     }
     const until = Date.now() + PENDING_WAIT_MS
@@ -424,21 +426,12 @@ export class RedisBroker implements Broker {
     void client.zremrangebyscore(keys.cancels, '-inf', now - this.retainFailedMs).catch(() => undefined)
     if (record.status === 'queued') {
       const cancelled: RunRecord = { ...record, status: 'cancelled', error: cancelledError(runId, 'while queued'), finishedAt: now }
-      // NX: the expiry pass (expiry.ts) writes the same key; whichever ends the queued run first wins.
-      if ((await client.set(keys.cancelled(runId), JSON.stringify(cancelled), 'PX', this.retainFailedMs, 'NX')) === null) {
-        const ended = await this.readCancelled(entry, runId)
-        if (ended?.status === 'cancelled') return ended
-        if (ended) throw new SwitchyardError('RUN_FINISHED', `run ${runId} already ${ended.status}: there is nothing to cancel`)
-      } else {
-        // BullMQ removes a job only while no worker holds it: 1 means it never started.
-        // No children: a job's dependency sets are its pool's data, naming any key (expiry.ts).
-        if ((await entry.queue.remove(runId, { removeChildren: false })) === 1) {
-          await client.zadd(keys.cancelledIndex, now, runId)
-          void client.zremrangebyscore(keys.cancelledIndex, '-inf', now - this.retainFailedMs).catch(() => undefined)
-          void client.zrem(keys.deadlines, runId).catch(() => undefined)
-          return cancelled
-        }
-        await client.del(keys.cancelled(runId))
+      // As the expiry pass ends a queued run (end-queued.ts): whichever ender comes first wins,
+      // and a record an earlier try left half-way is finished, not taken for the run's end.
+      const ending = await endQueued(entry.queue, keys, runId, cancelled, this.retainFailedMs)
+      if (ending.kind !== 'taken') {
+        if (ending.record.status === 'cancelled') return ending.record
+        throw new SwitchyardError('RUN_FINISHED', `run ${runId} already ${ending.record.status}: there is nothing to cancel`)
       }
     }
     // Running: every worker of the pool hears it; the one running it aborts the graph's signal.
@@ -497,7 +490,7 @@ export class RedisBroker implements Broker {
   private async readCancelled(entry: PoolQueue, runId: string): Promise<RunRecord | null> {
     const client = await entry.queue.client
     const stored = await client.get(entry.keys.cancelled(runId))
-    return stored === null ? null : cancelledRecord(stored)
+    return stored === null ? null : storedRecord(stored)
   }
 
   /** Whether a run has finished, by the one field BullMQ sets when it does (a single HGET). */
@@ -554,7 +547,7 @@ export class RedisBroker implements Broker {
     const ids = await client.zrevrange(entry.keys.cancelledIndex, 0, window - 1)
     if (ids.length === 0) return []
     const stored = await commands(client).mget(...ids.map((id) => entry.keys.cancelled(id)))
-    return stored.filter((text): text is string => typeof text === 'string').map(cancelledRecord)
+    return stored.filter((text): text is string => typeof text === 'string').map(storedRecord)
   }
 
   /** The owners of runs of one pool (null where unknown), one MGET. */
@@ -681,13 +674,12 @@ export class RedisBroker implements Broker {
     await Promise.allSettled(closing.map((closable) => closeBounded(closable, this.timeoutMs)))
   }
 
+  /** How long an admission may wait for its job's add (ADMIT's admission lifetime): one older was abandoned. */
+  private get admissionMs(): number {
+    return this.timeoutMs + 5000
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new SwitchyardError('BROKER_UNAVAILABLE', 'the Redis broker is closed')
   }
-}
-
-/** The record of a run cancelled while queued, as cancel() stored it (one stored before owners were kept has none). */
-function cancelledRecord(stored: string): RunRecord {
-  const record = JSON.parse(stored) as RunRecord
-  return { ...record, owner: typeof record.owner === 'string' ? record.owner : null }
 }

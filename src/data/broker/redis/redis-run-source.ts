@@ -285,13 +285,13 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
           const client = queue ? await queue.client : null
           const finished = client ? (await client.zscore(keys.finished, runId)) !== null : false
           const outcome = await handler({ raw: job.data, runId, finished, attempt: job.attemptsMade + 1, lostAttempts, signal: run.signal })
+          const final = outcome.ok || willNotRetry(job, outcome.error)
           // A run that executed and will not be retried is finished: a replay before its deadline is refused.
-          if (client && (outcome.ok || (!outcome.refused && willNotRetry(job, outcome.error)))) {
-            await markFinished(client, keys.finished, runId, job)
-            // Its takes not run here were read (lostAttempts) only while it could run again.
-            if (lostAttempts > 0 || (job.attemptsStarted ?? 0) - job.attemptsMade > 1)
-              void forgetUnrun(client, keys, runId).catch(() => undefined)
-          }
+          if (client && final && !(!outcome.ok && outcome.refused)) await markFinished(client, keys.finished, runId, job)
+          // Its takes not run here were read (lostAttempts) only while it could run again: a run
+          // that ends here for good, refused or not, forgets them, if it was ever taken before.
+          if (client && final && (lostAttempts > 0 || (job.attemptsStarted ?? 0) - job.attemptsMade > 1))
+            void forgetUnrun(client, keys, runId).catch(() => undefined)
           // attemptsStarted already counts this attempt (moveToActive raised it); a run
           // retaken from a dead worker counts the lost attempt too.
           const stamp = {
@@ -356,6 +356,14 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
         autorun: !beating,
       })
       worker.on('error', (error) => warn(`Redis worker for pool '${pool}': ${error.message}`))
+      // A run BullMQ itself failed when this worker took it (its lock expired more often than
+      // maxStalledCount allows: the backstop's crash count), without the processor: it ended
+      // for good, so its count of takes not run (crashes.ts) is no longer read. A rare path: it
+      // costs a round trip only then.
+      worker.on('failed', (job) => {
+        if (job?.id !== undefined && job.deferredFailure !== undefined && queue)
+          void queue.client.then((client) => forgetUnrun(client, keys, job.id ?? '')).catch(() => undefined)
+      })
       queue = new Queue(queueNameOfPool, { connection, prefix })
       queue.on('error', () => undefined)
       if (beating) {

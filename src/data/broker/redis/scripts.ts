@@ -154,6 +154,39 @@ return redis.call('ZREM', KEYS[1], ARGV[1])
 `,
 }
 
+// Take back the record a queued run's ender wrote (end-queued.ts) when its run was not ended
+// after all: only while it is still that ender's (GET == ARGV: another's record, or one written
+// since, stays) and the run's job is still there (a removal whose reply was lost did end the
+// run: its record stays). Reads BullMQ's job key, writes only ours.
+// KEYS: record key, job key; ARGV: the record as written → 1 taken back | 0 left
+const TAKE_BACK: Script = {
+  name: 'switchyardTakeBackRecord',
+  keys: 2,
+  lua: `
+if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('EXISTS', KEYS[2]) == 1 then return redis.call('DEL', KEYS[1]) end
+return 0
+`,
+}
+
+// A run the expiry pass found with no job (expiry.ts): still being admitted (ADMIT → add), or
+// admitted by a gateway that died before its add. An admission older than ADMIT's own bound
+// (its admission lifetime, by Redis's clock as ADMIT reads it) is abandoned: dropped from the
+// admissions and from the deadlines, so no pass reads it again. One whose job exists now is
+// queued: the next pass ends it.
+// KEYS: admitting, deadlines, job key; ARGV: runId, admission lifetime ms → 0 not admitting | 1 admitting | 2 abandoned, dropped
+const ABANDONED: Script = {
+  name: 'switchyardDropAbandonedAdmission',
+  keys: 3,
+  lua: `${NOW}
+local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not at then return 0 end
+if now - tonumber(at) <= tonumber(ARGV[2]) or redis.call('EXISTS', KEYS[3]) == 1 then return 1 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 2
+`,
+}
+
 // Workers alive now. KEYS: workers
 const LIVE: Script = {
   name: 'switchyardLiveWorkers',
@@ -306,4 +339,22 @@ export async function liveWorkers(client: RedisClient, keys: PoolKeys): Promise<
 export async function lastStreamId(client: RedisClient, stream: string): Promise<string> {
   const id = await run(client, LAST_ID, [stream])
   return typeof id === 'string' ? id : '0-0'
+}
+
+/** Take back `record`, written for `runId` by its ender, if it is still that and the job is still there (see TAKE_BACK). */
+export async function takeBackRecord(client: RedisClient, keys: PoolKeys, runId: string, record: string): Promise<boolean> {
+  return Number(await run(client, TAKE_BACK, [keys.cancelled(runId), keys.job(runId), record])) === 1
+}
+
+/** Whether a run without a job is being admitted, or its admission was abandoned and is now dropped (see ABANDONED). */
+export async function admissionOf(
+  client: RedisClient,
+  keys: PoolKeys,
+  runId: string,
+  lifetimeMs: number,
+): Promise<'none' | 'admitting' | 'dropped'> {
+  const reply = Number(
+    await run(client, ABANDONED, [keys.admitting, keys.deadlines, keys.job(runId), runId, String(Math.ceil(lifetimeMs))]),
+  )
+  return reply === 2 ? 'dropped' : reply === 1 ? 'admitting' : 'none'
 }

@@ -1,0 +1,96 @@
+// Ending a queued run for good, while no worker holds it: cancel-while-queued
+// (RedisBroker.cancel) and the expiry pass (expiry.ts) both do it, through this one helper.
+// Its steps are separate round trips: the run's final record written under
+// `sy-cancelled:<id>` (SET NX: of several enders, one record), then BullMQ's Queue.remove
+// (which refuses a job a worker holds), then the run's place in the cancelled index. Any
+// step may fail, or its ender die, half-way; each step is safe to take again, by the same
+// ender or another:
+// - a record already there (NX failed) whose job is still queued was left by an ender that
+//   died or failed before its removal, or is racing this one: this one removes the job itself
+//   and finishes the ending with the STORED record (never overwritten);
+// - Queue.remove answers 1 both for the job it removed and for one already gone, so who
+//   ended the run is decided by the index (ZADD NX): one ender is told 'ended' (the one that
+//   counts it), the others 'ended-by-other';
+// - a removal refused (a worker holds the run) takes back this ender's record (only while
+//   it is still this ender's: scripts.ts TAKE_BACK) and leaves the run to its worker;
+// - a removal that threw (Redis gone, a timeout) takes back this ender's record best-effort
+//   (only while the job is still there: a removal whose reply was lost did end the run) and
+//   rethrows: the caller answers 503, or the pass warns and looks again next time.
+// No BullMQ internals: its public Queue API, and reads of its job key in our scripts.
+import type { Queue } from 'bullmq'
+
+import type { RunRecord } from '../broker.js'
+import { commands } from './commands.js'
+import type { PoolKeys } from './keys.js'
+import { takeBackRecord } from './scripts.js'
+
+/** BullMQ states of a run still in its queue. */
+export const QUEUED = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'paused'])
+
+export type Ending =
+  /** This call ended the run, with `record` (its own, or one an earlier ender left). */
+  | { readonly kind: 'ended'; readonly record: RunRecord }
+  /** Another ender ended it, with `record`. */
+  | { readonly kind: 'ended-by-other'; readonly record: RunRecord }
+  /** A worker holds the run (or ran it): it is the worker's to end. */
+  | { readonly kind: 'taken' }
+
+/** How many times a record that vanished between SET NX and GET (its ender took it back) is written again. */
+const TRIES = 3
+
+/**
+ * End the queued run `runId` of `queue` with `record` (kept `retainMs`), or find who did.
+ * Throws when Redis fails a step; calling again finishes what is left.
+ */
+export async function endQueued(queue: Queue, keys: PoolKeys, runId: string, record: RunRecord, retainMs: number): Promise<Ending> {
+  const client = await queue.client
+  const redis = commands(client)
+  const ours = JSON.stringify(record)
+  for (let i = 0; i < TRIES; i++) {
+    const wrote = (await redis.set(keys.cancelled(runId), ours, 'PX', retainMs, 'NX')) !== null
+    const stored = wrote ? ours : await client.get(keys.cancelled(runId))
+    if (stored === null) continue
+    let gone = false
+    if (!wrote) {
+      const state = await queue.getJobState(runId)
+      // Running or finished: the record is another ender's, which takes it back itself.
+      if (!QUEUED.has(state) && state !== 'unknown') return { kind: 'taken' }
+      gone = state === 'unknown'
+    }
+    if (!gone) {
+      let removed: number
+      try {
+        // removeChildren: false. A job's dependency sets are data its pool's user writes:
+        // BullMQ's child removal deletes the keys they name, under the gateway's user, which
+        // reaches every pool (a planted job could have us delete another pool's keys). Runs
+        // have no children.
+        removed = await queue.remove(runId, { removeChildren: false })
+      } catch (error) {
+        if (wrote) await takeBackRecord(client, keys, runId, ours).catch(() => undefined)
+        throw error
+      }
+      if (removed !== 1) {
+        if (wrote) await takeBackRecord(client, keys, runId, ours)
+        return { kind: 'taken' }
+      }
+    }
+    // The job is gone: the run's place in the index says who ended it, once. Its deadline entry
+    // and its count of takes not run (crashes.ts) are no longer read: sent with it, one round trip.
+    const now = Date.now()
+    const [first] = await Promise.all([
+      redis.zadd(keys.cancelledIndex, 'NX', now, runId),
+      redis.zrem(keys.deadlines, runId),
+      client.hdel(keys.unrun, runId),
+    ])
+    void redis.zremrangebyscore(keys.cancelledIndex, '-inf', now - retainMs).catch(() => undefined)
+    return { kind: first === 1 ? 'ended' : 'ended-by-other', record: storedRecord(stored) }
+  }
+  // Written and taken back TRIES times over: a worker takes and hands the run back as fast as we look.
+  return { kind: 'taken' }
+}
+
+/** A record as an ender stored it (one stored before owners were kept has none). */
+export function storedRecord(stored: string): RunRecord {
+  const record = JSON.parse(stored) as RunRecord
+  return { ...record, owner: typeof record.owner === 'string' ? record.owner : null }
+}
