@@ -1,7 +1,8 @@
 // spec/vectors/leases.json: where a worker process says which runs it holds (its heartbeat's
 // member and its lease hash), which the node worker writes, the Python worker writes
 // (python/tests/test_leases.py) and the reaper and supervisor read (reaper.ts), and the pool's
-// hash of takes not run (`unrun`, crashes.ts), which both workers count into. On a real
+// hash of takes not run (`unrun`, crashes.ts), which both workers count into, and its deadline
+// set (`deadlines`, expiry.ts), which both workers drop a taken run from. On a real
 // redis-server: the node worker's lease of a running run is the vector's field and value,
 // the token being the job's BullMQ lock, and it is gone when the run ends and the process leaves.
 import assert from 'node:assert/strict'
@@ -30,6 +31,7 @@ interface LeaseCase {
   readonly token: string
   readonly workers: string
   readonly unrun: string
+  readonly deadlines: string
   readonly leases: string
   readonly field: string
   readonly value: string
@@ -47,6 +49,7 @@ void test('the lease vectors hold for the node worker and the reaper', () => {
     const keys = poolKeys(v.prefix, queueName(v.pool))
     assert.equal(keys.workers, v.workers, v.description)
     assert.equal(keys.unrun, v.unrun, v.description)
+    assert.equal(keys.deadlines, v.deadlines, v.description)
     assert.equal(keys.leases(v.workerId), v.leases, v.description)
     assert.equal(v.field, v.runId, v.description)
     assert.equal(v.value, v.token, v.description)
