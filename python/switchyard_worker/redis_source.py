@@ -23,10 +23,15 @@ suspect holds the process is handed back to the queue unrun (BullMQ's delayed se
 HAND_BACK_MS, neither an attempt nor a failure), and that take is counted in `sy-unrun`, as a
 suspect's wait is, so the reaper counts a crash only against the runs that were running. So
 when a poison run takes its process down again, the runs that shared the process with it the
-first time are not counted a second crash beside it (WORKER_CRASHED is the poison's). Unlike
-the node worker, this one never drops a run's `sy-deadlines` entry when it takes it (the
-gateway's expiry pass reads the job's state first), so a run handed back still has its entry
-and nothing is written back.
+first time are not counted a second crash beside it (WORKER_CRASHED is the poison's).
+
+As the node worker does, a run taken leaves the pool's `sy-deadlines` set (the admission
+script's sorted set of queued runs by deadline, which the gateway's expiry pass reads:
+src/data/broker/redis/expiry.ts), in the same round trip as its lease; one that goes back to
+the queue, for a retry (BullMQ's backoff) or handed back, is written back into it first, with
+its envelope's deadline as the score, so the pass ends it if no worker takes it in time. A run
+that runs is not the pass's: without this, a Python pool's set kept every run it ever took
+until a pass dropped it, at most 100 per pass.
 """
 
 from __future__ import annotations
@@ -64,6 +69,24 @@ def queue_name(pool: str) -> str:
     return f"switchyard.{pool}"
 
 
+def deadlines_key(prefix: str, pool: str) -> str:
+    """The pool's queued runs by deadline (member the run id, score the envelope's deadline in ms):
+    src/data/broker/redis/keys.ts `deadlines`, spec/vectors/leases.json."""
+    return f"{prefix}:{queue_name(pool)}:sy-deadlines"
+
+
+def envelope_deadline(job: Any) -> int | None:
+    """The signed deadline of a job's envelope in epoch ms, or None when it has none that parses."""
+    return deadline_ms(str(job.data.get("deadline", ""))) if isinstance(job.data, dict) else None
+
+
+async def requeued(client: Any, key: str, run_id: str, job: Any) -> None:
+    """A run goes back to the queue: its deadline entry goes back first (node's reaper.ts requeued)."""
+    deadline = envelope_deadline(job)
+    if deadline is not None:
+        await client.zadd(key, {run_id: deadline})
+
+
 def encode_run_error(outcome: Outcome, stamp: dict[str, int]) -> str:
     body = {"code": outcome.code, "message": outcome.message, "retryable": outcome.retryable, **stamp}
     return RUN_ERROR_TAG + json.dumps(body, separators=(",", ":"), ensure_ascii=False)
@@ -83,7 +106,7 @@ def settle(outcome: Outcome, job: Any, started_at: int) -> dict[str, Any]:
     message = encode_run_error(outcome, stamp)
     # Never retried past the deadline (node's failure()): nobody waits for that attempt, and its
     # refusal (DEADLINE_EXCEEDED) would hide this error (a WORKER_LOST, say).
-    deadline = deadline_ms(str(job.data.get("deadline", ""))) if isinstance(job.data, dict) else None
+    deadline = envelope_deadline(job)
     in_time = deadline is None or now < deadline
     raise Exception(message) if outcome.retryable and in_time else UnrecoverableError(message)
 
@@ -199,6 +222,7 @@ def start_worker(
     cancels = CancelListener(url, prefix, runner.pool.name, running)
     leases = leases_key(prefix, runner.pool.name, worker_id) if worker_id else None
     unrun = unrun_key(prefix, runner.pool.name)
+    deadlines = deadlines_key(prefix, runner.pool.name)
     #: The suspect that holds this process (waiting for the others to end, or running alone), if any.
     solo: str | None = None
     #: Every take this process's processor is in, from its first line to its last: runs, and runs
@@ -215,6 +239,9 @@ def start_worker(
         # reaper must not count a crash for a run that did not run here.
         await count_unrun(client, unrun, run_id, 1)
         try:
+            # Back into the expiry pass's set first, as a retry (this take never dropped its entry,
+            # but a pass that found the run active meanwhile did).
+            await requeued(client, deadlines, run_id, job)
             await job.moveToDelayed(int(time.time() * 1000) + HAND_BACK_MS, token)
         except BaseException:
             try:
@@ -234,7 +261,7 @@ def start_worker(
         (crashes.py): if one of the others takes the process down, that crash is not its."""
         if not others(run_id):
             return
-        deadline = (deadline_ms(str(job.data.get("deadline", ""))) if isinstance(job.data, dict) else None) or int(time.time() * 1000)
+        deadline = envelope_deadline(job) or int(time.time() * 1000)
         # Redis not answering only costs the run its shelter from the others' crash: it still waits.
         try:
             await count_unrun(client, unrun, run_id, 1)
@@ -291,16 +318,22 @@ def start_worker(
                 await worker.pause(True)
         try:
             # The lease is in Redis before the graph starts: a crash from here on is found at once.
+            # Its deadline entry goes in the same round trip: a run taken is not the expiry pass's.
             if leases is not None and run_id is not None and token:
-                await client.hset(leases, run_id, token)
+                async with client.pipeline(transaction=False) as pipe:
+                    pipe.hset(leases, run_id, token)
+                    pipe.zrem(deadlines, run_id)
+                    await pipe.execute()
                 leased = True
             finished = False
             if run_id is not None:
                 # Held before the cancel set is read: a cancel is either in the set already or heard from now on.
                 async with client.pipeline(transaction=False) as pipe:
+                    if not leased:
+                        pipe.zrem(deadlines, run_id)
                     pipe.zscore(finished_key, run_id)
                     pipe.zscore(cancels.cancels, run_id)
-                    done, cancelled = await pipe.execute()
+                    *_, done, cancelled = await pipe.execute()
                 finished = done is not None
                 if cancelled is not None:
                     abort.abort(cancelled_error(run_id))
@@ -321,7 +354,7 @@ def start_worker(
                     pass
         attempts = int((job.opts or {}).get("attempts") or 1)
         final = outcome.ok or (not outcome.refused and (not outcome.retryable or int(job.attemptsMade or 0) + 1 >= attempts))
-        deadline = deadline_ms(str((job.data or {}).get("deadline", ""))) if isinstance(job.data, dict) else None
+        deadline = envelope_deadline(job)
         if final and run_id is not None and deadline:
             await client.zremrangebyscore(finished_key, "-inf", int(time.time() * 1000))
             await client.zadd(finished_key, {run_id: deadline})
@@ -331,7 +364,17 @@ def start_worker(
                 await forget_unrun(client, unrun, run_id)
             except Exception:  # noqa: BLE001 - a stale count is read only if the run is taken again
                 pass
-        return settle(outcome, job, started_at)
+        try:
+            return settle(outcome, job, started_at)
+        except UnrecoverableError:
+            raise
+        except Exception:
+            # A retry goes back to the queue: its deadline entry goes back first, so the expiry pass
+            # ends it if no worker takes it in time (node's processor). Not due before BullMQ moves
+            # it: settle() retries only a run still before its deadline.
+            if run_id is not None and int(job.attemptsMade or 0) + 1 < attempts:
+                await requeued(client, deadlines, run_id, job)
+            raise
 
     worker = Worker(
         queue_name(runner.pool.name),

@@ -3,8 +3,8 @@
 // down or busy stays `queued` until some worker takes it, and refuses it, maybe never.
 //
 // The admission script (scripts.ts ADMIT) writes each run's deadline into its pool's
-// `sy-deadlines` sorted set; a node worker drops the entry when it takes the run and writes
-// it back when the run goes back to the queue (a retry's backoff; a reaper's hand-on). Every
+// `sy-deadlines` sorted set; a worker (node or Python) drops the entry when it takes the run and
+// writes it back when the run goes back to the queue (a retry's backoff, a hand-back; a reaper's hand-on). Every
 // EXPIRY.passMs, a pass reads at most EXPIRY.perPass entries past due per pool (one script
 // for all the pools of a Redis server: scripts.ts DUE) and ends each run BullMQ still holds
 // waiting or delayed as cancel-while-queued does (RedisBroker.cancel), through the same helper
@@ -16,8 +16,8 @@
 // it: the pass removes the job itself and finishes the ending with that record, so a pass
 // that failed half-way is finished by the next. A run is counted by the one ender the
 // cancelled index takes it from. An entry whose run is running, finished or gone is dropped:
-// so the Python worker, which never drops its entries, leaves none behind that could end a
-// run; so is the entry of an admission abandoned before its job was added (its gateway died
+// so a worker that does not drop its entries (a plain BullMQ Worker) leaves none behind that
+// could end a run; so is the entry of an admission abandoned before its job was added (its gateway died
 // between ADMIT and the add), once it is older than ADMIT's own bound (scripts.ts ABANDONED).
 import { Job, type Queue, type RedisClient } from 'bullmq'
 

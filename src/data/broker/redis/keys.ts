@@ -40,7 +40,7 @@ export interface PoolKeys {
   readonly cancelledIndex: string
   /**
    * Sorted set: queued runs by deadline (member run id, score the envelope's deadline, ms
-   * epoch): written at admission, dropped by the node worker that takes a run, written back
+   * epoch): written at admission, dropped by the worker that takes a run (node or Python), written back
    * when one goes back to the queue; the expiry pass (expiry.ts) ends the ones past due.
    */
   readonly deadlines: string

@@ -1,6 +1,6 @@
 // The Redis expiry pass (src/data/broker/redis/expiry.ts) where only Redis can show it:
 // several gateways' passes racing on the same runs end each one once, and a worker that
-// never drops its deadline entry (the Python worker; here a plain BullMQ Worker, which knows
+// never drops its deadline entry (a plain BullMQ Worker, which knows
 // nothing of ours) leaves an entry that ends nothing, because the pass reads the job's state first.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
@@ -61,7 +61,7 @@ void describe('redis expiry pass', { skip }, () => {
     }
   })
 
-  void test("a worker that never drops its entry (as the Python worker) leaves one that ends nothing: the pass reads the run's state first", async () => {
+  void test("a worker that never drops its entry (a plain BullMQ Worker) leaves one that ends nothing: the pass reads the run's state first", async () => {
     const { url } = server()
     const prefix = `t-${randomUUID().slice(0, 8)}`
     const registry = contractRegistry()
