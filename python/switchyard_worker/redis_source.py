@@ -4,6 +4,7 @@ Job: name = workflow, data = the envelope, id = runId, attempts/backoff set by t
 producer (RedisBroker). Settling, as src/data/redis-record.ts expects:
   ok            → return {"switchyard.result": 1, output, startedAt, finishedAt, attempts}
   retryable     → raise Exception("switchyard.run-error:" + JSON) — BullMQ retries with backoff
+                  (only while the retry would start before the deadline, as node's failure())
   not retryable → raise UnrecoverableError(same text) — failed at once (dead letter)
 
 Each run's lease (run id → the lock token BullMQ's Worker holds for its job) is in the
@@ -92,6 +93,17 @@ def encode_run_error(outcome: Outcome, stamp: dict[str, int]) -> str:
     return RUN_ERROR_TAG + json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
+def next_retry_delay(job: Any) -> int:
+    """The delay BullMQ would wait before the next attempt (its exponential and fixed backoffs: node's nextRetryDelay)."""
+    backoff = (job.opts or {}).get("backoff")
+    if isinstance(backoff, int | float):
+        return int(backoff)
+    if not isinstance(backoff, dict):
+        return 0
+    delay = int(backoff.get("delay") or 0)
+    return 2 ** int(job.attemptsMade or 0) * delay if backoff.get("type") == "exponential" else delay
+
+
 def settle(outcome: Outcome, job: Any, started_at: int) -> dict[str, Any]:
     """The job's return value for a success; raises the BullMQ error for a failure."""
     # attemptsStarted already counts this attempt; a run retaken from a dead worker counts the lost one too.
@@ -105,9 +117,9 @@ def settle(outcome: Outcome, job: Any, started_at: int) -> dict[str, Any]:
         return {"switchyard.result": 1, "output": outcome.output, **stamp}
     message = encode_run_error(outcome, stamp)
     # Never retried past the deadline (node's failure()): nobody waits for that attempt, and its
-    # refusal (DEADLINE_EXCEEDED) would hide this error (a WORKER_LOST, say).
+    # refusal (DEADLINE_EXCEEDED), or the expiry pass's, would hide this error (a WORKER_LOST, say).
     deadline = envelope_deadline(job)
-    in_time = deadline is None or now < deadline
+    in_time = deadline is None or now + next_retry_delay(job) < deadline
     raise Exception(message) if outcome.retryable and in_time else UnrecoverableError(message)
 
 

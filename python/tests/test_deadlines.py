@@ -9,7 +9,9 @@ worker's own loop calls), so each state in between can be read:
 
 - a run taken leaves the set (with a lease, or without one), before its graph starts; a
   retryable failure with attempts left writes it back, score the envelope's deadline, before
-  BullMQ's backoff; the last attempt does not;
+  BullMQ's backoff; the last attempt does not, nor a failure whose retry would start past the
+  deadline (failed at once with its own error, as node's failure(): not left for the expiry
+  pass to end DEADLINE_EXCEEDED);
 - a run handed back while a suspect holds the process is written back too, and a hand-back
   uses up no attempt and counts no crash: handed back three times with `attempts: 2`, the run
   still fails its first attempt GRAPH_FAILED with a retry left, and its retry runs.
@@ -232,6 +234,30 @@ def test_a_run_handed_back_goes_back_into_the_set_and_uses_up_no_attempt(registr
             await second
             done = job_end(redis_server, run_id)
             assert done is not None and json.loads(done["returnvalue"])["output"] == {"attempt": 2}
+            assert entry(redis_server, run_id) is None
+        finally:
+            await driver.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_run_whose_retry_would_start_past_its_deadline_fails_at_once_with_its_error_and_leaves_no_entry(
+    registry: Registry, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        driver = Driver(registry, redis_server, "build-host:41:0123abcd")
+        try:
+            # Attempts left, but BullMQ's backoff (30 s) ends after its deadline (10 s): as node's failure().
+            raw = envelope("py.hold", {"dir": str(tmp_path), "fail": [1]}, deadline_in=10)
+            run_id = raw["runId"]
+            await admit(redis_server, raw, {"attempts": 2, "backoff": {"type": "exponential", "delay": 15_000}})
+            first = await driver.take(run_id)
+            go(tmp_path, run_id, 1)
+            await first
+            # Not left in the delayed set for the expiry pass to end DEADLINE_EXCEEDED, hiding its error.
+            assert state(redis_server, run_id) == "failed"
+            error = run_error(job_end(redis_server, run_id) or {})
+            assert (error["code"], error["message"]) == ("GRAPH_FAILED", "attempt 1 fails")
             assert entry(redis_server, run_id) is None
         finally:
             await driver.close()
