@@ -354,7 +354,7 @@ export class RedisBroker implements Broker {
         timestamp: options_.timestamp,
         opts: options_,
       }
-      this.waits.watch(envelope.runId, recordFromJob(job, 'queued', pool.name, owner))
+      this.waits.watch(recordFromJob(job, 'queued', pool.name, owner))
     }
     try {
       await this.call(queue.add(envelope.workflow, envelope, options_), `enqueue on ${queue.name}`)
@@ -362,7 +362,7 @@ export class RedisBroker implements Broker {
       // The reply may be what was lost: ask (on the same connection, so after the add) whether the job exists.
       const landed = await release(client, keys, envelope.runId, idempotency?.key ?? null).catch(() => false)
       if (!landed) {
-        this.waits.unwatch(envelope.runId)
+        this.waits.unwatch(pool.name, envelope.runId)
         throw error
       }
     }
@@ -474,7 +474,11 @@ export class RedisBroker implements Broker {
    */
   private async read(runId: string, final: RunStatus | null = null): Promise<RunRecord | null> {
     const entry = await this.locate(runId)
-    if (!entry) return null
+    return entry ? this.readIn(entry, runId, final) : null
+  }
+
+  /** read() in one pool's keys. */
+  private async readIn(entry: PoolQueue, runId: string, final: RunStatus | null): Promise<RunRecord | null> {
     const client = await entry.queue.client
     const [job, state, owner] = await Promise.all([
       Job.fromId(entry.queue, runId),
@@ -493,10 +497,8 @@ export class RedisBroker implements Broker {
     return stored === null ? null : storedRecord(stored)
   }
 
-  /** Whether a run has finished, by the one field BullMQ sets when it does (a single HGET). */
-  private async hasFinished(runId: string): Promise<boolean | null> {
-    const entry = await this.locate(runId)
-    if (!entry) return null
+  /** Whether a run has finished in one pool, by the one field BullMQ sets when it does (a single HGET). */
+  private async hasFinishedIn(entry: PoolQueue, runId: string): Promise<boolean | null> {
     const client = await entry.queue.client
     const [finishedOn, timestamp] = await client.hmget(entry.keys.job(runId), 'finishedOn', 'timestamp')
     if (timestamp === null || timestamp === undefined)
@@ -565,7 +567,11 @@ export class RedisBroker implements Broker {
       // which comes a moment later): no event of a run added after this is missed.
       const client = await entry.queue.client
       const lastEventId = await lastStreamId(client, `${this.prefix}:${entry.queue.name}:events`)
-      const events = this.waits.listen(entry.queue.name, { connection: connectionFor(entry.url), prefix: this.prefix, lastEventId })
+      const events = this.waits.listen(entry.pool.name, entry.queue.name, {
+        connection: connectionFor(entry.url),
+        prefix: this.prefix,
+        lastEventId,
+      })
       entry.events = events
       entry.watching = true
       await events.waitUntilReady()
@@ -591,9 +597,10 @@ export class RedisBroker implements Broker {
     if (!entry.eventsOpen && Date.now() < options.until && !options.signal?.aborted) {
       await this.call(this.events(entry), `queue events of ${entry.queue.name}`)
     }
-    return this.waits.wait(runId, options, {
-      read: (id, final) => this.call(this.read(id, final), `reading run ${id}`),
-      hasFinished: (id) => this.hasFinished(id),
+    // The run as its own pool holds it: only that pool's events wake the wait, and it reads only that pool's keys.
+    return this.waits.wait(entry.pool.name, runId, options, {
+      read: (id, final) => this.call(this.readIn(entry, id, final), `reading run ${id}`),
+      hasFinished: (id) => this.hasFinishedIn(entry, id),
     })
   }
 

@@ -2,6 +2,12 @@
 // and fails with "Missing key" once a finished job is removed, so instead:
 // - one QueueEvents per pool queue, started at a fixed stream position (the stream's
 //   newest id when it opens), so no final event of a later run is missed;
+// - an event speaks only for its own pool's runs: waits and watched runs are keyed by
+//   pool and run id, and a listener wakes only its pool's. A pool's Redis user writes its
+//   own events stream, so an event naming another pool's run id (a forged `completed`
+//   with an output of its choosing) must settle nothing there (SECURITY.md row 11). Within
+//   its pool an event is trusted as it stands: what it could forge there (its own runs'
+//   outputs) the pool's worker writes anyway;
 // - runs this broker submitted after that are "watched": their completed/failed event
 //   carries the worker's stamp (redis-record.ts), which settles the wait with no read;
 // - any other run is checked with one HGET, then read when final;
@@ -40,10 +46,15 @@ export function bounded<V>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value)
 }
 
-/** The waits of one broker: its QueueEvents listeners, watched runs and waiters. */
+/** The key of one pool's run in the maps below (a pool name has no newline: registry rules). */
+function slot(pool: string, runId: string): string {
+  return `${pool}\n${runId}`
+}
+
+/** The waits of one broker: its QueueEvents listeners, watched runs and waiters, each keyed by pool and run id. */
 export class RunWaits {
   private readonly watched = new Map<string, Watched>()
-  /** runId → callbacks of the wait() calls listening for it. */
+  /** slot(pool, runId) → callbacks of the wait() calls listening for it. */
   private readonly waiters = new Map<string, Set<Wake>>()
 
   constructor(
@@ -51,32 +62,33 @@ export class RunWaits {
     private readonly warn: (message: string) => void,
   ) {}
 
-  /** QueueEvents for one queue, reading from `lastEventId` on, wired to the waits. */
-  listen(queue: string, options: { connection: { url: string }; prefix: string; lastEventId: string }): QueueEvents {
+  /** QueueEvents for the queue of `pool`, reading from `lastEventId` on, wired to that pool's waits only. */
+  listen(pool: string, queue: string, options: { connection: { url: string }; prefix: string; lastEventId: string }): QueueEvents {
     const events = new QueueEvents(queue, options)
     events.on('error', (error) => this.warn(`Redis queue events ${queue}: ${error.message}`))
     events.on('completed', ({ jobId, returnvalue }) =>
-      this.wake(jobId, 'succeeded', (submitted) => recordFromEvent(submitted, { status: 'succeeded', returnvalue })),
+      this.wake(pool, jobId, 'succeeded', (submitted) => recordFromEvent(submitted, { status: 'succeeded', returnvalue })),
     )
     events.on('failed', ({ jobId, failedReason }) =>
-      this.wake(jobId, 'failed', (submitted) => recordFromEvent(submitted, { status: 'failed', failedReason })),
+      this.wake(pool, jobId, 'failed', (submitted) => recordFromEvent(submitted, { status: 'failed', failedReason })),
     )
-    events.on('removed', ({ jobId }) => this.wake(jobId, null, () => null))
+    events.on('removed', ({ jobId }) => this.wake(pool, jobId, null, () => null))
     return events
   }
 
-  /** Remember a run about to be submitted after its queue's listener started (see listen()). */
-  watch(runId: string, submitted: RunRecord): void {
-    bounded(this.watched, runId, { submitted, status: null })
+  /** Remember a run about to be submitted (to `submitted.pool`) after its queue's listener started (see listen()). */
+  watch(submitted: RunRecord): void {
+    bounded(this.watched, slot(submitted.pool, submitted.runId), { submitted, status: null })
   }
 
-  unwatch(runId: string): void {
-    this.watched.delete(runId)
+  unwatch(pool: string, runId: string): void {
+    this.watched.delete(slot(pool, runId))
   }
 
-  private wake(jobId: string, status: RunStatus | null, record: (submitted: RunRecord) => RunRecord | null): void {
-    const watched = this.watched.get(jobId)
-    const waiting = this.waiters.get(jobId)
+  private wake(pool: string, jobId: string, status: RunStatus | null, record: (submitted: RunRecord) => RunRecord | null): void {
+    const key = slot(pool, jobId)
+    const watched = this.watched.get(key)
+    const waiting = this.waiters.get(key)
     let final: RunRecord | null = null
     if (watched && status !== null) {
       watched.status = status
@@ -88,14 +100,18 @@ export class RunWaits {
     waiting?.forEach((notify) => notify(status, final))
   }
 
-  /** Resolve with the final record, or at `until`/abort with the record as it stands. */
-  wait(runId: string, options: WaitOptions, reader: RunReader): Promise<RunRecord> {
+  /**
+   * Resolve with the final record of `pool`'s run, or at `until`/abort with the record as it
+   * stands. Only `pool`'s events wake it; `reader` reads the run in that pool.
+   */
+  wait(pool: string, runId: string, options: WaitOptions, reader: RunReader): Promise<RunRecord> {
+    const key = slot(pool, runId)
     return new Promise<RunRecord>((resolve, reject) => {
       let settled = false
       let checking = false
       let again = false
-      const listeners = this.waiters.get(runId) ?? new Set<Wake>()
-      this.waiters.set(runId, listeners)
+      const listeners = this.waiters.get(key) ?? new Set<Wake>()
+      this.waiters.set(key, listeners)
 
       const finish = (record: RunRecord | null, error?: unknown) => {
         if (settled) return
@@ -104,8 +120,8 @@ export class RunWaits {
         clearInterval(poll)
         options.signal?.removeEventListener('abort', onStop)
         listeners.delete(onEvent)
-        if (listeners.size === 0) this.waiters.delete(runId)
-        this.watched.delete(runId)
+        if (listeners.size === 0) this.waiters.delete(key)
+        this.watched.delete(key)
         if (record) resolve(record)
         else reject(error ?? new SwitchyardError('UNKNOWN_RUN', `run '${runId}' was removed while waiting for it`))
       }
@@ -142,7 +158,7 @@ export class RunWaits {
       const onStop = () => void settle(null)
       listeners.add(onEvent)
       // In the same tick as subscribing, so a run finishing in between is not missed.
-      const watched = this.watched.get(runId)
+      const watched = this.watched.get(key)
       const timer = setTimeout(onStop, Math.max(0, options.until - Date.now()))
       // A watched run's final event cannot be missed: its poll is only a rare safety net.
       const poll = setInterval(() => void check(), watched ? this.pollMs * 5 : this.pollMs)
