@@ -5,6 +5,8 @@ import type { RedisClient } from 'bullmq'
 
 export interface RedisCommands {
   exists(...keys: string[]): Promise<number>
+  /** The key's type: 'string', 'hash', …, 'none' when there is no such key. */
+  type(key: string): Promise<string>
   del(...keys: string[]): Promise<number>
   set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>
   /** SET … NX: 'OK' when written, null when the key was there already. */

@@ -28,10 +28,14 @@ import { takeBackRecord } from './scripts.js'
 export const QUEUED = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'paused'])
 
 export type Ending =
-  /** This call ended the run, with `record` (its own, or one an earlier ender left). */
-  | { readonly kind: 'ended'; readonly record: RunRecord }
-  /** Another ender ended it, with `record`. */
-  | { readonly kind: 'ended-by-other'; readonly record: RunRecord }
+  /**
+   * This call ended the run, with the record `stored` (its own, or one an earlier ender
+   * left: as stored, unparsed, since the pool's own user can write that key: the broker
+   * reads it as it reads any such record).
+   */
+  | { readonly kind: 'ended'; readonly stored: string }
+  /** Another ender ended it, with the record `stored`. */
+  | { readonly kind: 'ended-by-other'; readonly stored: string }
   /** A worker holds the run (or ran it): it is the worker's to end. */
   | { readonly kind: 'taken' }
 
@@ -83,14 +87,17 @@ export async function endQueued(queue: Queue, keys: PoolKeys, runId: string, rec
       client.hdel(keys.unrun, runId),
     ])
     void redis.zremrangebyscore(keys.cancelledIndex, '-inf', now - retainMs).catch(() => undefined)
-    return { kind: first === 1 ? 'ended' : 'ended-by-other', record: storedRecord(stored) }
+    return { kind: first === 1 ? 'ended' : 'ended-by-other', stored }
   }
   // Written and taken back TRIES times over: a worker takes and hands the run back as fast as we look.
   return { kind: 'taken' }
 }
 
-/** A record as an ender stored it (one stored before owners were kept has none). */
-export function storedRecord(stored: string): RunRecord {
-  const record = JSON.parse(stored) as RunRecord
-  return { ...record, owner: typeof record.owner === 'string' ? record.owner : null }
+/** Whether `stored` is a record of a run that failed (an expiry's; false for anything else, junk included). */
+export function failedRecord(stored: string): boolean {
+  try {
+    return (JSON.parse(stored) as { status?: unknown } | null)?.status === 'failed'
+  } catch {
+    return false
+  }
 }

@@ -25,7 +25,7 @@ import type { RunRecord } from '../broker.js'
 import { expiredError, lostError } from '../run-errors.js'
 import { commands } from './commands.js'
 import { crashesOf } from './crashes.js'
-import { QUEUED, endQueued } from './end-queued.js'
+import { QUEUED, endQueued, failedRecord } from './end-queued.js'
 import type { PoolKeys } from './keys.js'
 import { recordFromJob, type JobLike } from './record.js'
 import { admissionOf, dueRuns } from './scripts.js'
@@ -155,7 +155,7 @@ async function expireQueued(
     // cancel, or another gateway's pass, may have ended it first: the record is theirs then.
     // Counted once, by the pass that ended it with a record of its expiry.
     const ending = await endQueued(queue, keys, runId, record, options.retainMs)
-    if (ending.kind === 'ended' && ending.record.status === 'failed') ended.push(runId)
+    if (ending.kind === 'ended' && failedRecord(ending.stored)) ended.push(runId)
   }
   return ended
 }

@@ -2,7 +2,9 @@
 // per pool (Pool.redis). The BullMQ job is the run record (redis-record.ts); our other
 // keys (keys.ts: idempotency claims, admissions, heartbeats, cancels) live under the
 // pool's own queue prefix so a pool's Redis ACL user (`~<prefix>:<queue>:*`) covers
-// everything of its pool.
+// everything of its pool. That user writes them too, so what they hold speaks only for
+// that pool's runs: a record is shown as the pool whose key held it, and a run is looked
+// up where its job is (locate, cancelledRecord; the waits: waits.ts).
 //
 // A submit is one admission script (scripts.ts ADMIT: key claim, liveness, exact
 // maxQueued) and then BullMQ's add(), on a connection that fails fast while Redis is
@@ -40,7 +42,7 @@ import { RedisErrorLog } from './error-log.js'
 import { commands } from './commands.js'
 import { HEARTBEAT } from './heartbeat.js'
 import { reapWorker, startReaper, type Reaper } from './reaper.js'
-import { endQueued, storedRecord } from './end-queued.js'
+import { endQueued } from './end-queued.js'
 import { startExpiry, type Expiry } from './expiry.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import { admit, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
@@ -147,6 +149,10 @@ export class RedisBroker implements Broker {
   readonly prefix: string
   private readonly queues = new Map<string, PoolQueue>()
   private readonly location = new Map<string, string>()
+  /** Workflow → its pool, when the registry given lists workflows (cancelledRecord). */
+  private readonly workflows: ReadonlyMap<string, { readonly pool: string }> | undefined
+  /** Pool + run id of records cancelledRecord skipped and warned about once. */
+  private readonly skipped = new Map<string, true>()
   private readonly waits: RunWaits
   private readonly backoffMs: number
   private readonly retainMs: number
@@ -166,6 +172,7 @@ export class RedisBroker implements Broker {
 
   private constructor(options: RedisBrokerOptions) {
     this.prefix = options.prefix ?? 'bull'
+    this.workflows = options.registry.workflows
     this.warn = options.warn ?? defaultWarn
     this.backoffMs = options.backoffMs ?? 1000
     this.retainMs = retention(options.registry, options.retainMs ?? 24 * HOUR, this.warn)
@@ -256,16 +263,21 @@ export class RedisBroker implements Broker {
     return entry
   }
 
-  /** Run a Redis call with the broker's bound; Redis errors become BROKER_UNAVAILABLE (retryable). */
+  /**
+   * Run a Redis call with the broker's bound; Redis errors become BROKER_UNAVAILABLE
+   * (retryable). An error Redis answered (WRONGTYPE, NOPERM, …) goes to the warnings, not
+   * into the error's message, which callers see: it tells of keys and data that are the
+   * pools' and the server's, not the caller's.
+   */
   private async call<T>(promise: Promise<T>, what: string): Promise<T> {
     try {
       return await within(promise, this.timeoutMs, what)
     } catch (error) {
       if (error instanceof SwitchyardError) throw error
-      throw new SwitchyardError('BROKER_UNAVAILABLE', `${what} failed: ${(error as Error).message}`, {
-        cause: error,
-        retryable: true,
-      })
+      const answered = error instanceof Error && error.name === 'ReplyError'
+      if (answered) this.warn(`${what}: Redis answered ${error.message}`)
+      const message = answered ? 'Redis refused a command (its answer is in the gateway log)' : (error as Error).message
+      throw new SwitchyardError('BROKER_UNAVAILABLE', `${what} failed: ${message}`, { cause: error, retryable: true })
     }
   }
 
@@ -430,8 +442,10 @@ export class RedisBroker implements Broker {
       // and a record an earlier try left half-way is finished, not taken for the run's end.
       const ending = await endQueued(entry.queue, keys, runId, cancelled, this.retainFailedMs)
       if (ending.kind !== 'taken') {
-        if (ending.record.status === 'cancelled') return ending.record
-        throw new SwitchyardError('RUN_FINISHED', `run ${runId} already ${ending.record.status}: there is nothing to cancel`)
+        // The stored record may be one the pool's user planted: read as any other (cancelledRecord).
+        const ended = this.cancelledRecord(entry, runId, ending.stored)
+        if (ended?.status === 'cancelled') return ended
+        throw new SwitchyardError('RUN_FINISHED', `run ${runId} already ${ended?.status ?? 'ended'}: there is nothing to cancel`)
       }
     }
     // Running: every worker of the pool hears it; the one running it aborts the graph's signal.
@@ -439,26 +453,40 @@ export class RedisBroker implements Broker {
     return (await this.read(runId)) ?? record
   }
 
-  /** Which pool holds a run: this process's recent submissions, else one EXISTS per pool (in parallel). */
+  /**
+   * Which pool holds a run: this process's recent submissions, else one probe per pool (in
+   * parallel). A pool's Redis user writes its own keys only, so it can plant a record of a
+   * run ended while queued (`sy-cancelled:<id>`) under any id, another pool's run's too, but
+   * never a job in that pool: a pool where the run's job exists is preferred to one that
+   * only has such a record. Of two pools with a job (or, no job anywhere, with a record) the
+   * first in registry order holds it; whatever it holds is shown as that pool's run
+   * (readCancelled). A key of the wrong type (WRONGTYPE: a pool's own junk under the id) is
+   * no run there. A pool whose Redis fails to answer leaves the answer unsure: a job found
+   * elsewhere is still returned, not remembered; a record alone is not trusted over it.
+   */
   private async locate(runId: string): Promise<PoolQueue | null> {
     const known = this.location.get(runId)
     if (known !== undefined) return this.poolQueue(known)
     const entries = [...this.queues.values()]
-    const found = await Promise.all(
+    const probes = await Promise.allSettled(
       entries.map(async (entry) => {
         const client = await entry.queue.client
-        // A job is a hash that always has `timestamp`; a run cancelled while queued left a record instead.
-        const [job, cancelled] = await Promise.all([
-          client.hexists(entry.keys.job(runId), 'timestamp'),
-          commands(client).exists(entry.keys.cancelled(runId)),
+        // A job is a hash that always has `timestamp`; a run ended while queued left a record instead.
+        const [job, record] = await Promise.all([
+          client.hexists(entry.keys.job(runId), 'timestamp').catch(absentIfWrongType),
+          commands(client).type(entry.keys.cancelled(runId)),
         ])
-        return job === 1 || cancelled === 1
+        return job === 1 ? 'job' : record === 'string' ? 'record' : null
       }),
     )
-    const index = found.indexOf(true)
+    const found = probes.map((probe) => (probe.status === 'fulfilled' ? probe.value : null))
+    const failed = probes.find((probe): probe is PromiseRejectedResult => probe.status === 'rejected')
+    const job = found.indexOf('job')
+    const index = job >= 0 ? job : found.indexOf('record')
+    if (failed && job < 0) throw failed.reason
     const entry = index < 0 ? undefined : entries[index]
     if (!entry) return null
-    this.remember(runId, entry.pool.name)
+    if (!failed) this.remember(runId, entry.pool.name)
     return entry
   }
 
@@ -494,7 +522,41 @@ export class RedisBroker implements Broker {
   private async readCancelled(entry: PoolQueue, runId: string): Promise<RunRecord | null> {
     const client = await entry.queue.client
     const stored = await client.get(entry.keys.cancelled(runId))
-    return stored === null ? null : storedRecord(stored)
+    return stored === null ? null : this.cancelledRecord(entry, runId, stored)
+  }
+
+  /**
+   * The record of a run ended while queued, as cancel() or the expiry pass stored it (one
+   * stored before owners were kept has none), or null when it cannot be this pool's. The
+   * pool's Redis user writes these keys, so nothing in one speaks for another pool: its
+   * pool and run id are the key's, and a record that is not JSON, not cancelled or failed,
+   * or names a workflow that is not one of this pool's (when the registry lists workflows)
+   * is skipped, with one warning per run.
+   */
+  private cancelledRecord(entry: PoolQueue, runId: string, stored: string): RunRecord | null {
+    let record: RunRecord | null = null
+    try {
+      record = JSON.parse(stored) as RunRecord
+    } catch {
+      // Not a record of ours: skipped below.
+    }
+    const pool = entry.pool.name
+    const why =
+      typeof record !== 'object' || record === null
+        ? 'is not a run record'
+        : record.status !== 'cancelled' && record.status !== 'failed'
+          ? `has status '${String(record.status)}', not cancelled or failed`
+          : this.workflows && this.workflows.get(record.workflow)?.pool !== pool
+            ? `names workflow '${String(record.workflow)}', which is not a workflow of pool '${pool}'`
+            : null
+    if (why !== null || record === null) {
+      if (!this.skipped.has(`${pool} ${runId}`)) {
+        bounded(this.skipped, `${pool} ${runId}`, true)
+        this.warn(`Redis: the record of run ${JSON.stringify(runId)} in pool '${pool}' ${why ?? ''}: not shown`)
+      }
+      return null
+    }
+    return { ...record, runId, pool, owner: typeof record.owner === 'string' ? record.owner : null }
   }
 
   /** Whether a run has finished in one pool, by the one field BullMQ sets when it does (a single HGET). */
@@ -549,7 +611,11 @@ export class RedisBroker implements Broker {
     const ids = await client.zrevrange(entry.keys.cancelledIndex, 0, window - 1)
     if (ids.length === 0) return []
     const stored = await commands(client).mget(...ids.map((id) => entry.keys.cancelled(id)))
-    return stored.filter((text): text is string => typeof text === 'string').map(storedRecord)
+    return ids.flatMap((id, i) => {
+      const text = stored[i]
+      const record = typeof text === 'string' ? this.cancelledRecord(entry, id, text) : null
+      return record ? [record] : []
+    })
   }
 
   /** The owners of runs of one pool (null where unknown), one MGET. */
@@ -689,4 +755,10 @@ export class RedisBroker implements Broker {
   private assertOpen(): void {
     if (this.closed) throw new SwitchyardError('BROKER_UNAVAILABLE', 'the Redis broker is closed')
   }
+}
+
+/** A key of another type than the command's (WRONGTYPE) holds no run: 0, as if absent; any other error stands. */
+function absentIfWrongType(error: unknown): 0 {
+  if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return 0
+  throw error
 }

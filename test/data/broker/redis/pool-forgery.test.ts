@@ -1,13 +1,17 @@
 // A hostile pool writing only its own keys, under its own ACL user (SECURITY.md row 11),
 // against the gateway's broker: nothing it writes speaks for another pool's runs. Its own
 // events stream carries a `completed` and a `failed` event naming another pool's runs
-// (waits.ts). The attacker, pool `work`, comes first in registry order.
+// (waits.ts); its own `sy-cancelled:*` records claim another pool's name, workflow and run
+// ids, and its own job key for another pool's run id is of the wrong type (redis-broker.ts
+// locate, cancelledRecord). The attacker, pool `work`, comes first in registry order: the
+// order locate once took as the answer.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { describe, test } from 'node:test'
 
 import { Queue } from 'bullmq'
 
+import { SwitchyardError } from '../../../../src/control/index.js'
 import { RedisBroker, poolAclRules, producerAclRules, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { poolKeys } from '../../../../src/data/broker/redis/keys.js'
 import { encodeRunError, stampResult } from '../../../../src/data/broker/redis/record.js'
@@ -100,6 +104,113 @@ void describe("a pool's Redis data never speaks for another pool's runs", { skip
     } finally {
       await victim.close()
       await attacker.close()
+      await broker.close()
+    }
+  })
+
+  void test("a pool's own cancelled-run records are shown as its own runs of its own workflows only, and never stand in for another pool's run", async () => {
+    const prefix = `forge-${randomUUID().slice(0, 8)}`
+    const url = await users(prefix)
+    const registry = contractRegistry()
+    const warnings: string[] = []
+    const connect = () => RedisBroker.connect({ registry, url: url.gateway, prefix, warn: (m) => warnings.push(m) })
+    let broker = await connect()
+    // Real queued runs of the victim's pool, and one of the attacker's own.
+    const victims = [1, 2].map((n) => envelope(registry, CONTRACT.workflows.burst, { mode: 'echo', value: n }))
+    for (const run of victims) await broker.submit(run, { async: true })
+    const own = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'own' })
+    await broker.submit(own, { async: true })
+    // And one the victim's caller cancelled while queued: its record is all that is left of it.
+    const ended = envelope(registry, CONTRACT.workflows.burst, { mode: 'echo', value: 3 })
+    await broker.submit(ended, { async: true })
+    assert.equal((await broker.cancel(ended.runId)).status, 'cancelled')
+    await broker.close()
+
+    const attacker = await rawAs(url.work, prefix, 'work')
+    const keys = poolKeys(prefix, 'switchyard.work')
+    const record = (runId: string, workflow: string, status: string) =>
+      JSON.stringify({
+        runId,
+        workflow,
+        pool: CONTRACT.pools.burst,
+        status,
+        output: { forged: true },
+        attempts: 1,
+        maxAttempts: 1,
+        createdAt: Date.now(),
+        deadline: '',
+        traceId: null,
+        idempotencyKey: null,
+        owner: 'token.victim',
+      })
+    const plant = async (id: string, text: string) => {
+      await attacker.client.call('SET', keys.cancelled(id), text)
+      await attacker.client.call('ZADD', keys.cancelledIndex, Date.now(), id)
+    }
+    const [first, second] = victims as [Envelope, Envelope]
+    // Another pool's run id, with that pool's name and workflow.
+    await plant(first.runId, record(first.runId, CONTRACT.workflows.burst, 'succeeded'))
+    // Ids of no real run: another pool's workflow; a status no run ended while queued has; not JSON.
+    await plant('forged-1', record('forged-1', CONTRACT.workflows.burst, 'cancelled'))
+    await plant('forged-2', record('forged-2', CONTRACT.workflows.echo, 'succeeded'))
+    await plant('forged-3', '{not json')
+    // One of its own workflows, claiming another pool's name and another run's id: listed, as the attacker's own.
+    await plant('forged-4', record(second.runId, CONTRACT.workflows.echo, 'cancelled'))
+    // A key of its own under the victim's other run id, of a type no job has.
+    await attacker.client.call('SET', keys.job(second.runId), 'junk')
+    await attacker.client.call('SET', keys.job(ended.runId), 'junk')
+    // Its own run's owner key, of the wrong type: its own run is unreadable, and says so without Redis's words.
+    await attacker.client.call('DEL', keys.owner(own.runId))
+    await attacker.client.call('HSET', keys.owner(own.runId), 'x', '1')
+    await attacker.close()
+
+    // A restarted gateway: nothing remembered of where runs are.
+    broker = await connect()
+    try {
+      for (const run of victims) {
+        const read = await broker.get(run.runId)
+        assert.equal(read?.pool, CONTRACT.pools.burst, JSON.stringify(read))
+        assert.equal(read.status, 'queued')
+        assert.equal(read.workflow, CONTRACT.workflows.burst)
+        assert.equal(read.output, undefined)
+      }
+      const cancelled = await broker.get(ended.runId)
+      assert.deepEqual(cancelled && [cancelled.pool, cancelled.status], [CONTRACT.pools.burst, 'cancelled'])
+      for (const id of ['forged-1', 'forged-2', 'forged-3']) assert.equal(await broker.get(id), null, id)
+      const listed = await broker.list({ limit: 100 })
+      const rows = listed.map((r) => `${r.runId} ${r.pool} ${r.workflow} ${r.status}`)
+      for (const r of listed) {
+        assert.equal(registry.workflows.get(r.workflow)?.pool, r.pool, `listed as another pool's: ${rows.join(', ')}`)
+      }
+      assert.deepEqual(
+        listed
+          .filter((r) => r.pool === CONTRACT.pools.burst)
+          .map((r) => `${r.runId} ${r.status}`)
+          .sort(),
+        [`${first.runId} queued`, `${second.runId} queued`, `${ended.runId} cancelled`].sort(),
+      )
+      const planted = listed.find((r) => r.runId === 'forged-4')
+      assert.deepEqual(planted && [planted.pool, planted.workflow, planted.status], [
+        CONTRACT.pools.work,
+        CONTRACT.workflows.echo,
+        'cancelled',
+      ])
+      assert.equal(listed.filter((r) => r.runId === second.runId).length, 1, rows.join(', '))
+      // Each skipped record is said once, however often it is read.
+      for (const id of ['forged-1', 'forged-2', 'forged-3', first.runId]) {
+        assert.equal(warnings.filter((w) => w.includes(`run ${JSON.stringify(id)}`)).length, 1, `${id}: ${warnings.join(' | ')}`)
+      }
+      await assert.rejects(broker.get(own.runId), (error: unknown) => {
+        assert.ok(error instanceof SwitchyardError)
+        assert.equal(error.code, 'BROKER_UNAVAILABLE')
+        assert.doesNotMatch(error.message, /WRONGTYPE/)
+        return true
+      })
+      assert.ok(
+        warnings.some((w) => /WRONGTYPE/.test(w)),
+        warnings.join(' | '),
+      )
+    } finally {
       await broker.close()
     }
   })
