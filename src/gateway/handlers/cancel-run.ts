@@ -9,10 +9,9 @@ import { SwitchyardError } from '../../control/index.js'
 import type { RunRecord } from '../../data/broker/index.js'
 import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type GatewayDeps, type Handler } from '../exchange.js'
+import { ECHOABLE_RUN_ID, isIssuedRunId } from '../run-id.js'
 import { mayCancelRun, requireScope } from '../scopes.js'
 import { toRunView } from './run-view.js'
-
-const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
 
 /** How long the answer waits for the worker to stop a running run: it usually takes milliseconds. */
 const SETTLE_MS = 2000
@@ -20,8 +19,10 @@ const SETTLE_MS = 2000
 export function cancelRun(deps: GatewayDeps): Handler {
   return async ({ res, params, known, caller }) => {
     const runId = params.runId ?? ''
-    if (!RUN_ID.test(runId)) throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}'`)
+    if (!ECHOABLE_RUN_ID.test(runId)) throw new SwitchyardError('UNKNOWN_RUN', `no run with id '${runId}'`)
     known.runId = runId
+    // An id the gateway never issues (run-id.ts): unknown, as below, without asking the broker.
+    if (!isIssuedRunId(runId)) throw new SwitchyardError('UNKNOWN_RUN', `unknown run '${runId}'`)
     // The scope covers the run's workflow, known only from its record: checked before anything is cancelled.
     const found = await deps.broker.get(runId).catch((error: unknown) => {
       throw brokerError(deps.broker, error)

@@ -6,21 +6,19 @@ import type { RunRecord } from '../../data/broker/index.js'
 import { redactValue } from '../../observe/capture/index.js'
 import { brokerError } from '../broker-error.js'
 import { RUN_ID_HEADER, TRACE_ID_HEADER, sendJson, type GatewayDeps, type Handler } from '../exchange.js'
+import { ECHOABLE_RUN_ID, isIssuedRunId } from '../run-id.js'
 import { hasRole, mayReadRun, requireScope } from '../scopes.js'
 import { toRunView } from './run-view.js'
-
-const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
 
 export function getRun(deps: GatewayDeps): Handler {
   return async ({ res, params, known, caller }) => {
     // A caller that may neither read nor run anything is refused before any lookup, as a route of role `read` would.
     if (!hasRole(caller, 'read') && !hasRole(caller, 'run')) requireScope(caller, 'read')
     const runId = params.runId ?? ''
-    const wellFormed = RUN_ID.test(runId)
-    // An id no run can have (run ids are what envelopes allow) is unknown: the broker need not be asked,
-    // and the problem does not echo it back as the run's id.
-    if (wellFormed) known.runId = runId
-    const record = wellFormed
+    // An id the gateway never issues (run-id.ts) is unknown: the broker is not asked (under Redis such an id
+    // names BullMQ's own keys), and one that could not be a run id is not echoed back as the run's id.
+    if (ECHOABLE_RUN_ID.test(runId)) known.runId = runId
+    const record = isIssuedRunId(runId)
       ? await deps.broker.get(runId).catch((error: unknown) => {
           throw brokerError(deps.broker, error)
         })
