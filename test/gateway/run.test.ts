@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { startGateway } from '../../src/gateway/index.js'
+import { sampleValue } from '../helpers/prometheus.js'
 import { get, post, startFixture, writeRegistry, type Fixture } from './fixture.js'
 
 const TRACE_ID = /^[0-9a-f]{32}$/
@@ -182,6 +183,32 @@ void test('503 at once while no worker of its pool is alive; an async run is que
   assert.equal(body.code, 'POOL_SATURATED')
   assert.equal(body.detail, "pool 'held' is saturated: 1 runs are already queued; retry later")
   assert.equal(body.pool, 'held')
+})
+
+void test('a failure code the pool made up counts under outcome="other": the pool cannot open metric series', async () => {
+  const { registry } = writeRegistry()
+  const broker = new MemoryBroker({ pools: registry.pools.values() })
+  // The pool's consumer: every run fails with a code of its own making, a new one each time.
+  let n = 0
+  broker
+    .source('email')
+    .start(async () => ({ ok: false, error: { code: `MADE_UP_${n++}_${'X'.repeat(200)}`, message: 'no', retryable: false } }), {
+      concurrency: 1,
+    })
+  const gateway = await startGateway({ registry, broker, port: 0, tokens: null, signingKey: null })
+  try {
+    for (let i = 0; i < 3; i++) {
+      const res = await post(`${gateway.url}/v1/workflows/echo.say/run`, { text: 'hi' })
+      assert.equal(res.status, 502)
+      assert.equal((res.body as { code: string }).code, 'GRAPH_FAILED')
+    }
+    const text = String((await get(`${gateway.url}/metrics`)).body)
+    assert.equal(sampleValue(text, 'switchyard_gateway_runs_total', { workflow: 'echo.say', pool: 'email', outcome: 'other' }), 3)
+    assert.doesNotMatch(text, /made_up/)
+  } finally {
+    await gateway.close()
+    await broker.close()
+  }
 })
 
 void test('503: the broker is unavailable', async () => {

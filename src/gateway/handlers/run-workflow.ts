@@ -230,9 +230,12 @@ function respondWithRecord(exchange: Exchange, deps: GatewayDeps, record: RunRec
       message: `run ${record.status}`,
       retryable: false,
     }
-    deps.metrics.runs.inc({ workflow: record.workflow, pool: record.pool, outcome: error.code.toLowerCase() })
+    // The code comes from the pool (its failedReason): only the closed set of ours names a
+    // metric series, any other is `other`, so a pool cannot open series without bound.
+    const ours = isErrorCode(error.code)
+    deps.metrics.runs.inc({ workflow: record.workflow, pool: record.pool, outcome: ours ? error.code.toLowerCase() : 'other' })
     // A code from another version (or a graph's own) is still the run's failure: GRAPH_FAILED, its message kept.
-    const err = new SwitchyardError(isErrorCode(error.code) ? error.code : 'GRAPH_FAILED', error.message, { retryable: error.retryable })
+    const err = new SwitchyardError(ours ? error.code : 'GRAPH_FAILED', error.message, { retryable: error.retryable })
     exchange.trace?.begin().setAttribute(ATTR.errorCode, err.code)
     sendProblem(res, toProblem(err, known, runFailureStatus(err.code)), headers)
     return
