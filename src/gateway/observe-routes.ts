@@ -85,6 +85,7 @@ export async function mountObserve(traceDir: string | undefined, registry: () =>
  *   `ingest`, or `admin`); the shared `_other` project (callers' own spans, such as
  *   `switchyard run --trace`'s client span) with `run` too. A pool's credential writes
  *   nowhere else, so a hostile graph cannot fill another pool's project or the callers' one.
+ *   A caller with none of those roles (a reader) is refused before its export is read.
  * - claim: a span naming a workflow or pool (what run lists and read scopes go by) only of
  *   the sender's own pools (an ingest credential) or of workflows it may run (a caller's own
  *   spans), so neither can forge runs of another pool into the list its readers see.
@@ -111,6 +112,8 @@ export function observeAccess(caller: Caller, registry: Registry, otherProject: 
     },
     canRead: (target) =>
       target.workflow === undefined && target.pool === undefined ? unrestricted(caller, 'read') : may(caller, 'read', target),
+    // What canWrite grants to anyone: admin everywhere, ingest its projects, run the shared one.
+    canWriteSome: () => caller.roles.has('admin') || caller.roles.has('ingest') || hasRole(caller, 'run'),
     canWrite: (project) => {
       if (caller.roles.has('admin')) return true
       const ingestAll = caller.roles.has('ingest') && caller.pools === null

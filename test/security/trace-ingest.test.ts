@@ -8,10 +8,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { loadRegistry } from '../../src/control/index.js'
-import { ingestToken, newIngestSecret, parseTokensFile } from '../../src/gateway/index.js'
+import { request } from 'node:http'
+import { MemoryBroker } from '../../src/data/broker/memory/index.js'
+import { ingestToken, newIngestSecret, parseTokensFile, startGateway } from '../../src/gateway/index.js'
+import { tokenDigest } from '../../src/gateway/tokens-file.js'
 import { spawnDev } from '../cli/dev-process.js'
 import { eventually } from '../helpers/eventually.js'
-import { get, post, startFixture, type Fixture } from '../gateway/fixture.js'
+import { get, post, startFixture, writeRegistry, type Fixture } from '../gateway/fixture.js'
 import { otlpJson, postSpans } from './otlp-export.js'
 
 const ADMIN = 'admin-token-for-ingest-tests'
@@ -267,6 +270,58 @@ void test("switchyard dev: a worker's env holds its pool's ingest credential and
     })
   } finally {
     await dev.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+void test('a token that may write spans nowhere (a reader) is refused before its export is read: no gunzip, no decode, no waiting for the body', async () => {
+  const { registry, dir } = writeRegistry()
+  const broker = new MemoryBroker({ pools: registry.pools.values() })
+  const folder = mkdtempSync(join(tmpdir(), 'switchyard-ingest-reader-'))
+  const gateway = await startGateway({
+    registry,
+    broker,
+    port: 0,
+    signingKey: null,
+    traceDir: folder,
+    tokens: [
+      { digest: tokenDigest('reader'), grant: { name: 'reader', roles: ['read'] } },
+      { digest: tokenDigest('runner'), grant: { name: 'runner', roles: ['run'], workflows: ['echo.say'] } },
+    ],
+  })
+  const send = (token: string, body: string) =>
+    fetch(`${gateway.url}/v1/traces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body,
+    })
+  try {
+    // Not gzip at all: decoding it would be a 400; refused first, it is a 403.
+    const garbage = 'this is not gzip'
+    const refused = await send('reader', garbage)
+    assert.equal(refused.status, 403)
+    assert.match(await refused.text(), /may not write spans/)
+    // A token that may write (its own spans into the shared project) gets as far as the decoding.
+    assert.equal((await send('runner', garbage)).status, 400)
+    // A body that never ends: the answer comes anyway, before the body does.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${gateway.url}/v1/traces`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer reader', 'content-type': 'application/json', 'content-length': 10 * 1024 * 1024 },
+      })
+      req.on('response', (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+        req.destroy()
+      })
+      req.on('error', reject)
+      req.write('{"resourceSpans":[')
+    })
+    assert.equal(status, 403)
+  } finally {
+    await gateway.close()
+    await broker.close()
+    rmSync(folder, { recursive: true, force: true })
     rmSync(dir, { recursive: true, force: true })
   }
 })

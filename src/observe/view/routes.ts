@@ -16,6 +16,8 @@ export interface ObserveAccess {
   canRead(target: { readonly workflow?: string | undefined; readonly pool?: string | undefined }): boolean
   /** Whether it may write spans filed under this project. */
   canWrite(project: string): boolean
+  /** Whether it may write spans under any project at all: when not, an export is refused before its body is read. */
+  canWriteSome(): boolean
   /** Whether it may write spans that say they belong to this workflow and pool (what run lists and read scopes go by). */
   canClaim(claim: { readonly workflow?: string; readonly pool?: string }): boolean
   /** Whether it may read every span filed under this project (GET /v1/traces/{id}?project=), whoever sent it. */
@@ -50,6 +52,8 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
       method: 'POST',
       pattern: '/v1/traces',
       handler: async ({ req, res, access }) => {
+        // A credential that may write nowhere (a reader's, say) costs no body read, gunzip or decode.
+        if (access && !access.canWriteSome()) throw new SwitchyardError('FORBIDDEN', 'this credential may not write spans')
         await receiveOtlp(
           store,
           req,
