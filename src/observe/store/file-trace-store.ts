@@ -3,6 +3,10 @@
 // are. One export costs one write per project (not one file per trace); a trace is
 // a few positioned reads; a project past its bound drops its oldest segment; a
 // restart loses nothing (the index is rebuilt by scanning the segments).
+// Whose a trace's runs are (the pools, callers and runs the gateway's own spans name,
+// trace-members.ts) is kept in memory beside the index, per trace and project, as spans
+// are written: who may join a trace (traceCallers) or read it (traceRuns) is answered
+// without reading a line, however many spans other senders piled under its id.
 // Bounded in what a sender controls: spans of a project the registry does not name are
 // filed under one project, `_other` (callers' own spans, requests for unknown workflows),
 // so no sender can open a folder per name; and at most `maxOpenFiles` segments are held
@@ -13,8 +17,9 @@ import { join } from 'node:path'
 import { SwitchyardError } from '../../control/index.js'
 import { summarizeRun, summarySpan } from './run-summary.js'
 import { TRACE_ID, type StoredSpan } from './stored-span.js'
-import { traceMembers, traceOwners } from './trace-members.js'
-import type { TraceQuery, TracedRunFilter, RunSummary, TraceStore } from './trace-store.js'
+import { ATTR } from '../../control/index.js'
+import { isAnchorSpan, traceMembers } from './trace-members.js'
+import type { TraceQuery, TracedRun, TracedRunFilter, RunSummary, TraceStore } from './trace-store.js'
 
 /** Where spans of a project the store was not told about are filed (see `projects`). */
 export const OTHER_PROJECT = '_other'
@@ -40,6 +45,13 @@ const DEFAULT_MAX_OPEN_FILES = 32
 // between 7/8 of its bound and all of it.
 const SEGMENTS_PER_BOUND = 8
 const MAX_SEGMENT_BYTES = 4 * 1024 * 1024
+
+/** What the anchor spans (trace-members.ts) of one trace filed under one project name. */
+interface Owners {
+  readonly callers: Set<string>
+  /** The runs the gateway's request spans describe, by `workflow\npool`. */
+  readonly runs: Map<string, TracedRun>
+}
 
 /** Where some of a trace's lines are: a byte range of one segment. */
 interface Extent {
@@ -79,6 +91,8 @@ export class FileTraceStore implements TraceStore {
   private readonly projects = new Map<string, Project>()
   private readonly extents = new Map<string, Extent[]>()
   private readonly folders = new Map<string, string>()
+  /** Per trace, per project folder: what its anchor spans name. Only traces with lines stored have one. */
+  private readonly owners = new Map<string, Map<string, Owners>>()
   /** The spans that describe each trace's run (see run-summary.ts); built on first listRuns. */
   private runSpans: Map<string, StoredSpan[]> | undefined
   /** Writes and deletions run one at a time, so the index always matches the folder. */
@@ -144,11 +158,19 @@ export class FileTraceStore implements TraceStore {
     return [...spans.values()].sort((a, b) => a.start - b.start)
   }
 
+  // From the in-memory index alone: asking costs no read of the trace's spans, however many.
   async traceCallers(traceId: string): Promise<ReadonlySet<string> | null> {
-    const extents = this.extents.get(traceId.toLowerCase())
-    // The common case, a new trace: no read at all.
-    if (extents === undefined) return null
-    return traceOwners(await this.readExtents(extents))?.callers ?? null
+    const owners = this.owners.get(traceId.toLowerCase())
+    if (owners === undefined) return null
+    const callers = new Set<string>()
+    for (const { callers: some } of owners.values()) for (const caller of some) callers.add(caller)
+    return callers
+  }
+
+  async traceRuns(traceId: string): Promise<TracedRun[]> {
+    const runs = new Map<string, TracedRun>()
+    for (const owners of this.owners.get(traceId.toLowerCase())?.values() ?? []) for (const [key, run] of owners.runs) runs.set(key, run)
+    return [...runs.values()]
   }
 
   async listRuns(filter: TracedRunFilter = {}): Promise<RunSummary[]> {
@@ -192,6 +214,7 @@ export class FileTraceStore implements TraceStore {
   private async write(spans: readonly StoredSpan[]): Promise<void> {
     // Per project, per trace: a trace's lines of one export stay contiguous (one extent).
     const batches = new Map<string, Map<string, string[]>>()
+    const anchors = new Map<string, StoredSpan[]>()
     for (const given of spans) {
       const project = this.fileUnder(given.project)
       const span = project === given.project ? given : { ...given, project }
@@ -204,11 +227,39 @@ export class FileTraceStore implements TraceStore {
       const lines = traces.get(span.traceId) ?? []
       lines.push(JSON.stringify(span))
       traces.set(span.traceId, lines)
+      if (isAnchorSpan(span)) anchors.set(folder, [...(anchors.get(folder) ?? []), span])
       const summary = this.runSpans ? summarySpan(span) : undefined
       if (this.runSpans && summary) this.runSpans.set(span.traceId, [...(this.runSpans.get(span.traceId) ?? []), summary])
     }
     // One project at a time: the open-handle bound holds within one export too.
-    for (const [folder, traces] of batches) await this.writeProject(folder, traces)
+    for (const [folder, traces] of batches) {
+      await this.writeProject(folder, traces)
+      for (const span of anchors.get(folder) ?? []) this.addOwner(span, folder)
+    }
+  }
+
+  /** Index what an anchor span, stored in `folder`, says about whose its trace is. */
+  private addOwner(span: StoredSpan, folder: string): void {
+    // Its lines may have left already (retention within the same export): nothing to index then.
+    if (!this.extents.get(span.traceId)?.some((extent) => extent.folder === folder)) return
+    let perFolder = this.owners.get(span.traceId)
+    if (perFolder === undefined) {
+      perFolder = new Map()
+      this.owners.set(span.traceId, perFolder)
+    }
+    let owners = perFolder.get(folder)
+    if (owners === undefined) {
+      owners = { callers: new Set(), runs: new Map() }
+      perFolder.set(folder, owners)
+    }
+    const caller = span.attributes[ATTR.caller]
+    if (typeof caller === 'string') owners.callers.add(caller)
+    // The spans GET /v1/traces/{id} checks a reader's scope against (routes.ts readable()).
+    const workflow = span.attributes[ATTR.workflow]
+    if (typeof workflow === 'string' && (span.kind === 'server' || span.name.startsWith('run '))) {
+      const pool = text(span.attributes[ATTR.pool]) ?? text(span.resource[ATTR.pool])
+      owners.runs.set(`${workflow}\n${pool ?? ''}`, { workflow, pool })
+    }
   }
 
   /** encodeProject, remembered: a store sees few projects and files every span under one. */
@@ -322,6 +373,11 @@ export class FileTraceStore implements TraceStore {
       extent.segment.traces.delete(traceId)
     }
     project.traces.delete(traceId)
+    const owners = this.owners.get(traceId)
+    if (owners !== undefined && folder !== undefined) {
+      owners.delete(folder)
+      if (owners.size === 0) this.owners.delete(traceId)
+    }
     if (kept.length === 0) {
       this.extents.delete(traceId)
       this.runSpans?.delete(traceId)
@@ -356,6 +412,7 @@ export class FileTraceStore implements TraceStore {
       if (text.length > 0 && text[text.length - 1] !== 10) segment.sealed = true
       let start = 0
       let run: { traceId: string; start: number } | undefined
+      const anchors: StoredSpan[] = []
       // Consecutive lines of one trace form one extent, as they were written.
       const flush = (end: number) => {
         if (run) this.addExtent(run.traceId, { folder, segment, start: run.start, length: end - run.start }, project)
@@ -368,9 +425,12 @@ export class FileTraceStore implements TraceStore {
           flush(start)
           run = { traceId, start }
         }
+        const anchor = traceId === undefined ? undefined : anchorAt(text, start, end, traceId)
+        if (anchor !== undefined) anchors.push(anchor)
         start = end
       }
       flush(text.length)
+      for (const anchor of anchors) this.addOwner(anchor, folder)
     }
   }
 
@@ -428,6 +488,27 @@ function lineTraceId(text: Buffer, start: number, end: number): string | undefin
   } catch {
     return undefined
   }
+}
+
+// A span another sender posted carries its stamp, `"sender":{"id":` (a key: inside a JSON
+// string its quotes would be escaped); an anchor never does, so only the others are parsed.
+const SENDER = Buffer.from('"sender":{"id":')
+
+/** The anchor span (trace-members.ts) on the line at `start`, if it is one: lines another sender posted are not parsed. */
+function anchorAt(text: Buffer, start: number, end: number, traceId: string): StoredSpan | undefined {
+  const at = text.indexOf(SENDER, start)
+  if (at !== -1 && at < end) return undefined
+  try {
+    const span = JSON.parse(text.toString('utf8', start, end)) as StoredSpan
+    const valid = typeof span === 'object' && span !== null && typeof span.attributes === 'object' && span.attributes !== null
+    return valid && span.traceId === traceId && typeof span.resource === 'object' && isAnchorSpan(span) ? span : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
 }
 
 /** A project name as a safe folder name (no separators, never `.` or `..`). */

@@ -22,6 +22,12 @@ export interface RunSummary {
   readonly costUsd: number
 }
 
+/** A run the gateway recorded in a trace: its workflow and pool. */
+export interface TracedRun {
+  readonly workflow: string
+  readonly pool: string | undefined
+}
+
 export interface TraceQuery {
   /** Only the spans filed under this project, members of the trace's runs or not. */
   readonly project?: string
@@ -54,6 +60,11 @@ export interface TraceStore {
    * null when no span of the gateway's is stored for it (a new trace, or nobody's run).
    */
   traceCallers(traceId: string): Promise<ReadonlySet<string> | null>
+  /**
+   * The runs the gateway's request spans of a trace describe (a reader must be allowed all
+   * of them); [] when none is stored. Like traceCallers, answered without reading the trace.
+   */
+  traceRuns(traceId: string): Promise<TracedRun[]>
   /** Recent runs, newest first. */
   listRuns(filter?: TracedRunFilter): Promise<RunSummary[]>
   close(): Promise<void>

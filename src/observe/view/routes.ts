@@ -88,6 +88,11 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
         if (project !== undefined && access && !access.canReadProject(project)) {
           throw new SwitchyardError('FORBIDDEN', `this token may not read project '${project}'`)
         }
+        // The runs the gateway recorded in it come from the store's index: a reader outside their
+        // scope is refused before a line of the trace is read (whatever else was posted under its id).
+        if (project === undefined && access && (await store.traceRuns(traceId)).some((run) => !access.canRead(run))) {
+          throw forbiddenTrace(traceId)
+        }
         const spans = await store.getTrace(traceId, project === undefined ? {} : { project })
         if (spans.length === 0) {
           throw new SwitchyardError(
@@ -96,7 +101,7 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
           )
         }
         if (project === undefined && access && !readable(spans, access)) {
-          throw new SwitchyardError('FORBIDDEN', `this token may not read trace ${traceId.toLowerCase()}: its runs are outside its scope`)
+          throw forbiddenTrace(traceId)
         }
         // `gaps`: what the tree still lacks before it is whole (spans are exported in batches,
         // seconds apart); a reader that wants the whole trace asks again while it is not empty.
@@ -105,6 +110,10 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
       },
     },
   ]
+}
+
+function forbiddenTrace(traceId: string): SwitchyardError {
+  return new SwitchyardError('FORBIDDEN', `this token may not read trace ${traceId.toLowerCase()}: its runs are outside its scope`)
 }
 
 /** A trace is readable when every run in it is (one with no run: only by an unrestricted reader). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, mkdtempSync, rmSync, readdirSync, symlinkSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, rmSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -419,4 +419,62 @@ void test('the run tree renders with durations, status, tokens and cost', () => 
       '      └─ node review  500 µs  ✗ GRAPH_FAILED',
     ].join('\n'),
   )
+})
+
+void test('who may join or read a trace is answered without reading its spans: other senders piled under its id cost nothing', async (t) => {
+  const dir = tempDir(t)
+  const store = await FileTraceStore.open(dir, { projects: ['sales-email'] })
+  const traceId = 'e'.repeat(32)
+  let n = 0
+  const span = (project: string, extra: Partial<StoredSpan> = {}, attributes: Record<string, string> = {}): StoredSpan => ({
+    traceId,
+    spanId: (++n).toString(16).padStart(16, '0'),
+    parentSpanId: null,
+    name: `span ${n}`,
+    kind: 'internal',
+    service: 's',
+    project,
+    start: n,
+    end: n + 1,
+    status: 'ok',
+    attributes,
+    resource: {},
+    ...extra,
+  })
+  const gateway = span(
+    'sales-email',
+    { kind: 'server', name: 'POST /v1/workflows/{name}/run' },
+    { [ATTR.workflow]: 'email.compose', [ATTR.pool]: 'email', [ATTR.caller]: 'token:c' },
+  )
+  // Another caller's spans under the same id, many of them, and some that look like the gateway's.
+  const piled = Array.from({ length: 5000 }, () =>
+    span('_other', { sender: { id: 'token:d' }, kind: 'server' }, { [ATTR.caller]: 'token:d', [ATTR.workflow]: 'x', pad: 'p'.repeat(200) }),
+  )
+  await store.add([gateway])
+  await store.add(piled)
+  const runs = [{ workflow: 'email.compose', pool: 'email' }]
+  assert.deepEqual(await store.traceCallers(traceId), new Set(['token:c']))
+  assert.deepEqual(await store.traceRuns(traceId), runs)
+  assert.deepEqual(await store.traceRuns('f'.repeat(32)), [])
+  // A restart rebuilds the same answer from the segments.
+  const reopened = await FileTraceStore.open(dir, { projects: ['sales-email'] })
+  assert.deepEqual(await reopened.traceCallers(traceId), new Set(['token:c']))
+  assert.deepEqual(await reopened.traceRuns(traceId), runs)
+  // Every stored line made unreadable, sizes kept: asking still answers, so it read none of them.
+  let bytes = 0
+  for (const project of readdirSync(dir)) {
+    for (const name of readdirSync(join(dir, project))) {
+      const path = join(dir, project, name)
+      const size = statSync(path).size
+      bytes += size
+      writeFileSync(path, Buffer.alloc(size, '#'))
+    }
+  }
+  assert.ok(bytes > 1_000_000, `${bytes} bytes stored`)
+  for (const s of [store, reopened]) {
+    assert.deepEqual(await s.traceCallers(traceId), new Set(['token:c']))
+    assert.deepEqual(await s.traceRuns(traceId), runs)
+    assert.deepEqual(await s.getTrace(traceId), [], 'the lines are unreadable indeed')
+    await s.close()
+  }
 })
