@@ -46,7 +46,7 @@ import { endQueued } from './end-queued.js'
 import { startExpiry, type Expiry } from './expiry.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import { admit, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
-import { recordFromJob, runStatusOfJobState, type JobLike } from './record.js'
+import { decodeRunError, recordFromJob, runStatusOfJobState, type JobLike } from './record.js'
 import { RunWaits, bounded } from './waits.js'
 
 export interface RedisBrokerOptions {
@@ -168,6 +168,8 @@ export class RedisBroker implements Broker {
   private readonly expiryPasses: Expiry[] = []
   /** Runs this process's expiry passes ended, per pool (expiries()). */
   private readonly expired = new Map<string, number>()
+  /** The registry's workflows, when given: list() reads only the pool of the workflow it is asked for. */
+  private readonly workflows: RedisBrokerOptions['registry']['workflows']
   private closed = false
 
   private constructor(options: RedisBrokerOptions) {
@@ -568,6 +570,12 @@ export class RedisBroker implements Broker {
     return finishedOn !== null && finishedOn !== undefined
   }
 
+  /**
+   * Recent runs, newest first. Reads what it returns: first the ids of each set's window and,
+   * per job, the few small fields a filter needs (name, timestamp; failedReason only to tell
+   * failed from cancelled), then whole jobs (input, output) only for the `limit` rows it
+   * returns. A workflow filter reads only the pool the registry runs it in.
+   */
   async list(filter: { pool?: string; workflow?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
     this.assertOpen()
     const limit = filter.limit ?? 100
@@ -582,27 +590,72 @@ export class RedisBroker implements Broker {
     const wanted = filter.status ? [filter.status] : (Object.keys(states) as RunStatus[])
     const sets = [...new Set(wanted.flatMap((status) => states[status]))]
     // Each BullMQ set is ordered by its own score; read a window of each and merge.
-    // A workflow filter reads a wider window, since it drops rows after reading.
+    // A workflow filter reads a wider window of ids, since it drops rows after reading their names.
     const window = filter.workflow ? Math.max(limit * 10, 1000) : limit
-    const entries = filter.pool ? [this.poolQueue(filter.pool)] : [...this.queues.values()]
-    const reads = entries.flatMap((entry) => [
-      ...sets.map(async (state) => {
-        const jobs = (await entry.queue.getJobs([state as 'waiting'], 0, window - 1, false)).filter(Boolean)
-        const status = runStatusOfJobState(state === 'waiting' ? 'wait' : state) ?? 'queued'
-        const owners = await this.owners(
-          entry,
-          jobs.map((job) => job.id ?? ''),
-        )
-        return jobs.map((job, i) => recordFromJob(job as JobLike, status, entry.pool.name, owners[i] ?? null))
-      }),
+    const reads = this.listedPools(filter).flatMap((entry) => [
+      ...sets.map((state) => this.listRows(entry, state, window, filter)),
       // Runs ended while queued: cancelled, or failed (expired, expiry.ts).
-      ...(wanted.includes('cancelled') || wanted.includes('failed') ? [this.listCancelled(entry, window)] : []),
+      ...(wanted.includes('cancelled') || wanted.includes('failed')
+        ? [this.listCancelled(entry, window).then((records) => records.map((record): ListRow => ({ createdAt: record.createdAt, record })))]
+        : []),
     ])
-    const records = (await this.call(Promise.all(reads), 'listing runs')).flat()
-    return records
-      .filter((r) => (!filter.workflow || r.workflow === filter.workflow) && (!filter.status || r.status === filter.status))
+    const rows = (await this.call(Promise.all(reads), 'listing runs'))
+      .flat()
+      .filter((row) => row.record === undefined || matches(row.record, filter))
       .sort((a, b) => b.createdAt - a.createdAt)
       .slice(0, limit)
+    const records = await this.call(Promise.all(rows.map((row) => row.record ?? row.read?.())), 'reading listed runs')
+    // A job read whole is checked again: it may have moved on (or been removed) since its name was read.
+    return records.filter((record): record is RunRecord => record !== null && record !== undefined && matches(record, filter))
+  }
+
+  /** The pools a list reads: the one asked for; else the one its workflow runs in (when the registry says); else all. */
+  private listedPools(filter: { pool?: string; workflow?: string }): PoolQueue[] {
+    if (filter.pool !== undefined) return [this.poolQueue(filter.pool)]
+    const pool = filter.workflow === undefined ? undefined : this.workflows?.get(filter.workflow)?.pool
+    const entry = pool === undefined ? undefined : this.queues.get(pool)
+    return entry ? [entry] : [...this.queues.values()]
+  }
+
+  /**
+   * One BullMQ set's window of one pool, as rows to list: ids (getRanges), then each job's
+   * name and timestamp (and failedReason, to tell a failed run from a cancelled one when a
+   * status asks), one HMGET each. The job itself is read only when its row is listed.
+   */
+  private async listRows(
+    entry: PoolQueue,
+    state: string,
+    window: number,
+    filter: { workflow?: string; status?: RunStatus },
+  ): Promise<ListRow[]> {
+    const ids = await entry.queue.getRanges([state as 'waiting'], 0, window - 1, false)
+    if (ids.length === 0) return []
+    const client = await entry.queue.client
+    const status = runStatusOfJobState(state === 'waiting' ? 'wait' : state) ?? 'queued'
+    const needReason = status === 'failed' && (filter.status === 'failed' || filter.status === 'cancelled')
+    const fields = await Promise.all(
+      ids.map((id) =>
+        needReason
+          ? client.hmget(entry.keys.job(id), 'name', 'timestamp', 'failedReason')
+          : client.hmget(entry.keys.job(id), 'name', 'timestamp'),
+      ),
+    )
+    const rows: ListRow[] = []
+    ids.forEach((id, i) => {
+      const [name, timestamp, reason] = fields[i] ?? []
+      // Gone meanwhile (removed, or never a job): nothing to list.
+      if (timestamp === null || timestamp === undefined) return
+      if (filter.workflow !== undefined && name !== filter.workflow) return
+      if (needReason && failedStatus(reason ?? undefined) !== filter.status) return
+      rows.push({ createdAt: Number(timestamp), read: () => this.listedRecord(entry, id, status) })
+    })
+    return rows
+  }
+
+  /** One listed run's record: its job read whole, with its owner. */
+  private async listedRecord(entry: PoolQueue, runId: string, status: RunStatus): Promise<RunRecord | null> {
+    const [job, owner] = await Promise.all([Job.fromId(entry.queue, runId), this.owners(entry, [runId])])
+    return job ? recordFromJob(job as JobLike, status, entry.pool.name, owner[0] ?? null) : null
   }
 
   /** Runs ended while queued (cancelled or expired), newest first (their records; ones past retention are skipped). */
@@ -761,4 +814,21 @@ export class RedisBroker implements Broker {
 function absentIfWrongType(error: unknown): 0 {
   if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return 0
   throw error
+}
+
+/** A run a list may return: its record already (ended while queued), or how to read it once it is listed. */
+interface ListRow {
+  readonly createdAt: number
+  readonly record?: RunRecord
+  readonly read?: () => Promise<RunRecord | null>
+}
+
+function matches(record: RunRecord, filter: { workflow?: string; status?: RunStatus }): boolean {
+  return (!filter.workflow || record.workflow === filter.workflow) && (!filter.status || record.status === filter.status)
+}
+
+/** What a failed job's failedReason makes its run: cancelled (a run cancelled while running), else failed (recordFromJob alike). */
+function failedStatus(reason: string | undefined): RunStatus {
+  const { error } = decodeRunError(reason)
+  return error.code === 'CANCELLED' && !error.retryable ? 'cancelled' : 'failed'
 }
