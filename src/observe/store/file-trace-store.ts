@@ -496,8 +496,8 @@ const SENDER = Buffer.from('"sender":{"id":')
 
 /** The anchor span (trace-members.ts) on the line at `start`, if it is one: lines another sender posted are not parsed. */
 function anchorAt(text: Buffer, start: number, end: number, traceId: string): StoredSpan | undefined {
-  const at = text.indexOf(SENDER, start)
-  if (at !== -1 && at < end) return undefined
+  // Within the line only (a view, not a copy): a search to the segment's end would make a scan quadratic.
+  if (text.subarray(start, end).includes(SENDER)) return undefined
   try {
     const span = JSON.parse(text.toString('utf8', start, end)) as StoredSpan
     const valid = typeof span === 'object' && span !== null && typeof span.attributes === 'object' && span.attributes !== null
