@@ -60,9 +60,11 @@ void test("naming a trace with many spans of others' in traceparent, or reading 
         { [ATTR.workflow]: 'echo.say', [ATTR.pool]: 'email', [ATTR.caller]: 'token:someone-else' },
       ),
     ])
-    // ... and megabytes of spans posted under its id by a caller.
+    // ... and megabytes of spans posted under its id by a caller, and under an id of their own.
     const piled = Array.from({ length: 4000 }, () => span('_other', { sender: { id: 'token:x' } }, { pad: 'p'.repeat(400) }))
     await store.add(piled)
+    const junkId = 'cd'.repeat(16)
+    await store.add(piled.map((s) => ({ ...s, traceId: junkId })))
     let bytes = 0
     for (const project of readdirSync(traceDir)) {
       for (const name of readdirSync(join(traceDir, project))) {
@@ -91,6 +93,11 @@ void test("naming a trace with many spans of others' in traceparent, or reading 
     // A reader of quiet.say only may not read a trace of echo.say's run: refused before the read.
     const read = await get(`${gateway.url}/v1/traces/${traceId}`, { authorization: 'Bearer quiet-reader' })
     assert.equal(read.status, 403, JSON.stringify(read.body))
+    // A trace of no run at all is an unrestricted reader's only: refused as well, unread.
+    const junk = await get(`${gateway.url}/v1/traces/${junkId}`, { authorization: 'Bearer quiet-reader' })
+    assert.equal(junk.status, 403, JSON.stringify(junk.body))
+    // A trace nothing was stored for is still a 404.
+    assert.equal((await get(`${gateway.url}/v1/traces/${'ef'.repeat(16)}`, { authorization: 'Bearer quiet-reader' })).status, 404)
   } finally {
     await gateway.close()
     await broker.close()

@@ -3,10 +3,11 @@
 // are. One export costs one write per project (not one file per trace); a trace is
 // a few positioned reads; a project past its bound drops its oldest segment; a
 // restart loses nothing (the index is rebuilt by scanning the segments).
-// Whose a trace's runs are (the pools, callers and runs the gateway's own spans name,
-// trace-members.ts) is kept in memory beside the index, per trace and project, as spans
-// are written: who may join a trace (traceCallers) or read it (traceRuns) is answered
-// without reading a line, however many spans other senders piled under its id.
+// Whose a trace's runs are (the callers and runs the gateway's own spans name,
+// trace-members.ts; with none, the runs any span claims) is kept in memory beside the
+// index, per trace and project, as spans are written: who may join a trace (traceCallers)
+// or read it (traceAccess) is answered without reading a line, however many spans other
+// senders piled under its id.
 // Bounded in what a sender controls: spans of a project the registry does not name are
 // filed under one project, `_other` (callers' own spans, requests for unknown workflows),
 // so no sender can open a folder per name; and at most `maxOpenFiles` segments are held
@@ -19,7 +20,7 @@ import { summarizeRun, summarySpan } from './run-summary.js'
 import { TRACE_ID, type StoredSpan } from './stored-span.js'
 import { ATTR } from '../../control/index.js'
 import { isAnchorSpan, traceMembers } from './trace-members.js'
-import type { TraceQuery, TracedRun, TracedRunFilter, RunSummary, TraceStore } from './trace-store.js'
+import type { TraceAccess, TraceQuery, TracedRun, TracedRunFilter, RunSummary, TraceStore } from './trace-store.js'
 
 /** Where spans of a project the store was not told about are filed (see `projects`). */
 export const OTHER_PROJECT = '_other'
@@ -46,11 +47,16 @@ const DEFAULT_MAX_OPEN_FILES = 32
 const SEGMENTS_PER_BOUND = 8
 const MAX_SEGMENT_BYTES = 4 * 1024 * 1024
 
-/** What the anchor spans (trace-members.ts) of one trace filed under one project name. */
+/** What the spans of one trace filed under one project say about whose it is. */
 interface Owners {
+  /** Some span is an anchor (trace-members.ts): the gateway's, or a trusted sender's. */
+  anchored: boolean
+  /** The callers anchor spans name. */
   readonly callers: Set<string>
-  /** The runs the gateway's request spans describe, by `workflow\npool`. */
+  /** The runs anchor spans describe, by `workflow\npool`. */
   readonly runs: Map<string, TracedRun>
+  /** The runs any span describes, whoever sent it (what a trace with no anchor is read by). */
+  readonly claims: Map<string, TracedRun>
 }
 
 /** Where some of a trace's lines are: a byte range of one segment. */
@@ -91,7 +97,7 @@ export class FileTraceStore implements TraceStore {
   private readonly projects = new Map<string, Project>()
   private readonly extents = new Map<string, Extent[]>()
   private readonly folders = new Map<string, string>()
-  /** Per trace, per project folder: what its anchor spans name. Only traces with lines stored have one. */
+  /** Per trace, per project folder: what its spans say about whose it is (only those that say anything; lines stored). */
   private readonly owners = new Map<string, Map<string, Owners>>()
   /** The spans that describe each trace's run (see run-summary.ts); built on first listRuns. */
   private runSpans: Map<string, StoredSpan[]> | undefined
@@ -160,17 +166,21 @@ export class FileTraceStore implements TraceStore {
 
   // From the in-memory index alone: asking costs no read of the trace's spans, however many.
   async traceCallers(traceId: string): Promise<ReadonlySet<string> | null> {
-    const owners = this.owners.get(traceId.toLowerCase())
-    if (owners === undefined) return null
+    const owners = [...(this.owners.get(traceId.toLowerCase())?.values() ?? [])].filter((some) => some.anchored)
+    if (owners.length === 0) return null
     const callers = new Set<string>()
-    for (const { callers: some } of owners.values()) for (const caller of some) callers.add(caller)
+    for (const { callers: some } of owners) for (const caller of some) callers.add(caller)
     return callers
   }
 
-  async traceRuns(traceId: string): Promise<TracedRun[]> {
+  async traceAccess(traceId: string): Promise<TraceAccess | null> {
+    const id = traceId.toLowerCase()
+    if (!this.extents.has(id)) return null
+    const owners = [...(this.owners.get(id)?.values() ?? [])]
+    const anchored = owners.some((some) => some.anchored)
     const runs = new Map<string, TracedRun>()
-    for (const owners of this.owners.get(traceId.toLowerCase())?.values() ?? []) for (const [key, run] of owners.runs) runs.set(key, run)
-    return [...runs.values()]
+    for (const some of owners) for (const [key, run] of anchored ? some.runs : some.claims) runs.set(key, run)
+    return { anchored, runs: [...runs.values()] }
   }
 
   async listRuns(filter: TracedRunFilter = {}): Promise<RunSummary[]> {
@@ -227,7 +237,7 @@ export class FileTraceStore implements TraceStore {
       const lines = traces.get(span.traceId) ?? []
       lines.push(JSON.stringify(span))
       traces.set(span.traceId, lines)
-      if (isAnchorSpan(span)) anchors.set(folder, [...(anchors.get(folder) ?? []), span])
+      if (isAnchorSpan(span) || claimOf(span) !== undefined) anchors.set(folder, [...(anchors.get(folder) ?? []), span])
       const summary = this.runSpans ? summarySpan(span) : undefined
       if (this.runSpans && summary) this.runSpans.set(span.traceId, [...(this.runSpans.get(span.traceId) ?? []), summary])
     }
@@ -238,7 +248,7 @@ export class FileTraceStore implements TraceStore {
     }
   }
 
-  /** Index what an anchor span, stored in `folder`, says about whose its trace is. */
+  /** Index what a span, stored in `folder`, says about whose its trace is (an anchor, or a run's claim). */
   private addOwner(span: StoredSpan, folder: string): void {
     // Its lines may have left already (retention within the same export): nothing to index then.
     if (!this.extents.get(span.traceId)?.some((extent) => extent.folder === folder)) return
@@ -249,17 +259,17 @@ export class FileTraceStore implements TraceStore {
     }
     let owners = perFolder.get(folder)
     if (owners === undefined) {
-      owners = { callers: new Set(), runs: new Map() }
+      owners = { anchored: false, callers: new Set(), runs: new Map(), claims: new Map() }
       perFolder.set(folder, owners)
     }
+    const claim = claimOf(span)
+    const key = claim && `${claim.workflow}\n${claim.pool ?? ''}`
+    if (claim && key !== undefined) owners.claims.set(key, claim)
+    if (!isAnchorSpan(span)) return
+    owners.anchored = true
     const caller = span.attributes[ATTR.caller]
     if (typeof caller === 'string') owners.callers.add(caller)
-    // The spans GET /v1/traces/{id} checks a reader's scope against (routes.ts readable()).
-    const workflow = span.attributes[ATTR.workflow]
-    if (typeof workflow === 'string' && (span.kind === 'server' || span.name.startsWith('run '))) {
-      const pool = text(span.attributes[ATTR.pool]) ?? text(span.resource[ATTR.pool])
-      owners.runs.set(`${workflow}\n${pool ?? ''}`, { workflow, pool })
-    }
+    if (claim && key !== undefined) owners.runs.set(key, claim)
   }
 
   /** encodeProject, remembered: a store sees few projects and files every span under one. */
@@ -425,7 +435,7 @@ export class FileTraceStore implements TraceStore {
           flush(start)
           run = { traceId, start }
         }
-        const anchor = traceId === undefined ? undefined : anchorAt(text, start, end, traceId)
+        const anchor = traceId === undefined ? undefined : indexedAt(text, start, end, traceId)
         if (anchor !== undefined) anchors.push(anchor)
         start = end
       }
@@ -491,20 +501,37 @@ function lineTraceId(text: Buffer, start: number, end: number): string | undefin
 }
 
 // A span another sender posted carries its stamp, `"sender":{"id":` (a key: inside a JSON
-// string its quotes would be escaped); an anchor never does, so only the others are parsed.
+// string its quotes would be escaped); an anchor never does. Such a line is parsed only
+// when it may claim a run (it has a workflow attribute).
 const SENDER = Buffer.from('"sender":{"id":')
+const WORKFLOW_KEY = Buffer.from(JSON.stringify(ATTR.workflow) + ':')
 
-/** The anchor span (trace-members.ts) on the line at `start`, if it is one: lines another sender posted are not parsed. */
-function anchorAt(text: Buffer, start: number, end: number, traceId: string): StoredSpan | undefined {
+/** The span on the line at `start` when it says whose its trace is (an anchor, or a run's claim), read at open. */
+function indexedAt(text: Buffer, start: number, end: number, traceId: string): StoredSpan | undefined {
   // Within the line only (a view, not a copy): a search to the segment's end would make a scan quadratic.
-  if (text.subarray(start, end).includes(SENDER)) return undefined
+  const line = text.subarray(start, end)
+  if (line.includes(SENDER) && !line.includes(WORKFLOW_KEY)) return undefined
   try {
-    const span = JSON.parse(text.toString('utf8', start, end)) as StoredSpan
-    const valid = typeof span === 'object' && span !== null && typeof span.attributes === 'object' && span.attributes !== null
-    return valid && span.traceId === traceId && typeof span.resource === 'object' && isAnchorSpan(span) ? span : undefined
+    const span = JSON.parse(line.toString('utf8')) as StoredSpan
+    const valid =
+      typeof span === 'object' &&
+      span !== null &&
+      typeof span.attributes === 'object' &&
+      span.attributes !== null &&
+      typeof span.resource === 'object' &&
+      span.resource !== null &&
+      typeof span.name === 'string'
+    return valid && span.traceId === traceId && (isAnchorSpan(span) || claimOf(span) !== undefined) ? span : undefined
   } catch {
     return undefined
   }
+}
+
+/** The run a span describes, as GET /v1/traces/{id} checks a reader against it (routes.ts readable()): server and run spans naming a workflow. */
+function claimOf(span: StoredSpan): TracedRun | undefined {
+  const workflow = span.attributes[ATTR.workflow]
+  if (typeof workflow !== 'string' || !(span.kind === 'server' || span.name.startsWith('run '))) return undefined
+  return { workflow, pool: text(span.attributes[ATTR.pool]) ?? text(span.resource[ATTR.pool]) }
 }
 
 function text(value: unknown): string | undefined {

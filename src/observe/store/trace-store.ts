@@ -28,6 +28,14 @@ export interface TracedRun {
   readonly pool: string | undefined
 }
 
+/** Whose a stored trace is, as far as the store's index knows without reading it. */
+export interface TraceAccess {
+  /** The gateway (or a trusted sender) recorded a request in it: its runs are `runs`, maybe among others. */
+  readonly anchored: boolean
+  /** Anchored: the runs the gateway recorded (some of the trace's). Else: every run its spans claim. */
+  readonly runs: readonly TracedRun[]
+}
+
 export interface TraceQuery {
   /** Only the spans filed under this project, members of the trace's runs or not. */
   readonly project?: string
@@ -61,10 +69,10 @@ export interface TraceStore {
    */
   traceCallers(traceId: string): Promise<ReadonlySet<string> | null>
   /**
-   * The runs the gateway's request spans of a trace describe (a reader must be allowed all
-   * of them); [] when none is stored. Like traceCallers, answered without reading the trace.
+   * What a reader of a trace must be allowed, answered like traceCallers without reading
+   * the trace; null for a trace with nothing stored.
    */
-  traceRuns(traceId: string): Promise<TracedRun[]>
+  traceAccess(traceId: string): Promise<TraceAccess | null>
   /** Recent runs, newest first. */
   listRuns(filter?: TracedRunFilter): Promise<RunSummary[]>
   close(): Promise<void>

@@ -8,7 +8,7 @@ import { ATTR } from '../../control/index.js'
 import { receiveOtlp } from '../otlp/index.js'
 import { buildRunTree } from './run-tree.js'
 import { traceGaps } from './trace-gaps.js'
-import type { SpanSender, StoredSpan, TracedRunFilter, TraceStore } from '../store/index.js'
+import type { SpanSender, StoredSpan, TraceAccess, TracedRunFilter, TraceStore } from '../store/index.js'
 
 /** What the caller of a request may see and write (the gateway's scopes); absent: everything. */
 export interface ObserveAccess {
@@ -88,11 +88,9 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
         if (project !== undefined && access && !access.canReadProject(project)) {
           throw new SwitchyardError('FORBIDDEN', `this token may not read project '${project}'`)
         }
-        // The runs the gateway recorded in it come from the store's index: a reader outside their
-        // scope is refused before a line of the trace is read (whatever else was posted under its id).
-        if (project === undefined && access && (await store.traceRuns(traceId)).some((run) => !access.canRead(run))) {
-          throw forbiddenTrace(traceId)
-        }
+        // Whose runs are in it comes from the store's index: a reader the whole trace would be
+        // refused to (readable()) is refused before a line of it is read, however many there are.
+        if (project === undefined && access && !mayRead(await store.traceAccess(traceId), access)) throw forbiddenTrace(traceId)
         const spans = await store.getTrace(traceId, project === undefined ? {} : { project })
         if (spans.length === 0) {
           throw new SwitchyardError(
@@ -114,6 +112,17 @@ export function observeRoutes(store: TraceStore): readonly ObserveRoute[] {
 
 function forbiddenTrace(traceId: string): SwitchyardError {
   return new SwitchyardError('FORBIDDEN', `this token may not read trace ${traceId.toLowerCase()}: its runs are outside its scope`)
+}
+
+/**
+ * readable() from the store's index: false only where readable() would be false too. Runs
+ * the gateway recorded are some of an anchored trace's (its pools' spans add others); a
+ * trace with no anchor is all its spans, so its claimed runs are all it has.
+ */
+function mayRead(index: TraceAccess | null, access: ObserveAccess): boolean {
+  if (index === null) return true
+  if (index.anchored) return index.runs.every((run) => access.canRead(run))
+  return index.runs.length === 0 ? access.canRead({}) : index.runs.every((run) => access.canRead(run))
 }
 
 /** A trace is readable when every run in it is (one with no run: only by an unrestricted reader). */

@@ -452,14 +452,21 @@ void test('who may join or read a trace is answered without reading its spans: o
   )
   await store.add([gateway])
   await store.add(piled)
-  const runs = [{ workflow: 'email.compose', pool: 'email' }]
+  // The same spans under an id of their own: a trace in which the gateway recorded nothing.
+  const loneId = 'd'.repeat(32)
+  await store.add(piled.slice(0, 100).map((s) => ({ ...s, traceId: loneId })))
+  const access = { anchored: true, runs: [{ workflow: 'email.compose', pool: 'email' }] }
+  const lone = { anchored: false, runs: [{ workflow: 'x', pool: undefined }] }
   assert.deepEqual(await store.traceCallers(traceId), new Set(['token:c']))
-  assert.deepEqual(await store.traceRuns(traceId), runs)
-  assert.deepEqual(await store.traceRuns('f'.repeat(32)), [])
+  assert.deepEqual(await store.traceAccess(traceId), access)
+  assert.equal(await store.traceCallers(loneId), null)
+  assert.deepEqual(await store.traceAccess(loneId), lone)
+  assert.equal(await store.traceAccess('f'.repeat(32)), null)
   // A restart rebuilds the same answer from the segments.
   const reopened = await FileTraceStore.open(dir, { projects: ['sales-email'] })
   assert.deepEqual(await reopened.traceCallers(traceId), new Set(['token:c']))
-  assert.deepEqual(await reopened.traceRuns(traceId), runs)
+  assert.deepEqual(await reopened.traceAccess(traceId), access)
+  assert.deepEqual(await reopened.traceAccess(loneId), lone)
   // Every stored line made unreadable, sizes kept: asking still answers, so it read none of them.
   let bytes = 0
   for (const project of readdirSync(dir)) {
@@ -473,7 +480,8 @@ void test('who may join or read a trace is answered without reading its spans: o
   assert.ok(bytes > 1_000_000, `${bytes} bytes stored`)
   for (const s of [store, reopened]) {
     assert.deepEqual(await s.traceCallers(traceId), new Set(['token:c']))
-    assert.deepEqual(await s.traceRuns(traceId), runs)
+    assert.deepEqual(await s.traceAccess(traceId), access)
+    assert.deepEqual(await s.traceAccess(loneId), lone)
     assert.deepEqual(await s.getTrace(traceId), [], 'the lines are unreadable indeed')
     await s.close()
   }
