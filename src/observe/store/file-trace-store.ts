@@ -237,21 +237,30 @@ export class FileTraceStore implements TraceStore {
       const lines = traces.get(span.traceId) ?? []
       lines.push(JSON.stringify(span))
       traces.set(span.traceId, lines)
-      if (isAnchorSpan(span) || claimOf(span) !== undefined) anchors.set(folder, [...(anchors.get(folder) ?? []), span])
+      if (isAnchorSpan(span) || claimOf(span) !== undefined) {
+        const some = anchors.get(folder)
+        if (some) some.push(span)
+        else anchors.set(folder, [span])
+      }
       const summary = this.runSpans ? summarySpan(span) : undefined
       if (this.runSpans && summary) this.runSpans.set(span.traceId, [...(this.runSpans.get(span.traceId) ?? []), summary])
     }
     // One project at a time: the open-handle bound holds within one export too.
     for (const [folder, traces] of batches) {
       await this.writeProject(folder, traces)
-      for (const span of anchors.get(folder) ?? []) this.addOwner(span, folder)
+      // A trace's lines may have left the project already (retention within the same export): nothing to index then.
+      const kept = new Map<string, boolean>()
+      const stored = (traceId: string) => this.extents.get(traceId)?.some((extent) => extent.folder === folder) ?? false
+      for (const span of anchors.get(folder) ?? []) {
+        let here = kept.get(span.traceId)
+        if (here === undefined) kept.set(span.traceId, (here = stored(span.traceId)))
+        if (here) this.addOwner(span, folder)
+      }
     }
   }
 
   /** Index what a span, stored in `folder`, says about whose its trace is (an anchor, or a run's claim). */
   private addOwner(span: StoredSpan, folder: string): void {
-    // Its lines may have left already (retention within the same export): nothing to index then.
-    if (!this.extents.get(span.traceId)?.some((extent) => extent.folder === folder)) return
     let perFolder = this.owners.get(span.traceId)
     if (perFolder === undefined) {
       perFolder = new Map()
