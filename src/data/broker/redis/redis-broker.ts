@@ -135,6 +135,23 @@ function defaultWarn(message: string): void {
   process.emitWarning(message, { code: 'SWITCHYARD_REDIS' })
 }
 
+/** A run a list may return: its record already (ended while queued), or how to read it once it is listed. */
+interface ListRow {
+  readonly createdAt: number
+  readonly record?: RunRecord
+  readonly read?: () => Promise<RunRecord | null>
+}
+
+function matches(record: RunRecord, filter: { workflow?: string; status?: RunStatus }): boolean {
+  return (!filter.workflow || record.workflow === filter.workflow) && (!filter.status || record.status === filter.status)
+}
+
+/** What a failed job's failedReason makes its run: cancelled (a run cancelled while running), else failed (recordFromJob alike). */
+function failedStatus(reason: string | undefined): RunStatus {
+  const { error } = decodeRunError(reason)
+  return error.code === 'CANCELLED' && !error.retryable ? 'cancelled' : 'failed'
+}
+
 /**
  * The Broker on BullMQ. Create it with `RedisBroker.connect()`, which checks the
  * server before any run is accepted.
@@ -814,21 +831,4 @@ export class RedisBroker implements Broker {
 function absentIfWrongType(error: unknown): 0 {
   if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return 0
   throw error
-}
-
-/** A run a list may return: its record already (ended while queued), or how to read it once it is listed. */
-interface ListRow {
-  readonly createdAt: number
-  readonly record?: RunRecord
-  readonly read?: () => Promise<RunRecord | null>
-}
-
-function matches(record: RunRecord, filter: { workflow?: string; status?: RunStatus }): boolean {
-  return (!filter.workflow || record.workflow === filter.workflow) && (!filter.status || record.status === filter.status)
-}
-
-/** What a failed job's failedReason makes its run: cancelled (a run cancelled while running), else failed (recordFromJob alike). */
-function failedStatus(reason: string | undefined): RunStatus {
-  const { error } = decodeRunError(reason)
-  return error.code === 'CANCELLED' && !error.retryable ? 'cancelled' : 'failed'
 }
