@@ -166,7 +166,10 @@ export class RedisBroker implements Broker {
   readonly prefix: string
   private readonly queues = new Map<string, PoolQueue>()
   private readonly location = new Map<string, string>()
-  /** Workflow → its pool, when the registry given lists workflows (cancelledRecord). */
+  /**
+   * Workflow → its pool, when the registry given lists workflows: a record a pool stored
+   * names one of its own (cancelledRecord); list() reads only the pool of the workflow it is asked for.
+   */
   private readonly workflows: ReadonlyMap<string, { readonly pool: string }> | undefined
   /** Pool + run id of records cancelledRecord skipped and warned about once. */
   private readonly skipped = new Map<string, true>()
@@ -185,8 +188,6 @@ export class RedisBroker implements Broker {
   private readonly expiryPasses: Expiry[] = []
   /** Runs this process's expiry passes ended, per pool (expiries()). */
   private readonly expired = new Map<string, number>()
-  /** The registry's workflows, when given: list() reads only the pool of the workflow it is asked for. */
-  private readonly workflows: RedisBrokerOptions['registry']['workflows']
   private closed = false
 
   private constructor(options: RedisBrokerOptions) {
