@@ -47,6 +47,22 @@ void describe('Python started by the platform', { skip: python() }, () => {
     }
   })
 
+  void it("nor a stand-in for the standard library there, whatever the caller's PYTHONPATH holds (an empty entry is the working folder)", () => {
+    for (const existing of [':', '/nowhere:', ':/nowhere', '/nowhere::/elsewhere']) {
+      const marker = join(folder, `marker-${Math.random().toString(36).slice(2)}`)
+      const cwd = mkdtempSync(join(folder, 'cwd-'))
+      for (const module of ['ast', 'json', 'argparse', 'typing'])
+        writeFileSync(join(cwd, `${module}.py`), `open(${JSON.stringify(marker)}, 'w').write('planted')\n`)
+      const lint = spawnSync(program.command, [program.args(pool)[0]!, '-m', 'switchyard_worker.lint', '--help'], {
+        cwd,
+        env: { PATH: process.env.PATH, PYTHONPATH: pythonPath(program, existing) },
+        encoding: 'utf8',
+        timeout: 30_000,
+      })
+      assert.equal(existsSync(marker), false, `PYTHONPATH=${pythonPath(program, existing)}: a planted module was imported (${lint.stderr})`)
+    }
+  })
+
   void it('the probe does not import it either', () => {
     const marker = join(folder, 'marker-probe')
     const here = process.cwd()

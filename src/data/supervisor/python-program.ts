@@ -38,9 +38,13 @@ export function pythonProgram(env: Readonly<Record<string, string | undefined>> 
   }
 }
 
-/** PYTHONPATH for the program: its package first, then whatever the caller had. */
+/**
+ * PYTHONPATH for the program: its package first, then the folders the caller had. An empty
+ * entry (`PYTHONPATH=$PYTHONPATH:/x` with it unset) means the working folder to Python, ahead
+ * of the standard library, which would undo SAFE_PATH: empty entries are dropped.
+ */
 export function pythonPath(program: PythonProgram, existing: string | undefined = undefined): string {
-  return [program.path, existing].filter(Boolean).join(delimiter)
+  return [program.path, ...(existing ?? '').split(delimiter)].filter(Boolean).join(delimiter)
 }
 
 /**
