@@ -90,6 +90,10 @@ export class RunWaits {
     const watched = this.watched.get(key)
     const waiting = this.waiters.get(key)
     let final: RunRecord | null = null
+    // Removed (ended in the queue: cancelled, expired): no final event will follow, so the
+    // run is watched no more, and a wait begun from now on reads it at once instead of
+    // waiting for the slow poll.
+    if (watched && status === null) this.watched.delete(key)
     if (watched && status !== null) {
       watched.status = status
       // The record (with its output) is built only for a wait listening now: a run nobody
