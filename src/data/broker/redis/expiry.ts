@@ -11,14 +11,19 @@
 // (end-queued.ts): its failed record (DEADLINE_EXCEEDED; WORKER_LOST for a run queued again
 // after its worker died) under `sy-cancelled:<id>` with SET NX, then Queue.remove, which
 // BullMQ refuses for a job a worker holds (then the record is taken back: the worker refuses
-// the run itself, past its deadline). A record already there whose job is still queued (a
+// the run itself, past its deadline). A removal refused while the job is still queued is tried
+// once more (a worker may have handed it back in between); refused again, the job is one no
+// worker holds that cannot be removed (its pool's user planted a lock on it): its entry is
+// dropped, so no later pass reads it again. The pools of a pass are worked side by side, each
+// pool's runs in turn: a pool's own costly entries delay no other pool's runs. A record already there whose job is still queued (a
 // cancel or another pass racing this one, or one that failed or died half-way) does not stop
 // it: the pass removes the job itself and finishes the ending with that record, so a pass
 // that failed half-way is finished by the next. A run is counted by the one ender the
 // cancelled index takes it from. An entry whose run is running, finished or gone is dropped:
 // so a worker that does not drop its entries (a plain BullMQ Worker) leaves none behind that
 // could end a run; so is the entry of an admission abandoned before its job was added (its gateway died
-// between ADMIT and the add), once it is older than ADMIT's own bound (scripts.ts ABANDONED).
+// between ADMIT and the add), once it is older than ADMIT's own bound, or stamped further ahead
+// than that (scripts.ts ABANDONED).
 import { Job, type Queue, type RedisClient } from 'bullmq'
 
 import type { RunRecord } from '../broker.js'
@@ -77,22 +82,23 @@ export function startExpiry(options: ExpiryOptions): Expiry {
       Date.now(),
       EXPIRY.perPass,
     )
-    let ended = 0
-    for (const [i, target] of options.targets.entries()) {
-      const runIds = due[i] ?? []
-      if (runIds.length === 0) continue
-      // A pool whose keys its own user spoiled (a planted job that does not parse, say) must
-      // not stop the pass for the pools after it.
-      const expired = await expireQueued(await target.queue.client, target, runIds, options).catch((error: unknown) => {
-        options.warn(`pool '${target.pool}': expiring queued runs failed: ${(error as Error).message}`)
-        return []
-      })
-      for (const runId of expired) {
-        ended += 1
-        options.expired(target.pool, runId)
-      }
-    }
-    return ended
+    // The pools side by side, each its own runs one after another: a pool whose user planted
+    // costly entries (big jobs that cannot be removed) delays no other pool's runs.
+    const ended = await Promise.all(
+      options.targets.map(async (target, i) => {
+        const runIds = due[i] ?? []
+        if (runIds.length === 0) return 0
+        // A pool whose keys its own user spoiled (a planted job that does not parse, say) must
+        // not stop the pass for the other pools.
+        const expired = await expireQueued(await target.queue.client, target, runIds, options).catch((error: unknown) => {
+          options.warn(`pool '${target.pool}': expiring queued runs failed: ${(error as Error).message}`)
+          return []
+        })
+        for (const runId of expired) options.expired(target.pool, runId)
+        return expired.length
+      }),
+    )
+    return ended.reduce((a, b) => a + b, 0)
   }
   const timer = setInterval(() => {
     if (stopped || running) return
@@ -154,7 +160,14 @@ async function expireQueued(
     // A worker that took it since is left to end it (it refuses a run past its deadline); a
     // cancel, or another gateway's pass, may have ended it first: the record is theirs then.
     // Counted once, by the pass that ended it with a record of its expiry.
-    const ending = await endQueued(queue, keys, runId, record, options.retainMs)
+    let ending = await endQueued(queue, keys, runId, record, options.retainMs)
+    // Refused and still queued: either a worker took it and handed it back in between (the
+    // second try ends it), or its removal is refused for a queued job (its pool's user planted
+    // a lock): no worker holds that run, it is not this pass's to end, nor to read again.
+    if (ending.kind === 'taken' && QUEUED.has(await queue.getJobState(runId))) {
+      ending = await endQueued(queue, keys, runId, record, options.retainMs)
+      if (ending.kind === 'taken' && QUEUED.has(await queue.getJobState(runId))) await redis.zrem(keys.deadlines, runId)
+    }
     if (ending.kind === 'ended' && failedRecord(ending.stored)) ended.push(runId)
   }
   return ended

@@ -171,8 +171,10 @@ return 0
 // A run the expiry pass found with no job (expiry.ts): still being admitted (ADMIT → add), or
 // admitted by a gateway that died before its add. An admission older than ADMIT's own bound
 // (its admission lifetime, by Redis's clock as ADMIT reads it) is abandoned: dropped from the
-// admissions and from the deadlines, so no pass reads it again. One whose job exists now is
-// queued: the next pass ends it.
+// admissions and from the deadlines, so no pass reads it again. So is one stamped further in
+// the future than that bound (ADMIT stamps Redis's now: such a score is a pool's own planting,
+// or a clock gone wrong, and would otherwise be 'admitting' for ever). One whose job exists now
+// is queued: the next pass ends it.
 // KEYS: admitting, deadlines, job key; ARGV: runId, admission lifetime ms → 0 not admitting | 1 admitting | 2 abandoned, dropped
 const ABANDONED: Script = {
   name: 'switchyardDropAbandonedAdmission',
@@ -180,7 +182,7 @@ const ABANDONED: Script = {
   lua: `${NOW}
 local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not at then return 0 end
-if now - tonumber(at) <= tonumber(ARGV[2]) or redis.call('EXISTS', KEYS[3]) == 1 then return 1 end
+if math.abs(now - tonumber(at)) <= tonumber(ARGV[2]) or redis.call('EXISTS', KEYS[3]) == 1 then return 1 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 2
