@@ -15,14 +15,17 @@
 //   it is still this ender's: scripts.ts TAKE_BACK) and leaves the run to its worker;
 // - a removal that threw (Redis gone, a timeout) takes back this ender's record best-effort
 //   (only while the job is still there: a removal whose reply was lost did end the run) and
-//   rethrows: the caller answers 503, or the pass warns and looks again next time.
+//   rethrows: the caller answers 503, or the pass warns and looks again next time;
+// - an ender whose removal ran but whose reply was lost (or that died after it) left the run
+//   ended (record there, job gone) but not in the index: the next ender to find it so (a
+//   retried cancel, the expiry pass) finishes it (finishEnding).
 // No BullMQ internals: its public Queue API, and reads of its job key in our scripts.
 import type { Queue } from 'bullmq'
 
 import type { RunRecord } from '../broker.js'
 import { commands } from './commands.js'
 import type { PoolKeys } from './keys.js'
-import { takeBackRecord } from './scripts.js'
+import { finishEnded, takeBackRecord } from './scripts.js'
 
 /** BullMQ states of a run still in its queue. */
 export const QUEUED = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'paused'])
@@ -100,4 +103,20 @@ export function failedRecord(stored: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * Finish the ending of `runId` when its job is gone and its final record is there (see
+ * scripts.ts FINISH): in the cancelled index (scored at the record's `finishedAt`, now when it
+ * has none), its deadline entry and `sy-unrun` count dropped. 'indexed' when this call put it
+ * in the index (the one ender that counts it); nothing when the job is still there.
+ */
+export async function finishEnding(
+  queue: Queue,
+  keys: PoolKeys,
+  runId: string,
+  finishedAt: unknown,
+): Promise<'indexed' | 'already' | 'not-ended'> {
+  const score = typeof finishedAt === 'number' && Number.isFinite(finishedAt) ? finishedAt : Date.now()
+  return finishEnded(await queue.client, keys, runId, score)
 }

@@ -23,14 +23,16 @@
 // so a worker that does not drop its entries (a plain BullMQ Worker) leaves none behind that
 // could end a run; so is the entry of an admission abandoned before its job was added (its gateway died
 // between ADMIT and the add), once it is older than ADMIT's own bound, or stamped further ahead
-// than that (scripts.ts ABANDONED).
+// than that (scripts.ts ABANDONED). A run whose job is gone with its record there (an ender's
+// removal whose reply was lost, or an ender that died after it) is finished: put in the
+// cancelled index it was left out of (end-queued.ts finishEnding), counted if that is this pass.
 import { Job, type Queue, type RedisClient } from 'bullmq'
 
 import type { RunRecord } from '../broker.js'
 import { expiredError, lostError } from '../run-errors.js'
 import { commands } from './commands.js'
 import { crashesOf } from './crashes.js'
-import { QUEUED, endQueued, failedRecord } from './end-queued.js'
+import { QUEUED, endQueued, failedRecord, finishEnding } from './end-queued.js'
 import type { PoolKeys } from './keys.js'
 import { recordFromJob, type JobLike } from './record.js'
 import { admissionOf, dueRuns } from './scripts.js'
@@ -145,6 +147,14 @@ async function expireQueued(
       // both sets here, or every pass would read it again. Anything else (running, finished,
       // cancelled, gone) is not this pass's to end.
       if (state === 'unknown' && (await admissionOf(client, keys, runId, options.admissionMs)) !== 'none') continue
+      // Gone with its final record there: an ender's removal ran but its reply was lost (or the
+      // ender died after it), before the index took it. Finished here: indexed, entry dropped.
+      if (state === 'unknown') {
+        const stored = await client.get(keys.cancelled(runId))
+        const finished = stored === null ? 'not-ended' : await finishEnding(queue, keys, runId, finishedAtOf(stored))
+        if (finished === 'indexed' && stored !== null && failedRecord(stored)) ended.push(runId)
+        if (finished !== 'not-ended') continue
+      }
       const deadline = await client.zscore(keys.deadlines, runId)
       await redis.zrem(keys.deadlines, runId)
       // A running run may have gone back to the queue since (its worker died, a reaper put it
@@ -171,6 +181,15 @@ async function expireQueued(
     if (ending.kind === 'ended' && failedRecord(ending.stored)) ended.push(runId)
   }
   return ended
+}
+
+/** The `finishedAt` of a stored record (undefined for junk). */
+function finishedAtOf(stored: string): unknown {
+  try {
+    return (JSON.parse(stored) as { finishedAt?: unknown } | null)?.finishedAt
+  } catch {
+    return undefined
+  }
 }
 
 /**

@@ -42,7 +42,7 @@ import { RedisErrorLog } from './error-log.js'
 import { commands } from './commands.js'
 import { HEARTBEAT } from './heartbeat.js'
 import { reapWorker, startReaper, type Reaper } from './reaper.js'
-import { endQueued } from './end-queued.js'
+import { endQueued, finishEnding } from './end-queued.js'
 import { startExpiry, type Expiry } from './expiry.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import { admit, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
@@ -446,7 +446,12 @@ export class RedisBroker implements Broker {
     const entry = await this.locate(runId)
     const record = entry ? await this.read(runId) : null
     if (!entry || !record) throw new SwitchyardError('UNKNOWN_RUN', `unknown run '${runId}'`)
-    if (record.status === 'cancelled') return record
+    if (record.status === 'cancelled') {
+      // Cancelled while queued by an ender whose removal's reply was lost (or that died after
+      // it): its job is gone, its record kept, but not in the index yet. Finished here (end-queued.ts).
+      await finishEnding(entry.queue, entry.keys, runId, record.finishedAt)
+      return record
+    }
     if (record.status === 'succeeded' || record.status === 'failed') {
       throw new SwitchyardError('RUN_FINISHED', `run ${runId} already ${record.status}: there is nothing to cancel`)
     }

@@ -189,6 +189,24 @@ return 2
 `,
 }
 
+// Finish the ending of a queued run whose job is gone and whose final record is there (end-queued.ts
+// finishEnded): an ender whose removal ran but whose reply was lost, or that died after the
+// removal, left it out of the cancelled index. Idempotent: the index entry only if none
+// (ZADD NX), then what every ending drops. Nothing while the job exists or no record does.
+// KEYS: job key, record key, cancelled index, deadlines, unrun; ARGV: runId, index score
+// → 1 indexed now | 0 already indexed | -1 not an ended run
+const FINISH: Script = {
+  name: 'switchyardFinishEnded',
+  keys: 5,
+  lua: `
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+local added = redis.call('ZADD', KEYS[3], 'NX', ARGV[2], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
+return added
+`,
+}
+
 // Workers alive now. KEYS: workers
 const LIVE: Script = {
   name: 'switchyardLiveWorkers',
@@ -359,4 +377,25 @@ export async function admissionOf(
     await run(client, ABANDONED, [keys.admitting, keys.deadlines, keys.job(runId), runId, String(Math.ceil(lifetimeMs))]),
   )
   return reply === 2 ? 'dropped' : reply === 1 ? 'admitting' : 'none'
+}
+
+/** Finish the ending of `runId`, its job gone and its record there (see FINISH): 'indexed' when this call put it in the index. */
+export async function finishEnded(
+  client: RedisClient,
+  keys: PoolKeys,
+  runId: string,
+  score: number,
+): Promise<'indexed' | 'already' | 'not-ended'> {
+  const reply = Number(
+    await run(client, FINISH, [
+      keys.job(runId),
+      keys.cancelled(runId),
+      keys.cancelledIndex,
+      keys.deadlines,
+      keys.unrun,
+      runId,
+      String(Math.floor(score)),
+    ]),
+  )
+  return reply === 1 ? 'indexed' : reply === 0 ? 'already' : 'not-ended'
 }

@@ -3,7 +3,9 @@
 // between, or the ender die there. On real Redis and real BullMQ: Queue.remove made to throw
 // once (the Queue's own public method, wrapped), and a record left as by an ender that died
 // after writing it. A retried cancel, and the next expiry pass, still end the run for real (its
-// job is gone, a worker that comes never runs it); enders racing on such a run end it once.
+// job is gone, a worker that comes never runs it); enders racing on such a run end it once. A
+// removal whose reply was lost (made to run, then throw) is finished by the retried cancel or
+// the next pass: the run enters the cancelled index it was left out of, listed and counted once.
 // Also: the run's count of takes not run (`sy-unrun`) is forgotten when it ends in the queue,
 // is refused, or is failed by BullMQ's stall limit; and an admission whose gateway died before
 // its add leaves nothing the expiry pass reads for ever.
@@ -41,6 +43,15 @@ function removeThrowsOnce(): { readonly thrown: () => boolean } {
     throw new Error('Connection is closed.')
   }
   return { thrown: () => thrown }
+}
+
+/** Queue.remove runs once, on whichever Queue calls it next, but its reply is lost (it throws after removing); restored after. */
+function removeRunsReplyLost(original: Queue['remove']): void {
+  Queue.prototype.remove = async function (this: Queue, ...args: Parameters<Queue['remove']>) {
+    Queue.prototype.remove = original
+    await original.apply(this, args)
+    throw new Error('Command timed out')
+  }
 }
 
 /** A gateway (no expiry timer of its own), the pool's keys, and a plain Queue on the same prefix. */
@@ -154,6 +165,57 @@ void describe('ending a queued run half-way', { skip }, () => {
       assert.equal((await gateway.cancel(env.runId)).status, 'cancelled')
     } finally {
       Queue.prototype.remove = original
+      await close()
+    }
+  })
+
+  void test('cancel whose removal ran but whose reply was lost: the retried cancel puts the run in the cancelled index it was left out of (listed, once)', async () => {
+    const { gateway, client, keys, queued, close } = await rig()
+    const original = Queue.prototype.remove
+    try {
+      const env = await queued()
+      await countUnrun(client, keys, env.runId, 1)
+      removeRunsReplyLost(original)
+      assert.equal((await rejection(gateway.cancel(env.runId))).code, 'BROKER_UNAVAILABLE')
+      assert.equal(await client.zscore(keys.cancelledIndex, env.runId), null, 'left out of the index by the lost reply')
+      const record = await gateway.cancel(env.runId)
+      assert.equal(record.status, 'cancelled')
+      assert.equal(Number(await client.zscore(keys.cancelledIndex, env.runId)), record.finishedAt, "indexed at the record's finishedAt")
+      assert.equal(await client.zscore(keys.deadlines, env.runId), null)
+      assert.equal(await client.hget(keys.unrun, env.runId), null)
+      assert.equal((await gateway.cancel(env.runId)).status, 'cancelled')
+      assert.equal(await client.zcard(keys.cancelledIndex), 1)
+      const listed = (await gateway.list({ pool: POOL, status: 'cancelled' })).map((r) => r.runId)
+      assert.deepEqual(listed, [env.runId])
+    } finally {
+      Queue.prototype.remove = original
+      await close()
+    }
+  })
+
+  void test("an expiry pass whose removal's reply was lost: the next pass puts the run in the index, counts it once, and drops its entry", async () => {
+    const { gateway, client, keys, queued, expiry, close } = await rig()
+    const pass = expiry()
+    const original = Queue.prototype.remove
+    try {
+      const env = await queued(300)
+      await sleep(Math.max(0, Date.parse(env.deadline) - Date.now() + 50))
+      removeRunsReplyLost(original)
+      assert.equal(await pass.pass(), 0)
+      assert.equal(pass.warnings.length, 1, pass.warnings.join('; '))
+      assert.equal((await gateway.get(env.runId))?.status, 'failed', 'ended: its record kept')
+      assert.equal(await client.zscore(keys.cancelledIndex, env.runId), null, 'left out of the index by the lost reply')
+      assert.equal(await pass.pass(), 1, 'the next pass finishes it, and counts it')
+      assert.deepEqual(pass.expired, [env.runId])
+      assert.notEqual(await client.zscore(keys.cancelledIndex, env.runId), null)
+      assert.equal(await client.zscore(keys.deadlines, env.runId), null, 'its entry dropped')
+      assert.equal(await pass.pass(), 0)
+      assert.deepEqual(pass.expired, [env.runId], 'counted once')
+      const listed = (await gateway.list({ pool: POOL, status: 'failed' })).map((r) => r.runId)
+      assert.deepEqual(listed, [env.runId])
+    } finally {
+      Queue.prototype.remove = original
+      await pass.close()
       await close()
     }
   })
