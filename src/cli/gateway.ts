@@ -115,14 +115,22 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   // Heavy modules load only now: `switchyard gateway --help` stays instant.
-  const [{ RedisBroker, redactUrl }, { captureByPool, initTracing, StoreSpanExporter }] = await Promise.all([
+  const [{ RedisBroker, redactUrl }, { captureByPool, initTracing, StoreSpanExporter }, { verifyKeysFor }] = await Promise.all([
     import('../data/broker/redis/index.js'),
     import('../observe/sdk/index.js'),
+    import('../data/index.js'),
   ])
   // Under `start` the supervisor checked the eviction policy (and said so) before forking this gateway.
   // The gateway reaps every pool's dead workers: a Python pool has no node worker to do it, and
   // a pool whose only worker died has no live one (reaper.ts).
-  const redis = await RedisBroker.connect({ registry, url, reap: true, ...(supervised ? { evictionCheck: 'none' as const } : {}) })
+  // Its own public key tells its runs from jobs a pool added under their ids (locate).
+  const redis = await RedisBroker.connect({
+    registry,
+    url,
+    reap: true,
+    verifyKeys: verifyKeysFor(signingKey),
+    ...(supervised ? { evictionCheck: 'none' as const } : {}),
+  })
   const traceDir = traceDirFlag === undefined ? undefined : resolve(traceDirFlag)
   const cors = parsed.values['cors-origin']
   const corsOrigins = Array.isArray(cors) ? cors.filter((origin): origin is string => typeof origin === 'string') : []

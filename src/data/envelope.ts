@@ -174,8 +174,9 @@ let shapeCheck: ShapeCheck | undefined
 /**
  * The envelope schema, compiled once per process. Ajv and the compile cost tens of
  * milliseconds (bench/control-plane prints Ajv's import): a worker pays them at start
- * (prepareEnvelopeCheck), not on its first run; a gateway, which only creates
- * envelopes, never.
+ * (prepareEnvelopeCheck), not on its first run; a gateway, which creates
+ * envelopes, only when it must tell which of two pools' jobs under one run id it signed
+ * (the Redis broker's locate), which is rare.
  */
 function envelopeSchema(): ShapeCheck {
   if (shapeCheck) return shapeCheck

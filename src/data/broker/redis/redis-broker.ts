@@ -33,7 +33,8 @@ import {
   type SubmitResult,
   type WaitOptions,
 } from '../broker.js'
-import { idempotencyFingerprint, type Envelope } from '../../envelope.js'
+import { idempotencyFingerprint, parseEnvelope, type Envelope } from '../../envelope.js'
+import type { VerifyKeys } from '../../envelope-keys.js'
 import { PoolSaturatedError } from '../pool-saturated.js'
 import { PoolUnavailableError } from '../pool-unavailable.js'
 import { cancelledError } from '../run-errors.js'
@@ -91,6 +92,13 @@ export interface RedisBrokerOptions {
    * of gateways may: each run is ended once. @default the value of `reap`
    */
   readonly expire?: boolean
+  /**
+   * The public keys of the gateway's signing key(s). Where a restarted gateway finds a job
+   * under one run id in more than one pool (locate), the run is the one whose envelope they
+   * verify and which names that pool: a pool's user can add a job under any id in its own
+   * queue, but cannot sign. Without them, the first such pool in registry order. @default null
+   */
+  readonly verifyKeys?: VerifyKeys | null
 }
 
 interface PoolQueue {
@@ -179,6 +187,7 @@ export class RedisBroker implements Broker {
   private readonly retainFailedMs: number
   private readonly retainCount: number
   private readonly maxCrashes: number
+  private readonly verifyKeys: VerifyKeys | null
   /** Pools the admission script found full, until when that is believed without asking (knownFull). */
   private readonly fullUntil = new Map<string, { until: number; error: PoolSaturatedError; live: boolean }>()
   private readonly timeoutMs: number
@@ -199,6 +208,7 @@ export class RedisBroker implements Broker {
     this.retainFailedMs = options.retainFailedMs ?? 7 * 24 * HOUR
     this.retainCount = options.retainCount ?? 10_000
     this.maxCrashes = options.maxCrashes ?? 2
+    this.verifyKeys = options.verifyKeys ?? null
     this.timeoutMs = options.commandTimeoutMs ?? 10_000
     this.waits = new RunWaits(options.pollMs ?? 2000, this.warn)
     this.errors = new RedisErrorLog(this.warn)
@@ -483,9 +493,12 @@ export class RedisBroker implements Broker {
    * parallel). A pool's Redis user writes its own keys only, so it can plant a record of a
    * run ended while queued (`sy-cancelled:<id>`) under any id, another pool's run's too, but
    * never a job in that pool: a pool where the run's job exists is preferred to one that
-   * only has such a record. Of two pools with a job (or, no job anywhere, with a record) the
-   * first in registry order holds it; whatever it holds is shown as that pool's run
-   * (readCancelled). A key of the wrong type (WRONGTYPE: a pool's own junk under the id) is
+   * only has such a record. It can add a job of its own under any id, though: where more
+   * than one pool holds a job under the id, the run is in the first of them whose job's
+   * envelope the gateway signed for this run and pool (signedIn; the gateway's verify keys),
+   * else (no keys, or none verifies: signed by a key this gateway no longer has) the first
+   * in registry order. No job anywhere: the first pool in registry order with a record;
+   * whatever it holds is shown as that pool's run (readCancelled). A key of the wrong type (WRONGTYPE: a pool's own junk under the id) is
    * no run there. A pool whose Redis fails to answer leaves the answer unsure: a job found
    * elsewhere is still returned, not remembered; a record alone is not trusted over it.
    */
@@ -506,13 +519,40 @@ export class RedisBroker implements Broker {
     )
     const found = probes.map((probe) => (probe.status === 'fulfilled' ? probe.value : null))
     const failed = probes.find((probe): probe is PromiseRejectedResult => probe.status === 'rejected')
-    const job = found.indexOf('job')
+    const jobs = entries.filter((_, i) => found[i] === 'job')
+    const job = jobs.length > 1 ? entries.indexOf(await this.signedIn(jobs, runId)) : found.indexOf('job')
     const index = job >= 0 ? job : found.indexOf('record')
     if (failed && job < 0) throw failed.reason
     const entry = index < 0 ? undefined : entries[index]
     if (!entry) return null
     if (!failed) this.remember(runId, entry.pool.name)
     return entry
+  }
+
+  /**
+   * Of pools that each hold a job under one run id (locate's rare path), the first whose
+   * job's envelope verifies with the gateway's keys and names this run and that pool; the
+   * first pool when none does or the broker has no keys. A job a pool's user added holds
+   * what it wrote: unsigned, or signed for another run or pool (a copy of a real envelope).
+   */
+  private async signedIn(jobs: readonly PoolQueue[], runId: string): Promise<PoolQueue> {
+    const [first] = jobs as [PoolQueue]
+    const keys = this.verifyKeys
+    if (keys === null) return first
+    const data = await Promise.all(
+      jobs.map(async (entry) => (await entry.queue.client).hget(entry.keys.job(runId), 'data').catch(() => null)),
+    )
+    const signed = jobs.find((entry, i) => {
+      const text = data[i]
+      if (typeof text !== 'string') return false
+      try {
+        const envelope = parseEnvelope(text, keys)
+        return envelope.runId === runId && envelope.pool === entry.pool.name
+      } catch {
+        return false
+      }
+    })
+    return signed ?? first
   }
 
   async get(runId: string): Promise<RunRecord | null> {

@@ -4,7 +4,9 @@
 // (waits.ts); its own `sy-cancelled:*` records claim another pool's name, workflow and run
 // ids, and its own job key for another pool's run id is of the wrong type (redis-broker.ts
 // locate, cancelledRecord). The attacker, pool `work`, comes first in registry order: the
-// order locate once took as the answer.
+// order locate once took as the answer. It also adds jobs of its own under another pool's
+// run ids (unsigned, and a copy of that run's signed envelope): a restarted gateway's get and
+// cancel still find the run the gateway signed for its pool.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { describe, test } from 'node:test'
@@ -15,7 +17,7 @@ import { SwitchyardError } from '../../../../src/control/index.js'
 import { RedisBroker, poolAclRules, producerAclRules, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { poolKeys } from '../../../../src/data/broker/redis/keys.js'
 import { encodeRunError, stampResult } from '../../../../src/data/broker/redis/record.js'
-import type { Envelope } from '../../../../src/data/index.js'
+import { generateSigningKey, signEnvelope, verifyKeysFor, type Envelope } from '../../../../src/data/index.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
 import { CONTRACT, contractRegistry, envelope } from '../broker.contract.js'
 
@@ -212,6 +214,49 @@ void describe("a pool's Redis data never speaks for another pool's runs", { skip
       )
     } finally {
       await broker.close()
+    }
+  })
+  void test("a job a pool adds under another pool's run id is not that run: a restarted gateway finds the job it signed for the run's pool", async () => {
+    const prefix = `forge-${randomUUID().slice(0, 8)}`
+    const url = await users(prefix)
+    const registry = contractRegistry()
+    const key = generateSigningKey()
+    const connect = () => RedisBroker.connect({ registry, url: url.gateway, prefix, verifyKeys: verifyKeysFor(key), warn: () => undefined })
+    let broker = await connect()
+    const victims = [1, 2].map((n) => signEnvelope(envelope(registry, CONTRACT.workflows.burst, { mode: 'echo', value: n }), key))
+    for (const run of victims) await broker.submit(run, { async: true })
+    await broker.close()
+
+    // The attacker's own queue, as its user: BullMQ's add, a job under each victim's id.
+    const attacker = new Queue('switchyard.work', { connection: { url: url.work }, prefix })
+    attacker.on('error', () => undefined)
+    const [first, second] = victims as [Envelope, Envelope]
+    try {
+      const forged = { ...envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'forged' }), runId: first.runId }
+      await attacker.add(CONTRACT.workflows.echo, forged, { jobId: first.runId })
+      // A copy of the victim's envelope, signature and all, naming the victim's pool: not signed for this one.
+      await attacker.add(CONTRACT.workflows.burst, second, { jobId: second.runId })
+    } finally {
+      await attacker.close()
+    }
+
+    for (const run of victims) {
+      // A restarted gateway each time: nothing remembered of where runs are.
+      broker = await connect()
+      try {
+        const read = await broker.get(run.runId)
+        assert.deepEqual(read && [read.pool, read.workflow, read.status], [CONTRACT.pools.burst, CONTRACT.workflows.burst, 'queued'])
+        assert.deepEqual(read?.input, run.input)
+      } finally {
+        await broker.close()
+      }
+      broker = await connect()
+      try {
+        const cancelled = await broker.cancel(run.runId)
+        assert.deepEqual([cancelled.pool, cancelled.status], [CONTRACT.pools.burst, 'cancelled'])
+      } finally {
+        await broker.close()
+      }
     }
   })
 })
