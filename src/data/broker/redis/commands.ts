@@ -14,6 +14,7 @@ export interface RedisCommands {
   mget(...keys: string[]): Promise<Array<string | null>>
   hlen(key: string): Promise<number>
   hincrby(key: string, field: string, by: number): Promise<number>
+  hset(key: string, field: string, value: string): Promise<number>
   hscan(key: string, cursor: string, count: 'COUNT', n: number): Promise<[string, string[]]>
   zadd(key: string, score: number, member: string): Promise<number>
   /** ZADD … NX: 1 when added, 0 when the member was there already. */
@@ -21,6 +22,7 @@ export interface RedisCommands {
   zrem(key: string, ...members: string[]): Promise<number>
   zrange(key: string, start: number, stop: number): Promise<string[]>
   zremrangebyscore(key: string, min: number | string, max: number | string): Promise<number>
+  zrangebyscore(key: string, min: number | string, max: number | string, limit: 'LIMIT', offset: number, count: number): Promise<string[]>
   zmscore(key: string, ...members: string[]): Promise<Array<string | null>>
   publish(channel: string, message: string): Promise<number>
 }

@@ -19,6 +19,9 @@
 // - an ender whose removal ran but whose reply was lost (or that died after it) left the run
 //   ended (record there, job gone) but not in the index: the next ender to find it so (a
 //   retried cancel, the expiry pass) finishes it (finishEnding).
+// The index's companion hash (keys.cancelledRows) gets the record's small fields in the same
+// round trip as its place in the index, and both are trimmed together: a list filters on
+// them and reads whole records (which hold the run's input) only for the rows it returns.
 // No BullMQ internals: its public Queue API, and reads of its job key in our scripts.
 import type { Queue } from 'bullmq'
 
@@ -84,16 +87,40 @@ export async function endQueued(queue: Queue, keys: PoolKeys, runId: string, rec
     // The job is gone: the run's place in the index says who ended it, once. Its deadline entry
     // and its count of takes not run (crashes.ts) are no longer read: sent with it, one round trip.
     const now = Date.now()
+    const row = cancelledRow(stored)
     const [first] = await Promise.all([
       redis.zadd(keys.cancelledIndex, 'NX', now, runId),
       redis.zrem(keys.deadlines, runId),
       client.hdel(keys.unrun, runId),
+      ...(row === null ? [] : [redis.hset(keys.cancelledRows, runId, row)]),
     ])
-    void redis.zremrangebyscore(keys.cancelledIndex, '-inf', now - retainMs).catch(() => undefined)
+    void trimIndex(client, keys, now - retainMs).catch(() => undefined)
     return { kind: first === 1 ? 'ended' : 'ended-by-other', stored }
   }
   // Written and taken back TRIES times over: a worker takes and hands the run back as fast as we look.
   return { kind: 'taken' }
+}
+
+/** How many entries past retention one ending drops from the index and its rows (the next ending drops more). */
+const TRIM = 1000
+
+/** Drop the index's entries older than `before`, and their rows. */
+async function trimIndex(client: Awaited<Queue['client']>, keys: PoolKeys, before: number): Promise<void> {
+  const redis = commands(client)
+  const old = await redis.zrangebyscore(keys.cancelledIndex, '-inf', before, 'LIMIT', 0, TRIM)
+  if (old.length === 0) return
+  await Promise.all([redis.zrem(keys.cancelledIndex, ...old), client.hdel(keys.cancelledRows, ...old)])
+}
+
+/** A list's row of a stored record: its workflow, status and createdAt, as JSON; null when it is no record of ours. */
+function cancelledRow(stored: string): string | null {
+  try {
+    const record = JSON.parse(stored) as Partial<RunRecord> | null
+    if (typeof record !== 'object' || record === null) return null
+    return JSON.stringify({ workflow: record.workflow, status: record.status, createdAt: record.createdAt })
+  } catch {
+    return null
+  }
 }
 
 /** Whether `stored` is a record of a run that failed (an expiry's; false for anything else, junk included). */

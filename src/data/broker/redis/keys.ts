@@ -39,6 +39,12 @@ export interface PoolKeys {
   /** Sorted set: runs cancelled while queued (member run id, score when). */
   readonly cancelledIndex: string
   /**
+   * Hash: run id → the few fields of its record a list filters and sorts on (cancelledRow),
+   * beside the cancelled index and trimmed with it: a list reads whole records only for the
+   * rows it returns (RedisBroker.listCancelled).
+   */
+  readonly cancelledRows: string
+  /**
    * Sorted set: queued runs by deadline (member run id, score the envelope's deadline, ms
    * epoch): written at admission, dropped by the worker that takes a run (node or Python), written back
    * when one goes back to the queue; the expiry pass (expiry.ts) ends the ones past due.
@@ -76,6 +82,7 @@ export function poolKeys(prefix: string, queue: string): PoolKeys {
     cancelChannel: `${base}sy-cancel`,
     cancelled: (runId) => `${base}sy-cancelled:${runId}`,
     cancelledIndex: `${base}sy-cancelled`,
+    cancelledRows: `${base}sy-cancelled-rows`,
     deadlines: `${base}sy-deadlines`,
     unrun: `${base}sy-unrun`,
   }

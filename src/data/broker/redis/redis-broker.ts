@@ -150,8 +150,20 @@ interface ListRow {
   readonly read?: () => Promise<RunRecord | null>
 }
 
-function matches(record: RunRecord, filter: { workflow?: string; status?: RunStatus }): boolean {
+function matches(record: Pick<RunRecord, 'workflow' | 'status'>, filter: { workflow?: string; status?: RunStatus }): boolean {
   return (!filter.workflow || record.workflow === filter.workflow) && (!filter.status || record.status === filter.status)
+}
+
+/** A row of the cancelled index (end-queued.ts cancelledRow), or null when there is none or it is not one. */
+function parseRow(text: string | null | undefined): { workflow: string; status: RunStatus; createdAt: number } | null {
+  if (typeof text !== 'string') return null
+  try {
+    const row = JSON.parse(text) as { workflow?: unknown; status?: unknown; createdAt?: unknown } | null
+    if (typeof row?.workflow !== 'string' || typeof row.status !== 'string' || typeof row.createdAt !== 'number') return null
+    return { workflow: row.workflow, status: row.status as RunStatus, createdAt: row.createdAt }
+  } catch {
+    return null
+  }
 }
 
 /** What a failed job's failedReason makes its run: cancelled (a run cancelled while running), else failed (recordFromJob alike). */
@@ -658,9 +670,7 @@ export class RedisBroker implements Broker {
     const reads = this.listedPools(filter).flatMap((entry) => [
       ...sets.map((state) => this.listRows(entry, state, window, filter)),
       // Runs ended while queued: cancelled, or failed (expired, expiry.ts).
-      ...(wanted.includes('cancelled') || wanted.includes('failed')
-        ? [this.listCancelled(entry, window).then((records) => records.map((record): ListRow => ({ createdAt: record.createdAt, record })))]
-        : []),
+      ...(wanted.includes('cancelled') || wanted.includes('failed') ? [this.listCancelled(entry, window, filter)] : []),
     ])
     const rows = (await this.call(Promise.all(reads), 'listing runs'))
       .flat()
@@ -721,17 +731,33 @@ export class RedisBroker implements Broker {
     return job ? recordFromJob(job as JobLike, status, entry.pool.name, owner[0] ?? null) : null
   }
 
-  /** Runs ended while queued (cancelled or expired), newest first (their records; ones past retention are skipped). */
-  private async listCancelled(entry: PoolQueue, window: number): Promise<RunRecord[]> {
+  /**
+   * Runs ended while queued (cancelled or expired), newest first, as rows to list: ids (the
+   * index's window), then each one's row (workflow, status, createdAt: end-queued.ts), one
+   * HMGET; the record itself, which holds the run's input, is read only when its row is
+   * listed (readCancelled, which checks it as any such record). A run ended before rows
+   * were kept has none: its record is read whole, as before.
+   */
+  private async listCancelled(entry: PoolQueue, window: number, filter: { workflow?: string; status?: RunStatus }): Promise<ListRow[]> {
     const client = await entry.queue.client
     const ids = await client.zrevrange(entry.keys.cancelledIndex, 0, window - 1)
     if (ids.length === 0) return []
-    const stored = await commands(client).mget(...ids.map((id) => entry.keys.cancelled(id)))
-    return ids.flatMap((id, i) => {
+    const summaries = await client.hmget(entry.keys.cancelledRows, ...ids)
+    const rows: ListRow[] = []
+    const whole: string[] = []
+    ids.forEach((id, i) => {
+      const row = parseRow(summaries[i])
+      if (row === null) return void whole.push(id)
+      if (matches(row, filter)) rows.push({ createdAt: row.createdAt, read: () => this.readCancelled(entry, id) })
+    })
+    if (whole.length === 0) return rows
+    const stored = await commands(client).mget(...whole.map((id) => entry.keys.cancelled(id)))
+    whole.forEach((id, i) => {
       const text = stored[i]
       const record = typeof text === 'string' ? this.cancelledRecord(entry, id, text) : null
-      return record ? [record] : []
+      if (record) rows.push({ createdAt: record.createdAt, record })
     })
+    return rows
   }
 
   /** The owners of runs of one pool (null where unknown), one MGET. */

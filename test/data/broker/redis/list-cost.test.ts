@@ -3,7 +3,8 @@
 // max(limit*10, 1000) of each), to drop all but one: 17 → 820 MB of heap for 400 runs of
 // 1 MB in another pool. Measured here in bytes Redis sent (INFO stats'
 // total_net_output_bytes of a private redis-server that nothing else talks to meanwhile):
-// deterministic, unlike time or heap.
+// deterministic, unlike time or heap. Runs ended while queued (their records hold their
+// inputs) are filtered on their rows, kept beside the cancelled index and trimmed with it.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
@@ -11,6 +12,7 @@ import { test } from 'node:test'
 import { Queue } from 'bullmq'
 
 import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
+import { poolKeys } from '../../../../src/data/broker/redis/keys.js'
 import { createEnvelope } from '../../../../src/data/index.js'
 import { poolLive } from '../../../helpers/pool-live.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
@@ -105,6 +107,94 @@ void test('a list of limit=1 reads one run whole: large runs of other workflows 
   } finally {
     await probe.close()
     await source.close()
+    await broker.close()
+  }
+})
+
+void test(
+  'runs ended while queued are listed by their rows: a list of limit=1 reads one record whole, not every large one of the window',
+  { skip },
+  async () => {
+    const { url } = server()
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const broker = await RedisBroker.connect({ registry, url, prefix })
+    const probe = new Queue('probe', { connection: { url }, prefix })
+    try {
+      // No worker: every run stays queued until its caller cancels it. Two small runs of the
+      // workflow a reader asks for, then, newer, large ones (0.2 MB in) of another workflow of the same pool.
+      const cancel = async (workflow: string, input: unknown) => {
+        const env = envelope(workflow, CONTRACT.pools.work, input)
+        await broker.submit(env, { async: true })
+        assert.equal((await broker.cancel(env.runId)).status, 'cancelled')
+        return env.runId
+      }
+      const echoes = [await cancel(CONTRACT.workflows.echo, { n: 0 }), await cancel(CONTRACT.workflows.echo, { n: 1 })]
+      for (let n = 0; n < 8; n++) await cancel(CONTRACT.workflows.other, { text: 'x'.repeat(BIG) })
+      const redis = await probe.client
+      const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(await redis.info())?.[1])
+      const measure = async <T>(read: () => Promise<T>): Promise<{ value: T; bytes: number }> => {
+        const before = await sent()
+        const value = await read()
+        return { value, bytes: (await sent()) - before }
+      }
+      await broker.list({ limit: 1 }) // connections up, scripts loaded: not counted
+
+      const one = await measure(() => broker.list({ workflow: CONTRACT.workflows.echo, limit: 1 }))
+      assert.deepEqual(
+        one.value.map((r) => `${r.runId} ${r.status}`),
+        [`${echoes[1]} cancelled`],
+      )
+      assert.ok(one.bytes < 50_000, `listing one small cancelled run read ${one.bytes} bytes`)
+
+      const newest = await measure(() => broker.list({ status: 'cancelled', limit: 2 }))
+      assert.deepEqual(
+        newest.value.map((r) => r.workflow),
+        [CONTRACT.workflows.other, CONTRACT.workflows.other],
+      )
+      assert.ok(newest.bytes < 1.5 * 2 * BIG, `listing two runs read ${newest.bytes} bytes`)
+
+      const all = await broker.list({ limit: 100 })
+      assert.equal(all.length, 10)
+      assert.ok(all.every((r) => r.status === 'cancelled' && r.pool === CONTRACT.pools.work))
+      assert.deepEqual(
+        all.map((r) => r.createdAt),
+        [...all.map((r) => r.createdAt)].sort((a, b) => b - a),
+      )
+      assert.equal((await broker.list({ status: 'failed' })).length, 0)
+    } finally {
+      await probe.close()
+      await broker.close()
+    }
+  },
+)
+
+void test('the rows of runs ended while queued go with their place in the index once past retention', { skip }, async () => {
+  const { url } = server()
+  const prefix = `t-${randomUUID().slice(0, 8)}`
+  const broker = await RedisBroker.connect({ registry, url, prefix, retainFailedMs: 300 })
+  const probe = new Queue('probe', { connection: { url }, prefix })
+  try {
+    const keys = poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`)
+    const cancel = async () => {
+      const env = envelope(CONTRACT.workflows.echo, CONTRACT.pools.work, { n: 1 })
+      await broker.submit(env, { async: true })
+      await broker.cancel(env.runId)
+      return env.runId
+    }
+    const old = await cancel()
+    const redis = (await probe.client) as unknown as { call(...args: string[]): Promise<unknown> }
+    assert.equal(await redis.call('HEXISTS', keys.cancelledRows, old), 1)
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    const fresh = await cancel()
+    // The trim is sent after the ending's answer: look until it has run.
+    for (let i = 0; i < 50 && (await redis.call('HEXISTS', keys.cancelledRows, old)) === 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    assert.equal(await redis.call('HEXISTS', keys.cancelledRows, old), 0)
+    assert.equal(await redis.call('ZSCORE', keys.cancelledIndex, old), null)
+    assert.equal(await redis.call('HEXISTS', keys.cancelledRows, fresh), 1)
+  } finally {
+    await probe.close()
     await broker.close()
   }
 })
