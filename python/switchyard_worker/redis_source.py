@@ -118,9 +118,13 @@ def settle(outcome: Outcome, job: Any, started_at: int) -> dict[str, Any]:
     message = encode_run_error(outcome, stamp)
     # Never retried past the deadline (node's failure()): nobody waits for that attempt, and its
     # refusal (DEADLINE_EXCEEDED), or the expiry pass's, would hide this error (a WORKER_LOST, say).
+    raise Exception(message) if outcome.retryable and retry_in_time(job, now) else UnrecoverableError(message)
+
+
+def retry_in_time(job: Any, now: int) -> bool:
+    """Whether a retry of ``job`` would start before its deadline (settle retries only then)."""
     deadline = envelope_deadline(job)
-    in_time = deadline is None or now + next_retry_delay(job) < deadline
-    raise Exception(message) if outcome.retryable and in_time else UnrecoverableError(message)
+    return deadline is None or now + next_retry_delay(job) < deadline
 
 
 class CancelListener:
@@ -365,13 +369,18 @@ def start_worker(
                 except Exception:  # noqa: BLE001 - a stale lease only makes a reaper find the job settled
                     pass
         attempts = int((job.opts or {}).get("attempts") or 1)
-        final = outcome.ok or (not outcome.refused and (not outcome.retryable or int(job.attemptsMade or 0) + 1 >= attempts))
+        last = int(job.attemptsMade or 0) + 1 >= attempts
+        # Ends here for good, refused or not (node's willNotRetry): settle() retries no other.
+        ends = outcome.ok or not outcome.retryable or last or not retry_in_time(job, int(time.time() * 1000))
+        # Ran and ends: a replay before its deadline is refused. A refusal ran nothing.
+        final = outcome.ok or (not outcome.refused and (not outcome.retryable or last))
         deadline = envelope_deadline(job)
         if final and run_id is not None and deadline:
             await client.zremrangebyscore(finished_key, "-inf", int(time.time() * 1000))
             await client.zadd(finished_key, {run_id: deadline})
-        # Its takes not run here were read (lost_attempts) only while it could run again.
-        if final and run_id is not None and (lost_attempts > 0 or int(job.attemptsStarted or 0) - int(job.attemptsMade or 0) > 1):
+        # Its takes not run here were read (lost_attempts) only while it could run again: a run
+        # that ends here for good, refused or not, forgets them, if it was ever taken before.
+        if ends and run_id is not None and (lost_attempts > 0 or int(job.attemptsStarted or 0) - int(job.attemptsMade or 0) > 1):
             try:
                 await forget_unrun(client, unrun, run_id)
             except Exception:  # noqa: BLE001 - a stale count is read only if the run is taken again

@@ -29,6 +29,7 @@ import pytest
 from bullmq import Queue
 from redis import Redis
 
+from switchyard_worker.crashes import unrun_key
 from switchyard_worker.envelope import deadline_ms
 from switchyard_worker.heartbeat import leases_key
 from switchyard_worker.redis_source import deadlines_key, start_worker
@@ -259,6 +260,32 @@ def test_a_run_whose_retry_would_start_past_its_deadline_fails_at_once_with_its_
             error = run_error(job_end(redis_server, run_id) or {})
             assert (error["code"], error["message"]) == ("GRAPH_FAILED", "attempt 1 fails")
             assert entry(redis_server, run_id) is None
+        finally:
+            await driver.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("unrun_takes", "code"), [(2, "DEADLINE_EXCEEDED"), (1, "WORKER_LOST")])
+def test_a_run_refused_on_its_final_take_forgets_its_takes_not_run(
+    registry: Registry, redis_server: RedisServer, tmp_path: Path, unrun_takes: int, code: str
+) -> None:
+    """Taken twice before and not run (`sy-unrun`), or once and lost with its worker: refused past its
+    deadline, with attempts left, it ends for good, and its `sy-unrun` field goes with it (node's worker alike)."""
+
+    async def scenario() -> None:
+        driver = Driver(registry, redis_server, "build-host:42:0123abcd")
+        try:
+            raw = envelope("py.hold", {"dir": str(tmp_path)}, deadline_in=0.3)
+            run_id = raw["runId"]
+            await admit(redis_server, raw, {"attempts": 3}, lost=2)
+            Redis(port=redis_server.port).hset(unrun_key("bull", "py"), run_id, unrun_takes)
+            await asyncio.sleep(0.5)
+            await (await driver.take(run_id))
+            assert state(redis_server, run_id) == "failed"
+            assert run_error(job_end(redis_server, run_id) or {})["code"] == code
+            assert not (tmp_path / f"{run_id}.1.started").exists()
+            assert unrun(redis_server, run_id) is None
         finally:
             await driver.close()
 
