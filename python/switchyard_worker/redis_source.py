@@ -373,7 +373,7 @@ def start_worker(
         # Ends here for good, refused or not (node's willNotRetry): settle() retries no other.
         ends = outcome.ok or not outcome.retryable or last or not retry_in_time(job, int(time.time() * 1000))
         # Ran and ends: a replay before its deadline is refused. A refusal ran nothing.
-        final = outcome.ok or (not outcome.refused and (not outcome.retryable or last))
+        final = ends and (outcome.ok or not outcome.refused)
         deadline = envelope_deadline(job)
         if final and run_id is not None and deadline:
             await client.zremrangebyscore(finished_key, "-inf", int(time.time() * 1000))

@@ -260,6 +260,8 @@ def test_a_run_whose_retry_would_start_past_its_deadline_fails_at_once_with_its_
             error = run_error(job_end(redis_server, run_id) or {})
             assert (error["code"], error["message"]) == ("GRAPH_FAILED", "attempt 1 fails")
             assert entry(redis_server, run_id) is None
+            # It ran and ends for good: marked finished, so a replay before its deadline is refused (node's willNotRetry).
+            assert Redis(port=redis_server.port).zscore("bull:switchyard.py:sy-finished", run_id) is not None
         finally:
             await driver.close()
 
