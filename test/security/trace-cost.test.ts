@@ -13,8 +13,8 @@ import { ATTR } from '../../src/control/index.js'
 import { MemoryBroker } from '../../src/data/broker/memory/index.js'
 import { startGateway } from '../../src/gateway/index.js'
 import { tokenDigest } from '../../src/gateway/tokens-file.js'
-import type { StoredSpan } from '../../src/observe/index.js'
 import { get, post, writeRegistry } from '../gateway/fixture.js'
+import { spansOf } from '../helpers/spans.js'
 
 void test("naming a trace with many spans of others' in traceparent, or reading it out of scope, reads none of them", async () => {
   const { registry, dir } = writeRegistry()
@@ -36,22 +36,7 @@ void test("naming a trace with many spans of others' in traceparent, or reading 
     const store = gateway.traceStore
     assert.ok(store)
     const traceId = 'ab'.repeat(16)
-    let n = 0
-    const span = (project: string, extra: Partial<StoredSpan>, attributes: Record<string, string>): StoredSpan => ({
-      traceId,
-      spanId: (++n).toString(16).padStart(16, '0'),
-      parentSpanId: null,
-      name: `span ${n}`,
-      kind: 'internal',
-      service: 's',
-      project,
-      start: n,
-      end: n + 1,
-      status: 'ok',
-      attributes,
-      resource: {},
-      ...extra,
-    })
+    const span = spansOf(traceId)
     // Another caller's run of echo.say, as the gateway recorded it ...
     await store.add([
       span(

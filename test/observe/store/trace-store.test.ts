@@ -8,16 +8,9 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Tracer } from '@ope
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { ATTR, GENAI } from '../../../src/control/index.js'
-import {
-  FileTraceStore,
-  buildRunTree,
-  decodeOtlpProtobuf,
-  initTracing,
-  renderRunTree,
-  toStoredSpans,
-  type StoredSpan,
-} from '../../../src/observe/index.js'
+import { FileTraceStore, buildRunTree, decodeOtlpProtobuf, initTracing, renderRunTree, toStoredSpans } from '../../../src/observe/index.js'
 import { startObserveServer } from '../observe-server.js'
+import { spansOf } from '../../helpers/spans.js'
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-traces-'))
@@ -286,22 +279,7 @@ void test('each project keeps at most its bound: the oldest traces go first, oth
 void test("retention drops a trace's lines from the full project only; a trace holds its runs' members, not every sender's", async (t) => {
   const store = await FileTraceStore.open(tempDir(t), { maxTracesPerProject: 3 })
   const traceId = 'a'.repeat(32)
-  let n = 0
-  const span = (project: string, extra: Partial<StoredSpan> = {}, attributes: Record<string, string | number> = {}): StoredSpan => ({
-    traceId,
-    spanId: (++n).toString(16).padStart(16, '0'),
-    parentSpanId: null,
-    name: `span ${n}`,
-    kind: 'internal',
-    service: 's',
-    project,
-    start: n,
-    end: n + 1,
-    status: 'ok',
-    attributes,
-    resource: {},
-    ...extra,
-  })
+  const span = spansOf(traceId)
   const gateway = span(
     'sales-email',
     { kind: 'server' },
@@ -425,22 +403,7 @@ void test('who may join or read a trace is answered without reading its spans: o
   const dir = tempDir(t)
   const store = await FileTraceStore.open(dir, { projects: ['sales-email'] })
   const traceId = 'e'.repeat(32)
-  let n = 0
-  const span = (project: string, extra: Partial<StoredSpan> = {}, attributes: Record<string, string> = {}): StoredSpan => ({
-    traceId,
-    spanId: (++n).toString(16).padStart(16, '0'),
-    parentSpanId: null,
-    name: `span ${n}`,
-    kind: 'internal',
-    service: 's',
-    project,
-    start: n,
-    end: n + 1,
-    status: 'ok',
-    attributes,
-    resource: {},
-    ...extra,
-  })
+  const span = spansOf(traceId)
   const gateway = span(
     'sales-email',
     { kind: 'server', name: 'POST /v1/workflows/{name}/run' },
