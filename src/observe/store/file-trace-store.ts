@@ -19,7 +19,7 @@ import { SwitchyardError } from '../../control/index.js'
 import { summarizeRun, summarySpan } from './run-summary.js'
 import { TRACE_ID, type StoredSpan } from './stored-span.js'
 import { ATTR } from '../../control/index.js'
-import { isAnchorSpan, traceMembers } from './trace-members.js'
+import { isAnchorSpan, spanClaim, traceMembers } from './trace-members.js'
 import type { TraceAccess, TraceQuery, TracedRun, TracedRunFilter, RunSummary, TraceStore } from './trace-store.js'
 
 /** Where spans of a project the store was not told about are filed (see `projects`). */
@@ -237,7 +237,7 @@ export class FileTraceStore implements TraceStore {
       const lines = traces.get(span.traceId) ?? []
       lines.push(JSON.stringify(span))
       traces.set(span.traceId, lines)
-      if (isAnchorSpan(span) || claimOf(span) !== undefined) {
+      if (isAnchorSpan(span) || spanClaim(span) !== undefined) {
         const some = anchors.get(folder)
         if (some) some.push(span)
         else anchors.set(folder, [span])
@@ -271,7 +271,7 @@ export class FileTraceStore implements TraceStore {
       owners = { anchored: false, callers: new Set(), runs: new Map(), claims: new Map() }
       perFolder.set(folder, owners)
     }
-    const claim = claimOf(span)
+    const claim = spanClaim(span)
     const key = claim && `${claim.workflow}\n${claim.pool ?? ''}`
     if (claim && key !== undefined) owners.claims.set(key, claim)
     if (!isAnchorSpan(span)) return
@@ -530,21 +530,10 @@ function indexedAt(text: Buffer, start: number, end: number, traceId: string): S
       typeof span.resource === 'object' &&
       span.resource !== null &&
       typeof span.name === 'string'
-    return valid && span.traceId === traceId && (isAnchorSpan(span) || claimOf(span) !== undefined) ? span : undefined
+    return valid && span.traceId === traceId && (isAnchorSpan(span) || spanClaim(span) !== undefined) ? span : undefined
   } catch {
     return undefined
   }
-}
-
-/** The run a span describes, as GET /v1/traces/{id} checks a reader against it (routes.ts readable()): server and run spans naming a workflow. */
-function claimOf(span: StoredSpan): TracedRun | undefined {
-  const workflow = span.attributes[ATTR.workflow]
-  if (typeof workflow !== 'string' || !(span.kind === 'server' || span.name.startsWith('run '))) return undefined
-  return { workflow, pool: text(span.attributes[ATTR.pool]) ?? text(span.resource[ATTR.pool]) }
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
 }
 
 /** A project name as a safe folder name (no separators, never `.` or `..`). */

@@ -9,6 +9,7 @@
 // tree nor its summary, tokens and cost.
 import { ATTR } from '../../control/index.js'
 import type { StoredSpan } from './stored-span.js'
+import type { TracedRun } from './trace-store.js'
 
 /**
  * The spans of `spans` (one trace's) that belong to its runs, in their order. A trace in
@@ -29,6 +30,21 @@ export function traceMembers(spans: readonly StoredSpan[]): StoredSpan[] {
 /** True for a span that may say whose a trace's runs are: recorded by the gateway (or a trusted sender), naming a pool or a caller. */
 export function isAnchorSpan(span: StoredSpan): boolean {
   return span.sender === undefined && (typeof span.attributes[ATTR.pool] === 'string' || typeof span.attributes[ATTR.caller] === 'string')
+}
+
+/**
+ * The run a span describes, as a reader of its trace is checked against it: server and run
+ * spans naming a workflow (with the pool of the span, else of its resource). Read by the
+ * store's index (file-trace-store.ts) and by GET /v1/traces/{id} (routes.ts readable()).
+ */
+export function spanClaim(span: StoredSpan): TracedRun | undefined {
+  const workflow = span.attributes[ATTR.workflow]
+  if (typeof workflow !== 'string' || !(span.kind === 'server' || span.name.startsWith('run '))) return undefined
+  return { workflow, pool: text(span.attributes[ATTR.pool]) ?? text(span.resource[ATTR.pool]) }
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
 }
 
 /** Whose a trace's runs are, as the gateway's spans name them: their pools and callers; null when none names either. */

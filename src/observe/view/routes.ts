@@ -4,11 +4,10 @@
 // SwitchyardError; the gateway's error path turns them into problem+json.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { SwitchyardError } from '../../control/index.js'
-import { ATTR } from '../../control/index.js'
 import { receiveOtlp } from '../otlp/index.js'
 import { buildRunTree } from './run-tree.js'
 import { traceGaps } from './trace-gaps.js'
-import type { SpanSender, StoredSpan, TraceAccess, TracedRunFilter, TraceStore } from '../store/index.js'
+import { spanClaim, type SpanSender, type StoredSpan, type TraceAccess, type TracedRunFilter, type TraceStore } from '../store/index.js'
 
 /** What the caller of a request may see and write (the gateway's scopes); absent: everything. */
 export interface ObserveAccess {
@@ -127,13 +126,7 @@ function mayRead(index: TraceAccess | null, access: ObserveAccess): boolean {
 
 /** A trace is readable when every run in it is (one with no run: only by an unrestricted reader). */
 function readable(spans: readonly StoredSpan[], access: ObserveAccess): boolean {
-  const runs = spans.filter((span) => span.kind === 'server' || span.name.startsWith('run '))
-  const targets = runs
-    .map((span) => ({
-      workflow: text(span.attributes[ATTR.workflow]),
-      pool: text(span.attributes[ATTR.pool]) ?? text(span.resource[ATTR.pool]),
-    }))
-    .filter((target) => target.workflow !== undefined)
+  const targets = spans.map(spanClaim).filter((target) => target !== undefined)
   if (targets.length === 0) return access.canRead({})
   return targets.every((target) => access.canRead(target))
 }
@@ -152,10 +145,6 @@ function traceQueryFromUrl(url: string | undefined): string | undefined {
 
 function runTarget(run: { workflow: string; pool: string | null }): { workflow: string; pool: string | undefined } {
   return { workflow: run.workflow, pool: run.pool ?? undefined }
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
 }
 
 /** `?pool=&workflow=&status=&project=&limit=` → TracedRunFilter; nonsense is a 400 naming the parameter. */
