@@ -112,24 +112,28 @@ async function trimIndex(client: Awaited<Queue['client']>, keys: PoolKeys, befor
   await Promise.all([redis.zrem(keys.cancelledIndex, ...old), client.hdel(keys.cancelledRows, ...old)])
 }
 
-/** A list's row of a stored record: its workflow, status and createdAt, as JSON; null when it is no record of ours. */
-function cancelledRow(stored: string): string | null {
+/**
+ * The fields of a stored record, unchecked (the pool's own user can write that key: the
+ * broker checks a record before it shows one); null when it is not a JSON object.
+ */
+export function storedFields(stored: string): Partial<Record<keyof RunRecord, unknown>> | null {
   try {
-    const record = JSON.parse(stored) as Partial<RunRecord> | null
-    if (typeof record !== 'object' || record === null) return null
-    return JSON.stringify({ workflow: record.workflow, status: record.status, createdAt: record.createdAt })
+    const record = JSON.parse(stored) as unknown
+    return typeof record === 'object' && record !== null ? record : null
   } catch {
     return null
   }
 }
 
+/** A list's row of a stored record: its workflow, status and createdAt, as JSON; null when it is no record of ours. */
+function cancelledRow(stored: string): string | null {
+  const record = storedFields(stored)
+  return record && JSON.stringify({ workflow: record.workflow, status: record.status, createdAt: record.createdAt })
+}
+
 /** Whether `stored` is a record of a run that failed (an expiry's; false for anything else, junk included). */
 export function failedRecord(stored: string): boolean {
-  try {
-    return (JSON.parse(stored) as { status?: unknown } | null)?.status === 'failed'
-  } catch {
-    return false
-  }
+  return storedFields(stored)?.status === 'failed'
 }
 
 /**

@@ -32,7 +32,7 @@ import type { RunRecord } from '../broker.js'
 import { expiredError, lostError } from '../run-errors.js'
 import { commands } from './commands.js'
 import { crashesOf } from './crashes.js'
-import { QUEUED, endQueued, failedRecord, finishEnding } from './end-queued.js'
+import { QUEUED, endQueued, failedRecord, finishEnding, storedFields } from './end-queued.js'
 import type { PoolKeys } from './keys.js'
 import { recordFromJob, type JobLike } from './record.js'
 import { admissionOf, dueRuns } from './scripts.js'
@@ -151,7 +151,7 @@ async function expireQueued(
       // ender died after it), before the index took it. Finished here: indexed, entry dropped.
       if (state === 'unknown') {
         const stored = await client.get(keys.cancelled(runId))
-        const finished = stored === null ? 'not-ended' : await finishEnding(queue, keys, runId, finishedAtOf(stored))
+        const finished = stored === null ? 'not-ended' : await finishEnding(queue, keys, runId, storedFields(stored)?.finishedAt)
         if (finished === 'indexed' && stored !== null && failedRecord(stored)) ended.push(runId)
         if (finished !== 'not-ended') continue
       }
@@ -181,15 +181,6 @@ async function expireQueued(
     if (ending.kind === 'ended' && failedRecord(ending.stored)) ended.push(runId)
   }
   return ended
-}
-
-/** The `finishedAt` of a stored record (undefined for junk). */
-function finishedAtOf(stored: string): unknown {
-  try {
-    return (JSON.parse(stored) as { finishedAt?: unknown } | null)?.finishedAt
-  } catch {
-    return undefined
-  }
 }
 
 /**

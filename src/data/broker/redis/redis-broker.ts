@@ -43,7 +43,7 @@ import { RedisErrorLog } from './error-log.js'
 import { commands } from './commands.js'
 import { HEARTBEAT } from './heartbeat.js'
 import { reapWorker, startReaper, type Reaper } from './reaper.js'
-import { endQueued, finishEnding } from './end-queued.js'
+import { endQueued, finishEnding, storedFields } from './end-queued.js'
 import { startExpiry, type Expiry } from './expiry.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import { admit, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
@@ -156,14 +156,9 @@ function matches(record: Pick<RunRecord, 'workflow' | 'status'>, filter: { workf
 
 /** A row of the cancelled index (end-queued.ts cancelledRow), or null when there is none or it is not one. */
 function parseRow(text: string | null | undefined): { workflow: string; status: RunStatus; createdAt: number } | null {
-  if (typeof text !== 'string') return null
-  try {
-    const row = JSON.parse(text) as { workflow?: unknown; status?: unknown; createdAt?: unknown } | null
-    if (typeof row?.workflow !== 'string' || typeof row.status !== 'string' || typeof row.createdAt !== 'number') return null
-    return { workflow: row.workflow, status: row.status as RunStatus, createdAt: row.createdAt }
-  } catch {
-    return null
-  }
+  const row = typeof text === 'string' ? storedFields(text) : null
+  if (typeof row?.workflow !== 'string' || typeof row.status !== 'string' || typeof row.createdAt !== 'number') return null
+  return { workflow: row.workflow, status: row.status as RunStatus, createdAt: row.createdAt }
 }
 
 /** What a failed job's failedReason makes its run: cancelled (a run cancelled while running), else failed (recordFromJob alike). */
@@ -611,12 +606,8 @@ export class RedisBroker implements Broker {
    * is skipped, with one warning per run.
    */
   private cancelledRecord(entry: PoolQueue, runId: string, stored: string): RunRecord | null {
-    let record: RunRecord | null = null
-    try {
-      record = JSON.parse(stored) as RunRecord
-    } catch {
-      // Not a record of ours: skipped below.
-    }
+    // Checked below, field by field: not a JSON object is null, skipped.
+    const record = storedFields(stored) as RunRecord | null
     const pool = entry.pool.name
     const why =
       typeof record !== 'object' || record === null
