@@ -108,7 +108,10 @@ export class FairAdmission {
    * refused), else undefined: a look that changes nothing, for refusing before the body.
    */
   queueFull(flowKey: string): number | undefined {
-    const waiting = this.flows.get(flowKey)?.waiting.length ?? 0
+    const flow = this.flows.get(flowKey)
+    const waiting = flow?.waiting.length ?? 0
+    // A place free now is no refusal, whatever the queue's length (with queuePerFlow 0 every request was refused).
+    if (waiting === 0 && (flow?.inFlight ?? 0) < this.limits.perFlow && this.inFlight < this.limits.concurrency) return undefined
     return waiting >= this.limits.queuePerFlow ? waiting : undefined
   }
 

@@ -97,6 +97,20 @@ void test('scheduler: a waiter whose caller left gives its turn to the next; a r
   assert.equal(admission.admitting(), 1)
 })
 
+void test('scheduler: without a queue (queuePerFlow 0) a request is refused only when no place is free', () => {
+  const admission = new FairAdmission({ concurrency: 4, perFlow: 2, queuePerFlow: 0 })
+  const order: string[] = []
+  assert.equal(admission.queueFull('a'), undefined)
+  const first = request(admission, 'a', order, 'a1')
+  assert.deepEqual([first.refused, admission.queueFull('a')], [false, undefined])
+  const second = request(admission, 'a', order, 'a2')
+  assert.equal(second.refused, false)
+  // Both of the flow's places are taken: the next is refused, as the look before its body says.
+  assert.equal(admission.queueFull('a'), 0)
+  assert.equal(request(admission, 'a', order, 'a3').refused, true)
+  assert.equal(admission.queueFull('b'), undefined)
+})
+
 void test('settings: defaults, env variables, and what is refused', () => {
   assert.deepEqual(resolveAdmissionLimits(), { concurrency: 64, perFlow: 8, queuePerFlow: 64 })
   assert.deepEqual(
