@@ -3,7 +3,13 @@
 // proxy around the real broker that records the order in which submissions reach it and
 // lets the test release them one by one). Bounds are counted in dispatches, never in ms.
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
+import { loadRegistry } from '../../src/control/index.js'
+import { RedisBroker } from '../../src/data/broker/redis/index.js'
 import { FairAdmission, admissionOptionsFromEnv, resolveAdmissionLimits, type Slot } from '../../src/gateway/fair-admission.js'
 import { startGateway, type Gateway } from '../../src/gateway/index.js'
 import { eventually } from '../helpers/eventually.js'
@@ -380,6 +386,85 @@ void test(
       await gateway.close()
       await fx.close()
       await redis.stop()
+    }
+  },
+)
+
+void test(
+  "redis: a keyed request refused at its full flow queue is told the pool's own Retry-After once the pool was found full",
+  { skip },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-backlog-'))
+    // One slot and three queued runs: the admission script's Retry-After is 3 s (queued ÷ slots), not the flow queue's 1 s.
+    writeFileSync(
+      join(dir, 'switchyard.yaml'),
+      `version: 1
+pools:
+  backlog: { concurrency: 1, timeout: 60s, retries: 0, maxQueued: 3 }
+workflows:
+  backlog.wait:
+    pool: backlog
+    graph: graph.mjs#graph
+    description: Never runs (the pool has no worker).
+    input: { type: object, properties: { text: { type: string } } }
+`,
+    )
+    writeFileSync(join(dir, 'graph.mjs'), 'export function graph() { return async () => ({}) }\n')
+    const registry = loadRegistry(join(dir, 'switchyard.yaml'))
+    const redis = await startRedis()
+    const real = await RedisBroker.connect({ registry, url: redis.url, prefix: `sy-${randomUUID().slice(0, 8)}` })
+    const { broker, door } = behindDoor(real, (text) => text.startsWith('hold'))
+    const tokens = ['token-flood', 'token-other']
+    const gateway = await startGateway({
+      registry,
+      broker,
+      port: 0,
+      tokens,
+      signingKey: null,
+      admission: { concurrency: 8, perFlow: 1, queuePerFlow: 0 },
+    })
+    const send = (token: string, text: string, key?: string) =>
+      fetch(`${gateway.url}/v1/workflows/backlog.wait/run`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          prefer: 'respond-async',
+          ...(key ? { 'idempotency-key': key } : {}),
+        },
+        body: JSON.stringify({ text }),
+      }).then(async (response) => ({
+        status: response.status,
+        code: ((await response.json()) as { code?: string }).code,
+        retryAfter: response.headers.get('retry-after'),
+      }))
+    try {
+      // No worker: async runs queue anyway, until maxQueued.
+      for (const i of [1, 2, 3])
+        assert.deepEqual(await send('token-other', `fill-${i}`), { status: 202, code: undefined, retryAfter: null })
+      // The flood's one place is held at the door: its next request is refused at its flow queue.
+      const held = send('token-flood', 'hold', 'k-held')
+      await eventually('the flood at the door', () => (door.held.length === 1 ? true : undefined))
+      const before = await send('token-flood', 'x', 'k-before')
+      assert.deepEqual([before.status, before.code, before.retryAfter], [429, 'TOO_MANY_REQUESTS', '1'])
+      // Another caller finds the pool full (the broker remembers it for a moment), then the flood asks again.
+      let n = 0
+      const told = await eventually("the pool's Retry-After", async () => {
+        const other = await send('token-other', 'full')
+        assert.deepEqual([other.status, other.code, other.retryAfter], [429, 'POOL_SATURATED', '3'])
+        const again = await send('token-flood', 'x', `k-${n++}`)
+        assert.deepEqual([again.status, again.code], [429, 'TOO_MANY_REQUESTS'])
+        return again.retryAfter === '3' ? again : undefined
+      })
+      assert.equal(told.retryAfter, '3')
+      door.open()
+      assert.deepEqual([(await held).status, (await held).code], [429, 'POOL_SATURATED'])
+    } finally {
+      door.open()
+      await gateway.close()
+      await real.close()
+      await redis.stop()
+      rmSync(dir, { recursive: true, force: true })
     }
   },
 )

@@ -166,10 +166,16 @@ function queueFull(deps: GatewayDeps, exchange: Exchange, flow: Flow, waiting: n
   exchange.trace?.skip()
   if (flow.pool !== undefined) exchange.known.pool = flow.pool
   deps.metrics.admissionShed.inc({ pool: flow.pool ?? '' })
-  return new SwitchyardError(
+  const error = new SwitchyardError(
     'TOO_MANY_REQUESTS',
     `this caller already has ${waiting} requests to pool '${flow.pool ?? exchange.known.workflow}' waiting at the gateway; retry later`,
   )
+  // When the broker has just found the pool itself full, the pool's own Retry-After: a
+  // keyed flood (keyed runs pass the full-pool hint, to find a run of theirs) was told
+  // `Retry-After: 1` and came back every second, each time refused again (RELIABILITY.md).
+  const full = flow.pool === undefined ? null : (deps.broker.knownFull?.(flow.pool, { async: true }) ?? null)
+  const retryAfterMs = (full as { retryAfterMs?: unknown } | null)?.retryAfterMs
+  return typeof retryAfterMs === 'number' ? Object.assign(error, { retryAfterMs }) : error
 }
 
 /**
