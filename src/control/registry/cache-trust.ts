@@ -37,6 +37,8 @@ export type CacheRefusal =
   | 'schemas'
   /** The key file is not the operator's own (another owner, readable by others, not a file). */
   | 'key'
+  /** A sub-folder of the cache is a symlink or not a folder (cache-files.ts): removed, never followed. */
+  | 'folder'
 
 const refused = new Map<CacheRefusal, number>()
 
@@ -45,7 +47,9 @@ export function refuse(reason: CacheRefusal, file: string): void {
   const before = refused.get(reason) ?? 0
   refused.set(reason, before + 1)
   if (before === 0) {
-    process.emitWarning(`refused ${file} (${reason}): not executed or trusted; rebuilt from the registry`, {
+    const done =
+      reason === 'folder' ? 'removed (never followed) and made again as a folder' : 'not executed or trusted; rebuilt from the registry'
+    process.emitWarning(`refused ${file} (${reason}): ${done}`, {
       code: 'SWITCHYARD_CACHE_REFUSED',
     })
   }

@@ -31,3 +31,9 @@ export function sha256(data: string | Uint8Array): string {
   crypto ??= builtin<typeof Crypto>('node:crypto')
   return `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`
 }
+
+/** `bytes` random bytes as hex: names nobody can guess (the cache's temp files). */
+export function randomHex(bytes: number): string {
+  crypto ??= builtin<typeof Crypto>('node:crypto')
+  return crypto.randomBytes(bytes).toString('hex')
+}

@@ -8,17 +8,16 @@
 // (DESIGN §2.2: never a stale one; cache-freshness.ts: the registry file at load, a
 // workflow's own files before its first use), and, in a process that holds the key, only when its
 // MAC matches; every file it names must hash to the id it names it by (issue 12.3).
+// Written and swept as cache-files.ts says: never through a symlink planted in the folder.
 import { basename, dirname, join, sep } from 'node:path'
 import type * as Fs from 'node:fs'
 import { COMPILED_FORMAT, type CompiledRegistry, type SchemaTable } from './compiled-registry.js'
 import { MAC_PREFIX, cacheKey, contentId, macMatches, macOf, refuse } from './cache-trust.js'
 import { Freshness, restamped } from './cache-freshness.js'
+import { cacheFolder, removeOld, writeAtomically } from './cache-files.js'
 import { builtin, sha256 } from './node-builtins.js'
 
-const { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = builtin<typeof Fs>('node:fs')
-
-/** Schema tables and hash lists of older registry versions are removed once this old. */
-const KEPT_MS = 24 * 3_600_000
+const { readFileSync } = builtin<typeof Fs>('node:fs')
 
 export interface CachePaths {
   readonly dir: string
@@ -195,19 +194,19 @@ export function writeCompiled(
   try {
     const key = cacheKey(paths.dir, true)
     if (key === null) return false
-    mkdirSync(paths.validators, { recursive: true })
-    mkdirSync(paths.schemas, { recursive: true })
-    mkdirSync(paths.hashes, { recursive: true })
+    cacheFolder(paths.validators)
+    cacheFolder(paths.schemas)
+    cacheFolder(paths.hashes)
     for (const [id, code] of codes) writeValidator(paths, id, code)
     if (schemas) {
       const current = schemasFile(paths, compiled.digest)
       writeAtomically(current, JSON.stringify(schemas))
-      removeOld(paths.schemas, current)
+      removeOld(paths.schemas, basename(current), 64)
     }
     if (hashes) {
       const current = hashesFile(paths, compiled.files.hashes)
       writeAtomically(current, JSON.stringify(hashes))
-      removeOld(paths.hashes, current)
+      removeOld(paths.hashes, basename(current), 32)
     }
     const body = JSON.stringify(compiled)
     writeAtomically(paths.compiled, `${macOf(key, body)}\n${body}`)
@@ -233,15 +232,6 @@ export function readSchemas(source: string, digest: string, id: string): SchemaT
   return JSON.parse(text) as SchemaTable
 }
 
-/** Removes the files of older registry versions from `dir`, once they are KEPT_MS old (a process may still be loading one). */
-function removeOld(dir: string, current: string): void {
-  const cutoff = Date.now() - KEPT_MS
-  for (const name of readdirSync(dir)) {
-    const file = join(dir, name)
-    if (file !== current && statSync(file).mtimeMs < cutoff) unlinkSync(file)
-  }
-}
-
 /**
  * Reads a validator's code by id, or undefined when the file is gone or its code
  * is not the code the id names (refused and counted: never executed).
@@ -263,7 +253,7 @@ export function readValidatorCode(source: string, id: string): string | undefine
 export function restoreValidatorCode(source: string, id: string, code: string): void {
   try {
     const paths = cachePaths(source)
-    mkdirSync(paths.validators, { recursive: true })
+    cacheFolder(paths.validators)
     writeValidator(paths, id, code)
   } catch {
     // Not writable: the next process compiles it again.
@@ -281,18 +271,4 @@ function writeValidator(paths: CachePaths, id: string, code: string): void {
     held = undefined
   }
   if (held !== code) writeAtomically(file, code)
-}
-
-/** Readers never see half a file: write beside it, then rename over it. */
-function writeAtomically(file: string, text: string): void {
-  const temp = `${file}.${process.pid}.tmp`
-  try {
-    // Exclusive: a file (or symlink) planted under the temp name is never written through.
-    writeFileSync(temp, text, { flag: 'wx' })
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    unlinkSync(temp)
-    writeFileSync(temp, text, { flag: 'wx' })
-  }
-  renameSync(temp, file)
 }
