@@ -2,14 +2,15 @@
 // that steered the operator's process: `schemas` or `hashes` linked to another folder had a
 // rebuild delete every file there older than a day, and a link under the resolved registry's
 // temp name (`<file>.resolved.json.<pid>.tmp`) had it written through into any file. Now the
-// cache's sub-folders are never followed (cache-files.ts); the victims are untouched and the
-// cache still works.
+// cache's sub-folders are never followed and its temp files are random and created exclusively
+// (cache-files.ts); the victims are untouched and the cache still works.
 import assert from 'node:assert/strict'
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 
 import { cacheRefusals, loadRegistry, rebuildRegistry, route } from '../../src/control/index.js'
+import { resolvedRegistryPath, writeResolvedRegistry } from '../../src/control/tooling/index.js'
 import { folder, type Folder } from '../control/fixture.js'
 
 const REGISTRY = `version: 1
@@ -88,5 +89,18 @@ void describe("what is planted in the cache folder never steers the operator's p
     // Old files named as the cache names its tables (and their temp files) go; anything else stays.
     assert.deepEqual(readdirSync(schemas).sort(), [current, 'a.conf'].sort())
     assert.equal(readFileSync(join(schemas, 'a.conf'), 'utf8'), old['a.conf'])
+  })
+
+  void it("a link under the resolved registry's old temp name is not written through", () => {
+    const { f, source } = site()
+    const victim = f.write('victim.conf', "operator's precious file\n")
+    const file = resolvedRegistryPath(source)
+    for (const pid of [process.pid, process.pid + 1]) symlinkSync(victim, `${file}.${pid}.tmp`)
+
+    assert.equal(writeResolvedRegistry(loadRegistry(source)), file)
+
+    assert.equal(readFileSync(victim, 'utf8'), "operator's precious file\n")
+    assert.ok(lstatSync(file).isFile())
+    assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { source: string }).source, source)
   })
 })

@@ -4,6 +4,7 @@
 // instead of re-parsing switchyard.yaml with rules of their own: one set of rules.
 import type * as Fs from 'node:fs'
 import type { JsonSchema, Pool, Registry } from '../contract/index.js'
+import { writeAtomically } from './cache-files.js'
 import { builtin } from './node-builtins.js'
 import { cachePaths } from './registry-cache.js'
 
@@ -81,14 +82,12 @@ export function resolvedRegistryPath(source: string): string {
 
 /**
  * Write the resolved form beside the registry (`.switchyard/<file>.resolved.json`),
- * atomically, and return its path. A worker reads it once, at start.
+ * atomically (never through a file planted in the folder: cache-files.ts), and return its
+ * path. A worker reads it once, at start.
  */
 export function writeResolvedRegistry(registry: Registry): string {
-  const { mkdirSync, renameSync, writeFileSync } = builtin<typeof Fs>('node:fs')
   const file = resolvedRegistryPath(registry.source)
-  mkdirSync(cachePaths(registry.source).dir, { recursive: true })
-  const temp = `${file}.${process.pid}.tmp`
-  writeFileSync(temp, `${JSON.stringify(resolvedRegistry(registry), null, 2)}\n`)
-  renameSync(temp, file)
+  builtin<typeof Fs>('node:fs').mkdirSync(cachePaths(registry.source).dir, { recursive: true })
+  writeAtomically(file, `${JSON.stringify(resolvedRegistry(registry), null, 2)}\n`)
   return file
 }
