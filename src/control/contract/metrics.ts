@@ -80,7 +80,7 @@ export const METRICS = {
   registryCacheRefused: {
     name: 'switchyard_registry_cache_refused_total',
     type: 'counter',
-    help: "Files of the compiled registry's cache this process refused to trust or execute (tampered, unsigned), by reason.",
+    help: "Files of the compiled registry's cache this process refused to trust, execute or follow (tampered, unsigned, a sub-folder that is a link), by reason.",
     labels: ['reason'],
     served: 'gateway',
   },
