@@ -43,6 +43,14 @@ export interface RunView<O = unknown> {
   readonly registry?: string
   /** True when the run failed for good (attempts used up, or not retryable): it sits in the dead-letter set. */
   readonly deadLettered?: boolean
+  /**
+   * Only in lists, and only when not empty: the fields (by name) the list left out of this
+   * run, or shows as 0/null/empty, because its job holds more than a list reads of one run
+   * (64 KiB: a large input takes `deadline`, `traceId`, `idempotencyKey` and `registry` with
+   * it; an error that large, `error`) or a `createdAt` in the future (shown as 1970-01-01,
+   * listed last). `GET /v1/runs/{id}` reads the run whole.
+   */
+  readonly omitted?: readonly string[]
 }
 
 /** The query of `GET /v1/runs`: every field narrows the list; runs come newest first. */

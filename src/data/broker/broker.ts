@@ -36,6 +36,14 @@ export interface RunRecord {
   readonly owner: string | null
   /** True once the run failed its last attempt (dead-lettered). */
   readonly deadLettered?: boolean
+  /**
+   * Only in lists: the fields of this record a list left out or could not believe. A
+   * pool's Redis user writes its own jobs, so a list reads at most 64 KiB of a run (its
+   * small fields, then its error, input and output, each while it fits: the deadline,
+   * trace id and idempotency key come with the input) and distrusts a createdAt in the
+   * future (shown as 0, listed last). get() reads the run whole.
+   */
+  readonly omitted?: readonly string[]
 }
 
 export interface SubmitResult {

@@ -26,5 +26,6 @@ export function toRunView(record: RunRecord, include: { readonly output: boolean
     idempotencyKey: record.idempotencyKey,
     ...(record.registry !== undefined ? { registry: record.registry } : {}),
     ...(record.deadLettered ? { deadLettered: true } : {}),
+    ...(record.omitted?.length ? { omitted: record.omitted } : {}),
   }
 }

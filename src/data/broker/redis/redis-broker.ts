@@ -4,7 +4,8 @@
 // pool's own queue prefix so a pool's Redis ACL user (`~<prefix>:<queue>:*`) covers
 // everything of its pool. That user writes them too, so what they hold speaks only for
 // that pool's runs: a record is shown as the pool whose key held it, and a run is looked
-// up where its job is (locate, cancelledRecord; the waits: waits.ts).
+// up where its job is (locate, cancelledRecord; the waits: waits.ts), and a list reads at
+// most LIST_RUN_BYTES of a job it returns and distrusts a createdAt in the future.
 //
 // A submit is one admission script (scripts.ts ADMIT: key claim, liveness, exact
 // maxQueued) and then BullMQ's add(), on a connection that fails fast while Redis is
@@ -18,7 +19,7 @@
 // - keys evicted under memory pressure: connect() checks maxmemory-policy.
 import { hostname } from 'node:os'
 
-import { Job, Queue, type QueueEvents } from 'bullmq'
+import { Job, Queue, type JobJsonRaw, type QueueEvents } from 'bullmq'
 
 import { SwitchyardError, queueName } from '../../../control/index.js'
 import type { Pool, Registry } from '../../../control/index.js'
@@ -46,7 +47,7 @@ import { reapWorker, startReaper, type Reaper } from './reaper.js'
 import { endQueued, finishEnding, storedFields } from './end-queued.js'
 import { startExpiry, type Expiry } from './expiry.js'
 import { poolKeys, type PoolKeys } from './keys.js'
-import { admit, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
+import { admit, cappedRead, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
 import { decodeRunError, recordFromJob, runStatusOfJobState, type JobLike } from './record.js'
 import { RunWaits, bounded } from './waits.js'
 
@@ -141,6 +142,68 @@ function retention(registry: RedisBrokerOptions['registry'], retainMs: number, w
 
 function defaultWarn(message: string): void {
   process.emitWarning(message, { code: 'SWITCHYARD_REDIS' })
+}
+
+/**
+ * What a list reads of a run it returns, at most (scripts.ts CAPPED_READ): its job's small
+ * fields, then its error, its input (the envelope, with its deadline, trace and idempotency
+ * key) and its output, each while it fits. A pool's Redis user writes its own jobs: a field
+ * that does not fit is left out and named in the record's `omitted`, so what a list reads
+ * is this per run returned, whatever a pool planted. get() reads a run whole.
+ */
+const LIST_RUN_BYTES = 64 * 1024
+/** What a list reads of each job of a window, to filter and order it: timestamp, name (and failedReason, when a status asks). */
+const LIST_ROW_BYTES = 2 * 1024
+/** An owner is at most 128 characters (broker.ts ownerOf): a longer owner key is none of ours. */
+const OWNER_BYTES = 256
+/**
+ * How far past this machine's clock a run's createdAt is believed (gateways' clocks differ a
+ * little). A later one is distrusted, not clamped: a list orders the run as created at 0,
+ * after every other, and shows createdAt 0 with 'createdAt' in `omitted` (a pool's user
+ * writes its jobs' timestamps: clamped, a planted run would still sit first). A startedAt
+ * or finishedAt that late is left out (believedTimes).
+ */
+const CLOCK_SKEW_MS = 5 * 60_000
+
+/** A createdAt a list believes (see CLOCK_SKEW_MS), else 0. */
+function believed(createdAt: number, now: number): number {
+  return Number.isFinite(createdAt) && createdAt >= 0 && createdAt <= now + CLOCK_SKEW_MS ? createdAt : 0
+}
+
+/**
+ * A listed record with the times a list believes: a createdAt in the future is 0, a
+ * startedAt or finishedAt in the future is left out (one past year 275760 is no date at
+ * all: the gateway's view of it throws), each named in `omitted`.
+ */
+function believedTimes(record: RunRecord, now: number): RunRecord {
+  const late = (['createdAt', 'startedAt', 'finishedAt'] as const).filter((key) => {
+    const at = record[key]
+    return at !== undefined && believed(at, now) !== at
+  })
+  if (late.length === 0) return record
+  const { startedAt, finishedAt, ...rest } = record
+  return {
+    ...rest,
+    createdAt: believed(record.createdAt, now),
+    ...(startedAt !== undefined && !late.includes('startedAt') ? { startedAt } : {}),
+    ...(finishedAt !== undefined && !late.includes('finishedAt') ? { finishedAt } : {}),
+    omitted: [...new Set([...(record.omitted ?? []), ...late])],
+  }
+}
+
+/** The job fields a list reads of a run it returns (the small ones first), and the record fields each one feeds. */
+const LISTED_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  timestamp: ['createdAt'],
+  name: [],
+  opts: ['maxAttempts'],
+  processedOn: ['startedAt'],
+  finishedOn: ['finishedAt'],
+  attemptsMade: ['attempts'],
+  atm: ['attempts'],
+  ats: ['attempts'],
+  failedReason: ['error'],
+  data: ['input', 'deadline', 'traceId', 'idempotencyKey', 'registry'],
+  returnvalue: ['output'],
 }
 
 /** A run a list may return: its record already (ended while queued), or how to read it once it is listed. */
@@ -640,7 +703,9 @@ export class RedisBroker implements Broker {
    * Recent runs, newest first. Reads what it returns: first the ids of each set's window and,
    * per job, the few small fields a filter needs (name, timestamp; failedReason only to tell
    * failed from cancelled), then whole jobs (input, output) only for the `limit` rows it
-   * returns. A workflow filter reads only the pool the registry runs it in.
+   * returns, each at most LIST_RUN_BYTES (its `omitted` names what did not fit). A createdAt
+   * in the future is distrusted (CLOCK_SKEW_MS). A workflow filter reads only the pool the
+   * registry runs it in.
    */
   async list(filter: { pool?: string; workflow?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
     this.assertOpen()
@@ -663,14 +728,18 @@ export class RedisBroker implements Broker {
       // Runs ended while queued: cancelled, or failed (expired, expiry.ts).
       ...(wanted.includes('cancelled') || wanted.includes('failed') ? [this.listCancelled(entry, window, filter)] : []),
     ])
+    const now = Date.now()
     const rows = (await this.call(Promise.all(reads), 'listing runs'))
       .flat()
       .filter((row) => row.record === undefined || matches(row.record, filter))
+      .map((row) => ({ ...row, createdAt: believed(row.createdAt, now) }))
       .sort((a, b) => b.createdAt - a.createdAt)
       .slice(0, limit)
     const records = await this.call(Promise.all(rows.map((row) => row.record ?? row.read?.())), 'reading listed runs')
-    // A job read whole is checked again: it may have moved on (or been removed) since its name was read.
-    return records.filter((record): record is RunRecord => record !== null && record !== undefined && matches(record, filter))
+    // A job read is checked again: it may have moved on (or been removed) since its name was read.
+    return records
+      .filter((record): record is RunRecord => record !== null && record !== undefined && matches(record, filter))
+      .map((record) => believedTimes(record, now))
   }
 
   /** The pools a list reads: the one asked for; else the one its workflow runs in (when the registry says); else all. */
@@ -683,8 +752,9 @@ export class RedisBroker implements Broker {
 
   /**
    * One BullMQ set's window of one pool, as rows to list: ids (getRanges), then each job's
-   * name and timestamp (and failedReason, to tell a failed run from a cancelled one when a
-   * status asks), one HMGET each. The job itself is read only when its row is listed.
+   * timestamp and name (and failedReason, to tell a failed run from a cancelled one when a
+   * status asks), within LIST_ROW_BYTES each (a field that does not fit is not read: a name
+   * no workflow has, a reason that is no cancel). The job itself is read only when its row is listed.
    */
   private async listRows(
     entry: PoolQueue,
@@ -697,16 +767,16 @@ export class RedisBroker implements Broker {
     const client = await entry.queue.client
     const status = runStatusOfJobState(state === 'waiting' ? 'wait' : state) ?? 'queued'
     const needReason = status === 'failed' && (filter.status === 'failed' || filter.status === 'cancelled')
+    const asked = needReason ? ['timestamp', 'name', 'failedReason'] : ['timestamp', 'name']
     const fields = await Promise.all(
-      ids.map((id) =>
-        needReason
-          ? client.hmget(entry.keys.job(id), 'name', 'timestamp', 'failedReason')
-          : client.hmget(entry.keys.job(id), 'name', 'timestamp'),
-      ),
+      ids.map(async (id) => {
+        const read = await cappedRead(client, { job: entry.keys.job(id), owner: entry.keys.owner(id) }, LIST_ROW_BYTES, 0, asked)
+        return read.fields.map((value) => (typeof value === 'string' ? value : null))
+      }),
     )
     const rows: ListRow[] = []
     ids.forEach((id, i) => {
-      const [name, timestamp, reason] = fields[i] ?? []
+      const [timestamp, name, reason] = fields[i] ?? []
       // Gone meanwhile (removed, or never a job): nothing to list.
       if (timestamp === null || timestamp === undefined) return
       if (filter.workflow !== undefined && name !== filter.workflow) return
@@ -716,10 +786,42 @@ export class RedisBroker implements Broker {
     return rows
   }
 
-  /** One listed run's record: its job read whole, with its owner. */
+  /**
+   * One listed run's record, with its owner, from what of its job fits LIST_RUN_BYTES (one
+   * round trip): a field that does not fit is left out, and the record fields it feeds are
+   * named in `omitted` (an error or output left out is none shown, rather than a wrong one).
+   */
   private async listedRecord(entry: PoolQueue, runId: string, status: RunStatus): Promise<RunRecord | null> {
-    const [job, owner] = await Promise.all([Job.fromId(entry.queue, runId), this.owners(entry, [runId])])
-    return job ? recordFromJob(job as JobLike, status, entry.pool.name, owner[0] ?? null) : null
+    const client = await entry.queue.client
+    const fields = Object.keys(LISTED_FIELDS).filter(
+      (field) => (field !== 'failedReason' || status === 'failed') && (field !== 'returnvalue' || status === 'succeeded'),
+    )
+    const keys = { job: entry.keys.job(runId), owner: entry.keys.owner(runId) }
+    const read = await cappedRead(client, keys, LIST_RUN_BYTES, OWNER_BYTES, fields)
+    const raw: Record<string, string> = {}
+    const omitted = new Set<string>(typeof read.owner === 'number' ? ['owner'] : [])
+    fields.forEach((field, i) => {
+      const value = read.fields[i]
+      if (typeof value === 'string') raw[field] = value
+      else if (typeof value === 'number') for (const fed of LISTED_FIELDS[field] ?? []) omitted.add(fed)
+    })
+    // Gone meanwhile (removed, or never a job): nothing to list.
+    if (raw.timestamp === undefined && !omitted.has('createdAt')) return null
+    const job = Job.fromJSON(entry.queue, raw as unknown as JobJsonRaw, runId)
+    const { error, output, ...record } = recordFromJob(
+      job as JobLike,
+      status,
+      entry.pool.name,
+      typeof read.owner === 'string' ? read.owner : null,
+    )
+    if (typeof record.workflow !== 'string') omitted.add('workflow')
+    return {
+      ...record,
+      workflow: typeof record.workflow === 'string' ? record.workflow : '',
+      ...(error && !omitted.has('error') ? { error } : {}),
+      ...(output !== undefined && !omitted.has('output') ? { output } : {}),
+      ...(omitted.size > 0 ? { omitted: [...omitted] } : {}),
+    }
   }
 
   /**
@@ -749,13 +851,6 @@ export class RedisBroker implements Broker {
       if (record) rows.push({ createdAt: record.createdAt, record })
     })
     return rows
-  }
-
-  /** The owners of runs of one pool (null where unknown), one MGET. */
-  private async owners(entry: PoolQueue, runIds: readonly string[]): Promise<(string | null)[]> {
-    if (runIds.length === 0) return []
-    const client = await entry.queue.client
-    return commands(client).mget(...runIds.map((id) => entry.keys.owner(id)))
   }
 
   /** QueueEvents of one pool, opened on first submit or wait and shared by every wait on that pool. */

@@ -228,6 +228,41 @@ return '0-0'
 `,
 }
 
+// What a list reads of one run: fields of its job hash, each only while it fits what is
+// left of a byte budget (in the order asked), and its owner key when that is a string of
+// at most `owner cap` bytes. A pool's user writes its own jobs (redis-broker.ts list): this
+// bounds what a list reads per run whatever they hold, in one step, so a field cannot grow
+// between its length and its read. A key of another type than its own is read as absent.
+// KEYS: job hash, owner key   ARGV: budget, owner cap ('0': not read), field names…
+// → {owner, field…}: each a value, its length (an integer: it did not fit), or nil (absent)
+const CAPPED_READ: Script = {
+  name: 'switchyardCappedRead',
+  keys: 2,
+  lua: `
+local out = {false}
+local cap = tonumber(ARGV[2])
+if cap > 0 and redis.call('TYPE', KEYS[2]).ok == 'string' then
+  local n = redis.call('STRLEN', KEYS[2])
+  if n > cap then out[1] = n else out[1] = redis.call('GET', KEYS[2]) end
+end
+local hash = redis.call('TYPE', KEYS[1]).ok == 'hash'
+local left = tonumber(ARGV[1])
+for i = 3, #ARGV do
+  out[i - 1] = false
+  if hash then
+    local n = redis.call('HSTRLEN', KEYS[1], ARGV[i])
+    if n > left then
+      out[i - 1] = n
+    else
+      out[i - 1] = redis.call('HGET', KEYS[1], ARGV[i])
+      left = left - n
+    end
+  end
+end
+return out
+`,
+}
+
 const defined = new WeakMap<object, Set<string>>()
 
 async function run(client: RedisClient, script: Script, args: string[], keyCount = script.keys): Promise<unknown> {
@@ -398,4 +433,26 @@ export async function finishEnded(
     ]),
   )
   return reply === 1 ? 'indexed' : reply === 0 ? 'already' : 'not-ended'
+}
+
+/** A value CAPPED_READ answers: the text, its length in bytes when it was too large to read, or null when absent. */
+export type Capped = string | number | null
+
+/**
+ * One run's job fields (each while it fits `budget` bytes, in order) and its owner (when at
+ * most `ownerCap` bytes; 0: not read), one round trip (see CAPPED_READ).
+ */
+export async function cappedRead(
+  client: RedisClient,
+  keys: { readonly job: string; readonly owner: string },
+  budget: number,
+  ownerCap: number,
+  fields: readonly string[],
+): Promise<{ owner: Capped; fields: Capped[] }> {
+  const reply = await run(client, CAPPED_READ, [keys.job, keys.owner, String(budget), String(ownerCap), ...fields])
+  const at = (i: number): Capped => {
+    const value = Array.isArray(reply) ? (reply[i] as unknown) : null
+    return typeof value === 'string' || typeof value === 'number' ? value : null
+  }
+  return { owner: at(0), fields: fields.map((_, i) => at(i + 1)) }
 }

@@ -5,14 +5,17 @@
 // total_net_output_bytes of a private redis-server that nothing else talks to meanwhile):
 // deterministic, unlike time or heap. Runs ended while queued (their records hold their
 // inputs) are filtered on their rows, kept beside the cancelled index and trimmed with it.
+// A pool's Redis user writes its own jobs: what a list reads of a run it returns is capped
+// (64 KiB), and a createdAt in the future is distrusted, whatever a pool planted.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 
 import { Queue } from 'bullmq'
 
-import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
+import { RedisBroker, poolAclRules, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { poolKeys } from '../../../../src/data/broker/redis/keys.js'
+import { encodeRunError } from '../../../../src/data/broker/redis/record.js'
 import { createEnvelope } from '../../../../src/data/index.js'
 import { poolLive } from '../../../helpers/pool-live.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
@@ -198,3 +201,104 @@ void test('the rows of runs ended while queued go with their place in the index 
     await broker.close()
   }
 })
+
+void test(
+  "a pool's planted jobs (2 MB each, created in the far future) cost an unfiltered list 64 KiB each and list after real runs",
+  { skip },
+  async () => {
+    const { url, port } = server()
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const broker = await RedisBroker.connect({ registry, url, prefix })
+    const probe = new Queue('probe', { connection: { url }, prefix })
+    const admin = (await probe.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
+    const user = `${prefix}-work`
+    await admin.call('ACL', 'SETUSER', user, 'on', `>${user}-pw`, ...poolAclRules(CONTRACT.pools.work, prefix))
+    // The attacker: pool `work`'s own Redis user, writing only its own queue's keys.
+    const attacker = new Queue(`switchyard.${CONTRACT.pools.work}`, {
+      connection: { url: `redis://${user}:${user}-pw@127.0.0.1:${port}` },
+      prefix,
+    })
+    try {
+      // Real runs, queued in another pool (no worker), newest last.
+      const real: string[] = []
+      for (let n = 0; n < 3; n++) {
+        const env = envelope(CONTRACT.workflows.burst, CONTRACT.pools.burst, { n })
+        await broker.submit(env, { async: true })
+        real.push(env.runId)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      // 100 jobs of 2 MB of data created at 9e15 (year 287,000); 10 of them "succeeded" with
+      // 2 MB of output, 10 "failed" with a 2 MB error, 10 with a 2 MB owner.
+      const HUGE = 2 * 1024 * 1024
+      const keys = poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`)
+      const raw = (await attacker.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
+      const planted: string[] = []
+      for (let n = 0; n < 100; n++) {
+        const job = await attacker.add(
+          CONTRACT.workflows.echo,
+          { workflow: CONTRACT.workflows.echo, input: 'x'.repeat(HUGE) },
+          { timestamp: 9e15 },
+        )
+        const id = job.id!
+        planted.push(id)
+        if (n < 20) {
+          await raw.call('LREM', keys.wait, 0, id)
+          await raw.call('ZADD', `${prefix}:switchyard.${CONTRACT.pools.work}:${n < 10 ? 'completed' : 'failed'}`, 9e15, id)
+          if (n < 10) await raw.call('HSET', keys.job(id), 'returnvalue', JSON.stringify({ output: 'y'.repeat(HUGE) }), 'finishedOn', 9e15)
+          else {
+            const reason = encodeRunError(
+              { code: 'X', message: 'z'.repeat(HUGE), retryable: false },
+              { startedAt: 1, finishedAt: 2, attempts: 1 },
+            )
+            await raw.call('HSET', keys.job(id), 'failedReason', reason, 'finishedOn', 9e15)
+          }
+        } else if (n < 30) await raw.call('SET', keys.owner(id), 'o'.repeat(HUGE))
+      }
+      const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(String(await admin.call('INFO', 'stats')))?.[1])
+      const measure = async <T>(read: () => Promise<T>): Promise<{ value: T; bytes: number }> => {
+        const before = await sent()
+        const value = await read()
+        return { value, bytes: (await sent()) - before }
+      }
+      await broker.list({ limit: 1 }) // connections up, scripts loaded: not counted
+
+      for (const limit of [100, 1000]) {
+        const { value: listed, bytes } = await measure(() => broker.list({ limit }))
+        // 64 KiB per run returned, and a little for the ids and small fields of each set's window.
+        const rows = Math.min(limit, 103)
+        assert.ok(bytes < rows * 64 * 1024 + 1024 * 1024, `an unfiltered list of limit=${limit} read ${bytes} bytes`)
+        assert.equal(listed.length, rows)
+        // The real runs first, newest first, whole; then the planted ones, distrusted and without their 2 MB.
+        assert.deepEqual(
+          listed.slice(0, 3).map((r) => `${r.runId} ${r.pool}`),
+          [...real].reverse().map((id) => `${id} ${CONTRACT.pools.burst}`),
+        )
+        for (const r of listed.slice(0, 3)) {
+          assert.deepEqual([r.omitted, r.input, r.deadline !== ''], [undefined, { n: real.indexOf(r.runId) }, true])
+        }
+        for (const r of listed.slice(3)) {
+          assert.ok(planted.includes(r.runId), r.runId)
+          assert.ok(JSON.stringify(r).length < 64 * 1024, `planted run ${r.runId} listed with ${JSON.stringify(r).length} bytes`)
+          assert.equal(r.createdAt, 0)
+          assert.equal(new Date(r.createdAt).toISOString(), '1970-01-01T00:00:00.000Z')
+          assert.deepEqual([r.startedAt, r.finishedAt], [undefined, undefined])
+          assert.equal(r.workflow, CONTRACT.workflows.echo)
+          assert.equal(r.input, undefined)
+          assert.equal(r.output, undefined)
+          assert.equal(r.error, undefined)
+          const n = planted.indexOf(r.runId)
+          const expected = ['createdAt', 'input', 'deadline', 'traceId', 'idempotencyKey', 'registry']
+          if (n < 10) expected.push('output', 'finishedAt')
+          else if (n < 20) expected.push('error', 'finishedAt')
+          else if (n < 30) expected.push('owner')
+          assert.deepEqual([...(r.omitted ?? [])].sort(), expected.sort(), r.runId)
+          assert.equal(r.status, n < 10 ? 'succeeded' : n < 20 ? 'failed' : 'queued')
+        }
+      }
+    } finally {
+      await attacker.close()
+      await probe.close()
+      await broker.close()
+    }
+  },
+)
