@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test'
 import { Queue } from 'bullmq'
 
 import { redisSkip, startRedis, type RedisServer } from '../helpers/redis.js'
+import type { RunView } from '../../src/control/index.js'
 import { get, post, startFixture, type Fixture } from './fixture.js'
 
 const skip = redisSkip()
@@ -133,5 +134,32 @@ void test(
     monitor.disconnect()
     await admin.close()
     assert.deepEqual(lookups, [])
+  },
+)
+
+void test(
+  'redis: GET /v1/runs lists a job a pool planted in its own queue (2 MB, created at 9e15) last, naming what it left out',
+  { skip },
+  async () => {
+    // What the pool's own Redis user may write (test/data/broker/redis/list-cost.test.ts plants it under that user).
+    const prefix = (fx?.broker as unknown as { prefix: string }).prefix
+    const queue = new Queue('switchyard.held', { connection: { url: redis?.url ?? '' }, prefix })
+    try {
+      const input = 'x'.repeat(2 * 1024 * 1024)
+      await queue.add('held.wait', { workflow: 'held.wait', input }, { jobId: 'planted-view', timestamp: 9e15 })
+      const res = await get(url('/v1/runs?limit=1000'))
+      assert.equal(res.status, 200, JSON.stringify(res.body))
+      const runs = (res.body as { runs: RunView[] }).runs
+      const planted = runs.at(-1)
+      assert.ok(runs.length > 1)
+      assert.equal(planted?.runId, 'planted-view')
+      assert.equal(planted.createdAt, '1970-01-01T00:00:00.000Z')
+      assert.deepEqual([planted.workflow, planted.status, planted.deadline, planted.traceId], ['held.wait', 'queued', '', null])
+      assert.deepEqual(planted.omitted, ['input', 'deadline', 'traceId', 'idempotencyKey', 'registry', 'createdAt'])
+      for (const run of runs.slice(0, -1)) assert.equal(run.omitted, undefined, run.runId)
+    } finally {
+      await queue.remove('planted-view')
+      await queue.close()
+    }
   },
 )
