@@ -206,6 +206,15 @@ const LISTED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   returnvalue: ['output'],
 }
 
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** A run a list may return: its record already (ended while queued), or how to read it once it is listed. */
 interface ListRow {
   readonly createdAt: number
@@ -807,6 +816,14 @@ export class RedisBroker implements Broker {
     })
     // Gone meanwhile (removed, or never a job): nothing to list.
     if (raw.timestamp === undefined && !omitted.has('createdAt')) return null
+    // What BullMQ writes as JSON and parses unguarded (Job.fromJSON): a pool's user may have
+    // written something else there, listed as left out rather than failing the whole list.
+    for (const field of ['data', 'opts']) {
+      const text = raw[field]
+      if (text === undefined || parses(text)) continue
+      delete raw[field]
+      for (const fed of LISTED_FIELDS[field] ?? []) omitted.add(fed)
+    }
     const job = Job.fromJSON(entry.queue, raw as unknown as JobJsonRaw, runId)
     const { error, output, ...record } = recordFromJob(
       job as JobLike,

@@ -302,3 +302,33 @@ void test(
     }
   },
 )
+
+void test(
+  'a job a pool planted with data and opts that are not JSON is listed without them; the list does not fail',
+  { skip },
+  async () => {
+    const { url } = server()
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const broker = await RedisBroker.connect({ registry, url, prefix })
+    // Plain commands on pool `work`'s own keys: what its Redis user may write (the test above plants under that user).
+    const pool = new Queue(`switchyard.${CONTRACT.pools.work}`, { connection: { url }, prefix })
+    try {
+      const env = envelope(CONTRACT.workflows.burst, CONTRACT.pools.burst, { n: 1 })
+      await broker.submit(env, { async: true })
+      const job = await pool.add(CONTRACT.workflows.echo, { workflow: CONTRACT.workflows.echo })
+      const raw = (await pool.client) as unknown as { call(...args: string[]): Promise<unknown> }
+      await raw.call('HSET', poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`).job(job.id!), 'data', 'not json', 'opts', '{')
+      const listed = await broker.list()
+      assert.deepEqual(
+        listed.map((r) => [r.runId, r.workflow, r.omitted && [...r.omitted].sort()]),
+        [
+          [job.id, CONTRACT.workflows.echo, ['deadline', 'idempotencyKey', 'input', 'maxAttempts', 'registry', 'traceId']],
+          [env.runId, CONTRACT.workflows.burst, undefined],
+        ],
+      )
+    } finally {
+      await pool.close()
+      await broker.close()
+    }
+  },
+)
