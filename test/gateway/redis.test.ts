@@ -2,6 +2,7 @@
 // the request path and its error statuses do not depend on the broker.
 import assert from 'node:assert/strict'
 import type { EventEmitter } from 'node:events'
+import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 
 import { Queue } from 'bullmq'
@@ -159,6 +160,30 @@ void test(
       for (const run of runs.slice(0, -1)) assert.equal(run.omitted, undefined, run.runId)
     } finally {
       await queue.remove('planted-view')
+      await queue.close()
+    }
+  },
+)
+
+void test(
+  'redis: GET /v1/runs/{id} of a job a pool planted with a time no date can hold answers 200, the time named in omitted',
+  { skip },
+  async () => {
+    const prefix = (fx?.broker as unknown as { prefix: string }).prefix
+    const queue = new Queue('switchyard.held', { connection: { url: redis?.url ?? '' }, prefix })
+    const runId = randomUUID()
+    try {
+      // Past year 275760: new Date(9e15).toISOString() throws (a 500 before).
+      await queue.add('held.wait', { workflow: 'held.wait', input: {} }, { jobId: runId, timestamp: 9e15 })
+      const res = await get(url(`/v1/runs/${runId}`))
+      assert.equal(res.status, 200, JSON.stringify(res.body))
+      const view = res.body as RunView
+      assert.deepEqual(
+        [view.runId, view.status, view.createdAt, view.omitted],
+        [runId, 'queued', '1970-01-01T00:00:00.000Z', ['createdAt']],
+      )
+    } finally {
+      await queue.remove(runId)
       await queue.close()
     }
   },

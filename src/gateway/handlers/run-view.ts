@@ -7,7 +7,19 @@ export type { RunView }
 
 /** `output: false` leaves the output out (lists: one page must not carry every run's output). */
 export function toRunView(record: RunRecord, include: { readonly output: boolean } = { output: true }): RunView {
-  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
+  // A pool's user writes its own jobs: a time no Date can hold (past year 275760, NaN) made
+  // toISOString throw, a 500 for the run and for every list holding it. Such a time is left
+  // out (createdAt, which every view has, shows the epoch) and named in `omitted`.
+  const unreadable = (['createdAt', 'startedAt', 'finishedAt'] as const).filter(
+    (field) => record[field] !== undefined && Number.isNaN(new Date(record[field] as number).getTime()),
+  )
+  const iso = (ms: number | undefined) => {
+    const date = ms === undefined ? undefined : new Date(ms)
+    return date === undefined || Number.isNaN(date.getTime()) ? undefined : date.toISOString()
+  }
+  const started = iso(record.startedAt) === undefined ? undefined : record.startedAt
+  const finished = iso(record.finishedAt) === undefined ? undefined : record.finishedAt
+  const omitted = [...(record.omitted ?? []), ...unreadable.filter((field) => !record.omitted?.includes(field))]
   return {
     runId: record.runId,
     workflow: record.workflow,
@@ -17,15 +29,15 @@ export function toRunView(record: RunRecord, include: { readonly output: boolean
     ...(record.error ? { error: record.error } : {}),
     attempts: record.attempts,
     maxAttempts: record.maxAttempts,
-    createdAt: iso(record.createdAt) as string,
-    ...(record.startedAt !== undefined ? { startedAt: iso(record.startedAt) } : {}),
-    ...(record.finishedAt !== undefined ? { finishedAt: iso(record.finishedAt) } : {}),
-    ...(record.startedAt !== undefined && record.finishedAt !== undefined ? { durationMs: record.finishedAt - record.startedAt } : {}),
+    createdAt: iso(record.createdAt) ?? new Date(0).toISOString(),
+    ...(started !== undefined ? { startedAt: iso(started) } : {}),
+    ...(finished !== undefined ? { finishedAt: iso(finished) } : {}),
+    ...(started !== undefined && finished !== undefined ? { durationMs: finished - started } : {}),
     deadline: record.deadline,
     traceId: record.traceId,
     idempotencyKey: record.idempotencyKey,
     ...(record.registry !== undefined ? { registry: record.registry } : {}),
     ...(record.deadLettered ? { deadLettered: true } : {}),
-    ...(record.omitted?.length ? { omitted: record.omitted } : {}),
+    ...(omitted.length ? { omitted } : {}),
   }
 }
