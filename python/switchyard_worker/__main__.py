@@ -1,10 +1,12 @@
-"""switchyard-worker --registry .switchyard/switchyard.yaml.resolved.json --pool NAME (--redis URL | --ipc)
+"""switchyard-worker --registry .switchyard/switchyard.yaml.resolved.json --registry-sha256 sha256:HEX --pool NAME (--redis URL | --ipc)
 
 Serves one python pool, from its BullMQ queue on Redis or from `switchyard dev`'s
 embedded broker over file descriptor 3 (--ipc), until SIGTERM/SIGINT, then drains:
 takes no new runs and lets in-flight ones finish. SWITCHYARD_VERIFY_KEYS (required)
 lists the gateway's Ed25519 public keys: every envelope needs a signature by one of
-them. `python3 -m switchyard_worker` is the same.
+them. The resolved registry is read only when its bytes hash to --registry-sha256
+(SWITCHYARD_REGISTRY_SHA256: the supervisor's, which wrote it). `python3 -m
+switchyard_worker` is the same.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from .tracing import init_tracing
 #: The channel `switchyard dev` opens beside stdin, stdout and stderr.
 IPC_FD = 3
 
+#: The SHA-256 of the resolved registry as the supervisor (or `switchyard worker`) wrote it.
+REGISTRY_SHA256_ENV = "SWITCHYARD_REGISTRY_SHA256"
+
 
 def _args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="switchyard-worker", description="Switchyard python pool worker")
@@ -43,6 +48,12 @@ def _args(argv: list[str]) -> argparse.Namespace:
         "--registry",
         default=os.environ.get("SWITCHYARD_REGISTRY") or None,
         help="the resolved registry (.switchyard/<file>.resolved.json, written by `switchyard check` and the supervisor)",
+    )
+    parser.add_argument(
+        "--registry-sha256",
+        default=os.environ.get(REGISTRY_SHA256_ENV) or None,
+        help="sha256:<hex> of the resolved registry's bytes as its writer made them (set by the supervisor and "
+        "`switchyard worker`); required: a resolved registry that does not hash to it is refused",
     )
     parser.add_argument(
         "--config",
@@ -58,6 +69,21 @@ def _args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address of /healthz and /metrics")
     parser.add_argument("--lifeline", action="store_true", help="drain and exit when stdin closes (set by the supervisor)")
     return parser.parse_args(argv)
+
+
+def registry_sha256(given: str | None) -> str:
+    """The digest the resolved registry must hash to. The worker never trusts that file by
+    itself: anyone who can write `.switchyard/` (a pool's graph) could point a workflow at a
+    module of its choosing, which this process would import with the pool's env."""
+    if not given or not given.strip():
+        raise SwitchyardError(
+            "CONFIG_INVALID",
+            f"no --registry-sha256 ({REGISTRY_SHA256_ENV}): the worker reads the resolved registry only when its bytes hash "
+            "to the SHA-256 of the text its writer made (anyone who can write .switchyard/ could change it). Start it with "
+            "`npx switchyard worker --pool NAME`, which resolves the registry and passes it, or pass "
+            '--registry-sha256 "sha256:$(sha256sum FILE | cut -d" " -f1)" right after `switchyard check` wrote FILE',
+        )
+    return given.strip()
 
 
 def verify_keys_from_env(env: Mapping[str, str]) -> VerifyKeys:
@@ -117,7 +143,7 @@ async def drain(worker: Any) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    registry = load_registry(args.registry or args.config)
+    registry = load_registry(args.registry or args.config, sha256=registry_sha256(args.registry_sha256))
     runner = PoolRunner(registry, args.pool, verify_keys_from_env(os.environ))
     url: str | None = None
     if not args.ipc:

@@ -10,6 +10,7 @@ never guessed at.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -193,18 +194,34 @@ def resolved_path(config: str | Path) -> Path:
     return source.parent / ".switchyard" / f"{source.name}.resolved.json"
 
 
-def load_registry(path: str | Path) -> Registry:
+def load_registry(path: str | Path, sha256: str | None = None) -> Registry:
     """Read a resolved registry (``*.resolved.json``). Given the registry file itself
-    (switchyard.yaml), read the resolved form `switchyard check` wrote beside it."""
+    (switchyard.yaml), read the resolved form `switchyard check` wrote beside it.
+
+    ``sha256`` (``sha256:<hex>`` or ``<hex>``): the file is read only if its bytes hash to
+    it, else refused. The worker always passes one (the supervisor's, which wrote the
+    file): whoever can write ``.switchyard/`` could otherwise name any graph module."""
     file = Path(path).resolve()
     if not file.name.endswith(".resolved.json"):
         file = resolved_path(file)
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        raw = file.read_bytes()
     except FileNotFoundError:
         raise _invalid(file, "no resolved registry here: run `switchyard check` (or start the worker with `switchyard worker`)") from None
     except OSError as error:
         raise _invalid(file, f"cannot read the resolved registry: {error.strerror}") from error
+    if sha256 is not None:
+        expected = sha256.removeprefix("sha256:").lower()
+        actual = hashlib.sha256(raw).hexdigest()
+        if actual != expected:
+            raise _invalid(
+                file,
+                f"its SHA-256 is sha256:{actual}, not the sha256:{expected} it was written with: "
+                "changed since (by anyone who can write .switchyard/), so not read; start the worker again "
+                "with `switchyard worker` (or under `switchyard start`/`dev`), which resolves it anew",
+            )
+    try:
+        data = json.loads(raw.decode("utf-8"))
     except ValueError as error:
         raise _invalid(file, f"not JSON: {error}") from error
     registry = parse_registry(data, file)

@@ -1,4 +1,5 @@
 import base64
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -59,6 +60,11 @@ def workflow(root: Path, name: str, pool: str, ref: str, **fields: Any) -> dict[
         "prompt": None, "input": {"type": "object"}, "output": None, "description": name, "timeoutMs": 60_000, "retries": 2,
     }
     return {**base, **fields}
+
+
+def sha256_of(file: Path) -> str:
+    """The digest a supervisor passes the worker with the resolved registry it wrote (--registry-sha256)."""
+    return "sha256:" + hashlib.sha256(file.read_bytes()).hexdigest()
 
 
 def write_resolved(root: Path, pools: list[dict[str, Any]], workflows: list[dict[str, Any]]) -> Registry:

@@ -38,7 +38,7 @@ from switchyard_worker.cancel import Abort, cancel_channel, cancelled_error, can
 from switchyard_worker.redis_source import RUN_ERROR_TAG
 from switchyard_worker.registry import Registry
 from switchyard_worker.runner import PoolRunner
-from tests.conftest import SPEC, TEST_KEYS, VERIFY_KEYS, pool, sign, workflow, write_resolved
+from tests.conftest import SPEC, TEST_KEYS, VERIFY_KEYS, pool, sha256_of, sign, workflow, write_resolved
 
 PYTHON_ROOT = Path(__file__).resolve().parents[1]
 
@@ -258,8 +258,9 @@ class Worker:
 def worker(registry: Registry, redis_server: RedisServer, tmp_path: Path) -> Iterator[Worker]:
     env = {**os.environ, "SWITCHYARD_VERIFY_KEYS": TEST_KEYS["verifyKeys"], "PYTHONPATH": str(PYTHON_ROOT), "OTEL_SDK_DISABLED": "true"}
     resolved = tmp_path / ".switchyard" / "switchyard.yaml.resolved.json"
+    command = [sys.executable, "-m", "switchyard_worker", "--registry", str(resolved), "--registry-sha256", sha256_of(resolved)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "switchyard_worker", "--registry", str(resolved), "--pool", "py", "--redis", redis_server.url, "--port", "-1"],
+        [*command, "--pool", "py", "--redis", redis_server.url, "--port", "-1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     output: list[str] = []

@@ -11,9 +11,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from switchyard_worker.__main__ import main
 from switchyard_worker.errors import SwitchyardError
 from switchyard_worker.registry import load_registry, resolved_path
-from tests.conftest import SPEC, pool, workflow, write_resolved
+from tests.conftest import SPEC, pool, sha256_of, workflow, write_resolved
 
 
 def test_a_resolved_registry_loads_with_its_units_already_resolved(tmp_path: Path) -> None:
@@ -148,3 +149,32 @@ def test_a_resolved_registry_that_is_no_object_or_no_json_is_refused(tmp_path: P
         file.write_text(text)
         with pytest.raises(SwitchyardError, match=re.escape(message)):
             load_registry(file)
+
+
+def test_a_resolved_registry_is_read_only_while_it_hashes_to_the_digest_it_was_written_with(tmp_path: Path) -> None:
+    write_resolved(tmp_path, [pool("py", runtime="python")], [workflow(tmp_path, "py.a", "py", "g.py#a")])
+    file = resolved_path(tmp_path / "switchyard.yaml")
+    digest = sha256_of(file)
+    assert load_registry(file, sha256=digest).workflows["py.a"].module == tmp_path / "g.py"
+    assert load_registry(file, sha256=digest.removeprefix("sha256:")).workflows["py.a"].module == tmp_path / "g.py"
+    # Someone who may write .switchyard/ (not switchyard.yaml) points the workflow at a module of theirs.
+    data = json.loads(file.read_text())
+    data["workflows"]["py.a"]["graph"] = {"ref": "../evil.py#a", "module": str(tmp_path.parent / "evil.py"), "export": "a"}
+    file.write_text(json.dumps(data))
+    with pytest.raises(SwitchyardError) as refused:
+        load_registry(file, sha256=digest)
+    assert refused.value.code == "REGISTRY_INVALID"
+    assert f"not the {digest} it was written with" in refused.value.message
+
+
+def test_the_worker_refuses_a_resolved_registry_without_its_digest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_resolved(tmp_path, [pool("py", runtime="python")], [workflow(tmp_path, "py.a", "py", "g.py#a")])
+    file = resolved_path(tmp_path / "switchyard.yaml")
+    monkeypatch.delenv("SWITCHYARD_REGISTRY_SHA256", raising=False)
+    assert main(["--registry", str(file), "--pool", "py", "--ipc"]) == 2
+    assert "CONFIG_INVALID: no --registry-sha256 (SWITCHYARD_REGISTRY_SHA256)" in capsys.readouterr().err
+    file.write_text(file.read_text().replace('"g.py#a"', '"h.py#a"'))
+    assert main(["--registry", str(file), "--registry-sha256", "sha256:" + "0" * 64, "--pool", "py", "--ipc"]) == 2
+    assert "REGISTRY_INVALID" in capsys.readouterr().err

@@ -2,6 +2,9 @@
 // SWITCHYARD_REDIS_URL from the pool's env file, or its `redis`) it consumes the pool's queue;
 // forked by `switchyard dev` (`--ipc`) it is fed by the embedded broker over IPC.
 // SIGTERM drains: no new runs, in-flight ones finish, then the process exits 0.
+// It never holds the registry cache's key: it reads the compiled registry only when its text
+// hashes to SWITCHYARD_COMPILED_SHA256 (its supervisor's, verified under the key), else it
+// compiles the registry file itself and writes nothing (DESIGN §2.2, SECURITY.md row 3).
 import { spawn } from 'node:child_process'
 import { SERVICE, loadRegistry, type Registry } from '../control/index.js'
 import { writeResolvedRegistry } from '../control/tooling/index.js'
@@ -27,7 +30,9 @@ python3 -m switchyard_worker from the package's python/ folder, on Redis).
   --host H      address of /healthz and /metrics (default 127.0.0.1)
 Env: SWITCHYARD_VERIFY_KEYS (required: the gateway's Ed25519 public key, or several
 during a rotation, comma-separated; envelopes must carry a signature by one of them),
-SWITCHYARD_MODEL, OTEL_EXPORTER_OTLP_* (this pool's trace export).`
+SWITCHYARD_MODEL, OTEL_EXPORTER_OTLP_* (this pool's trace export),
+SWITCHYARD_COMPILED_SHA256 (set by switchyard dev/start: the compiled registry in
+.switchyard/ is read only when it hashes to this; without it the registry file is compiled).`
 
 const OPTIONS = {
   ...CONFIG_OPTION,
@@ -46,7 +51,8 @@ function parsePort(text: string | undefined): number {
 
 /**
  * A python pool: `python3 -m switchyard_worker` in the foreground, reading the registry
- * as resolved here (one set of registry rules), signals passed on; its exit code is ours.
+ * as resolved here (one set of registry rules) and only while it hashes to what was
+ * written here, signals passed on; its exit code is ours.
  */
 async function runPython(pool: string, registry: Registry, redis: string | undefined): Promise<number> {
   const program = pythonProgram()
@@ -56,7 +62,10 @@ async function runPython(pool: string, registry: Registry, redis: string | undef
     '-m',
     'switchyard_worker',
     '--registry',
-    resolved,
+    resolved.file,
+    // It reads the file only while it is the text written here (anyone who can write .switchyard/ could change it).
+    '--registry-sha256',
+    resolved.sha256,
     '--pool',
     pool,
     '--lifeline',
@@ -100,7 +109,12 @@ export async function run(args: string[]): Promise<number> {
   }
   if (!values.pool) throw new Error(`--pool NAME is required\n\n${USAGE}`)
   // Without the cache key (issue 12.3): a pool's process never holds it, and executes no cached code.
-  const registry = loadRegistry(configPath(values.config), { cacheTrust: 'none' })
+  // It reads the compiled registry only when its text hashes to what the supervisor verified
+  // under the key (SWITCHYARD_COMPILED_SHA256); started alone, it compiles the registry file.
+  const registry = loadRegistry(configPath(values.config), {
+    cacheTrust: 'none',
+    compiledSha256: process.env.SWITCHYARD_COMPILED_SHA256 || undefined,
+  })
   const pool = registry.pools.get(values.pool)
   if (!pool) throw new Error(`unknown pool '${values.pool}'; the registry has: ${[...registry.pools.keys()].join(', ')}`)
   // Checked here for python pools too: the same message, before a child process starts.

@@ -24,6 +24,7 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 
 import { CACHE_KEY_FILE, InvalidInputError, cacheRefusals, loadRegistry, route, type CacheRefusal } from '../../src/control/index.js'
+import { verifiedCompiledSha256 } from '../../src/control/tooling/index.js'
 import { spawnDev } from '../cli/dev-process.js'
 import { eventually } from '../helpers/eventually.js'
 
@@ -232,6 +233,46 @@ void describe('code a worker plants in the compiled registry cache never runs in
   })
 })
 
+/** The compiled registry with every workflow's graph module pointed at `module` (written over it, the MAC kept). */
+function pointGraphsAt(s: Pick<Site, 'compiled'>, ref: string): void {
+  const text = readFileSync(s.compiled, 'utf8')
+  const newline = text.indexOf('\n')
+  const json = JSON.parse(text.slice(newline + 1)) as { workflows: { graph: string[] } }
+  json.workflows.graph = json.workflows.graph.map(() => ref)
+  writeFileSync(s.compiled, `${text.slice(0, newline)}\n${JSON.stringify(json)}`)
+}
+
+function sha256Of(file: string): string {
+  return `sha256:${createHash('sha256').update(readFileSync(file, 'utf8')).digest('hex')}`
+}
+
+void describe("a pool's worker (cacheTrust none) runs no graph module an unsigned cache names", () => {
+  void it('reads the compiled registry only when it hashes to the digest its supervisor verified under the key', () => {
+    const s = site()
+    writeFileSync(join(s.dir, 'graphs', 'other.mjs'), 'export function echo() { return () => ({ other: true }) }\n')
+    const genuine = verifiedCompiledSha256(s.file)
+    assert.equal(genuine, sha256Of(s.compiled), 'the supervisor vouches for the text it verified')
+    const real = join(s.dir, 'graphs', 'work.mjs')
+    const moduleOf = (options: Parameters<typeof loadRegistry>[1]) =>
+      loadRegistry(s.file, options).workflows.get('work.loose')?.graph.module
+
+    // The attacker (who may write .switchyard/, not switchyard.yaml) points the graphs at a module of its own.
+    writeFileSync(join(s.dir, 'evil.mjs'), 'export function echo() { return () => ({ planted: true }) }\n')
+    pointGraphsAt(s, '../evil.mjs#echo')
+    const tampered = readFileSync(s.compiled, 'utf8')
+    assert.equal(verifiedCompiledSha256(s.file), null, 'its MAC no longer matches: the supervisor vouches for nothing')
+    // Started alone (no digest): compiled from switchyard.yaml; with the digest of the genuine text: the same.
+    assert.equal(moduleOf({ cacheTrust: 'none' }), real)
+    assert.equal(moduleOf({ cacheTrust: 'none', compiledSha256: genuine! }), real)
+    assert.equal(readFileSync(s.compiled, 'utf8'), tampered, 'a worker writes nothing')
+
+    // A digest is what decides: a text it names is read as it stands (here one naming another module of the folder).
+    pointGraphsAt(s, 'graphs/other.mjs#echo')
+    assert.equal(moduleOf({ cacheTrust: 'none', compiledSha256: sha256Of(s.compiled) }), join(s.dir, 'graphs', 'other.mjs'))
+    assert.equal(moduleOf({ cacheTrust: 'none' }), real)
+  })
+})
+
 // ---- through a real gateway, the code planted by a real graph ----
 
 /** A graph that, when run, plants code over every cached validator and edits the compiled registry to name its own. */
@@ -330,6 +371,49 @@ void describe('a graph that plants code in the cache, through switchyard dev', (
       assert.equal(bad.status, 422, JSON.stringify(bad.body))
       assert.equal((await post(url, 'work.strict', {})).status, 422)
       assert.equal(existsSync(marker), false, 'the planted code never ran in the gateway')
+    } finally {
+      await dev.stop()
+    }
+  })
+})
+
+void describe('a compiled registry pointed at a planted graph module, through switchyard dev', () => {
+  void it("is not what the pool's next worker runs: its supervisor vouches only for the text it verified under the key", async () => {
+    const dir = registryFolder()
+    const marker = join(dir, 'planted-graph-ran')
+    writeFileSync(
+      join(dir, 'evil.mjs'),
+      `import { writeFileSync } from 'node:fs'\nexport function echo() { writeFileSync(${JSON.stringify(marker)}, 'x'); return () => ({ planted: true }) }\n`,
+    )
+    const env = {
+      SWITCHYARD_SIGNING_KEY: '',
+      SWITCHYARD_TOKENS: '',
+      OTEL_EXPORTER_OTLP_ENDPOINT: '',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+    }
+    const dev = spawnDev(['--config', join(dir, 'switchyard.yaml'), '--port', '0'], dir, env)
+    const pids = () => [...dev.text.matchAll(/switchyard worker: pool work, pid (\d+)/g)].map((m) => Number(m[1]))
+    try {
+      const url = await eventually('the gateway URL', () => /gateway (http:\/\/[\d.:]+)/.exec(dev.text)?.[1], 60_000)
+      await eventually('a live worker', async () => (await fetch(`${url}/readyz`)).status === 200, 60_000)
+      const first = await eventually('its pid', () => pids()[0], 30_000)
+      const compiled = join(dir, '.switchyard', 'switchyard.yaml.compiled.json')
+      // The worker was given the digest of the verified cache (so it starts from it, not by compiling).
+      const environ = readFileSync(`/proc/${first}/environ`, 'utf8').split('\0')
+      assert.ok(environ.includes(`SWITCHYARD_COMPILED_SHA256=${sha256Of(compiled)}`), environ.join(' '))
+      assert.deepEqual((await post(url, 'work.loose', { x: 1 })).body, { x: 1 })
+
+      // Someone who may write .switchyard/ (not switchyard.yaml) points the graphs at a module of theirs; the worker restarts.
+      pointGraphsAt({ compiled }, 'evil.mjs#echo')
+      process.kill(first, 'SIGKILL')
+      const next = await eventually('a new worker', () => pids().find((pid) => pid !== first), 60_000)
+      await eventually('it serves', async () => (await fetch(`${url}/readyz`)).status === 200, 60_000)
+      const environ2 = readFileSync(`/proc/${next}/environ`, 'utf8')
+      assert.doesNotMatch(environ2, /SWITCHYARD_COMPILED_SHA256/, 'no digest for a cache whose MAC does not match')
+      const run = await post(url, 'work.loose', { x: 2 })
+      assert.equal(run.status, 200, JSON.stringify(run.body))
+      assert.deepEqual(run.body, { x: 2 }, 'the real graph ran')
+      assert.equal(existsSync(marker), false, 'the planted module was never imported')
     } finally {
       await dev.stop()
     }

@@ -2,7 +2,7 @@
 // keyed by content), loaded cheaply by every process that routes.
 export { loadRegistry, rebuildRegistry, type LoadOptions } from './load-registry.js'
 export { cacheRefusals, CACHE_KEY_FILE, type CacheRefusal } from './cache-trust.js'
-export type { CacheTrust } from './registry-cache.js'
+export { verifiedCompiledSha256, type CacheTrust } from './registry-cache.js'
 export { internalsOf } from './compiled-registry.js'
 export { requireHere } from './node-builtins.js'
 export { linearRegExp } from './linear-regexp.js'

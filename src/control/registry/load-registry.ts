@@ -88,11 +88,19 @@ export interface LoadOptions {
   /**
    * `key` (every process of the operator's: gateway, CLI, an app that routes): trust and
    * write only a cache whose MAC matches under `.switchyard/cache.key`, made if absent.
-   * `none` (a pool's worker, which must never hold that key): read the cache without the
-   * key, execute no cached code, write nothing.
+   * `none` (a pool's worker, which must never hold that key): read the cache only when its
+   * text hashes to `compiledSha256`, else compile the registry file; execute no cached
+   * code, write nothing.
    * @default 'key'
    */
   readonly cacheTrust?: CacheTrust
+  /**
+   * With `cacheTrust: 'none'`: `sha256:<hex>` of the compiled registry's text as a process
+   * holding the key verified it (verifiedCompiledSha256; a supervisor passes it to its
+   * workers as SWITCHYARD_COMPILED_SHA256). Absent: the cache is not read at all (anyone
+   * who can write `.switchyard/` could name the graph modules it loads).
+   */
+  readonly compiledSha256?: string
   /**
    * When each workflow's own files (schemas, graph module, prompt) are checked against
    * the compiled form. `first-use` (a process that routes): at load only the registry
@@ -120,7 +128,7 @@ export interface LoadOptions {
 export function loadRegistry(path: string, options: LoadOptions = {}): Registry {
   const source = resolve(path)
   const trust = options.cacheTrust ?? 'key'
-  const cached = readCompiled(source, trust)
+  const cached = readCompiled(source, trust, options.compiledSha256)
   // Every workflow checked now: one stale, the registry is rebuilt (or its problems thrown) here, as for a stale registry file.
   if (cached && (options.check !== 'load' || cached.all())) {
     const { compiled, verified, fresh } = cached

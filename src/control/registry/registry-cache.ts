@@ -7,7 +7,9 @@
 // A compiled form is used only when every file it was built from is unchanged
 // (DESIGN §2.2: never a stale one; cache-freshness.ts: the registry file at load, a
 // workflow's own files before its first use), and, in a process that holds the key, only when its
-// MAC matches; every file it names must hash to the id it names it by (issue 12.3).
+// MAC matches; in one that does not (a pool's worker), only when its text hashes to the SHA-256
+// a process holding the key verified and passed on (its supervisor), else never; every file it
+// names must hash to the id it names it by (issue 12.3).
 // Written and swept as cache-files.ts says: never through a symlink planted in the folder.
 import { basename, dirname, join, sep } from 'node:path'
 import type * as Fs from 'node:fs'
@@ -53,8 +55,9 @@ function hashesFile(paths: CachePaths, id: string): string {
 
 /**
  * Whether this process holds the cache key: it then trusts (and writes) only a compiled
- * registry whose MAC matches. A worker loads without it: it reads the cache but never
- * executes cached code and never writes.
+ * registry whose MAC matches. A worker loads without it: it reads the cache only when its
+ * text is the one a process holding the key verified (the SHA-256 its supervisor passes,
+ * verifiedCompiledSha256), never executes cached code and never writes.
  */
 export type CacheTrust = 'key' | 'none'
 
@@ -71,8 +74,15 @@ export interface CachedRegistry {
   readonly all: () => boolean
 }
 
-/** The cached compiled registry for `source`, or null when absent, foreign, stale or (holding the key) not authentic. */
-export function readCompiled(source: string, trust: CacheTrust): CachedRegistry | null {
+/**
+ * The cached compiled registry for `source`, or null when absent, foreign, stale, (holding
+ * the key) not authentic, or (without it) not the text whose SHA-256 is `verified`: a
+ * process without the key has no way to tell an authentic cache from one written by anyone
+ * who can write `.switchyard/` (a pool's graph), which could name any graph module.
+ */
+export function readCompiled(source: string, trust: CacheTrust, verified?: string): CachedRegistry | null {
+  // Without the key and with no digest a keyed process vouched for: compiled from the registry file instead.
+  if (trust === 'none' && verified === undefined) return null
   const paths = cachePaths(source)
   let text: string
   try {
@@ -80,6 +90,7 @@ export function readCompiled(source: string, trust: CacheTrust): CachedRegistry 
   } catch {
     return null
   }
+  if (trust === 'none' && sha256(text) !== verified) return null
   const signed = text.startsWith(MAC_PREFIX)
   const newline = signed ? text.indexOf('\n') : -1
   const body = signed ? text.slice(newline + 1) : text
@@ -108,6 +119,27 @@ export function readCompiled(source: string, trust: CacheTrust): CachedRegistry 
     // Not the shape its format says (edited by hand, say): rebuilt.
     return null
   }
+}
+
+/**
+ * `sha256:<hex>` of the compiled registry's text on disk when its MAC matches under this
+ * process's key, else null: what a supervisor holding the key gives each worker it starts
+ * (SWITCHYARD_COMPILED_SHA256), so the worker, which never holds the key, reads exactly the
+ * text verified here, or compiles the registry file itself (readCompiled). Neither creates
+ * a key nor writes anything.
+ */
+export function verifiedCompiledSha256(source: string): string | null {
+  const paths = cachePaths(source)
+  let text: string
+  try {
+    text = readFileSync(paths.compiled, 'utf8')
+  } catch {
+    return null
+  }
+  const newline = text.indexOf('\n')
+  const key = cacheKey(paths.dir, false)
+  if (!text.startsWith(MAC_PREFIX) || newline === -1 || key === null) return null
+  return macMatches(key, text.slice(newline + 1), text.slice(0, newline)) ? sha256(text) : null
 }
 
 /**

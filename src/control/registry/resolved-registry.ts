@@ -5,7 +5,7 @@
 import type * as Fs from 'node:fs'
 import type { JsonSchema, Pool, Registry } from '../contract/index.js'
 import { writeAtomically } from './cache-files.js'
-import { builtin } from './node-builtins.js'
+import { builtin, sha256 } from './node-builtins.js'
 import { cachePaths } from './registry-cache.js'
 
 /** Bumped on any change a reader of the previous format would misread. */
@@ -82,12 +82,15 @@ export function resolvedRegistryPath(source: string): string {
 
 /**
  * Write the resolved form beside the registry (`.switchyard/<file>.resolved.json`),
- * atomically (never through a file planted in the folder: cache-files.ts), and return its
- * path. A worker reads it once, at start.
+ * atomically (never through a file planted in the folder: cache-files.ts); its path and
+ * the `sha256:<hex>` of the bytes written. A worker reads it once, at start, and only when
+ * it still hashes to that (SWITCHYARD_REGISTRY_SHA256): anyone who can write `.switchyard/`
+ * could otherwise name the graph modules it loads.
  */
-export function writeResolvedRegistry(registry: Registry): string {
+export function writeResolvedRegistry(registry: Registry): { readonly file: string; readonly sha256: string } {
   const file = resolvedRegistryPath(registry.source)
   builtin<typeof Fs>('node:fs').mkdirSync(cachePaths(registry.source).dir, { recursive: true })
-  writeAtomically(file, `${JSON.stringify(resolvedRegistry(registry), null, 2)}\n`)
-  return file
+  const text = `${JSON.stringify(resolvedRegistry(registry), null, 2)}\n`
+  writeAtomically(file, text)
+  return { file, sha256: sha256(text) }
 }

@@ -13,3 +13,5 @@ export { schemaToType } from './json-schema-to-ts.js'
 export { workflowTypes } from './workflow-types.js'
 export { REGISTRY_KEYS } from '../registry/index.js'
 export { resolvedRegistry, resolvedRegistryPath, writeResolvedRegistry, RESOLVED_FORMAT } from '../registry/index.js'
+// What a supervisor (which holds the cache key) vouches for to the workers it starts.
+export { verifiedCompiledSha256 } from '../registry/index.js'

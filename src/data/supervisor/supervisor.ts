@@ -6,7 +6,9 @@
 // consume their queue directly and the supervisor only keeps them alive.
 // Runtime-python pools get `python3 -m switchyard_worker` processes (python/), with
 // the same env rules, reading the registry this process resolved (its resolved JSON
-// form: one set of registry rules). On the memory broker they speak the same IPC
+// form: one set of registry rules). Workers never hold the cache key: each is given the
+// SHA-256 of the registry text this process wrote or verified (SWITCHYARD_REGISTRY_SHA256,
+// SWITCHYARD_COMPILED_SHA256) and reads that file only while it still hashes to it. On the memory broker they speak the same IPC
 // protocol as node workers, as JSON lines on their fd 3; their stdin is a lifeline:
 // it closes when the supervisor dies.
 import { fork, spawn, type ChildProcess } from 'node:child_process'
@@ -16,7 +18,7 @@ import type { Broker, PoolStats } from '../broker/index.js'
 import type { VerifyKeys } from '../envelope-keys.js'
 import { linkChild, type ChildLink } from '../broker/memory/index.js'
 import type { MemoryBroker } from '../broker/memory/index.js'
-import { writeResolvedRegistry } from '../../control/tooling/index.js'
+import { verifiedCompiledSha256, writeResolvedRegistry } from '../../control/tooling/index.js'
 import type { Duplex } from 'node:stream'
 import { ndjsonChannel } from '../broker/memory/index.js'
 import type { CpuPolicy } from './cpu-policy.js'
@@ -103,6 +105,18 @@ interface Slot {
 
 const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 }
 
+/**
+ * A node worker never holds the cache key (issue 12.3), so it reads the compiled registry
+ * only when its text is the one verified here under the key, now (a pool's graph may have
+ * rewritten it since): else it compiles the registry file itself. Set after the pool's env
+ * file, which must not choose it.
+ */
+function compiledEnv(env: Record<string, string>, source: string): Record<string, string> {
+  const verified = verifiedCompiledSha256(source)
+  const { SWITCHYARD_COMPILED_SHA256: _ignored, ...rest } = env
+  return verified ? { ...rest, SWITCHYARD_COMPILED_SHA256: verified } : rest
+}
+
 function heapArgs(pool: Pool): string[] {
   return pool.memoryBytes === null ? [] : [`--max-old-space-size=${Math.floor(pool.memoryBytes / 1024 / 1024)}`]
 }
@@ -135,7 +149,7 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
   for (const [name, identity] of options.users ?? []) {
     const pool = options.registry.pools.get(name)
     if (!pool) continue
-    const files = [options.registry.source, ...(resolved && pool.runtime === 'python' ? [resolved] : [])]
+    const files = [options.registry.source, ...(resolved && pool.runtime === 'python' ? [resolved.file] : [])]
     for (const workflow of options.registry.workflows.values()) if (workflow.pool === name) files.push(workflow.graph.module)
     if (pool.runtime === 'node') files.push(options.worker.module)
     const problem = probeAccess(
@@ -206,12 +220,16 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
           ? // stdin stays open and unused: the worker drains when it closes (this process died).
             // On the memory broker, fd 3 is its channel for runs (JSON lines, ipc-protocol.ts).
             spawn(python.command, [...python.args(pool), ...(ipc ? ['--ipc'] : [])], {
-              env: { ...env, PYTHONPATH: python.path, ...(resolved ? { SWITCHYARD_REGISTRY: resolved } : {}) },
+              env: {
+                ...env,
+                PYTHONPATH: python.path,
+                ...(resolved ? { SWITCHYARD_REGISTRY: resolved.file, SWITCHYARD_REGISTRY_SHA256: resolved.sha256 } : {}),
+              },
               stdio: ipc ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
               ...as,
             })
           : fork(options.worker.module, options.worker.args(pool), {
-              env,
+              env: compiledEnv(env, options.registry.source),
               execArgv: [...(options.worker.execArgv ?? []), ...heapArgs(pool)],
               stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
               ...as,

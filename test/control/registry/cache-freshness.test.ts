@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import { loadRegistry, route, SwitchyardError, type Registry } from '../../../src/control/index.js'
+import { verifiedCompiledSha256 } from '../../../src/control/tooling/index.js'
 import { folder, lines, loadAndUse, problemsOf, type Folder } from '../fixture.js'
 
 const FLOW = (name: string) => `  flow.${name}:
@@ -243,7 +244,8 @@ void describe('a workflow is checked against its files on first use, never serve
   void it('holds for a worker, which loads without the cache key and rebuilds without writing', () => {
     const f = at('first-use-worker')
     const compiled = readFileSync(compiledOf(f), 'utf8')
-    const registry = loadRegistry(registryOf(f), { cacheTrust: 'none' })
+    // The cache as its supervisor verified it (else a worker does not read it at all).
+    const registry = loadRegistry(registryOf(f), { cacheTrust: 'none', compiledSha256: verifiedCompiledSha256(registryOf(f))! })
     writeFileSync(f.path('reg/flows/a/input.schema.json'), SCHEMA('zz'))
     utimesSync(f.path('reg/flows/a/input.schema.json'), A_MINUTE_AGO, A_MINUTE_AGO)
     assert.deepEqual(registry.workflows.get('flow.a')?.input, JSON.parse(SCHEMA('zz')))

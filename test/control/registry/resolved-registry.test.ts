@@ -3,6 +3,7 @@
 // schema, carries every unit resolved, and the Python worker reads exactly that.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -70,17 +71,19 @@ void describe('the resolved registry', () => {
 
   void it('is what the Python worker reads: the same pool, the same numbers', (t) => {
     const registry = loadRegistry(join(f.dir, 'switchyard.yaml'))
-    const file = writeResolvedRegistry(registry)
+    const { file, sha256 } = writeResolvedRegistry(registry)
+    assert.equal(sha256, `sha256:${createHash('sha256').update(readFileSync(file)).digest('hex')}`)
     assert.equal(file, resolvedRegistryPath(registry.source))
     assert.equal(file, join(f.dir, '.switchyard', 'switchyard.yaml.resolved.json'))
     const script = [
       'import json, sys',
       'from switchyard_worker.registry import load_registry',
-      'r = load_registry(sys.argv[1])',
+      // The digest the supervisor passes: Python hashes the same bytes to it.
+      'r = load_registry(sys.argv[1], sha256=sys.argv[2])',
       'p, w = r.pools["py"], r.workflows["py.hello"]',
       'print(json.dumps([r.digest, p.memory, p.max_output, p.timeout_ms, p.capture, list(p.redact), w.timeout_ms, str(w.module), w.export, w.output]))',
     ].join('\n')
-    const python = spawnSync('python3', ['-c', script, file], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: 'python' } })
+    const python = spawnSync('python3', ['-c', script, file, sha256], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: 'python' } })
     if (python.error || (python.status !== 0 && /No module named/.test(python.stderr) && !process.env.CI)) {
       t.skip(`python3 cannot run the worker here: ${python.stderr || python.error?.message}`)
       return

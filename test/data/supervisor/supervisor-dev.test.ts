@@ -66,9 +66,10 @@ void describe('supervisor (memory broker, worker processes)', () => {
       assert.equal(out.SWITCHYARD_VERIFY_KEYS, VERIFY.toString())
     }
     // Only the minimal base (those of PATH, HOME, LANG, TZ, TMPDIR that are set here), the registry path,
-    // the verify keys and the pool's own file.
+    // the digest of the compiled registry this process verified, the verify keys and the pool's own file.
     const base = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'].filter((key) => process.env[key] !== undefined)
-    assert.deepEqual(d.keys, [...base, 'DISCOVERY_VAR', 'SWITCHYARD_CONFIG', 'SWITCHYARD_VERIFY_KEYS'].sort())
+    const keys = [...base, 'DISCOVERY_VAR', 'SWITCHYARD_COMPILED_SHA256', 'SWITCHYARD_CONFIG', 'SWITCHYARD_VERIFY_KEYS']
+    assert.deepEqual(d.keys, keys.sort())
   })
 
   void test("a busy worker's /metrics shows its runs in flight and the pool's queue depth", async () => {

@@ -97,7 +97,8 @@ async function startProcess(
 function startPythonWorker(url: string, prefix: string, env: Record<string, string>, extraArgs: string[] = []): Promise<Started> {
   // The registry as the TypeScript side resolved it: the worker never reads the YAML.
   const resolved = writeResolvedRegistry(loadRegistry(config))
-  const args = ['-m', 'switchyard_worker', '--registry', resolved, '--pool', 'py', '--redis', url, '--prefix', prefix, ...extraArgs]
+  const args = ['-m', 'switchyard_worker', '--registry', resolved.file, '--registry-sha256', resolved.sha256, '--pool', 'py']
+  args.push('--redis', url, '--prefix', prefix, ...extraArgs)
   return startProcess('python3', args, cleanEnv(env), extraArgs.includes('--lifeline') ? 'pipe' : 'ignore')
 }
 
