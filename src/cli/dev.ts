@@ -14,6 +14,7 @@ import { MemoryBroker } from '../data/broker/memory/index.js'
 import { devUsersNote, probePython, pythonProgram, startSupervisor, type SupervisorOptions } from '../data/supervisor/index.js'
 import {
   admissionOptionsFromEnv,
+  allowedHostsFromEnv,
   connectionOptionsFromEnv,
   fullPrivilegeTokens,
   ingestToken,
@@ -46,6 +47,8 @@ const USAGE = `usage: switchyard dev [--config FILE] [--port 7070] [--host 127.0
 Runs the gateway, the embedded broker and every pool's worker processes (node,
 and python3 -m switchyard_worker for runtime: python pools).
 The gateway is open (no auth) unless SWITCHYARD_TOKENS is set: keep it on loopback.
+It answers only Host localhost, 127.0.0.1, [::1] and its address (DNS rebinding);
+SWITCHYARD_GATEWAY_ALLOWED_HOSTS lists more names (comma-separated; '*' for any).
   --port N               gateway port (default PORT or 7070; 0 = any free port)
   --host H               gateway address (default 127.0.0.1)
   --status-interval MS   how often the status table is checked for changes (default 2000)
@@ -151,6 +154,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     traceDir,
     connections: connectionOptionsFromEnv(process.env),
     admission: admissionOptionsFromEnv(process.env),
+    allowedHosts: allowedHostsFromEnv(process.env),
     // Without --watch, a workflow added to the file since the start gets told to restart.
     ...(options.watch ? {} : { unknownWorkflowHint: registryHint(args.config, registry) }),
   })

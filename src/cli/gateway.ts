@@ -7,6 +7,7 @@ import { resolve } from 'node:path'
 import { SERVICE, loadRegistry } from '../control/index.js'
 import {
   admissionOptionsFromEnv,
+  allowedHostsFromEnv,
   connectionOptionsFromEnv,
   fullPrivilegeTokens,
   parseTokens,
@@ -38,6 +39,8 @@ Runs the HTTP gateway on Redis: auth → route() → signed envelope → the poo
   --supervised        run as the child of 'switchyard start' (forked with IPC): take the signing key
                       and ingest secret over IPC, report the URL back, stop when the parent goes
 Env: SWITCHYARD_INGEST_SECRET mints pools' trace-ingest credentials (with --trace-dir);
+SWITCHYARD_GATEWAY_ALLOWED_HOSTS names the Host headers answered besides localhost, 127.0.0.1,
+[::1] and the bind address (comma-separated: a proxy's or a DNS name; '*' for any);
 OTEL_EXPORTER_OTLP_* choose where the gateway's own spans go.`
 
 const OPTIONS = {
@@ -146,6 +149,7 @@ export async function run(argv: string[]): Promise<number> {
     corsOrigins,
     connections: connectionOptionsFromEnv(process.env),
     admission: admissionOptionsFromEnv(process.env),
+    allowedHosts: allowedHostsFromEnv(process.env),
     ...(traceDir ? { traceDir } : {}),
     // As in `dev`: a workflow added to the file since the start gets told to restart.
     ...(supervised ? { unknownWorkflowHint: (await import('./dev-watch.js')).registryHint(config, registry) } : {}),

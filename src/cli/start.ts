@@ -19,7 +19,7 @@ import {
   startGatewayProcess,
   startSupervisor,
 } from '../data/supervisor/index.js'
-import { admissionOptionsFromEnv, connectionOptionsFromEnv, ingestToken, newIngestSecret } from '../gateway/index.js'
+import { admissionOptionsFromEnv, allowedHostsFromEnv, connectionOptionsFromEnv, ingestToken, newIngestSecret } from '../gateway/index.js'
 import { parse, str } from './args.js'
 import { resolveTokens } from './gateway.js'
 import { runIfMain } from './run-if-main.js'
@@ -74,6 +74,7 @@ export async function run(argv: string[]): Promise<number> {
   // And the gateway's SWITCHYARD_GATEWAY_* settings, which its forked process reads from the same env.
   connectionOptionsFromEnv(process.env)
   admissionOptionsFromEnv(process.env)
+  allowedHostsFromEnv(process.env)
   // A server does not start on a broken registry: every workflow checked now, every problem at once.
   const registry = loadRegistry(args.config, { check: 'load' })
   // Each pool's user: (as root), said loudly per pool where it cannot hold.

@@ -8,3 +8,4 @@ export { parseTokensFile, fullPrivilegeTokens, type TokenEntry } from './tokens-
 export { ingestToken, newIngestSecret } from './ingest-credential.js'
 export { connectionOptionsFromEnv } from './connection-limits.js'
 export { admissionOptionsFromEnv } from './fair-admission.js'
+export { allowedHostsFromEnv } from './host-check.js'

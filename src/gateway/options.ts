@@ -33,6 +33,13 @@ export interface GatewayOptions {
   readonly bodyLimitBytes?: number
   /** Browser origins allowed to call the gateway (CORS); `'*'` allows any. @default none */
   readonly corsOrigins?: readonly string[]
+  /**
+   * Host names (`name` or `name:port`) the gateway answers besides its own (host-check.ts:
+   * localhost, 127.0.0.1, [::1], its bind address and IPs, on its port); `'*'` answers any.
+   * A request naming another Host gets 421 (DNS rebinding). A gateway bound to 0.0.0.0 or ::
+   * checks only when this is given. @default none
+   */
+  readonly allowedHosts?: readonly string[] | undefined
   /** Where unexpected faults (500s) are reported. @default JSON lines on stderr */
   readonly log?: Pick<Logger, 'error'>
   /**

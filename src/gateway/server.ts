@@ -9,6 +9,7 @@ import { WWW_AUTHENTICATE, createAuthenticator, type Authenticate } from './auth
 import { guardConnections } from './connection-guard.js'
 import { FD_RESERVE_BASE, FD_RESERVE_EACH, fileDescriptorLimit, resolveConnectionLimits } from './connection-limits.js'
 import { answerPreflight, applyCors } from './cors.js'
+import { hostCheck, misdirectedDetail, type HostCheck } from './host-check.js'
 import { FairAdmission, resolveAdmissionLimits } from './fair-admission.js'
 import { drainRequest } from './drain.js'
 import { TRACE_ID_HEADER, RUN_ID_HEADER, type Exchange, type GatewayDeps, type Handler } from './exchange.js'
@@ -118,6 +119,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const authenticate = createAuthenticator({ tokens: options.tokens, ingestSecret: options.ingestSecret ?? null })
   const corsOrigins = new Set(options.corsOrigins ?? [])
+  const allowHost = hostCheck(resolved.host, options.allowedHosts)
   const pools = [...options.registry.pools.values()]
   const reserved = FD_RESERVE_BASE + FD_RESERVE_EACH * (pools.length + pools.reduce((sum, pool) => sum + pool.processes, 0))
   const limits = resolveConnectionLimits(options.connections ?? {}, fileDescriptorLimit(), reserved)
@@ -131,7 +133,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     (req, res) => {
       // dispatch answers every error itself; this catch is the last line, so that a fault in
       // the error path (or a bug of ours) ends one connection, never the process.
-      dispatch(router, authenticate, deps, corsOrigins, joinable, req, res, guard).catch((error: unknown) => {
+      dispatch(router, authenticate, deps, corsOrigins, allowHost, joinable, req, res, guard).catch((error: unknown) => {
         deps.log.error('request failed in the error path', { method: req.method, url: req.url, error: String(error) })
         res.destroy()
       })
@@ -204,6 +206,7 @@ async function dispatch(
   authenticate: Authenticate,
   deps: GatewayDeps,
   corsOrigins: ReadonlySet<string>,
+  allowHost: HostCheck,
   joinable: ((traceId: string, caller: Caller) => Promise<boolean>) | null,
   req: IncomingMessage,
   res: ServerResponse,
@@ -214,6 +217,9 @@ async function dispatch(
   let pattern = 'unmatched'
   let exchange: Exchange | undefined
   try {
+    // Before anything else: a page under a rebound DNS name learns nothing, not even which routes exist.
+    const host = req.headers.host
+    if (allowHost !== null && !allowHost(host, req.socket)) throw new SwitchyardError('MISDIRECTED_REQUEST', misdirectedDetail(host ?? ''))
     const corsAllowed = applyCors(req, res, corsOrigins)
     const pathname = new URL(req.url ?? '/', 'http://gateway').pathname
     let match

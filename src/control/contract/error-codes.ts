@@ -34,6 +34,11 @@ export const ERROR_CODES = {
     retryable: false,
     when: 'the request body is not declared as JSON (or NDJSON where a batch takes it)',
   },
+  MISDIRECTED_REQUEST: {
+    status: 421,
+    retryable: false,
+    when: "the Host header names none of the gateway's names (a guard against DNS rebinding; SWITCHYARD_GATEWAY_ALLOWED_HOSTS lists more)",
+  },
   INVALID_INPUT: {
     status: 422,
     retryable: false,
