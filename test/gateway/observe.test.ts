@@ -95,3 +95,13 @@ void test('with tokens, the console page loads without one; the trace data behin
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+void test('POST /v1/traces with an attribute nested 5,000 levels deep is a 400, not a 500; the gateway goes on', async () => {
+  let value = '{"stringValue":"x"}'
+  for (let i = 0; i < 5000; i++) value = `{"arrayValue":{"values":[${value}]}}`
+  const body = `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${'ab'.repeat(16)}","spanId":"${'cd'.repeat(8)}","name":"deep","attributes":[{"key":"deep","value":${value}}]}]}]}]}`
+  const res = await fetch(`${fx.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  assert.equal(res.status, 400)
+  assert.match(((await res.json()) as { detail: string }).detail, /nest past 100 levels/)
+  assert.equal((await get(`${fx.url}/healthz`)).status, 200)
+})

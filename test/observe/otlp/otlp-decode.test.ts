@@ -152,3 +152,41 @@ void test('protobuf: a malformed body is a BAD_REQUEST that says what is wrong; 
   const [batch] = decodeOtlpProtobuf(request(...ids, bytes(9, [...text(1, 'k'), ...bytes(2, nested)])))
   assert.equal(batch?.spans[0]?.attributes[0]?.key, 'k')
 })
+
+void test('JSON: attribute values nested past the protobuf limit are refused as BAD_REQUEST, at the same depth as protobuf', () => {
+  /** A span attribute holding `levels` arrays, each inside the last. */
+  const json = (levels: number, where: 'span' | 'resource' | 'event' = 'span') => {
+    let value = '{"stringValue":"x"}'
+    for (let i = 0; i < levels; i++) value = `{"arrayValue":{"values":[${value}]}}`
+    const attributes = `[{"key":"k","value":${value}}]`
+    const span = `{"traceId":"${TRACE}","spanId":"b7ad6b7169203331","name":""${where === 'span' ? `,"attributes":${attributes}` : ''}${
+      where === 'event' ? `,"events":[{"name":"e","attributes":${attributes}}]` : ''
+    }}`
+    const resource = where === 'resource' ? `"resource":{"attributes":${attributes}},` : ''
+    return `{"resourceSpans":[{${resource}"scopeSpans":[{"spans":[${span}]}]}]}`
+  }
+  const protobuf = (levels: number) => {
+    let value = text(1, 'x')
+    for (let i = 0; i < levels; i++) value = bytes(5, bytes(1, value))
+    return request(...ids, bytes(9, [...text(1, 'k'), ...bytes(2, value)]))
+  }
+  const refused = (body: string) =>
+    assert.throws(
+      () => decodeOtlpJson(body),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'BAD_REQUEST')
+        assert.match(error.message, /^OTLP\/JSON attribute values nest past 100 levels/)
+        return true
+      },
+    )
+  // 47 arrays deep is the deepest protobuf takes; both decoders agree on either side of it.
+  const [batch] = decodeOtlpJson(json(47))
+  assert.equal(batch?.spans[0]?.attributes[0]?.key, 'k')
+  assert.deepEqual(decodeOtlpJson(json(47)), decodeOtlpProtobuf(protobuf(47)))
+  assert.throws(() => decodeOtlpProtobuf(protobuf(48)), /recursion limit/)
+  refused(json(48))
+  // The review's body: 5,000 levels once overflowed the stack (a RangeError, answered 500).
+  refused(json(5000))
+  refused(json(5000, 'resource'))
+  refused(json(5000, 'event'))
+})
