@@ -1,5 +1,8 @@
 // createClient: one typed call, one flat result, one trace. Needs only `fetch` and
 // the OpenTelemetry API, so it runs in Node ≥20, browsers and edge runtimes.
+// It follows no redirect: a gateway never sends one, and following a 307/308 would send
+// the run's input, the caller's trace headers (and, same-origin, its token) wherever the
+// answer points. A 3xx is an error naming where it pointed.
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api'
 import { ATTR } from '../control/contract/index.js'
 import { RunFailedError, SwitchyardClientError, errorFromResponse } from './errors.js'
@@ -88,10 +91,13 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
       ...request.headers,
     }
     if (attempt > 0) request.span?.setAttribute('http.request.resend_count', attempt)
+    let response: Response
     try {
-      return await fetchImpl(`${base}${request.path}`, {
+      response = await fetchImpl(`${base}${request.path}`, {
         method: request.method,
         headers,
+        // 'manual': the redirect comes back as an answer (opaque in a browser), never followed.
+        redirect: 'manual',
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
         ...(signal ? { signal } : {}),
       })
@@ -104,6 +110,23 @@ export function createClient<W extends WorkflowMap<W> = AnyWorkflows>(options: C
         cause: error,
       })
     }
+    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+      await response.body?.cancel().catch(() => undefined)
+      throw redirectError(request, response)
+    }
+    return response
+  }
+
+  function redirectError(request: Request, response: Response): SwitchyardClientError {
+    // A browser hides where an opaque redirect points; Node and others show it.
+    const location = response.headers.get('location')
+    const where = location === null ? 'elsewhere' : `to ${absolute(location, `${base}${request.path}`)}`
+    const code = response.status ? `HTTP_${response.status}` : 'HTTP_REDIRECT'
+    return new SwitchyardClientError(
+      `${code}: the gateway at ${base} redirected ${request.method} ${request.path} ${where}; the client follows no redirect ` +
+        '(it would take the input, trace headers and token along): set url to where the gateway is',
+      { code, status: response.status },
+    )
   }
 
   async function readBody(
@@ -274,5 +297,14 @@ function deadlineSignal(options: CallOptions): { signal: AbortSignal | undefined
       options.signal?.removeEventListener('abort', onAbort)
     },
     timedOut: () => expired,
+  }
+}
+
+/** `location` resolved against the request's URL, or as sent when it is no URL. */
+function absolute(location: string, from: string): string {
+  try {
+    return new URL(location, from).href
+  } catch {
+    return JSON.stringify(location)
   }
 }

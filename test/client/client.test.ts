@@ -2,6 +2,8 @@
 // SDK in the process (as in a browser or a host that only uses the API).
 import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import { ROOT_CONTEXT, TraceFlags, propagation, trace } from '@opentelemetry/api'
 import { RunFailedError, SwitchyardClientError, createClient } from '../../src/client/index.js'
@@ -248,4 +250,52 @@ void test('cancel(): a queued run comes back cancelled (and again); a finished r
   const unknown = await client.cancel('no-such-run').catch((e: unknown) => e)
   assert.ok(unknown instanceof SwitchyardClientError)
   assert.deepEqual([unknown.code, unknown.status], ['UNKNOWN_RUN', 404])
+})
+
+void test('a redirect is an error naming where it pointed; nothing is sent there (input, token, trace headers)', async () => {
+  // The second server stands for another origin; the first answers every request with a redirect to it.
+  const seen: Array<{ method?: string; url?: string; headers: IncomingHttpHeaders; body: string }> = []
+  const other = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, headers: req.headers, body })
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"said":"from elsewhere"}')
+    })
+  })
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+  const elsewhere = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
+  const statuses = [307, 308, 302, 301, 303]
+  let next = 0
+  const gateway = createServer((req, res) => {
+    req.resume()
+    res.writeHead(statuses[next++ % statuses.length] ?? 307, { location: `${elsewhere}${req.url}` }).end()
+  })
+  await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`
+  try {
+    const client = createClient<Workflows>({ url, token: 'SECRET-TOKEN', retries: 0 })
+    const runId = '00000000-0000-4000-8000-000000000000'
+    const calls = [
+      () => client.run('echo.say', { text: '4111-1111-1111-1111' }),
+      () => client.get(runId),
+      () => client.cancel(runId),
+      () => client.runs(),
+      () => client.workflows(),
+    ]
+    for (const [i, call] of calls.entries()) {
+      const error = await call().catch((e: unknown) => e)
+      assert.ok(error instanceof SwitchyardClientError, `call ${i} rejects`)
+      const status = statuses[i] ?? 0
+      assert.equal(error.code, `HTTP_${status}`)
+      assert.equal(error.status, status)
+      assert.match(error.message, new RegExp(`the gateway at ${url} redirected \\w+ /v1/\\S+ to ${elsewhere}/v1/`))
+      assert.match(error.message, /follows no redirect/)
+    }
+    assert.equal(next, calls.length, 'each call asked the gateway once')
+    assert.deepEqual(seen, [], 'the other origin received nothing')
+  } finally {
+    gateway.close()
+    other.close()
+  }
 })
