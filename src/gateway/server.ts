@@ -66,6 +66,8 @@ interface RouteSpec {
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const resolved = resolveGatewayOptions(options)
+  // Resolved before anything opens: a malformed name is refused at start.
+  const allowHost = hostCheck(resolved.host, options.allowedHosts)
   // Handlers read deps.registry per request, so reload() swaps it for every request after.
   const deps: { -readonly [K in keyof GatewayDeps]: GatewayDeps[K] } = {
     registry: options.registry,
@@ -119,7 +121,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const authenticate = createAuthenticator({ tokens: options.tokens, ingestSecret: options.ingestSecret ?? null })
   const corsOrigins = new Set(options.corsOrigins ?? [])
-  const allowHost = hostCheck(resolved.host, options.allowedHosts)
   const pools = [...options.registry.pools.values()]
   const reserved = FD_RESERVE_BASE + FD_RESERVE_EACH * (pools.length + pools.reduce((sum, pool) => sum + pool.processes, 0))
   const limits = resolveConnectionLimits(options.connections ?? {}, fileDescriptorLimit(), reserved)

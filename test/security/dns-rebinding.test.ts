@@ -13,6 +13,7 @@ import { request } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { chromium } from 'playwright-core'
 import { allowedHostsFromEnv } from '../../src/gateway/index.js'
+import { hostCheck } from '../../src/gateway/host-check.js'
 import { startFixture, type Fixture } from '../gateway/fixture.js'
 
 const CHROMIUM = process.env.SWITCHYARD_CHROMIUM ?? '/usr/bin/chromium'
@@ -114,6 +115,10 @@ void test('SWITCHYARD_GATEWAY_ALLOWED_HOSTS: comma-separated; a malformed entry 
     '[::1]:7070',
   ])
   assert.deepEqual(allowedHostsFromEnv({ SWITCHYARD_GATEWAY_ALLOWED_HOSTS: '*' }), ['*'])
+  assert.throws(
+    () => hostCheck('127.0.0.1', ['gw.example', 'http://gw.example']),
+    /allowedHosts: 'http:\/\/gw\.example' is not a host name/,
+  )
   for (const bad of ['https://a.example', 'a.example/x', 'a.example:99999', '[nope]']) {
     assert.throws(
       () => allowedHostsFromEnv({ SWITCHYARD_GATEWAY_ALLOWED_HOSTS: bad }),
