@@ -52,7 +52,7 @@ export function hostCheck(bindHost: string, allowed: readonly string[] | undefin
   if (allowed?.includes('*')) return null
   const wildcard = WILDCARDS.has(bindHost.toLowerCase())
   if (wildcard && allowed === undefined) return null
-  // Names allowed on the connection's own port only, and names allowed on any port.
+  // Names answered on the connection's own port, listed names on any port, listed name:port pairs.
   const ownPort = new Set(['localhost'])
   if (!wildcard) ownPort.add(bracketed(bindHost.toLowerCase()))
   const anyPort = new Set<string>()
