@@ -326,7 +326,6 @@ function respondWithError(deps: GatewayDeps, exchange: Exchange | undefined, res
   sendProblem(res, hint ? { ...problem, detail: `${problem.detail} ${hint}` } : problem, headers)
 }
 
-/** From PoolSaturatedError.retryAfterMs (either broker), at least one second. */
 const stderrLog: Pick<Logger, 'error'> = {
   error(msg, fields) {
     process.stderr.write(
@@ -335,6 +334,7 @@ const stderrLog: Pick<Logger, 'error'> = {
   },
 }
 
+/** From the error's retryAfterMs (PoolSaturatedError of either broker, a shed at a full flow queue), at least one second. */
 function retryAfterSeconds(error: unknown): number {
   const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs
   return typeof ms === 'number' && ms > 0 ? Math.ceil(ms / 1000) : 1
