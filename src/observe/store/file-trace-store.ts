@@ -13,8 +13,16 @@
 // so no sender can open a folder per name; and at most `maxOpenFiles` segments are held
 // open for appending (the least recently written is closed first), so no sender can run
 // the process out of file descriptors.
-import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises'
-import { join } from 'node:path'
+// Never steered by what others plant in its folder (`.switchyard/traces`, which whoever may
+// write `.switchyard/` may write too; SECURITY.md row 6): the folder itself is refused when it
+// is a link (it is the caller's path: the store does not remove it), a project sub-folder that
+// is a link (or not a folder) is removed, never followed, and made again; segments are opened
+// with O_NOFOLLOW (a planted link or FIFO in a segment's place is removed, not written
+// through) and read only when regular files; retention unlinks only a regular file, in
+// folders that are still the store's own (lstat'd, not links).
+import { constants, type Stats } from 'node:fs'
+import { lstat, mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { SwitchyardError } from '../../control/index.js'
 import { summarizeRun, summarySpan } from './run-summary.js'
 import { TRACE_ID, type StoredSpan } from './stored-span.js'
@@ -46,6 +54,11 @@ const DEFAULT_MAX_OPEN_FILES = 32
 // between 7/8 of its bound and all of it.
 const SEGMENTS_PER_BOUND = 8
 const MAX_SEGMENT_BYTES = 4 * 1024 * 1024
+// O_NOFOLLOW: a link in a segment's place is refused (ELOOP), never followed. O_NONBLOCK:
+// a FIFO there is refused (ENXIO) rather than blocking the open; no effect on a regular file.
+const { O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants
+const APPEND = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK
+const READ = O_RDONLY | O_NOFOLLOW | O_NONBLOCK
 
 /** What the spans of one trace filed under one project say about whose it is. */
 interface Owners {
@@ -127,7 +140,9 @@ export class FileTraceStore implements TraceStore {
   /** Open (creating it if needed) the store in `dir`, indexing what an earlier process left there. */
   static async open(dir: string, options: FileTraceStoreOptions = {}): Promise<FileTraceStore> {
     const store = new FileTraceStore(dir, options)
-    await mkdir(dir, { recursive: true })
+    // Its parents are followed (`.switchyard` may be a link the operator made); the folder itself never.
+    if ((await lstatOf(dir)) === undefined) await mkdir(dir, { recursive: true })
+    await store.ownDir()
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       if (entry.isDirectory()) await store.scanProject(entry.name)
     }
@@ -317,7 +332,7 @@ export class FileTraceStore implements TraceStore {
   private async project(folder: string): Promise<Project> {
     let project = this.projects.get(folder)
     if (project === undefined) {
-      await mkdir(join(this.dir, folder), { recursive: true })
+      await this.ownFolder(folder)
       project = { segments: [], bytes: 0, traces: new Set(), handle: undefined }
       this.projects.set(folder, project)
     }
@@ -345,7 +360,7 @@ export class FileTraceStore implements TraceStore {
       const [, oldest] = this.appending.entries().next().value as [string, Project]
       await this.release(oldest)
     }
-    const handle = await open(segment.path, 'a')
+    const handle = await this.openSegment(folder, segment.path)
     project.handle = handle
     this.appending.set(folder, project)
     return handle
@@ -375,8 +390,52 @@ export class FileTraceStore implements TraceStore {
       // A trace with lines in the dropped segment leaves this project as a whole (no half
       // trees), and only this project: one sender's full project never evicts another's traces.
       for (const traceId of oldest.traces) this.forgetTrace(traceId, project)
-      await unlink(oldest.path).catch(() => undefined)
+      await this.removeSegment(oldest.path)
     }
+  }
+
+  /** The store's folder, refused when it is a link or not a folder: it is the caller's path, not the store's to remove. */
+  private async ownDir(): Promise<void> {
+    if ((await lstatOf(this.dir))?.isDirectory()) return
+    throw new Error(
+      `trace store folder ${this.dir} is a symbolic link or not a folder: the store never follows one there ` +
+        `(whoever may write its parent could point the store's appends and deletions at other files); ` +
+        `remove it (the store makes a folder of its own) or give the store the real folder's path`,
+    )
+  }
+
+  /** Makes `<dir>/<folder>` a folder of the store's own: a link (or anything else) in its place is removed, never followed. */
+  private async ownFolder(folder: string): Promise<void> {
+    await this.ownDir()
+    const path = join(this.dir, folder)
+    const stat = await lstatOf(path)
+    if (stat?.isDirectory()) return
+    // The link, not its target: the name is the store's, whoever planted it.
+    if (stat) await unlink(path)
+    await mkdir(path)
+    // Replaced again meanwhile: nothing is written through it.
+    if (!(await lstatOf(path))?.isDirectory()) throw new Error(`trace store folder ${path} is not a folder`)
+  }
+
+  /** A segment's append handle, never through a link: a link or FIFO planted in its place is removed and the segment made afresh. */
+  private async openSegment(folder: string, path: string): Promise<FileHandle> {
+    await this.ownFolder(folder)
+    for (let attempt = 0; ; attempt++) {
+      const handle = await open(path, APPEND).catch((error: NodeJS.ErrnoException) => {
+        if (attempt > 0 || (error.code !== 'ELOOP' && error.code !== 'ENXIO')) throw error
+        return undefined
+      })
+      if (handle && (await handle.stat()).isFile()) return handle
+      await handle?.close()
+      if (attempt > 0) throw new Error(`trace segment ${path} is not a regular file`)
+      await unlink(path)
+    }
+  }
+
+  /** Retention's unlink: only a regular file, in the store's folder and a project folder that are still real folders (not links). */
+  private async removeSegment(path: string): Promise<void> {
+    if (!(await lstatOf(this.dir))?.isDirectory() || !(await lstatOf(dirname(path)))?.isDirectory()) return
+    if ((await lstatOf(path))?.isFile()) await unlink(path).catch(() => undefined)
   }
 
   /** Forget a trace's lines in `project`; its lines in other projects stay. */
@@ -419,11 +478,9 @@ export class FileTraceStore implements TraceStore {
     for (const name of names) {
       const path = join(this.dir, folder, name)
       // The process writing this store may drop its oldest segment (retention)
-      // while we list: a segment gone by now is simply not indexed.
-      const text = await readFile(path).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return undefined
-        throw error
-      })
+      // while we list: a segment gone by now is simply not indexed; nor is a link or
+      // anything else that is not a regular file (never read through).
+      const text = await readSegment(path)
       if (text === undefined) continue
       const segment: Segment = { seq: Number(name.slice(0, 8)), path, bytes: text.length, traces: new Set() }
       project.segments.push(segment)
@@ -472,7 +529,7 @@ export class FileTraceStore implements TraceStore {
     for (const extent of extents) {
       let file: FileHandle | undefined
       try {
-        file = await open(extent.segment.path, 'r')
+        file = await open(extent.segment.path, READ)
         const buffer = Buffer.alloc(extent.length)
         await file.read(buffer, 0, extent.length, extent.start)
         for (const line of buffer.toString('utf8').split('\n')) {
@@ -490,6 +547,31 @@ export class FileTraceStore implements TraceStore {
       }
     }
     return spans
+  }
+}
+
+/** lstat (a link is not followed), undefined when nothing is there. */
+function lstatOf(path: string): Promise<Stats | undefined> {
+  return lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined
+    throw error
+  })
+}
+
+/** A segment's bytes, if it is a regular file (never through a link); undefined when it is gone or anything else. */
+async function readSegment(path: string): Promise<Buffer | undefined> {
+  let file: FileHandle
+  try {
+    file = await open(path, READ)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENXIO') return undefined
+    throw error
+  }
+  try {
+    return (await file.stat()).isFile() ? await file.readFile() : undefined
+  } finally {
+    await file.close().catch(() => undefined)
   }
 }
 
