@@ -579,7 +579,8 @@ const PREFIX = Buffer.from('{"traceId":"')
 
 /** The trace id of the line at `start`: read from its first bytes (spans are stored traceId first), else parsed. */
 function lineTraceId(text: Buffer, start: number, end: number): string | undefined {
-  if (text.compare(PREFIX, 0, PREFIX.length, start, start + PREFIX.length) === 0) {
+  // A line cut short (a crash mid-append) may be shorter than the prefix: Buffer.compare would throw.
+  if (end - start >= PREFIX.length + 32 && text.compare(PREFIX, 0, PREFIX.length, start, start + PREFIX.length) === 0) {
     const id = text.toString('latin1', start + PREFIX.length, start + PREFIX.length + 32)
     if (TRACE_ID.test(id)) return id
   }

@@ -449,3 +449,31 @@ void test('who may join or read a trace is answered without reading its spans: o
     await s.close()
   }
 })
+
+void test('a segment cut short within its last line’s first bytes still opens (no RangeError)', async (t) => {
+  const dir = tempDir(t)
+  const span = (traceId: string) => ({
+    traceId,
+    spanId: '1'.repeat(16),
+    parentSpanId: null,
+    name: 'run x',
+    kind: 'consumer' as const,
+    service: 's',
+    project: 'sales-email',
+    start: 1,
+    end: 2,
+    status: 'ok' as const,
+    attributes: {},
+    resource: {},
+  })
+  const store = await FileTraceStore.open(dir)
+  await store.add([span('a'.repeat(32))])
+  await store.close()
+  // A crash after 7 bytes of the next line: shorter than the `{"traceId":"` the scan looks for.
+  appendFileSync(join(dir, 'sales-email', '00000001.jsonl'), '{"trace')
+  const reopened = await FileTraceStore.open(dir)
+  assert.equal((await reopened.getTrace('a'.repeat(32))).length, 1)
+  await reopened.add([span('b'.repeat(32))])
+  assert.equal((await reopened.getTrace('b'.repeat(32))).length, 1)
+  await reopened.close()
+})
