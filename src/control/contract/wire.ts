@@ -47,7 +47,8 @@ export interface RunView<O = unknown> {
    * Only when not empty: the fields (by name) left out of this run, or shown as 0/null/empty.
    * In lists, because its job holds more than a list reads of one run (64 KiB: a large input
    * takes `deadline`, `traceId`, `idempotencyKey` and `registry` with it; an error that large,
-   * `error`) or a `createdAt` in the future (shown as 1970-01-01, listed last); `GET
+   * `error`; a run ended while queued whose record holds more shows only its workflow, status
+   * and `createdAt`) or a `createdAt` in the future (shown as 1970-01-01, listed last); `GET
    * /v1/runs/{id}` reads the run whole. In any view, a time no date can hold (written by a
    * pool's user into its own job): `createdAt` shown as 1970-01-01, `startedAt`/`finishedAt` left out.
    */

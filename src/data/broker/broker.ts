@@ -40,8 +40,9 @@ export interface RunRecord {
    * Only in lists: the fields of this record a list left out or could not believe. A
    * pool's Redis user writes its own jobs, so a list reads at most 64 KiB of a run (its
    * small fields, then its error, input and output, each while it fits: the deadline,
-   * trace id and idempotency key come with the input) and distrusts a createdAt in the
-   * future (shown as 0, listed last). get() reads the run whole.
+   * trace id and idempotency key come with the input; a run ended while queued whose record
+   * holds more is listed from its row: workflow, status, createdAt) and distrusts a createdAt
+   * in the future (shown as 0, listed last). get() reads the run whole.
    */
   readonly omitted?: readonly string[]
 }

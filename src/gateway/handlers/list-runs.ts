@@ -3,8 +3,9 @@
 // GET /v1/traces lists only sampled runs whose spans were exported). Without inputs
 // or outputs: a page of 1,000 runs with outputs of up to their pool's maxOutput each
 // would be gigabytes in the gateway's memory; GET /v1/runs/{id} has both. A run whose job
-// holds more than the Redis broker reads of a listed run (64 KiB), or a createdAt in the
-// future, is listed with `omitted` naming what the list left out (redis-broker.ts list).
+// (or record, ended while queued) holds more than the Redis broker reads of a listed run
+// (64 KiB), or a createdAt in the future, is listed with `omitted` naming what the list left
+// out (redis-broker.ts list).
 import { SwitchyardError, UnknownWorkflowError, suggest } from '../../control/index.js'
 import type { RunFilter, RunList, RunStatus } from '../../control/index.js'
 import type { RunRecord } from '../../data/broker/index.js'

@@ -21,7 +21,8 @@
 //   retried cancel, the expiry pass) finishes it (finishEnding).
 // The index's companion hash (keys.cancelledRows) gets the record's small fields in the same
 // round trip as its place in the index, and both are trimmed together: a list filters on
-// them and reads whole records (which hold the run's input) only for the rows it returns.
+// them and reads records (which hold the run's input) only for the rows it returns, at most
+// 64 KiB each (redis-broker.ts listCancelled: the pool's user writes both).
 // No BullMQ internals: its public Queue API, and reads of its job key in our scripts.
 import type { Queue } from 'bullmq'
 

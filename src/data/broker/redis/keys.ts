@@ -40,8 +40,8 @@ export interface PoolKeys {
   readonly cancelledIndex: string
   /**
    * Hash: run id → the few fields of its record a list filters and sorts on (cancelledRow),
-   * beside the cancelled index and trimmed with it: a list reads whole records only for the
-   * rows it returns (RedisBroker.listCancelled).
+   * beside the cancelled index and trimmed with it: a list reads records (at most 64 KiB
+   * each) only for the rows it returns (RedisBroker.listCancelled).
    */
   readonly cancelledRows: string
   /**

@@ -5,7 +5,8 @@
 // everything of its pool. That user writes them too, so what they hold speaks only for
 // that pool's runs: a record is shown as the pool whose key held it, and a run is looked
 // up where its job is (locate, cancelledRecord; the waits: waits.ts), and a list reads at
-// most LIST_RUN_BYTES of a job it returns and distrusts a createdAt in the future.
+// most LIST_RUN_BYTES of a job or record of a run ended while queued it returns, and
+// distrusts a createdAt in the future.
 //
 // A submit is one admission script (scripts.ts ADMIT: key claim, liveness, exact
 // maxQueued) and then BullMQ's add(), on a connection that fails fast while Redis is
@@ -47,7 +48,7 @@ import { reapWorker, startReaper, type Reaper } from './reaper.js'
 import { endQueued, finishEnding, storedFields } from './end-queued.js'
 import { startExpiry, type Expiry } from './expiry.js'
 import { poolKeys, type PoolKeys } from './keys.js'
-import { admit, cappedRead, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
+import { admit, cancelledRows, cappedGet, cappedRead, lastStreamId, liveWorkers, release, type Admission } from './scripts.js'
 import { decodeRunError, recordFromJob, runStatusOfJobState, type JobLike } from './record.js'
 import { RunWaits, bounded } from './waits.js'
 
@@ -205,6 +206,25 @@ const LISTED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   data: ['input', 'deadline', 'traceId', 'idempotencyKey', 'registry'],
   returnvalue: ['output'],
 }
+
+/**
+ * What a listed run ended while queued whose record is over LIST_RUN_BYTES leaves out: all
+ * but its row's workflow, status and createdAt (listedCancelled).
+ */
+const FROM_ROW: readonly string[] = [
+  'input',
+  'output',
+  'error',
+  'deadline',
+  'traceId',
+  'idempotencyKey',
+  'registry',
+  'owner',
+  'attempts',
+  'maxAttempts',
+  'startedAt',
+  'finishedAt',
+]
 
 function parses(text: string): boolean {
   try {
@@ -679,7 +699,11 @@ export class RedisBroker implements Broker {
    */
   private cancelledRecord(entry: PoolQueue, runId: string, stored: string): RunRecord | null {
     // Checked below, field by field: not a JSON object is null, skipped.
-    const record = storedFields(stored) as RunRecord | null
+    return this.checkedRecord(entry, runId, storedFields(stored) as RunRecord | null)
+  }
+
+  /** cancelledRecord's checks, of a record already parsed (or made from its row: listedCancelled). */
+  private checkedRecord(entry: PoolQueue, runId: string, record: Omit<RunRecord, 'runId' | 'pool' | 'owner'> | null): RunRecord | null {
     const pool = entry.pool.name
     const why =
       typeof record !== 'object' || record === null
@@ -696,7 +720,8 @@ export class RedisBroker implements Broker {
       }
       return null
     }
-    return { ...record, runId, pool, owner: typeof record.owner === 'string' ? record.owner : null }
+    const owner = (record as { owner?: unknown }).owner
+    return { ...record, runId, pool, owner: typeof owner === 'string' ? owner : null }
   }
 
   /** Whether a run has finished in one pool, by the one field BullMQ sets when it does (a single HGET). */
@@ -844,30 +869,43 @@ export class RedisBroker implements Broker {
   /**
    * Runs ended while queued (cancelled or expired), newest first, as rows to list: ids (the
    * index's window), then each one's row (workflow, status, createdAt: end-queued.ts), one
-   * HMGET; the record itself, which holds the run's input, is read only when its row is
-   * listed (readCancelled, which checks it as any such record). A run ended before rows
-   * were kept has none: its record is read whole, as before.
+   * round trip of at most LIST_ROW_BYTES per id (scripts.ts CANCELLED_ROWS: a run without a
+   * row of ours, ended before rows were kept or whose ending another finished, has one made
+   * from its record when that is at most LIST_RUN_BYTES). The record itself, which holds the
+   * run's input, is read only when its row is listed (listedCancelled). The pool's user
+   * writes these keys: a row or record over its cap is not read (no row: not listed).
    */
   private async listCancelled(entry: PoolQueue, window: number, filter: { workflow?: string; status?: RunStatus }): Promise<ListRow[]> {
     const client = await entry.queue.client
     const ids = await client.zrevrange(entry.keys.cancelledIndex, 0, window - 1)
     if (ids.length === 0) return []
-    const summaries = await client.hmget(entry.keys.cancelledRows, ...ids)
+    const summaries = await cancelledRows(client, entry.keys, ids, LIST_ROW_BYTES, LIST_RUN_BYTES)
     const rows: ListRow[] = []
-    const whole: string[] = []
     ids.forEach((id, i) => {
       const row = parseRow(summaries[i])
-      if (row === null) return void whole.push(id)
-      if (matches(row, filter)) rows.push({ createdAt: row.createdAt, read: () => this.readCancelled(entry, id) })
-    })
-    if (whole.length === 0) return rows
-    const stored = await commands(client).mget(...whole.map((id) => entry.keys.cancelled(id)))
-    whole.forEach((id, i) => {
-      const text = stored[i]
-      const record = typeof text === 'string' ? this.cancelledRecord(entry, id, text) : null
-      if (record) rows.push({ createdAt: record.createdAt, record })
+      if (row !== null && matches(row, filter)) rows.push({ createdAt: row.createdAt, read: () => this.listedCancelled(entry, id, row) })
     })
     return rows
+  }
+
+  /**
+   * A listed run ended while queued: its record when it is at most LIST_RUN_BYTES (checked as
+   * any such record: cancelledRecord), else what its row says, with the fields only the
+   * record holds named in `omitted`; null when it is gone or cannot be this pool's.
+   */
+  private async listedCancelled(entry: PoolQueue, runId: string, row: NonNullable<ReturnType<typeof parseRow>>): Promise<RunRecord | null> {
+    const stored = await cappedGet(await entry.queue.client, entry.keys.cancelled(runId), LIST_RUN_BYTES)
+    if (typeof stored === 'string') return this.cancelledRecord(entry, runId, stored)
+    if (stored === null) return null
+    const record = this.checkedRecord(entry, runId, {
+      ...row,
+      attempts: 0,
+      maxAttempts: 0,
+      deadline: '',
+      traceId: null,
+      idempotencyKey: null,
+    })
+    return record && { ...record, omitted: FROM_ROW }
   }
 
   /** QueueEvents of one pool, opened on first submit or wait and shared by every wait on that pool. */

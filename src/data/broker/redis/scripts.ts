@@ -263,6 +263,61 @@ return out
 `,
 }
 
+// What a list reads of the window of runs ended while queued (redis-broker.ts listCancelled):
+// per id, its row (end-queued.ts cancelledRow) when that is at most `row cap` bytes and one
+// (a JSON object with a string workflow and status and a numeric createdAt); else, when its
+// record is at most `record cap` bytes and holds those fields, a row made of them here (a run
+// ended before rows were kept, or whose ending another finished: FINISH writes none). The
+// pool's user writes both keys: what is sent per id is at most `row cap` bytes, whatever
+// they hold, and no more than one record is decoded per id. A key of another type than its
+// own is read as absent. The record keys are `record prefix` .. id (as ADMIT's).
+// KEYS: rows hash   ARGV: row cap, record cap, record prefix, ids…   → per id: a row, or nil
+const CANCELLED_ROWS: Script = {
+  name: 'switchyardCancelledRows',
+  keys: 1,
+  lua: `
+local function row(text)
+  local ok, t = pcall(cjson.decode, text)
+  if ok and type(t) == 'table' and type(t.workflow) == 'string' and type(t.status) == 'string' and type(t.createdAt) == 'number' then return t end
+  return nil
+end
+local hash = redis.call('TYPE', KEYS[1]).ok == 'hash'
+local rowCap, recordCap = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out = {}
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  local found = false
+  if hash and redis.call('HSTRLEN', KEYS[1], id) <= rowCap then
+    local text = redis.call('HGET', KEYS[1], id)
+    if text and row(text) then found = text end
+  end
+  local key = ARGV[3] .. id
+  if not found and redis.call('TYPE', key).ok == 'string' and redis.call('STRLEN', key) <= recordCap then
+    local t = row(redis.call('GET', key))
+    if t then
+      local made = cjson.encode({workflow = t.workflow, status = t.status, createdAt = t.createdAt})
+      if #made <= rowCap then found = made end
+    end
+  end
+  out[i - 3] = found
+end
+return out
+`,
+}
+
+// One string key, when it is at most `cap` bytes. KEYS: the key; ARGV: cap
+// → its value, its length (an integer: it did not fit), or nil (absent, or another type)
+const CAPPED_GET: Script = {
+  name: 'switchyardCappedGet',
+  keys: 1,
+  lua: `
+if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return false end
+local n = redis.call('STRLEN', KEYS[1])
+if n > tonumber(ARGV[1]) then return n end
+return redis.call('GET', KEYS[1])
+`,
+}
+
 const defined = new WeakMap<object, Set<string>>()
 
 async function run(client: RedisClient, script: Script, args: string[], keyCount = script.keys): Promise<unknown> {
@@ -455,4 +510,28 @@ export async function cappedRead(
     return typeof value === 'string' || typeof value === 'number' ? value : null
   }
   return { owner: at(0), fields: fields.map((_, i) => at(i + 1)) }
+}
+
+/**
+ * The rows of the runs `ids` ended while queued, of one pool, one round trip (see
+ * CANCELLED_ROWS): each its row as stored, or one made from its record, or null.
+ */
+export async function cancelledRows(
+  client: RedisClient,
+  keys: PoolKeys,
+  ids: readonly string[],
+  rowCap: number,
+  recordCap: number,
+): Promise<(string | null)[]> {
+  const reply = await run(client, CANCELLED_ROWS, [keys.cancelledRows, String(rowCap), String(recordCap), keys.cancelled(''), ...ids])
+  return ids.map((_, i) => {
+    const value = Array.isArray(reply) ? (reply[i] as unknown) : null
+    return typeof value === 'string' ? value : null
+  })
+}
+
+/** A string key when it is at most `cap` bytes, else its length, or null (see CAPPED_GET). */
+export async function cappedGet(client: RedisClient, key: string, cap: number): Promise<Capped> {
+  const value = (await run(client, CAPPED_GET, [key, String(cap)])) as unknown
+  return typeof value === 'string' || typeof value === 'number' ? value : null
 }

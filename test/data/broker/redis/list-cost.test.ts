@@ -5,8 +5,8 @@
 // total_net_output_bytes of a private redis-server that nothing else talks to meanwhile):
 // deterministic, unlike time or heap. Runs ended while queued (their records hold their
 // inputs) are filtered on their rows, kept beside the cancelled index and trimmed with it.
-// A pool's Redis user writes its own jobs: what a list reads of a run it returns is capped
-// (64 KiB), and a createdAt in the future is distrusted, whatever a pool planted.
+// A pool's Redis user writes its own jobs, rows and records: what a list reads of a run it
+// returns is capped (64 KiB), and a createdAt in the future is distrusted, whatever a pool planted.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
@@ -328,6 +328,103 @@ void test(
       )
     } finally {
       await pool.close()
+      await broker.close()
+    }
+  },
+)
+
+void test(
+  "a pool's planted records of runs ended while queued (2 MB each, rows of 2 MB, created now) are not read whole; the real ended runs still list",
+  { skip },
+  async () => {
+    const { url, port } = server()
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const broker = await RedisBroker.connect({ registry, url, prefix })
+    const probe = new Queue('probe', { connection: { url }, prefix })
+    const admin = (await probe.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
+    const user = `${prefix}-work`
+    await admin.call('ACL', 'SETUSER', user, 'on', `>${user}-pw`, ...poolAclRules(CONTRACT.pools.work, prefix))
+    // The attacker: pool `work`'s own Redis user, writing only its own queue's keys.
+    const attacker = new Queue(`switchyard.${CONTRACT.pools.work}`, {
+      connection: { url: `redis://${user}:${user}-pw@127.0.0.1:${port}` },
+      prefix,
+    })
+    try {
+      const keys = poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`)
+      const raw = (await attacker.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
+      // 100 records of 2 MB, created in the last 10 s, in the index (ended before the real runs,
+      // which stay in the window of 100): 40 with a row of 2 MB, 30 with a row that fits, 30 with none.
+      const HUGE = 2 * 1024 * 1024
+      const planted: string[] = []
+      const start = Date.now() - 10_000
+      for (let n = 0; n < 100; n++) {
+        const id = `planted-${n}`
+        planted.push(id)
+        const createdAt = start + n
+        // Of those that fit, 5 say they were created in the far future (distrusted: listed last)
+        // and 5 name a workflow of another pool (a row speaks only for its own pool: not listed).
+        const row = {
+          workflow: n >= 65 && n < 70 ? CONTRACT.workflows.burst : CONTRACT.workflows.echo,
+          status: 'cancelled',
+          createdAt: n >= 40 && n < 45 ? 9e15 : createdAt,
+        }
+        const record = { ...row, runId: id, pool: CONTRACT.pools.work, attempts: 0, maxAttempts: 1, deadline: '', traceId: null }
+        await raw.call('SET', keys.cancelled(id), JSON.stringify({ ...record, input: 'x'.repeat(HUGE) }))
+        await raw.call('ZADD', keys.cancelledIndex, createdAt, id)
+        if (n < 40) await raw.call('HSET', keys.cancelledRows, id, JSON.stringify({ ...row, pad: 'p'.repeat(HUGE) }))
+        else if (n < 70) await raw.call('HSET', keys.cancelledRows, id, JSON.stringify(row))
+      }
+      // Then real runs of pool `work`, cancelled while queued (no worker); the newest one's row is
+      // dropped (a run whose ending another finished has none): it is listed from its record.
+      const real: string[] = []
+      for (let n = 0; n < 3; n++) {
+        const env = envelope(CONTRACT.workflows.echo, CONTRACT.pools.work, { n })
+        await broker.submit(env, { async: true })
+        assert.equal((await broker.cancel(env.runId)).status, 'cancelled')
+        real.push(env.runId)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      await raw.call('HDEL', keys.cancelledRows, real[2]!)
+      const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(String(await admin.call('INFO', 'stats')))?.[1])
+      const measure = async <T>(read: () => Promise<T>): Promise<{ value: T; bytes: number }> => {
+        const before = await sent()
+        const value = await read()
+        return { value, bytes: (await sent()) - before }
+      }
+      await broker.list({ limit: 1 }) // connections up, scripts loaded: not counted
+
+      const { value: listed, bytes } = await measure(() => broker.list({ limit: 100 }))
+      console.log(`list({ limit: 100 }) with 100 planted records of 2 MB read ${bytes} bytes`)
+      // 64 KiB per run returned, and a little for the ids and rows of the window.
+      assert.ok(bytes < 100 * 64 * 1024 + 1024 * 1024, `an unfiltered list of limit=100 read ${bytes} bytes`)
+      // The real runs, whole, then the planted records with a row that fits, listed from it (newest first).
+      assert.deepEqual(
+        listed.map((r) => r.runId),
+        [...[...real].reverse(), ...planted.slice(45, 65).reverse(), ...planted.slice(40, 45).reverse()],
+      )
+      assert.deepEqual(
+        listed.slice(-5).map((r) => [r.createdAt, r.omitted?.includes('createdAt')]),
+        planted.slice(40, 45).map(() => [0, true]),
+      )
+      for (const r of listed.slice(3)) {
+        assert.deepEqual(
+          [r.pool, r.workflow, r.status, r.input, r.owner],
+          [CONTRACT.pools.work, CONTRACT.workflows.echo, 'cancelled', undefined, null],
+        )
+        assert.ok(r.omitted?.includes('input') && r.omitted.includes('deadline'), r.runId)
+      }
+      for (const r of listed.slice(0, 3)) {
+        assert.deepEqual(
+          [r.pool, r.status, r.input, r.omitted],
+          [CONTRACT.pools.work, 'cancelled', { n: real.indexOf(r.runId) }, undefined],
+        )
+        assert.notEqual(r.deadline, '')
+      }
+      // get() still reads a run whole.
+      assert.equal(((await broker.get(planted[50]!)) as { input?: string } | null)?.input?.length, HUGE)
+    } finally {
+      await attacker.close()
+      await probe.close()
       await broker.close()
     }
   },
