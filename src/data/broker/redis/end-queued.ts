@@ -18,7 +18,7 @@
 //   rethrows: the caller answers 503, or the pass warns and looks again next time;
 // - an ender whose removal ran but whose reply was lost (or that died after it) left the run
 //   ended (record there, job gone) but not in the index: the next ender to find it so (a
-//   retried cancel, the expiry pass) finishes it (finishEnding).
+//   retried cancel, the expiry pass) finishes it (finishEnding), its row with it.
 // The index's companion hash (keys.cancelledRows) gets the record's small fields in the same
 // round trip as its place in the index, and both are trimmed together: a list filters on
 // them and reads records (which hold the run's input) only for the rows it returns, at most
@@ -128,7 +128,10 @@ export function storedFields(stored: string): Partial<Record<keyof RunRecord, un
 
 /** A list's row of a stored record: its workflow, status and createdAt, as JSON; null when it is no record of ours. */
 function cancelledRow(stored: string): string | null {
-  const record = storedFields(stored)
+  return rowOf(storedFields(stored))
+}
+
+function rowOf(record: Partial<Record<keyof RunRecord, unknown>> | null): string | null {
   return record && JSON.stringify({ workflow: record.workflow, status: record.status, createdAt: record.createdAt })
 }
 
@@ -140,15 +143,17 @@ export function failedRecord(stored: string): boolean {
 /**
  * Finish the ending of `runId` when its job is gone and its final record is there (see
  * scripts.ts FINISH): in the cancelled index (scored at the record's `finishedAt`, now when it
- * has none), its deadline entry and `sy-unrun` count dropped. 'indexed' when this call put it
- * in the index (the one ender that counts it); nothing when the job is still there.
+ * has none) with its row (unless it has one), its deadline entry and `sy-unrun` count dropped.
+ * 'indexed' when this call put it in the index (the one ender that counts it); nothing when
+ * the job is still there. `record`: the stored record's fields (storedFields), unchecked.
  */
 export async function finishEnding(
   queue: Queue,
   keys: PoolKeys,
   runId: string,
-  finishedAt: unknown,
+  record: Partial<Record<keyof RunRecord, unknown>> | null,
 ): Promise<'indexed' | 'already' | 'not-ended'> {
+  const finishedAt = record?.finishedAt
   const score = typeof finishedAt === 'number' && Number.isFinite(finishedAt) ? finishedAt : Date.now()
-  return finishEnded(await queue.client, keys, runId, score)
+  return finishEnded(await queue.client, keys, runId, score, rowOf(record))
 }

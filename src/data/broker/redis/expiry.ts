@@ -151,7 +151,7 @@ async function expireQueued(
       // ender died after it), before the index took it. Finished here: indexed, entry dropped.
       if (state === 'unknown') {
         const stored = await client.get(keys.cancelled(runId))
-        const finished = stored === null ? 'not-ended' : await finishEnding(queue, keys, runId, storedFields(stored)?.finishedAt)
+        const finished = stored === null ? 'not-ended' : await finishEnding(queue, keys, runId, storedFields(stored))
         if (finished === 'indexed' && stored !== null && failedRecord(stored)) ended.push(runId)
         if (finished !== 'not-ended') continue
       }

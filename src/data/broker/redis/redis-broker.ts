@@ -558,7 +558,7 @@ export class RedisBroker implements Broker {
     if (record.status === 'cancelled') {
       // Cancelled while queued by an ender whose removal's reply was lost (or that died after
       // it): its job is gone, its record kept, but not in the index yet. Finished here (end-queued.ts).
-      await finishEnding(entry.queue, entry.keys, runId, record.finishedAt)
+      await finishEnding(entry.queue, entry.keys, runId, record)
       return record
     }
     if (record.status === 'succeeded' || record.status === 'failed') {
@@ -870,7 +870,7 @@ export class RedisBroker implements Broker {
    * Runs ended while queued (cancelled or expired), newest first, as rows to list: ids (the
    * index's window), then each one's row (workflow, status, createdAt: end-queued.ts), one
    * round trip of at most LIST_ROW_BYTES per id (scripts.ts CANCELLED_ROWS: a run without a
-   * row of ours, ended before rows were kept or whose ending another finished, has one made
+   * row of ours, ended before rows were kept (or finished by FINISH before it wrote them), has one made
    * from its record when that is at most LIST_RUN_BYTES). The record itself, which holds the
    * run's input, is read only when its row is listed (listedCancelled). The pool's user
    * writes these keys: a row or record over its cap is not read (no row: not listed).

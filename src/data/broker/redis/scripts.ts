@@ -192,15 +192,17 @@ return 2
 // Finish the ending of a queued run whose job is gone and whose final record is there (end-queued.ts
 // finishEnded): an ender whose removal ran but whose reply was lost, or that died after the
 // removal, left it out of the cancelled index. Idempotent: the index entry only if none
-// (ZADD NX), then what every ending drops. Nothing while the job exists or no record does.
-// KEYS: job key, record key, cancelled index, deadlines, unrun; ARGV: runId, index score
+// (ZADD NX), and its row (end-queued.ts cancelledRow) only if none, then what every ending
+// drops. Nothing while the job exists or no record does.
+// KEYS: job key, record key, cancelled index, deadlines, unrun, cancelled rows; ARGV: runId, index score, row ('': none)
 // → 1 indexed now | 0 already indexed | -1 not an ended run
 const FINISH: Script = {
   name: 'switchyardFinishEnded',
-  keys: 5,
+  keys: 6,
   lua: `
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
 local added = redis.call('ZADD', KEYS[3], 'NX', ARGV[2], ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSETNX', KEYS[6], ARGV[1], ARGV[3]) end
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('HDEL', KEYS[5], ARGV[1])
 return added
@@ -267,7 +269,7 @@ return out
 // per id, its row (end-queued.ts cancelledRow) when that is at most `row cap` bytes and one
 // (a JSON object with a string workflow and status and a numeric createdAt); else, when its
 // record is at most `record cap` bytes and holds those fields, a row made of them here (a run
-// ended before rows were kept, or whose ending another finished: FINISH writes none). The
+// ended before rows were kept, or whose ending FINISH finished before it wrote rows). The
 // pool's user writes both keys: what is sent per id is at most `row cap` bytes, whatever
 // they hold, and no more than one record is decoded per id. A key of another type than its
 // own is read as absent. The record keys are `record prefix` .. id (as ADMIT's).
@@ -475,6 +477,7 @@ export async function finishEnded(
   keys: PoolKeys,
   runId: string,
   score: number,
+  row: string | null,
 ): Promise<'indexed' | 'already' | 'not-ended'> {
   const reply = Number(
     await run(client, FINISH, [
@@ -483,8 +486,10 @@ export async function finishEnded(
       keys.cancelledIndex,
       keys.deadlines,
       keys.unrun,
+      keys.cancelledRows,
       runId,
       String(Math.floor(score)),
+      row ?? '',
     ]),
   )
   return reply === 1 ? 'indexed' : reply === 0 ? 'already' : 'not-ended'

@@ -64,8 +64,8 @@ async function rig(options: { expire?: boolean } = {}) {
   const client = await queue.client
   const keys = poolKeys(prefix, QUEUE)
   /** A run queued with no worker to take it, `timeoutMs` before its deadline. */
-  const queued = async (timeoutMs?: number) => {
-    const env = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'x' }, null, timeoutMs)
+  const queued = async (timeoutMs?: number, value = 'x') => {
+    const env = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value }, null, timeoutMs)
     await gateway.submit(env, { async: true })
     return env
   }
@@ -187,6 +187,32 @@ void describe('ending a queued run half-way', { skip }, () => {
       assert.equal(await client.zcard(keys.cancelledIndex), 1)
       const listed = (await gateway.list({ pool: POOL, status: 'cancelled' })).map((r) => r.runId)
       assert.deepEqual(listed, [env.runId])
+    } finally {
+      Queue.prototype.remove = original
+      await close()
+    }
+  })
+
+  void test('a run whose ending the retried cancel finished gets its row: one whose record is over what a list reads of it (64 KiB) is listed from it', async () => {
+    const { gateway, client, keys, queued, close } = await rig()
+    const original = Queue.prototype.remove
+    try {
+      const env = await queued(undefined, 'x'.repeat(100_000))
+      removeRunsReplyLost(original)
+      assert.equal((await rejection(gateway.cancel(env.runId))).code, 'BROKER_UNAVAILABLE')
+      const record = await gateway.cancel(env.runId)
+      assert.equal(record.status, 'cancelled')
+      assert.deepEqual(JSON.parse((await client.hget(keys.cancelledRows, env.runId)) ?? 'null'), {
+        workflow: CONTRACT.workflows.echo,
+        status: 'cancelled',
+        createdAt: record.createdAt,
+      })
+      const listed = await gateway.list({ pool: POOL })
+      assert.deepEqual(
+        listed.map((r) => [r.runId, r.status, r.input, r.omitted?.includes('input')]),
+        [[env.runId, 'cancelled', undefined, true]],
+      )
+      assert.equal(((await gateway.get(env.runId))?.input as { value: string }).value.length, 100_000, 'get() reads it whole')
     } finally {
       Queue.prototype.remove = original
       await close()

@@ -375,7 +375,7 @@ void test(
         else if (n < 70) await raw.call('HSET', keys.cancelledRows, id, JSON.stringify(row))
       }
       // Then real runs of pool `work`, cancelled while queued (no worker); the newest one's row is
-      // dropped (a run whose ending another finished has none): it is listed from its record.
+      // dropped (as a run ended before rows were kept has none): it is listed from its record.
       const real: string[] = []
       for (let n = 0; n < 3; n++) {
         const env = envelope(CONTRACT.workflows.echo, CONTRACT.pools.work, { n })
