@@ -155,6 +155,11 @@ function defaultWarn(message: string): void {
 const LIST_RUN_BYTES = 64 * 1024
 /** What a list reads of each job of a window, to filter and order it: timestamp, name (and failedReason, when a status asks). */
 const LIST_ROW_BYTES = 2 * 1024
+/**
+ * What the window of runs ended while queued may have Redis decode, in all, of records that
+ * have no row (scripts.ts CANCELLED_ROWS): the script holds Redis for every pool while it runs.
+ */
+const LIST_DECODE_BYTES = 1024 * 1024
 /** An owner is at most 128 characters (broker.ts ownerOf): a longer owner key is none of ours. */
 const OWNER_BYTES = 256
 /**
@@ -879,7 +884,7 @@ export class RedisBroker implements Broker {
     const client = await entry.queue.client
     const ids = await client.zrevrange(entry.keys.cancelledIndex, 0, window - 1)
     if (ids.length === 0) return []
-    const summaries = await cancelledRows(client, entry.keys, ids, LIST_ROW_BYTES, LIST_RUN_BYTES)
+    const summaries = await cancelledRows(client, entry.keys, ids, LIST_ROW_BYTES, LIST_RUN_BYTES, LIST_DECODE_BYTES)
     const rows: ListRow[] = []
     ids.forEach((id, i) => {
       const row = parseRow(summaries[i])

@@ -271,9 +271,12 @@ return out
 // record is at most `record cap` bytes and holds those fields, a row made of them here (a run
 // ended before rows were kept, or whose ending FINISH finished before it wrote rows). The
 // pool's user writes both keys: what is sent per id is at most `row cap` bytes, whatever
-// they hold, and no more than one record is decoded per id. A key of another type than its
-// own is read as absent. The record keys are `record prefix` .. id (as ADMIT's).
-// KEYS: rows hash   ARGV: row cap, record cap, record prefix, ids…   → per id: a row, or nil
+// they hold, and no more than one record is decoded per id, and no more than `decode budget`
+// bytes of records in all: a script holds Redis for every pool while it runs, so a window of
+// 1,000 planted 64 KiB records without rows must not make it decode 64 MB (past the budget
+// such an id is nil, not listed; real runs have rows since rows were kept). A key of another
+// type than its own is read as absent. The record keys are `record prefix` .. id (as ADMIT's).
+// KEYS: rows hash   ARGV: row cap, record cap, record prefix, decode budget, ids…   → per id: a row, or nil
 const CANCELLED_ROWS: Script = {
   name: 'switchyardCancelledRows',
   keys: 1,
@@ -284,9 +287,9 @@ local function row(text)
   return nil
 end
 local hash = redis.call('TYPE', KEYS[1]).ok == 'hash'
-local rowCap, recordCap = tonumber(ARGV[1]), tonumber(ARGV[2])
+local rowCap, recordCap, budget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 local out = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local id = ARGV[i]
   local found = false
   if hash and redis.call('HSTRLEN', KEYS[1], id) <= rowCap then
@@ -294,14 +297,16 @@ for i = 4, #ARGV do
     if text and row(text) then found = text end
   end
   local key = ARGV[3] .. id
-  if not found and redis.call('TYPE', key).ok == 'string' and redis.call('STRLEN', key) <= recordCap then
+  local size = (not found and redis.call('TYPE', key).ok == 'string') and redis.call('STRLEN', key) or nil
+  if size and size <= recordCap and size <= budget then
+    budget = budget - size
     local t = row(redis.call('GET', key))
     if t then
       local made = cjson.encode({workflow = t.workflow, status = t.status, createdAt = t.createdAt})
       if #made <= rowCap then found = made end
     end
   end
-  out[i - 3] = found
+  out[i - 4] = found
 end
 return out
 `,
@@ -527,8 +532,16 @@ export async function cancelledRows(
   ids: readonly string[],
   rowCap: number,
   recordCap: number,
+  decodeBudget: number,
 ): Promise<(string | null)[]> {
-  const reply = await run(client, CANCELLED_ROWS, [keys.cancelledRows, String(rowCap), String(recordCap), keys.cancelled(''), ...ids])
+  const reply = await run(client, CANCELLED_ROWS, [
+    keys.cancelledRows,
+    String(rowCap),
+    String(recordCap),
+    keys.cancelled(''),
+    String(decodeBudget),
+    ...ids,
+  ])
   return ids.map((_, i) => {
     const value = Array.isArray(reply) ? (reply[i] as unknown) : null
     return typeof value === 'string' ? value : null

@@ -429,3 +429,56 @@ void test(
     }
   },
 )
+
+void test(
+  "records without rows are decoded in Redis up to a budget per list (1 MiB), so a pool's 100 planted 60 KiB records do not hold Redis for 6 MB of JSON",
+  { skip },
+  async () => {
+    const { url, port } = server()
+    const prefix = `t-${randomUUID().slice(0, 8)}`
+    const broker = await RedisBroker.connect({ registry, url, prefix })
+    const probe = new Queue('probe', { connection: { url }, prefix })
+    const admin = (await probe.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
+    const user = `${prefix}-work`
+    await admin.call('ACL', 'SETUSER', user, 'on', `>${user}-pw`, ...poolAclRules(CONTRACT.pools.work, prefix))
+    const attacker = new Queue(`switchyard.${CONTRACT.pools.work}`, {
+      connection: { url: `redis://${user}:${user}-pw@127.0.0.1:${port}` },
+      prefix,
+    })
+    try {
+      const keys = poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`)
+      const raw = (await attacker.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
+      // Real runs first (they have rows), then 100 planted records of 60 KiB with no row, newer.
+      const real: string[] = []
+      for (let n = 0; n < 3; n++) {
+        const env = envelope(CONTRACT.workflows.echo, CONTRACT.pools.work, { n })
+        await broker.submit(env, { async: true })
+        assert.equal((await broker.cancel(env.runId)).status, 'cancelled')
+        real.push(env.runId)
+      }
+      const SIZE = 60 * 1024
+      const now = Date.now()
+      for (let n = 0; n < 100; n++) {
+        const id = `planted-${n}`
+        const row = { workflow: CONTRACT.workflows.echo, status: 'cancelled', createdAt: now + n }
+        const record = { ...row, runId: id, pool: CONTRACT.pools.work, attempts: 0, maxAttempts: 1, deadline: '', traceId: null }
+        const text = JSON.stringify({ ...record, input: '' })
+        await raw.call('SET', keys.cancelled(id), JSON.stringify({ ...record, input: 'x'.repeat(SIZE - text.length) }))
+        await raw.call('ZADD', keys.cancelledIndex, now + n, id)
+      }
+      const listed = await broker.list({ limit: 200 })
+      const plantedListed = listed.filter((r) => r.runId.startsWith('planted-')).length
+      // At most 1 MiB of them decoded: 17 of 60 KiB.
+      assert.ok(plantedListed <= Math.floor((1024 * 1024) / SIZE), `${plantedListed} planted records without rows were decoded`)
+      // The real runs, with rows, still list whole.
+      assert.deepEqual(
+        listed.filter((r) => real.includes(r.runId)).map((r) => [r.status, r.omitted]),
+        real.map(() => ['cancelled', undefined]),
+      )
+    } finally {
+      await attacker.close()
+      await probe.close()
+      await broker.close()
+    }
+  },
+)
