@@ -231,10 +231,11 @@ const FROM_ROW: readonly string[] = [
   'finishedAt',
 ]
 
-function parses(text: string): boolean {
+/** JSON text of an object, as BullMQ writes a job's data and opts ('null' parses, but Job.fromJSON's Object.entries throws on it). */
+function jsonObject(text: string): boolean {
   try {
-    JSON.parse(text)
-    return true
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
   } catch {
     return false
   }
@@ -850,17 +851,20 @@ export class RedisBroker implements Broker {
     // written something else there, listed as left out rather than failing the whole list.
     for (const field of ['data', 'opts']) {
       const text = raw[field]
-      if (text === undefined || parses(text)) continue
+      if (text === undefined || jsonObject(text)) continue
       delete raw[field]
       for (const fed of LISTED_FIELDS[field] ?? []) omitted.add(fed)
     }
-    const job = Job.fromJSON(entry.queue, raw as unknown as JobJsonRaw, runId)
-    const { error, output, ...record } = recordFromJob(
-      job as JobLike,
-      status,
-      entry.pool.name,
-      typeof read.owner === 'string' ? read.owner : null,
-    )
+    let parsed: RunRecord
+    try {
+      const job = Job.fromJSON(entry.queue, raw as unknown as JobJsonRaw, runId)
+      parsed = recordFromJob(job as JobLike, status, entry.pool.name, typeof read.owner === 'string' ? read.owner : null)
+    } catch (error) {
+      // A shape no check above foresaw: this run is not listed, and the list does not fail for every caller.
+      this.warn(`listing run ${runId} of pool '${entry.pool.name}': its job cannot be read (${(error as Error).message}); not listed`)
+      return null
+    }
+    const { error, output, ...record } = parsed
     if (typeof record.workflow !== 'string') omitted.add('workflow')
     return {
       ...record,

@@ -318,11 +318,16 @@ void test(
       const job = await pool.add(CONTRACT.workflows.echo, { workflow: CONTRACT.workflows.echo })
       const raw = (await pool.client) as unknown as { call(...args: string[]): Promise<unknown> }
       await raw.call('HSET', poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`).job(job.id!), 'data', 'not json', 'opts', '{')
+      // JSON, but not the objects BullMQ parses them into: 'null' opts made Job.fromJSON throw and every list answer 503.
+      const nulls = await pool.add(CONTRACT.workflows.echo, { workflow: CONTRACT.workflows.echo })
+      await raw.call('HSET', poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`).job(nulls.id!), 'data', '[]', 'opts', 'null')
       const listed = await broker.list()
+      const left = ['deadline', 'idempotencyKey', 'input', 'maxAttempts', 'registry', 'traceId']
       assert.deepEqual(
         listed.map((r) => [r.runId, r.workflow, r.omitted && [...r.omitted].sort()]),
         [
-          [job.id, CONTRACT.workflows.echo, ['deadline', 'idempotencyKey', 'input', 'maxAttempts', 'registry', 'traceId']],
+          [nulls.id, CONTRACT.workflows.echo, left],
+          [job.id, CONTRACT.workflows.echo, left],
           [env.runId, CONTRACT.workflows.burst, undefined],
         ],
       )
