@@ -121,7 +121,7 @@ function writeThenRead(base: string, path: string, size: number, declared: boole
     }
     socket.on('error', (error: NodeJS.ErrnoException) => settle(error.code ?? error.message))
     const framing = declared ? `content-length: ${size}` : 'transfer-encoding: chunked'
-    socket.write(`POST ${path} HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\n${framing}\r\n\r\n`)
+    socket.write(`POST ${path} HTTP/1.1\r\nhost: ${new URL(base).host}\r\ncontent-type: application/json\r\n${framing}\r\n\r\n`)
     let left = size
     const writeNext = () => {
       while (left > 0) {

@@ -145,7 +145,8 @@ function encode(r: Fuzzed): { raw: Buffer; path: string; method: string } {
       ? []
       : [Buffer.from('?'), Buffer.concat(r.query.flatMap(([k, v], i) => [Buffer.from(i ? '&' : ''), k, Buffer.from('='), v]))]
   const lines: Buffer[] = [Buffer.concat([method, Buffer.from(' '), path, ...query, Buffer.from(' HTTP/1.1\r\n')])]
-  lines.push(Buffer.from('host: gateway\r\nconnection: close\r\n'))
+  // A Host the gateway answers (host-check.ts): any other is a 421 before the route is reached.
+  lines.push(Buffer.from(`host: ${new URL(fx.url).host}\r\nconnection: close\r\n`))
   if (r.auth !== null) lines.push(Buffer.concat([Buffer.from('authorization: '), Buffer.from(r.auth), Buffer.from('\r\n')]))
   for (const [name, value] of r.headers) lines.push(Buffer.concat([Buffer.from(`${name}: `), value, Buffer.from('\r\n')]))
   lines.push(Buffer.from(`content-length: ${r.body.length}\r\n\r\n`), r.body)

@@ -44,7 +44,9 @@ void test('uploads stalled mid-body hold no place: the next request of their flo
     socket.on('data', (chunk) => answered.push(chunk.toString('latin1').split('\r\n')[0] ?? ''))
     sockets.push(socket)
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
-    socket.write('POST /v1/workflows/echo.say/run HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{')
+    socket.write(
+      `POST /v1/workflows/echo.say/run HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{`,
+    )
     await eventually(`stalled upload ${i + 1}'s headers to be parsed`, () => parsedPosts === i + 1, 10_000)
   }
 

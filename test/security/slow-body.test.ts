@@ -52,7 +52,7 @@ void test('uploads stalled mid-body fill the cap: the next caller is served, the
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
     // Whole headers, one byte of a 1,000-byte body, then nothing.
     socket.write(
-      'POST /v1/workflows/echo.say/run HTTP/1.1\r\nHost: x\r\nauthorization: Bearer attacker-token\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{',
+      `POST /v1/workflows/echo.say/run HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nauthorization: Bearer attacker-token\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{`,
     )
     // Its headers are in before the next connection comes: it counts as being served.
     await eventually(`stalled upload ${i + 1}'s headers to be parsed`, () => parsedPosts === i + 1, 10_000)

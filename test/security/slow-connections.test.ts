@@ -58,7 +58,7 @@ function slowHeaders(url: string, count: number) {
     sockets.add(socket)
     socket.on('connect', () => {
       accepted++
-      socket.write('POST /v1/workflows/calm.echo/run HTTP/1.1\r\nHost: gateway\r\n')
+      socket.write(`POST /v1/workflows/calm.echo/run HTTP/1.1\r\nHost: ${hostname}:${port}\r\n`)
     })
     socket.on('error', () => undefined)
     socket.on('close', () => {
@@ -150,7 +150,7 @@ void test(
       let answer = ''
       slow.on('data', (chunk: Buffer) => (answer += chunk.toString()))
       slow.on('error', () => undefined)
-      slow.write('GET /healthz HTTP/1.1\r\nHost: gateway\r\n')
+      slow.write(`GET /healthz HTTP/1.1\r\nHost: ${hostname}:${port}\r\n`)
       const drip = setInterval(() => slow.writable && slow.write('X'), 200)
       const closedAfter = await new Promise<number>((resolve) => slow.once('close', () => resolve(Date.now() - started)))
       clearInterval(drip)

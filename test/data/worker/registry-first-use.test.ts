@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 
 import { loadRegistry } from '../../../src/control/index.js'
+import { verifiedCompiledSha256 } from '../../../src/control/tooling/index.js'
 import type { Envelope } from '../../../src/data/index.js'
 import type { RunRecord } from '../../../src/data/broker/index.js'
 import { MemoryBroker } from '../../../src/data/broker/memory/index.js'
@@ -33,7 +34,10 @@ before(async () => {
   // The gateway's registry routes both before the change (and writes the compiled form).
   const gateway = loadRegistry(f.path('switchyard.yaml'))
   for (const name of ['a', 'b']) envelopes.set(name, envelopeFor(gateway, `work.${name}`, { n: 1 }))
-  const registry = loadRegistry(f.path('switchyard.yaml'), { cacheTrust: 'none' })
+  // As its supervisor starts it: the compiled form the gateway's load wrote, vouched for by its digest.
+  const compiledSha256 = verifiedCompiledSha256(f.path('switchyard.yaml'))
+  assert.ok(compiledSha256)
+  const registry = loadRegistry(f.path('switchyard.yaml'), { cacheTrust: 'none', compiledSha256 })
   // After both loads: work.b's schema no longer compiles.
   f.write('b.schema.json', '{ "type": "objet" }')
   broker = new MemoryBroker({ pools: registry.pools.values(), retryDelayMs: 10 })
