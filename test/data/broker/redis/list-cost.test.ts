@@ -48,6 +48,41 @@ function envelope(workflow: string, pool: string, input: unknown) {
   )
 }
 
+type Call = { call(...args: (string | number)[]): Promise<unknown> }
+
+/**
+ * A broker on a fresh prefix, and the attacker: pool `work`'s own Redis user (its ACL
+ * rules), writing only its own queue's keys (`raw`, `keys`). `admin` is an unrestricted client.
+ */
+async function plantingRig() {
+  const { url, port } = server()
+  const prefix = `t-${randomUUID().slice(0, 8)}`
+  const broker = await RedisBroker.connect({ registry, url, prefix })
+  const probe = new Queue('probe', { connection: { url }, prefix })
+  const admin = (await probe.client) as unknown as Call
+  const user = `${prefix}-work`
+  await admin.call('ACL', 'SETUSER', user, 'on', `>${user}-pw`, ...poolAclRules(CONTRACT.pools.work, prefix))
+  const attacker = new Queue(`switchyard.${CONTRACT.pools.work}`, {
+    connection: { url: `redis://${user}:${user}-pw@127.0.0.1:${port}` },
+    prefix,
+  })
+  const raw = (await attacker.client) as unknown as Call
+  const keys = poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`)
+  return {
+    broker,
+    admin,
+    attacker,
+    prefix,
+    raw,
+    keys,
+    async close() {
+      await attacker.close()
+      await probe.close()
+      await broker.close()
+    },
+  }
+}
+
 void test('a list of limit=1 reads one run whole: large runs of other workflows and pools are not read', { skip }, async () => {
   const { url } = server()
   const prefix = `t-${randomUUID().slice(0, 8)}`
@@ -206,18 +241,7 @@ void test(
   "a pool's planted jobs (2 MB each, created in the far future) cost an unfiltered list 64 KiB each and list after real runs",
   { skip },
   async () => {
-    const { url, port } = server()
-    const prefix = `t-${randomUUID().slice(0, 8)}`
-    const broker = await RedisBroker.connect({ registry, url, prefix })
-    const probe = new Queue('probe', { connection: { url }, prefix })
-    const admin = (await probe.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
-    const user = `${prefix}-work`
-    await admin.call('ACL', 'SETUSER', user, 'on', `>${user}-pw`, ...poolAclRules(CONTRACT.pools.work, prefix))
-    // The attacker: pool `work`'s own Redis user, writing only its own queue's keys.
-    const attacker = new Queue(`switchyard.${CONTRACT.pools.work}`, {
-      connection: { url: `redis://${user}:${user}-pw@127.0.0.1:${port}` },
-      prefix,
-    })
+    const { broker, admin, attacker, prefix, raw, keys, close } = await plantingRig()
     try {
       // Real runs, queued in another pool (no worker), newest last.
       const real: string[] = []
@@ -230,8 +254,6 @@ void test(
       // 100 jobs of 2 MB of data created at 9e15 (year 287,000); 10 of them "succeeded" with
       // 2 MB of output, 10 "failed" with a 2 MB error, 10 with a 2 MB owner.
       const HUGE = 2 * 1024 * 1024
-      const keys = poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`)
-      const raw = (await attacker.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
       const planted: string[] = []
       for (let n = 0; n < 100; n++) {
         const job = await attacker.add(
@@ -296,9 +318,7 @@ void test(
         }
       }
     } finally {
-      await attacker.close()
-      await probe.close()
-      await broker.close()
+      await close()
     }
   },
 )
@@ -342,21 +362,8 @@ void test(
   "a pool's planted records of runs ended while queued (2 MB each, rows of 2 MB, created now) are not read whole; the real ended runs still list",
   { skip },
   async () => {
-    const { url, port } = server()
-    const prefix = `t-${randomUUID().slice(0, 8)}`
-    const broker = await RedisBroker.connect({ registry, url, prefix })
-    const probe = new Queue('probe', { connection: { url }, prefix })
-    const admin = (await probe.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
-    const user = `${prefix}-work`
-    await admin.call('ACL', 'SETUSER', user, 'on', `>${user}-pw`, ...poolAclRules(CONTRACT.pools.work, prefix))
-    // The attacker: pool `work`'s own Redis user, writing only its own queue's keys.
-    const attacker = new Queue(`switchyard.${CONTRACT.pools.work}`, {
-      connection: { url: `redis://${user}:${user}-pw@127.0.0.1:${port}` },
-      prefix,
-    })
+    const { broker, admin, raw, keys, close } = await plantingRig()
     try {
-      const keys = poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`)
-      const raw = (await attacker.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
       // 100 records of 2 MB, created in the last 10 s, in the index (ended before the real runs,
       // which stay in the window of 100): 40 with a row of 2 MB, 30 with a row that fits, 30 with none.
       const HUGE = 2 * 1024 * 1024
@@ -428,9 +435,7 @@ void test(
       // get() still reads a run whole.
       assert.equal(((await broker.get(planted[50]!)) as { input?: string } | null)?.input?.length, HUGE)
     } finally {
-      await attacker.close()
-      await probe.close()
-      await broker.close()
+      await close()
     }
   },
 )
@@ -439,20 +444,8 @@ void test(
   "records without rows are decoded in Redis up to a budget per list (1 MiB), so a pool's 100 planted 60 KiB records do not hold Redis for 6 MB of JSON",
   { skip },
   async () => {
-    const { url, port } = server()
-    const prefix = `t-${randomUUID().slice(0, 8)}`
-    const broker = await RedisBroker.connect({ registry, url, prefix })
-    const probe = new Queue('probe', { connection: { url }, prefix })
-    const admin = (await probe.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
-    const user = `${prefix}-work`
-    await admin.call('ACL', 'SETUSER', user, 'on', `>${user}-pw`, ...poolAclRules(CONTRACT.pools.work, prefix))
-    const attacker = new Queue(`switchyard.${CONTRACT.pools.work}`, {
-      connection: { url: `redis://${user}:${user}-pw@127.0.0.1:${port}` },
-      prefix,
-    })
+    const { broker, raw, keys, close } = await plantingRig()
     try {
-      const keys = poolKeys(prefix, `switchyard.${CONTRACT.pools.work}`)
-      const raw = (await attacker.client) as unknown as { call(...args: (string | number)[]): Promise<unknown> }
       // Real runs first (they have rows), then 100 planted records of 60 KiB with no row, newer.
       const real: string[] = []
       for (let n = 0; n < 3; n++) {
@@ -481,9 +474,7 @@ void test(
         real.map(() => ['cancelled', undefined]),
       )
     } finally {
-      await attacker.close()
-      await probe.close()
-      await broker.close()
+      await close()
     }
   },
 )
