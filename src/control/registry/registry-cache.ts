@@ -74,6 +74,15 @@ export interface CachedRegistry {
   readonly all: () => boolean
 }
 
+/** The compiled registry's text, or null when it cannot be read (none yet). */
+function compiledText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return null
+  }
+}
+
 /**
  * The cached compiled registry for `source`, or null when absent, foreign, stale, (holding
  * the key) not authentic, or (without it) not the text whose SHA-256 is `verified`: a
@@ -84,13 +93,8 @@ export function readCompiled(source: string, trust: CacheTrust, verified?: strin
   // Without the key and with no digest a keyed process vouched for: compiled from the registry file instead.
   if (trust === 'none' && verified === undefined) return null
   const paths = cachePaths(source)
-  let text: string
-  try {
-    text = readFileSync(paths.compiled, 'utf8')
-  } catch {
-    return null
-  }
-  if (trust === 'none' && sha256(text) !== verified) return null
+  const text = compiledText(paths.compiled)
+  if (text === null || (trust === 'none' && sha256(text) !== verified)) return null
   const signed = text.startsWith(MAC_PREFIX)
   const newline = signed ? text.indexOf('\n') : -1
   const body = signed ? text.slice(newline + 1) : text
@@ -130,12 +134,8 @@ export function readCompiled(source: string, trust: CacheTrust, verified?: strin
  */
 export function verifiedCompiledSha256(source: string): string | null {
   const paths = cachePaths(source)
-  let text: string
-  try {
-    text = readFileSync(paths.compiled, 'utf8')
-  } catch {
-    return null
-  }
+  const text = compiledText(paths.compiled)
+  if (text === null) return null
   const newline = text.indexOf('\n')
   const key = cacheKey(paths.dir, false)
   if (!text.startsWith(MAC_PREFIX) || newline === -1 || key === null) return null
