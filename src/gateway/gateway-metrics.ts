@@ -15,6 +15,8 @@ export interface GatewayMetrics {
   admissionWaiting(read: () => number): void
   /** Where the open-connection gauge reads its value at each scrape. */
   connections(read: () => number): void
+  /** Where the held-connection gauge reads its value at each scrape. */
+  held(read: () => number): void
   /** Pool gauges are read from the broker at scrape time, then everything is rendered. */
   render(broker: Broker): Promise<string>
 }
@@ -33,6 +35,7 @@ export function createGatewayMetrics(options: { restarts?: number } = {}): Gatew
     'registryCacheRefused',
     'gatewayRestarts',
     'gatewayConnections',
+    'gatewayConnectionsHeld',
     'gatewayConnectionsShed',
     'gatewayAdmissionShed',
     'gatewayAdmissionWaiting',
@@ -45,6 +48,7 @@ export function createGatewayMetrics(options: { restarts?: number } = {}): Gatew
   // The broker counts the runs it expired the same way (Broker.expiries()).
   const expiredSeen = new Map<string, number>()
   let openConnections = (): number => 0
+  let heldConnections = (): number => 0
   let waiting = (): number => 0
   return {
     connectionsShed: m.gatewayConnectionsShed,
@@ -54,6 +58,9 @@ export function createGatewayMetrics(options: { restarts?: number } = {}): Gatew
     },
     connections(read) {
       openConnections = read
+    },
+    held(read) {
+      heldConnections = read
     },
     requests: m.gatewayRequests,
     duration: m.gatewayRequestDuration,
@@ -71,6 +78,7 @@ export function createGatewayMetrics(options: { restarts?: number } = {}): Gatew
         m.brokerUp.set(0)
       }
       m.gatewayConnections.set(openConnections())
+      m.gatewayConnectionsHeld.set(heldConnections())
       m.gatewayAdmissionWaiting.set(waiting())
       for (const [reason, count] of cacheRefusals()) {
         const added = count - (refusedSeen.get(reason) ?? 0)

@@ -33,6 +33,7 @@ import { problemCodeOf, sendProblem, httpStatusOf, toProblem } from './problem.j
 import { RequestTrace, now } from './request-trace.js'
 import { Router, type Params } from './router.js'
 import { NOBODY, hasRole, mayForceTrace, requireScope, type Caller, type Role, type ScopeTarget } from './scopes.js'
+import { shedReads } from './shed-reads.js'
 import { runSpanAttributes } from './span-attributes.js'
 
 /** How long close() lets in-flight requests finish before cutting their connections. */
@@ -146,6 +147,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     onShed: (reason) => deps.metrics.connectionsShed.inc({ reason }),
   })
   deps.metrics.connections(guard.open)
+  // A connection answered 429 is read in turns from then on (shed-reads.ts): a caller over
+  // its share, sending again on hundreds of them at once, is read a few at a time.
+  const shed = shedReads()
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const done = shed.begin(req.socket)
+    res.once('close', () => done(res.writableFinished ? res.statusCode : 0))
+  })
+  server.once('close', () => shed.close())
+  deps.metrics.held(shed.held)
   deps.metrics.admissionWaiting(() => deps.admission.waiting())
   // Past listen, a server error (accept failing: EMFILE, ENFILE) would be an uncaught
   // exception: say it once in a while instead, and go on serving the connections it has.

@@ -98,6 +98,13 @@ export const METRICS = {
     labels: [],
     served: 'gateway',
   },
+  gatewayConnectionsHeld: {
+    name: 'switchyard_gateway_connections_held',
+    type: 'gauge',
+    help: 'Connections answered 429 and read in turns, a few at a time, until their caller stops.',
+    labels: [],
+    served: 'gateway',
+  },
   gatewayConnectionsShed: {
     name: 'switchyard_gateway_connections_shed_total',
     type: 'counter',

@@ -1,0 +1,236 @@
+// Connections answered 429 are read in turns (src/gateway/shed-reads.ts): first on a bare
+// Node server with raw keep-alive connections, where the test sees when each request is
+// read; then on a real gateway whose flow queue sheds a burst. Turns are long (hundreds of
+// ms), and only lower bounds are asserted on them: a slow machine makes them longer, never shorter.
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:http'
+import { connect, type AddressInfo, type Socket } from 'node:net'
+import { test } from 'node:test'
+import { startGateway } from '../../src/gateway/index.js'
+import { shedReads, type ShedReads, type ShedReadsOptions } from '../../src/gateway/shed-reads.js'
+import { eventually } from '../helpers/eventually.js'
+import { sampleValue } from '../helpers/prometheus.js'
+import { behindDoor } from './door.js'
+import { startFixture } from './fixture.js'
+
+/** A keep-alive connection that sends one request at a time and reads each answer's status. */
+class Caller {
+  private buffered = ''
+  private waiting: ((status: number) => void) | null = null
+  private constructor(
+    private readonly socket: Socket,
+    private readonly host: string,
+  ) {
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      this.buffered += chunk
+      const head = /^HTTP\/1\.1 (\d{3})[^]*?\r\ncontent-length: (\d+)\r\n[^]*?\r\n\r\n/i.exec(this.buffered)
+      if (!head || this.buffered.length < head[0].length + Number(head[2])) return
+      this.buffered = this.buffered.slice(head[0].length + Number(head[2]))
+      const answer = this.waiting
+      this.waiting = null
+      answer?.(Number(head[1]))
+    })
+  }
+  static async open(port: number): Promise<Caller> {
+    const socket = connect(port, '127.0.0.1')
+    await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+    return new Caller(socket, `127.0.0.1:${port}`)
+  }
+  /** Send `POST path` with `body`; resolves with the answer's status. */
+  send(path: string, body = '{}'): Promise<number> {
+    return new Promise((resolve) => {
+      this.waiting = resolve
+      this.socket.write(
+        `POST ${path} HTTP/1.1\r\nhost: ${this.host}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      )
+    })
+  }
+  close(): void {
+    this.socket.destroy()
+  }
+}
+
+/** A bare server wired as the gateway wires it: `/refuse` is answered 429, anything else 200; each read is logged. */
+async function server(
+  options: ShedReadsOptions,
+): Promise<{ server: Server; port: number; shed: ShedReads; reads: Array<{ path: string; at: number }> }> {
+  const shed = shedReads(options)
+  const reads: Array<{ path: string; at: number }> = []
+  const server = createServer((req, res) => {
+    reads.push({ path: req.url ?? '', at: performance.now() })
+    req.resume()
+    req.on('end', () => {
+      const status = req.url === '/refuse' ? 429 : 200
+      res.writeHead(status, { 'content-length': 2 }).end('ok')
+    })
+  })
+  server.on('request', (req, res) => {
+    const done = shed.begin(req.socket)
+    res.once('close', () => done(res.writableFinished ? res.statusCode : 0))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { server, port: (server.address() as AddressInfo).port, shed, reads }
+}
+
+const never = { maxWaitMs: 60_000, idleMs: 60_000 }
+
+void test('a burst on connections answered 429 is read `window` at a time, a turn apart; other connections at once', async () => {
+  const turnMs = 300
+  const s = await server({ window: 2, turnMs, ...never })
+  const callers = await Promise.all(Array.from({ length: 6 }, () => Caller.open(s.port)))
+  const fresh = await Caller.open(s.port)
+  try {
+    assert.deepEqual(await Promise.all(callers.map((c) => c.send('/refuse'))), [429, 429, 429, 429, 429, 429])
+    await eventually('all six in line', () => s.shed.held() === 6 || undefined)
+    const before = s.reads.length
+    // All six send again at once; a caller never refused sends too.
+    const again = Promise.all(callers.map((c, i) => c.send(`/again-${i}`)))
+    assert.equal(await fresh.send('/fresh'), 200)
+    assert.deepEqual(await again, [200, 200, 200, 200, 200, 200])
+    const reads = s.reads.slice(before)
+    const held = reads.filter((r) => r.path.startsWith('/again')).map((r) => r.at)
+    assert.equal(held.length, 6)
+    // Two per turn: the third is read at least a turn after the first, and so on.
+    for (let i = 2; i < held.length; i++) {
+      const gap = (held[i] as number) - (held[i - 2] as number)
+      assert.ok(
+        gap >= turnMs * 0.9,
+        `reads ${i - 2} and ${i} of the held burst were ${gap.toFixed(0)} ms apart, under a turn (${turnMs} ms)`,
+      )
+    }
+    // The caller never refused was read before the burst's last turn.
+    const freshAt = reads.find((r) => r.path === '/fresh')?.at as number
+    assert.ok(freshAt < (held[4] as number), 'the fresh caller waited behind the held burst')
+    // Served, they are out of line: nothing is held.
+    assert.equal(s.shed.held(), 0)
+  } finally {
+    for (const c of [...callers, fresh]) c.close()
+    s.shed.close()
+    s.server.close()
+  }
+})
+
+void test('a connection in line is read within maxWait however long the line is (the window grows)', async () => {
+  // 30 in line, window 1, turns of 100 ms: one at a time would take 3 s for the last; maxWait 600 ms makes the window 5.
+  const s = await server({ window: 1, turnMs: 100, maxWaitMs: 600, idleMs: 60_000 })
+  const callers = await Promise.all(Array.from({ length: 30 }, () => Caller.open(s.port)))
+  try {
+    await Promise.all(callers.map((c) => c.send('/refuse')))
+    await eventually('all in line', () => s.shed.held() === 30 || undefined)
+    const started = performance.now()
+    const statuses = await Promise.all(callers.map((c) => c.send('/again')))
+    assert.deepEqual(new Set(statuses), new Set([200]))
+    const byTurn = new Map<number, number>()
+    for (const r of s.reads.filter((r) => r.path === '/again')) {
+      const turn = Math.floor((r.at - started) / 100)
+      byTurn.set(turn, (byTurn.get(turn) ?? 0) + 1)
+    }
+    // More than the configured one per turn were read in some turn: the window grew with the line.
+    assert.ok(Math.max(...byTurn.values()) > 1, `reads per turn: ${[...byTurn.values()].join(' ')}`)
+  } finally {
+    for (const c of callers) c.close()
+    s.shed.close()
+    s.server.close()
+  }
+})
+
+void test('a connection that sends nothing for idleMs after its 429 leaves the line; one that closes leaves it at once', async () => {
+  const s = await server({ window: 1, turnMs: 20, maxWaitMs: 60_000, idleMs: 300 })
+  const quiet = await Caller.open(s.port)
+  const gone = await Caller.open(s.port)
+  try {
+    assert.equal(await quiet.send('/refuse'), 429)
+    assert.equal(await gone.send('/refuse'), 429)
+    await eventually('both in line', () => s.shed.held() === 2 || undefined)
+    gone.close()
+    await eventually('the closed one out of line', () => s.shed.held() === 1 || undefined)
+    await eventually('the quiet one out of line', () => s.shed.held() === 0 || undefined, 5000)
+    // Out of line, it is read as any connection: its next request is served.
+    assert.equal(await quiet.send('/after'), 200)
+    assert.equal(s.shed.held(), 0)
+  } finally {
+    quiet.close()
+    s.shed.close()
+    s.server.close()
+  }
+})
+
+void test('a request pipelined behind a refused one is served whole, its body sent after the refusal', async () => {
+  const s = await server({ window: 1, turnMs: 60_000, ...never })
+  const socket = connect(s.port, '127.0.0.1')
+  try {
+    await new Promise((resolve) => socket.once('connect', resolve))
+    let text = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => (text += chunk))
+    // The refused request, then the next one's head in the same write; its body only once the 429 is in.
+    socket.write(
+      'POST /refuse HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n\r\n{}' +
+        'POST /next HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 5\r\n\r\n',
+    )
+    await eventually('the 429', () => text.includes('429') || undefined)
+    socket.write('hello')
+    // Turns are a minute long: only the pipelined request's own place out of line serves it.
+    await eventually('the 200', () => (text.match(/HTTP\/1\.1 200/) ? true : undefined), 5000)
+    assert.equal(s.shed.held(), 0)
+  } finally {
+    socket.destroy()
+    s.shed.close()
+    s.server.close()
+  }
+})
+
+void test('close() resumes every connection in line: its waiting request is read', async () => {
+  const s = await server({ window: 1, turnMs: 60_000, ...never })
+  const caller = await Caller.open(s.port)
+  try {
+    assert.equal(await caller.send('/refuse'), 429)
+    await eventually('in line', () => s.shed.held() === 1 || undefined)
+    const next = caller.send('/next')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(s.reads.filter((r) => r.path === '/next').length, 0, 'a connection in line was read before its turn')
+    s.shed.close()
+    assert.equal(await next, 200)
+    assert.equal(s.shed.held(), 0)
+  } finally {
+    caller.close()
+    s.server.close()
+  }
+})
+
+void test('gateway: the connections of a shed burst are held (switchyard_gateway_connections_held) and served again after', async () => {
+  const fx = await startFixture({ signingKey: null })
+  const { broker, door } = behindDoor(fx.broker, (text) => text.startsWith('hold'))
+  const gateway = await startGateway({
+    registry: fx.registry,
+    broker,
+    port: 0,
+    tokens: null,
+    signingKey: null,
+    admission: { concurrency: 8, perFlow: 1, queuePerFlow: 0 },
+  })
+  const port = Number(new URL(gateway.url).port)
+  const callers = await Promise.all(Array.from({ length: 5 }, () => Caller.open(port)))
+  const held = async () => sampleValue(await (await fetch(`${gateway.url}/metrics`)).text(), 'switchyard_gateway_connections_held')
+  try {
+    const body = (text: string) => JSON.stringify({ text })
+    // One at the door holds the flow's only place: the other four are refused at once.
+    const first = callers[0]?.send('/v1/workflows/echo.say/run', body('hold-0'))
+    await eventually('the first at the door', () => door.held.length === 1 || undefined)
+    const refused = await Promise.all(callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', body(`hold-${i + 1}`))))
+    assert.deepEqual(refused, [429, 429, 429, 429])
+    assert.equal(await held(), 4)
+    door.open()
+    assert.equal(await first, 200)
+    // Their next requests are read on their turns and served.
+    const again = await Promise.all(callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', body(`again-${i}`))))
+    assert.deepEqual(again, [200, 200, 200, 200])
+    assert.equal(await held(), 0)
+  } finally {
+    for (const c of callers) c.close()
+    door.open()
+    await gateway.close()
+    await fx.close()
+  }
+})
