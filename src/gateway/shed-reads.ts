@@ -26,7 +26,7 @@ export interface ShedReadsOptions {
   readonly idleMs: number
 }
 
-export const SHED_READS: ShedReadsOptions = { window: 8, turnMs: 2, maxWaitMs: 250, idleMs: 5000 }
+export const SHED_READS: ShedReadsOptions = { window: 8, turnMs: 2, maxWaitMs: 500, idleMs: 5000 }
 
 export interface ShedReads {
   /**
