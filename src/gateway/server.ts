@@ -33,11 +33,20 @@ import { problemCodeOf, sendProblem, httpStatusOf, toProblem } from './problem.j
 import { RequestTrace, now } from './request-trace.js'
 import { Router, type Params } from './router.js'
 import { NOBODY, hasRole, mayForceTrace, requireScope, type Caller, type Role, type ScopeTarget } from './scopes.js'
-import { shedReads } from './shed-reads.js'
+import { shedReads, shedReadsOptions } from './shed-reads.js'
 import { runSpanAttributes } from './span-attributes.js'
 
 /** How long close() lets in-flight requests finish before cutting their connections. */
 const CLOSE_GRACE_MS = 5000
+/** At close, how long connections paused in line get to have a request they hold read (shed-reads.ts). */
+const CLOSE_READ_MS = 50
+
+/** Each response's exchange, for the flow a 429 was for: its caller and the pool (shed-reads.ts). */
+const exchanges = new WeakMap<ServerResponse, Exchange>()
+function flowOf(res: ServerResponse): string {
+  const exchange = exchanges.get(res)
+  return exchange === undefined ? '' : `${exchange.caller.id}\n${exchange.known.pool ?? ''}`
+}
 
 /**
  * Who may call a route: `open` (probes, the static console page), `caller` (any valid
@@ -147,14 +156,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     onShed: (reason) => deps.metrics.connectionsShed.inc({ reason }),
   })
   deps.metrics.connections(guard.open)
-  // A connection answered 429 is read in turns from then on (shed-reads.ts): a caller over
-  // its share, sending again on hundreds of them at once, is read a few at a time.
-  const shed = shedReads()
+  // Connections answered 429 are read in turns (shed-reads.ts): a caller over its share,
+  // sending again on hundreds of them at once, is read a few at a time.
+  const shed = shedReads(shedReadsOptions(limits.keepAliveTimeoutMs))
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const done = shed.begin(req.socket)
-    res.once('close', () => done(res.writableFinished ? res.statusCode : 0))
+    res.once('close', () => done(res.writableFinished ? res.statusCode : 0, flowOf(res)))
   })
-  server.once('close', () => shed.close())
   deps.metrics.held(shed.held)
   deps.metrics.admissionWaiting(() => deps.admission.waiting())
   // Past listen, a server error (accept failing: EMFILE, ENFILE) would be an uncaught
@@ -199,6 +207,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     close() {
       closing ??= (async () => {
+        // A paused connection may hold a request its caller sent: resumed and given a moment
+        // to be read, it is being served, not idle, when close() closes the idle ones.
+        if (shed.held() > 0) {
+          shed.close()
+          await new Promise((resolve) => setTimeout(resolve, CLOSE_READ_MS))
+        }
+        shed.close()
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         // Callers still waiting for a run get a short grace to be answered; then their connections end.
@@ -265,6 +280,7 @@ async function dispatch(
         })
       : undefined
     exchange = { req, res, params, trace, known: {}, caller }
+    exchanges.set(res, exchange)
     // A trace id is no secret: naming another caller's trace in traceparent would put this
     // run, its pool's spans and this caller's own into that trace (trace-members.ts). It gets one of its own.
     const joined = trace?.callerTraceId

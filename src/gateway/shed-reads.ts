@@ -2,119 +2,193 @@
 // on the connections it was refused on, often hundreds of requests at once, and Node
 // reads and parses every readable connection in one pass of the event loop: a burst of
 // 500 held the one loop 55–125 ms (RELIABILITY.md, "What bounds the flood"), and a
-// neighbour's request, or the Redis reply its run waits for, waited behind it. So a
-// connection is paused once its 429 is written (TCP keeps what its caller sends next in
-// the kernel, not in the loop), and the paused ones take turns: every `turnMs` at most
-// `window` of them are read, longest-waiting first, and one that had nothing to say in its
-// turn goes to the back of the line. A request read on its turn is served as any other;
-// only another 429 puts its connection back in line. A connection never answered 429 is
-// never paused, and with nobody in line nothing runs.
+// neighbour's request, or the Redis reply its run waits for, waited behind it.
+//
+// So once more than `window` connections have a 429 as their last answer, they are paused
+// (TCP keeps what their callers send next in the kernel, not in the loop) and take turns:
+// every `turnMs` at most `window` of them are read, one from each flow's line in turn (a
+// flow is a caller and the pool it was refused for, as in fair admission), so a flow with
+// one connection in line is read at the next turn however long another flow's line is. A
+// connection that had nothing to say in its turn goes to the back of its line; one that
+// has waited `maxWaitMs` in line is read at the next turn whatever the window, so a late
+// timer under load cannot stretch the wait. A request read on its turn is served as any
+// other; only another 429 puts its connection back. `idleMs` after its 429 a connection
+// leaves for good, resumed: well before the server's keep-alive timeout, so that Node never
+// closes as idle a connection whose request waits unread in the kernel. With `window` or
+// fewer such connections nothing is paused and no timer runs.
 import type { Socket } from 'node:net'
 
 export interface ShedReadsOptions {
-  /** How many connections in line are read at once. */
+  /** How many connections are read at once, and how many may have a 429 before any is paused. */
   readonly window: number
   /** How long each turn lasts. */
   readonly turnMs: number
-  /**
-   * The longest a connection in line waits for its turn: the window grows with the line
-   * so that each is read within this long. Well inside the server's keep-alive timeout,
-   * so that a request waiting in the kernel is read before the connection counts as idle.
-   */
+  /** The longest a connection waits in line before its next turn. */
   readonly maxWaitMs: number
-  /** A connection that sent nothing for this long since its 429 leaves the line: its caller has stopped. */
+  /** How long after its 429 a connection takes turns; then it is read as any other. */
   readonly idleMs: number
 }
 
-export const SHED_READS: ShedReadsOptions = { window: 8, turnMs: 2, maxWaitMs: 500, idleMs: 5000 }
+/** The turns for a server whose keep-alive timeout is `keepAliveTimeoutMs`: out of line at half of it. */
+export function shedReadsOptions(keepAliveTimeoutMs: number): ShedReadsOptions {
+  return {
+    window: 8,
+    turnMs: 2,
+    maxWaitMs: Math.max(10, Math.min(500, Math.floor(keepAliveTimeoutMs / 4))),
+    idleMs: Math.floor(keepAliveTimeoutMs / 2),
+  }
+}
 
 export interface ShedReads {
   /**
    * A request began on `socket`: it is served as any other, out of line. Call the returned
-   * function once its response is done, with its status (0: not written whole); a 429
-   * puts the connection in line, unless another request on it (pipelined) is being served.
+   * function once its response is done, with its status (0: not written whole) and its
+   * flow; a 429 puts the connection in its flow's line, unless another request on it
+   * (pipelined) is still being served.
    */
-  begin(socket: Socket): (status: number) => void
-  /** Connections in line or on their turn now. */
+  begin(socket: Socket): (status: number, flow: string) => void
+  /** Connections paused or on their turn now (0 while nothing is paused). */
   held(): number
-  /** Stop taking turns and resume every connection in line (the server is closing). */
+  /** Stop taking turns and resume every paused connection (the server is closing). */
   close(): void
 }
 
-export function shedReads(options: ShedReadsOptions = SHED_READS): ShedReads {
-  // Insertion order is the line: the first entry has waited the longest. The value is when
-  // its 429 was written.
-  const line = new Map<Socket, number>()
-  // On their turn now: when their 429 was written, and when the turn began.
-  const reading = new Map<Socket, { readonly since: number; readonly turn: number }>()
-  const watched = new WeakSet<Socket>()
+interface Entry {
+  readonly flow: string
+  /** When its 429 was written. */
+  readonly since: number
+  /** When it last joined its line. */
+  queuedAt: number
+  /** When its current turn began, null while it waits in line. */
+  turnAt: number | null
+}
+
+export function shedReads(options: ShedReadsOptions): ShedReads {
+  // Every connection whose last answer was 429, until it sends again, goes idle, or closes.
+  const entries = new Map<Socket, Entry>()
+  // Paused connections per flow, oldest in line first; the map's own order is the ring of flows.
+  const lines = new Map<string, Set<Socket>>()
+  // On their turn now (resumed).
+  const reading = new Set<Socket>()
   // Requests being served per connection: more than one when its caller pipelines.
   const serving = new WeakMap<Socket, number>()
+  const watched = new WeakSet<Socket>()
   let timer: NodeJS.Timeout | null = null
+  let lastSweep = 0
   let closed = false
 
-  const forget = (socket: Socket): void => {
-    line.delete(socket)
+  const enqueue = (socket: Socket, entry: Entry, now: number): void => {
+    entry.queuedAt = now
+    entry.turnAt = null
     reading.delete(socket)
+    socket.pause()
+    let line = lines.get(entry.flow)
+    if (line === undefined) lines.set(entry.flow, (line = new Set()))
+    line.add(socket)
+  }
+  const giveTurn = (socket: Socket, entry: Entry, now: number): void => {
+    const line = lines.get(entry.flow)
+    line?.delete(socket)
+    if (line?.size === 0) lines.delete(entry.flow)
+    entry.turnAt = now
+    reading.add(socket)
+    socket.resume()
+  }
+  /** Out of the turns; resumed if it was paused. */
+  const forget = (socket: Socket): void => {
+    const entry = entries.get(socket)
+    if (entry === undefined) return
+    entries.delete(socket)
+    reading.delete(socket)
+    const line = lines.get(entry.flow)
+    if (line?.delete(socket) === true) {
+      if (line.size === 0) lines.delete(entry.flow)
+      socket.resume()
+    }
+  }
+  const stopTurns = (): void => {
+    if (timer !== null) clearInterval(timer)
+    timer = null
+    for (const line of lines.values()) for (const socket of line) socket.resume()
+    lines.clear()
+    reading.clear()
+    for (const entry of entries.values()) entry.turnAt = null
+  }
+  const sweepIdle = (now: number): void => {
+    lastSweep = now
+    for (const [socket, entry] of entries) if (now - entry.since >= options.idleMs) forget(socket)
   }
   const turn = (): void => {
     const now = performance.now()
-    for (const [socket, { since, turn }] of reading) {
-      if (now - turn < options.turnMs) continue
-      reading.delete(socket)
-      // Nothing since its 429 for idleMs: left resumed, as any connection.
-      if (now - since >= options.idleMs) continue
-      socket.pause()
-      line.set(socket, since)
+    if (now - lastSweep >= Math.min(50, options.idleMs / 4)) sweepIdle(now)
+    if (entries.size <= options.window) {
+      stopTurns()
+      return
     }
-    const window = Math.max(options.window, Math.ceil((line.size * options.turnMs) / options.maxWaitMs))
-    for (const [socket, since] of line) {
-      if (reading.size >= window) break
-      line.delete(socket)
-      reading.set(socket, { since, turn: now })
-      socket.resume()
+    // Turns that ended with nothing read: to the back of their line.
+    for (const socket of reading) {
+      const entry = entries.get(socket)
+      if (entry?.turnAt != null && now - entry.turnAt >= options.turnMs) enqueue(socket, entry, now)
     }
-    if (line.size === 0 && reading.size === 0 && timer !== null) {
-      clearInterval(timer)
-      timer = null
+    // Waited maxWaitMs: read now, whatever the window (each line is in the order it joined).
+    for (const line of lines.values()) {
+      for (const socket of line) {
+        const entry = entries.get(socket)
+        if (entry === undefined || now - entry.queuedAt < options.maxWaitMs) break
+        giveTurn(socket, entry, now)
+      }
+    }
+    // The window: one from each flow's line in turn, the flow served going to the back of the ring.
+    while (reading.size < options.window && lines.size > 0) {
+      for (const [flow, line] of [...lines]) {
+        if (reading.size >= options.window) break
+        const socket = line.values().next().value as Socket
+        const entry = entries.get(socket) as Entry
+        giveTurn(socket, entry, now)
+        if (lines.has(flow)) {
+          lines.delete(flow)
+          lines.set(flow, line)
+        }
+      }
     }
   }
-  const hold = (socket: Socket): void => {
+  const hold = (socket: Socket, flow: string): void => {
     if (closed || socket.destroyed) return
-    reading.delete(socket)
-    socket.pause()
-    // A 429 again: its wait starts over, at the back of the line.
-    line.delete(socket)
-    line.set(socket, performance.now())
+    const now = performance.now()
+    forget(socket)
+    const entry: Entry = { flow, since: now, queuedAt: now, turnAt: null }
+    entries.set(socket, entry)
     if (!watched.has(socket)) {
       watched.add(socket)
       socket.once('close', () => forget(socket))
     }
-    if (timer === null) {
-      timer = setInterval(turn, options.turnMs)
-      timer.unref()
+    if (timer !== null) {
+      enqueue(socket, entry, now)
+      return
     }
+    if (now - lastSweep >= options.idleMs / 4) sweepIdle(now)
+    if (entries.size <= options.window) return
+    // Past the window: every connection with a 429 joins its line, and the turns begin.
+    for (const [s, e] of entries) enqueue(s, e, now)
+    timer = setInterval(turn, options.turnMs)
+    timer.unref()
   }
   return {
     begin(socket) {
       serving.set(socket, (serving.get(socket) ?? 0) + 1)
-      const paused = line.has(socket)
       forget(socket)
-      if (paused) socket.resume()
-      return (status) => {
+      if (timer !== null && entries.size <= options.window) stopTurns()
+      return (status, flow) => {
         const left = (serving.get(socket) ?? 1) - 1
         serving.set(socket, left)
-        if (status === 429 && left === 0) hold(socket)
+        if (status === 429 && left === 0) hold(socket, flow)
       }
     },
-    held: () => line.size + reading.size,
+    held: () => (timer === null ? 0 : entries.size),
     close() {
       closed = true
-      if (timer !== null) clearInterval(timer)
-      timer = null
-      for (const socket of line.keys()) socket.resume()
-      line.clear()
-      reading.clear()
+      stopTurns()
+      entries.clear()
     },
   }
 }

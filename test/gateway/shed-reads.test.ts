@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { startGateway } from '../../src/gateway/index.js'
-import { shedReads, type ShedReads, type ShedReadsOptions } from '../../src/gateway/shed-reads.js'
+import { shedReads, shedReadsOptions, type ShedReads, type ShedReadsOptions } from '../../src/gateway/shed-reads.js'
 import { eventually } from '../helpers/eventually.js'
 import { sampleValue } from '../helpers/prometheus.js'
 import { behindDoor } from './door.js'
@@ -31,18 +31,24 @@ class Caller {
       this.waiting = null
       answer?.(Number(head[1]))
     })
+    // Closed before an answer: status 0.
+    socket.on('close', () => {
+      const answer = this.waiting
+      this.waiting = null
+      answer?.(0)
+    })
   }
   static async open(port: number): Promise<Caller> {
     const socket = connect(port, '127.0.0.1')
     await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
     return new Caller(socket, `127.0.0.1:${port}`)
   }
-  /** Send `POST path` with `body`; resolves with the answer's status. */
-  send(path: string, body = '{}'): Promise<number> {
+  /** Send `POST path` with `body` (as flow `flow`, for the bare server); resolves with the answer's status. */
+  send(path: string, body = '{}', flow = ''): Promise<number> {
     return new Promise((resolve) => {
       this.waiting = resolve
       this.socket.write(
-        `POST ${path} HTTP/1.1\r\nhost: ${this.host}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+        `POST ${path} HTTP/1.1\r\nhost: ${this.host}\r\nx-flow: ${flow}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
       )
     })
   }
@@ -67,7 +73,8 @@ async function server(
   })
   server.on('request', (req, res) => {
     const done = shed.begin(req.socket)
-    res.once('close', () => done(res.writableFinished ? res.statusCode : 0))
+    const flow = String(req.headers['x-flow'] ?? '')
+    res.once('close', () => done(res.writableFinished ? res.statusCode : 0, flow))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return { server, port: (server.address() as AddressInfo).port, shed, reads }
@@ -78,21 +85,22 @@ const never = { maxWaitMs: 60_000, idleMs: 60_000 }
 void test('a burst on connections answered 429 is read `window` at a time, a turn apart; other connections at once', async () => {
   const turnMs = 300
   const s = await server({ window: 2, turnMs, ...never })
-  const callers = await Promise.all(Array.from({ length: 6 }, () => Caller.open(s.port)))
+  const callers = await Promise.all(Array.from({ length: 8 }, () => Caller.open(s.port)))
   const fresh = await Caller.open(s.port)
   try {
-    assert.deepEqual(await Promise.all(callers.map((c) => c.send('/refuse'))), [429, 429, 429, 429, 429, 429])
-    await eventually('all six in line', () => s.shed.held() === 6 || undefined)
+    assert.deepEqual(new Set(await Promise.all(callers.map((c) => c.send('/refuse')))), new Set([429]))
+    await eventually('all eight in line', () => s.shed.held() === 8 || undefined)
     const before = s.reads.length
     // All six send again at once; a caller never refused sends too.
     const again = Promise.all(callers.map((c, i) => c.send(`/again-${i}`)))
     assert.equal(await fresh.send('/fresh'), 200)
-    assert.deepEqual(await again, [200, 200, 200, 200, 200, 200])
+    assert.deepEqual(new Set(await again), new Set([200]))
     const reads = s.reads.slice(before)
     const held = reads.filter((r) => r.path.startsWith('/again')).map((r) => r.at)
-    assert.equal(held.length, 6)
-    // Two per turn: the third is read at least a turn after the first, and so on.
-    for (let i = 2; i < held.length; i++) {
+    assert.equal(held.length, 8)
+    // Two per turn: the third is read at least a turn after the first, and so on, until no
+    // more than the window (2) are left with a 429: those are read at once.
+    for (let i = 2; i < held.length - 2; i++) {
       const gap = (held[i] as number) - (held[i - 2] as number)
       assert.ok(
         gap >= turnMs * 0.9,
@@ -111,8 +119,8 @@ void test('a burst on connections answered 429 is read `window` at a time, a tur
   }
 })
 
-void test('a connection in line is read within maxWait however long the line is (the window grows)', async () => {
-  // 30 in line, window 1, turns of 100 ms: one at a time would take 3 s for the last; maxWait 600 ms makes the window 5.
+void test('a connection that waited maxWait in line is read at the next turn, whatever the window', async () => {
+  // 30 in line, window 1, turns of 100 ms: one at a time would take 3 s for the last; after 600 ms every one still waiting is read.
   const s = await server({ window: 1, turnMs: 100, maxWaitMs: 600, idleMs: 60_000 })
   const callers = await Promise.all(Array.from({ length: 30 }, () => Caller.open(s.port)))
   try {
@@ -126,7 +134,7 @@ void test('a connection in line is read within maxWait however long the line is 
       const turn = Math.floor((r.at - started) / 100)
       byTurn.set(turn, (byTurn.get(turn) ?? 0) + 1)
     }
-    // More than the configured one per turn were read in some turn: the window grew with the line.
+    // More than the window's one were read in one turn: those that had waited their maxWait.
     assert.ok(Math.max(...byTurn.values()) > 1, `reads per turn: ${[...byTurn.values()].join(' ')}`)
   } finally {
     for (const c of callers) c.close()
@@ -135,29 +143,73 @@ void test('a connection in line is read within maxWait however long the line is 
   }
 })
 
-void test('a connection that sends nothing for idleMs after its 429 leaves the line; one that closes leaves it at once', async () => {
-  const s = await server({ window: 1, turnMs: 20, maxWaitMs: 60_000, idleMs: 300 })
-  const quiet = await Caller.open(s.port)
+void test("flows take turns: one connection of another flow is read at the next turn, not behind a flow's long line", async () => {
+  const turnMs = 200
+  const s = await server({ window: 1, turnMs, ...never })
+  const flood = await Promise.all(Array.from({ length: 6 }, () => Caller.open(s.port)))
+  const other = await Caller.open(s.port)
+  try {
+    await Promise.all(flood.map((c) => c.send('/refuse', '{}', 'flood')))
+    assert.equal(await other.send('/refuse', '{}', 'other'), 429)
+    await eventually('seven in line', () => s.shed.held() === 7 || undefined)
+    const before = s.reads.length
+    const floodAgain = Promise.all(flood.map((c) => c.send('/again', '{}', 'flood')))
+    const otherAgain = other.send('/other', '{}', 'other')
+    assert.equal(await otherAgain, 200)
+    assert.deepEqual(await floodAgain, [200, 200, 200, 200, 200, 200])
+    const reads = s.reads.slice(before)
+    const floodAt = reads.filter((r) => r.path === '/again').map((r) => r.at)
+    const otherAt = reads.find((r) => r.path === '/other')?.at as number
+    // One read per turn of 200 ms: the other flow's request came before the flood's third.
+    assert.ok(
+      otherAt < (floodAt[2] as number),
+      `the other flow waited behind ${floodAt.filter((at) => at < otherAt).length} of the flood's`,
+    )
+  } finally {
+    for (const c of [...flood, other]) c.close()
+    s.shed.close()
+    s.server.close()
+  }
+})
+
+void test('with no more than `window` connections answered 429 nothing is paused', async () => {
+  // Turns a minute long: a paused connection would not be read within the test.
+  const s = await server({ window: 3, turnMs: 60_000, ...never })
+  const callers = await Promise.all(Array.from({ length: 3 }, () => Caller.open(s.port)))
+  try {
+    assert.deepEqual(await Promise.all(callers.map((c) => c.send('/refuse'))), [429, 429, 429])
+    assert.equal(s.shed.held(), 0)
+    assert.deepEqual(await Promise.all(callers.map((c) => c.send('/again'))), [200, 200, 200])
+  } finally {
+    for (const c of callers) c.close()
+    s.shed.close()
+    s.server.close()
+  }
+})
+
+void test('a connection that sends nothing for idleMs after its 429 leaves the line; one that closes leaves it on its turn', async () => {
+  const s = await server({ window: 1, turnMs: 20, maxWaitMs: 60_000, idleMs: 600 })
+  const quiet = await Promise.all([Caller.open(s.port), Caller.open(s.port)])
   const gone = await Caller.open(s.port)
   try {
-    assert.equal(await quiet.send('/refuse'), 429)
-    assert.equal(await gone.send('/refuse'), 429)
-    await eventually('both in line', () => s.shed.held() === 2 || undefined)
+    for (const c of [...quiet, gone]) assert.equal(await c.send('/refuse'), 429)
+    await eventually('all three in line', () => s.shed.held() === 3 || undefined)
+    // A paused connection sees its caller's close when it is next read.
     gone.close()
-    await eventually('the closed one out of line', () => s.shed.held() === 1 || undefined)
-    await eventually('the quiet one out of line', () => s.shed.held() === 0 || undefined, 5000)
-    // Out of line, it is read as any connection: its next request is served.
-    assert.equal(await quiet.send('/after'), 200)
-    assert.equal(s.shed.held(), 0)
+    await eventually('the closed one out of line', () => s.shed.held() === 2 || undefined)
+    await eventually('the quiet ones out of line', () => s.shed.held() === 0 || undefined, 5000)
+    // Out of line, they are read as any connection: turns a minute long would not serve them.
+    for (const c of quiet) assert.equal(await c.send('/after'), 200)
   } finally {
-    quiet.close()
+    for (const c of quiet) c.close()
     s.shed.close()
     s.server.close()
   }
 })
 
 void test('a request pipelined behind a refused one is served whole, its body sent after the refusal', async () => {
-  const s = await server({ window: 1, turnMs: 60_000, ...never })
+  // Window 0: every connection with a 429 is paused, and turns are a minute long.
+  const s = await server({ window: 0, turnMs: 60_000, ...never })
   const socket = connect(s.port, '127.0.0.1')
   try {
     await new Promise((resolve) => socket.once('connect', resolve))
@@ -171,7 +223,6 @@ void test('a request pipelined behind a refused one is served whole, its body se
     )
     await eventually('the 429', () => text.includes('429') || undefined)
     socket.write('hello')
-    // Turns are a minute long: only the pipelined request's own place out of line serves it.
     await eventually('the 200', () => (text.match(/HTTP\/1\.1 200/) ? true : undefined), 5000)
     assert.equal(s.shed.held(), 0)
   } finally {
@@ -182,7 +233,7 @@ void test('a request pipelined behind a refused one is served whole, its body se
 })
 
 void test('close() resumes every connection in line: its waiting request is read', async () => {
-  const s = await server({ window: 1, turnMs: 60_000, ...never })
+  const s = await server({ window: 0, turnMs: 60_000, ...never })
   const caller = await Caller.open(s.port)
   try {
     assert.equal(await caller.send('/refuse'), 429)
@@ -199,7 +250,15 @@ void test('close() resumes every connection in line: its waiting request is read
   }
 })
 
-void test('gateway: the connections of a shed burst are held (switchyard_gateway_connections_held) and served again after', async () => {
+void test('the turns end well inside the keep-alive timeout', () => {
+  for (const keepAlive of [1000, 5000, 65_000]) {
+    const o = shedReadsOptions(keepAlive)
+    assert.ok(o.idleMs + o.maxWaitMs < keepAlive, `keep-alive ${keepAlive}: ${JSON.stringify(o)}`)
+  }
+})
+
+/** A gateway on the fixture whose `echo.say` flow has one place and no queue; the broker behind a door. */
+async function shedGateway() {
   const fx = await startFixture({ signingKey: null })
   const { broker, door } = behindDoor(fx.broker, (text) => text.startsWith('hold'))
   const gateway = await startGateway({
@@ -210,27 +269,58 @@ void test('gateway: the connections of a shed burst are held (switchyard_gateway
     signingKey: null,
     admission: { concurrency: 8, perFlow: 1, queuePerFlow: 0 },
   })
-  const port = Number(new URL(gateway.url).port)
-  const callers = await Promise.all(Array.from({ length: 5 }, () => Caller.open(port)))
   const held = async () => sampleValue(await (await fetch(`${gateway.url}/metrics`)).text(), 'switchyard_gateway_connections_held')
-  try {
-    const body = (text: string) => JSON.stringify({ text })
-    // One at the door holds the flow's only place: the other four are refused at once.
-    const first = callers[0]?.send('/v1/workflows/echo.say/run', body('hold-0'))
-    await eventually('the first at the door', () => door.held.length === 1 || undefined)
-    const refused = await Promise.all(callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', body(`hold-${i + 1}`))))
-    assert.deepEqual(refused, [429, 429, 429, 429])
-    assert.equal(await held(), 4)
-    door.open()
-    assert.equal(await first, 200)
-    // Their next requests are read on their turns and served.
-    const again = await Promise.all(callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', body(`again-${i}`))))
-    assert.deepEqual(again, [200, 200, 200, 200])
-    assert.equal(await held(), 0)
-  } finally {
-    for (const c of callers) c.close()
+  const close = async () => {
     door.open()
     await gateway.close()
     await fx.close()
+  }
+  return { gateway, door, held, port: Number(new URL(gateway.url).port), close }
+}
+
+const say = (text: string) => JSON.stringify({ text })
+
+void test('gateway: the connections of a shed burst are held (switchyard_gateway_connections_held) and served again after', async () => {
+  const g = await shedGateway()
+  const callers = await Promise.all(Array.from({ length: 13 }, () => Caller.open(g.port)))
+  try {
+    // One at the door holds the flow's only place: the other twelve are refused at once, more than the window of 8.
+    const first = callers[0]?.send('/v1/workflows/echo.say/run', say('hold-0'))
+    await eventually('the first at the door', () => g.door.held.length === 1 || undefined)
+    const refused = await Promise.all(callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', say(`hold-${i + 1}`))))
+    assert.deepEqual(new Set(refused), new Set([429]))
+    assert.equal(await g.held(), 12)
+    g.door.open()
+    assert.equal(await first, 200)
+    // Their next requests are read on their turns and served.
+    const again = await Promise.all(callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', say(`again-${i}`))))
+    assert.deepEqual(new Set(again), new Set([200]))
+    assert.equal(await g.held(), 0)
+  } finally {
+    for (const c of callers) c.close()
+    await g.close()
+  }
+})
+
+void test('gateway: close() serves the requests that connections in line had sent', async () => {
+  const g = await shedGateway()
+  const callers = await Promise.all(Array.from({ length: 13 }, () => Caller.open(g.port)))
+  try {
+    const first = callers[0]?.send('/v1/workflows/echo.say/run', say('hold-0'))
+    await eventually('the first at the door', () => g.door.held.length === 1 || undefined)
+    await Promise.all(callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', say(`hold-${i + 1}`))))
+    assert.equal(await g.held(), 12)
+    g.door.open()
+    assert.equal(await first, 200)
+    // Each in line sends again, and the gateway closes before their turns.
+    const again = callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', say(`last-${i}`)))
+    await g.close()
+    assert.deepEqual(
+      await Promise.all(again),
+      Array.from({ length: 12 }, () => 200),
+    )
+  } finally {
+    for (const c of callers) c.close()
+    await g.close()
   }
 })
