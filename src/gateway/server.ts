@@ -33,7 +33,7 @@ import { problemCodeOf, sendProblem, httpStatusOf, toProblem } from './problem.j
 import { RequestTrace, now } from './request-trace.js'
 import { Router, type Params } from './router.js'
 import { NOBODY, hasRole, mayForceTrace, requireScope, type Caller, type Role, type ScopeTarget } from './scopes.js'
-import { shedReads, shedReadsOptions } from './shed-reads.js'
+import { SHED_PER_TURN, refusalPace, shedReads, shedReadsOptions } from './shed-reads.js'
 import { runSpanAttributes } from './span-attributes.js'
 
 /** How long close() lets in-flight requests finish before cutting their connections. */
@@ -87,6 +87,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics: createGatewayMetrics({ restarts: options.restarts ?? 0 }),
     admission: new FairAdmission(resolveAdmissionLimits(options.admission)),
     log: options.log ?? stderrLog,
+    refusalTurn: refusalPace(SHED_PER_TURN),
     ...(options.unknownWorkflowHint ? { unknownWorkflowHint: options.unknownWorkflowHint } : {}),
   }
   const router = new Router<RouteSpec>()
@@ -158,7 +159,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   deps.metrics.connections(guard.open)
   // Connections answered 429 are read in turns (shed-reads.ts): a caller over its share,
   // sending again on hundreds of them at once, is read a few at a time.
-  const shed = shedReads(shedReadsOptions(limits.keepAliveTimeoutMs))
+  const shed = shedReads(shedReadsOptions(limits))
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const done = shed.begin(req.socket)
     res.once('close', () => done(res.writableFinished ? res.statusCode : 0, flowOf(res)))
@@ -294,6 +295,8 @@ async function dispatch(
     if (!res.headersSent && !req.complete) guard?.release(req.socket)
     const drained = res.headersSent ? true : await drainRequest(req)
     if (!drained) res.setHeader('connection', 'close')
+    // A batch of refusals (one reply of the admission script) is answered a few per turn.
+    if (error instanceof SwitchyardError && httpStatusOf(error.code) === 429) await deps.refusalTurn()
     respondWithError(deps, exchange, res, error)
   } finally {
     exchange?.trace?.end(res.statusCode, problemCodeOf(res))

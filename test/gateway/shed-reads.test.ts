@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { startGateway } from '../../src/gateway/index.js'
-import { shedReads, shedReadsOptions, type ShedReads, type ShedReadsOptions } from '../../src/gateway/shed-reads.js'
+import { refusalPace, shedReads, shedReadsOptions, type ShedReads, type ShedReadsOptions } from '../../src/gateway/shed-reads.js'
 import { eventually } from '../helpers/eventually.js'
 import { sampleValue } from '../helpers/prometheus.js'
 import { behindDoor } from './door.js'
@@ -80,7 +80,7 @@ async function server(
   return { server, port: (server.address() as AddressInfo).port, shed, reads }
 }
 
-const never = { maxWaitMs: 60_000, idleMs: 60_000 }
+const never = { idleMs: 60_000 }
 
 void test('a burst on connections answered 429 is read `window` at a time, a turn apart; other connections at once', async () => {
   const turnMs = 300
@@ -119,25 +119,22 @@ void test('a burst on connections answered 429 is read `window` at a time, a tur
   }
 })
 
-void test('a connection that waited maxWait in line is read at the next turn, whatever the window', async () => {
-  // 30 in line, window 1, turns of 100 ms: one at a time would take 3 s for the last; after 600 ms every one still waiting is read.
-  const s = await server({ window: 1, turnMs: 100, maxWaitMs: 600, idleMs: 60_000 })
-  const callers = await Promise.all(Array.from({ length: 30 }, () => Caller.open(s.port)))
+void test('a request waiting in line is read idleMs after its 429 at the latest, turns or not', async () => {
+  // Window 0 and turns a minute long: only leaving the turns at idleMs reads it.
+  const idleMs = 600
+  const s = await server({ window: 0, turnMs: 60_000, idleMs })
+  const caller = await Caller.open(s.port)
   try {
-    await Promise.all(callers.map((c) => c.send('/refuse')))
-    await eventually('all in line', () => s.shed.held() === 30 || undefined)
-    const started = performance.now()
-    const statuses = await Promise.all(callers.map((c) => c.send('/again')))
-    assert.deepEqual(new Set(statuses), new Set([200]))
-    const byTurn = new Map<number, number>()
-    for (const r of s.reads.filter((r) => r.path === '/again')) {
-      const turn = Math.floor((r.at - started) / 100)
-      byTurn.set(turn, (byTurn.get(turn) ?? 0) + 1)
-    }
-    // More than the window's one were read in one turn: those that had waited their maxWait.
-    assert.ok(Math.max(...byTurn.values()) > 1, `reads per turn: ${[...byTurn.values()].join(' ')}`)
+    const refusedAt = performance.now()
+    assert.equal(await caller.send('/refuse'), 429)
+    assert.equal(s.shed.held(), 1)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(await caller.send('/waited'), 200)
+    const readAt = s.reads.find((r) => r.path === '/waited')?.at as number
+    assert.ok(readAt - refusedAt >= idleMs * 0.9, `read ${(readAt - refusedAt).toFixed(0)} ms after its 429, before idleMs (${idleMs})`)
+    assert.equal(s.shed.held(), 0)
   } finally {
-    for (const c of callers) c.close()
+    caller.close()
     s.shed.close()
     s.server.close()
   }
@@ -188,7 +185,7 @@ void test('with no more than `window` connections answered 429 nothing is paused
 })
 
 void test('a connection that sends nothing for idleMs after its 429 leaves the line; one that closes leaves it on its turn', async () => {
-  const s = await server({ window: 1, turnMs: 20, maxWaitMs: 60_000, idleMs: 600 })
+  const s = await server({ window: 1, turnMs: 20, idleMs: 600 })
   const quiet = await Promise.all([Caller.open(s.port), Caller.open(s.port)])
   const gone = await Caller.open(s.port)
   try {
@@ -250,11 +247,13 @@ void test('close() resumes every connection in line: its waiting request is read
   }
 })
 
-void test('the turns end well inside the keep-alive timeout', () => {
+void test('the turns end before the keep-alive and headers timeouts', () => {
   for (const keepAlive of [1000, 5000, 65_000]) {
-    const o = shedReadsOptions(keepAlive)
-    assert.ok(o.idleMs + o.maxWaitMs < keepAlive, `keep-alive ${keepAlive}: ${JSON.stringify(o)}`)
+    const o = shedReadsOptions({ keepAliveTimeoutMs: keepAlive, headersTimeoutMs: 10_000 })
+    assert.ok(o.idleMs > 0 && o.idleMs <= keepAlive - Math.min(1000, keepAlive / 2), `keep-alive ${keepAlive}: ${JSON.stringify(o)}`)
   }
+  // A new connection's headers timeout runs from when it is accepted: out of the turns by half of it.
+  assert.equal(shedReadsOptions({ keepAliveTimeoutMs: 5000, headersTimeoutMs: 1000 }).idleMs, 500)
 })
 
 /** A gateway on the fixture whose `echo.say` flow has one place and no queue; the broker behind a door. */
@@ -323,4 +322,26 @@ void test('gateway: close() serves the requests that connections in line had sen
     for (const c of callers) c.close()
     await g.close()
   }
+})
+
+void test('refusalPace: at most perTurn waiters go on in each turn of the event loop, the rest in the turns after', async () => {
+  const wait = refusalPace(2)
+  // A ticker counts turns of the loop: one setImmediate per turn.
+  let turn = 0
+  let ticking = true
+  const tick = (): void => {
+    turn += 1
+    if (ticking) setImmediate(tick)
+  }
+  setImmediate(tick)
+  const wentOn = await Promise.all(Array.from({ length: 7 }, () => wait().then(() => turn)))
+  ticking = false
+  const perTurn = new Map<number, number>()
+  for (const t of wentOn) perTurn.set(t, (perTurn.get(t) ?? 0) + 1)
+  assert.deepEqual([...perTurn.values()], [2, 2, 2, 1], `turns: ${wentOn.join(' ')}`)
+  // In order, first come first served.
+  assert.deepEqual(
+    wentOn,
+    [...wentOn].sort((a, b) => a - b),
+  )
 })
