@@ -22,8 +22,8 @@ export interface GatewayDeps {
   /** Who may run a submission's admission part now (fair-admission.ts). */
   readonly admission: FairAdmission
   readonly log: Pick<Logger, 'error'>
-  /** Resolves when a 429 may be written: a few per turn of the event loop (shed-reads.ts). */
-  readonly refusalTurn: () => Promise<void>
+  /** Resolves when a 429 of `flow` may be written: a few per turn of the event loop, flows in turn (shed-reads.ts). */
+  readonly refusalTurn: (flow: string, gone: () => boolean) => Promise<void>
   readonly unknownWorkflowHint?: (workflow: string) => string | undefined
 }
 

@@ -38,6 +38,8 @@ import { runSpanAttributes } from './span-attributes.js'
 
 /** How long close() lets in-flight requests finish before cutting their connections. */
 const CLOSE_GRACE_MS = 5000
+/** Refusals waiting for their turn to be written, at most; past it one is answered at once (shed-reads.ts). */
+const REFUSALS_WAITING = 1024
 /** At close, how long connections paused in line get to have a request they hold read (shed-reads.ts). */
 const CLOSE_READ_MS = 50
 
@@ -87,7 +89,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics: createGatewayMetrics({ restarts: options.restarts ?? 0 }),
     admission: new FairAdmission(resolveAdmissionLimits(options.admission)),
     log: options.log ?? stderrLog,
-    refusalTurn: refusalPace(SHED_PER_TURN),
+    refusalTurn: refusalPace(SHED_PER_TURN, REFUSALS_WAITING),
     ...(options.unknownWorkflowHint ? { unknownWorkflowHint: options.unknownWorkflowHint } : {}),
   }
   const router = new Router<RouteSpec>()
@@ -296,7 +298,7 @@ async function dispatch(
     const drained = res.headersSent ? true : await drainRequest(req)
     if (!drained) res.setHeader('connection', 'close')
     // A batch of refusals (one reply of the admission script) is answered a few per turn.
-    if (error instanceof SwitchyardError && httpStatusOf(error.code) === 429) await deps.refusalTurn()
+    if (error instanceof SwitchyardError && httpStatusOf(error.code) === 429) await deps.refusalTurn(flowOf(res), () => res.destroyed)
     respondWithError(deps, exchange, res, error)
   } finally {
     exchange?.trace?.end(res.statusCode, problemCodeOf(res))

@@ -197,27 +197,55 @@ export function shedReads(options: ShedReadsOptions): ShedReads {
 }
 
 /**
- * Refusals answered a few per turn of the event loop: `wait()` resolves at most `perTurn`
- * waiters per turn, each turn after the loop has polled for I/O again. A pool's admission
- * script refuses a batch of submissions in one reply from Redis, and each refusal costs the
- * loop ~300 µs to answer: 285 of them answered in one pass held it 107 ms during the
- * flood, and a neighbour's request and Redis replies waited behind them. Paced, a refused
- * caller hears its 429 a few turns later; everyone else is read in between.
+ * Refusals answered a few per turn of the event loop: `wait(flow)` resolves at most
+ * `perTurn` waiters per turn, one from each flow in turn, each turn after the loop has
+ * polled for I/O again. A pool's admission script refuses a batch of submissions in one
+ * reply from Redis, and each refusal costs the loop ~300 µs to answer: 285 of them
+ * answered in one pass held it 107 ms during the flood, and a neighbour's request and
+ * Redis replies waited behind them. Paced, a refused caller hears its 429 a few turns
+ * later; everyone else is read in between, and another flow's 429 is not behind a flood's.
+ * At most `maxWaiting` wait: past that a refusal is answered at once, as without pacing. A
+ * waiting refusal writes nothing, so Node's own brake on a pipelining caller (it stops
+ * reading a connection whose answers are not yet written out) does not hold, and an
+ * unbounded line would keep every request such a caller pipelines in memory. A waiter
+ * whose caller has gone (`gone()`) goes on without taking a place.
  */
-export function refusalPace(perTurn: number): () => Promise<void> {
-  const waiting: Array<() => void> = []
+export function refusalPace(perTurn: number, maxWaiting: number): (flow: string, gone: () => boolean) => Promise<void> {
+  // Per flow, oldest first; the map's own order is the ring of flows.
+  const lines = new Map<string, Array<{ readonly go: () => void; readonly gone: () => boolean }>>()
+  let waiting = 0
   let scheduled = false
   const release = (): void => {
+    let placed = 0
+    while (placed < perTurn && lines.size > 0) {
+      for (const [flow, line] of [...lines]) {
+        if (placed >= perTurn) break
+        const next = line.shift()
+        if (line.length === 0) lines.delete(flow)
+        else {
+          lines.delete(flow)
+          lines.set(flow, line)
+        }
+        if (next === undefined) continue
+        waiting -= 1
+        if (!next.gone()) placed += 1
+        next.go()
+      }
+    }
     // Scheduled from here, the next release runs in the next turn, after its poll for I/O.
-    for (const go of waiting.splice(0, perTurn)) go()
-    scheduled = waiting.length > 0
+    scheduled = waiting > 0
     if (scheduled) setImmediate(release)
   }
-  return () =>
-    new Promise<void>((resolve) => {
-      waiting.push(resolve)
+  return (flow, gone) => {
+    if (waiting >= maxWaiting) return Promise.resolve()
+    return new Promise<void>((go) => {
+      let line = lines.get(flow)
+      if (line === undefined) lines.set(flow, (line = []))
+      line.push({ go, gone })
+      waiting += 1
       if (scheduled) return
       scheduled = true
       setImmediate(release)
     })
+  }
 }

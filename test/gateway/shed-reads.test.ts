@@ -60,7 +60,7 @@ class Caller {
 /** A bare server wired as the gateway wires it: `/refuse` is answered 429, anything else 200; each read is logged. */
 async function server(
   options: ShedReadsOptions,
-): Promise<{ server: Server; port: number; shed: ShedReads; reads: Array<{ path: string; at: number }> }> {
+): Promise<{ server: Server; port: number; shed: ShedReads; reads: Array<{ path: string; at: number }>; stop(): void }> {
   const shed = shedReads(options)
   const reads: Array<{ path: string; at: number }> = []
   const server = createServer((req, res) => {
@@ -77,7 +77,11 @@ async function server(
     res.once('close', () => done(res.writableFinished ? res.statusCode : 0, flow))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { server, port: (server.address() as AddressInfo).port, shed, reads }
+  const stop = () => {
+    shed.close()
+    server.close()
+  }
+  return { server, port: (server.address() as AddressInfo).port, shed, reads, stop }
 }
 
 const never = { idleMs: 60_000 }
@@ -114,8 +118,7 @@ void test('a burst on connections answered 429 is read `window` at a time, a tur
     assert.equal(s.shed.held(), 0)
   } finally {
     for (const c of [...callers, fresh]) c.close()
-    s.shed.close()
-    s.server.close()
+    s.stop()
   }
 })
 
@@ -135,8 +138,7 @@ void test('a request waiting in line is read idleMs after its 429 at the latest,
     assert.equal(s.shed.held(), 0)
   } finally {
     caller.close()
-    s.shed.close()
-    s.server.close()
+    s.stop()
   }
 })
 
@@ -164,8 +166,7 @@ void test("flows take turns: one connection of another flow is read at the next 
     )
   } finally {
     for (const c of [...flood, other]) c.close()
-    s.shed.close()
-    s.server.close()
+    s.stop()
   }
 })
 
@@ -179,8 +180,7 @@ void test('with no more than `window` connections answered 429 nothing is paused
     assert.deepEqual(await Promise.all(callers.map((c) => c.send('/again'))), [200, 200, 200])
   } finally {
     for (const c of callers) c.close()
-    s.shed.close()
-    s.server.close()
+    s.stop()
   }
 })
 
@@ -199,8 +199,7 @@ void test('a connection that sends nothing for idleMs after its 429 leaves the l
     for (const c of quiet) assert.equal(await c.send('/after'), 200)
   } finally {
     for (const c of quiet) c.close()
-    s.shed.close()
-    s.server.close()
+    s.stop()
   }
 })
 
@@ -224,8 +223,7 @@ void test('a request pipelined behind a refused one is served whole, its body se
     assert.equal(s.shed.held(), 0)
   } finally {
     socket.destroy()
-    s.shed.close()
-    s.server.close()
+    s.stop()
   }
 })
 
@@ -324,9 +322,8 @@ void test('gateway: close() serves the requests that connections in line had sen
   }
 })
 
-void test('refusalPace: at most perTurn waiters go on in each turn of the event loop, the rest in the turns after', async () => {
-  const wait = refusalPace(2)
-  // A ticker counts turns of the loop: one setImmediate per turn.
+/** Counts turns of the event loop (one setImmediate per turn) until stopped. */
+function turnCounter() {
   let turn = 0
   let ticking = true
   const tick = (): void => {
@@ -334,8 +331,21 @@ void test('refusalPace: at most perTurn waiters go on in each turn of the event 
     if (ticking) setImmediate(tick)
   }
   setImmediate(tick)
-  const wentOn = await Promise.all(Array.from({ length: 7 }, () => wait().then(() => turn)))
-  ticking = false
+  return {
+    now: () => turn,
+    stop: () => {
+      ticking = false
+    },
+  }
+}
+
+const live = () => false
+
+void test('refusalPace: at most perTurn waiters go on in each turn of the event loop, the rest in the turns after', async () => {
+  const wait = refusalPace(2, 100)
+  const turns = turnCounter()
+  const wentOn = await Promise.all(Array.from({ length: 7 }, () => wait('flood', live).then(() => turns.now())))
+  turns.stop()
   const perTurn = new Map<number, number>()
   for (const t of wentOn) perTurn.set(t, (perTurn.get(t) ?? 0) + 1)
   assert.deepEqual([...perTurn.values()], [2, 2, 2, 1], `turns: ${wentOn.join(' ')}`)
@@ -344,4 +354,37 @@ void test('refusalPace: at most perTurn waiters go on in each turn of the event 
     wentOn,
     [...wentOn].sort((a, b) => a - b),
   )
+})
+
+void test("refusalPace: flows take turns, a caller's refusal is not behind another's flood", async () => {
+  const wait = refusalPace(1, 100)
+  const turns = turnCounter()
+  const flood = Array.from({ length: 6 }, () => wait('flood', live).then(() => turns.now()))
+  const other = await wait('other', live).then(() => turns.now())
+  const floodTurns = await Promise.all(flood)
+  turns.stop()
+  // One a turn, flows alternating: the other's came second, not seventh.
+  assert.ok(other <= (floodTurns[1] as number), `the other flow went on at turn ${other}; the flood's at ${floodTurns.join(' ')}`)
+})
+
+void test('refusalPace: past maxWaiting a refusal goes on at once; one whose caller has gone takes no place', async () => {
+  const wait = refusalPace(1, 3)
+  const turns = turnCounter()
+  try {
+    const order: string[] = []
+    const waiting = Array.from({ length: 3 }, (_, i) => wait('flood', live).then(() => order.push(`waited-${i}`)))
+    // The line is full: the fourth is not kept waiting (nothing of it stays in memory).
+    await wait('flood', live).then(() => order.push('at once'))
+    await Promise.all(waiting)
+    assert.deepEqual(order, ['at once', 'waited-0', 'waited-1', 'waited-2'])
+    // Three whose callers left, then a live one, one place a turn: the live one goes on in the same turn as them.
+    const roomy = refusalPace(1, 100)
+    const at = await Promise.all([
+      ...Array.from({ length: 3 }, () => roomy('flood', () => true).then(() => turns.now())),
+      roomy('flood', live).then(() => turns.now()),
+    ])
+    assert.equal(new Set(at).size, 1, `turns: ${at.join(' ')}`)
+  } finally {
+    turns.stop()
+  }
 })
