@@ -277,18 +277,23 @@ async function shedGateway() {
 
 const say = (text: string) => JSON.stringify({ text })
 
+/** Twelve of thirteen callers refused: the first holds the flow's only place at the door, then the door opens and it is served. */
+async function shedBurst(g: Awaited<ReturnType<typeof shedGateway>>, callers: readonly Caller[]): Promise<number[]> {
+  const first = callers[0]?.send('/v1/workflows/echo.say/run', say('hold-0'))
+  await eventually('the first at the door', () => g.door.held.length === 1 || undefined)
+  const refused = await Promise.all(callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', say(`hold-${i + 1}`))))
+  assert.equal(await g.held(), 12)
+  g.door.open()
+  assert.equal(await first, 200)
+  return refused
+}
+
 void test('gateway: the connections of a shed burst are held (switchyard_gateway_connections_held) and served again after', async () => {
   const g = await shedGateway()
   const callers = await Promise.all(Array.from({ length: 13 }, () => Caller.open(g.port)))
   try {
     // One at the door holds the flow's only place: the other twelve are refused at once, more than the window of 8.
-    const first = callers[0]?.send('/v1/workflows/echo.say/run', say('hold-0'))
-    await eventually('the first at the door', () => g.door.held.length === 1 || undefined)
-    const refused = await Promise.all(callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', say(`hold-${i + 1}`))))
-    assert.deepEqual(new Set(refused), new Set([429]))
-    assert.equal(await g.held(), 12)
-    g.door.open()
-    assert.equal(await first, 200)
+    assert.deepEqual(new Set(await shedBurst(g, callers)), new Set([429]))
     // Their next requests are read on their turns and served.
     const again = await Promise.all(callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', say(`again-${i}`))))
     assert.deepEqual(new Set(again), new Set([200]))
@@ -303,12 +308,7 @@ void test('gateway: close() serves the requests that connections in line had sen
   const g = await shedGateway()
   const callers = await Promise.all(Array.from({ length: 13 }, () => Caller.open(g.port)))
   try {
-    const first = callers[0]?.send('/v1/workflows/echo.say/run', say('hold-0'))
-    await eventually('the first at the door', () => g.door.held.length === 1 || undefined)
-    await Promise.all(callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', say(`hold-${i + 1}`))))
-    assert.equal(await g.held(), 12)
-    g.door.open()
-    assert.equal(await first, 200)
+    await shedBurst(g, callers)
     // Each in line sends again, and the gateway closes before their turns.
     const again = callers.slice(1).map((c, i) => c.send('/v1/workflows/echo.say/run', say(`last-${i}`)))
     await g.close()

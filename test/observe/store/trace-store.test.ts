@@ -229,20 +229,8 @@ void test('runs are listed newest first, filtered by pool, workflow and status, 
 void test('each project keeps at most its bound: the oldest traces go first, other projects untouched', async (t) => {
   const dir = tempDir(t)
   const store = await FileTraceStore.open(dir, { maxTracesPerProject: 3 })
-  const span = (traceId: string, project: string) => ({
-    traceId,
-    spanId: '1'.repeat(16),
-    parentSpanId: null,
-    name: 'run x',
-    kind: 'consumer' as const,
-    service: 's',
-    project,
-    start: 1,
-    end: 2,
-    status: 'ok' as const,
-    attributes: {},
-    resource: {},
-  })
+  // One span per trace (the run's own), as a store keeps it.
+  const span = (traceId: string, project: string) => spansOf(traceId)(project, { name: 'run x', kind: 'consumer' })
   const id = (i: number) => i.toString(16).padStart(32, '0')
   for (let i = 1; i <= 5; i++) await store.add([span(id(i), 'sales-email')])
   await store.add([span(id(9), 'sales-classify')])
@@ -452,20 +440,7 @@ void test('who may join or read a trace is answered without reading its spans: o
 
 void test('a segment cut short within its last line’s first bytes still opens (no RangeError)', async (t) => {
   const dir = tempDir(t)
-  const span = (traceId: string) => ({
-    traceId,
-    spanId: '1'.repeat(16),
-    parentSpanId: null,
-    name: 'run x',
-    kind: 'consumer' as const,
-    service: 's',
-    project: 'sales-email',
-    start: 1,
-    end: 2,
-    status: 'ok' as const,
-    attributes: {},
-    resource: {},
-  })
+  const span = (traceId: string) => spansOf(traceId)('sales-email', { name: 'run x', kind: 'consumer' })
   const store = await FileTraceStore.open(dir)
   await store.add([span('a'.repeat(32))])
   await store.close()

@@ -54,6 +54,16 @@ type Call = { call(...args: (string | number)[]): Promise<unknown> }
  * A broker on a fresh prefix, and the attacker: pool `work`'s own Redis user (its ACL
  * rules), writing only its own queue's keys (`raw`, `keys`). `admin` is an unrestricted client.
  */
+/** Runs `read` and counts the bytes Redis sent meanwhile (INFO stats total_net_output_bytes, read with `info`). */
+function bytesSent(info: () => Promise<unknown>) {
+  const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(String(await info()))?.[1])
+  return async <T>(read: () => Promise<T>): Promise<{ value: T; bytes: number }> => {
+    const before = await sent()
+    const value = await read()
+    return { value, bytes: (await sent()) - before }
+  }
+}
+
 async function plantingRig() {
   const { url, port } = server()
   const prefix = `t-${randomUUID().slice(0, 8)}`
@@ -111,12 +121,7 @@ void test('a list of limit=1 reads one run whole: large runs of other workflows 
       await broker.submit(envelope(CONTRACT.workflows.burst, CONTRACT.pools.burst, { text: 'x'.repeat(2 * BIG) }), { async: true })
     }
     const redis = await probe.client
-    const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(await redis.info())?.[1])
-    const measure = async <T>(read: () => Promise<T>): Promise<{ value: T; bytes: number }> => {
-      const before = await sent()
-      const value = await read()
-      return { value, bytes: (await sent()) - before }
-    }
+    const measure = bytesSent(() => redis.info())
     await broker.list({ limit: 1 }) // connections up, scripts loaded: not counted
 
     const one = await measure(() => broker.list({ workflow: CONTRACT.workflows.echo, limit: 1 }))
@@ -169,12 +174,7 @@ void test(
       const echoes = [await cancel(CONTRACT.workflows.echo, { n: 0 }), await cancel(CONTRACT.workflows.echo, { n: 1 })]
       for (let n = 0; n < 8; n++) await cancel(CONTRACT.workflows.other, { text: 'x'.repeat(BIG) })
       const redis = await probe.client
-      const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(await redis.info())?.[1])
-      const measure = async <T>(read: () => Promise<T>): Promise<{ value: T; bytes: number }> => {
-        const before = await sent()
-        const value = await read()
-        return { value, bytes: (await sent()) - before }
-      }
+      const measure = bytesSent(() => redis.info())
       await broker.list({ limit: 1 }) // connections up, scripts loaded: not counted
 
       const one = await measure(() => broker.list({ workflow: CONTRACT.workflows.echo, limit: 1 }))
@@ -276,12 +276,7 @@ void test(
           }
         } else if (n < 30) await raw.call('SET', keys.owner(id), 'o'.repeat(HUGE))
       }
-      const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(String(await admin.call('INFO', 'stats')))?.[1])
-      const measure = async <T>(read: () => Promise<T>): Promise<{ value: T; bytes: number }> => {
-        const before = await sent()
-        const value = await read()
-        return { value, bytes: (await sent()) - before }
-      }
+      const measure = bytesSent(() => admin.call('INFO', 'stats'))
       await broker.list({ limit: 1 }) // connections up, scripts loaded: not counted
 
       for (const limit of [100, 1000]) {
@@ -397,12 +392,7 @@ void test(
         await new Promise((resolve) => setTimeout(resolve, 5))
       }
       await raw.call('HDEL', keys.cancelledRows, real[2]!)
-      const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(String(await admin.call('INFO', 'stats')))?.[1])
-      const measure = async <T>(read: () => Promise<T>): Promise<{ value: T; bytes: number }> => {
-        const before = await sent()
-        const value = await read()
-        return { value, bytes: (await sent()) - before }
-      }
+      const measure = bytesSent(() => admin.call('INFO', 'stats'))
       await broker.list({ limit: 1 }) // connections up, scripts loaded: not counted
 
       const { value: listed, bytes } = await measure(() => broker.list({ limit: 100 }))
