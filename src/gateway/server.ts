@@ -212,11 +212,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closing ??= (async () => {
         // A paused connection may hold a request its caller sent: resumed and given a moment
         // to be read, it is being served, not idle, when close() closes the idle ones.
-        if (shed.held() > 0) {
-          shed.close()
-          await new Promise((resolve) => setTimeout(resolve, CLOSE_READ_MS))
-        }
+        const held = shed.held() > 0
         shed.close()
+        if (held) await new Promise((resolve) => setTimeout(resolve, CLOSE_READ_MS))
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         // Callers still waiting for a run get a short grace to be answered; then their connections end.
