@@ -17,6 +17,14 @@
 // most that long. (A "read everyone who waited long" rule would undo the window exactly
 // when turns come late, under load: it read the flood's line in one pass again.) With
 // `window` or fewer such connections nothing is paused and no timer runs.
+//
+// After a stall of the loop longer than the keep-alive timeout, the turns' timer and Node's
+// keep-alive timeout of the connections in line are due in the same pass of timers: ours
+// resumed a connection, Node's closed it before the poll for I/O read the request waiting
+// in the kernel (176 of 200 reset, keep-alive 1 s, a 2.5 s stall). So a connection let go
+// of past the keep-alive timeout gets that timeout again from then (socket.setTimeout,
+// which replaces Node's timer: the caller did send in time, the server was not reading).
+// Node clears it itself when the connection's next request begins, as it clears its own.
 import type { Socket } from 'node:net'
 
 export interface ShedReadsOptions {
@@ -26,6 +34,11 @@ export interface ShedReadsOptions {
   readonly turnMs: number
   /** How long after its 429 a connection takes turns; then it is read as any other. */
   readonly idleMs: number
+  /**
+   * The server's keep-alive timeout: a connection let go of later than that after its 429
+   * (the loop stalled) gets it again from then. Without it, none is re-armed.
+   */
+  readonly keepAliveMs?: number
 }
 
 /** How many connections in line are read, and how many refusals answered, per turn. */
@@ -43,6 +56,7 @@ export function shedReadsOptions(timeouts: { readonly keepAliveTimeoutMs: number
     window: SHED_PER_TURN,
     turnMs: 2,
     idleMs: Math.min(Math.max(Math.floor(keepAlive / 2), keepAlive - 1000), Math.floor(headers / 2)),
+    keepAliveMs: keepAlive,
   }
 }
 
@@ -114,8 +128,22 @@ export function shedReads(options: ShedReadsOptions): ShedReads {
       socket.resume()
     }
   }
+  /**
+   * Let go of from the turns past the keep-alive timeout (the loop stalled): Node's own
+   * timeout may be due in this same pass of timers, before the request waiting in the
+   * kernel is read. The keep-alive timeout again from now; Node clears it when the next
+   * request begins.
+   */
+  const rearmIfLate = (socket: Socket, entry: Entry, now: number): void => {
+    if (options.keepAliveMs !== undefined && now - entry.since >= options.keepAliveMs) socket.setTimeout(options.keepAliveMs)
+  }
   const stopTurns = (): void => {
-    if (timer !== null) clearInterval(timer)
+    if (timer !== null) {
+      clearInterval(timer)
+      // Every connection with a 429 is in line or on its turn while the turns run.
+      const now = performance.now()
+      for (const [socket, entry] of entries) rearmIfLate(socket, entry, now)
+    }
     timer = null
     for (const line of lines.values()) for (const socket of line) socket.resume()
     lines.clear()
@@ -124,7 +152,12 @@ export function shedReads(options: ShedReadsOptions): ShedReads {
   }
   const sweepIdle = (now: number): void => {
     lastSweep = now
-    for (const [socket, entry] of entries) if (now - entry.since >= options.idleMs) forget(socket)
+    for (const [socket, entry] of entries) {
+      if (now - entry.since < options.idleMs) continue
+      // Held back by the turns (while they run), not merely idle since its 429.
+      if (timer !== null) rearmIfLate(socket, entry, now)
+      forget(socket)
+    }
   }
   const turn = (): void => {
     const now = performance.now()

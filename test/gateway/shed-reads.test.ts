@@ -31,7 +31,8 @@ class Caller {
       this.waiting = null
       answer?.(Number(head[1]))
     })
-    // Closed before an answer: status 0.
+    // Closed before an answer: status 0 (a reset is only that).
+    socket.on('error', () => undefined)
     socket.on('close', () => {
       const answer = this.waiting
       this.waiting = null
@@ -52,23 +53,32 @@ class Caller {
       )
     })
   }
+  /** Resolves once the server has closed the connection. */
+  closed(): Promise<void> {
+    return this.socket.closed ? Promise.resolve() : new Promise((resolve) => this.socket.once('close', () => resolve()))
+  }
   close(): void {
     this.socket.destroy()
   }
 }
 
-/** A bare server wired as the gateway wires it: `/refuse` is answered 429, anything else 200; each read is logged. */
+/**
+ * A bare server wired as the gateway wires it: `/refuse` is answered 429, `/slow-<ms>` 200
+ * after that many ms, anything else 200 at once; each read is logged.
+ */
 async function server(
   options: ShedReadsOptions,
+  keepAliveTimeout = 5000,
 ): Promise<{ server: Server; port: number; shed: ShedReads; reads: Array<{ path: string; at: number }>; stop(): void }> {
   const shed = shedReads(options)
   const reads: Array<{ path: string; at: number }> = []
-  const server = createServer((req, res) => {
+  const server = createServer({ keepAliveTimeout }, (req, res) => {
     reads.push({ path: req.url ?? '', at: performance.now() })
     req.resume()
     req.on('end', () => {
       const status = req.url === '/refuse' ? 429 : 200
-      res.writeHead(status, { 'content-length': 2 }).end('ok')
+      const slowMs = Number(/^\/slow-(\d+)$/.exec(req.url ?? '')?.[1] ?? 0)
+      setTimeout(() => res.writeHead(status, { 'content-length': 2 }).end('ok'), slowMs)
     })
   })
   server.on('request', (req, res) => {
@@ -245,10 +255,47 @@ void test('close() resumes every connection in line: its waiting request is read
   }
 })
 
+void test('connections released from the turns after a long stall of the loop are read, not closed as idle by the keep-alive timeout', async () => {
+  // Window 0 and turns a minute long: every refused connection waits in line, its next
+  // request unread in the kernel, until it leaves the turns idleMs after its 429. The loop
+  // then stalls past Node's keep-alive timeout (keep-alive 1 s, and Node's extra second):
+  // the sweep that releases them and Node's timeout are due in the same pass of timers.
+  const keepAlive = 1000
+  const s = await server({ window: 0, turnMs: 60_000, idleMs: 500, keepAliveMs: keepAlive }, keepAlive)
+  const callers = await Promise.all(Array.from({ length: 20 }, () => Caller.open(s.port)))
+  const slow = await Caller.open(s.port)
+  const quiet = await Caller.open(s.port)
+  const all = [...callers, slow, quiet]
+  try {
+    assert.deepEqual(new Set(await Promise.all(all.map((c) => c.send('/refuse')))), new Set([429]))
+    // All in line, none released yet: the stall below begins before their release.
+    assert.equal(s.shed.held(), all.length)
+    // Written now, into the server's kernel buffers (loopback), while their connections are paused.
+    const again = callers.map((c, i) => c.send(`/again-${i}`))
+    // One served longer than the keep-alive timeout once it is read.
+    const slowAgain = slow.send(`/slow-${2 * keepAlive}`)
+    // The loop stalls, without burning a core, 2.5 s: Node's keep-alive timeout (1 s + 1 s) is due when it ends.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500)
+    assert.deepEqual(
+      await Promise.all(again),
+      Array.from({ length: callers.length }, () => 200),
+    )
+    // Read right after its release and served 2 s: not cut by a timeout meant for an idle connection.
+    assert.equal(await slowAgain, 200)
+    // No connection lives forever: the one that sent nothing is closed as idle, later.
+    await quiet.closed()
+  } finally {
+    for (const c of all) c.close()
+    s.stop()
+  }
+})
+
 void test('the turns end before the keep-alive and headers timeouts', () => {
   for (const keepAlive of [1000, 5000, 65_000]) {
     const o = shedReadsOptions({ keepAliveTimeoutMs: keepAlive, headersTimeoutMs: 10_000 })
     assert.ok(o.idleMs > 0 && o.idleMs <= keepAlive - Math.min(1000, keepAlive / 2), `keep-alive ${keepAlive}: ${JSON.stringify(o)}`)
+    // Let go of after a stall past it, a connection gets the server's keep-alive timeout again.
+    assert.equal(o.keepAliveMs, keepAlive)
   }
   // A new connection's headers timeout runs from when it is accepted: out of the turns by half of it.
   assert.equal(shedReadsOptions({ keepAliveTimeoutMs: 5000, headersTimeoutMs: 1000 }).idleMs, 500)
