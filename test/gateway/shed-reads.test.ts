@@ -1,13 +1,22 @@
 // Connections answered 429 are read in turns (src/gateway/shed-reads.ts): first on a bare
 // Node server with raw keep-alive connections, where the test sees when each request is
-// read; then on a real gateway whose flow queue sheds a burst. Turns are long (hundreds of
-// ms), and only lower bounds are asserted on them: a slow machine makes them longer, never shorter.
+// read; then on a real gateway whose flow queue sheds a burst, and whose 429s are written a
+// few per turn of the loop (refusalPace). Turns are long (hundreds of ms), and only lower
+// bounds are asserted on them: a slow machine makes them longer, never shorter.
 import assert from 'node:assert/strict'
-import { createServer, type Server } from 'node:http'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { startGateway } from '../../src/gateway/index.js'
-import { refusalPace, shedReads, shedReadsOptions, type ShedReads, type ShedReadsOptions } from '../../src/gateway/shed-reads.js'
+import {
+  SHED_PER_TURN,
+  refusalPace,
+  shedReads,
+  shedReadsOptions,
+  type ShedReads,
+  type ShedReadsOptions,
+} from '../../src/gateway/shed-reads.js'
 import { eventually } from '../helpers/eventually.js'
 import { sampleValue } from '../helpers/prometheus.js'
 import { behindDoor } from './door.js'
@@ -433,5 +442,49 @@ void test('refusalPace: past maxWaiting a refusal goes on at once; one whose cal
     assert.equal(new Set(at).size, 1, `turns: ${at.join(' ')}`)
   } finally {
     turns.stop()
+  }
+})
+
+void test('gateway: a burst of refusals is answered at most SHED_PER_TURN per turn of the event loop', async () => {
+  const g = await shedGateway()
+  const holder = await Caller.open(g.port)
+  const flood = connect(g.port, '127.0.0.1')
+  // When each 429 is written whole, by turn of the loop (Node's own diagnostics channel).
+  const turns = turnCounter()
+  const perTurn = new Map<number, number>()
+  const finished = (message: unknown): void => {
+    if ((message as { response: ServerResponse }).response.statusCode !== 429) return
+    perTurn.set(turns.now(), (perTurn.get(turns.now()) ?? 0) + 1)
+  }
+  subscribe('http.server.response.finish', finished)
+  try {
+    await new Promise((resolve) => flood.once('connect', resolve))
+    let text = ''
+    flood.setEncoding('latin1')
+    flood.on('data', (chunk: string) => (text += chunk))
+    const first = holder.send('/v1/workflows/echo.say/run', say('hold-0'))
+    await eventually('the first at the door', () => g.door.held.length === 1 || undefined)
+    // 24 requests pipelined in one write: read in one pass of the loop however loaded the
+    // machine (separate connections may come in over several), each refused there (the
+    // flow's one place is taken, it has no queue), and answered a few per turn after.
+    const body = say('flood')
+    const request = `POST /v1/workflows/echo.say/run HTTP/1.1\r\nhost: 127.0.0.1:${g.port}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`
+    flood.write(request.repeat(24))
+    await eventually('24 answers', () => text.match(/HTTP\/1\.1 \d{3}/g)?.length === 24 || undefined, 10_000)
+    assert.deepEqual(new Set(text.match(/HTTP\/1\.1 \d{3}/g)), new Set(['HTTP/1.1 429']))
+    const counts = [...perTurn.values()]
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      24,
+    )
+    assert.ok(Math.max(...counts) <= SHED_PER_TURN, `429s written per turn: ${counts.join(' ')}`)
+    g.door.open()
+    assert.equal(await first, 200)
+  } finally {
+    unsubscribe('http.server.response.finish', finished)
+    turns.stop()
+    holder.close()
+    flood.destroy()
+    await g.close()
   }
 })
