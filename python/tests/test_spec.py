@@ -57,12 +57,16 @@ def test_every_worker_series_of_spec_metrics_is_served_with_its_type_help_and_la
     assert list(BUCKETS) == spec["durationBuckets"]
 
 
-def test_the_text_has_no_created_samples_and_the_node_content_type() -> None:
+def test_the_text_has_no_created_samples_the_node_content_type_and_the_process_series() -> None:
     metrics = WorkerMetrics()
     metrics.started.labels(pool="py", workflow="py.hello").inc()
     text = metrics.render()
     assert 'switchyard_runs_started_total{pool="py",workflow="py.hello"} 1.0\n' in text
     assert "_created" not in text
+    # Then the process's own series, as the node worker serves prom-client's defaults.
+    assert "\nprocess_cpu_seconds_total " in text
+    assert "\nprocess_resident_memory_bytes " in text
+    assert text.count("# TYPE process_cpu_seconds_total counter\n") == 1
     from switchyard_worker.metrics import CONTENT_TYPE
 
     assert CONTENT_TYPE == "text/plain; version=0.0.4; charset=utf-8"
