@@ -1,7 +1,9 @@
-// The gateway's Prometheus series, from the one table in src/control/contract/metrics.ts.
+// The gateway's Prometheus series, from the one table in src/control/contract/metrics.ts,
+// then the process's own (prom-client's defaults, observe/metrics processMetrics): CPU,
+// memory, and the event loop's delays, which show how long one burst held the one loop.
 import { cacheRefusals } from '../control/index.js'
 import type { Broker } from '../data/broker/index.js'
-import { METRICS_CONTENT_TYPE, MetricsRegistry, registerMetrics, type MetricOf } from '../observe/metrics/index.js'
+import { METRICS_CONTENT_TYPE, MetricsRegistry, processMetrics, registerMetrics, type MetricOf } from '../observe/metrics/index.js'
 
 export { METRICS_CONTENT_TYPE }
 
@@ -17,13 +19,17 @@ export interface GatewayMetrics {
   connections(read: () => number): void
   /** Where the held-connection gauge reads its value at each scrape. */
   held(read: () => number): void
-  /** Pool gauges are read from the broker at scrape time, then everything is rendered. */
+  /**
+   * Pool gauges are read from the broker at scrape time, then everything is rendered, the
+   * process's series last (a scrape resets their event-loop figures: processMetrics).
+   */
   render(broker: Broker): Promise<string>
 }
 
 /** `restarts`: how often the supervisor restarted the gateway before this one (it hands the count over at start). */
 export function createGatewayMetrics(options: { restarts?: number } = {}): GatewayMetrics {
   const registry = new MetricsRegistry()
+  const processSeries = processMetrics()
   const m = registerMetrics(registry, [
     'gatewayRequests',
     'gatewayRequestDuration',
@@ -90,7 +96,7 @@ export function createGatewayMetrics(options: { restarts?: number } = {}): Gatew
         if (added > 0) m.gatewayRunsExpired.inc({ pool }, added)
         expiredSeen.set(pool, count)
       }
-      return registry.metrics()
+      return (await registry.metrics()) + (await processSeries())
     },
   }
 }

@@ -2,7 +2,7 @@
 // GET /metrics (Prometheus text). Nothing else: runs never arrive over HTTP.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { METRICS_CONTENT_TYPE, type MetricsRegistry } from '../../observe/metrics/index.js'
+import { METRICS_CONTENT_TYPE } from '../../observe/metrics/index.js'
 
 export interface WorkerHttp {
   readonly url: string
@@ -13,7 +13,8 @@ export interface WorkerHttpOptions {
   readonly host: string
   /** 0 = an ephemeral port. */
   readonly port: number
-  readonly metrics: MetricsRegistry
+  /** The text of /metrics (WorkerMetrics.render). */
+  readonly metrics: () => Promise<string>
   /** Called before rendering /metrics, to refresh values read on scrape (queue depth). */
   readonly beforeScrape: () => Promise<void>
   readonly health: () => { status: 'ok' | 'draining'; [key: string]: unknown }
@@ -31,7 +32,7 @@ export async function startWorkerHttp(options: WorkerHttpOptions): Promise<Worke
       options
         .beforeScrape()
         .catch(() => undefined)
-        .then(() => options.metrics.metrics())
+        .then(() => options.metrics())
         .then((text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text))
         .catch(() => res.destroy())
     } else {

@@ -307,7 +307,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
         http = await startWorkerHttp({
           host: options.host ?? '127.0.0.1',
           port: options.port,
-          metrics: metrics.registry,
+          metrics: () => metrics.render(),
           beforeScrape: async () => {
             if (options.queueDepth) metrics.queueDepth.set(labels, await options.queueDepth())
           },

@@ -1,2 +1,2 @@
 // Prometheus series for the gateway and the workers (prom-client).
-export { registerMetrics, METRICS_CONTENT_TYPE, MetricsRegistry, type MetricOf } from './prometheus.js'
+export { registerMetrics, processMetrics, METRICS_CONTENT_TYPE, MetricsRegistry, type MetricOf } from './prometheus.js'

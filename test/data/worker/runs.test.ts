@@ -260,6 +260,9 @@ void describe('worker: /healthz and /metrics', () => {
     assert.ok((sampleValue(text, 'switchyard_run_duration_seconds_bucket', { ...echo, outcome: 'succeeded', le: '+Inf' }) ?? 0) >= 1)
     assert.equal(sampleValue(text, 'switchyard_runs_in_flight', { pool: 'work' }), 0)
     assert.equal(sampleValue(text, 'switchyard_queue_depth', { pool: 'work' }), 0)
+    // Then the process's own series (prom-client's defaults).
+    assert.ok((sampleValue(text, 'process_cpu_seconds_total') ?? -1) >= 0, 'process_cpu_seconds_total')
+    assert.ok((sampleValue(text, 'nodejs_eventloop_lag_max_seconds') ?? -1) >= 0, 'nodejs_eventloop_lag_max_seconds')
     assert.equal((await fetch(`${worker.url}/nope`)).status, 404)
   })
 })
