@@ -5,8 +5,11 @@
 // Each window lasts at least 12 s (suite.ts BENCH: a fault whose runs end at once sends
 // them again until then), so each p99 is of ≥ 200 requests (one every 50 ms); the
 // counts are printed beside each figure. With each figure: the gateway's and Redis's CPU,
-// and how long the main threads of the gateway, Redis and the neighbour's worker waited
-// on a run queue (ms per s): where a neighbour request's extra milliseconds were spent.
+// how long the main threads of the gateway, Redis and the neighbour's worker waited on a
+// run queue (ms per s): where a neighbour request's extra milliseconds were spent, and the
+// gateway's longest event-loop stall in the window (ms, its /metrics'
+// nodejs_eventloop_lag_max_seconds, reset by a scrape at the window's start; about 11 on an
+// idle loop, its monitor's 10 ms tick included): how long one burst held the one loop.
 // With --before DIR (another checkout, built: its bin/switchyard.js), each fault runs on
 // that build's rig and then on this one's, alternately in the same run: before/after
 // measured under the same load. --cpu N gives this build's faulty pool a `cpu: N` cap
@@ -28,9 +31,10 @@ const cpu = arg('--cpu')
 
 const pad = (text: string, n: number) => text.padEnd(n)
 const ms = (value: number) => `${Math.round(value)}`.padStart(5)
-const num = (value: number | null) => (value === null ? '  –' : `${value}`.padStart(3))
+const num = (value: number | null, width = 3) => (value === null ? '–'.padStart(width) : `${value}`.padStart(width))
 const meter = (m: WindowMeter) =>
-  `${num(m.cpu.gateway)} ${num(m.cpu.redis)} | ${num(m.runQueue.gateway)} ${num(m.runQueue.redis)} ${num(m.runQueue.neighbour)} | ${m.load.toFixed(1).padStart(4)}`
+  `${num(m.cpu.gateway)} ${num(m.cpu.redis)} | ${num(m.runQueue.gateway)} ${num(m.runQueue.redis)} ${num(m.runQueue.neighbour)} | ` +
+  `${num(m.loopMaxMs, 4)} | ${m.load.toFixed(1).padStart(4)}`
 
 function line(label: string, row: Row): string {
   const ratio = row.withFault.p99 / row.baseline.p99
@@ -62,7 +66,8 @@ try {
   }
   console.log(
     `${pad('fault', 42)}  base p50   p99    n |  with p50   p99    n |  p99 ratio  | ` +
-      `gateway, Redis CPU % of a core | run-queue wait ms/s: gateway, Redis, neighbour worker | load: base → with`,
+      `gateway, Redis CPU % of a core | run-queue wait ms/s: gateway, Redis, neighbour worker | ` +
+      `gateway's longest loop stall ms | load: base → with`,
   )
   for (const text of out) console.log(text)
 } finally {

@@ -95,12 +95,36 @@ export interface WindowMeter {
    * for a CPU while runnable: a neighbour request's time spent queued behind other work.
    */
   readonly runQueue: Shares & { readonly neighbour: number | null }
+  /**
+   * The gateway's longest event-loop stall in the window, ms: its /metrics'
+   * nodejs_eventloop_lag_max_seconds at the window's end, the scrape at its start having
+   * reset it (src/observe/metrics processMetrics: the gap between two 10 ms ticks, so
+   * about 11 on an idle loop). Null: the gateway restarted, did not answer, or does not
+   * serve it (a build before it did).
+   */
+  readonly loopMaxMs: number | null
   /** The machine's 1-minute load average at the window's end. */
   readonly load: number
 }
 
+/**
+ * The gateway's nodejs_eventloop_lag_max_seconds, in ms, from a scrape of its /metrics
+ * (which resets it: the next scrape's covers the time since), or null.
+ */
+async function gatewayLoopMaxMs(rig: Rig): Promise<number | null> {
+  try {
+    const text = await (await fetch(`${rig.url}/metrics`, { signal: AbortSignal.timeout(2000) })).text()
+    const value = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1]
+    return value === undefined ? null : Math.round(Number(value) * 1000)
+  } catch {
+    return null
+  }
+}
+
 /** Meter the shared parts (the gateway's process, Redis, the neighbour's worker) from now until it is called. */
-function cpuMeter(rig: Rig): () => WindowMeter {
+async function cpuMeter(rig: Rig): Promise<() => Promise<WindowMeter>> {
+  // Before the CPU is read: the start scrape's own cost is not the window's.
+  await gatewayLoopMaxMs(rig)
   const started = performance.now()
   const gatewayPid = rig.gatewayPid()
   const redisPid = rig.redis.pid
@@ -108,7 +132,7 @@ function cpuMeter(rig: Rig): () => WindowMeter {
   const gateway0 = cpuMs(gatewayPid)
   const redis0 = cpuMs(redisPid)
   const waits0 = [gatewayPid, redisPid, neighbourPid].map(runQueueMs)
-  return () => {
+  return async () => {
     const elapsed = performance.now() - started
     const share = (before: number | null, after: number | null) =>
       before === null || after === null ? null : Math.round(((after - before) / elapsed) * 100)
@@ -122,12 +146,16 @@ function cpuMeter(rig: Rig): () => WindowMeter {
     } catch {
       // Not Linux.
     }
+    const cpu = {
+      gateway: same[0] ? share(gateway0, cpuMs(gatewayPid)) : null,
+      redis: same[1] ? share(redis0, cpuMs(redisPid)) : null,
+    }
+    // After the CPU is read (the end scrape is not the window's either), and only from the gateway that began it.
+    const loopMaxMs = await gatewayLoopMaxMs(rig)
     return {
-      cpu: {
-        gateway: same[0] ? share(gateway0, cpuMs(gatewayPid)) : null,
-        redis: same[1] ? share(redis0, cpuMs(redisPid)) : null,
-      },
+      cpu,
       runQueue: { gateway: waits[0] ?? null, redis: waits[1] ?? null, neighbour: waits[2] ?? null },
+      loopMaxMs: rig.gatewayPid() === gatewayPid ? loopMaxMs : null,
       load,
     }
   }
@@ -527,13 +555,13 @@ async function measureScenario(
   callers: Callers,
 ): Promise<Row[]> {
   const quiet = await traffic()
-  const quietCpu = cpuMeter(rig)
+  const quietCpu = await cpuMeter(rig)
   await sleep(scale.baselineMs)
-  const baselineCpu = quietCpu()
+  const baselineCpu = await quietCpu()
   const baseline = latency(await quiet.stop())
 
   const during = await traffic()
-  const duringCpu = cpuMeter(rig)
+  const duringCpu = await cpuMeter(rig)
   const startedAt = Date.now()
   const total = scenario.runs(scale)
   const keyedAt = (j: number) => (scenario.bothKeys ? j % 2 === 0 : true)
@@ -576,7 +604,7 @@ async function measureScenario(
   // worker down, and one sent during a process fault queued behind the fault's runs.)
   const recoveredMs = await serves(rig, `${tag}-probe`, Date.now())
   // The fault lasts until its runs have ended (a busy loop burns its core until the watchdog ends it).
-  const faultCpu = duringCpu()
+  const faultCpu = await duringCpu()
   const withFault = latency(await during.stop())
 
   const ledger = rig.ledger().filter((line) => line.key?.startsWith(`${tag}-`) && !line.key.startsWith(`${tag}-probe`))
@@ -664,7 +692,8 @@ export function formatRowLine(row: Row): string {
     `${row.baseline.p50.toFixed(0)}/${row.baseline.p99.toFixed(0)} → ${row.withFault.p50.toFixed(0)}/${row.withFault.p99.toFixed(0)} ms ` +
     `(of ${row.baseline.n}/${row.withFault.n} requests), ` +
     `${row.withFault.failures} failures; gateway/Redis CPU ${pct(row.cpu.baseline.gateway)}/${pct(row.cpu.baseline.redis)} → ` +
-    `${pct(row.cpu.withFault.gateway)}/${pct(row.cpu.withFault.redis)} % of a core; recovered ${row.recoveredMs === null ? 'NO' : `${(row.recoveredMs / 1000).toFixed(1)} s`}` +
+    `${pct(row.cpu.withFault.gateway)}/${pct(row.cpu.withFault.redis)} % of a core, ` +
+    `its longest loop stall ${pct(row.meter.baseline.loopMaxMs)} → ${pct(row.meter.withFault.loopMaxMs)} ms; recovered ${row.recoveredMs === null ? 'NO' : `${(row.recoveredMs / 1000).toFixed(1)} s`}` +
     (row.killedRunsRestartedMs.length > 0 ? `; killed runs started again after ${restartedText(row)}` : '')
   )
 }
