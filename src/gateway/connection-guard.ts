@@ -20,6 +20,8 @@ export interface ConnectionGuard {
   open(): number
   /** The request on `socket` needs nothing more from it (refused, draining): it may be closed to make room. */
   release(socket: Socket): void
+  /** No cap, or at most half of it open: far from closing anything to make room. */
+  roomy(): boolean
 }
 
 export interface ConnectionGuardOptions {
@@ -106,5 +108,6 @@ export function guardConnections(server: Server, options: ConnectionGuardOptions
     release(socket) {
       if (live.has(socket)) unproven.set(socket, true)
     },
+    roomy: () => maxConnections === 0 || live.size <= maxConnections / 2,
   }
 }

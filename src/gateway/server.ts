@@ -2,7 +2,7 @@
 // thrown into problem+json. Handlers live in ./handlers, one resource each.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Attributes } from '@opentelemetry/api'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { ATTR, SwitchyardError } from '../control/index.js'
 import type { Logger } from '../graph/index.js'
 import { WWW_AUTHENTICATE, createAuthenticator, type Authenticate } from './auth.js'
@@ -162,6 +162,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // Connections answered 429 are read in turns (shed-reads.ts): a caller over its share,
   // sending again on hundreds of them at once, is read a few at a time.
   const shed = shedReads(shedReadsOptions(limits))
+  // So are new connections past a few per turn (a flood's first burst), while the cap is far:
+  // near it, the guard's rule (a connection that has sent nothing gives way) comes first.
+  server.on('connection', (socket: Socket) => shed.arrive(socket, guard.roomy()))
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const done = shed.begin(req.socket)
     res.once('close', () => done(res.writableFinished ? res.statusCode : 0, flowOf(res)))

@@ -4,9 +4,14 @@
 // few per turn of the loop (refusalPace). Turns are long (hundreds of ms), and only lower
 // bounds are asserted on them: a slow machine makes them longer, never shorter.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { startGateway } from '../../src/gateway/index.js'
 import {
@@ -78,6 +83,7 @@ class Caller {
 async function server(
   options: ShedReadsOptions,
   keepAliveTimeout = 5000,
+  newcomers: false | { room: boolean } = false,
 ): Promise<{ server: Server; port: number; shed: ShedReads; reads: Array<{ path: string; at: number }>; stop(): void }> {
   const shed = shedReads(options)
   const reads: Array<{ path: string; at: number }> = []
@@ -95,6 +101,8 @@ async function server(
     const flow = String(req.headers['x-flow'] ?? '')
     res.once('close', () => done(res.writableFinished ? res.statusCode : 0, flow))
   })
+  // New connections take turns too (as the gateway wires it) only where a test asks for it.
+  if (newcomers) server.on('connection', (socket: Socket) => shed.arrive(socket, newcomers.room))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const stop = () => {
     shed.close()
@@ -310,6 +318,78 @@ void test('the turns end before the keep-alive and headers timeouts', () => {
   assert.equal(shedReadsOptions({ keepAliveTimeoutMs: 5000, headersTimeoutMs: 1000 }).idleMs, 500)
 })
 
+void test('past `window` new connections within a turn, the rest are read in turns; a connection already open is read at once', async () => {
+  const turnMs = 300
+  const s = await server({ window: 2, turnMs, ...never }, 5000, { room: true })
+  const old = await Caller.open(s.port)
+  const burst: Caller[] = []
+  try {
+    assert.equal(await old.send('/old'), 200)
+    // A turn later the count of new connections begins afresh: eight open at once.
+    await new Promise((resolve) => setTimeout(resolve, turnMs * 1.2))
+    burst.push(...(await Promise.all(Array.from({ length: 8 }, () => Caller.open(s.port)))))
+    const first = Promise.all(burst.map((c, i) => c.send(`/new-${i}`)))
+    // The connection opened before the burst, sending while the burst waits its turns.
+    assert.equal(await old.send('/old-again'), 200)
+    assert.deepEqual(new Set(await first), new Set([200]))
+    const reads = s.reads.filter((r) => r.path.startsWith('/new-')).map((r) => r.at)
+    assert.equal(reads.length, 8)
+    // Two at once, then two per turn, until no more than the window (2) are left: those are read at once.
+    for (let i = 2; i < reads.length - 2; i++) {
+      const gap = (reads[i] as number) - (reads[i - 2] as number)
+      assert.ok(gap >= turnMs * 0.9, `first reads ${i - 2} and ${i} of the new connections were ${gap.toFixed(0)} ms apart, under a turn`)
+    }
+    const oldAt = s.reads.find((r) => r.path === '/old-again')?.at as number
+    assert.ok(oldAt < (reads[4] as number), 'the connection already open waited behind the new ones')
+    // Each new connection left the turns with its first request: its next is read at once.
+    assert.equal(s.shed.held(), 0)
+    const sentAt = performance.now()
+    assert.deepEqual(new Set(await Promise.all(burst.map((c) => c.send('/next')))), new Set([200]))
+    assert.ok(performance.now() - sentAt < turnMs, 'a new connection took turns again after its first request')
+  } finally {
+    for (const c of [old, ...burst]) c.close()
+    s.stop()
+  }
+})
+
+void test('a new connection waiting its turn that sends nothing leaves the turns idleMs after it was accepted', async () => {
+  // Window 0: every new connection waits its turn, and turns are a minute long.
+  const idleMs = 600
+  const s = await server({ window: 0, turnMs: 60_000, idleMs }, 5000, { room: true })
+  const openedAt = performance.now()
+  const caller = await Caller.open(s.port)
+  try {
+    await eventually('in the turns', () => s.shed.held() === 1 || undefined)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(await caller.send('/late'), 200)
+    const readAt = s.reads.find((r) => r.path === '/late')?.at as number
+    assert.ok(readAt - openedAt >= idleMs * 0.9, `read ${(readAt - openedAt).toFixed(0)} ms after it was opened, before idleMs (${idleMs})`)
+    assert.equal(s.shed.held(), 0)
+  } finally {
+    caller.close()
+    s.stop()
+  }
+})
+
+void test('near the connection cap no new connection waits its turn, and those waiting are let go', async () => {
+  // Window 2 and turns a minute long: a connection waiting its turn would not be read within the test.
+  const room = { room: true }
+  const s = await server({ window: 2, turnMs: 60_000, ...never }, 5000, room)
+  const callers: Caller[] = []
+  try {
+    callers.push(...(await Promise.all(Array.from({ length: 8 }, () => Caller.open(s.port)))))
+    await eventually('six waiting', () => s.shed.held() === 6 || undefined)
+    // The cap is near: the next connection is read at once, and so are the six.
+    room.room = false
+    callers.push(await Caller.open(s.port))
+    await eventually('none waiting', () => s.shed.held() === 0 || undefined)
+    assert.deepEqual(new Set(await Promise.all(callers.map((c, i) => c.send(`/near-${i}`)))), new Set([200]))
+  } finally {
+    for (const c of callers) c.close()
+    s.stop()
+  }
+})
+
 /** A gateway on the fixture whose `echo.say` flow has one place and no queue; the broker behind a door. */
 async function shedGateway() {
   const fx = await startFixture({ signingKey: null })
@@ -485,6 +565,86 @@ void test('gateway: a burst of refusals is answered at most SHED_PER_TURN per tu
     turns.stop()
     holder.close()
     flood.destroy()
+    await g.close()
+  }
+})
+
+// A burst from another process (another machine's callers): it opens `count` connections,
+// touches `flag` once all are open (in the gateway's accept queue), then, told to go (a
+// line on stdin), sends a probe on each and prints each answer's status line.
+const BURST_CALLER = `
+const { connect } = require('node:net')
+const { writeFileSync } = require('node:fs')
+const [port, count, flag] = process.argv.slice(1)
+const sockets = []
+const answers = []
+for (let i = 0; i < Number(count); i++) {
+  const socket = connect(Number(port), '127.0.0.1')
+  sockets.push(socket)
+  let text = ''
+  socket.setEncoding('latin1')
+  socket.on('data', (chunk) => (text += chunk))
+  socket.on('error', () => undefined)
+  socket.once('connect', () => {
+    if (sockets.every((s) => !s.connecting)) writeFileSync(flag, '')
+  })
+  socket.on('close', () => {
+    answers.push(text.slice(0, 15))
+    if (answers.length === Number(count)) console.log(answers.join('\\n'))
+  })
+}
+process.stdin.once('data', () => {
+  for (const socket of sockets) socket.write('GET /healthz HTTP/1.1\\r\\nhost: 127.0.0.1:' + port + '\\r\\nconnection: close\\r\\n\\r\\n')
+})
+`
+
+void test('gateway: past a few new connections per turn, the rest are paused before their first request is read; all are served', async () => {
+  const g = await shedGateway()
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-burst-'))
+  const flag = join(dir, 'written')
+  // Per connection, in the order accepted: whether it was paused before its first request was read.
+  const pausedFirst: boolean[] = []
+  const begun = new WeakSet<Socket>()
+  const onAccept = (message: unknown): void => {
+    const socket = (message as { socket: Socket }).socket
+    const at = pausedFirst.push(false) - 1
+    socket.once('pause', () => {
+      if (!begun.has(socket)) pausedFirst[at] = true
+    })
+  }
+  const onRequest = (message: unknown): void => void begun.add((message as { socket: Socket }).socket)
+  subscribe('net.server.socket', onAccept)
+  subscribe('http.server.request.start', onRequest)
+  const size = 200
+  try {
+    const caller = spawn(process.execPath, ['-e', BURST_CALLER, String(g.port), String(size), flag], { stdio: ['pipe', 'pipe', 'inherit'] })
+    let out = ''
+    caller.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
+    const exited = new Promise((resolve) => caller.once('exit', resolve))
+    // The gateway's loop is held (as a busy one would be) until every connection is open:
+    // then they are accepted back to back, far more than a few per turn.
+    const until = performance.now() + 20_000
+    while (!existsSync(flag) && performance.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+    assert.ok(existsSync(flag), 'the burst did not connect within 20 s')
+    await eventually('all accepted', () => pausedFirst.length === size || undefined)
+    // Then each sends its first request: those paused are read on their turns.
+    caller.stdin.end('go\n')
+    await exited
+    const answers = out.trim().split('\n')
+    assert.equal(answers.length, size)
+    assert.deepEqual(new Set(answers), new Set(['HTTP/1.1 200 OK']))
+    assert.equal(pausedFirst.length, size)
+    // The first few of the burst were read at once, and some later ones waited their turn.
+    assert.deepEqual(
+      pausedFirst.slice(0, SHED_PER_TURN),
+      Array.from({ length: SHED_PER_TURN }, () => false),
+    )
+    assert.ok(pausedFirst.some(Boolean), 'no connection of the burst waited its turn')
+    assert.equal(await g.held(), 0)
+  } finally {
+    unsubscribe('net.server.socket', onAccept)
+    unsubscribe('http.server.request.start', onRequest)
+    await rm(dir, { recursive: true, force: true })
     await g.close()
   }
 })

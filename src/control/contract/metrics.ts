@@ -101,7 +101,7 @@ export const METRICS = {
   gatewayConnectionsHeld: {
     name: 'switchyard_gateway_connections_held',
     type: 'gauge',
-    help: 'Connections answered 429 and read in turns, a few at a time, until their caller stops.',
+    help: 'Connections read in turns, a few at a time: answered 429 (until their caller stops), or new past a few per turn (until their first request).',
     labels: [],
     served: 'gateway',
   },
