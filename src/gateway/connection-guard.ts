@@ -11,7 +11,9 @@
 // request being served (a caller waiting for its run) are never closed for it. A
 // newcomer sends its request at once, so to push it out a flood would have to open the
 // cap's worth of connections before the newcomer's first bytes are read; past the cap,
-// with every connection busy, Node drops the newcomer.
+// with every connection busy, Node drops the newcomer. (New connections that wait their
+// turn before their first read, shed-reads.ts, wait only while at most half the cap is
+// open: roomy(). Past that they are let go and read at once, as this rule assumes.)
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 
