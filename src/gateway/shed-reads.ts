@@ -31,14 +31,17 @@
 // 77 ms, 13 per 2 ms turn), each first request read, parsed and admitted as it came, and a
 // neighbour's request and the Redis replies its run waits for shared every pass with them.
 // So past `window` connections accepted within one turn, a new connection is paused before
-// its first byte is read and waits in a line of its own, the newcomers', read one from each
-// line in turn with the refused flows' lines. In the neighbour bench's flood 360 of 506
-// waited; in six runs side by side the gateway's longest loop stall fell from 29–130 to
-// 21–30 ms. Its first request takes it out of the turns; `idleMs` after it was accepted it
-// leaves them as a refused connection does, before the headers timeout, which runs from
-// the accept. A connection already open (a caller served before, keeping its connection
-// alive) is never in that line: it is read at once. Near the connection cap none waits
-// (see arrive()).
+// its first byte is read and waits in a line of its peer's (its remote address), read one
+// from each line in turn with the refused flows' lines: one peer's burst delays its own new
+// connections, not another's. In the neighbour bench's flood 360 of 506 waited; in six runs
+// side by side the gateway's longest loop stall fell from 29–130 to 21–30 ms. Its first
+// request takes it out of the turns, and so does a turn in which it sent nothing: what is
+// paced is parsing first requests, and an empty connection costs nothing to read (kept in
+// line, cheap silent connections held every other newcomer of their peer's up to `idleMs`).
+// Otherwise `idleMs` after it was accepted it leaves the turns as a refused connection
+// does, before the headers timeout, which runs from the accept. A connection already open
+// (a caller served before, keeping its connection alive) is never in a line of newcomers:
+// it is read at once. Near the connection cap none waits (see arrive()).
 import type { Socket } from 'node:net'
 
 export interface ShedReadsOptions {
@@ -96,11 +99,13 @@ export interface ShedReads {
   close(): void
 }
 
-/** The newcomers' line: no flow of a caller's (`caller\npool`) begins with a NUL. */
-const NEWCOMERS = '\0newcomers'
+/** A peer's line of newcomers: no flow of a caller's (`caller\npool`) begins with a NUL. */
+const newcomersOf = (socket: Socket): string => `\0${socket.remoteAddress ?? ''}`
 
 interface Entry {
   readonly flow: string
+  /** Not yet read: in its peer's line of new connections until its first request. */
+  readonly newcomer: boolean
   /** When its 429 was written, or, a newcomer, when it was accepted. */
   readonly since: number
   /** When its current turn began, null while it waits in line. */
@@ -157,7 +162,7 @@ export function shedReads(options: ShedReadsOptions): ShedReads {
     if (entry === undefined) return
     entries.delete(socket)
     reading.delete(socket)
-    if (entry.flow === NEWCOMERS) newcomers -= 1
+    if (entry.newcomer) newcomers -= 1
     const line = lines.get(entry.flow)
     if (line?.delete(socket) === true) {
       if (line.size === 0) lines.delete(entry.flow)
@@ -172,7 +177,7 @@ export function shedReads(options: ShedReadsOptions): ShedReads {
    */
   const rearmIfLate = (socket: Socket, entry: Entry, now: number): void => {
     // A newcomer has had no answer, so no keep-alive timeout: its headers timeout runs as Node set it.
-    if (entry.flow === NEWCOMERS) return
+    if (entry.newcomer) return
     if (options.keepAliveMs !== undefined && now - entry.since >= options.keepAliveMs) socket.setTimeout(options.keepAliveMs)
   }
   const stopTurns = (): void => {
@@ -206,10 +211,13 @@ export function shedReads(options: ShedReadsOptions): ShedReads {
     }
     if (now - lastTurn < options.turnMs) return
     lastTurn = now
-    // Turns that ended with nothing read: to the back of their line.
+    // Turns that ended with nothing read: to the back of their line, or, a newcomer, out of
+    // the turns (resumed already: nothing of it was waiting to be parsed).
     for (const socket of reading) {
       const entry = entries.get(socket)
-      if (entry?.turnAt != null && now - entry.turnAt >= options.turnMs) enqueue(socket, entry)
+      if (entry?.turnAt == null || now - entry.turnAt < options.turnMs) continue
+      if (entry.newcomer) forget(socket)
+      else enqueue(socket, entry)
     }
     // The window: one from each flow's line in turn, the flow served going to the back of the ring.
     while (reading.size < options.window && lines.size > 0) {
@@ -225,12 +233,12 @@ export function shedReads(options: ShedReadsOptions): ShedReads {
       }
     }
   }
-  /** Into the turns as `flow`: paused at once if they run or a newcomer starts them, else once past the window. */
-  const hold = (socket: Socket, flow: string, now: number): void => {
+  /** Into the turns in `flow`'s line: paused at once if they run or a newcomer starts them, else once past the window. */
+  const hold = (socket: Socket, flow: string, newcomer: boolean, now: number): void => {
     forget(socket)
-    const entry: Entry = { flow, since: now, turnAt: null }
+    const entry: Entry = { flow, newcomer, since: now, turnAt: null }
     entries.set(socket, entry)
-    if (flow === NEWCOMERS) newcomers += 1
+    if (newcomer) newcomers += 1
     if (!watched.has(socket)) {
       watched.add(socket)
       socket.once('close', () => forget(socket))
@@ -240,7 +248,7 @@ export function shedReads(options: ShedReadsOptions): ShedReads {
       return
     }
     if (now - lastSweep >= sweepMs) sweepIdle(now)
-    if (entries.size <= options.window && flow !== NEWCOMERS) return
+    if (entries.size <= options.window && !newcomer) return
     // Past the window: every connection in the turns joins its line, and the turns begin.
     // (Begun for a newcomer with the window not full, they read it at the next turn and stop.)
     for (const [s, e] of entries) enqueue(s, e)
@@ -253,7 +261,7 @@ export function shedReads(options: ShedReadsOptions): ShedReads {
       if (closed || socket.destroyed) return
       if (!room) {
         arriving = []
-        if (newcomers > 0) for (const [s, entry] of entries) if (entry.flow === NEWCOMERS) forget(s)
+        if (newcomers > 0) for (const [s, entry] of entries) if (entry.newcomer) forget(s)
         return
       }
       const now = performance.now()
@@ -275,7 +283,7 @@ export function shedReads(options: ShedReadsOptions): ShedReads {
       setImmediate(() => {
         const paused = arriving
         arriving = []
-        for (const { socket: s, at } of paused) if (!closed && !s.destroyed) hold(s, NEWCOMERS, at)
+        for (const { socket: s, at } of paused) if (!closed && !s.destroyed) hold(s, newcomersOf(s), true, at)
       })
     },
     begin(socket) {
@@ -285,7 +293,7 @@ export function shedReads(options: ShedReadsOptions): ShedReads {
       return (status, flow) => {
         const left = (serving.get(socket) ?? 1) - 1
         serving.set(socket, left)
-        if (status === 429 && left === 0 && !closed && !socket.destroyed) hold(socket, flow, performance.now())
+        if (status === 429 && left === 0 && !closed && !socket.destroyed) hold(socket, flow, false, performance.now())
       }
     },
     held: () => (timer === null ? 0 : entries.size),
