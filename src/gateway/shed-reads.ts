@@ -114,7 +114,8 @@ interface Entry {
 }
 
 export function shedReads(options: ShedReadsOptions): ShedReads {
-  // Every connection whose last answer was 429, until it sends again, goes idle, or closes.
+  // Every connection in the turns (its last answer a 429, or new and not yet read), until it
+  // sends, goes idle, or closes; a newcomer also once a turn passes with nothing read.
   const entries = new Map<Socket, Entry>()
   // Paused connections per flow, oldest in line first; the map's own order is the ring of flows.
   const lines = new Map<string, Set<Socket>>()
