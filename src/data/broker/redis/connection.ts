@@ -24,16 +24,40 @@ export interface RedisConnectionOptions {
   readonly url: string
   readonly enableOfflineQueue?: boolean
   readonly autoResendUnfulfilledCommands?: boolean
+  readonly maxRetriesPerRequest?: number
 }
 
 /**
  * BullMQ connection options for a URL (each Queue/Worker/QueueEvents opens its own).
  * `failFast` (the producer): a command fails at once while Redis is unreachable, and a
  * command in flight when the connection broke is never sent again after reconnecting,
- * so a submit the gateway gave up on (and answered 503 for) cannot land later.
+ * so a submit the gateway gave up on (and answered 503 for) cannot land later. Such a
+ * command fails as the connection breaks (`maxRetriesPerRequest: 0`, an error that
+ * lostConnection() knows): without it ioredis drops it on reconnecting without settling it,
+ * and its caller waits for the broker's command bound (10 s) for nothing.
  */
 export function connectionFor(url: string, options: { failFast?: boolean } = {}): RedisConnectionOptions {
-  return options.failFast ? { url, enableOfflineQueue: false, autoResendUnfulfilledCommands: false } : { url }
+  return options.failFast ? { url, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 } : { url }
+}
+
+/**
+ * Whether a command failed because the connection broke while it was in flight: it may
+ * have run, its reply lost. (A command sent while the connection was down fails otherwise:
+ * it never left.) ioredis says so with its MaxRetriesPerRequestError.
+ */
+export function lostConnection(error: unknown): boolean {
+  return error instanceof Error && error.name === 'MaxRetriesPerRequestError'
+}
+
+/** within()'s bound ran out: the command may still run, its reply too late for anyone. */
+export class Unanswered extends Error {
+  override readonly name = 'Unanswered'
+}
+
+/** Whether a failed command (or a broker error wrapping it) may have run all the same: lost in flight, or unanswered. */
+export function mayHaveRun(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | null)?.cause ?? error
+  return lostConnection(cause) || cause instanceof Unanswered
 }
 
 /** A BullMQ Queue, Worker or QueueEvents: each opens its own connection. */
@@ -129,10 +153,10 @@ export async function checkEvictionPolicy(
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new SwitchyardError('BROKER_UNAVAILABLE', `${what} did not answer within ${ms} ms`, { retryable: true })),
-      ms,
-    )
+    timer = setTimeout(() => {
+      const message = `${what} did not answer within ${ms} ms`
+      reject(new SwitchyardError('BROKER_UNAVAILABLE', message, { retryable: true, cause: new Unanswered(message) }))
+    }, ms)
   })
   try {
     return await Promise.race([promise, timeout])

@@ -40,7 +40,16 @@ import type { VerifyKeys } from '../../envelope-keys.js'
 import { PoolSaturatedError } from '../pool-saturated.js'
 import { PoolUnavailableError } from '../pool-unavailable.js'
 import { cancelledError } from '../run-errors.js'
-import { checkEvictionPolicy, closeBounded, connectionFor, redactUrl, within, type EvictionCheck } from './connection.js'
+import {
+  checkEvictionPolicy,
+  closeBounded,
+  connectionFor,
+  lostConnection,
+  mayHaveRun,
+  redactUrl,
+  within,
+  type EvictionCheck,
+} from './connection.js'
 import { RedisErrorLog } from './error-log.js'
 import { commands } from './commands.js'
 import { HEARTBEAT } from './heartbeat.js'
@@ -411,7 +420,11 @@ export class RedisBroker implements Broker {
       if (error instanceof SwitchyardError) throw error
       const answered = error instanceof Error && error.name === 'ReplyError'
       if (answered) this.warn(`${what}: Redis answered ${error.message}`)
-      const message = answered ? 'Redis refused a command (its answer is in the gateway log)' : (error as Error).message
+      const message = answered
+        ? 'Redis refused a command (its answer is in the gateway log)'
+        : lostConnection(error)
+          ? 'the connection to Redis broke before it answered'
+          : (error as Error).message
       throw new SwitchyardError('BROKER_UNAVAILABLE', `${what} failed: ${message}`, { cause: error, retryable: true })
     }
   }
@@ -444,6 +457,12 @@ export class RedisBroker implements Broker {
     let admission: Admission
     try {
       admission = await this.admission(client, entry, envelope, owner, idempotency, options.async !== true)
+    } catch (error) {
+      // The admission may have run with its reply lost: undone once Redis answers again, or
+      // its claim would hold the key for a run never queued, and a retry with the key be
+      // told 'pending' until the claim is taken for abandoned (pendingMs).
+      if (mayHaveRun(error)) void this.undoAdmission(client, keys, envelope.runId, idempotency?.key ?? null, Date.now() + this.timeoutMs)
+      throw error
     } finally {
       entry.admitting -= 1
     }
@@ -506,9 +525,16 @@ export class RedisBroker implements Broker {
     try {
       await this.call(queue.add(envelope.workflow, envelope, options_), `enqueue on ${queue.name}`)
     } catch (error) {
-      // The reply may be what was lost: ask (on the same connection, so after the add) whether the job exists.
-      const landed = await release(client, keys, envelope.runId, idempotency?.key ?? null).catch(() => false)
-      if (!landed) {
+      // The reply may be what was lost: ask (on the same connection, so after the add) whether
+      // the job exists, undoing the admission if not. An add lost in flight is asked about once
+      // Redis answers again, within the bound: until then the run may be queued or not.
+      // An add that never left (the connection was down) is asked once, and undone later.
+      const runId = envelope.runId
+      const key = idempotency?.key ?? null
+      const inFlight = mayHaveRun(error)
+      const landed = await this.undoAdmission(client, keys, runId, key, inFlight ? Date.now() + this.timeoutMs : 0)
+      if (landed === null && !inFlight) void this.undoAdmission(client, keys, runId, key, Date.now() + this.timeoutMs)
+      if (landed !== true) {
         this.waits.unwatch(pool.name, envelope.runId)
         throw error
       }
@@ -518,6 +544,29 @@ export class RedisBroker implements Broker {
       .catch(() => undefined)
     this.remember(envelope.runId, pool.name)
     return { runId: envelope.runId, deduped: false }
+  }
+
+  /**
+   * Undo the admission of `runId` unless its job landed (scripts.ts release): true when it
+   * landed, false when undone, null when Redis did not answer. Asked again every 250 ms
+   * while Redis cannot be reached, until `untilMs` (0: once).
+   */
+  private async undoAdmission(
+    client: Awaited<Queue['client']>,
+    keys: PoolKeys,
+    runId: string,
+    idempotencyKey: string | null,
+    untilMs: number,
+  ): Promise<boolean | null> {
+    for (;;) {
+      const left = untilMs - Date.now()
+      try {
+        return await within(release(client, keys, runId, idempotencyKey), this.timeoutMs, `undoing admission of ${runId}`)
+      } catch (error) {
+        if ((error as Error).name === 'ReplyError' || left <= 0 || this.closed) return null
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(1, untilMs - Date.now()))))
+    }
   }
 
   /** The admission script, waiting out (briefly) another submit of the same key that is still queueing its run. */

@@ -1,0 +1,174 @@
+// The gateway's connection to Redis breaks with a command in flight (Redis killed, a
+// network cut): the command's reply never comes. That command must fail at once, and the
+// submit be answered by what Redis holds once it answers again, never by the broker's
+// command bound (10 s by default) running out. Before the fix a submit whose command was in
+// flight waited the whole bound: ioredis drops the unanswered commands of a connection
+// whose resend is off (the producer's, so that a submit given up on cannot land later)
+// without settling them. The chaos suite's kill-redis saw a neighbour request answered 503
+// after 10 s.
+//
+// A loopback proxy stands between the broker and a real Redis: it swallows what the broker
+// sends (the command is in flight), then cuts every connection, then lets the reconnection
+// through, as a Redis killed and restarted would.
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { test } from 'node:test'
+
+import { RedisBroker } from '../../../../src/data/broker/redis/index.js'
+import { redisPerFile } from '../../../helpers/redis-per-file.js'
+import { CONTRACT, contractRegistry, envelope } from '../broker.contract.js'
+
+const { skip, server } = redisPerFile()
+/** Far above what any answer here takes: a command that waits for it has lost its reply. */
+const BOUND_MS = 20_000
+
+interface Proxy {
+  readonly url: string
+  /** Drop what clients send from now on: their commands never reach Redis. */
+  swallowRequests(): void
+  /**
+   * From the `nth` chunk a client sends that holds `marker` on (that chunk passes), drop
+   * what Redis answers: those commands run, and their replies are lost.
+   */
+  swallowRepliesFrom(marker: string, nth: number): void
+  /** Cut every connection open now, and let new ones through again. */
+  cut(): void
+  close(): Promise<void>
+}
+
+async function startProxy(port: number): Promise<Proxy> {
+  let requests = false
+  let replies = false
+  let trigger: { marker: string; left: number } | null = null
+  const open = new Set<Socket>()
+  const proxy: Server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1')
+    open.add(client)
+    open.add(upstream)
+    client.on('data', (chunk) => {
+      if (requests) return
+      if (trigger && chunk.includes(trigger.marker) && --trigger.left === 0) {
+        trigger = null
+        replies = true
+      }
+      upstream.write(chunk)
+    })
+    upstream.on('data', (chunk) => {
+      if (!replies) client.write(chunk)
+    })
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+      open.delete(client)
+      open.delete(upstream)
+    }
+    for (const socket of [client, upstream]) {
+      socket.on('close', end)
+      socket.on('error', end)
+    }
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  const address = proxy.address() as { port: number }
+  return {
+    url: `redis://127.0.0.1:${address.port}`,
+    swallowRequests: () => (requests = true),
+    swallowRepliesFrom: (marker, nth) => (trigger = { marker, left: nth }),
+    cut() {
+      for (const socket of open) socket.destroy()
+      open.clear()
+      requests = false
+      replies = false
+      trigger = null
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of open) socket.destroy()
+        proxy.close(() => resolve())
+      }),
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface Case {
+  /** What the proxy loses of the submit: the admission itself, the admission's reply, or the add's reply. */
+  readonly lose: 'admission' | 'admission reply' | 'add reply'
+  /** Whether the lost submit's run is queued after all. */
+  readonly queued: boolean
+}
+
+const CASES: readonly Case[] = [
+  { lose: 'admission', queued: false },
+  { lose: 'admission reply', queued: false },
+  { lose: 'add reply', queued: true },
+]
+
+type Outcome = { ok: true; runId: string } | { ok: false; code?: string; message?: string }
+
+for (const c of CASES) {
+  void test(
+    `the connection breaks with the ${c.lose} in flight: answered once Redis answers again, not at the command bound; a retry with the key ${c.queued ? 'finds the run' : 'queues it once'}`,
+    { skip, timeout: 90_000 },
+    async () => {
+      const proxy = await startProxy(server().port)
+      const registry = contractRegistry()
+      const broker = await RedisBroker.connect({
+        registry,
+        url: proxy.url,
+        prefix: `bc-${randomUUID().slice(0, 8)}`,
+        commandTimeoutMs: BOUND_MS,
+        expire: false,
+      })
+      try {
+        // The pool's queue events are open and its scripts loaded: the next submit sends only its own commands.
+        await broker.submit(envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'before' }), { async: true })
+
+        const key = `k-${randomUUID()}`
+        const lost = { ...envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'lost' }), idempotencyKey: key }
+        // The admission's command is the first to name the run, the add's the second.
+        if (c.lose === 'admission') proxy.swallowRequests()
+        else proxy.swallowRepliesFrom(lost.runId, c.lose === 'admission reply' ? 1 : 2)
+        const started = Date.now()
+        const submitting: Promise<Outcome> = broker.submit(lost, { async: true }).then(
+          (result) => ({ ok: true, runId: result.runId }),
+          (error: { code?: string; message?: string }) => ({ ok: false, code: error.code, message: error.message }),
+        )
+        await sleep(300)
+        proxy.cut()
+        const outcome = await submitting
+        const tookMs = Date.now() - started
+        assert.ok(tookMs < BOUND_MS / 2, `answered after ${tookMs} ms: it waited for the command bound`)
+        if (c.queued) {
+          assert.deepEqual(outcome, { ok: true, runId: lost.runId })
+        } else {
+          assert.equal(outcome.ok, false, 'a submit that queued nothing was accepted')
+          if (!outcome.ok) {
+            assert.equal(outcome.code, 'BROKER_UNAVAILABLE')
+            assert.match(outcome.message ?? '', /connection to Redis broke before it answered/)
+          }
+        }
+
+        // A client retries with its key (a new request: a new run id) until it is answered,
+        // for less than the pending window (BOUND_MS + 5 s) a claim of a run never queued holds the key.
+        const retry = { ...envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'lost' }), idempotencyKey: key }
+        let accepted: { runId: string; deduped: boolean } | null = null
+        const refusals: string[] = []
+        while (accepted === null && Date.now() - started < BOUND_MS / 2) {
+          accepted = await broker.submit(retry, { async: true }).catch((error: Error) => {
+            refusals.push(error.message)
+            return null
+          })
+          if (accepted === null) await sleep(200)
+        }
+        assert.ok(accepted, `the retry was never accepted; the last refusal: ${refusals.at(-1)}`)
+        assert.deepEqual(accepted, c.queued ? { runId: lost.runId, deduped: true } : { runId: retry.runId, deduped: false })
+        assert.equal((await broker.get(lost.runId))?.status, c.queued ? 'queued' : undefined)
+        assert.equal((await broker.get(retry.runId))?.status, c.queued ? undefined : 'queued')
+      } finally {
+        await broker.close()
+        await proxy.close()
+      }
+    },
+  )
+}
