@@ -40,7 +40,7 @@ void test(
       const problems = rows.flatMap(endingProblems)
       assert.deepEqual(problems, [], `${problems.join('\n')}\n${report}`)
     } catch (error) {
-      console.error(rig.log().slice(-8000))
+      console.error(rig.log().slice(-24_000))
       throw error
     } finally {
       await rig.close()

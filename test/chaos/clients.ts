@@ -19,6 +19,8 @@ export interface Submission {
   /** 202 answers whose run id differed from an earlier answer for the same key. */
   readonly conflictingRunIds: string[]
   readonly attempts: number
+  /** The last answer that was not a 2xx: its status, problem code and message (null: none, or a network error). */
+  readonly lastProblem: string | null
 }
 
 export interface SubmitOptions {
@@ -53,6 +55,7 @@ export async function submit(url: string, workflow: string, input: unknown, opti
   let attempts = 0
   let status = 0
   let runId: string | null = null
+  let lastProblem: string | null = null
   for (;;) {
     attempts += 1
     let wait = retryDelay(attempts - 1, null, BACKOFF)
@@ -69,7 +72,8 @@ export async function submit(url: string, workflow: string, input: unknown, opti
       })
       status = res.status
       const id = res.headers.get('x-switchyard-run-id')
-      await res.arrayBuffer()
+      const body = await res.text()
+      if (res.status >= 300) lastProblem = problemOf(res.status, body)
       // A run id on a 2xx, or on the run's own failure (502) or deadline (504), means the run was accepted.
       if (id && (res.status < 300 || res.status === 502 || res.status === 504)) {
         runIds.add(id)
@@ -85,6 +89,7 @@ export async function submit(url: string, workflow: string, input: unknown, opti
       wait = retryDelay(attempts - 1, retryAfter, retryAfter === null ? BACKOFF : RETRY_AFTER)
     } catch (error) {
       status = 0
+      lastProblem = `no answer: ${(error as Error).message}`
       // A refused connection never carried the request, so even a client without a key may
       // send it again; any other error leaves it unknown whether the run was taken.
       if (!options.key && !connectionRefused(error)) break
@@ -93,7 +98,18 @@ export async function submit(url: string, workflow: string, input: unknown, opti
     await sleep(wait)
   }
   const ids = [...runIds]
-  return { runId, key: options.key, status, conflictingRunIds: ids.slice(1), attempts }
+  return { runId, key: options.key, status, conflictingRunIds: ids.slice(1), attempts, lastProblem }
+}
+
+/** `504 DEADLINE_EXCEEDED: <message>` from a problem+json body (its status alone for any other). */
+function problemOf(status: number, body: string): string {
+  try {
+    const problem = JSON.parse(body) as { code?: unknown; detail?: unknown; message?: unknown }
+    const what = [problem.code, problem.detail ?? problem.message].filter((part) => typeof part === 'string').join(': ')
+    return `${status} ${what}`.trim().slice(0, 300)
+  } catch {
+    return String(status)
+  }
 }
 
 export interface RunView {
@@ -142,6 +158,8 @@ export async function settle(url: string, runIds: readonly string[], untilMs: nu
 export function steadyTraffic(url: string, options: { everyMs: number; workflow: string; budgetMs: number }) {
   const latencies: number[] = []
   let failures = 0
+  /** What the first failures got, to say why in a failed test (a few: one cause repeats). */
+  const failed: string[] = []
   let sent = 0
   const inflight = new Set<Promise<void>>()
   let stopped = false
@@ -153,7 +171,10 @@ export function steadyTraffic(url: string, options: { everyMs: number; workflow:
     const p = submit(url, options.workflow, { n: sent }, { key: `n-${tag}-${sent}`, async: false, budgetMs: options.budgetMs }).then(
       (s) => {
         if (s.status === 200) latencies.push(performance.now() - started)
-        else failures += 1
+        else {
+          failures += 1
+          if (failed.length < 5) failed.push(failureText(s, started))
+        }
       },
     )
     inflight.add(p)
@@ -161,13 +182,20 @@ export function steadyTraffic(url: string, options: { everyMs: number; workflow:
   }, options.everyMs)
   return {
     /** Stop sending; resolves once every request sent has its answer. */
-    async stop(): Promise<{ latencies: number[]; failures: number; sent: number }> {
+    async stop(): Promise<{ latencies: number[]; failures: number; failed: string[]; sent: number }> {
       stopped = true
       clearInterval(timer)
       await Promise.all([...inflight])
-      return { latencies, failures, sent }
+      return { latencies, failures, failed, sent }
     },
   }
+}
+
+/** One failed request, for a test's message: when it was sent, how long it took, and its last answer. */
+function failureText(s: Submission, started: number): string {
+  const sentAt = new Date(Date.now() - (performance.now() - started)).toISOString().slice(11, 23)
+  const took = ((performance.now() - started) / 1000).toFixed(1)
+  return `sent ${sentAt} UTC, ended after ${took} s and ${s.attempts} attempts: ${s.lastProblem ?? s.status}${s.runId ? ` (run ${s.runId})` : ''}`
 }
 
 export function percentile(values: readonly number[], p: number): number {

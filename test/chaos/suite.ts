@@ -164,6 +164,8 @@ async function cpuMeter(rig: Rig): Promise<() => Promise<WindowMeter>> {
 interface TrafficResult {
   latencies: number[]
   failures: number
+  /** What the first failures got (clients.ts steadyTraffic). */
+  failed: string[]
   sent: number
 }
 
@@ -484,6 +486,8 @@ export interface Latency {
   readonly p99: number
   readonly n: number
   readonly failures: number
+  /** What the first failed requests got, for a failed test's message. */
+  readonly failed: readonly string[]
 }
 
 export interface Row {
@@ -523,12 +527,13 @@ export interface RunStory {
   readonly starts: readonly { readonly attempt: number; readonly pid: number; readonly at: number }[]
 }
 
-function latency(result: { latencies: number[]; failures: number }): Latency {
+function latency(result: TrafficResult): Latency {
   return {
     p50: percentile(result.latencies, 50),
     p99: percentile(result.latencies, 99),
     n: result.latencies.length,
     failures: result.failures,
+    failed: result.failed ?? [],
   }
 }
 
@@ -694,7 +699,8 @@ export function formatRowLine(row: Row): string {
     `${row.withFault.failures} failures; gateway/Redis CPU ${pct(row.cpu.baseline.gateway)}/${pct(row.cpu.baseline.redis)} → ` +
     `${pct(row.cpu.withFault.gateway)}/${pct(row.cpu.withFault.redis)} % of a core, ` +
     `its longest loop stall ${pct(row.meter.baseline.loopMaxMs)} → ${pct(row.meter.withFault.loopMaxMs)} ms; recovered ${row.recoveredMs === null ? 'NO' : `${(row.recoveredMs / 1000).toFixed(1)} s`}` +
-    (row.killedRunsRestartedMs.length > 0 ? `; killed runs started again after ${restartedText(row)}` : '')
+    (row.killedRunsRestartedMs.length > 0 ? `; killed runs started again after ${restartedText(row)}` : '') +
+    [...row.baseline.failed, ...row.withFault.failed].map((text) => `\n  a neighbour request failed: ${text}`).join('')
   )
 }
 
