@@ -312,6 +312,8 @@ export class RedisBroker implements Broker {
   /** Runs this process's expiry passes ended, per pool (expiries()). */
   private readonly expired = new Map<string, number>()
   private closed = false
+  /** Run ids whose admission is being undone in the background (undoLater). */
+  private readonly undoing = new Set<string>()
 
   private constructor(options: RedisBrokerOptions) {
     this.prefix = options.prefix ?? 'bull'
@@ -453,6 +455,17 @@ export class RedisBroker implements Broker {
             legacy: owner === ANONYMOUS_OWNER ? keys.legacyIdempotency(envelope.workflow, envelope.idempotencyKey) : null,
           }
 
+    // An earlier submit of this very run id is still being undone (below): admitted again now,
+    // the undo could drop this admission's owner, deadline and claim (RELEASE knows only the id).
+    if (this.undoing.has(envelope.runId)) {
+      throw new SwitchyardError(
+        'BROKER_UNAVAILABLE',
+        `an earlier submit of run ${envelope.runId} is still being undone; retry in a moment`,
+        {
+          retryable: true,
+        },
+      )
+    }
     entry.admitting += 1
     let admission: Admission
     try {
@@ -461,7 +474,7 @@ export class RedisBroker implements Broker {
       // The admission may have run with its reply lost: undone once Redis answers again, or
       // its claim would hold the key for a run never queued, and a retry with the key be
       // told 'pending' until the claim is taken for abandoned (pendingMs).
-      if (mayHaveRun(error)) void this.undoAdmission(client, keys, envelope.runId, idempotency?.key ?? null, Date.now() + this.timeoutMs)
+      if (mayHaveRun(error)) this.undoLater(client, keys, envelope.runId, idempotency?.key ?? null)
       throw error
     } finally {
       entry.admitting -= 1
@@ -525,15 +538,18 @@ export class RedisBroker implements Broker {
     try {
       await this.call(queue.add(envelope.workflow, envelope, options_), `enqueue on ${queue.name}`)
     } catch (error) {
-      // The reply may be what was lost: ask (on the same connection, so after the add) whether
-      // the job exists, undoing the admission if not. An add lost in flight is asked about once
-      // Redis answers again, within the bound: until then the run may be queued or not.
-      // An add that never left (the connection was down) is asked once, and undone later.
+      // The reply may be what was lost: ask whether the job exists, undoing the admission if
+      // not. Asked after the add: on the same connection, or on the next one once the broken
+      // one is gone (a killed Redis ran or dropped what it had read; an add still on its way
+      // through a proxy or a cut network could land after the answer, queued with no owner,
+      // deadline or claim). An add lost in flight is asked about until Redis answers, within
+      // the bound: until then the run may be queued or not. One that never left (the
+      // connection was down) is asked once, and undone later.
       const runId = envelope.runId
       const key = idempotency?.key ?? null
       const inFlight = mayHaveRun(error)
       const landed = await this.undoAdmission(client, keys, runId, key, inFlight ? Date.now() + this.timeoutMs : 0)
-      if (landed === null && !inFlight) void this.undoAdmission(client, keys, runId, key, Date.now() + this.timeoutMs)
+      if (landed === null && !inFlight) this.undoLater(client, keys, runId, key)
       if (landed !== true) {
         this.waits.unwatch(pool.name, envelope.runId)
         throw error
@@ -548,8 +564,9 @@ export class RedisBroker implements Broker {
 
   /**
    * Undo the admission of `runId` unless its job landed (scripts.ts release): true when it
-   * landed, false when undone, null when Redis did not answer. Asked again every 250 ms
-   * while Redis cannot be reached, until `untilMs` (0: once).
+   * landed, false when undone, null when it could not be asked (Redis did not answer, or
+   * refused). Asked again every 250 ms while Redis cannot be reached, until `untilMs`, which
+   * also bounds each ask (0: asked once, within the command bound).
    */
   private async undoAdmission(
     client: Awaited<Queue['client']>,
@@ -558,15 +575,23 @@ export class RedisBroker implements Broker {
     idempotencyKey: string | null,
     untilMs: number,
   ): Promise<boolean | null> {
+    const once = untilMs === 0
     for (;;) {
-      const left = untilMs - Date.now()
+      const boundMs = once ? this.timeoutMs : untilMs - Date.now()
+      if (boundMs <= 0) return null
       try {
-        return await within(release(client, keys, runId, idempotencyKey), this.timeoutMs, `undoing admission of ${runId}`)
+        return await within(release(client, keys, runId, idempotencyKey), boundMs, `undoing admission of ${runId}`)
       } catch (error) {
-        if ((error as Error).name === 'ReplyError' || left <= 0 || this.closed) return null
+        if (once || (error as Error).name === 'ReplyError' || this.closed) return null
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(1, untilMs - Date.now()))))
     }
+  }
+
+  /** undoAdmission in the background, within the command bound; a submit of `runId` meanwhile is refused. */
+  private undoLater(client: Awaited<Queue['client']>, keys: PoolKeys, runId: string, idempotencyKey: string | null): void {
+    this.undoing.add(runId)
+    void this.undoAdmission(client, keys, runId, idempotencyKey, Date.now() + this.timeoutMs).finally(() => this.undoing.delete(runId))
   }
 
   /** The admission script, waiting out (briefly) another submit of the same key that is still queueing its run. */

@@ -76,7 +76,9 @@ return {'ok'}
 
 // After add() failed: drop the run's admission and our claim on its key, unless the add
 // landed after all (its reply was lost): then the run is queued, and the answer says so.
-// Sent on the connection the add went out on, so it runs after the add if the add ran at all.
+// Sent after the add: on the connection the add went out on, so it runs after the add if the
+// add ran at all; or, when that connection broke with the add in flight, on the next one
+// (redis-broker.ts submit says when that order holds).
 // KEYS: admitting, idempotency key (or admitting again), owner key, deadlines; ARGV: runId, job key, keyed '1'|'0' → 1 queued | 0 not
 const RELEASE: Script = {
   name: 'switchyardRelease',
