@@ -458,13 +458,8 @@ export class RedisBroker implements Broker {
     // An earlier submit of this very run id is still being undone (below): admitted again now,
     // the undo could drop this admission's owner, deadline and claim (RELEASE knows only the id).
     if (this.undoing.has(envelope.runId)) {
-      throw new SwitchyardError(
-        'BROKER_UNAVAILABLE',
-        `an earlier submit of run ${envelope.runId} is still being undone; retry in a moment`,
-        {
-          retryable: true,
-        },
-      )
+      const message = `an earlier submit of run ${envelope.runId} is still being undone; retry in a moment`
+      throw new SwitchyardError('BROKER_UNAVAILABLE', message, { retryable: true })
     }
     entry.admitting += 1
     let admission: Admission
