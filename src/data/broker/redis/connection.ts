@@ -49,6 +49,12 @@ export function lostConnection(error: unknown): boolean {
   return error instanceof Error && error.name === 'MaxRetriesPerRequestError'
 }
 
+/** Whether a broker error says Redis could not be reached (not that it answered with an error): worth asking again. */
+export function unreachable(error: unknown): boolean {
+  if (!(error instanceof SwitchyardError) || error.code !== 'BROKER_UNAVAILABLE') return false
+  return !(error.cause instanceof Error && error.cause.name === 'ReplyError')
+}
+
 /** within()'s bound ran out: the command may still run, its reply too late for anyone. */
 export class Unanswered extends Error {
   override readonly name = 'Unanswered'

@@ -12,11 +12,12 @@
 //   carries the worker's stamp (redis-record.ts), which settles the wait with no read;
 // - any other run is checked with one HGET, then read when final;
 // - a slow poll is the safety net, and `until` (or the signal) ends every wait with
-//   the record as it stands.
+//   the record as it stands; a read that fails before then is tried again.
 import { QueueEvents } from 'bullmq'
 
 import { SwitchyardError } from '../../../control/index.js'
 import type { RunRecord, RunStatus, WaitOptions } from '../broker.js'
+import { unreachable } from './connection.js'
 import { recordFromEvent } from './record.js'
 
 /** How a wait reads the run when events alone do not settle it. */
@@ -36,6 +37,8 @@ interface Watched {
 type Wake = (final: RunStatus | null, record: RunRecord | null) => void
 
 const CACHE = 10_000
+/** How soon a wait reads its finished run again after a read failed. */
+const REREAD_MS = 250
 
 /** Set a key in a Map used as a bounded cache: the oldest entry goes first. */
 export function bounded<V>(map: Map<string, V>, key: string, value: V): void {
@@ -114,6 +117,7 @@ export class RunWaits {
       let settled = false
       let checking = false
       let again = false
+      let reread: NodeJS.Timeout | undefined
       const listeners = this.waiters.get(key) ?? new Set<Wake>()
       this.waiters.set(key, listeners)
 
@@ -121,6 +125,7 @@ export class RunWaits {
         if (settled) return
         settled = true
         clearTimeout(timer)
+        clearTimeout(reread)
         clearInterval(poll)
         options.signal?.removeEventListener('abort', onStop)
         listeners.delete(onEvent)
@@ -129,12 +134,20 @@ export class RunWaits {
         if (record) resolve(record)
         else reject(error ?? new SwitchyardError('UNKNOWN_RUN', `run '${runId}' was removed while waiting for it`))
       }
-      // Settle with the full record once the run is final (or when told to stop).
-      const settle = async (final: RunStatus | null) => {
+      // Settle with the full record once the run is final (or when told to stop). A read that
+      // could not reach Redis before the wait is over (Redis restarting, a connection that
+      // broke under it) is tried again shortly: the run may well have succeeded, and a wait
+      // ended by the failure would answer its caller 503 for it. An answer Redis gave (an
+      // error) ends it, and so does the last read (`until`, or the signal).
+      const settle = async (final: RunStatus | null, last = false) => {
         try {
           finish(await reader.read(runId, final))
         } catch (error) {
-          finish(null, error)
+          if (last || settled || !unreachable(error)) finish(null, error)
+          else {
+            clearTimeout(reread)
+            reread = setTimeout(() => void settle(final), REREAD_MS)
+          }
         }
       }
       // A wake-up that arrives during a check is not dropped: it checks once more afterwards.
@@ -159,7 +172,7 @@ export class RunWaits {
         if (record) finish(record)
         else void (final === null ? check() : settle(final))
       }
-      const onStop = () => void settle(null)
+      const onStop = () => void settle(null, true)
       listeners.add(onEvent)
       // In the same tick as subscribing, so a run finishing in between is not missed.
       const watched = this.watched.get(key)

@@ -18,7 +18,7 @@ import { test } from 'node:test'
 import { Queue } from 'bullmq'
 
 import { queueName } from '../../../../src/control/index.js'
-import { RedisBroker } from '../../../../src/data/broker/redis/index.js'
+import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { commands } from '../../../../src/data/broker/redis/commands.js'
 import { poolKeys } from '../../../../src/data/broker/redis/keys.js'
 import { redisPerFile } from '../../../helpers/redis-per-file.js'
@@ -38,6 +38,8 @@ interface Proxy {
    * what Redis answers: those commands run, and their replies are lost.
    */
   swallowRepliesFrom(marker: string, nth: number): void
+  /** From the first chunk a client sends that holds `marker` on (that chunk too), swallowRequests(). */
+  swallowRequestsFrom(marker: string): void
   /** Resolves once a client has sent its `nth` chunk holding `marker` (passed on or swallowed). */
   seen(marker: string, nth: number): Promise<void>
   /** Cut every connection open now, and let new ones through again. */
@@ -49,6 +51,7 @@ async function startProxy(port: number): Promise<Proxy> {
   let requests = false
   let replies = false
   let trigger: { marker: string; left: number } | null = null
+  let requestTrigger: string | null = null
   const watchers: { marker: string; left: number; resolve: () => void }[] = []
   const open = new Set<Socket>()
   const proxy: Server = createServer((client) => {
@@ -61,6 +64,10 @@ async function startProxy(port: number): Promise<Proxy> {
           watchers.splice(watchers.indexOf(watcher), 1)
           watcher.resolve()
         }
+      }
+      if (requestTrigger !== null && chunk.includes(requestTrigger)) {
+        requestTrigger = null
+        requests = true
       }
       if (requests) return
       if (trigger && chunk.includes(trigger.marker) && --trigger.left === 0) {
@@ -89,6 +96,7 @@ async function startProxy(port: number): Promise<Proxy> {
     url: `redis://127.0.0.1:${address.port}`,
     swallowRequests: () => (requests = true),
     swallowRepliesFrom: (marker, nth) => (trigger = { marker, left: nth }),
+    swallowRequestsFrom: (marker) => (requestTrigger = marker),
     seen: (marker, nth) => new Promise((resolve) => watchers.push({ marker, left: nth, resolve })),
     cut() {
       for (const socket of open) socket.destroy()
@@ -96,6 +104,7 @@ async function startProxy(port: number): Promise<Proxy> {
       requests = false
       replies = false
       trigger = null
+      requestTrigger = null
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -257,5 +266,46 @@ void test(
       await assert.rejects(broker.submit(run, { async: true }), { code: 'BROKER_UNAVAILABLE', message: /did not answer within 1500 ms/ })
       const tookMs = Date.now() - started
       assert.ok(tookMs < 2.5 * 1500, `answered after ${tookMs} ms`)
+    }),
+)
+
+void test(
+  'a wait whose read of the finished run is lost as the connection breaks reads it again, and returns the run: not a 503 for a run that succeeded',
+  { skip, timeout: 60_000 },
+  () =>
+    rigged(BOUND_MS, async ({ proxy, prefix }) => {
+      // The run was submitted by another gateway: this one's wait is told by its event that the
+      // run finished, then reads the record (a run it submitted itself comes with its record).
+      const url = server().url
+      const producer = await RedisBroker.connect({ registry, url, prefix, expire: false })
+      const waiter = await RedisBroker.connect({
+        registry,
+        url: proxy.url,
+        prefix,
+        commandTimeoutMs: BOUND_MS,
+        pollMs: 3_600_000,
+        expire: false,
+      })
+      const source = redisRunSource('work', { url, prefix })
+      try {
+        const run = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'read me' })
+        await producer.submit(run, { async: true })
+        const waiting = waiter.wait(run.runId, { until: Date.now() + 30_000 })
+        await sleep(300)
+        // Its read of the finished run (the only command of the wait's from now on that names
+        // the run's owner key) is lost, and so is all that follows until the cut.
+        const ownerKey = poolKeys(prefix, queueName(run.pool)).owner(run.runId)
+        proxy.swallowRequestsFrom(ownerKey)
+        const read = cutAfter(proxy, ownerKey, 1)
+        source.start(async () => ({ ok: true, output: { read: 'me' } }), { concurrency: 1 })
+        await read
+        const record = await waiting
+        assert.equal(record.status, 'succeeded')
+        assert.deepEqual(record.output, { read: 'me' })
+      } finally {
+        await source.close()
+        await waiter.close()
+        await producer.close()
+      }
     }),
 )
