@@ -49,12 +49,6 @@ export function lostConnection(error: unknown): boolean {
   return error instanceof Error && error.name === 'MaxRetriesPerRequestError'
 }
 
-/** Whether a broker error says Redis could not be reached (not that it answered with an error): worth asking again. */
-export function unreachable(error: unknown): boolean {
-  if (!(error instanceof SwitchyardError) || error.code !== 'BROKER_UNAVAILABLE') return false
-  return !(error.cause instanceof Error && error.cause.name === 'ReplyError')
-}
-
 /** within()'s bound ran out: the command may still run, its reply too late for anyone. */
 export class Unanswered extends Error {
   override readonly name = 'Unanswered'
@@ -64,6 +58,21 @@ export class Unanswered extends Error {
 export function mayHaveRun(error: unknown): boolean {
   const cause = (error as { cause?: unknown } | null)?.cause ?? error
   return lostConnection(cause) || cause instanceof Unanswered
+}
+
+/** ioredis's error for a command sent while the connection is down (it has no class of its own). */
+const NOT_CONNECTED = "Stream isn't writeable and enableOfflineQueue options is false"
+
+/**
+ * Whether a broker error says Redis could not be asked, and may answer if asked again: the
+ * command was sent while the connection was down, lost in flight as it broke, or not
+ * answered within the bound. An answer Redis gave (an error, or data that does not parse)
+ * is not one: asking again gets it again.
+ */
+export function unreachable(error: unknown): boolean {
+  if (!(error instanceof SwitchyardError) || error.code !== 'BROKER_UNAVAILABLE') return false
+  const cause = error.cause
+  return lostConnection(cause) || cause instanceof Unanswered || (cause instanceof Error && cause.message === NOT_CONNECTED)
 }
 
 /** A BullMQ Queue, Worker or QueueEvents: each opens its own connection. */

@@ -12,7 +12,7 @@
 //   carries the worker's stamp (redis-record.ts), which settles the wait with no read;
 // - any other run is checked with one HGET, then read when final;
 // - a slow poll is the safety net, and `until` (or the signal) ends every wait with
-//   the record as it stands; a read that fails before then is tried again.
+//   the record as it stands; a read that could not reach Redis before then is tried again.
 import { QueueEvents } from 'bullmq'
 
 import { SwitchyardError } from '../../../control/index.js'
@@ -172,7 +172,10 @@ export class RunWaits {
         if (record) finish(record)
         else void (final === null ? check() : settle(final))
       }
-      const onStop = () => void settle(null, true)
+      const onStop = () => {
+        clearTimeout(reread)
+        void settle(null, true)
+      }
       listeners.add(onEvent)
       // In the same tick as subscribing, so a run finishing in between is not missed.
       const watched = this.watched.get(key)
