@@ -231,16 +231,37 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Every thread of a process (Linux nice is per thread), or just the process elsewhere. */
+/**
+ * Every thread of a process (Linux nice is per thread), or just the process elsewhere. A
+ * thread is started with its parent's nice: one started while a pass runs, by a thread the
+ * pass had not reached, is missed by it (a process starting up starts threads all the
+ * time). So passes repeat until one finds every thread at `nice`; from then on every new
+ * thread inherits it. A thread that ends during a pass is no error; the process ending is.
+ */
 function setAllThreads(pid: number, nice: number): void {
-  let threads: number[] = [pid]
-  try {
-    threads = readdirSync(`/proc/${pid}/task`).map(Number)
-  } catch {
-    // Not Linux, or gone: the process alone.
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    let threads: number[] = [pid]
+    try {
+      threads = readdirSync(`/proc/${pid}/task`).map(Number)
+    } catch {
+      // Not Linux, or gone: the process alone.
+    }
+    let changed = false
+    for (const tid of threads) {
+      try {
+        if (getPriority(tid) === nice) continue
+        setPriority(tid, nice)
+        changed = true
+      } catch (error) {
+        if (tid === pid) throw error
+      }
+    }
+    if (!changed) return
   }
-  for (const tid of threads) setPriority(tid, nice)
 }
+
+/** Passes of setAllThreads at most: a process that starts threads faster than a pass is not chased for ever. */
+const MAX_PASSES = 20
 
 function nicePolicy(options: CpuPolicyOptions, reason: string): CpuPolicy {
   const timers = new Set<NodeJS.Timeout>()
