@@ -26,7 +26,7 @@ import { Queue, UnrecoverableError, WaitingError, Worker, type Job, type RedisCl
 import { queueName } from '../../../control/index.js'
 import type { RunError } from '../broker.js'
 import { cancelledError } from '../run-errors.js'
-import { checkEvictionPolicy, closeBounded, connectionFor, within, type EvictionCheck } from './connection.js'
+import { checkEvictionPolicy, closeBounded, connectionFor, RECONNECT_MAX_MS, within, type EvictionCheck } from './connection.js'
 import { commands } from './commands.js'
 import { startHeartbeat, newWorkerId, type Heartbeat } from './heartbeat.js'
 import { poolKeys } from './keys.js'
@@ -352,6 +352,8 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
         stalledInterval: options.stalledIntervalMs ?? LOCK.stalledIntervalMs,
         // The backstop's crash count: a run whose lock expired twice fails ("stalled more than allowable limit").
         maxStalledCount: Math.max(0, (options.maxCrashes ?? 2) - 1),
+        // After a connection error taking or settling a run, try again within a second (BullMQ's default is 15 s).
+        runRetryDelay: RECONNECT_MAX_MS,
         // Runs are taken only once this process's heartbeat is in Redis: a crash before it could not be noticed.
         autorun: !beating,
       })
