@@ -46,7 +46,8 @@ from typing import Any
 from bullmq import DelayedError, UnrecoverableError, Worker
 from redis import asyncio as redis_asyncio
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.backoff import EqualJitterBackoff, ExponentialBackoff, NoBackoff
+from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -63,6 +64,27 @@ log = logging.getLogger("switchyard_worker")
 #: any worker may take it again: long enough not to spin against a busy process, short next to a
 #: run's deadline (node's HAND_BACK_MS).
 HAND_BACK_MS = 250
+
+
+#: The longest wait between two tries at a command lost to an outage: a worker is back within this of Redis.
+RECONNECT_MAX_S = 1.0
+
+
+def bullmq_client(url: str) -> redis_asyncio.Redis:
+    """The BullMQ Worker's connection to Redis, back within a second of Redis coming back.
+
+    BullMQ's own retries a command lost to an outage after 2, 4, 8, 16, then every 20 s, and
+    its worker waits 15 s (``runRetryDelay``) once they run out: after an outage of 20 s a
+    Python pool took no run for 10 s after Redis was back. Here: 50 ms doubling to a second,
+    each wait less up to half of it at random (as node's connection.ts reconnectDelay), ten
+    times, then the worker's own retry a second later. A pooled client: the worker's blocking
+    take and its other commands each hold a connection of their own from it."""
+    return redis_asyncio.from_url(
+        url,
+        decode_responses=True,
+        retry=Retry(EqualJitterBackoff(cap=RECONNECT_MAX_S, base=0.025), 10),
+        retry_on_error=[BusyLoadingError, RedisConnectionError, RedisTimeoutError],
+    )
 
 
 def queue_name(pool: str) -> str:
@@ -401,7 +423,9 @@ def start_worker(
         queue_name(runner.pool.name),
         process,
         {
-            "connection": url,
+            "connection": bullmq_client(url),
+            # After a connection error that outlasted the client's retries (BullMQ's default: 15 s).
+            "runRetryDelay": round(RECONNECT_MAX_S * 1000),
             "prefix": prefix,
             "concurrency": concurrency or runner.pool.concurrency,
             "lockDuration": 30_000,
