@@ -24,7 +24,7 @@ export interface RedisConnectionOptions {
   readonly url: string
   readonly enableOfflineQueue?: boolean
   readonly autoResendUnfulfilledCommands?: boolean
-  readonly maxRetriesPerRequest?: number
+  readonly maxRetriesPerRequest: number | null
   readonly retryStrategy: (attempt: number) => number
 }
 
@@ -47,7 +47,12 @@ export function reconnectDelay(attempt: number): number {
 
 /**
  * BullMQ connection options for a URL (each Queue/Worker/QueueEvents opens its own),
- * reconnecting within a second of Redis coming back (reconnectDelay).
+ * reconnecting within a second of Redis coming back (reconnectDelay). A command sent
+ * while Redis is gone waits for it however long that is (`maxRetriesPerRequest: null`, as
+ * BullMQ asks of a Worker's connections): ioredis's default fails it after 20 tries to
+ * reconnect, which the old backoff made minutes and reconnectDelay makes 13 s, and a
+ * worker whose graph ended during a 15 s outage then failed the run with that error,
+ * instead of recording its result once Redis was back.
  * `failFast` (the producer): a command fails at once while Redis is unreachable, and a
  * command in flight when the connection broke is never sent again after reconnecting,
  * so a submit the gateway gave up on (and answered 503 for) cannot land later. Such a
@@ -59,7 +64,7 @@ export function connectionFor(url: string, options: { failFast?: boolean } = {})
   const retryStrategy = reconnectDelay
   return options.failFast
     ? { url, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0, retryStrategy }
-    : { url, retryStrategy }
+    : { url, maxRetriesPerRequest: null, retryStrategy }
 }
 
 /**

@@ -22,6 +22,16 @@ export class RedisErrorLog {
     this.warn(`Redis queue ${queue} at ${redactUrl(url)}: ${error.message} (repeats are not shown until it reconnects)`)
   }
 
+  /**
+   * A connection error (refused, reset, timed out, closed) said once until `ready`
+   * (reconnected() then); any other error is said every time: a connection that stays up
+   * never says `ready` again, and nothing else it reports may be held back.
+   */
+  reportConnection(queue: string, url: string, error: Error, other: (error: Error) => void): void {
+    if (connectionError(error)) this.report(queue, url, error)
+    else other(error)
+  }
+
   /** The queue's connection is ready: its next error is news again. */
   reconnected(queue: string, url: string): void {
     this.quiet.delete(`${queue} ${url}`)
@@ -39,4 +49,21 @@ export class RedisErrorLog {
     if (errors === 0) return null
     return `Redis: ${errors} more error${errors === 1 ? '' : 's'} from ${queues} queue${queues === 1 ? '' : 's'} were not shown`
   }
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+])
+
+/** Whether `error` says the connection to Redis is down (a socket error, or ioredis's "Connection is closed."). */
+export function connectionError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code
+  return (typeof code === 'string' && CONNECTION_CODES.has(code)) || error.message === 'Connection is closed.'
 }

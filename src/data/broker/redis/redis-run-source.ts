@@ -28,6 +28,7 @@ import type { RunError } from '../broker.js'
 import { cancelledError } from '../run-errors.js'
 import { checkEvictionPolicy, closeBounded, connectionFor, RECONNECT_MAX_MS, within, type EvictionCheck } from './connection.js'
 import { commands } from './commands.js'
+import { RedisErrorLog } from './error-log.js'
 import { startHeartbeat, newWorkerId, type Heartbeat } from './heartbeat.js'
 import { poolKeys } from './keys.js'
 import { countUnrun, crashesOf, forgetUnrun } from './crashes.js'
@@ -357,7 +358,13 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
         // Runs are taken only once this process's heartbeat is in Redis: a crash before it could not be noticed.
         autorun: !beating,
       })
-      worker.on('error', (error) => warn(`Redis worker for pool '${pool}': ${error.message}`))
+      // Redis down: each of the worker's connections fails about once a second; said once until it is back.
+      const errors = new RedisErrorLog(warn)
+      const label = `${queueNameOfPool} (pool '${pool}', its worker)`
+      worker.on('error', (error) =>
+        errors.reportConnection(label, options.url, error, () => warn(`Redis worker for pool '${pool}': ${error.message}`)),
+      )
+      void worker.client.then((client) => client.on('ready', () => errors.reconnected(label, options.url))).catch(() => undefined)
       // A run BullMQ itself failed when this worker took it (its lock expired more often than
       // maxStalledCount allows: the backstop's crash count), without the processor: it ended
       // for good, so its count of takes not run (crashes.ts) is no longer read. A rare path: it

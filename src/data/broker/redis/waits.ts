@@ -18,6 +18,7 @@ import { QueueEvents } from 'bullmq'
 import { SwitchyardError } from '../../../control/index.js'
 import type { RunRecord, RunStatus, WaitOptions } from '../broker.js'
 import { unreachable } from './connection.js'
+import { RedisErrorLog } from './error-log.js'
 import { recordFromEvent } from './record.js'
 
 /** How a wait reads the run when events alone do not settle it. */
@@ -60,15 +61,26 @@ export class RunWaits {
   /** slot(pool, runId) → callbacks of the wait() calls listening for it. */
   private readonly waiters = new Map<string, Set<Wake>>()
 
+  /** Redis down: each listener's connection fails about once a second; said once until it is back. */
+  private readonly errors: RedisErrorLog
+
   constructor(
     private readonly pollMs: number,
     private readonly warn: (message: string) => void,
-  ) {}
+  ) {
+    this.errors = new RedisErrorLog(warn)
+  }
 
   /** QueueEvents for the queue of `pool`, reading from `lastEventId` on, wired to that pool's waits only. */
   listen(pool: string, queue: string, options: { connection: { url: string }; prefix: string; lastEventId: string }): QueueEvents {
     const events = new QueueEvents(queue, options)
-    events.on('error', (error) => this.warn(`Redis queue events ${queue}: ${error.message}`))
+    const label = `${queue} (its events)`
+    events.on('error', (error) =>
+      this.errors.reportConnection(label, options.connection.url, error, () => this.warn(`Redis queue events ${queue}: ${error.message}`)),
+    )
+    void events.client
+      .then((client) => client.on('ready', () => this.errors.reconnected(label, options.connection.url)))
+      .catch(() => undefined)
     events.on('completed', ({ jobId, returnvalue }) =>
       this.wake(pool, jobId, 'succeeded', (submitted) => recordFromEvent(submitted, { status: 'succeeded', returnvalue })),
     )

@@ -33,29 +33,39 @@ void test('a reconnect waits 50 ms doubling to a second, less up to half at rand
 })
 
 void test(
-  'after a 20 s outage a run sent as Redis comes back is accepted and run within seconds',
+  'after a 20 s outage a run sent as Redis comes back is run within seconds, and one in flight through it is kept',
   { skip, timeout: 120_000 },
   async (t) => {
     let redis: RedisServer = await startRedis(AOF)
     const place = { dir: redis.dir, port: redis.port }
     const registry = contractRegistry()
-    const broker = await RedisBroker.connect({ registry, url: redis.url, prefix: 'reconnect', pollMs: 250 })
+    const warnings: string[] = []
+    const warn = (message: string) => warnings.push(message)
+    const broker = await RedisBroker.connect({ registry, url: redis.url, prefix: 'reconnect', pollMs: 250, warn })
     const ran: string[] = []
-    const source = redisRunSource(CONTRACT.pools.work, { url: redis.url, prefix: 'reconnect', warn: () => undefined })
+    let endTheRunInFlight = (): void => undefined
+    const inFlightMayEnd = new Promise<void>((resolve) => (endTheRunInFlight = resolve))
+    const source = redisRunSource(CONTRACT.pools.work, { url: redis.url, prefix: 'reconnect', warn })
     source.start(
       async (delivery) => {
         ran.push(delivery.runId ?? '')
+        // The run in flight as Redis dies ends during the outage: its result waits for Redis.
+        if ((delivery.raw as { input?: { value?: unknown } }).input?.value === 'through the outage') await inFlightMayEnd
         return { ok: true, output: { ran: delivery.runId } }
       },
-      { concurrency: 1 },
+      { concurrency: 2 },
     )
     try {
       await source.visible?.()
       const before = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 1 })
       await broker.submit(before, { async: true })
       assert.equal((await broker.wait(before.runId, { until: Date.now() + 15_000 })).status, 'succeeded')
+      const through = envelope(registry, CONTRACT.workflows.echo, { mode: 'echo', value: 'through the outage' }, null, 120_000)
+      await broker.submit(through, { async: true })
+      while (!ran.includes(through.runId)) await new Promise((resolve) => setTimeout(resolve, 20))
 
       await redis.kill()
+      setTimeout(endTheRunInFlight, 1000)
       await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS))
       redis = await startRedis(AOF, place)
       const backAt = Date.now()
@@ -79,6 +89,21 @@ void test(
       assert.equal(record.status, 'succeeded', `the run sent after the outage ended ${record.status}: ${JSON.stringify(record.error)}`)
       assert.ok(ran.includes(accepted))
       t.diagnostic(`accepted and run ${(record.finishedAt ?? Number.NaN) - backAt} ms after Redis came back`)
+
+      // The run whose graph ended during the outage: its result recorded once Redis was back,
+      // not failed by its command giving up while Redis was away (ioredis's 20 tries).
+      const kept = await broker.wait(through.runId, { until: Date.now() + 10_000 })
+      assert.equal(kept.status, 'succeeded', `the run in flight through the outage ended ${kept.status}: ${JSON.stringify(kept.error)}`)
+      assert.equal(kept.attempts, 1)
+      assert.deepEqual(
+        ran.filter((id) => id === through.runId),
+        [through.runId],
+      )
+
+      // Each connection said it could not reach Redis once, not at every try to reconnect.
+      const refused = warnings.filter((message) => /ECONNREFUSED|ECONNRESET|Connection is closed/.test(message))
+      t.diagnostic(`${refused.length} warnings of a lost connection in the outage`)
+      assert.ok(refused.length <= 12, `${refused.length} warnings of a lost connection in one outage:\n${refused.join('\n')}`)
     } finally {
       await source.close()
       await broker.close()
