@@ -76,13 +76,16 @@ def bullmq_client(url: str) -> redis_asyncio.Redis:
     BullMQ's own retries a command lost to an outage after 2, 4, 8, 16, then every 20 s, and
     its worker waits 15 s (``runRetryDelay``) once they run out: after an outage of 20 s a
     Python pool took no run for 10 s after Redis was back. Here: 50 ms doubling to a second,
-    each wait less up to half of it at random (as node's connection.ts reconnectDelay), ten
-    times, then the worker's own retry a second later. A pooled client: the worker's blocking
-    take and its other commands each hold a connection of their own from it."""
+    each wait less up to half of it at random (as node's connection.ts reconnectDelay), for
+    as long as BullMQ's own retries lasted (600 tries, some minutes): a run whose graph ended
+    during an outage is recorded once Redis is back, as node's worker waits for Redis
+    (``maxRetriesPerRequest: null``). Past them the worker tries again a second later. A pooled
+    client: the worker's blocking take and its other commands each hold a connection of
+    their own from it."""
     return redis_asyncio.from_url(
         url,
         decode_responses=True,
-        retry=Retry(EqualJitterBackoff(cap=RECONNECT_MAX_S, base=0.025), 10),
+        retry=Retry(EqualJitterBackoff(cap=RECONNECT_MAX_S, base=0.025), 600),
         retry_on_error=[BusyLoadingError, RedisConnectionError, RedisTimeoutError],
     )
 

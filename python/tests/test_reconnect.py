@@ -1,5 +1,6 @@
 """After a Redis outage a Python pool takes runs again within a second or two of Redis coming
-back, however long the outage lasted (redis_source.py `bullmq_client`).
+back, however long the outage lasted, and a run whose graph ended during it is recorded once
+Redis is back (redis_source.py `bullmq_client`).
 
 BullMQ's own connection retries a command lost to the outage after 2, 4, 8, 16, then 20 s
 (redis-py's ExponentialBackoff, cap 20 s), and its worker waits 15 s after a connection error
@@ -33,6 +34,11 @@ def test_a_run_sent_as_redis_comes_back_from_a_20_s_outage_is_run_within_seconds
         await submit(redis_server, before)
         await wait_for("the run before the outage to end", lambda: job_end(redis_server, before["runId"]))
 
+        # A run in flight as Redis dies, whose graph ends during the outage: its result waits for Redis.
+        through = envelope("py.watch", {"dir": str(tmp_path), "sleep": 2}, deadline_in=120)
+        await submit(redis_server, through)
+        await wait_for("the run in flight to start", lambda: (tmp_path / f"{through['runId']}.started").exists())
+
         redis_server.kill()
         await asyncio.sleep(OUTAGE_S)
         redis_server.start()
@@ -45,5 +51,10 @@ def test_a_run_sent_as_redis_comes_back_from_a_20_s_outage_is_run_within_seconds
         )
         assert json.loads(fields["returnvalue"])["output"] == {"slept": True}, fields
         print(f"run {round((time.monotonic() - back_at) * 1000)} ms after Redis came back")
+        # Recorded once Redis was back, by the attempt that ran it: not failed, not run again.
+        kept = await wait_for("the run in flight through the outage to end", lambda: job_end(redis_server, through["runId"]), timeout=10)
+        assert json.loads(kept.get("returnvalue", "null") or "null") is not None, kept
+        assert json.loads(kept["returnvalue"])["output"] == {"slept": True}, kept
+        assert (kept.get("ats"), kept.get("atm")) == ("1", "1"), kept  # started once, one attempt made
 
     asyncio.run(scenario())
