@@ -101,11 +101,11 @@ export async function submit(url: string, workflow: string, input: unknown, opti
   return { runId, key: options.key, status, conflictingRunIds: ids.slice(1), attempts, lastProblem }
 }
 
-/** `504 DEADLINE_EXCEEDED: <message>` from a problem+json body (its status alone for any other). */
+/** `504 DEADLINE_EXCEEDED: <detail>` from a problem+json body (its status alone for any other). */
 function problemOf(status: number, body: string): string {
   try {
-    const problem = JSON.parse(body) as { code?: unknown; detail?: unknown; message?: unknown }
-    const what = [problem.code, problem.detail ?? problem.message].filter((part) => typeof part === 'string').join(': ')
+    const problem = JSON.parse(body) as { code?: unknown; detail?: unknown }
+    const what = [problem.code, problem.detail].filter((part) => typeof part === 'string').join(': ')
     return `${status} ${what}`.trim().slice(0, 300)
   } catch {
     return String(status)

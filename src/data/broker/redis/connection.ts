@@ -98,8 +98,7 @@ const NOT_CONNECTED = "Stream isn't writeable and enableOfflineQueue options is 
  */
 export function unreachable(error: unknown): boolean {
   if (!(error instanceof SwitchyardError) || error.code !== 'BROKER_UNAVAILABLE') return false
-  const cause = error.cause
-  return lostConnection(cause) || cause instanceof Unanswered || (cause instanceof Error && cause.message === NOT_CONNECTED)
+  return mayHaveRun(error) || (error.cause instanceof Error && error.cause.message === NOT_CONNECTED)
 }
 
 /** A BullMQ Queue, Worker or QueueEvents: each opens its own connection. */
