@@ -133,6 +133,13 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
   let queue: Queue | null = null
   let heartbeat: Heartbeat | null = null
   let reaper: Reaper | null = null
+  /**
+   * The reaper's own connection, fail-fast as the gateway's: a command of a pass in flight
+   * when Redis dies must fail, not be sent again once Redis is back. Sent again, it read
+   * every worker's heartbeat as expired (none could beat while Redis was away) and handed
+   * on the runs of live workers before they beat again: run twice.
+   */
+  let reapQueue: Queue | null = null
   let subscriber: Subscriber | null = null
   /** The suspect that holds this process (waiting for the others to end, or running alone), if any. */
   let solo: string | null = null
@@ -364,7 +371,11 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       worker.on('error', (error) =>
         errors.reportConnection(label, options.url, error, () => warn(`Redis worker for pool '${pool}': ${error.message}`)),
       )
-      void worker.client.then((client) => client.on('ready', () => errors.reconnected(label, options.url))).catch(() => undefined)
+      const reconnected = () => errors.reconnected(label, options.url)
+      // Ready (its first time included: a worker started while Redis was down said so), and
+      // its blocking connection's ready (the worker's own event).
+      void worker.client.then((client) => (reconnected(), client.on('ready', reconnected))).catch(() => undefined)
+      worker.on('ready', reconnected)
       // A run BullMQ itself failed when this worker took it (its lock expired more often than
       // maxStalledCount allows: the backstop's crash count), without the processor: it ended
       // for good, so its count of takes not run (crashes.ts) is no longer read. A rare path: it
@@ -377,7 +388,9 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       queue.on('error', () => undefined)
       if (beating) {
         heartbeat = startHeartbeat({ url: options.url, workersKey: keys.workers, workerId, name: `${prefix}:${queueNameOfPool}:heartbeat` })
-        reaper = startReaper({ targets: [{ queue, keys, pool }], self: workerId, maxCrashes: options.maxCrashes ?? 2, warn })
+        reapQueue = new Queue(queueNameOfPool, { connection: connectionFor(options.url, { failFast: true }), prefix })
+        reapQueue.on('error', () => undefined)
+        reaper = startReaper({ targets: [{ queue: reapQueue, keys, pool }], self: workerId, maxCrashes: options.maxCrashes ?? 2, warn })
         const consuming = worker
         void heartbeat.beating.then(() => {
           if (!hard.signal.aborted && !consuming.closing)
@@ -420,8 +433,9 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
         2000,
         'leases',
       ).catch(() => undefined)
-    const closing = queue
+    const closing = [queue, reapQueue].filter((q): q is Queue => q !== null)
     queue = null
-    if (closing) await closeBounded(closing, options.closeTimeoutMs ?? 10_000)
+    reapQueue = null
+    await Promise.all(closing.map((q) => closeBounded(q, options.closeTimeoutMs ?? 10_000)))
   }
 }

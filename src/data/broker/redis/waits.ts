@@ -78,9 +78,9 @@ export class RunWaits {
     events.on('error', (error) =>
       this.errors.reportConnection(label, options.connection.url, error, () => this.warn(`Redis queue events ${queue}: ${error.message}`)),
     )
-    void events.client
-      .then((client) => client.on('ready', () => this.errors.reconnected(label, options.connection.url)))
-      .catch(() => undefined)
+    const reconnected = () => this.errors.reconnected(label, options.connection.url)
+    // Ready, its first time included: a listener started while Redis was down said so.
+    void events.client.then((client) => (reconnected(), client.on('ready', reconnected))).catch(() => undefined)
     events.on('completed', ({ jobId, returnvalue }) =>
       this.wake(pool, jobId, 'succeeded', (submitted) => recordFromEvent(submitted, { status: 'succeeded', returnvalue })),
     )

@@ -11,7 +11,7 @@ import { test } from 'node:test'
 import { SwitchyardError } from '../../../../src/control/index.js'
 import { RECONNECT_MAX_MS, reconnectDelay } from '../../../../src/data/broker/redis/connection.js'
 import { RedisBroker, redisRunSource } from '../../../../src/data/broker/redis/index.js'
-import { redisSkip, startRedis, type RedisServer } from '../../../helpers/redis.js'
+import { freePort, redisSkip, startRedis, type RedisServer } from '../../../helpers/redis.js'
 import { CONTRACT, contractRegistry, envelope } from '../broker.contract.js'
 
 const skip = redisSkip()
@@ -112,3 +112,33 @@ void test(
     }
   },
 )
+
+void test('a worker started while Redis is down says so once, and says its next outage too', { skip, timeout: 60_000 }, async () => {
+  const port = await freePort()
+  const warnings: string[] = []
+  const source = redisRunSource(CONTRACT.pools.work, {
+    url: `redis://127.0.0.1:${port}`,
+    prefix: 'late',
+    heartbeat: false,
+    closeTimeoutMs: 2000,
+    warn: (message) => warnings.push(message),
+  })
+  source.start(async () => ({ ok: true, output: null }), { concurrency: 1 })
+  let redis: RedisServer | null = null
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const atStart = warnings.filter((message) => message.includes('ECONNREFUSED'))
+    assert.ok(atStart.length >= 1 && atStart.length <= 3, `while Redis was down at start: ${atStart.join('\n')}`)
+
+    redis = await startRedis([], { port })
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const before = warnings.length
+    await redis.kill()
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    const next = warnings.slice(before).filter((message) => message.includes('ECONNREFUSED') || message.includes('ECONNRESET'))
+    assert.ok(next.length >= 1 && next.length <= 3, `the next outage: ${next.length} warnings\n${next.join('\n')}`)
+  } finally {
+    await source.close()
+    if (redis) rmSync(redis.dir, { recursive: true, force: true })
+  }
+})
