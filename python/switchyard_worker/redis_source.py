@@ -46,7 +46,7 @@ from typing import Any
 from bullmq import DelayedError, UnrecoverableError, Worker
 from redis import asyncio as redis_asyncio
 from redis.asyncio.retry import Retry
-from redis.backoff import EqualJitterBackoff, ExponentialBackoff, NoBackoff
+from redis.backoff import EqualJitterBackoff, NoBackoff
 from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -70,6 +70,12 @@ HAND_BACK_MS = 250
 RECONNECT_MAX_S = 1.0
 
 
+def outage_retry() -> Retry:
+    """Each try at a command lost to an outage: 50 ms doubling to a second, less up to half at
+    random, 600 times (some minutes, as long as BullMQ's own retries lasted)."""
+    return Retry(EqualJitterBackoff(cap=RECONNECT_MAX_S, base=0.025), 600)
+
+
 def bullmq_client(url: str) -> redis_asyncio.Redis:
     """The BullMQ Worker's connection to Redis, back within a second of Redis coming back.
 
@@ -85,7 +91,7 @@ def bullmq_client(url: str) -> redis_asyncio.Redis:
     return redis_asyncio.from_url(
         url,
         decode_responses=True,
-        retry=Retry(EqualJitterBackoff(cap=RECONNECT_MAX_S, base=0.025), 600),
+        retry=outage_retry(),
         retry_on_error=[BusyLoadingError, RedisConnectionError, RedisTimeoutError],
     )
 
@@ -255,9 +261,10 @@ def start_worker(
 
     # Runs this pool finished, until their signed deadlines: the node worker's `sy-finished` (issue 12.4).
     finished_key = f"{prefix}:{queue_name(runner.pool.name)}:sy-finished"
-    # Its commands are idempotent reads and writes: retried over a reconnection, so a run that
-    # ends just after a Redis restart is not failed by the pool's stale connection.
-    client = redis_asyncio.from_url(url, retry=Retry(ExponentialBackoff(cap=2, base=0.1), 8), retry_on_error=[RedisConnectionError, RedisTimeoutError])
+    # Its commands are idempotent reads and writes: retried over a reconnection, as long as the
+    # BullMQ client's, so a run that ends during an outage is not failed by this connection
+    # giving up first (after 11 s with the 8 tries it had: a 25 s outage failed the run).
+    client = redis_asyncio.from_url(url, retry=outage_retry(), retry_on_error=[BusyLoadingError, RedisConnectionError, RedisTimeoutError])
     #: Runs this process is executing: run id → its abort.
     running: dict[str, Abort] = {}
     cancels = CancelListener(url, prefix, runner.pool.name, running)
@@ -431,7 +438,9 @@ def start_worker(
             "runRetryDelay": round(RECONNECT_MAX_S * 1000),
             "prefix": prefix,
             "concurrency": concurrency or runner.pool.concurrency,
-            "lockDuration": 30_000,
+            # node's (redis-run-source.ts LOCK): the lock is the backstop for a run whose lease was
+            # never written, and must outlast an outage (at 30 s, a 30 s outage ran a run twice).
+            "lockDuration": 60_000,
             "stalledInterval": 30_000,
             "maxStalledCount": 1,
             "autorun": False,
