@@ -62,8 +62,18 @@ const CONNECTION_CODES = new Set([
   'EAI_AGAIN',
 ])
 
-/** Whether `error` says the connection to Redis is down (a socket error, or ioredis's "Connection is closed."). */
+/**
+ * Redis's refusals of a connection as it opens (a wrong password, none given, too many
+ * clients): ioredis reconnects after each, so they repeat at every try as a socket error does.
+ */
+const REFUSED_AT_CONNECT = /^(WRONGPASS|NOAUTH|ERR max number of clients)/
+
+/** Whether `error` says the connection to Redis is down, or refused as it opened (a socket error, ioredis's "Connection is closed.", AUTH refused). */
 export function connectionError(error: Error): boolean {
   const code = (error as { code?: unknown }).code
-  return (typeof code === 'string' && CONNECTION_CODES.has(code)) || error.message === 'Connection is closed.'
+  return (
+    (typeof code === 'string' && CONNECTION_CODES.has(code)) ||
+    error.message === 'Connection is closed.' ||
+    REFUSED_AT_CONNECT.test(error.message)
+  )
 }

@@ -38,6 +38,11 @@ void test('what counts as a lost connection', () => {
   for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'ENOTFOUND'])
     assert.equal(connectionError(socketError(code)), true, code)
   assert.equal(connectionError(new Error('Connection is closed.')), true)
+  // Refused as it opens: ioredis tries again, and it repeats at every try.
+  assert.equal(connectionError(new Error('WRONGPASS invalid username-password pair or user is disabled.')), true)
+  assert.equal(connectionError(new Error('ERR max number of clients reached')), true)
+  // A command refused on a connection that stays up: said every time.
+  assert.equal(connectionError(new Error("NOPERM User pool-work has no permissions to run the 'flushall' command")), false)
   assert.equal(connectionError(Object.assign(new Error('NOSCRIPT No matching script'), { name: 'ReplyError' })), false)
   assert.equal(connectionError(new Error('Missing lock for job 1. moveToFinished')), false)
 })
