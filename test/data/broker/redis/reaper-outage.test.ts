@@ -12,9 +12,11 @@ import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
 import { test } from 'node:test'
 
-import { Redis } from 'ioredis'
+import { Queue, type RedisClient } from 'bullmq'
 
 import { queueName } from '../../../../src/control/index.js'
+import { commands } from '../../../../src/data/broker/redis/commands.js'
+import { connectionFor } from '../../../../src/data/broker/redis/connection.js'
 import { redisRunSource } from '../../../../src/data/broker/redis/index.js'
 import { HEARTBEAT } from '../../../../src/data/broker/redis/heartbeat.js'
 import { poolKeys } from '../../../../src/data/broker/redis/keys.js'
@@ -34,39 +36,45 @@ void test(
     const keys = poolKeys(prefix, queueName('work'))
     const a = redisRunSource('work', { url: redis.url, prefix, warn: () => undefined })
     a.start(async () => ({ ok: true, output: null }), { concurrency: 1 })
-    let admin = new Redis(redis.url)
-    // B beats as a worker does (score: Redis's time + the TTL) and holds a run.
-    const beatB = () =>
-      admin.eval(
-        "local t = redis.call('TIME') redis.call('ZADD', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000) + ARGV[1], 'B')",
-        1,
-        keys.workers,
-        HEARTBEAT.ttlMs,
-      )
+    // The test's own connection (BullMQ's client, as the platform's): B's beats and what is read back.
+    const connect = async (url: string): Promise<{ queue: Queue; client: RedisClient }> => {
+      const queue = new Queue(queueName('work'), { connection: connectionFor(url), prefix: 'reapout-admin' })
+      queue.on('error', () => undefined)
+      return { queue, client: await queue.client }
+    }
+    let own = await connect(redis.url)
+    let admin = own.client
+    // B beats as a worker does (score: the time + the TTL, on Redis's clock: it runs here) and holds a run.
+    const beatB = () => commands(admin).zadd(keys.workers, Date.now() + HEARTBEAT.ttlMs, 'B')
     await beatB()
-    await admin.hset(keys.leases('B'), 'run-of-b', 'lock-token-of-b')
+    await commands(admin).hset(keys.leases('B'), 'run-of-b', 'lock-token-of-b')
     const beating = setInterval(() => void beatB().catch(() => undefined), HEARTBEAT.beatMs)
     try {
       await a.visible?.()
       await sleep(HEARTBEAT.armMs + 1000) // A's reaper is armed, and B is alive
-      assert.equal(await admin.exists(keys.leases('B')), 1)
+      assert.equal(await commands(admin).exists(keys.leases('B')), 1)
 
       clearInterval(beating)
-      admin.disconnect()
+      await own.queue.disconnect()
       process.kill(redis.pid, 'SIGSTOP') // the reaper's next pass goes out and is not answered
       await sleep(HEARTBEAT.reapMs * 3)
       await redis.kill()
       await sleep(3000) // longer than B's heartbeat TTL
       redis = await startRedis(AOF, place)
-      admin = new Redis(redis.url)
+      own = await connect(redis.url)
+      admin = own.client
 
       // Well within the reaper's arming after its reconnect: nothing may be reaped yet.
       await sleep(Math.min(3000, HEARTBEAT.armMs - 1000))
-      assert.equal(await admin.exists(keys.leases('B')), 1, "B's lease was taken before B could beat again")
-      assert.notEqual(await admin.zscore(keys.workers, 'B'), null, 'B was claimed as dead before it could beat again')
+      assert.equal(await commands(admin).exists(keys.leases('B')), 1, "B's lease was taken before B could beat again")
+      assert.notEqual(
+        (await commands(admin).zmscore(keys.workers, 'B'))[0] ?? null,
+        null,
+        'B was claimed as dead before it could beat again',
+      )
     } finally {
       clearInterval(beating)
-      admin.disconnect()
+      await own.queue.close()
       await a.close()
       await redis.stop()
       rmSync(place.dir, { recursive: true, force: true })
