@@ -20,7 +20,8 @@ from tests.test_cancel import RedisServer, Worker, envelope, job_end, redis_serv
 
 __all__ = ["redis_server", "registry", "worker"]  # the fixtures this file uses from test_cancel
 
-#: Longer than BullMQ's retries reach in their first three waits (2 + 4 + 8 s: the fourth is 16 s), and than the 11 s the worker's own client used to retry a command.
+#: Longer than BullMQ's retries reach in their first three waits (2 + 4 + 8 s: the fourth is
+#: 16 s), and than the 11 s the worker's own client used to retry a command.
 OUTAGE_S = 25
 #: A run sent as Redis comes back must have ended within this.
 BACK_WITHIN_S = 6
