@@ -53,9 +53,10 @@ export function reconnectDelay(attempt: number): number {
  * reconnect, which the old backoff made minutes and reconnectDelay makes 13 s, and a
  * worker whose graph ended during a 15 s outage then failed the run with that error,
  * instead of recording its result once Redis was back.
- * `failFast` (the producer): a command fails at once while Redis is unreachable, and a
- * command in flight when the connection broke is never sent again after reconnecting,
- * so a submit the gateway gave up on (and answered 503 for) cannot land later. Such a
+ * `failFast` (the producer; also a worker's reaper and its queue-depth read, which must
+ * not act on, or wait for, a Redis that went away): a command fails at once while Redis is
+ * unreachable, and a command in flight when the connection broke is never sent again after
+ * reconnecting, so a submit the gateway gave up on (and answered 503 for) cannot land later. Such a
  * command fails as the connection breaks (`maxRetriesPerRequest: 0`, an error that
  * lostConnection() knows): without it ioredis drops it on reconnecting without settling it,
  * and its caller waits for the broker's command bound (10 s) for nothing.
