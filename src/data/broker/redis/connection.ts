@@ -25,7 +25,7 @@ export interface RedisConnectionOptions {
   readonly enableOfflineQueue?: boolean
   readonly autoResendUnfulfilledCommands?: boolean
   readonly maxRetriesPerRequest: number | null
-  readonly retryStrategy: (attempt: number) => number
+  readonly retryStrategy: (attempt: number) => number | null
 }
 
 /** The longest wait between two tries to reconnect, so a client is back within this of Redis. */
@@ -62,11 +62,17 @@ export function reconnectDelay(attempt: number): number {
  * and its caller waits for the broker's command bound (10 s) for nothing.
  */
 export function connectionFor(url: string, options: { failFast?: boolean } = {}): RedisConnectionOptions {
-  const retryStrategy = reconnectDelay
-  return options.failFast
+  let givenUp = false
+  const retryStrategy = (attempt: number): number | null => (givenUp ? null : reconnectDelay(attempt))
+  const connection: RedisConnectionOptions = options.failFast
     ? { url, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0, retryStrategy }
     : { url, maxRetriesPerRequest: null, retryStrategy }
+  givingUp.set(connection, () => (givenUp = true))
+  return connection
 }
+
+/** How closeBounded() stops the reconnecting of connections made from connectionFor()'s options (by the options object). */
+const givingUp = new WeakMap<object, () => void>()
 
 /**
  * Whether a command failed because the connection broke while it was in flight: it may
@@ -105,34 +111,58 @@ export function unreachable(error: unknown): boolean {
 /** A BullMQ Queue, Worker or QueueEvents: each opens its own connection. */
 interface Closable {
   readonly name: string
+  readonly opts: { readonly connection?: unknown }
   waitUntilReady(): Promise<unknown>
   close(force?: boolean): Promise<void>
   readonly client: Promise<{ disconnect(): void }>
+}
+
+/** Whether `promise` settles (either way) within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const settled = await Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false))),
+  ])
+  clearTimeout(timer)
+  return settled
 }
 
 /**
  * Close a BullMQ object within `boundMs`; past the bound (Redis gone, so BullMQ's
  * close() would wait forever) drop its connection instead.
  *
- * The connection's handshake (the INFO that reads the server version) is let to
- * settle first, for at most a second: BullMQ 5 closing a connection whose INFO is
- * still in flight rejects a promise nobody holds, an unhandled rejection that fails
- * a test run or, under --unhandled-rejections=strict, the process (fixed upstream in
- * BullMQ 6, which the Python worker's bullmq cannot follow yet).
+ * BullMQ 5 rejects a promise nobody holds (an unhandled rejection, which fails a test
+ * run and, under Node's default --unhandled-rejections=throw, ends the process) when it
+ * closes a connection whose handshake is still under way: the INFO that reads the server
+ * version, or a connect in flight after an earlier one failed (Redis unreachable: the
+ * rejection is that earlier ECONNREFUSED). Fixed upstream in BullMQ 6, which the Python
+ * worker's bullmq cannot follow yet. So the handshake is let to settle first, for at most
+ * a second; a connection that has not come up by then (Redis unreachable) is told to stop
+ * reconnecting and given one reconnect wait to end on its own, while BullMQ still listens
+ * for its errors. Only a connect that hangs (a host that drops packets) is closed mid-way.
  */
 export async function closeBounded(closable: Closable, boundMs: number, options: { force?: boolean } = {}): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    closable.waitUntilReady().catch(() => undefined),
-    new Promise((resolve) => (timer = setTimeout(resolve, Math.min(boundMs, 1000)))),
-  ])
-  clearTimeout(timer)
+  if (!(await settlesWithin(closable.waitUntilReady(), Math.min(boundMs, 1000)))) {
+    const giveUp = givingUp.get(closable.opts.connection as object)
+    if (giveUp) {
+      giveUp()
+      // One reconnect wait, not until waitUntilReady() settles: a Worker's second (blocking) connection shares the options.
+      await new Promise((resolve) => setTimeout(resolve, GIVE_UP_MS))
+    }
+  }
   try {
     await within(closable.close(options.force), boundMs, `closing ${closable.name}`)
   } catch {
     ;(await closable.client).disconnect()
   }
 }
+
+/** Long enough for a connection told to stop reconnecting to make its last try and end: one reconnect wait, and the connect. */
+const GIVE_UP_MS = RECONNECT_MAX_MS + 250
 
 /** The slice of an ioredis client this check needs (BullMQ's client proxies it through). */
 interface ConfigClient {

@@ -350,9 +350,8 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
             )
         }
       }
-      const connection = connectionFor(options.url)
       worker = new Worker(queueNameOfPool, processor, {
-        connection,
+        connection: connectionFor(options.url),
         prefix,
         concurrency,
         lockDuration: options.lockDurationMs ?? LOCK.lockMs,
@@ -384,7 +383,7 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
         if (job?.id !== undefined && job.deferredFailure !== undefined && queue)
           void queue.client.then((client) => forgetUnrun(client, keys, job.id ?? '')).catch(() => undefined)
       })
-      queue = new Queue(queueNameOfPool, { connection, prefix })
+      queue = new Queue(queueNameOfPool, { connection: connectionFor(options.url), prefix })
       queue.on('error', () => undefined)
       if (beating) {
         heartbeat = startHeartbeat({ url: options.url, workersKey: keys.workers, workerId, name: `${prefix}:${queueNameOfPool}:heartbeat` })
