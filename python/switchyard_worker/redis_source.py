@@ -70,6 +70,10 @@ HAND_BACK_MS = 250
 RECONNECT_MAX_S = 1.0
 
 
+#: The errors a command is tried again after (outage_retry()): the connection lost, or Redis loading its data.
+OUTAGE_ERRORS: list[type[Exception]] = [BusyLoadingError, RedisConnectionError, RedisTimeoutError]
+
+
 def outage_retry() -> Retry:
     """Each try at a command lost to an outage: 50 ms doubling to a second, less up to half at
     random, 600 times (some minutes, as long as BullMQ's own retries lasted)."""
@@ -92,7 +96,7 @@ def bullmq_client(url: str) -> redis_asyncio.Redis:
         url,
         decode_responses=True,
         retry=outage_retry(),
-        retry_on_error=[BusyLoadingError, RedisConnectionError, RedisTimeoutError],
+        retry_on_error=OUTAGE_ERRORS,
     )
 
 
@@ -264,7 +268,7 @@ def start_worker(
     # Its commands are idempotent reads and writes: retried over a reconnection, as long as the
     # BullMQ client's, so a run that ends during an outage is not failed by this connection
     # giving up first (after 11 s with the 8 tries it had: a 25 s outage failed the run).
-    client = redis_asyncio.from_url(url, retry=outage_retry(), retry_on_error=[BusyLoadingError, RedisConnectionError, RedisTimeoutError])
+    client = redis_asyncio.from_url(url, retry=outage_retry(), retry_on_error=OUTAGE_ERRORS)
     #: Runs this process is executing: run id → its abort.
     running: dict[str, Abort] = {}
     cancels = CancelListener(url, prefix, runner.pool.name, running)
