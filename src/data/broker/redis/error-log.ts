@@ -5,6 +5,11 @@
 // and summary() tells how many were held back (said when the broker gives up).
 import { redactUrl } from './connection.js'
 
+/** The slice of a BullMQ client this log listens to. */
+interface ReadyEmitter {
+  on(event: 'ready', listener: () => void): unknown
+}
+
 export class RedisErrorLog {
   /** Queue + URL → errors held back since the one shown. */
   private readonly quiet = new Map<string, number>()
@@ -35,6 +40,17 @@ export class RedisErrorLog {
   /** The queue's connection is ready: its next error is news again. */
   reconnected(queue: string, url: string): void {
     this.quiet.delete(`${queue} ${url}`)
+  }
+
+  /**
+   * reconnected() each time `client` (a BullMQ object's) is ready, its first time
+   * included: one started while Redis was down said so. Returns the call, for another
+   * connection's ready (a Worker's blocking one).
+   */
+  clearWhenReady(queue: string, url: string, client: Promise<ReadyEmitter>): () => void {
+    const reconnected = () => this.reconnected(queue, url)
+    void client.then((ready) => (reconnected(), ready.on('ready', reconnected))).catch(() => undefined)
+    return reconnected
   }
 
   /** `Redis: 12 more errors from 3 queues were not shown`, or null when nothing was held back. */

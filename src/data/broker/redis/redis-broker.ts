@@ -332,13 +332,7 @@ export class RedisBroker implements Broker {
       const url = pool.redis ?? options.url
       const queue = new Queue(queueName(pool.name), { connection: connectionFor(url, { failFast: true }), prefix: this.prefix })
       queue.on('error', (error) => this.errors.report(queue.name, url, error))
-      queue
-        .waitUntilReady()
-        .then((client) => {
-          this.errors.reconnected(queue.name, url)
-          client.on('ready', () => this.errors.reconnected(queue.name, url))
-        })
-        .catch(() => undefined)
+      this.errors.clearWhenReady(queue.name, url, queue.waitUntilReady())
       this.queues.set(pool.name, { pool, url, queue, keys: poolKeys(this.prefix, queue.name), watching: false, admitting: 0 })
     }
     if (options.reap === true) this.startReapers()

@@ -370,11 +370,8 @@ export function redisRunSource(pool: string, options: RedisRunSourceOptions): Ru
       worker.on('error', (error) =>
         errors.reportConnection(label, options.url, error, () => warn(`Redis worker for pool '${pool}': ${error.message}`)),
       )
-      const reconnected = () => errors.reconnected(label, options.url)
-      // Ready (its first time included: a worker started while Redis was down said so), and
-      // its blocking connection's ready (the worker's own event).
-      void worker.client.then((client) => (reconnected(), client.on('ready', reconnected))).catch(() => undefined)
-      worker.on('ready', reconnected)
+      // Its blocking connection's ready is the worker's own event.
+      worker.on('ready', errors.clearWhenReady(label, options.url, worker.client))
       // A run BullMQ itself failed when this worker took it (its lock expired more often than
       // maxStalledCount allows: the backstop's crash count), without the processor: it ended
       // for good, so its count of takes not run (crashes.ts) is no longer read. A rare path: it

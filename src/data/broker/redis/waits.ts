@@ -78,9 +78,7 @@ export class RunWaits {
     events.on('error', (error) =>
       this.errors.reportConnection(label, options.connection.url, error, () => this.warn(`Redis queue events ${queue}: ${error.message}`)),
     )
-    const reconnected = () => this.errors.reconnected(label, options.connection.url)
-    // Ready, its first time included: a listener started while Redis was down said so.
-    void events.client.then((client) => (reconnected(), client.on('ready', reconnected))).catch(() => undefined)
+    this.errors.clearWhenReady(label, options.connection.url, events.client)
     events.on('completed', ({ jobId, returnvalue }) =>
       this.wake(pool, jobId, 'succeeded', (submitted) => recordFromEvent(submitted, { status: 'succeeded', returnvalue })),
     )
