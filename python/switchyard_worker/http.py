@@ -1,24 +1,96 @@
 """The worker's small HTTP server: GET /healthz (200, or 503 while draining) and
-GET /metrics (Prometheus text), as the node worker has (src/data/worker-http.ts).
-Runs never arrive over HTTP."""
+GET /metrics (Prometheus text), as the node worker has (src/data/worker/http.ts).
+Runs never arrive over HTTP.
+
+Against DNS rebinding it answers only a Host naming it, by the gateway's rule
+(src/control/host-names.ts): a web page whose name is re-pointed to 127.0.0.1 would
+otherwise read the pool's metrics. Answered: localhost, the bind address and any IP
+address, on the server's port; a server bound to a wildcard (0.0.0.0, ::) answers any
+Host; a request without one (HTTP/1.0, never a browser) is answered."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from .metrics import CONTENT_TYPE
 
+_WILDCARDS = {"0.0.0.0", "::", "[::]", "::0", "0:0:0:0:0:0:0:0"}
+_HOST = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$", re.IGNORECASE)
+
+
+def _parse_host(text: str) -> tuple[str, int | None] | None:
+    """`name` or `name:port`, `[v6]` or `[v6]:port`, lower-cased; None when it is none of these."""
+    match = _HOST.match(text)
+    if not match:
+        return None
+    name = match.group(1).lower()
+    if name.startswith("[") and not _is_ip(name[1:-1], 6):
+        return None
+    port = None if match.group(2) is None else int(match.group(2))
+    if port is not None and port > 65535:
+        return None
+    return name, port
+
+
+def _is_ip(text: str, version: int | None = None) -> bool:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return version is None or address.version == version
+
+
+def host_check(bind_host: str) -> Callable[[str | None, int], bool] | None:
+    """Whether a request's Host (and the port it arrived on) names this server; None when
+    every Host is answered (a wildcard bind)."""
+    if bind_host.lower() in _WILDCARDS:
+        return None
+    own = {"localhost", f"[{bind_host.lower()}]" if _is_ip(bind_host, 6) else bind_host.lower()}
+
+    def allowed(host: str | None, local_port: int) -> bool:
+        if host is None:
+            return True
+        parsed = _parse_host(host)
+        if parsed is None:
+            return False
+        name, port = parsed
+        if (port if port is not None else 80) != local_port:
+            return False
+        return name in own or _is_ip(name, 4) or name.startswith("[")
+
+    return allowed
+
+
+def _header(request: bytes, name: bytes) -> str | None:
+    """A header's value from a request's head, or None when it has none."""
+    for line in request.split(b"\r\n")[1:]:
+        key, sep, value = line.partition(b":")
+        if sep and key.strip().lower() == name:
+            return value.strip().decode("latin-1")
+    return None
+
 
 async def start_http(host: str, port: int, health: Callable[[], dict[str, Any]], metrics: Callable[[], str]) -> asyncio.Server:
+    allow_host = host_check(host)
+
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             method, path = [*request.split(b"\r\n", 1)[0].decode("latin-1").split(" "), "", ""][:2]
             path = path.split("?", 1)[0]
-            if method != "GET":
+            asked = _header(request, b"host")
+            if allow_host is not None and not allow_host(asked, writer.get_extra_info("sockname")[1]):
+                status, kind = "421 Misdirected Request", "text/plain"
+                body = (
+                    f"this worker does not answer for Host '{(asked or '')[:200]}' (a guard against DNS rebinding): "
+                    "ask for localhost or an IP address, on its port\n"
+                )
+            elif method != "GET":
                 status, kind, body = "405 Method Not Allowed", "text/plain", "only GET\n"
             elif path == "/healthz":
                 state = health()

@@ -12,8 +12,9 @@ import { existsSync } from 'node:fs'
 import { request } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { chromium } from 'playwright-core'
+import { startWorkerHttp } from '../../src/data/worker/http.js'
 import { allowedHostsFromEnv } from '../../src/gateway/index.js'
-import { hostCheck } from '../../src/gateway/host-check.js'
+import { hostCheck } from '../../src/control/index.js'
 import { startFixture, type Fixture } from '../gateway/fixture.js'
 
 const CHROMIUM = process.env.SWITCHYARD_CHROMIUM ?? '/usr/bin/chromium'
@@ -124,6 +125,36 @@ void test('SWITCHYARD_GATEWAY_ALLOWED_HOSTS: comma-separated; a malformed entry 
       () => allowedHostsFromEnv({ SWITCHYARD_GATEWAY_ALLOWED_HOSTS: bad }),
       /SWITCHYARD_GATEWAY_ALLOWED_HOSTS: '.*' is not a host name/,
     )
+  }
+})
+
+void test("a worker's /healthz and /metrics answer by the same rule: 421 for another site's name, on loopback", async () => {
+  const serve = (host: string) =>
+    startWorkerHttp({
+      host,
+      port: 0,
+      metrics: () => Promise.resolve('switchyard_worker_runs_in_flight 0\n'),
+      beforeScrape: () => Promise.resolve(),
+      health: () => ({ status: 'ok' }),
+    })
+  const loopback = await serve('127.0.0.1')
+  const everywhere = await serve('0.0.0.0')
+  try {
+    const port = Number(new URL(loopback.url).port)
+    const refused = await call(port, `attacker.example:${port}`, '/metrics')
+    assert.equal(refused.status, 421)
+    assert.match(refused.body, /Host 'attacker\.example:\d+'.*DNS rebinding/)
+    assert.doesNotMatch(refused.body, /switchyard_worker/)
+    assert.equal((await call(port, 'attacker.example', '/healthz')).status, 421)
+    assert.equal((await call(port, `localhost:${port === 1 ? 2 : 1}`, '/metrics')).status, 421)
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `10.1.2.3:${port}`]) {
+      assert.equal((await call(port, host, '/metrics')).status, 200, host)
+    }
+    const anyPort = Number(new URL(everywhere.url).port)
+    assert.equal((await call(anyPort, 'prometheus.scrape.example', '/metrics')).status, 200, 'bound to 0.0.0.0: any Host')
+  } finally {
+    await loopback.close()
+    await everywhere.close()
   }
 })
 

@@ -1,7 +1,11 @@
 // The worker's small HTTP server: GET /healthz (liveness, 503 while draining) and
 // GET /metrics (Prometheus text). Nothing else: runs never arrive over HTTP.
+// Against DNS rebinding it answers only a Host naming it, as the gateway does
+// (control's hostCheck): a web page re-pointed to 127.0.0.1 would otherwise read the
+// pool's metrics (its workflows' names, run counts and durations, queue depth).
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { hostCheck } from '../../control/index.js'
 import { METRICS_CONTENT_TYPE } from '../../observe/metrics/index.js'
 
 export interface WorkerHttp {
@@ -21,9 +25,16 @@ export interface WorkerHttpOptions {
 }
 
 export async function startWorkerHttp(options: WorkerHttpOptions): Promise<WorkerHttp> {
+  const allowHost = hostCheck(options.host, undefined)
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    if (allowHost && !allowHost(req.headers.host, req.socket)) {
+      res
+        .writeHead(421, { 'content-type': 'text/plain' })
+        .end(
+          `this worker does not answer for Host '${(req.headers.host ?? '').slice(0, 200)}' (a guard against DNS rebinding): ask for localhost or an IP address, on its port\n`,
+        )
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end()
     } else if (path === '/healthz') {
       const health = options.health()
