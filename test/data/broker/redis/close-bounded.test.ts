@@ -1,10 +1,12 @@
 // closeBounded() on a BullMQ object whose connection never came up. BullMQ 5 rejects a
-// promise nobody holds when it closes a connection in the middle of connecting after an
-// earlier try failed: an unhandled rejection (the earlier try's error), which fails a test
+// promise nobody holds when a connection closed mid-connect, after an earlier try failed,
+// fails afterwards: an unhandled rejection (the earlier try's error), which fails a test
 // run and, under Node's default, ends the process. CI met it as a stray ECONNREFUSED after
 // "an unreachable Redis fails connect()" (a loaded machine widens the moment a connect is
-// under way). Here a server makes that moment long: it resets the first connection at once
-// and holds every later one 600 ms before resetting it, so a close 300 ms in lands mid-connect.
+// under way); a Redis host that drops packets (each connect under way for 10 s) meets it at
+// every close. Here a server makes that moment long: it resets the first connection at
+// once and holds every later one 3 s before resetting it, so a close 300 ms in, or a
+// second and more in, lands mid-connect.
 import assert from 'node:assert/strict'
 import { createServer, type Socket } from 'node:net'
 import { test } from 'node:test'
@@ -44,7 +46,7 @@ async function strays(body: () => Promise<void>): Promise<unknown[]> {
   process.on('unhandledRejection', listener)
   try {
     await body()
-    await new Promise((resolve) => setTimeout(resolve, 1500))
+    await new Promise((resolve) => setTimeout(resolve, 3500))
   } finally {
     process.off('unhandledRejection', listener)
   }
@@ -52,7 +54,7 @@ async function strays(body: () => Promise<void>): Promise<unknown[]> {
 }
 
 void test('a Queue and a Worker that never connected close mid-connect without a stray rejection, and stop trying', async () => {
-  const server = await slowRefuser(600)
+  const server = await slowRefuser(3000)
   try {
     const queue = new Queue('switchyard.close-bounded', { connection: connectionFor(server.url, { failFast: true }) })
     const worker = new Worker('switchyard.close-bounded', null, { connection: connectionFor(server.url), autorun: false })
