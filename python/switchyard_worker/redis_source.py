@@ -71,7 +71,16 @@ RECONNECT_MAX_S = 1.0
 
 
 #: The errors a command is tried again after (outage_retry()): the connection lost, or Redis loading its data.
-OUTAGE_ERRORS: list[type[Exception]] = [BusyLoadingError, RedisConnectionError, RedisTimeoutError]
+#: A tuple, given to each client as a list of its own: redis-py appends to the list it is given.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (BusyLoadingError, RedisConnectionError, RedisTimeoutError)
+
+
+#: How long a read waits for Redis before the connection is taken for dead, dropped and its
+#: command tried again on a new one (node's connection.ts SOCKET_TIMEOUT_MS). A Redis host that
+#: vanished without a word (power lost, a partition, a failover that moved its address) leaves
+#: a connection TCP takes about 15 minutes to give up on. Longer than BullMQ's longest blocking
+#: take (10 s), which answers when it ends.
+SOCKET_TIMEOUT_S = 20.0
 
 
 def outage_retry() -> Retry:
@@ -96,7 +105,8 @@ def bullmq_client(url: str) -> redis_asyncio.Redis:
         url,
         decode_responses=True,
         retry=outage_retry(),
-        retry_on_error=OUTAGE_ERRORS,
+        retry_on_error=list(OUTAGE_ERRORS),
+        socket_timeout=SOCKET_TIMEOUT_S,
     )
 
 
@@ -268,7 +278,7 @@ def start_worker(
     # Its commands are idempotent reads and writes: retried over a reconnection, as long as the
     # BullMQ client's, so a run that ends during an outage is not failed by this connection
     # giving up first (after 11 s with the 8 tries it had: a 25 s outage failed the run).
-    client = redis_asyncio.from_url(url, retry=outage_retry(), retry_on_error=OUTAGE_ERRORS)
+    client = redis_asyncio.from_url(url, retry=outage_retry(), retry_on_error=list(OUTAGE_ERRORS), socket_timeout=SOCKET_TIMEOUT_S)
     #: Runs this process is executing: run id → its abort.
     running: dict[str, Abort] = {}
     cancels = CancelListener(url, prefix, runner.pool.name, running)
