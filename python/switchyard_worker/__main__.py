@@ -66,7 +66,12 @@ def _args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--prefix", default="bull", help="BullMQ key prefix (must match the broker's)")
     parser.add_argument("--concurrency", type=int, default=None, help="runs at once (default: the pool's concurrency)")
     parser.add_argument("--port", type=int, default=0, help="port of /healthz and /metrics (default 0: any free port, printed; -1: none)")
-    parser.add_argument("--host", default="127.0.0.1", help="address of /healthz and /metrics")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address of /healthz and /metrics; they answer a Host of localhost or an IP address on their port "
+        "(DNS rebinding), any Host on 0.0.0.0",
+    )
     parser.add_argument("--lifeline", action="store_true", help="drain and exit when stdin closes (set by the supervisor)")
     return parser.parse_args(argv)
 

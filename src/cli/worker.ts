@@ -27,7 +27,8 @@ python3 -m switchyard_worker from the package's python/ folder, on Redis).
   --redis URL   Redis of the pool's queue (default: SWITCHYARD_REDIS_URL, the pool's own
                 ACL user; else the pool's redis: in the registry)
   --port N      port of /healthz and /metrics (default 0: any free port, printed)
-  --host H      address of /healthz and /metrics (default 127.0.0.1)
+  --host H      address of /healthz and /metrics (default 127.0.0.1); they answer a Host of
+                localhost or an IP address on their port (DNS rebinding), any Host on 0.0.0.0
 Env: SWITCHYARD_VERIFY_KEYS (required: the gateway's Ed25519 public key, or several
 during a rotation, comma-separated; envelopes must carry a signature by one of them),
 SWITCHYARD_MODEL, OTEL_EXPORTER_OTLP_* (this pool's trace export),
