@@ -76,7 +76,7 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (BusyLoadingError, RedisConnectionE
 
 
 #: How long a read waits for Redis before the connection is taken for dead, dropped and its
-#: command tried again on a new one (node's connection.ts SOCKET_TIMEOUT_MS). A Redis host that
+#: command tried again on a new one (node's connections have no such bound yet: RELIABILITY.md). A Redis host that
 #: vanished without a word (power lost, a partition, a failover that moved its address) leaves
 #: a connection TCP takes about 15 minutes to give up on. Longer than BullMQ's longest blocking
 #: take (10 s), which answers when it ends.

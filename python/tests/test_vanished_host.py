@@ -1,8 +1,8 @@
 """A Redis host that vanishes without a word (power lost, a partition, a failover that moved its
 address): no RST comes, so TCP takes about 15 minutes to give up on a connection with a command
 in flight, and a blocking take waits on. With ``SOCKET_TIMEOUT_S`` (redis_source.py) a Python
-pool takes runs again within seconds of its connections' timeout, as node's does
-(test/data/broker/redis/vanished-host.test.ts).
+pool takes runs again within seconds of its connections' timeout (node's connections have no
+such bound yet: RELIABILITY.md says why).
 
 A proxy stands for the network: ``vanish()`` stops forwarding on every connection it holds and
 closes none (the worker's kernel gets no RST, nor any answer); a connection opened after it

@@ -28,7 +28,6 @@ export interface RedisConnectionOptions {
   readonly autoResendUnfulfilledCommands?: boolean
   readonly maxRetriesPerRequest: number | null
   readonly retryStrategy: (attempt: number) => number
-  readonly socketTimeout: number
 }
 
 /** The longest wait between two tries to reconnect, so a client is back within this of Redis. */
@@ -49,21 +48,8 @@ export function reconnectDelay(attempt: number): number {
 }
 
 /**
- * How long a connection waits for a byte from Redis while a command of it is unanswered
- * before it takes the connection for dead, drops it (its unanswered commands failing as
- * lost) and reconnects (ioredis's `socketTimeout`). A Redis host that vanished without a
- * word (power lost, a network partition, a failover that moved its address) leaves a
- * connection that TCP takes about 15 minutes to give up on, and one waiting on a blocking
- * read never: all that while the gateway answered 503 and a worker took and settled no
- * run. Longer than BullMQ's longest blocking read (10 s: a Worker's BZPOPMIN, QueueEvents'
- * XREAD), which answers when it ends, with margin for a loaded machine.
- */
-export const SOCKET_TIMEOUT_MS = 20_000
-
-/**
  * BullMQ connection options for a URL (each Queue/Worker/QueueEvents opens its own),
- * reconnecting within a second of Redis coming back (reconnectDelay), and dropping a
- * connection Redis stopped answering on (SOCKET_TIMEOUT_MS). A command sent
+ * reconnecting within a second of Redis coming back (reconnectDelay). A command sent
  * while Redis is gone waits for it however long that is (`maxRetriesPerRequest: null`, as
  * BullMQ asks of a Worker's connections): ioredis's default fails it after 20 tries to
  * reconnect, which the old backoff made minutes and reconnectDelay makes 13 s, and a
@@ -79,10 +65,9 @@ export const SOCKET_TIMEOUT_MS = 20_000
  */
 export function connectionFor(url: string, options: { failFast?: boolean } = {}): RedisConnectionOptions {
   const retryStrategy = reconnectDelay
-  const socketTimeout = SOCKET_TIMEOUT_MS
   return options.failFast
-    ? { url, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0, retryStrategy, socketTimeout }
-    : { url, maxRetriesPerRequest: null, retryStrategy, socketTimeout }
+    ? { url, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0, retryStrategy }
+    : { url, maxRetriesPerRequest: null, retryStrategy }
 }
 
 /**

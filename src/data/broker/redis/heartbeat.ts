@@ -12,7 +12,7 @@ import { createRequire } from 'node:module'
 import { hostname } from 'node:os'
 import { Worker } from 'node:worker_threads'
 
-import { RECONNECT_MAX_MS, SOCKET_TIMEOUT_MS } from './connection.js'
+import { RECONNECT_MAX_MS } from './connection.js'
 import { BEAT_LUA } from './scripts.js'
 
 /**
@@ -42,17 +42,10 @@ export function newWorkerId(): string {
 const THREAD_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads')
 const Redis = require(workerData.ioredis)
-// Back within a second of Redis, and a connection Redis stopped answering on dropped, as
-// every connection (connection.ts reconnectDelay, SOCKET_TIMEOUT_MS).
+// Back within a second of Redis, as every connection (connection.ts reconnectDelay).
 const retryStrategy = (attempt) =>
   Math.round(Math.min(workerData.reconnectMaxMs, 50 * 2 ** Math.max(0, attempt - 1)) * (1 - Math.random() / 2))
-const redis = new Redis(workerData.url, {
-  enableOfflineQueue: false,
-  maxRetriesPerRequest: 1,
-  connectionName: workerData.name,
-  retryStrategy,
-  socketTimeout: workerData.socketTimeoutMs,
-})
+const redis = new Redis(workerData.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: workerData.name, retryStrategy })
 redis.on('error', () => {})
 redis.defineCommand('beat', { numberOfKeys: 1, lua: workerData.lua })
 let first = true
@@ -107,7 +100,6 @@ export function startHeartbeat(options: { url: string; workersKey: string; worke
       beatMs: HEARTBEAT.beatMs,
       lua: BEAT_LUA,
       reconnectMaxMs: RECONNECT_MAX_MS,
-      socketTimeoutMs: SOCKET_TIMEOUT_MS,
       name: options.name ?? 'switchyard-heartbeat',
     },
     // The thread needs none of the process's loaders (tsx) or flags.
