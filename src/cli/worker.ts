@@ -191,6 +191,9 @@ export async function run(args: string[]): Promise<number> {
     // (stop now); on Redis the results still land, so finish what is in flight.
     if (process.send) process.once('disconnect', () => stop(values.ipc ? 'close' : 'drain'))
   })
+  // The IPC channel to a supervisor would keep this process alive (as the gateway's does):
+  // under `start` every worker waited out the supervisor's 10 s and was killed.
+  if (process.connected) process.disconnect()
   return 0
 }
 

@@ -83,6 +83,8 @@ void test('switchyard start: the same on Redis, workers consuming their queues d
       .finally(() => running.stop())
     assert.equal(await running.stop(), 0, running.output())
     assert.match(running.output(), /switchyard start: stopped\n/)
+    // Each worker left by itself once drained: the IPC channel to the supervisor kept it alive until killed.
+    assert.doesNotMatch(running.output(), /did not stop within/)
   } finally {
     await redis.stop()
   }

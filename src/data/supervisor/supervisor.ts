@@ -346,7 +346,10 @@ export function startSupervisor(options: SupervisorOptions): Supervisor {
           if (!child || child.exitCode !== null || child.signalCode !== null) return
           const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
           child.kill('SIGTERM')
-          const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+          const timer = setTimeout(() => {
+            output(slot.pool.name, child.pid ?? 0, `did not stop within ${timeoutMs / 1000} s of SIGTERM: killed`)
+            child.kill('SIGKILL')
+          }, timeoutMs)
           await exited
           clearTimeout(timer)
           await link?.closed
