@@ -76,10 +76,11 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (BusyLoadingError, RedisConnectionE
 
 
 #: How long a read waits for Redis before the connection is taken for dead, dropped and its
-#: command tried again on a new one (node's connections have no such bound yet: RELIABILITY.md). A Redis host that
-#: vanished without a word (power lost, a partition, a failover that moved its address) leaves
-#: a connection TCP takes about 15 minutes to give up on. Longer than BullMQ's longest blocking
-#: take (10 s), which answers when it ends.
+#: command tried again on a new one. Longer than BullMQ's longest blocking take (10 s), which
+#: answers when it ends: redis-py's default (5 s) is shorter, so a take that waited its full
+#: time timed out and was sent again, and a pool whose Redis host vanished without a word
+#: (power lost, a partition, a failover that moved its address) took no run within 70 s
+#: (tests/test_vanished_host.py). Node's connections have no such bound yet (RELIABILITY.md).
 SOCKET_TIMEOUT_S = 20.0
 
 

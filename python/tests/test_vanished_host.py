@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bullmq.worker import default_maximum_block_timeout
 
 from switchyard_worker.redis_source import SOCKET_TIMEOUT_S
 from switchyard_worker.registry import Registry
@@ -120,6 +121,11 @@ def proxied_worker(registry: Registry, redis_server: RedisServer, proxy: Silenci
     yield Worker(process, output)
     process.send_signal(signal.SIGKILL)
     process.wait(10)
+
+
+def test_the_read_timeout_outlasts_bullmqs_longest_blocking_take() -> None:
+    # A take answers when its block ends: a shorter timeout cuts it (redis-py's default, 5 s, did).
+    assert SOCKET_TIMEOUT_S >= default_maximum_block_timeout + 5
 
 
 def test_a_pool_whose_redis_host_vanished_takes_runs_again_from_redis_at_the_same_address(
