@@ -254,13 +254,13 @@ class Worker:
     output: list[str]
 
 
-@pytest.fixture()
-def worker(registry: Registry, redis_server: RedisServer, tmp_path: Path) -> Iterator[Worker]:
+def serving_worker(tmp_path: Path, redis_url: str) -> Iterator[Worker]:
+    """A python worker process of pool 'py' on `redis_url`, once it serves; killed after."""
     env = {**os.environ, "SWITCHYARD_VERIFY_KEYS": TEST_KEYS["verifyKeys"], "PYTHONPATH": str(PYTHON_ROOT), "OTEL_SDK_DISABLED": "true"}
     resolved = tmp_path / ".switchyard" / "switchyard.yaml.resolved.json"
     command = [sys.executable, "-m", "switchyard_worker", "--registry", str(resolved), "--registry-sha256", sha256_of(resolved)]
     process = subprocess.Popen(
-        [*command, "--pool", "py", "--redis", redis_server.url, "--port", "-1"],
+        [*command, "--pool", "py", "--redis", redis_url, "--port", "-1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     output: list[str] = []
@@ -275,6 +275,11 @@ def worker(registry: Registry, redis_server: RedisServer, tmp_path: Path) -> Ite
     yield Worker(process, output)
     process.send_signal(signal.SIGKILL)
     process.wait(10)
+
+
+@pytest.fixture()
+def worker(registry: Registry, redis_server: RedisServer, tmp_path: Path) -> Iterator[Worker]:
+    yield from serving_worker(tmp_path, redis_server.url)
 
 
 def job_end(server: RedisServer, run_id: str) -> dict[str, str] | None:

@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,8 +24,7 @@ from bullmq.worker import default_maximum_block_timeout
 
 from switchyard_worker.redis_source import SOCKET_TIMEOUT_S
 from switchyard_worker.registry import Registry
-from tests.conftest import TEST_KEYS, sha256_of
-from tests.test_cancel import PYTHON_ROOT, RedisServer, Worker, envelope, job_end, redis_server, registry, submit, wait_for
+from tests.test_cancel import RedisServer, Worker, envelope, job_end, redis_server, registry, serving_worker, submit, wait_for
 
 __all__ = ["redis_server", "registry"]  # the fixtures this file uses from test_cancel
 
@@ -101,26 +96,8 @@ def proxy(redis_server: RedisServer) -> Iterator[SilencingProxy]:
 
 
 @pytest.fixture()
-def proxied_worker(registry: Registry, redis_server: RedisServer, proxy: SilencingProxy, tmp_path: Path) -> Iterator[Worker]:
-    env = {**os.environ, "SWITCHYARD_VERIFY_KEYS": TEST_KEYS["verifyKeys"], "PYTHONPATH": str(PYTHON_ROOT), "OTEL_SDK_DISABLED": "true"}
-    resolved = tmp_path / ".switchyard" / "switchyard.yaml.resolved.json"
-    command = [sys.executable, "-m", "switchyard_worker", "--registry", str(resolved), "--registry-sha256", sha256_of(resolved)]
-    process = subprocess.Popen(
-        [*command, "--pool", "py", "--redis", proxy.url, "--port", "-1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    output: list[str] = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        output.append(line)
-        if line.startswith("switchyard python worker:"):
-            break
-    else:
-        raise AssertionError("the worker exited before serving:\n" + "".join(output))
-    os.set_blocking(process.stdout.fileno(), False)
-    yield Worker(process, output)
-    process.send_signal(signal.SIGKILL)
-    process.wait(10)
+def proxied_worker(registry: Registry, proxy: SilencingProxy, tmp_path: Path) -> Iterator[Worker]:
+    yield from serving_worker(tmp_path, proxy.url)
 
 
 def test_the_read_timeout_outlasts_bullmqs_longest_blocking_take() -> None:
