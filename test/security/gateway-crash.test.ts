@@ -65,7 +65,12 @@ void test(
       })
       const { child, url, exited } = running
       const why = (error: Error) => new Error(`${error.message}\n${output()}`)
-      const first = Number(/gateway process (\d+):/.exec(output())?.[1])
+      // Printed on the line after the URL launch() waits for: it may not have arrived yet.
+      const first = await eventually(
+        'the gateway process line',
+        () => Number(/gateway process (\d+):/.exec(output())?.[1]) || undefined,
+        10_000,
+      ).catch(() => 0)
       assert.ok(first > 0 && first !== child.pid, `the gateway runs in a process of its own:\n${output()}`)
       gatewayPids = [first]
       await eventually('both workers ready', async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 90_000).catch(
