@@ -4,10 +4,13 @@ BullMQ's public counts tell most of it: attemptsStarted rises each time a worker
 job, attemptsMade each time a take ends with an outcome, so a take without an outcome is a
 worker that went away holding it. Not quite all: a worker also takes runs it does not run
 (redis_source.py hands a run back while a suspect holds its process, and a suspect waits,
-unrun, for the others to end). Those takes are counted in the pool's `sy-unrun` hash (run id
-→ takes not run), beside BullMQ's keys, and subtracted here. The TypeScript reaper, which
-also reaps this worker's dead processes, reads the same hash; spec/vectors/leases.json holds
-both languages to its name.
+unrun, for the others to end), and a run BullMQ fetched is not run until its processor
+starts it (one fetched as the worker paused waits in BullMQ's loop until it resumes). Those
+takes are counted in the pool's `sy-unrun` hash (run id → takes not run), beside BullMQ's
+keys, and subtracted here; a fetch is counted as it lands, with its lease, and the count is
+taken back (STARTED_LUA) when its processor starts it. The TypeScript reaper, which also
+reaps this worker's dead processes, reads the same hash; spec/vectors/leases.json holds both
+languages to its name.
 """
 
 from __future__ import annotations
@@ -33,6 +36,21 @@ async def crashes_of(client: Any, key: str, job: Any, in_flight: int) -> int:
     except ValueError:
         unrun = 0
     return max(0, takes - unrun)
+
+
+def crashes_given(job: Any, in_flight: int, unrun: int) -> int:
+    """crashes_of, with the run's `sy-unrun` count already read (``started`` returns it)."""
+    takes = int(job.attemptsStarted or 0) - int(job.attemptsMade or 0) - in_flight
+    return max(0, takes - max(0, unrun))
+
+
+#: Take back one take counted as not run: its processor starts it. The field goes with its last
+#: count (a hash of zeros for every run would grow for ever). Returns the count left.
+STARTED_LUA = """
+local left = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return left
+"""
 
 
 async def count_unrun(client: Any, key: str, run_id: str, by: int) -> None:

@@ -8,11 +8,16 @@ producer (RedisBroker). Settling, as src/data/redis-record.ts expects:
   not retryable → raise UnrecoverableError(same text) — failed at once (dead letter)
 
 Each run's lease (run id → the lock token BullMQ's Worker holds for its job) is in the
-process's `sy-leases:<worker id>` hash before the graph starts, and removed when the run
-ends, as the node worker does (heartbeat.py): a supervisor that sees this process die, or
-the gateway once its heartbeat expires (this worker reaps nothing itself), puts its runs
-back in the queue at once, or ends them (WORKER_CRASHED, WORKER_LOST), rather than BullMQ's
-stalled check a lock duration later.
+process's `sy-leases:<worker id>` hash from the moment BullMQ fetches it (its 'active' event,
+before any processor sees it) and removed when the run ends, as the node worker does
+(heartbeat.py). Leased at the fetch, not when its processor begins: BullMQ's loop holds a run
+it fetched just as the worker paused until the worker resumes, and a suspect (below) that
+took the process down meanwhile left that run active with no lease. Until its processor
+starts it, the take is also counted as not run (crashes.py), so the reaper does not count
+it a crash. With its lease, a supervisor that sees this process die, or the gateway once its
+heartbeat expires (this worker reaps nothing itself), puts its runs back in the queue at
+once, or ends them (WORKER_CRASHED, WORKER_LOST), rather than BullMQ's stalled check a lock
+duration later.
 
 Beside the BullMQ Worker, a CancelListener subscribes to the pool's cancel channel (cancel.py)
 and aborts the runs this process holds; a run also reads the pool's cancel set as it starts.
@@ -52,7 +57,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .cancel import Abort, cancel_channel, cancelled_error, cancels_key
-from .crashes import count_unrun, crashes_of, forget_unrun, unrun_key
+from .crashes import STARTED_LUA, count_unrun, crashes_given, crashes_of, forget_unrun, unrun_key
 from .envelope import deadline_ms
 from .heartbeat import leases_key
 from .runner import Outcome, PoolRunner
@@ -289,18 +294,24 @@ def start_worker(
     #: The suspect that holds this process (waiting for the others to end, or running alone), if any.
     solo: str | None = None
     #: Every take this process's processor is in, from its first line to its last: runs, and runs
-    #: being handed back (a suspect waits for those too: a process that died mid hand-back would
-    #: leave the run active, unleased, until BullMQ's stalled check).
+    #: being handed back (a suspect waits for those too: one not leased as it was fetched, were
+    #: the process to die mid hand-back, would stay active, unleased, until BullMQ's stalled check).
     taken: set[str] = set()
     #: Set whenever a take here ends (a waiting suspect checks whether it is alone now).
     ended = asyncio.Event()
+    #: Runs BullMQ fetched for this process whose processor has not begun: run id → their claim().
+    claims: dict[str, asyncio.Future[bool]] = {}
+    started = client.register_script(STARTED_LUA)
 
-    async def hand_back(job: Any, token: str, run_id: str) -> None:
+    async def hand_back(job: Any, token: str, run_id: str, *, leased: bool) -> None:
         """Give a run back to the queue unrun: BullMQ's delayed set for HAND_BACK_MS, this take
-        counted as not run (crashes.py), neither an attempt nor a failure (DelayedError)."""
+        counted as not run (crashes.py), neither an attempt nor a failure (DelayedError).
+        ``leased``: the run was leased and counted as it was fetched (claim()); its lease goes
+        once the run is back."""
         # Counted first: a process that dies before the move leaves the run active, and its
         # reaper must not count a crash for a run that did not run here.
-        await count_unrun(client, unrun, run_id, 1)
+        if not leased:
+            await count_unrun(client, unrun, run_id, 1)
         try:
             # Back into the expiry pass's set first, as a retry (this take never dropped its entry,
             # but a pass that found the run active meanwhile did).
@@ -309,10 +320,49 @@ def start_worker(
         except BaseException:
             try:
                 await count_unrun(client, unrun, run_id, -1)
+                if leased:
+                    await client.hdel(leases, run_id)  # type: ignore[arg-type]
             except Exception:  # noqa: BLE001 - the move's error is the one to report
                 pass
             raise
+        if leased:
+            try:
+                await client.hdel(leases, run_id)  # type: ignore[arg-type]
+            except Exception:  # noqa: BLE001 - a stale lease only makes a reaper find the run delayed, not active
+                pass
         raise DelayedError(f"run {run_id} handed back: this process runs suspect run {solo} alone")
+
+    async def claim(run_id: str, token: str) -> bool:
+        """A run BullMQ just fetched for this process: leased, out of the expiry pass's set, and
+        its take counted as not run until its processor starts it (crashes.py), in one step."""
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.hset(leases, run_id, token)  # type: ignore[arg-type]
+            pipe.zrem(deadlines, run_id)
+            pipe.hincrby(unrun, run_id, 1)
+            await pipe.execute()
+        return True
+
+    def fetched(job: Any, *_: Any) -> None:
+        """BullMQ's 'active' event, as its loop fetches a run and before any processor sees it.
+        A run fetched just as a suspect pauses the worker waits in that loop, unprocessed,
+        until the worker resumes: leased here, a suspect that takes the process down leaves it
+        to a reaper at once, instead of BullMQ's stalled check 60-90 s later."""
+        token = getattr(job, "token", None)
+        if leases is None or job.id is None or not token:
+            return
+        claims[str(job.id)] = asyncio.ensure_future(claim(str(job.id), str(token)))
+
+    async def claimed(run_id: str) -> bool:
+        """Whether the run was leased and counted not run as it was fetched (False: its processor
+        writes its lease, as before; the claim's write failed, or no event came)."""
+        pending = claims.pop(run_id, None)
+        if pending is None:
+            return False
+        try:
+            return await pending
+        except Exception as error:  # noqa: BLE001 - the processor writes the lease itself
+            log.warning("pool '%s': run %s: could not lease it as it was fetched: %s", runner.pool.name, run_id, error)
+            return False
 
     def others(run_id: str) -> bool:
         return any(other != run_id for other in taken)
@@ -364,14 +414,19 @@ def start_worker(
     async def take(job: Any, token: str, run_id: str | None) -> dict[str, Any]:
         nonlocal solo
         started_at = int(time.time() * 1000)
-        lost_attempts = await crashes_of(client, unrun, job, 1) if run_id is not None else 0
+        leased = await claimed(run_id) if run_id is not None else False
         # A suspect holds this process: whatever else comes (another suspect, or a run taken just
         # as the worker paused) would be counted a crash beside it. Another worker, or this one
         # later, takes it.
         if solo is not None and run_id is not None:
-            await hand_back(job, token, run_id)
+            await hand_back(job, token, run_id, leased=leased)
+        if leased and run_id is not None:
+            # Its take runs after all: counted again, and the count it leaves read in the same step.
+            left = int(await started(keys=[unrun], args=[run_id]))
+            lost_attempts = crashes_given(job, 1, left)
+        else:
+            lost_attempts = await crashes_of(client, unrun, job, 1) if run_id is not None else 0
         abort = Abort()
-        leased = False
         if run_id is not None:
             running[run_id] = abort
             if lost_attempts > 0:
@@ -382,7 +437,7 @@ def start_worker(
         try:
             # The lease is in Redis before the graph starts: a crash from here on is found at once.
             # Its deadline entry goes in the same round trip: a run taken is not the expiry pass's.
-            if leases is not None and run_id is not None and token:
+            if leases is not None and run_id is not None and token and not leased:
                 async with client.pipeline(transaction=False) as pipe:
                     pipe.hset(leases, run_id, token)
                     pipe.zrem(deadlines, run_id)
@@ -464,5 +519,6 @@ def start_worker(
     )
     # Redis hiccups are reported and retried by BullMQ: a worker keeps serving through them.
     worker.on("error", lambda error, *_: log.warning("Redis worker for pool '%s': %s", runner.pool.name, error))
+    worker.on("active", fetched)
     cancels.start()
     return worker, cancels

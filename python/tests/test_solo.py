@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from redis import Redis
 
 from switchyard_worker.crashes import unrun_key
 from switchyard_worker.redis_source import RUN_ERROR_TAG
-from tests.test_cancel import RedisServer, Worker, assert_cancelled, cancel, envelope, job_end, redis_server, registry, submit, wait_for, worker
+from tests.conftest import pool, workflow, write_resolved
+from tests.test_cancel import RedisServer, Worker, assert_cancelled, cancel, envelope, job_end, redis_server, registry, serving_worker, submit, wait_for, worker
 
 __all__ = ["redis_server", "registry", "worker"]  # the fixtures this file uses from test_cancel
 
@@ -109,3 +111,73 @@ def test_a_suspect_still_waiting_at_its_deadline_ends_worker_lost_and_is_not_ret
 def envelope_deadline(fields: dict[str, str]) -> str:
     deadline: str = json.loads(fields["data"])["deadline"]
     return deadline
+
+
+AUDIT = textwrap.dedent('''
+    import asyncio, json, pathlib
+
+    async def _unleased(client):
+        active = set(await client.lrange("bull:switchyard.py:active", 0, -1))
+        async for key in client.scan_iter("bull:switchyard.py:sy-leases:*"):
+            active -= set(await client.hkeys(key))
+        return active
+
+    async def audit(input, run):
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(input["redis"], decode_responses=True)
+        try:
+            # A run fetched a moment ago is leased a round trip later: only one that stays unleased counts.
+            unleased = await _unleased(client)
+            if unleased:
+                await asyncio.sleep(0.2)
+                unleased &= await _unleased(client)
+            if unleased:
+                with open(input["report"], "a", encoding="utf-8") as file:
+                    file.write(json.dumps({"suspect": run.run_id, "unleased": sorted(unleased)}) + "\\n")
+        finally:
+            await client.aclose()
+        return {"audited": True}
+''')
+
+
+def test_while_a_suspect_runs_every_run_its_process_holds_is_leased(redis_server: RedisServer, tmp_path: Path) -> None:
+    """A suspect pauses its worker; runs BullMQ fetched just then are handed back, or held by
+    BullMQ's loop, unprocessed, until the worker resumes. Were the suspect to take the process
+    down, any of them still active must be leased, so a reaper hands it on at once (an active
+    run without a lease waits for BullMQ's stalled check, 60-90 s: python-solo.test.ts timed
+    out on one). Each suspect's graph, running alone, lists the active runs no lease names.
+    Many suspects due at once in a wide pool: each runs alone in turn, the others handed back
+    and fetched again together, so the worker pauses many times with fetches in flight."""
+    (tmp_path / "graphs.py").write_text(AUDIT)
+    flows = [workflow(tmp_path, "py.audit", "py", "graphs.py#audit", timeoutMs=60_000)]
+    write_resolved(tmp_path, [pool("py", runtime="python", concurrency=16, timeoutMs=60_000)], flows)
+    report = tmp_path / "unleased.jsonl"
+
+    async def scenario() -> None:
+        suspects = [envelope("py.audit", {"redis": redis_server.url, "report": str(report)}) for _ in range(SUSPECTS)]
+        await submit_suspects(redis_server, suspects)
+        for run_id in [raw["runId"] for raw in suspects]:
+            fields = await wait_for(f"suspect {run_id} to end", lambda run_id=run_id: job_end(redis_server, run_id), timeout=60)
+            assert "returnvalue" in fields, fields.get("failedReason")
+            assert json.loads(fields["returnvalue"])["output"] == {"audited": True}
+        assert not report.exists(), report.read_text(encoding="utf-8")
+
+    for _ in serving_worker(tmp_path, redis_server.url):
+        asyncio.run(scenario())
+
+
+SUSPECTS = 16
+
+
+async def submit_suspects(server: RedisServer, raws: list[dict[str, Any]]) -> None:
+    """submit_suspect for many, in one add: all due at the same moment."""
+    queue = Queue("switchyard.py", {"connection": server.url, "prefix": "bull"})
+    try:
+        await queue.addBulk([{"name": raw["workflow"], "data": raw, "opts": {"jobId": raw["runId"], "attempts": 3, "delay": 500}} for raw in raws])
+    finally:
+        await queue.close()
+    with Redis(port=server.port).pipeline() as pipe:
+        for raw in raws:
+            pipe.hincrby(f"bull:switchyard.py:{raw['runId']}", "ats", 1)
+        pipe.execute()
