@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +158,11 @@ def test_while_a_suspect_runs_every_run_its_process_holds_is_leased(redis_server
     async def scenario() -> None:
         suspects = [envelope("py.audit", {"redis": redis_server.url, "report": str(report)}) for _ in range(SUSPECTS)]
         await submit_suspects(redis_server, suspects)
+        def ended(run_id: str) -> Callable[[], dict[str, str] | None]:
+            return lambda: job_end(redis_server, run_id)
+
         for run_id in [raw["runId"] for raw in suspects]:
-            fields = await wait_for(f"suspect {run_id} to end", lambda run_id=run_id: job_end(redis_server, run_id), timeout=60)
+            fields = await wait_for(f"suspect {run_id} to end", ended(run_id), timeout=60)
             assert "returnvalue" in fields, fields.get("failedReason")
             assert json.loads(fields["returnvalue"])["output"] == {"audited": True}
         assert not report.exists(), report.read_text(encoding="utf-8")
