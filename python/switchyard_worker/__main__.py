@@ -27,7 +27,7 @@ from .capture import ScrubbingLogFilter
 from .envelope import VERIFY_KEYS_ENV, VerifyKeys, parse_verify_keys
 from .errors import SwitchyardError
 from .heartbeat import Heartbeat
-from .http import start_http
+from .http import ALLOWED_HOSTS_ENV, allowed_hosts_from, start_http
 from .ipc_source import IpcSource
 from .redis_check import wait_for_redis
 from .redis_source import start_worker
@@ -70,7 +70,8 @@ def _args(argv: list[str]) -> argparse.Namespace:
         "--host",
         default="127.0.0.1",
         help="address of /healthz and /metrics; they answer a Host of localhost or an IP address on their port "
-        "(DNS rebinding), any Host on 0.0.0.0",
+        "(DNS rebinding), any Host on 0.0.0.0, and the names in SWITCHYARD_WORKER_ALLOWED_HOSTS "
+        "(comma-separated, name or name:port; '*' for any)",
     )
     parser.add_argument("--lifeline", action="store_true", help="drain and exit when stdin closes (set by the supervisor)")
     return parser.parse_args(argv)
@@ -182,7 +183,7 @@ async def _serve(args: argparse.Namespace) -> int:
         def health() -> dict[str, Any]:
             return {"status": "draining" if draining else "ok", "pool": runner.pool.name, "inFlight": runner.in_flight, "pid": os.getpid()}
 
-        http = await start_http(args.host, args.port, health, runner.metrics.render)
+        http = await start_http(args.host, args.port, health, runner.metrics.render, allowed=args.allowed_hosts)
         host, port = http.sockets[0].getsockname()[:2]
     where = f"; http://{host}:{port}/healthz http://{host}:{port}/metrics" if http else ""
     signatures = f"verified (keys {', '.join(runner.verify_keys)})" if runner.verify_keys is not None else "not checked"
@@ -246,6 +247,11 @@ async def _serve_ipc(runner: PoolRunner, concurrency: int, stop: asyncio.Event, 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("SWITCHYARD_LOG_LEVEL", "INFO").upper(), format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)
     args = _args(sys.argv[1:] if argv is None else argv)
+    try:
+        args.allowed_hosts = allowed_hosts_from(os.environ.get(ALLOWED_HOSTS_ENV))
+    except ValueError as error:
+        print(f"switchyard worker: {error}", file=sys.stderr)
+        return 2
     loop = asyncio.new_event_loop()
     try:
         code = loop.run_until_complete(_serve(args))

@@ -5,8 +5,13 @@ as from the gateway and the node worker (test/security/dns-rebinding.test.ts).""
 from __future__ import annotations
 
 import asyncio
+import json
 
-from switchyard_worker.http import start_http
+import pytest
+
+from switchyard_worker.__main__ import main
+from switchyard_worker.http import allowed_hosts_from, host_check, start_http
+from tests.conftest import SPEC
 
 
 async def _ask(port: int, host: str | None, path: str = "/metrics") -> tuple[int, str]:
@@ -21,8 +26,8 @@ async def _ask(port: int, host: str | None, path: str = "/metrics") -> tuple[int
     return int(status_line.split(" ")[1]), rest.partition("\r\n\r\n")[2]
 
 
-async def _statuses(bind: str, hosts: list[str | None]) -> list[int]:
-    server = await start_http(bind, 0, lambda: {"status": "ok"}, lambda: "switchyard_worker_runs_in_flight 0\n")
+async def _statuses(bind: str, hosts: list[str | None], allowed: list[str] | None = None) -> list[int]:
+    server = await start_http(bind, 0, lambda: {"status": "ok"}, lambda: "switchyard_worker_runs_in_flight 0\n", allowed=allowed)
     try:
         port = server.sockets[0].getsockname()[1]
         return [(await _ask(port, host.replace("PORT", str(port)) if host else None))[0] for host in hosts]
@@ -57,9 +62,35 @@ def test_the_refusal_says_why_and_shows_no_metric() -> None:
 
     status, body = asyncio.run(scenario())
     assert status == 421
-    assert "DNS rebinding" in body and "rebound.example" in body
+    assert "DNS rebinding" in body and "rebound.example" in body and "SWITCHYARD_WORKER_ALLOWED_HOSTS" in body
     assert "switchyard_worker" not in body and "status" not in body
 
 
 def test_a_worker_bound_to_every_address_answers_any_host() -> None:
     assert asyncio.run(_statuses("0.0.0.0", ["rebound.example:PORT", "localhost:PORT"])) == [200, 200]
+
+
+def test_the_host_vectors_hold_for_the_python_worker() -> None:
+    """spec/vectors/host-names.json: the node rule's answers (test/security/dns-rebinding.test.ts)."""
+    vectors = json.loads((SPEC / "vectors" / "host-names.json").read_text(encoding="utf-8"))
+    assert len(vectors["cases"]) >= 10
+    for v in vectors["cases"]:
+        check = host_check(v["bind"], v["allowed"])
+        for host in v["answered"]:
+            assert check is None or check(host, v["port"]), f"{v['description']}: {host!r} answered"
+        for host in v["refused"]:
+            assert check is not None and not check(host, v["port"]), f"{v['description']}: {host!r} refused"
+
+
+def test_the_names_listed_in_switchyard_worker_allowed_hosts_are_answered() -> None:
+    """An SSH tunnel (`ssh -L 9999:127.0.0.1:PORT`) and a DNS name, listed; the rest still refused."""
+    assert allowed_hosts_from(None) is None and allowed_hosts_from("  ") is None
+    assert allowed_hosts_from(" localhost:9999, metrics.example ") == ["localhost:9999", "metrics.example"]
+    hosts: list[str | None] = ["localhost:9999", "metrics.example:443", "localhost:PORT", "rebound.example:PORT", "localhost:9998"]
+    assert asyncio.run(_statuses("127.0.0.1", hosts, ["localhost:9999", "metrics.example"])) == [200, 200, 200, 421, 421]
+
+
+def test_a_malformed_allowed_host_stops_the_worker_naming_the_variable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SWITCHYARD_WORKER_ALLOWED_HOSTS", "metrics.example, http://x")
+    assert main(["--pool", "py"]) == 2
+    assert "SWITCHYARD_WORKER_ALLOWED_HOSTS: 'http://x' is not a host name" in capsys.readouterr().err

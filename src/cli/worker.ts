@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process'
 import { SERVICE, loadRegistry, type Registry } from '../control/index.js'
 import { writeResolvedRegistry } from '../control/tooling/index.js'
 import { pythonPath, pythonProgram, SAFE_PATH } from '../data/supervisor/index.js'
-import { createWorker } from '../data/worker/index.js'
+import { createWorker, workerAllowedHosts } from '../data/worker/index.js'
 import { ipcRunSource } from '../data/broker/memory/index.js'
 import { redisRunSource, redisQueueDepth, type QueueDepth } from '../data/broker/redis/index.js'
 import type { RunSource } from '../data/broker/index.js'
@@ -28,7 +28,9 @@ python3 -m switchyard_worker from the package's python/ folder, on Redis).
                 ACL user; else the pool's redis: in the registry)
   --port N      port of /healthz and /metrics (default 0: any free port, printed)
   --host H      address of /healthz and /metrics (default 127.0.0.1); they answer a Host of
-                localhost or an IP address on their port (DNS rebinding), any Host on 0.0.0.0
+                localhost or an IP address on their port (DNS rebinding), any Host on 0.0.0.0,
+                and the names in SWITCHYARD_WORKER_ALLOWED_HOSTS (comma-separated, name or
+                name:port, e.g. an SSH tunnel's localhost:9999 or a DNS name; '*' for any)
 Env: SWITCHYARD_VERIFY_KEYS (required: the gateway's Ed25519 public key, or several
 during a rotation, comma-separated; envelopes must carry a signature by one of them),
 SWITCHYARD_MODEL, OTEL_EXPORTER_OTLP_* (this pool's trace export),
@@ -120,6 +122,7 @@ export async function run(args: string[]): Promise<number> {
   if (!pool) throw new Error(`unknown pool '${values.pool}'; the registry has: ${[...registry.pools.keys()].join(', ')}`)
   // Checked here for python pools too: the same message, before a child process starts.
   const verifyKeys = resolveVerifyKeys(process.env)
+  const allowedHosts = workerAllowedHosts(process.env)
   if (pool.runtime === 'python') {
     if (values.ipc) throw new Error(`pool '${pool.name}' has runtime python: switchyard dev starts its worker itself`)
     return runPython(pool.name, registry, values.redis)
@@ -164,6 +167,7 @@ export async function run(args: string[]): Promise<number> {
     verifyKeys,
     port,
     host: values.host,
+    allowedHosts,
     queueDepth,
   })
   await worker.start()

@@ -4,7 +4,8 @@
 // on a gateway, start and cancel runs). The browser sends that page's name in Host; a
 // server that answers only for its own names refuses it. The gateway (src/gateway/
 // host-check.ts, which says when and why in full) and the worker's /healthz and /metrics
-// (src/data/worker/http.ts; python/switchyard_worker/http.py holds the same rule) use it.
+// (src/data/worker/http.ts; python/switchyard_worker/http.py holds the same rule) use it;
+// spec/vectors/host-names.json holds both languages to it.
 //
 // A server's own names, each with the port the connection arrived on: localhost, its bind
 // address, and any IP address (an IP cannot be rebound: the browser connects to that very
@@ -48,6 +49,25 @@ export function hostCheck(bindHost: string, allowed: readonly string[] | undefin
     if (port !== socket.localPort) return false
     return ownPort.has(parsed.name) || isIpName(parsed.name)
   }
+}
+
+/**
+ * A comma-separated list of names from the environment variable `variable` (undefined when
+ * unset or blank); a malformed entry throws naming the variable. `*` answers any Host.
+ *
+ * @example allowedHostsFrom(env.SWITCHYARD_WORKER_ALLOWED_HOSTS, 'SWITCHYARD_WORKER_ALLOWED_HOSTS')
+ */
+export function allowedHostsFrom(text: string | undefined, variable: string): readonly string[] | undefined {
+  if (!text?.trim()) return undefined
+  const hosts = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+  for (const host of hosts) {
+    if (host !== '*' && parseHost(host) === null)
+      throw new RangeError(`${variable}: '${host}' is not a host name, an IP address or either with :port (or '*' for any)`)
+  }
+  return hosts
 }
 
 /** `name` or `name:port`, `[v6]` or `[v6]:port`, lower-cased; null when it is none of these. */

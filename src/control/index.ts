@@ -15,7 +15,7 @@ export {
 export { route } from './route/index.js'
 export { parseDuration, parseSize, queueName, WORKFLOW_NAME, POOL_NAME, POOL_DEFAULTS } from './registry/index.js'
 export { suggest } from './suggest.js'
-export { hostCheck, parseHost, type HostCheck } from './host-names.js'
+export { allowedHostsFrom, hostCheck, parseHost, type HostCheck } from './host-names.js'
 export {
   SwitchyardError,
   RegistryError,

@@ -20,24 +20,14 @@
 // rule does not change when tokens are added, and the open routes stay private too.
 // No route is exempt: /healthz and /readyz probes name an IP, which is answered.
 // A request without Host (HTTP/1.0; never a browser) is answered.
-import { parseHost } from '../control/index.js'
+import { allowedHostsFrom } from '../control/index.js'
 
 /** The env variable the CLI reads into GatewayOptions.allowedHosts (comma-separated). */
 export const ALLOWED_HOSTS_ENV = 'SWITCHYARD_GATEWAY_ALLOWED_HOSTS'
 
 /** allowedHosts from the environment (undefined when unset); a malformed entry throws naming the variable. */
 export function allowedHostsFromEnv(env: NodeJS.ProcessEnv): readonly string[] | undefined {
-  const text = env[ALLOWED_HOSTS_ENV]?.trim()
-  if (!text) return undefined
-  const hosts = text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-  for (const host of hosts) {
-    if (host !== '*' && parseHost(host) === null)
-      throw new RangeError(`${ALLOWED_HOSTS_ENV}: '${host}' is not a host name, an IP address or either with :port (or '*' for any)`)
-  }
-  return hosts
+  return allowedHostsFrom(env[ALLOWED_HOSTS_ENV], ALLOWED_HOSTS_ENV)
 }
 
 /** What to tell a refused caller (and the operator who reads it). */

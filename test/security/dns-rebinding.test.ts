@@ -8,11 +8,12 @@
 // with the Host a browser would send; and a real Chromium whose resolver maps the
 // attacker's name to 127.0.0.1 (the rebinding step), as the outside review did.
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { chromium } from 'playwright-core'
 import { startWorkerHttp } from '../../src/data/worker/http.js'
+import { workerAllowedHosts } from '../../src/data/worker/index.js'
 import { allowedHostsFromEnv } from '../../src/gateway/index.js'
 import { hostCheck } from '../../src/control/index.js'
 import { startFixture, type Fixture } from '../gateway/fixture.js'
@@ -155,6 +156,61 @@ void test("a worker's /healthz and /metrics answer by the same rule: 421 for ano
   } finally {
     await loopback.close()
     await everywhere.close()
+  }
+})
+
+void test('SWITCHYARD_WORKER_ALLOWED_HOSTS: a worker answers the names listed (an SSH tunnel, a DNS name), and still refuses the rest', async () => {
+  assert.equal(workerAllowedHosts({}), undefined)
+  assert.deepEqual(workerAllowedHosts({ SWITCHYARD_WORKER_ALLOWED_HOSTS: ' localhost:9999, metrics.example ' }), [
+    'localhost:9999',
+    'metrics.example',
+  ])
+  assert.throws(
+    () => workerAllowedHosts({ SWITCHYARD_WORKER_ALLOWED_HOSTS: 'metrics.example, http://x' }),
+    /SWITCHYARD_WORKER_ALLOWED_HOSTS: 'http:\/\/x' is not a host name/,
+  )
+  const worker = await startWorkerHttp({
+    host: '127.0.0.1',
+    port: 0,
+    metrics: () => Promise.resolve('switchyard_worker_runs_in_flight 0\n'),
+    beforeScrape: () => Promise.resolve(),
+    health: () => ({ status: 'ok' }),
+    allowedHosts: ['localhost:9999', 'metrics.example'],
+  })
+  try {
+    const port = Number(new URL(worker.url).port)
+    // `ssh -L 9999:127.0.0.1:PORT`: the browser or Prometheus names the tunnel's end.
+    assert.equal((await call(port, 'localhost:9999', '/metrics')).status, 200)
+    assert.equal((await call(port, 'metrics.example:443', '/metrics')).status, 200)
+    assert.equal((await call(port, `localhost:${port}`, '/healthz')).status, 200)
+    const refused = await call(port, `attacker.example:${port}`, '/metrics')
+    assert.equal(refused.status, 421)
+    assert.match(refused.body, /list the name in SWITCHYARD_WORKER_ALLOWED_HOSTS/)
+    assert.equal((await call(port, 'localhost:9998', '/metrics')).status, 421)
+  } finally {
+    await worker.close()
+  }
+})
+
+interface HostVector {
+  readonly description: string
+  readonly bind: string
+  readonly allowed: string[] | null
+  readonly port: number
+  readonly answered: (string | null)[]
+  readonly refused: (string | null)[]
+}
+
+void test('spec/vectors/host-names.json: the rule answers every case as listed (python/tests/test_http.py reads the same file)', () => {
+  const vectors = JSON.parse(readFileSync(new URL('../../spec/vectors/host-names.json', import.meta.url), 'utf8')) as {
+    cases: HostVector[]
+  }
+  assert.ok(vectors.cases.length >= 10)
+  for (const v of vectors.cases) {
+    const check = hostCheck(v.bind, v.allowed ?? undefined)
+    const answers = (host: string | null) => check === null || check(host ?? undefined, { localPort: v.port })
+    for (const host of v.answered) assert.equal(answers(host), true, `${v.description}: ${JSON.stringify(host)} answered`)
+    for (const host of v.refused) assert.equal(answers(host), false, `${v.description}: ${JSON.stringify(host)} refused`)
   }
 })
 

@@ -30,6 +30,8 @@ export interface WorkerOptions {
   readonly port?: number | null
   /** @default '127.0.0.1' */
   readonly host?: string
+  /** Host names /healthz and /metrics answer besides their own (SWITCHYARD_WORKER_ALLOWED_HOSTS); `*`: any. */
+  readonly allowedHosts?: readonly string[] | undefined
   /** Runs at once. @default the pool's concurrency */
   readonly concurrency?: number
   /** Kill the process when the event loop is blocked past a run's deadline + grace. @default 2000; null = no watchdog */
@@ -307,6 +309,7 @@ export function createWorker(options: WorkerOptions): PoolWorker {
         http = await startWorkerHttp({
           host: options.host ?? '127.0.0.1',
           port: options.port,
+          allowedHosts: options.allowedHosts,
           metrics: () => metrics.render(),
           beforeScrape: async () => {
             if (options.queueDepth) metrics.queueDepth.set(labels, await options.queueDepth())
