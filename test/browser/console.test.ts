@@ -185,6 +185,58 @@ void describe('the console, in Chromium, against switchyard dev', { skip }, () =
     await shot('02-runs-empty')
   })
 
+  void test('a 401 that arrives late neither wipes the token being typed nor asks again for the token just saved', async () => {
+    // While the dialog is open the page keeps refreshing (Live), each call without a token
+    // answered 401. One such answer is held back here until the token is typed, another
+    // until just after it is saved: CI once saw a refresh wipe the typed token before Save.
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } })
+    try {
+      const late = await context.newPage()
+      let hold: Promise<void> | null = null
+      /** Hold back the answer to the next call sent without a token; the returned function lets it go. */
+      const holdNext = () => {
+        let release = () => undefined as void
+        hold = new Promise<void>((resolve) => (release = resolve))
+        return release
+      }
+      await late.route('**/v1/workflows', async (route) => {
+        const held = (await route.request().headerValue('authorization')) === null ? hold : null
+        if (held) hold = null
+        const response = await route.fetch()
+        if (held) await held
+        await route.fulfill({ response })
+      })
+      const tokenless = () => late.waitForRequest((request) => request.url().endsWith('/v1/workflows') && !request.headers().authorization)
+      const refused = () => late.waitForResponse((response) => response.url().endsWith('/v1/workflows') && response.status() === 401)
+      /** Every listener of an answer has run once the page has painted twice since. */
+      const settled = () => late.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))))
+
+      await late.goto(`${url}/`)
+      await late.waitForSelector('#token-dialog[open]')
+      let release = holdNext()
+      await tokenless()
+      await late.fill('#token-input', TOKEN)
+      let answered = refused()
+      release()
+      await answered
+      await settled()
+      assert.equal(await late.inputValue('#token-input'), TOKEN, 'a late 401 wiped the token being typed')
+
+      release = holdNext()
+      await tokenless()
+      await late.click('#token-save')
+      await late.waitForSelector('#runs-body td.empty, #runs-body tr[data-run-id]')
+      answered = refused()
+      release()
+      await answered
+      await settled()
+      assert.equal(await late.isVisible('#token-dialog[open]'), false, 'a late 401 to no token asked again for the token just saved')
+      assert.equal(await late.isVisible('#banner'), false, (await late.textContent('#banner')) ?? '')
+    } finally {
+      await context.close()
+    }
+  })
+
   void test('a run submitted from the generated form opens with a waterfall of gateway and worker spans', async () => {
     await page.goto(`${url}/#/workflows/email.compose`)
     await page.waitForSelector('#run-form')

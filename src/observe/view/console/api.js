@@ -23,7 +23,7 @@ export function setToken(value) {
   else localStorage.removeItem(TOKEN_KEY)
 }
 
-/** Called with the ApiError of every 401: the app opens the token dialog. */
+/** Called with the ApiError of every 401 to the token in use: the app opens the token dialog. */
 export function onUnauthorized(listener) {
   listeners.add(listener)
 }
@@ -59,7 +59,9 @@ export async function call(path, options = {}) {
   }
   if (!response.ok) {
     const error = new ApiError(response.status, typeof body === 'object' ? body : { detail: String(body) })
-    if (response.status === 401) for (const listener of listeners) listener(error)
+    // Only a refusal of the token in use now: a call sent before the user saved another one
+    // (the page's first calls go out together, without a token) says nothing about it.
+    if (response.status === 401 && bearer === token()) for (const listener of listeners) listener(error)
     throw error
   }
   return { status: response.status, body, headers: response.headers }

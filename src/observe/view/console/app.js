@@ -90,8 +90,10 @@ function schedule(view, mine) {
 const dialog = $('token-dialog')
 const input = $('token-input')
 function openTokenDialog() {
+  // Already open: the user may be typing (the page's first calls each answer 401).
+  if (dialog.open) return
   input.value = token()
-  if (!dialog.open) dialog.showModal()
+  dialog.showModal()
   input.focus()
 }
 $('token-button').addEventListener('click', openTokenDialog)
