@@ -7,10 +7,10 @@ worker that went away holding it. Not quite all: a worker also takes runs it doe
 unrun, for the others to end), and a run BullMQ fetched is not run until its processor
 starts it (one fetched as the worker paused waits in BullMQ's loop until it resumes). Those
 takes are counted in the pool's `sy-unrun` hash (run id → takes not run), beside BullMQ's
-keys, and subtracted here; a fetch is counted as it lands, with its lease, and the count is
-taken back (STARTED_LUA) when its processor starts it. The TypeScript reaper, which also
-reaps this worker's dead processes, reads the same hash; spec/vectors/leases.json holds both
-languages to its name.
+keys, and subtracted here; in a worker that writes leases, a fetch is counted as it lands,
+with its lease, and the count is taken back (STARTED_LUA) when its processor starts it. The
+TypeScript reaper, which also reaps this worker's dead processes, reads the same hash;
+spec/vectors/leases.json holds both languages to its name.
 """
 
 from __future__ import annotations
@@ -45,11 +45,13 @@ def crashes_given(job: Any, in_flight: int, unrun: int) -> int:
 
 
 #: Take back one take counted as not run: its processor starts it. The field goes with its last
-#: count (a hash of zeros for every run would grow for ever). Returns the count left.
+#: count (a hash of zeros for every run would grow for ever). Only while BullMQ's lock on the job
+#: (KEYS[2]) is still the take's token (ARGV[2]): returns {1, count left}, or {0, 0} untouched.
 STARTED_LUA = """
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return {0, 0} end
 local left = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
 if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return left
+return {1, left}
 """
 
 

@@ -14,7 +14,9 @@ before any processor sees it) and removed when the run ends, as the node worker 
 it fetched just as the worker paused until the worker resumes, and a suspect (below) that
 took the process down meanwhile left that run active with no lease. Until its processor
 starts it, the take is also counted as not run (crashes.py), so the reaper does not count
-it a crash. With its lease, a supervisor that sees this process die, or the gateway once its
+it a crash. BullMQ does not renew the lock of a run its loop holds so: one held past its
+lock (a suspect that held the process over a minute) may have been given to another worker
+by the stalled check, and is let go unrun (let_go()). With its lease, a supervisor that sees this process die, or the gateway once its
 heartbeat expires (this worker reaps nothing itself), puts its runs back in the queue at
 once, or ends them (WORKER_CRASHED, WORKER_LOST), rather than BullMQ's stalled check a lock
 duration later.
@@ -280,7 +282,8 @@ def start_worker(
     (none without it)."""
 
     # Runs this pool finished, until their signed deadlines: the node worker's `sy-finished` (issue 12.4).
-    finished_key = f"{prefix}:{queue_name(runner.pool.name)}:sy-finished"
+    queue_prefix = f"{prefix}:{queue_name(runner.pool.name)}"
+    finished_key = f"{queue_prefix}:sy-finished"
     # Its commands are idempotent reads and writes: retried over a reconnection, as long as the
     # BullMQ client's, so a run that ends during an outage is not failed by this connection
     # giving up first (after 11 s with the 8 tries it had: a 25 s outage failed the run).
@@ -306,12 +309,11 @@ def start_worker(
     async def hand_back(job: Any, token: str, run_id: str, *, leased: bool) -> None:
         """Give a run back to the queue unrun: BullMQ's delayed set for HAND_BACK_MS, this take
         counted as not run (crashes.py), neither an attempt nor a failure (DelayedError).
-        ``leased``: the run was leased and counted as it was fetched (claim()); its lease goes
-        once the run is back."""
+        ``leased``: the run was leased as it was fetched (claim()); its lease goes once the run
+        is back, or once the move failed (the take then ends failed, as any error of its)."""
         # Counted first: a process that dies before the move leaves the run active, and its
         # reaper must not count a crash for a run that did not run here.
-        if not leased:
-            await count_unrun(client, unrun, run_id, 1)
+        await count_unrun(client, unrun, run_id, 1)
         try:
             # Back into the expiry pass's set first, as a retry (this take never dropped its entry,
             # but a pass that found the run active meanwhile did).
@@ -320,16 +322,15 @@ def start_worker(
         except BaseException:
             try:
                 await count_unrun(client, unrun, run_id, -1)
-                if leased:
-                    await client.hdel(leases, run_id)  # type: ignore[arg-type]
             except Exception:  # noqa: BLE001 - the move's error is the one to report
                 pass
             raise
-        if leased:
-            try:
-                await client.hdel(leases, run_id)  # type: ignore[arg-type]
-            except Exception:  # noqa: BLE001 - a stale lease only makes a reaper find the run delayed, not active
-                pass
+        finally:
+            if leased:
+                try:
+                    await client.hdel(leases, run_id)  # type: ignore[arg-type]
+                except Exception:  # noqa: BLE001 - a stale lease only makes a reaper find the run delayed, not active
+                    pass
         raise DelayedError(f"run {run_id} handed back: this process runs suspect run {solo} alone")
 
     async def claim(run_id: str, token: str) -> bool:
@@ -363,6 +364,19 @@ def start_worker(
         except Exception as error:  # noqa: BLE001 - the processor writes the lease itself
             log.warning("pool '%s': run %s: could not lease it as it was fetched: %s", runner.pool.name, run_id, error)
             return False
+
+    async def let_go(run_id: str) -> None:
+        """A run fetched here whose BullMQ lock is no longer this take's: BullMQ's loop held it,
+        unprocessed and its lock not renewed, while the worker was paused for a suspect, for
+        longer than the lock lasts, and the stalled check gave it back to the queue (another
+        worker may run it now). It is not run here. Its take stays counted as not run, and its
+        lease goes; DelayedError makes BullMQ's processJob end it without settling anything."""
+        try:
+            await client.hdel(leases, run_id)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - a stale lease only makes a reaper find the run not this worker's
+            pass
+        log.info("pool '%s': run %s: its lock lapsed while it waited here for a suspect to end: not run here", runner.pool.name, run_id)
+        raise DelayedError(f"run {run_id}: its lock lapsed while it waited here unprocessed")
 
     def others(run_id: str) -> bool:
         return any(other != run_id for other in taken)
@@ -415,17 +429,21 @@ def start_worker(
         nonlocal solo
         started_at = int(time.time() * 1000)
         leased = await claimed(run_id) if run_id is not None else False
-        # A suspect holds this process: whatever else comes (another suspect, or a run taken just
-        # as the worker paused) would be counted a crash beside it. Another worker, or this one
-        # later, takes it.
-        if solo is not None and run_id is not None:
-            await hand_back(job, token, run_id, leased=leased)
         if leased and run_id is not None:
-            # Its take runs after all: counted again, and the count it leaves read in the same step.
-            left = int(await started(keys=[unrun], args=[run_id]))
-            lost_attempts = crashes_given(job, 1, left)
+            # Its processor has it: the take's count as not run is taken back, and the count left
+            # read, in one step, while BullMQ's lock on it is still this take's.
+            ours, left = await started(keys=[unrun, f"{queue_prefix}:{run_id}:lock"], args=[run_id, token])
+            if not int(ours):
+                await let_go(run_id)
+            lost_attempts = crashes_given(job, 1, int(left))
         else:
             lost_attempts = await crashes_of(client, unrun, job, 1) if run_id is not None else 0
+        # A suspect holds this process: whatever else comes (another suspect, or a run taken just
+        # as the worker paused) would be counted a crash beside it. Another worker, or this one
+        # later, takes it. No await between this check and `solo = run_id` below: two suspects
+        # must not both find the process free.
+        if solo is not None and run_id is not None:
+            await hand_back(job, token, run_id, leased=leased)
         abort = Abort()
         if run_id is not None:
             running[run_id] = abort

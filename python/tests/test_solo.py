@@ -22,7 +22,7 @@ from typing import Any
 from bullmq import Queue
 from redis import Redis
 
-from switchyard_worker.crashes import unrun_key
+from switchyard_worker.crashes import STARTED_LUA, unrun_key
 from switchyard_worker.redis_source import RUN_ERROR_TAG
 from tests.conftest import pool, workflow, write_resolved
 from tests.test_cancel import RedisServer, Worker, assert_cancelled, cancel, envelope, job_end, redis_server, registry, serving_worker, submit, wait_for, worker
@@ -62,6 +62,9 @@ async def suspect_waiting(server: RedisServer, tmp_path: Path, *, deadline_in: f
     await submit_suspect(server, suspect)
     # Taken, and waiting unrun: its take is set aside from the crash count.
     await wait_for("the suspect to wait, counted unrun", lambda: unrun(server, suspect["runId"]) == "1")
+    # Counted as it was fetched too, and taken back as its processor started it: still 1 now, the wait's.
+    await asyncio.sleep(0.3)
+    assert unrun(server, suspect["runId"]) == "1"
     return busy["runId"], suspect["runId"]
 
 
@@ -126,6 +129,15 @@ AUDIT = textwrap.dedent('''
     async def audit(input, run):
         from redis.asyncio import Redis
 
+        def report(line):
+            with open(input["report"], "a", encoding="utf-8") as file:
+                file.write(json.dumps(line) + "\\n")
+
+        here = pathlib.Path(input["inflight"])
+        (here / run.run_id).touch()
+        beside = sorted(p.name for p in here.iterdir() if p.name != run.run_id)
+        if beside:
+            report({"suspect": run.run_id, "beside": beside})
         client = Redis.from_url(input["redis"], decode_responses=True)
         try:
             # A run fetched a moment ago is leased a round trip later: only one that stays unleased counts.
@@ -134,10 +146,10 @@ AUDIT = textwrap.dedent('''
                 await asyncio.sleep(0.2)
                 unleased &= await _unleased(client)
             if unleased:
-                with open(input["report"], "a", encoding="utf-8") as file:
-                    file.write(json.dumps({"suspect": run.run_id, "unleased": sorted(unleased)}) + "\\n")
+                report({"suspect": run.run_id, "unleased": sorted(unleased)})
         finally:
             await client.aclose()
+            (here / run.run_id).unlink()
         return {"audited": True}
 ''')
 
@@ -147,16 +159,19 @@ def test_while_a_suspect_runs_every_run_its_process_holds_is_leased(redis_server
     BullMQ's loop, unprocessed, until the worker resumes. Were the suspect to take the process
     down, any of them still active must be leased, so a reaper hands it on at once (an active
     run without a lease waits for BullMQ's stalled check, 60-90 s: python-solo.test.ts timed
-    out on one). Each suspect's graph, running alone, lists the active runs no lease names.
-    Many suspects due at once in a wide pool: each runs alone in turn, the others handed back
-    and fetched again together, so the worker pauses many times with fetches in flight."""
+    out on one). Each suspect's graph lists the active runs no lease names, and the suspects
+    whose graphs run beside it (none: each runs alone). Many suspects due at once in a wide
+    pool: each runs alone in turn, the others handed back and fetched again together, so the
+    worker pauses many times with fetches in flight."""
     (tmp_path / "graphs.py").write_text(AUDIT)
     flows = [workflow(tmp_path, "py.audit", "py", "graphs.py#audit", timeoutMs=60_000)]
     write_resolved(tmp_path, [pool("py", runtime="python", concurrency=16, timeoutMs=60_000)], flows)
-    report = tmp_path / "unleased.jsonl"
+    report = tmp_path / "report.jsonl"
 
     async def scenario() -> None:
-        suspects = [envelope("py.audit", {"redis": redis_server.url, "report": str(report)}) for _ in range(SUSPECTS)]
+        (tmp_path / "inflight").mkdir()
+        given = {"redis": redis_server.url, "report": str(report), "inflight": str(tmp_path / "inflight")}
+        suspects = [envelope("py.audit", given) for _ in range(SUSPECTS)]
         await submit_suspects(redis_server, suspects)
         def ended(run_id: str) -> Callable[[], dict[str, str] | None]:
             return lambda: job_end(redis_server, run_id)
@@ -167,8 +182,13 @@ def test_while_a_suspect_runs_every_run_its_process_holds_is_leased(redis_server
             assert json.loads(fields["returnvalue"])["output"] == {"audited": True}
         assert not report.exists(), report.read_text(encoding="utf-8")
 
-    for _ in serving_worker(tmp_path, redis_server.url):
+    serving = serving_worker(tmp_path, redis_server.url)
+    served = next(serving)
+    try:
         asyncio.run(scenario())
+    finally:
+        served.process.kill()
+        served.process.wait(10)
 
 
 SUSPECTS = 16
@@ -185,3 +205,22 @@ async def submit_suspects(server: RedisServer, raws: list[dict[str, Any]]) -> No
         for raw in raws:
             pipe.hincrby(f"bull:switchyard.py:{raw['runId']}", "ats", 1)
         pipe.execute()
+
+
+def test_a_fetched_run_is_started_only_while_its_lock_is_still_the_takes(redis_server: RedisServer) -> None:
+    """STARTED_LUA, which takes a fetched run's count as not run back as its processor starts it:
+    only while BullMQ's lock on the job is still that take's token. A run BullMQ's loop held,
+    unprocessed, past its lock may be another worker's by then (redis_source.py let_go())."""
+    client = Redis(port=redis_server.port, decode_responses=True)
+    started = client.register_script(STARTED_LUA)
+    key, lock = unrun_key("bull", "py"), "bull:switchyard.py:r1:lock"
+    client.hset(key, "r1", 2)
+    client.set(lock, "another-worker:7")
+    assert started(keys=[key, lock], args=["r1", "this-worker:3"]) == [0, 0]
+    assert client.hget(key, "r1") == "2"
+    client.delete(lock)
+    assert started(keys=[key, lock], args=["r1", "this-worker:3"]) == [0, 0]
+    client.set(lock, "this-worker:3")
+    assert started(keys=[key, lock], args=["r1", "this-worker:3"]) == [1, 1]
+    assert started(keys=[key, lock], args=["r1", "this-worker:3"]) == [1, 0]
+    assert client.hexists(key, "r1") == 0
