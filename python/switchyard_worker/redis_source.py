@@ -16,10 +16,10 @@ took the process down meanwhile left that run active with no lease. Until its pr
 starts it, the take is also counted as not run (crashes.py), so the reaper does not count
 it a crash. BullMQ does not renew the lock of a run its loop holds so: one held past its
 lock (a suspect that held the process over a minute) may have been given to another worker
-by the stalled check, and is let go unrun (let_go()). With its lease, a supervisor that sees this process die, or the gateway once its
-heartbeat expires (this worker reaps nothing itself), puts its runs back in the queue at
-once, or ends them (WORKER_CRASHED, WORKER_LOST), rather than BullMQ's stalled check a lock
-duration later.
+by the stalled check, and is let go unrun (let_go()). With its lease, a supervisor that
+sees this process die, or the gateway once its heartbeat expires (this worker reaps nothing
+itself), puts its runs back in the queue at once, or ends them (WORKER_CRASHED,
+WORKER_LOST), rather than BullMQ's stalled check a lock duration later.
 
 Beside the BullMQ Worker, a CancelListener subscribes to the pool's cancel channel (cancel.py)
 and aborts the runs this process holds; a run also reads the pool's cancel set as it starts.
